@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * bsopts.h: the per-LUN options of a lunlink LUN, as the operator writes
+ * them in tgtadm's --bsopts or targets.conf's "bsopts" (';'-separated
+ * key=value pairs: tgt splits its own parameters on ','), and the runtime
+ * keys taken by `tgtadm --op update --mode logicalunit --params`.
+ *
+ * The parsers here touch no tgt state, so they are unit-tested and fuzzed
+ * on their own.  Every refusal fills a message that names the key, the value
+ * and what would be accepted: tgtadm itself only ever says "invalid request".
+ */
+#ifndef LUNLINK_BSOPTS_H
+#define LUNLINK_BSOPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum ll_io_path {
+	LL_IO_AUTO = 0,		/* io_uring if it can be set up, else threads */
+	LL_IO_URING,		/* io_uring or refuse the LUN */
+	LL_IO_THREADS,		/* worker pool */
+};
+
+struct ll_bsopts {
+	enum ll_io_path io;
+	unsigned int threads;		/* worker pool size (threads path) */
+	unsigned int queue_depth;	/* io_uring entries / in-flight cap */
+	bool thin;			/* advertise thin provisioning, UNMAP */
+};
+
+#define LL_BSOPTS_THREADS_DEFAULT	8
+#define LL_BSOPTS_THREADS_MAX		128
+#define LL_BSOPTS_QD_DEFAULT		256
+#define LL_BSOPTS_QD_MAX		4096
+#define LL_BSOPTS_MAX_LEN		4096
+
+void ll_bsopts_default(struct ll_bsopts *o);
+
+/*
+ * Parse "key=value;key=value".  NULL or "" gives the defaults.  Returns 0,
+ * or -1 with a one-line reason in err.
+ */
+int ll_bsopts_parse(const char *s, struct ll_bsopts *o, char *err, size_t errlen);
+
+/* Write the options back in the form ll_bsopts_parse reads. */
+int ll_bsopts_format(const struct ll_bsopts *o, char *buf, size_t len);
+
+const char *ll_io_path_name(enum ll_io_path p);
+
+/*
+ * A size as an operator writes it: bytes, or a number with a K, M, G, T or
+ * P suffix (powers of 1024; an optional trailing "iB" or "B" is allowed).
+ * Returns 0, or -1 with a reason in err.
+ */
+int ll_parse_size(const char *s, uint64_t *out, char *err, size_t errlen);
+
+/* The runtime keys of `tgtadm --op update --params`. */
+enum ll_update_kind {
+	LL_UPDATE_RESIZE_REREAD,	/* resize=reread: take the image's size */
+	LL_UPDATE_RESIZE_TO,		/* resize=SIZE: grow the image to SIZE */
+	LL_UPDATE_FAULT,		/* fault=none|read|write|both */
+};
+
+enum ll_fault {
+	LL_FAULT_NONE = 0,
+	LL_FAULT_READ = 1,
+	LL_FAULT_WRITE = 2,
+	LL_FAULT_BOTH = 3,
+};
+
+struct ll_update {
+	enum ll_update_kind kind;
+	uint64_t size;			/* LL_UPDATE_RESIZE_TO */
+	enum ll_fault fault;		/* LL_UPDATE_FAULT */
+};
+
+/*
+ * Parse one "key=value" that tgt's own lu_config did not know.  Returns 0,
+ * or -1 with a reason in err.
+ */
+int ll_update_parse(const char *kv, struct ll_update *u, char *err, size_t errlen);
+
+#endif

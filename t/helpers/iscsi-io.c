@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * iscsi-io: a small libiscsi client for lunlink's tests.  libiscsi-bin has
+ * no tool that writes or reads data, unmaps, or waits for a unit attention
+ * on a live session; this one does, one SCSI command per subcommand, and
+ * prints what the target answered.
+ *
+ *   iscsi-io URL write LBA FILE [fua]   WRITE(16) of FILE's bytes
+ *   iscsi-io URL read LBA BLOCKS FILE   READ(16) into FILE
+ *   iscsi-io URL sync                   SYNCHRONIZE CACHE(10), whole LUN
+ *   iscsi-io URL unmap LBA BLOCKS       UNMAP one extent
+ *   iscsi-io URL ws-unmap LBA BLOCKS    WRITE SAME(16) with the UNMAP bit
+ *   iscsi-io URL capacity               READ CAPACITY(16): "BLOCKS BLOCKSIZE"
+ *   iscsi-io URL lbp                    VPD B2: "lbpu=N lbpws=N lbprz=N"
+ *   iscsi-io URL await-ua               log in, clear pending unit attentions,
+ *                                       print "ready", wait for a line on
+ *                                       stdin, then TEST UNIT READY: print
+ *                                       the unit attention it reports, and
+ *                                       the capacity READ CAPACITY(16) gives
+ *
+ * Exit status: 0 on GOOD, 2 when the target answered CHECK CONDITION (the
+ * sense is printed as "sense KEY/ASC/ASCQ"), 1 on any other failure.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
+static struct iscsi_context *iscsi;
+static int lun;
+
+static void die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "iscsi-io: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+static void connect_to(const char *url_s, int clear_ua)
+{
+	struct iscsi_url *url;
+	const char *name = getenv("ISCSI_IO_INITIATOR");
+
+	iscsi = iscsi_create_context(name ? name : "iqn.2026-11.org.lunlink:test-client");
+	if (!iscsi)
+		die("cannot create an iSCSI context%s", "");
+	url = iscsi_parse_full_url(iscsi, url_s);
+	if (!url)
+		die("bad URL: %s", iscsi_get_error(iscsi));
+	iscsi_set_targetname(iscsi, url->target);
+	iscsi_set_session_type(iscsi, ISCSI_SESSION_NORMAL);
+	iscsi_set_header_digest(iscsi, ISCSI_HEADER_DIGEST_NONE_CRC32C);
+	iscsi_set_timeout(iscsi, 30);
+	lun = url->lun;
+	/* with a LUN, libiscsi clears pending unit attentions by TEST UNIT READY */
+	if (iscsi_full_connect_sync(iscsi, url->portal, clear_ua ? url->lun : -1))
+		die("login failed: %s", iscsi_get_error(iscsi));
+	iscsi_destroy_url(url);
+}
+
+/* 0 on GOOD; prints the sense and exits 2 on CHECK CONDITION. */
+static void check(struct scsi_task *task, const char *what)
+{
+	if (!task)
+		die("%s: no answer", what);
+	if (task->status == SCSI_STATUS_GOOD)
+		return;
+	if (task->status == SCSI_STATUS_CHECK_CONDITION) {
+		printf("sense %x/%02x/%02x\n", task->sense.key, (task->sense.ascq >> 8) & 0xff,
+		       task->sense.ascq & 0xff);
+		fprintf(stderr, "iscsi-io: %s: CHECK CONDITION %s (%s)\n", what,
+			scsi_sense_key_str(task->sense.key),
+			scsi_sense_ascq_str(task->sense.ascq) ? scsi_sense_ascq_str(task->sense.ascq) : "?");
+		exit(2);
+	}
+	fprintf(stderr, "iscsi-io: %s: status 0x%x: %s\n", what, task->status,
+		iscsi_get_error(iscsi));
+	exit(1);
+}
+
+static uint32_t block_size(void)
+{
+	struct scsi_task *t = iscsi_readcapacity16_sync(iscsi, lun);
+	struct scsi_readcapacity16 *rc;
+
+	check(t, "READ CAPACITY(16)");
+	rc = scsi_datain_unmarshall(t);
+	if (!rc)
+		die("cannot parse READ CAPACITY(16)%s", "");
+	return rc->block_length;
+}
+
+static void print_capacity(void)
+{
+	struct scsi_task *t = iscsi_readcapacity16_sync(iscsi, lun);
+	struct scsi_readcapacity16 *rc;
+
+	check(t, "READ CAPACITY(16)");
+	rc = scsi_datain_unmarshall(t);
+	if (!rc)
+		die("cannot parse READ CAPACITY(16)%s", "");
+	printf("%llu %u\n", (unsigned long long)rc->returned_lba + 1, rc->block_length);
+	scsi_free_scsi_task(t);
+}
+
+static uint64_t num(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || !*s)
+		die("not a number: %s", s);
+	return v;
+}
+
+static int cmd_write(char **av, int ac)
+{
+	uint64_t lba = num(av[0]);
+	int fua = ac > 2 && !strcmp(av[2], "fua");
+	FILE *f = fopen(av[1], "rb");
+	unsigned char *buf;
+	long len;
+
+	if (!f)
+		die("cannot open %s", av[1]);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	buf = malloc(len ? (size_t)len : 1);
+	if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len)
+		die("cannot read %s", av[1]);
+	fclose(f);
+	check(iscsi_write16_sync(iscsi, lun, lba, buf, (uint32_t)len, (int)block_size(), 0, 0,
+				 fua, 0, 0), "WRITE(16)");
+	free(buf);
+	return 0;
+}
+
+static int cmd_read(char **av)
+{
+	uint64_t lba = num(av[0]), blocks = num(av[1]);
+	uint32_t bs = block_size();
+	struct scsi_task *t;
+	FILE *f;
+
+	t = iscsi_read16_sync(iscsi, lun, lba, (uint32_t)(blocks * bs), (int)bs, 0, 0, 0, 0, 0);
+	check(t, "READ(16)");
+	f = fopen(av[2], "wb");
+	if (!f || fwrite(t->datain.data, 1, (size_t)t->datain.size, f) != (size_t)t->datain.size ||
+	    fclose(f))
+		die("cannot write %s", av[2]);
+	scsi_free_scsi_task(t);
+	return 0;
+}
+
+static int cmd_lbp(void)
+{
+	struct scsi_task *t = iscsi_inquiry_sync(iscsi, lun, 1,
+				SCSI_INQUIRY_PAGECODE_LOGICAL_BLOCK_PROVISIONING, 255);
+	struct scsi_inquiry_logical_block_provisioning *lbp;
+
+	check(t, "INQUIRY VPD B2");
+	lbp = scsi_datain_unmarshall(t);
+	if (!lbp)
+		die("cannot parse VPD page B2%s", "");
+	printf("lbpu=%d lbpws=%d lbprz=%d\n", lbp->lbpu, lbp->lbpws, lbp->lbprz);
+	return 0;
+}
+
+static int cmd_await_ua(void)
+{
+	char line[64];
+	struct scsi_task *t;
+
+	printf("ready\n");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		die("stdin closed before the go line%s", "");
+	t = iscsi_testunitready_sync(iscsi, lun);
+	if (!t)
+		die("TEST UNIT READY: %s", iscsi_get_error(iscsi));
+	if (t->status == SCSI_STATUS_CHECK_CONDITION)
+		printf("ua %x/%02x/%02x\n", t->sense.key, (t->sense.ascq >> 8) & 0xff,
+		       t->sense.ascq & 0xff);
+	else
+		printf("no-ua status=%d\n", t->status);
+	scsi_free_scsi_task(t);
+	print_capacity();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *op;
+	int ret;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: iscsi-io URL write|read|sync|unmap|ws-unmap|capacity|lbp|await-ua ...\n");
+		return 1;
+	}
+	op = argv[2];
+	connect_to(argv[1], 1);
+
+	if (!strcmp(op, "write") && argc >= 5)
+		ret = cmd_write(argv + 3, argc - 3);
+	else if (!strcmp(op, "read") && argc == 6)
+		ret = cmd_read(argv + 3);
+	else if (!strcmp(op, "sync")) {
+		check(iscsi_synchronizecache10_sync(iscsi, lun, 0, 0, 0, 0), "SYNCHRONIZE CACHE(10)");
+		ret = 0;
+	} else if (!strcmp(op, "unmap") && argc == 5) {
+		struct unmap_list ul = { .lba = num(argv[3]), .num = (uint32_t)num(argv[4]) };
+
+		check(iscsi_unmap_sync(iscsi, lun, 0, 0, &ul, 1), "UNMAP");
+		ret = 0;
+	} else if (!strcmp(op, "ws-unmap") && argc == 5) {
+		uint32_t bs = block_size();
+		unsigned char *zero = calloc(1, bs);
+
+		check(iscsi_writesame16_sync(iscsi, lun, num(argv[3]), zero, bs,
+					     (int)num(argv[4]), 0, 1, 0, 0), "WRITE SAME(16)");
+		free(zero);
+		ret = 0;
+	} else if (!strcmp(op, "capacity")) {
+		print_capacity();
+		ret = 0;
+	} else if (!strcmp(op, "lbp"))
+		ret = cmd_lbp();
+	else if (!strcmp(op, "await-ua"))
+		ret = cmd_await_ua();
+	else {
+		fprintf(stderr, "iscsi-io: unknown or incomplete subcommand '%s'\n", op);
+		ret = 1;
+	}
+	iscsi_logout_sync(iscsi);
+	iscsi_destroy_context(iscsi);
+	return ret;
+}

@@ -1,0 +1,68 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+test_description='data written through iSCSI to a lunlink LUN reads back and is in the image'
+. "$(dirname "$0")/test-lib.sh"
+
+test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
+test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
+test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+
+test_expect_success 'tgtd loads bs_lunlink.so and registers the lunlink store' '
+	tgtd_start A &&
+	test_grep "backing store .lunlink. registered" "$A_LOG"
+'
+
+test_expect_success 'a LUN on a sparse image comes up through io_uring' '
+	truncate -s 64M img &&
+	target_new A 1 &&
+	lun_new A 1 1 "$TRASH/img" &&
+	test_grep "serving through io_uring" "$A_LOG" &&
+	tgtadm_on A --lld iscsi --op show --mode target >show &&
+	test_grep "Backing store type: lunlink" show
+'
+
+test_expect_success 'READ CAPACITY gives the image size' '
+	"$IO" "$(url A 1 1)" capacity >cap &&
+	echo "131072 512" >expect &&
+	test_cmp expect cap
+'
+
+test_expect_success 'data written reads back and lands in the image file' '
+	head -c 1048576 /dev/urandom >data &&
+	"$IO" "$(url A 1 1)" write 2048 data &&
+	"$IO" "$(url A 1 1)" read 2048 2048 back &&
+	test_cmp data back &&
+	dd if=img of=inimg bs=512 skip=2048 count=2048 2>/dev/null &&
+	test_cmp data inimg
+'
+
+test_expect_success 'the first and the last block of the LUN' '
+	head -c 512 /dev/urandom >first && head -c 512 /dev/urandom >last &&
+	"$IO" "$(url A 1 1)" write 0 first &&
+	"$IO" "$(url A 1 1)" write 131071 last &&
+	"$IO" "$(url A 1 1)" read 0 1 b0 && test_cmp first b0 &&
+	"$IO" "$(url A 1 1)" read 131071 1 b1 && test_cmp last b1
+'
+
+test_expect_success 'a write past the end is refused with LBA OUT OF RANGE' '
+	test_must_fail "$IO" "$(url A 1 1)" write 131071 data >out &&
+	test_grep "sense 5/21/00" out
+'
+
+test_expect_success 'the worker-thread path serves the same data (io=threads)' '
+	truncate -s 16M img2 &&
+	lun_new A 1 2 "$TRASH/img2" lunlink "io=threads;threads=4" &&
+	test_grep "serving through 4 worker threads" "$A_LOG" &&
+	head -c 65536 /dev/urandom >d2 &&
+	"$IO" "$(url A 1 2)" write 8 d2 &&
+	"$IO" "$(url A 1 2)" read 8 128 b2 &&
+	test_cmp d2 b2 &&
+	dd if=img2 of=in2 bs=512 skip=8 count=128 2>/dev/null &&
+	test_cmp d2 in2
+'
+
+test_expect_success 'tgtd is still alive' '
+	tgtd_alive A
+'
+
+test_done

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * bsopts.c: parsers for a lunlink LUN's options (--bsopts) and for the keys
+ * of `tgtadm --op update --params`.  Outside input: every field is bounded
+ * and every refusal names the key, the value and what is accepted.
+ */
+#include "lunlink/bsopts.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+void ll_bsopts_default(struct ll_bsopts *o)
+{
+	o->io = LL_IO_AUTO;
+	o->threads = LL_BSOPTS_THREADS_DEFAULT;
+	o->queue_depth = LL_BSOPTS_QD_DEFAULT;
+	o->thin = true;
+}
+
+const char *ll_io_path_name(enum ll_io_path p)
+{
+	switch (p) {
+	case LL_IO_URING:
+		return "uring";
+	case LL_IO_THREADS:
+		return "threads";
+	default:
+		return "auto";
+	}
+}
+
+/* A decimal in [lo, hi], nothing else. */
+static int parse_uint(const char *key, const char *v, unsigned int lo,
+		      unsigned int hi, unsigned int *out, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long n;
+
+	if (*v < '0' || *v > '9')
+		goto bad;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || n < lo || n > hi)
+		goto bad;
+	*out = (unsigned int)n;
+	return 0;
+bad:
+	return fail(err, errlen, "bsopts: %s='%s' is not a whole number from %u to %u",
+		    key, v, lo, hi);
+}
+
+static int parse_bool(const char *key, const char *v, bool *out, char *err,
+		      size_t errlen)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "1")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "0")) {
+		*out = false;
+		return 0;
+	}
+	return fail(err, errlen, "bsopts: %s='%s' must be on or off", key, v);
+}
+
+static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
+{
+	char *v = strchr(kv, '=');
+
+	if (!v)
+		return fail(err, errlen,
+			    "bsopts: '%s' has no '=' (options are key=value, separated by ';')",
+			    kv);
+	*v++ = '\0';
+
+	if (!strcmp(kv, "io")) {
+		if (!strcmp(v, "auto"))
+			o->io = LL_IO_AUTO;
+		else if (!strcmp(v, "uring"))
+			o->io = LL_IO_URING;
+		else if (!strcmp(v, "threads"))
+			o->io = LL_IO_THREADS;
+		else
+			return fail(err, errlen,
+				    "bsopts: io='%s' is not an I/O path (auto, uring or threads)", v);
+		return 0;
+	}
+	if (!strcmp(kv, "threads"))
+		return parse_uint(kv, v, 1, LL_BSOPTS_THREADS_MAX, &o->threads, err, errlen);
+	if (!strcmp(kv, "queue_depth"))
+		return parse_uint(kv, v, 1, LL_BSOPTS_QD_MAX, &o->queue_depth, err, errlen);
+	if (!strcmp(kv, "thin"))
+		return parse_bool(kv, v, &o->thin, err, errlen);
+
+	return fail(err, errlen,
+		    "bsopts: unknown key '%s' (known: io, threads, queue_depth, thin)", kv);
+}
+
+int ll_bsopts_parse(const char *s, struct ll_bsopts *o, char *err, size_t errlen)
+{
+	char buf[LL_BSOPTS_MAX_LEN + 1];
+	char *p, *next;
+	size_t n;
+
+	ll_bsopts_default(o);
+	if (!s)
+		return 0;
+	n = strlen(s);
+	if (n > LL_BSOPTS_MAX_LEN)
+		return fail(err, errlen, "bsopts: %zu characters, more than the %d allowed",
+			    n, LL_BSOPTS_MAX_LEN);
+	memcpy(buf, s, n + 1);
+
+	for (p = buf; p; p = next) {
+		next = strchr(p, ';');
+		if (next)
+			*next++ = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			continue;
+		if (parse_one(p, o, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+int ll_bsopts_format(const struct ll_bsopts *o, char *buf, size_t len)
+{
+	return snprintf(buf, len, "io=%s;threads=%u;queue_depth=%u;thin=%s",
+			ll_io_path_name(o->io), o->threads, o->queue_depth,
+			o->thin ? "on" : "off");
+}
+
+int ll_parse_size(const char *s, uint64_t *out, char *err, size_t errlen)
+{
+	const char *p = s;
+	uint64_t n = 0, mult = 1;
+	int shift = 0;
+
+	if (*p < '0' || *p > '9')
+		goto bad;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			goto big;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	switch (*p) {
+	case 'k': case 'K': shift = 10; p++; break;
+	case 'm': case 'M': shift = 20; p++; break;
+	case 'g': case 'G': shift = 30; p++; break;
+	case 't': case 'T': shift = 40; p++; break;
+	case 'p': case 'P': shift = 50; p++; break;
+	}
+	if (shift && (!strcmp(p, "iB") || !strcmp(p, "B")))
+		p += strlen(p);
+	else if (!shift && !strcmp(p, "B"))
+		p++;
+	if (*p)
+		goto bad;
+	mult <<= shift;
+	if (n > UINT64_MAX / mult)
+		goto big;
+	*out = n * mult;
+	return 0;
+big:
+	return fail(err, errlen, "size '%s' is too large", s);
+bad:
+	return fail(err, errlen,
+		    "size '%s' is not a size (bytes, or a number with K, M, G, T or P)", s);
+}
+
+int ll_update_parse(const char *kv, struct ll_update *u, char *err, size_t errlen)
+{
+	const char *v = strchr(kv, '=');
+	size_t klen = v ? (size_t)(v - kv) : strlen(kv);
+	char sizeerr[128];
+
+	if (!v)
+		return fail(err, errlen, "'%.64s' has no '=' (expected key=value)", kv);
+	v++;
+	if (klen == 6 && !strncmp(kv, "resize", 6)) {
+		if (!strcmp(v, "reread")) {
+			u->kind = LL_UPDATE_RESIZE_REREAD;
+			return 0;
+		}
+		if (ll_parse_size(v, &u->size, sizeerr, sizeof(sizeerr)))
+			return fail(err, errlen, "resize='%.64s': %s; use resize=reread or resize=SIZE",
+				    v, sizeerr);
+		u->kind = LL_UPDATE_RESIZE_TO;
+		return 0;
+	}
+	if (klen == 5 && !strncmp(kv, "fault", 5)) {
+		u->kind = LL_UPDATE_FAULT;
+		if (!strcmp(v, "none"))
+			u->fault = LL_FAULT_NONE;
+		else if (!strcmp(v, "read"))
+			u->fault = LL_FAULT_READ;
+		else if (!strcmp(v, "write"))
+			u->fault = LL_FAULT_WRITE;
+		else if (!strcmp(v, "both"))
+			u->fault = LL_FAULT_BOTH;
+		else
+			return fail(err, errlen, "fault='%.64s' is not none, read, write or both", v);
+		return 0;
+	}
+	return fail(err, errlen,
+		    "unknown parameter '%.*s' (lunlink takes resize=reread|SIZE and fault=none|read|write|both)",
+		    (int)(klen > 64 ? 64 : klen), kv);
+}

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * lu_config.c: lunlink's keys for `tgtadm --op update --mode logicalunit
+ * --params`, on top of tgt's own (which tgt's lu_config still handles).
+ *
+ *   resize=reread   take the image's new size, after the operator grew the
+ *                   file or the block device;
+ *   resize=SIZE     grow the image file to SIZE (sparse) and take it;
+ *   fault=none|read|write|both
+ *                   make local reads and/or writes fail with EIO, for tests.
+ *
+ * A resize changes the LUN's capacity at once and queues UNIT ATTENTION
+ * 2A/09 CAPACITY DATA HAS CHANGED on every I_T nexus of the LUN.  A LUN is
+ * never shrunk: the data past the new end would vanish under a running
+ * file system.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/fs.h>
+
+#include "lunlink.h"
+#include "spc.h"
+
+#define ASC_CAPACITY_DATA_HAS_CHANGED	0x2a09
+
+static const char *fault_name(enum ll_fault f)
+{
+	static const char *names[] = { "none", "read", "write", "both" };
+
+	return names[f & 3];
+}
+
+static int image_size(struct ll_lu *l, uint64_t *size)
+{
+	struct stat st;
+
+	if (l->is_blockdev)
+		return ioctl(l->lu->fd, BLKGETSIZE64, size);
+	if (fstat(l->lu->fd, &st))
+		return -1;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static tgtadm_err resize(struct ll_lu *l, int grow, uint64_t want)
+{
+	struct scsi_lu *lu = l->lu;
+	uint64_t bs = 1ULL << lu->blk_shift, cur = lu->size, now;
+
+	if (grow) {
+		if (l->is_blockdev) {
+			ll_err(l, "resize=%" PRIu64 " refused: the backing store is a block device, "
+			       "which lunlink cannot grow; grow it with its own tools, then use "
+			       "resize=reread\n", want);
+			return TGTADM_INVALID_REQUEST;
+		}
+		if (want % bs) {
+			ll_err(l, "resize=%" PRIu64 " refused: not a multiple of the block size "
+			       "(%" PRIu64 " bytes)\n", want, bs);
+			return TGTADM_INVALID_REQUEST;
+		}
+		if (want < cur) {
+			ll_err(l, "resize=%" PRIu64 " refused: the LUN is %" PRIu64 " bytes and "
+			       "lunlink never shrinks a LUN (data past the new end would vanish "
+			       "under the initiator)\n", want, cur);
+			return TGTADM_INVALID_REQUEST;
+		}
+		if (image_size(l, &now)) {
+			ll_err(l, "resize refused: cannot read the image's size: %s\n",
+			       strerror(errno));
+			return TGTADM_INVALID_REQUEST;
+		}
+		/* ftruncate only grows metadata: cheap enough for the main loop */
+		if (now < want && ftruncate(lu->fd, (off_t)want)) {
+			ll_err(l, "resize=%" PRIu64 " refused: cannot grow the image file: %s\n",
+			       want, strerror(errno));
+			return TGTADM_INVALID_REQUEST;
+		}
+		now = want;
+	} else {
+		if (image_size(l, &now)) {
+			ll_err(l, "resize=reread refused: cannot read the image's size: %s\n",
+			       strerror(errno));
+			return TGTADM_INVALID_REQUEST;
+		}
+		now -= now % bs;
+		if (now < cur) {
+			ll_err(l, "resize=reread refused: the image is now %" PRIu64 " bytes, "
+			       "smaller than the LUN's %" PRIu64 "; lunlink never shrinks a LUN "
+			       "(restore the image's size)\n", now, cur);
+			return TGTADM_INVALID_REQUEST;
+		}
+	}
+	if (now == cur) {
+		ll_err(l, "resize: capacity unchanged at %" PRIu64 " bytes\n", cur);
+		return TGTADM_SUCCESS;
+	}
+	lu->size = now;
+	ua_sense_add_other_it_nexus(0, lu, ASC_CAPACITY_DATA_HAS_CHANGED);
+	ll_err(l, "capacity changed from %" PRIu64 " to %" PRIu64 " bytes; UNIT ATTENTION "
+	       "2A/09 queued for every I_T nexus\n", cur, now);
+	return TGTADM_SUCCESS;
+}
+
+static tgtadm_err config_key(struct scsi_lu *lu, char *kv)
+{
+	struct ll_lu *l = ll_lu(lu);
+	struct ll_update u;
+	char err[256];
+
+	if (ll_update_parse(kv, &u, err, sizeof(err))) {
+		ll_err(l, "update refused: %s\n", err);
+		return TGTADM_INVALID_REQUEST;
+	}
+	if (!l->engine.ops) {
+		ll_err(l, "update refused: the LUN has no open backing store\n");
+		return TGTADM_INVALID_REQUEST;
+	}
+	switch (u.kind) {
+	case LL_UPDATE_RESIZE_REREAD:
+		return resize(l, 0, 0);
+	case LL_UPDATE_RESIZE_TO:
+		return resize(l, 1, u.size);
+	case LL_UPDATE_FAULT:
+		l->fault = u.fault;
+		ll_err(l, "fault injection: %s\n", fault_name(u.fault));
+		return TGTADM_SUCCESS;
+	}
+	return TGTADM_INVALID_REQUEST;
+}
+
+tgtadm_err ll_lu_config(struct scsi_lu *lu, char *params)
+{
+	return lu_config(lu, params, config_key);
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lunlink.h: the private state of a lunlink LUN inside tgtd, shared by the
+ * files of bs_lunlink.so.  tgt allocates it right after struct scsi_lu
+ * (bs_datasize); ll_lu() finds it.
+ */
+#ifndef LUNLINK_TARGET_H
+#define LUNLINK_TARGET_H
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "list.h"
+#include "util.h"
+#include "tgtd.h"
+#include "scsi.h"
+#include "target.h"
+
+#include "lunlink/bsopts.h"
+#include "io_engine.h"
+#include "range_lock.h"
+
+struct ll_lu {
+	struct scsi_lu *lu;
+	char *path;			/* our copy, for messages */
+	struct ll_bsopts opts;
+	struct ll_engine engine;
+	struct ll_range_lock ranges;
+	enum ll_fault fault;		/* injected failures, for tests */
+	int is_blockdev;
+	int errors_logged;		/* I/O errors logged so far (rate limit) */
+
+	/* commands that complete without I/O, finished from a scheduled
+	 * event: tgt must never see a completion inside bs_cmd_submit */
+	struct ll_io *later, *later_tail;
+	int later_scheduled;
+	struct event_data later_ev;
+};
+
+static inline struct ll_lu *ll_lu(struct scsi_lu *lu)
+{
+	return (struct ll_lu *)((char *)lu + sizeof(*lu));
+}
+
+/* commands.c */
+int ll_cmd_submit(struct scsi_cmd *cmd);
+void ll_later_init(struct ll_lu *l);
+void ll_later_cancel(struct ll_lu *l);
+
+/* lu_config.c */
+tgtadm_err ll_lu_config(struct scsi_lu *lu, char *params);
+
+/* log prefix: "lunlink: tid 1 lun 2 (/srv/a.img): " */
+#define ll_err(l, fmt, args...)						\
+	eprintf("lunlink: tid %d lun %" PRIu64 " (%s): " fmt,		\
+		(l)->lu->tgt->tid, (l)->lu->lun,			\
+		(l)->path ? (l)->path : "-", ##args)
+
+#endif
