@@ -12,12 +12,9 @@
 # -v/--verbose shows the commands' output, -i/--immediate stops at the first
 # failure, --keep keeps the scratch folder.  Output is TAP, for prove.
 #
-# Integration helpers start the stock /usr/sbin/tgtd with bs_lunlink.so:
-# tgtd loads every file in its compiled-in module folder
-# (/usr/lib/tgt/backing-store), so each tgtd runs in a private mount
-# namespace with a folder holding only this build's bs_lunlink.so
-# bind-mounted over that path, a private control socket
-# (TGT_IPC_SOCKET) and a free loopback port.  Nothing is installed.
+# Integration helpers (tgtd_start, tgtadm_on, lun_new, url, ...) come from
+# lib-tgtd.sh: the stock /usr/sbin/tgtd with this build's bs_lunlink.so, in
+# a private mount namespace, on loopback.  Nothing is installed.
 
 set -u
 
@@ -25,11 +22,7 @@ TEST_NAME=$(basename "$0" .sh)
 T_DIR=$(cd "$(dirname "$0")" && pwd)
 SRC_DIR=$(cd "$T_DIR/.." && pwd)
 TRASH="$T_DIR/trash/$TEST_NAME"
-TGTD=${TGTD:-/usr/sbin/tgtd}
-TGTADM=${TGTADM:-/usr/sbin/tgtadm}
-MODULE=${MODULE:-$SRC_DIR/target/bs_lunlink.so}
 IO="$T_DIR/helpers/iscsi-io"
-IQN_BASE=iqn.2026-11.org.lunlink
 
 verbose= immediate= keep=
 for arg in "$@"; do
@@ -41,8 +34,7 @@ for arg in "$@"; do
 done
 
 test_count=0 test_failed=0 test_skipped_all=
-TGTD_PIDS=
-TGTD_INSTANCES=
+. "$T_DIR/lib-tgtd.sh"
 
 say() { printf '# %s\n' "$*"; }
 die() { printf 'Bail out! %s\n' "$*"; exit 1; }
@@ -138,126 +130,8 @@ test_must_fail() {
 	return 0
 }
 
-# Wait up to $1 seconds (tenths allowed) for a command to succeed.
-wait_for() {
-	local limit=$1 i=0
-	shift
-	limit=$(awk -v l="$limit" 'BEGIN { print int(l * 10) }')
-	while [ $i -lt "$limit" ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "wait_for: '$*' did not succeed within $((limit / 10)) s" >&2
-	return 1
-}
-
-# ---- tgtd instances -----------------------------------------------------
-# A free TCP port on loopback: random in 20000-39999, not listening now.
-free_port() {
-	local p tries=0
-	while [ $tries -lt 50 ]; do
-		p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000))
-		if ! ss -Htln "sport = :$p" | grep -q .; then
-			echo "$p"
-			return 0
-		fi
-		tries=$((tries + 1))
-	done
-	return 1
-}
-
-# tgtd_start NAME: start a tgtd; sets NAME_PORT, NAME_CTL (control port),
-# NAME_PID, NAME_LOG.  The module folder holds this build's bs_lunlink.so
-# only (set MODULE_DIR to use another folder).
-tgtd_start() {
-	local name=$1 port ctl dir="$TRASH/tgtd-$1" bsdir
-	port=$(free_port) || return 1
-	ctl=$((port % 10000 + 10000))
-	mkdir -p "$dir"
-	bsdir=${MODULE_DIR:-$dir/backing-store}
-	if [ -z "${MODULE_DIR:-}" ]; then
-		mkdir -p "$bsdir" && cp "$MODULE" "$bsdir/" || return 1
-	fi
-	mkdir -p /usr/lib/tgt/backing-store || return 1
-	TGT_IPC_SOCKET="$dir/socket" unshare -m --propagation private \
-		sh -c 'mount --bind "$1" /usr/lib/tgt/backing-store && shift && exec "$@"' \
-		sh "$bsdir" "$TGTD" -f -C "$ctl" --iscsi "portal=127.0.0.1:$port" \
-		>"$dir/log" 2>&1 </dev/null 3>&- 4>&- 5>&- 6>&- &
-	local pid=$!
-	eval "${name}_PORT=$port ${name}_CTL=$ctl ${name}_PID=$pid ${name}_LOG=\$dir/log ${name}_DIR=\$dir"
-	TGTD_PIDS="$TGTD_PIDS $pid"
-	TGTD_INSTANCES="$TGTD_INSTANCES $name"
-	if ! wait_for 10 tgtadm_on "$name" --op show --mode sys; then
-		echo "tgtd $name did not come up; its log:" >&2
-		cat "$dir/log" >&2
-		return 1
-	fi
-}
-
-# tgtadm_on NAME ARGS...: tgtadm against instance NAME
-tgtadm_on() {
-	local name=$1 ctl dir
-	shift
-	eval "ctl=\${${name}_CTL} dir=\${${name}_DIR}"
-	TGT_IPC_SOCKET="$dir/socket" "$TGTADM" -C "$ctl" "$@"
-}
-
-# tgtd_alive NAME: the process is still there
-tgtd_alive() {
-	local pid
-	eval "pid=\${${1}_PID}"
-	kill -0 "$pid" 2>/dev/null
-}
-
-# target_new NAME TID: an iSCSI target open to every initiator
-target_new() {
-	tgtadm_on "$1" --lld iscsi --mode target --op new --tid "$2" \
-		--targetname "$IQN_BASE:$TEST_NAME-$2" &&
-	tgtadm_on "$1" --lld iscsi --mode target --op bind --tid "$2" --initiator-address ALL
-}
-
-# lun_new NAME TID LUN PATH [BSTYPE [BSOPTS]]
-lun_new() {
-	local bstype=${5:-lunlink}
-	if [ -n "${6:-}" ]; then
-		tgtadm_on "$1" --lld iscsi --mode logicalunit --op new --tid "$2" --lun "$3" \
-			--backing-store "$4" --bstype "$bstype" --bsopts "$6"
-	else
-		tgtadm_on "$1" --lld iscsi --mode logicalunit --op new --tid "$2" --lun "$3" \
-			--backing-store "$4" --bstype "$bstype"
-	fi
-}
-
-# url NAME TID LUN
-url() {
-	local port
-	eval "port=\${${1}_PORT}"
-	echo "iscsi://127.0.0.1:$port/$IQN_BASE:$TEST_NAME-$2/$3"
-}
-
-# Stop a tgtd: it ignores SIGTERM, so delete its targets and the system.
-tgtd_stop() {
-	local name=$1 pid tid
-	eval "pid=\${${name}_PID:-}"
-	[ -n "$pid" ] || return 0
-	if kill -0 "$pid" 2>/dev/null; then
-		for tid in $(tgtadm_on "$name" --lld iscsi --op show --mode target 2>/dev/null |
-			     sed -n 's/^Target \([0-9]*\):.*/\1/p'); do
-			tgtadm_on "$name" --lld iscsi --mode target --op delete --force --tid "$tid" >/dev/null 2>&1
-		done
-		tgtadm_on "$name" --op delete --mode system >/dev/null 2>&1
-		local i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-		kill -9 "$pid" 2>/dev/null
-	fi
-	wait "$pid" 2>/dev/null
-	eval "${name}_PID="
-}
-
 test_cleanup() {
-	local name
-	for name in $TGTD_INSTANCES; do tgtd_stop "$name"; done
+	tgtd_stop_all
 	cd "$T_DIR" || return
 	if [ -z "$keep" ] && [ "$test_failed" = 0 ]; then
 		rm -rf "$TRASH"

@@ -372,11 +372,15 @@ static void do_rmw(struct ll_cmd *c)
 {
 	struct scsi_cmd *cmd = c->cmd;
 	uint32_t len = cmd->tl;
-	uint32_t need = cmd->scb[0] == COMPARE_AND_WRITE ? 2 * len : len;
 
-	if (scsi_get_out_length(cmd) < need) {
-		fail(c, ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
-		return;
+	if (cmd->scb[0] == COMPARE_AND_WRITE) {
+		/* the verify half and the write half, each the CDB's length */
+		if (scsi_get_out_length(cmd) != 2 * len) {
+			fail(c, ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+			return;
+		}
+	} else if (scsi_get_out_length(cmd) < len) {
+		len = scsi_get_out_length(cmd);	/* as a WRITE: what was sent */
 	}
 	if (!len) {
 		good_later(c);
