@@ -38,6 +38,8 @@ struct ll_cmd {
 	uint64_t pos, end;		/* WRITE SAME progress */
 	const uint8_t *desc;		/* UNMAP descriptors */
 	uint32_t ndesc, idesc;
+	uint8_t sense_key;		/* fail(): the sense to complete with */
+	uint16_t sense_asc;
 };
 
 static inline struct ll_cmd *to_cmd(struct ll_io *io)
@@ -100,10 +102,26 @@ static void finish(struct ll_cmd *c, int status)
 	target_cmd_io_done(cmd, status);
 }
 
+static void finish_sense(struct ll_io *io)
+{
+	struct ll_cmd *c = to_cmd(io);
+
+	sense_data_build(c->cmd, c->sense_key, c->sense_asc);
+	finish(c, SAM_STAT_CHECK_CONDITION);
+}
+
+/*
+ * Fail the command with this sense, from the next round of the main loop:
+ * when we are still inside bs_cmd_submit, sbc.c writes its own sense into
+ * the command after we return (sbc_unmap always does), so both the sense
+ * and the completion must come later.
+ */
 static void fail(struct ll_cmd *c, uint8_t key, uint16_t asc)
 {
-	sense_data_build(c->cmd, key, asc);
-	finish(c, SAM_STAT_CHECK_CONDITION);
+	c->sense_key = key;
+	c->sense_asc = asc;
+	c->io.complete = finish_sense;
+	later(c->l, &c->io);
 }
 
 static const char *op_name(enum ll_io_op op)

@@ -1,0 +1,59 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+test_description='SYNCHRONIZE CACHE and FUA reach stable storage'
+. "$(dirname "$0")/test-lib.sh"
+
+test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
+test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
+test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+
+# The kernel's own count of a file's dirty pages (cachestat(2), Linux 6.5)
+# tells whether data reached the disk: a buffered write leaves pages dirty
+# for up to vm.dirty_expire_centisecs (30 s by default); fdatasync leaves
+# none.  The image must be on a disk-backed file system (tmpfs pages are
+# never written back).
+CS="$T_DIR/helpers/cachestat"
+"$CS" "$T_DIR/test-lib.sh" >/dev/null 2>&1 && test_set_prereq CACHESTAT
+case $(stat -f -c %T "$TRASH") in tmpfs|ramfs) ;; *) test_set_prereq DISKFS ;; esac
+
+dirty() { "$CS" "$TRASH/img" | sed -n 's/.* dirty=\([0-9]*\) .*/\1/p'; }
+
+test_expect_success 'a LUN on a disk-backed image' '
+	tgtd_start A &&
+	truncate -s 64M img &&
+	target_new A 1 && lun_new A 1 1 "$TRASH/img" &&
+	head -c 262144 /dev/urandom >data
+'
+
+if ! test_have_prereq CACHESTAT; then
+	test_skip 'writes stay in the page cache' 'this kernel has no cachestat(2) (Linux 6.5+)'
+	test_skip 'SYNCHRONIZE CACHE leaves no dirty page' 'no cachestat(2)'
+	test_skip 'a FUA write leaves no dirty page' 'no cachestat(2)'
+elif ! test_have_prereq DISKFS; then
+	test_skip 'durability checks' "the scratch folder $TRASH is on tmpfs, which never writes back"
+else
+test_expect_success 'a plain write stays in the page cache (write cache on)' '
+	"$IO" "$(url A 1 1)" write 0 data &&
+	d=$(dirty) && echo "dirty pages after a plain write: $d" &&
+	test "$d" -gt 0
+'
+
+test_expect_success 'SYNCHRONIZE CACHE leaves no dirty page behind' '
+	"$IO" "$(url A 1 1)" sync &&
+	d=$(dirty) && echo "dirty pages after SYNCHRONIZE CACHE: $d" &&
+	test "$d" -eq 0
+'
+
+test_expect_success 'a FUA write is on disk when it completes' '
+	"$IO" "$(url A 1 1)" write 4096 data fua &&
+	d=$(dirty) && echo "dirty pages after a FUA write: $d" &&
+	test "$d" -eq 0
+'
+
+test_expect_success 'the data is the data' '
+	"$IO" "$(url A 1 1)" read 4096 512 back &&
+	test_cmp data back
+'
+fi
+
+test_done
