@@ -130,8 +130,14 @@ test_must_fail() {
 	return 0
 }
 
+# test_atexit CMD: run CMD (eval'd) at the end, after the tgtd are stopped
+atexit_cmds=
+test_atexit() { atexit_cmds="$atexit_cmds
+$*"; }
+
 test_cleanup() {
 	tgtd_stop_all
+	eval "$atexit_cmds"
 	cd "$T_DIR" || return
 	if [ -z "$keep" ] && [ "$test_failed" = 0 ]; then
 		rm -rf "$TRASH"

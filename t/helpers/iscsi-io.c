@@ -74,7 +74,7 @@ static void check(struct scsi_task *task, const char *what)
 		printf("sense %x/%02x/%02x\n", task->sense.key, (task->sense.ascq >> 8) & 0xff,
 		       task->sense.ascq & 0xff);
 		fprintf(stderr, "iscsi-io: %s: CHECK CONDITION %s (%s)\n", what,
-			scsi_sense_key_str(task->sense.key),
+			scsi_sense_key_str(task->sense.key) ? scsi_sense_key_str(task->sense.key) : "?",
 			scsi_sense_ascq_str(task->sense.ascq) ? scsi_sense_ascq_str(task->sense.ascq) : "?");
 		exit(2);
 	}
