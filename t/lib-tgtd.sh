@@ -52,7 +52,7 @@ free_port() {
 # only (set MODULE_DIR to use another folder).
 tgtd_start() {
 	local name=$1 port ctl dir="$TRASH/tgtd-$1" bsdir
-	port=$(free_port) || return 1
+	port=${TGTD_PORT:-$(free_port)} || return 1
 	ctl=$((port % 10000 + 10000))
 	mkdir -p "$dir"
 	bsdir=${MODULE_DIR:-$dir/backing-store}
@@ -80,6 +80,13 @@ tgtadm_on() {
 	shift
 	eval "ctl=\${${name}_CTL} dir=\${${name}_DIR}"
 	TGT_IPC_SOCKET="$dir/socket" "$TGTADM" -C "$ctl" "$@"
+}
+
+# tgtadm_cmd NAME: the tgtadm command line for instance NAME, for sh -c
+tgtadm_cmd() {
+	local ctl dir
+	eval "ctl=\${${1}_CTL} dir=\${${1}_DIR}"
+	echo "TGT_IPC_SOCKET='$dir/socket' '$TGTADM' -C $ctl"
 }
 
 # tgtd_alive NAME: the process is still there
@@ -121,16 +128,16 @@ tgtd_stop() {
 	eval "pid=\${${name}_PID:-}"
 	[ -n "$pid" ] || return 0
 	if kill -0 "$pid" 2>/dev/null; then
-		for tid in $(tgtadm_on "$name" --lld iscsi --op show --mode target 2>/dev/null |
+		for tid in $(timeout 5 sh -c "$(tgtadm_cmd "$name") --lld iscsi --op show --mode target" 2>/dev/null |
 			     sed -n 's/^Target \([0-9]*\):.*/\1/p'); do
-			tgtadm_on "$name" --lld iscsi --mode target --op delete --force --tid "$tid" >/dev/null 2>&1
+			timeout 5 sh -c "$(tgtadm_cmd "$name") --lld iscsi --mode target --op delete --force --tid $tid" >/dev/null 2>&1
 		done
-		tgtadm_on "$name" --op delete --mode system >/dev/null 2>&1
+		timeout 5 sh -c "$(tgtadm_cmd "$name") --op delete --mode system" >/dev/null 2>&1
 		local i=0
 		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-		kill -9 "$pid" 2>/dev/null
+		kill -9 "$pid" 2>/dev/null || true
 	fi
-	wait "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
 	eval "${name}_PID="
 }
 
