@@ -4,7 +4,8 @@
 # build's bs_lunlink.so; sourced by t/test-lib.sh and by the benchmarks in
 # t/perf/.  The caller sets SRC_DIR (the source tree), TRASH (a scratch
 # folder) and TEST_NAME (used in target names), and may set TGTD, TGTADM,
-# MODULE, MODULE_DIR.
+# MODULE, MODULE_DIR, TGTD_PORT (a fixed port) and TGTD_PRELOAD (a library
+# to LD_PRELOAD into tgtd).
 #
 # tgtd loads every file in its compiled-in module folder
 # (/usr/lib/tgt/backing-store), so each tgtd runs in a private mount
@@ -60,6 +61,7 @@ tgtd_start() {
 		mkdir -p "$bsdir" && cp "$MODULE" "$bsdir/" || return 1
 	fi
 	mkdir -p /usr/lib/tgt/backing-store || return 1
+	env ${TGTD_PRELOAD:+LD_PRELOAD=$TGTD_PRELOAD} \
 	TGT_IPC_SOCKET="$dir/socket" unshare -m --propagation private \
 		sh -c 'mount --bind "$1" /usr/lib/tgt/backing-store && shift && exec "$@"' \
 		sh "$bsdir" "$TGTD" -f -C "$ctl" --iscsi "portal=127.0.0.1:$port" \

@@ -61,8 +61,48 @@ test_expect_success 'the worker-thread path serves the same data (io=threads)' '
 	test_cmp d2 in2
 '
 
+test_expect_success 'COMPARE AND WRITE writes when the data matches' '
+	head -c 4096 /dev/urandom >new &&
+	dd if=data of=old bs=4096 count=1 2>/dev/null &&
+	cat old new >caw &&
+	"$IO" "$(url A 1 1)" caw 2048 caw &&
+	"$IO" "$(url A 1 1)" read 2048 8 got && test_cmp new got
+'
+
+test_expect_success 'COMPARE AND WRITE with stale data is MISCOMPARE and writes nothing' '
+	test_must_fail "$IO" "$(url A 1 1)" caw 2048 caw >out &&
+	test_grep "sense e/1d/00" out &&
+	"$IO" "$(url A 1 1)" read 2048 8 got2 && test_cmp new got2
+'
+
+test_expect_success 'bsoflags direct and sync serve the same data' '
+	for f in direct sync; do
+		truncate -s 16M $f.img &&
+		tgtadm_on A --lld iscsi --mode logicalunit --op new --tid 1 --lun 3 \
+			--backing-store "$TRASH/$f.img" --bstype lunlink --bsoflags $f &&
+		"$IO" "$(url A 1 3)" write 16 d2 &&
+		"$IO" "$(url A 1 3)" read 16 128 b3 && test_cmp d2 b3 &&
+		dd if=$f.img of=in3 bs=512 skip=16 count=128 2>/dev/null && test_cmp d2 in3 &&
+		tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 3 || return 1
+	done
+'
+
 test_expect_success 'tgtd is still alive' '
 	tgtd_alive A
+'
+
+test_expect_success 'where io_uring cannot be set up, io=auto falls back to threads and says so' '
+	TGTD_PRELOAD="$T_DIR/helpers/no-uring.so" tgtd_start B &&
+	target_new B 1 &&
+	lun_new B 1 1 "$TRASH/img2" &&
+	test_grep "io_uring cannot be set up (io_uring_queue_init(256): Function not implemented); falling back to worker threads" "$B_LOG" &&
+	test_grep "serving through 8 worker threads" "$B_LOG" &&
+	"$IO" "$(url B 1 1)" read 8 128 b4 && test_cmp d2 b4
+'
+
+test_expect_success 'and io=uring is then refused, with the reason' '
+	test_must_fail lun_new B 1 2 "$TRASH/img2" lunlink io=uring &&
+	test_grep "refused: io=uring was asked, but io_uring cannot be set up" "$B_LOG"
 '
 
 test_done

@@ -50,9 +50,25 @@ test_expect_success 'a FUA write is on disk when it completes' '
 	test "$d" -eq 0
 '
 
+test_expect_success 'with the write cache turned off (WCE=0), a plain write is durable' '
+	"$IO" "$(url A 1 1)" wce off &&
+	"$IO" "$(url A 1 1)" write 8192 data &&
+	d=$(dirty) && echo "dirty pages after a write with WCE=0: $d" &&
+	test "$d" -eq 0
+'
+
+test_expect_success 'and with it on again, writes are cached again' '
+	"$IO" "$(url A 1 1)" wce on &&
+	"$IO" "$(url A 1 1)" write 12288 data &&
+	d=$(dirty) && echo "dirty pages after a write with WCE=1: $d" &&
+	test "$d" -gt 0
+'
+
 test_expect_success 'the data is the data' '
-	"$IO" "$(url A 1 1)" read 4096 512 back &&
-	test_cmp data back
+	for lba in 0 4096 8192 12288; do
+		"$IO" "$(url A 1 1)" read $lba 512 back &&
+		test_cmp data back || return 1
+	done
 '
 fi
 

@@ -102,6 +102,7 @@ static tgtadm_err lunlink_init(struct scsi_lu *lu, char *bsopts)
 	ll_later_init(l);
 	/* our own runtime keys (resize=, fault=) besides tgt's */
 	lu->dev_type_template.lu_config = ll_lu_config;
+	ll_sbc_override(lu);
 	return TGTADM_SUCCESS;
 }
 

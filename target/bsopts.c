@@ -159,9 +159,11 @@ int ll_parse_size(const char *s, uint64_t *out, char *err, size_t errlen)
 	if (*p < '0' || *p > '9')
 		goto bad;
 	for (; *p >= '0' && *p <= '9'; p++) {
-		if (n > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*p - '0');
+
+		if (n > (UINT64_MAX - d) / 10)
 			goto big;
-		n = n * 10 + (uint64_t)(*p - '0');
+		n = n * 10 + d;
 	}
 	switch (*p) {
 	case 'k': case 'K': shift = 10; p++; break;

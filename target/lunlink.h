@@ -49,6 +49,9 @@ int ll_cmd_submit(struct scsi_cmd *cmd);
 void ll_later_init(struct ll_lu *l);
 void ll_later_cancel(struct ll_lu *l);
 
+/* sbc_overrides.c */
+void ll_sbc_override(struct scsi_lu *lu);
+
 /* lu_config.c */
 tgtadm_err ll_lu_config(struct scsi_lu *lu, char *params);
 

@@ -12,6 +12,9 @@
  *   iscsi-io URL ws-unmap LBA BLOCKS    WRITE SAME(16) with the UNMAP bit
  *   iscsi-io URL capacity               READ CAPACITY(16): "BLOCKS BLOCKSIZE"
  *   iscsi-io URL lbp                    VPD B2: "lbpu=N lbpws=N lbprz=N"
+ *   iscsi-io URL wce on|off             MODE SELECT the caching page's WCE bit
+ *   iscsi-io URL caw LBA FILE           COMPARE AND WRITE: FILE holds the
+ *                                       expected blocks, then the new ones
  *   iscsi-io URL await-ua               log in, clear pending unit attentions,
  *                                       print "ready", wait for a line on
  *                                       stdin, then TEST UNIT READY: print
@@ -174,6 +177,47 @@ static int cmd_lbp(void)
 	return 0;
 }
 
+static int cmd_wce(const char *v)
+{
+	struct scsi_task *t = iscsi_modesense6_sync(iscsi, lun, 1, SCSI_MODESENSE_PC_CURRENT,
+						    SCSI_MODEPAGE_CACHING, 0, 255);
+	struct scsi_mode_sense *ms;
+	struct scsi_mode_page *mp;
+
+	check(t, "MODE SENSE(6)");
+	ms = scsi_datain_unmarshall(t);
+	mp = ms ? scsi_modesense_get_page(ms, SCSI_MODEPAGE_CACHING, 0) : NULL;
+	if (!mp)
+		die("no caching mode page%s", "");
+	mp->caching.wce = !strcmp(v, "on");
+	check(iscsi_modeselect6_sync(iscsi, lun, 1, 0, mp), "MODE SELECT(6)");
+	scsi_free_scsi_task(t);
+	return 0;
+}
+
+static int cmd_caw(char **av)
+{
+	uint64_t lba = num(av[0]);
+	uint32_t bs = block_size();
+	FILE *f = fopen(av[1], "rb");
+	unsigned char *buf;
+	long len;
+
+	if (!f)
+		die("cannot open %s", av[1]);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	buf = malloc(len ? (size_t)len : 1);
+	if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len)
+		die("cannot read %s", av[1]);
+	fclose(f);
+	check(iscsi_compareandwrite_sync(iscsi, lun, lba, buf, (uint32_t)len, (int)bs, 0, 0, 0, 0, 0),
+	      "COMPARE AND WRITE");
+	free(buf);
+	return 0;
+}
+
 static int cmd_await_ua(void)
 {
 	char line[64];
@@ -202,7 +246,7 @@ int main(int argc, char **argv)
 	int ret;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: iscsi-io URL write|read|sync|unmap|ws-unmap|capacity|lbp|await-ua ...\n");
+		fprintf(stderr, "usage: iscsi-io URL write|read|sync|unmap|ws-unmap|capacity|lbp|wce|caw|await-ua ...\n");
 		return 1;
 	}
 	op = argv[2];
@@ -233,6 +277,10 @@ int main(int argc, char **argv)
 		ret = 0;
 	} else if (!strcmp(op, "lbp"))
 		ret = cmd_lbp();
+	else if (!strcmp(op, "wce") && argc == 4)
+		ret = cmd_wce(argv[3]);
+	else if (!strcmp(op, "caw") && argc == 5)
+		ret = cmd_caw(argv + 3);
 	else if (!strcmp(op, "await-ua"))
 		ret = cmd_await_ua();
 	else {
