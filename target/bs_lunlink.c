@@ -196,6 +196,7 @@ static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 		lu->attrs.thinprovisioning = 1;
 		lu->attrs.lu_vpd[PCODE_OFFSET(0xb0)]->vpd_update(lu, NULL);
 		lu->attrs.lu_vpd[PCODE_OFFSET(0xb2)]->vpd_update(lu, NULL);
+		ll_vpd_refresh(lu);
 	}
 	return 0;
 

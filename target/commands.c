@@ -604,6 +604,10 @@ static void do_unmap(struct ll_cmd *c)
 		bdl = len - 8;
 	c->desc = buf + 8;
 	c->ndesc = bdl / 16;
+	if (c->ndesc > LL_UNMAP_MAX_DESCRIPTORS) {	/* what VPD B0 advertises */
+		fail(c, ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARMS);
+		return;
+	}
 	for (i = 0; i < c->ndesc; i++) {
 		uint64_t lba = get_unaligned_be64(c->desc + 16 * i);
 		uint32_t n = get_unaligned_be32(c->desc + 16 * i + 8);

@@ -135,5 +135,9 @@ static tgtadm_err config_key(struct scsi_lu *lu, char *kv)
 
 tgtadm_err ll_lu_config(struct scsi_lu *lu, char *params)
 {
-	return lu_config(lu, params, config_key);
+	tgtadm_err err = lu_config(lu, params, config_key);
+
+	/* tgt's thin_provisioning= rewrites the Block Limits page */
+	ll_vpd_refresh(lu);
+	return err;
 }

@@ -50,7 +50,9 @@ void ll_later_init(struct ll_lu *l);
 void ll_later_cancel(struct ll_lu *l);
 
 /* sbc_overrides.c */
+#define LL_UNMAP_MAX_DESCRIPTORS	256
 void ll_sbc_override(struct scsi_lu *lu);
+void ll_vpd_refresh(struct scsi_lu *lu);
 
 /* lu_config.c */
 tgtadm_err ll_lu_config(struct scsi_lu *lu, char *params);

@@ -10,8 +10,23 @@
  *   COMPARE AND WRITE (89h): commented out of tgt's table, so tgt answers
  *   INVALID OPERATION CODE even though its stores implement it.  The
  *   checks here are the ones sbc.c makes for its other writes.
+ *
+ *   GET LBA STATUS (SERVICE ACTION IN(16) 9Eh/12h): tgt's answer starts
+ *   at the extent holding the LBA rather than at the LBA asked, and its
+ *   range check overflows for LBAs near 2^64.  lunlink answers from
+ *   SEEK_DATA/SEEK_HOLE on the image, from the LBA asked.
+ *
+ * And one page of what the LUN advertises:
+ *
+ *   Block Limits (VPD B0h): tgt advertises 0xffffffff UNMAP block
+ *   descriptors, which initiators read as "unbounded" (libiscsi as -1);
+ *   lunlink advertises, and enforces, LL_UNMAP_MAX_DESCRIPTORS.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "lunlink.h"
 #include "be_byteshift.h"
 
@@ -57,6 +72,100 @@ static int compare_and_write(int host_no, struct scsi_cmd *cmd)
 	return SAM_STAT_GOOD;
 }
 
+/* GET LBA STATUS descriptors in one answer, at most */
+#define LL_LBA_STATUS_MAX	64
+
+static int (*tgt_service_action_in)(int host_no, struct scsi_cmd *cmd);
+
+/*
+ * The extent of the image that starts at off: mapped (data) or not (a
+ * hole), and where it ends, capped at end.  A block device (no SEEK_DATA)
+ * is mapped throughout.
+ */
+static uint64_t extent_at(int fd, uint64_t off, uint64_t end, int *mapped)
+{
+	off_t data = lseek(fd, (off_t)off, SEEK_DATA), next;
+
+	if (data < 0) {
+		/* ENXIO: no data from off on; anything else: assume mapped */
+		*mapped = errno != ENXIO;
+		return end;
+	}
+	if ((uint64_t)data > off) {
+		*mapped = 0;
+		next = data;
+	} else {
+		*mapped = 1;
+		next = lseek(fd, (off_t)off, SEEK_HOLE);
+		if (next < 0)
+			return end;
+	}
+	return (uint64_t)next < end ? (uint64_t)next : end;
+}
+
+static int get_lba_status(int host_no, struct scsi_cmd *cmd)
+{
+	struct scsi_lu *lu = cmd->dev;
+	unsigned int shift = lu->blk_shift;
+	uint64_t lba = get_unaligned_be64(&cmd->scb[2]);
+	uint64_t blocks = lu->size >> shift, off, end = lu->size;
+	uint32_t alloc = get_unaligned_be32(&cmd->scb[10]);
+	uint8_t buf[8 + 16 * LL_LBA_STATUS_MAX];
+	uint32_t n = 0, len;
+
+	(void)host_no;
+	if (lu->attrs.removable && !lu->attrs.online)
+		return sense(cmd, NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+	if (lba >= blocks)
+		return sense(cmd, ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	if (alloc < 24)		/* room for the header and one descriptor */
+		return sense(cmd, ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+
+	memset(buf, 0, sizeof(buf));
+	for (off = lba << shift; off < end && n < LL_LBA_STATUS_MAX &&
+	     8 + 16 * (n + 1) <= alloc; n++) {
+		uint8_t *d = buf + 8 + 16 * n;
+		uint64_t next, count;
+		int mapped;
+
+		next = extent_at(lu->fd, off, end, &mapped);
+		/* whole blocks only; a partly mapped block counts as mapped */
+		next = (next + (1ULL << shift) - 1) >> shift << shift;
+		if (next > end)
+			next = end;
+		count = (next - off) >> shift;
+		if (count > UINT32_MAX)
+			count = UINT32_MAX;
+		put_unaligned_be64(off >> shift, d);
+		put_unaligned_be32((uint32_t)count, d + 8);
+		d[12] = mapped ? 0 : 1;		/* mapped, or deallocated */
+		off += count << shift;
+	}
+	put_unaligned_be32(4 + 16 * n, buf);
+	len = 8 + 16 * n;
+	if (len > scsi_get_in_length(cmd))
+		len = scsi_get_in_length(cmd);
+	memcpy(scsi_get_in_buffer(cmd), buf, len);
+	scsi_set_in_resid_by_actual(cmd, len);
+	return SAM_STAT_GOOD;
+}
+
+static int service_action_in(int host_no, struct scsi_cmd *cmd)
+{
+	if ((cmd->scb[1] & 0x1f) == SAI_GET_LBA_STATUS && cmd->dev->attrs.thinprovisioning)
+		return get_lba_status(host_no, cmd);
+	return tgt_service_action_in(host_no, cmd);
+}
+
+void ll_vpd_refresh(struct scsi_lu *lu)
+{
+	struct vpd *b0 = lu->attrs.lu_vpd[PCODE_OFFSET(0xb0)];
+
+	/* the page's data starts after its 4-byte header: byte 20 is 24 */
+	if (b0 && lu->attrs.thinprovisioning)
+		put_unaligned_be32(LL_UNMAP_MAX_DESCRIPTORS, b0->data + 20);
+}
+
 void ll_sbc_override(struct scsi_lu *lu)
 {
 	struct device_type_operations *op = &lu->dev_type_template.ops[COMPARE_AND_WRITE];
@@ -64,4 +173,11 @@ void ll_sbc_override(struct scsi_lu *lu)
 	op->cmd_perform = compare_and_write;
 	op->service_actions = NULL;
 	op->pr_conflict_bits = PR_WE_FA | PR_EA_FA | PR_WE_FN | PR_EA_FN;
+
+	/* keep tgt's READ CAPACITY(16) and the rest of the service actions */
+	op = &lu->dev_type_template.ops[SERVICE_ACTION_IN];
+	if (op->cmd_perform != service_action_in) {
+		tgt_service_action_in = op->cmd_perform;
+		op->cmd_perform = service_action_in;
+	}
 }

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * fuzz-bsopts.c: libFuzzer target for target/bsopts.c.  Each input, made a
+ * C string, goes to ll_bsopts_parse, ll_parse_size and ll_update_parse;
+ * any broken invariant aborts.  `make fuzz` runs it under libFuzzer with
+ * ASan and UBSan; t/fuzz/replay.c replays the corpus without clang.
+ *
+ * Invariants: parsed options are within their documented ranges and their
+ * format re-parses to the same options; a size agrees with an independent
+ * reference parser (overflow included); a refusal leaves a non-empty,
+ * NUL-terminated message in the buffer given, however small, and leaves
+ * the output of ll_parse_size untouched.
+ */
+#include "lunlink/bsopts.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define check(cond)							\
+	do {								\
+		if (!(cond)) {						\
+			fprintf(stderr, "fuzz-bsopts: %s:%d: invariant broken: %s\n", \
+				__FILE__, __LINE__, #cond);		\
+			abort();					\
+		}							\
+	} while (0)
+
+/* A refusal's message: non-empty (if there was room) and NUL-terminated. */
+static void check_err(const char *err, size_t errlen)
+{
+	check(memchr(err, '\0', errlen) != NULL);
+	if (errlen > 1)
+		check(err[0] != '\0');
+}
+
+/* An err buffer of exactly errlen bytes on the heap, so ASan sees overruns. */
+static char *err_buf(size_t errlen)
+{
+	char *e = malloc(errlen);
+
+	check(e != NULL);
+	memset(e, 0x7f, errlen);
+	return e;
+}
+
+static bool same_opts(const struct ll_bsopts *a, const struct ll_bsopts *b)
+{
+	return a->io == b->io && a->threads == b->threads &&
+	       a->queue_depth == b->queue_depth && a->thin == b->thin;
+}
+
+static void fuzz_bsopts(const char *s, size_t len, size_t small)
+{
+	struct ll_bsopts o, p;
+	char err[256], fmt[128], *e;
+	int rc, n;
+
+	memset(err, 0x7f, sizeof(err));
+	rc = ll_bsopts_parse(s, &o, err, sizeof(err));
+	check(rc == 0 || rc == -1);
+	if (len > LL_BSOPTS_MAX_LEN)
+		check(rc == -1);
+	if (rc) {
+		check_err(err, sizeof(err));
+		check(!strncmp(err, "bsopts: ", 8));
+	} else {
+		check(o.io == LL_IO_AUTO || o.io == LL_IO_URING || o.io == LL_IO_THREADS);
+		check(o.threads >= 1 && o.threads <= LL_BSOPTS_THREADS_MAX);
+		check(o.queue_depth >= 1 && o.queue_depth <= LL_BSOPTS_QD_MAX);
+		n = ll_bsopts_format(&o, fmt, sizeof(fmt));
+		check(n > 0 && (size_t)n < sizeof(fmt));
+		check(strlen(fmt) == (size_t)n);
+		memset(&p, 0x7f, sizeof(p));
+		check(ll_bsopts_parse(fmt, &p, err, sizeof(err)) == 0);
+		check(same_opts(&o, &p));
+		/* formatting is a fixed point */
+		char fmt2[128];
+
+		ll_bsopts_format(&p, fmt2, sizeof(fmt2));
+		check(!strcmp(fmt, fmt2));
+	}
+
+	/* The same input with a small err buffer: same answer, no overrun. */
+	e = err_buf(small);
+	check(ll_bsopts_parse(s, &p, e, small) == rc);
+	if (rc)
+		check_err(e, small);
+	else
+		check(same_opts(&o, &p));
+	free(e);
+}
+
+/* Reference size parser: [0-9]+ then nothing, B, or K|M|G|T|P then
+ * nothing, B or iB.  1: good, 0: not a size, -1: too large. */
+static int ref_size(const char *s, uint64_t *out)
+{
+	uint64_t n = 0;
+	bool big = false;
+	unsigned int shift = 0;
+	const char *p = s;
+	static const char suffixes[] = "kKmMgGtTpP";
+	const char *c;
+
+	if (*p < '0' || *p > '9')
+		return 0;
+	for (; *p >= '0' && *p <= '9'; p++)
+		if (__builtin_mul_overflow(n, 10, &n) ||
+		    __builtin_add_overflow(n, (uint64_t)(*p - '0'), &n))
+			big = true;
+	if (*p && (c = strchr(suffixes, *p))) {
+		shift = 10 * (unsigned int)(1 + (c - suffixes) / 2);
+		p++;
+		if (!strcmp(p, "B") || !strcmp(p, "iB"))
+			p += strlen(p);
+	} else if (!strcmp(p, "B")) {
+		p++;
+	}
+	if (*p)
+		return big ? -1 : 0;	/* ll_parse_size says "too large" first */
+	if (big || (shift && n > (UINT64_MAX >> shift)))
+		return -1;
+	*out = n << shift;
+	return 1;
+}
+
+static void fuzz_size(const char *s, size_t small)
+{
+	uint64_t got = 0x5a5a5a5a5a5a5a5aULL, want = 0;
+	char err[256], *e;
+	int rc, ref;
+
+	memset(err, 0x7f, sizeof(err));
+	rc = ll_parse_size(s, &got, err, sizeof(err));
+	ref = ref_size(s, &want);
+	check(rc == 0 || rc == -1);
+	if (ref == 1) {
+		check(rc == 0);
+		check(got == want);
+	} else {
+		check(rc == -1);
+		check(got == 0x5a5a5a5a5a5a5a5aULL);
+		check_err(err, sizeof(err));
+		if (strlen(s) < 100)	/* a longer one may cut the message */
+			check(strstr(err, ref < 0 ? "too large" : "not a size") != NULL);
+	}
+
+	e = err_buf(small);
+	check(ll_parse_size(s, &got, e, small) == rc);
+	if (rc)
+		check_err(e, small);
+	free(e);
+}
+
+static void fuzz_update(const char *s, size_t small)
+{
+	struct ll_update u;
+	char err[256], *e;
+	uint64_t size;
+	int rc;
+
+	memset(&u, 0, sizeof(u));
+	memset(err, 0x7f, sizeof(err));
+	rc = ll_update_parse(s, &u, err, sizeof(err));
+	check(rc == 0 || rc == -1);
+	if (rc) {
+		check_err(err, sizeof(err));
+	} else if (!strncmp(s, "resize=", 7)) {
+		if (!strcmp(s + 7, "reread")) {
+			check(u.kind == LL_UPDATE_RESIZE_REREAD);
+		} else {
+			check(u.kind == LL_UPDATE_RESIZE_TO);
+			check(ll_parse_size(s + 7, &size, NULL, 0) == 0);
+			check(u.size == size);
+		}
+	} else {
+		check(!strncmp(s, "fault=", 6));
+		check(u.kind == LL_UPDATE_FAULT);
+		check(u.fault >= LL_FAULT_NONE && u.fault <= LL_FAULT_BOTH);
+	}
+	/* Only "resize=" and "fault=" are keys. */
+	if (strncmp(s, "resize=", 7) && strncmp(s, "fault=", 6))
+		check(rc == -1);
+
+	e = err_buf(small);
+	check(ll_update_parse(s, &u, e, small) == rc);
+	if (rc)
+		check_err(e, small);
+	free(e);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1);
+	size_t len, small;
+
+	check(s != NULL);
+	memcpy(s, data, size);
+	s[size] = '\0';
+	len = strlen(s);
+	/* a small err buffer, 1..24 bytes, chosen by the input */
+	small = 1 + (size ? data[size - 1] % 24 : 0);
+
+	fuzz_bsopts(s, len, small);
+	fuzz_size(s, small);
+	fuzz_update(s, small);
+	free(s);
+	return 0;
+}

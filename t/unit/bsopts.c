@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * t/unit/bsopts.c: unit tests (TAP) of the --bsopts parser, the size parser
+ * and the `tgtadm --op update --params` keys in target/bsopts.c.
+ */
+#include "lunlink/bsopts.h"
+#include "tap.h"
+
+#include <stdlib.h>
+
+static char err[256];
+
+/* Parse s; expect success. */
+static int parse(const char *s, struct ll_bsopts *o)
+{
+	err[0] = '\0';
+	return ll_bsopts_parse(s, o, err, sizeof(err));
+}
+
+static bool is_default(const struct ll_bsopts *o)
+{
+	return o->io == LL_IO_AUTO && o->threads == LL_BSOPTS_THREADS_DEFAULT &&
+	       o->queue_depth == LL_BSOPTS_QD_DEFAULT && o->thin;
+}
+
+/* s is refused, with a message containing each of the given substrings. */
+static void refused(const char *s, const char *sub1, const char *sub2)
+{
+	struct ll_bsopts o;
+
+	is_int(parse(s, &o), -1, "bsopts \"%s\" is refused", s);
+	if (sub1)
+		like(err, sub1, "  its message names '%s'", sub1);
+	if (sub2)
+		like(err, sub2, "  its message names '%s'", sub2);
+}
+
+static void test_defaults(void)
+{
+	struct ll_bsopts o;
+
+	ll_bsopts_default(&o);
+	ok(is_default(&o), "ll_bsopts_default gives the documented defaults");
+	is_int(o.threads, 8, "default threads=8");
+	is_int(o.queue_depth, 256, "default queue_depth=256");
+	ok(o.thin, "default thin=on");
+	is_int(o.io, LL_IO_AUTO, "default io=auto");
+
+	memset(&o, 0xa5, sizeof(o));
+	is_int(parse(NULL, &o), 0, "NULL parses");
+	ok(is_default(&o), "NULL gives the defaults");
+	memset(&o, 0xa5, sizeof(o));
+	is_int(parse("", &o), 0, "\"\" parses");
+	ok(is_default(&o), "\"\" gives the defaults");
+	is_int(parse(";;; ;\t;", &o), 0, "only separators and blanks parse");
+	ok(is_default(&o), "only separators and blanks give the defaults");
+
+	is_str(ll_io_path_name(LL_IO_AUTO), "auto", "io path name auto");
+	is_str(ll_io_path_name(LL_IO_URING), "uring", "io path name uring");
+	is_str(ll_io_path_name(LL_IO_THREADS), "threads", "io path name threads");
+}
+
+static void test_keys(void)
+{
+	struct ll_bsopts o;
+	static const struct {
+		const char *s;
+		bool thin;
+	} bools[] = {
+		{ "thin=on", true }, { "thin=yes", true }, { "thin=1", true },
+		{ "thin=off", false }, { "thin=no", false }, { "thin=0", false },
+	};
+
+	is_int(parse("io=auto", &o), 0, "io=auto parses");
+	is_int(o.io, LL_IO_AUTO, "io=auto");
+	is_int(parse("io=uring", &o), 0, "io=uring parses");
+	is_int(o.io, LL_IO_URING, "io=uring");
+	is_int(parse("io=threads", &o), 0, "io=threads parses");
+	is_int(o.io, LL_IO_THREADS, "io=threads");
+
+	is_int(parse("threads=1", &o), 0, "threads=1 parses");
+	is_int(o.threads, 1, "threads=1");
+	is_int(parse("threads=128", &o), 0, "threads=128 parses");
+	is_int(o.threads, 128, "threads=128");
+	is_int(parse("threads=0042", &o), 0, "threads=0042 parses");
+	is_int(o.threads, 42, "threads=0042 is decimal 42");
+
+	is_int(parse("queue_depth=1", &o), 0, "queue_depth=1 parses");
+	is_int(o.queue_depth, 1, "queue_depth=1");
+	is_int(parse("queue_depth=4096", &o), 0, "queue_depth=4096 parses");
+	is_int(o.queue_depth, 4096, "queue_depth=4096");
+
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+		o.thin = !bools[i].thin;
+		is_int(parse(bools[i].s, &o), 0, "%s parses", bools[i].s);
+		is_int(o.thin, bools[i].thin, "%s gives thin=%d", bools[i].s, bools[i].thin);
+	}
+
+	is_int(parse("io=threads;threads=4;queue_depth=64;thin=off", &o), 0,
+	       "all four keys together parse");
+	ok(o.io == LL_IO_THREADS && o.threads == 4 && o.queue_depth == 64 && !o.thin,
+	   "all four keys together are taken");
+	is_int(parse("threads=4;threads=16", &o), 0, "a repeated key parses");
+	is_int(o.threads, 16, "the last of a repeated key wins");
+	is_int(parse("threads=4", &o), 0, "threads=4 alone parses");
+	ok(o.io == LL_IO_AUTO && o.queue_depth == 256 && o.thin,
+	   "keys not given keep their defaults");
+
+	is_int(parse(";;io=threads; thin=off", &o), 0,
+	       "empty segments and a leading space parse");
+	ok(o.io == LL_IO_THREADS && !o.thin, "  and are taken");
+	is_int(parse("\tio=uring;;\t threads=3;", &o), 0,
+	       "leading tabs and a trailing ';' parse");
+	ok(o.io == LL_IO_URING && o.threads == 3, "  and are taken");
+}
+
+static void test_bad_values(void)
+{
+	refused("io=", "io", "''");
+	refused("io=fast", "io", "fast");
+	refused("io=URING", "io", "URING");
+	refused("io=threads ", "io", "'threads '");
+	refused("threads=0", "threads", "'0'");
+	refused("threads=129", "threads", "129");
+	refused("threads=", "threads", "''");
+	refused("threads=-1", "threads", "-1");
+	refused("threads=+4", "threads", "+4");
+	refused("threads= 4", "threads", "' 4'");
+	refused("threads=4x", "threads", "4x");
+	refused("threads=0x10", "threads", "0x10");
+	refused("threads=18446744073709551617", "threads", "18446744073709551617");
+	refused("threads=4294967297", "threads", "4294967297");
+	refused("queue_depth=0", "queue_depth", "'0'");
+	refused("queue_depth=4097", "queue_depth", "4097");
+	refused("queue_depth=1e3", "queue_depth", "1e3");
+	refused("thin=maybe", "thin", "maybe");
+	refused("thin=", "thin", "''");
+	refused("thin=ON", "thin", "ON");
+	refused("thin=true", "thin", "true");
+
+	refused("speed=11", "speed", NULL);
+	refused("io=threads;bogus=1", "bogus", NULL);
+	refused("Io=threads", "Io", NULL);
+	refused("io =threads", "'io '", NULL);
+	refused("=threads", "''", NULL);
+
+	refused("thin", "thin", "=");
+	refused("io=threads;queue_depth", "queue_depth", "=");
+	refused("io=threads,thin=off", "io", "threads,thin=off");
+
+	/* A refusal after good keys is still a refusal. */
+	refused("io=threads;threads=4;thin=perhaps", "thin", "perhaps");
+}
+
+static void test_length_limit(void)
+{
+	struct ll_bsopts o;
+	char *s = malloc(LL_BSOPTS_MAX_LEN + 2);
+	size_t n;
+
+	/* Exactly the limit: "io=threads" then ';' padding. */
+	strcpy(s, "io=threads");
+	n = strlen(s);
+	memset(s + n, ';', LL_BSOPTS_MAX_LEN - n);
+	s[LL_BSOPTS_MAX_LEN] = '\0';
+	is_int(parse(s, &o), 0, "%d characters parse", LL_BSOPTS_MAX_LEN);
+	is_int(o.io, LL_IO_THREADS, "  and are taken");
+
+	/* The limit with the last key at the very end. */
+	memset(s, ';', LL_BSOPTS_MAX_LEN);
+	strcpy(s + LL_BSOPTS_MAX_LEN - strlen("thin=off"), "thin=off");
+	is_int(parse(s, &o), 0, "a key ending at character %d parses", LL_BSOPTS_MAX_LEN);
+	ok(!o.thin, "  and is taken");
+
+	/* One more is refused, naming the limit. */
+	s[LL_BSOPTS_MAX_LEN] = ';';
+	s[LL_BSOPTS_MAX_LEN + 1] = '\0';
+	is_int(parse(s, &o), -1, "%d characters are refused", LL_BSOPTS_MAX_LEN + 1);
+	like(err, "4097", "  the message gives the length");
+	like(err, "4096", "  the message gives the limit");
+	ok(is_default(&o), "  and the options are the defaults");
+
+	/* A long value is named in the message, cut to the buffer. */
+	memset(s, 'x', LL_BSOPTS_MAX_LEN);
+	memcpy(s, "io=", 3);
+	s[LL_BSOPTS_MAX_LEN] = '\0';
+	is_int(parse(s, &o), -1, "a 4093-character io value is refused");
+	is_int(strlen(err), sizeof(err) - 1, "  the message fills, and stays in, its buffer");
+	like(err, "io='xxxx", "  the message names the key and the value");
+	free(s);
+
+	/* No err buffer at all, or a tiny one. */
+	is_int(ll_bsopts_parse("io=bad", &o, NULL, 0), -1, "a refusal with no err buffer");
+	strcpy(err, "zz");
+	is_int(ll_bsopts_parse("io=bad", &o, err, 1), -1, "a refusal with a 1-byte err buffer");
+	is_str(err, "", "  the 1-byte buffer holds just the NUL");
+}
+
+static void test_format(void)
+{
+	static const char *const inputs[] = {
+		"", "io=uring", "io=threads;threads=1;queue_depth=1;thin=off",
+		"threads=128;queue_depth=4096;thin=no", "thin=0;io=auto",
+	};
+	struct ll_bsopts o, p;
+	char buf[128];
+	int n;
+
+	ll_bsopts_default(&o);
+	n = ll_bsopts_format(&o, buf, sizeof(buf));
+	is_str(buf, "io=auto;threads=8;queue_depth=256;thin=on", "format of the defaults");
+	is_int(n, strlen(buf), "format returns the length");
+
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		is_int(parse(inputs[i], &o), 0, "\"%s\" parses", inputs[i]);
+		ll_bsopts_format(&o, buf, sizeof(buf));
+		is_int(parse(buf, &p), 0, "  its format \"%s\" parses", buf);
+		ok(!memcmp(&o, &p, sizeof(o)) || (o.io == p.io && o.threads == p.threads &&
+						   o.queue_depth == p.queue_depth &&
+						   o.thin == p.thin),
+		   "  to the same options");
+	}
+
+	o.io = LL_IO_THREADS;
+	o.threads = 128;
+	o.queue_depth = 4096;
+	o.thin = false;
+	n = ll_bsopts_format(&o, buf, 8);
+	is_int(n, strlen("io=threads;threads=128;queue_depth=4096;thin=off"),
+	       "a short buffer: format returns the full length");
+	is_str(buf, "io=thre", "  and writes what fits, NUL-terminated");
+}
+
+static void size_ok(const char *s, uint64_t want)
+{
+	uint64_t got = 0xdeadbeef;
+
+	err[0] = '\0';
+	if (is_int(ll_parse_size(s, &got, err, sizeof(err)), 0, "size \"%s\" parses", s))
+		is_u64(got, want, "  to %" PRIu64, want);
+	else
+		diag("  %s", err);
+}
+
+static void size_bad(const char *s, const char *why)
+{
+	uint64_t got = 0xdeadbeef;
+
+	err[0] = '\0';
+	is_int(ll_parse_size(s, &got, err, sizeof(err)), -1, "size \"%s\" is refused", s);
+	is_u64(got, 0xdeadbeef, "  and leaves the output alone");
+	like(err, s, "  the message names the value");
+	like(err, why, "  the message says '%s'", why);
+}
+
+static void test_sizes(void)
+{
+	size_ok("0", 0);
+	size_ok("512", 512);
+	size_ok("512B", 512);
+	size_ok("1K", 1024);
+	size_ok("1k", 1024);
+	size_ok("1KiB", 1024);
+	size_ok("1KB", 1024);
+	size_ok("3M", 3ULL << 20);
+	size_ok("3MiB", 3ULL << 20);
+	size_ok("10G", 10ULL << 30);
+	size_ok("10g", 10ULL << 30);
+	size_ok("2T", 2ULL << 40);
+	size_ok("1P", 1ULL << 50);
+	size_ok("1p", 1ULL << 50);
+	size_ok("16383P", 16383ULL << 50);
+	size_ok("0P", 0);
+	size_ok("007", 7);
+	size_ok("18446744073709551615", UINT64_MAX);
+	size_ok("18014398509481983K", UINT64_MAX - 1023);
+
+	size_bad("", "not a size");
+	size_bad("abc", "not a size");
+	size_bad("K", "not a size");
+	size_bad("-1", "not a size");
+	size_bad(" 1", "not a size");
+	size_bad("1 ", "not a size");
+	size_bad("12X", "not a size");
+	size_bad("16E", "not a size");
+	size_bad("1iB", "not a size");
+	size_bad("1KK", "not a size");
+	size_bad("1Kib", "not a size");
+	size_bad("1KiBB", "not a size");
+	size_bad("1.5G", "not a size");
+	size_bad("0x10", "not a size");
+	size_bad("18446744073709551616", "too large");
+	size_bad("99999999999999999999", "too large");
+	size_bad("999999999999999999999999999999", "too large");
+	size_bad("16384P", "too large");
+	size_bad("18014398509481984K", "too large");
+	size_bad("17179869184G", "too large");
+}
+
+static void test_update(void)
+{
+	struct ll_update u;
+
+	memset(&u, 0, sizeof(u));
+	is_int(ll_update_parse("resize=reread", &u, err, sizeof(err)), 0,
+	       "resize=reread parses");
+	is_int(u.kind, LL_UPDATE_RESIZE_REREAD, "  to RESIZE_REREAD");
+
+	is_int(ll_update_parse("resize=1G", &u, err, sizeof(err)), 0, "resize=1G parses");
+	is_int(u.kind, LL_UPDATE_RESIZE_TO, "  to RESIZE_TO");
+	is_u64(u.size, 1ULL << 30, "  of 1 GiB");
+	is_int(ll_update_parse("resize=4096", &u, err, sizeof(err)), 0, "resize=4096 parses");
+	is_u64(u.size, 4096, "  to 4096 bytes");
+
+	is_int(ll_update_parse("resize=bogus", &u, err, sizeof(err)), -1,
+	       "resize=bogus is refused");
+	like(err, "resize='bogus'", "  the message names the key and the value");
+	like(err, "reread", "  the message says what is accepted");
+	is_int(ll_update_parse("resize=", &u, err, sizeof(err)), -1, "resize= is refused");
+	like(err, "resize=''", "  the message names the empty value");
+	is_int(ll_update_parse("resize=99999999999P", &u, err, sizeof(err)), -1,
+	       "resize=99999999999P is refused");
+	like(err, "too large", "  as too large");
+
+	static const struct {
+		const char *s;
+		enum ll_fault f;
+	} faults[] = {
+		{ "fault=none", LL_FAULT_NONE }, { "fault=read", LL_FAULT_READ },
+		{ "fault=write", LL_FAULT_WRITE }, { "fault=both", LL_FAULT_BOTH },
+	};
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		u.fault = 99;
+		is_int(ll_update_parse(faults[i].s, &u, err, sizeof(err)), 0, "%s parses",
+		       faults[i].s);
+		ok(u.kind == LL_UPDATE_FAULT && u.fault == faults[i].f, "  to that fault");
+	}
+	is_int(ll_update_parse("fault=all", &u, err, sizeof(err)), -1, "fault=all is refused");
+	like(err, "fault='all'", "  the message names the key and the value");
+	is_int(ll_update_parse("fault=", &u, err, sizeof(err)), -1, "fault= is refused");
+
+	is_int(ll_update_parse("shrink=1G", &u, err, sizeof(err)), -1, "shrink=1G is refused");
+	like(err, "'shrink'", "  the message names the unknown key");
+	like(err, "resize=", "  the message says what is accepted");
+	is_int(ll_update_parse("resizer=1G", &u, err, sizeof(err)), -1,
+	       "resizer=1G is refused");
+	like(err, "'resizer'", "  the message names the key");
+	is_int(ll_update_parse("res=1G", &u, err, sizeof(err)), -1, "res=1G is refused");
+	like(err, "'res'", "  the message names the key");
+	is_int(ll_update_parse("=1G", &u, err, sizeof(err)), -1, "=1G is refused");
+	like(err, "''", "  the message names the empty key");
+
+	is_int(ll_update_parse("resize", &u, err, sizeof(err)), -1, "resize (no '=') is refused");
+	like(err, "'resize'", "  the message names it");
+	like(err, "no '='", "  and says '=' is missing");
+	is_int(ll_update_parse("", &u, err, sizeof(err)), -1, "\"\" is refused");
+	like(err, "no '='", "  as having no '='");
+
+	/* A long key or value is cut to 64 characters in the message. */
+	char longkv[300];
+
+	memset(longkv, 'k', 200);
+	strcpy(longkv + 200, "=1");
+	is_int(ll_update_parse(longkv, &u, err, sizeof(err)), -1, "a 200-character key is refused");
+	ok(strlen(err) < sizeof(err) - 1 && !strstr(err, longkv + 200 - 65),
+	   "  the message cuts the key to 64 characters");
+}
+
+int main(void)
+{
+	test_defaults();
+	test_keys();
+	test_bad_values();
+	test_length_limit();
+	test_format();
+	test_sizes();
+	test_update();
+	return done_testing();
+}
