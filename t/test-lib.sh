@@ -8,7 +8,9 @@
 #   test_done
 #
 # Each test runs in its own scratch folder, t/trash/<test>/, removed at the
-# end (kept with --keep or after a failure with --immediate).  Options:
+# end, pass or fail, with every tgtd and mount the test made (kept with
+# --keep, or at the first failure with --immediate); a failure prints the
+# end of each tgtd's log.  Options:
 # -v/--verbose shows the commands' output, -i/--immediate stops at the first
 # failure, --keep keeps the scratch folder.  Output is TAP, for prove.
 #
@@ -96,10 +98,21 @@ test_skip() {
 }
 
 test_done() {
+	local name log
 	printf '1..%d\n' "$test_count"
 	if [ "$test_failed" -gt 0 ]; then
-		keep=t
-		say "failed $test_failed of $test_count; scratch folder kept: $TRASH"
+		# what tgtd said is the first thing one needs after a failure
+		for name in $TGTD_INSTANCES; do
+			eval "log=\${${name}_LOG:-}"
+			[ -f "$log" ] || continue
+			say "last lines of tgtd $name's log ($log):"
+			tail -n 15 "$log" | sed 's/^/#   /'
+		done
+		if [ -n "$keep" ]; then
+			say "failed $test_failed of $test_count; scratch folder kept: $TRASH"
+		else
+			say "failed $test_failed of $test_count; rerun with --keep to keep $TRASH"
+		fi
 		exit 1
 	fi
 	exit 0
@@ -139,7 +152,7 @@ test_cleanup() {
 	tgtd_stop_all
 	eval "$atexit_cmds"
 	cd "$T_DIR" || return
-	if [ -z "$keep" ] && [ "$test_failed" = 0 ]; then
+	if [ -z "$keep" ]; then
 		rm -rf "$TRASH"
 	fi
 }
