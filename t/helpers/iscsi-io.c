@@ -123,24 +123,34 @@ static uint64_t num(const char *s)
 	return v;
 }
 
+/* The whole of a file, in memory; its length in *len. */
+static unsigned char *slurp(const char *path, uint32_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf;
+	long n;
+
+	if (!f)
+		die("cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc(n > 0 ? (size_t)n : 1);
+	if (n < 0 || !buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
+		die("cannot read %s", path);
+	fclose(f);
+	*len = (uint32_t)n;
+	return buf;
+}
+
 static int cmd_write(char **av, int ac)
 {
 	uint64_t lba = num(av[0]);
 	int fua = ac > 2 && !strcmp(av[2], "fua");
-	FILE *f = fopen(av[1], "rb");
-	unsigned char *buf;
-	long len;
+	uint32_t len;
+	unsigned char *buf = slurp(av[1], &len);
 
-	if (!f)
-		die("cannot open %s", av[1]);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	buf = malloc(len ? (size_t)len : 1);
-	if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len)
-		die("cannot read %s", av[1]);
-	fclose(f);
-	check(iscsi_write16_sync(iscsi, lun, lba, buf, (uint32_t)len, (int)block_size(), 0, 0,
+	check(iscsi_write16_sync(iscsi, lun, lba, buf, len, (int)block_size(), 0, 0,
 				 fua, 0, 0), "WRITE(16)");
 	free(buf);
 	return 0;
@@ -198,21 +208,10 @@ static int cmd_wce(const char *v)
 static int cmd_caw(char **av)
 {
 	uint64_t lba = num(av[0]);
-	uint32_t bs = block_size();
-	FILE *f = fopen(av[1], "rb");
-	unsigned char *buf;
-	long len;
+	uint32_t bs = block_size(), len;
+	unsigned char *buf = slurp(av[1], &len);
 
-	if (!f)
-		die("cannot open %s", av[1]);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	buf = malloc(len ? (size_t)len : 1);
-	if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len)
-		die("cannot read %s", av[1]);
-	fclose(f);
-	check(iscsi_compareandwrite_sync(iscsi, lun, lba, buf, (uint32_t)len, (int)bs, 0, 0, 0, 0, 0),
+	check(iscsi_compareandwrite_sync(iscsi, lun, lba, buf, len, (int)bs, 0, 0, 0, 0, 0),
 	      "COMPARE AND WRITE");
 	free(buf);
 	return 0;
