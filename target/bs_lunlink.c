@@ -198,6 +198,12 @@ static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 		lu->attrs.lu_vpd[PCODE_OFFSET(0xb2)]->vpd_update(lu, NULL);
 		ll_vpd_refresh(lu);
 	}
+	/* A new LUN (not yet in its target's list; a path change is not
+	 * one): tell the initiators once tgt has added it. */
+	if (!lu->device_siblings.next) {
+		l->announced = 1;
+		ll_notify_luns_changed(lu->tgt->tid, lu->lun);
+	}
 	return 0;
 
 err_close:
@@ -225,7 +231,12 @@ static void lunlink_close(struct scsi_lu *lu)
 
 static void lunlink_exit(struct scsi_lu *lu)
 {
-	ll_later_cancel(ll_lu(lu));
+	struct ll_lu *l = ll_lu(lu);
+
+	ll_later_cancel(l);
+	/* the LUN is going (tgt queues 3F/0E on the others itself) */
+	if (l->announced)
+		ll_notify_luns_changed(lu->tgt->tid, lu->lun);
 }
 
 static struct backingstore_template lunlink_bst = {

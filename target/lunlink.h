@@ -31,6 +31,7 @@ struct ll_lu {
 	enum ll_fault fault;		/* injected failures, for tests */
 	int is_blockdev;
 	int errors_logged;		/* I/O errors logged so far (rate limit) */
+	int announced;			/* initiators were told the LUN came */
 
 	/* commands that complete without I/O, finished from a scheduled
 	 * event: tgt must never see a completion inside bs_cmd_submit */
@@ -48,6 +49,9 @@ static inline struct ll_lu *ll_lu(struct scsi_lu *lu)
 int ll_cmd_submit(struct scsi_cmd *cmd);
 void ll_later_init(struct ll_lu *l);
 void ll_later_cancel(struct ll_lu *l);
+
+/* notify.c */
+void ll_notify_luns_changed(int tid, uint64_t lun);
 
 /* sbc_overrides.c */
 #define LL_UNMAP_MAX_DESCRIPTORS	256

@@ -16,6 +16,13 @@
  *   range check overflows for LBAs near 2^64.  lunlink answers from
  *   SEEK_DATA/SEEK_HOLE on the image, from the LBA asked.
  *
+ *   UNMAP (42h): sbc_unmap() has no return after a successful submit, so it
+ *   writes LOGICAL UNIT NOT SUPPORTED into the command's sense and reports
+ *   the whole parameter list as residual; the same checks here return GOOD.
+ *
+ *   MODE SENSE (1Ah, 5Ah): tgt never checks it against a RESERVE(6) held by
+ *   another initiator (SPC-2 reservations conflict with it).
+ *
  * And one page of what the LUN advertises:
  *
  *   Block Limits (VPD B0h): tgt advertises 0xffffffff UNMAP block
@@ -76,6 +83,7 @@ static int compare_and_write(int host_no, struct scsi_cmd *cmd)
 #define LL_LBA_STATUS_MAX	64
 
 static int (*tgt_service_action_in)(int host_no, struct scsi_cmd *cmd);
+static int (*tgt_mode_sense)(int host_no, struct scsi_cmd *cmd);
 
 /*
  * The extent of the image that starts at off: mapped (data) or not (a
@@ -157,6 +165,46 @@ static int service_action_in(int host_no, struct scsi_cmd *cmd)
 	return tgt_service_action_in(host_no, cmd);
 }
 
+static int unmap(int host_no, struct scsi_cmd *cmd)
+{
+	struct scsi_lu *lu = cmd->dev;
+
+	(void)host_no;
+	if (device_reserved(cmd))
+		return SAM_STAT_RESERVATION_CONFLICT;
+	if (cmd->scb[1] & 0x01)		/* ANCHOR: not supported */
+		return sense(cmd, ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	if (lu->attrs.removable && !lu->attrs.online)
+		return sense(cmd, NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+	if (!lu->attrs.thinprovisioning)
+		return sense(cmd, ILLEGAL_REQUEST, ASC_INVALID_OP_CODE);
+	if (lu->attrs.readonly || lu->attrs.swp)
+		return sense(cmd, DATA_PROTECT, ASC_WRITE_PROTECT);
+	if (ll_cmd_submit(cmd))
+		return sense(cmd, HARDWARE_ERROR, ASC_INTERNAL_TGT_FAILURE);
+	return SAM_STAT_GOOD;
+}
+
+static int mode_sense(int host_no, struct scsi_cmd *cmd)
+{
+	if (device_reserved(cmd))
+		return SAM_STAT_RESERVATION_CONFLICT;
+	return tgt_mode_sense(host_no, cmd);
+}
+
+/* Put fn in the LU's dispatch table for opcode; keep tgt's in *orig. */
+static void wrap(struct scsi_lu *lu, uint8_t opcode, int (*fn)(int, struct scsi_cmd *),
+		 int (**orig)(int, struct scsi_cmd *))
+{
+	struct device_type_operations *op = &lu->dev_type_template.ops[opcode];
+
+	if (op->cmd_perform == fn)
+		return;
+	if (orig)
+		*orig = op->cmd_perform;	/* the same sbc.c function for every LU */
+	op->cmd_perform = fn;
+}
+
 void ll_vpd_refresh(struct scsi_lu *lu)
 {
 	struct vpd *b0 = lu->attrs.lu_vpd[PCODE_OFFSET(0xb0)];
@@ -168,16 +216,14 @@ void ll_vpd_refresh(struct scsi_lu *lu)
 
 void ll_sbc_override(struct scsi_lu *lu)
 {
-	struct device_type_operations *op = &lu->dev_type_template.ops[COMPARE_AND_WRITE];
+	struct device_type_operations *caw = &lu->dev_type_template.ops[COMPARE_AND_WRITE];
 
-	op->cmd_perform = compare_and_write;
-	op->service_actions = NULL;
-	op->pr_conflict_bits = PR_WE_FA | PR_EA_FA | PR_WE_FN | PR_EA_FN;
-
-	/* keep tgt's READ CAPACITY(16) and the rest of the service actions */
-	op = &lu->dev_type_template.ops[SERVICE_ACTION_IN];
-	if (op->cmd_perform != service_action_in) {
-		tgt_service_action_in = op->cmd_perform;
-		op->cmd_perform = service_action_in;
-	}
+	wrap(lu, COMPARE_AND_WRITE, compare_and_write, NULL);
+	caw->service_actions = NULL;
+	caw->pr_conflict_bits = PR_WE_FA | PR_EA_FA | PR_WE_FN | PR_EA_FN;
+	wrap(lu, UNMAP, unmap, NULL);
+	wrap(lu, MODE_SENSE, mode_sense, &tgt_mode_sense);
+	wrap(lu, MODE_SENSE_10, mode_sense, &tgt_mode_sense);
+	/* keep tgt's READ CAPACITY(16) and the other service actions */
+	wrap(lu, SERVICE_ACTION_IN, service_action_in, &tgt_service_action_in);
 }

@@ -15,11 +15,19 @@
  *   iscsi-io URL wce on|off             MODE SELECT the caching page's WCE bit
  *   iscsi-io URL caw LBA FILE           COMPARE AND WRITE: FILE holds the
  *                                       expected blocks, then the new ones
+ *   iscsi-io URL stream COUNT [LBA0]    on one session, COUNT times: WRITE(16)
+ *                                       block LBA0+i filled with the byte
+ *                                       i % 251 + 1, read it back, compare;
+ *                                       print "acked LBA BYTE" for each
+ *                                       write the target acknowledged
  *   iscsi-io URL await-ua               log in, clear pending unit attentions,
  *                                       print "ready", wait for a line on
  *                                       stdin, then TEST UNIT READY: print
  *                                       the unit attention it reports, and
  *                                       the capacity READ CAPACITY(16) gives
+ *
+ * ISCSI_IO_DIGEST=crc32c|none forces the header digest (default: offer
+ * None,CRC32C and take what the target chooses).
  *
  * Exit status: 0 on GOOD, 2 when the target answered CHECK CONDITION (the
  * sense is printed as "sense KEY/ASC/ASCQ"), 1 on any other failure.
@@ -47,7 +55,7 @@ static void die(const char *fmt, const char *arg)
 static void connect_to(const char *url_s, int clear_ua)
 {
 	struct iscsi_url *url;
-	const char *name = getenv("ISCSI_IO_INITIATOR");
+	const char *name = getenv("ISCSI_IO_INITIATOR"), *digest;
 
 	iscsi = iscsi_create_context(name ? name : "iqn.2026-11.org.lunlink:test-client");
 	if (!iscsi)
@@ -57,7 +65,10 @@ static void connect_to(const char *url_s, int clear_ua)
 		die("bad URL: %s", iscsi_get_error(iscsi));
 	iscsi_set_targetname(iscsi, url->target);
 	iscsi_set_session_type(iscsi, ISCSI_SESSION_NORMAL);
-	iscsi_set_header_digest(iscsi, ISCSI_HEADER_DIGEST_NONE_CRC32C);
+	digest = getenv("ISCSI_IO_DIGEST");
+	iscsi_set_header_digest(iscsi, !digest ? ISCSI_HEADER_DIGEST_NONE_CRC32C :
+				!strcmp(digest, "crc32c") ? ISCSI_HEADER_DIGEST_CRC32C :
+				ISCSI_HEADER_DIGEST_NONE);
 	iscsi_set_timeout(iscsi, 30);
 	lun = url->lun;
 	/* with a LUN, libiscsi clears pending unit attentions by TEST UNIT READY */
@@ -217,6 +228,33 @@ static int cmd_caw(char **av)
 	return 0;
 }
 
+static int cmd_stream(char **av, int ac)
+{
+	uint64_t count = num(av[0]), lba0 = ac > 1 ? num(av[1]) : 0, i;
+	uint32_t bs = block_size();
+	unsigned char *buf = malloc(bs);
+	struct scsi_task *t;
+
+	if (!buf)
+		die("out of memory%s", "");
+	for (i = 0; i < count; i++) {
+		unsigned char v = (unsigned char)(i % 251 + 1);
+
+		memset(buf, v, bs);
+		check(iscsi_write16_sync(iscsi, lun, lba0 + i, buf, bs, (int)bs, 0, 0, 0, 0, 0),
+		      "WRITE(16)");
+		printf("acked %llu %u\n", (unsigned long long)(lba0 + i), v);
+		fflush(stdout);
+		t = iscsi_read16_sync(iscsi, lun, lba0 + i, bs, (int)bs, 0, 0, 0, 0, 0);
+		check(t, "READ(16)");
+		if (t->datain.size != (int)bs || memcmp(t->datain.data, buf, bs))
+			die("block read back differs from what was written%s", "");
+		scsi_free_scsi_task(t);
+	}
+	free(buf);
+	return 0;
+}
+
 static int cmd_await_ua(void)
 {
 	char line[64];
@@ -245,7 +283,7 @@ int main(int argc, char **argv)
 	int ret;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: iscsi-io URL write|read|sync|unmap|ws-unmap|capacity|lbp|wce|caw|await-ua ...\n");
+		fprintf(stderr, "usage: iscsi-io URL write|read|sync|unmap|ws-unmap|capacity|lbp|wce|caw|stream|await-ua ...\n");
 		return 1;
 	}
 	op = argv[2];
@@ -280,6 +318,8 @@ int main(int argc, char **argv)
 		ret = cmd_wce(argv[3]);
 	else if (!strcmp(op, "caw") && argc == 5)
 		ret = cmd_caw(argv + 3);
+	else if (!strcmp(op, "stream") && argc >= 4)
+		ret = cmd_stream(argv + 3, argc - 3);
 	else if (!strcmp(op, "await-ua"))
 		ret = cmd_await_ua();
 	else {
