@@ -228,6 +228,18 @@ static int cmd_caw(char **av)
 	return 0;
 }
 
+/* A unit attention to report and retry after (freed), or not. */
+static int is_ua(struct scsi_task *t)
+{
+	if (!t || t->status != SCSI_STATUS_CHECK_CONDITION ||
+	    t->sense.key != SCSI_SENSE_UNIT_ATTENTION)
+		return 0;
+	fprintf(stderr, "iscsi-io: unit attention %02x/%02x, retrying\n",
+		(t->sense.ascq >> 8) & 0xff, t->sense.ascq & 0xff);
+	scsi_free_scsi_task(t);
+	return 1;
+}
+
 static int cmd_stream(char **av, int ac)
 {
 	uint64_t count = num(av[0]), lba0 = ac > 1 ? num(av[1]) : 0, i;
@@ -237,20 +249,30 @@ static int cmd_stream(char **av, int ac)
 
 	if (!buf)
 		die("out of memory%s", "");
+	unsigned int uas = 0;
+
 	for (i = 0; i < count; i++) {
 		unsigned char v = (unsigned char)(i % 251 + 1);
 
 		memset(buf, v, bs);
-		check(iscsi_write16_sync(iscsi, lun, lba0 + i, buf, bs, (int)bs, 0, 0, 0, 0, 0),
-		      "WRITE(16)");
+		/* as an initiator does: a unit attention is reported, the
+		 * command retried */
+		while (is_ua(t = iscsi_write16_sync(iscsi, lun, lba0 + i, buf, bs, (int)bs,
+						    0, 0, 0, 0, 0)))
+			uas++;
+		check(t, "WRITE(16)");
 		printf("acked %llu %u\n", (unsigned long long)(lba0 + i), v);
 		fflush(stdout);
-		t = iscsi_read16_sync(iscsi, lun, lba0 + i, bs, (int)bs, 0, 0, 0, 0, 0);
+		scsi_free_scsi_task(t);
+		while (is_ua(t = iscsi_read16_sync(iscsi, lun, lba0 + i, bs, (int)bs,
+						   0, 0, 0, 0, 0)))
+			uas++;
 		check(t, "READ(16)");
 		if (t->datain.size != (int)bs || memcmp(t->datain.data, buf, bs))
 			die("block read back differs from what was written%s", "");
 		scsi_free_scsi_task(t);
 	}
+	printf("unit-attentions %u\n", uas);
 	free(buf);
 	return 0;
 }
@@ -273,6 +295,11 @@ static int cmd_await_ua(void)
 	else
 		printf("no-ua status=%d\n", t->status);
 	scsi_free_scsi_task(t);
+	/* more changes may have queued more unit attentions: take them */
+	while (is_ua(t = iscsi_testunitready_sync(iscsi, lun)))
+		;
+	if (t)
+		scsi_free_scsi_task(t);
 	print_capacity();
 	return 0;
 }
