@@ -16,8 +16,8 @@
 set -eu
 
 cache=${LUNLINK_CACHE:-/var/cache/lunlink}
-packages="build-essential pkg-config dpkg-dev tgt libiscsi-bin libiscsi-dev
-liburing-dev libconfig-dev libaio-dev libssl-dev util-linux iproute2 perl"
+packages="build-essential pkg-config dpkg-dev patch tgt libiscsi-bin libiscsi-dev
+liburing-dev libconfig-dev libaio-dev libssl-dev util-linux iproute2 perl tshark"
 
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
@@ -57,6 +57,9 @@ if [ -n "$missing" ] || [ -z "$updated" ] || [ -n "${LUNLINK_APT_UPDATE:-}" ]; t
 	apt-get update -q >/dev/null || die "apt-get update failed"
 fi
 if [ -n "$missing" ]; then
+	# tshark's package asks whether non-root users may capture: no
+	echo "wireshark-common wireshark-common/install-setuid boolean false" |
+		debconf-set-selections
 	say "installing:$missing"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		$missing >/dev/null || die "apt-get install failed for:$missing"
