@@ -4,8 +4,10 @@
 # build's bs_lunlink.so; sourced by t/test-lib.sh and by the benchmarks in
 # t/perf/.  The caller sets SRC_DIR (the source tree), TRASH (a scratch
 # folder) and TEST_NAME (used in target names), and may set TGTD, TGTADM,
-# MODULE, MODULE_DIR, TGTD_PORT (a fixed port) and TGTD_PRELOAD (a library
-# to LD_PRELOAD into tgtd).
+# MODULE, MODULE_DIR, TGTD_PORT (a fixed port), TGTD_PRELOAD (a library
+# to LD_PRELOAD into tgtd), and TGTD_NETNS with TGTD_ADDR (run tgtd in that
+# network namespace with its portal on that address, not on loopback: for
+# a guest initiator, see lib-guest.sh).
 #
 # tgtd loads every file in its compiled-in module folder
 # (/usr/lib/tgt/backing-store), so each tgtd runs in a private mount
@@ -52,7 +54,7 @@ free_port() {
 # NAME_PID, NAME_LOG.  The module folder holds this build's bs_lunlink.so
 # only (set MODULE_DIR to use another folder).
 tgtd_start() {
-	local name=$1 port ctl dir="$TRASH/tgtd-$1" bsdir
+	local name=$1 port ctl dir="$TRASH/tgtd-$1" bsdir addr=${TGTD_ADDR:-127.0.0.1}
 	port=${TGTD_PORT:-$(free_port)} || return 1
 	ctl=$((port % 10000 + 10000))
 	mkdir -p "$dir"
@@ -62,12 +64,13 @@ tgtd_start() {
 	fi
 	mkdir -p /usr/lib/tgt/backing-store || return 1
 	env ${TGTD_PRELOAD:+LD_PRELOAD=$TGTD_PRELOAD} \
-	TGT_IPC_SOCKET="$dir/socket" unshare -m --propagation private \
+	TGT_IPC_SOCKET="$dir/socket" ${TGTD_NETNS:+ip netns exec "$TGTD_NETNS"} \
+		unshare -m --propagation private \
 		sh -c 'mount --bind "$1" /usr/lib/tgt/backing-store && shift && exec "$@"' \
-		sh "$bsdir" "$TGTD" -f -C "$ctl" --iscsi "portal=127.0.0.1:$port" \
+		sh "$bsdir" "$TGTD" -f -C "$ctl" --iscsi "portal=$addr:$port" \
 		>"$dir/log" 2>&1 </dev/null 3>&- 4>&- 5>&- 6>&- &
 	local pid=$!
-	eval "${name}_PORT=$port ${name}_CTL=$ctl ${name}_PID=$pid ${name}_LOG=\$dir/log ${name}_DIR=\$dir"
+	eval "${name}_PORT=$port ${name}_CTL=$ctl ${name}_PID=$pid ${name}_LOG=\$dir/log ${name}_DIR=\$dir ${name}_ADDR=$addr"
 	TGTD_INSTANCES="$TGTD_INSTANCES $name"
 	if ! wait_for 10 tgtadm_on "$name" --op show --mode sys; then
 		echo "tgtd $name did not come up; its log:" >&2
@@ -119,9 +122,9 @@ lun_new() {
 
 # url NAME TID LUN
 url() {
-	local port
-	eval "port=\${${1}_PORT}"
-	echo "iscsi://127.0.0.1:$port/$IQN_BASE:$TEST_NAME-$2/$3"
+	local port addr
+	eval "port=\${${1}_PORT} addr=\${${1}_ADDR:-127.0.0.1}"
+	echo "iscsi://$addr:$port/$IQN_BASE:$TEST_NAME-$2/$3"
 }
 
 # Stop a tgtd: it ignores SIGTERM, so delete its targets and the system.
