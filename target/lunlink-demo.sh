@@ -3,11 +3,13 @@
 #
 # lunlink-demo.sh [start|stop|status]: lunlink's main job on one machine.
 #
-# start: runs the stock tgtd on loopback with this build's bs_lunlink.so
-# (in a private mount namespace: nothing is installed) serving one lunlink
-# LUN from a sparse 1 GiB image, checks it answers over iSCSI, and prints the
-# URL to use and how to stop it.  stop: stops that tgtd.  Run as root from
-# the source tree, after `make`.
+# start: runs tgtd on loopback with this build's bs_lunlink.so (in a
+# private mount namespace: nothing is installed) serving one lunlink LUN
+# from a sparse 1 GiB image, checks it answers over iSCSI, and prints the
+# URL to use and how to stop it.  The tgtd is lunlink's patched one
+# (build/tgt/usr/tgtd, `make tgtd`: it tells initiators of added LUNs at
+# once) when built, else the stock /usr/sbin/tgtd.  stop: stops that tgtd.
+# Run as root from the source tree, after `make`.
 
 set -eu
 
@@ -22,6 +24,12 @@ die() { printf 'lunlink-demo: error: %s\n' "$*" >&2; exit 1; }
 [ -f "$SRC_DIR/target/bs_lunlink.so" ] || die "target/bs_lunlink.so is not built: run make"
 
 TRASH=$STATE TEST_NAME=demo
+if [ -x "$SRC_DIR/build/tgt/usr/tgtd" ]; then
+	TGTD="$SRC_DIR/build/tgt/usr/tgtd"
+	async="on (lunlink's patched tgtd)"
+else
+	async="off (stock tgtd: run make tgtd for them)"
+fi
 . "$SRC_DIR/t/lib-tgtd.sh"
 
 load_state() {
@@ -72,11 +80,12 @@ lun_new demo 1 1 "$image" lunlink ||
 
 u=$(url demo 1 1)
 iscsi-inq "$u" >/dev/null 2>&1 || die "the LUN does not answer INQUIRY at $u; see $demo_LOG"
-path=$(grep -o 'serving through [^(]*' "$demo_LOG" | tail -n 1)
+path=$(grep -o 'serving through [^(]*' "$demo_LOG" | tail -n 1 | sed 's/ *$//')
 
 cat <<MSG
 lunlink demo: tgtd (pid $demo_PID) is $path
   iSCSI URL : $u
+  Async Msgs: $async
   image     : $image ($(du -h --apparent-size "$image" | cut -f1), sparse)
   try       : iscsi-inq $u
               iscsi-readcapacity16 $u
@@ -84,6 +93,9 @@ lunlink demo: tgtd (pid $demo_PID) is $path
   manage    : TGT_IPC_SOCKET=$demo_DIR/socket tgtadm -C $demo_CTL --lld iscsi --op show --mode target
   grow it   : truncate -s 2G $image && TGT_IPC_SOCKET=$demo_DIR/socket tgtadm -C $demo_CTL \\
                 --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params resize=reread
+  add a LUN : truncate -s 1G $IMAGE_DIR/second.img && TGT_IPC_SOCKET=$demo_DIR/socket tgtadm -C $demo_CTL \\
+                --lld iscsi --mode logicalunit --op new --tid 1 --lun 2 \\
+                --backing-store $IMAGE_DIR/second.img --bstype lunlink
   log       : $demo_LOG
   stop      : sudo make demo-stop
 MSG
