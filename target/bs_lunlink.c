@@ -137,6 +137,46 @@ static int open_engine(struct ll_lu *l)
 	return 0;
 }
 
+/*
+ * A lunlink image serves the data behind its superblock; a raw image all of
+ * itself.  A superblock that is there but damaged refuses the LUN: serving
+ * such an image raw would hand the initiator the metadata as data.
+ */
+static int read_superblock(struct ll_lu *l, int fd, uint64_t *size)
+{
+	char err[256], id[33];
+	void *sb;
+	ssize_t n;
+	int ret;
+
+	if (posix_memalign(&sb, 4096, LL_IMAGE_SB_SIZE)) {
+		ll_err(l, "refused: out of memory\n");
+		return -1;
+	}
+	n = pread(fd, sb, LL_IMAGE_SB_SIZE, 0);
+	if (n < 0) {
+		ll_err(l, "refused: cannot read the image's first block: %s\n", strerror(errno));
+		free(sb);
+		return -1;
+	}
+	ret = ll_image_decode(&l->image, sb, (size_t)n, *size, err, sizeof(err));
+	free(sb);
+	if (ret < 0) {
+		ll_err(l, "refused: %s; check it with 'lunlink-image show %s'\n", err, l->path);
+		return -1;
+	}
+	if (ret == 0)
+		return 0;
+	l->formatted = 1;
+	l->data_offset = l->image.data_offset;
+	*size = l->image.data_size;
+	ll_image_id_hex(l->image.volume_id, id);
+	ll_err(l, "lunlink image: volume %s, generation %016" PRIx64 ", %" PRIu64
+	       " bytes of data at offset %" PRIu64 "\n", id, l->image.gen_current,
+	       l->image.data_size, l->data_offset);
+	return 0;
+}
+
 static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 {
 	struct ll_lu *l = ll_lu(lu);
@@ -181,6 +221,8 @@ static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 		ll_err(l, "refused: '%s' is neither a regular file nor a block device\n", path);
 		goto err_close;
 	}
+	if (read_superblock(l, *fd, size))
+		goto err_close;
 	if (*size < (1ULL << lu->blk_shift) || *size < 512) {
 		ll_err(l, "refused: '%s' is %" PRIu64 " bytes, smaller than one block; "
 		       "grow it first (e.g. truncate -s 1G %s)\n", path, *size, path);

@@ -182,7 +182,8 @@ static void fail_io(struct ll_cmd *c)
 	/* the first errors in full, then one in a thousand */
 	if (l->errors_logged < 20 || l->errors_logged % 1000 == 0)
 		ll_err(l, "%s of %" PRIu64 " bytes at offset %" PRIu64 " failed: %s%s; "
-		       "the initiator gets %s\n", op_name(c->io.op), c->io.len, c->io.off,
+		       "the initiator gets %s\n", op_name(c->io.op), c->io.len,
+		       c->io.off ? c->io.off - l->data_offset : 0,
 		       strerror(err), l->fault ? " (injected: fault= is set)" : "", what);
 	l->errors_logged++;
 	fail(c, key, asc);
@@ -200,7 +201,7 @@ static void submit(struct ll_cmd *c, enum ll_io_op op, int flags, void *buf,
 	c->io.op = op;
 	c->io.flags = flags;
 	c->io.buf = buf;
-	c->io.off = off;
+	c->io.off = op == LL_OP_DATASYNC ? 0 : off + l->data_offset;
 	c->io.len = len;
 	c->io.complete = complete;
 	if (l->fault & fault) {

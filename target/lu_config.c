@@ -46,11 +46,72 @@ static int image_size(struct ll_lu *l, uint64_t *size)
 	return 0;
 }
 
+/* A lunlink image keeps its size in its superblock: grow both. */
+static tgtadm_err resize_image(struct ll_lu *l, int grow, uint64_t want)
+{
+	struct ll_image im = l->image;
+	uint64_t have;
+	int err;
+
+	if (!grow) {
+		ll_err(l, "resize=reread refused: a lunlink image's size is in its superblock; "
+		       "use resize=SIZE\n");
+		return TGTADM_INVALID_REQUEST;
+	}
+	if (want > im.max_data_size) {
+		ll_err(l, "resize=%" PRIu64 " refused: the image can grow to %" PRIu64 " bytes "
+		       "(its dirty-region map is sized for that)\n", want, im.max_data_size);
+		return TGTADM_INVALID_REQUEST;
+	}
+	if (image_size(l, &have)) {
+		ll_err(l, "resize refused: cannot read the image's size: %s\n", strerror(errno));
+		return TGTADM_INVALID_REQUEST;
+	}
+	if (have < im.data_offset + want) {
+		if (l->is_blockdev) {
+			ll_err(l, "resize=%" PRIu64 " refused: the block device is %" PRIu64
+			       " bytes, and the data would end at %" PRIu64 "\n", want, have,
+			       im.data_offset + want);
+			return TGTADM_INVALID_REQUEST;
+		}
+		if (ftruncate(l->lu->fd, (off_t)(im.data_offset + want))) {
+			ll_err(l, "resize=%" PRIu64 " refused: cannot grow the image file: %s\n",
+			       want, strerror(errno));
+			return TGTADM_INVALID_REQUEST;
+		}
+	}
+	im.data_size = want;
+	err = ll_image_store(l->lu->fd, &im);
+	if (err) {
+		ll_err(l, "resize=%" PRIu64 " failed: cannot write the superblock: %s\n", want,
+		       strerror(-err));
+		return TGTADM_INVALID_REQUEST;
+	}
+	l->image = im;
+	return TGTADM_SUCCESS;
+}
+
 static tgtadm_err resize(struct ll_lu *l, int grow, uint64_t want)
 {
 	struct scsi_lu *lu = l->lu;
 	uint64_t bs = 1ULL << lu->blk_shift, cur = lu->size, now;
 
+	if (l->formatted) {
+		if (grow && (want % bs || want < cur)) {
+			ll_err(l, "resize=%" PRIu64 " refused: %s\n", want, want % bs ?
+			       "not a multiple of the block size" :
+			       "lunlink never shrinks a LUN");
+			return TGTADM_INVALID_REQUEST;
+		}
+		if (grow && want == cur) {
+			ll_err(l, "resize: capacity unchanged at %" PRIu64 " bytes\n", cur);
+			return TGTADM_SUCCESS;
+		}
+		if (resize_image(l, grow, want))
+			return TGTADM_INVALID_REQUEST;
+		now = want;
+		goto changed;
+	}
 	if (grow) {
 		if (l->is_blockdev) {
 			ll_err(l, "resize=%" PRIu64 " refused: the backing store is a block device, "
@@ -99,6 +160,7 @@ static tgtadm_err resize(struct ll_lu *l, int grow, uint64_t want)
 		ll_err(l, "resize: capacity unchanged at %" PRIu64 " bytes\n", cur);
 		return TGTADM_SUCCESS;
 	}
+changed:
 	lu->size = now;
 	ua_sense_add_other_it_nexus(0, lu, ASC_CAPACITY_DATA_HAS_CHANGED);
 	ll_err(l, "capacity changed from %" PRIu64 " to %" PRIu64 " bytes; UNIT ATTENTION "

@@ -19,6 +19,7 @@
 #include "target.h"
 
 #include "lunlink/bsopts.h"
+#include "lunlink/image.h"
 #include "io_engine.h"
 #include "range_lock.h"
 
@@ -30,6 +31,9 @@ struct ll_lu {
 	struct ll_range_lock ranges;
 	enum ll_fault fault;		/* injected failures, for tests */
 	int is_blockdev;
+	int formatted;			/* a lunlink image, not a raw one */
+	struct ll_image image;		/* its superblock, when formatted */
+	uint64_t data_offset;		/* where the LUN's data starts */
 	int errors_logged;		/* I/O errors logged so far (rate limit) */
 	int announced;			/* initiators were told the LUN came */
 

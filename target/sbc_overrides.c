@@ -114,6 +114,7 @@ static uint64_t extent_at(int fd, uint64_t off, uint64_t end, int *mapped)
 static int get_lba_status(int host_no, struct scsi_cmd *cmd)
 {
 	struct scsi_lu *lu = cmd->dev;
+	struct ll_lu *l = ll_lu(lu);
 	unsigned int shift = lu->blk_shift;
 	uint64_t lba = get_unaligned_be64(&cmd->scb[2]);
 	uint64_t blocks = lu->size >> shift, off, end = lu->size;
@@ -136,7 +137,8 @@ static int get_lba_status(int host_no, struct scsi_cmd *cmd)
 		uint64_t next, count;
 		int mapped;
 
-		next = extent_at(lu->fd, off, end, &mapped);
+		next = extent_at(lu->fd, off + l->data_offset, end + l->data_offset, &mapped) -
+		       l->data_offset;
 		/* whole blocks only; a partly mapped block counts as mapped */
 		next = (next + (1ULL << shift) - 1) >> shift << shift;
 		if (next > end)

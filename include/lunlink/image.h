@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * image.h: the on-disk format of a lunlink image, shared by the module and
+ * lunlink-image(8).
+ *
+ * A raw image (no superblock) is served as it is, from offset 0.  A lunlink
+ * image carries its metadata in front of the data, so that any single copy
+ * of a mirrored volume describes itself (seed 003: any surviving copy holds
+ * all the data, and says which data it holds):
+ *
+ *   0                 superblock (4 KiB): sizes, volume id, generation ids
+ *   dirty_offset      dirty-region map: one bit per region, set while the
+ *                     region may differ from a peer's copy
+ *   al_offset         activity log: the regions being written, so that after
+ *                     a crash of the primary only those need resync
+ *   data_offset       the volume's data (1 MiB aligned)
+ *
+ * All integers are little-endian.  The superblock ends with a CRC32C of the
+ * bytes before it; a superblock whose magic matches but whose checksum or
+ * fields do not is refused, never served as raw data.
+ */
+#ifndef LUNLINK_IMAGE_H
+#define LUNLINK_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LL_IMAGE_MAGIC		"LUNLINK\0IMAGE\0\0\0"	/* 16 bytes */
+#define LL_IMAGE_VERSION	1
+#define LL_IMAGE_SB_SIZE	4096u
+#define LL_IMAGE_ALIGN		(1u << 20)	/* data offset alignment */
+#define LL_IMAGE_REGION_MIN	(4u << 10)
+#define LL_IMAGE_REGION_MAX	(64u << 20)
+#define LL_IMAGE_REGION_DEFAULT	(64u << 10)
+#define LL_IMAGE_AL_SLOTS	1024u	/* activity log entries (u64 each) */
+#define LL_IMAGE_GEN_HISTORY	4
+
+struct ll_image {
+	uint32_t version;
+	uint32_t region_size;		/* bytes, a power of two */
+	uint64_t data_offset;		/* bytes from the start of the file */
+	uint64_t data_size;		/* the volume's size, bytes */
+	uint64_t max_data_size;		/* what the dirty map is sized for */
+	uint64_t dirty_offset, dirty_bytes;
+	uint64_t al_offset, al_bytes;
+	uint8_t volume_id[16];
+	uint64_t gen_current;		/* changes when this copy diverges */
+	uint64_t gen_bitmap;		/* the peer generation the map is against */
+	uint64_t gen_history[LL_IMAGE_GEN_HISTORY];
+	uint32_t flags;
+};
+
+#define LL_IMAGE_F_PRIMARY	0x1	/* last served as the writable copy */
+
+/*
+ * Lay out a new image for data_size bytes (growable to max_data_size, 0 =
+ * data_size) with the given region size; fill the generation ids from
+ * random.  Returns 0, or -1 with a reason in err.
+ */
+int ll_image_layout(struct ll_image *im, uint64_t data_size, uint64_t max_data_size,
+		    uint32_t region_size, char *err, size_t errlen);
+
+/* The superblock's bytes (LL_IMAGE_SB_SIZE), checksummed. */
+void ll_image_encode(const struct ll_image *im, uint8_t *sb);
+
+/*
+ * Read a superblock.  Returns 1 for a valid lunlink image, 0 for "no
+ * superblock here" (a raw image), -1 for a superblock that is damaged or
+ * inconsistent (with the reason in err); file_size is the file's size, for
+ * the bounds checks.
+ */
+int ll_image_decode(struct ll_image *im, const uint8_t *sb, size_t len,
+		    uint64_t file_size, char *err, size_t errlen);
+
+/*
+ * Write the superblock at the start of fd and make it durable (the buffer
+ * is aligned, so fd may be O_DIRECT).  Returns 0, or -errno.
+ */
+int ll_image_store(int fd, const struct ll_image *im);
+
+/* The file size an image needs. */
+uint64_t ll_image_file_size(const struct ll_image *im);
+
+/* Hex of the volume id, 32 characters and a NUL. */
+void ll_image_id_hex(const uint8_t id[16], char out[33]);
+
+uint32_t ll_crc32c(uint32_t crc, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,97 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+test_description='lunlink images: the data behind the superblock is the LUN, a damaged superblock refuses it'
+. "$(dirname "$0")/test-lib.sh"
+
+test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
+test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
+test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+IMG="$SRC_DIR/target/lunlink-image"
+[ -x "$IMG" ] || skip_all "target/lunlink-image not built (run make)"
+
+field() { "$IMG" show --json "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p"; }
+
+test_expect_success 'lunlink-image create lays out an image' '
+	"$IMG" create --size 32M a.img >out &&
+	test_grep "32M\|33554432 bytes of data at offset 1048576" out &&
+	test "$(stat -c %s a.img)" = $((1048576 + 33554432)) &&
+	"$IMG" check a.img &&
+	test "$(field a.img data_size)" = 33554432
+'
+
+test_expect_success 'lunlink-image refuses what it should, by name' '
+	test_must_fail "$IMG" create --size 32M a.img 2>err &&
+	test_grep "a.img exists; use --force" err &&
+	test_must_fail "$IMG" create b.img 2>err &&
+	test_grep "size is required" err &&
+	test_must_fail "$IMG" create --size 1000 b.img 2>err &&
+	test_grep "not a positive multiple of 512" err &&
+	test_must_fail "$IMG" create --size 1G --region-size 3000 b.img 2>err &&
+	test_grep "region size 3000 is not a power of two" err &&
+	truncate -s 1M raw.img && { "$IMG" check raw.img; test $? = 1; }
+'
+
+test_expect_success 'a LUN on it has the data size, not the file size' '
+	tgtd_start A &&
+	target_new A 1 && lun_new A 1 1 "$TRASH/a.img" &&
+	test_grep "lunlink image: volume $(field a.img volume)" "$A_LOG" &&
+	"$IO" "$(url A 1 1)" capacity >cap && echo "65536 512" >expect && test_cmp expect cap
+'
+
+test_expect_success 'data lands behind the superblock, which stays intact' '
+	head -c 1048576 /dev/urandom >data &&
+	"$IO" "$(url A 1 1)" write 0 data &&
+	"$IO" "$(url A 1 1)" write 63488 data &&
+	"$IO" "$(url A 1 1)" sync &&
+	dd if=a.img of=at0 bs=1M skip=1 count=1 2>/dev/null && test_cmp data at0 &&
+	"$IO" "$(url A 1 1)" read 63488 1024 end && test_cmp data end &&
+	"$IMG" check a.img
+'
+
+test_expect_success 'UNMAP and GET LBA STATUS work in data coordinates' '
+	"$IO" "$(url A 1 1)" unmap 0 2048 &&
+	"$IO" "$(url A 1 1)" read 0 2048 z && head -c 1048576 /dev/zero >zeros && test_cmp zeros z &&
+	"$IMG" check a.img
+'
+
+test_expect_success 'resize=SIZE grows the data and the superblock' '
+	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params resize=48M &&
+	test "$(field a.img data_size)" = 50331648 &&
+	"$IO" "$(url A 1 1)" capacity >cap && echo "98304 512" >expect && test_cmp expect cap &&
+	"$IO" "$(url A 1 1)" read 63488 1024 end2 && test_cmp data end2
+'
+
+test_expect_success 'resize=reread is refused on a lunlink image, with the way out' '
+	test_must_fail tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 \
+		--params resize=reread &&
+	test_grep "size is in its superblock; use resize=SIZE" "$A_LOG"
+'
+
+test_expect_success 'growing past the maximum is refused' '
+	"$IMG" create --size 8M --max-size 16M small.img &&
+	lun_new A 1 2 "$TRASH/small.img" &&
+	test_must_fail tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 2 \
+		--params resize=32M &&
+	test_grep "resize=33554432 refused: the image can grow to 16777216 bytes" "$A_LOG"
+'
+
+test_expect_success 'a damaged superblock refuses the LUN instead of serving metadata as data' '
+	"$IMG" create --size 8M bad.img &&
+	printf "\377" | dd of=bad.img bs=1 seek=200 conv=notrunc 2>/dev/null &&
+	test_must_fail lun_new A 1 3 "$TRASH/bad.img" &&
+	test_grep "refused: lunlink superblock is damaged (checksum" "$A_LOG" &&
+	test_must_fail "$IMG" check bad.img
+'
+
+test_expect_success 'a truncated image is refused, and says so' '
+	"$IMG" create --size 8M cut.img &&
+	truncate -s 4M cut.img &&
+	test_must_fail lun_new A 1 3 "$TRASH/cut.img" &&
+	test_grep "the image is 4194304 bytes, but its data ends at 9437184 .*truncated?" "$A_LOG"
+'
+
+test_expect_success 'tgtd is alive' '
+	tgtd_alive A
+'
+
+test_done

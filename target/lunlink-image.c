@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * lunlink-image: create and inspect lunlink images, the files (or block
+ * devices) whose own superblock says what volume they hold (format in
+ * include/lunlink/image.h).  A raw image needs none of this; a copy of a
+ * mirrored volume does.
+ *
+ *   lunlink-image create --size SIZE [--max-size SIZE] [--region-size SIZE]
+ *                        [--force] FILE
+ *   lunlink-image show [--json] FILE
+ *   lunlink-image check FILE
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/fs.h>
+
+#include "lunlink/bsopts.h"
+#include "lunlink/image.h"
+
+static const char *prog = "lunlink-image";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s create --size SIZE [--max-size SIZE] [--region-size SIZE] [--force] FILE\n"
+		"       %s show [--json] FILE\n"
+		"       %s check FILE\n"
+		"\n"
+		"create  write a lunlink superblock, dirty-region map and activity log in front\n"
+		"        of SIZE bytes of data (a new sparse file, or a block device); the data\n"
+		"        can later grow up to --max-size (default: 4 times SIZE, at least 16G)\n"
+		"show    print what the superblock says\n"
+		"check   exit 0 for a valid lunlink image, 1 for a raw image, 2 for a damaged one\n"
+		"\n"
+		"SIZE: bytes, or a number with K, M, G, T or P (powers of 1024).\n",
+		prog, prog, prog);
+}
+
+static int die(const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "%s: ", prog);
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+	return 2;
+}
+
+static uint64_t size_arg(const char *opt, const char *v)
+{
+	char err[160];
+	uint64_t n;
+
+	if (ll_parse_size(v, &n, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s: %s\n", prog, opt, err);
+		exit(2);
+	}
+	return n;
+}
+
+/* 1 valid, 0 raw, -1 damaged (reason printed), -2 unreadable */
+static int load(const char *path, struct ll_image *im, int quiet)
+{
+	uint8_t sb[LL_IMAGE_SB_SIZE];
+	char err[256];
+	struct stat st;
+	uint64_t size;
+	ssize_t n;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+		return -2;
+	}
+	size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, &size))
+		size = 0;
+	n = pread(fd, sb, sizeof(sb), 0);
+	close(fd);
+	if (n < 0) {
+		fprintf(stderr, "%s: reading %s: %s\n", prog, path, strerror(errno));
+		return -2;
+	}
+	ret = ll_image_decode(im, sb, (size_t)n, size, err, sizeof(err));
+	if (ret < 0 && !quiet)
+		fprintf(stderr, "%s: %s: %s\n", prog, path, err);
+	return ret;
+}
+
+static int cmd_create(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "size", required_argument, NULL, 's' },
+		{ "max-size", required_argument, NULL, 'm' },
+		{ "region-size", required_argument, NULL, 'r' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	uint64_t size = 0, max = 0, region = LL_IMAGE_REGION_DEFAULT;
+	struct ll_image im;
+	char err[256], id[33];
+	int c, force = 0, fd, flags;
+	struct stat st;
+	const char *path;
+
+	while ((c = getopt_long(argc, argv, "s:m:r:fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': size = size_arg("--size", optarg); break;
+		case 'm': max = size_arg("--max-size", optarg); break;
+		case 'r': region = size_arg("--region-size", optarg); break;
+		case 'f': force = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc - 1)
+		return die("create: name one FILE%s%s", "", "");
+	path = argv[optind];
+
+	flags = O_RDWR | O_CREAT | O_CLOEXEC | (force ? 0 : O_EXCL);
+	if (!stat(path, &st) && S_ISBLK(st.st_mode))
+		flags = O_RDWR | O_CLOEXEC | O_EXCL;	/* O_EXCL: not in use */
+	else if (!force && !stat(path, &st))
+		return die("create: %s exists; use --force to overwrite it%s", path, "");
+	if (!size)
+		return die("create: --size is required%s%s", "", "");
+	if (!max)
+		max = size * 4 > (16ULL << 30) ? size * 4 : (16ULL << 30);
+	if (region > UINT32_MAX ||
+	    ll_image_layout(&im, size, max, (uint32_t)region, err, sizeof(err)))
+		return die("create: %s%s", region > UINT32_MAX ? "region size too large" : err, "");
+
+	fd = open(path, flags, 0600);
+	if (fd < 0)
+		return die("create: %s: %s", path, strerror(errno));
+	if (fstat(fd, &st))
+		return die("create: %s: %s", path, strerror(errno));
+	if (S_ISBLK(st.st_mode)) {
+		uint64_t dev;
+
+		if (ioctl(fd, BLKGETSIZE64, &dev) || dev < ll_image_file_size(&im)) {
+			close(fd);
+			return die("create: block device %s is smaller than the image needs%s",
+				   path, "");
+		}
+	} else if (ftruncate(fd, 0) || ftruncate(fd, (off_t)ll_image_file_size(&im))) {
+		close(fd);
+		return die("create: %s: %s", path, strerror(errno));
+	}
+	c = ll_image_store(fd, &im);
+	if (c) {
+		close(fd);
+		return die("create: writing the superblock of %s: %s", path, strerror(-c));
+	}
+	close(fd);
+	ll_image_id_hex(im.volume_id, id);
+	printf("%s: lunlink image, %" PRIu64 " bytes of data at offset %" PRIu64
+	       ", volume %s\n", path, im.data_size, im.data_offset, id);
+	return 0;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+	struct ll_image im;
+	char id[33];
+	int json = 0, i, r;
+
+	for (i = 1; i < argc - 1; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else
+			return die("show: unknown option %s%s", argv[i], "");
+	}
+	if (argc < 2 || argv[argc - 1][0] == '-')
+		return die("show: name one FILE%s%s", "", "");
+	r = load(argv[argc - 1], &im, 0);
+	if (r == 0) {
+		if (json)
+			printf("{\"path\":\"%s\",\"format\":\"raw\"}\n", argv[argc - 1]);
+		else
+			printf("%s: raw image (no lunlink superblock): served as it is\n",
+			       argv[argc - 1]);
+		return 0;
+	}
+	if (r < 0)
+		return 2;
+	ll_image_id_hex(im.volume_id, id);
+	if (json) {
+		printf("{\"path\":\"%s\",\"format\":\"lunlink\",\"version\":%u,\"volume\":\"%s\","
+		       "\"data_offset\":%" PRIu64 ",\"data_size\":%" PRIu64
+		       ",\"max_data_size\":%" PRIu64 ",\"region_size\":%u,"
+		       "\"generation\":\"%016" PRIx64 "\",\"bitmap_generation\":\"%016" PRIx64 "\"}\n",
+		       argv[argc - 1], im.version, id, im.data_offset, im.data_size,
+		       im.max_data_size, im.region_size, im.gen_current, im.gen_bitmap);
+		return 0;
+	}
+	printf("%s: lunlink image, format version %u\n"
+	       "  volume            %s\n"
+	       "  data              %" PRIu64 " bytes at offset %" PRIu64 " (can grow to %" PRIu64 ")\n"
+	       "  region size       %u bytes (dirty map %" PRIu64 " bytes at %" PRIu64 ")\n"
+	       "  activity log      %" PRIu64 " bytes at %" PRIu64 "\n"
+	       "  generation        %016" PRIx64 "\n"
+	       "  bitmap generation %016" PRIx64 "\n",
+	       argv[argc - 1], im.version, id, im.data_size, im.data_offset,
+	       im.max_data_size, im.region_size, im.dirty_bytes, im.dirty_offset,
+	       im.al_bytes, im.al_offset, im.gen_current, im.gen_bitmap);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ll_image im;
+	int r;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "create"))
+		return cmd_create(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "show"))
+		return cmd_show(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check")) {
+		if (argc != 3)
+			return die("check: name one FILE%s%s", "", "");
+		r = load(argv[2], &im, 0);
+		return r == 1 ? 0 : r == 0 ? 1 : 2;
+	}
+	fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[1]);
+	usage(stderr);
+	return 2;
+}
