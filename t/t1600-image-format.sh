@@ -44,7 +44,7 @@ test_expect_success 'data lands behind the superblock, which stays intact' '
 	"$IO" "$(url A 1 1)" write 63488 data &&
 	"$IO" "$(url A 1 1)" sync &&
 	dd if=a.img of=at0 bs=1M skip=1 count=1 2>/dev/null && test_cmp data at0 &&
-	"$IO" "$(url A 1 1)" read 63488 1024 end && test_cmp data end &&
+	"$IO" "$(url A 1 1)" read 63488 2048 end && test_cmp data end &&
 	"$IMG" check a.img
 '
 
@@ -58,7 +58,7 @@ test_expect_success 'resize=SIZE grows the data and the superblock' '
 	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params resize=48M &&
 	test "$(field a.img data_size)" = 50331648 &&
 	"$IO" "$(url A 1 1)" capacity >cap && echo "98304 512" >expect && test_cmp expect cap &&
-	"$IO" "$(url A 1 1)" read 63488 1024 end2 && test_cmp data end2
+	"$IO" "$(url A 1 1)" read 63488 2048 end2 && test_cmp data end2
 '
 
 test_expect_success 'resize=reread is refused on a lunlink image, with the way out' '
