@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Unit tests for target/image.c: the lunlink image superblock is laid out,
+ * encoded and read back exactly, and every damaged or inconsistent one is
+ * refused with its reason.
+ */
+#include "lunlink/image.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "tap.h"
+
+static uint8_t sb[LL_IMAGE_SB_SIZE];
+
+/* flip one byte and re-checksum: a "valid" superblock with a bad field */
+static void poke64(uint8_t *b, size_t off, uint64_t v)
+{
+	uint32_t crc;
+
+	for (int i = 0; i < 8; i++)
+		b[off + i] = (uint8_t)(v >> (8 * i));
+	crc = ll_crc32c(0, b, LL_IMAGE_SB_SIZE - 4);
+	for (int i = 0; i < 4; i++)
+		b[LL_IMAGE_SB_SIZE - 4 + i] = (uint8_t)(crc >> (8 * i));
+}
+
+int main(void)
+{
+	struct ll_image im, back;
+	char err[256];
+	uint8_t copy[LL_IMAGE_SB_SIZE];
+	uint64_t fsz;
+
+	/* CRC32C check value of "123456789" */
+	is_u64(ll_crc32c(0, "123456789", 9), 0xe3069283, "crc32c check value");
+
+	ok(!ll_image_layout(&im, 64 << 20, 0, LL_IMAGE_REGION_DEFAULT, err, sizeof(err)),
+	   "layout of a 64 MiB image");
+	is_u64(im.data_offset, 1 << 20, "data starts at 1 MiB");
+	is_u64(im.dirty_offset, 4096, "dirty map right after the superblock");
+	is_u64(im.dirty_bytes, 4096, "one bit per 64 KiB region, in whole pages");
+	ok(im.gen_current != 0 && (im.gen_current & 1), "a generation id is set");
+	fsz = ll_image_file_size(&im);
+	is_u64(fsz, (1 << 20) + (64 << 20), "file size");
+
+	ll_image_encode(&im, sb);
+	is_int(ll_image_decode(&back, sb, sizeof(sb), fsz, err, sizeof(err)), 1, "decodes");
+	ok(!memcmp(&im, &back, sizeof(im)), "round trip is exact");
+
+	memset(copy, 0, sizeof(copy));
+	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), 0,
+	       "zeros are a raw image");
+	is_int(ll_image_decode(&back, sb, 10, fsz, err, sizeof(err)), 0, "ten bytes: raw");
+
+	memcpy(copy, sb, sizeof(sb));
+	copy[300] ^= 1;
+	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), -1,
+	       "a flipped bit is refused");
+	like(err, "damaged (checksum", "and the reason says damaged");
+
+	is_int(ll_image_decode(&back, sb, 2048, fsz, err, sizeof(err)), -1, "a short read");
+	like(err, "cut short", "says cut short");
+
+	is_int(ll_image_decode(&back, sb, sizeof(sb), fsz - 512, err, sizeof(err)), -1,
+	       "a truncated file is refused");
+	like(err, "truncated?", "and says so");
+
+	memcpy(copy, sb, sizeof(sb));
+	poke64(copy, 16, 2);	/* version 2 (and flags 0) */
+	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), -1,
+	       "another format version");
+	like(err, "format version 2", "names the version");
+
+	memcpy(copy, sb, sizeof(sb));
+	poke64(copy, 32, 4096);	/* data offset inside the metadata */
+	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), -1,
+	       "a data offset over the metadata");
+	like(err, "inconsistent", "is inconsistent");
+
+	memcpy(copy, sb, sizeof(sb));
+	poke64(copy, 40, UINT64_MAX - 511);	/* data size near 2^64 */
+	is_int(ll_image_decode(&back, copy, sizeof(copy), UINT64_MAX, err, sizeof(err)), -1,
+	       "a huge data size");
+
+	memcpy(copy, sb, sizeof(sb));
+	poke64(copy, 48, UINT64_MAX - 511);	/* max size near 2^64 */
+	is_int(ll_image_decode(&back, copy, sizeof(copy), UINT64_MAX, err, sizeof(err)), -1,
+	       "a huge maximum size");
+
+	memcpy(copy, sb, sizeof(sb));
+	poke64(copy, 24, 3000);	/* region size (and the reserved word) */
+	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), -1,
+	       "a region size that is not a power of two");
+	like(err, "region size", "names the region size");
+
+	ok(ll_image_layout(&im, 1000, 0, 65536, err, sizeof(err)) < 0, "size not in sectors");
+	ok(ll_image_layout(&im, 1 << 20, 512, 65536, err, sizeof(err)) < 0, "max below size");
+	ok(ll_image_layout(&im, 1 << 20, 0, 1 << 30, err, sizeof(err)) < 0, "region too large");
+	ok(ll_image_layout(&im, 1ULL << 62, 0, 4096, err, sizeof(err)) == 0,
+	   "a 4 EiB image lays out");
+	ok(ll_image_layout(&im, UINT64_MAX - 511, 0, 4096, err, sizeof(err)) < 0,
+	   "an image near 2^64 does not");
+
+	return done_testing();
+}
