@@ -108,10 +108,10 @@ static tgtadm_err lunlink_init(struct scsi_lu *lu, char *bsopts)
 
 static int open_engine(struct ll_lu *l)
 {
-	char err[256], opts[128];
+	char err[256], opts[LL_MAX_LEGS * (LL_URL_MAX + 8) + 160];
 	const struct ll_engine_ops *ops;
 
-	ll_bsopts_format(&l->opts, opts, sizeof(opts));
+	ll_bsopts_describe(&l->opts, opts, sizeof(opts));
 	if (l->opts.io != LL_IO_THREADS) {
 		ops = &ll_engine_uring;
 		l->engine.ops = ops;
@@ -231,6 +231,11 @@ static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 	l->engine.fd = *fd;
 	if (open_engine(l))
 		goto err_close;
+	if (l->opts.nlegs && ll_mirror_open(l)) {
+		l->engine.ops->close(&l->engine);
+		l->engine.ops = NULL;
+		goto err_close;
+	}
 
 	if (!lu->attrs.no_auto_lbppbe)
 		update_lbppbe(lu, S_ISREG(st.st_mode) ? (uint32_t)st.st_blksize : 512);
@@ -262,6 +267,7 @@ static void lunlink_close(struct scsi_lu *lu)
 	struct ll_lu *l = ll_lu(lu);
 
 	/* tgt only closes a LUN with no command in flight */
+	ll_mirror_close(l);
 	if (l->engine.ops)
 		l->engine.ops->close(&l->engine);
 	l->engine.ops = NULL;

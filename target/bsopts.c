@@ -33,6 +33,9 @@ void ll_bsopts_default(struct ll_bsopts *o)
 	o->threads = LL_BSOPTS_THREADS_DEFAULT;
 	o->queue_depth = LL_BSOPTS_QD_DEFAULT;
 	o->thin = true;
+	o->nlegs = 0;
+	o->resync_rate = 0;
+	o->leg_timeout = LL_BSOPTS_LEG_TIMEOUT_DEFAULT;
 }
 
 const char *ll_io_path_name(enum ll_io_path p)
@@ -109,9 +112,33 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 		return parse_uint(kv, v, 1, LL_BSOPTS_QD_MAX, &o->queue_depth, err, errlen);
 	if (!strcmp(kv, "thin"))
 		return parse_bool(kv, v, &o->thin, err, errlen);
+	if (!strcmp(kv, "mirror")) {
+		size_t n = strlen(v);
+
+		if (o->nlegs == LL_MAX_LEGS)
+			return fail(err, errlen, "bsopts: more than %d mirror= legs", LL_MAX_LEGS);
+		if (strncmp(v, "iscsi://", 8) || n > LL_URL_MAX || !strchr(v + 8, '/'))
+			return fail(err, errlen, "bsopts: mirror='%.80s' is not an iSCSI URL "
+				    "(iscsi://[user%%password@]host[:port]/target-iqn/lun, at most "
+				    "%d characters)", v, LL_URL_MAX);
+		memcpy(o->leg[o->nlegs++], v, n + 1);
+		return 0;
+	}
+	if (!strcmp(kv, "resync_rate")) {
+		char serr[128];
+
+		if (ll_parse_size(v, &o->resync_rate, serr, sizeof(serr)))
+			return fail(err, errlen, "bsopts: resync_rate='%s': %s (bytes a second; "
+				    "0 for no limit)", v, serr);
+		return 0;
+	}
+	if (!strcmp(kv, "leg_timeout"))
+		return parse_uint(kv, v, 1, LL_BSOPTS_LEG_TIMEOUT_MAX, &o->leg_timeout, err,
+				  errlen);
 
 	return fail(err, errlen,
-		    "bsopts: unknown key '%s' (known: io, threads, queue_depth, thin)", kv);
+		    "bsopts: unknown key '%s' (known: io, threads, queue_depth, thin, mirror, "
+		    "resync_rate, leg_timeout)", kv);
 }
 
 int ll_bsopts_parse(const char *s, struct ll_bsopts *o, char *err, size_t errlen)
@@ -143,11 +170,50 @@ int ll_bsopts_parse(const char *s, struct ll_bsopts *o, char *err, size_t errlen
 	return 0;
 }
 
+static int format(const struct ll_bsopts *o, char *buf, size_t len, bool public)
+{
+	size_t used;
+	int n;
+	unsigned int i;
+
+	n = snprintf(buf, len, "io=%s;threads=%u;queue_depth=%u;thin=%s",
+		     ll_io_path_name(o->io), o->threads, o->queue_depth,
+		     o->thin ? "on" : "off");
+	for (i = 0; i < o->nlegs && n >= 0; i++) {
+		char url[LL_URL_MAX + 1];
+
+		if (public)
+			ll_url_public(o->leg[i], url, sizeof(url));
+		used = (size_t)n < len ? (size_t)n : len;
+		n += snprintf(buf + used, len - used, ";mirror=%s", public ? url : o->leg[i]);
+	}
+	if (o->nlegs && n >= 0) {
+		used = (size_t)n < len ? (size_t)n : len;
+		n += snprintf(buf + used, len - used, ";resync_rate=%llu;leg_timeout=%u",
+			      (unsigned long long)o->resync_rate, o->leg_timeout);
+	}
+	return n;
+}
+
 int ll_bsopts_format(const struct ll_bsopts *o, char *buf, size_t len)
 {
-	return snprintf(buf, len, "io=%s;threads=%u;queue_depth=%u;thin=%s",
-			ll_io_path_name(o->io), o->threads, o->queue_depth,
-			o->thin ? "on" : "off");
+	return format(o, buf, len, false);
+}
+
+int ll_bsopts_describe(const struct ll_bsopts *o, char *buf, size_t len)
+{
+	return format(o, buf, len, true);
+}
+
+void ll_url_public(const char *url, char *buf, size_t len)
+{
+	const char *at = strchr(url, '@'), *pct;
+
+	pct = at ? memchr(url, '%', (size_t)(at - url)) : NULL;
+	if (!pct)
+		snprintf(buf, len, "%s", url);
+	else
+		snprintf(buf, len, "%.*s%%***%s", (int)(pct - url), url, at);
 }
 
 int ll_parse_size(const char *s, uint64_t *out, char *err, size_t errlen)

@@ -77,7 +77,7 @@ void ll_later_cancel(struct ll_lu *l)
 }
 
 /* Complete io (with io->res as set) from the main loop's next round. */
-static void later(struct ll_lu *l, struct ll_io *io)
+void ll_later(struct ll_lu *l, struct ll_io *io)
 {
 	io->next = NULL;
 	if (l->later_tail)
@@ -121,7 +121,7 @@ static void fail(struct ll_cmd *c, uint8_t key, uint16_t asc)
 	c->sense_key = key;
 	c->sense_asc = asc;
 	c->io.complete = finish_sense;
-	later(c->l, &c->io);
+	ll_later(c->l, &c->io);
 }
 
 static const char *op_name(enum ll_io_op op)
@@ -204,9 +204,13 @@ static void submit(struct ll_cmd *c, enum ll_io_op op, int flags, void *buf,
 	c->io.off = op == LL_OP_DATASYNC ? 0 : off + l->data_offset;
 	c->io.len = len;
 	c->io.complete = complete;
+	if (l->mirror) {
+		ll_mirror_submit(l->mirror, &c->io, !!(l->fault & fault));
+		return;
+	}
 	if (l->fault & fault) {
 		c->io.res = -EIO;
-		later(l, &c->io);
+		ll_later(l, &c->io);
 		return;
 	}
 	l->engine.ops->submit(&l->engine, &c->io);
@@ -227,7 +231,7 @@ static void good_later(struct ll_cmd *c)
 {
 	c->io.res = 0;
 	c->io.complete = done_good;
-	later(c->l, &c->io);
+	ll_later(c->l, &c->io);
 }
 
 static int want_dsync(struct ll_cmd *c)
@@ -347,7 +351,9 @@ static void do_write(struct ll_cmd *c)
 		good_later(c);
 		return;
 	}
-	lock_range(c, c->cmd->offset, len, false, write_granted);
+	/* on a mirror, overlapping writes are serialised: every copy then
+	 * sees them in the same order */
+	lock_range(c, c->cmd->offset, len, c->l->mirror != NULL, write_granted);
 }
 
 /* ---- COMPARE AND WRITE, ORWRITE: exclusive read-modify-write --------- */

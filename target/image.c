@@ -145,6 +145,7 @@ int ll_image_layout(struct ll_image *im, uint64_t data_size, uint64_t max_data_s
 		return fail(err, errlen, "getrandom: %s", strerror(errno));
 	im->gen_current = ids[0] | 1;	/* never 0: 0 means "none" */
 	im->gen_bitmap = 0;
+	im->flags = LL_IMAGE_F_FRESH;
 	return 0;
 }
 

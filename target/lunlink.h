@@ -22,6 +22,7 @@
 #include "lunlink/image.h"
 #include "io_engine.h"
 #include "range_lock.h"
+#include "mirror.h"
 
 struct ll_lu {
 	struct scsi_lu *lu;
@@ -34,6 +35,7 @@ struct ll_lu {
 	int formatted;			/* a lunlink image, not a raw one */
 	struct ll_image image;		/* its superblock, when formatted */
 	uint64_t data_offset;		/* where the LUN's data starts */
+	struct ll_mirror *mirror;	/* legs, when mirror= was given */
 	int errors_logged;		/* I/O errors logged so far (rate limit) */
 	int announced;			/* initiators were told the LUN came */
 
@@ -51,6 +53,7 @@ static inline struct ll_lu *ll_lu(struct scsi_lu *lu)
 
 /* commands.c */
 int ll_cmd_submit(struct scsi_cmd *cmd);
+void ll_later(struct ll_lu *l, struct ll_io *io);
 void ll_later_init(struct ll_lu *l);
 void ll_later_cancel(struct ll_lu *l);
 

@@ -22,12 +22,23 @@ enum ll_io_path {
 	LL_IO_THREADS,		/* worker pool */
 };
 
+#define LL_MAX_LEGS		4
+#define LL_URL_MAX		512
+
 struct ll_bsopts {
 	enum ll_io_path io;
 	unsigned int threads;		/* worker pool size (threads path) */
 	unsigned int queue_depth;	/* io_uring entries / in-flight cap */
 	bool thin;			/* advertise thin provisioning, UNMAP */
+	/* mirrored LUNs */
+	unsigned int nlegs;		/* mirror= given this many times */
+	char leg[LL_MAX_LEGS][LL_URL_MAX + 1];	/* iscsi://[user%pass@]host[:port]/iqn/lun */
+	uint64_t resync_rate;		/* bytes a second, 0 = as fast as the leg takes */
+	unsigned int leg_timeout;	/* seconds before a leg's command counts as failed */
 };
+
+#define LL_BSOPTS_LEG_TIMEOUT_DEFAULT	10
+#define LL_BSOPTS_LEG_TIMEOUT_MAX	600
 
 #define LL_BSOPTS_THREADS_DEFAULT	8
 #define LL_BSOPTS_THREADS_MAX		128
@@ -45,6 +56,12 @@ int ll_bsopts_parse(const char *s, struct ll_bsopts *o, char *err, size_t errlen
 
 /* Write the options back in the form ll_bsopts_parse reads. */
 int ll_bsopts_format(const struct ll_bsopts *o, char *buf, size_t len);
+
+/* The same for a log line: leg passwords are replaced by "***". */
+int ll_bsopts_describe(const struct ll_bsopts *o, char *buf, size_t len);
+
+/* A leg's URL for a log line: its password replaced by "***". */
+void ll_url_public(const char *url, char *buf, size_t len);
 
 const char *ll_io_path_name(enum ll_io_path p);
 

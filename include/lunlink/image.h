@@ -51,6 +51,8 @@ struct ll_image {
 };
 
 #define LL_IMAGE_F_PRIMARY	0x1	/* last served as the writable copy */
+#define LL_IMAGE_F_FRESH	0x2	/* made by lunlink-image create, never synced */
+#define LL_IMAGE_F_OPEN		0x4	/* being served as a mirror's primary */
 
 /*
  * Lay out a new image for data_size bytes (growable to max_data_size, 0 =

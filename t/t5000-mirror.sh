@@ -1,0 +1,83 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+test_description='mirrored LUNs: every write on every copy, degraded writes, resync of the dirty regions only'
+. "$(dirname "$0")/test-lib.sh"
+
+test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
+test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
+test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+IMG="$SRC_DIR/target/lunlink-image"
+
+# Node B exports its copy with stock tgt's rdwr store; node A serves the
+# mirrored LUN: its own copy plus B's, as leg 1.
+status_file() { echo "/run/lunlink/c${A_CTL}-t1-l1.status"; }
+leg_state() { sed -n "s/^leg 1 .* state=\([a-z]*\).*/\1/p" "$(status_file)" 2>/dev/null; }
+leg_is() { test "$(leg_state)" = "$1"; }
+
+start_leg() {
+	TGTD_PORT=${B_PORT:-} tgtd_start B &&
+	target_new B 1 && lun_new B 1 1 "$TRASH/b.img" rdwr
+}
+
+# bytes LBA COUNT FILE: COUNT blocks of the data area of an image file
+data_of() {
+	dd if="$3" bs=512 skip=$((2048 + $1)) count="$2" 2>/dev/null
+}
+
+test_expect_success 'two fresh copies, a leg node and a primary' '
+	"$IMG" create --size 32M a.img >/dev/null &&
+	"$IMG" create --size 32M b.img >/dev/null &&
+	start_leg &&
+	tgtd_start A &&
+	target_new A 1 &&
+	lun_new A 1 1 "$TRASH/a.img" lunlink "mirror=$(url B 1 1)" &&
+	test_grep "mirrored to 1 leg(s)" "$A_LOG"
+'
+
+test_expect_success 'the fresh leg gets everything, then is up' '
+	wait_for 30 leg_is up &&
+	test_grep "resyncing 512 region(s) of 65536 bytes (all of them)" "$A_LOG" &&
+	test_grep "resync done: copied 33554432 bytes (512 regions)" "$A_LOG" &&
+	"$IMG" show --json b.img | grep -q "\"generation\":\"$("$IMG" show --json a.img | sed -n "s/.*\"generation\":\"\([0-9a-f]*\)\".*/\1/p")\""
+'
+
+test_expect_success 'a write reaches both copies before it is acknowledged' '
+	head -c 65536 /dev/urandom >data &&
+	"$IO" "$(url A 1 1)" write 100 data &&
+	data_of 100 128 a.img >ina && test_cmp data ina &&
+	data_of 100 128 b.img >inb && test_cmp data inb
+'
+
+test_expect_success 'with the leg killed, writes go on, degraded' '
+	kill -9 $B_PID && wait $B_PID 2>/dev/null
+	B_PID= &&
+	head -c 512 /dev/urandom >x1 && head -c 512 /dev/urandom >x2 && head -c 512 /dev/urandom >x3 &&
+	"$IO" "$(url A 1 1)" write 0 x1 &&
+	"$IO" "$(url A 1 1)" write 1000 x2 &&
+	"$IO" "$(url A 1 1)" write 5000 x3 &&
+	wait_for 10 leg_is down &&
+	test_grep "degraded: new generation" "$A_LOG"
+'
+
+test_expect_success 'the leg returns: only the three regions written meanwhile are copied' '
+	start_leg &&
+	wait_for 60 leg_is up &&
+	test_grep "resyncing 3 region(s)" "$A_LOG" &&
+	test_grep "resync done: copied 196608 bytes (3 regions)" "$A_LOG" &&
+	data_of 0 1 b.img >b0 && test_cmp x1 b0 &&
+	data_of 1000 1 b.img >b1 && test_cmp x2 b1 &&
+	data_of 5000 1 b.img >b2 && test_cmp x3 b2
+'
+
+test_expect_success 'a failing local read is served from the leg, with the right data' '
+	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params fault=read &&
+	"$IO" "$(url A 1 1)" read 100 128 back && test_cmp data back &&
+	test_grep "local read at offset 51200 failed (Input/output error); serving it from leg 1" "$A_LOG" &&
+	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params fault=none
+'
+
+test_expect_success 'tgtd A is alive' '
+	tgtd_alive A
+'
+
+test_done

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * mirror.h: a mirrored LUN (seed 003): the local lunlink image plus legs,
+ * each an iSCSI LUN on a peer that holds a copy of the same image.  See
+ * mirror.c for the protocol.
+ */
+#ifndef LUNLINK_MIRROR_H
+#define LUNLINK_MIRROR_H
+
+#include <stdint.h>
+
+struct ll_lu;
+struct ll_io;
+struct ll_mirror;
+
+/* 0, or -1 with the reason logged (the LUN is then refused). */
+int ll_mirror_open(struct ll_lu *l);
+void ll_mirror_close(struct ll_lu *l);
+
+/*
+ * Do io on the mirrored LUN: the local image and every leg for writes,
+ * hole punches and flushes; the local image for reads, or a leg when the
+ * local read fails (local_fault: the local half fails with EIO, for tests).
+ * io->complete is called from the main loop, never from inside this call.
+ */
+void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault);
+
+/* resolve=discard-leg: overwrite split-brain legs with this copy */
+int ll_mirror_discard_split_legs(struct ll_mirror *m);
+
+#endif
