@@ -13,6 +13,7 @@ IMG="$SRC_DIR/target/lunlink-image"
 status_file() { echo "/run/lunlink/c${A_CTL}-t1-l1.status"; }
 leg_state() { sed -n "s/^leg 1 .* state=\([a-z]*\).*/\1/p" "$(status_file)" 2>/dev/null; }
 leg_is() { test "$(leg_state)" = "$1"; }
+acked_at_least() { test "$(grep -c ^acked "$1")" -ge "$2"; }
 
 start_leg() {
 	TGTD_PORT=${B_PORT:-} tgtd_start B &&
@@ -74,6 +75,77 @@ test_expect_success 'a failing local read is served from the leg, with the right
 	"$IO" "$(url A 1 1)" read 100 128 back && test_cmp data back &&
 	test_grep "local read at offset 51200 failed (Input/output error); serving it from leg 1" "$A_LOG" &&
 	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params fault=none
+'
+
+# Every write the initiator saw acknowledged must be on every copy, each
+# read alone (opened by itself as a plain lunlink LUN on another tgtd).
+check_copies() {
+	tgtd_start C &&
+	target_new C 1 &&
+	lun_new C 1 1 "$TRASH/a.img" && lun_new C 1 2 "$TRASH/b.img" &&
+	"$IO" "$(url C 1 1)" check <"$1" >check-a && cat check-a &&
+	"$IO" "$(url C 1 2)" check <"$1" >check-b && cat check-b &&
+	test "$(cat check-a)" = "checked $(grep -c ^acked "$1") blocks" &&
+	test "$(cat check-b)" = "checked $(grep -c ^acked "$1") blocks" &&
+	tgtd_stop C
+}
+
+test_expect_success 'kill -9 the leg in the middle of a stream of writes: nothing acknowledged is lost' '
+	"$IO" "$(url A 1 1)" stream 6000 20000 >acked1 2>stream1.err &
+	client=$! &&
+	wait_for 20 acked_at_least acked1 1500 &&
+	kill -9 $B_PID && B_PID= &&
+	wait $client &&
+	test "$(grep -c ^acked acked1)" -eq 6000 &&
+	wait_for 10 leg_is down &&
+	start_leg &&
+	wait_for 60 leg_is up &&
+	check_copies acked1
+'
+
+test_expect_success 'kill -9 the primary in the middle of writes; restarted, it resyncs and loses nothing' '
+	"$IO" "$(url A 1 1)" stream 20000 40000 >acked2 2>stream2.err &
+	client=$! &&
+	wait_for 20 acked_at_least acked2 1000 &&
+	kill -9 $A_PID && A_PID= && { wait $client; true; } &&
+	echo "acknowledged before the crash: $(grep -c ^acked acked2)" &&
+	TGTD_PORT=$A_PORT tgtd_start A &&
+	target_new A 1 &&
+	lun_new A 1 1 "$TRASH/a.img" lunlink "mirror=$(url B 1 1)" &&
+	test_grep "was not closed cleanly" "$A_LOG" &&
+	wait_for 60 leg_is up &&
+	check_copies acked2
+'
+
+# Split brain: the volume changes on both sides independently.  A goes on
+# without its leg; meanwhile B's copy is promoted elsewhere (served as a
+# mirrored primary whose own leg is dead) and written to.
+test_expect_success 'a split brain is refused, naming both generations and the cure' '
+	kill -9 $B_PID && B_PID= &&
+	"$IO" "$(url A 1 1)" write 0 x2 &&
+	wait_for 10 leg_is down &&
+	tgtd_start D &&
+	target_new D 1 &&
+	lun_new D 1 1 "$TRASH/b.img" lunlink "mirror=iscsi://127.0.0.1:1/iqn.2026-11.org.lunlink:nowhere/1" &&
+	"$IO" "$(url D 1 1)" write 0 x3 &&
+	test_grep "degraded: new generation" "$D_LOG" &&
+	tgtd_stop D &&
+	start_leg &&
+	wait_for 30 leg_is refused &&
+	test_grep "split brain: the leg has generation [0-9a-f]*, this copy [0-9a-f]* (dirty-region map against [0-9a-f]*): both changed on their own, so nothing is resynced. To keep this copy and overwrite the leg: tgtadm --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params resolve=discard-leg" "$A_LOG" &&
+	data_of 0 1 b.img >b0 && test_cmp x3 b0
+'
+
+test_expect_success 'resolve=discard-leg overwrites the leg with this copy' '
+	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params resolve=discard-leg &&
+	wait_for 60 leg_is up &&
+	data_of 0 65536 a.img >all-a && data_of 0 65536 b.img >all-b && test_cmp all-a all-b
+'
+
+test_expect_success 'resolve=discard-leg with no split brain is refused' '
+	test_must_fail tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 \
+		--params resolve=discard-leg &&
+	test_grep "no leg of this LUN is in split brain" "$A_LOG"
 '
 
 test_expect_success 'tgtd A is alive' '

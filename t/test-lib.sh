@@ -119,11 +119,22 @@ test_done() {
 }
 
 # ---- assertions ---------------------------------------------------------
-# grep with a message that shows what was searched when it fails
+# A tgtd log with lunlink's long messages whole again: tgtd's syslog slots
+# hold 256 bytes, so lunlink splits longer ones into continuation lines
+# ("lunlink: ... "), which this joins.
+join_log() {
+	awk '{ if (sub(/^[a-z]*: lunlink: \.\.\. /, "")) { line = line " " $0 }
+	       else { if (NR > 1) print line; line = $0 } }
+	     END { if (NR) print line }' "$1"
+}
+
+# grep FILE (the last argument) with a message that shows what was searched
+# when it fails; a tgtd log is read with its messages joined
 test_grep() {
-	if ! grep "$@"; then
-		local file
-		for file; do :; done
+	local file i=1 args=
+	for file; do :; done
+	while [ $i -lt $# ]; do args="$args \"\${$i}\""; i=$((i + 1)); done
+	if ! eval "join_log \"\$file\" | grep $args"; then
 		echo "test_grep: no match for '$*'; $file says:" >&2
 		tail -n 20 "$file" >&2 2>/dev/null
 		return 1

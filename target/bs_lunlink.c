@@ -94,7 +94,7 @@ static tgtadm_err lunlink_init(struct scsi_lu *lu, char *bsopts)
 	memset(l, 0, sizeof(*l));
 	l->lu = lu;
 	if (ll_bsopts_parse(bsopts, &l->opts, err, sizeof(err))) {
-		eprintf("lunlink: tid %d lun %" PRIu64 ": refused: %s\n",
+		ll_log("lunlink: tid %d lun %" PRIu64 ": refused: %s\n",
 			lu->tgt->tid, lu->lun, err);
 		return TGTADM_INVALID_REQUEST;
 	}
@@ -185,7 +185,7 @@ static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 
 	l->path = strdup(path);
 	if (!l->path) {
-		eprintf("lunlink: out of memory\n");
+		ll_log("lunlink: out of memory\n");
 		return -1;
 	}
 	*fd = open(path, flags);
@@ -317,11 +317,11 @@ void register_bs_module(void)
 	char why[512];
 
 	if (tgt_version_check(why, sizeof(why))) {
-		eprintf("lunlink: not registering backing store 'lunlink': %s\n", why);
+		ll_log("lunlink: not registering backing store 'lunlink': %s\n", why);
 		return;
 	}
 	bs_create_opcode_map(&lunlink_bst, opcodes, ARRAY_SIZE(opcodes));
 	register_backingstore_template(&lunlink_bst);
-	eprintf("lunlink: backing store 'lunlink' registered (built against tgt %s)\n",
+	ll_log("lunlink: backing store 'lunlink' registered (built against tgt %s)\n",
 		LUNLINK_TGT_VERSION);
 }

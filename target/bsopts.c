@@ -290,7 +290,15 @@ int ll_update_parse(const char *kv, struct ll_update *u, char *err, size_t errle
 			return fail(err, errlen, "fault='%.64s' is not none, read, write or both", v);
 		return 0;
 	}
+	if (klen == 7 && !strncmp(kv, "resolve", 7)) {
+		if (strcmp(v, "discard-leg"))
+			return fail(err, errlen, "resolve='%.64s': the only resolution is "
+				    "discard-leg (overwrite split-brain legs with this copy)", v);
+		u->kind = LL_UPDATE_RESOLVE_DISCARD_LEG;
+		return 0;
+	}
 	return fail(err, errlen,
-		    "unknown parameter '%.*s' (lunlink takes resize=reread|SIZE and fault=none|read|write|both)",
+		    "unknown parameter '%.*s' (lunlink takes resize=reread|SIZE, "
+		    "fault=none|read|write|both and resolve=discard-leg)",
 		    (int)(klen > 64 ? 64 : klen), kv);
 }

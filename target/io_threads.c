@@ -28,6 +28,7 @@
 #include "log.h"
 
 #include "io_engine.h"
+#include "log.h"
 
 struct threads_priv {
 	struct ll_engine *e;
@@ -126,7 +127,7 @@ static void threads_complete(int fd, int events, void *data)
 
 	(void)events;
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		eprintf("lunlink: reading the worker eventfd: %m\n");
+		ll_log("lunlink: reading the worker eventfd: %m\n");
 	pthread_mutex_lock(&p->lock);
 	io = p->done;
 	p->done = p->done_tail = NULL;

@@ -43,6 +43,7 @@
 #include "log.h"
 
 #include "io_engine.h"
+#include "log.h"
 
 /*
  * On a file system with a device, larger transfers go to the ring even when
@@ -118,7 +119,7 @@ static void flush(struct uring_priv *p)
 		if (!p->unsubmitted)
 			return;
 	} else if (ret != -EAGAIN && ret != -EBUSY && ret != -EINTR) {
-		eprintf("lunlink: io_uring_submit failed: %s; retrying\n", strerror(-ret));
+		ll_log("lunlink: io_uring_submit failed: %s; retrying\n", strerror(-ret));
 	}
 	/* The kernel took fewer than offered: try again next round. */
 	schedule(p);
@@ -256,7 +257,7 @@ static void uring_complete(int fd, int events, void *data)
 
 	(void)events;
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		eprintf("lunlink: reading the io_uring eventfd: %m\n");
+		ll_log("lunlink: reading the io_uring eventfd: %m\n");
 
 	while (io_uring_peek_cqe(&p->ring, &cqe) == 0) {
 		struct ll_io *io = io_uring_cqe_get_data(cqe);

@@ -21,6 +21,7 @@
 #include "lunlink/bsopts.h"
 #include "lunlink/image.h"
 #include "io_engine.h"
+#include "log.h"
 #include "range_lock.h"
 #include "mirror.h"
 
@@ -68,9 +69,10 @@ void ll_vpd_refresh(struct scsi_lu *lu);
 /* lu_config.c */
 tgtadm_err ll_lu_config(struct scsi_lu *lu, char *params);
 
+
 /* log prefix: "lunlink: tid 1 lun 2 (/srv/a.img): " */
 #define ll_err(l, fmt, args...)						\
-	eprintf("lunlink: tid %d lun %" PRIu64 " (%s): " fmt,		\
+	ll_log("lunlink: tid %d lun %" PRIu64 " (%s): " fmt,		\
 		(l)->lu->tgt->tid, (l)->lu->lun,			\
 		(l)->path ? (l)->path : "-", ##args)
 

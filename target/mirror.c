@@ -95,7 +95,7 @@ struct ll_leg {
 	struct ll_range range;		/* the region being copied */
 	uint8_t *buf;			/* its data */
 	struct ll_io rd;		/* the local read of it */
-	char why[300];
+	char why[640];
 };
 
 struct ll_mirror {
@@ -263,12 +263,13 @@ static void leg_down(struct ll_leg *g, const char *why)
 {
 	if (g->state == LEG_REFUSED || g->dead)
 		return;
+	snprintf(g->why, sizeof(g->why), "%s", why);
+	g->why[strcspn(g->why, "\r\n")] = '\0';	/* libiscsi's messages end in one */
 	if (g->state == LEG_UP || g->state == LEG_SYNCING)
 		leg_err(g, "dropped: %s; the LUN goes on without it and the leg will be "
-			"resynced when it returns\n", why);
+			"resynced when it returns\n", g->why);
 	else
-		leg_err(g, "cannot connect: %s; retrying in %u ms\n", why, g->backoff);
-	snprintf(g->why, sizeof(g->why), "%s", why);
+		leg_err(g, "cannot connect: %s; retrying in %u ms\n", g->why, g->backoff);
 	g->state = LEG_DOWN;
 	g->dead = 1;
 }

@@ -77,6 +77,7 @@ enum ll_update_kind {
 	LL_UPDATE_RESIZE_REREAD,	/* resize=reread: take the image's size */
 	LL_UPDATE_RESIZE_TO,		/* resize=SIZE: grow the image to SIZE */
 	LL_UPDATE_FAULT,		/* fault=none|read|write|both */
+	LL_UPDATE_RESOLVE_DISCARD_LEG,	/* resolve=discard-leg */
 };
 
 enum ll_fault {

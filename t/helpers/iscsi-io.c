@@ -20,6 +20,11 @@
  *                                       i % 251 + 1, read it back, compare;
  *                                       print "acked LBA BYTE" for each
  *                                       write the target acknowledged
+ *   iscsi-io URL check                  read "acked LBA BYTE" lines (stream's
+ *                                       output) on stdin; check that each
+ *                                       block holds its last acked byte;
+ *                                       print "checked N blocks" or the
+ *                                       first mismatch (exit 2)
  *   iscsi-io URL await-ua               log in, clear pending unit attentions,
  *                                       print "ready", wait for a line on
  *                                       stdin, then TEST UNIT READY: print
@@ -70,6 +75,8 @@ static void connect_to(const char *url_s, int clear_ua)
 				!strcmp(digest, "crc32c") ? ISCSI_HEADER_DIGEST_CRC32C :
 				ISCSI_HEADER_DIGEST_NONE);
 	iscsi_set_timeout(iscsi, 30);
+	/* a lost connection fails the command: tests kill targets on purpose */
+	iscsi_set_noautoreconnect(iscsi, 1);
 	lun = url->lun;
 	/* with a LUN, libiscsi clears pending unit attentions by TEST UNIT READY */
 	if (iscsi_full_connect_sync(iscsi, url->portal, clear_ua ? url->lun : -1))
@@ -277,6 +284,36 @@ static int cmd_stream(char **av, int ac)
 	return 0;
 }
 
+static int cmd_check(void)
+{
+	uint32_t bs = block_size();
+	unsigned long long lba;
+	unsigned int byte;
+	uint64_t n = 0;
+	char line[128];
+
+	while (fgets(line, sizeof(line), stdin)) {
+		struct scsi_task *t;
+		uint32_t i;
+
+		if (sscanf(line, "acked %llu %u", &lba, &byte) != 2)
+			continue;
+		while (is_ua(t = iscsi_read16_sync(iscsi, lun, lba, bs, (int)bs, 0, 0, 0, 0, 0)))
+			;
+		check(t, "READ(16)");
+		for (i = 0; i < bs; i++)
+			if (t->datain.data[i] != byte) {
+				printf("mismatch at LBA %llu byte %u: holds %u, acked %u\n", lba, i,
+				       t->datain.data[i], byte);
+				return 2;
+			}
+		scsi_free_scsi_task(t);
+		n++;
+	}
+	printf("checked %llu blocks\n", (unsigned long long)n);
+	return 0;
+}
+
 static int cmd_await_ua(void)
 {
 	char line[64];
@@ -347,6 +384,8 @@ int main(int argc, char **argv)
 		ret = cmd_caw(argv + 3);
 	else if (!strcmp(op, "stream") && argc >= 4)
 		ret = cmd_stream(argv + 3, argc - 3);
+	else if (!strcmp(op, "check"))
+		ret = cmd_check();
 	else if (!strcmp(op, "await-ua"))
 		ret = cmd_await_ua();
 	else {
