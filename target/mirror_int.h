@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * mirror_int.h: what the files of the mirror engine share (mirror.c: the
+ * I/O fan-out, the dirty-region map, set up and tear down; mirror_leg.c:
+ * connecting, probing and dropping legs; mirror_resync.c: copying dirty
+ * regions to a returning leg, and the status file).  Everything here runs
+ * in tgtd's main loop.
+ */
+#ifndef LUNLINK_MIRROR_INT_H
+#define LUNLINK_MIRROR_INT_H
+
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
+#include "lunlink.h"
+#include "mirror.h"
+
+#define TICK_MS			100
+#define BACKOFF_MIN_MS		500
+#define BACKOFF_MAX_MS		30000
+#define STATUS_DIR		"/run/lunlink"
+
+extern short int control_port;	/* tgtd's, exported: names the status file */
+
+enum leg_state {
+	LEG_DOWN,		/* waiting to reconnect */
+	LEG_CONNECTING,		/* login, then probe */
+	LEG_SYNCING,		/* connected, takes new writes, being resynced */
+	LEG_UP,			/* in sync */
+	LEG_REFUSED,		/* split brain, foreign or unusable: needs a person */
+};
+
+extern const char *const ll_leg_state_name[];
+
+struct ll_leg {
+	struct ll_mirror *m;
+	unsigned int idx;
+	const char *url;
+	char public_url[LL_URL_MAX + 1];
+	struct iscsi_context *iscsi;
+	int fd;				/* registered with tgtd, or -1 */
+	int lun;
+	enum leg_state state;
+	int dead;			/* drop the context at the next tick */
+	uint64_t retry_at;		/* ms */
+	unsigned int backoff;		/* ms */
+	uint8_t *need;			/* regions this leg lacks */
+	uint64_t need_count;
+	uint64_t sync_pos, sync_total, copied, sync_start;
+	int copying;			/* a region copy in flight */
+	int discard;			/* resolve=discard-leg: overwrite it */
+	struct ll_range range;		/* the region being copied */
+	uint8_t *buf;			/* its data */
+	struct ll_io rd;		/* the local read of it */
+	char why[640];
+};
+
+struct ll_mirror {
+	struct ll_lu *l;
+	unsigned int nlegs;
+	struct ll_leg leg[LL_MAX_LEGS];
+	uint64_t nregions;
+	unsigned int shift;		/* log2 of the region size */
+	uint8_t *dirty;			/* the on-disk map, in memory (aligned) */
+	uint8_t *local_bad;		/* regions the local image failed to write */
+	int tick_fd;
+	uint64_t budget;		/* resync bytes allowed now */
+	uint64_t last_status;
+	char status_path[128];
+};
+
+/* One command fanned out to the local image and the legs. */
+struct fan {
+	struct ll_io *io;
+	struct ll_io local;
+	struct ll_mirror *m;
+	int pending;
+	uint32_t legs_failed;
+	uint32_t legs_ok;
+	struct iscsi_task_ctx {
+		struct fan *f;
+		unsigned int leg;
+	} ctx[LL_MAX_LEGS];
+	struct scsi_task *rtask;	/* read failover */
+};
+
+
+
+uint64_t ll_now_ms(void);
+
+#define leg_err(g, fmt, args...) \
+	ll_err((g)->m->l, "leg %u (%s): " fmt, (g)->idx + 1, (g)->public_url, ##args)
+
+static inline int map_test(const uint8_t *map, uint64_t r)
+{
+	return map[r >> 3] >> (r & 7) & 1;
+}
+
+static inline void map_set(uint8_t *map, uint64_t r)
+{
+	map[r >> 3] |= (uint8_t)(1u << (r & 7));
+}
+
+static inline void map_clear(uint8_t *map, uint64_t r)
+{
+	map[r >> 3] &= (uint8_t)~(1u << (r & 7));
+}
+
+/* mirror.c */
+int ll_mirror_persist(struct ll_mirror *m, uint64_t r0, uint64_t r1);
+int ll_mirror_store_sb(struct ll_mirror *m);
+
+/* mirror_leg.c */
+void ll_leg_fd_update(struct ll_leg *g);
+void ll_leg_down(struct ll_leg *g, const char *why);
+void ll_leg_reap(struct ll_leg *g);
+void ll_leg_connect(struct ll_leg *g);
+void ll_leg_store_sb(struct ll_leg *g, uint64_t gen);
+void ll_leg_start_sync(struct ll_leg *g, int all);
+
+/* mirror_resync.c */
+void ll_resync_next(struct ll_leg *g);
+void ll_mirror_write_status(struct ll_mirror *m);
+
+#endif

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * mirror_leg.c: a mirror's legs: connecting with libiscsi's async API (the
+ * socket in tgtd's event loop), probing a leg's size and superblock, telling
+ * from the generations whether it is in sync, behind by the dirty regions,
+ * fresh, or split-brained, and dropping it when it fails.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mirror_int.h"
+
+/* ---- legs: connection ------------------------------------------------- */
+
+static void leg_event(int fd, int events, void *data);
+static void probe(struct ll_leg *g);
+
+void ll_leg_fd_update(struct ll_leg *g)
+{
+	int fd, ev, want = 0;
+
+	if (!g->iscsi)
+		return;
+	fd = iscsi_get_fd(g->iscsi);
+	ev = iscsi_which_events(g->iscsi);
+	if (ev & POLLIN)
+		want |= EPOLLIN;
+	if (ev & POLLOUT)
+		want |= EPOLLOUT;
+	if (fd != g->fd) {
+		if (g->fd >= 0)
+			tgt_event_del(g->fd);
+		g->fd = -1;
+		if (fd >= 0 && !tgt_event_add(fd, want ? want : EPOLLIN, leg_event, g))
+			g->fd = fd;
+		return;
+	}
+	if (fd >= 0 && want)
+		tgt_event_modify(fd, want);
+}
+
+/* Drop the leg: it is out of date from now on.  Safe inside callbacks. */
+void ll_leg_down(struct ll_leg *g, const char *why)
+{
+	if (g->state == LEG_REFUSED || g->dead)
+		return;
+	snprintf(g->why, sizeof(g->why), "%s", why);
+	g->why[strcspn(g->why, "\r\n")] = '\0';	/* libiscsi's messages end in one */
+	if (g->state == LEG_UP || g->state == LEG_SYNCING)
+		leg_err(g, "dropped: %s; the LUN goes on without it and the leg will be "
+			"resynced when it returns\n", g->why);
+	else
+		leg_err(g, "cannot connect: %s; retrying in %u ms\n", g->why, g->backoff);
+	g->state = LEG_DOWN;
+	g->dead = 1;
+}
+
+static void leg_refuse(struct ll_leg *g, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void leg_refuse(struct ll_leg *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(g->why, sizeof(g->why), fmt, ap);
+	va_end(ap);
+	leg_err(g, "refused: %s\n", g->why);
+	g->state = LEG_REFUSED;
+	g->dead = 1;
+}
+
+void ll_leg_reap(struct ll_leg *g)
+{
+	if (g->fd >= 0)
+		tgt_event_del(g->fd);
+	g->fd = -1;
+	if (g->iscsi) {
+		struct iscsi_context *c = g->iscsi;
+
+		g->iscsi = NULL;	/* callbacks now see the leg gone */
+		iscsi_destroy_context(c);
+	}
+	g->dead = 0;
+	g->retry_at = ll_now_ms() + g->backoff;
+	g->backoff = g->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : g->backoff * 2;
+}
+
+static void connected(struct iscsi_context *iscsi, int status, void *data, void *priv)
+{
+	struct ll_leg *g = priv;
+
+	(void)data;
+	if (g->iscsi != iscsi)
+		return;
+	if (status != SCSI_STATUS_GOOD) {
+		ll_leg_down(g, iscsi_get_error(iscsi));
+		return;
+	}
+	probe(g);
+}
+
+void ll_leg_connect(struct ll_leg *g)
+{
+	char name[256], host[128];
+	struct iscsi_url *u;
+
+	if (gethostname(host, sizeof(host)))
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(name, sizeof(name), "iqn.2026-11.org.lunlink:%s", host);
+	g->iscsi = iscsi_create_context(name);
+	if (!g->iscsi) {
+		ll_leg_down(g, "cannot create an iSCSI context");
+		return;
+	}
+	u = iscsi_parse_full_url(g->iscsi, g->url);
+	if (!u) {
+		leg_refuse(g, "bad URL: %s", iscsi_get_error(g->iscsi));
+		return;
+	}
+	iscsi_set_targetname(g->iscsi, u->target);
+	iscsi_set_session_type(g->iscsi, ISCSI_SESSION_NORMAL);
+	iscsi_set_header_digest(g->iscsi, ISCSI_HEADER_DIGEST_NONE_CRC32C);
+	iscsi_set_noautoreconnect(g->iscsi, 1);
+	iscsi_set_timeout(g->iscsi, (int)g->m->l->opts.leg_timeout);
+	g->lun = u->lun;
+	g->state = LEG_CONNECTING;
+	if (iscsi_full_connect_async(g->iscsi, u->portal, u->lun, connected, g)) {
+		iscsi_destroy_url(u);
+		ll_leg_down(g, iscsi_get_error(g->iscsi));
+		return;
+	}
+	iscsi_destroy_url(u);
+	ll_leg_fd_update(g);
+}
+
+static void leg_event(int fd, int events, void *data)
+{
+	struct ll_leg *g = data;
+	int rev = 0;
+
+	(void)fd;
+	if (!g->iscsi || g->dead)
+		return;
+	if (events & EPOLLIN)
+		rev |= POLLIN;
+	if (events & EPOLLOUT)
+		rev |= POLLOUT;
+	if (events & (EPOLLERR | EPOLLHUP))
+		rev |= POLLHUP;
+	if (iscsi_service(g->iscsi, rev) < 0) {
+		ll_leg_down(g, iscsi_get_error(g->iscsi));
+		return;
+	}
+	if (!g->dead)
+		ll_leg_fd_update(g);
+}
+
+/* ---- legs: probe, generations ------------------------------------------ */
+
+static void leg_written_sb(struct iscsi_context *iscsi, int status, void *data, void *priv)
+{
+	struct ll_leg *g = priv;
+
+	if (data)
+		scsi_free_scsi_task(data);
+	if (g->iscsi != iscsi)
+		return;
+	if (status != SCSI_STATUS_GOOD)
+		ll_leg_down(g, "writing its superblock failed");
+}
+
+/* Give the leg this copy's superblock, with generation gen (0: not yet
+ * consistent, an initial sync under way). */
+void ll_leg_store_sb(struct ll_leg *g, uint64_t gen)
+{
+	struct ll_image im = g->m->l->image;
+	static uint8_t sb[LL_IMAGE_SB_SIZE];
+
+	im.gen_current = gen;
+	im.gen_bitmap = 0;
+	im.flags &= ~(LL_IMAGE_F_FRESH | LL_IMAGE_F_OPEN | LL_IMAGE_F_PRIMARY);
+	ll_image_encode(&im, sb);
+	if (!iscsi_write16_task(g->iscsi, g->lun, 0, sb, sizeof(sb), 512, 0, 0, 1, 0, 0,
+				leg_written_sb, g))
+		ll_leg_down(g, "cannot queue its superblock write");
+}
+
+static uint64_t data_region_count(struct ll_mirror *m)
+{
+	uint64_t size = m->l->image.data_size;
+
+	return (size + (1ULL << m->shift) - 1) >> m->shift;
+}
+
+void ll_leg_start_sync(struct ll_leg *g, int all)
+{
+	struct ll_mirror *m = g->m;
+	uint64_t r;
+
+	uint64_t data_regions = data_region_count(m);
+
+	/* what this copy's map says the legs lack, and everything if asked;
+	 * regions past the data hold nothing to copy */
+	for (r = 0; r < m->nregions; r++) {
+		int want = r < data_regions && (all || map_test(m->dirty, r));
+
+		if (want && !map_test(g->need, r)) {
+			map_set(g->need, r);
+			g->need_count++;
+		} else if (!want && map_test(g->need, r) && r >= data_regions) {
+			map_clear(g->need, r);
+			g->need_count--;
+		}
+	}
+	g->backoff = BACKOFF_MIN_MS;
+	if (!g->need_count) {
+		g->state = LEG_UP;
+		leg_err(g, "connected and in sync\n");
+		return;
+	}
+	g->state = LEG_SYNCING;
+	g->sync_pos = 0;
+	g->sync_total = g->need_count;
+	g->copied = 0;
+	g->sync_start = ll_now_ms();
+	leg_err(g, "connected; resyncing %" PRIu64 " region(s) of %u bytes%s\n",
+		g->need_count, 1u << m->shift, all ? " (all of them)" : "");
+}
+
+static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void *priv)
+{
+	struct ll_leg *g = priv;
+	struct scsi_task *t = data;
+	struct ll_image *me = &g->m->l->image, leg;
+	char err[256], mine[33], theirs[33];
+	int r;
+
+	if (g->iscsi != iscsi) {
+		if (t)
+			scsi_free_scsi_task(t);
+		return;
+	}
+	if (status != SCSI_STATUS_GOOD || !t || t->datain.size < (int)LL_IMAGE_SB_SIZE) {
+		if (t)
+			scsi_free_scsi_task(t);
+		ll_leg_down(g, "reading its superblock failed");
+		return;
+	}
+	r = ll_image_decode(&leg, t->datain.data, (size_t)t->datain.size, UINT64_MAX, err,
+			    sizeof(err));
+	scsi_free_scsi_task(t);
+	if (r == 0) {
+		leg_refuse(g, "it holds no lunlink image; prepare one on the peer with "
+			   "'lunlink-image create --size %" PRIu64 " --max-size %" PRIu64
+			   " --region-size %u FILE' and export that file", me->data_size,
+			   me->max_data_size, me->region_size);
+		return;
+	}
+	if (r < 0) {
+		leg_refuse(g, "its superblock: %s", err);
+		return;
+	}
+	if (leg.data_offset != me->data_offset || leg.region_size != me->region_size ||
+	    leg.max_data_size != me->max_data_size) {
+		leg_refuse(g, "its layout differs from this copy's (create it with --max-size "
+			   "%" PRIu64 " --region-size %u)", me->max_data_size, me->region_size);
+		return;
+	}
+	if ((leg.flags & LL_IMAGE_F_FRESH) || g->discard) {
+		g->discard = 0;
+		ll_leg_store_sb(g, 0);
+		ll_leg_start_sync(g, 1);
+		return;
+	}
+	ll_image_id_hex(me->volume_id, mine);
+	ll_image_id_hex(leg.volume_id, theirs);
+	if (memcmp(leg.volume_id, me->volume_id, 16)) {
+		leg_refuse(g, "it holds volume %s, not this volume %s", theirs, mine);
+		return;
+	}
+	if (leg.gen_current == 0) {		/* an initial sync was cut short */
+		ll_leg_start_sync(g, 1);
+		return;
+	}
+	if (leg.gen_current == me->gen_current) {
+		ll_leg_start_sync(g, 0);
+		return;
+	}
+	if (me->gen_bitmap && leg.gen_current == me->gen_bitmap) {
+		ll_leg_start_sync(g, 0);	/* behind by exactly the dirty regions */
+		return;
+	}
+	leg_refuse(g, "split brain: the leg has generation %016" PRIx64 ", this copy "
+		   "%016" PRIx64 " (dirty-region map against %016" PRIx64 "): both changed "
+		   "on their own, so nothing is resynced. To keep this copy and overwrite "
+		   "the leg: tgtadm --lld iscsi --mode logicalunit --op update --tid %d "
+		   "--lun %" PRIu64 " --params resolve=discard-leg. To keep the leg's data "
+		   "instead, stop this LUN and serve the leg's image",
+		   leg.gen_current, me->gen_current, me->gen_bitmap, g->m->l->lu->tgt->tid,
+		   g->m->l->lu->lun);
+}
+
+static void probed_capacity(struct iscsi_context *iscsi, int status, void *data, void *priv)
+{
+	struct ll_leg *g = priv;
+	struct scsi_task *t = data;
+	struct scsi_readcapacity16 *rc;
+	uint64_t need = ll_image_file_size(&g->m->l->image), have;
+
+	if (g->iscsi != iscsi) {
+		if (t)
+			scsi_free_scsi_task(t);
+		return;
+	}
+	rc = status == SCSI_STATUS_GOOD && t ? scsi_datain_unmarshall(t) : NULL;
+	if (!rc) {
+		if (t)
+			scsi_free_scsi_task(t);
+		ll_leg_down(g, "READ CAPACITY failed");
+		return;
+	}
+	have = (rc->returned_lba + 1) * rc->block_length;
+	if (rc->block_length != 512) {
+		scsi_free_scsi_task(t);
+		leg_refuse(g, "its block size is %u; legs need 512", rc->block_length);
+		return;
+	}
+	scsi_free_scsi_task(t);
+	if (have < need) {
+		leg_refuse(g, "it is %" PRIu64 " bytes, smaller than this image's %" PRIu64,
+			   have, need);
+		return;
+	}
+	if (!iscsi_read16_task(g->iscsi, g->lun, 0, LL_IMAGE_SB_SIZE, 512, 0, 0, 1, 0, 0,
+			       probed_sb, g))
+		ll_leg_down(g, "cannot queue the superblock read");
+}
+
+static void probe(struct ll_leg *g)
+{
+	if (!iscsi_readcapacity16_task(g->iscsi, g->lun, probed_capacity, g))
+		ll_leg_down(g, "cannot queue READ CAPACITY");
+}
+
+int ll_mirror_discard_split_legs(struct ll_mirror *m)
+{
+	unsigned int i;
+	int n = 0;
+
+	for (i = 0; i < m->nlegs; i++) {
+		struct ll_leg *g = &m->leg[i];
+
+		if (g->state != LEG_REFUSED || strncmp(g->why, "split brain", 11))
+			continue;
+		leg_err(g, "resolve=discard-leg: its changes will be overwritten by a full "
+			"resync from this copy\n");
+		g->state = LEG_DOWN;
+		g->retry_at = 0;
+		/* the next probe must not see split brain: make it "fresh" */
+		g->why[0] = '\0';
+		g->backoff = BACKOFF_MIN_MS;
+		g->discard = 1;
+		n++;
+	}
+	return n;
+}
