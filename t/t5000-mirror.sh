@@ -45,6 +45,7 @@ test_expect_success 'the fresh leg gets everything, then is up' '
 test_expect_success 'a write reaches both copies before it is acknowledged' '
 	head -c 65536 /dev/urandom >data &&
 	"$IO" "$(url A 1 1)" write 100 data &&
+	"$IO" "$(url A 1 1)" sync &&
 	data_of 100 128 a.img >ina && test_cmp data ina &&
 	data_of 100 128 b.img >inb && test_cmp data inb
 '
@@ -103,7 +104,7 @@ test_expect_success 'kill -9 the leg in the middle of a stream of writes: nothin
 	check_copies acked1
 '
 
-test_expect_success 'kill -9 the primary in the middle of writes; restarted, it resyncs and loses nothing' '
+test_expect_success 'kill -9 the primary during writes: the activity log bounds the resync, nothing acknowledged is lost' '
 	"$IO" "$(url A 1 1)" stream 20000 40000 >acked2 2>stream2.err &
 	client=$! &&
 	wait_for 20 acked_at_least acked2 1000 &&
@@ -112,8 +113,11 @@ test_expect_success 'kill -9 the primary in the middle of writes; restarted, it 
 	TGTD_PORT=$A_PORT tgtd_start A &&
 	target_new A 1 &&
 	lun_new A 1 1 "$TRASH/a.img" lunlink "mirror=$(url B 1 1)" &&
-	test_grep "was not closed cleanly" "$A_LOG" &&
+	test_grep "was not closed cleanly .*: the [0-9]* extent(s) of 4194304 bytes in its activity log will be resynced" "$A_LOG" &&
+	extents=$(join_log "$A_LOG" | sed -n "s/.*: the \([0-9]*\) extent(s) of 4194304 bytes in its activity log.*/\1/p") &&
+	echo "extents in the activity log: $extents (of 8)" && test "$extents" -lt 8 &&
 	wait_for 60 leg_is up &&
+	test_grep "resync done: copied [0-9]* bytes ($((extents * 64)) regions)" "$A_LOG" &&
 	check_copies acked2
 '
 

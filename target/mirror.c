@@ -103,28 +103,30 @@ int ll_mirror_store_sb(struct ll_mirror *m)
 	return err;
 }
 
-/*
- * The leg misses regions r0..r1: note it, and on stable storage before the
- * write is acknowledged.  The first miss since the legs were last in sync
- * starts a new generation.
- */
-static void mark_missed(struct ll_leg *g, uint64_t r0, uint64_t r1)
+/* The leg lacks region r: in memory.  Returns 1 if the map got a new bit. */
+static int miss(struct ll_leg *g, uint64_t r)
 {
 	struct ll_mirror *m = g->m;
-	struct ll_image *im = &m->l->image;
-	int newbits = 0;
-	uint64_t r;
 
-	for (r = r0; r <= r1; r++) {
-		if (!map_test(g->need, r)) {
-			map_set(g->need, r);
-			g->need_count++;
-		}
-		if (!map_test(m->dirty, r)) {
-			map_set(m->dirty, r);
-			newbits = 1;
-		}
+	if (!map_test(g->need, r)) {
+		map_set(g->need, r);
+		g->need_count++;
 	}
+	if (map_test(m->dirty, r))
+		return 0;
+	map_set(m->dirty, r);
+	return 1;
+}
+
+/*
+ * Make what miss() noted durable, before any write it covers is
+ * acknowledged: the first miss since the legs were last in sync starts a
+ * new generation, and the map pages for regions r0..r1 go to disk.
+ */
+static void miss_commit(struct ll_mirror *m, uint64_t r0, uint64_t r1, int newbits)
+{
+	struct ll_image *im = &m->l->image;
+
 	if (!im->gen_bitmap) {
 		uint64_t g2;
 
@@ -142,6 +144,156 @@ static void mark_missed(struct ll_leg *g, uint64_t r0, uint64_t r1)
 	if (newbits && ll_mirror_persist(m, r0, r1))
 		ll_err(m->l, "cannot write the dirty-region map: %m; a leg may miss "
 		       "regions %" PRIu64 "-%" PRIu64 " after a crash\n", r0, r1);
+}
+
+/* The leg misses regions r0..r1. */
+static void mark_missed(struct ll_leg *g, uint64_t r0, uint64_t r1)
+{
+	uint64_t r;
+	int newbits = 0;
+
+	for (r = r0; r <= r1; r++)
+		newbits |= miss(g, r);
+	miss_commit(g->m, r0, r1, newbits);
+}
+
+/* ---- the activity log ------------------------------------------------- */
+
+#define AL_EXTENT_SHIFT	22	/* 4 MiB extents: 1024 slots cover 4 GiB */
+
+static int al_setup(struct ll_mirror *m)
+{
+	struct ll_image *im = &m->l->image;
+	void *p;
+
+	m->al_shift = AL_EXTENT_SHIFT > m->shift ? AL_EXTENT_SHIFT : m->shift;
+	m->nextents = (im->max_data_size + (1ULL << m->al_shift) - 1) >> m->al_shift;
+	if (posix_memalign(&p, 4096, im->al_bytes))
+		return -1;
+	m->al = p;
+	m->in_al = calloc(1, (m->nextents + 7) / 8);
+	m->al_busy = calloc(m->nextents, sizeof(*m->al_busy));
+	if (!m->in_al || !m->al_busy)
+		return -1;
+	if (pread(m->l->engine.fd, m->al, im->al_bytes, (off_t)im->al_offset) !=
+	    (ssize_t)im->al_bytes)
+		return -1;
+	return 0;
+}
+
+static unsigned int al_slots(struct ll_mirror *m)
+{
+	return (unsigned int)(m->l->image.al_bytes / sizeof(uint64_t));
+}
+
+/* After a crash of this node: every extent in the log may differ on the
+ * legs.  Returns the number of extents. */
+static uint64_t al_recover(struct ll_mirror *m)
+{
+	uint64_t n = 0, e, r, per = 1ULL << (m->al_shift - m->shift);
+	unsigned int i;
+
+	for (i = 0; i < al_slots(m); i++) {
+		if (!m->al[i] || m->al[i] > m->nextents)
+			continue;
+		e = m->al[i] - 1;
+		for (r = e * per; r < (e + 1) * per && r < m->nregions; r++)
+			map_set(m->dirty, r);
+		n++;
+	}
+	return n;
+}
+
+/* Empty the log (the legs have everything, or this is a clean close). */
+static void al_clear(struct ll_mirror *m)
+{
+	struct ll_image *im = &m->l->image;
+
+	memset(m->al, 0, im->al_bytes);
+	memset(m->in_al, 0, (m->nextents + 7) / 8);
+	if (pwrite(m->l->engine.fd, m->al, im->al_bytes, (off_t)im->al_offset) !=
+	    (ssize_t)im->al_bytes || fdatasync(m->l->engine.fd))
+		ll_err(m->l, "cannot clear the activity log: %m\n");
+}
+
+/*
+ * Extents e0..e1 are about to be written: put them in the log, on stable
+ * storage, first.  A slot is reused only from an extent with no write in
+ * flight.  Synchronous: the first write to an extent waits for one page
+ * write and an fdatasync of the image, as DRBD's does for its log.
+ */
+static void al_begin(struct ll_mirror *m, uint64_t e0, uint64_t e1)
+{
+	unsigned int slots = al_slots(m), tries, page, dirty_pages = 0;
+	uint8_t touched[64] = { 0 };	/* pages of the log to write */
+	uint64_t e;
+
+	for (e = e0; e <= e1 && e < m->nextents; e++) {
+		m->al_busy[e]++;
+		if (map_test(m->in_al, e))
+			continue;
+		for (tries = 0; tries < slots; tries++) {
+			unsigned int s = m->al_next;
+			uint64_t old = m->al[s];
+
+			m->al_next = (m->al_next + 1) % slots;
+			if (old && old <= m->nextents && m->al_busy[old - 1])
+				continue;	/* busy: try the next slot */
+			if (old && old <= m->nextents)
+				map_clear(m->in_al, old - 1);
+			m->al[s] = e + 1;
+			map_set(m->in_al, e);
+			page = (unsigned int)(s * sizeof(uint64_t) / 4096);
+			if (page < sizeof(touched) && !touched[page]) {
+				touched[page] = 1;
+				dirty_pages++;
+			}
+			break;
+		}
+		if (tries == slots)	/* every extent busy: cover it with the map */
+			ll_err(m->l, "activity log full (%u extents in flight)\n", slots);
+	}
+	if (!dirty_pages)
+		return;
+	for (page = 0; page < sizeof(touched); page++)
+		if (touched[page] &&
+		    pwrite(m->l->engine.fd, (uint8_t *)m->al + page * 4096, 4096,
+			   (off_t)(m->l->image.al_offset + page * 4096)) != 4096)
+			ll_err(m->l, "cannot write the activity log: %m\n");
+	if (fdatasync(m->l->engine.fd))
+		ll_err(m->l, "cannot sync the activity log: %m\n");
+}
+
+static void al_end(struct ll_mirror *m, uint64_t e0, uint64_t e1)
+{
+	uint64_t e;
+
+	for (e = e0; e <= e1 && e < m->nextents; e++)
+		if (m->al_busy[e])
+			m->al_busy[e]--;
+}
+
+/* The leg is gone: what it took without FUA since its last flush may be
+ * lost with it (a peer that crashes drops its page cache). */
+void ll_mirror_leg_lost(struct ll_leg *g)
+{
+	struct ll_mirror *m = g->m;
+	uint64_t r, first = UINT64_MAX, last = 0;
+	int newbits = 0;
+
+	for (r = 0; r < m->nregions; r++) {
+		if (!map_test(g->unsynced[0], r) && !map_test(g->unsynced[1], r))
+			continue;
+		newbits |= miss(g, r);
+		if (r < first)
+			first = r;
+		last = r;
+	}
+	memset(g->unsynced[0], 0, (m->nregions + 7) / 8);
+	memset(g->unsynced[1], 0, (m->nregions + 7) / 8);
+	g->flushing = 0;
+	if (first != UINT64_MAX)
+		miss_commit(m, first, last, newbits);
 }
 
 /* ---- the tick: timeouts, reconnects, resync pacing, status ------------- */
@@ -193,10 +345,28 @@ static void fan_done(struct fan *f)
 	uint64_t r0, r1, r;
 	unsigned int i;
 
+	if (f->in_al)
+		al_end(m, f->e0, f->e1);
+	if (io->op == LL_OP_DATASYNC) {
+		/* a leg that flushed has on disk all it took before the flush */
+		for (i = 0; i < m->nlegs; i++)
+			if ((f->legs_ok & (1u << i)) && m->leg[i].flushing) {
+				memset(m->leg[i].unsynced[1], 0, (m->nregions + 7) / 8);
+				m->leg[i].flushing = 0;
+			}
+		io->res = f->local.res;
+		free(f);
+		io->complete(io);
+		return;
+	}
 	regions(m, io->off - m->l->data_offset, io->len, &r0, &r1);
-	for (i = 0; i < m->nlegs; i++)
+	for (i = 0; i < m->nlegs; i++) {
 		if (f->legs_failed & (1u << i))
 			mark_missed(&m->leg[i], r0, r1);
+		else if ((f->legs_ok & (1u << i)) && !(io->flags & LL_IO_DSYNC))
+			for (r = r0; r <= r1; r++)
+				map_set(m->leg[i].unsynced[0], r);
+	}
 	if (f->local.res && io->op != LL_OP_READ) {
 		if (f->legs_ok) {
 			/* on the legs: good, but the local copy of these is bad */
@@ -331,6 +501,12 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 
 	f->local.complete = local_done;
 	f->pending = 1;
+	if (io->op != LL_OP_DATASYNC) {
+		f->e0 = (io->off - l->data_offset) >> m->al_shift;
+		f->e1 = io->len ? (io->off - l->data_offset + io->len - 1) >> m->al_shift : f->e0;
+		f->in_al = 1;
+		al_begin(m, f->e0, f->e1);
+	}
 	for (i = 0; i < m->nlegs; i++) {
 		struct ll_leg *g = &m->leg[i];
 		struct scsi_task *t = NULL;
@@ -351,9 +527,17 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 			t = iscsi_writesame16_task(g->iscsi, g->lun, lba, zero_block, 512,
 						   (uint32_t)(io->len / 512), 0, 0, 0, 0,
 						   leg_cb, &f->ctx[i]);
-		else
+		else {
+			if (!g->flushing) {	/* this flush covers what [0] holds */
+				uint8_t *tmp = g->unsynced[1];
+
+				g->unsynced[1] = g->unsynced[0];
+				g->unsynced[0] = tmp;
+				g->flushing = 1;
+			}
 			t = iscsi_synchronizecache16_task(g->iscsi, g->lun, 0, 0, 0, 0,
 							  leg_cb, &f->ctx[i]);
+		}
 		if (!t) {
 			ll_leg_down(g, "cannot queue a command");
 			if (io->op != LL_OP_DATASYNC)
@@ -420,19 +604,28 @@ int ll_mirror_open(struct ll_lu *l)
 		g->state = LEG_DOWN;
 		g->backoff = BACKOFF_MIN_MS;
 		g->need = calloc(1, (m->nregions + 7) / 8);
+		g->unsynced[0] = calloc(1, (m->nregions + 7) / 8);
+		g->unsynced[1] = calloc(1, (m->nregions + 7) / 8);
+		if (!g->unsynced[0] || !g->unsynced[1])
+			goto nomem;
 		if (posix_memalign(&p, 4096, im->region_size))
 			p = NULL;
 		g->buf = p;
 		if (!g->need || !g->buf)
 			goto nomem;
 	}
+	if (al_setup(m)) {
+		ll_err(l, "refused: cannot read the activity log: %m\n");
+		goto err;
+	}
 	if (im->flags & LL_IMAGE_F_OPEN) {
+		r = al_recover(m);
 		ll_err(l, "this copy was not closed cleanly (tgtd stopped or crashed while it "
-		       "was served): every region will be resynced to the legs\n");
-		for (r = 0; r < m->nregions; r++)
-			map_set(m->dirty, r);
+		       "was served): the %" PRIu64 " extent(s) of %u bytes in its activity log "
+		       "will be resynced to the legs\n", r, 1u << m->al_shift);
 		if (ll_mirror_persist(m, 0, m->nregions - 1))
 			ll_err(l, "cannot write the dirty-region map: %m\n");
+		al_clear(m);
 	}
 	im->flags = (im->flags & ~LL_IMAGE_F_FRESH) | LL_IMAGE_F_OPEN | LL_IMAGE_F_PRIMARY;
 	if (ll_mirror_store_sb(m))
@@ -463,8 +656,13 @@ err:
 			close(m->tick_fd);
 		for (i = 0; i < LL_MAX_LEGS; i++) {
 			free(m->leg[i].need);
+			free(m->leg[i].unsynced[0]);
+			free(m->leg[i].unsynced[1]);
 			free(m->leg[i].buf);
 		}
+		free(m->al);
+		free(m->in_al);
+		free(m->al_busy);
 		free(m->local_bad);
 		free(m->dirty);
 		free(m);
@@ -484,6 +682,9 @@ void ll_mirror_close(struct ll_lu *l)
 	for (i = 0; i < m->nlegs; i++) {
 		struct ll_leg *g = &m->leg[i];
 
+		/* what a leg took without a flush since is not known to be safe */
+		if (g->state == LEG_UP || g->state == LEG_SYNCING)
+			ll_mirror_leg_lost(g);
 		if (g->fd >= 0)
 			tgt_event_del(g->fd);
 		g->fd = -1;
@@ -494,11 +695,17 @@ void ll_mirror_close(struct ll_lu *l)
 			iscsi_destroy_context(c);
 		}
 		free(g->need);
+		free(g->unsynced[0]);
+		free(g->unsynced[1]);
 		free(g->buf);
 	}
 	/* closed cleanly: the map alone says what the legs lack */
+	al_clear(m);
 	l->image.flags &= ~LL_IMAGE_F_OPEN;
 	ll_mirror_store_sb(m);
+	free(m->al);
+	free(m->in_al);
+	free(m->al_busy);
 	if (m->status_path[0])
 		unlink(m->status_path);
 	free(m->local_bad);

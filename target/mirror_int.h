@@ -45,6 +45,8 @@ struct ll_leg {
 	uint64_t retry_at;		/* ms */
 	unsigned int backoff;		/* ms */
 	uint8_t *need;			/* regions this leg lacks */
+	uint8_t *unsynced[2];		/* written without FUA since its last flush */
+	int flushing;			/* a SYNCHRONIZE CACHE in flight: [1] is its */
 	uint64_t need_count;
 	uint64_t sync_pos, sync_total, copied, sync_start;
 	int copying;			/* a region copy in flight */
@@ -65,6 +67,14 @@ struct ll_mirror {
 	uint8_t *local_bad;		/* regions the local image failed to write */
 	int tick_fd;
 	uint64_t budget;		/* resync bytes allowed now */
+	/* the activity log: extents that may be written right now, on disk
+	 * before any write to them, so that after a crash only they resync */
+	unsigned int al_shift;		/* log2 of an extent's size */
+	uint64_t nextents;
+	uint64_t *al;			/* on-disk slots: extent + 1, 0 = free */
+	unsigned int al_next;		/* the slot to try next */
+	uint8_t *in_al;			/* extent -> in a slot */
+	uint32_t *al_busy;		/* extent -> writes in flight */
 	uint64_t last_status;
 	char status_path[128];
 };
@@ -82,6 +92,8 @@ struct fan {
 		unsigned int leg;
 	} ctx[LL_MAX_LEGS];
 	struct scsi_task *rtask;	/* read failover */
+	uint64_t e0, e1;		/* activity log extents held */
+	int in_al;
 };
 
 
@@ -108,6 +120,7 @@ static inline void map_clear(uint8_t *map, uint64_t r)
 
 /* mirror.c */
 int ll_mirror_persist(struct ll_mirror *m, uint64_t r0, uint64_t r1);
+void ll_mirror_leg_lost(struct ll_leg *g);
 int ll_mirror_store_sb(struct ll_mirror *m);
 
 /* mirror_leg.c */

@@ -58,9 +58,11 @@ void ll_leg_down(struct ll_leg *g, const char *why)
 		return;
 	snprintf(g->why, sizeof(g->why), "%s", why);
 	g->why[strcspn(g->why, "\r\n")] = '\0';	/* libiscsi's messages end in one */
-	if (g->state == LEG_UP || g->state == LEG_SYNCING)
+	if (g->state == LEG_UP || g->state == LEG_SYNCING) {
 		leg_err(g, "dropped: %s; the LUN goes on without it and the leg will be "
 			"resynced when it returns\n", g->why);
+		ll_mirror_leg_lost(g);
+	}
 	else
 		leg_err(g, "cannot connect: %s; retrying in %u ms\n", g->why, g->backoff);
 	g->state = LEG_DOWN;
