@@ -37,6 +37,8 @@ test_expect_success 'two fresh copies, a leg node and a primary' '
 
 test_expect_success 'the fresh leg gets everything, then is up' '
 	wait_for 30 leg_is up &&
+	"$SRC_DIR/target/lunlink-status" >status &&
+	test_grep "leg 1: url=$(url B 1 1) state=up out_of_date=0" status &&
 	test_grep "resyncing 512 region(s) of 65536 bytes (all of them)" "$A_LOG" &&
 	test_grep "resync done: copied 33554432 bytes (512 regions)" "$A_LOG" &&
 	"$IMG" show --json b.img | grep -q "\"generation\":\"$("$IMG" show --json a.img | sed -n "s/.*\"generation\":\"\([0-9a-f]*\)\".*/\1/p")\""
