@@ -154,6 +154,17 @@ test_expect_success 'resolve=discard-leg with no split brain is refused' '
 	test_grep "no leg of this LUN is in split brain" "$A_LOG"
 '
 
+test_expect_success 'verify finds a region corrupted on purpose, names it, and repairs it' '
+	head -c 4096 /dev/urandom >junk &&
+	dd if=junk of=b.img bs=4096 seek=$(( (1048576 + 5 * 65536) / 4096 + 3 )) conv=notrunc 2>/dev/null &&
+	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params verify=start &&
+	wait_for 60 test_grep -q "verify done" "$A_LOG" &&
+	test_grep "verify: region 5 (bytes 327680-393215) differs from this copy" "$A_LOG" &&
+	test_grep "verify done: 512 regions compared, 1 differ; they are being resynced from this copy" "$A_LOG" &&
+	wait_for 30 leg_is up &&
+	data_of 0 65536 a.img >all-a && data_of 0 65536 b.img >all-b && test_cmp all-a all-b
+'
+
 test_expect_success 'tgtd A is alive' '
 	tgtd_alive A
 '

@@ -297,8 +297,14 @@ int ll_update_parse(const char *kv, struct ll_update *u, char *err, size_t errle
 		u->kind = LL_UPDATE_RESOLVE_DISCARD_LEG;
 		return 0;
 	}
+	if (klen == 6 && !strncmp(kv, "verify", 6)) {
+		if (strcmp(v, "start"))
+			return fail(err, errlen, "verify='%.64s': use verify=start", v);
+		u->kind = LL_UPDATE_VERIFY;
+		return 0;
+	}
 	return fail(err, errlen,
 		    "unknown parameter '%.*s' (lunlink takes resize=reread|SIZE, "
-		    "fault=none|read|write|both and resolve=discard-leg)",
+		    "fault=none|read|write|both, resolve=discard-leg and verify=start)",
 		    (int)(klen > 64 ? 64 : klen), kv);
 }

@@ -191,6 +191,13 @@ static tgtadm_err config_key(struct scsi_lu *lu, char *kv)
 		l->fault = u.fault;
 		ll_err(l, "fault injection: %s\n", fault_name(u.fault));
 		return TGTADM_SUCCESS;
+	case LL_UPDATE_VERIFY:
+		if (!l->mirror || !ll_mirror_verify(l->mirror)) {
+			ll_err(l, "verify=start refused: no leg of this LUN is up (or all are "
+			       "being verified already)\n");
+			return TGTADM_INVALID_REQUEST;
+		}
+		return TGTADM_SUCCESS;
 	case LL_UPDATE_RESOLVE_DISCARD_LEG:
 		if (!l->mirror || !ll_mirror_discard_split_legs(l->mirror)) {
 			ll_err(l, "resolve=discard-leg refused: no leg of this LUN is in split "

@@ -34,8 +34,12 @@
  * failed local write that every leg took is acknowledged, and the region is
  * remembered as bad locally, so reads of it go to a leg.
  *
- * Not yet here: the activity log (after a crash of this node every region
- * is resynced, not only the hot ones), verify, extent maps.
+ * Crash.  Before the first write to a 4 MiB extent, the extent goes into
+ * the image's activity log on stable storage; a primary restarted after a
+ * crash resyncs the extents in its log, not the whole volume.
+ *
+ * Verify compares each region of a leg with this copy's by SHA-256 and
+ * resyncs the ones that differ.  Not yet here: extent maps.
  *
  * This file: the I/O fan-out, the dirty-region map, the tick, set up and
  * tear down.  mirror_leg.c: legs (connect, probe, generations, drop);
@@ -329,6 +333,8 @@ static void tick(int fd, int events, void *data)
 			ll_leg_connect(g);
 		if (g->state == LEG_SYNCING)
 			ll_resync_next(g);
+		else if (g->verifying)
+			ll_verify_next(g);
 	}
 	if (now - m->last_status >= 1000) {
 		m->last_status = now;

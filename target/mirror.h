@@ -28,4 +28,7 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault);
 /* resolve=discard-leg: overwrite split-brain legs with this copy */
 int ll_mirror_discard_split_legs(struct ll_mirror *m);
 
+/* verify=start: compare every up leg with this copy; the number of legs */
+int ll_mirror_verify(struct ll_mirror *m);
+
 #endif

@@ -51,6 +51,10 @@ struct ll_leg {
 	uint64_t sync_pos, sync_total, copied, sync_start;
 	int copying;			/* a region copy in flight */
 	int discard;			/* resolve=discard-leg: overwrite it */
+	/* online verify: regions compared by SHA-256, local against leg */
+	int verifying;
+	uint64_t verify_pos, verify_count, verify_diff;
+	uint8_t local_md[32];
 	struct ll_range range;		/* the region being copied */
 	uint8_t *buf;			/* its data */
 	struct ll_io rd;		/* the local read of it */
@@ -133,6 +137,7 @@ void ll_leg_start_sync(struct ll_leg *g, int all);
 
 /* mirror_resync.c */
 void ll_resync_next(struct ll_leg *g);
+void ll_verify_next(struct ll_leg *g);
 void ll_mirror_write_status(struct ll_mirror *m);
 
 #endif

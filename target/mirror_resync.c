@@ -3,7 +3,9 @@
  * mirror_resync.c: bringing a returning leg up to date: the regions it
  * lacks are copied one at a time from the local image, each with its range
  * held exclusively so no new write interleaves, at most resync_rate bytes a
- * second; and the status file an operator reads the progress from.
+ * second; online verify, which compares each region of a leg with this
+ * copy's by SHA-256 (OpenSSL) and resyncs the regions that differ; and the
+ * status file an operator reads the progress from.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +21,8 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "mirror_int.h"
 
@@ -163,6 +167,156 @@ void ll_resync_next(struct ll_leg *g)
 		region_granted(&g->range);
 }
 
+/* ---- verify ------------------------------------------------------------- */
+
+static void verify_finish(struct ll_leg *g, const char *why)
+{
+	struct ll_mirror *m = g->m;
+
+	g->verifying = 0;
+	if (why) {
+		leg_err(g, "verify stopped after %" PRIu64 " regions: %s\n", g->verify_count, why);
+		return;
+	}
+	leg_err(g, "verify done: %" PRIu64 " regions compared, %" PRIu64 " differ%s\n",
+		g->verify_count, g->verify_diff, g->verify_diff ?
+		"; they are being resynced from this copy" : "");
+	if (g->need_count && g->state == LEG_UP) {
+		g->state = LEG_SYNCING;
+		g->sync_pos = 0;
+		g->sync_total = g->need_count;
+		g->copied = 0;
+		g->sync_start = ll_now_ms();
+		ll_resync_next(g);
+	}
+	(void)m;
+}
+
+static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data, void *priv)
+{
+	struct ll_leg *g = priv;
+	struct ll_mirror *m = g->m;
+	struct scsi_task *t = data;
+	uint64_t r = g->range.start >> m->shift, len = g->range.end - g->range.start;
+	uint8_t md[32];
+	unsigned int mdlen = 0;
+
+	g->copying = 0;
+	ll_range_release(&m->l->ranges, &g->range);
+	if (g->iscsi != iscsi || status != SCSI_STATUS_GOOD || !t || t->datain.size != (int)len) {
+		if (t)
+			scsi_free_scsi_task(t);
+		verify_finish(g, "reading the leg failed");
+		return;
+	}
+	EVP_Digest(t->datain.data, len, md, &mdlen, EVP_sha256(), NULL);
+	scsi_free_scsi_task(t);
+	g->verify_count++;
+	if (memcmp(md, g->local_md, sizeof(md))) {
+		g->verify_diff++;
+		if (g->verify_diff <= 20)
+			leg_err(g, "verify: region %" PRIu64 " (bytes %" PRIu64 "-%" PRIu64
+				") differs from this copy\n", r, g->range.start, g->range.end - 1);
+		if (!map_test(g->need, r)) {
+			map_set(g->need, r);
+			g->need_count++;
+		}
+		if (!map_test(m->dirty, r)) {
+			map_set(m->dirty, r);
+			ll_mirror_persist(m, r, r);
+		}
+	}
+	ll_verify_next(g);
+}
+
+static void verify_local_read(struct ll_io *io)
+{
+	struct ll_leg *g = (struct ll_leg *)((char *)io - offsetof(struct ll_leg, rd));
+	struct ll_mirror *m = g->m;
+	unsigned int mdlen = 0;
+
+	if (io->res || !g->iscsi || g->dead || g->state != LEG_UP) {
+		g->copying = 0;
+		ll_range_release(&m->l->ranges, &g->range);
+		verify_finish(g, io->res ? "reading this copy failed" : "the leg dropped");
+		return;
+	}
+	EVP_Digest(g->buf, io->len, g->local_md, &mdlen, EVP_sha256(), NULL);
+	if (!iscsi_read16_task(g->iscsi, g->lun, io->off / 512, (uint32_t)io->len, 512,
+			       0, 0, 0, 0, 0, verify_leg_read, g)) {
+		g->copying = 0;
+		ll_range_release(&m->l->ranges, &g->range);
+		verify_finish(g, "cannot queue a read of the leg");
+		return;
+	}
+	ll_leg_fd_update(g);
+}
+
+static void verify_granted(struct ll_range *rg)
+{
+	struct ll_leg *g = (struct ll_leg *)((char *)rg - offsetof(struct ll_leg, range));
+	struct ll_lu *l = g->m->l;
+
+	g->rd.op = LL_OP_READ;
+	g->rd.flags = 0;
+	g->rd.buf = g->buf;
+	g->rd.off = l->data_offset + rg->start;
+	g->rd.len = rg->end - rg->start;
+	g->rd.complete = verify_local_read;
+	l->engine.ops->submit(&l->engine, &g->rd);
+}
+
+/* Compare the leg's next region, if the rate allows. */
+void ll_verify_next(struct ll_leg *g)
+{
+	struct ll_mirror *m = g->m;
+	uint64_t size = m->l->image.data_size, start = g->verify_pos << m->shift, len;
+
+	if (!g->verifying || g->copying)
+		return;
+	if (g->state != LEG_UP) {
+		verify_finish(g, "the leg is not up");
+		return;
+	}
+	if (start >= size) {
+		verify_finish(g, NULL);
+		return;
+	}
+	len = size - start < (1ULL << m->shift) ? size - start : 1ULL << m->shift;
+	if (m->l->opts.resync_rate) {
+		if (m->budget < len)
+			return;
+		m->budget -= len;
+	}
+	g->verify_pos++;
+	g->copying = 1;
+	g->range.start = start;
+	g->range.end = start + len;
+	g->range.exclusive = true;	/* both copies read with no write between */
+	g->range.grant = verify_granted;
+	if (ll_range_acquire(&m->l->ranges, &g->range))
+		verify_granted(&g->range);
+}
+
+int ll_mirror_verify(struct ll_mirror *m)
+{
+	unsigned int i;
+	int n = 0;
+
+	for (i = 0; i < m->nlegs; i++) {
+		struct ll_leg *g = &m->leg[i];
+
+		if (g->state != LEG_UP || g->verifying)
+			continue;
+		g->verifying = 1;
+		g->verify_pos = g->verify_count = g->verify_diff = 0;
+		leg_err(g, "verify started\n");
+		ll_verify_next(g);
+		n++;
+	}
+	return n;
+}
+
 /* ---- status ------------------------------------------------------------- */
 
 void ll_mirror_write_status(struct ll_mirror *m)
@@ -191,6 +345,10 @@ void ll_mirror_write_status(struct ll_mirror *m)
 			fprintf(f, " copied=%" PRIu64 " left=%" PRIu64 " rate=%" PRIu64
 				"B/s eta=%" PRIu64 "s", g->copied, left, rate,
 				rate ? left / rate : 0);
+		else if (g->verifying)
+			fprintf(f, " verifying=%" PRIu64 "/%" PRIu64 " differ=%" PRIu64,
+				g->verify_count, (uint64_t)((m->l->image.data_size + (1ULL << m->shift) - 1)
+				>> m->shift), g->verify_diff);
 		else
 			fprintf(f, " out_of_date=%" PRIu64, left);
 		if (g->state == LEG_DOWN || g->state == LEG_REFUSED)

@@ -78,6 +78,7 @@ enum ll_update_kind {
 	LL_UPDATE_RESIZE_TO,		/* resize=SIZE: grow the image to SIZE */
 	LL_UPDATE_FAULT,		/* fault=none|read|write|both */
 	LL_UPDATE_RESOLVE_DISCARD_LEG,	/* resolve=discard-leg */
+	LL_UPDATE_VERIFY,		/* verify=start */
 };
 
 enum ll_fault {
