@@ -333,8 +333,8 @@ void ll_mirror_write_status(struct ll_mirror *m)
 		return;
 	ll_image_id_hex(m->l->image.volume_id, id);
 	fprintf(f, "lun tid=%d lun=%" PRIu64 " image=%s volume=%s generation=%016" PRIx64
-		" bitmap_generation=%016" PRIx64 "\n", m->l->lu->tgt->tid, m->l->lu->lun,
-		m->l->path, id, m->l->image.gen_current, m->l->image.gen_bitmap);
+		" bitmap_generation=%016" PRIx64 " tgtd=%d\n", m->l->lu->tgt->tid, m->l->lu->lun,
+		m->l->path, id, m->l->image.gen_current, m->l->image.gen_bitmap, (int)getpid());
 	for (i = 0; i < m->nlegs; i++) {
 		struct ll_leg *g = &m->leg[i];
 		uint64_t left = g->need_count << m->shift, ms = ll_now_ms() - g->sync_start;
