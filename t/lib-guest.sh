@@ -1,0 +1,424 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# lib-guest.sh: a real Linux iSCSI initiator for the tests, a Debian 12
+# kernel with open-iscsi booted under QEMU.  Sourced after test-lib.sh.
+#
+# The machines here have no SCSI layer (no /sys/class/scsi_host), so no
+# kernel initiator can run on the host; a guest can, and boots in seconds
+# under software emulation (KVM is unusable here: -accel tcg).
+#
+#   guest_prepare || skip_all "$GUEST_SKIP"
+#   guest_net G                                  # namespace + tap, first
+#   TGTD_NETNS=$G_NETNS TGTD_ADDR=$G_HOST_ADDR tgtd_start P
+#   target_new P 1 && lun_new P 1 1 "$TRASH/1.img"
+#   guest_start G "$G_HOST_ADDR:$P_PORT"        # boots, discovers, logs in
+#   guest_run G 10 'ls /sys/block'               # exit status of the command
+#   guest_stop G                                 # also run at exit
+#
+# guest_prepare builds once, and reuses, under $GUEST_CACHE
+# (/var/cache/lunlink-test/guest, outside the tree): the kernel that
+# Debian's linux-image-amd64 depends on, unpacked from its .deb, with its
+# vmlinuz turned into an uncompressed vmlinux (QEMU starts that ELF
+# directly, which halves the boot), and a base initramfs (uncompressed
+# cpio): busybox-static, open-iscsi's iscsid and iscsiadm with the
+# libraries ldd lists, and the modules virtio_pci virtio_net
+# virtio_console iscsi_tcp sd_mod crc32c_generic with their dependencies,
+# in load order.  Each boot appends a small cpio with /init and the
+# initiator's name; settings reach /init on the kernel command line
+# (lunlink.ip=, lunlink.portal=).
+#
+# Network: guest_net NAME makes a network namespace lunlink-TEST-PID-NAME
+# with a tap device tap0, 10.231.0.1/24 (the host side; NAME_HOST_ADDR);
+# the guest is 10.231.0.2.  Each guest has its own namespace, so the
+# addresses never meet.  tgtd runs in that namespace with its portal on
+# the tap's address (lib-tgtd.sh: TGTD_NETNS, TGTD_ADDR), so discovery
+# returns an address the guest reaches.  QEMU runs there too.
+#
+# The command channel: a second virtio-serial port named lunlink.cmd,
+# backed by a QEMU "pipe" chardev, i.e. two FIFOs, guest-NAME/cmd.in and
+# guest-NAME/cmd.out.  QEMU opens both read-write, so neither side ever
+# blocks on open; a `cat` drains cmd.out into guest-NAME/channel.log for
+# the guest's life.  guest_run writes one line "ID SECONDS BASE64" to
+# cmd.in (opened read-write too: a dead QEMU cannot hang the writer); the
+# guest's /init reads the port line by line, decodes the command into
+# /tmp/cmd.sh, runs it under `timeout -s KILL SECONDS` with stdin from
+# /dev/null and output to a file, and writes back
+#     LUNLINK-BEGIN ID
+#     ...output (stdout and stderr)...
+#     LUNLINK-END ID STATUS
+# guest_run polls channel.log every 10 ms for the END line, bounded by
+# SECONDS plus a margin, prints the output and returns STATUS (124 if no
+# answer came, 125 if QEMU is gone).  One command at a time per guest: the
+# guest runs them in order.  A command may leave something running in the
+# background (redirect its output).  Before the command loop the guest
+# writes "LUNLINK-READY login=STATUS", which guest_start waits for.
+#
+# The guest logs every iscsiadm call to /tmp/iscsiadm.log (a wrapper
+# around the real binary) and every channel command to /tmp/commands.log,
+# so a test can show that nobody asked for a rescan; iscsid runs with
+# -d 4 into /tmp/iscsid.log ("Read AEN 0" when an Async Message arrives).
+# The serial console (kernel log, /init's messages) goes to
+# $TRASH/guest-NAME.console.
+#
+# guest_net and guest_start set NAME_* variables and start processes: call
+# them in the test's own shell, not in $(...).  guest_net registers
+# guest_stop with test_atexit, so the guest and its namespace go on every
+# exit path.  (One harmless line on the console: crct10dif-pclmul does not
+# load, the emulated CPU has no PCLMULQDQ; crct10dif_generic does the job.)
+
+GUEST_CACHE=${GUEST_CACHE:-/var/cache/lunlink-test/guest}
+GUEST_MODULES="virtio_pci virtio_net virtio_console iscsi_tcp sd_mod crc32c_generic"
+GUEST_BOOT_TIMEOUT=${GUEST_BOOT_TIMEOUT:-90}
+# the recipe's version: bump it when the base initramfs changes
+GUEST_RECIPE=1
+GUEST_SKIP=
+
+guest_say() { printf '# guest: %s\n' "$*" >&3; }
+
+# ---- building the kernel and base initramfs, once ------------------------
+
+# guest_missing_packages: the Debian packages the host lacks for this
+guest_missing_packages() {
+	command -v qemu-system-x86_64 >/dev/null || echo qemu-system-x86
+	# the guest's only shell and tools: a static busybox with base64
+	LC_ALL=C ldd /bin/busybox 2>&1 | grep -q 'not a dynamic executable' &&
+		/bin/busybox --list | grep -qx base64 || echo busybox-static
+	command -v cpio >/dev/null || echo cpio
+	command -v depmod >/dev/null && command -v modprobe >/dev/null || echo kmod
+	command -v xz >/dev/null || echo xz-utils
+}
+
+# guest_host_tools: install what the host lacks, with apt-get (bounded)
+guest_host_tools() {
+	local missing
+	missing=$(guest_missing_packages | tr '\n' ' ')
+	[ -z "$missing" ] && return 0
+	guest_say "installing $missing"
+	DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q \
+		--no-install-recommends $missing >"$GUEST_CACHE/apt-install.log" 2>&1
+	missing=$(guest_missing_packages | tr '\n' ' ')
+	[ -z "$missing" ] && return 0
+	GUEST_SKIP="cannot install $missing with apt-get (see $GUEST_CACHE/apt-install.log)"
+	return 1
+}
+
+# guest_prepare: make sure the kernel and base initramfs are in the cache;
+# sets GUEST_KVER, GUEST_VMLINUX, GUEST_BASE_CPIO; on failure GUEST_SKIP
+# says why.
+guest_prepare() {
+	local kpkg kver dir
+	[ "$(id -u)" = 0 ] || { GUEST_SKIP="needs root (network namespaces, tap devices)"; return 1; }
+	mkdir -p "$GUEST_CACHE" 2>/dev/null || { GUEST_SKIP="cannot create $GUEST_CACHE"; return 1; }
+	[ -c /dev/net/tun ] || { GUEST_SKIP="no /dev/net/tun (tap devices)"; return 1; }
+	command -v ip >/dev/null || { GUEST_SKIP="no ip (iproute2)"; return 1; }
+	guest_host_tools || return 1
+	kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n 1)
+	if [ -z "$kpkg" ]; then
+		# no apt lists: any kernel built before will do
+		dir=$(ls -d "$GUEST_CACHE"/*/base-$GUEST_RECIPE.cpio 2>/dev/null | tail -n 1)
+		[ -n "$dir" ] || {
+			GUEST_SKIP="apt-cache does not know linux-image-amd64 (run apt-get update)"
+			return 1
+		}
+		kpkg=linux-image-$(basename "$(dirname "$dir")")
+	fi
+	kver=${kpkg#linux-image-}
+	dir=$GUEST_CACHE/$kver
+	GUEST_KVER=$kver
+	GUEST_VMLINUX=$dir/vmlinux
+	GUEST_BASE_CPIO=$dir/base-$GUEST_RECIPE.cpio
+	if [ -s "$GUEST_VMLINUX" ] && [ -s "$GUEST_BASE_CPIO" ]; then
+		return 0
+	fi
+	# one builder at a time; the others wait (bounded) and reuse its work
+	(
+		flock -w 300 9 || { echo "timed out waiting for $GUEST_CACHE/lock" >"$GUEST_CACHE/last-error"; exit 1; }
+		[ -s "$GUEST_VMLINUX" ] && [ -s "$GUEST_BASE_CPIO" ] && exit 0
+		guest_build "$kpkg" "$kver" "$dir" >"$GUEST_CACHE/build.log" 2>&1 ||
+			{ tail -n 5 "$GUEST_CACHE/build.log" | tr '\n' ' ' >"$GUEST_CACHE/last-error"; exit 1; }
+	) 9>"$GUEST_CACHE/lock" || {
+		GUEST_SKIP="building the guest failed: $(cat "$GUEST_CACHE/last-error" 2>/dev/null) (log: $GUEST_CACHE/build.log)"
+		return 1
+	}
+	[ -s "$GUEST_VMLINUX" ] && [ -s "$GUEST_BASE_CPIO" ]
+}
+
+# guest_build KPKG KVER DIR: the slow part, logged to build.log
+guest_build() {
+	local kpkg=$1 kver=$2 dir=$3 debs="$GUEST_CACHE/debs" ov root off m name path
+	set -x
+	mkdir -p "$debs" "$dir" || return 1
+	rm -rf "$dir/kernel" "$dir/open-iscsi" "$dir/root" "$dir/base-"*.cpio
+	# the kernel
+	if ! ls "$debs/${kpkg}_"*.deb >/dev/null 2>&1; then
+		(cd "$debs" && timeout 600 apt-get download "$kpkg") || return 1
+	fi
+	mkdir -p "$dir/kernel" &&
+	dpkg-deb -x "$(ls "$debs/${kpkg}_"*.deb | tail -n 1)" "$dir/kernel" || return 1
+	depmod -b "$dir/kernel" "$kver" || return 1
+	if [ ! -s "$dir/vmlinux" ]; then
+		# vmlinuz is a boot stub followed by the xz-compressed ELF
+		off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$dir/kernel/boot/vmlinuz-$kver" |
+			head -n 1 | cut -d: -f1)
+		[ -n "$off" ] || { echo "no xz stream in vmlinuz-$kver"; return 1; }
+		# xz complains about what follows the stream; the ELF check decides
+		tail -c +$((off + 1)) "$dir/kernel/boot/vmlinuz-$kver" | xz -dcq >"$dir/vmlinux.tmp" 2>/dev/null
+		[ "$(head -c 4 "$dir/vmlinux.tmp" | od -An -c | tr -d ' ')" = '177ELF' ] ||
+			{ echo "no ELF in vmlinuz-$kver"; return 1; }
+		mv "$dir/vmlinux.tmp" "$dir/vmlinux"
+	fi
+	# open-iscsi, unpacked, not installed
+	for name in open-iscsi libopeniscsiusr libisns0; do
+		ls "$debs/${name}_"*.deb >/dev/null 2>&1 && continue
+		(cd "$debs" && timeout 300 apt-get download "$name") || return 1
+	done
+	ov=$dir/open-iscsi
+	mkdir -p "$ov" || return 1
+	for name in open-iscsi libopeniscsiusr libisns0; do
+		dpkg-deb -x "$(ls "$debs/${name}_"*.deb | tail -n 1)" "$ov" || return 1
+	done
+	# the initramfs tree
+	root=$dir/root
+	mkdir -p "$root/bin" "$root/sbin" "$root/lib/modules" "$root/lib/x86_64-linux-gnu" \
+		"$root/lib64" "$root/etc/iscsi" "$root/proc" "$root/sys" "$root/dev" \
+		"$root/tmp" "$root/run" "$root/root" "$root/var/lib/iscsi" || return 1
+	cp /bin/busybox "$root/bin/busybox" || return 1
+	cp "$ov/sbin/iscsid" "$root/sbin/iscsid" &&
+	cp "$ov/sbin/iscsiadm" "$root/sbin/iscsiadm.real" || return 1
+	cat >"$root/sbin/iscsiadm" <<-'EOF'
+	#!/bin/sh
+	# every call is logged, so a test can tell who asked for what
+	echo "$(cut -d' ' -f1 /proc/uptime) iscsiadm $*" >>/tmp/iscsiadm.log
+	exec /sbin/iscsiadm.real "$@"
+	EOF
+	chmod 755 "$root/sbin/iscsiadm"
+	# the libraries, under the names the binaries ask for
+	LD_LIBRARY_PATH="$ov/usr/lib/x86_64-linux-gnu:$ov/lib/x86_64-linux-gnu" \
+		ldd "$ov/sbin/iscsid" "$ov/sbin/iscsiadm" >"$dir/ldd.out" || return 1
+	if grep 'not found' "$dir/ldd.out"; then
+		echo "iscsid/iscsiadm need libraries the host lacks"; return 1
+	fi
+	sed -n 's/^[[:space:]]*\([^ ]*\) => \(\/[^ ]*\) .*/\1 \2/p' "$dir/ldd.out" | sort -u |
+	while read -r name path; do
+		cp -L "$path" "$root/lib/x86_64-linux-gnu/$name" || exit 1
+	done || return 1
+	cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/" || return 1
+	# the modules, in load order
+	modprobe -d "$dir/kernel" -S "$kver" --show-depends -a $GUEST_MODULES >"$dir/modules.dep" || return 1
+	awk '$1 == "insmod" && !seen[$2]++ { print $2 }' "$dir/modules.dep" |
+	while read -r m; do
+		cp "$m" "$root/lib/modules/" && basename "$m" || exit 1
+	done >"$root/lib/modules/load.list" || return 1
+	# configuration
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+	echo 'root:x:0:' >"$root/etc/group"
+	sed -e 's|^iscsid.startup = .*|iscsid.startup = /bin/true|' \
+	    -e 's|^node.session.scan = .*|node.session.scan = auto|' \
+	    -e 's|^node.session.initial_login_retry_max = .*|node.session.initial_login_retry_max = 2|' \
+	    -e 's|^node.session.timeo.replacement_timeout = .*|node.session.timeo.replacement_timeout = 15|' \
+		"$ov/etc/iscsi/iscsid.conf" >"$root/etc/iscsi/iscsid.conf" || return 1
+	grep -qx 'node.session.scan = auto' "$root/etc/iscsi/iscsid.conf" || {
+		echo "iscsid.conf has no node.session.scan key"; return 1; }
+	(cd "$root" && find . | sort | cpio -o -H newc --quiet) >"$dir/base.tmp" || return 1
+	mv "$dir/base.tmp" "$GUEST_BASE_CPIO"
+	# what stays: vmlinux and the cpio (the unpacked kernel is 400 MB)
+	rm -rf "$root" "$ov" "$dir/kernel"
+	set +x
+	echo "built $GUEST_BASE_CPIO ($(du -h "$GUEST_BASE_CPIO" | cut -f1))"
+}
+
+# ---- the guest's /init ---------------------------------------------------
+guest_init_script() {
+	cat <<-'EOF'
+	#!/bin/busybox sh
+	# lunlink test guest (t/lib-guest.sh): network, iscsid, login, commands
+	/bin/busybox --install -s /bin
+	export PATH=/bin:/sbin LD_LIBRARY_PATH=/lib/x86_64-linux-gnu
+	mount -t proc proc /proc
+	mount -t sysfs sysfs /sys
+	mount -t devtmpfs devtmpfs /dev
+	mkdir -p /run/lock/iscsi /etc/iscsi/nodes /etc/iscsi/send_targets /etc/iscsi/ifaces
+	say() { echo "lunlink-guest: $*"; }
+	arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^lunlink\.$1=//p"; }
+	for m in $(cat /lib/modules/load.list); do
+		insmod "/lib/modules/$m" 2>/dev/null || say "insmod $m failed"
+	done
+	ip link set lo up
+	ip addr add "$(arg ip)" dev eth0 && ip link set eth0 up || say "no network"
+	iscsid -f -d 4 >/tmp/iscsid.log 2>&1 &
+	i=0
+	until iscsiadm.real -m session >/dev/null 2>&1 || [ $? = 21 ] || [ $i -ge 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	login=none portal=$(arg portal)
+	if [ -n "$portal" ]; then
+		iscsiadm -m discovery -t sendtargets -p "$portal" &&
+		iscsiadm -m node -p "$portal" --login
+		login=$?
+		say "login to $portal: $login"
+	fi
+	# from now on every uevent, with the SCSI unit attention a change
+	# event carries (SDEV_UA)
+	uevent sh -c 'echo "$(cut -d" " -f1 /proc/uptime) $ACTION $DEVPATH ${SDEV_UA:-}" >>/tmp/uevents.log' &
+	port=
+	for p in /sys/class/virtio-ports/*; do
+		[ "$(cat "$p/name" 2>/dev/null)" = lunlink.cmd ] && port=/dev/${p##*/}
+	done
+	[ -n "$port" ] || { say "no command port"; poweroff -f; }
+	exec 3<>"$port"
+	say "ready on $port"
+	echo "LUNLINK-READY login=$login" >&3
+	while read -r id limit b64 <&3; do
+		echo "$b64" | base64 -d >/tmp/cmd.sh
+		echo "$(cut -d' ' -f1 /proc/uptime) $id: $(head -c 200 /tmp/cmd.sh | tr '\n' ' ')" >>/tmp/commands.log
+		timeout -s KILL "$limit" sh /tmp/cmd.sh </dev/null >/tmp/cmd.out 2>&1
+		rc=$?
+		{
+			echo "LUNLINK-BEGIN $id"
+			cat /tmp/cmd.out
+			# END starts a line (wc: NUL-safe, unlike $(...))
+			[ -s /tmp/cmd.out ] && [ "$(tail -c 1 /tmp/cmd.out | wc -l)" = 0 ] && echo
+			echo "LUNLINK-END $id $rc"
+		} >&3
+	done
+	say "command port closed"
+	poweroff -f
+	EOF
+}
+
+# ---- one guest -----------------------------------------------------------
+
+# guest_net NAME: its network namespace with tap0 at 10.231.0.1/24; sets
+# NAME_NETNS and NAME_HOST_ADDR.  Idempotent; guest_stop deletes it.
+guest_net() {
+	local name=$1 ns
+	eval "ns=\${${name}_NETNS:-}"
+	[ -n "$ns" ] && return 0
+	ns=lunlink-$TEST_NAME-$$-$name
+	ip netns add "$ns" || return 1
+	eval "${name}_NETNS=\$ns ${name}_HOST_ADDR=10.231.0.1"
+	test_atexit "guest_stop $name"
+	ip -n "$ns" link set lo up &&
+	ip -n "$ns" tuntap add dev tap0 mode tap &&
+	ip -n "$ns" addr add 10.231.0.1/24 dev tap0 &&
+	ip -n "$ns" link set tap0 up
+}
+
+guest_alive() {
+	local pid
+	eval "pid=\${${1}_QEMU:-}"
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# guest_start NAME [PORTAL]: boot a guest in NAME's namespace; with PORTAL
+# (ADDR:PORT) it discovers and logs in to every target there first.
+# Returns when the command channel answers (bounded by
+# GUEST_BOOT_TIMEOUT); fails if the login failed.  Sets NAME_QEMU (PID),
+# NAME_CONSOLE, NAME_DIR.
+guest_start() {
+	local name=$1 portal=${2:-} dir="$TRASH/guest-$1" ns ready t0 end
+	guest_net "$name" || return 1
+	eval "ns=\${${name}_NETNS}"
+	rm -rf "$dir" && mkdir -p "$dir/root/etc/iscsi" || return 1
+	guest_init_script >"$dir/root/init" && chmod 755 "$dir/root/init" &&
+	echo "InitiatorName=$IQN_BASE:guest-$TEST_NAME-$name" >"$dir/root/etc/iscsi/initiatorname.iscsi" &&
+	(cd "$dir/root" && find . | cpio -o -H newc --quiet) >"$dir/init.cpio" &&
+	cat "$GUEST_BASE_CPIO" "$dir/init.cpio" >"$dir/initrd" || return 1
+	mkfifo "$dir/cmd.in" "$dir/cmd.out" && : >"$dir/channel.log" || return 1
+	cat "$dir/cmd.out" >>"$dir/channel.log" 2>/dev/null 3>&- 4>&- 5>&- 6>&- &
+	eval "${name}_DRAIN=$! ${name}_DIR=\$dir ${name}_CONSOLE=\$TRASH/guest-$name.console"
+	ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 512 -smp 1 \
+		-nodefaults -no-user-config -display none -monitor none -no-reboot \
+		-serial "file:$TRASH/guest-$name.console" \
+		-kernel "$GUEST_VMLINUX" -initrd "$dir/initrd" \
+		-append "console=ttyS0 panic=-1 rdinit=/init lunlink.ip=10.231.0.2/24${portal:+ lunlink.portal=$portal}" \
+		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+		-device virtio-net-pci,netdev=n0,romfile= \
+		-device virtio-serial-pci \
+		-chardev "pipe,id=cmd,path=$dir/cmd" \
+		-device virtserialport,chardev=cmd,name=lunlink.cmd \
+		</dev/null >"$dir/qemu.log" 2>&1 3>&- 4>&- 5>&- 6>&- &
+	eval "${name}_QEMU=$!"
+	t0=$(date +%s%N) end=$(($(date +%s) + GUEST_BOOT_TIMEOUT))
+	while ! ready=$(grep -a -m 1 '^LUNLINK-READY' "$dir/channel.log"); do
+		if ! guest_alive "$name"; then
+			echo "guest $name: QEMU exited; its log and the console's end:" >&2
+			cat "$dir/qemu.log" >&2
+			tail -n 20 "$TRASH/guest-$name.console" >&2
+			return 1
+		fi
+		if [ "$(date +%s)" -ge $end ]; then
+			echo "guest $name: no answer within $GUEST_BOOT_TIMEOUT s; the console's end:" >&2
+			tail -n 20 "$TRASH/guest-$name.console" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	echo "guest $name up after $((($(date +%s%N) - t0) / 1000000)) ms: $ready"
+	case "$ready" in
+	*login=0|*login=none) return 0 ;;
+	esac
+	echo "guest $name: login failed; the console's end:" >&2
+	tail -n 20 "$TRASH/guest-$name.console" >&2
+	return 1
+}
+
+# guest_run NAME SECONDS 'COMMAND': run COMMAND (sh) in the guest, killed
+# after SECONDS; prints its output, returns its status (124: no answer in
+# time, 125: the guest is gone).
+guest_run() {
+	local name=$1 limit=$2 cmd=$3 dir id i=0 end deadline
+	eval "dir=\${${name}_DIR}"
+	guest_alive "$name" || { echo "guest_run: guest $name is not running" >&2; return 125; }
+	id=$(date +%s%N)
+	# read-write: opening never blocks, even with no QEMU on the other end
+	printf '%s %s %s\n' "$id" "$limit" "$(printf '%s\n' "$cmd" | base64 -w 0)" 1<>"$dir/cmd.in"
+	# the command's own limit plus 5 s for the channel under emulation;
+	# the clock and QEMU are checked every 50 polls
+	deadline=$(($(date +%s) + limit + 5))
+	while ! end=$(grep -a -m 1 "^LUNLINK-END $id [0-9]*\$" "$dir/channel.log"); do
+		i=$((i + 1))
+		if [ $((i % 50)) = 0 ]; then
+			if [ "$(date +%s)" -ge $deadline ]; then
+				echo "guest_run: no answer from guest $name within $((limit + 5)) s" >&2
+				return 124
+			fi
+			if ! guest_alive "$name"; then
+				echo "guest_run: guest $name died" >&2
+				return 125
+			fi
+		fi
+		sleep 0.01
+	done
+	sed -n "/^LUNLINK-BEGIN $id\$/,/^LUNLINK-END $id /p" "$dir/channel.log" | sed '1d;$d'
+	return "${end##* }"
+}
+
+# guest_stop NAME: stop QEMU by its PID (SIGTERM, SIGKILL after 5 s), delete
+# the namespace.  Idempotent.  Not a power-off from inside: a guest whose
+# target is gone would spend replacement_timeout trying to flush its disks,
+# and there is nothing in it to keep.
+guest_stop() {
+	local name=$1 pid drain ns i=0
+	eval "pid=\${${name}_QEMU:-} drain=\${${name}_DRAIN:-} ns=\${${name}_NETNS:-}"
+	if [ -n "$pid" ]; then
+		if kill -0 "$pid" 2>/dev/null; then
+			kill "$pid" 2>/dev/null
+			while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+			kill -9 "$pid" 2>/dev/null
+		fi
+		wait "$pid" 2>/dev/null
+		eval "${name}_QEMU="
+	fi
+	if [ -n "$drain" ]; then
+		kill "$drain" 2>/dev/null
+		wait "$drain" 2>/dev/null
+		eval "${name}_DRAIN="
+	fi
+	if [ -n "$ns" ]; then
+		ip netns del "$ns" 2>/dev/null
+		eval "${name}_NETNS="
+	fi
+	return 0
+}
