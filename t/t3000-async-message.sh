@@ -16,7 +16,8 @@ capture_start() {
 	eval "port=\$${1}_PORT"
 	tshark -i lo -f "tcp port $port" -w "$TRASH/$1.pcap" -q >"$TRASH/$1.tshark" 2>&1 &
 	eval "capture_$1=$!"
-	wait_for 10 grep -q "Capturing on" "$TRASH/$1.tshark"
+	wait_for 10 grep -q "Capturing on" "$TRASH/$1.tshark" &&
+	sleep 0.5	# it says so a moment before it captures
 }
 
 # capture_stop NAME: stop it, and list its Async Messages, one a line:
