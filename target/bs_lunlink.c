@@ -223,6 +223,23 @@ static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 	}
 	if (read_superblock(l, *fd, size))
 		goto err_close;
+	if (l->opts.window) {
+		if (l->opts.nlegs) {
+			ll_err(l, "refused: window= and mirror= cannot be combined yet\n");
+			goto err_close;
+		}
+		if (l->opts.window_offset > *size ||
+		    l->opts.window_length > *size - l->opts.window_offset) {
+			ll_err(l, "refused: window=%" PRIu64 ":%" PRIu64 " ends past the image's "
+			       "%" PRIu64 " bytes of data\n", l->opts.window_offset,
+			       l->opts.window_length, *size);
+			goto err_close;
+		}
+		l->data_offset += l->opts.window_offset;
+		*size = l->opts.window_length;
+		ll_err(l, "serving the window of %" PRIu64 " bytes at offset %" PRIu64 "\n",
+		       *size, l->opts.window_offset);
+	}
 	if (*size < (1ULL << lu->blk_shift) || *size < 512) {
 		ll_err(l, "refused: '%s' is %" PRIu64 " bytes, smaller than one block; "
 		       "grow it first (e.g. truncate -s 1G %s)\n", path, *size, path);

@@ -36,6 +36,8 @@ void ll_bsopts_default(struct ll_bsopts *o)
 	o->nlegs = 0;
 	o->resync_rate = 0;
 	o->leg_timeout = LL_BSOPTS_LEG_TIMEOUT_DEFAULT;
+	o->window = false;
+	o->window_offset = o->window_length = 0;
 }
 
 const char *ll_io_path_name(enum ll_io_path p)
@@ -132,13 +134,28 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 				    "0 for no limit)", v, serr);
 		return 0;
 	}
+	if (!strcmp(kv, "window")) {
+		char serr[128], *colon = strchr(v, ':');
+
+		if (!colon)
+			return fail(err, errlen, "bsopts: window='%s' is not OFFSET:LENGTH", v);
+		*colon = '\0';
+		if (ll_parse_size(v, &o->window_offset, serr, sizeof(serr)) ||
+		    ll_parse_size(colon + 1, &o->window_length, serr, sizeof(serr)))
+			return fail(err, errlen, "bsopts: window: %s", serr);
+		if (!o->window_length || o->window_offset % 512 || o->window_length % 512)
+			return fail(err, errlen, "bsopts: window=%s:%s: the offset and the length "
+				    "must be multiples of 512, the length not 0", v, colon + 1);
+		o->window = true;
+		return 0;
+	}
 	if (!strcmp(kv, "leg_timeout"))
 		return parse_uint(kv, v, 1, LL_BSOPTS_LEG_TIMEOUT_MAX, &o->leg_timeout, err,
 				  errlen);
 
 	return fail(err, errlen,
 		    "bsopts: unknown key '%s' (known: io, threads, queue_depth, thin, mirror, "
-		    "resync_rate, leg_timeout)", kv);
+		    "resync_rate, leg_timeout, window)", kv);
 }
 
 int ll_bsopts_parse(const char *s, struct ll_bsopts *o, char *err, size_t errlen)
@@ -191,6 +208,12 @@ static int format(const struct ll_bsopts *o, char *buf, size_t len, bool public)
 		used = (size_t)n < len ? (size_t)n : len;
 		n += snprintf(buf + used, len - used, ";resync_rate=%llu;leg_timeout=%u",
 			      (unsigned long long)o->resync_rate, o->leg_timeout);
+	}
+	if (o->window && n >= 0) {
+		used = (size_t)n < len ? (size_t)n : len;
+		n += snprintf(buf + used, len - used, ";window=%llu:%llu",
+			      (unsigned long long)o->window_offset,
+			      (unsigned long long)o->window_length);
 	}
 	return n;
 }

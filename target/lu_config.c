@@ -96,6 +96,11 @@ static tgtadm_err resize(struct ll_lu *l, int grow, uint64_t want)
 	struct scsi_lu *lu = l->lu;
 	uint64_t bs = 1ULL << lu->blk_shift, cur = lu->size, now;
 
+	if (l->opts.window) {
+		ll_err(l, "resize refused: the LUN is a window of its image (window=); its size "
+		       "is the window's\n");
+		return TGTADM_INVALID_REQUEST;
+	}
 	if (l->formatted) {
 		if (grow && (want % bs || want < cur)) {
 			ll_err(l, "resize=%" PRIu64 " refused: %s\n", want, want % bs ?

@@ -35,6 +35,9 @@ struct ll_bsopts {
 	char leg[LL_MAX_LEGS][LL_URL_MAX + 1];	/* iscsi://[user%pass@]host[:port]/iqn/lun */
 	uint64_t resync_rate;		/* bytes a second, 0 = as fast as the leg takes */
 	unsigned int leg_timeout;	/* seconds before a leg's command counts as failed */
+	/* window=OFFSET:LENGTH: the LUN is that part of the image's data */
+	bool window;
+	uint64_t window_offset, window_length;
 };
 
 #define LL_BSOPTS_LEG_TIMEOUT_DEFAULT	10
