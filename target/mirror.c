@@ -460,7 +460,7 @@ static void read_local_done(struct ll_io *local)
 	struct ll_leg *g;
 
 	io->res = local->res;
-	g = io->res ? up_leg(m) : NULL;
+	g = io->res && io->op == LL_OP_READ ? up_leg(m) : NULL;
 	if (g && iscsi_read16_task(g->iscsi, g->lun, io->off / 512, (uint32_t)io->len, 512,
 				   0, 0, 0, 0, 0, read_from_leg_done, f)) {
 		ll_err(m->l, "local read at offset %" PRIu64 " failed (%s); serving it from "
