@@ -30,6 +30,44 @@
 
 void ll_resync_next(struct ll_leg *g);
 
+/* The region's range is held: read it from this copy into g->buf. */
+static void read_granted(struct ll_range *rg)
+{
+	struct ll_leg *g = (struct ll_leg *)((char *)rg - offsetof(struct ll_leg, range));
+	struct ll_lu *l = g->m->l;
+
+	g->rd.op = LL_OP_READ;
+	g->rd.flags = 0;
+	g->rd.buf = g->buf;
+	g->rd.off = l->image.data_offset + rg->start;
+	g->rd.len = rg->end - rg->start;
+	l->engine.ops->submit(&l->engine, &g->rd);
+}
+
+/*
+ * Hold [start, start+len) of the volume exclusively (no write lands in it
+ * meanwhile), then read it from this copy; done runs with the range held,
+ * and the work ends with let_go().  One such job per leg at a time.
+ */
+static void hold_and_read(struct ll_leg *g, uint64_t start, uint64_t len,
+			  void (*done)(struct ll_io *))
+{
+	g->copying = 1;
+	g->range.start = start;
+	g->range.end = start + len;
+	g->range.exclusive = true;
+	g->range.grant = read_granted;
+	g->rd.complete = done;
+	if (ll_range_acquire(&g->m->l->ranges, &g->range))
+		read_granted(&g->range);
+}
+
+static void let_go(struct ll_leg *g)
+{
+	g->copying = 0;
+	ll_range_release(&g->m->l->ranges, &g->range);
+}
+
 static void sync_done(struct ll_leg *g)
 {
 	struct ll_mirror *m = g->m;
@@ -66,8 +104,7 @@ static void region_copied(struct iscsi_context *iscsi, int status, void *data, v
 
 	if (data)
 		scsi_free_scsi_task(data);
-	g->copying = 0;
-	ll_range_release(&m->l->ranges, &g->range);
+	let_go(g);
 	if (g->iscsi != iscsi)
 		return;
 	if (status != SCSI_STATUS_GOOD) {
@@ -95,32 +132,16 @@ static void region_read(struct ll_io *io)
 		if (io->res)
 			leg_err(g, "resync: reading region %" PRIu64 " locally failed: %s\n",
 				g->range.start >> m->shift, strerror(-io->res));
-		g->copying = 0;
-		ll_range_release(&m->l->ranges, &g->range);
+		let_go(g);
 		return;
 	}
 	if (!iscsi_write16_task(g->iscsi, g->lun, io->off / 512, g->buf, (uint32_t)len, 512,
 				0, 0, 0, 0, 0, region_copied, g)) {
-		g->copying = 0;
-		ll_range_release(&m->l->ranges, &g->range);
+		let_go(g);
 		ll_leg_down(g, "cannot queue a resync write");
 		return;
 	}
 	ll_leg_fd_update(g);
-}
-
-static void region_granted(struct ll_range *rg)
-{
-	struct ll_leg *g = (struct ll_leg *)((char *)rg - offsetof(struct ll_leg, range));
-	struct ll_lu *l = g->m->l;
-
-	g->rd.op = LL_OP_READ;
-	g->rd.flags = 0;
-	g->rd.buf = g->buf;
-	g->rd.off = l->data_offset + rg->start;
-	g->rd.len = rg->end - rg->start;
-	g->rd.complete = region_read;
-	l->engine.ops->submit(&l->engine, &g->rd);
 }
 
 /* Copy the leg's next missing region, if the rate allows. */
@@ -158,13 +179,7 @@ void ll_resync_next(struct ll_leg *g)
 		m->budget -= len;
 	}
 	g->sync_pos = r + 1;
-	g->copying = 1;
-	g->range.start = start;
-	g->range.end = start + len;
-	g->range.exclusive = true;	/* no write to this region meanwhile */
-	g->range.grant = region_granted;
-	if (ll_range_acquire(&m->l->ranges, &g->range))
-		region_granted(&g->range);
+	hold_and_read(g, start, len, region_read);
 }
 
 /* ---- verify ------------------------------------------------------------- */
@@ -201,8 +216,7 @@ static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data,
 	uint8_t md[32];
 	unsigned int mdlen = 0;
 
-	g->copying = 0;
-	ll_range_release(&m->l->ranges, &g->range);
+	let_go(g);
 	if (g->iscsi != iscsi || status != SCSI_STATUS_GOOD || !t || t->datain.size != (int)len) {
 		if (t)
 			scsi_free_scsi_task(t);
@@ -232,38 +246,21 @@ static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data,
 static void verify_local_read(struct ll_io *io)
 {
 	struct ll_leg *g = (struct ll_leg *)((char *)io - offsetof(struct ll_leg, rd));
-	struct ll_mirror *m = g->m;
 	unsigned int mdlen = 0;
 
 	if (io->res || !g->iscsi || g->dead || g->state != LEG_UP) {
-		g->copying = 0;
-		ll_range_release(&m->l->ranges, &g->range);
+		let_go(g);
 		verify_finish(g, io->res ? "reading this copy failed" : "the leg dropped");
 		return;
 	}
 	EVP_Digest(g->buf, io->len, g->local_md, &mdlen, EVP_sha256(), NULL);
 	if (!iscsi_read16_task(g->iscsi, g->lun, io->off / 512, (uint32_t)io->len, 512,
 			       0, 0, 0, 0, 0, verify_leg_read, g)) {
-		g->copying = 0;
-		ll_range_release(&m->l->ranges, &g->range);
+		let_go(g);
 		verify_finish(g, "cannot queue a read of the leg");
 		return;
 	}
 	ll_leg_fd_update(g);
-}
-
-static void verify_granted(struct ll_range *rg)
-{
-	struct ll_leg *g = (struct ll_leg *)((char *)rg - offsetof(struct ll_leg, range));
-	struct ll_lu *l = g->m->l;
-
-	g->rd.op = LL_OP_READ;
-	g->rd.flags = 0;
-	g->rd.buf = g->buf;
-	g->rd.off = l->data_offset + rg->start;
-	g->rd.len = rg->end - rg->start;
-	g->rd.complete = verify_local_read;
-	l->engine.ops->submit(&l->engine, &g->rd);
 }
 
 /* Compare the leg's next region, if the rate allows. */
@@ -289,13 +286,7 @@ void ll_verify_next(struct ll_leg *g)
 		m->budget -= len;
 	}
 	g->verify_pos++;
-	g->copying = 1;
-	g->range.start = start;
-	g->range.end = start + len;
-	g->range.exclusive = true;	/* both copies read with no write between */
-	g->range.grant = verify_granted;
-	if (ll_range_acquire(&m->l->ranges, &g->range))
-		verify_granted(&g->range);
+	hold_and_read(g, start, len, verify_local_read);	/* then the leg's */
 }
 
 int ll_mirror_verify(struct ll_mirror *m)

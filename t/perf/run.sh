@@ -32,6 +32,10 @@
 #   FIO            an fio with the libiscsi engine (default: build-fio.sh)
 #   LUNLINK_CACHE  where build-fio.sh builds fio (default /var/cache/lunlink)
 #
+# Then, unless PERF_MIRROR=0, t/perf/mirror.sh (the mirrored-LUN benchmark,
+# same knobs PERF_SECONDS, ROUNDS and IMAGE_MB; see its header) runs once
+# this script's tgtd and images are gone.
+#
 # The table goes to stdout and PERF_OUT, the raw per-run numbers to
 # PERF_OUT's folder (raw.tsv).  Everything is bounded: fio runs under
 # `timeout`, tgtadm under `timeout`, and tgtd and the images are removed on
@@ -291,3 +295,11 @@ mv "$OUT.tmp" "$OUT"
 cat "$OUT"
 say "results: $OUT; per-run numbers: $RAW"
 ok=t
+
+if [ "${PERF_MIRROR:-1}" != 0 ]; then
+	cleanup
+	trap - EXIT
+	say "next: the mirror benchmark, t/perf/mirror.sh (PERF_MIRROR=0 skips it)"
+	export FIO
+	exec sh "$PERF_DIR/mirror.sh"
+fi
