@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * config.c: reading lunlink-rescand.conf with libconfig (see config.h).
+ * Each setting is described once in a table: its name, its type, where
+ * it goes and its bounds; the reader walks the file's settings against
+ * the table, so an unknown or misspelt name is an error, not ignored.
+ */
+#include "config.h"
+#include "log.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+void rd_config_defaults(struct rd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	strcpy(c->sysfs, "/sys");
+	strcpy(c->dev, "/dev");
+	strcpy(c->mountinfo, "/proc/self/mountinfo");
+	strcpy(c->iscsiadm, "iscsiadm");
+	c->log = RD_LOGTO_AUTO;
+	c->log_level = LOG_INFO;
+	c->debounce_ms = 2000;
+	c->debounce_max_ms = 10000;
+	c->max_parallel = 4;
+	c->periodic_s = 0;
+	c->iscsiadm_timeout_s = 120;
+	c->host_scan = true;
+	c->rescan_existing = true;
+	c->remove_stale = true;
+	c->remove_wwid_changed = true;
+}
+
+enum kind { K_PATH, K_UINT, K_BOOL, K_LOG, K_LEVEL };
+
+struct setting {
+	const char *name;
+	enum kind kind;
+	size_t off;
+	unsigned int min, max;
+};
+
+#define OFF(f) offsetof(struct rd_config, f)
+
+static const struct setting settings[] = {
+	{ "sysfs", K_PATH, OFF(sysfs), 0, 0 },
+	{ "dev", K_PATH, OFF(dev), 0, 0 },
+	{ "mountinfo", K_PATH, OFF(mountinfo), 0, 0 },
+	{ "iscsiadm", K_PATH, OFF(iscsiadm), 0, 0 },
+	{ "pidfile", K_PATH, OFF(pidfile), 0, 0 },
+	{ "log", K_LOG, OFF(log), 0, 0 },
+	{ "log_level", K_LEVEL, OFF(log_level), 0, 0 },
+	{ "debounce_ms", K_UINT, OFF(debounce_ms), 0, 600000 },
+	{ "debounce_max_ms", K_UINT, OFF(debounce_max_ms), 0, 3600000 },
+	{ "max_parallel", K_UINT, OFF(max_parallel), 1, 64 },
+	{ "periodic_check_s", K_UINT, OFF(periodic_s), 0, 86400 },
+	{ "iscsiadm_timeout_s", K_UINT, OFF(iscsiadm_timeout_s), 1, 3600 },
+	{ "host_scan", K_BOOL, OFF(host_scan), 0, 0 },
+	{ "rescan_existing", K_BOOL, OFF(rescan_existing), 0, 0 },
+	{ "remove_stale", K_BOOL, OFF(remove_stale), 0, 0 },
+	{ "remove_wwid_changed", K_BOOL, OFF(remove_wwid_changed), 0, 0 },
+};
+
+static int apply(struct rd_config *c, const char *path, config_setting_t *st,
+		 char *err, size_t errlen)
+{
+	const char *name = config_setting_name(st);
+	int line = config_setting_source_line(st);
+	const struct setting *d = NULL;
+	char *field;
+	const char *s;
+	int type = config_setting_type(st), v;
+
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		if (name && !strcmp(name, settings[i].name))
+			d = &settings[i];
+	if (!d)
+		return fail(err, errlen, "%s:%d: unknown setting '%s'", path, line,
+			    name ? name : "(unnamed)");
+	field = (char *)c + d->off;
+	switch (d->kind) {
+	case K_PATH:
+	case K_LOG:
+	case K_LEVEL:
+		if (type != CONFIG_TYPE_STRING)
+			return fail(err, errlen, "%s:%d: %s must be a string in double quotes",
+				    path, line, name);
+		s = config_setting_get_string(st);
+		if (d->kind == K_PATH) {
+			if (strlen(s) >= PATH_MAX)
+				return fail(err, errlen, "%s:%d: %s is too long", path, line, name);
+			strcpy(field, s);
+		} else if (d->kind == K_LOG) {
+			if (!strcmp(s, "auto"))
+				c->log = RD_LOGTO_AUTO;
+			else if (!strcmp(s, "stderr"))
+				c->log = RD_LOGTO_STDERR;
+			else if (!strcmp(s, "syslog"))
+				c->log = RD_LOGTO_SYSLOG;
+			else
+				return fail(err, errlen,
+					    "%s:%d: log = \"%s\": use \"auto\", \"stderr\" or \"syslog\"",
+					    path, line, s);
+		} else {
+			if ((v = rd_log_level_parse(s)) < 0)
+				return fail(err, errlen,
+					    "%s:%d: log_level = \"%s\": use \"error\", \"warning\", "
+					    "\"notice\", \"info\" or \"debug\"", path, line, s);
+			c->log_level = v;
+		}
+		return 0;
+	case K_UINT:
+		if (type != CONFIG_TYPE_INT)
+			return fail(err, errlen, "%s:%d: %s must be a whole number", path, line, name);
+		v = config_setting_get_int(st);
+		if (v < 0 || (unsigned int)v < d->min || (unsigned int)v > d->max)
+			return fail(err, errlen, "%s:%d: %s = %d is out of range (%u to %u)", path,
+				    line, name, v, d->min, d->max);
+		*(unsigned int *)(void *)field = (unsigned int)v;
+		return 0;
+	case K_BOOL:
+		if (type != CONFIG_TYPE_BOOL)
+			return fail(err, errlen, "%s:%d: %s must be true or false", path, line, name);
+		*(bool *)(void *)field = config_setting_get_bool(st);
+		return 0;
+	}
+	return 0;
+}
+
+int rd_config_load(struct rd_config *c, const char *path, bool must_exist,
+		   char *err, size_t errlen)
+{
+	config_setting_t *root, *st;
+	struct stat sb;
+	config_t cf;
+	int rc = 0;
+
+	if (stat(path, &sb)) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		return fail(err, errlen, "configuration file %s: %s", path, strerror(errno));
+	}
+	config_init(&cf);
+	if (!config_read_file(&cf, path)) {
+		rc = fail(err, errlen, "%s:%d: %s", config_error_file(&cf) ? config_error_file(&cf) : path,
+			  config_error_line(&cf), config_error_text(&cf));
+		goto out;
+	}
+	root = config_root_setting(&cf);
+	for (int i = 0; (st = config_setting_get_elem(root, (unsigned int)i)); i++)
+		if ((rc = apply(c, path, st, err, errlen)))
+			break;
+	if (!rc && c->debounce_max_ms < c->debounce_ms)
+		rc = fail(err, errlen, "%s: debounce_max_ms (%u) is less than debounce_ms (%u)",
+			  path, c->debounce_max_ms, c->debounce_ms);
+out:
+	config_destroy(&cf);
+	return rc;
+}

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * config.h: lunlink-rescand's settings, from a libconfig file
+ * (/etc/lunlink/lunlink-rescand.conf; conf/lunlink-rescand.conf is the
+ * commented sample), then the command line over it.  Unknown settings and
+ * values of the wrong type or out of range are refused with file:line.
+ */
+#ifndef LUNLINK_RESCAND_CONFIG_H
+#define LUNLINK_RESCAND_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define RD_CONFIG_FILE	"/etc/lunlink/lunlink-rescand.conf"
+
+enum rd_log_choice { RD_LOGTO_AUTO, RD_LOGTO_STDERR, RD_LOGTO_SYSLOG };
+
+struct rd_config {
+	char sysfs[PATH_MAX];
+	char dev[PATH_MAX];
+	char mountinfo[PATH_MAX];
+	char iscsiadm[PATH_MAX];
+	char pidfile[PATH_MAX];
+	enum rd_log_choice log;
+	int log_level;			/* a syslog priority */
+	unsigned int debounce_ms;	/* quiet time that ends a burst */
+	unsigned int debounce_max_ms;	/* a burst never waits longer */
+	unsigned int max_parallel;	/* jobs at once, all hosts */
+	unsigned int periodic_s;	/* REPORT LUNS check; 0 = off */
+	unsigned int iscsiadm_timeout_s;
+	bool host_scan;
+	bool rescan_existing;
+	bool remove_stale;
+	bool remove_wwid_changed;
+};
+
+void rd_config_defaults(struct rd_config *c);
+
+/* Read path over c.  A missing file is an error only if must_exist (the
+ * default file may be absent).  0, or -1 with the reason in err. */
+int rd_config_load(struct rd_config *c, const char *path, bool must_exist,
+		   char *err, size_t errlen);
+
+#endif

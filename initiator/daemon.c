@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * daemon.c: lunlink-rescand's event loop (see daemon.h).
+ *
+ * The daemon remembers, per SCSI host, the devices it saw last ("known"),
+ * so a worker can say what a scan changed even when iscsid's own scan got
+ * there first.  A worker inherits that table through fork(); when it ends
+ * the parent looks at the host again.  Nothing but the parent touches the
+ * table, and nothing but the workers writes to sysfs.
+ */
+#include "daemon.h"
+#include "background.h"
+#include "log.h"
+#include "reconcile.h"
+#include "report.h"
+#include "sched.h"
+#include "uevent.h"
+#include "ueventsock.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_JOBS	64	/* max_parallel's ceiling */
+#define STOP_WAIT_MS	10000	/* at SIGTERM, how long running workers get */
+
+struct known {
+	unsigned int host;
+	struct rd_devtab t;
+};
+
+struct job {
+	pid_t pid;
+	struct rd_job_key key;
+	uint64_t started;
+};
+
+struct daemon {
+	const struct rd_config *cfg;
+	struct rd_env *env;
+	const struct rd_daemon_opts *opts;
+	int ufd, sfd, tfd, pfd;
+	bool netlink;
+	struct rd_sched sched;
+	struct known *known;
+	size_t nknown;
+	struct job jobs[MAX_JOBS];
+	bool stopping;
+	uint64_t stop_deadline;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- what we know of each host ------------------------------------------ */
+
+static struct known *known_get(struct daemon *d, unsigned int host)
+{
+	for (size_t i = 0; i < d->nknown; i++)
+		if (d->known[i].host == host)
+			return &d->known[i];
+	return NULL;
+}
+
+static void known_refresh(struct daemon *d, unsigned int host)
+{
+	struct known *k = known_get(d, host);
+	struct rd_devtab t;
+	char err[512];
+
+	if (rd_devtab_snapshot(d->env, host, &t, err, sizeof(err))) {
+		rd_warn("cannot look at host%u's devices: %s", host, err);
+		return;
+	}
+	if (!k) {
+		struct known *nv = realloc(d->known, (d->nknown + 1) * sizeof(*nv));
+
+		if (!nv) {
+			rd_devtab_free(&t);
+			return;
+		}
+		d->known = nv;
+		k = &d->known[d->nknown++];
+		k->host = host;
+	} else {
+		rd_devtab_free(&k->t);
+	}
+	k->t = t;
+}
+
+/* "host2" for a host-wide job, "2:0:0:1" for a device's */
+static const char *key_name(const struct rd_job_key *k, char buf[RD_HCTL_LEN])
+{
+	if (k->kind == RD_JOB_RESCAN)
+		return rd_hctl_fmt(&k->hctl, buf);
+	snprintf(buf, RD_HCTL_LEN, "host%u", k->hctl.host);
+	return buf;
+}
+
+/* ---- workers -------------------------------------------------------------- */
+
+/* The child's work: never returns. */
+static void worker(struct daemon *d, const struct rd_job_key *key, unsigned int events)
+{
+	struct known *k = known_get(d, key->hctl.host);
+	const struct rd_devtab *before = k ? &k->t : NULL;
+	struct rd_changes ch = { 0 };
+	struct rd_session s;
+	struct rd_devtab now;
+	char err[512], hb[RD_HCTL_LEN];
+	sigset_t none;
+	int rc;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	close(d->ufd);
+	close(d->sfd);
+	close(d->tfd);
+	if (d->pfd >= 0)
+		close(d->pfd);
+
+	rc = rd_session_of_host(d->env, key->hctl.host, &s, err, sizeof(err));
+	if (rc <= 0) {
+		if (rc < 0)
+			rd_err("%s", err);
+		else
+			rd_info("host%u has no iSCSI session any more; nothing to do", key->hctl.host);
+		_exit(rc < 0);
+	}
+	switch (key->kind) {
+	case RD_JOB_SCAN:
+		rd_info("scanning host%u (session %u, %s) for %u LUN change event%s", s.host, s.sid,
+			s.target, events, events == 1 ? "" : "s");
+		rd_rescan_session(d->env, &s, before, &ch);
+		break;
+	case RD_JOB_RESCAN:
+		rd_info("rescanning %s (session %u) for a capacity change",
+			rd_hctl_fmt(&key->hctl, hb), s.sid);
+		rd_rescan_device(d->env, &s, &key->hctl, before ? rd_devtab_find(before, &key->hctl) : NULL,
+				 &ch);
+		break;
+	case RD_JOB_CHECK:
+		if (rd_devtab_snapshot(d->env, s.host, &now, err, sizeof(err))) {
+			rd_err("periodic check of session %u: %s", s.sid, err);
+			_exit(1);
+		}
+		err[0] = '\0';
+		if (rd_luns_differ(d->env, &s, &now, err, sizeof(err))) {
+			rd_notice("periodic check: the LUNs session %u (%s) reports differ from its "
+				  "devices; scanning", s.sid, s.target);
+			rd_rescan_session(d->env, &s, before, &ch);
+		} else if (err[0]) {
+			rd_warn("periodic check of session %u (%s): %s", s.sid, s.target, err);
+		} else {
+			rd_debug("periodic check of session %u: the devices match the target's LUNs",
+				 s.sid);
+		}
+		rd_devtab_free(&now);
+		break;
+	}
+	rd_changes_log(&ch, 0, &s);
+	rc = ch.errors ? 1 : 0;
+	rd_changes_free(&ch);
+	rd_log_close();
+	_exit(rc);
+}
+
+static void start_jobs(struct daemon *d)
+{
+	struct rd_job_key key;
+	unsigned int events;
+	char hb[RD_HCTL_LEN];
+
+	if (d->stopping)
+		return;
+	while (rd_sched_take(&d->sched, now_ms(), &key, &events)) {
+		struct job *j = NULL;
+		pid_t pid;
+
+		for (size_t i = 0; i < MAX_JOBS && !j; i++)
+			if (!d->jobs[i].pid)
+				j = &d->jobs[i];
+		if (!j)
+			pid = -1, errno = EAGAIN;
+		else
+			pid = fork();
+		if (pid == 0)
+			worker(d, &key, events);
+		if (pid < 0) {
+			rd_err("cannot start the %s of %s: fork: %s", rd_job_kind_name(key.kind),
+			       key_name(&key, hb), strerror(errno));
+			rd_sched_done(&d->sched, &key, now_ms());
+			/* noted again, it is retried after a window, not at once */
+			rd_sched_note(&d->sched, &key, now_ms());
+			break;
+		}
+		j->pid = pid;
+		j->key = key;
+		j->started = now_ms();
+		rd_debug("worker %d: %s of %s", (int)pid, rd_job_kind_name(key.kind),
+			 key_name(&key, hb));
+	}
+}
+
+static void reap(struct daemon *d)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (size_t i = 0; i < MAX_JOBS; i++) {
+			struct job *j = &d->jobs[i];
+
+			if (j->pid != pid)
+				continue;
+			if (WIFSIGNALED(status))
+				rd_err("the %s worker of host%u (pid %d) died of signal %d",
+				       rd_job_kind_name(j->key.kind), j->key.hctl.host, (int)pid,
+				       WTERMSIG(status));
+			rd_debug("worker %d done in %llu ms, status %d", (int)pid,
+				 (unsigned long long)(now_ms() - j->started), status);
+			rd_sched_done(&d->sched, &j->key, now_ms());
+			known_refresh(d, j->key.hctl.host);
+			j->pid = 0;
+		}
+	}
+}
+
+/* ---- the uevent socket ------------------------------------------------------ */
+
+static void note(struct daemon *d, enum rd_job_kind kind, const struct rd_hctl *h,
+		 const char *why)
+{
+	struct rd_job_key key = { .kind = kind, .hctl = *h };
+	char hb[RD_HCTL_LEN];
+
+	if (d->stopping)
+		return;
+	switch (rd_sched_note(&d->sched, &key, now_ms())) {
+	case RD_NOTE_NEW:
+		rd_info("%s: %s of %s in %u ms", why, rd_job_kind_name(kind), key_name(&key, hb),
+			d->cfg->debounce_ms);
+		break;
+	case RD_NOTE_COALESCED:
+		rd_debug("%s: joins the pending %s", why, rd_job_kind_name(kind));
+		break;
+	case RD_NOTE_AGAIN:
+		rd_info("%s: the %s running now will run once more", why, rd_job_kind_name(kind));
+		break;
+	case RD_NOTE_FULL:
+		rd_err("%s: dropped, %d jobs are already waiting", why, RD_SCHED_MAX);
+		break;
+	}
+}
+
+static void scan_all(struct daemon *d, enum rd_job_kind kind, const char *why)
+{
+	struct rd_session *v;
+	char err[512];
+	size_t n;
+
+	if (rd_sessions_list(d->env, &v, &n, err, sizeof(err))) {
+		rd_err("%s: %s", why, err);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct rd_hctl h = { .host = v[i].host };
+		struct rd_job_key scan = { .kind = RD_JOB_SCAN, .hctl = h };
+
+		if (kind == RD_JOB_CHECK && rd_sched_has(&d->sched, &scan))
+			continue;	/* a scan is coming anyway */
+		note(d, kind, &h, why);
+	}
+	free(v);
+}
+
+static void handle_uevent(struct daemon *d, const void *msg, size_t len)
+{
+	static struct rd_uevent ev;	/* 9 KiB: not on the stack */
+	struct rd_session s;
+	struct rd_hctl h;
+	char err[256], hb[RD_HCTL_LEN], why[512];
+	int rc;
+
+	if (rd_uevent_parse(msg, len, &ev, err, sizeof(err))) {
+		rd_warn("dropped a malformed uevent (%zu bytes): %s", len, err);
+		return;
+	}
+	switch (rd_uevent_classify(&ev, &h)) {
+	case RD_UEVENT_OTHER:
+		if (ev.sdev_ua)
+			rd_debug("ignoring SDEV_UA=%s on %s", ev.sdev_ua, ev.devpath);
+		return;
+	case RD_UEVENT_LUNS_CHANGED:
+		rc = rd_session_of_host(d->env, h.host, &s, err, sizeof(err));
+		if (rc < 0)
+			rd_warn("REPORTED LUNS DATA HAS CHANGED from %s: %s", rd_hctl_fmt(&h, hb), err);
+		if (rc <= 0) {
+			rd_debug("host%u is not an iSCSI host: not scanning it", h.host);
+			return;
+		}
+		snprintf(why, sizeof(why), "REPORTED LUNS DATA HAS CHANGED from %s (session %u, %s)",
+			 rd_hctl_fmt(&h, hb), s.sid, s.target);
+		note(d, RD_JOB_SCAN, &h, why);
+		return;
+	case RD_UEVENT_CAPACITY_CHANGED:
+		rc = rd_session_of_host(d->env, h.host, &s, err, sizeof(err));
+		if (rc <= 0) {
+			rd_debug("host%u is not an iSCSI host: not rescanning %s", h.host,
+				 rd_hctl_fmt(&h, hb));
+			return;
+		}
+		snprintf(why, sizeof(why), "CAPACITY DATA HAS CHANGED on %s (session %u)",
+			 rd_hctl_fmt(&h, hb), s.sid);
+		note(d, RD_JOB_RESCAN, &h, why);
+		return;
+	}
+}
+
+static void read_uevents(struct daemon *d)
+{
+	static char buf[RD_UEVENT_MAX + 1];
+	char err[256];
+	size_t len;
+
+	/* at most 256 at a time, so signals and timers get their turn */
+	for (int i = 0; i < 256; i++) {
+		switch (rd_uevent_recv(d->ufd, d->netlink, buf, sizeof(buf), &len, err, sizeof(err))) {
+		case RD_RECV_MSG:
+			handle_uevent(d, buf, len);
+			break;
+		case RD_RECV_DROPPED:
+			rd_warn("dropped a uevent: %s", err);
+			break;
+		case RD_RECV_LOST:
+			/* the kernel dropped some: whichever they were, look */
+			rd_warn("uevents were lost (receive buffer full): scanning every iSCSI session");
+			scan_all(d, RD_JOB_SCAN, "lost uevents");
+			break;
+		case RD_RECV_ERROR:
+			rd_err("reading uevents: %s", err);
+			return;
+		case RD_RECV_AGAIN:
+			return;
+		}
+	}
+}
+
+/* ---- timers, signals, the loop ----------------------------------------------- */
+
+static void arm(int fd, uint64_t ms, uint64_t interval_ms)
+{
+	struct itimerspec its = {
+		.it_value = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 },
+		.it_interval = { (time_t)(interval_ms / 1000), (long)(interval_ms % 1000) * 1000000 },
+	};
+
+	timerfd_settime(fd, 0, &its, NULL);
+}
+
+static void rearm_sched(struct daemon *d)
+{
+	int64_t next = rd_sched_next(&d->sched, now_ms());
+
+	if (d->stopping || next < 0)
+		arm(d->tfd, 0, 0);		/* disarmed */
+	else
+		arm(d->tfd, next ? (uint64_t)next : 1, 0);
+}
+
+static void drain(int fd)
+{
+	uint64_t v;
+
+	while (read(fd, &v, sizeof(v)) > 0)
+		;
+}
+
+static bool handle_signals(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap(d);
+			break;
+		case SIGHUP:
+			rd_notice("SIGHUP: the configuration is read at start only; restart to change it");
+			break;
+		default:
+			if (!d->stopping)
+				rd_info("%s: stopping", strsignal((int)si.ssi_signo));
+			d->stopping = true;
+			d->stop_deadline = now_ms() + STOP_WAIT_MS;
+			break;
+		}
+	}
+	return d->stopping;
+}
+
+int rd_daemon_run(const struct rd_config *cfg, struct rd_env *env,
+		  const struct rd_daemon_opts *o)
+{
+	struct daemon d = { .cfg = cfg, .env = env, .opts = o, .ufd = -1, .sfd = -1, .tfd = -1,
+			    .pfd = -1 };
+	struct rd_session *sessions = NULL;
+	int ready_fd = -1, rc = 1;
+	char err[512];
+	size_t n;
+	sigset_t mask;
+
+	if (!o->foreground && rd_daemonize(&ready_fd)) {
+		rd_err("cannot go to the background: %s", strerror(errno));
+		return 1;
+	}
+	if (cfg->pidfile[0] && rd_write_pidfile(cfg->pidfile))
+		goto out;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	d.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d.sfd < 0 || d.tfd < 0) {
+		rd_err("signalfd/timerfd: %s", strerror(errno));
+		goto out;
+	}
+	if (cfg->periodic_s) {
+		d.pfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (d.pfd < 0) {
+			rd_err("timerfd: %s", strerror(errno));
+			goto out;
+		}
+		arm(d.pfd, (uint64_t)cfg->periodic_s * 1000, (uint64_t)cfg->periodic_s * 1000);
+	}
+	/* listen first, then look: a change between the two is not lost */
+	d.netlink = !o->uevent_socket;
+	d.ufd = d.netlink ? rd_uevent_open_netlink(err, sizeof(err)) :
+			    rd_uevent_open_unix(o->uevent_socket, err, sizeof(err));
+	if (d.ufd < 0) {
+		rd_err("%s", err);
+		goto out;
+	}
+	rd_sched_init(&d.sched, cfg->debounce_ms, cfg->debounce_max_ms, cfg->max_parallel);
+	if (rd_sessions_list(env, &sessions, &n, err, sizeof(err))) {
+		rd_err("%s", err);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		known_refresh(&d, sessions[i].host);
+	rd_info("ready: watching %s for SCSI unit attentions; %zu iSCSI session%s under %s",
+		d.netlink ? "the kernel's uevents" : o->uevent_socket, n, n == 1 ? "" : "s",
+		env->sysfs);
+	free(sessions);
+	rd_daemon_ready(&ready_fd, 0, cfg->log == RD_LOGTO_STDERR);
+
+	for (;;) {
+		struct pollfd p[4] = {
+			{ .fd = d.ufd, .events = POLLIN }, { .fd = d.sfd, .events = POLLIN },
+			{ .fd = d.tfd, .events = POLLIN }, { .fd = d.pfd, .events = POLLIN },
+		};
+		size_t running = d.sched.running;
+		int timeout = -1;
+
+		if (d.stopping) {
+			uint64_t now = now_ms();
+
+			if (!running)
+				break;
+			if (now >= d.stop_deadline) {
+				rd_warn("leaving %zu worker%s to finish on their own", running,
+					running == 1 ? "" : "s");
+				break;
+			}
+			timeout = (int)(d.stop_deadline - now);
+		}
+		if (poll(p, d.pfd >= 0 ? 4 : 3, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			rd_err("poll: %s", strerror(errno));
+			goto out;
+		}
+		if (p[1].revents)
+			handle_signals(&d);
+		if (p[0].revents & POLLIN)
+			read_uevents(&d);
+		if (p[2].revents)
+			drain(d.tfd);
+		if (d.pfd >= 0 && p[3].revents) {
+			drain(d.pfd);
+			scan_all(&d, RD_JOB_CHECK, "periodic check");
+		}
+		start_jobs(&d);
+		rearm_sched(&d);
+	}
+	rc = 0;
+	rd_info("stopped");
+out:
+	rd_daemon_ready(&ready_fd, (char)(rc ? 1 : 0), true);
+	if (d.ufd >= 0) {
+		close(d.ufd);
+		if (o->uevent_socket)
+			unlink(o->uevent_socket);
+	}
+	if (cfg->pidfile[0] && rc == 0)
+		unlink(cfg->pidfile);
+	if (d.sfd >= 0)
+		close(d.sfd);
+	if (d.tfd >= 0)
+		close(d.tfd);
+	if (d.pfd >= 0)
+		close(d.pfd);
+	for (size_t i = 0; i < d.nknown; i++)
+		rd_devtab_free(&d.known[i].t);
+	free(d.known);
+	rd_sched_free(&d.sched);
+	return rc;
+}

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * sched.c: the debounce and the in-flight rules of sched.h.  The table is
+ * a plain array scanned linearly: it holds one entry per host with a
+ * burst in progress and one per device whose capacity changed, a handful
+ * in practice, bounded by RD_SCHED_MAX.
+ */
+#include "sched.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *rd_job_kind_name(enum rd_job_kind k)
+{
+	switch (k) {
+	case RD_JOB_SCAN:
+		return "scan";
+	case RD_JOB_RESCAN:
+		return "rescan";
+	default:
+		return "check";
+	}
+}
+
+void rd_sched_init(struct rd_sched *s, uint64_t window_ms, uint64_t max_wait_ms,
+		   unsigned int max_running)
+{
+	memset(s, 0, sizeof(*s));
+	s->window = window_ms;
+	s->max_wait = max_wait_ms < window_ms ? window_ms : max_wait_ms;
+	s->max_running = max_running ? max_running : 1;
+}
+
+void rd_sched_free(struct rd_sched *s)
+{
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
+}
+
+static bool host_wide(enum rd_job_kind k)
+{
+	return k == RD_JOB_SCAN || k == RD_JOB_CHECK;
+}
+
+static bool same_key(const struct rd_job_key *a, const struct rd_job_key *b)
+{
+	if (a->kind != b->kind || a->hctl.host != b->hctl.host)
+		return false;
+	return host_wide(a->kind) || !rd_hctl_cmp(&a->hctl, &b->hctl);
+}
+
+static struct rd_sched_entry *find(const struct rd_sched *s, const struct rd_job_key *k)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (same_key(&s->v[i].key, k))
+			return &s->v[i];
+	return NULL;
+}
+
+bool rd_sched_has(const struct rd_sched *s, const struct rd_job_key *k)
+{
+	return find(s, k) != NULL;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+enum rd_note rd_sched_note(struct rd_sched *s, const struct rd_job_key *k, uint64_t now)
+{
+	struct rd_sched_entry *e = find(s, k);
+
+	if (e && e->state == RD_RUNNING) {
+		e->again = true;
+		e->last = now;
+		return RD_NOTE_AGAIN;
+	}
+	if (e) {
+		e->events++;
+		e->last = now;
+		e->due = min_u64(now + s->window, e->first + s->max_wait);
+		return RD_NOTE_COALESCED;
+	}
+	if (s->n == RD_SCHED_MAX)
+		return RD_NOTE_FULL;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+		struct rd_sched_entry *nv = realloc(s->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return RD_NOTE_FULL;
+		s->v = nv;
+		s->cap = cap;
+	}
+	e = &s->v[s->n++];
+	memset(e, 0, sizeof(*e));
+	e->key = *k;
+	if (!host_wide(k->kind))
+		e->key.hctl = k->hctl;
+	else
+		e->key.hctl = (struct rd_hctl){ .host = k->hctl.host };
+	e->state = RD_PENDING;
+	e->first = e->last = now;
+	e->due = now + s->window;
+	e->events = 1;
+	return RD_NOTE_NEW;
+}
+
+/* Would e, if started, overlap a running job of its host? */
+static bool blocked(const struct rd_sched *s, const struct rd_sched_entry *e)
+{
+	if (s->running >= s->max_running)
+		return true;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct rd_sched_entry *r = &s->v[i];
+
+		if (r == e || r->state != RD_RUNNING || r->key.hctl.host != e->key.hctl.host)
+			continue;
+		if (host_wide(r->key.kind) || host_wide(e->key.kind))
+			return true;
+	}
+	return false;
+}
+
+bool rd_sched_take(struct rd_sched *s, uint64_t now, struct rd_job_key *k,
+		   unsigned int *events)
+{
+	struct rd_sched_entry *best = NULL;
+
+	for (size_t i = 0; i < s->n; i++) {
+		struct rd_sched_entry *e = &s->v[i];
+
+		if (e->state != RD_PENDING || e->due > now || blocked(s, e))
+			continue;
+		if (!best || e->due < best->due)
+			best = e;
+	}
+	if (!best)
+		return false;
+	best->state = RD_RUNNING;
+	best->again = false;
+	s->running++;
+	*k = best->key;
+	if (events)
+		*events = best->events;
+	return true;
+}
+
+void rd_sched_done(struct rd_sched *s, const struct rd_job_key *k, uint64_t now)
+{
+	struct rd_sched_entry *e = find(s, k);
+
+	if (!e || e->state != RD_RUNNING)
+		return;
+	s->running--;
+	if (e->again) {
+		/* the burst that came during the run gets its own window */
+		e->state = RD_PENDING;
+		e->again = false;
+		e->first = e->last;
+		e->due = e->last + s->window > now ? e->last + s->window : now;
+		e->events = 1;
+		return;
+	}
+	*e = s->v[--s->n];
+}
+
+int64_t rd_sched_next(const struct rd_sched *s, uint64_t now)
+{
+	int64_t best = -1;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct rd_sched_entry *e = &s->v[i];
+		int64_t wait;
+
+		if (e->state != RD_PENDING || blocked(s, e))
+			continue;
+		wait = e->due > now ? (int64_t)(e->due - now) : 0;
+		if (best < 0 || wait < best)
+			best = wait;
+	}
+	return best;
+}
