@@ -108,7 +108,8 @@ static tgtadm_err lunlink_init(struct scsi_lu *lu, char *bsopts)
 
 static int open_engine(struct ll_lu *l)
 {
-	char err[256], opts[LL_MAX_LEGS * (LL_URL_MAX + 8) + 160];
+	char err[256], opts[LL_MAX_LEGS * (LL_URL_MAX + 8) +
+			    LL_MAX_EXTENTS * (LL_EXTENT_PATH_MAX + 48) + 200];
 	const struct ll_engine_ops *ops;
 
 	ll_bsopts_describe(&l->opts, opts, sizeof(opts));
@@ -240,6 +241,12 @@ static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 		ll_err(l, "serving the window of %" PRIu64 " bytes at offset %" PRIu64 "\n",
 		       *size, l->opts.window_offset);
 	}
+	if (l->opts.nextents && l->opts.nlegs) {
+		ll_err(l, "refused: extent= and mirror= cannot be combined yet\n");
+		goto err_close;
+	}
+	if (ll_extents_open(l, size))
+		goto err_close;
 	if (*size < (1ULL << lu->blk_shift) || *size < 512) {
 		ll_err(l, "refused: '%s' is %" PRIu64 " bytes, smaller than one block; "
 		       "grow it first (e.g. truncate -s 1G %s)\n", path, *size, path);
@@ -285,6 +292,7 @@ static void lunlink_close(struct scsi_lu *lu)
 
 	/* tgt only closes a LUN with no command in flight */
 	ll_mirror_close(l);
+	ll_extents_close(l);
 	if (l->engine.ops)
 		l->engine.ops->close(&l->engine);
 	l->engine.ops = NULL;

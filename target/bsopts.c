@@ -38,6 +38,7 @@ void ll_bsopts_default(struct ll_bsopts *o)
 	o->leg_timeout = LL_BSOPTS_LEG_TIMEOUT_DEFAULT;
 	o->window = false;
 	o->window_offset = o->window_length = 0;
+	o->nextents = 0;
 }
 
 const char *ll_io_path_name(enum ll_io_path p)
@@ -149,13 +150,41 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 		o->window = true;
 		return 0;
 	}
+	if (!strcmp(kv, "extent")) {
+		char serr[128], *len_s = strrchr(v, ':'), *off_s;
+		struct ll_extent_opt *x;
+
+		if (o->nextents == LL_MAX_EXTENTS)
+			return fail(err, errlen, "bsopts: more than %d extent= options", LL_MAX_EXTENTS);
+		if (!len_s)
+			return fail(err, errlen, "bsopts: extent='%.80s' is not PATH:OFFSET:LENGTH", v);
+		*len_s++ = '\0';
+		off_s = strrchr(v, ':');
+		if (!off_s || off_s == v || v[0] != '/')
+			return fail(err, errlen, "bsopts: extent='%.80s...' is not "
+				    "/ABSOLUTE/PATH:OFFSET:LENGTH", v);
+		*off_s++ = '\0';
+		x = &o->extent[o->nextents];
+		if (strlen(v) > LL_EXTENT_PATH_MAX)
+			return fail(err, errlen, "bsopts: extent path longer than %d characters",
+				    LL_EXTENT_PATH_MAX);
+		if (ll_parse_size(off_s, &x->offset, serr, sizeof(serr)) ||
+		    ll_parse_size(len_s, &x->length, serr, sizeof(serr)))
+			return fail(err, errlen, "bsopts: extent %s: %s", v, serr);
+		if (!x->length || x->offset % 512 || x->length % 512)
+			return fail(err, errlen, "bsopts: extent %s: the offset and the length must be "
+				    "multiples of 512, the length not 0", v);
+		strcpy(x->path, v);
+		o->nextents++;
+		return 0;
+	}
 	if (!strcmp(kv, "leg_timeout"))
 		return parse_uint(kv, v, 1, LL_BSOPTS_LEG_TIMEOUT_MAX, &o->leg_timeout, err,
 				  errlen);
 
 	return fail(err, errlen,
 		    "bsopts: unknown key '%s' (known: io, threads, queue_depth, thin, mirror, "
-		    "resync_rate, leg_timeout, window)", kv);
+		    "resync_rate, leg_timeout, window, extent)", kv);
 }
 
 int ll_bsopts_parse(const char *s, struct ll_bsopts *o, char *err, size_t errlen)
@@ -208,6 +237,12 @@ static int format(const struct ll_bsopts *o, char *buf, size_t len, bool public)
 		used = (size_t)n < len ? (size_t)n : len;
 		n += snprintf(buf + used, len - used, ";resync_rate=%llu;leg_timeout=%u",
 			      (unsigned long long)o->resync_rate, o->leg_timeout);
+	}
+	for (i = 0; i < o->nextents && n >= 0; i++) {
+		used = (size_t)n < len ? (size_t)n : len;
+		n += snprintf(buf + used, len - used, ";extent=%s:%llu:%llu", o->extent[i].path,
+			      (unsigned long long)o->extent[i].offset,
+			      (unsigned long long)o->extent[i].length);
 	}
 	if (o->window && n >= 0) {
 		used = (size_t)n < len ? (size_t)n : len;

@@ -213,7 +213,10 @@ static void submit(struct ll_cmd *c, enum ll_io_op op, int flags, void *buf,
 		ll_later(l, &c->io);
 		return;
 	}
-	l->engine.ops->submit(&l->engine, &c->io);
+	if (l->nextents > 1)
+		ll_extents_submit(l, &c->io);
+	else
+		l->engine.ops->submit(&l->engine, &c->io);
 }
 
 static void done_good(struct ll_io *io)

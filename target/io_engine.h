@@ -33,6 +33,7 @@ struct ll_io {
 	uint64_t off;
 	uint64_t len;
 	uint64_t done;		/* bytes transferred so far (engine's) */
+	int fd;			/* another file than the engine's (an extent), or 0 */
 	int res;		/* 0 or -errno, set before complete() */
 	void (*complete)(struct ll_io *io);
 	struct ll_io *next;	/* engine's queue link */
@@ -52,13 +53,19 @@ struct ll_engine_ops {
 
 struct ll_engine {
 	const struct ll_engine_ops *ops;
-	int fd;
+	int fd;			/* the file of requests whose fd is 0 */
 	unsigned int inflight;	/* submitted, not yet completed */
 	void *priv;
 };
 
 extern const struct ll_engine_ops ll_engine_uring;
 extern const struct ll_engine_ops ll_engine_threads;
+
+/* The file a request is for. */
+static inline int ll_io_fd(const struct ll_engine *e, const struct ll_io *io)
+{
+	return io->fd ? io->fd : e->fd;
+}
 
 /* The part of a finished transfer that decides whether it goes on. */
 static inline int ll_io_advance(struct ll_io *io, long res)

@@ -106,7 +106,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&p->lock);
 
 		do {
-			r = perform_once(p->e->fd, io);
+			r = perform_once(ll_io_fd(p->e, io), io);
 		} while (r == -EINTR || (r >= 0 && ll_io_advance(io, r)));
 		if (r == -EINTR || r < 0)
 			io->res = (int)r;

@@ -154,8 +154,8 @@ static int try_inline(struct uring_priv *p, struct ll_io *io)
 	ssize_t r;
 	int flags;
 
-	if (io->op != LL_OP_READ && io->op != LL_OP_WRITE)
-		return 0;
+	if ((io->op != LL_OP_READ && io->op != LL_OP_WRITE) || io->fd)
+		return 0;	/* (another extent's file: its kind is not known here) */
 	if (!p->memfs && io->len > LL_INLINE_MAX)
 		return 0;
 	if (p->memfs)
@@ -170,9 +170,9 @@ static int try_inline(struct uring_priv *p, struct ll_io *io)
 	iov.iov_base = (char *)io->buf + io->done;
 	iov.iov_len = io->len - io->done;
 	if (io->op == LL_OP_READ)
-		r = preadv2(p->e->fd, &iov, 1, (off_t)(io->off + io->done), flags);
+		r = preadv2(ll_io_fd(p->e, io), &iov, 1, (off_t)(io->off + io->done), flags);
 	else
-		r = pwritev2(p->e->fd, &iov, 1, (off_t)(io->off + io->done), flags);
+		r = pwritev2(ll_io_fd(p->e, io), &iov, 1, (off_t)(io->off + io->done), flags);
 	if (r < 0) {
 		/* the file system cannot say "would block" for this
 		 * direction (ext4's buffered writes): the ring does them */
@@ -197,7 +197,7 @@ static int start(struct uring_priv *p, struct ll_io *io)
 		if (!sqe)
 			return 0;
 	}
-	prep(sqe, p->e->fd, io);
+	prep(sqe, ll_io_fd(p->e, io), io);
 	p->in_kernel++;
 	p->unsubmitted++;
 	schedule(p);

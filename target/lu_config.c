@@ -96,9 +96,10 @@ static tgtadm_err resize(struct ll_lu *l, int grow, uint64_t want)
 	struct scsi_lu *lu = l->lu;
 	uint64_t bs = 1ULL << lu->blk_shift, cur = lu->size, now;
 
-	if (l->opts.window) {
-		ll_err(l, "resize refused: the LUN is a window of its image (window=); its size "
-		       "is the window's\n");
+	if (l->opts.window || l->nextents > 1) {
+		ll_err(l, "resize refused: the LUN is %s; its size is fixed by its options\n",
+		       l->opts.window ? "a window of its image (window=)" :
+		       "a concatenation of extents (extent=)");
 		return TGTADM_INVALID_REQUEST;
 	}
 	if (l->formatted) {
@@ -167,6 +168,7 @@ static tgtadm_err resize(struct ll_lu *l, int grow, uint64_t want)
 	}
 changed:
 	lu->size = now;
+	l->ext[0].len = now;	/* the one extent a resizable LUN has */
 	ua_sense_add_other_it_nexus(0, lu, ASC_CAPACITY_DATA_HAS_CHANGED);
 	ll_err(l, "capacity changed from %" PRIu64 " to %" PRIu64 " bytes; UNIT ATTENTION "
 	       "2A/09 queued for every I_T nexus\n", cur, now);

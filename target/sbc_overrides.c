@@ -137,8 +137,14 @@ static int get_lba_status(int host_no, struct scsi_cmd *cmd)
 		uint64_t next, count;
 		int mapped;
 
-		next = extent_at(lu->fd, off + l->data_offset, end + l->data_offset, &mapped) -
-		       l->data_offset;
+		int fd;
+		uint64_t foff, left;
+
+		if (ll_extent_at(l, off, &fd, &foff, &left))
+			break;
+		if (left > end - off)
+			left = end - off;
+		next = off + (extent_at(fd, foff, foff + left, &mapped) - foff);
 		/* whole blocks only; a partly mapped block counts as mapped */
 		next = (next + (1ULL << shift) - 1) >> shift << shift;
 		if (next > end)

@@ -24,6 +24,8 @@ enum ll_io_path {
 
 #define LL_MAX_LEGS		4
 #define LL_URL_MAX		512
+#define LL_MAX_EXTENTS		16	/* extent= options after the backing store */
+#define LL_EXTENT_PATH_MAX	256
 
 struct ll_bsopts {
 	enum ll_io_path io;
@@ -38,6 +40,13 @@ struct ll_bsopts {
 	/* window=OFFSET:LENGTH: the LUN is that part of the image's data */
 	bool window;
 	uint64_t window_offset, window_length;
+	/* extent=PATH:OFFSET:LENGTH, repeatable: ranges of other files or
+	 * block devices concatenated after the backing store's data */
+	unsigned int nextents;
+	struct ll_extent_opt {
+		char path[LL_EXTENT_PATH_MAX + 1];
+		uint64_t offset, length;
+	} extent[LL_MAX_EXTENTS];
 };
 
 #define LL_BSOPTS_LEG_TIMEOUT_DEFAULT	10
