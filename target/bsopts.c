@@ -5,27 +5,13 @@
  * and every refusal names the key, the value and what is accepted.
  */
 #include "lunlink/bsopts.h"
+#include "lunlink/errmsg.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 void ll_bsopts_default(struct ll_bsopts *o)
 {
@@ -69,7 +55,7 @@ static int parse_uint(const char *key, const char *v, unsigned int lo,
 	*out = (unsigned int)n;
 	return 0;
 bad:
-	return fail(err, errlen, "bsopts: %s='%s' is not a whole number from %u to %u",
+	return ll_fail(err, errlen, "bsopts: %s='%s' is not a whole number from %u to %u",
 		    key, v, lo, hi);
 }
 
@@ -84,7 +70,7 @@ static int parse_bool(const char *key, const char *v, bool *out, char *err,
 		*out = false;
 		return 0;
 	}
-	return fail(err, errlen, "bsopts: %s='%s' must be on or off", key, v);
+	return ll_fail(err, errlen, "bsopts: %s='%s' must be on or off", key, v);
 }
 
 static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
@@ -92,7 +78,7 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 	char *v = strchr(kv, '=');
 
 	if (!v)
-		return fail(err, errlen,
+		return ll_fail(err, errlen,
 			    "bsopts: '%s' has no '=' (options are key=value, separated by ';')",
 			    kv);
 	*v++ = '\0';
@@ -105,7 +91,7 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 		else if (!strcmp(v, "threads"))
 			o->io = LL_IO_THREADS;
 		else
-			return fail(err, errlen,
+			return ll_fail(err, errlen,
 				    "bsopts: io='%s' is not an I/O path (auto, uring or threads)", v);
 		return 0;
 	}
@@ -119,9 +105,9 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 		size_t n = strlen(v);
 
 		if (o->nlegs == LL_MAX_LEGS)
-			return fail(err, errlen, "bsopts: more than %d mirror= legs", LL_MAX_LEGS);
+			return ll_fail(err, errlen, "bsopts: more than %d mirror= legs", LL_MAX_LEGS);
 		if (strncmp(v, "iscsi://", 8) || n > LL_URL_MAX || !strchr(v + 8, '/'))
-			return fail(err, errlen, "bsopts: mirror='%.80s' is not an iSCSI URL "
+			return ll_fail(err, errlen, "bsopts: mirror='%.80s' is not an iSCSI URL "
 				    "(iscsi://[user%%password@]host[:port]/target-iqn/lun, at most "
 				    "%d characters)", v, LL_URL_MAX);
 		memcpy(o->leg[o->nlegs++], v, n + 1);
@@ -131,7 +117,7 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 		char serr[128];
 
 		if (ll_parse_size(v, &o->resync_rate, serr, sizeof(serr)))
-			return fail(err, errlen, "bsopts: resync_rate='%s': %s (bytes a second; "
+			return ll_fail(err, errlen, "bsopts: resync_rate='%s': %s (bytes a second; "
 				    "0 for no limit)", v, serr);
 		return 0;
 	}
@@ -139,13 +125,13 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 		char serr[128], *colon = strchr(v, ':');
 
 		if (!colon)
-			return fail(err, errlen, "bsopts: window='%s' is not OFFSET:LENGTH", v);
+			return ll_fail(err, errlen, "bsopts: window='%s' is not OFFSET:LENGTH", v);
 		*colon = '\0';
 		if (ll_parse_size(v, &o->window_offset, serr, sizeof(serr)) ||
 		    ll_parse_size(colon + 1, &o->window_length, serr, sizeof(serr)))
-			return fail(err, errlen, "bsopts: window: %s", serr);
+			return ll_fail(err, errlen, "bsopts: window: %s", serr);
 		if (!o->window_length || o->window_offset % 512 || o->window_length % 512)
-			return fail(err, errlen, "bsopts: window=%s:%s: the offset and the length "
+			return ll_fail(err, errlen, "bsopts: window=%s:%s: the offset and the length "
 				    "must be multiples of 512, the length not 0", v, colon + 1);
 		o->window = true;
 		return 0;
@@ -155,24 +141,24 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 		struct ll_extent_opt *x;
 
 		if (o->nextents == LL_MAX_EXTENTS)
-			return fail(err, errlen, "bsopts: more than %d extent= options", LL_MAX_EXTENTS);
+			return ll_fail(err, errlen, "bsopts: more than %d extent= options", LL_MAX_EXTENTS);
 		if (!len_s)
-			return fail(err, errlen, "bsopts: extent='%.80s' is not PATH:OFFSET:LENGTH", v);
+			return ll_fail(err, errlen, "bsopts: extent='%.80s' is not PATH:OFFSET:LENGTH", v);
 		*len_s++ = '\0';
 		off_s = strrchr(v, ':');
 		if (!off_s || off_s == v || v[0] != '/')
-			return fail(err, errlen, "bsopts: extent='%.80s...' is not "
+			return ll_fail(err, errlen, "bsopts: extent='%.80s...' is not "
 				    "/ABSOLUTE/PATH:OFFSET:LENGTH", v);
 		*off_s++ = '\0';
 		x = &o->extent[o->nextents];
 		if (strlen(v) > LL_EXTENT_PATH_MAX)
-			return fail(err, errlen, "bsopts: extent path longer than %d characters",
+			return ll_fail(err, errlen, "bsopts: extent path longer than %d characters",
 				    LL_EXTENT_PATH_MAX);
 		if (ll_parse_size(off_s, &x->offset, serr, sizeof(serr)) ||
 		    ll_parse_size(len_s, &x->length, serr, sizeof(serr)))
-			return fail(err, errlen, "bsopts: extent %s: %s", v, serr);
+			return ll_fail(err, errlen, "bsopts: extent %s: %s", v, serr);
 		if (!x->length || x->offset % 512 || x->length % 512)
-			return fail(err, errlen, "bsopts: extent %s: the offset and the length must be "
+			return ll_fail(err, errlen, "bsopts: extent %s: the offset and the length must be "
 				    "multiples of 512, the length not 0", v);
 		strcpy(x->path, v);
 		o->nextents++;
@@ -182,7 +168,7 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 		return parse_uint(kv, v, 1, LL_BSOPTS_LEG_TIMEOUT_MAX, &o->leg_timeout, err,
 				  errlen);
 
-	return fail(err, errlen,
+	return ll_fail(err, errlen,
 		    "bsopts: unknown key '%s' (known: io, threads, queue_depth, thin, mirror, "
 		    "resync_rate, leg_timeout, window, extent)", kv);
 }
@@ -198,7 +184,7 @@ int ll_bsopts_parse(const char *s, struct ll_bsopts *o, char *err, size_t errlen
 		return 0;
 	n = strlen(s);
 	if (n > LL_BSOPTS_MAX_LEN)
-		return fail(err, errlen, "bsopts: %zu characters, more than the %d allowed",
+		return ll_fail(err, errlen, "bsopts: %zu characters, more than the %d allowed",
 			    n, LL_BSOPTS_MAX_LEN);
 	memcpy(buf, s, n + 1);
 
@@ -308,9 +294,9 @@ int ll_parse_size(const char *s, uint64_t *out, char *err, size_t errlen)
 	*out = n * mult;
 	return 0;
 big:
-	return fail(err, errlen, "size '%s' is too large", s);
+	return ll_fail(err, errlen, "size '%s' is too large", s);
 bad:
-	return fail(err, errlen,
+	return ll_fail(err, errlen,
 		    "size '%s' is not a size (bytes, or a number with K, M, G, T or P)", s);
 }
 
@@ -321,7 +307,7 @@ int ll_update_parse(const char *kv, struct ll_update *u, char *err, size_t errle
 	char sizeerr[128];
 
 	if (!v)
-		return fail(err, errlen, "'%.64s' has no '=' (expected key=value)", kv);
+		return ll_fail(err, errlen, "'%.64s' has no '=' (expected key=value)", kv);
 	v++;
 	if (klen == 6 && !strncmp(kv, "resize", 6)) {
 		if (!strcmp(v, "reread")) {
@@ -329,7 +315,7 @@ int ll_update_parse(const char *kv, struct ll_update *u, char *err, size_t errle
 			return 0;
 		}
 		if (ll_parse_size(v, &u->size, sizeerr, sizeof(sizeerr)))
-			return fail(err, errlen, "resize='%.64s': %s; use resize=reread or resize=SIZE",
+			return ll_fail(err, errlen, "resize='%.64s': %s; use resize=reread or resize=SIZE",
 				    v, sizeerr);
 		u->kind = LL_UPDATE_RESIZE_TO;
 		return 0;
@@ -345,23 +331,23 @@ int ll_update_parse(const char *kv, struct ll_update *u, char *err, size_t errle
 		else if (!strcmp(v, "both"))
 			u->fault = LL_FAULT_BOTH;
 		else
-			return fail(err, errlen, "fault='%.64s' is not none, read, write or both", v);
+			return ll_fail(err, errlen, "fault='%.64s' is not none, read, write or both", v);
 		return 0;
 	}
 	if (klen == 7 && !strncmp(kv, "resolve", 7)) {
 		if (strcmp(v, "discard-leg"))
-			return fail(err, errlen, "resolve='%.64s': the only resolution is "
+			return ll_fail(err, errlen, "resolve='%.64s': the only resolution is "
 				    "discard-leg (overwrite split-brain legs with this copy)", v);
 		u->kind = LL_UPDATE_RESOLVE_DISCARD_LEG;
 		return 0;
 	}
 	if (klen == 6 && !strncmp(kv, "verify", 6)) {
 		if (strcmp(v, "start"))
-			return fail(err, errlen, "verify='%.64s': use verify=start", v);
+			return ll_fail(err, errlen, "verify='%.64s': use verify=start", v);
 		u->kind = LL_UPDATE_VERIFY;
 		return 0;
 	}
-	return fail(err, errlen,
+	return ll_fail(err, errlen,
 		    "unknown parameter '%.*s' (lunlink takes resize=reread|SIZE, "
 		    "fault=none|read|write|both, resolve=discard-leg and verify=start)",
 		    (int)(klen > 64 ? 64 : klen), kv);

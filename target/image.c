@@ -6,6 +6,7 @@
  * it.  A superblock is outside input: every field is checked against the
  * others and against the file's size before anything trusts it.
  */
+#include "lunlink/errmsg.h"
 #include "lunlink/image.h"
 
 #include <errno.h>
@@ -15,21 +16,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* CRC32C (Castagnoli), reflected, table-driven. */
 uint32_t ll_crc32c(uint32_t crc, const void *buf, size_t len)
@@ -122,27 +108,27 @@ int ll_image_layout(struct ll_image *im, uint64_t data_size, uint64_t max_data_s
 
 	memset(im, 0, sizeof(*im));
 	if (!data_size || data_size % 512)
-		return fail(err, errlen, "size %llu is not a positive multiple of 512 bytes",
+		return ll_fail(err, errlen, "size %llu is not a positive multiple of 512 bytes",
 			    (unsigned long long)data_size);
 	if (!max_data_size)
 		max_data_size = data_size;
 	if (max_data_size < data_size || max_data_size % 512)
-		return fail(err, errlen, "maximum size %llu is smaller than the size %llu "
+		return ll_fail(err, errlen, "maximum size %llu is smaller than the size %llu "
 			    "or not a multiple of 512", (unsigned long long)max_data_size,
 			    (unsigned long long)data_size);
 	if (!is_pow2(region_size) || region_size < LL_IMAGE_REGION_MIN ||
 	    region_size > LL_IMAGE_REGION_MAX)
-		return fail(err, errlen, "region size %u is not a power of two from %u to %u",
+		return ll_fail(err, errlen, "region size %u is not a power of two from %u to %u",
 			    region_size, LL_IMAGE_REGION_MIN, LL_IMAGE_REGION_MAX);
 	im->version = LL_IMAGE_VERSION;
 	im->region_size = region_size;
 	im->data_size = data_size;
 	im->max_data_size = max_data_size;
 	if (place(im))
-		return fail(err, errlen, "size %llu is too large", (unsigned long long)max_data_size);
+		return ll_fail(err, errlen, "size %llu is too large", (unsigned long long)max_data_size);
 	if (getrandom(im->volume_id, sizeof(im->volume_id), 0) != sizeof(im->volume_id) ||
 	    getrandom(ids, sizeof(ids), 0) != sizeof(ids))
-		return fail(err, errlen, "getrandom: %s", strerror(errno));
+		return ll_fail(err, errlen, "getrandom: %s", strerror(errno));
 	im->gen_current = ids[0] | 1;	/* never 0: 0 means "none" */
 	im->gen_bitmap = 0;
 	im->flags = LL_IMAGE_F_FRESH;
@@ -180,11 +166,11 @@ int ll_image_decode(struct ll_image *im, const uint8_t *sb, size_t len,
 	if (len < 16 || memcmp(sb, LL_IMAGE_MAGIC, 16))
 		return 0;
 	if (len < LL_IMAGE_SB_SIZE)
-		return fail(err, errlen, "lunlink superblock cut short (%zu of %u bytes)",
+		return ll_fail(err, errlen, "lunlink superblock cut short (%zu of %u bytes)",
 			    len, LL_IMAGE_SB_SIZE);
 	crc = ll_crc32c(0, sb, LL_IMAGE_SB_SIZE - 4);
 	if (crc != get32(sb + LL_IMAGE_SB_SIZE - 4))
-		return fail(err, errlen, "lunlink superblock is damaged (checksum %08x, "
+		return ll_fail(err, errlen, "lunlink superblock is damaged (checksum %08x, "
 			    "expected %08x)", get32(sb + LL_IMAGE_SB_SIZE - 4), crc);
 	memset(im, 0, sizeof(*im));
 	im->version = get32(sb + 16);
@@ -204,14 +190,14 @@ int ll_image_decode(struct ll_image *im, const uint8_t *sb, size_t len,
 		im->gen_history[i] = get64(sb + 120 + 8 * i);
 
 	if (im->version != LL_IMAGE_VERSION)
-		return fail(err, errlen, "lunlink image format version %u; this lunlink reads "
+		return ll_fail(err, errlen, "lunlink image format version %u; this lunlink reads "
 			    "version %u", im->version, LL_IMAGE_VERSION);
 	if (!is_pow2(im->region_size) || im->region_size < LL_IMAGE_REGION_MIN ||
 	    im->region_size > LL_IMAGE_REGION_MAX)
-		return fail(err, errlen, "superblock region size %u is invalid", im->region_size);
+		return ll_fail(err, errlen, "superblock region size %u is invalid", im->region_size);
 	if (!im->data_size || im->data_size % 512 || im->max_data_size < im->data_size ||
 	    im->max_data_size % 512)
-		return fail(err, errlen, "superblock sizes are invalid (size %llu, maximum %llu)",
+		return ll_fail(err, errlen, "superblock sizes are invalid (size %llu, maximum %llu)",
 			    (unsigned long long)im->data_size,
 			    (unsigned long long)im->max_data_size);
 	/* the layout must be the one the sizes give */
@@ -219,9 +205,9 @@ int ll_image_decode(struct ll_image *im, const uint8_t *sb, size_t len,
 	if (place(&want) || want.dirty_offset != im->dirty_offset ||
 	    want.dirty_bytes != im->dirty_bytes || want.al_offset != im->al_offset ||
 	    want.al_bytes != im->al_bytes || want.data_offset != im->data_offset)
-		return fail(err, errlen, "superblock layout is inconsistent with its sizes");
+		return ll_fail(err, errlen, "superblock layout is inconsistent with its sizes");
 	if (file_size < im->data_offset || file_size - im->data_offset < im->data_size)
-		return fail(err, errlen, "the image is %llu bytes, but its data ends at %llu "
+		return ll_fail(err, errlen, "the image is %llu bytes, but its data ends at %llu "
 			    "(data offset %llu + size %llu): truncated?",
 			    (unsigned long long)file_size,
 			    (unsigned long long)(im->data_offset + im->data_size),
