@@ -48,6 +48,7 @@ void rd_config_defaults(struct rd_config *c)
 	c->rescan_existing = true;
 	c->remove_stale = true;
 	c->remove_wwid_changed = true;
+	c->async_messages = true;
 }
 
 enum kind { K_PATH, K_UINT, K_BOOL, K_LOG, K_LEVEL };
@@ -78,6 +79,7 @@ static const struct setting settings[] = {
 	{ "rescan_existing", K_BOOL, OFF(rescan_existing), 0, 0 },
 	{ "remove_stale", K_BOOL, OFF(remove_stale), 0, 0 },
 	{ "remove_wwid_changed", K_BOOL, OFF(remove_wwid_changed), 0, 0 },
+	{ "async_messages", K_BOOL, OFF(async_messages), 0, 0 },
 };
 
 static int apply(struct rd_config *c, const char *path, config_setting_t *st,

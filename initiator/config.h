@@ -33,6 +33,7 @@ struct rd_config {
 	bool rescan_existing;
 	bool remove_stale;
 	bool remove_wwid_changed;
+	bool async_messages;		/* hear iscsid's netlink group (Async Messages) */
 };
 
 void rd_config_defaults(struct rd_config *c);

@@ -7,9 +7,18 @@
  * there first.  A worker inherits that table through fork(); when it ends
  * the parent looks at the host again.  Nothing but the parent touches the
  * table, and nothing but the workers writes to sysfs.
+ *
+ * What it listens to: the kernel's uevents (unit attentions; SCSI devices,
+ * hosts and iSCSI sessions coming and going) and, when the kernel has an
+ * iSCSI transport, iscsid's netlink group of NETLINK_ISCSI (Async
+ * Messages: iscsinl.h).  A device added while none of our jobs runs on its
+ * host was added by someone else (iscsid's scan after an Async Message or
+ * a login, an administrator): the target's LUN set may have changed, so
+ * the host is reconciled, not scanned again.
  */
 #include "daemon.h"
 #include "background.h"
+#include "iscsinl.h"
 #include "log.h"
 #include "reconcile.h"
 #include "report.h"
@@ -18,12 +27,14 @@
 #include "ueventsock.h"
 
 #include <errno.h>
+#include <linux/netlink.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -47,8 +58,8 @@ struct daemon {
 	const struct rd_config *cfg;
 	struct rd_env *env;
 	const struct rd_daemon_opts *opts;
-	int ufd, sfd, tfd, pfd;
-	bool netlink;
+	int ufd, sfd, tfd, pfd, ifd;
+	bool netlink, iscsi_wanted;
 	struct rd_sched sched;
 	struct known *known;
 	size_t nknown;
@@ -73,6 +84,32 @@ static struct known *known_get(struct daemon *d, unsigned int host)
 		if (d->known[i].host == host)
 			return &d->known[i];
 	return NULL;
+}
+
+static void known_forget(struct daemon *d, unsigned int host)
+{
+	struct known *k = known_get(d, host);
+
+	if (!k)
+		return;
+	rd_devtab_free(&k->t);
+	*k = d->known[--d->nknown];
+}
+
+/* A host that just appeared (a login): every device it gets is new. */
+static void known_empty(struct daemon *d, unsigned int host)
+{
+	struct known *nv;
+
+	if (known_get(d, host))
+		return;
+	nv = realloc(d->known, (d->nknown + 1) * sizeof(*nv));
+	if (!nv)
+		return;
+	d->known = nv;
+	d->known[d->nknown].host = host;
+	memset(&d->known[d->nknown].t, 0, sizeof(d->known[d->nknown].t));
+	d->nknown++;
 }
 
 static void known_refresh(struct daemon *d, unsigned int host)
@@ -131,6 +168,8 @@ static void worker(struct daemon *d, const struct rd_job_key *key, unsigned int 
 	close(d->tfd);
 	if (d->pfd >= 0)
 		close(d->pfd);
+	if (d->ifd >= 0)
+		close(d->ifd);
 
 	rc = rd_session_of_host(d->env, key->hctl.host, &s, err, sizeof(err));
 	if (rc <= 0) {
@@ -145,6 +184,11 @@ static void worker(struct daemon *d, const struct rd_job_key *key, unsigned int 
 		rd_info("scanning host%u (session %u, %s) for %u LUN change event%s", s.host, s.sid,
 			s.target, events, events == 1 ? "" : "s");
 		rd_rescan_session(d->env, &s, before, &ch);
+		break;
+	case RD_JOB_RECONCILE:
+		rd_info("reconciling host%u (session %u, %s) with the target's LUNs for %u "
+			"event%s", s.host, s.sid, s.target, events, events == 1 ? "" : "s");
+		rd_reconcile_session(d->env, &s, before, &ch);
 		break;
 	case RD_JOB_RESCAN:
 		rd_info("rescanning %s (session %u) for a capacity change",
@@ -249,6 +293,12 @@ static void note(struct daemon *d, enum rd_job_kind kind, const struct rd_hctl *
 
 	if (d->stopping)
 		return;
+	if (kind == RD_JOB_SCAN) {
+		struct rd_job_key rk = { .kind = RD_JOB_RECONCILE, .hctl = *h };
+
+		if (rd_sched_drop(&d->sched, &rk))
+			rd_debug("%s: the pending reconcile of host%u joins the scan", why, h->host);
+	}
 	switch (rd_sched_note(&d->sched, &key, now_ms())) {
 	case RD_NOTE_NEW:
 		rd_info("%s: %s of %s in %u ms", why, rd_job_kind_name(kind), key_name(&key, hb),
@@ -266,6 +316,27 @@ static void note(struct daemon *d, enum rd_job_kind kind, const struct rd_hctl *
 	}
 }
 
+/* The session sid: 1 found, 0 none, -1 error (logged). */
+static int session_host(struct daemon *d, unsigned int sid, struct rd_session *out)
+{
+	struct rd_session *v;
+	char err[512];
+	size_t n;
+	int found = 0;
+
+	if (rd_sessions_list(d->env, &v, &n, err, sizeof(err))) {
+		rd_err("%s", err);
+		return -1;
+	}
+	for (size_t i = 0; i < n && !found; i++)
+		if (v[i].sid == sid) {
+			*out = v[i];
+			found = 1;
+		}
+	free(v);
+	return found;
+}
+
 static void scan_all(struct daemon *d, enum rd_job_kind kind, const char *why)
 {
 	struct rd_session *v;
@@ -280,11 +351,95 @@ static void scan_all(struct daemon *d, enum rd_job_kind kind, const char *why)
 		struct rd_hctl h = { .host = v[i].host };
 		struct rd_job_key scan = { .kind = RD_JOB_SCAN, .hctl = h };
 
-		if (kind == RD_JOB_CHECK && rd_sched_has(&d->sched, &scan))
+		if ((kind == RD_JOB_CHECK || kind == RD_JOB_RECONCILE) && rd_sched_has(&d->sched, &scan))
 			continue;	/* a scan is coming anyway */
 		note(d, kind, &h, why);
 	}
 	free(v);
+}
+
+/* Reconcile a host, unless a scan (which reconciles too) is coming. */
+static void note_reconcile(struct daemon *d, const struct rd_hctl *h, const char *why)
+{
+	struct rd_job_key scan = { .kind = RD_JOB_SCAN, .hctl = { .host = h->host } };
+	struct rd_hctl host = { .host = h->host };
+
+	if (rd_sched_pending(&d->sched, &scan)) {
+		rd_debug("%s: a scan of host%u is coming anyway", why, h->host);
+		return;
+	}
+	note(d, RD_JOB_RECONCILE, &host, why);
+}
+
+/* Join iscsid's netlink group, if not yet and if the kernel has an iSCSI
+ * transport (it may be loaded only at the first login). */
+static void open_iscsi(struct daemon *d)
+{
+	char err[256];
+
+	if (d->ifd >= 0 || !d->iscsi_wanted)
+		return;
+	d->ifd = rd_iscsi_open_netlink(err, sizeof(err));
+	if (d->ifd >= 0)
+		rd_info("listening to iscsid's iSCSI netlink events (Async Messages)");
+	else
+		rd_info("%s; Async Messages are not heard until an iSCSI session appears", err);
+}
+
+static void read_iscsi(struct daemon *d)
+{
+	static char buf[RD_ISCSI_MSG_MAX];
+	struct rd_iscsi_event ev;
+	struct sockaddr_nl snl;
+	char err[256], why[512];
+
+	for (int i = 0; i < 256; i++) {
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr mh = { .msg_name = &snl, .msg_namelen = sizeof(snl), .msg_iov = &iov,
+				     .msg_iovlen = 1 };
+		struct rd_session s;
+		struct rd_hctl h = { 0 };
+		ssize_t n = recvmsg(d->ifd, &mh, MSG_TRUNC);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == ENOBUFS) {
+				rd_warn("iSCSI netlink events were lost (receive buffer full): "
+					"reconciling every iSCSI session");
+				scan_all(d, RD_JOB_RECONCILE, "lost iSCSI events");
+				continue;
+			}
+			rd_err("reading iSCSI netlink events: %s; no longer listening", strerror(errno));
+			close(d->ifd);
+			d->ifd = -1;
+			return;
+		}
+		if ((size_t)n > sizeof(buf) || (mh.msg_flags & MSG_TRUNC) ||
+		    mh.msg_namelen < sizeof(snl) || snl.nl_pid != 0)
+			continue;	/* a big login or text PDU, or not the kernel's */
+		if (rd_iscsi_msg_parse(buf, (size_t)n, &ev, err, sizeof(err))) {
+			rd_warn("dropped a malformed iSCSI netlink event (%zd bytes): %s", n, err);
+			continue;
+		}
+		if (ev.kind != RD_ISCSI_ASYNC)
+			continue;
+		if (!rd_iscsi_luns_changed(&ev)) {
+			rd_debug("ignoring an Async Message of session %u (AsyncEvent %u, sense "
+				 "%x/%02x/%02x)", ev.sid, ev.async_event, ev.key, ev.asc, ev.ascq);
+			continue;
+		}
+		if (session_host(d, ev.sid, &s) <= 0) {
+			rd_debug("an Async Message of session %u, which has no SCSI host", ev.sid);
+			continue;
+		}
+		h.host = s.host;
+		snprintf(why, sizeof(why), "Async Message REPORTED LUNS DATA HAS CHANGED from "
+			 "session %u (host%u, %s)", s.sid, s.host, s.target);
+		note_reconcile(d, &h, why);
+	}
 }
 
 static void handle_uevent(struct daemon *d, const void *msg, size_t len)
@@ -326,6 +481,43 @@ static void handle_uevent(struct daemon *d, const void *msg, size_t len)
 		snprintf(why, sizeof(why), "CAPACITY DATA HAS CHANGED on %s (session %u)",
 			 rd_hctl_fmt(&h, hb), s.sid);
 		note(d, RD_JOB_RESCAN, &h, why);
+		return;
+	case RD_UEVENT_SDEV_ADDED:
+		if (rd_sched_host_busy(&d->sched, h.host)) {
+			rd_debug("%s added while a job of ours runs on host%u: ours",
+				 rd_hctl_fmt(&h, hb), h.host);
+			return;
+		}
+		rc = rd_session_of_host(d->env, h.host, &s, err, sizeof(err));
+		if (rc <= 0) {
+			rd_debug("host%u is not an iSCSI host: %s added, nothing to do", h.host,
+				 rd_hctl_fmt(&h, hb));
+			return;
+		}
+		snprintf(why, sizeof(why), "%s added by someone else (session %u, %s)",
+			 rd_hctl_fmt(&h, hb), s.sid, s.target);
+		note_reconcile(d, &h, why);
+		return;
+	case RD_UEVENT_SESSION_ADDED:
+		open_iscsi(d);
+		rc = rd_session_of_host(d->env, h.host, &s, err, sizeof(err));
+		if (rc <= 0) {
+			rd_debug("an iSCSI session on host%u appeared and went", h.host);
+			return;
+		}
+		known_empty(d, h.host);
+		/* its targetname is not set yet (sysfs shows "(null)") */
+		snprintf(why, sizeof(why), "new iSCSI session %u on host%u", s.sid, h.host);
+		note_reconcile(d, &h, why);
+		return;
+	case RD_UEVENT_SDEV_REMOVED:
+		if (!rd_sched_host_busy(&d->sched, h.host) && known_get(d, h.host))
+			known_refresh(d, h.host);
+		return;
+	case RD_UEVENT_HOST_REMOVED:
+		if (known_get(d, h.host))
+			rd_info("host%u is gone (logout or session end): forgetting its devices", h.host);
+		known_forget(d, h.host);
 		return;
 	}
 }
@@ -416,7 +608,7 @@ int rd_daemon_run(const struct rd_config *cfg, struct rd_env *env,
 		  const struct rd_daemon_opts *o)
 {
 	struct daemon d = { .cfg = cfg, .env = env, .opts = o, .ufd = -1, .sfd = -1, .tfd = -1,
-			    .pfd = -1 };
+			    .pfd = -1, .ifd = -1 };
 	struct rd_session *sessions = NULL;
 	int ready_fd = -1, rc = 1;
 	char err[512];
@@ -458,6 +650,10 @@ int rd_daemon_run(const struct rd_config *cfg, struct rd_env *env,
 		rd_err("%s", err);
 		goto out;
 	}
+	/* Async Messages: the real kernel's only (a test's fake sysfs has
+	 * no such thing) */
+	d.iscsi_wanted = d.netlink && cfg->async_messages;
+	open_iscsi(&d);
 	rd_sched_init(&d.sched, cfg->debounce_ms, cfg->debounce_max_ms, cfg->max_parallel);
 	if (rd_sessions_list(env, &sessions, &n, err, sizeof(err))) {
 		rd_err("%s", err);
@@ -465,16 +661,18 @@ int rd_daemon_run(const struct rd_config *cfg, struct rd_env *env,
 	}
 	for (size_t i = 0; i < n; i++)
 		known_refresh(&d, sessions[i].host);
-	rd_info("ready: watching %s for SCSI unit attentions; %zu iSCSI session%s under %s",
-		d.netlink ? "the kernel's uevents" : o->uevent_socket, n, n == 1 ? "" : "s",
-		env->sysfs);
+	rd_info("ready: watching %s for SCSI unit attentions and devices%s; %zu iSCSI "
+		"session%s under %s", d.netlink ? "the kernel's uevents" : o->uevent_socket,
+		d.ifd >= 0 ? ", iscsid's netlink group for Async Messages" : "", n,
+		n == 1 ? "" : "s", env->sysfs);
 	free(sessions);
 	rd_daemon_ready(&ready_fd, 0, cfg->log == RD_LOGTO_STDERR);
 
 	for (;;) {
-		struct pollfd p[4] = {
+		struct pollfd p[5] = {
 			{ .fd = d.ufd, .events = POLLIN }, { .fd = d.sfd, .events = POLLIN },
 			{ .fd = d.tfd, .events = POLLIN }, { .fd = d.pfd, .events = POLLIN },
+			{ .fd = d.ifd, .events = POLLIN },
 		};
 		size_t running = d.sched.running;
 		int timeout = -1;
@@ -491,16 +689,21 @@ int rd_daemon_run(const struct rd_config *cfg, struct rd_env *env,
 			}
 			timeout = (int)(d.stop_deadline - now);
 		}
-		if (poll(p, d.pfd >= 0 ? 4 : 3, timeout) < 0) {
+		/* a negative fd is skipped by poll */
+		if (poll(p, 5, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			rd_err("poll: %s", strerror(errno));
 			goto out;
 		}
-		if (p[1].revents)
-			handle_signals(&d);
+		/* uevents first: those a worker's writes caused are queued before
+		 * it exits, so they are seen while its job still counts as ours */
 		if (p[0].revents & POLLIN)
 			read_uevents(&d);
+		if (d.ifd >= 0 && (p[4].revents & POLLIN))
+			read_iscsi(&d);
+		if (p[1].revents)
+			handle_signals(&d);
 		if (p[2].revents)
 			drain(d.tfd);
 		if (d.pfd >= 0 && p[3].revents) {
@@ -527,6 +730,8 @@ out:
 		close(d.tfd);
 	if (d.pfd >= 0)
 		close(d.pfd);
+	if (d.ifd >= 0)
+		close(d.ifd);
 	for (size_t i = 0; i < d.nknown; i++)
 		rd_devtab_free(&d.known[i].t);
 	free(d.known);

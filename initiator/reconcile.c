@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *rd_change_kind_name(enum rd_change_kind k)
 {
@@ -110,6 +111,34 @@ static int remove_stale(const struct rd_env *env, const struct rd_session *s,
 	return !env->dry_run;
 }
 
+/* A new disk gets its block device from sd's probe, which the kernel runs
+ * asynchronously: a device just added may not have it yet.  Wait for it,
+ * up to 3 s, for a direct-access device (type 0) only; a LUN 0 controller
+ * never gets one.  d is read again. */
+static void settle(const struct rd_env *env, struct rd_sdev *d)
+{
+	char hb[RD_HCTL_LEN], path[PATH_MAX], type[16];
+	struct rd_sdev now;
+
+	if (d->block[0] || env->dry_run ||
+	    rd_path(env, path, sizeof(path), NULL, 0, "class/scsi_device/%s/device/type",
+		    rd_hctl_fmt(&d->hctl, hb)) ||
+	    rd_read_attr(path, type, sizeof(type)) || strcmp(type, "0"))
+		return;
+	for (int i = 0; i < 60; i++) {
+		struct timespec ts = { 0, 50 * 1000000L };
+
+		nanosleep(&ts, NULL);
+		if (rd_sdev_read(env, &d->hctl, &now, NULL, 0) <= 0)
+			return;
+		if (now.block[0]) {
+			*d = now;
+			return;
+		}
+	}
+	rd_warn("%s: a disk with no block device after 3 s", hb);
+}
+
 /* After deleting a device whose LUN number was reused: probe that LUN
  * again so the new content appears as a new device. */
 static void reprobe(const struct rd_env *env, const struct rd_session *s,
@@ -125,14 +154,31 @@ static void reprobe(const struct rd_env *env, const struct rd_session *s,
 		return;
 	}
 	rc = rd_sdev_read(env, h, &d, err, sizeof(err));
+	if (rc > 0)
+		settle(env, &d);
 	if (rc < 0)
 		change(out, RD_CH_ERROR, s, NULL, "%s", err);
 	else if (rc > 0)
 		change(out, RD_CH_NEW, s, &d, "LUN number reused: probed again");
 }
 
-int rd_rescan_session(const struct rd_env *env, const struct rd_session *s,
-		      const struct rd_devtab *before, struct rd_changes *out)
+/* A LUN the target reports that has no device here, or NULL. */
+static const uint64_t *lun_without_device(const struct rd_lunlist *luns,
+					  const struct rd_devtab *present)
+{
+	for (size_t i = 0; i < luns->n; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < present->n && !found; j++)
+			found = present->v[j].hctl.lun == luns->v[i];
+		if (!found)
+			return &luns->v[i];
+	}
+	return NULL;
+}
+
+static int session_pass(const struct rd_env *env, const struct rd_session *s,
+			const struct rd_devtab *before, struct rd_changes *out, bool reconcile)
 {
 	struct rd_devtab mine = { 0 }, after = { 0 };
 	struct rd_lunlist luns = { 0 };
@@ -149,7 +195,7 @@ int rd_rescan_session(const struct rd_env *env, const struct rd_session *s,
 		}
 		before = &mine;
 	}
-	if (env->host_scan && rd_host_scan(env, s->host, "- - -", err, sizeof(err)))
+	if (!reconcile && env->host_scan && rd_host_scan(env, s->host, "- - -", err, sizeof(err)))
 		change(out, RD_CH_ERROR, s, NULL, "scanning host%u of session %u: %s", s->host,
 		       s->sid, err);
 	if (env->rescan_existing)
@@ -169,6 +215,27 @@ int rd_rescan_session(const struct rd_env *env, const struct rd_session *s,
 	luns_err[0] = '\0';
 	luns_known = env->report_luns &&
 		     !env->report_luns(env, s, &after, &luns, luns_err, sizeof(luns_err));
+	/* a reconcile scans only when the target has a LUN that has no device
+	 * here (iscsid does not scan, or has not yet): once */
+	if (reconcile && luns_known && env->host_scan) {
+		const uint64_t *missing = lun_without_device(&luns, &after);
+
+		if (missing) {
+			rd_info("session %u (%s): the target reports LUN %" PRIu64 ", which has no "
+				"device here: scanning host%u once", s->sid, s->target, *missing,
+				s->host);
+			if (rd_host_scan(env, s->host, "- - -", err, sizeof(err))) {
+				change(out, RD_CH_ERROR, s, NULL, "scanning host%u of session %u: %s",
+				       s->host, s->sid, err);
+			} else {
+				rd_devtab_free(&after);
+				if (rd_devtab_snapshot(env, s->host, &after, err, sizeof(err))) {
+					change(out, RD_CH_ERROR, s, NULL, "session %u: %s", s->sid, err);
+					goto out;
+				}
+			}
+		}
+	}
 	if (!luns_known && env->remove_stale)
 		rd_notice("session %u (%s): the target's LUN list is unknown, so only offline "
 			  "devices can be found stale: %s", s->sid, s->target,
@@ -179,18 +246,27 @@ int rd_rescan_session(const struct rd_env *env, const struct rd_session *s,
 		const struct rd_sdev *d = &after.v[i];
 		const struct rd_sdev *b = rd_devtab_find(before, &d->hctl);
 
+		/* a LUN gone first: its "WWID" is then whatever the target
+		 * answers for a LUN it does not have, and probing it again is
+		 * pointless */
+		if (luns_known && env->remove_stale && !rd_lunlist_has(&luns, d->hctl.lun)) {
+			struct rd_sdev gone = *d;
+
+			/* the identity it had: a rescan of a LUN the target no
+			 * longer has reads whatever the target answers for none */
+			if (b && b->wwid[0])
+				memcpy(gone.wwid, b->wwid, sizeof(gone.wwid));
+			snprintf(reason, sizeof(reason), "the target no longer reports LUN %" PRIu64,
+				 d->hctl.lun);
+			remove_stale(env, s, &gone, reason, out);
+			continue;
+		}
 		if (b && wwid_changed(b, d) && env->remove_wwid_changed) {
 			snprintf(reason, sizeof(reason),
 				 "its WWID changed from %s to %s: the LUN number now holds other data",
 				 b->wwid, d->wwid);
 			if (remove_stale(env, s, d, reason, out) && reuse)
 				reuse[nreuse++] = d->hctl;
-			continue;
-		}
-		if (luns_known && env->remove_stale && !rd_lunlist_has(&luns, d->hctl.lun)) {
-			snprintf(reason, sizeof(reason), "the target no longer reports LUN %" PRIu64,
-				 d->hctl.lun);
-			remove_stale(env, s, d, reason, out);
 			continue;
 		}
 		if (!luns_known && env->remove_stale && !strcmp(d->state, "offline")) {
@@ -200,9 +276,12 @@ int rd_rescan_session(const struct rd_env *env, const struct rd_session *s,
 			remove_stale(env, s, d, reason, out);
 			continue;
 		}
-		if (!b)
-			change(out, RD_CH_NEW, s, d, NULL);
-		else if (b->size != d->size)
+		if (!b) {
+			struct rd_sdev nd = *d;
+
+			settle(env, &nd);
+			change(out, RD_CH_NEW, s, &nd, NULL);
+		} else if (b->size != d->size)
 			change(out, RD_CH_RESIZED, s, d, NULL)->old_size = b->size;
 	}
 	for (size_t i = 0; i < before->n; i++)
@@ -216,6 +295,18 @@ out:
 	rd_devtab_free(&after);
 	rd_devtab_free(&mine);
 	return out->errors > errors ? -1 : 0;
+}
+
+int rd_rescan_session(const struct rd_env *env, const struct rd_session *s,
+		      const struct rd_devtab *before, struct rd_changes *out)
+{
+	return session_pass(env, s, before, out, false);
+}
+
+int rd_reconcile_session(const struct rd_env *env, const struct rd_session *s,
+			 const struct rd_devtab *before, struct rd_changes *out)
+{
+	return session_pass(env, s, before, out, true);
 }
 
 int rd_rescan_device(const struct rd_env *env, const struct rd_session *s,

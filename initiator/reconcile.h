@@ -50,6 +50,13 @@ struct rd_changes {
 int rd_rescan_session(const struct rd_env *env, const struct rd_session *s,
 		      const struct rd_devtab *before, struct rd_changes *out);
 
+/* The same without step 1: for when someone else (iscsid) has just
+ * scanned, or the target's LUN set changed and a scan would add nothing.
+ * If the target reports a LUN that has no device, the host is scanned
+ * once after all (unless env->host_scan is off), before step 4. */
+int rd_reconcile_session(const struct rd_env *env, const struct rd_session *s,
+			 const struct rd_devtab *before, struct rd_changes *out);
+
 /* A capacity change: rescan one device and say how its size changed. */
 int rd_rescan_device(const struct rd_env *env, const struct rd_session *s,
 		     const struct rd_hctl *h, const struct rd_sdev *before,

@@ -17,6 +17,8 @@ const char *rd_job_kind_name(enum rd_job_kind k)
 		return "scan";
 	case RD_JOB_RESCAN:
 		return "rescan";
+	case RD_JOB_RECONCILE:
+		return "reconcile";
 	default:
 		return "check";
 	}
@@ -40,7 +42,7 @@ void rd_sched_free(struct rd_sched *s)
 
 static bool host_wide(enum rd_job_kind k)
 {
-	return k == RD_JOB_SCAN || k == RD_JOB_CHECK;
+	return k == RD_JOB_SCAN || k == RD_JOB_CHECK || k == RD_JOB_RECONCILE;
 }
 
 static bool same_key(const struct rd_job_key *a, const struct rd_job_key *b)
@@ -61,6 +63,31 @@ static struct rd_sched_entry *find(const struct rd_sched *s, const struct rd_job
 bool rd_sched_has(const struct rd_sched *s, const struct rd_job_key *k)
 {
 	return find(s, k) != NULL;
+}
+
+bool rd_sched_pending(const struct rd_sched *s, const struct rd_job_key *k)
+{
+	const struct rd_sched_entry *e = find(s, k);
+
+	return e && e->state == RD_PENDING;
+}
+
+bool rd_sched_host_busy(const struct rd_sched *s, unsigned int host)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].state == RD_RUNNING && s->v[i].key.hctl.host == host)
+			return true;
+	return false;
+}
+
+bool rd_sched_drop(struct rd_sched *s, const struct rd_job_key *k)
+{
+	struct rd_sched_entry *e = find(s, k);
+
+	if (!e || e->state != RD_PENDING)
+		return false;
+	*e = s->v[--s->n];
+	return true;
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b)

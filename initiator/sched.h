@@ -5,8 +5,10 @@
  * caller passes in (milliseconds, any origin), so tests drive it with a
  * fake one.
  *
- * A job is keyed by what it acts on: a host scan (SCAN) or a periodic
- * check (CHECK) by SCSI host, a capacity rescan (RESCAN) by H:C:T:L.
+ * A job is keyed by what it acts on: a host scan (SCAN), a reconcile
+ * (RECONCILE: the target's LUN list against the host's devices, without a
+ * host scan of its own unless a LUN has no device) or a periodic check
+ * (CHECK) by SCSI host, a capacity rescan (RESCAN) by H:C:T:L.
  *   - The first event for an idle key makes it pending, due `window` ms
  *     later; more events push the due time to last event + window, but
  *     never past first event + max_wait (a steady trickle still scans).
@@ -14,7 +16,7 @@
  *     run once more, after it ends (the scan may have begun before the
  *     target's change).
  *   - Jobs of one host do not overlap when either is host-wide (SCAN,
- *     CHECK): at most one scan in flight per host.
+ *     RECONCILE, CHECK): at most one scan in flight per host.
  *   - At most max_running jobs in all.
  */
 #ifndef LUNLINK_RESCAND_SCHED_H
@@ -26,11 +28,11 @@
 
 #include "sysfs.h"
 
-enum rd_job_kind { RD_JOB_SCAN, RD_JOB_RESCAN, RD_JOB_CHECK };
+enum rd_job_kind { RD_JOB_SCAN, RD_JOB_RESCAN, RD_JOB_CHECK, RD_JOB_RECONCILE };
 
 struct rd_job_key {
 	enum rd_job_kind kind;
-	struct rd_hctl hctl;	/* SCAN, CHECK: only .host counts */
+	struct rd_hctl hctl;	/* SCAN, RECONCILE, CHECK: only .host counts */
 };
 
 enum rd_entry_state { RD_PENDING, RD_RUNNING };
@@ -66,6 +68,12 @@ enum rd_note rd_sched_note(struct rd_sched *s, const struct rd_job_key *k, uint6
 
 /* Is a job with this key pending or running? */
 bool rd_sched_has(const struct rd_sched *s, const struct rd_job_key *k);
+/* Is it pending (not running)? */
+bool rd_sched_pending(const struct rd_sched *s, const struct rd_job_key *k);
+/* Is any job of this host running? */
+bool rd_sched_host_busy(const struct rd_sched *s, unsigned int host);
+/* Forget a pending job (a running one is left alone): true if it was. */
+bool rd_sched_drop(struct rd_sched *s, const struct rd_job_key *k);
 
 /* A due job that may start now: true, its key and how many events it
  * stands for; it is then running until rd_sched_done. */

@@ -141,18 +141,64 @@ const char *rd_uevent_get(const struct rd_uevent *ev, const char *key)
 	return NULL;
 }
 
+static bool is(const char *v, const char *want)
+{
+	return v && !strcmp(v, want);
+}
+
+/* The host number of the last "hostH" component of a device path. */
+static int devpath_host(const char *devpath, unsigned int *host)
+{
+	const char *p = devpath;
+	bool found = false;
+
+	while ((p = strstr(p, "/host"))) {
+		const char *q = p + 5;
+		uint64_t v;
+
+		p = q;
+		if (rd_parse_decimal(&q, UINT32_MAX, &v) || (*q && *q != '/'))
+			continue;
+		*host = (unsigned int)v;
+		found = true;
+	}
+	return found ? 0 : -1;
+}
+
 enum rd_uevent_kind rd_uevent_classify(const struct rd_uevent *ev, struct rd_hctl *hctl)
 {
 	const char *last;
 	enum rd_uevent_kind kind;
+	bool add, remove;
 
-	if (!ev->action || strcmp(ev->action, "change") || !ev->sdev_ua)
+	if (!ev->action)
 		return RD_UEVENT_OTHER;
-	if (!ev->subsystem || strcmp(ev->subsystem, "scsi"))
+	add = !strcmp(ev->action, "add");
+	remove = !strcmp(ev->action, "remove");
+	if (is(ev->subsystem, "iscsi_session") && (add || remove)) {
+		memset(hctl, 0, sizeof(*hctl));
+		if (devpath_host(ev->devpath, &hctl->host))
+			return RD_UEVENT_OTHER;
+		return add ? RD_UEVENT_SESSION_ADDED : RD_UEVENT_HOST_REMOVED;
+	}
+	if (!is(ev->subsystem, "scsi"))
 		return RD_UEVENT_OTHER;
-	if (!ev->devtype || strcmp(ev->devtype, "scsi_device"))
+	if (is(ev->devtype, "scsi_host")) {
+		last = strrchr(ev->devpath, '/');
+		memset(hctl, 0, sizeof(*hctl));
+		if (!remove || !last || devpath_host(last, &hctl->host))
+			return RD_UEVENT_OTHER;
+		return RD_UEVENT_HOST_REMOVED;
+	}
+	if (!is(ev->devtype, "scsi_device"))
 		return RD_UEVENT_OTHER;
-	if (!strcmp(ev->sdev_ua, "REPORTED_LUNS_DATA_HAS_CHANGED"))
+	if (add)
+		kind = RD_UEVENT_SDEV_ADDED;
+	else if (remove)
+		kind = RD_UEVENT_SDEV_REMOVED;
+	else if (strcmp(ev->action, "change") || !ev->sdev_ua)
+		return RD_UEVENT_OTHER;
+	else if (!strcmp(ev->sdev_ua, "REPORTED_LUNS_DATA_HAS_CHANGED"))
 		kind = RD_UEVENT_LUNS_CHANGED;
 	else if (!strcmp(ev->sdev_ua, "CAPACITY_DATA_HAS_CHANGED"))
 		kind = RD_UEVENT_CAPACITY_CHANGED;
@@ -162,4 +208,24 @@ enum rd_uevent_kind rd_uevent_classify(const struct rd_uevent *ev, struct rd_hct
 	if (!last || rd_hctl_parse(last + 1, hctl))
 		return RD_UEVENT_OTHER;
 	return kind;
+}
+
+const char *rd_uevent_kind_name(enum rd_uevent_kind k)
+{
+	switch (k) {
+	case RD_UEVENT_LUNS_CHANGED:
+		return "REPORTED LUNS DATA HAS CHANGED";
+	case RD_UEVENT_CAPACITY_CHANGED:
+		return "CAPACITY DATA HAS CHANGED";
+	case RD_UEVENT_SDEV_ADDED:
+		return "SCSI device added";
+	case RD_UEVENT_SDEV_REMOVED:
+		return "SCSI device removed";
+	case RD_UEVENT_SESSION_ADDED:
+		return "iSCSI session added";
+	case RD_UEVENT_HOST_REMOVED:
+		return "SCSI host or iSCSI session removed";
+	default:
+		return "other";
+	}
 }

@@ -9,7 +9,8 @@
  * rd_uevent_parse bounds it (RD_UEVENT_MAX bytes, RD_UEVENT_MAX_FIELDS
  * fields), refuses anything malformed with a reason, and never reads past
  * the length given.  rd_uevent_classify then says whether the message is
- * one of the two unit attentions lunlink-rescand acts on.
+ * one lunlink-rescand acts on: one of the two unit attentions, or a SCSI
+ * device, SCSI host or iSCSI session coming or going.
  */
 #ifndef LUNLINK_RESCAND_UEVENT_H
 #define LUNLINK_RESCAND_UEVENT_H
@@ -54,11 +55,23 @@ enum rd_uevent_kind {
 	RD_UEVENT_OTHER,		/* not ours: ignore */
 	RD_UEVENT_LUNS_CHANGED,		/* SDEV_UA=REPORTED_LUNS_DATA_HAS_CHANGED */
 	RD_UEVENT_CAPACITY_CHANGED,	/* SDEV_UA=CAPACITY_DATA_HAS_CHANGED */
+	RD_UEVENT_SDEV_ADDED,		/* "add" of a scsi_device: a scan found a LUN */
+	RD_UEVENT_SDEV_REMOVED,		/* "remove" of a scsi_device */
+	RD_UEVENT_SESSION_ADDED,	/* "add" of an iscsi_session: a login */
+	RD_UEVENT_HOST_REMOVED,		/* "remove" of a scsi_host or an iscsi_session */
 };
 
 /* A "change" of a scsi_device (SUBSYSTEM=scsi, DEVTYPE=scsi_device) with
  * one of the two SDEV_UA values, whose DEVPATH ends in H:C:T:L, gives its
- * kind and fills *hctl; anything else is RD_UEVENT_OTHER. */
+ * kind and fills *hctl; so does an "add" or "remove" of a scsi_device.
+ * An "add" of an iscsi_session (SUBSYSTEM=iscsi_session, DEVPATH
+ * .../hostH/sessionS/iscsi_session/sessionS) or a "remove" of one or of a
+ * scsi_host (SUBSYSTEM=scsi, DEVTYPE=scsi_host, DEVPATH .../hostH) fills
+ * hctl->host only (the last hostH of DEVPATH).  Anything else is
+ * RD_UEVENT_OTHER. */
 enum rd_uevent_kind rd_uevent_classify(const struct rd_uevent *ev, struct rd_hctl *hctl);
+
+/* For the log: "SCSI device added", ... */
+const char *rd_uevent_kind_name(enum rd_uevent_kind k);
 
 #endif

@@ -60,6 +60,11 @@
 # The serial console (kernel log, /init's messages) goes to
 # $TRASH/guest-NAME.console.
 #
+# Extra files: GUEST_FILES, a space-separated list of HOSTPATH=GUESTPATH
+# (absolute in the guest, no spaces), are copied into each boot's small
+# cpio, mode kept (t/t4100 puts a static lunlink-rescand there).  Empty by
+# default.
+#
 # guest_net and guest_start set NAME_* variables and start processes: call
 # them in the test's own shell, not in $(...).  guest_net registers
 # guest_stop with test_atexit, so the guest and its namespace go on every
@@ -72,6 +77,7 @@ GUEST_BOOT_TIMEOUT=${GUEST_BOOT_TIMEOUT:-90}
 # the recipe's version: bump it when the base initramfs changes
 GUEST_RECIPE=1
 GUEST_SKIP=
+GUEST_FILES=${GUEST_FILES:-}
 
 guest_say() { printf '# guest: %s\n' "$*" >&3; }
 
@@ -311,6 +317,19 @@ guest_alive() {
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
 }
 
+# guest_copy_files ROOT: GUEST_FILES into the tree ROOT
+guest_copy_files() {
+	local root=$1 f src dst
+	for f in $GUEST_FILES; do
+		src=${f%%=*} dst=${f#*=}
+		case "$dst" in
+		/*) ;;
+		*) echo "GUEST_FILES: $f: the guest path must be absolute" >&2; return 1 ;;
+		esac
+		mkdir -p "$root$(dirname "$dst")" && cp -p "$src" "$root$dst" || return 1
+	done
+}
+
 # guest_start NAME [PORTAL]: boot a guest in NAME's namespace; with PORTAL
 # (ADDR:PORT) it discovers and logs in to every target there first.
 # Returns when the command channel answers (bounded by
@@ -323,6 +342,7 @@ guest_start() {
 	rm -rf "$dir" && mkdir -p "$dir/root/etc/iscsi" || return 1
 	guest_init_script >"$dir/root/init" && chmod 755 "$dir/root/init" &&
 	echo "InitiatorName=$IQN_BASE:guest-$TEST_NAME-$name" >"$dir/root/etc/iscsi/initiatorname.iscsi" &&
+	guest_copy_files "$dir/root" &&
 	(cd "$dir/root" && find . | cpio -o -H newc --quiet) >"$dir/init.cpio" &&
 	cat "$GUEST_BASE_CPIO" "$dir/init.cpio" >"$dir/initrd" || return 1
 	mkfifo "$dir/cmd.in" "$dir/cmd.out" && : >"$dir/channel.log" || return 1

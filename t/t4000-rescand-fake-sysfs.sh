@@ -366,6 +366,50 @@ test_expect_success 'a uevent of a host with no iSCSI session and other UAs are 
 	sleep 0.5 && test_cmp expect "$KLOG"
 '
 
+# sdev_uevent ACTION H:C:T:L: the kernel's message for a scsi_device added or removed
+sdev_uevent() {
+	local host=${2%%:*} ct=${2%:*}
+	local p="/devices/platform/host$host/session1/target$ct/$2"
+	perl -MSocket -e '
+		socket(my $s, PF_UNIX, SOCK_DGRAM, 0) or die "socket: $!";
+		my $m = join("\0", @ARGV[1 .. $#ARGV]) . "\0";
+		send($s, $m, 0, pack_sockaddr_un($ARGV[0])) or die "send: $!"' \
+		"$SOCK" "$1@$p" "ACTION=$1" "DEVPATH=$p" SUBSYSTEM=scsi DEVTYPE=scsi_device SEQNUM=500
+}
+
+test_expect_success 'a device added by someone else (iscsid): that host is reconciled, not scanned' '
+	: >"$KLOG" &&
+	fake_sdev 1 2:0:0:7 naa.600000000000000000000000000000a7 sdi 2097152 8:128 &&
+	printf "0\n1\n4\n7\n" >"$LUNS/host2" &&
+	sdev_uevent add 2:0:0:7 &&
+	wait_for 10 grep -q "removed device 2:0:0:3" "$DLOG" &&
+	test_grep "2:0:0:7 added by someone else (session 1, $IQN:t1): reconcile of host2" "$DLOG" &&
+	test_grep "reconciling host2 (session 1, $IQN:t1) with the target.s LUNs for 1 event" "$DLOG" &&
+	test_grep "new device 2:0:0:7 /dev/sdi" "$DLOG" &&
+	test_grep "^class/scsi_device/2:0:0:3/device/delete 1$" "$KLOG" &&
+	! grep "scan - - -" "$KLOG"
+'
+
+test_expect_success 'the remove uevent of the device we deleted starts nothing' '
+	wait_for 5 grep -q "worker .* done" "$DLOG" &&
+	n=$(grep -c "reconciling host2" "$DLOG") &&
+	sdev_uevent remove 2:0:0:3 && sleep 1.5 &&
+	test "$(grep -c "reconciling host2" "$DLOG")" = "$n"
+'
+
+test_expect_success 'a LUN the target reports with no device: a reconcile scans the host once' '
+	: >"$KLOG" &&
+	echo "fake_sdev 1 2:0:0:8 naa.600000000000000000000000000000a8 sdj 2097152 8:144" \
+		>"$STAGE/host2.2:0:0:8" &&
+	printf "0\n1\n4\n7\n8\n" >"$LUNS/host2" &&
+	fake_sdev 1 2:0:0:9 naa.600000000000000000000000000000a9 &&
+	printf "0\n1\n4\n7\n8\n9\n" >"$LUNS/host2" &&
+	sdev_uevent add 2:0:0:9 &&
+	wait_for 10 grep -q "new device 2:0:0:8" "$DLOG" &&
+	test_grep "the target reports LUN 8, which has no device here: scanning host2 once" "$DLOG" &&
+	test "$(grep -c "scan - - -" "$KLOG")" = 1
+'
+
 test_expect_success 'malformed, truncated and oversized uevents are dropped with a log line' '
 	for f in "$T_DIR"/fuzz/corpus/uevent/bad-*; do send_file "$f" || return 1; done &&
 	head -c 9000 /dev/zero | tr "\\0" x >huge && send_file huge &&

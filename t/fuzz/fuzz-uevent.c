@@ -106,11 +106,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case RD_UEVENT_LUNS_CHANGED:
 		case RD_UEVENT_CAPACITY_CHANGED:
-			check(!strcmp(ev.action, "change"));
+		case RD_UEVENT_SDEV_ADDED:
+		case RD_UEVENT_SDEV_REMOVED:
+			check(!strcmp(ev.action, "change") || !strcmp(ev.action, "add") ||
+			      !strcmp(ev.action, "remove"));
 			check(ev.subsystem && !strcmp(ev.subsystem, "scsi"));
 			check(ev.devtype && !strcmp(ev.devtype, "scsi_device"));
 			check(rd_hctl_parse(rd_hctl_fmt(&h, hb), &h2) == 0);
 			check(!rd_hctl_cmp(&h, &h2));
+			break;
+		case RD_UEVENT_SESSION_ADDED:
+		case RD_UEVENT_HOST_REMOVED:
+			check(!strcmp(ev.action, "add") || !strcmp(ev.action, "remove"));
+			check(strstr(ev.devpath, "/host") != NULL);
 			break;
 		}
 	}

@@ -22,6 +22,11 @@ static struct rd_job_key check(unsigned int host)
 	return (struct rd_job_key){ .kind = RD_JOB_CHECK, .hctl = { .host = host } };
 }
 
+static struct rd_job_key reconcile(unsigned int host)
+{
+	return (struct rd_job_key){ .kind = RD_JOB_RECONCILE, .hctl = { .host = host } };
+}
+
 static void test_one_event(void)
 {
 	struct rd_sched s;
@@ -189,6 +194,42 @@ static void test_full(void)
 	rd_sched_free(&s);
 }
 
+static void test_reconcile(void)
+{
+	struct rd_sched s;
+	struct rd_job_key k, r = reconcile(2), a = scan(2), r_lun = reconcile(2);
+	unsigned int ev = 0;
+
+	rd_sched_init(&s, 2000, 10000, 4);
+	/* iscsid's scan adds four devices, 30 ms apart: one reconcile */
+	is_int(rd_sched_note(&s, &r, 0), RD_NOTE_NEW, "a device added by someone else: a reconcile");
+	r_lun.hctl.lun = 3;
+	for (uint64_t t = 30; t <= 90; t += 30)
+		rd_sched_note(&s, &r_lun, t);
+	is_int(s.n, 1, "  the other adds join it, whatever their LUN");
+	ok(rd_sched_pending(&s, &r) && !rd_sched_host_busy(&s, 2), "  pending, host2 not busy");
+	ok(rd_sched_take(&s, 2090, &k, &ev) && k.kind == RD_JOB_RECONCILE && ev == 4,
+	   "  one reconcile for 4 events, a window after the last");
+	ok(!rd_sched_pending(&s, &r) && rd_sched_has(&s, &r), "  running, not pending");
+	ok(rd_sched_host_busy(&s, 2) && !rd_sched_host_busy(&s, 3), "  host2 is busy, host3 not");
+	is_int(rd_sched_note(&s, &a, 2100), RD_NOTE_NEW, "a scan noted meanwhile");
+	ok(!rd_sched_take(&s, 9000, &k, NULL), "  waits: a reconcile is host-wide");
+	ok(!rd_sched_drop(&s, &r), "a running job cannot be dropped");
+	rd_sched_done(&s, &r, 2200);
+	ok(!rd_sched_host_busy(&s, 2), "done: host2 not busy");
+	ok(rd_sched_take(&s, 9000, &k, NULL) && k.kind == RD_JOB_SCAN, "  then the scan runs");
+	rd_sched_done(&s, &a, 9100);
+	rd_sched_free(&s);
+
+	rd_sched_init(&s, 2000, 10000, 4);
+	rd_sched_note(&s, &r, 0);
+	ok(rd_sched_drop(&s, &r), "a pending reconcile can be dropped (a scan covers it)");
+	ok(!rd_sched_has(&s, &r) && s.n == 0, "  and is forgotten");
+	ok(!rd_sched_drop(&s, &r), "  dropping it again: nothing to drop");
+	is_int(rd_sched_next(&s, 0), -1, "  nothing to wake for");
+	rd_sched_free(&s);
+}
+
 int main(void)
 {
 	test_one_event();
@@ -198,5 +239,6 @@ int main(void)
 	test_per_host();
 	test_max_running();
 	test_full();
+	test_reconcile();
 	return done_testing();
 }

@@ -611,6 +611,54 @@ static void test_reconcile_variants(void)
 	rd_changes_free(&c);
 }
 
+/* rd_reconcile_session: what the daemon does when someone else scanned */
+static void test_reconcile_only(void)
+{
+	struct rd_session s;
+	struct rd_changes c = { 0 };
+	struct rd_devtab before;
+
+	/* iscsid's scan added LUN 3; the target dropped LUN 2 */
+	build_host2();
+	set_luns(6, 0, 1, 3, 4, 5, 4 + 2 /* 6 */);
+	rd_devtab_snapshot(&env, 2, &before, NULL, 0);
+	fake_sdev(1, "2:0:0:3", "naa.d3", "sdd", GIB, "8:48");
+	nstaged = 0;	/* nothing more for a scan to find */
+	rd_session_of_host(&env, 2, &s, NULL, 0);
+	is_int(rd_reconcile_session(&env, &s, &before, &c), 0, "a reconcile: no error");
+	show(&c);
+	is_int(writes_of("/scan", "- - -"), 0, "every LUN has a device: no host scan");
+	is_int(writes_of("/device/rescan", "1"), 6, "  the devices that were there are rescanned");
+	ok(find_change(&c, RD_CH_NEW, "2:0:0:3") != NULL, "  the device iscsid added is new");
+	like(why(&c, RD_CH_REMOVED, "2:0:0:2"), "the target no longer reports LUN 2",
+	     "  the dropped LUN is removed");
+	like(why(&c, RD_CH_REMOVED, "2:0:0:6"), "WWID changed from naa.a6 to naa.aa6",
+	     "  the reused one too");
+	is_int(writes_of("class/scsi_host/host2/scan", "0 0 6"), 1, "  and probed again");
+	rd_changes_free(&c);
+	rd_devtab_free(&before);
+
+	/* nobody scanned (iscsid's scan = manual): a LUN with no device */
+	build_host2();
+	set_luns(6, 0, 1, 2, 3, 4, 5);
+	env.remove_wwid_changed = false;
+	rd_session_of_host(&env, 2, &s, NULL, 0);
+	rd_reconcile_session(&env, &s, NULL, &c);
+	is_int(writes_of("class/scsi_host/host2/scan", "- - -"), 1,
+	       "LUN 3 has no device: the host is scanned, once");
+	ok(find_change(&c, RD_CH_NEW, "2:0:0:3") != NULL, "  and its device is new");
+	rd_changes_free(&c);
+
+	/* the same with host_scan off: no scan */
+	build_host2();
+	set_luns(6, 0, 1, 2, 3, 4, 5);
+	env.host_scan = false;
+	rd_session_of_host(&env, 2, &s, NULL, 0);
+	rd_reconcile_session(&env, &s, NULL, &c);
+	is_int(writes_of("/scan", "- - -"), 0, "host_scan off: a reconcile never scans for new LUNs");
+	rd_changes_free(&c);
+}
+
 static void test_capacity(void)
 {
 	struct rd_session s;
@@ -724,6 +772,7 @@ int main(void)
 	test_snapshot();
 	test_reconcile();
 	test_reconcile_variants();
+	test_reconcile_only();
 	test_capacity();
 	test_holders();
 	test_luns();

@@ -75,7 +75,8 @@ static void test_kernel_messages(void)
 	n = msg(buf, sizeof(buf), "add@" DEVPATH, "ACTION=add", "SUBSYSTEM=scsi",
 		"DEVTYPE=scsi_device", "SDEV_UA=REPORTED_LUNS_DATA_HAS_CHANGED", NULL);
 	rd_uevent_parse(buf, n, &ev, err, sizeof(err));
-	is_int(rd_uevent_classify(&ev, &h), RD_UEVENT_OTHER, "an add, even with SDEV_UA, is not ours");
+	is_int(rd_uevent_classify(&ev, &h), RD_UEVENT_SDEV_ADDED,
+	       "an add with SDEV_UA is a device added, not a unit attention");
 
 	n = msg(buf, sizeof(buf), "change@" DEVPATH, "SUBSYSTEM=block", "DEVTYPE=disk",
 		"SDEV_UA=REPORTED_LUNS_DATA_HAS_CHANGED", NULL);
@@ -202,6 +203,81 @@ static void test_bounds(void)
 	is_int(rd_uevent_parse("nonsense", 8, &ev, NULL, 0), -1, "a NULL err buffer is fine");
 }
 
+#define HOST "/devices/platform/host3"
+#define SESSION HOST "/session2"
+
+/* action, devpath, subsystem, devtype (NULL: none): as the kernel sends */
+static enum rd_uevent_kind kind_of(const char *action, const char *devpath, const char *subsystem,
+				   const char *devtype, struct rd_hctl *h)
+{
+	char buf[1024], a[256], d[512], s[64], t[64];
+	size_t n;
+
+	snprintf(a, sizeof(a), "%s@%s", action, devpath);
+	snprintf(d, sizeof(d), "DEVPATH=%s", devpath);
+	snprintf(s, sizeof(s), "SUBSYSTEM=%s", subsystem);
+	snprintf(t, sizeof(t), "DEVTYPE=%s", devtype ? devtype : "");
+	if (devtype)
+		n = msg(buf, sizeof(buf), a, d, s, t, "SEQNUM=1", NULL);
+	else
+		n = msg(buf, sizeof(buf), a, d, s, "SEQNUM=1", NULL);
+	memset(h, 0xff, sizeof(*h));
+	if (rd_uevent_parse(buf, n, &ev, err, sizeof(err)))
+		return (enum rd_uevent_kind)-1;
+	return rd_uevent_classify(&ev, h);
+}
+
+static void test_devices(void)
+{
+	struct rd_hctl h;
+
+	/* what iscsid's scan of a new LUN 2 makes the kernel send, in order
+	 * (seen in a Debian 12 guest, t/t4100) */
+	is_int(kind_of("add", SESSION "/target3:0:0/3:0:0:2", "scsi", "scsi_device", &h),
+	       RD_UEVENT_SDEV_ADDED, "a scsi_device added");
+	ok(h.host == 3 && h.channel == 0 && h.target == 0 && h.lun == 2, "  on 3:0:0:2");
+	is_int(kind_of("add", SESSION "/target3:0:0/3:0:0:2/scsi_device/3:0:0:2", "scsi_device",
+		       NULL, &h), RD_UEVENT_OTHER, "  its scsi_device class device is not counted twice");
+	is_int(kind_of("add", SESSION "/target3:0:0/3:0:0:2/bsg/3:0:0:2", "bsg", NULL, &h),
+	       RD_UEVENT_OTHER, "  nor its bsg node");
+	is_int(kind_of("add", SESSION "/target3:0:0/3:0:0:2/scsi_disk/3:0:0:2", "scsi_disk", NULL, &h),
+	       RD_UEVENT_OTHER, "  nor its scsi_disk");
+	is_int(kind_of("add", SESSION "/target3:0:0/3:0:0:2/block/sdb", "block", "disk", &h),
+	       RD_UEVENT_OTHER, "  nor its disk");
+	is_int(kind_of("bind", SESSION "/target3:0:0/3:0:0:2", "scsi", "scsi_device", &h),
+	       RD_UEVENT_OTHER, "  nor the driver's bind");
+	is_int(kind_of("add", SESSION "/target3:0:0", "scsi", "scsi_target", &h),
+	       RD_UEVENT_OTHER, "a scsi_target is not ours");
+	is_int(kind_of("remove", SESSION "/target3:0:0/3:0:0:2", "scsi", "scsi_device", &h),
+	       RD_UEVENT_SDEV_REMOVED, "a scsi_device removed");
+	ok(h.host == 3 && h.lun == 2, "  3:0:0:2");
+	is_int(kind_of("add", SESSION "/iscsi_session/session2", "iscsi_session", NULL, &h),
+	       RD_UEVENT_SESSION_ADDED, "an iscsi_session added");
+	is_int(h.host, 3, "  on host3");
+	is_int(kind_of("remove", SESSION "/iscsi_session/session2", "iscsi_session", NULL, &h),
+	       RD_UEVENT_HOST_REMOVED, "an iscsi_session removed: its host is gone");
+	is_int(h.host, 3, "  host3");
+	is_int(kind_of("remove", HOST, "scsi", "scsi_host", &h), RD_UEVENT_HOST_REMOVED,
+	       "a scsi_host removed");
+	is_int(h.host, 3, "  host3");
+	is_int(kind_of("add", HOST, "scsi", "scsi_host", &h), RD_UEVENT_OTHER,
+	       "a scsi_host added is not ours (its session says more)");
+	is_int(kind_of("change", SESSION "/iscsi_session/session2", "iscsi_session", NULL, &h),
+	       RD_UEVENT_OTHER, "a session's change is not ours");
+	is_int(kind_of("add", "/devices/platform/hostile/session2/iscsi_session/session2",
+		       "iscsi_session", NULL, &h), RD_UEVENT_OTHER, "a session under no hostN is not ours");
+	is_int(kind_of("add", "/devices/platform/host4294967296/session2/iscsi_session/session2",
+		       "iscsi_session", NULL, &h), RD_UEVENT_OTHER, "  nor one of a host over 32 bits");
+	is_int(kind_of("add", "/devices/host1/x/host7/session2/iscsi_session/session2",
+		       "iscsi_session", NULL, &h), RD_UEVENT_SESSION_ADDED, "the last hostN counts");
+	is_int(h.host, 7, "  host7");
+	is_int(kind_of("remove", "/devices/platform/scsi_host", "scsi", "scsi_host", &h),
+	       RD_UEVENT_OTHER, "a scsi_host path not ending in hostN is not ours");
+	is_int(kind_of("add", SESSION "/target3:0:0/x", "scsi", "scsi_device", &h), RD_UEVENT_OTHER,
+	       "a scsi_device path not ending in H:C:T:L is not ours");
+	is_str(rd_uevent_kind_name(RD_UEVENT_SDEV_ADDED), "SCSI device added", "kinds have names");
+}
+
 static void test_hctl(void)
 {
 	static const char *const bad[] = {
@@ -229,6 +305,7 @@ int main(void)
 	test_malformed();
 	test_truncated();
 	test_bounds();
+	test_devices();
 	test_hctl();
 	return done_testing();
 }
