@@ -35,8 +35,10 @@
  * remembered as bad locally, so reads of it go to a leg.
  *
  * Crash.  Before the first write to a 4 MiB extent, the extent goes into
- * the image's activity log on stable storage; a primary restarted after a
- * crash resyncs the extents in its log, not the whole volume.
+ * the image's activity log on stable storage (an O_DSYNC write through the
+ * engine; the writes that need it wait, the loop does not); a primary
+ * restarted after a crash resyncs the extents in its log, not the whole
+ * volume.
  *
  * Verify compares each region of a leg with this copy's by SHA-256 and
  * resyncs the ones that differ.  Not yet here: extent maps.
@@ -177,7 +179,8 @@ static int al_setup(struct ll_mirror *m)
 	m->al = p;
 	m->in_al = calloc(1, (m->nextents + 7) / 8);
 	m->al_busy = calloc(m->nextents, sizeof(*m->al_busy));
-	if (!m->in_al || !m->al_busy)
+	m->al_seq = calloc(m->nextents, sizeof(*m->al_seq));
+	if (!m->in_al || !m->al_busy || !m->al_seq)
 		return -1;
 	if (pread(m->l->engine.fd, m->al, im->al_bytes, (off_t)im->al_offset) !=
 	    (ssize_t)im->al_bytes)
@@ -221,21 +224,24 @@ static void al_clear(struct ll_mirror *m)
 }
 
 /*
- * Extents e0..e1 are about to be written: put them in the log, on stable
- * storage, first.  A slot is reused only from an extent with no write in
- * flight.  Synchronous: the first write to an extent waits for one page
- * write and an fdatasync of the image, as DRBD's does for its log.
+ * Extents e0..e1 are about to be written: put them in the log.  Returns the
+ * log version that must be on stable storage before the write is issued
+ * (al_flush writes it, without blocking the loop; the write waits on
+ * m->al_wait meanwhile).  A slot is reused only from an extent with no
+ * write in flight.
  */
-static void al_begin(struct ll_mirror *m, uint64_t e0, uint64_t e1)
+static uint64_t al_begin(struct ll_mirror *m, uint64_t e0, uint64_t e1)
 {
-	unsigned int slots = al_slots(m), tries, page, dirty_pages = 0;
-	uint8_t touched[64] = { 0 };	/* pages of the log to write */
-	uint64_t e;
+	unsigned int slots = al_slots(m), tries;
+	uint64_t e, need = 0;
 
 	for (e = e0; e <= e1 && e < m->nextents; e++) {
 		m->al_busy[e]++;
-		if (map_test(m->in_al, e))
+		if (map_test(m->in_al, e)) {
+			if (m->al_seq[e] > need)
+				need = m->al_seq[e];
 			continue;
+		}
 		for (tries = 0; tries < slots; tries++) {
 			unsigned int s = m->al_next;
 			uint64_t old = m->al[s];
@@ -247,25 +253,74 @@ static void al_begin(struct ll_mirror *m, uint64_t e0, uint64_t e1)
 				map_clear(m->in_al, old - 1);
 			m->al[s] = e + 1;
 			map_set(m->in_al, e);
-			page = (unsigned int)(s * sizeof(uint64_t) / 4096);
-			if (page < sizeof(touched) && !touched[page]) {
-				touched[page] = 1;
-				dirty_pages++;
-			}
+			m->al_seq[e] = ++m->al_version;
+			need = m->al_version;
 			break;
 		}
 		if (tries == slots)	/* every extent busy: cover it with the map */
 			ll_err(m->l, "activity log full (%u extents in flight)\n", slots);
 	}
-	if (!dirty_pages)
+	return need;
+}
+
+static void fan_go(struct fan *f);
+
+static void al_flush(struct ll_mirror *m);
+
+/* The log reached stable storage: the writes waiting for it may go. */
+static void al_written(struct ll_io *io)
+{
+	struct ll_mirror *m = (struct ll_mirror *)((char *)io - offsetof(struct ll_mirror, al_io));
+	struct fan *f, *keep = NULL, *keep_tail = NULL;
+
+	if (io->res)
+		ll_err(m->l, "cannot write the activity log: %s; after a crash now, regions "
+		       "written since may not be resynced\n", strerror(-io->res));
+	m->al_durable = m->al_writing;
+	m->al_writing = 0;
+	f = m->al_wait;
+	m->al_wait = m->al_wait_tail = NULL;
+	while (f) {
+		struct fan *next = f->wait_next;
+
+		f->wait_next = NULL;
+		if (f->al_need <= m->al_durable) {
+			fan_go(f);
+		} else {
+			if (keep_tail)
+				keep_tail->wait_next = f;
+			else
+				keep = f;
+			keep_tail = f;
+		}
+		f = next;
+	}
+	if (keep) {
+		keep_tail->wait_next = m->al_wait;
+		m->al_wait = keep;
+		if (!m->al_wait_tail)
+			m->al_wait_tail = keep_tail;
+	}
+	al_flush(m);
+}
+
+/* Write the log, if it changed since it was last written and no write of
+ * it is in flight: one O_DSYNC write of the whole (small) log area. */
+static void al_flush(struct ll_mirror *m)
+{
+	struct ll_image *im = &m->l->image;
+
+	if (m->al_writing || m->al_version == m->al_durable)
 		return;
-	for (page = 0; page < sizeof(touched); page++)
-		if (touched[page] &&
-		    pwrite(m->l->engine.fd, (uint8_t *)m->al + page * 4096, 4096,
-			   (off_t)(m->l->image.al_offset + page * 4096)) != 4096)
-			ll_err(m->l, "cannot write the activity log: %m\n");
-	if (fdatasync(m->l->engine.fd))
-		ll_err(m->l, "cannot sync the activity log: %m\n");
+	m->al_writing = m->al_version;
+	memset(&m->al_io, 0, sizeof(m->al_io));
+	m->al_io.op = LL_OP_WRITE;
+	m->al_io.flags = LL_IO_DSYNC;
+	m->al_io.buf = m->al;
+	m->al_io.off = im->al_offset;
+	m->al_io.len = im->al_bytes;
+	m->al_io.complete = al_written;
+	m->l->engine.ops->submit(&m->l->engine, &m->al_io);
 }
 
 static void al_end(struct ll_mirror *m, uint64_t e0, uint64_t e1)
@@ -477,7 +532,6 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 	struct ll_lu *l = m->l;
 	struct fan *f = calloc(1, sizeof(*f));
 	uint64_t r0, r1, r;
-	unsigned int i;
 	int bad = 0;
 
 	io->done = 0;
@@ -507,12 +561,35 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 
 	f->local.complete = local_done;
 	f->pending = 1;
+	f->local_fault = local_fault;
 	if (io->op != LL_OP_DATASYNC) {
 		f->e0 = (io->off - l->data_offset) >> m->al_shift;
 		f->e1 = io->len ? (io->off - l->data_offset + io->len - 1) >> m->al_shift : f->e0;
 		f->in_al = 1;
-		al_begin(m, f->e0, f->e1);
+		f->al_need = al_begin(m, f->e0, f->e1);
+		if (f->al_need > m->al_durable) {	/* the log first */
+			if (m->al_wait_tail)
+				m->al_wait_tail->wait_next = f;
+			else
+				m->al_wait = f;
+			m->al_wait_tail = f;
+			al_flush(m);
+			return;
+		}
 	}
+	fan_go(f);
+}
+
+/* Issue a write, punch or flush to the legs and the local image. */
+static void fan_go(struct fan *f)
+{
+	struct ll_mirror *m = f->m;
+	struct ll_lu *l = m->l;
+	struct ll_io *io = f->io;
+	uint64_t r0, r1;
+	unsigned int i;
+
+	regions(m, io->off - l->data_offset, io->len, &r0, &r1);
 	for (i = 0; i < m->nlegs; i++) {
 		struct ll_leg *g = &m->leg[i];
 		struct scsi_task *t = NULL;
@@ -553,7 +630,7 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 		f->pending++;
 		ll_leg_fd_update(g);
 	}
-	if (local_fault) {
+	if (f->local_fault) {
 		f->local.res = -EIO;
 		ll_later(l, &f->local);
 		return;
@@ -669,6 +746,7 @@ err:
 		free(m->al);
 		free(m->in_al);
 		free(m->al_busy);
+		free(m->al_seq);
 		free(m->local_bad);
 		free(m->dirty);
 		free(m);
@@ -712,6 +790,7 @@ void ll_mirror_close(struct ll_lu *l)
 	free(m->al);
 	free(m->in_al);
 	free(m->al_busy);
+	free(m->al_seq);
 	if (m->status_path[0])
 		unlink(m->status_path);
 	free(m->local_bad);

@@ -79,6 +79,12 @@ struct ll_mirror {
 	unsigned int al_next;		/* the slot to try next */
 	uint8_t *in_al;			/* extent -> in a slot */
 	uint32_t *al_busy;		/* extent -> writes in flight */
+	uint64_t *al_seq;		/* extent -> the log version that holds it */
+	uint64_t al_version;		/* the log in memory, bumped per change */
+	uint64_t al_durable;		/* the version known on stable storage */
+	uint64_t al_writing;		/* the version being written, or 0 */
+	struct ll_io al_io;		/* that write */
+	struct fan *al_wait, *al_wait_tail;	/* writes waiting for it */
 	uint64_t last_status;
 	char status_path[128];
 };
@@ -98,6 +104,9 @@ struct fan {
 	struct scsi_task *rtask;	/* read failover */
 	uint64_t e0, e1;		/* activity log extents held */
 	int in_al;
+	uint64_t al_need;		/* the log version it must wait for */
+	int local_fault;
+	struct fan *wait_next;
 };
 
 
