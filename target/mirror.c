@@ -691,7 +691,8 @@ int ll_mirror_open(struct ll_lu *l)
 		g->unsynced[1] = calloc(1, (m->nregions + 7) / 8);
 		if (!g->unsynced[0] || !g->unsynced[1])
 			goto nomem;
-		if (posix_memalign(&p, 4096, im->region_size))
+		if (posix_memalign(&p, 4096, im->region_size > LL_RESYNC_MAX ? im->region_size :
+				   LL_RESYNC_MAX))
 			p = NULL;
 		g->buf = p;
 		if (!g->need || !g->buf)

@@ -39,6 +39,7 @@ struct ll_leg {
 	char public_url[LL_URL_MAX + 1];
 	struct iscsi_context *iscsi;
 	int fd;				/* registered with tgtd, or -1 */
+	int events;			/* what it is registered for */
 	int lun;
 	enum leg_state state;
 	int dead;			/* drop the context at the next tick */
@@ -56,7 +57,7 @@ struct ll_leg {
 	uint64_t verify_pos, verify_count, verify_diff;
 	uint8_t local_md[32];
 	struct ll_range range;		/* the region being copied */
-	uint8_t *buf;			/* its data */
+	uint8_t *buf;			/* its data (LL_RESYNC_MAX bytes) */
 	struct ll_io rd;		/* the local read of it */
 	char why[640];
 };
@@ -112,6 +113,9 @@ struct fan {
 
 
 uint64_t ll_now_ms(void);
+
+/* a resync copy takes adjacent dirty regions together, up to this much */
+#define LL_RESYNC_MAX	(1u << 20)
 
 #define leg_err(g, fmt, args...) \
 	ll_err((g)->m->l, "leg %u (%s): " fmt, (g)->idx + 1, (g)->public_url, ##args)

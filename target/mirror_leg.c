@@ -43,12 +43,16 @@ void ll_leg_fd_update(struct ll_leg *g)
 		if (g->fd >= 0)
 			tgt_event_del(g->fd);
 		g->fd = -1;
-		if (fd >= 0 && !tgt_event_add(fd, want ? want : EPOLLIN, leg_event, g))
+		g->events = want ? want : EPOLLIN;
+		if (fd >= 0 && !tgt_event_add(fd, g->events, leg_event, g))
 			g->fd = fd;
 		return;
 	}
-	if (fd >= 0 && want)
+	/* one epoll_ctl per change, not per command */
+	if (fd >= 0 && want && want != g->events) {
+		g->events = want;
 		tgt_event_modify(fd, want);
+	}
 }
 
 /* Drop the leg: it is out of date from now on.  Safe inside callbacks. */
@@ -241,6 +245,7 @@ void ll_leg_start_sync(struct ll_leg *g, int all)
 	g->sync_start = ll_now_ms();
 	leg_err(g, "connected; resyncing %" PRIu64 " region(s) of %u bytes%s\n",
 		g->need_count, 1u << m->shift, all ? " (all of them)" : "");
+	ll_resync_next(g);	/* now, not at the next tick */
 }
 
 static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void *priv)

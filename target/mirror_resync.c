@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * mirror_resync.c: bringing a returning leg up to date: the regions it
- * lacks are copied one at a time from the local image, each with its range
- * held exclusively so no new write interleaves, at most resync_rate bytes a
- * second; online verify, which compares each region of a leg with this
+ * lacks are copied from the local image, adjacent ones together (up to
+ * LL_RESYNC_MAX), each copy with its range held exclusively so no new write
+ * interleaves, at most resync_rate bytes a second; online verify, which compares each region of a leg with this
  * copy's by SHA-256 (OpenSSL) and resyncs the regions that differ; and the
  * status file an operator reads the progress from.
  */
@@ -100,7 +100,7 @@ static void region_copied(struct iscsi_context *iscsi, int status, void *data, v
 {
 	struct ll_leg *g = priv;
 	struct ll_mirror *m = g->m;
-	uint64_t r = g->range.start >> m->shift;
+	uint64_t r, r0 = g->range.start >> m->shift, r1 = (g->range.end - 1) >> m->shift;
 
 	if (data)
 		scsi_free_scsi_task(data);
@@ -111,10 +111,11 @@ static void region_copied(struct iscsi_context *iscsi, int status, void *data, v
 		ll_leg_down(g, "a resync write failed");
 		return;
 	}
-	if (map_test(g->need, r)) {
-		map_clear(g->need, r);
-		g->need_count--;
-	}
+	for (r = r0; r <= r1; r++)
+		if (map_test(g->need, r)) {
+			map_clear(g->need, r);
+			g->need_count--;
+		}
 	g->copied += g->range.end - g->range.start;
 	if (!g->need_count)
 		sync_done(g);
@@ -148,7 +149,7 @@ static void region_read(struct ll_io *io)
 void ll_resync_next(struct ll_leg *g)
 {
 	struct ll_mirror *m = g->m;
-	uint64_t size = m->l->image.data_size, r, start, len;
+	uint64_t size = m->l->image.data_size, r, end, start, len;
 
 	if (g->copying || g->state != LEG_SYNCING || !g->need_count)
 		return;
@@ -172,13 +173,19 @@ void ll_resync_next(struct ll_leg *g)
 			sync_done(g);
 		return;
 	}
-	len = size - start < (1ULL << m->shift) ? size - start : 1ULL << m->shift;
+	/* adjacent missing regions go together, up to LL_RESYNC_MAX */
+	for (end = r + 1; end < m->nregions && map_test(g->need, end) &&
+	     ((end + 1 - r) << m->shift) <= LL_RESYNC_MAX && (end << m->shift) < size; end++)
+		;
+	len = (end << m->shift) - start;
+	if (start + len > size)
+		len = size - start;
 	if (m->l->opts.resync_rate) {
 		if (m->budget < len)
 			return;
 		m->budget -= len;
 	}
-	g->sync_pos = r + 1;
+	g->sync_pos = end;
 	hold_and_read(g, start, len, region_read);
 }
 
