@@ -6,6 +6,7 @@
  * the table, so an unknown or misspelt name is an error, not ignored.
  */
 #include "config.h"
+#include "lunlink/errmsg.h"
 #include "log.h"
 
 #include <errno.h>
@@ -14,21 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 void rd_config_defaults(struct rd_config *c)
 {
@@ -96,7 +82,7 @@ static int apply(struct rd_config *c, const char *path, config_setting_t *st,
 		if (name && !strcmp(name, settings[i].name))
 			d = &settings[i];
 	if (!d)
-		return fail(err, errlen, "%s:%d: unknown setting '%s'", path, line,
+		return ll_fail(err, errlen, "%s:%d: unknown setting '%s'", path, line,
 			    name ? name : "(unnamed)");
 	field = (char *)c + d->off;
 	switch (d->kind) {
@@ -104,12 +90,12 @@ static int apply(struct rd_config *c, const char *path, config_setting_t *st,
 	case K_LOG:
 	case K_LEVEL:
 		if (type != CONFIG_TYPE_STRING)
-			return fail(err, errlen, "%s:%d: %s must be a string in double quotes",
+			return ll_fail(err, errlen, "%s:%d: %s must be a string in double quotes",
 				    path, line, name);
 		s = config_setting_get_string(st);
 		if (d->kind == K_PATH) {
 			if (strlen(s) >= PATH_MAX)
-				return fail(err, errlen, "%s:%d: %s is too long", path, line, name);
+				return ll_fail(err, errlen, "%s:%d: %s is too long", path, line, name);
 			strcpy(field, s);
 		} else if (d->kind == K_LOG) {
 			if (!strcmp(s, "auto"))
@@ -119,12 +105,12 @@ static int apply(struct rd_config *c, const char *path, config_setting_t *st,
 			else if (!strcmp(s, "syslog"))
 				c->log = RD_LOGTO_SYSLOG;
 			else
-				return fail(err, errlen,
+				return ll_fail(err, errlen,
 					    "%s:%d: log = \"%s\": use \"auto\", \"stderr\" or \"syslog\"",
 					    path, line, s);
 		} else {
 			if ((v = rd_log_level_parse(s)) < 0)
-				return fail(err, errlen,
+				return ll_fail(err, errlen,
 					    "%s:%d: log_level = \"%s\": use \"error\", \"warning\", "
 					    "\"notice\", \"info\" or \"debug\"", path, line, s);
 			c->log_level = v;
@@ -132,16 +118,16 @@ static int apply(struct rd_config *c, const char *path, config_setting_t *st,
 		return 0;
 	case K_UINT:
 		if (type != CONFIG_TYPE_INT)
-			return fail(err, errlen, "%s:%d: %s must be a whole number", path, line, name);
+			return ll_fail(err, errlen, "%s:%d: %s must be a whole number", path, line, name);
 		v = config_setting_get_int(st);
 		if (v < 0 || (unsigned int)v < d->min || (unsigned int)v > d->max)
-			return fail(err, errlen, "%s:%d: %s = %d is out of range (%u to %u)", path,
+			return ll_fail(err, errlen, "%s:%d: %s = %d is out of range (%u to %u)", path,
 				    line, name, v, d->min, d->max);
 		*(unsigned int *)(void *)field = (unsigned int)v;
 		return 0;
 	case K_BOOL:
 		if (type != CONFIG_TYPE_BOOL)
-			return fail(err, errlen, "%s:%d: %s must be true or false", path, line, name);
+			return ll_fail(err, errlen, "%s:%d: %s must be true or false", path, line, name);
 		*(bool *)(void *)field = config_setting_get_bool(st);
 		return 0;
 	}
@@ -159,11 +145,11 @@ int rd_config_load(struct rd_config *c, const char *path, bool must_exist,
 	if (stat(path, &sb)) {
 		if (errno == ENOENT && !must_exist)
 			return 0;
-		return fail(err, errlen, "configuration file %s: %s", path, strerror(errno));
+		return ll_fail(err, errlen, "configuration file %s: %s", path, strerror(errno));
 	}
 	config_init(&cf);
 	if (!config_read_file(&cf, path)) {
-		rc = fail(err, errlen, "%s:%d: %s", config_error_file(&cf) ? config_error_file(&cf) : path,
+		rc = ll_fail(err, errlen, "%s:%d: %s", config_error_file(&cf) ? config_error_file(&cf) : path,
 			  config_error_line(&cf), config_error_text(&cf));
 		goto out;
 	}
@@ -172,7 +158,7 @@ int rd_config_load(struct rd_config *c, const char *path, bool must_exist,
 		if ((rc = apply(c, path, st, err, errlen)))
 			break;
 	if (!rc && c->debounce_max_ms < c->debounce_ms)
-		rc = fail(err, errlen, "%s: debounce_max_ms (%u) is less than debounce_ms (%u)",
+		rc = ll_fail(err, errlen, "%s: debounce_max_ms (%u) is less than debounce_ms (%u)",
 			  path, c->debounce_max_ms, c->debounce_ms);
 out:
 	config_destroy(&cf);

@@ -4,6 +4,7 @@
  * the bounded way this program runs another.
  */
 #include "discover.h"
+#include "lunlink/errmsg.h"
 #include "log.h"
 
 #include <errno.h>
@@ -19,21 +20,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static uint64_t now_ms(void)
 {
@@ -56,12 +42,12 @@ int rd_run(char *const argv[], unsigned int timeout_s, char *out, size_t outlen,
 	if (outlen)
 		out[0] = '\0';
 	if (pipe2(pfd, O_CLOEXEC))
-		return fail(err, errlen, "running %s: pipe: %s", argv[0], strerror(errno));
+		return ll_fail(err, errlen, "running %s: pipe: %s", argv[0], strerror(errno));
 	pid = fork();
 	if (pid < 0) {
 		close(pfd[0]);
 		close(pfd[1]);
-		return fail(err, errlen, "running %s: fork: %s", argv[0], strerror(errno));
+		return ll_fail(err, errlen, "running %s: fork: %s", argv[0], strerror(errno));
 	}
 	if (pid == 0) {
 		nul = open("/dev/null", O_RDONLY);
@@ -111,9 +97,9 @@ int rd_run(char *const argv[], unsigned int timeout_s, char *out, size_t outlen,
 	close(pfd[0]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
-			return fail(err, errlen, "running %s: waitpid: %s", argv[0], strerror(errno));
+			return ll_fail(err, errlen, "running %s: waitpid: %s", argv[0], strerror(errno));
 	if (timed_out)
-		return fail(err, errlen, "%s did not finish in %u s and was killed", argv[0], timeout_s);
+		return ll_fail(err, errlen, "%s did not finish in %u s and was killed", argv[0], timeout_s);
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
@@ -183,13 +169,13 @@ int rd_discover_login(const char *iscsiadm, unsigned int timeout_s, const char *
 		st = rd_run(argv, timeout_s, text, sizeof(text), runerr, sizeof(runerr));
 	}
 	if (st < 0)
-		return fail(err, errlen, "discovery at %s: %s", portal, runerr);
+		return ll_fail(err, errlen, "discovery at %s: %s", portal, runerr);
 	if (st) {
 		char *nl = strchr(text, '\n');
 
 		if (nl && !nl[1])
 			*nl = '\0';
-		return fail(err, errlen, "discovery at %s: %s -m discovery -t st -p %s exited %d: %.300s",
+		return ll_fail(err, errlen, "discovery at %s: %s -m discovery -t st -p %s exited %d: %.300s",
 			    portal, iscsiadm, portal, st, text);
 	}
 	n = rd_discovery_parse(text, found, RD_MAX_FOUND);
@@ -197,7 +183,7 @@ int rd_discover_login(const char *iscsiadm, unsigned int timeout_s, const char *
 		return 0;
 	v = calloc(n, sizeof(*v));
 	if (!v)
-		return fail(err, errlen, "out of memory");
+		return ll_fail(err, errlen, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		v[i].t = found[i];
 		if (logged_in(&found[i], sessions, nsessions)) {

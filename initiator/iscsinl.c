@@ -4,6 +4,7 @@
  * picking out Async Messages (see iscsinl.h).
  */
 #include "iscsinl.h"
+#include "lunlink/errmsg.h"
 #include "luns.h"
 
 #include <errno.h>
@@ -18,21 +19,6 @@
 #define NETLINK_ISCSI 8
 #endif
 #define ISCSI_NL_GRP_ISCSID 1
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static uint32_t get32(const uint8_t *p)	/* host order, as the kernel writes it */
 {
@@ -50,12 +36,12 @@ static int parse_one(const uint8_t *p, size_t len, struct rd_iscsi_event *ev,
 	size_t dlen, slen;
 
 	if (len < 4)
-		return fail(err, errlen, "an iSCSI netlink message of %zu bytes, too short for its type", len);
+		return ll_fail(err, errlen, "an iSCSI netlink message of %zu bytes, too short for its type", len);
 	ev->type = get32(p);
 	if (ev->type != RD_ISCSI_KEVENT_RECV_PDU)
 		return 0;
 	if (len < RD_ISCSI_UEVENT_SIZE + RD_ISCSI_BHS_SIZE)
-		return fail(err, errlen, "a received-PDU event of %zu bytes, less than the %d of "
+		return ll_fail(err, errlen, "a received-PDU event of %zu bytes, less than the %d of "
 			    "its event and PDU header", len, RD_ISCSI_UEVENT_SIZE + RD_ISCSI_BHS_SIZE);
 	/* struct iscsi_uevent: type, iferror, transport_handle (16 bytes), a
 	 * 24-byte union, then r.recv_req { sid, cid, recv_handle } */
@@ -66,7 +52,7 @@ static int parse_one(const uint8_t *p, size_t len, struct rd_iscsi_event *ev,
 		return 0;
 	dlen = (size_t)bhs[5] << 16 | (size_t)bhs[6] << 8 | bhs[7];
 	if (dlen > len - RD_ISCSI_UEVENT_SIZE - RD_ISCSI_BHS_SIZE)
-		return fail(err, errlen, "an Async Message with a data segment of %zu bytes, only %zu "
+		return ll_fail(err, errlen, "an Async Message with a data segment of %zu bytes, only %zu "
 			    "received", dlen, len - RD_ISCSI_UEVENT_SIZE - RD_ISCSI_BHS_SIZE);
 	ev->kind = RD_ISCSI_ASYNC;
 	ev->lun = rd_scsilun_to_int(bhs + 8);
@@ -77,7 +63,7 @@ static int parse_one(const uint8_t *p, size_t len, struct rd_iscsi_event *ev,
 	data = bhs + RD_ISCSI_BHS_SIZE;
 	slen = (size_t)data[0] << 8 | data[1];
 	if (slen > dlen - 2)
-		return fail(err, errlen, "an Async Message whose sense length %zu exceeds its data "
+		return ll_fail(err, errlen, "an Async Message whose sense length %zu exceeds its data "
 			    "segment (%zu bytes)", slen, dlen);
 	data += 2;
 	if (slen >= 14 && ((data[0] & 0x7f) == 0x70 || (data[0] & 0x7f) == 0x71)) {
@@ -102,14 +88,14 @@ int rd_iscsi_msg_parse(const void *msg, size_t len, struct rd_iscsi_event *ev,
 
 	memset(ev, 0, sizeof(*ev));
 	if (len < NLMSG_HDRLEN)
-		return fail(err, errlen, "a netlink datagram of %zu bytes, shorter than its header", len);
+		return ll_fail(err, errlen, "a netlink datagram of %zu bytes, shorter than its header", len);
 	while (left >= NLMSG_HDRLEN) {
 		struct nlmsghdr nh;
 		size_t step;
 
 		memcpy(&nh, p, sizeof(nh));
 		if (nh.nlmsg_len < NLMSG_HDRLEN || nh.nlmsg_len > left)
-			return fail(err, errlen, "a netlink message length of %u in a datagram of %zu bytes",
+			return ll_fail(err, errlen, "a netlink message length of %u in a datagram of %zu bytes",
 				    nh.nlmsg_len, left);
 		if (parse_one(p + NLMSG_HDRLEN, nh.nlmsg_len - NLMSG_HDRLEN, ev, err, errlen))
 			return -1;
@@ -139,12 +125,12 @@ int rd_iscsi_open_netlink(char *err, size_t errlen)
 	int size = 1 << 20;
 
 	if (fd < 0)
-		return fail(err, errlen, "iSCSI netlink socket: %s%s", strerror(errno),
+		return ll_fail(err, errlen, "iSCSI netlink socket: %s%s", strerror(errno),
 			    errno == EPROTONOSUPPORT ? " (no iSCSI transport loaded yet)" : "");
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		fail(err, errlen, "joining iscsid's iSCSI netlink group: %s", strerror(errno));
+		ll_fail(err, errlen, "joining iscsid's iSCSI netlink group: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}

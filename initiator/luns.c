@@ -7,6 +7,7 @@
  * device whose number sysfs gives, so a stale /dev never gets the command.
  */
 #include "luns.h"
+#include "lunlink/errmsg.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -23,21 +24,6 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 uint64_t rd_scsilun_to_int(const uint8_t lun[8])
 {
@@ -57,22 +43,22 @@ int rd_report_luns_decode(const uint8_t *data, size_t len, struct rd_lunlist *ou
 	out->v = NULL;
 	out->n = 0;
 	if (len < 8)
-		return fail(err, errlen, "REPORT LUNS data of %zu bytes, less than its 8-byte header", len);
+		return ll_fail(err, errlen, "REPORT LUNS data of %zu bytes, less than its 8-byte header", len);
 	list_len = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
 		   (uint32_t)data[2] << 8 | data[3];
 	if (list_len % 8)
-		return fail(err, errlen, "REPORT LUNS list length %" PRIu32 " is not a multiple of 8",
+		return ll_fail(err, errlen, "REPORT LUNS list length %" PRIu32 " is not a multiple of 8",
 			    list_len);
 	if (list_len > len - 8)
-		return fail(err, errlen, "REPORT LUNS list of %" PRIu32 " bytes, only %zu returned",
+		return ll_fail(err, errlen, "REPORT LUNS list of %" PRIu32 " bytes, only %zu returned",
 			    list_len, len - 8);
 	n = list_len / 8;
 	if (n > RD_MAX_LUNS)
-		return fail(err, errlen, "REPORT LUNS lists %zu LUNs, more than %d", n, RD_MAX_LUNS);
+		return ll_fail(err, errlen, "REPORT LUNS lists %zu LUNs, more than %d", n, RD_MAX_LUNS);
 	if (n) {
 		out->v = calloc(n, sizeof(*out->v));
 		if (!out->v)
-			return fail(err, errlen, "out of memory for %zu LUNs", n);
+			return ll_fail(err, errlen, "out of memory for %zu LUNs", n);
 	}
 	for (size_t i = 0; i < n; i++)
 		out->v[i] = rd_scsilun_to_int(data + 8 + 8 * i);
@@ -178,17 +164,17 @@ static int report_luns_once(int fd, const char *node, uint8_t *buf, uint32_t all
 	io.sbp = sense;
 	io.timeout = 20000;	/* ms */
 	if (ioctl(fd, SG_IO, &io) < 0)
-		return fail(err, errlen, "REPORT LUNS through %s: SG_IO: %s", node, strerror(errno));
+		return ll_fail(err, errlen, "REPORT LUNS through %s: SG_IO: %s", node, strerror(errno));
 	if (io.status == 0x02 && io.sb_len_wr >= 3) {	/* CHECK CONDITION */
 		uint8_t key = (sense[0] & 0x7f) >= 0x72 ? sense[1] & 0x0f : sense[2] & 0x0f;
 
 		if (key == 0x06)
 			return 1;
-		return fail(err, errlen, "REPORT LUNS through %s: CHECK CONDITION, sense key 0x%x",
+		return ll_fail(err, errlen, "REPORT LUNS through %s: CHECK CONDITION, sense key 0x%x",
 			    node, key);
 	}
 	if (io.status || io.host_status || (io.driver_status & 0x0f))
-		return fail(err, errlen,
+		return ll_fail(err, errlen,
 			    "REPORT LUNS through %s failed: status 0x%x host 0x%x driver 0x%x",
 			    node, io.status, io.host_status, io.driver_status);
 	*got = alloc - (size_t)(io.resid > 0 ? io.resid : 0);
@@ -209,13 +195,13 @@ int rd_report_luns_sgio(const struct rd_env *env, const struct rd_session *s,
 	out->n = 0;
 	fd = open_target_node(env, present, node, sizeof(node));
 	if (fd < 0)
-		return fail(err, errlen, "no device node of session %u (%s) under %s to send REPORT LUNS to",
+		return ll_fail(err, errlen, "no device node of session %u (%s) under %s to send REPORT LUNS to",
 			    s->sid, s->target, env->dev);
 	for (;;) {
 		uint8_t *nb = realloc(buf, alloc);
 
 		if (!nb) {
-			fail(err, errlen, "out of memory for REPORT LUNS");
+			ll_fail(err, errlen, "out of memory for REPORT LUNS");
 			goto out;
 		}
 		buf = nb;
@@ -223,7 +209,7 @@ int rd_report_luns_sgio(const struct rd_env *env, const struct rd_session *s,
 		if (rc == 1 && ++tries < 4)
 			continue;
 		if (rc == 1)
-			rc = fail(err, errlen, "REPORT LUNS through %s: unit attention 4 times running",
+			rc = ll_fail(err, errlen, "REPORT LUNS through %s: unit attention 4 times running",
 				  node);
 		if (rc)
 			goto out;
@@ -256,10 +242,10 @@ int rd_report_luns_fake(const struct rd_env *env, const struct rd_session *s,
 	out->n = 0;
 	if ((size_t)snprintf(path, sizeof(path), "%s/host%u", env->fake_luns_dir, s->host) >=
 	    sizeof(path))
-		return fail(err, errlen, "%s: path too long", env->fake_luns_dir);
+		return ll_fail(err, errlen, "%s: path too long", env->fake_luns_dir);
 	f = fopen(path, "re");
 	if (!f)
-		return fail(err, errlen, "cannot read the fake LUN list %s: %s", path, strerror(errno));
+		return ll_fail(err, errlen, "cannot read the fake LUN list %s: %s", path, strerror(errno));
 	while (fgets(line, sizeof(line), f)) {
 		if (line[0] == '\n' || line[0] == '#')
 			continue;
@@ -268,7 +254,7 @@ int rd_report_luns_fake(const struct rd_env *env, const struct rd_session *s,
 		if (errno || end == line || (*end && *end != '\n')) {
 			fclose(f);
 			rd_lunlist_free(out);
-			return fail(err, errlen, "%s: '%.20s' is not a LUN number", path, line);
+			return ll_fail(err, errlen, "%s: '%.20s' is not a LUN number", path, line);
 		}
 		if (out->n == RD_MAX_LUNS)
 			break;
@@ -277,7 +263,7 @@ int rd_report_luns_fake(const struct rd_env *env, const struct rd_session *s,
 		if (!nv) {
 			fclose(f);
 			rd_lunlist_free(out);
-			return fail(err, errlen, "out of memory reading %s", path);
+			return ll_fail(err, errlen, "out of memory reading %s", path);
 		}
 		out->v = nv;
 		out->v[out->n++] = v;

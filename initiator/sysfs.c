@@ -5,6 +5,7 @@
  * decides anything; reconcile.c does.  Every error names the file.
  */
 #include "sysfs.h"
+#include "lunlink/errmsg.h"
 #include "log.h"
 #include "luns.h"
 
@@ -19,21 +20,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 void rd_env_default(struct rd_env *env)
 {
@@ -58,12 +44,12 @@ int rd_path(const struct rd_env *env, char *out, size_t outlen, char *err,
 
 	n = snprintf(out, outlen, "%s/", env->sysfs);
 	if (n < 0 || (size_t)n >= outlen)
-		return fail(err, errlen, "sysfs root %s: path too long", env->sysfs);
+		return ll_fail(err, errlen, "sysfs root %s: path too long", env->sysfs);
 	va_start(ap, fmt);
 	m = vsnprintf(out + n, outlen - (size_t)n, fmt, ap);
 	va_end(ap);
 	if (m < 0 || (size_t)(n + m) >= outlen)
-		return fail(err, errlen, "a path under %s is too long", env->sysfs);
+		return ll_fail(err, errlen, "a path under %s is too long", env->sysfs);
 	return 0;
 }
 
@@ -201,7 +187,7 @@ int rd_sessions_list(const struct rd_env *env, struct rd_session **out, size_t *
 	if (!dp) {
 		if (errno == ENOENT)	/* no iscsi transport loaded: no sessions */
 			return 0;
-		return fail(err, errlen, "cannot read %s: %s", dir, strerror(errno));
+		return ll_fail(err, errlen, "cannot read %s: %s", dir, strerror(errno));
 	}
 	while ((d = readdir(dp))) {
 		memset(&s, 0, sizeof(s));
@@ -224,7 +210,7 @@ int rd_sessions_list(const struct rd_env *env, struct rd_session **out, size_t *
 			struct rd_session *nv = realloc(v, (cap = cap ? 2 * cap : 8) * sizeof(*v));
 
 			if (!nv) {
-				fail(err, errlen, "out of memory listing %s", dir);
+				ll_fail(err, errlen, "out of memory listing %s", dir);
 				goto err;
 			}
 			v = nv;
@@ -295,11 +281,11 @@ int rd_sdev_read(const struct rd_env *env, const struct rd_hctl *h, struct rd_sd
 	if (stat(base, &st)) {
 		if (errno == ENOENT)
 			return 0;
-		return fail(err, errlen, "cannot reach %s: %s", base, strerror(errno));
+		return ll_fail(err, errlen, "cannot reach %s: %s", base, strerror(errno));
 	}
 	snprintf(path, sizeof(path), "%s/state", base);
 	if (rd_read_attr(path, d->state, sizeof(d->state)))
-		return fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return ll_fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
 	snprintf(path, sizeof(path), "%s/wwid", base);
 	if (rd_read_attr(path, d->wwid, sizeof(d->wwid))) {
 		snprintf(path, sizeof(path), "%s/vpd_pg83", base);
@@ -315,10 +301,10 @@ int rd_sdev_read(const struct rd_env *env, const struct rd_hctl *h, struct rd_sd
 		d->devnum[0] = '\0';
 	snprintf(path, sizeof(path), "%s/block/%s/size", base, d->block);
 	if (rd_read_attr(path, buf, sizeof(buf)))
-		return fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return ll_fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
 	p = buf;
 	if (rd_parse_decimal(&p, UINT64_MAX >> 9, &sectors) || *p)
-		return fail(err, errlen, "%s: '%s' is not a number of sectors", path, buf);
+		return ll_fail(err, errlen, "%s: '%s' is not a number of sectors", path, buf);
 	d->size = sectors << 9;
 	return 1;
 }
@@ -360,7 +346,7 @@ int rd_devtab_snapshot(const struct rd_env *env, unsigned int host, struct rd_de
 	if (!dp) {
 		if (errno == ENOENT)
 			return 0;
-		return fail(err, errlen, "cannot read %s: %s", dir, strerror(errno));
+		return ll_fail(err, errlen, "cannot read %s: %s", dir, strerror(errno));
 	}
 	while ((de = readdir(dp))) {
 		if (rd_hctl_parse(de->d_name, &h) || h.host != host)
@@ -371,7 +357,7 @@ int rd_devtab_snapshot(const struct rd_env *env, unsigned int host, struct rd_de
 		if (rc == 0)	/* deleted while we looked */
 			continue;
 		if (rd_devtab_add(t, &d)) {
-			fail(err, errlen, "out of memory reading %s", dir);
+			ll_fail(err, errlen, "out of memory reading %s", dir);
 			goto err;
 		}
 	}
@@ -430,7 +416,7 @@ static int write_attr(const struct rd_env *env, const char *path, const char *va
 	rd_debug("writing '%s' to %s", value, path);
 	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, "cannot open %s to write '%s': %s", path, value,
+		return ll_fail(err, errlen, "cannot open %s to write '%s': %s", path, value,
 			    strerror(errno));
 	do
 		n = write(fd, value, len);
@@ -439,10 +425,10 @@ static int write_attr(const struct rd_env *env, const char *path, const char *va
 		int e = n < 0 ? errno : EIO;
 
 		close(fd);
-		return fail(err, errlen, "cannot write '%s' to %s: %s", value, path, strerror(e));
+		return ll_fail(err, errlen, "cannot write '%s' to %s: %s", value, path, strerror(e));
 	}
 	if (close(fd))
-		return fail(err, errlen, "writing '%s' to %s: %s", value, path, strerror(errno));
+		return ll_fail(err, errlen, "writing '%s' to %s: %s", value, path, strerror(errno));
 	if (env->kernel_hook)
 		env->kernel_hook(env, path, value);
 	return 0;

@@ -7,26 +7,12 @@
  * (udev's "libudev" messages, truncated or padded ones) is refused.
  */
 #include "uevent.h"
+#include "lunlink/errmsg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static bool key_char(char c)
 {
@@ -67,30 +53,30 @@ int rd_uevent_parse(const void *msg, size_t len, struct rd_uevent *ev,
 
 	memset(ev, 0, offsetof(struct rd_uevent, fields));
 	if (len == 0)
-		return fail(err, errlen, "empty message");
+		return ll_fail(err, errlen, "empty message");
 	if (len > RD_UEVENT_MAX)
-		return fail(err, errlen, "message of %zu bytes, more than the %d accepted",
+		return ll_fail(err, errlen, "message of %zu bytes, more than the %d accepted",
 			    len, RD_UEVENT_MAX);
 	memcpy(ev->buf, msg, len);
 	ev->buf[len] = '\0';
 	end = ev->buf + len;
 	if (len >= 8 && !memcmp(ev->buf, "libudev", 8))
-		return fail(err, errlen, "a udev message (\"libudev\" header), not the kernel's");
+		return ll_fail(err, errlen, "a udev message (\"libudev\" header), not the kernel's");
 	if (end[-1] != '\0')
-		return fail(err, errlen, "truncated: the last field is not NUL-terminated");
+		return ll_fail(err, errlen, "truncated: the last field is not NUL-terminated");
 
 	/* the header: ACTION@DEVPATH */
 	p = ev->buf;
 	at = strchr(p, '@');
 	if (!at)
-		return fail(err, errlen, "no '@' in the header");
+		return ll_fail(err, errlen, "no '@' in the header");
 	*at = '\0';
 	ev->action = p;
 	ev->devpath = at + 1;
 	if (!*ev->action || !printable(ev->action))
-		return fail(err, errlen, "empty or unprintable action in the header");
+		return ll_fail(err, errlen, "empty or unprintable action in the header");
 	if (ev->devpath[0] != '/' || !printable(ev->devpath))
-		return fail(err, errlen, "the header's device path does not start with '/' or is unprintable");
+		return ll_fail(err, errlen, "the header's device path does not start with '/' or is unprintable");
 	p = at + 1 + strlen(at + 1) + 1;
 
 	for (char *next; p < end; p = next) {
@@ -98,18 +84,18 @@ int rd_uevent_parse(const void *msg, size_t len, struct rd_uevent *ev,
 
 		next = p + strlen(p) + 1;
 		if (!*p)
-			return fail(err, errlen, "empty field %zu", ev->nfields + 1);
+			return ll_fail(err, errlen, "empty field %zu", ev->nfields + 1);
 		if (!eq || eq == p)
-			return fail(err, errlen, "field %zu has no KEY=", ev->nfields + 1);
+			return ll_fail(err, errlen, "field %zu has no KEY=", ev->nfields + 1);
 		for (char *k = p; k < eq; k++)
 			if (!key_char(*k))
-				return fail(err, errlen, "field %zu: a key of other than A-Z 0-9 _",
+				return ll_fail(err, errlen, "field %zu: a key of other than A-Z 0-9 _",
 					    ev->nfields + 1);
 		if (!printable(eq + 1))
-			return fail(err, errlen, "field %zu (%.*s): unprintable value",
+			return ll_fail(err, errlen, "field %zu (%.*s): unprintable value",
 				    ev->nfields + 1, (int)(eq - p > 32 ? 32 : eq - p), p);
 		if (ev->nfields == RD_UEVENT_MAX_FIELDS)
-			return fail(err, errlen, "more than %d fields", RD_UEVENT_MAX_FIELDS);
+			return ll_fail(err, errlen, "more than %d fields", RD_UEVENT_MAX_FIELDS);
 		*eq = '\0';
 		ev->fields[ev->nfields].key = p;
 		ev->fields[ev->nfields].value = eq + 1;
@@ -119,14 +105,14 @@ int rd_uevent_parse(const void *msg, size_t len, struct rd_uevent *ev,
 	/* The fields repeat the header; they must agree. */
 	v = rd_uevent_get(ev, "ACTION");
 	if (v && strcmp(v, ev->action))
-		return fail(err, errlen, "ACTION=%.32s disagrees with the header's %.32s",
+		return ll_fail(err, errlen, "ACTION=%.32s disagrees with the header's %.32s",
 			    v, ev->action);
 	v = rd_uevent_get(ev, "DEVPATH");
 	if (v && strcmp(v, ev->devpath))
-		return fail(err, errlen, "DEVPATH disagrees with the header's");
+		return ll_fail(err, errlen, "DEVPATH disagrees with the header's");
 	v = rd_uevent_get(ev, "SEQNUM");
 	if (v && parse_u64(v, &ev->seqnum))
-		return fail(err, errlen, "SEQNUM=%.32s is not a number", v);
+		return ll_fail(err, errlen, "SEQNUM=%.32s is not a number", v);
 	ev->subsystem = rd_uevent_get(ev, "SUBSYSTEM");
 	ev->devtype = rd_uevent_get(ev, "DEVTYPE");
 	ev->sdev_ua = rd_uevent_get(ev, "SDEV_UA");
