@@ -165,6 +165,27 @@ test_expect_success 'verify finds a region corrupted on purpose, names it, and r
 	data_of 0 65536 a.img >all-a && data_of 0 65536 b.img >all-b && test_cmp all-a all-b
 '
 
+# The same through targets.conf and tgt-admin (single quotes: tgt-admin
+# hands the value to a shell).  Node B exports a second copy as LUN 2.
+test_expect_success 'a mirrored LUN from targets.conf with tgt-admin' '
+	"$IMG" create --size 16M c.img >/dev/null && "$IMG" create --size 16M d.img >/dev/null &&
+	lun_new B 1 2 "$TRASH/d.img" rdwr &&
+	cat >targets.conf <<-EOF &&
+	<target $IQN_BASE:$TEST_NAME-9>
+	    <backing-store $TRASH/c.img>
+	        bs-type lunlink
+	        bsopts '"'"'mirror=$(url B 1 2);resync_rate=64M'"'"'
+	    </backing-store>
+	    initiator-address ALL
+	</target>
+	EOF
+	TGT_IPC_SOCKET="$A_DIR/socket" tgt-admin -e -C "$A_CTL" -c "$TRASH/targets.conf" &&
+	wait_for 30 grep -q "state=up" "/run/lunlink/c${A_CTL}-t2-l1.status" &&
+	head -c 65536 /dev/urandom >cd &&
+	"$IO" "$(url A 9 1)" write 8 cd &&
+	data_of 8 128 d.img >ind && test_cmp cd ind
+'
+
 test_expect_success 'tgtd A is alive' '
 	tgtd_alive A
 '
