@@ -124,14 +124,19 @@ static int miss(struct ll_leg *g, uint64_t r)
 	return 1;
 }
 
+static void map_flush(struct ll_mirror *m);
+
 /*
  * Make what miss() noted durable, before any write it covers is
  * acknowledged: the first miss since the legs were last in sync starts a
- * new generation, and the map pages for regions r0..r1 go to disk.
+ * new generation (the superblock is written at once: it happens once an
+ * outage), and the map pages for regions r0..r1 go to disk through the
+ * engine.  Returns the map version an acknowledgement must wait for.
  */
-static void miss_commit(struct ll_mirror *m, uint64_t r0, uint64_t r1, int newbits)
+static uint64_t miss_commit(struct ll_mirror *m, uint64_t r0, uint64_t r1, int newbits)
 {
 	struct ll_image *im = &m->l->image;
+	uint64_t p0 = (r0 >> 3) / 4096, p1 = (r1 >> 3) / 4096;
 
 	if (!im->gen_bitmap) {
 		uint64_t g2;
@@ -147,20 +152,91 @@ static void miss_commit(struct ll_mirror *m, uint64_t r0, uint64_t r1, int newbi
 		       "is against %016" PRIx64 ")\n", im->gen_current, im->gen_bitmap);
 		ll_mirror_store_sb(m);
 	}
-	if (newbits && ll_mirror_persist(m, r0, r1))
-		ll_err(m->l, "cannot write the dirty-region map: %m; a leg may miss "
-		       "regions %" PRIu64 "-%" PRIu64 " after a crash\n", r0, r1);
+	if (newbits) {
+		m->map_version++;
+		if (m->map_hi == UINT64_MAX) {		/* nothing pending */
+			m->map_lo = p0;
+			m->map_hi = p1;
+		} else {
+			if (p0 < m->map_lo)
+				m->map_lo = p0;
+			if (p1 > m->map_hi)
+				m->map_hi = p1;
+		}
+		map_flush(m);
+	}
+	/* bits set before, but maybe not on disk yet: wait for those too */
+	return m->map_version > m->map_durable ? m->map_version : 0;
 }
 
-/* The leg misses regions r0..r1. */
-static void mark_missed(struct ll_leg *g, uint64_t r0, uint64_t r1)
+/* The leg misses regions r0..r1; the map version to wait for. */
+static uint64_t mark_missed(struct ll_leg *g, uint64_t r0, uint64_t r1)
 {
 	uint64_t r;
 	int newbits = 0;
 
 	for (r = r0; r <= r1; r++)
 		newbits |= miss(g, r);
-	miss_commit(g->m, r0, r1, newbits);
+	return miss_commit(g->m, r0, r1, newbits);
+}
+
+static void fan_finish(struct fan *f);
+
+static void map_written(struct ll_io *io)
+{
+	struct ll_mirror *m = (struct ll_mirror *)((char *)io - offsetof(struct ll_mirror, map_io));
+	struct fan *f, *keep = NULL, *keep_tail = NULL;
+
+	if (io->res)
+		ll_err(m->l, "cannot write the dirty-region map: %s; a leg may miss regions "
+		       "after a crash\n", strerror(-io->res));
+	m->map_durable = m->map_writing;
+	m->map_writing = 0;
+	f = m->map_wait;
+	m->map_wait = m->map_wait_tail = NULL;
+	while (f) {
+		struct fan *next = f->wait_next;
+
+		f->wait_next = NULL;
+		if (f->map_need <= m->map_durable) {
+			fan_finish(f);
+		} else {
+			if (keep_tail)
+				keep_tail->wait_next = f;
+			else
+				keep = f;
+			keep_tail = f;
+		}
+		f = next;
+	}
+	if (keep) {
+		keep_tail->wait_next = m->map_wait;
+		m->map_wait = keep;
+		if (!m->map_wait_tail)
+			m->map_wait_tail = keep_tail;
+	}
+	map_flush(m);
+}
+
+/* Write the map pages changed since the last write, if none is in flight. */
+static void map_flush(struct ll_mirror *m)
+{
+	struct ll_image *im = &m->l->image;
+
+	if (m->map_writing || m->map_version == m->map_durable || m->closing ||
+	    m->map_hi == UINT64_MAX)
+		return;
+	m->map_writing = m->map_version;
+	memset(&m->map_io, 0, sizeof(m->map_io));
+	m->map_io.op = LL_OP_WRITE;
+	m->map_io.flags = LL_IO_DSYNC;
+	m->map_io.buf = m->dirty + m->map_lo * 4096;
+	m->map_io.off = im->dirty_offset + m->map_lo * 4096;
+	m->map_io.len = (m->map_hi - m->map_lo + 1) * 4096;
+	m->map_io.complete = map_written;
+	m->map_lo = UINT64_MAX;
+	m->map_hi = UINT64_MAX;
+	m->l->engine.ops->submit(&m->l->engine, &m->map_io);
 }
 
 /* ---- the activity log ------------------------------------------------- */
@@ -352,7 +428,7 @@ void ll_mirror_leg_lost(struct ll_leg *g)
 	memset(g->unsynced[1], 0, (m->nregions + 7) / 8);
 	g->flushing = 0;
 	if (first != UINT64_MAX)
-		miss_commit(m, first, last, newbits);
+		miss_commit(m, first, last, newbits);	/* no write waits for it */
 }
 
 /* ---- the tick: timeouts, reconnects, resync pacing, status ------------- */
@@ -399,11 +475,19 @@ static void tick(int fd, int events, void *data)
 
 /* ---- I/O fan-out ------------------------------------------------------------ */
 
+static void fan_finish(struct fan *f)
+{
+	struct ll_io *io = f->io;
+
+	free(f);
+	io->complete(io);
+}
+
 static void fan_done(struct fan *f)
 {
 	struct ll_mirror *m = f->m;
 	struct ll_io *io = f->io;
-	uint64_t r0, r1, r;
+	uint64_t r0, r1, r, need;
 	unsigned int i;
 
 	if (f->in_al)
@@ -416,17 +500,19 @@ static void fan_done(struct fan *f)
 				m->leg[i].flushing = 0;
 			}
 		io->res = f->local.res;
-		free(f);
-		io->complete(io);
+		fan_finish(f);
 		return;
 	}
 	regions(m, io->off - m->l->data_offset, io->len, &r0, &r1);
 	for (i = 0; i < m->nlegs; i++) {
-		if (f->legs_failed & (1u << i))
-			mark_missed(&m->leg[i], r0, r1);
-		else if ((f->legs_ok & (1u << i)) && !(io->flags & LL_IO_DSYNC))
+		if (f->legs_failed & (1u << i)) {
+			need = mark_missed(&m->leg[i], r0, r1);
+			if (need > f->map_need)
+				f->map_need = need;
+		} else if ((f->legs_ok & (1u << i)) && !(io->flags & LL_IO_DSYNC)) {
 			for (r = r0; r <= r1; r++)
 				map_set(m->leg[i].unsynced[0], r);
+		}
 	}
 	if (f->local.res && io->op != LL_OP_READ) {
 		if (f->legs_ok) {
@@ -444,8 +530,16 @@ static void fan_done(struct fan *f)
 	} else {
 		io->res = f->local.res;
 	}
-	free(f);
-	io->complete(io);
+	if (f->map_need > m->map_durable) {	/* acknowledge once the map is on disk */
+		if (m->map_wait_tail)
+			m->map_wait_tail->wait_next = f;
+		else
+			m->map_wait = f;
+		m->map_wait_tail = f;
+		map_flush(m);
+		return;
+	}
+	fan_finish(f);
 }
 
 static void fan_put(struct fan *f)
@@ -596,8 +690,12 @@ static void fan_go(struct fan *f)
 		uint64_t lba = io->off / 512;
 
 		if ((g->state != LEG_UP && g->state != LEG_SYNCING) || !g->iscsi || g->dead) {
-			if (io->op != LL_OP_DATASYNC)
-				mark_missed(g, r0, r1);
+			if (io->op != LL_OP_DATASYNC) {
+				uint64_t need = mark_missed(g, r0, r1);
+
+				if (need > f->map_need)
+					f->map_need = need;
+			}
 			continue;
 		}
 		f->ctx[i].f = f;
@@ -623,8 +721,12 @@ static void fan_go(struct fan *f)
 		}
 		if (!t) {
 			ll_leg_down(g, "cannot queue a command");
-			if (io->op != LL_OP_DATASYNC)
-				mark_missed(g, r0, r1);
+			if (io->op != LL_OP_DATASYNC) {
+				uint64_t need = mark_missed(g, r0, r1);
+
+				if (need > f->map_need)
+					f->map_need = need;
+			}
 			continue;
 		}
 		f->pending++;
@@ -661,6 +763,7 @@ int ll_mirror_open(struct ll_lu *l)
 		goto nomem;
 	m->l = l;
 	m->tick_fd = -1;
+	m->map_lo = m->map_hi = UINT64_MAX;
 	for (m->shift = 0; (1u << m->shift) < im->region_size; m->shift++)
 		;
 	m->nregions = (im->max_data_size + im->region_size - 1) >> m->shift;
@@ -764,6 +867,7 @@ void ll_mirror_close(struct ll_lu *l)
 		return;
 	tgt_event_del(m->tick_fd);
 	close(m->tick_fd);
+	m->closing = 1;		/* what is left of the map is written below */
 	for (i = 0; i < m->nlegs; i++) {
 		struct ll_leg *g = &m->leg[i];
 
@@ -785,6 +889,8 @@ void ll_mirror_close(struct ll_lu *l)
 		free(g->buf);
 	}
 	/* closed cleanly: the map alone says what the legs lack */
+	if (ll_mirror_persist(m, 0, m->nregions - 1))
+		ll_err(l, "cannot write the dirty-region map: %m\n");
 	al_clear(m);
 	l->image.flags &= ~LL_IMAGE_F_OPEN;
 	ll_mirror_store_sb(m);

@@ -86,6 +86,13 @@ struct ll_mirror {
 	uint64_t al_writing;		/* the version being written, or 0 */
 	struct ll_io al_io;		/* that write */
 	struct fan *al_wait, *al_wait_tail;	/* writes waiting for it */
+	/* the dirty-region map, written through the engine like the log:
+	 * writes that set bits wait for it before they are acknowledged */
+	uint64_t map_version, map_durable, map_writing;
+	uint64_t map_lo, map_hi;	/* pages changed since the last write */
+	struct ll_io map_io;
+	struct fan *map_wait, *map_wait_tail;
+	int closing;
 	uint64_t last_status;
 	char status_path[128];
 };
@@ -106,6 +113,7 @@ struct fan {
 	uint64_t e0, e1;		/* activity log extents held */
 	int in_al;
 	uint64_t al_need;		/* the log version it must wait for */
+	uint64_t map_need;		/* the map version its ack must wait for */
 	int local_fault;
 	struct fan *wait_next;
 };
