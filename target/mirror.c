@@ -124,6 +124,55 @@ static int miss(struct ll_leg *g, uint64_t r)
 	return 1;
 }
 
+/* ---- writes waiting for metadata ----------------------------------------- */
+
+/* A write waits on one of two lists: for the activity log version it
+ * needs before it is issued, or for the map version it needs before it is
+ * acknowledged. */
+struct wait_list {
+	struct fan **head, **tail;
+};
+
+static void wait_add(struct wait_list w, struct fan *f)
+{
+	f->wait_next = NULL;
+	if (*w.tail)
+		(*w.tail)->wait_next = f;
+	else
+		*w.head = f;
+	*w.tail = f;
+}
+
+/* Run go() on every waiter whose need() is now durable, in order; keep the
+ * others waiting. */
+static void wait_release(struct wait_list w, uint64_t durable,
+			 uint64_t (*need)(const struct fan *), void (*go)(struct fan *))
+{
+	struct fan *f = *w.head, *next;
+
+	*w.head = *w.tail = NULL;
+	for (; f; f = next) {
+		next = f->wait_next;
+		if (need(f) <= durable)
+			go(f);
+		else
+			wait_add(w, f);
+	}
+}
+
+static uint64_t al_need_of(const struct fan *f)
+{
+	return f->al_need;
+}
+
+static uint64_t map_need_of(const struct fan *f)
+{
+	return f->map_need;
+}
+
+#define AL_WAIT(m)	((struct wait_list){ &(m)->al_wait, &(m)->al_wait_tail })
+#define MAP_WAIT(m)	((struct wait_list){ &(m)->map_wait, &(m)->map_wait_tail })
+
 static void map_flush(struct ll_mirror *m);
 
 /*
@@ -185,36 +234,13 @@ static void fan_finish(struct fan *f);
 static void map_written(struct ll_io *io)
 {
 	struct ll_mirror *m = (struct ll_mirror *)((char *)io - offsetof(struct ll_mirror, map_io));
-	struct fan *f, *keep = NULL, *keep_tail = NULL;
 
 	if (io->res)
 		ll_err(m->l, "cannot write the dirty-region map: %s; a leg may miss regions "
 		       "after a crash\n", strerror(-io->res));
 	m->map_durable = m->map_writing;
 	m->map_writing = 0;
-	f = m->map_wait;
-	m->map_wait = m->map_wait_tail = NULL;
-	while (f) {
-		struct fan *next = f->wait_next;
-
-		f->wait_next = NULL;
-		if (f->map_need <= m->map_durable) {
-			fan_finish(f);
-		} else {
-			if (keep_tail)
-				keep_tail->wait_next = f;
-			else
-				keep = f;
-			keep_tail = f;
-		}
-		f = next;
-	}
-	if (keep) {
-		keep_tail->wait_next = m->map_wait;
-		m->map_wait = keep;
-		if (!m->map_wait_tail)
-			m->map_wait_tail = keep_tail;
-	}
+	wait_release(MAP_WAIT(m), m->map_durable, map_need_of, fan_finish);
 	map_flush(m);
 }
 
@@ -347,36 +373,13 @@ static void al_flush(struct ll_mirror *m);
 static void al_written(struct ll_io *io)
 {
 	struct ll_mirror *m = (struct ll_mirror *)((char *)io - offsetof(struct ll_mirror, al_io));
-	struct fan *f, *keep = NULL, *keep_tail = NULL;
 
 	if (io->res)
 		ll_err(m->l, "cannot write the activity log: %s; after a crash now, regions "
 		       "written since may not be resynced\n", strerror(-io->res));
 	m->al_durable = m->al_writing;
 	m->al_writing = 0;
-	f = m->al_wait;
-	m->al_wait = m->al_wait_tail = NULL;
-	while (f) {
-		struct fan *next = f->wait_next;
-
-		f->wait_next = NULL;
-		if (f->al_need <= m->al_durable) {
-			fan_go(f);
-		} else {
-			if (keep_tail)
-				keep_tail->wait_next = f;
-			else
-				keep = f;
-			keep_tail = f;
-		}
-		f = next;
-	}
-	if (keep) {
-		keep_tail->wait_next = m->al_wait;
-		m->al_wait = keep;
-		if (!m->al_wait_tail)
-			m->al_wait_tail = keep_tail;
-	}
+	wait_release(AL_WAIT(m), m->al_durable, al_need_of, fan_go);
 	al_flush(m);
 }
 
@@ -531,11 +534,7 @@ static void fan_done(struct fan *f)
 		io->res = f->local.res;
 	}
 	if (f->map_need > m->map_durable) {	/* acknowledge once the map is on disk */
-		if (m->map_wait_tail)
-			m->map_wait_tail->wait_next = f;
-		else
-			m->map_wait = f;
-		m->map_wait_tail = f;
+		wait_add(MAP_WAIT(m), f);
 		map_flush(m);
 		return;
 	}
@@ -662,11 +661,7 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 		f->in_al = 1;
 		f->al_need = al_begin(m, f->e0, f->e1);
 		if (f->al_need > m->al_durable) {	/* the log first */
-			if (m->al_wait_tail)
-				m->al_wait_tail->wait_next = f;
-			else
-				m->al_wait = f;
-			m->al_wait_tail = f;
+			wait_add(AL_WAIT(m), f);
 			al_flush(m);
 			return;
 		}
