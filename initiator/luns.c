@@ -7,6 +7,7 @@
  * device whose number sysfs gives, so a stale /dev never gets the command.
  */
 #include "luns.h"
+#include "sysfs.h"
 #include "lunlink/errmsg.h"
 #include "log.h"
 
@@ -90,23 +91,6 @@ static int open_node(const struct rd_env *env, const char *name, const char *dev
 	return fd;
 }
 
-/* The one entry of a folder (scsi_generic/ holds "sgN"), or "". */
-static void only_entry(const char *dir, char *out, size_t outlen)
-{
-	DIR *dp = opendir(dir);
-	struct dirent *de;
-
-	out[0] = '\0';
-	if (!dp)
-		return;
-	while ((de = readdir(dp)))
-		if (de->d_name[0] != '.' && strlen(de->d_name) < outlen) {
-			strcpy(out, de->d_name);
-			break;
-		}
-	closedir(dp);
-}
-
 /* A node of some running device of the target: a disk, else its sg device
  * (LUN 0 of tgt is a controller with no disk).  Its path goes in which. */
 static int open_target_node(const struct rd_env *env, const struct rd_devtab *present,
@@ -128,7 +112,7 @@ static int open_target_node(const struct rd_env *env, const struct rd_devtab *pr
 		if (rd_path(env, dir, sizeof(dir), NULL, 0, "class/scsi_device/%s/device/scsi_generic",
 			    rd_hctl_fmt(&d->hctl, hb)))
 			continue;
-		only_entry(dir, sg, sizeof(sg));
+		rd_first_entry(dir, sg, sizeof(sg));	/* scsi_generic/ holds "sgN" */
 		if (!sg[0])
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/dev", dir, sg);

@@ -249,7 +249,8 @@ int rd_session_of_host(const struct rd_env *env, unsigned int host, struct rd_se
 
 /* ---- devices ------------------------------------------------------------- */
 
-static void first_entry(const char *dir, char *out, size_t outlen)
+/* The first entry of a folder, dot files aside, or "". */
+void rd_first_entry(const char *dir, char *out, size_t outlen)
 {
 	DIR *dp = opendir(dir);
 	struct dirent *d;
@@ -293,7 +294,7 @@ int rd_sdev_read(const struct rd_env *env, const struct rd_hctl *h, struct rd_sd
 			d->wwid[0] = '\0';	/* no identity: never "changed" */
 	}
 	snprintf(path, sizeof(path), "%s/block", base);
-	first_entry(path, d->block, sizeof(d->block));
+	rd_first_entry(path, d->block, sizeof(d->block));
 	if (!d->block[0])
 		return 1;
 	snprintf(path, sizeof(path), "%s/block/%s/dev", base, d->block);

@@ -89,6 +89,9 @@ struct rd_env {
 /* Defaults for a real host: /sys, /dev, SG_IO, every action on. */
 void rd_env_default(struct rd_env *env);
 
+/* The first entry of a folder, dot files aside, or "" (out holds outlen). */
+void rd_first_entry(const char *dir, char *out, size_t outlen);
+
 /* Path under the root: 0, or -1 (and err) if it does not fit. */
 int rd_path(const struct rd_env *env, char *out, size_t outlen, char *err,
 	    size_t errlen, const char *fmt, ...) __attribute__((format(printf, 6, 7)));

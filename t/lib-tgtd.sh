@@ -84,15 +84,10 @@ tgtadm_on() {
 	local name=$1 ctl dir
 	shift
 	eval "ctl=\${${name}_CTL} dir=\${${name}_DIR}"
-	TGT_IPC_SOCKET="$dir/socket" "$TGTADM" -C "$ctl" "$@"
+	# a stuck tgtd must never hang a caller: every call is bounded
+	TGT_IPC_SOCKET="$dir/socket" timeout -k 2 "${TGTADM_TIMEOUT:-60}" "$TGTADM" -C "$ctl" "$@"
 }
 
-# tgtadm_cmd NAME: the tgtadm command line for instance NAME, for sh -c
-tgtadm_cmd() {
-	local ctl dir
-	eval "ctl=\${${1}_CTL} dir=\${${1}_DIR}"
-	echo "TGT_IPC_SOCKET='$dir/socket' '$TGTADM' -C $ctl"
-}
 
 # tgtd_alive NAME: the process is still there
 tgtd_alive() {
@@ -133,11 +128,11 @@ tgtd_stop() {
 	eval "pid=\${${name}_PID:-}"
 	[ -n "$pid" ] || return 0
 	if kill -0 "$pid" 2>/dev/null; then
-		for tid in $(timeout 5 sh -c "$(tgtadm_cmd "$name") --lld iscsi --op show --mode target" 2>/dev/null |
+		for tid in $(TGTADM_TIMEOUT=5 tgtadm_on "$name" --lld iscsi --op show --mode target 2>/dev/null |
 			     sed -n 's/^Target \([0-9]*\):.*/\1/p'); do
-			timeout 5 sh -c "$(tgtadm_cmd "$name") --lld iscsi --mode target --op delete --force --tid $tid" >/dev/null 2>&1
+			TGTADM_TIMEOUT=5 tgtadm_on "$name" --lld iscsi --mode target --op delete --force --tid "$tid" >/dev/null 2>&1
 		done
-		timeout 5 sh -c "$(tgtadm_cmd "$name") --op delete --mode system" >/dev/null 2>&1
+		TGTADM_TIMEOUT=5 tgtadm_on "$name" --op delete --mode system >/dev/null 2>&1
 		local i=0
 		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 		kill -9 "$pid" 2>/dev/null || true
@@ -149,4 +144,13 @@ tgtd_stop() {
 tgtd_stop_all() {
 	local name
 	for name in $TGTD_INSTANCES; do tgtd_stop "$name"; done
+}
+
+# join_log FILE: a tgtd log with lunlink's long messages whole again:
+# tgtd's syslog slots hold 256 bytes, so lunlink splits longer ones into
+# continuation lines ("lunlink: ... "), which this joins.
+join_log() {
+	awk '{ if (sub(/^[a-z]*: lunlink: \.\.\. /, "")) { line = line " " $0 }
+	       else { if (NR > 1) print line; line = $0 } }
+	     END { if (NR) print line }' "$@"
 }

@@ -3,9 +3,7 @@
 test_description='the module is built and loaded only against the installed tgt version'
 . "$(dirname "$0")/test-lib.sh"
 
-test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
-test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
-test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+require_tgtd
 
 installed=$(dpkg-query -W -f='${Version}' tgt)
 mk() { make -s -C "$SRC_DIR" "$@"; }

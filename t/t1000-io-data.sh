@@ -3,9 +3,7 @@
 test_description='data written through iSCSI to a lunlink LUN reads back and is in the image'
 . "$(dirname "$0")/test-lib.sh"
 
-test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
-test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
-test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+require_tgtd
 
 test_expect_success 'tgtd loads bs_lunlink.so and registers the lunlink store' '
 	tgtd_start A &&

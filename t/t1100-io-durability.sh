@@ -3,9 +3,7 @@
 test_description='SYNCHRONIZE CACHE and FUA reach stable storage'
 . "$(dirname "$0")/test-lib.sh"
 
-test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
-test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
-test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+require_tgtd
 
 # The kernel's own count of a file's dirty pages (cachestat(2), Linux 6.5)
 # tells whether data reached the disk: a buffered write leaves pages dirty

@@ -3,9 +3,7 @@
 test_description='thin provisioning: UNMAP and WRITE SAME with UNMAP punch holes in the image'
 . "$(dirname "$0")/test-lib.sh"
 
-test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
-test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
-test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+require_tgtd
 
 # 512-byte blocks the file system has allocated to the image
 allocated() { stat -c %b "$TRASH/$1"; }

@@ -3,9 +3,7 @@
 test_description='resize while in use: connected initiators get 2A/09 and the new capacity'
 . "$(dirname "$0")/test-lib.sh"
 
-test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
-test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
-test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+require_tgtd
 
 update() {
 	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params "$1"

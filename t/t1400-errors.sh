@@ -3,9 +3,7 @@
 test_description='bad options, missing files and failing I/O get named errors, never a crash'
 . "$(dirname "$0")/test-lib.sh"
 
-test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
-test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
-test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+require_tgtd
 
 # A 1 MiB file system, to run out of space on; mounted before tgtd starts so
 # that tgtd's private mount namespace sees it.

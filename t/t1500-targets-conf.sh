@@ -7,9 +7,7 @@ test_description='targets.conf and tgt-admin bring up lunlink LUNs unchanged'
 # in single quotes in targets.conf; doc/bs_lunlink.md says so.
 . "$(dirname "$0")/test-lib.sh"
 
-test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
-test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
-test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+require_tgtd
 command -v tgt-admin >/dev/null || skip_all "tgt-admin not installed (package tgt)"
 
 cat >targets.conf <<EOF

@@ -3,9 +3,7 @@
 test_description='lunlink images: the data behind the superblock is the LUN, a damaged superblock refuses it'
 . "$(dirname "$0")/test-lib.sh"
 
-test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
-test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
-test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+require_tgtd
 IMG="$SRC_DIR/target/lunlink-image"
 [ -x "$IMG" ] || skip_all "target/lunlink-image not built (run make)"
 

@@ -3,9 +3,7 @@
 test_description='window=OFFSET:LENGTH: one image divided into LUNs'
 . "$(dirname "$0")/test-lib.sh"
 
-test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
-test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
-test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+require_tgtd
 
 test_expect_success 'a 64 MiB image served as two 32 MiB LUNs' '
 	truncate -s 64M big.img &&

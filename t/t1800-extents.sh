@@ -3,9 +3,7 @@
 test_description='extent=PATH:OFFSET:LENGTH: ranges of several files concatenated into one LUN'
 . "$(dirname "$0")/test-lib.sh"
 
-test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
-test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
-test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+require_tgtd
 
 # a.img (16 MiB, all of it) followed by 8 MiB of b.img from its 4 MiB mark
 test_expect_success 'two files joined into a 24 MiB LUN' '

@@ -3,9 +3,7 @@
 test_description='libiscsi conformance: every iscsi-test-cu test that passes on stock rdwr passes on lunlink'
 . "$(dirname "$0")/test-lib.sh"
 
-test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
-test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
-test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+require_tgtd
 test_have_prereq TEST_CU || skip_all "iscsi-test-cu not installed (libiscsi-bin; run make setup)"
 
 # Both stores on the same tgtd, on images of the same size, set up alike:

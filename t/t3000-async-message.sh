@@ -3,9 +3,7 @@
 test_description='the patched tgtd tells initiators of added and removed LUNs with an iSCSI Async Message'
 . "$(dirname "$0")/test-lib.sh"
 
-test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
-test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
-test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+require_tgtd
 PATCHED="$SRC_DIR/build/tgt/usr/tgtd"
 [ -x "$PATCHED" ] || skip_all "the patched tgtd is not built (run make tgtd)"
 command -v tshark >/dev/null || skip_all "tshark not installed (run make setup)"

@@ -3,9 +3,7 @@
 test_description='mirrored LUNs: every write on every copy, degraded writes, resync of the dirty regions only'
 . "$(dirname "$0")/test-lib.sh"
 
-test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
-test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
-test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+require_tgtd
 IMG="$SRC_DIR/target/lunlink-image"
 
 # Node B exports its copy with stock tgt's rdwr store; node A serves the

@@ -67,6 +67,15 @@ skip_all() {
 	exit 0
 }
 
+# require_tgtd: skip the whole test, saying why, unless it can run the
+# integration tests' tgtd: root (mount namespaces), tgtd and tgtadm, and
+# this build's module.
+require_tgtd() {
+	test_have_prereq ROOT || skip_all "needs root (mount namespaces for tgtd)"
+	test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
+	test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+}
+
 # ---- running steps ------------------------------------------------------
 # test_expect_success [PREREQ] 'name' 'body'
 test_expect_success() {
@@ -119,14 +128,6 @@ test_done() {
 }
 
 # ---- assertions ---------------------------------------------------------
-# A tgtd log with lunlink's long messages whole again: tgtd's syslog slots
-# hold 256 bytes, so lunlink splits longer ones into continuation lines
-# ("lunlink: ... "), which this joins.
-join_log() {
-	awk '{ if (sub(/^[a-z]*: lunlink: \.\.\. /, "")) { line = line " " $0 }
-	       else { if (NR > 1) print line; line = $0 } }
-	     END { if (NR) print line }' "$1"
-}
 
 # grep FILE (the last argument) with a message that shows what was searched
 # when it fails; a tgtd log is read with its messages joined

@@ -173,6 +173,21 @@ static uint64_t map_need_of(const struct fan *f)
 #define AL_WAIT(m)	((struct wait_list){ &(m)->al_wait, &(m)->al_wait_tail })
 #define MAP_WAIT(m)	((struct wait_list){ &(m)->map_wait, &(m)->map_wait_tail })
 
+/* One O_DSYNC write of a metadata area through the engine: io is the
+ * mirror's own request for it (one in flight each). */
+static void meta_write(struct ll_mirror *m, struct ll_io *io, void *buf, uint64_t off,
+		       uint64_t len, void (*done)(struct ll_io *))
+{
+	memset(io, 0, sizeof(*io));
+	io->op = LL_OP_WRITE;
+	io->flags = LL_IO_DSYNC;
+	io->buf = buf;
+	io->off = off;
+	io->len = len;
+	io->complete = done;
+	m->l->engine.ops->submit(&m->l->engine, io);
+}
+
 static void map_flush(struct ll_mirror *m);
 
 /*
@@ -247,22 +262,15 @@ static void map_written(struct ll_io *io)
 /* Write the map pages changed since the last write, if none is in flight. */
 static void map_flush(struct ll_mirror *m)
 {
-	struct ll_image *im = &m->l->image;
+	uint64_t lo = m->map_lo, hi = m->map_hi;
 
 	if (m->map_writing || m->map_version == m->map_durable || m->closing ||
-	    m->map_hi == UINT64_MAX)
+	    hi == UINT64_MAX)
 		return;
 	m->map_writing = m->map_version;
-	memset(&m->map_io, 0, sizeof(m->map_io));
-	m->map_io.op = LL_OP_WRITE;
-	m->map_io.flags = LL_IO_DSYNC;
-	m->map_io.buf = m->dirty + m->map_lo * 4096;
-	m->map_io.off = im->dirty_offset + m->map_lo * 4096;
-	m->map_io.len = (m->map_hi - m->map_lo + 1) * 4096;
-	m->map_io.complete = map_written;
-	m->map_lo = UINT64_MAX;
-	m->map_hi = UINT64_MAX;
-	m->l->engine.ops->submit(&m->l->engine, &m->map_io);
+	m->map_lo = m->map_hi = UINT64_MAX;
+	meta_write(m, &m->map_io, m->dirty + lo * 4096, m->l->image.dirty_offset + lo * 4096,
+		   (hi - lo + 1) * 4096, map_written);
 }
 
 /* ---- the activity log ------------------------------------------------- */
@@ -384,22 +392,14 @@ static void al_written(struct ll_io *io)
 }
 
 /* Write the log, if it changed since it was last written and no write of
- * it is in flight: one O_DSYNC write of the whole (small) log area. */
+ * it is in flight: the whole (small) log area at once. */
 static void al_flush(struct ll_mirror *m)
 {
-	struct ll_image *im = &m->l->image;
-
 	if (m->al_writing || m->al_version == m->al_durable)
 		return;
 	m->al_writing = m->al_version;
-	memset(&m->al_io, 0, sizeof(m->al_io));
-	m->al_io.op = LL_OP_WRITE;
-	m->al_io.flags = LL_IO_DSYNC;
-	m->al_io.buf = m->al;
-	m->al_io.off = im->al_offset;
-	m->al_io.len = im->al_bytes;
-	m->al_io.complete = al_written;
-	m->l->engine.ops->submit(&m->l->engine, &m->al_io);
+	meta_write(m, &m->al_io, m->al, m->l->image.al_offset, m->l->image.al_bytes,
+		   al_written);
 }
 
 static void al_end(struct ll_mirror *m, uint64_t e0, uint64_t e1)
@@ -553,17 +553,33 @@ static void leg_cb(struct iscsi_context *iscsi, int status, void *data, void *pr
 	struct fan *f = c->f;
 	struct ll_leg *g = &f->m->leg[c->leg];
 
-	if (data)
-		scsi_free_scsi_task(data);
+	struct scsi_task *t = data;
+	char why[200];
+
 	if (status == SCSI_STATUS_GOOD && g->iscsi == iscsi) {
 		f->legs_ok |= 1u << c->leg;
 	} else {
 		f->legs_failed |= 1u << c->leg;
+		if (status == SCSI_STATUS_TIMEOUT)
+			snprintf(why, sizeof(why), "a command timed out after leg_timeout=%u s",
+				 f->m->l->opts.leg_timeout);
+		else if (status == SCSI_STATUS_CANCELLED)
+			snprintf(why, sizeof(why), "the connection was lost");
+		else if (status == SCSI_STATUS_CHECK_CONDITION && t)
+			snprintf(why, sizeof(why), "it answered %s with sense %x/%02x/%02x (%s)",
+				 f->io->op == LL_OP_WRITE ? "a write" : f->io->op == LL_OP_PUNCH ?
+				 "a WRITE SAME" : "a SYNCHRONIZE CACHE", t->sense.key,
+				 (t->sense.ascq >> 8) & 0xff, t->sense.ascq & 0xff,
+				 scsi_sense_ascq_str(t->sense.ascq) ? scsi_sense_ascq_str(t->sense.ascq) :
+				 "?");
+		else
+			snprintf(why, sizeof(why), "a command failed (status 0x%x): %s", status,
+				 iscsi_get_error(iscsi));
 		if (g->iscsi == iscsi)
-			ll_leg_down(g, status == SCSI_STATUS_TIMEOUT ? "a command timed out" :
-				 status == SCSI_STATUS_CANCELLED ? "the connection was lost" :
-				 "a command failed");
+			ll_leg_down(g, why);
 	}
+	if (t)
+		scsi_free_scsi_task(t);
 	fan_put(f);
 }
 

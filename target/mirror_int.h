@@ -49,7 +49,7 @@ struct ll_leg {
 	uint8_t *unsynced[2];		/* written without FUA since its last flush */
 	int flushing;			/* a SYNCHRONIZE CACHE in flight: [1] is its */
 	uint64_t need_count;
-	uint64_t sync_pos, sync_total, copied, sync_start;
+	uint64_t sync_pos, copied, sync_start;
 	int copying;			/* a region copy in flight */
 	int discard;			/* resolve=discard-leg: overwrite it */
 	/* online verify: regions compared by SHA-256, local against leg */
@@ -109,7 +109,6 @@ struct fan {
 		struct fan *f;
 		unsigned int leg;
 	} ctx[LL_MAX_LEGS];
-	struct scsi_task *rtask;	/* read failover */
 	uint64_t e0, e1;		/* activity log extents held */
 	int in_al;
 	uint64_t al_need;		/* the log version it must wait for */

@@ -240,7 +240,6 @@ void ll_leg_start_sync(struct ll_leg *g, int all)
 	}
 	g->state = LEG_SYNCING;
 	g->sync_pos = 0;
-	g->sync_total = g->need_count;
 	g->copied = 0;
 	g->sync_start = ll_now_ms();
 	leg_err(g, "connected; resyncing %" PRIu64 " region(s) of %u bytes%s\n",

@@ -206,7 +206,6 @@ static void verify_finish(struct ll_leg *g, const char *why)
 	if (g->need_count && g->state == LEG_UP) {
 		g->state = LEG_SYNCING;
 		g->sync_pos = 0;
-		g->sync_total = g->need_count;
 		g->copied = 0;
 		g->sync_start = ll_now_ms();
 		ll_resync_next(g);

@@ -95,17 +95,10 @@ fi
 "$FIO" --enghelp 2>/dev/null | grep -qx '[[:space:]]*libiscsi' ||
 	die "$FIO has no libiscsi engine"
 
-rm -rf "$TRASH"/tgtd-* "$TRASH/bin" "$TRASH"/fio-*
-mkdir -p "$TRASH/bin" "$(dirname "$OUT")" || die "cannot create $TRASH"
+rm -rf "$TRASH"/tgtd-* "$TRASH"/fio-*
+mkdir -p "$TRASH" "$(dirname "$OUT")" || die "cannot create $TRASH"
 RAW=$(dirname "$OUT")/raw.tsv
 RESYNC=$(dirname "$OUT")/resync.tsv
-
-cat >"$TRASH/bin/tgtadm" <<'EOF'
-#!/bin/sh
-exec timeout -k 5 60 /usr/sbin/tgtadm "$@"
-EOF
-chmod +x "$TRASH/bin/tgtadm"
-TGTADM=$TRASH/bin/tgtadm
 
 . "$SRC_DIR/t/lib-tgtd.sh"
 
@@ -115,20 +108,13 @@ cleanup() {
 	tgtd_stop_all
 	for d in $IMGDIRS; do rm -rf "$d"; done
 	if [ -n "$ok" ]; then
-		rm -rf "$TRASH"/tgtd-* "$TRASH/bin" "$TRASH"/fio-*
+		rm -rf "$TRASH"/tgtd-* "$TRASH"/fio-*
 	else
 		say "the tgtds' logs and fio's output kept in $TRASH"
 	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
-
-# A tgtd log with lunlink's continuation lines ("lunlink: ... ") joined.
-join_log() {
-	awk '{ if (sub(/^[a-z]*: lunlink: \.\.\. /, "")) { line = line " " $0 }
-	       else { if (NR > 1) print line; line = $0 } }
-	     END { if (NR) print line }' "$@"
-}
 
 cpu_ticks() {	# PID: utime+stime of the whole process, or 0 if it is gone
 	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }' | grep . || echo 0

@@ -76,17 +76,9 @@ fi
 "$FIO" --enghelp 2>/dev/null | grep -qx '[[:space:]]*libiscsi' ||
 	die "$FIO has no libiscsi engine"
 
-rm -rf "$TRASH/tgtd-perf" "$TRASH/bin"
-mkdir -p "$TRASH/bin" "$(dirname "$OUT")" || die "cannot create $TRASH"
+rm -rf "$TRASH/tgtd-perf"
+mkdir -p "$TRASH" "$(dirname "$OUT")" || die "cannot create $TRASH"
 RAW=$(dirname "$OUT")/raw.tsv
-
-# tgtadm talks to tgtd over a socket; never let a stuck tgtd hang us.
-cat >"$TRASH/bin/tgtadm" <<'EOF'
-#!/bin/sh
-exec timeout -k 5 60 /usr/sbin/tgtadm "$@"
-EOF
-chmod +x "$TRASH/bin/tgtadm"
-TGTADM=$TRASH/bin/tgtadm
 
 . "$SRC_DIR/t/lib-tgtd.sh"
 
@@ -96,7 +88,7 @@ cleanup() {
 	tgtd_stop_all
 	for d in $IMGDIRS; do rm -rf "$d"; done
 	if [ -n "$ok" ]; then
-		rm -rf "$TRASH/tgtd-perf" "$TRASH/bin" "$TRASH"/fio-*.json "$TRASH"/fio-*.json.err
+		rm -rf "$TRASH/tgtd-perf" "$TRASH"/fio-*.json "$TRASH"/fio-*.json.err
 	else
 		say "tgtd's log and fio's output kept in $TRASH"
 	fi
