@@ -108,7 +108,7 @@ static tgtadm_err lunlink_init(struct scsi_lu *lu, char *bsopts)
 
 static int open_engine(struct ll_lu *l)
 {
-	char err[256], opts[LL_MAX_LEGS * (LL_URL_MAX + 8) +
+	char err[256], opts[LL_MAX_LEG_OPTS * (LL_URL_MAX + 8) +
 			    LL_MAX_EXTENTS * (LL_EXTENT_PATH_MAX + 48) + 200];
 	const struct ll_engine_ops *ops;
 
@@ -146,22 +146,9 @@ static int open_engine(struct ll_lu *l)
 static int read_superblock(struct ll_lu *l, int fd, uint64_t *size)
 {
 	char err[256], id[33];
-	void *sb;
-	ssize_t n;
 	int ret;
 
-	if (posix_memalign(&sb, 4096, LL_IMAGE_SB_SIZE)) {
-		ll_err(l, "refused: out of memory\n");
-		return -1;
-	}
-	n = pread(fd, sb, LL_IMAGE_SB_SIZE, 0);
-	if (n < 0) {
-		ll_err(l, "refused: cannot read the image's first block: %s\n", strerror(errno));
-		free(sb);
-		return -1;
-	}
-	ret = ll_image_decode(&l->image, sb, (size_t)n, *size, err, sizeof(err));
-	free(sb);
+	ret = ll_image_read(fd, *size, &l->image, err, sizeof(err));
 	if (ret < 0) {
 		ll_err(l, "refused: %s; check it with 'lunlink-image show %s'\n", err, l->path);
 		return -1;
@@ -225,10 +212,6 @@ static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 	if (read_superblock(l, *fd, size))
 		goto err_close;
 	if (l->opts.window) {
-		if (l->opts.nlegs) {
-			ll_err(l, "refused: window= and mirror= cannot be combined yet\n");
-			goto err_close;
-		}
 		if (l->opts.window_offset > *size ||
 		    l->opts.window_length > *size - l->opts.window_offset) {
 			ll_err(l, "refused: window=%" PRIu64 ":%" PRIu64 " ends past the image's "
@@ -241,10 +224,6 @@ static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 		ll_err(l, "serving the window of %" PRIu64 " bytes at offset %" PRIu64 "\n",
 		       *size, l->opts.window_offset);
 	}
-	if (l->opts.nextents && l->opts.nlegs) {
-		ll_err(l, "refused: extent= and mirror= cannot be combined yet\n");
-		goto err_close;
-	}
 	if (ll_extents_open(l, size))
 		goto err_close;
 	if (*size < (1ULL << lu->blk_shift) || *size < 512) {
@@ -255,7 +234,7 @@ static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 	l->engine.fd = *fd;
 	if (open_engine(l))
 		goto err_close;
-	if (l->opts.nlegs && ll_mirror_open(l)) {
+	if (ll_mirrors_open(l)) {
 		l->engine.ops->close(&l->engine);
 		l->engine.ops = NULL;
 		goto err_close;
@@ -278,6 +257,7 @@ static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 	return 0;
 
 err_close:
+	ll_extents_close(l);
 	close(*fd);
 err:
 	free(l->path);
@@ -291,7 +271,7 @@ static void lunlink_close(struct scsi_lu *lu)
 	struct ll_lu *l = ll_lu(lu);
 
 	/* tgt only closes a LUN with no command in flight */
-	ll_mirror_close(l);
+	ll_mirrors_close(l);
 	ll_extents_close(l);
 	if (l->engine.ops)
 		l->engine.ops->close(&l->engine);

@@ -103,13 +103,21 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 		return parse_bool(kv, v, &o->thin, err, errlen);
 	if (!strcmp(kv, "mirror")) {
 		size_t n = strlen(v);
+		unsigned int i, in_set = 0;
 
-		if (o->nlegs == LL_MAX_LEGS)
-			return ll_fail(err, errlen, "bsopts: more than %d mirror= legs", LL_MAX_LEGS);
+		for (i = 0; i < o->nlegs; i++)
+			in_set += o->leg_set[i] == o->nextents;
+		if (in_set == LL_MAX_LEGS)
+			return ll_fail(err, errlen, "bsopts: more than %d mirror= legs for %s",
+				       LL_MAX_LEGS, o->nextents ? "one extent" : "the backing store");
+		if (o->nlegs == LL_MAX_LEG_OPTS)
+			return ll_fail(err, errlen, "bsopts: more than %d mirror= legs in all",
+				       LL_MAX_LEG_OPTS);
 		if (strncmp(v, "iscsi://", 8) || n > LL_URL_MAX || !strchr(v + 8, '/'))
 			return ll_fail(err, errlen, "bsopts: mirror='%.80s' is not an iSCSI URL "
 				    "(iscsi://[user%%password@]host[:port]/target-iqn/lun, at most "
 				    "%d characters)", v, LL_URL_MAX);
+		o->leg_set[o->nlegs] = (unsigned char)o->nextents;
 		memcpy(o->leg[o->nlegs++], v, n + 1);
 		return 0;
 	}
@@ -202,6 +210,17 @@ int ll_bsopts_parse(const char *s, struct ll_bsopts *o, char *err, size_t errlen
 	return 0;
 }
 
+static int format_leg(const struct ll_bsopts *o, unsigned int i, char *buf, size_t len, int n,
+		      bool public)
+{
+	char url[LL_URL_MAX + 1];
+	size_t used = (size_t)n < len ? (size_t)n : len;
+
+	if (public)
+		ll_url_public(o->leg[i], url, sizeof(url));
+	return n + snprintf(buf + used, len - used, ";mirror=%s", public ? url : o->leg[i]);
+}
+
 static int format(const struct ll_bsopts *o, char *buf, size_t len, bool public)
 {
 	size_t used;
@@ -211,24 +230,24 @@ static int format(const struct ll_bsopts *o, char *buf, size_t len, bool public)
 	n = snprintf(buf, len, "io=%s;threads=%u;queue_depth=%u;thin=%s",
 		     ll_io_path_name(o->io), o->threads, o->queue_depth,
 		     o->thin ? "on" : "off");
-	for (i = 0; i < o->nlegs && n >= 0; i++) {
-		char url[LL_URL_MAX + 1];
-
-		if (public)
-			ll_url_public(o->leg[i], url, sizeof(url));
-		used = (size_t)n < len ? (size_t)n : len;
-		n += snprintf(buf + used, len - used, ";mirror=%s", public ? url : o->leg[i]);
-	}
+	for (i = 0; i < o->nlegs && n >= 0; i++)
+		if (!o->leg_set[i])
+			n = format_leg(o, i, buf, len, n, public);
 	if (o->nlegs && n >= 0) {
 		used = (size_t)n < len ? (size_t)n : len;
 		n += snprintf(buf + used, len - used, ";resync_rate=%llu;leg_timeout=%u",
 			      (unsigned long long)o->resync_rate, o->leg_timeout);
 	}
 	for (i = 0; i < o->nextents && n >= 0; i++) {
+		unsigned int j;
+
 		used = (size_t)n < len ? (size_t)n : len;
 		n += snprintf(buf + used, len - used, ";extent=%s:%llu:%llu", o->extent[i].path,
 			      (unsigned long long)o->extent[i].offset,
 			      (unsigned long long)o->extent[i].length);
+		for (j = 0; j < o->nlegs && n >= 0; j++)
+			if (o->leg_set[j] == i + 1)
+				n = format_leg(o, j, buf, len, n, public);
 	}
 	if (o->window && n >= 0) {
 		used = (size_t)n < len ? (size_t)n : len;

@@ -204,19 +204,7 @@ static void submit(struct ll_cmd *c, enum ll_io_op op, int flags, void *buf,
 	c->io.off = op == LL_OP_DATASYNC ? 0 : off + l->data_offset;
 	c->io.len = len;
 	c->io.complete = complete;
-	if (l->mirror) {
-		ll_mirror_submit(l->mirror, &c->io, !!(l->fault & fault));
-		return;
-	}
-	if (l->fault & fault) {
-		c->io.res = -EIO;
-		ll_later(l, &c->io);
-		return;
-	}
-	if (l->nextents > 1)
-		ll_extents_submit(l, &c->io);
-	else
-		l->engine.ops->submit(&l->engine, &c->io);
+	ll_extents_submit(l, &c->io, !!(l->fault & fault));
 }
 
 static void done_good(struct ll_io *io)
@@ -356,7 +344,7 @@ static void do_write(struct ll_cmd *c)
 	}
 	/* on a mirror, overlapping writes are serialised: every copy then
 	 * sees them in the same order */
-	lock_range(c, c->cmd->offset, len, c->l->mirror != NULL, write_granted);
+	lock_range(c, c->cmd->offset, len, c->l->nmirrors != 0, write_granted);
 }
 
 /* ---- COMPARE AND WRITE, ORWRITE: exclusive read-modify-write --------- */

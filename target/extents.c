@@ -6,9 +6,16 @@
  * the pool's "integrated" volumes (storage areas of several disks joined
  * into one) are served.
  *
- * A request that falls within one extent goes to the engine as it is, on
- * that extent's file; one that spans extents is split, and completes when
- * every piece has, with the first error.  A flush goes to every file.
+ * An extent followed by mirror= options is a mirrored set: a range of the
+ * data of a lunlink image (OFFSET and LENGTH count from its data, not from
+ * its file), copied to the legs; so is the backing store itself when
+ * mirror= comes before any extent=.  Each mirrored set has its own legs,
+ * map, log and resync (mirror.c).
+ *
+ * A request that falls within one extent goes as it is to that extent's
+ * file through the engine, or to its mirror; one that spans extents is
+ * split, and completes when every piece has, with the first error.  A
+ * flush goes to every extent.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +39,50 @@ struct split {
 	} piece[];
 };
 
+static bool has_legs(struct ll_lu *l, unsigned int set)
+{
+	for (unsigned int i = 0; i < l->opts.nlegs; i++)
+		if (l->opts.leg_set[i] == set)
+			return true;
+	return false;
+}
+
+/* A mirrored extent: a range of a lunlink image's data. */
+static int mirrored_extent(struct ll_lu *l, unsigned int i, int fd, uint64_t have,
+			   struct ll_extent *e)
+{
+	struct ll_extent_opt *x = &l->opts.extent[i];
+	char err[256];
+	int ret;
+
+	e->image = malloc(sizeof(*e->image));
+	if (!e->image) {
+		ll_err(l, "refused: out of memory\n");
+		return -1;
+	}
+	ret = ll_image_read(fd, have, e->image, err, sizeof(err));
+	if (ret < 0)
+		ll_err(l, "refused: extent %u '%s': %s; check it with 'lunlink-image show %s'\n",
+		       i + 2, x->path, err, x->path);
+	else if (ret == 0)
+		ll_err(l, "refused: extent %u '%s' has mirror= legs, so it must be a lunlink "
+		       "image (its copies carry generations and a dirty-region map); prepare it "
+		       "with 'lunlink-image create --size SIZE %s' (which erases it) and the same "
+		       "on each leg\n", i + 2, x->path, x->path);
+	else if (x->offset > e->image->data_size ||
+		 x->length > e->image->data_size - x->offset)
+		ll_err(l, "refused: extent %u '%s': %" PRIu64 " bytes at offset %" PRIu64
+		       " end past the %" PRIu64 " bytes of its image's data\n", i + 2, x->path,
+		       x->length, x->offset, e->image->data_size);
+	else {
+		e->file_off = e->image->data_offset + x->offset;
+		return 0;
+	}
+	free(e->image);
+	e->image = NULL;
+	return -1;
+}
+
 int ll_extents_open(struct ll_lu *l, uint64_t *size)
 {
 	unsigned int i;
@@ -40,6 +91,8 @@ int ll_extents_open(struct ll_lu *l, uint64_t *size)
 	l->ext[0].start = 0;
 	l->ext[0].len = *size;
 	l->ext[0].file_off = l->data_offset;
+	l->ext[0].path = l->path;
+	l->ext[0].image = l->formatted ? &l->image : NULL;
 	l->nextents = 1;
 	for (i = 0; i < l->opts.nextents; i++) {
 		struct ll_extent_opt *x = &l->opts.extent[i];
@@ -63,7 +116,16 @@ int ll_extents_open(struct ll_lu *l, uint64_t *size)
 		have = (uint64_t)st.st_size;
 		if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, &have))
 			have = 0;
-		if (x->offset > have || x->length > have - x->offset) {
+		e->path = x->path;
+		e->image = NULL;
+		e->mirror = NULL;
+		e->file_off = x->offset;
+		if (has_legs(l, i + 1)) {
+			if (mirrored_extent(l, i, fd, have, e)) {
+				close(fd);
+				goto err;
+			}
+		} else if (x->offset > have || x->length > have - x->offset) {
 			ll_err(l, "refused: extent %u '%s': %" PRIu64 " bytes at offset %" PRIu64
 			       " end past its %" PRIu64 " bytes\n", i + 2, x->path, x->length,
 			       x->offset, have);
@@ -73,7 +135,6 @@ int ll_extents_open(struct ll_lu *l, uint64_t *size)
 		e->fd = fd;
 		e->start = *size;
 		e->len = x->length;
-		e->file_off = x->offset;
 		*size += x->length;
 		l->nextents++;
 	}
@@ -89,9 +150,54 @@ void ll_extents_close(struct ll_lu *l)
 {
 	unsigned int i;
 
-	for (i = 1; i < l->nextents; i++)
+	for (i = 1; i < l->nextents; i++) {
 		close(l->ext[i].fd);
+		free(l->ext[i].image);
+		l->ext[i].image = NULL;
+	}
 	l->nextents = 0;
+}
+
+int ll_mirrors_open(struct ll_lu *l)
+{
+	unsigned int i;
+
+	for (i = 0; i < l->nextents; i++) {
+		if (!has_legs(l, i))
+			continue;
+		if (ll_mirror_open(l, &l->ext[i], i)) {
+			ll_mirrors_close(l);
+			return -1;
+		}
+		l->nmirrors++;
+	}
+	return 0;
+}
+
+/* Before ll_extents_close: a mirror writes its map to its file at close. */
+void ll_mirrors_close(struct ll_lu *l)
+{
+	unsigned int i;
+
+	for (i = 0; i < l->nextents; i++) {
+		if (l->ext[i].mirror)
+			ll_mirror_close(l->ext[i].mirror);
+		l->ext[i].mirror = NULL;
+	}
+	l->nmirrors = 0;
+}
+
+/* One piece to its extent: the mirror, an injected fault, or the engine. */
+static void extent_submit(struct ll_lu *l, struct ll_extent *e, struct ll_io *io, int fault)
+{
+	if (e->mirror) {
+		ll_mirror_submit(e->mirror, io, fault);
+	} else if (fault) {
+		io->res = -EIO;
+		ll_later(l, io);
+	} else {
+		l->engine.ops->submit(&l->engine, io);
+	}
 }
 
 int ll_extent_at(struct ll_lu *l, uint64_t lun_off, int *fd, uint64_t *file_off,
@@ -127,7 +233,7 @@ static void piece_done(struct ll_io *piece)
 	io->complete(io);
 }
 
-void ll_extents_submit(struct ll_lu *l, struct ll_io *io)
+void ll_extents_submit(struct ll_lu *l, struct ll_io *io, int fault)
 {
 	uint64_t lun_off = io->off - l->data_offset, end = lun_off + io->len;
 	unsigned int i, n = 0, first = 0;
@@ -147,12 +253,13 @@ void ll_extents_submit(struct ll_lu *l, struct ll_io *io)
 			}
 		}
 	}
-	if (n == 1 && io->op != LL_OP_DATASYNC) {	/* the common case: no split */
+	if (n == 1) {			/* the common case: no split */
 		struct ll_extent *e = &l->ext[first];
 
 		io->fd = e->fd;
-		io->off = e->file_off + (lun_off - e->start);
-		l->engine.ops->submit(&l->engine, io);
+		if (io->op != LL_OP_DATASYNC)
+			io->off = e->file_off + (lun_off - e->start);
+		extent_submit(l, e, io, fault);
 		return;
 	}
 	s = calloc(1, sizeof(*s) + n * sizeof(s->piece[0]));
@@ -185,5 +292,5 @@ void ll_extents_submit(struct ll_lu *l, struct ll_io *io)
 		s->piece[i].split = s;
 	}
 	for (i = 0; i < n; i++)
-		l->engine.ops->submit(&l->engine, &s->piece[i].io);
+		extent_submit(l, &l->ext[first + i], &s->piece[i].io, fault);
 }

@@ -216,6 +216,27 @@ int ll_image_decode(struct ll_image *im, const uint8_t *sb, size_t len,
 	return 1;
 }
 
+int ll_image_read(int fd, uint64_t file_size, struct ll_image *im, char *err, size_t errlen)
+{
+	void *sb;
+	ssize_t n;
+	int ret;
+
+	if (posix_memalign(&sb, 4096, LL_IMAGE_SB_SIZE)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	n = pread(fd, sb, LL_IMAGE_SB_SIZE, 0);
+	if (n < 0) {
+		snprintf(err, errlen, "cannot read the image's first block: %s", strerror(errno));
+		free(sb);
+		return -1;
+	}
+	ret = ll_image_decode(im, sb, (size_t)n, file_size, err, errlen);
+	free(sb);
+	return ret;
+}
+
 int ll_image_store(int fd, const struct ll_image *im)
 {
 	void *sb;

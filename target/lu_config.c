@@ -180,6 +180,8 @@ static tgtadm_err config_key(struct scsi_lu *lu, char *kv)
 	struct ll_lu *l = ll_lu(lu);
 	struct ll_update u;
 	char err[256];
+	unsigned int i;
+	int n;
 
 	if (ll_update_parse(kv, &u, err, sizeof(err))) {
 		ll_err(l, "update refused: %s\n", err);
@@ -199,14 +201,20 @@ static tgtadm_err config_key(struct scsi_lu *lu, char *kv)
 		ll_err(l, "fault injection: %s\n", fault_name(u.fault));
 		return TGTADM_SUCCESS;
 	case LL_UPDATE_VERIFY:
-		if (!l->mirror || !ll_mirror_verify(l->mirror)) {
+		for (i = 0, n = 0; i < l->nextents; i++)
+			if (l->ext[i].mirror)
+				n += ll_mirror_verify(l->ext[i].mirror);
+		if (!n) {
 			ll_err(l, "verify=start refused: no leg of this LUN is up (or all are "
 			       "being verified already)\n");
 			return TGTADM_INVALID_REQUEST;
 		}
 		return TGTADM_SUCCESS;
 	case LL_UPDATE_RESOLVE_DISCARD_LEG:
-		if (!l->mirror || !ll_mirror_discard_split_legs(l->mirror)) {
+		for (i = 0, n = 0; i < l->nextents; i++)
+			if (l->ext[i].mirror)
+				n += ll_mirror_discard_split_legs(l->ext[i].mirror);
+		if (!n) {
 			ll_err(l, "resolve=discard-leg refused: no leg of this LUN is in split "
 			       "brain\n");
 			return TGTADM_INVALID_REQUEST;

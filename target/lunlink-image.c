@@ -65,14 +65,12 @@ static uint64_t size_arg(const char *opt, const char *v)
 	return n;
 }
 
-/* 1 valid, 0 raw, -1 damaged (reason printed), -2 unreadable */
+/* 1 valid, 0 raw, -1 damaged or unreadable (reason printed), -2 cannot open */
 static int load(const char *path, struct ll_image *im, int quiet)
 {
-	uint8_t sb[LL_IMAGE_SB_SIZE];
 	char err[256];
 	struct stat st;
 	uint64_t size;
-	ssize_t n;
 	int fd, ret;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -83,13 +81,8 @@ static int load(const char *path, struct ll_image *im, int quiet)
 	size = (uint64_t)st.st_size;
 	if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, &size))
 		size = 0;
-	n = pread(fd, sb, sizeof(sb), 0);
+	ret = ll_image_read(fd, size, im, err, sizeof(err));
 	close(fd);
-	if (n < 0) {
-		fprintf(stderr, "%s: reading %s: %s\n", prog, path, strerror(errno));
-		return -2;
-	}
-	ret = ll_image_decode(im, sb, (size_t)n, size, err, sizeof(err));
 	if (ret < 0 && !quiet)
 		fprintf(stderr, "%s: %s: %s\n", prog, path, err);
 	return ret;

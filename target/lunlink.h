@@ -36,12 +36,15 @@ struct ll_lu {
 	int formatted;			/* a lunlink image, not a raw one */
 	struct ll_image image;		/* its superblock, when formatted */
 	uint64_t data_offset;		/* where the LUN's data starts */
-	struct ll_mirror *mirror;	/* legs, when mirror= was given */
+	unsigned int nmirrors;		/* extents with mirror= legs */
 	unsigned int nextents;		/* extents concatenated (1: none) */
 	struct ll_extent {
 		int fd;			/* 0: the backing store's */
 		uint64_t start, len;	/* in the LUN */
 		uint64_t file_off;	/* where it starts in its file */
+		const char *path;
+		struct ll_image *image;	/* a mirrored extent's superblock */
+		struct ll_mirror *mirror;	/* its legs */
 	} ext[1 + LL_MAX_EXTENTS];
 	int errors_logged;		/* I/O errors logged so far (rate limit) */
 	int announced;			/* initiators were told the LUN came */
@@ -67,9 +70,11 @@ void ll_later_cancel(struct ll_lu *l);
 /* extents.c */
 int ll_extents_open(struct ll_lu *l, uint64_t *size);
 void ll_extents_close(struct ll_lu *l);
-void ll_extents_submit(struct ll_lu *l, struct ll_io *io);
+void ll_extents_submit(struct ll_lu *l, struct ll_io *io, int fault);
 int ll_extent_at(struct ll_lu *l, uint64_t lun_off, int *fd, uint64_t *file_off,
 		 uint64_t *left);
+int ll_mirrors_open(struct ll_lu *l);
+void ll_mirrors_close(struct ll_lu *l);
 
 /* notify.c */
 void ll_notify_luns_changed(int tid, uint64_t lun);

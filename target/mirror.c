@@ -41,7 +41,14 @@
  * volume.
  *
  * Verify compares each region of a leg with this copy's by SHA-256 and
- * resyncs the ones that differ.  Not yet here: extent maps.
+ * resyncs the ones that differ.
+ *
+ * Extent maps.  A LUN may serve a window of a mirrored image, or several
+ * mirrored sets concatenated (extents.c): each set is one struct ll_mirror
+ * over its own image file, with its own legs, map, log and status file.
+ * Offsets here are the image file's (a leg's LBA is the same offset / 512);
+ * the only LUN offsets are the ranges a resync holds (commands lock LUN
+ * ranges), which win_off, win_len and lun_start translate.
  *
  * This file: the I/O fan-out, the dirty-region map, the tick, set up and
  * tear down.  mirror_leg.c: legs (connect, probe, generations, drop);
@@ -90,22 +97,22 @@ static void regions(struct ll_mirror *m, uint64_t off, uint64_t len, uint64_t *r
 /* Write the map pages holding regions r0..r1 and make them durable. */
 int ll_mirror_persist(struct ll_mirror *m, uint64_t r0, uint64_t r1)
 {
-	struct ll_image *im = &m->l->image;
+	struct ll_image *im = m->image;
 	uint64_t p0 = (r0 >> 3) / 4096, p1 = (r1 >> 3) / 4096, p;
 
 	for (p = p0; p <= p1; p++)
-		if (pwrite(m->l->engine.fd, m->dirty + p * 4096, 4096,
+		if (pwrite(m->fd, m->dirty + p * 4096, 4096,
 			   (off_t)(im->dirty_offset + p * 4096)) != 4096)
 			return -1;
-	return fdatasync(m->l->engine.fd);
+	return fdatasync(m->fd);
 }
 
 int ll_mirror_store_sb(struct ll_mirror *m)
 {
-	int err = ll_image_store(m->l->engine.fd, &m->l->image);
+	int err = ll_image_store(m->fd, m->image);
 
 	if (err)
-		ll_err(m->l, "cannot write the superblock: %s\n", strerror(-err));
+		m_err(m, "cannot write the superblock: %s\n", strerror(-err));
 	return err;
 }
 
@@ -185,6 +192,7 @@ static void meta_write(struct ll_mirror *m, struct ll_io *io, void *buf, uint64_
 	io->off = off;
 	io->len = len;
 	io->complete = done;
+	io->fd = m->io_fd;
 	m->l->engine.ops->submit(&m->l->engine, io);
 }
 
@@ -199,7 +207,7 @@ static void map_flush(struct ll_mirror *m);
  */
 static uint64_t miss_commit(struct ll_mirror *m, uint64_t r0, uint64_t r1, int newbits)
 {
-	struct ll_image *im = &m->l->image;
+	struct ll_image *im = m->image;
 	uint64_t p0 = (r0 >> 3) / 4096, p1 = (r1 >> 3) / 4096;
 
 	if (!im->gen_bitmap) {
@@ -212,7 +220,7 @@ static uint64_t miss_commit(struct ll_mirror *m, uint64_t r0, uint64_t r1, int n
 		if (getrandom(&g2, sizeof(g2), 0) != sizeof(g2))
 			g2 = ll_now_ms() * 2654435761u;
 		im->gen_current = g2 | 1;
-		ll_err(m->l, "degraded: new generation %016" PRIx64 " (the dirty-region map "
+		m_err(m, "degraded: new generation %016" PRIx64 " (the dirty-region map "
 		       "is against %016" PRIx64 ")\n", im->gen_current, im->gen_bitmap);
 		ll_mirror_store_sb(m);
 	}
@@ -251,7 +259,7 @@ static void map_written(struct ll_io *io)
 	struct ll_mirror *m = (struct ll_mirror *)((char *)io - offsetof(struct ll_mirror, map_io));
 
 	if (io->res)
-		ll_err(m->l, "cannot write the dirty-region map: %s; a leg may miss regions "
+		m_err(m, "cannot write the dirty-region map: %s; a leg may miss regions "
 		       "after a crash\n", strerror(-io->res));
 	m->map_durable = m->map_writing;
 	m->map_writing = 0;
@@ -269,7 +277,7 @@ static void map_flush(struct ll_mirror *m)
 		return;
 	m->map_writing = m->map_version;
 	m->map_lo = m->map_hi = UINT64_MAX;
-	meta_write(m, &m->map_io, m->dirty + lo * 4096, m->l->image.dirty_offset + lo * 4096,
+	meta_write(m, &m->map_io, m->dirty + lo * 4096, m->image->dirty_offset + lo * 4096,
 		   (hi - lo + 1) * 4096, map_written);
 }
 
@@ -279,7 +287,7 @@ static void map_flush(struct ll_mirror *m)
 
 static int al_setup(struct ll_mirror *m)
 {
-	struct ll_image *im = &m->l->image;
+	struct ll_image *im = m->image;
 	void *p;
 
 	m->al_shift = AL_EXTENT_SHIFT > m->shift ? AL_EXTENT_SHIFT : m->shift;
@@ -292,7 +300,7 @@ static int al_setup(struct ll_mirror *m)
 	m->al_seq = calloc(m->nextents, sizeof(*m->al_seq));
 	if (!m->in_al || !m->al_busy || !m->al_seq)
 		return -1;
-	if (pread(m->l->engine.fd, m->al, im->al_bytes, (off_t)im->al_offset) !=
+	if (pread(m->fd, m->al, im->al_bytes, (off_t)im->al_offset) !=
 	    (ssize_t)im->al_bytes)
 		return -1;
 	return 0;
@@ -300,7 +308,7 @@ static int al_setup(struct ll_mirror *m)
 
 static unsigned int al_slots(struct ll_mirror *m)
 {
-	return (unsigned int)(m->l->image.al_bytes / sizeof(uint64_t));
+	return (unsigned int)(m->image->al_bytes / sizeof(uint64_t));
 }
 
 /* After a crash of this node: every extent in the log may differ on the
@@ -324,13 +332,13 @@ static uint64_t al_recover(struct ll_mirror *m)
 /* Empty the log (the legs have everything, or this is a clean close). */
 static void al_clear(struct ll_mirror *m)
 {
-	struct ll_image *im = &m->l->image;
+	struct ll_image *im = m->image;
 
 	memset(m->al, 0, im->al_bytes);
 	memset(m->in_al, 0, (m->nextents + 7) / 8);
-	if (pwrite(m->l->engine.fd, m->al, im->al_bytes, (off_t)im->al_offset) !=
-	    (ssize_t)im->al_bytes || fdatasync(m->l->engine.fd))
-		ll_err(m->l, "cannot clear the activity log: %m\n");
+	if (pwrite(m->fd, m->al, im->al_bytes, (off_t)im->al_offset) !=
+	    (ssize_t)im->al_bytes || fdatasync(m->fd))
+		m_err(m, "cannot clear the activity log: %m\n");
 }
 
 /*
@@ -368,7 +376,7 @@ static uint64_t al_begin(struct ll_mirror *m, uint64_t e0, uint64_t e1)
 			break;
 		}
 		if (tries == slots)	/* every extent busy: cover it with the map */
-			ll_err(m->l, "activity log full (%u extents in flight)\n", slots);
+			m_err(m, "activity log full (%u extents in flight)\n", slots);
 	}
 	return need;
 }
@@ -383,7 +391,7 @@ static void al_written(struct ll_io *io)
 	struct ll_mirror *m = (struct ll_mirror *)((char *)io - offsetof(struct ll_mirror, al_io));
 
 	if (io->res)
-		ll_err(m->l, "cannot write the activity log: %s; after a crash now, regions "
+		m_err(m, "cannot write the activity log: %s; after a crash now, regions "
 		       "written since may not be resynced\n", strerror(-io->res));
 	m->al_durable = m->al_writing;
 	m->al_writing = 0;
@@ -398,7 +406,7 @@ static void al_flush(struct ll_mirror *m)
 	if (m->al_writing || m->al_version == m->al_durable)
 		return;
 	m->al_writing = m->al_version;
-	meta_write(m, &m->al_io, m->al, m->l->image.al_offset, m->l->image.al_bytes,
+	meta_write(m, &m->al_io, m->al, m->image->al_offset, m->image->al_bytes,
 		   al_written);
 }
 
@@ -506,7 +514,7 @@ static void fan_done(struct fan *f)
 		fan_finish(f);
 		return;
 	}
-	regions(m, io->off - m->l->data_offset, io->len, &r0, &r1);
+	regions(m, io->off - m->data_offset, io->len, &r0, &r1);
 	for (i = 0; i < m->nlegs; i++) {
 		if (f->legs_failed & (1u << i)) {
 			need = mark_missed(&m->leg[i], r0, r1);
@@ -522,10 +530,10 @@ static void fan_done(struct fan *f)
 			/* on the legs: good, but the local copy of these is bad */
 			for (r = r0; r <= r1; r++)
 				map_set(m->local_bad, r);
-			ll_err(m->l, "local %s at offset %" PRIu64 " failed (%s); it is on "
+			m_err(m, "local %s at offset %" PRIu64 " failed (%s); it is on "
 			       "the legs, and reads of it will be served from them\n",
 			       io->op == LL_OP_WRITE ? "write" : "flush",
-			       io->off - m->l->data_offset, strerror(-f->local.res));
+			       io->off - m->data_offset, strerror(-f->local.res));
 			io->res = 0;
 		} else {
 			io->res = f->local.res;
@@ -540,6 +548,8 @@ static void fan_done(struct fan *f)
 	}
 	fan_finish(f);
 }
+
+static struct scsi_task *leg_send(struct fan *f, unsigned int i);
 
 static void fan_put(struct fan *f)
 {
@@ -556,6 +566,15 @@ static void leg_cb(struct iscsi_context *iscsi, int status, void *data, void *pr
 	struct scsi_task *t = data;
 	char why[200];
 
+	if (g->iscsi == iscsi && ll_leg_ua_retry(g, status, t, &c->ua_tries)) {
+		scsi_free_scsi_task(t);
+		if (leg_send(f, c->leg)) {
+			ll_leg_fd_update(g);
+			return;
+		}
+		t = NULL;
+		status = SCSI_STATUS_CANCELLED;	/* as good as lost */
+	}
 	if (status == SCSI_STATUS_GOOD && g->iscsi == iscsi) {
 		f->legs_ok |= 1u << c->leg;
 	} else {
@@ -590,14 +609,34 @@ static void local_done(struct ll_io *local)
 	fan_put(f);
 }
 
-/* The read failed locally (or the region is bad here): try a leg. */
+static void read_from_leg_done(struct iscsi_context *iscsi, int status, void *data, void *priv);
+
+/* The read failed locally (or the region is bad here): read it from leg i. */
+static struct scsi_task *read_from_leg(struct fan *f, unsigned int i)
+{
+	struct ll_leg *g = &f->m->leg[i];
+	struct ll_io *io = f->io;
+
+	f->ctx[0].leg = i;
+	return iscsi_read16_task(g->iscsi, g->lun, io->off / 512, (uint32_t)io->len, 512,
+				 0, 0, 0, 0, 0, read_from_leg_done, f);
+}
+
 static void read_from_leg_done(struct iscsi_context *iscsi, int status, void *data, void *priv)
 {
 	struct fan *f = priv;
 	struct scsi_task *t = data;
 	struct ll_io *io = f->io;
+	struct ll_leg *g = &f->m->leg[f->ctx[0].leg];
 
-	(void)iscsi;
+	if (g->iscsi == iscsi && ll_leg_ua_retry(g, status, t, &f->ctx[0].ua_tries)) {
+		scsi_free_scsi_task(t);
+		t = NULL;
+		if (read_from_leg(f, f->ctx[0].leg)) {
+			ll_leg_fd_update(g);
+			return;
+		}
+	}
 	if (status == SCSI_STATUS_GOOD && t && t->datain.size == (int)io->len) {
 		memcpy(io->buf, t->datain.data, io->len);
 		io->res = 0;
@@ -625,10 +664,9 @@ static void read_local_done(struct ll_io *local)
 
 	io->res = local->res;
 	g = io->res && io->op == LL_OP_READ ? up_leg(m) : NULL;
-	if (g && iscsi_read16_task(g->iscsi, g->lun, io->off / 512, (uint32_t)io->len, 512,
-				   0, 0, 0, 0, 0, read_from_leg_done, f)) {
-		ll_err(m->l, "local read at offset %" PRIu64 " failed (%s); serving it from "
-		       "leg %u\n", io->off - m->l->data_offset, strerror(-io->res), g->idx + 1);
+	if (g && read_from_leg(f, g->idx)) {
+		m_err(m, "local read at offset %" PRIu64 " failed (%s); serving it from "
+		       "leg %u\n", io->off - m->data_offset, strerror(-io->res), g->idx + 1);
 		ll_leg_fd_update(g);
 		return;
 	}
@@ -653,7 +691,7 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 	f->m = m;
 	f->local = *io;
 	f->local.next = NULL;
-	regions(m, io->off - l->data_offset, io->len, &r0, &r1);
+	regions(m, io->off - m->data_offset, io->len, &r0, &r1);
 
 	if (io->op == LL_OP_READ || io->op == LL_OP_FADVISE) {
 		for (r = r0; r <= r1 && !bad && io->op == LL_OP_READ; r++)
@@ -672,8 +710,8 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 	f->pending = 1;
 	f->local_fault = local_fault;
 	if (io->op != LL_OP_DATASYNC) {
-		f->e0 = (io->off - l->data_offset) >> m->al_shift;
-		f->e1 = io->len ? (io->off - l->data_offset + io->len - 1) >> m->al_shift : f->e0;
+		f->e0 = (io->off - m->data_offset) >> m->al_shift;
+		f->e1 = io->len ? (io->off - m->data_offset + io->len - 1) >> m->al_shift : f->e0;
 		f->in_al = 1;
 		f->al_need = al_begin(m, f->e0, f->e1);
 		if (f->al_need > m->al_durable) {	/* the log first */
@@ -685,6 +723,23 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 	fan_go(f);
 }
 
+/* Send the fan's write, punch or flush to leg i. */
+static struct scsi_task *leg_send(struct fan *f, unsigned int i)
+{
+	struct ll_leg *g = &f->m->leg[i];
+	struct ll_io *io = f->io;
+	uint64_t lba = io->off / 512;
+
+	if (io->op == LL_OP_WRITE)
+		return iscsi_write16_task(g->iscsi, g->lun, lba, io->buf, (uint32_t)io->len, 512,
+					  0, 0, !!(io->flags & LL_IO_DSYNC), 0, 0, leg_cb, &f->ctx[i]);
+	if (io->op == LL_OP_PUNCH)	/* zeros: any target has WRITE SAME */
+		return iscsi_writesame16_task(g->iscsi, g->lun, lba, zero_block, 512,
+					      (uint32_t)(io->len / 512), 0, 0, 0, 0, leg_cb,
+					      &f->ctx[i]);
+	return iscsi_synchronizecache16_task(g->iscsi, g->lun, 0, 0, 0, 0, leg_cb, &f->ctx[i]);
+}
+
 /* Issue a write, punch or flush to the legs and the local image. */
 static void fan_go(struct fan *f)
 {
@@ -694,11 +749,10 @@ static void fan_go(struct fan *f)
 	uint64_t r0, r1;
 	unsigned int i;
 
-	regions(m, io->off - l->data_offset, io->len, &r0, &r1);
+	regions(m, io->off - m->data_offset, io->len, &r0, &r1);
 	for (i = 0; i < m->nlegs; i++) {
 		struct ll_leg *g = &m->leg[i];
-		struct scsi_task *t = NULL;
-		uint64_t lba = io->off / 512;
+		struct scsi_task *t;
 
 		if ((g->state != LEG_UP && g->state != LEG_SYNCING) || !g->iscsi || g->dead) {
 			if (io->op != LL_OP_DATASYNC) {
@@ -711,25 +765,15 @@ static void fan_go(struct fan *f)
 		}
 		f->ctx[i].f = f;
 		f->ctx[i].leg = i;
-		if (io->op == LL_OP_WRITE)
-			t = iscsi_write16_task(g->iscsi, g->lun, lba, io->buf, (uint32_t)io->len,
-					       512, 0, 0, !!(io->flags & LL_IO_DSYNC), 0, 0,
-					       leg_cb, &f->ctx[i]);
-		else if (io->op == LL_OP_PUNCH)	/* zeros: any target has WRITE SAME */
-			t = iscsi_writesame16_task(g->iscsi, g->lun, lba, zero_block, 512,
-						   (uint32_t)(io->len / 512), 0, 0, 0, 0,
-						   leg_cb, &f->ctx[i]);
-		else {
-			if (!g->flushing) {	/* this flush covers what [0] holds */
-				uint8_t *tmp = g->unsynced[1];
+		if (io->op == LL_OP_DATASYNC && !g->flushing) {
+			/* this flush covers what [0] holds */
+			uint8_t *tmp = g->unsynced[1];
 
-				g->unsynced[1] = g->unsynced[0];
-				g->unsynced[0] = tmp;
-				g->flushing = 1;
-			}
-			t = iscsi_synchronizecache16_task(g->iscsi, g->lun, 0, 0, 0, 0,
-							  leg_cb, &f->ctx[i]);
+			g->unsynced[1] = g->unsynced[0];
+			g->unsynced[0] = tmp;
+			g->flushing = 1;
 		}
+		t = leg_send(f, i);
 		if (!t) {
 			ll_leg_down(g, "cannot queue a command");
 			if (io->op != LL_OP_DATASYNC) {
@@ -753,26 +797,37 @@ static void fan_go(struct fan *f)
 
 /* ---- set up, tear down ------------------------------------------------- */
 
-int ll_mirror_open(struct ll_lu *l)
+int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 {
-	struct ll_image *im = &l->image;
+	struct ll_image *im = e->image;
 	struct itimerspec its;
 	struct ll_mirror *m;
 	unsigned int i;
 	uint64_t r;
 	void *p;
 
-	if (!l->formatted) {
+	if (!im) {
 		ll_err(l, "refused: a mirrored LUN needs a lunlink image (its copies carry "
 		       "generations and a dirty-region map); prepare it with 'lunlink-image "
 		       "create --size SIZE %s' (which erases it) and the same on each leg\n",
-		       l->path);
+		       e->path);
 		return -1;
 	}
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		goto nomem;
 	m->l = l;
+	m->set = set;
+	m->image = im;
+	m->path = e->path;
+	m->io_fd = e->fd;
+	m->fd = e->fd ? e->fd : l->engine.fd;
+	m->data_offset = im->data_offset;
+	m->win_off = e->file_off - im->data_offset;
+	m->win_len = e->len;
+	m->lun_start = e->start;
+	if (set)
+		snprintf(m->label, sizeof(m->label), "extent %u (%s): ", set + 1, e->path);
 	m->tick_fd = -1;
 	m->map_lo = m->map_hi = UINT64_MAX;
 	for (m->shift = 0; (1u << m->shift) < im->region_size; m->shift++)
@@ -784,17 +839,18 @@ int ll_mirror_open(struct ll_lu *l)
 	m->local_bad = calloc(1, (m->nregions + 7) / 8);
 	if (!m->local_bad)
 		goto nomem;
-	if (pread(l->engine.fd, m->dirty, im->dirty_bytes, (off_t)im->dirty_offset) !=
+	if (pread(m->fd, m->dirty, im->dirty_bytes, (off_t)im->dirty_offset) !=
 	    (ssize_t)im->dirty_bytes) {
-		ll_err(l, "refused: cannot read the dirty-region map: %m\n");
+		m_err(m, "refused: cannot read the dirty-region map: %m\n");
 		goto err;
 	}
-	m->nlegs = l->opts.nlegs;
-	for (i = 0; i < m->nlegs; i++) {
-		struct ll_leg *g = &m->leg[i];
+	for (i = 0; i < l->opts.nlegs; i++) {
+		struct ll_leg *g = &m->leg[m->nlegs];
 
+		if (l->opts.leg_set[i] != set)
+			continue;
 		g->m = m;
-		g->idx = i;
+		g->idx = m->nlegs++;
 		g->url = l->opts.leg[i];
 		ll_url_public(g->url, g->public_url, sizeof(g->public_url));
 		g->fd = -1;
@@ -813,16 +869,16 @@ int ll_mirror_open(struct ll_lu *l)
 			goto nomem;
 	}
 	if (al_setup(m)) {
-		ll_err(l, "refused: cannot read the activity log: %m\n");
+		m_err(m, "refused: cannot read the activity log: %m\n");
 		goto err;
 	}
 	if (im->flags & LL_IMAGE_F_OPEN) {
 		r = al_recover(m);
-		ll_err(l, "this copy was not closed cleanly (tgtd stopped or crashed while it "
-		       "was served): the %" PRIu64 " extent(s) of %u bytes in its activity log "
-		       "will be resynced to the legs\n", r, 1u << m->al_shift);
+		m_err(m, "this copy was not closed cleanly (tgtd stopped or crashed while it "
+		      "was served): the %" PRIu64 " extent(s) of %u bytes in its activity log "
+		      "will be resynced to the legs\n", r, 1u << m->al_shift);
 		if (ll_mirror_persist(m, 0, m->nregions - 1))
-			ll_err(l, "cannot write the dirty-region map: %m\n");
+			m_err(m, "cannot write the dirty-region map: %m\n");
 		al_clear(m);
 	}
 	im->flags = (im->flags & ~LL_IMAGE_F_FRESH) | LL_IMAGE_F_OPEN | LL_IMAGE_F_PRIMARY;
@@ -835,14 +891,18 @@ int ll_mirror_open(struct ll_lu *l)
 	its.it_interval.tv_nsec = TICK_MS * 1000000L;
 	if (m->tick_fd < 0 || timerfd_settime(m->tick_fd, 0, &its, NULL) ||
 	    tgt_event_add(m->tick_fd, EPOLLIN, tick, m)) {
-		ll_err(l, "refused: cannot start the mirror's timer: %m\n");
+		m_err(m, "refused: cannot start the mirror's timer: %m\n");
 		goto err;
 	}
-	if (mkdir(STATUS_DIR, 0755) == 0 || errno == EEXIST)
-		snprintf(m->status_path, sizeof(m->status_path), STATUS_DIR "/c%d-t%d-l%" PRIu64
-			 ".status", control_port, l->lu->tgt->tid, l->lu->lun);
-	l->mirror = m;
-	ll_err(l, "mirrored to %u leg(s); region size %u bytes\n", m->nlegs, im->region_size);
+	if (mkdir(STATUS_DIR, 0755) == 0 || errno == EEXIST) {
+		int n = snprintf(m->status_path, sizeof(m->status_path), STATUS_DIR "/c%d-t%d-l%"
+				 PRIu64, control_port, l->lu->tgt->tid, l->lu->lun);
+
+		snprintf(m->status_path + n, sizeof(m->status_path) - (size_t)n,
+			 set ? "-e%u.status" : ".status", set + 1);
+	}
+	e->mirror = m;
+	m_err(m, "mirrored to %u leg(s); region size %u bytes\n", m->nlegs, im->region_size);
 	ll_mirror_write_status(m);
 	return 0;
 
@@ -869,13 +929,10 @@ err:
 	return -1;
 }
 
-void ll_mirror_close(struct ll_lu *l)
+void ll_mirror_close(struct ll_mirror *m)
 {
-	struct ll_mirror *m = l->mirror;
 	unsigned int i;
 
-	if (!m)
-		return;
 	tgt_event_del(m->tick_fd);
 	close(m->tick_fd);
 	m->closing = 1;		/* what is left of the map is written below */
@@ -901,9 +958,9 @@ void ll_mirror_close(struct ll_lu *l)
 	}
 	/* closed cleanly: the map alone says what the legs lack */
 	if (ll_mirror_persist(m, 0, m->nregions - 1))
-		ll_err(l, "cannot write the dirty-region map: %m\n");
+		m_err(m, "cannot write the dirty-region map: %m\n");
 	al_clear(m);
-	l->image.flags &= ~LL_IMAGE_F_OPEN;
+	m->image->flags &= ~LL_IMAGE_F_OPEN;
 	ll_mirror_store_sb(m);
 	free(m->al);
 	free(m->in_al);
@@ -914,5 +971,4 @@ void ll_mirror_close(struct ll_lu *l)
 	free(m->local_bad);
 	free(m->dirty);
 	free(m);
-	l->mirror = NULL;
 }

@@ -13,9 +13,13 @@ struct ll_lu;
 struct ll_io;
 struct ll_mirror;
 
-/* 0, or -1 with the reason logged (the LUN is then refused). */
-int ll_mirror_open(struct ll_lu *l);
-void ll_mirror_close(struct ll_lu *l);
+struct ll_extent;
+
+/* Mirror extent e (set 0: the backing store; k: the k-th extent=) to the
+ * legs the options give it.  0, or -1 with the reason logged (the LUN is
+ * then refused). */
+int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set);
+void ll_mirror_close(struct ll_mirror *m);
 
 /*
  * Do io on the mirrored LUN: the local image and every leg for writes,
@@ -25,7 +29,8 @@ void ll_mirror_close(struct ll_lu *l);
  */
 void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault);
 
-/* resolve=discard-leg: overwrite split-brain legs with this copy */
+/* resolve=discard-leg: overwrite split-brain legs with this copy; the
+ * number of legs */
 int ll_mirror_discard_split_legs(struct ll_mirror *m);
 
 /* verify=start: compare every up leg with this copy; the number of legs */

@@ -51,12 +51,14 @@ struct ll_leg {
 	uint64_t need_count;
 	uint64_t sync_pos, copied, sync_start;
 	int copying;			/* a region copy in flight */
+	unsigned char ua_tries;		/* unit attentions on the copy's command */
 	int discard;			/* resolve=discard-leg: overwrite it */
 	/* online verify: regions compared by SHA-256, local against leg */
 	int verifying;
 	uint64_t verify_pos, verify_count, verify_diff;
 	uint8_t local_md[32];
-	struct ll_range range;		/* the region being copied */
+	uint64_t copy_start, copy_len;	/* the regions being copied (volume offsets) */
+	struct ll_range range;		/* what the LUN must not write meanwhile */
 	uint8_t *buf;			/* its data (LL_RESYNC_MAX bytes) */
 	struct ll_io rd;		/* the local read of it */
 	char why[640];
@@ -64,6 +66,17 @@ struct ll_leg {
 
 struct ll_mirror {
 	struct ll_lu *l;
+	/* the local copy: the backing store's image or an extent's */
+	unsigned int set;		/* 0: the backing store; k: extent= number k */
+	struct ll_image *image;		/* its superblock */
+	const char *path;
+	int fd;				/* its file, for the few blocking metadata I/Os */
+	int io_fd;			/* the same for the engine (0: the engine's own) */
+	uint64_t data_offset;		/* where the volume starts in the file */
+	/* the part of the volume the LUN serves, and where it is in the LUN:
+	 * a resync holds the LUN's range of what it copies */
+	uint64_t win_off, win_len, lun_start;
+	char label[LL_EXTENT_PATH_MAX + 32];	/* for messages: "" or "extent 2 (PATH): " */
 	unsigned int nlegs;
 	struct ll_leg leg[LL_MAX_LEGS];
 	uint64_t nregions;
@@ -108,6 +121,7 @@ struct fan {
 	struct iscsi_task_ctx {
 		struct fan *f;
 		unsigned int leg;
+		unsigned char ua_tries;
 	} ctx[LL_MAX_LEGS];
 	uint64_t e0, e1;		/* activity log extents held */
 	int in_al;
@@ -124,8 +138,10 @@ uint64_t ll_now_ms(void);
 /* a resync copy takes adjacent dirty regions together, up to this much */
 #define LL_RESYNC_MAX	(1u << 20)
 
+#define m_err(m, fmt, args...) ll_err((m)->l, "%s" fmt, (m)->label, ##args)
+
 #define leg_err(g, fmt, args...) \
-	ll_err((g)->m->l, "leg %u (%s): " fmt, (g)->idx + 1, (g)->public_url, ##args)
+	m_err((g)->m, "leg %u (%s): " fmt, (g)->idx + 1, (g)->public_url, ##args)
 
 static inline int map_test(const uint8_t *map, uint64_t r)
 {
@@ -148,6 +164,7 @@ void ll_mirror_leg_lost(struct ll_leg *g);
 int ll_mirror_store_sb(struct ll_mirror *m);
 
 /* mirror_leg.c */
+int ll_leg_ua_retry(struct ll_leg *g, int status, struct scsi_task *t, unsigned char *tries);
 void ll_leg_fd_update(struct ll_leg *g);
 void ll_leg_down(struct ll_leg *g, const char *why);
 void ll_leg_reap(struct ll_leg *g);

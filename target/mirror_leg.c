@@ -193,7 +193,7 @@ static void leg_written_sb(struct iscsi_context *iscsi, int status, void *data, 
  * consistent, an initial sync under way). */
 void ll_leg_store_sb(struct ll_leg *g, uint64_t gen)
 {
-	struct ll_image im = g->m->l->image;
+	struct ll_image im = *g->m->image;
 	static uint8_t sb[LL_IMAGE_SB_SIZE];
 
 	im.gen_current = gen;
@@ -207,7 +207,7 @@ void ll_leg_store_sb(struct ll_leg *g, uint64_t gen)
 
 static uint64_t data_region_count(struct ll_mirror *m)
 {
-	uint64_t size = m->l->image.data_size;
+	uint64_t size = m->image->data_size;
 
 	return (size + (1ULL << m->shift) - 1) >> m->shift;
 }
@@ -251,7 +251,7 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 {
 	struct ll_leg *g = priv;
 	struct scsi_task *t = data;
-	struct ll_image *me = &g->m->l->image, leg;
+	struct ll_image *me = g->m->image, leg;
 	char err[256], mine[33], theirs[33];
 	int r;
 
@@ -325,7 +325,7 @@ static void probed_capacity(struct iscsi_context *iscsi, int status, void *data,
 	struct ll_leg *g = priv;
 	struct scsi_task *t = data;
 	struct scsi_readcapacity16 *rc;
-	uint64_t need = ll_image_file_size(&g->m->l->image), have;
+	uint64_t need = ll_image_file_size(g->m->image), have;
 
 	if (g->iscsi != iscsi) {
 		if (t)
@@ -383,4 +383,41 @@ int ll_mirror_discard_split_legs(struct ll_mirror *m)
 		n++;
 	}
 	return n;
+}
+
+/*
+ * A unit attention says nothing about the command: the peer did not run it,
+ * to report an event first (a LUN added or removed on its target, a
+ * resize, a reset).  The command is sent again, a few times.  Returns 1 if
+ * it should be, counting the try in *tries.
+ */
+#define LEG_UA_TRIES	4
+
+static const char *ua_name(int asc, int ascq)
+{
+	const char *s = scsi_sense_ascq_str((asc << 8) | ascq);
+
+	if (s)
+		return s;
+	if (asc == 0x29)
+		return "POWER ON, RESET OR BUS DEVICE RESET OCCURRED";
+	if (asc == 0x2a && ascq == 0x09)
+		return "CAPACITY DATA HAS CHANGED";
+	if (asc == 0x2a)
+		return "PARAMETERS CHANGED";
+	if (asc == 0x3f && ascq == 0x0e)
+		return "REPORTED LUNS DATA HAS CHANGED";
+	return "?";
+}
+
+int ll_leg_ua_retry(struct ll_leg *g, int status, struct scsi_task *t, unsigned char *tries)
+{
+	if (status != SCSI_STATUS_CHECK_CONDITION || !t ||
+	    t->sense.key != SCSI_SENSE_UNIT_ATTENTION || *tries >= LEG_UA_TRIES || !g->iscsi)
+		return 0;
+	(*tries)++;
+	leg_err(g, "unit attention %02x/%02x (%s): sending the command again\n",
+		(t->sense.ascq >> 8) & 0xff, t->sense.ascq & 0xff,
+		ua_name((t->sense.ascq >> 8) & 0xff, t->sense.ascq & 0xff));
+	return 1;
 }

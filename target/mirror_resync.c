@@ -38,40 +38,52 @@ static void read_granted(struct ll_range *rg)
 
 	g->rd.op = LL_OP_READ;
 	g->rd.flags = 0;
+	g->rd.fd = g->m->io_fd;
 	g->rd.buf = g->buf;
-	g->rd.off = l->image.data_offset + rg->start;
-	g->rd.len = rg->end - rg->start;
+	g->rd.off = g->m->data_offset + g->copy_start;
+	g->rd.len = g->copy_len;
 	l->engine.ops->submit(&l->engine, &g->rd);
 }
 
 /*
  * Hold [start, start+len) of the volume exclusively (no write lands in it
  * meanwhile), then read it from this copy; done runs with the range held,
- * and the work ends with let_go().  One such job per leg at a time.
+ * and the work ends with let_go().  One such job per leg at a time.  The
+ * LUN's commands lock LUN offsets: what is held is the part of the range
+ * the LUN serves (window, extents), at its place in the LUN; a part it
+ * does not serve has no writer to keep out.
  */
 static void hold_and_read(struct ll_leg *g, uint64_t start, uint64_t len,
 			  void (*done)(struct ll_io *))
 {
+	struct ll_mirror *m = g->m;
+
 	g->copying = 1;
-	g->range.start = start;
-	g->range.end = start + len;
+	g->copy_start = start;
+	g->copy_len = len;
 	g->range.exclusive = true;
 	g->range.grant = read_granted;
 	g->rd.complete = done;
-	if (ll_range_acquire(&g->m->l->ranges, &g->range))
+	if (!ll_range_in_lun(m->win_off, m->win_len, m->lun_start, start, len, &g->range)) {
+		g->range.start = g->range.end = 0;	/* nothing held */
+		read_granted(&g->range);
+		return;
+	}
+	if (ll_range_acquire(&m->l->ranges, &g->range))
 		read_granted(&g->range);
 }
 
 static void let_go(struct ll_leg *g)
 {
 	g->copying = 0;
-	ll_range_release(&g->m->l->ranges, &g->range);
+	if (g->range.end > g->range.start)
+		ll_range_release(&g->m->l->ranges, &g->range);
 }
 
 static void sync_done(struct ll_leg *g)
 {
 	struct ll_mirror *m = g->m;
-	struct ll_image *im = &m->l->image;
+	struct ll_image *im = m->image;
 	uint64_t ms = ll_now_ms() - g->sync_start, r;
 	unsigned int i;
 	int all_up = 1;
@@ -96,12 +108,21 @@ static void sync_done(struct ll_leg *g)
 	}
 }
 
+static int copy_send(struct ll_leg *g);
+
 static void region_copied(struct iscsi_context *iscsi, int status, void *data, void *priv)
 {
 	struct ll_leg *g = priv;
 	struct ll_mirror *m = g->m;
-	uint64_t r, r0 = g->range.start >> m->shift, r1 = (g->range.end - 1) >> m->shift;
+	uint64_t r, r0 = g->copy_start >> m->shift, r1 = (g->copy_start + g->copy_len - 1) >> m->shift;
 
+	if (g->iscsi == iscsi && ll_leg_ua_retry(g, status, data, &g->ua_tries)) {
+		scsi_free_scsi_task(data);
+		if (copy_send(g))
+			return;
+		data = NULL;
+		status = SCSI_STATUS_CANCELLED;
+	}
 	if (data)
 		scsi_free_scsi_task(data);
 	let_go(g);
@@ -116,7 +137,7 @@ static void region_copied(struct iscsi_context *iscsi, int status, void *data, v
 			map_clear(g->need, r);
 			g->need_count--;
 		}
-	g->copied += g->range.end - g->range.start;
+	g->copied += g->copy_len;
 	if (!g->need_count)
 		sync_done(g);
 	else
@@ -127,29 +148,36 @@ static void region_read(struct ll_io *io)
 {
 	struct ll_leg *g = (struct ll_leg *)((char *)io - offsetof(struct ll_leg, rd));
 	struct ll_mirror *m = g->m;
-	uint64_t len = g->range.end - g->range.start;
 
 	if (io->res || !g->iscsi || g->dead || g->state != LEG_SYNCING) {
 		if (io->res)
 			leg_err(g, "resync: reading region %" PRIu64 " locally failed: %s\n",
-				g->range.start >> m->shift, strerror(-io->res));
+				g->copy_start >> m->shift, strerror(-io->res));
 		let_go(g);
 		return;
 	}
-	if (!iscsi_write16_task(g->iscsi, g->lun, io->off / 512, g->buf, (uint32_t)len, 512,
-				0, 0, 0, 0, 0, region_copied, g)) {
+	g->ua_tries = 0;
+	if (!copy_send(g)) {
 		let_go(g);
 		ll_leg_down(g, "cannot queue a resync write");
-		return;
 	}
+}
+
+/* Write what was read (g->rd) to the leg.  1 if it was queued. */
+static int copy_send(struct ll_leg *g)
+{
+	if (!iscsi_write16_task(g->iscsi, g->lun, g->rd.off / 512, g->buf, (uint32_t)g->rd.len,
+				512, 0, 0, 0, 0, 0, region_copied, g))
+		return 0;
 	ll_leg_fd_update(g);
+	return 1;
 }
 
 /* Copy the leg's next missing region, if the rate allows. */
 void ll_resync_next(struct ll_leg *g)
 {
 	struct ll_mirror *m = g->m;
-	uint64_t size = m->l->image.data_size, r, end, start, len;
+	uint64_t size = m->image->data_size, r, end, start, len, max;
 
 	if (g->copying || g->state != LEG_SYNCING || !g->need_count)
 		return;
@@ -173,9 +201,14 @@ void ll_resync_next(struct ll_leg *g)
 			sync_done(g);
 		return;
 	}
-	/* adjacent missing regions go together, up to LL_RESYNC_MAX */
+	/* adjacent missing regions go together, up to LL_RESYNC_MAX, and
+	 * under resync_rate= up to what a tick allows (the budget must be able
+	 * to hold one copy) */
+	max = LL_RESYNC_MAX;
+	if (m->l->opts.resync_rate && m->l->opts.resync_rate * TICK_MS / 1000 < max)
+		max = m->l->opts.resync_rate * TICK_MS / 1000;
 	for (end = r + 1; end < m->nregions && map_test(g->need, end) &&
-	     ((end + 1 - r) << m->shift) <= LL_RESYNC_MAX && (end << m->shift) < size; end++)
+	     ((end + 1 - r) << m->shift) <= max && (end << m->shift) < size; end++)
 		;
 	len = (end << m->shift) - start;
 	if (start + len > size)
@@ -213,15 +246,33 @@ static void verify_finish(struct ll_leg *g, const char *why)
 	(void)m;
 }
 
+static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data, void *priv);
+
+/* Read the region being verified from the leg.  1 if it was queued. */
+static int verify_send(struct ll_leg *g)
+{
+	if (!iscsi_read16_task(g->iscsi, g->lun, g->rd.off / 512, (uint32_t)g->rd.len, 512,
+			       0, 0, 0, 0, 0, verify_leg_read, g))
+		return 0;
+	ll_leg_fd_update(g);
+	return 1;
+}
+
 static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data, void *priv)
 {
 	struct ll_leg *g = priv;
 	struct ll_mirror *m = g->m;
 	struct scsi_task *t = data;
-	uint64_t r = g->range.start >> m->shift, len = g->range.end - g->range.start;
+	uint64_t r = g->copy_start >> m->shift, len = g->copy_len;
 	uint8_t md[32];
 	unsigned int mdlen = 0;
 
+	if (g->iscsi == iscsi && ll_leg_ua_retry(g, status, t, &g->ua_tries)) {
+		scsi_free_scsi_task(t);
+		t = NULL;
+		if (verify_send(g))
+			return;
+	}
 	let_go(g);
 	if (g->iscsi != iscsi || status != SCSI_STATUS_GOOD || !t || t->datain.size != (int)len) {
 		if (t)
@@ -236,7 +287,7 @@ static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data,
 		g->verify_diff++;
 		if (g->verify_diff <= 20)
 			leg_err(g, "verify: region %" PRIu64 " (bytes %" PRIu64 "-%" PRIu64
-				") differs from this copy\n", r, g->range.start, g->range.end - 1);
+				") differs from this copy\n", r, g->copy_start, g->copy_start + g->copy_len - 1);
 		if (!map_test(g->need, r)) {
 			map_set(g->need, r);
 			g->need_count++;
@@ -260,20 +311,18 @@ static void verify_local_read(struct ll_io *io)
 		return;
 	}
 	EVP_Digest(g->buf, io->len, g->local_md, &mdlen, EVP_sha256(), NULL);
-	if (!iscsi_read16_task(g->iscsi, g->lun, io->off / 512, (uint32_t)io->len, 512,
-			       0, 0, 0, 0, 0, verify_leg_read, g)) {
+	g->ua_tries = 0;
+	if (!verify_send(g)) {
 		let_go(g);
 		verify_finish(g, "cannot queue a read of the leg");
-		return;
 	}
-	ll_leg_fd_update(g);
 }
 
 /* Compare the leg's next region, if the rate allows. */
 void ll_verify_next(struct ll_leg *g)
 {
 	struct ll_mirror *m = g->m;
-	uint64_t size = m->l->image.data_size, start = g->verify_pos << m->shift, len;
+	uint64_t size = m->image->data_size, start = g->verify_pos << m->shift, len;
 
 	if (!g->verifying || g->copying)
 		return;
@@ -328,10 +377,13 @@ void ll_mirror_write_status(struct ll_mirror *m)
 	f = fopen(tmp, "w");
 	if (!f)
 		return;
-	ll_image_id_hex(m->l->image.volume_id, id);
-	fprintf(f, "lun tid=%d lun=%" PRIu64 " image=%s volume=%s generation=%016" PRIx64
-		" bitmap_generation=%016" PRIx64 " tgtd=%d\n", m->l->lu->tgt->tid, m->l->lu->lun,
-		m->l->path, id, m->l->image.gen_current, m->l->image.gen_bitmap, (int)getpid());
+	ll_image_id_hex(m->image->volume_id, id);
+	fprintf(f, "lun tid=%d lun=%" PRIu64, m->l->lu->tgt->tid, m->l->lu->lun);
+	if (m->set)
+		fprintf(f, " extent=%u", m->set + 1);
+	fprintf(f, " image=%s volume=%s generation=%016" PRIx64 " bitmap_generation=%016" PRIx64
+		" tgtd=%d\n", m->path, id, m->image->gen_current, m->image->gen_bitmap,
+		(int)getpid());
 	for (i = 0; i < m->nlegs; i++) {
 		struct ll_leg *g = &m->leg[i];
 		uint64_t left = g->need_count << m->shift, ms = ll_now_ms() - g->sync_start;
@@ -344,7 +396,7 @@ void ll_mirror_write_status(struct ll_mirror *m)
 				rate ? left / rate : 0);
 		else if (g->verifying)
 			fprintf(f, " verifying=%" PRIu64 "/%" PRIu64 " differ=%" PRIu64,
-				g->verify_count, (uint64_t)((m->l->image.data_size + (1ULL << m->shift) - 1)
+				g->verify_count, (uint64_t)((m->image->data_size + (1ULL << m->shift) - 1)
 				>> m->shift), g->verify_diff);
 		else
 			fprintf(f, " out_of_date=%" PRIu64, left);

@@ -45,4 +45,23 @@ bool ll_range_acquire(struct ll_range_lock *rl, struct ll_range *r);
 
 void ll_range_release(struct ll_range_lock *rl, struct ll_range *r);
 
+/*
+ * Where [start, start+len) of a backing image's data is in the LUN, when
+ * the LUN serves the part [win_off, win_off+win_len) of it from LUN offset
+ * lun_start (a window, or one extent of several).  Fills *r with the LUN
+ * range of the part the LUN serves; false if it serves none of it.
+ */
+static inline bool ll_range_in_lun(uint64_t win_off, uint64_t win_len, uint64_t lun_start,
+				   uint64_t start, uint64_t len, struct ll_range *r)
+{
+	uint64_t lo = start > win_off ? start : win_off;
+	uint64_t hi = start + len < win_off + win_len ? start + len : win_off + win_len;
+
+	if (lo >= hi)
+		return false;
+	r->start = lun_start + (lo - win_off);
+	r->end = lun_start + (hi - win_off);
+	return true;
+}
+
 #endif

@@ -22,7 +22,8 @@ enum ll_io_path {
 	LL_IO_THREADS,		/* worker pool */
 };
 
-#define LL_MAX_LEGS		4
+#define LL_MAX_LEGS		4	/* legs of one mirrored set */
+#define LL_MAX_LEG_OPTS		8	/* mirror= options in all */
 #define LL_URL_MAX		512
 #define LL_MAX_EXTENTS		16	/* extent= options after the backing store */
 #define LL_EXTENT_PATH_MAX	256
@@ -34,14 +35,19 @@ struct ll_bsopts {
 	bool thin;			/* advertise thin provisioning, UNMAP */
 	/* mirrored LUNs */
 	unsigned int nlegs;		/* mirror= given this many times */
-	char leg[LL_MAX_LEGS][LL_URL_MAX + 1];	/* iscsi://[user%pass@]host[:port]/iqn/lun */
+	char leg[LL_MAX_LEG_OPTS][LL_URL_MAX + 1];	/* iscsi://[user%pass@]host[:port]/iqn/lun */
+	/* whose leg: 0 the backing store, k the k-th extent= (a mirror=
+	 * belongs to the last extent= before it, if any) */
+	unsigned char leg_set[LL_MAX_LEG_OPTS];
 	uint64_t resync_rate;		/* bytes a second, 0 = as fast as the leg takes */
 	unsigned int leg_timeout;	/* seconds before a leg's command counts as failed */
 	/* window=OFFSET:LENGTH: the LUN is that part of the image's data */
 	bool window;
 	uint64_t window_offset, window_length;
 	/* extent=PATH:OFFSET:LENGTH, repeatable: ranges of other files or
-	 * block devices concatenated after the backing store's data */
+	 * block devices concatenated after the backing store's data; an
+	 * extent with mirror= legs is a range of a mirrored lunlink image's
+	 * data */
 	unsigned int nextents;
 	struct ll_extent_opt {
 		char path[LL_EXTENT_PATH_MAX + 1];

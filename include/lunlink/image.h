@@ -75,6 +75,13 @@ int ll_image_decode(struct ll_image *im, const uint8_t *sb, size_t len,
 		    uint64_t file_size, char *err, size_t errlen);
 
 /*
+ * ll_image_decode on the first LL_IMAGE_SB_SIZE bytes of fd (read through
+ * an aligned buffer, so fd may be O_DIRECT): 1, 0 or -1 as it; a read
+ * error is -1 too, with the reason in err.
+ */
+int ll_image_read(int fd, uint64_t file_size, struct ll_image *im, char *err, size_t errlen);
+
+/*
  * Write the superblock at the start of fd and make it durable (the buffer
  * is aligned, so fd may be O_DIRECT).  Returns 0, or -errno.
  */

@@ -366,6 +366,42 @@ static void test_update(void)
 	   "  the message cuts the key to 64 characters");
 }
 
+/* mirror= belongs to the backing store, or to the extent= before it */
+static void test_mirror_sets(void)
+{
+	struct ll_bsopts o, p;
+	char buf[2048], five[1024] = "extent=/x.img:0:1M", nine[2048] = "";
+	int i;
+
+	is_int(parse("mirror=iscsi://a/iqn.a:v/1;extent=/b.img:0:1M;"
+		     "mirror=iscsi://u%pw@b/iqn.b:v/1;mirror=iscsi://c/iqn.c:v/2;"
+		     "extent=/d.img:512:1K", &o), 0, "legs of the backing store and of an extent parse");
+	is_int(o.nlegs, 3, "  three legs");
+	ok(o.leg_set[0] == 0 && o.leg_set[1] == 1 && o.leg_set[2] == 1,
+	   "  the first is the backing store's, the others the first extent's");
+	is_int(o.nextents, 2, "  two extents");
+	ll_bsopts_format(&o, buf, sizeof(buf));
+	is_str(buf, "io=auto;threads=8;queue_depth=256;thin=on;mirror=iscsi://a/iqn.a:v/1;"
+	       "resync_rate=0;leg_timeout=10;extent=/b.img:0:1048576;mirror=iscsi://u%pw@b/iqn.b:v/1;"
+	       "mirror=iscsi://c/iqn.c:v/2;extent=/d.img:512:1024", "  format keeps each leg after its extent");
+	is_int(parse(buf, &p), 0, "  and parses back");
+	ok(p.nlegs == 3 && !memcmp(p.leg_set, o.leg_set, 3) && !strcmp(p.leg[1], o.leg[1]),
+	   "  to the same legs in the same sets");
+	ll_bsopts_describe(&o, buf, sizeof(buf));
+	ok(strstr(buf, "mirror=iscsi://u%***@b/") && !strstr(buf, "pw"),
+	   "  describe masks the extent leg's password");
+
+	for (i = 0; i < 5; i++)
+		snprintf(five + strlen(five), sizeof(five) - strlen(five),
+			 ";mirror=iscsi://h%d/iqn.x/1", i);
+	refused(five, "more than 4 mirror= legs for one extent", NULL);
+	for (i = 0; i < 9; i++)
+		snprintf(nine + strlen(nine), sizeof(nine) - strlen(nine),
+			 "%smirror=iscsi://h%d/iqn.x/1", i % 4 == 0 && i ? ";extent=/x.img:0:1M;" :
+			 i ? ";" : "", i);
+	refused(nine, "more than 8 mirror= legs in all", NULL);
+}
+
 int main(void)
 {
 	test_defaults();
@@ -373,6 +409,7 @@ int main(void)
 	test_bad_values();
 	test_length_limit();
 	test_format();
+	test_mirror_sets();
 	test_sizes();
 	test_update();
 	return done_testing();

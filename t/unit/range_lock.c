@@ -525,6 +525,27 @@ static void test_model(void)
 	is_int(calls, waits, "grant was called exactly once per request that waited");
 }
 
+/* a resync's range of an image, in the LUN that serves part of it */
+static void test_in_lun(void)
+{
+	struct ll_range r;
+
+	/* window=4M:8M, the LUN's first extent */
+	ok(ll_range_in_lun(4 << 20, 8 << 20, 0, 5 << 20, 1 << 20, &r) &&
+	   r.start == 1 << 20 && r.end == 2 << 20, "inside the window: moved back by its offset");
+	ok(ll_range_in_lun(4 << 20, 8 << 20, 0, 3 << 20, 2 << 20, &r) &&
+	   r.start == 0 && r.end == 1 << 20, "across the window's start: the part inside");
+	ok(ll_range_in_lun(4 << 20, 8 << 20, 0, 11 << 20, 2 << 20, &r) &&
+	   r.start == 7 << 20 && r.end == 8 << 20, "across the window's end: the part inside");
+	ok(!ll_range_in_lun(4 << 20, 8 << 20, 0, 0, 4 << 20, &r), "before the window: nothing");
+	ok(!ll_range_in_lun(4 << 20, 8 << 20, 0, 12 << 20, 1 << 20, &r), "after the window: nothing");
+	/* the second extent: 8M of an image from its 1M, at LUN offset 4M */
+	ok(ll_range_in_lun(1 << 20, 8 << 20, 4 << 20, 1 << 20, 65536, &r) &&
+	   r.start == 4 << 20 && r.end == (4 << 20) + 65536, "an extent: at its place in the LUN");
+	ok(ll_range_in_lun(0, 16 << 20, 0, 0, 16 << 20, &r) && r.start == 0 &&
+	   r.end == 16 << 20, "the whole image, the whole LUN: the same range");
+}
+
 int main(void)
 {
 	test_shared();
@@ -533,5 +554,6 @@ int main(void)
 	test_no_starvation();
 	test_cascade();
 	test_model();
+	test_in_lun();
 	return done_testing();
 }

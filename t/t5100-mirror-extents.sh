@@ -1,0 +1,184 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+test_description='extent maps with mirrors: a window of a mirrored image, a mirrored set concatenated after a plain range'
+. "$(dirname "$0")/test-lib.sh"
+
+require_tgtd
+IMG="$SRC_DIR/target/lunlink-image"
+
+# Node B exports two copies with stock tgt's rdwr store: b.img (leg of
+# a.img) as LUN 1, d.img (leg of c.img) as LUN 2.  Node A serves
+#   LUN 1: the 8 MiB window at 4 MiB of the mirrored a.img
+#   LUN 2: 4 MiB of the raw r.img, then the 8 MiB at 1 MiB of the mirrored
+#          c.img (extent 2)
+status1() { echo "/run/lunlink/c${A_CTL}-t1-l1.status"; }
+status2() { echo "/run/lunlink/c${A_CTL}-t1-l2-e2.status"; }
+leg_is() { test "$(sed -n "s/^leg 1 .* state=\([a-z]*\).*/\1/p" "$1" 2>/dev/null)" = "$2"; }
+acked_at_least() { test "$(grep -c ^acked "$1")" -ge "$2"; }
+
+start_leg() {
+	TGTD_PORT=${B_PORT:-} tgtd_start B &&
+	target_new B 1 && lun_new B 1 1 "$TRASH/b.img" rdwr && lun_new B 1 2 "$TRASH/d.img" rdwr
+}
+
+# data_of LBA COUNT FILE: COUNT blocks at LBA of the volume in an image file
+data_of() {
+	off=$("$IMG" show --json "$3" | sed -n 's/.*"data_offset":\([0-9]*\).*/\1/p')
+	dd if="$3" bs=512 skip=$((off / 512 + $1)) count="$2" 2>/dev/null
+}
+
+test_expect_success 'a window of a mirrored image: the fresh leg gets all of the image' '
+	for i in a b c d; do "$IMG" create --size 16M $i.img >/dev/null || return 1; done &&
+	truncate -s 4M r.img &&
+	start_leg &&
+	tgtd_start A && target_new A 1 &&
+	lun_new A 1 1 "$TRASH/a.img" lunlink "window=4M:8M;mirror=$(url B 1 1)" &&
+	test_grep "serving the window of 8388608 bytes at offset 4194304" "$A_LOG" &&
+	test_grep "mirrored to 1 leg(s)" "$A_LOG" &&
+	"$IO" "$(url A 1 1)" capacity >cap && echo "16384 512" >expect && test_cmp expect cap &&
+	wait_for 30 leg_is "$(status1)" up &&
+	test_grep "resync done: copied 16777216 bytes (256 regions)" "$A_LOG"
+'
+
+test_expect_success 'a write to the window lands at the window'"'"'s place in both copies' '
+	head -c 1048576 /dev/urandom >w1 &&
+	"$IO" "$(url A 1 1)" write 100 w1 &&
+	"$IO" "$(url A 1 1)" read 100 2048 back && test_cmp w1 back &&
+	data_of $((8192 + 100)) 2048 a.img >ina && test_cmp w1 ina &&
+	data_of $((8192 + 100)) 2048 b.img >inb && test_cmp w1 inb
+'
+
+test_expect_success 'a plain range and a mirrored set joined into one LUN' '
+	lun_new A 1 2 "$TRASH/r.img" lunlink "extent=$TRASH/c.img:1M:8M;mirror=$(url B 1 2)" &&
+	test_grep "2 extents concatenated, 12582912 bytes in all" "$A_LOG" &&
+	test_grep "extent 2 ($TRASH/c.img): mirrored to 1 leg(s)" "$A_LOG" &&
+	"$IO" "$(url A 1 2)" capacity >cap && echo "24576 512" >expect && test_cmp expect cap &&
+	wait_for 30 leg_is "$(status2)" up &&
+	"$SRC_DIR/target/lunlink-status" >status &&
+	test_grep "LUN  tid=1 lun=2 extent=2 image=$TRASH/c.img" status &&
+	test_grep "extent 2 ($TRASH/c.img): leg 1 ($(url B 1 2)): resync done: copied 16777216 bytes" "$A_LOG"
+'
+
+test_expect_success 'a write across the seam: the first half in the plain file, the second on both copies of the set' '
+	head -c 1048576 /dev/urandom >s1 &&
+	"$IO" "$(url A 1 2)" write 7168 s1 &&
+	"$IO" "$(url A 1 2)" sync &&
+	"$IO" "$(url A 1 2)" read 7168 2048 back && test_cmp s1 back &&
+	head -c 524288 s1 >s1a && tail -c 524288 s1 >s1b &&
+	dd if=r.img bs=512 skip=7168 count=1024 2>/dev/null >inr && test_cmp s1a inr &&
+	data_of 2048 1024 c.img >inc && test_cmp s1b inc &&
+	data_of 2048 1024 d.img >ind && test_cmp s1b ind
+'
+
+test_expect_success 'with the leg node killed, both LUNs go on, degraded' '
+	"$IO" "$(url A 1 1)" sync &&
+	kill -9 $B_PID && wait $B_PID 2>/dev/null
+	B_PID= &&
+	head -c 512 /dev/urandom >x1 && head -c 512 /dev/urandom >x2 &&
+	head -c 512 /dev/urandom >x3 && head -c 512 /dev/urandom >x4 &&
+	"$IO" "$(url A 1 1)" write 0 x1 &&
+	"$IO" "$(url A 1 2)" write 8192 x2 &&
+	"$IO" "$(url A 1 2)" write 12000 x3 &&
+	"$IO" "$(url A 1 2)" write 24575 x4 &&
+	wait_for 10 leg_is "$(status1)" down &&
+	wait_for 10 leg_is "$(status2)" down &&
+	test_grep "extent 2 ($TRASH/c.img): degraded: new generation" "$A_LOG"
+'
+
+test_expect_success 'the leg node returns: each set copies only the regions written meanwhile' '
+	start_leg &&
+	wait_for 60 leg_is "$(status1)" up &&
+	wait_for 60 leg_is "$(status2)" up &&
+	test_grep "): leg 1 ($(url B 1 1)): resync done: copied 65536 bytes (1 regions)" "$A_LOG" &&
+	test_grep "extent 2 ($TRASH/c.img): leg 1 ($(url B 1 2)): resync done: copied 196608 bytes (3 regions)" "$A_LOG" &&
+	data_of 8192 1 b.img >b0 && test_cmp x1 b0 &&
+	data_of 2048 1 d.img >d0 && test_cmp x2 d0 &&
+	data_of $((2048 + 12000 - 8192)) 1 d.img >d1 && test_cmp x3 d1 &&
+	data_of $((2048 + 16383)) 1 d.img >d2 && test_cmp x4 d2
+'
+
+# Each copy of the set read alone: served by itself on another tgtd as the
+# same window of its image, the stream's LUN LBAs moved back by the 8192
+# blocks of the plain range before it.
+check_copies() {
+	tgtd_start C && target_new C 1 &&
+	lun_new C 1 1 "$TRASH/c.img" lunlink "window=1M:8M" &&
+	lun_new C 1 2 "$TRASH/d.img" lunlink "window=1M:8M" &&
+	awk "/^acked/ { print \$1, \$2 - 8192, \$3 }" "$1" >moved &&
+	"$IO" "$(url C 1 1)" check <moved >check-c && cat check-c &&
+	"$IO" "$(url C 1 2)" check <moved >check-d && cat check-d &&
+	test "$(cat check-c)" = "checked $(grep -c ^acked "$1") blocks" &&
+	test "$(cat check-d)" = "checked $(grep -c ^acked "$1") blocks" &&
+	tgtd_stop C
+}
+
+test_expect_success 'kill -9 the leg node mid-stream into the set: nothing acknowledged is lost on either copy' '
+	"$IO" "$(url A 1 2)" stream 4000 8192 >acked 2>stream.err &
+	client=$! &&
+	wait_for 20 acked_at_least acked 1000 &&
+	kill -9 $B_PID && B_PID= &&
+	wait $client &&
+	test "$(grep -c ^acked acked)" -eq 4000 &&
+	wait_for 10 leg_is "$(status2)" down &&
+	start_leg &&
+	wait_for 60 leg_is "$(status2)" up &&
+	wait_for 60 leg_is "$(status1)" up &&
+	check_copies acked
+'
+
+# tgt tells every session of a target that its LUNs changed (unit
+# attention 3F/0E on the next command): the legs send the command again.
+drops() { join_log "$A_LOG" | grep -c "dropped" || true; }
+
+test_expect_success 'a LUN added on the legs'"'"' target: the unit attention is answered, the legs stay up' '
+	before=$(drops) &&
+	"$IMG" create --size 16M e.img >/dev/null && "$IMG" create --size 16M f.img >/dev/null &&
+	lun_new B 1 3 "$TRASH/f.img" rdwr &&
+	"$IO" "$(url A 1 1)" write 10 x1 &&
+	"$IO" "$(url A 1 2)" write 9000 x2 &&
+	test_grep "leg 1 ($(url B 1 1)): unit attention 3f/0e (REPORTED LUNS DATA HAS CHANGED): sending the command again" "$A_LOG" &&
+	test_grep "extent 2 ($TRASH/c.img): leg 1 ($(url B 1 2)): unit attention 3f/0e" "$A_LOG" &&
+	sleep 1.5 && leg_is "$(status1)" up && leg_is "$(status2)" up &&
+	test "$(drops)" = "$before" &&
+	data_of $((8192 + 10)) 1 b.img >b1 && test_cmp x1 b1 &&
+	data_of $((2048 + 9000 - 8192)) 1 d.img >d1 && test_cmp x2 d1
+'
+
+# A slow resync of the whole image while the window is written to: each
+# copy ends with the same data (the copies land at the image's offsets, not
+# the window's; the writes meanwhile reach the leg being synced).  Where in
+# the LUN a resync's range is held is unit-tested in t/unit/range_lock.c.
+test_expect_success 'writes during a resync of a window land on both copies' '
+	lun_new A 1 3 "$TRASH/e.img" lunlink "window=2M:12M;mirror=$(url B 1 3);resync_rate=2M" &&
+	wait_for 10 leg_is "/run/lunlink/c${A_CTL}-t1-l3.status" syncing &&
+	"$IO" "$(url A 1 3)" stream 3000 4000 >acked3 &&
+	! join_log "$A_LOG" | grep -q "lun 3 .*resync done" &&
+	wait_for 60 leg_is "/run/lunlink/c${A_CTL}-t1-l3.status" up &&
+	data_of 0 32768 e.img >all-e && data_of 0 32768 f.img >all-f && test_cmp all-e all-f
+'
+
+test_expect_success 'verify=start reaches the set inside the concatenation and names the region' '
+	head -c 4096 /dev/urandom >junk &&
+	off=$("$IMG" show --json d.img | sed -n "s/.*\"data_offset\":\([0-9]*\).*/\1/p") &&
+	dd if=junk of=d.img bs=4096 seek=$(( (off + 40 * 65536) / 4096 )) conv=notrunc 2>/dev/null &&
+	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 2 --params verify=start &&
+	wait_for 60 test_grep -q "extent 2 .*verify done" "$A_LOG" &&
+	test_grep "extent 2 ($TRASH/c.img): leg 1 ($(url B 1 2)): verify: region 40 (bytes 2621440-2686975) differs from this copy" "$A_LOG" &&
+	wait_for 30 leg_is "$(status2)" up &&
+	data_of 0 32768 c.img >all-c && data_of 0 32768 d.img >all-d && test_cmp all-c all-d
+'
+
+test_expect_success 'a raw extent with legs, and a range past the set'"'"'s data, are refused by name' '
+	truncate -s 16M raw.img &&
+	test_must_fail lun_new A 1 4 "$TRASH/r.img" lunlink "extent=$TRASH/raw.img:0:1M;mirror=$(url B 1 2)" &&
+	test_grep "extent 2 .$TRASH/raw.img. has mirror= legs, so it must be a lunlink image" "$A_LOG" &&
+	test_grep "lunlink-image create --size SIZE $TRASH/raw.img" "$A_LOG" &&
+	test_must_fail lun_new A 1 4 "$TRASH/r.img" lunlink "extent=$TRASH/c.img:12M:8M;mirror=$(url B 1 2)" &&
+	test_grep "extent 2 .$TRASH/c.img.: 8388608 bytes at offset 12582912 end past the 16777216 bytes of its image.s data" "$A_LOG"
+'
+
+test_expect_success 'tgtd A is alive' '
+	tgtd_alive A
+'
+
+test_done
