@@ -157,6 +157,22 @@ test_expect_success 'writes during a resync of a window land on both copies' '
 	data_of 0 32768 e.img >all-e && data_of 0 32768 f.img >all-f && test_cmp all-e all-f
 '
 
+# A LUN deleted while its resync has copies in flight: the mirror stops
+# starting new ones and finishes those (reads through the engine) before it
+# frees them.
+test_expect_success 'a LUN deleted in the middle of a resync: tgtd goes on, the resync finishes once it is back' '
+	"$IMG" create --size 256M g.img >/dev/null && "$IMG" create --size 256M h.img >/dev/null &&
+	lun_new B 1 4 "$TRASH/h.img" rdwr &&
+	lun_new A 1 4 "$TRASH/g.img" lunlink "mirror=$(url B 1 4)" &&
+	wait_for 10 test_grep -q "lun 4 .*connected; resyncing 4096 region" "$A_LOG" &&
+	tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 4 &&
+	tgtd_alive A &&
+	lun_new A 1 4 "$TRASH/g.img" lunlink "mirror=$(url B 1 4)" &&
+	wait_for 60 leg_is "/run/lunlink/c${A_CTL}-t1-l4.status" up &&
+	off=$("$IMG" show --json g.img | sed -n "s/.*\"data_offset\":\([0-9]*\).*/\1/p") &&
+	cmp -n $((256 << 20)) -i $off:$off g.img h.img
+'
+
 test_expect_success 'verify=start reaches the set inside the concatenation and names the region' '
 	head -c 4096 /dev/urandom >junk &&
 	off=$("$IMG" show --json d.img | sed -n "s/.*\"data_offset\":\([0-9]*\).*/\1/p") &&
@@ -170,10 +186,10 @@ test_expect_success 'verify=start reaches the set inside the concatenation and n
 
 test_expect_success 'a raw extent with legs, and a range past the set'"'"'s data, are refused by name' '
 	truncate -s 16M raw.img &&
-	test_must_fail lun_new A 1 4 "$TRASH/r.img" lunlink "extent=$TRASH/raw.img:0:1M;mirror=$(url B 1 2)" &&
+	test_must_fail lun_new A 1 5 "$TRASH/r.img" lunlink "extent=$TRASH/raw.img:0:1M;mirror=$(url B 1 2)" &&
 	test_grep "extent 2 .$TRASH/raw.img. has mirror= legs, so it must be a lunlink image" "$A_LOG" &&
 	test_grep "lunlink-image create --size SIZE $TRASH/raw.img" "$A_LOG" &&
-	test_must_fail lun_new A 1 4 "$TRASH/r.img" lunlink "extent=$TRASH/c.img:12M:8M;mirror=$(url B 1 2)" &&
+	test_must_fail lun_new A 1 5 "$TRASH/r.img" lunlink "extent=$TRASH/c.img:12M:8M;mirror=$(url B 1 2)" &&
 	test_grep "extent 2 .$TRASH/c.img.: 8388608 bytes at offset 12582912 end past the 16777216 bytes of its image.s data" "$A_LOG"
 '
 

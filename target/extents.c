@@ -174,11 +174,20 @@ int ll_mirrors_open(struct ll_lu *l)
 	return 0;
 }
 
-/* Before ll_extents_close: a mirror writes its map to its file at close. */
+/*
+ * Before ll_extents_close: a mirror writes its map to its file at close.
+ * A resync or verify may have reads in flight, a mirror metadata writes:
+ * they are stopped from starting more, and finished, first.
+ */
 void ll_mirrors_close(struct ll_lu *l)
 {
 	unsigned int i;
 
+	for (i = 0; i < l->nextents; i++)
+		if (l->ext[i].mirror)
+			ll_mirror_quiesce(l->ext[i].mirror);
+	if (l->nmirrors && l->engine.ops)
+		l->engine.ops->drain(&l->engine);
 	for (i = 0; i < l->nextents; i++) {
 		if (l->ext[i].mirror)
 			ll_mirror_close(l->ext[i].mirror);

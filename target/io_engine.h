@@ -47,9 +47,15 @@ struct ll_engine_ops {
 	int (*open)(struct ll_engine *e, unsigned int depth, unsigned int threads,
 		    char *err, size_t errlen);
 	void (*submit)(struct ll_engine *e, struct ll_io *io);
+	/* Block until nothing is in flight, running the completions (at
+	 * most LL_DRAIN_MS): for a LUN that closes with background work (a
+	 * resync's reads, metadata writes) in flight. */
+	void (*drain)(struct ll_engine *e);
 	/* Only with nothing in flight. */
 	void (*close)(struct ll_engine *e);
 };
+
+#define LL_DRAIN_MS	30000
 
 struct ll_engine {
 	const struct ll_engine_ops *ops;

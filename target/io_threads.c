@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -220,6 +221,23 @@ err_free:
 	return -1;
 }
 
+static void threads_drain(struct ll_engine *e)
+{
+	struct threads_priv *p = e->priv;
+	int waited = 0;
+
+	while (p && e->inflight && waited < LL_DRAIN_MS) {
+		struct pollfd pfd = { .fd = p->efd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 10) == 0)
+			waited += 10;
+		threads_complete(p->efd, 0, p);
+	}
+	if (p && e->inflight)
+		ll_log("lunlink: %u I/O(s) still in flight after %d s; closing anyway\n",
+		       e->inflight, LL_DRAIN_MS / 1000);
+}
+
 static void threads_close(struct ll_engine *e)
 {
 	struct threads_priv *p = e->priv;
@@ -238,5 +256,6 @@ const struct ll_engine_ops ll_engine_threads = {
 	.name = "threads",
 	.open = threads_open,
 	.submit = threads_submit,
+	.drain = threads_drain,
 	.close = threads_close,
 };

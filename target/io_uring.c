@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -343,6 +344,28 @@ err_free:
 	return -1;
 }
 
+static void uring_drain(struct ll_engine *e)
+{
+	struct uring_priv *p = e->priv;
+	int waited = 0;
+
+	while (p && e->inflight && waited < LL_DRAIN_MS) {
+		struct pollfd pfd = { .fd = p->efd, .events = POLLIN };
+
+		if (p->flush_scheduled) {	/* inline completions, unsubmitted SQEs */
+			tgt_remove_sched_event(&p->flush_ev);
+			flush_event(&p->flush_ev);
+			continue;
+		}
+		if (poll(&pfd, 1, 10) == 0)
+			waited += 10;
+		uring_complete(p->efd, 0, p);
+	}
+	if (p && e->inflight)
+		ll_log("lunlink: %u I/O(s) still in flight after %d s; closing anyway\n",
+		       e->inflight, LL_DRAIN_MS / 1000);
+}
+
 static void uring_close(struct ll_engine *e)
 {
 	struct uring_priv *p = e->priv;
@@ -362,5 +385,6 @@ const struct ll_engine_ops ll_engine_uring = {
 	.name = "io_uring",
 	.open = uring_open,
 	.submit = uring_submit,
+	.drain = uring_drain,
 	.close = uring_close,
 };

@@ -859,13 +859,7 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 		g->need = calloc(1, (m->nregions + 7) / 8);
 		g->unsynced[0] = calloc(1, (m->nregions + 7) / 8);
 		g->unsynced[1] = calloc(1, (m->nregions + 7) / 8);
-		if (!g->unsynced[0] || !g->unsynced[1])
-			goto nomem;
-		if (posix_memalign(&p, 4096, im->region_size > LL_RESYNC_MAX ? im->region_size :
-				   LL_RESYNC_MAX))
-			p = NULL;
-		g->buf = p;
-		if (!g->need || !g->buf)
+		if (!g->need || !g->unsynced[0] || !g->unsynced[1])
 			goto nomem;
 	}
 	if (al_setup(m)) {
@@ -916,7 +910,6 @@ err:
 			free(m->leg[i].need);
 			free(m->leg[i].unsynced[0]);
 			free(m->leg[i].unsynced[1]);
-			free(m->leg[i].buf);
 		}
 		free(m->al);
 		free(m->in_al);
@@ -927,6 +920,11 @@ err:
 		free(m);
 	}
 	return -1;
+}
+
+void ll_mirror_quiesce(struct ll_mirror *m)
+{
+	m->closing = 1;
 }
 
 void ll_mirror_close(struct ll_mirror *m)
@@ -954,7 +952,8 @@ void ll_mirror_close(struct ll_mirror *m)
 		free(g->need);
 		free(g->unsynced[0]);
 		free(g->unsynced[1]);
-		free(g->buf);
+		for (unsigned int j = 0; j < LL_RESYNC_JOBS; j++)
+			free(g->job[j].buf);
 	}
 	/* closed cleanly: the map alone says what the legs lack */
 	if (ll_mirror_persist(m, 0, m->nregions - 1))

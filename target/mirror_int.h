@@ -20,6 +20,11 @@
 #define BACKOFF_MAX_MS		30000
 #define STATUS_DIR		"/run/lunlink"
 
+/* a resync copy takes adjacent dirty regions together, up to this much,
+ * and a leg has up to LL_RESYNC_JOBS copies in flight */
+#define LL_RESYNC_MAX	(1u << 20)
+#define LL_RESYNC_JOBS	4
+
 extern short int control_port;	/* tgtd's, exported: names the status file */
 
 enum leg_state {
@@ -50,17 +55,23 @@ struct ll_leg {
 	int flushing;			/* a SYNCHRONIZE CACHE in flight: [1] is its */
 	uint64_t need_count;
 	uint64_t sync_pos, copied, sync_start;
-	int copying;			/* a region copy in flight */
-	unsigned char ua_tries;		/* unit attentions on the copy's command */
+	unsigned int copying;		/* copy jobs in flight */
 	int discard;			/* resolve=discard-leg: overwrite it */
 	/* online verify: regions compared by SHA-256, local against leg */
 	int verifying;
 	uint64_t verify_pos, verify_count, verify_diff;
-	uint8_t local_md[32];
-	uint64_t copy_start, copy_len;	/* the regions being copied (volume offsets) */
-	struct ll_range range;		/* what the LUN must not write meanwhile */
-	uint8_t *buf;			/* its data (LL_RESYNC_MAX bytes) */
-	struct ll_io rd;		/* the local read of it */
+	/* resync and verify work in jobs: a range of the volume held in the
+	 * LUN, read from this copy, then written to (or compared with) the leg */
+	struct ll_copy {
+		struct ll_leg *g;
+		int busy;
+		unsigned char ua_tries;	/* unit attentions on its leg command */
+		uint64_t start, len;	/* volume offsets */
+		struct ll_range range;	/* what the LUN must not write meanwhile */
+		uint8_t *buf;		/* LL_RESYNC_MAX bytes, while the leg syncs */
+		struct ll_io rd;	/* the local read */
+		uint8_t local_md[32];	/* verify: this copy's digest */
+	} job[LL_RESYNC_JOBS];
 	char why[640];
 };
 
@@ -135,8 +146,6 @@ struct fan {
 
 uint64_t ll_now_ms(void);
 
-/* a resync copy takes adjacent dirty regions together, up to this much */
-#define LL_RESYNC_MAX	(1u << 20)
 
 #define m_err(m, fmt, args...) ll_err((m)->l, "%s" fmt, (m)->label, ##args)
 

@@ -2,8 +2,9 @@
 /*
  * mirror_resync.c: bringing a returning leg up to date: the regions it
  * lacks are copied from the local image, adjacent ones together (up to
- * LL_RESYNC_MAX), each copy with its range held exclusively so no new write
- * interleaves, at most resync_rate bytes a second; online verify, which compares each region of a leg with this
+ * LL_RESYNC_MAX), up to LL_RESYNC_JOBS copies in flight, each with its range
+ * held exclusively so no new write interleaves, at most resync_rate bytes
+ * a second; online verify, which compares each region of a leg with this
  * copy's by SHA-256 (OpenSSL) and resyncs the regions that differ; and the
  * status file an operator reads the progress from.
  */
@@ -26,59 +27,100 @@
 
 #include "mirror_int.h"
 
-/* ---- resync ------------------------------------------------------------- */
+/* ---- copy jobs ---------------------------------------------------------- */
 
-void ll_resync_next(struct ll_leg *g);
-
-/* The region's range is held: read it from this copy into g->buf. */
+/* The job's range is held: read it from this copy into its buffer. */
 static void read_granted(struct ll_range *rg)
 {
-	struct ll_leg *g = (struct ll_leg *)((char *)rg - offsetof(struct ll_leg, range));
-	struct ll_lu *l = g->m->l;
+	struct ll_copy *c = (struct ll_copy *)((char *)rg - offsetof(struct ll_copy, range));
+	struct ll_mirror *m = c->g->m;
 
-	g->rd.op = LL_OP_READ;
-	g->rd.flags = 0;
-	g->rd.fd = g->m->io_fd;
-	g->rd.buf = g->buf;
-	g->rd.off = g->m->data_offset + g->copy_start;
-	g->rd.len = g->copy_len;
-	l->engine.ops->submit(&l->engine, &g->rd);
+	c->rd.op = LL_OP_READ;
+	c->rd.flags = 0;
+	c->rd.fd = m->io_fd;
+	c->rd.buf = c->buf;
+	c->rd.off = m->data_offset + c->start;
+	c->rd.len = c->len;
+	m->l->engine.ops->submit(&m->l->engine, &c->rd);
+}
+
+/* An idle job of the leg, with its buffer; NULL if none (or no memory). */
+static struct ll_copy *idle_job(struct ll_leg *g, unsigned int max_jobs)
+{
+	unsigned int i;
+	void *p;
+
+	for (i = 0; i < max_jobs && i < LL_RESYNC_JOBS; i++) {
+		struct ll_copy *c = &g->job[i];
+
+		if (c->busy)
+			continue;
+		if (!c->buf) {
+			if (posix_memalign(&p, 4096, g->m->image->region_size > LL_RESYNC_MAX ?
+					   g->m->image->region_size : LL_RESYNC_MAX))
+				return NULL;	/* the next tick tries again */
+			c->buf = p;
+		}
+		c->g = g;
+		return c;
+	}
+	return NULL;
+}
+
+/* Buffers go once the leg is idle: a mirror at rest holds none. */
+static void free_jobs(struct ll_leg *g)
+{
+	for (unsigned int i = 0; i < LL_RESYNC_JOBS; i++)
+		if (!g->job[i].busy) {
+			free(g->job[i].buf);
+			g->job[i].buf = NULL;
+		}
 }
 
 /*
  * Hold [start, start+len) of the volume exclusively (no write lands in it
  * meanwhile), then read it from this copy; done runs with the range held,
- * and the work ends with let_go().  One such job per leg at a time.  The
- * LUN's commands lock LUN offsets: what is held is the part of the range
- * the LUN serves (window, extents), at its place in the LUN; a part it
- * does not serve has no writer to keep out.
+ * and the job ends with let_go().  The LUN's commands lock LUN offsets:
+ * what is held is the part of the range the LUN serves (window, extents),
+ * at its place in the LUN; a part it does not serve has no writer to keep
+ * out.
  */
-static void hold_and_read(struct ll_leg *g, uint64_t start, uint64_t len,
+static void hold_and_read(struct ll_copy *c, uint64_t start, uint64_t len,
 			  void (*done)(struct ll_io *))
 {
-	struct ll_mirror *m = g->m;
+	struct ll_mirror *m = c->g->m;
 
-	g->copying = 1;
-	g->copy_start = start;
-	g->copy_len = len;
-	g->range.exclusive = true;
-	g->range.grant = read_granted;
-	g->rd.complete = done;
-	if (!ll_range_in_lun(m->win_off, m->win_len, m->lun_start, start, len, &g->range)) {
-		g->range.start = g->range.end = 0;	/* nothing held */
-		read_granted(&g->range);
+	c->busy = 1;
+	c->g->copying++;
+	c->ua_tries = 0;
+	c->start = start;
+	c->len = len;
+	c->range.exclusive = true;
+	c->range.grant = read_granted;
+	c->rd.complete = done;
+	if (!ll_range_in_lun(m->win_off, m->win_len, m->lun_start, start, len, &c->range)) {
+		c->range.start = c->range.end = 0;	/* nothing held */
+		read_granted(&c->range);
 		return;
 	}
-	if (ll_range_acquire(&m->l->ranges, &g->range))
-		read_granted(&g->range);
+	if (ll_range_acquire(&m->l->ranges, &c->range))
+		read_granted(&c->range);
 }
 
-static void let_go(struct ll_leg *g)
+static void let_go(struct ll_copy *c)
 {
-	g->copying = 0;
-	if (g->range.end > g->range.start)
-		ll_range_release(&g->m->l->ranges, &g->range);
+	c->busy = 0;
+	c->g->copying--;
+	if (c->range.end > c->range.start)
+		ll_range_release(&c->g->m->l->ranges, &c->range);
 }
+
+static inline struct ll_copy *rd_job(struct ll_io *io)
+{
+	return (struct ll_copy *)((char *)io - offsetof(struct ll_copy, rd));
+}
+
+/* ---- resync ------------------------------------------------------------- */
 
 static void sync_done(struct ll_leg *g)
 {
@@ -89,6 +131,7 @@ static void sync_done(struct ll_leg *g)
 	int all_up = 1;
 
 	g->state = LEG_UP;
+	free_jobs(g);
 	leg_err(g, "resync done: copied %" PRIu64 " bytes (%" PRIu64 " regions) in %" PRIu64
 		" ms; the leg is up to date\n", g->copied, g->copied >> m->shift, ms);
 	ll_leg_store_sb(g, im->gen_current);
@@ -108,24 +151,25 @@ static void sync_done(struct ll_leg *g)
 	}
 }
 
-static int copy_send(struct ll_leg *g);
+static int copy_send(struct ll_copy *c);
 
 static void region_copied(struct iscsi_context *iscsi, int status, void *data, void *priv)
 {
-	struct ll_leg *g = priv;
+	struct ll_copy *c = priv;
+	struct ll_leg *g = c->g;
 	struct ll_mirror *m = g->m;
-	uint64_t r, r0 = g->copy_start >> m->shift, r1 = (g->copy_start + g->copy_len - 1) >> m->shift;
+	uint64_t r, r0 = c->start >> m->shift, r1 = (c->start + c->len - 1) >> m->shift;
 
-	if (g->iscsi == iscsi && ll_leg_ua_retry(g, status, data, &g->ua_tries)) {
+	if (g->iscsi == iscsi && ll_leg_ua_retry(g, status, data, &c->ua_tries)) {
 		scsi_free_scsi_task(data);
-		if (copy_send(g))
+		if (copy_send(c))
 			return;
 		data = NULL;
 		status = SCSI_STATUS_CANCELLED;
 	}
 	if (data)
 		scsi_free_scsi_task(data);
-	let_go(g);
+	let_go(c);
 	if (g->iscsi != iscsi)
 		return;
 	if (status != SCSI_STATUS_GOOD) {
@@ -137,98 +181,109 @@ static void region_copied(struct iscsi_context *iscsi, int status, void *data, v
 			map_clear(g->need, r);
 			g->need_count--;
 		}
-	g->copied += g->copy_len;
-	if (!g->need_count)
-		sync_done(g);
-	else
-		ll_resync_next(g);
+	g->copied += c->len;
+	ll_resync_next(g);
 }
 
 static void region_read(struct ll_io *io)
 {
-	struct ll_leg *g = (struct ll_leg *)((char *)io - offsetof(struct ll_leg, rd));
-	struct ll_mirror *m = g->m;
+	struct ll_copy *c = rd_job(io);
+	struct ll_leg *g = c->g;
 
 	if (io->res || !g->iscsi || g->dead || g->state != LEG_SYNCING) {
 		if (io->res)
 			leg_err(g, "resync: reading region %" PRIu64 " locally failed: %s\n",
-				g->copy_start >> m->shift, strerror(-io->res));
-		let_go(g);
+				c->start >> g->m->shift, strerror(-io->res));
+		let_go(c);
 		return;
 	}
-	g->ua_tries = 0;
-	if (!copy_send(g)) {
-		let_go(g);
+	if (!copy_send(c)) {
+		let_go(c);
 		ll_leg_down(g, "cannot queue a resync write");
 	}
 }
 
-/* Write what was read (g->rd) to the leg.  1 if it was queued. */
-static int copy_send(struct ll_leg *g)
+/* Write what the job read to the leg.  1 if it was queued. */
+static int copy_send(struct ll_copy *c)
 {
-	if (!iscsi_write16_task(g->iscsi, g->lun, g->rd.off / 512, g->buf, (uint32_t)g->rd.len,
-				512, 0, 0, 0, 0, 0, region_copied, g))
+	struct ll_leg *g = c->g;
+
+	if (!iscsi_write16_task(g->iscsi, g->lun, c->rd.off / 512, c->buf, (uint32_t)c->rd.len,
+				512, 0, 0, 0, 0, 0, region_copied, c))
 		return 0;
 	ll_leg_fd_update(g);
 	return 1;
 }
 
-/* Copy the leg's next missing region, if the rate allows. */
+/*
+ * Start copying the leg's next missing regions, as many jobs as are idle
+ * and the rate allows.  The scan goes on from where the last job started;
+ * it starts over from the volume's start (for regions missed meanwhile)
+ * only once no job is in flight, so no region is copied twice at once.
+ */
 void ll_resync_next(struct ll_leg *g)
 {
 	struct ll_mirror *m = g->m;
 	uint64_t size = m->image->data_size, r, end, start, len, max;
+	struct ll_copy *c;
 
-	if (g->copying || g->state != LEG_SYNCING || !g->need_count)
-		return;
-	for (r = g->sync_pos; r < m->nregions && !map_test(g->need, r); r++)
-		;
-	if (r >= m->nregions) {
-		for (r = 0; r < m->nregions && !map_test(g->need, r); r++)
-			;
-		if (r >= m->nregions) {
-			g->need_count = 0;
-			sync_done(g);
+	while (g->state == LEG_SYNCING && !m->closing) {
+		if (!g->need_count) {
+			if (!g->copying)
+				sync_done(g);
 			return;
 		}
-	}
-	start = r << m->shift;
-	if (start >= size) {		/* past the data: nothing to copy */
-		map_clear(g->need, r);
-		g->need_count--;
-		g->sync_pos = r + 1;
-		if (!g->need_count)
-			sync_done(g);
-		return;
-	}
-	/* adjacent missing regions go together, up to LL_RESYNC_MAX, and
-	 * under resync_rate= up to what a tick allows (the budget must be able
-	 * to hold one copy) */
-	max = LL_RESYNC_MAX;
-	if (m->l->opts.resync_rate && m->l->opts.resync_rate * TICK_MS / 1000 < max)
-		max = m->l->opts.resync_rate * TICK_MS / 1000;
-	for (end = r + 1; end < m->nregions && map_test(g->need, end) &&
-	     ((end + 1 - r) << m->shift) <= max && (end << m->shift) < size; end++)
-		;
-	len = (end << m->shift) - start;
-	if (start + len > size)
-		len = size - start;
-	if (m->l->opts.resync_rate) {
-		if (m->budget < len)
+		for (r = g->sync_pos; r < m->nregions && !map_test(g->need, r); r++)
+			;
+		if (r >= m->nregions) {
+			if (g->copying)
+				return;
+			for (r = 0; r < m->nregions && !map_test(g->need, r); r++)
+				;
+			if (r >= m->nregions) {
+				g->need_count = 0;
+				sync_done(g);
+				return;
+			}
+		}
+		start = r << m->shift;
+		if (start >= size) {		/* past the data: nothing to copy */
+			map_clear(g->need, r);
+			g->need_count--;
+			g->sync_pos = r + 1;
+			continue;
+		}
+		/* adjacent missing regions go together, up to LL_RESYNC_MAX, and
+		 * under resync_rate= up to what a tick allows (the budget must be
+		 * able to hold one copy) */
+		max = LL_RESYNC_MAX;
+		if (m->l->opts.resync_rate && m->l->opts.resync_rate * TICK_MS / 1000 < max)
+			max = m->l->opts.resync_rate * TICK_MS / 1000;
+		for (end = r + 1; end < m->nregions && map_test(g->need, end) &&
+		     ((end + 1 - r) << m->shift) <= max && (end << m->shift) < size; end++)
+			;
+		len = (end << m->shift) - start;
+		if (start + len > size)
+			len = size - start;
+		if (m->l->opts.resync_rate && m->budget < len)
 			return;
-		m->budget -= len;
+		c = idle_job(g, LL_RESYNC_JOBS);
+		if (!c)
+			return;
+		if (m->l->opts.resync_rate)
+			m->budget -= len;
+		g->sync_pos = end;
+		hold_and_read(c, start, len, region_read);
 	}
-	g->sync_pos = end;
-	hold_and_read(g, start, len, region_read);
 }
 
 /* ---- verify ------------------------------------------------------------- */
 
+/* One region at a time, with job 0. */
 static void verify_finish(struct ll_leg *g, const char *why)
 {
-	struct ll_mirror *m = g->m;
-
 	g->verifying = 0;
+	free_jobs(g);
 	if (why) {
 		leg_err(g, "verify stopped after %" PRIu64 " regions: %s\n", g->verify_count, why);
 		return;
@@ -243,16 +298,17 @@ static void verify_finish(struct ll_leg *g, const char *why)
 		g->sync_start = ll_now_ms();
 		ll_resync_next(g);
 	}
-	(void)m;
 }
 
 static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data, void *priv);
 
 /* Read the region being verified from the leg.  1 if it was queued. */
-static int verify_send(struct ll_leg *g)
+static int verify_send(struct ll_copy *c)
 {
-	if (!iscsi_read16_task(g->iscsi, g->lun, g->rd.off / 512, (uint32_t)g->rd.len, 512,
-			       0, 0, 0, 0, 0, verify_leg_read, g))
+	struct ll_leg *g = c->g;
+
+	if (!iscsi_read16_task(g->iscsi, g->lun, c->rd.off / 512, (uint32_t)c->rd.len, 512,
+			       0, 0, 0, 0, 0, verify_leg_read, c))
 		return 0;
 	ll_leg_fd_update(g);
 	return 1;
@@ -260,20 +316,21 @@ static int verify_send(struct ll_leg *g)
 
 static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data, void *priv)
 {
-	struct ll_leg *g = priv;
+	struct ll_copy *c = priv;
+	struct ll_leg *g = c->g;
 	struct ll_mirror *m = g->m;
 	struct scsi_task *t = data;
-	uint64_t r = g->copy_start >> m->shift, len = g->copy_len;
+	uint64_t r = c->start >> m->shift, len = c->len, start = c->start;
 	uint8_t md[32];
 	unsigned int mdlen = 0;
 
-	if (g->iscsi == iscsi && ll_leg_ua_retry(g, status, t, &g->ua_tries)) {
+	if (g->iscsi == iscsi && ll_leg_ua_retry(g, status, t, &c->ua_tries)) {
 		scsi_free_scsi_task(t);
 		t = NULL;
-		if (verify_send(g))
+		if (verify_send(c))
 			return;
 	}
-	let_go(g);
+	let_go(c);
 	if (g->iscsi != iscsi || status != SCSI_STATUS_GOOD || !t || t->datain.size != (int)len) {
 		if (t)
 			scsi_free_scsi_task(t);
@@ -283,11 +340,11 @@ static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data,
 	EVP_Digest(t->datain.data, len, md, &mdlen, EVP_sha256(), NULL);
 	scsi_free_scsi_task(t);
 	g->verify_count++;
-	if (memcmp(md, g->local_md, sizeof(md))) {
+	if (memcmp(md, c->local_md, sizeof(md))) {
 		g->verify_diff++;
 		if (g->verify_diff <= 20)
 			leg_err(g, "verify: region %" PRIu64 " (bytes %" PRIu64 "-%" PRIu64
-				") differs from this copy\n", r, g->copy_start, g->copy_start + g->copy_len - 1);
+				") differs from this copy\n", r, start, start + len - 1);
 		if (!map_test(g->need, r)) {
 			map_set(g->need, r);
 			g->need_count++;
@@ -302,18 +359,18 @@ static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data,
 
 static void verify_local_read(struct ll_io *io)
 {
-	struct ll_leg *g = (struct ll_leg *)((char *)io - offsetof(struct ll_leg, rd));
+	struct ll_copy *c = rd_job(io);
+	struct ll_leg *g = c->g;
 	unsigned int mdlen = 0;
 
 	if (io->res || !g->iscsi || g->dead || g->state != LEG_UP) {
-		let_go(g);
+		let_go(c);
 		verify_finish(g, io->res ? "reading this copy failed" : "the leg dropped");
 		return;
 	}
-	EVP_Digest(g->buf, io->len, g->local_md, &mdlen, EVP_sha256(), NULL);
-	g->ua_tries = 0;
-	if (!verify_send(g)) {
-		let_go(g);
+	EVP_Digest(c->buf, io->len, c->local_md, &mdlen, EVP_sha256(), NULL);
+	if (!verify_send(c)) {
+		let_go(c);
 		verify_finish(g, "cannot queue a read of the leg");
 	}
 }
@@ -323,8 +380,9 @@ void ll_verify_next(struct ll_leg *g)
 {
 	struct ll_mirror *m = g->m;
 	uint64_t size = m->image->data_size, start = g->verify_pos << m->shift, len;
+	struct ll_copy *c;
 
-	if (!g->verifying || g->copying)
+	if (!g->verifying || g->copying || m->closing)
 		return;
 	if (g->state != LEG_UP) {
 		verify_finish(g, "the leg is not up");
@@ -335,13 +393,15 @@ void ll_verify_next(struct ll_leg *g)
 		return;
 	}
 	len = size - start < (1ULL << m->shift) ? size - start : 1ULL << m->shift;
-	if (m->l->opts.resync_rate) {
-		if (m->budget < len)
-			return;
+	if (m->l->opts.resync_rate && m->budget < len)
+		return;
+	c = idle_job(g, 1);
+	if (!c)
+		return;
+	if (m->l->opts.resync_rate)
 		m->budget -= len;
-	}
 	g->verify_pos++;
-	hold_and_read(g, start, len, verify_local_read);	/* then the leg's */
+	hold_and_read(c, start, len, verify_local_read);	/* then the leg's */
 }
 
 int ll_mirror_verify(struct ll_mirror *m)
