@@ -199,16 +199,47 @@ static void meta_write(struct ll_mirror *m, struct ll_io *io, void *buf, uint64_
 static void map_flush(struct ll_mirror *m);
 
 /*
+ * The map pages holding regions r0..r1 changed: write them (through the
+ * engine, after what is being written now).  Returns the map version that
+ * holds the change.
+ */
+uint64_t ll_mirror_map_changed(struct ll_mirror *m, uint64_t r0, uint64_t r1)
+{
+	uint64_t p0 = (r0 >> 3) / 4096, p1 = (r1 >> 3) / 4096;
+
+	m->map_version++;
+	if (m->map_hi == UINT64_MAX) {		/* nothing pending */
+		m->map_lo = p0;
+		m->map_hi = p1;
+	} else {
+		if (p0 < m->map_lo)
+			m->map_lo = p0;
+		if (p1 > m->map_hi)
+			m->map_hi = p1;
+	}
+	map_flush(m);
+	return m->map_version;
+}
+
+/* The superblock changed: write it the same way, ahead of map pages. */
+uint64_t ll_mirror_sb_changed(struct ll_mirror *m)
+{
+	m->map_version++;
+	m->sb_pending = 1;
+	map_flush(m);
+	return m->map_version;
+}
+
+/*
  * Make what miss() noted durable, before any write it covers is
  * acknowledged: the first miss since the legs were last in sync starts a
- * new generation (the superblock is written at once: it happens once an
- * outage), and the map pages for regions r0..r1 go to disk through the
- * engine.  Returns the map version an acknowledgement must wait for.
+ * new generation (the superblock), and the map pages for regions r0..r1
+ * are written; both through the engine, without stopping the loop.
+ * Returns the map version an acknowledgement must wait for.
  */
 static uint64_t miss_commit(struct ll_mirror *m, uint64_t r0, uint64_t r1, int newbits)
 {
 	struct ll_image *im = m->image;
-	uint64_t p0 = (r0 >> 3) / 4096, p1 = (r1 >> 3) / 4096;
 
 	if (!im->gen_bitmap) {
 		uint64_t g2;
@@ -222,21 +253,10 @@ static uint64_t miss_commit(struct ll_mirror *m, uint64_t r0, uint64_t r1, int n
 		im->gen_current = g2 | 1;
 		m_err(m, "degraded: new generation %016" PRIx64 " (the dirty-region map "
 		       "is against %016" PRIx64 ")\n", im->gen_current, im->gen_bitmap);
-		ll_mirror_store_sb(m);
+		ll_mirror_sb_changed(m);
 	}
-	if (newbits) {
-		m->map_version++;
-		if (m->map_hi == UINT64_MAX) {		/* nothing pending */
-			m->map_lo = p0;
-			m->map_hi = p1;
-		} else {
-			if (p0 < m->map_lo)
-				m->map_lo = p0;
-			if (p1 > m->map_hi)
-				m->map_hi = p1;
-		}
-		map_flush(m);
-	}
+	if (newbits)
+		ll_mirror_map_changed(m, r0, r1);
 	/* bits set before, but maybe not on disk yet: wait for those too */
 	return m->map_version > m->map_durable ? m->map_version : 0;
 }
@@ -257,25 +277,40 @@ static void fan_finish(struct fan *f);
 static void map_written(struct ll_io *io)
 {
 	struct ll_mirror *m = (struct ll_mirror *)((char *)io - offsetof(struct ll_mirror, map_io));
+	int sb = io->buf == m->sb_buf;
 
 	if (io->res)
-		m_err(m, "cannot write the dirty-region map: %s; a leg may miss regions "
-		       "after a crash\n", strerror(-io->res));
-	m->map_durable = m->map_writing;
+		m_err(m, "cannot write the %s: %s; a leg may miss regions after a crash\n",
+		      sb ? "superblock" : "dirty-region map", strerror(-io->res));
+	/* the superblock is written first; with map pages still to write,
+	 * nothing is durable yet */
+	if (!sb || m->map_hi == UINT64_MAX)
+		m->map_durable = m->map_writing;
 	m->map_writing = 0;
 	wait_release(MAP_WAIT(m), m->map_durable, map_need_of, fan_finish);
 	map_flush(m);
 }
 
-/* Write the map pages changed since the last write, if none is in flight. */
+/* Write the superblock, or else the map pages changed since the last
+ * write, if nothing is in flight. */
 static void map_flush(struct ll_mirror *m)
 {
 	uint64_t lo = m->map_lo, hi = m->map_hi;
 
-	if (m->map_writing || m->map_version == m->map_durable || m->closing ||
-	    hi == UINT64_MAX)
+	if (m->map_writing || m->map_version == m->map_durable || m->closing)
 		return;
 	m->map_writing = m->map_version;
+	if (m->sb_pending) {
+		m->sb_pending = 0;
+		ll_image_encode(m->image, m->sb_buf);
+		meta_write(m, &m->map_io, m->sb_buf, 0, LL_IMAGE_SB_SIZE, map_written);
+		return;
+	}
+	if (hi == UINT64_MAX) {		/* nothing to write after all */
+		m->map_durable = m->map_writing;
+		m->map_writing = 0;
+		return;
+	}
 	m->map_lo = m->map_hi = UINT64_MAX;
 	meta_write(m, &m->map_io, m->dirty + lo * 4096, m->image->dirty_offset + lo * 4096,
 		   (hi - lo + 1) * 4096, map_written);
@@ -836,6 +871,9 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 	if (posix_memalign(&p, 4096, im->dirty_bytes))
 		goto nomem;
 	m->dirty = p;
+	if (posix_memalign(&p, 4096, LL_IMAGE_SB_SIZE))
+		goto nomem;
+	m->sb_buf = p;
 	m->local_bad = calloc(1, (m->nregions + 7) / 8);
 	if (!m->local_bad)
 		goto nomem;
@@ -917,6 +955,7 @@ err:
 		free(m->al_seq);
 		free(m->local_bad);
 		free(m->dirty);
+		free(m->sb_buf);
 		free(m);
 	}
 	return -1;
@@ -969,5 +1008,6 @@ void ll_mirror_close(struct ll_mirror *m)
 		unlink(m->status_path);
 	free(m->local_bad);
 	free(m->dirty);
+	free(m->sb_buf);
 	free(m);
 }

@@ -114,6 +114,8 @@ struct ll_mirror {
 	 * writes that set bits wait for it before they are acknowledged */
 	uint64_t map_version, map_durable, map_writing;
 	uint64_t map_lo, map_hi;	/* pages changed since the last write */
+	int sb_pending;			/* the superblock too, first */
+	uint8_t *sb_buf;		/* its encoding, while written */
 	struct ll_io map_io;
 	struct fan *map_wait, *map_wait_tail;
 	int closing;
@@ -169,6 +171,8 @@ static inline void map_clear(uint8_t *map, uint64_t r)
 
 /* mirror.c */
 int ll_mirror_persist(struct ll_mirror *m, uint64_t r0, uint64_t r1);
+uint64_t ll_mirror_map_changed(struct ll_mirror *m, uint64_t r0, uint64_t r1);
+uint64_t ll_mirror_sb_changed(struct ll_mirror *m);
 void ll_mirror_leg_lost(struct ll_leg *g);
 int ll_mirror_store_sb(struct ll_mirror *m);
 

@@ -144,10 +144,10 @@ static void sync_done(struct ll_leg *g)
 	for (r = 0; r < m->nregions; r++)
 		if (map_test(m->dirty, r))
 			map_clear(m->dirty, r);
-	ll_mirror_persist(m, 0, m->nregions - 1);
+	ll_mirror_map_changed(m, 0, m->nregions - 1);
 	if (im->gen_bitmap) {
 		im->gen_bitmap = 0;
-		ll_mirror_store_sb(m);
+		ll_mirror_sb_changed(m);
 	}
 }
 
@@ -351,7 +351,7 @@ static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data,
 		}
 		if (!map_test(m->dirty, r)) {
 			map_set(m->dirty, r);
-			ll_mirror_persist(m, r, r);
+			ll_mirror_map_changed(m, r, r);
 		}
 	}
 	ll_verify_next(g);
