@@ -262,6 +262,12 @@ void ll_extents_submit(struct ll_lu *l, struct ll_io *io, int fault)
 			}
 		}
 	}
+	if (!n) {			/* no bytes (PRE-FETCH of 0 blocks: to the end) */
+		for (i = 0; i + 1 < l->nextents && lun_off >= l->ext[i].start + l->ext[i].len; i++)
+			;
+		first = i;
+		n = 1;
+	}
 	if (n == 1) {			/* the common case: no split */
 		struct ll_extent *e = &l->ext[first];
 
