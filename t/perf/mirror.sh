@@ -51,6 +51,14 @@
 #   PERF_MIRROR_OUT        results file (default t/trash/perf-mirror/results.md)
 #   MODULE, LUNLINK_IMAGE  bs_lunlink.so and lunlink-image to use (default:
 #                          this tree's target/), e.g. a build of a commit
+#   PERF_LEG_PARAMS        iSCSI session keys set on the leg's target, e.g.
+#                          "MaxRecvDataSegmentLength=262144 MaxBurstLength=1048576"
+#                          (tgtadm --op update --mode target --name K --value V);
+#                          empty (default): tgt's defaults
+#   PERF_PIN               "CPUS_A:CPUS_B", e.g. "0:1": tgtd A and fio run on
+#                          CPUS_A only, the leg's tgtd on CPUS_B only (taskset),
+#                          as if the leg were another node; empty (default):
+#                          no pinning
 #
 # Bounded: fio and tgtadm run under `timeout`, every wait has a limit, and
 # the tgtds and images are removed on any exit.
@@ -70,6 +78,17 @@ RESYNC_MB=${PERF_RESYNC_MB:-256}
 TMPFS_DIR=${PERF_TMPFS_DIR:-/dev/shm}
 DISK_DIR=${PERF_DISK_DIR:-/var/tmp}
 OUT=${PERF_MIRROR_OUT:-$TRASH/results.md}
+PIN=${PERF_PIN:-}
+PIN_A= PIN_B=
+if [ -n "$PIN" ]; then
+	PIN_A=${PIN%%:*} PIN_B=${PIN#*:}
+	case "$PIN" in *:*) ;; *) echo "perf-mirror: PERF_PIN='$PIN' is not CPUS_A:CPUS_B" >&2; exit 1 ;; esac
+fi
+# pin PID CPUS: every thread of PID to CPUS (no-op without PERF_PIN)
+pin() {
+	[ -n "$2" ] || return 0
+	taskset -a -p -c "$2" "$1" >/dev/null || { echo "perf-mirror: cannot pin $1 to $2" >&2; return 1; }
+}
 IMG=${LUNLINK_IMAGE:-$SRC_DIR/target/lunlink-image}
 MODULE=${MODULE:-$SRC_DIR/target/bs_lunlink.so}
 IO=$SRC_DIR/t/helpers/iscsi-io
@@ -147,8 +166,13 @@ start_leg() {
 	tid=$(tid_of "$loc") dir=$(dir_of "$loc")
 	tgtd_start "B_$loc" &&
 	target_new "B_$loc" "$tid" &&
+	for kv in ${PERF_LEG_PARAMS:-}; do
+		tgtadm_on "B_$loc" --lld iscsi --mode target --op update --tid "$tid" \
+			--name "${kv%%=*}" --value "${kv#*=}" || return 1
+	done &&
 	lun_new "B_$loc" "$tid" 1 "$dir/leg.img" rdwr &&
-	lun_new "B_$loc" "$tid" 2 "$dir/legraw.img" rdwr
+	lun_new "B_$loc" "$tid" 2 "$dir/legraw.img" rdwr &&
+	eval "pin \$B_${loc}_PID \"\$PIN_B\""
 }
 
 # resync_line LOC FROM: the last resync of LOC's leg logged by A after line
@@ -203,6 +227,7 @@ for loc in $LOCATIONS; do
 	eval "FULL_$loc=\"\$(resync_line $loc 0)\""
 	eval "say \"$loc: full sync of the fresh leg: \$FULL_$loc (regions, bytes, regions, ms) in \$((\$(date +%s) - t0)) s\""
 done
+pin "$A_PID" "$PIN_A" || die "cannot pin tgtd A"
 if grep -q 'lunlink.*serving through' "$A_LOG"; then
 	ENGINE=$(sed -n 's/.*lunlink.*\(serving through [^(]*\).*/\1/p' "$A_LOG" | sort -u | head -1 | sed 's/ *$//')
 else
@@ -238,7 +263,7 @@ fio_run() {
 	local json=$1 u=$2 fn
 	shift 2
 	fn=$(printf '%s' "$u" | sed 's/:/\\:/g')
-	timeout -k 5 $((SECONDS_PER_RUN + 120)) "$FIO" --name=perfm --ioengine=libiscsi \
+	timeout -k 5 $((SECONDS_PER_RUN + 120)) ${PIN_A:+taskset -c "$PIN_A"} "$FIO" --name=perfm --ioengine=libiscsi \
 		--filename="$fn" "$@" --norandommap --randrepeat=0 \
 		--output-format=json --output="$json" >/dev/null 2>"$json.err" &&
 		jq -e '.jobs[0]' "$json" >/dev/null 2>&1
@@ -412,7 +437,7 @@ resync_table() {
 
 {
 	echo "lunlink mirror perf, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) CPUs, tgt $(dpkg-query -W -f '${Version}' tgt 2>/dev/null), tree at $(git -C "$SRC_DIR" describe --always --dirty 2>/dev/null), module $MODULE"
-	echo "PERF_SECONDS=$SECONDS_PER_RUN ROUNDS=$ROUNDS IMAGE_MB=$IMAGE_MB PERF_RESYNC_MB=$RESYNC_MB; median of the rounds (2 rounds: their mean); lunlink $ENGINE; 2-way mirror, leg = stock rdwr on a second tgtd over loopback"
+	echo "PERF_SECONDS=$SECONDS_PER_RUN ROUNDS=$ROUNDS IMAGE_MB=$IMAGE_MB PERF_RESYNC_MB=$RESYNC_MB; median of the rounds (2 rounds: their mean); lunlink $ENGINE; 2-way mirror, leg = stock rdwr on a second tgtd over loopback${PIN:+; pinned (PERF_PIN=$PIN): tgtd A and fio on CPU(s) $PIN_A, the leg's tgtd on CPU(s) $PIN_B}${PERF_LEG_PARAMS:+; the leg's target: $PERF_LEG_PARAMS}"
 	for loc in $LOCATIONS; do
 		eval "fs=\$FS_$loc full=\${FULL_$loc:-} wu=\${WARM_${loc}_unmirrored:-} wm=\${WARM_${loc}_mirrored:-}"
 		echo "$loc = $(dirname "$(dir_of "$loc")") ($fs); full sync of the fresh leg (planned regions, bytes, regions, ms): $full; warm-up pass 1 MiB QD8 MiB/s unmirrored $wu, mirrored $wm"
