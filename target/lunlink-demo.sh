@@ -59,6 +59,12 @@ start_leg() {
 	tgtd_start leg || die "the leg's tgtd did not start; see $STATE/tgtd-leg/log"
 	unset TGTD_PORT
 	target_new leg 1 || die "cannot create the leg's target"
+	# bigger iSCSI transfers for the leg than tgt's defaults (doc/mirror.md)
+	for kv in MaxRecvDataSegmentLength=262144 MaxBurstLength=1048576 \
+		  FirstBurstLength=262144 InitialR2T=No; do
+		tgtadm_on leg --lld iscsi --mode target --op update --tid 1 \
+			--name "${kv%%=*}" --value "${kv#*=}" || die "cannot set $kv on the leg's target"
+	done
 	lun_new leg 1 1 "$IMAGE_DIR/leg.img" rdwr || die "cannot export the leg's image"
 }
 
