@@ -233,7 +233,8 @@ static int format(const struct ll_bsopts *o, char *buf, size_t len, bool public)
 	for (i = 0; i < o->nlegs && n >= 0; i++)
 		if (!o->leg_set[i])
 			n = format_leg(o, i, buf, len, n, public);
-	if (o->nlegs && n >= 0) {
+	if ((o->nlegs || o->resync_rate || o->leg_timeout != LL_BSOPTS_LEG_TIMEOUT_DEFAULT) &&
+	    n >= 0) {
 		used = (size_t)n < len ? (size_t)n : len;
 		n += snprintf(buf + used, len - used, ";resync_rate=%llu;leg_timeout=%u",
 			      (unsigned long long)o->resync_rate, o->leg_timeout);
