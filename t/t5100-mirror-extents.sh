@@ -180,6 +180,25 @@ test_expect_success 'a LUN deleted in the middle of a resync: tgtd goes on, the 
 	cmp -n $((256 << 20)) -i $off:$off g.img h.img
 '
 
+grow_lun4() {
+	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 4 \
+		--params resize=512M 2>/dev/null
+}
+
+test_expect_success 'growing a mirrored LUN past its leg is refused, naming the leg; once the leg is grown, it works' '
+	test_must_fail tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 4 \
+		--params resize=512M &&
+	test_grep "leg 1 ($(url B 1 4)): resize refused: the leg was 269484032 bytes when last asked, and the image would need 537919488; grow the leg" "$A_LOG" &&
+	truncate -s 513M h.img &&
+	tgtadm_on B --lld iscsi --mode logicalunit --op delete --tid 1 --lun 4 &&
+	lun_new B 1 4 "$TRASH/h.img" rdwr &&
+	wait_for 10 grow_lun4 &&
+	"$IO" "$(url A 1 4)" write $((1048576 - 1)) x2 &&
+	data_of $((1048576 - 1)) 1 h.img >hlast && test_cmp x2 hlast &&
+	wait_for 10 test "$(gen_of h.img generation)" = "$(gen_of g.img generation)" &&
+	"$IMG" show --json h.img | grep -q "\"data_size\":536870912"
+'
+
 test_expect_success 'verify=start reaches the set inside the concatenation and names the region' '
 	head -c 4096 /dev/urandom >junk &&
 	off=$("$IMG" show --json d.img | sed -n "s/.*\"data_offset\":\([0-9]*\).*/\1/p") &&

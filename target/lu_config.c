@@ -63,6 +63,8 @@ static tgtadm_err resize_image(struct ll_lu *l, int grow, uint64_t want)
 		       "(its dirty-region map is sized for that)\n", want, im.max_data_size);
 		return TGTADM_INVALID_REQUEST;
 	}
+	if (l->ext[0].mirror && ll_mirror_can_grow(l->ext[0].mirror, im.data_offset + want))
+		return TGTADM_INVALID_REQUEST;
 	if (image_size(l, &have)) {
 		ll_err(l, "resize refused: cannot read the image's size: %s\n", strerror(errno));
 		return TGTADM_INVALID_REQUEST;
@@ -169,6 +171,8 @@ static tgtadm_err resize(struct ll_lu *l, int grow, uint64_t want)
 changed:
 	lu->size = now;
 	l->ext[0].len = now;	/* the one extent a resizable LUN has */
+	if (l->ext[0].mirror)
+		ll_mirror_grown(l->ext[0].mirror, now);
 	ua_sense_add_other_it_nexus(0, lu, ASC_CAPACITY_DATA_HAS_CHANGED);
 	ll_err(l, "capacity changed from %" PRIu64 " to %" PRIu64 " bytes; UNIT ATTENTION "
 	       "2A/09 queued for every I_T nexus\n", cur, now);

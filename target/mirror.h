@@ -35,6 +35,11 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault);
  * number of legs */
 int ll_mirror_discard_split_legs(struct ll_mirror *m);
 
+/* Growing the image to file_size bytes: 0 if no leg known too small (the
+ * reason is logged otherwise); then, once grown, tell the legs. */
+int ll_mirror_can_grow(struct ll_mirror *m, uint64_t file_size);
+void ll_mirror_grown(struct ll_mirror *m, uint64_t lun_len);
+
 /* verify=start: compare every up leg with this copy; the number of legs */
 int ll_mirror_verify(struct ll_mirror *m);
 

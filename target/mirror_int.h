@@ -46,6 +46,7 @@ struct ll_leg {
 	int fd;				/* registered with tgtd, or -1 */
 	int events;			/* what it is registered for */
 	int lun;
+	uint64_t capacity;		/* bytes, from its last probe (0: not yet) */
 	enum leg_state state;
 	int dead;			/* drop the context at the next tick */
 	uint64_t retry_at;		/* ms */

@@ -346,6 +346,7 @@ static void probed_capacity(struct iscsi_context *iscsi, int status, void *data,
 		return;
 	}
 	scsi_free_scsi_task(t);
+	g->capacity = have;
 	if (have < need) {
 		leg_refuse(g, "it is %" PRIu64 " bytes, smaller than this image's %" PRIu64,
 			   have, need);
@@ -421,3 +422,51 @@ int ll_leg_ua_retry(struct ll_leg *g, int status, struct scsi_task *t, unsigned 
 		ua_name((t->sense.ascq >> 8) & 0xff, t->sense.ascq & 0xff));
 	return 1;
 }
+
+static void recapacity(struct iscsi_context *iscsi, int status, void *data, void *priv)
+{
+	struct ll_leg *g = priv;
+	struct scsi_task *t = data;
+	struct scsi_readcapacity16 *rc;
+
+	rc = status == SCSI_STATUS_GOOD && t && g->iscsi == iscsi ? scsi_datain_unmarshall(t) : NULL;
+	if (rc && rc->block_length == 512)
+		g->capacity = (rc->returned_lba + 1) * rc->block_length;
+	if (t)
+		scsi_free_scsi_task(t);
+}
+
+int ll_mirror_can_grow(struct ll_mirror *m, uint64_t file_size)
+{
+	unsigned int i;
+	int ok = 1;
+
+	for (i = 0; i < m->nlegs; i++) {
+		struct ll_leg *g = &m->leg[i];
+
+		if (!g->capacity || g->capacity >= file_size)
+			continue;
+		ok = 0;
+		leg_err(g, "resize refused: the leg was %" PRIu64 " bytes when last asked, and "
+			"the image would need %" PRIu64 "; grow the leg's image file on its node, "
+			"export it again, and retry (the leg is being asked again now)\n",
+			g->capacity, file_size);
+		/* its peer may have grown it since: ask, for the next try */
+		if (g->iscsi && !g->dead &&
+		    iscsi_readcapacity16_task(g->iscsi, g->lun, recapacity, g))
+			ll_leg_fd_update(g);
+	}
+	return ok ? 0 : -1;
+}
+
+void ll_mirror_grown(struct ll_mirror *m, uint64_t lun_len)
+{
+	unsigned int i;
+
+	m->win_len = lun_len;
+	ll_mirror_sb_changed(m);	/* after any superblock write in flight */
+	for (i = 0; i < m->nlegs; i++)	/* a leg opened alone shows the new size */
+		if (m->leg[i].state == LEG_UP && m->leg[i].iscsi && !m->leg[i].dead)
+			ll_leg_store_sb(&m->leg[i], m->image->gen_current);
+}
+
