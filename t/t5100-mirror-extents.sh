@@ -210,13 +210,16 @@ test_expect_success 'verify=start reaches the set inside the concatenation and n
 	data_of 0 32768 c.img >all-c && data_of 0 32768 d.img >all-d && test_cmp all-c all-d
 '
 
-test_expect_success 'a raw extent with legs, and a range past the set'"'"'s data, are refused by name' '
+test_expect_success 'a raw extent with legs, a range past the set'"'"'s data, and a second mirror of one image are refused by name' '
 	truncate -s 16M raw.img &&
 	test_must_fail lun_new A 1 5 "$TRASH/r.img" lunlink "extent=$TRASH/raw.img:0:1M;mirror=$(url B 1 2)" &&
 	test_grep "extent 2 .$TRASH/raw.img. has mirror= legs, so it must be a lunlink image" "$A_LOG" &&
 	test_grep "lunlink-image create --size SIZE $TRASH/raw.img" "$A_LOG" &&
 	test_must_fail lun_new A 1 5 "$TRASH/r.img" lunlink "extent=$TRASH/c.img:12M:8M;mirror=$(url B 1 2)" &&
-	test_grep "extent 2 .$TRASH/c.img.: 8388608 bytes at offset 12582912 end past the 16777216 bytes of its image.s data" "$A_LOG"
+	test_grep "extent 2 .$TRASH/c.img.: 8388608 bytes at offset 12582912 end past the 16777216 bytes of its image.s data" "$A_LOG" &&
+	test_must_fail lun_new A 1 5 "$TRASH/a.img" lunlink "window=0:4M;mirror=$(url B 1 1)" &&
+	test_grep "refused: $TRASH/a.img is already the local copy of a mirrored LUN (in this tgtd or another process on this node: it is locked)" "$A_LOG" &&
+	"$IO" "$(url A 1 1)" write 0 x1 && leg_is "$(status1)" up
 '
 
 test_expect_success 'tgtd A is alive' '

@@ -63,6 +63,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -865,6 +866,15 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 		snprintf(m->label, sizeof(m->label), "extent %u (%s): ", set + 1, e->path);
 	m->tick_fd = -1;
 	m->map_lo = m->map_hi = UINT64_MAX;
+	/* one mirror per image: two would write the same map and log */
+	if (flock(m->fd, LOCK_EX | LOCK_NB)) {
+		m_err(m, "refused: %s is already the local copy of a mirrored LUN (in this "
+		      "tgtd or another process on this node: %s); an image can back one "
+		      "mirrored LUN at a time, so give each mirrored window its own image\n",
+		      e->path, errno == EWOULDBLOCK ? "it is locked" : strerror(errno));
+		free(m);
+		return -1;
+	}
 	for (m->shift = 0; (1u << m->shift) < im->region_size; m->shift++)
 		;
 	m->nregions = (im->max_data_size + im->region_size - 1) >> m->shift;
