@@ -411,15 +411,23 @@ static const char *ua_name(int asc, int ascq)
 	return "?";
 }
 
+static void recapacity(struct iscsi_context *iscsi, int status, void *data, void *priv);
+
 int ll_leg_ua_retry(struct ll_leg *g, int status, struct scsi_task *t, unsigned char *tries)
 {
+	int asc, ascq;
+
 	if (status != SCSI_STATUS_CHECK_CONDITION || !t ||
 	    t->sense.key != SCSI_SENSE_UNIT_ATTENTION || *tries >= LEG_UA_TRIES || !g->iscsi)
 		return 0;
 	(*tries)++;
-	leg_err(g, "unit attention %02x/%02x (%s): sending the command again\n",
-		(t->sense.ascq >> 8) & 0xff, t->sense.ascq & 0xff,
-		ua_name((t->sense.ascq >> 8) & 0xff, t->sense.ascq & 0xff));
+	asc = (t->sense.ascq >> 8) & 0xff;
+	ascq = t->sense.ascq & 0xff;
+	/* its size may have changed: ask (a resize checks it) */
+	if (((asc == 0x2a && ascq == 0x09) || (asc == 0x3f && ascq == 0x0e)) && !g->dead)
+		iscsi_readcapacity16_task(g->iscsi, g->lun, recapacity, g);
+	leg_err(g, "unit attention %02x/%02x (%s): sending the command again\n", asc, ascq,
+		ua_name(asc, ascq));
 	return 1;
 }
 
