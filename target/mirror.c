@@ -902,6 +902,7 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 		g->url = l->opts.leg[i];
 		ll_url_public(g->url, g->public_url, sizeof(g->public_url));
 		g->fd = -1;
+		ll_leg_events_init(g);
 		g->state = LEG_DOWN;
 		g->backoff = BACKOFF_MIN_MS;
 		g->need = calloc(1, (m->nregions + 7) / 8);
@@ -989,6 +990,7 @@ void ll_mirror_close(struct ll_mirror *m)
 		/* what a leg took without a flush since is not known to be safe */
 		if (g->state == LEG_UP || g->state == LEG_SYNCING)
 			ll_mirror_leg_lost(g);
+		ll_leg_unschedule(g);
 		if (g->fd >= 0)
 			tgt_event_del(g->fd);
 		g->fd = -1;

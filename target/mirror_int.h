@@ -45,6 +45,7 @@ struct ll_leg {
 	struct iscsi_context *iscsi;
 	int fd;				/* registered with tgtd, or -1 */
 	int events;			/* what it is registered for */
+	struct event_data flush_ev;	/* send what is queued, after this loop round */
 	int lun;
 	uint64_t capacity;		/* bytes, from its last probe (0: not yet) */
 	enum leg_state state;
@@ -180,6 +181,8 @@ int ll_mirror_store_sb(struct ll_mirror *m);
 /* mirror_leg.c */
 int ll_leg_ua_retry(struct ll_leg *g, int status, struct scsi_task *t, unsigned char *tries);
 void ll_leg_fd_update(struct ll_leg *g);
+void ll_leg_events_init(struct ll_leg *g);
+void ll_leg_unschedule(struct ll_leg *g);
 void ll_leg_down(struct ll_leg *g, const char *why);
 void ll_leg_reap(struct ll_leg *g);
 void ll_leg_connect(struct ll_leg *g);

@@ -27,6 +27,27 @@
 static void leg_event(int fd, int events, void *data);
 static void probe(struct ll_leg *g);
 
+/*
+ * Sending.  A logged-in leg's socket is not armed for EPOLLOUT when a
+ * command is queued (two epoll_ctl calls and an extra loop round per
+ * write): what is queued is sent from a scheduled event at the end of this
+ * loop round, all of it at once, and only a socket that is full is armed
+ * for EPOLLOUT.  Sending from the scheduled event, never from inside the
+ * call that queued, keeps libiscsi's callbacks (a failed send completes
+ * commands) out of tgt's bs_cmd_submit.
+ */
+static void leg_flush(struct event_data *ev);
+
+void ll_leg_events_init(struct ll_leg *g)
+{
+	tgt_init_sched_event(&g->flush_ev, leg_flush, g);
+}
+
+void ll_leg_unschedule(struct ll_leg *g)
+{
+	tgt_remove_sched_event(&g->flush_ev);
+}
+
 void ll_leg_fd_update(struct ll_leg *g)
 {
 	int fd, ev, want = 0;
@@ -48,8 +69,14 @@ void ll_leg_fd_update(struct ll_leg *g)
 			g->fd = fd;
 		return;
 	}
+	if (fd < 0 || !want)
+		return;
+	if ((want & EPOLLOUT) && !(g->events & EPOLLOUT) && iscsi_is_logged_in(g->iscsi)) {
+		tgt_add_sched_event(&g->flush_ev);	/* send at the end of this round */
+		want &= ~EPOLLOUT;
+	}
 	/* one epoll_ctl per change, not per command */
-	if (fd >= 0 && want && want != g->events) {
+	if (want != g->events) {
 		g->events = want;
 		tgt_event_modify(fd, want);
 	}
@@ -90,6 +117,7 @@ static void leg_refuse(struct ll_leg *g, const char *fmt, ...)
 
 void ll_leg_reap(struct ll_leg *g)
 {
+	ll_leg_unschedule(g);
 	if (g->fd >= 0)
 		tgt_event_del(g->fd);
 	g->fd = -1;
@@ -173,6 +201,26 @@ static void leg_event(int fd, int events, void *data)
 	}
 	if (!g->dead)
 		ll_leg_fd_update(g);
+}
+
+static void leg_flush(struct event_data *ev)
+{
+	struct ll_leg *g = ev->data;
+
+	if (!g->iscsi || g->dead || g->fd < 0)
+		return;
+	if ((iscsi_which_events(g->iscsi) & POLLOUT) && iscsi_service(g->iscsi, POLLOUT) < 0) {
+		ll_leg_down(g, iscsi_get_error(g->iscsi));
+		return;
+	}
+	if (g->dead || !g->iscsi)
+		return;
+	/* what did not fit waits for the socket to drain */
+	if ((iscsi_which_events(g->iscsi) & POLLOUT) && !(g->events & EPOLLOUT)) {
+		g->events |= EPOLLOUT;
+		tgt_event_modify(g->fd, g->events);
+	}
+	ll_leg_fd_update(g);
 }
 
 /* ---- legs: probe, generations ------------------------------------------ */

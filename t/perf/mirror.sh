@@ -55,6 +55,10 @@
 #                          "MaxRecvDataSegmentLength=262144 MaxBurstLength=1048576"
 #                          (tgtadm --op update --mode target --name K --value V);
 #                          empty (default): tgt's defaults
+#   PERF_LEG_NETNS         1: the leg's tgtd in its own network namespace,
+#                          reached over a veth pair (MTU 9000) whose leg end
+#                          processes what it receives on CPUS_B (RPS), as a
+#                          NIC on another node would; needs PERF_PIN
 #   PERF_PIN               "CPUS_A:CPUS_B", e.g. "0:1": tgtd A and fio run on
 #                          CPUS_A only, the leg's tgtd on CPUS_B only (taskset),
 #                          as if the leg were another node; empty (default):
@@ -121,10 +125,40 @@ RESYNC=$(dirname "$OUT")/resync.tsv
 
 . "$SRC_DIR/t/lib-tgtd.sh"
 
+# PERF_LEG_NETNS: a network namespace for the leg, a veth pair to it
+NETNS=
+cpumask() {	# CPU list "0" or "0,1" or "0-1" -> hex mask
+	local m=0 c a b
+	for c in $(echo "$1" | tr ',' ' '); do
+		case "$c" in
+		*-*) a=${c%-*} b=${c#*-}; while [ "$a" -le "$b" ]; do m=$((m | 1 << a)); a=$((a + 1)); done ;;
+		*) m=$((m | 1 << c)) ;;
+		esac
+	done
+	printf '%x' "$m"
+}
+if [ "${PERF_LEG_NETNS:-0}" = 1 ]; then
+	[ -n "$PIN" ] || die "PERF_LEG_NETNS=1 needs PERF_PIN (which CPUs play the leg's node)"
+	NETNS=lunlink-perf-$$
+	ip netns add "$NETNS" &&
+	ip link add llp-a$$ type veth peer name llp-b$$ &&
+	ip link set llp-b$$ netns "$NETNS" &&
+	ip addr add 10.77.0.1/24 dev llp-a$$ && ip link set llp-a$$ mtu 9000 up &&
+	ip -n "$NETNS" addr add 10.77.0.2/24 dev llp-b$$ &&
+	ip -n "$NETNS" link set llp-b$$ mtu 9000 up && ip -n "$NETNS" link set lo up &&
+	echo "$(cpumask "$PIN_A")" >/sys/class/net/llp-a$$/queues/rx-0/rps_cpus &&
+	ip netns exec "$NETNS" sh -c "echo $(cpumask "$PIN_B") >/sys/class/net/llp-b$$/queues/rx-0/rps_cpus" ||
+		{ ip netns del "$NETNS" 2>/dev/null; die "cannot set up the leg's network namespace"; }
+fi
+
 IMGDIRS=
 ok=
 cleanup() {
 	tgtd_stop_all
+	if [ -n "$NETNS" ]; then
+		ip link del llp-a$$ 2>/dev/null
+		ip netns del "$NETNS" 2>/dev/null
+	fi
 	for d in $IMGDIRS; do rm -rf "$d"; done
 	if [ -n "$ok" ]; then
 		rm -rf "$TRASH"/tgtd-* "$TRASH"/fio-*
@@ -164,7 +198,7 @@ dir_of() { case "$1" in tmpfs) echo "$TMPFS_DIR/lunlink-perfm.$$" ;; *) echo "$D
 start_leg() {
 	local loc=$1 tid dir
 	tid=$(tid_of "$loc") dir=$(dir_of "$loc")
-	tgtd_start "B_$loc" &&
+	TGTD_NETNS=$NETNS TGTD_ADDR=${NETNS:+10.77.0.2} tgtd_start "B_$loc" &&
 	target_new "B_$loc" "$tid" &&
 	for kv in ${PERF_LEG_PARAMS:-}; do
 		tgtadm_on "B_$loc" --lld iscsi --mode target --op update --tid "$tid" \
@@ -437,7 +471,7 @@ resync_table() {
 
 {
 	echo "lunlink mirror perf, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) CPUs, tgt $(dpkg-query -W -f '${Version}' tgt 2>/dev/null), tree at $(git -C "$SRC_DIR" describe --always --dirty 2>/dev/null), module $MODULE"
-	echo "PERF_SECONDS=$SECONDS_PER_RUN ROUNDS=$ROUNDS IMAGE_MB=$IMAGE_MB PERF_RESYNC_MB=$RESYNC_MB; median of the rounds (2 rounds: their mean); lunlink $ENGINE; 2-way mirror, leg = stock rdwr on a second tgtd over loopback${PIN:+; pinned (PERF_PIN=$PIN): tgtd A and fio on CPU(s) $PIN_A, the leg's tgtd on CPU(s) $PIN_B}${PERF_LEG_PARAMS:+; the leg's target: $PERF_LEG_PARAMS}"
+	echo "PERF_SECONDS=$SECONDS_PER_RUN ROUNDS=$ROUNDS IMAGE_MB=$IMAGE_MB PERF_RESYNC_MB=$RESYNC_MB; median of the rounds (2 rounds: their mean); lunlink $ENGINE; 2-way mirror, leg = stock rdwr on a second tgtd over loopback${PIN:+; pinned (PERF_PIN=$PIN): tgtd A and fio on CPU(s) $PIN_A, the leg's tgtd on CPU(s) $PIN_B}${PERF_LEG_PARAMS:+; the leg's target: $PERF_LEG_PARAMS}${NETNS:+; the leg in its own network namespace over a veth pair (MTU 9000, receive processing on the leg's CPUs)}"
 	for loc in $LOCATIONS; do
 		eval "fs=\$FS_$loc full=\${FULL_$loc:-} wu=\${WARM_${loc}_unmirrored:-} wm=\${WARM_${loc}_mirrored:-}"
 		echo "$loc = $(dirname "$(dir_of "$loc")") ($fs); full sync of the fresh leg (planned regions, bytes, regions, ms): $full; warm-up pass 1 MiB QD8 MiB/s unmirrored $wu, mirrored $wm"
