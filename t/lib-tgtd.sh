@@ -115,6 +115,27 @@ lun_new() {
 	fi
 }
 
+# check_alone RECORD SHIFT BSOPTS IMAGE...: serve each image alone, as a
+# lunlink LUN with BSOPTS on a tgtd of its own (C), and check that every
+# block RECORD (iscsi-io stream's output) says was acknowledged holds its
+# byte there, at its LBA less SHIFT.  Prints iscsi-io check's verdicts.
+check_alone() {
+	local record=$1 lba_shift=$2 opts=$3 n=0 img out
+	shift 3
+	awk -v s="$lba_shift" '/^acked/ { print $1, $2 - s, $3 }' "$record" >"$record.moved" &&
+	tgtd_start C && target_new C 1 || return 1
+	for img; do
+		n=$((n + 1)) out=$record.check$n
+		if ! lun_new C 1 $n "$img" lunlink "$opts" ||
+		   ! "$IO" "$(url C 1 $n)" check <"$record.moved" >"$out" || ! cat "$out" ||
+		   [ "$(cat "$out")" != "checked $(grep -c ^acked "$record") blocks" ]; then
+			tgtd_stop C
+			return 1
+		fi
+	done
+	tgtd_stop C
+}
+
 # url NAME TID LUN
 url() {
 	local port addr

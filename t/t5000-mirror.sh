@@ -81,14 +81,7 @@ test_expect_success 'a failing local read is served from the leg, with the right
 # Every write the initiator saw acknowledged must be on every copy, each
 # read alone (opened by itself as a plain lunlink LUN on another tgtd).
 check_copies() {
-	tgtd_start C &&
-	target_new C 1 &&
-	lun_new C 1 1 "$TRASH/a.img" && lun_new C 1 2 "$TRASH/b.img" &&
-	"$IO" "$(url C 1 1)" check <"$1" >check-a && cat check-a &&
-	"$IO" "$(url C 1 2)" check <"$1" >check-b && cat check-b &&
-	test "$(cat check-a)" = "checked $(grep -c ^acked "$1") blocks" &&
-	test "$(cat check-b)" = "checked $(grep -c ^acked "$1") blocks" &&
-	tgtd_stop C
+	check_alone "$1" 0 "" "$TRASH/a.img" "$TRASH/b.img"
 }
 
 test_expect_success 'kill -9 the leg in the middle of a stream of writes: nothing acknowledged is lost' '

@@ -108,15 +108,7 @@ test_expect_success 'the leg node returns: each set copies only the regions writ
 # same window of its image, the stream's LUN LBAs moved back by the 8192
 # blocks of the plain range before it.
 check_copies() {
-	tgtd_start C && target_new C 1 &&
-	lun_new C 1 1 "$TRASH/c.img" lunlink "window=1M:8M" &&
-	lun_new C 1 2 "$TRASH/d.img" lunlink "window=1M:8M" &&
-	awk "/^acked/ { print \$1, \$2 - 8192, \$3 }" "$1" >moved &&
-	"$IO" "$(url C 1 1)" check <moved >check-c && cat check-c &&
-	"$IO" "$(url C 1 2)" check <moved >check-d && cat check-d &&
-	test "$(cat check-c)" = "checked $(grep -c ^acked "$1") blocks" &&
-	test "$(cat check-d)" = "checked $(grep -c ^acked "$1") blocks" &&
-	tgtd_stop C
+	check_alone "$1" 8192 "window=1M:8M" "$TRASH/c.img" "$TRASH/d.img"
 }
 
 test_expect_success 'kill -9 the leg node mid-stream into the set: nothing acknowledged is lost on either copy' '
