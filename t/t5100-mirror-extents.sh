@@ -191,6 +191,25 @@ test_expect_success 'growing a mirrored LUN past its leg is refused, naming the 
 	"$IMG" show --json h.img | grep -q "\"data_size\":536870912"
 '
 
+test_expect_success 'a leg refused for its size is probed again with retry=legs once it is fixed' '
+	"$IMG" create --size 16M k.img >/dev/null && "$IMG" create --size 16M l.img >/dev/null &&
+	truncate -s 8M l.img &&
+	lun_new B 1 5 "$TRASH/l.img" rdwr &&
+	lun_new A 1 5 "$TRASH/k.img" lunlink "mirror=$(url B 1 5)" &&
+	wait_for 30 leg_is "/run/lunlink/c${A_CTL}-t1-l5.status" refused &&
+	test_grep "leg 1 ($(url B 1 5)): refused: it is 8388608 bytes, smaller than this image.s 17825792" "$A_LOG" &&
+	truncate -s 17M l.img &&
+	tgtadm_on B --lld iscsi --mode logicalunit --op delete --tid 1 --lun 5 &&
+	lun_new B 1 5 "$TRASH/l.img" rdwr &&
+	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 5 --params retry=legs &&
+	test_grep "leg 1 ($(url B 1 5)): retry=legs: probing it again (it was refused: it is 8388608 bytes" "$A_LOG" &&
+	wait_for 30 leg_is "/run/lunlink/c${A_CTL}-t1-l5.status" up &&
+	test_must_fail tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 5 \
+		--params retry=legs &&
+	test_grep "retry=legs refused: no leg of this LUN is refused" "$A_LOG" &&
+	tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 5
+'
+
 test_expect_success 'verify=start reaches the set inside the concatenation and names the region' '
 	head -c 4096 /dev/urandom >junk &&
 	off=$("$IMG" show --json d.img | sed -n "s/.*\"data_offset\":\([0-9]*\).*/\1/p") &&

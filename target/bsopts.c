@@ -367,8 +367,16 @@ int ll_update_parse(const char *kv, struct ll_update *u, char *err, size_t errle
 		u->kind = LL_UPDATE_VERIFY;
 		return 0;
 	}
+	if (klen == 5 && !strncmp(kv, "retry", 5)) {
+		if (strcmp(v, "legs"))
+			return ll_fail(err, errlen, "retry='%.64s': use retry=legs (probe the "
+				    "refused legs again)", v);
+		u->kind = LL_UPDATE_RETRY_LEGS;
+		return 0;
+	}
 	return ll_fail(err, errlen,
 		    "unknown parameter '%.*s' (lunlink takes resize=reread|SIZE, "
-		    "fault=none|read|write|both, resolve=discard-leg and verify=start)",
+		    "fault=none|read|write|both, resolve=discard-leg, verify=start and "
+		    "retry=legs)",
 		    (int)(klen > 64 ? 64 : klen), kv);
 }

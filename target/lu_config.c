@@ -214,6 +214,15 @@ static tgtadm_err config_key(struct scsi_lu *lu, char *kv)
 			return TGTADM_INVALID_REQUEST;
 		}
 		return TGTADM_SUCCESS;
+	case LL_UPDATE_RETRY_LEGS:
+		for (i = 0, n = 0; i < l->nextents; i++)
+			if (l->ext[i].mirror)
+				n += ll_mirror_retry_legs(l->ext[i].mirror);
+		if (!n) {
+			ll_err(l, "retry=legs refused: no leg of this LUN is refused\n");
+			return TGTADM_INVALID_REQUEST;
+		}
+		return TGTADM_SUCCESS;
 	case LL_UPDATE_RESOLVE_DISCARD_LEG:
 		for (i = 0, n = 0; i < l->nextents; i++)
 			if (l->ext[i].mirror)

@@ -40,6 +40,9 @@ int ll_mirror_discard_split_legs(struct ll_mirror *m);
 int ll_mirror_can_grow(struct ll_mirror *m, uint64_t file_size);
 void ll_mirror_grown(struct ll_mirror *m, uint64_t lun_len);
 
+/* retry=legs: probe refused legs again; the number of legs */
+int ll_mirror_retry_legs(struct ll_mirror *m);
+
 /* verify=start: compare every up leg with this copy; the number of legs */
 int ll_mirror_verify(struct ll_mirror *m);
 

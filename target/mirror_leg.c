@@ -526,3 +526,23 @@ void ll_mirror_grown(struct ll_mirror *m, uint64_t lun_len)
 			ll_leg_store_sb(&m->leg[i], m->image->gen_current);
 }
 
+int ll_mirror_retry_legs(struct ll_mirror *m)
+{
+	unsigned int i;
+	int n = 0;
+
+	for (i = 0; i < m->nlegs; i++) {
+		struct ll_leg *g = &m->leg[i];
+
+		if (g->state != LEG_REFUSED)
+			continue;
+		leg_err(g, "retry=legs: probing it again (it was refused: %s)\n", g->why);
+		g->state = LEG_DOWN;
+		g->retry_at = 0;
+		g->backoff = BACKOFF_MIN_MS;
+		g->why[0] = '\0';
+		n++;
+	}
+	return n;
+}
+

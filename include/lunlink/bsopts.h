@@ -97,6 +97,7 @@ enum ll_update_kind {
 	LL_UPDATE_FAULT,		/* fault=none|read|write|both */
 	LL_UPDATE_RESOLVE_DISCARD_LEG,	/* resolve=discard-leg */
 	LL_UPDATE_VERIFY,		/* verify=start */
+	LL_UPDATE_RETRY_LEGS,		/* retry=legs: probe refused legs again */
 };
 
 enum ll_fault {

@@ -339,6 +339,11 @@ static void test_update(void)
 	like(err, "fault='all'", "  the message names the key and the value");
 	is_int(ll_update_parse("fault=", &u, err, sizeof(err)), -1, "fault= is refused");
 
+	is_int(ll_update_parse("retry=legs", &u, err, sizeof(err)), 0, "retry=legs parses");
+	is_int(u.kind, LL_UPDATE_RETRY_LEGS, "  to RETRY_LEGS");
+	is_int(ll_update_parse("retry=all", &u, err, sizeof(err)), -1, "retry=all is refused");
+	like(err, "use retry=legs", "  the message says what is accepted");
+
 	is_int(ll_update_parse("shrink=1G", &u, err, sizeof(err)), -1, "shrink=1G is refused");
 	like(err, "'shrink'", "  the message names the unknown key");
 	like(err, "resize=", "  the message says what is accepted");
