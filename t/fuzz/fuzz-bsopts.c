@@ -200,13 +200,18 @@ static void fuzz_update(const char *s, size_t small)
 			check(ll_parse_size(s + 7, &size, NULL, 0) == 0);
 			check(u.size == size);
 		}
-	} else {
-		check(!strncmp(s, "fault=", 6));
+	} else if (!strncmp(s, "fault=", 6)) {
 		check(u.kind == LL_UPDATE_FAULT);
 		check(u.fault >= LL_FAULT_NONE && u.fault <= LL_FAULT_BOTH);
+	} else {
+		/* the keys with one value each */
+		check((!strcmp(s, "resolve=discard-leg") && u.kind == LL_UPDATE_RESOLVE_DISCARD_LEG) ||
+		      (!strcmp(s, "verify=start") && u.kind == LL_UPDATE_VERIFY) ||
+		      (!strcmp(s, "retry=legs") && u.kind == LL_UPDATE_RETRY_LEGS));
 	}
-	/* Only "resize=" and "fault=" are keys. */
-	if (strncmp(s, "resize=", 7) && strncmp(s, "fault=", 6))
+	/* Only these are keys. */
+	if (strncmp(s, "resize=", 7) && strncmp(s, "fault=", 6) && strncmp(s, "resolve=", 8) &&
+	    strncmp(s, "verify=", 7) && strncmp(s, "retry=", 6))
 		check(rc == -1);
 
 	e = err_buf(small);
