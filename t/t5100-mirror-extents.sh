@@ -71,6 +71,8 @@ test_expect_success 'a write across the seam: the first half in the plain file, 
 '
 
 gen_of() { "$IMG" show --json "$1" | sed -n "s/.*\"$2\":\"\([0-9a-f]*\)\".*/\1/p"; }
+# (a function: wait_for runs it again each time, $(...) arguments would not be)
+same_generation() { test "$(gen_of "$1" generation)" = "$(gen_of "$2" generation)"; }
 
 # A write the leg missed is acknowledged once the new generation and the
 # map are in the image (written through the engine, not by the loop).
@@ -187,7 +189,7 @@ test_expect_success 'growing a mirrored LUN past its leg is refused, naming the 
 	wait_for 10 grow_lun4 &&
 	"$IO" "$(url A 1 4)" write $((1048576 - 1)) x2 &&
 	data_of $((1048576 - 1)) 1 h.img >hlast && test_cmp x2 hlast &&
-	wait_for 10 test "$(gen_of h.img generation)" = "$(gen_of g.img generation)" &&
+	wait_for 10 same_generation h.img g.img &&
 	"$IMG" show --json h.img | grep -q "\"data_size\":536870912"
 '
 

@@ -172,10 +172,32 @@ changed:
 	lu->size = now;
 	l->ext[0].len = now;	/* the one extent a resizable LUN has */
 	if (l->ext[0].mirror)
-		ll_mirror_grown(l->ext[0].mirror, now);
+		ll_mirror_grown(l->ext[0].mirror);
 	ua_sense_add_other_it_nexus(0, lu, ASC_CAPACITY_DATA_HAS_CHANGED);
 	ll_err(l, "capacity changed from %" PRIu64 " to %" PRIu64 " bytes; UNIT ATTENTION "
 	       "2A/09 queued for every I_T nexus\n", cur, now);
+	return TGTADM_SUCCESS;
+}
+
+/* A mirror command (verify=, retry=, resolve=) on every mirrored set of
+ * the LUN; refused, with why, if it applied to no leg. */
+static tgtadm_err on_mirrors(struct ll_lu *l, const char *key, int (*op)(struct ll_mirror *),
+			     const char *none)
+{
+	unsigned int i;
+	int n = 0;
+
+	if (!l->nmirrors) {
+		ll_err(l, "%s refused: this LUN is not mirrored (it has no mirror= option)\n", key);
+		return TGTADM_INVALID_REQUEST;
+	}
+	for (i = 0; i < l->nextents; i++)
+		if (l->ext[i].mirror)
+			n += op(l->ext[i].mirror);
+	if (!n) {
+		ll_err(l, "%s refused: %s\n", key, none);
+		return TGTADM_INVALID_REQUEST;
+	}
 	return TGTADM_SUCCESS;
 }
 
@@ -184,8 +206,6 @@ static tgtadm_err config_key(struct scsi_lu *lu, char *kv)
 	struct ll_lu *l = ll_lu(lu);
 	struct ll_update u;
 	char err[256];
-	unsigned int i;
-	int n;
 
 	if (ll_update_parse(kv, &u, err, sizeof(err))) {
 		ll_err(l, "update refused: %s\n", err);
@@ -205,34 +225,14 @@ static tgtadm_err config_key(struct scsi_lu *lu, char *kv)
 		ll_err(l, "fault injection: %s\n", fault_name(u.fault));
 		return TGTADM_SUCCESS;
 	case LL_UPDATE_VERIFY:
-		for (i = 0, n = 0; i < l->nextents; i++)
-			if (l->ext[i].mirror)
-				n += ll_mirror_verify(l->ext[i].mirror);
-		if (!n) {
-			ll_err(l, "verify=start refused: no leg of this LUN is up (or all are "
-			       "being verified already)\n");
-			return TGTADM_INVALID_REQUEST;
-		}
-		return TGTADM_SUCCESS;
+		return on_mirrors(l, "verify=start", ll_mirror_verify,
+				  "no leg of this LUN is up (or all are being verified already)");
 	case LL_UPDATE_RETRY_LEGS:
-		for (i = 0, n = 0; i < l->nextents; i++)
-			if (l->ext[i].mirror)
-				n += ll_mirror_retry_legs(l->ext[i].mirror);
-		if (!n) {
-			ll_err(l, "retry=legs refused: no leg of this LUN is refused\n");
-			return TGTADM_INVALID_REQUEST;
-		}
-		return TGTADM_SUCCESS;
+		return on_mirrors(l, "retry=legs", ll_mirror_retry_legs,
+				  "no leg of this LUN is refused");
 	case LL_UPDATE_RESOLVE_DISCARD_LEG:
-		for (i = 0, n = 0; i < l->nextents; i++)
-			if (l->ext[i].mirror)
-				n += ll_mirror_discard_split_legs(l->ext[i].mirror);
-		if (!n) {
-			ll_err(l, "resolve=discard-leg refused: no leg of this LUN is in split "
-			       "brain\n");
-			return TGTADM_INVALID_REQUEST;
-		}
-		return TGTADM_SUCCESS;
+		return on_mirrors(l, "resolve=discard-leg", ll_mirror_discard_split_legs,
+				  "no leg of this LUN is in split brain");
 	}
 	return TGTADM_INVALID_REQUEST;
 }

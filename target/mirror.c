@@ -48,7 +48,7 @@
  * over its own image file, with its own legs, map, log and status file.
  * Offsets here are the image file's (a leg's LBA is the same offset / 512);
  * the only LUN offsets are the ranges a resync holds (commands lock LUN
- * ranges), which win_off, win_len and lun_start translate.
+ * ranges), which the mirror's extent translates.
  *
  * This file: the I/O fan-out, the dirty-region map, the tick, set up and
  * tear down.  mirror_leg.c: legs (connect, probe, generations, drop);
@@ -102,15 +102,15 @@ int ll_mirror_persist(struct ll_mirror *m, uint64_t r0, uint64_t r1)
 	uint64_t p0 = (r0 >> 3) / 4096, p1 = (r1 >> 3) / 4096, p;
 
 	for (p = p0; p <= p1; p++)
-		if (pwrite(m->fd, m->dirty + p * 4096, 4096,
+		if (pwrite(mirror_fd(m), m->dirty + p * 4096, 4096,
 			   (off_t)(im->dirty_offset + p * 4096)) != 4096)
 			return -1;
-	return fdatasync(m->fd);
+	return fdatasync(mirror_fd(m));
 }
 
 int ll_mirror_store_sb(struct ll_mirror *m)
 {
-	int err = ll_image_store(m->fd, m->image);
+	int err = ll_image_store(mirror_fd(m), m->image);
 
 	if (err)
 		m_err(m, "cannot write the superblock: %s\n", strerror(-err));
@@ -193,7 +193,7 @@ static void meta_write(struct ll_mirror *m, struct ll_io *io, void *buf, uint64_
 	io->off = off;
 	io->len = len;
 	io->complete = done;
-	io->fd = m->io_fd;
+	io->fd = mirror_io_fd(m);
 	m->l->engine.ops->submit(&m->l->engine, io);
 }
 
@@ -336,7 +336,7 @@ static int al_setup(struct ll_mirror *m)
 	m->al_seq = calloc(m->nextents, sizeof(*m->al_seq));
 	if (!m->in_al || !m->al_busy || !m->al_seq)
 		return -1;
-	if (pread(m->fd, m->al, im->al_bytes, (off_t)im->al_offset) !=
+	if (pread(mirror_fd(m), m->al, im->al_bytes, (off_t)im->al_offset) !=
 	    (ssize_t)im->al_bytes)
 		return -1;
 	return 0;
@@ -372,8 +372,8 @@ static void al_clear(struct ll_mirror *m)
 
 	memset(m->al, 0, im->al_bytes);
 	memset(m->in_al, 0, (m->nextents + 7) / 8);
-	if (pwrite(m->fd, m->al, im->al_bytes, (off_t)im->al_offset) !=
-	    (ssize_t)im->al_bytes || fdatasync(m->fd))
+	if (pwrite(mirror_fd(m), m->al, im->al_bytes, (off_t)im->al_offset) !=
+	    (ssize_t)im->al_bytes || fdatasync(mirror_fd(m)))
 		m_err(m, "cannot clear the activity log: %m\n");
 }
 
@@ -550,7 +550,7 @@ static void fan_done(struct fan *f)
 		fan_finish(f);
 		return;
 	}
-	regions(m, io->off - m->data_offset, io->len, &r0, &r1);
+	regions(m, io->off - m->image->data_offset, io->len, &r0, &r1);
 	for (i = 0; i < m->nlegs; i++) {
 		if (f->legs_failed & (1u << i)) {
 			need = mark_missed(&m->leg[i], r0, r1);
@@ -569,7 +569,7 @@ static void fan_done(struct fan *f)
 			m_err(m, "local %s at offset %" PRIu64 " failed (%s); it is on "
 			       "the legs, and reads of it will be served from them\n",
 			       io->op == LL_OP_WRITE ? "write" : "flush",
-			       io->off - m->data_offset, strerror(-f->local.res));
+			       io->off - m->image->data_offset, strerror(-f->local.res));
 			io->res = 0;
 		} else {
 			io->res = f->local.res;
@@ -593,6 +593,13 @@ static void fan_put(struct fan *f)
 		fan_done(f);
 }
 
+/* What a leg command of this op is, for messages. */
+static const char *op_what(enum ll_io_op op)
+{
+	return op == LL_OP_WRITE ? "a write" : op == LL_OP_PUNCH ? "a WRITE SAME" :
+	       "a SYNCHRONIZE CACHE";
+}
+
 static void leg_cb(struct iscsi_context *iscsi, int status, void *data, void *priv)
 {
 	struct iscsi_task_ctx *c = priv;
@@ -600,7 +607,6 @@ static void leg_cb(struct iscsi_context *iscsi, int status, void *data, void *pr
 	struct ll_leg *g = &f->m->leg[c->leg];
 
 	struct scsi_task *t = data;
-	char why[200];
 
 	if (g->iscsi == iscsi && ll_leg_ua_retry(g, status, t, &c->ua_tries)) {
 		scsi_free_scsi_task(t);
@@ -608,30 +614,16 @@ static void leg_cb(struct iscsi_context *iscsi, int status, void *data, void *pr
 			ll_leg_fd_update(g);
 			return;
 		}
-		t = NULL;
-		status = SCSI_STATUS_CANCELLED;	/* as good as lost */
+		f->legs_failed |= 1u << c->leg;
+		ll_leg_unqueued(g, op_what(f->io->op));
+		fan_put(f);
+		return;
 	}
 	if (status == SCSI_STATUS_GOOD && g->iscsi == iscsi) {
 		f->legs_ok |= 1u << c->leg;
 	} else {
 		f->legs_failed |= 1u << c->leg;
-		if (status == SCSI_STATUS_TIMEOUT)
-			snprintf(why, sizeof(why), "a command timed out after leg_timeout=%u s",
-				 f->m->l->opts.leg_timeout);
-		else if (status == SCSI_STATUS_CANCELLED)
-			snprintf(why, sizeof(why), "the connection was lost");
-		else if (status == SCSI_STATUS_CHECK_CONDITION && t)
-			snprintf(why, sizeof(why), "it answered %s with sense %x/%02x/%02x (%s)",
-				 f->io->op == LL_OP_WRITE ? "a write" : f->io->op == LL_OP_PUNCH ?
-				 "a WRITE SAME" : "a SYNCHRONIZE CACHE", t->sense.key,
-				 (t->sense.ascq >> 8) & 0xff, t->sense.ascq & 0xff,
-				 scsi_sense_ascq_str(t->sense.ascq) ? scsi_sense_ascq_str(t->sense.ascq) :
-				 "?");
-		else
-			snprintf(why, sizeof(why), "a command failed (status 0x%x): %s", status,
-				 iscsi_get_error(iscsi));
-		if (g->iscsi == iscsi)
-			ll_leg_down(g, why);
+		ll_leg_failed(g, iscsi, op_what(f->io->op), status, t);
 	}
 	if (t)
 		scsi_free_scsi_task(t);
@@ -702,7 +694,7 @@ static void read_local_done(struct ll_io *local)
 	g = io->res && io->op == LL_OP_READ ? up_leg(m) : NULL;
 	if (g && read_from_leg(f, g->idx)) {
 		m_err(m, "local read at offset %" PRIu64 " failed (%s); serving it from "
-		       "leg %u\n", io->off - m->data_offset, strerror(-io->res), g->idx + 1);
+		       "leg %u\n", io->off - m->image->data_offset, strerror(-io->res), g->idx + 1);
 		ll_leg_fd_update(g);
 		return;
 	}
@@ -727,7 +719,7 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 	f->m = m;
 	f->local = *io;
 	f->local.next = NULL;
-	regions(m, io->off - m->data_offset, io->len, &r0, &r1);
+	regions(m, io->off - m->image->data_offset, io->len, &r0, &r1);
 
 	if (io->op == LL_OP_READ || io->op == LL_OP_FADVISE) {
 		for (r = r0; r <= r1 && !bad && io->op == LL_OP_READ; r++)
@@ -746,8 +738,8 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 	f->pending = 1;
 	f->local_fault = local_fault;
 	if (io->op != LL_OP_DATASYNC) {
-		f->e0 = (io->off - m->data_offset) >> m->al_shift;
-		f->e1 = io->len ? (io->off - m->data_offset + io->len - 1) >> m->al_shift : f->e0;
+		f->e0 = (io->off - m->image->data_offset) >> m->al_shift;
+		f->e1 = io->len ? (io->off - m->image->data_offset + io->len - 1) >> m->al_shift : f->e0;
 		f->in_al = 1;
 		f->al_need = al_begin(m, f->e0, f->e1);
 		if (f->al_need > m->al_durable) {	/* the log first */
@@ -785,7 +777,7 @@ static void fan_go(struct fan *f)
 	uint64_t r0, r1;
 	unsigned int i;
 
-	regions(m, io->off - m->data_offset, io->len, &r0, &r1);
+	regions(m, io->off - m->image->data_offset, io->len, &r0, &r1);
 	for (i = 0; i < m->nlegs; i++) {
 		struct ll_leg *g = &m->leg[i];
 		struct scsi_task *t;
@@ -811,7 +803,7 @@ static void fan_go(struct fan *f)
 		}
 		t = leg_send(f, i);
 		if (!t) {
-			ll_leg_down(g, "cannot queue a command");
+			ll_leg_unqueued(g, op_what(io->op));
 			if (io->op != LL_OP_DATASYNC) {
 				uint64_t need = mark_missed(g, r0, r1);
 
@@ -855,19 +847,13 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 	m->l = l;
 	m->set = set;
 	m->image = im;
-	m->path = e->path;
-	m->io_fd = e->fd;
-	m->fd = e->fd ? e->fd : l->engine.fd;
-	m->data_offset = im->data_offset;
-	m->win_off = e->file_off - im->data_offset;
-	m->win_len = e->len;
-	m->lun_start = e->start;
+	m->ext = e;
 	if (set)
 		snprintf(m->label, sizeof(m->label), "extent %u (%s): ", set + 1, e->path);
 	m->tick_fd = -1;
 	m->map_lo = m->map_hi = UINT64_MAX;
 	/* one mirror per image: two would write the same map and log */
-	if (flock(m->fd, LOCK_EX | LOCK_NB)) {
+	if (flock(mirror_fd(m), LOCK_EX | LOCK_NB)) {
 		m_err(m, "refused: %s is already the local copy of a mirrored LUN (in this "
 		      "tgtd or another process on this node: %s); an image can back one "
 		      "mirrored LUN at a time, so give each mirrored window its own image\n",
@@ -887,7 +873,7 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 	m->local_bad = calloc(1, (m->nregions + 7) / 8);
 	if (!m->local_bad)
 		goto nomem;
-	if (pread(m->fd, m->dirty, im->dirty_bytes, (off_t)im->dirty_offset) !=
+	if (pread(mirror_fd(m), m->dirty, im->dirty_bytes, (off_t)im->dirty_offset) !=
 	    (ssize_t)im->dirty_bytes) {
 		m_err(m, "refused: cannot read the dirty-region map: %m\n");
 		goto err;
@@ -990,16 +976,7 @@ void ll_mirror_close(struct ll_mirror *m)
 		/* what a leg took without a flush since is not known to be safe */
 		if (g->state == LEG_UP || g->state == LEG_SYNCING)
 			ll_mirror_leg_lost(g);
-		ll_leg_unschedule(g);
-		if (g->fd >= 0)
-			tgt_event_del(g->fd);
-		g->fd = -1;
-		if (g->iscsi) {
-			struct iscsi_context *c = g->iscsi;
-
-			g->iscsi = NULL;
-			iscsi_destroy_context(c);
-		}
+		ll_leg_disconnect(g);
 		free(g->need);
 		free(g->unsynced[0]);
 		free(g->unsynced[1]);

@@ -38,7 +38,7 @@ int ll_mirror_discard_split_legs(struct ll_mirror *m);
 /* Growing the image to file_size bytes: 0 if no leg known too small (the
  * reason is logged otherwise); then, once grown, tell the legs. */
 int ll_mirror_can_grow(struct ll_mirror *m, uint64_t file_size);
-void ll_mirror_grown(struct ll_mirror *m, uint64_t lun_len);
+void ll_mirror_grown(struct ll_mirror *m);
 
 /* retry=legs: probe refused legs again; the number of legs */
 int ll_mirror_retry_legs(struct ll_mirror *m);

@@ -79,16 +79,12 @@ struct ll_leg {
 
 struct ll_mirror {
 	struct ll_lu *l;
-	/* the local copy: the backing store's image or an extent's */
+	/* the local copy: the backing store's image or an extent's; the
+	 * extent says where it is in the LUN (a resync holds the LUN's range
+	 * of what it copies) */
 	unsigned int set;		/* 0: the backing store; k: extent= number k */
+	struct ll_extent *ext;		/* l->ext[set] */
 	struct ll_image *image;		/* its superblock */
-	const char *path;
-	int fd;				/* its file, for the few blocking metadata I/Os */
-	int io_fd;			/* the same for the engine (0: the engine's own) */
-	uint64_t data_offset;		/* where the volume starts in the file */
-	/* the part of the volume the LUN serves, and where it is in the LUN:
-	 * a resync holds the LUN's range of what it copies */
-	uint64_t win_off, win_len, lun_start;
 	char label[LL_EXTENT_PATH_MAX + 32];	/* for messages: "" or "extent 2 (PATH): " */
 	unsigned int nlegs;
 	struct ll_leg leg[LL_MAX_LEGS];
@@ -151,6 +147,18 @@ struct fan {
 uint64_t ll_now_ms(void);
 
 
+/* the copy's file: for the engine (0: the engine's own), and for the few
+ * blocking metadata reads and writes at open and close */
+static inline int mirror_io_fd(const struct ll_mirror *m)
+{
+	return m->ext->fd;
+}
+
+static inline int mirror_fd(const struct ll_mirror *m)
+{
+	return m->ext->fd ? m->ext->fd : m->l->engine.fd;
+}
+
 #define m_err(m, fmt, args...) ll_err((m)->l, "%s" fmt, (m)->label, ##args)
 
 #define leg_err(g, fmt, args...) \
@@ -182,8 +190,11 @@ int ll_mirror_store_sb(struct ll_mirror *m);
 int ll_leg_ua_retry(struct ll_leg *g, int status, struct scsi_task *t, unsigned char *tries);
 void ll_leg_fd_update(struct ll_leg *g);
 void ll_leg_events_init(struct ll_leg *g);
-void ll_leg_unschedule(struct ll_leg *g);
+void ll_leg_disconnect(struct ll_leg *g);
 void ll_leg_down(struct ll_leg *g, const char *why);
+void ll_leg_failed(struct ll_leg *g, struct iscsi_context *iscsi, const char *what, int status,
+		   struct scsi_task *t);
+void ll_leg_unqueued(struct ll_leg *g, const char *what);
 void ll_leg_reap(struct ll_leg *g);
 void ll_leg_connect(struct ll_leg *g);
 void ll_leg_store_sb(struct ll_leg *g, uint64_t gen);

@@ -43,11 +43,6 @@ void ll_leg_events_init(struct ll_leg *g)
 	tgt_init_sched_event(&g->flush_ev, leg_flush, g);
 }
 
-void ll_leg_unschedule(struct ll_leg *g)
-{
-	tgt_remove_sched_event(&g->flush_ev);
-}
-
 void ll_leg_fd_update(struct ll_leg *g)
 {
 	int fd, ev, want = 0;
@@ -80,6 +75,47 @@ void ll_leg_fd_update(struct ll_leg *g)
 		g->events = want;
 		tgt_event_modify(fd, want);
 	}
+}
+
+/*
+ * A command to the leg (what: "a write", "READ CAPACITY", ...) did not
+ * succeed: drop the leg, saying how it failed (timeout, lost connection,
+ * the sense it answered, or libiscsi's error).  Nothing if the leg's
+ * context is already another one.
+ */
+void ll_leg_failed(struct ll_leg *g, struct iscsi_context *iscsi, const char *what, int status,
+		   struct scsi_task *t)
+{
+	char why[256];
+
+	if (g->iscsi != iscsi)
+		return;
+	if (status == SCSI_STATUS_TIMEOUT)
+		snprintf(why, sizeof(why), "%s timed out after leg_timeout=%u s", what,
+			 g->m->l->opts.leg_timeout);
+	else if (status == SCSI_STATUS_CANCELLED)
+		snprintf(why, sizeof(why), "the connection was lost during %s", what);
+	else if (status == SCSI_STATUS_CHECK_CONDITION && t)
+		snprintf(why, sizeof(why), "it answered %s with sense %x/%02x/%02x (%s)", what,
+			 t->sense.key, (t->sense.ascq >> 8) & 0xff, t->sense.ascq & 0xff,
+			 scsi_sense_ascq_str(t->sense.ascq) ? scsi_sense_ascq_str(t->sense.ascq) :
+			 "?");
+	else if (status == SCSI_STATUS_GOOD)	/* good, but not what was asked */
+		snprintf(why, sizeof(why), "%s returned too little data", what);
+	else
+		snprintf(why, sizeof(why), "%s failed (status 0x%x): %s", what, status,
+			 iscsi_get_error(iscsi));
+	ll_leg_down(g, why);
+}
+
+/* A command could not even be queued: libiscsi says why. */
+void ll_leg_unqueued(struct ll_leg *g, const char *what)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), "cannot queue %s: %s", what,
+		 g->iscsi ? iscsi_get_error(g->iscsi) : "no connection");
+	ll_leg_down(g, why);
 }
 
 /* Drop the leg: it is out of date from now on.  Safe inside callbacks. */
@@ -115,18 +151,25 @@ static void leg_refuse(struct ll_leg *g, const char *fmt, ...)
 	g->dead = 1;
 }
 
-void ll_leg_reap(struct ll_leg *g)
+/* Drop the leg's connection: its socket, its scheduled send, its context
+ * (whose callbacks run now, cancelled, and see the leg gone). */
+void ll_leg_disconnect(struct ll_leg *g)
 {
-	ll_leg_unschedule(g);
+	tgt_remove_sched_event(&g->flush_ev);
 	if (g->fd >= 0)
 		tgt_event_del(g->fd);
 	g->fd = -1;
 	if (g->iscsi) {
 		struct iscsi_context *c = g->iscsi;
 
-		g->iscsi = NULL;	/* callbacks now see the leg gone */
+		g->iscsi = NULL;
 		iscsi_destroy_context(c);
 	}
+}
+
+void ll_leg_reap(struct ll_leg *g)
+{
+	ll_leg_disconnect(g);
 	g->dead = 0;
 	g->retry_at = ll_now_ms() + g->backoff;
 	g->backoff = g->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : g->backoff * 2;
@@ -225,16 +268,24 @@ static void leg_flush(struct event_data *ev)
 
 /* ---- legs: probe, generations ------------------------------------------ */
 
+/* A superblock on its way to a leg: its own buffer, until the leg has it
+ * (libiscsi may send the data after the call that queued it returns, and
+ * several legs and mirrors write theirs at once). */
+struct sb_write {
+	struct ll_leg *g;
+	uint8_t sb[LL_IMAGE_SB_SIZE];
+};
+
 static void leg_written_sb(struct iscsi_context *iscsi, int status, void *data, void *priv)
 {
-	struct ll_leg *g = priv;
+	struct sb_write *w = priv;
+	struct ll_leg *g = w->g;
 
+	free(w);
+	if (status != SCSI_STATUS_GOOD)
+		ll_leg_failed(g, iscsi, "its superblock write", status, data);
 	if (data)
 		scsi_free_scsi_task(data);
-	if (g->iscsi != iscsi)
-		return;
-	if (status != SCSI_STATUS_GOOD)
-		ll_leg_down(g, "writing its superblock failed");
 }
 
 /* Give the leg this copy's superblock, with generation gen (0: not yet
@@ -242,15 +293,22 @@ static void leg_written_sb(struct iscsi_context *iscsi, int status, void *data, 
 void ll_leg_store_sb(struct ll_leg *g, uint64_t gen)
 {
 	struct ll_image im = *g->m->image;
-	static uint8_t sb[LL_IMAGE_SB_SIZE];
+	struct sb_write *w = malloc(sizeof(*w));
 
+	if (!w) {
+		ll_leg_down(g, "out of memory for its superblock write");
+		return;
+	}
+	w->g = g;
 	im.gen_current = gen;
 	im.gen_bitmap = 0;
 	im.flags &= ~(LL_IMAGE_F_FRESH | LL_IMAGE_F_OPEN | LL_IMAGE_F_PRIMARY);
-	ll_image_encode(&im, sb);
-	if (!iscsi_write16_task(g->iscsi, g->lun, 0, sb, sizeof(sb), 512, 0, 0, 1, 0, 0,
-				leg_written_sb, g))
-		ll_leg_down(g, "cannot queue its superblock write");
+	ll_image_encode(&im, w->sb);
+	if (!iscsi_write16_task(g->iscsi, g->lun, 0, w->sb, sizeof(w->sb), 512, 0, 0, 1, 0, 0,
+				leg_written_sb, w)) {
+		free(w);
+		ll_leg_unqueued(g, "its superblock write");
+	}
 }
 
 static uint64_t data_region_count(struct ll_mirror *m)
@@ -309,9 +367,9 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 		return;
 	}
 	if (status != SCSI_STATUS_GOOD || !t || t->datain.size < (int)LL_IMAGE_SB_SIZE) {
+		ll_leg_failed(g, iscsi, "the read of its superblock", status, t);
 		if (t)
 			scsi_free_scsi_task(t);
-		ll_leg_down(g, "reading its superblock failed");
 		return;
 	}
 	r = ll_image_decode(&leg, t->datain.data, (size_t)t->datain.size, UINT64_MAX, err,
@@ -382,9 +440,9 @@ static void probed_capacity(struct iscsi_context *iscsi, int status, void *data,
 	}
 	rc = status == SCSI_STATUS_GOOD && t ? scsi_datain_unmarshall(t) : NULL;
 	if (!rc) {
+		ll_leg_failed(g, iscsi, "READ CAPACITY", status, t);
 		if (t)
 			scsi_free_scsi_task(t);
-		ll_leg_down(g, "READ CAPACITY failed");
 		return;
 	}
 	have = (rc->returned_lba + 1) * rc->block_length;
@@ -402,13 +460,13 @@ static void probed_capacity(struct iscsi_context *iscsi, int status, void *data,
 	}
 	if (!iscsi_read16_task(g->iscsi, g->lun, 0, LL_IMAGE_SB_SIZE, 512, 0, 0, 1, 0, 0,
 			       probed_sb, g))
-		ll_leg_down(g, "cannot queue the superblock read");
+		ll_leg_unqueued(g, "the superblock read");
 }
 
 static void probe(struct ll_leg *g)
 {
 	if (!iscsi_readcapacity16_task(g->iscsi, g->lun, probed_capacity, g))
-		ll_leg_down(g, "cannot queue READ CAPACITY");
+		ll_leg_unqueued(g, "READ CAPACITY");
 }
 
 int ll_mirror_discard_split_legs(struct ll_mirror *m)
@@ -515,11 +573,10 @@ int ll_mirror_can_grow(struct ll_mirror *m, uint64_t file_size)
 	return ok ? 0 : -1;
 }
 
-void ll_mirror_grown(struct ll_mirror *m, uint64_t lun_len)
+void ll_mirror_grown(struct ll_mirror *m)
 {
 	unsigned int i;
 
-	m->win_len = lun_len;
 	ll_mirror_sb_changed(m);	/* after any superblock write in flight */
 	for (i = 0; i < m->nlegs; i++)	/* a leg opened alone shows the new size */
 		if (m->leg[i].state == LEG_UP && m->leg[i].iscsi && !m->leg[i].dead)

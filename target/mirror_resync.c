@@ -37,9 +37,9 @@ static void read_granted(struct ll_range *rg)
 
 	c->rd.op = LL_OP_READ;
 	c->rd.flags = 0;
-	c->rd.fd = m->io_fd;
+	c->rd.fd = mirror_io_fd(m);
 	c->rd.buf = c->buf;
-	c->rd.off = m->data_offset + c->start;
+	c->rd.off = m->image->data_offset + c->start;
 	c->rd.len = c->len;
 	m->l->engine.ops->submit(&m->l->engine, &c->rd);
 }
@@ -98,7 +98,8 @@ static void hold_and_read(struct ll_copy *c, uint64_t start, uint64_t len,
 	c->range.exclusive = true;
 	c->range.grant = read_granted;
 	c->rd.complete = done;
-	if (!ll_range_in_lun(m->win_off, m->win_len, m->lun_start, start, len, &c->range)) {
+	if (!ll_range_in_lun(m->ext->file_off - m->image->data_offset, m->ext->len,
+			     m->ext->start, start, len, &c->range)) {
 		c->range.start = c->range.end = 0;	/* nothing held */
 		read_granted(&c->range);
 		return;
@@ -164,18 +165,17 @@ static void region_copied(struct iscsi_context *iscsi, int status, void *data, v
 		scsi_free_scsi_task(data);
 		if (copy_send(c))
 			return;
-		data = NULL;
-		status = SCSI_STATUS_CANCELLED;
+		let_go(c);
+		ll_leg_unqueued(g, "a resync write");
+		return;
 	}
+	let_go(c);
+	if (status != SCSI_STATUS_GOOD)
+		ll_leg_failed(g, iscsi, "a resync write", status, data);
 	if (data)
 		scsi_free_scsi_task(data);
-	let_go(c);
-	if (g->iscsi != iscsi)
+	if (g->iscsi != iscsi || status != SCSI_STATUS_GOOD)
 		return;
-	if (status != SCSI_STATUS_GOOD) {
-		ll_leg_down(g, "a resync write failed");
-		return;
-	}
 	for (r = r0; r <= r1; r++)
 		if (map_test(g->need, r)) {
 			map_clear(g->need, r);
@@ -199,7 +199,7 @@ static void region_read(struct ll_io *io)
 	}
 	if (!copy_send(c)) {
 		let_go(c);
-		ll_leg_down(g, "cannot queue a resync write");
+		ll_leg_unqueued(g, "a resync write");
 	}
 }
 
@@ -442,7 +442,7 @@ void ll_mirror_write_status(struct ll_mirror *m)
 	if (m->set)
 		fprintf(f, " extent=%u", m->set + 1);
 	fprintf(f, " image=%s volume=%s generation=%016" PRIx64 " bitmap_generation=%016" PRIx64
-		" tgtd=%d\n", m->path, id, m->image->gen_current, m->image->gen_bitmap,
+		" tgtd=%d\n", m->ext->path, id, m->image->gen_current, m->image->gen_bitmap,
 		(int)getpid());
 	for (i = 0; i < m->nlegs; i++) {
 		struct ll_leg *g = &m->leg[i];

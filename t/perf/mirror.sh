@@ -82,41 +82,27 @@ RESYNC_MB=${PERF_RESYNC_MB:-256}
 TMPFS_DIR=${PERF_TMPFS_DIR:-/dev/shm}
 DISK_DIR=${PERF_DISK_DIR:-/var/tmp}
 OUT=${PERF_MIRROR_OUT:-$TRASH/results.md}
+PERF_NAME=perf-mirror
+. "$PERF_DIR/lib-perf.sh"
+
 PIN=${PERF_PIN:-}
 PIN_A= PIN_B=
 if [ -n "$PIN" ]; then
 	PIN_A=${PIN%%:*} PIN_B=${PIN#*:}
-	case "$PIN" in *:*) ;; *) echo "perf-mirror: PERF_PIN='$PIN' is not CPUS_A:CPUS_B" >&2; exit 1 ;; esac
+	case "$PIN" in *:*) ;; *) die "PERF_PIN='$PIN' is not CPUS_A:CPUS_B" ;; esac
 fi
 # pin PID CPUS: every thread of PID to CPUS (no-op without PERF_PIN)
 pin() {
 	[ -n "$2" ] || return 0
-	taskset -a -p -c "$2" "$1" >/dev/null || { echo "perf-mirror: cannot pin $1 to $2" >&2; return 1; }
+	taskset -a -p -c "$2" "$1" >/dev/null || { say "cannot pin $1 to $2"; return 1; }
 }
 IMG=${LUNLINK_IMAGE:-$SRC_DIR/target/lunlink-image}
 MODULE=${MODULE:-$SRC_DIR/target/bs_lunlink.so}
 IO=$SRC_DIR/t/helpers/iscsi-io
-HZ=$(getconf CLK_TCK)
-
-say() { printf 'perf-mirror: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
-
-case "$SECONDS_PER_RUN$ROUNDS$IMAGE_MB$RESYNC_MB" in
-*[!0-9]*) die "PERF_SECONDS, ROUNDS, IMAGE_MB and PERF_RESYNC_MB must be whole numbers" ;;
-esac
-[ "$SECONDS_PER_RUN" -ge 1 ] && [ "$ROUNDS" -ge 1 ] && [ "$IMAGE_MB" -ge 16 ] ||
-	die "need PERF_SECONDS >= 1, ROUNDS >= 1, IMAGE_MB >= 16"
+perf_preflight "PERF_RESYNC_MB=$RESYNC_MB"
 [ "$RESYNC_MB" -le "$IMAGE_MB" ] || die "PERF_RESYNC_MB must not exceed IMAGE_MB"
-[ "$(id -u)" = 0 ] || die "needs root (tgtd in a private mount namespace)"
-command -v jq >/dev/null || die "needs jq (apt-get install jq)"
 [ -f "$MODULE" ] && [ -x "$IMG" ] || die "no $MODULE or $IMG: run make first"
 [ -x "$IO" ] || die "no $IO: run make first"
-
-if [ -z "${FIO:-}" ]; then
-	FIO=$(sh "$PERF_DIR/build-fio.sh") || die "cannot build fio with libiscsi"
-fi
-"$FIO" --enghelp 2>/dev/null | grep -qx '[[:space:]]*libiscsi' ||
-	die "$FIO has no libiscsi engine"
 
 rm -rf "$TRASH"/tgtd-* "$TRASH"/fio-*
 mkdir -p "$TRASH" "$(dirname "$OUT")" || die "cannot create $TRASH"
@@ -168,15 +154,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
-
-cpu_ticks() {	# PID: utime+stime of the whole process, or 0 if it is gone
-	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }' | grep . || echo 0
-}
-
-# busy_idle: "busy idle" ticks of the whole machine so far (/proc/stat)
-busy_idle() {
-	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit }' /proc/stat
-}
 
 # leg_state LOC: the state of the mirrored LUN's leg, from its status file
 leg_state() {
@@ -311,11 +288,11 @@ run_one() {
 	json=$TRASH/fio-$loc-$job-$round-$s.json
 	eval "bpid=\$B_${loc}_PID"
 	timeout 120 sync
-	a0=$(cpu_ticks "$A_PID") b0=$(cpu_ticks "$bpid") m0=$(busy_idle)
+	a0=$(cpu_ticks "$A_PID" || echo 0) b0=$(cpu_ticks "$bpid" || echo 0) m0=$(busy_idle)
 	# shellcheck disable=SC2086
 	fio_run "$json" "$(url_of "$loc" "$s")" $args --time_based --runtime="$SECONDS_PER_RUN"
 	rc=$?
-	a1=$(cpu_ticks "$A_PID") b1=$(cpu_ticks "$bpid") m1=$(busy_idle)
+	a1=$(cpu_ticks "$A_PID" || echo 0) b1=$(cpu_ticks "$bpid" || echo 0) m1=$(busy_idle)
 	m1=$(echo "$m0 $m1" | awk '{ print $3 - $1 "\t" $4 - $2 }')
 	tgtd_alive A || die "tgtd A died during $loc $job $s; see $A_LOG"
 	if [ $rc != 0 ]; then
@@ -385,9 +362,9 @@ for loc in $LOCATIONS; do
 	say "$loc: restarting tgtd B_$loc on port $bport"
 	TGTD_PORT=$bport start_leg "$loc" || die "cannot restart tgtd B_$loc"
 	eval "bpid=\$B_${loc}_PID"
-	t0=$(date +%s.%N) a0=$(cpu_ticks "$A_PID") b0=$(cpu_ticks "$bpid")
+	t0=$(date +%s.%N) a0=$(cpu_ticks "$A_PID" || echo 0) b0=$(cpu_ticks "$bpid" || echo 0)
 	wait_for 600 leg_is "$loc" up || die "$loc: the leg did not come back up; see $A_LOG"
-	t1=$(date +%s.%N) a1=$(cpu_ticks "$A_PID") b1=$(cpu_ticks "$bpid")
+	t1=$(date +%s.%N) a1=$(cpu_ticks "$A_PID" || echo 0) b1=$(cpu_ticks "$bpid" || echo 0)
 	line=$(resync_line "$loc" "$mark")
 	[ -n "$line" ] || die "$loc: no 'resync done' line in $A_LOG"
 	set -- $line

@@ -56,25 +56,11 @@ TMPFS_DIR=${PERF_TMPFS_DIR:-/dev/shm}
 DISK_DIR=${PERF_DISK_DIR:-/var/tmp}
 OUT=${PERF_OUT:-$TRASH/results.md}
 STORES="lunlink rdwr aio"
-HZ=$(getconf CLK_TCK)
+PERF_NAME=perf
+. "$PERF_DIR/lib-perf.sh"
 
-say() { printf 'perf: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
-
-case "$SECONDS_PER_RUN$ROUNDS$IMAGE_MB" in
-*[!0-9]*) die "PERF_SECONDS, ROUNDS and IMAGE_MB must be whole numbers" ;;
-esac
-[ "$SECONDS_PER_RUN" -ge 1 ] && [ "$ROUNDS" -ge 1 ] && [ "$IMAGE_MB" -ge 16 ] ||
-	die "need PERF_SECONDS >= 1, ROUNDS >= 1, IMAGE_MB >= 16"
-[ "$(id -u)" = 0 ] || die "needs root (tgtd in a private mount namespace)"
-command -v jq >/dev/null || die "needs jq (apt-get install jq)"
+perf_preflight
 [ -f "$SRC_DIR/target/bs_lunlink.so" ] || die "no target/bs_lunlink.so: run make first"
-
-if [ -z "${FIO:-}" ]; then
-	FIO=$(sh "$PERF_DIR/build-fio.sh") || die "cannot build fio with libiscsi"
-fi
-"$FIO" --enghelp 2>/dev/null | grep -qx '[[:space:]]*libiscsi' ||
-	die "$FIO has no libiscsi engine"
 
 rm -rf "$TRASH/tgtd-perf"
 mkdir -p "$TRASH" "$(dirname "$OUT")" || die "cannot create $TRASH"
@@ -137,11 +123,6 @@ fi
 say "lunlink: $ENGINE"
 
 # ---- runs ----------------------------------------------------------------
-cpu_ticks() {
-	# fields 14 and 15 after the "(comm)" field, which may hold spaces
-	sed 's/.*) //' "/proc/$perf_PID/stat" | awk '{ print $12 + $13 }'
-}
-
 job_args() {
 	case "$1" in
 	randread) echo "--rw=randread --bs=4k --iodepth=32" ;;
@@ -163,14 +144,14 @@ run_one() {
 	json=$TRASH/fio-$loc-$job-$round-$s.json
 	# let the previous run's dirty pages reach the disk first, uncounted
 	timeout 120 sync
-	t0=$(cpu_ticks) || die "tgtd (pid $perf_PID) is gone; see $perf_LOG"
+	t0=$(cpu_ticks "$perf_PID") || die "tgtd (pid $perf_PID) is gone; see $perf_LOG"
 	# shellcheck disable=SC2086
 	timeout -k 5 $((SECONDS_PER_RUN + 60)) "$FIO" --name="$job" --ioengine=libiscsi \
 		--filename="$fn" $args --time_based --runtime="$SECONDS_PER_RUN" \
 		--norandommap --randrepeat=0 --output-format=json --output="$json" \
 		>/dev/null 2>"$json.err"
 	rc=$?
-	t1=$(cpu_ticks) || die "tgtd (pid $perf_PID) died during $loc $job $s; see $perf_LOG"
+	t1=$(cpu_ticks "$perf_PID") || die "tgtd (pid $perf_PID) died during $loc $job $s; see $perf_LOG"
 	if [ $rc != 0 ] || ! jq -e '.jobs[0]' "$json" >/dev/null 2>&1; then
 		say "$loc $job $s round $round: fio failed (exit $rc): $(head -c 300 "$json.err")"
 		printf '%s\t%s\t%s\t%s\tfail\tfail\tfail\t%s\n' "$loc" "$job" "$round" "$s" \
