@@ -158,6 +158,29 @@ test_expect_success 'writes during a resync of a window land on both copies' '
 	data_of 0 32768 e.img >all-e && data_of 0 32768 f.img >all-f && test_cmp all-e all-f
 '
 
+# The same with every resync copy held up for a tick (100 ms) between its
+# local read and its write to the leg, as on a slow local disk: a write to
+# the range in that time would be overwritten on the leg by the older data
+# (and the region counted as copied), unless the resync holds the range at
+# its place in the LUN.  The writes are scattered over the whole window;
+# about one in eighty lands in a range being copied.
+status6() { echo "/run/lunlink/c${A_CTL}-t1-l6.status"; }
+
+test_expect_success 'a resync copy held up between its read and its write keeps the window'"'"'s writes to its range out (fault=slow-resync)' '
+	"$IMG" create --size 16M s.img >/dev/null && "$IMG" create --size 16M t.img >/dev/null &&
+	lun_new B 1 6 "$TRASH/t.img" rdwr &&
+	lun_new A 1 6 "$TRASH/s.img" lunlink "window=2M:12M;mirror=$(url B 1 6);resync_rate=2M" &&
+	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 6 --params fault=slow-resync &&
+	test_grep "fault injection: slow-resync" "$A_LOG" &&
+	wait_for 10 leg_is "$(status6)" syncing &&
+	"$IO" "$(url A 1 6)" stream 3000 0 24576 >acked6 &&
+	! join_log "$A_LOG" | grep -q "lun 6 .*resync done" &&
+	wait_for 60 leg_is "$(status6)" up &&
+	data_of 0 32768 s.img >all-s && data_of 0 32768 t.img >all-t && test_cmp all-s all-t &&
+	"$IO" "$(url A 1 6)" check <acked6 >checked6 &&
+	test_grep "checked 3000 blocks" checked6
+'
+
 # A LUN deleted while its resync has copies in flight: the mirror stops
 # starting new ones and finishes those (reads through the engine) before it
 # frees them.

@@ -350,8 +350,11 @@ int ll_update_parse(const char *kv, struct ll_update *u, char *err, size_t errle
 			u->fault = LL_FAULT_WRITE;
 		else if (!strcmp(v, "both"))
 			u->fault = LL_FAULT_BOTH;
+		else if (!strcmp(v, "slow-resync"))
+			u->fault = LL_FAULT_SLOW_RESYNC;
 		else
-			return ll_fail(err, errlen, "fault='%.64s' is not none, read, write or both", v);
+			return ll_fail(err, errlen,
+				       "fault='%.64s' is not none, read, write, both or slow-resync", v);
 		return 0;
 	}
 	if (klen == 7 && !strncmp(kv, "resolve", 7)) {
@@ -376,7 +379,7 @@ int ll_update_parse(const char *kv, struct ll_update *u, char *err, size_t errle
 	}
 	return ll_fail(err, errlen,
 		    "unknown parameter '%.*s' (lunlink takes resize=reread|SIZE, "
-		    "fault=none|read|write|both, resolve=discard-leg, verify=start and "
+		    "fault=none|read|write|both|slow-resync, resolve=discard-leg, verify=start and "
 		    "retry=legs)",
 		    (int)(klen > 64 ? 64 : klen), kv);
 }

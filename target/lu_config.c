@@ -6,7 +6,7 @@
  *   resize=reread   take the image's new size, after the operator grew the
  *                   file or the block device;
  *   resize=SIZE     grow the image file to SIZE (sparse) and take it;
- *   fault=none|read|write|both
+ *   fault=none|read|write|both|slow-resync
  *                   make local reads and/or writes fail with EIO, for tests.
  *
  * A resize changes the LUN's capacity at once and queues UNIT ATTENTION
@@ -31,6 +31,9 @@ static const char *fault_name(enum ll_fault f)
 {
 	static const char *names[] = { "none", "read", "write", "both" };
 
+	if (f == LL_FAULT_SLOW_RESYNC)
+		return "slow-resync (each resync copy waits 100 ms between its local read and "
+		       "its write to the leg)";
 	return names[f & 3];
 }
 

@@ -509,6 +509,7 @@ static void tick(int fd, int events, void *data)
 		}
 		if (g->state == LEG_DOWN && !g->iscsi && now >= g->retry_at)
 			ll_leg_connect(g);
+		ll_resync_unpark(g, 0);
 		if (g->state == LEG_SYNCING)
 			ll_resync_next(g);
 		else if (g->verifying)
@@ -976,6 +977,7 @@ void ll_mirror_close(struct ll_mirror *m)
 		/* what a leg took without a flush since is not known to be safe */
 		if (g->state == LEG_UP || g->state == LEG_SYNCING)
 			ll_mirror_leg_lost(g);
+		ll_resync_unpark(g, 1);
 		ll_leg_disconnect(g);
 		free(g->need);
 		free(g->unsynced[0]);

@@ -67,6 +67,7 @@ struct ll_leg {
 	struct ll_copy {
 		struct ll_leg *g;
 		int busy;
+		int parked;		/* fault=slow-resync: read, sent at the next tick */
 		unsigned char ua_tries;	/* unit attentions on its leg command */
 		uint64_t start, len;	/* volume offsets */
 		struct ll_range range;	/* what the LUN must not write meanwhile */
@@ -202,6 +203,7 @@ void ll_leg_start_sync(struct ll_leg *g, int all);
 
 /* mirror_resync.c */
 void ll_resync_next(struct ll_leg *g);
+void ll_resync_unpark(struct ll_leg *g, int closing);
 void ll_verify_next(struct ll_leg *g);
 void ll_mirror_write_status(struct ll_mirror *m);
 

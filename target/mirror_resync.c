@@ -197,9 +197,35 @@ static void region_read(struct ll_io *io)
 		let_go(c);
 		return;
 	}
+	if (g->m->l->fault & LL_FAULT_SLOW_RESYNC) {
+		c->parked = 1;		/* ll_resync_unpark sends it */
+		return;
+	}
 	if (!copy_send(c)) {
 		let_go(c);
 		ll_leg_unqueued(g, "a resync write");
+	}
+}
+
+/*
+ * fault=slow-resync: the copies read since the last tick go to the leg now
+ * (with their range still held), or are dropped with it if the leg left
+ * meanwhile (its regions stay missing).  closing: drop them all.
+ */
+void ll_resync_unpark(struct ll_leg *g, int closing)
+{
+	for (unsigned int i = 0; i < LL_RESYNC_JOBS; i++) {
+		struct ll_copy *c = &g->job[i];
+
+		if (!c->busy || !c->parked)
+			continue;
+		c->parked = 0;
+		if (closing || !g->iscsi || g->dead || g->state != LEG_SYNCING) {
+			let_go(c);
+		} else if (!copy_send(c)) {
+			let_go(c);
+			ll_leg_unqueued(g, "a resync write");
+		}
 	}
 }
 

@@ -94,7 +94,7 @@ int ll_parse_size(const char *s, uint64_t *out, char *err, size_t errlen);
 enum ll_update_kind {
 	LL_UPDATE_RESIZE_REREAD,	/* resize=reread: take the image's size */
 	LL_UPDATE_RESIZE_TO,		/* resize=SIZE: grow the image to SIZE */
-	LL_UPDATE_FAULT,		/* fault=none|read|write|both */
+	LL_UPDATE_FAULT,		/* fault=none|read|write|both|slow-resync */
 	LL_UPDATE_RESOLVE_DISCARD_LEG,	/* resolve=discard-leg */
 	LL_UPDATE_VERIFY,		/* verify=start */
 	LL_UPDATE_RETRY_LEGS,		/* retry=legs: probe refused legs again */
@@ -105,6 +105,10 @@ enum ll_fault {
 	LL_FAULT_READ = 1,
 	LL_FAULT_WRITE = 2,
 	LL_FAULT_BOTH = 3,
+	/* a resync copy waits one mirror tick (100 ms) between its local read
+	 * and its write to the leg, as on a slow local disk: for tests of what
+	 * a resync and new writes to the same range may do meanwhile */
+	LL_FAULT_SLOW_RESYNC = 4,
 };
 
 struct ll_update {

@@ -202,7 +202,7 @@ static void fuzz_update(const char *s, size_t small)
 		}
 	} else if (!strncmp(s, "fault=", 6)) {
 		check(u.kind == LL_UPDATE_FAULT);
-		check(u.fault >= LL_FAULT_NONE && u.fault <= LL_FAULT_BOTH);
+		check(u.fault >= LL_FAULT_NONE && u.fault <= LL_FAULT_SLOW_RESYNC);
 	} else {
 		/* the keys with one value each */
 		check((!strcmp(s, "resolve=discard-leg") && u.kind == LL_UPDATE_RESOLVE_DISCARD_LEG) ||

@@ -15,8 +15,11 @@
  *   iscsi-io URL wce on|off             MODE SELECT the caching page's WCE bit
  *   iscsi-io URL caw LBA FILE           COMPARE AND WRITE: FILE holds the
  *                                       expected blocks, then the new ones
- *   iscsi-io URL stream COUNT [LBA0]    on one session, COUNT times: WRITE(16)
- *                                       block LBA0+i filled with the byte
+ *   iscsi-io URL stream COUNT [LBA0 [SPAN]]
+ *                                       on one session, COUNT times: WRITE(16)
+ *                                       block LBA0+i (with SPAN: block
+ *                                       LBA0 + i*7919 % SPAN, scattered over
+ *                                       SPAN blocks) filled with the byte
  *                                       i % 251 + 1, read it back, compare;
  *                                       print "acked LBA BYTE" for each
  *                                       write the target acknowledged
@@ -249,7 +252,8 @@ static int is_ua(struct scsi_task *t)
 
 static int cmd_stream(char **av, int ac)
 {
-	uint64_t count = num(av[0]), lba0 = ac > 1 ? num(av[1]) : 0, i;
+	uint64_t count = num(av[0]), lba0 = ac > 1 ? num(av[1]) : 0, span = ac > 2 ? num(av[2]) : 0;
+	uint64_t i, lba;
 	uint32_t bs = block_size();
 	unsigned char *buf = malloc(bs);
 	struct scsi_task *t;
@@ -261,17 +265,18 @@ static int cmd_stream(char **av, int ac)
 	for (i = 0; i < count; i++) {
 		unsigned char v = (unsigned char)(i % 251 + 1);
 
+		lba = lba0 + (span ? i * 7919 % span : i);
 		memset(buf, v, bs);
 		/* as an initiator does: a unit attention is reported, the
 		 * command retried */
-		while (is_ua(t = iscsi_write16_sync(iscsi, lun, lba0 + i, buf, bs, (int)bs,
+		while (is_ua(t = iscsi_write16_sync(iscsi, lun, lba, buf, bs, (int)bs,
 						    0, 0, 0, 0, 0)))
 			uas++;
 		check(t, "WRITE(16)");
-		printf("acked %llu %u\n", (unsigned long long)(lba0 + i), v);
+		printf("acked %llu %u\n", (unsigned long long)lba, v);
 		fflush(stdout);
 		scsi_free_scsi_task(t);
-		while (is_ua(t = iscsi_read16_sync(iscsi, lun, lba0 + i, bs, (int)bs,
+		while (is_ua(t = iscsi_read16_sync(iscsi, lun, lba, bs, (int)bs,
 						   0, 0, 0, 0, 0)))
 			uas++;
 		check(t, "READ(16)");

@@ -328,6 +328,7 @@ static void test_update(void)
 	} faults[] = {
 		{ "fault=none", LL_FAULT_NONE }, { "fault=read", LL_FAULT_READ },
 		{ "fault=write", LL_FAULT_WRITE }, { "fault=both", LL_FAULT_BOTH },
+		{ "fault=slow-resync", LL_FAULT_SLOW_RESYNC },
 	};
 	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
 		u.fault = 99;
@@ -337,6 +338,7 @@ static void test_update(void)
 	}
 	is_int(ll_update_parse("fault=all", &u, err, sizeof(err)), -1, "fault=all is refused");
 	like(err, "fault='all'", "  the message names the key and the value");
+	like(err, "slow-resync", "  and lists every fault");
 	is_int(ll_update_parse("fault=", &u, err, sizeof(err)), -1, "fault= is refused");
 
 	is_int(ll_update_parse("retry=legs", &u, err, sizeof(err)), 0, "retry=legs parses");
