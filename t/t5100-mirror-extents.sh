@@ -181,6 +181,26 @@ test_expect_success 'a resync copy held up between its read and its write keeps 
 	test_grep "checked 3000 blocks" checked6
 '
 
+# And for a mirrored set that starts 4 MiB into its LUN (after a plain
+# range) and 1 MiB into its image's data: the resync's ranges are held at
+# the set's place in the LUN.
+status7() { echo "/run/lunlink/c${A_CTL}-t1-l7-e2.status"; }
+
+test_expect_success 'the same for a mirrored set after a plain range (fault=slow-resync)' '
+	truncate -s 4M r7.img &&
+	"$IMG" create --size 16M u.img >/dev/null && "$IMG" create --size 16M v.img >/dev/null &&
+	lun_new B 1 7 "$TRASH/v.img" rdwr &&
+	lun_new A 1 7 "$TRASH/r7.img" lunlink "extent=$TRASH/u.img:1M:8M;mirror=$(url B 1 7);resync_rate=2M" &&
+	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 7 --params fault=slow-resync &&
+	wait_for 10 leg_is "$(status7)" syncing &&
+	"$IO" "$(url A 1 7)" stream 3000 8192 16384 >acked7 &&
+	! join_log "$A_LOG" | grep -q "lun 7 .*resync done" &&
+	wait_for 60 leg_is "$(status7)" up &&
+	data_of 0 32768 u.img >all-u && data_of 0 32768 v.img >all-v && test_cmp all-u all-v &&
+	"$IO" "$(url A 1 7)" check <acked7 >checked7 &&
+	test_grep "checked 3000 blocks" checked7
+'
+
 # A LUN deleted while its resync has copies in flight: the mirror stops
 # starting new ones and finishes those (reads through the engine) before it
 # frees them.
