@@ -63,6 +63,10 @@
 #                          CPUS_A only, the leg's tgtd on CPUS_B only (taskset),
 #                          as if the leg were another node; empty (default):
 #                          no pinning
+#   PERF_PROFILE           a folder: for each run, `perf stat` of tgtd A's
+#                          system calls (stat-LOC-JOB-STORE.txt) and `perf
+#                          record -g` of tgtd A (rec-LOC-JOB-STORE.data), over
+#                          the run's seconds less two; empty (default): none
 #
 # Bounded: fio and tgtadm run under `timeout`, every wait has a limit, and
 # the tgtds and images are removed on any exit.
@@ -96,6 +100,9 @@ pin() {
 	[ -n "$2" ] || return 0
 	taskset -a -p -c "$2" "$1" >/dev/null || { say "cannot pin $1 to $2"; return 1; }
 }
+if [ -n "${PERF_PROFILE:-}" ] && ! command -v perf >/dev/null; then
+	die "PERF_PROFILE needs perf (apt-get install linux-perf)"
+fi
 IMG=${LUNLINK_IMAGE:-$SRC_DIR/target/lunlink-image}
 MODULE=${MODULE:-$SRC_DIR/target/bs_lunlink.so}
 IO=$SRC_DIR/t/helpers/iscsi-io
@@ -280,6 +287,17 @@ fio_run() {
 		jq -e '.jobs[0]' "$json" >/dev/null 2>&1
 }
 
+# PERF_PROFILE: tgtd A's system calls and samples during the run NAME
+profile_a() {
+	local t=$((SECONDS_PER_RUN > 3 ? SECONDS_PER_RUN - 2 : 1))
+	mkdir -p "$PERF_PROFILE" || die "PERF_PROFILE=$PERF_PROFILE: cannot create it"
+	timeout $((t + 30)) perf record -F 4999 -g -p "$A_PID" -o "$PERF_PROFILE/rec-$1.data" \
+		-- sleep "$t" >/dev/null 2>&1 &
+	timeout $((t + 30)) perf stat -p "$A_PID" -o "$PERF_PROFILE/stat-$1.txt" -e \
+		'syscalls:sys_enter_sendto,syscalls:sys_enter_writev,syscalls:sys_enter_recvfrom,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_pwritev2,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_setsockopt,syscalls:sys_enter_io_uring_enter' \
+		-- sleep "$t" >/dev/null 2>&1 &
+}
+
 # raw.tsv: loc job round store ios bytes runtime_ms lat_us cpuA cpuB
 # machine_busy_ticks machine_idle_ticks fio_cpu_us_per_io
 run_one() {
@@ -289,6 +307,7 @@ run_one() {
 	eval "bpid=\$B_${loc}_PID"
 	timeout 120 sync
 	a0=$(cpu_ticks "$A_PID" || echo 0) b0=$(cpu_ticks "$bpid" || echo 0) m0=$(busy_idle)
+	[ -n "${PERF_PROFILE:-}" ] && profile_a "$loc-$job-$s"
 	# shellcheck disable=SC2086
 	fio_run "$json" "$(url_of "$loc" "$s")" $args --time_based --runtime="$SECONDS_PER_RUN"
 	rc=$?
