@@ -165,40 +165,41 @@ test_expect_success 'writes during a resync of a window land on both copies' '
 # its place in the LUN.  The writes are scattered over the whole window;
 # about one in eighty lands in a range being copied.
 status6() { echo "/run/lunlink/c${A_CTL}-t1-l6.status"; }
+status7() { echo "/run/lunlink/c${A_CTL}-t1-l7-e2.status"; }
+
+# slow_resync_race LUN STATUS LOCAL LEG LBA0 SPAN: the LUN's resync held up
+# (fault=slow-resync) while 3000 writes go to SPAN blocks from LBA0; then
+# both copies are equal and every acknowledged block reads back.
+slow_resync_race() {
+	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun "$1" \
+		--params fault=slow-resync &&
+	wait_for 10 leg_is "$2" syncing &&
+	"$IO" "$(url A 1 "$1")" stream 3000 "$5" "$6" >"acked$1" &&
+	! join_log "$A_LOG" | grep -q "lun $1 .*resync done" &&
+	wait_for 60 leg_is "$2" up &&
+	data_of 0 32768 "$3" >"all-$3" && data_of 0 32768 "$4" >"all-$4" &&
+	test_cmp "all-$3" "all-$4" &&
+	"$IO" "$(url A 1 "$1")" check <"acked$1" >"checked$1" &&
+	test_grep "checked 3000 blocks" "checked$1"
+}
 
 test_expect_success 'a resync copy held up between its read and its write keeps the window'"'"'s writes to its range out (fault=slow-resync)' '
 	"$IMG" create --size 16M s.img >/dev/null && "$IMG" create --size 16M t.img >/dev/null &&
 	lun_new B 1 6 "$TRASH/t.img" rdwr &&
 	lun_new A 1 6 "$TRASH/s.img" lunlink "window=2M:12M;mirror=$(url B 1 6);resync_rate=2M" &&
-	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 6 --params fault=slow-resync &&
-	test_grep "fault injection: slow-resync" "$A_LOG" &&
-	wait_for 10 leg_is "$(status6)" syncing &&
-	"$IO" "$(url A 1 6)" stream 3000 0 24576 >acked6 &&
-	! join_log "$A_LOG" | grep -q "lun 6 .*resync done" &&
-	wait_for 60 leg_is "$(status6)" up &&
-	data_of 0 32768 s.img >all-s && data_of 0 32768 t.img >all-t && test_cmp all-s all-t &&
-	"$IO" "$(url A 1 6)" check <acked6 >checked6 &&
-	test_grep "checked 3000 blocks" checked6
+	slow_resync_race 6 "$(status6)" s.img t.img 0 24576 &&
+	test_grep "fault injection: slow-resync" "$A_LOG"
 '
 
 # And for a mirrored set that starts 4 MiB into its LUN (after a plain
 # range) and 1 MiB into its image's data: the resync's ranges are held at
 # the set's place in the LUN.
-status7() { echo "/run/lunlink/c${A_CTL}-t1-l7-e2.status"; }
-
 test_expect_success 'the same for a mirrored set after a plain range (fault=slow-resync)' '
 	truncate -s 4M r7.img &&
 	"$IMG" create --size 16M u.img >/dev/null && "$IMG" create --size 16M v.img >/dev/null &&
 	lun_new B 1 7 "$TRASH/v.img" rdwr &&
 	lun_new A 1 7 "$TRASH/r7.img" lunlink "extent=$TRASH/u.img:1M:8M;mirror=$(url B 1 7);resync_rate=2M" &&
-	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 7 --params fault=slow-resync &&
-	wait_for 10 leg_is "$(status7)" syncing &&
-	"$IO" "$(url A 1 7)" stream 3000 8192 16384 >acked7 &&
-	! join_log "$A_LOG" | grep -q "lun 7 .*resync done" &&
-	wait_for 60 leg_is "$(status7)" up &&
-	data_of 0 32768 u.img >all-u && data_of 0 32768 v.img >all-v && test_cmp all-u all-v &&
-	"$IO" "$(url A 1 7)" check <acked7 >checked7 &&
-	test_grep "checked 3000 blocks" checked7
+	slow_resync_race 7 "$(status7)" u.img v.img 8192 16384
 '
 
 # A LUN deleted while its resync has copies in flight: the mirror stops
