@@ -22,10 +22,13 @@
  *                                       SPAN blocks) filled with the byte
  *                                       i % 251 + 1, read it back, compare;
  *                                       print "acked LBA BYTE" for each
- *                                       write the target acknowledged
+ *                                       write the target acknowledged; stops
+ *                                       early once the file named by
+ *                                       ISCSI_IO_STOP_FILE exists
  *   iscsi-io URL check                  read "acked LBA BYTE" lines (stream's
  *                                       output) on stdin; check that each
- *                                       block holds its last acked byte;
+ *                                       block holds its last acked byte (a
+ *                                       block acked several times: the last);
  *                                       print "checked N blocks" or the
  *                                       first mismatch (exit 2)
  *   iscsi-io URL await-ua               log in, clear pending unit attentions,
@@ -45,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
@@ -254,6 +258,7 @@ static int cmd_stream(char **av, int ac)
 {
 	uint64_t count = num(av[0]), lba0 = ac > 1 ? num(av[1]) : 0, span = ac > 2 ? num(av[2]) : 0;
 	uint64_t i, lba;
+	const char *stop = getenv("ISCSI_IO_STOP_FILE");
 	uint32_t bs = block_size();
 	unsigned char *buf = malloc(bs);
 	struct scsi_task *t;
@@ -262,7 +267,7 @@ static int cmd_stream(char **av, int ac)
 		die("out of memory%s", "");
 	unsigned int uas = 0;
 
-	for (i = 0; i < count; i++) {
+	for (i = 0; i < count && !(stop && !access(stop, F_OK)); i++) {
 		unsigned char v = (unsigned char)(i % 251 + 1);
 
 		lba = lba0 + (span ? i * 7919 % span : i);
@@ -289,33 +294,67 @@ static int cmd_stream(char **av, int ac)
 	return 0;
 }
 
+struct acked {
+	unsigned long long lba;
+	unsigned int byte;
+	size_t line;
+};
+
+static int by_lba_then_line(const void *a, const void *b)
+{
+	const struct acked *x = a, *y = b;
+
+	if (x->lba != y->lba)
+		return x->lba < y->lba ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* Each block written more than once is checked against its last byte. */
 static int cmd_check(void)
 {
 	uint32_t bs = block_size();
-	unsigned long long lba;
-	unsigned int byte;
-	uint64_t n = 0;
+	struct acked *v = NULL, *nv;
+	size_t n = 0, cap = 0, i, checked = 0;
 	char line[128];
 
 	while (fgets(line, sizeof(line), stdin)) {
-		struct scsi_task *t;
-		uint32_t i;
+		struct acked a;
 
-		if (sscanf(line, "acked %llu %u", &lba, &byte) != 2)
+		if (sscanf(line, "acked %llu %u", &a.lba, &a.byte) != 2)
 			continue;
-		while (is_ua(t = iscsi_read16_sync(iscsi, lun, lba, bs, (int)bs, 0, 0, 0, 0, 0)))
+		if (n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv)
+				die("out of memory%s", "");
+			v = nv;
+		}
+		a.line = n;
+		v[n++] = a;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), by_lba_then_line);
+	for (i = 0; i < n; i++) {
+		struct scsi_task *t;
+		uint32_t j;
+
+		if (i + 1 < n && v[i + 1].lba == v[i].lba)
+			continue;	/* written again later */
+		while (is_ua(t = iscsi_read16_sync(iscsi, lun, v[i].lba, bs, (int)bs, 0, 0, 0, 0, 0)))
 			;
 		check(t, "READ(16)");
-		for (i = 0; i < bs; i++)
-			if (t->datain.data[i] != byte) {
-				printf("mismatch at LBA %llu byte %u: holds %u, acked %u\n", lba, i,
-				       t->datain.data[i], byte);
+		for (j = 0; j < bs; j++)
+			if (t->datain.data[j] != v[i].byte) {
+				printf("mismatch at LBA %llu byte %u: holds %u, acked %u\n", v[i].lba, j,
+				       t->datain.data[j], v[i].byte);
+				free(v);
 				return 2;
 			}
 		scsi_free_scsi_task(t);
-		n++;
+		checked++;
 	}
-	printf("checked %llu blocks\n", (unsigned long long)n);
+	free(v);
+	printf("checked %zu blocks\n", checked);
 	return 0;
 }
 
