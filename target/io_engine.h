@@ -57,6 +57,15 @@ struct ll_engine_ops {
 
 #define LL_DRAIN_MS	30000
 
+/*
+ * An engine's drain: until nothing is in flight (at most LL_DRAIN_MS), wait
+ * for the completion eventfd efd and let complete(efd, 0, data) run what
+ * finished; before (if not NULL) runs first each time and returns 1 when it
+ * finished work itself (then the count is looked at again, without waiting).
+ */
+void ll_engine_drain_wait(struct ll_engine *e, int efd, void (*complete)(int, int, void *),
+			  int (*before)(void *), void *data);
+
 struct ll_engine {
 	const struct ll_engine_ops *ops;
 	int fd;			/* the file of requests whose fd is 0 */

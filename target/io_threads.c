@@ -224,18 +224,8 @@ err_free:
 static void threads_drain(struct ll_engine *e)
 {
 	struct threads_priv *p = e->priv;
-	int waited = 0;
 
-	while (p && e->inflight && waited < LL_DRAIN_MS) {
-		struct pollfd pfd = { .fd = p->efd, .events = POLLIN };
-
-		if (poll(&pfd, 1, 10) == 0)
-			waited += 10;
-		threads_complete(p->efd, 0, p);
-	}
-	if (p && e->inflight)
-		ll_log("lunlink: %u I/O(s) still in flight after %d s; closing anyway\n",
-		       e->inflight, LL_DRAIN_MS / 1000);
+	ll_engine_drain_wait(e, p ? p->efd : -1, threads_complete, NULL, p);
 }
 
 static void threads_close(struct ll_engine *e)

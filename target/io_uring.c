@@ -351,26 +351,23 @@ err_free:
 	return -1;
 }
 
+/* Inline completions and unsubmitted SQEs first: 1 if there were. */
+static int drain_flush(void *data)
+{
+	struct uring_priv *p = data;
+
+	if (!p->flush_scheduled)
+		return 0;
+	tgt_remove_sched_event(&p->flush_ev);
+	flush_event(&p->flush_ev);
+	return 1;
+}
+
 static void uring_drain(struct ll_engine *e)
 {
 	struct uring_priv *p = e->priv;
-	int waited = 0;
 
-	while (p && e->inflight && waited < LL_DRAIN_MS) {
-		struct pollfd pfd = { .fd = p->efd, .events = POLLIN };
-
-		if (p->flush_scheduled) {	/* inline completions, unsubmitted SQEs */
-			tgt_remove_sched_event(&p->flush_ev);
-			flush_event(&p->flush_ev);
-			continue;
-		}
-		if (poll(&pfd, 1, 10) == 0)
-			waited += 10;
-		uring_complete(p->efd, 0, p);
-	}
-	if (p && e->inflight)
-		ll_log("lunlink: %u I/O(s) still in flight after %d s; closing anyway\n",
-		       e->inflight, LL_DRAIN_MS / 1000);
+	ll_engine_drain_wait(e, p ? p->efd : -1, uring_complete, drain_flush, p);
 }
 
 static void uring_close(struct ll_engine *e)

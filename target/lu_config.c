@@ -29,12 +29,16 @@
 
 static const char *fault_name(enum ll_fault f)
 {
-	static const char *names[] = { "none", "read", "write", "both" };
+	static const char *names[] = {
+		[LL_FAULT_NONE] = "none",
+		[LL_FAULT_READ] = "read",
+		[LL_FAULT_WRITE] = "write",
+		[LL_FAULT_BOTH] = "both",
+		[LL_FAULT_SLOW_RESYNC] = "slow-resync (each resync copy waits 100 ms between "
+					 "its local read and its write to the leg)",
+	};
 
-	if (f == LL_FAULT_SLOW_RESYNC)
-		return "slow-resync (each resync copy waits 100 ms between its local read and "
-		       "its write to the leg)";
-	return names[f & 3];
+	return (unsigned int)f < sizeof(names) / sizeof(names[0]) && names[f] ? names[f] : "?";
 }
 
 static int image_size(struct ll_lu *l, uint64_t *size)
