@@ -115,6 +115,27 @@ lun_new() {
 	fi
 }
 
+# acked_at_least RECORD N: iscsi-io stream's RECORD has N acknowledged writes
+acked_at_least() { test "$(grep -c ^acked "$1")" -ge "$2"; }
+
+# stream_killing NAME URL COUNT LBA0 AFTER RECORD: iscsi-io stream of COUNT
+# blocks from LBA0 to URL (what it saw acknowledged goes to RECORD) and,
+# once AFTER writes are acknowledged, kill -9 of tgtd NAME.  Returns the
+# stream's status (1 if AFTER was never reached: the stream is stopped).
+stream_killing() {
+	local name=$1 client pid
+	"$IO" "$2" stream "$3" "$4" >"$6" 2>"$6.err" &
+	client=$!
+	if ! wait_for 20 acked_at_least "$6" "$5"; then
+		kill $client 2>/dev/null
+		wait $client
+		return 1
+	fi
+	eval "pid=\${${name}_PID}"
+	kill -9 "$pid" && eval "${name}_PID="
+	wait $client
+}
+
 # check_alone RECORD SHIFT BSOPTS IMAGE...: serve each image alone, as a
 # lunlink LUN with BSOPTS on a tgtd of its own (C), and check that every
 # block RECORD (iscsi-io stream's output) says was acknowledged holds its

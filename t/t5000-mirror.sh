@@ -11,7 +11,6 @@ IMG="$SRC_DIR/target/lunlink-image"
 status_file() { echo "/run/lunlink/c${A_CTL}-t1-l1.status"; }
 leg_state() { sed -n "s/^leg 1 .* state=\([a-z]*\).*/\1/p" "$(status_file)" 2>/dev/null; }
 leg_is() { test "$(leg_state)" = "$1"; }
-acked_at_least() { test "$(grep -c ^acked "$1")" -ge "$2"; }
 
 start_leg() {
 	TGTD_PORT=${B_PORT:-} tgtd_start B &&
@@ -85,11 +84,7 @@ check_copies() {
 }
 
 test_expect_success 'kill -9 the leg in the middle of a stream of writes: nothing acknowledged is lost' '
-	"$IO" "$(url A 1 1)" stream 6000 20000 >acked1 2>stream1.err &
-	client=$! &&
-	wait_for 20 acked_at_least acked1 1500 &&
-	kill -9 $B_PID && B_PID= &&
-	wait $client &&
+	stream_killing B "$(url A 1 1)" 6000 20000 1500 acked1 &&
 	test "$(grep -c ^acked acked1)" -eq 6000 &&
 	wait_for 10 leg_is down &&
 	start_leg &&
@@ -98,10 +93,8 @@ test_expect_success 'kill -9 the leg in the middle of a stream of writes: nothin
 '
 
 test_expect_success 'kill -9 the primary during writes: the activity log bounds the resync, nothing acknowledged is lost' '
-	"$IO" "$(url A 1 1)" stream 20000 40000 >acked2 2>stream2.err &
-	client=$! &&
-	wait_for 20 acked_at_least acked2 1000 &&
-	kill -9 $A_PID && A_PID= && { wait $client; true; } &&
+	{ stream_killing A "$(url A 1 1)" 20000 40000 1000 acked2; true; } &&
+	acked_at_least acked2 1000 && test -z "$A_PID" &&
 	echo "acknowledged before the crash: $(grep -c ^acked acked2)" &&
 	TGTD_PORT=$A_PORT tgtd_start A &&
 	target_new A 1 &&

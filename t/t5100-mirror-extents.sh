@@ -14,7 +14,6 @@ IMG="$SRC_DIR/target/lunlink-image"
 status1() { echo "/run/lunlink/c${A_CTL}-t1-l1.status"; }
 status2() { echo "/run/lunlink/c${A_CTL}-t1-l2-e2.status"; }
 leg_is() { test "$(sed -n "s/^leg 1 .* state=\([a-z]*\).*/\1/p" "$1" 2>/dev/null)" = "$2"; }
-acked_at_least() { test "$(grep -c ^acked "$1")" -ge "$2"; }
 
 start_leg() {
 	TGTD_PORT=${B_PORT:-} tgtd_start B &&
@@ -114,11 +113,7 @@ check_copies() {
 }
 
 test_expect_success 'kill -9 the leg node mid-stream into the set: nothing acknowledged is lost on either copy' '
-	"$IO" "$(url A 1 2)" stream 4000 8192 >acked 2>stream.err &
-	client=$! &&
-	wait_for 20 acked_at_least acked 1000 &&
-	kill -9 $B_PID && B_PID= &&
-	wait $client &&
+	stream_killing B "$(url A 1 2)" 4000 8192 1000 acked &&
 	test "$(grep -c ^acked acked)" -eq 4000 &&
 	wait_for 10 leg_is "$(status2)" down &&
 	start_leg &&
