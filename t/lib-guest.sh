@@ -21,9 +21,11 @@
 # vmlinuz turned into an uncompressed vmlinux (QEMU starts that ELF
 # directly, which halves the boot), and a base initramfs (uncompressed
 # cpio): busybox-static, open-iscsi's iscsid and iscsiadm with the
-# libraries ldd lists, and the modules virtio_pci virtio_net
-# virtio_console iscsi_tcp sd_mod crc32c_generic with their dependencies,
-# in load order.  Each boot appends a small cpio with /init and the
+# libraries ldd lists, the host's e2fsprogs mke2fs as /sbin/mke2fs (busybox
+# has an applet of that name on the PATH, which makes no ext4: call it by
+# its full path), and the modules virtio_pci virtio_net virtio_console
+# iscsi_tcp sd_mod crc32c_generic ext4 with their dependencies, in load
+# order.  Each boot appends a small cpio with /init and the
 # initiator's name; settings reach /init on the kernel command line
 # (lunlink.ip=, lunlink.portal=).
 #
@@ -72,10 +74,10 @@
 # load, the emulated CPU has no PCLMULQDQ; crct10dif_generic does the job.)
 
 GUEST_CACHE=${GUEST_CACHE:-/var/cache/lunlink-test/guest}
-GUEST_MODULES="virtio_pci virtio_net virtio_console iscsi_tcp sd_mod crc32c_generic"
+GUEST_MODULES="virtio_pci virtio_net virtio_console iscsi_tcp sd_mod crc32c_generic ext4"
 GUEST_BOOT_TIMEOUT=${GUEST_BOOT_TIMEOUT:-90}
 # the recipe's version: bump it when the base initramfs changes
-GUEST_RECIPE=1
+GUEST_RECIPE=2
 GUEST_SKIP=
 GUEST_FILES=${GUEST_FILES:-}
 
@@ -92,6 +94,7 @@ guest_missing_packages() {
 	command -v cpio >/dev/null || echo cpio
 	command -v depmod >/dev/null && command -v modprobe >/dev/null || echo kmod
 	command -v xz >/dev/null || echo xz-utils
+	[ -x /sbin/mke2fs ] && [ -f /etc/mke2fs.conf ] || echo e2fsprogs
 }
 
 # guest_host_tools: install what the host lacks, with apt-get (bounded)
@@ -192,6 +195,8 @@ guest_build() {
 	cp /bin/busybox "$root/bin/busybox" || return 1
 	cp "$ov/sbin/iscsid" "$root/sbin/iscsid" &&
 	cp "$ov/sbin/iscsiadm" "$root/sbin/iscsiadm.real" || return 1
+	mkdir -p "$root/etc" && cp /sbin/mke2fs "$root/sbin/mke2fs" &&
+	cp /etc/mke2fs.conf "$root/etc/mke2fs.conf" || return 1
 	cat >"$root/sbin/iscsiadm" <<-'EOF'
 	#!/bin/sh
 	# every call is logged, so a test can tell who asked for what
@@ -201,9 +206,9 @@ guest_build() {
 	chmod 755 "$root/sbin/iscsiadm"
 	# the libraries, under the names the binaries ask for
 	LD_LIBRARY_PATH="$ov/usr/lib/x86_64-linux-gnu:$ov/lib/x86_64-linux-gnu" \
-		ldd "$ov/sbin/iscsid" "$ov/sbin/iscsiadm" >"$dir/ldd.out" || return 1
+		ldd "$ov/sbin/iscsid" "$ov/sbin/iscsiadm" /sbin/mke2fs >"$dir/ldd.out" || return 1
 	if grep 'not found' "$dir/ldd.out"; then
-		echo "iscsid/iscsiadm need libraries the host lacks"; return 1
+		echo "iscsid/iscsiadm/mke2fs need libraries the host lacks"; return 1
 	fi
 	sed -n 's/^[[:space:]]*\([^ ]*\) => \(\/[^ ]*\) .*/\1 \2/p' "$dir/ldd.out" | sort -u |
 	while read -r name path; do
