@@ -115,6 +115,12 @@ lun_new() {
 	fi
 }
 
+# In a mirrored LUN's status file FILE (/run/lunlink/cCTL-tTID-lLUN.status):
+# leg_state_in FILE N: leg N's state; local_field_in FILE KEY: KEY of the
+# line about the local copy (stale_regions, read_errors, repaired...)
+leg_state_in() { sed -n "s/^leg $2 .* state=\([a-z]*\).*/\1/p" "$1" 2>/dev/null; }
+local_field_in() { sed -n "s/^local.* $2=\([0-9]*\).*/\1/p" "$1" 2>/dev/null; }
+
 # acked_at_least RECORD N: iscsi-io stream's RECORD has N acknowledged writes
 acked_at_least() { test "$(grep -c ^acked "$1")" -ge "$2"; }
 

@@ -9,8 +9,8 @@ IMG="$SRC_DIR/target/lunlink-image"
 # Node B exports its copy with stock tgt's rdwr store; node A serves the
 # mirrored LUN: its own copy plus B's, as leg 1.
 status_file() { echo "/run/lunlink/c${A_CTL}-t1-l1.status"; }
-leg_state() { sed -n "s/^leg 1 .* state=\([a-z]*\).*/\1/p" "$(status_file)" 2>/dev/null; }
-leg_is() { test "$(leg_state)" = "$1"; }
+leg_is() { test "$(leg_state_in "$(status_file)" 1)" = "$1"; }
+stale_is() { test "$(local_field_in "$(status_file)" stale_regions)" = "$1"; }
 
 start_leg() {
 	TGTD_PORT=${B_PORT:-} tgtd_start B &&
@@ -149,8 +149,84 @@ test_expect_success 'verify finds a region corrupted on purpose, names it, and r
 	data_of 0 65536 a.img >all-a && data_of 0 65536 b.img >all-b && test_cmp all-a all-b
 '
 
+# Failed local writes.  A's status file says how many of its regions are
+# stale (lacking a write its leg took), and the superblock lists them.
+stale_in_sb() { "$IMG" show --json "$1" | sed -n "s/.*\"stale_regions\":\([0-9a-z\"]*\).*/\1/p"; }
+fault() {
+	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params "fault=$1"
+}
+
+test_expect_success 'a failing local write is acknowledged (the leg has it), and its regions are stale in the superblock before that' '
+	wait_for 30 leg_is up && stale_is 0 &&
+	fault write &&
+	head -c 65536 /dev/urandom >w1 &&
+	"$IO" "$(url A 1 1)" write 3000 w1 &&
+	test "$(stale_in_sb a.img)" = 2 &&
+	data_of 3000 128 b.img >inb && test_cmp w1 inb &&
+	data_of 3000 128 a.img >ina && ! cmp -s w1 ina &&
+	join_log "$A_LOG" >joined &&
+	test_grep "local write at offset 1536000 failed (Input/output error); the legs have it: its region is read from them, recorded as stale in this copy.s superblock, and repaired from a leg" joined &&
+	"$IMG" show a.img >show && test_grep "regions 23-24 (bytes 1507328-1638399)" show
+'
+
+test_expect_success 'a stale region reads right, from the leg; it is repaired once local writes work' '
+	"$IO" "$(url A 1 1)" read 3000 128 back && test_cmp w1 back &&
+	wait_for 5 stale_is 2 && test "$(local_field_in "$(status_file)" write_errors)" = 1 &&
+	"$SRC_DIR/target/lunlink-status" >status &&
+	test_grep "this copy: stale_regions=2 read_errors=0 write_errors=1" status &&
+	fault none &&
+	wait_for 10 stale_is 0 &&
+	test "$(local_field_in "$(status_file)" repaired)" = 2 &&
+	test_grep "this copy.s stale regions are repaired from the leg" "$A_LOG" &&
+	data_of 3000 128 a.img >ina && test_cmp w1 ina &&
+	test "$(stale_in_sb a.img)" = 0
+'
+
+test_expect_success 'a copy with stale regions is refused alone, with the cure; forget-stale lets it be served' '
+	fault write &&
+	head -c 512 /dev/urandom >w2 &&
+	"$IO" "$(url A 1 1)" write 6000 w2 &&
+	tgtd_stop A &&
+	test "$(stale_in_sb a.img)" = 1 &&
+	cp a.img stale.img &&
+	tgtd_start C && target_new C 1 &&
+	test_must_fail lun_new C 1 1 "$TRASH/a.img" &&
+	join_log "$C_LOG" >joined &&
+	test_grep "refused: this copy is stale in 1 region(s): a local write failed there while its mirror.s legs took the data, or a local read failed (.lunlink-image show $TRASH/a.img. lists them). Serve it with mirror= to a leg that has them, which repairs them, or serve a leg.s copy; to serve it alone anyway, with older data there: lunlink-image forget-stale $TRASH/a.img" joined &&
+	"$IMG" forget-stale stale.img >forgot && test_grep "forgot 1 stale region(s)" forgot &&
+	lun_new C 1 1 "$TRASH/stale.img" &&
+	tgtd_stop C
+'
+
+test_expect_success 'with no leg up, a stale region takes no write and gives no read; the others do' '
+	kill -9 $B_PID && wait $B_PID 2>/dev/null
+	B_PID= &&
+	TGTD_PORT=$A_PORT tgtd_start A &&
+	target_new A 1 &&
+	lun_new A 1 1 "$TRASH/a.img" lunlink "mirror=$(url B 1 1)" &&
+	join_log "$A_LOG" >joined &&
+	test_grep "this copy is stale in 1 region(s) (its superblock says so)" joined &&
+	test_must_fail "$IO" "$(url A 1 1)" write 6000 w2 >out && test_grep "sense 3/" out &&
+	test_must_fail "$IO" "$(url A 1 1)" read 6000 1 back &&
+	join_log "$A_LOG" >joined &&
+	test_grep "a write at offset 3072000 to a stale region of this copy is refused" joined &&
+	"$IO" "$(url A 1 1)" write 9000 w2
+'
+
+test_expect_success 'the leg returns: the stale region is repaired from it, the rest resynced to it' '
+	start_leg &&
+	wait_for 60 leg_is up &&
+	wait_for 10 stale_is 0 &&
+	join_log "$A_LOG" >joined &&
+	test_grep "this copy.s stale regions are repaired from the leg (1 region(s) since it was opened)" joined &&
+	data_of 6000 1 a.img >ina && test_cmp w2 ina &&
+	data_of 9000 1 b.img >inb && test_cmp w2 inb &&
+	test "$(stale_in_sb a.img)" = 0
+'
+
 # The same through targets.conf and tgt-admin (single quotes: tgt-admin
-# hands the value to a shell).  Node B exports a second copy as LUN 2.
+# hands the value to a shell; tgt-admin -e also deletes the targets its file
+# does not name: A's target 1 goes).  Node B exports a second copy as LUN 2.
 test_expect_success 'a mirrored LUN from targets.conf with tgt-admin' '
 	"$IMG" create --size 16M c.img >/dev/null && "$IMG" create --size 16M d.img >/dev/null &&
 	lun_new B 1 2 "$TRASH/d.img" rdwr &&

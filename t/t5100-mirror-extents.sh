@@ -13,7 +13,7 @@ IMG="$SRC_DIR/target/lunlink-image"
 #          c.img (extent 2)
 status1() { echo "/run/lunlink/c${A_CTL}-t1-l1.status"; }
 status2() { echo "/run/lunlink/c${A_CTL}-t1-l2-e2.status"; }
-leg_is() { test "$(sed -n "s/^leg 1 .* state=\([a-z]*\).*/\1/p" "$1" 2>/dev/null)" = "$2"; }
+leg_is() { test "$(leg_state_in "$1" 1)" = "$2"; }
 
 start_leg() {
 	TGTD_PORT=${B_PORT:-} tgtd_start B &&

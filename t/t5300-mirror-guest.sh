@@ -34,8 +34,8 @@ start_leg() {
 	target_new B 1 && lun_new B 1 1 "$TRASH/b.img" rdwr
 }
 status_file() { echo "/run/lunlink/c${A_CTL}-t1-l1.status"; }
-leg_state() { sed -n "s/^leg 1 .* state=\([a-z]*\).*/\1/p" "$(status_file)" 2>/dev/null; }
-leg_is() { test "$(leg_state)" = "$1"; }
+leg_is() { test "$(leg_state_in "$(status_file)" 1)" = "$1"; }
+stale_is() { test "$(local_field_in "$(status_file)" stale_regions)" = "$1"; }
 
 # The guest's writer, started in the background: NAME files of 256 KiB of
 # random bytes, each written with dd and fsync'd (conv=fsync), one after
@@ -109,11 +109,14 @@ test_expect_success 'the leg returns while the guest writes: the resync copies o
 	test "$last" -gt 0 && test "$last" -lt $((REGIONS / 2))
 '
 
-test_expect_success 'with the local disk failing reads, the guest reads every file back right, from the leg' '
+test_expect_success 'with the local disk failing reads, the guest reads every file back right, from the leg, which repairs them' '
 	guest_run G 30 "sync && echo 3 >/proc/sys/vm/drop_caches" &&
 	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params fault=read &&
 	guest_run G 120 "cd /mnt && sha256sum up* w*" >sums &&
 	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params fault=none &&
+	wait_for 30 stale_is 0 &&
+	echo "regions repaired from the leg: $(local_field_in "$(status_file)" repaired)" &&
+	test "$(local_field_in "$(status_file)" repaired)" -gt 0 &&
 	cat w1 w2 | grep -v "^END" | sort -k2 >expected &&
 	awk "{ print \$1, \$2 }" sums | sort -k2 >got &&
 	test_cmp expected got &&

@@ -145,7 +145,7 @@ static int open_engine(struct ll_lu *l)
  */
 static int read_superblock(struct ll_lu *l, int fd, uint64_t *size)
 {
-	char err[256], id[33];
+	char err[256], id[33], n[24];
 	int ret;
 
 	ret = ll_image_read(fd, *size, &l->image, err, sizeof(err));
@@ -155,6 +155,19 @@ static int read_superblock(struct ll_lu *l, int fd, uint64_t *size)
 	}
 	if (ret == 0)
 		return 0;
+	if (ll_image_stale_regions(&l->image) && !ll_has_legs(l, 0)) {
+		if (ll_image_stale_regions(&l->image) == UINT64_MAX)
+			snprintf(n, sizeof(n), "all its");
+		else
+			snprintf(n, sizeof(n), "%" PRIu64, ll_image_stale_regions(&l->image));
+		ll_err(l, "refused: this copy is stale in %s region(s): a local write failed "
+		       "there while its mirror's legs took the data, or a local read failed "
+		       "('lunlink-image show %s' lists them). Serve it with mirror= to a leg "
+		       "that has them, which repairs them, or serve a leg's copy; to serve it "
+		       "alone anyway, with older data there: lunlink-image forget-stale %s\n",
+		       n, l->path, l->path);
+		return -1;
+	}
 	l->formatted = 1;
 	l->data_offset = l->image.data_offset;
 	*size = l->image.data_size;

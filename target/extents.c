@@ -39,7 +39,7 @@ struct split {
 	} piece[];
 };
 
-static bool has_legs(struct ll_lu *l, unsigned int set)
+bool ll_has_legs(const struct ll_lu *l, unsigned int set)
 {
 	for (unsigned int i = 0; i < l->opts.nlegs; i++)
 		if (l->opts.leg_set[i] == set)
@@ -120,7 +120,7 @@ int ll_extents_open(struct ll_lu *l, uint64_t *size)
 		e->image = NULL;
 		e->mirror = NULL;
 		e->file_off = x->offset;
-		if (has_legs(l, i + 1)) {
+		if (ll_has_legs(l, i + 1)) {
 			if (mirrored_extent(l, i, fd, have, e)) {
 				close(fd);
 				goto err;
@@ -163,7 +163,7 @@ int ll_mirrors_open(struct ll_lu *l)
 	unsigned int i;
 
 	for (i = 0; i < l->nextents; i++) {
-		if (!has_legs(l, i))
+		if (!ll_has_legs(l, i))
 			continue;
 		if (ll_mirror_open(l, &l->ext[i], i)) {
 			ll_mirrors_close(l);

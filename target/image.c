@@ -38,6 +38,10 @@ uint32_t ll_crc32c(uint32_t crc, const void *buf, size_t len)
 	return ~crc;
 }
 
+/* Where the stale list starts in the superblock: its count (u32), then
+ * (start, count) pairs of u64.  Images made before it have zeros here. */
+#define STALE_AT	256
+
 static void put32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
@@ -154,6 +158,11 @@ void ll_image_encode(const struct ll_image *im, uint8_t *sb)
 	put64(sb + 112, im->gen_bitmap);
 	for (int i = 0; i < LL_IMAGE_GEN_HISTORY; i++)
 		put64(sb + 120 + 8 * i, im->gen_history[i]);
+	put32(sb + STALE_AT, im->nstale);
+	for (uint32_t i = 0; i < im->nstale && i < LL_IMAGE_STALE_MAX; i++) {
+		put64(sb + STALE_AT + 8 + 16 * i, im->stale[i].start);
+		put64(sb + STALE_AT + 16 + 16 * i, im->stale[i].count);
+	}
 	put32(sb + LL_IMAGE_SB_SIZE - 4, ll_crc32c(0, sb, LL_IMAGE_SB_SIZE - 4));
 }
 
@@ -188,6 +197,11 @@ int ll_image_decode(struct ll_image *im, const uint8_t *sb, size_t len,
 	im->gen_bitmap = get64(sb + 112);
 	for (int i = 0; i < LL_IMAGE_GEN_HISTORY; i++)
 		im->gen_history[i] = get64(sb + 120 + 8 * i);
+	im->nstale = get32(sb + STALE_AT);
+	for (uint32_t i = 0; i < im->nstale && i < LL_IMAGE_STALE_MAX; i++) {
+		im->stale[i].start = get64(sb + STALE_AT + 8 + 16 * i);
+		im->stale[i].count = get64(sb + STALE_AT + 16 + 16 * i);
+	}
 
 	if (im->version != LL_IMAGE_VERSION)
 		return ll_fail(err, errlen, "lunlink image format version %u; this lunlink reads "
@@ -206,6 +220,17 @@ int ll_image_decode(struct ll_image *im, const uint8_t *sb, size_t len,
 	    want.dirty_bytes != im->dirty_bytes || want.al_offset != im->al_offset ||
 	    want.al_bytes != im->al_bytes || want.data_offset != im->data_offset)
 		return ll_fail(err, errlen, "superblock layout is inconsistent with its sizes");
+	if (im->nstale > LL_IMAGE_STALE_MAX)
+		return ll_fail(err, errlen, "superblock stale list has %u ranges (at most %u)",
+			    im->nstale, LL_IMAGE_STALE_MAX);
+	for (uint32_t i = 0; i < im->nstale; i++)
+		if (!im->stale[i].count || im->stale[i].start >= ll_image_regions(im) ||
+		    im->stale[i].count > ll_image_regions(im) - im->stale[i].start)
+			return ll_fail(err, errlen, "superblock stale range %u (regions %llu+%llu) "
+				    "is outside the image's %llu regions", i,
+				    (unsigned long long)im->stale[i].start,
+				    (unsigned long long)im->stale[i].count,
+				    (unsigned long long)ll_image_regions(im));
 	if (file_size < im->data_offset || file_size - im->data_offset < im->data_size)
 		return ll_fail(err, errlen, "the image is %llu bytes, but its data ends at %llu "
 			    "(data offset %llu + size %llu): truncated?",
@@ -249,6 +274,22 @@ int ll_image_store(int fd, const struct ll_image *im)
 		ret = errno ? -errno : -EIO;
 	free(sb);
 	return ret;
+}
+
+uint64_t ll_image_regions(const struct ll_image *im)
+{
+	return (im->max_data_size + im->region_size - 1) / im->region_size;
+}
+
+uint64_t ll_image_stale_regions(const struct ll_image *im)
+{
+	uint64_t n = 0;
+
+	if (im->flags & LL_IMAGE_F_STALE_ALL)
+		return UINT64_MAX;
+	for (uint32_t i = 0; i < im->nstale && i < LL_IMAGE_STALE_MAX; i++)
+		n += im->stale[i].count;
+	return n;
 }
 
 uint64_t ll_image_file_size(const struct ll_image *im)

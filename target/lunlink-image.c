@@ -9,6 +9,7 @@
  *                        [--force] FILE
  *   lunlink-image show [--json] FILE
  *   lunlink-image check FILE
+ *   lunlink-image forget-stale FILE
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,15 +35,20 @@ static void usage(FILE *f)
 		"usage: %s create --size SIZE [--max-size SIZE] [--region-size SIZE] [--force] FILE\n"
 		"       %s show [--json] FILE\n"
 		"       %s check FILE\n"
+		"       %s forget-stale FILE\n"
 		"\n"
 		"create  write a lunlink superblock, dirty-region map and activity log in front\n"
 		"        of SIZE bytes of data (a new sparse file, or a block device); the data\n"
 		"        can later grow up to --max-size (default: 4 times SIZE, at least 16G)\n"
 		"show    print what the superblock says\n"
 		"check   exit 0 for a valid lunlink image, 1 for a raw image, 2 for a damaged one\n"
+		"forget-stale  empty the image's stale list (regions where a local write failed\n"
+		"        while the mirror's legs took it), so that the copy can be served alone\n"
+		"        with what it holds there; only for a copy no leg can repair any more,\n"
+		"        and never while it is served\n"
 		"\n"
 		"SIZE: bytes, or a number with K, M, G, T or P (powers of 1024).\n",
-		prog, prog, prog);
+		prog, prog, prog, prog);
 }
 
 static int die(const char *fmt, const char *a, const char *b)
@@ -161,10 +167,42 @@ static int cmd_create(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_forget_stale(int argc, char **argv)
+{
+	struct ll_image im;
+	uint64_t n;
+	int fd, r;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return die("forget-stale: name one FILE%s%s", "", "");
+	r = load(argv[1], &im, 0);
+	if (r == 0)
+		return die("forget-stale: %s is a raw image (no lunlink superblock)%s", argv[1], "");
+	if (r < 0)
+		return 2;
+	n = ll_image_stale_regions(&im);
+	if (!n) {
+		printf("%s: no stale regions\n", argv[1]);
+		return 0;
+	}
+	im.nstale = 0;
+	im.flags &= ~LL_IMAGE_F_STALE_ALL;
+	fd = open(argv[1], O_RDWR | O_CLOEXEC);
+	if (fd < 0 || (errno = -ll_image_store(fd, &im)) != 0)
+		return die("forget-stale: %s: %s", argv[1], strerror(errno));
+	close(fd);
+	if (n == UINT64_MAX)
+		printf("%s: forgot that every region is stale\n", argv[1]);
+	else
+		printf("%s: forgot %" PRIu64 " stale region(s); what this copy holds there is "
+		       "older than the volume's data\n", argv[1], n);
+	return 0;
+}
+
 static int cmd_show(int argc, char **argv)
 {
 	struct ll_image im;
-	char id[33];
+	char id[33], stale[32];
 	int json = 0, i, r;
 
 	for (i = 1; i < argc - 1; i++) {
@@ -187,13 +225,18 @@ static int cmd_show(int argc, char **argv)
 	if (r < 0)
 		return 2;
 	ll_image_id_hex(im.volume_id, id);
+	if (ll_image_stale_regions(&im) == UINT64_MAX)
+		snprintf(stale, sizeof(stale), json ? "\"all\"" : "all");
+	else
+		snprintf(stale, sizeof(stale), "%" PRIu64, ll_image_stale_regions(&im));
 	if (json) {
 		printf("{\"path\":\"%s\",\"format\":\"lunlink\",\"version\":%u,\"volume\":\"%s\","
 		       "\"data_offset\":%" PRIu64 ",\"data_size\":%" PRIu64
 		       ",\"max_data_size\":%" PRIu64 ",\"region_size\":%u,"
-		       "\"generation\":\"%016" PRIx64 "\",\"bitmap_generation\":\"%016" PRIx64 "\"}\n",
+		       "\"generation\":\"%016" PRIx64 "\",\"bitmap_generation\":\"%016" PRIx64 "\","
+		       "\"stale_regions\":%s}\n",
 		       argv[argc - 1], im.version, id, im.data_offset, im.data_size,
-		       im.max_data_size, im.region_size, im.gen_current, im.gen_bitmap);
+		       im.max_data_size, im.region_size, im.gen_current, im.gen_bitmap, stale);
 		return 0;
 	}
 	printf("%s: lunlink image, format version %u\n"
@@ -202,10 +245,16 @@ static int cmd_show(int argc, char **argv)
 	       "  region size       %u bytes (dirty map %" PRIu64 " bytes at %" PRIu64 ")\n"
 	       "  activity log      %" PRIu64 " bytes at %" PRIu64 "\n"
 	       "  generation        %016" PRIx64 "\n"
-	       "  bitmap generation %016" PRIx64 "\n",
+	       "  bitmap generation %016" PRIx64 "\n"
+	       "  stale regions     %s\n",
 	       argv[argc - 1], im.version, id, im.data_size, im.data_offset,
 	       im.max_data_size, im.region_size, im.dirty_bytes, im.dirty_offset,
-	       im.al_bytes, im.al_offset, im.gen_current, im.gen_bitmap);
+	       im.al_bytes, im.al_offset, im.gen_current, im.gen_bitmap, stale);
+	for (uint32_t k = 0; k < im.nstale; k++)
+		printf("    regions %" PRIu64 "-%" PRIu64 " (bytes %" PRIu64 "-%" PRIu64 ")\n",
+		       im.stale[k].start, im.stale[k].start + im.stale[k].count - 1,
+		       im.stale[k].start * im.region_size,
+		       (im.stale[k].start + im.stale[k].count) * im.region_size - 1);
 	return 0;
 }
 
@@ -222,6 +271,8 @@ int main(int argc, char **argv)
 		return cmd_create(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "show"))
 		return cmd_show(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "forget-stale"))
+		return cmd_forget_stale(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check")) {
 		if (argc != 3)
 			return die("check: name one FILE%s%s", "", "");

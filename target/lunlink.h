@@ -68,6 +68,8 @@ void ll_later_init(struct ll_lu *l);
 void ll_later_cancel(struct ll_lu *l);
 
 /* extents.c */
+/* Extent set has mirror= legs (set 0: the backing store itself). */
+bool ll_has_legs(const struct ll_lu *l, unsigned int set);
 int ll_extents_open(struct ll_lu *l, uint64_t *size);
 void ll_extents_close(struct ll_lu *l);
 void ll_extents_submit(struct ll_lu *l, struct ll_io *io, int fault);

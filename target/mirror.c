@@ -132,6 +132,81 @@ static int miss(struct ll_leg *g, uint64_t r)
 	return 1;
 }
 
+/* ---- this copy's stale regions ------------------------------------------ */
+
+/* The superblock's stale list from local_bad (ranges of adjacent regions;
+ * more than it holds: "all"), written like the map.  Returns the map
+ * version that holds it. */
+uint64_t ll_mirror_stale_changed(struct ll_mirror *m)
+{
+	struct ll_image *im = m->image;
+	uint64_t r = 0, s;
+
+	im->nstale = 0;
+	im->flags &= ~LL_IMAGE_F_STALE_ALL;
+	while (r < m->nregions && m->bad_count) {
+		if (!m->local_bad[r >> 3]) {	/* eight clean regions at once */
+			r = (r | 7) + 1;
+			continue;
+		}
+		if (!map_test(m->local_bad, r)) {
+			r++;
+			continue;
+		}
+		for (s = r; r < m->nregions && map_test(m->local_bad, r); r++)
+			;
+		if (im->nstale == LL_IMAGE_STALE_MAX) {
+			im->flags |= LL_IMAGE_F_STALE_ALL;
+			im->nstale = 0;
+			break;
+		}
+		im->stale[im->nstale].start = s;
+		im->stale[im->nstale++].count = r - s;
+	}
+	return ll_mirror_sb_changed(m);
+}
+
+/* This copy lacks regions r0..r1 (or cannot read them): the map version
+ * to wait for before saying the legs have them. */
+static uint64_t local_lost(struct ll_mirror *m, uint64_t r0, uint64_t r1)
+{
+	uint64_t r;
+	int newbits = 0;
+
+	for (r = r0; r <= r1; r++)
+		if (!map_test(m->local_bad, r)) {
+			map_set(m->local_bad, r);
+			m->bad_count++;
+			newbits = 1;
+		}
+	if (newbits)
+		return ll_mirror_stale_changed(m);
+	return m->map_version > m->map_durable ? m->map_version : 0;
+}
+
+/* Count a local error in *count; 1 if it is to be said in full now (none
+ * was in the last LOCAL_MSG_MS), 0 if it waits for tick()'s summary. */
+int ll_local_say(struct ll_mirror *m, uint64_t *count)
+{
+	uint64_t now = ll_now_ms();
+
+	(*count)++;
+	if (m->said_at && now - m->said_at < LOCAL_MSG_MS) {
+		m->quiet++;
+		return 0;
+	}
+	m->said_at = now;
+	return 1;
+}
+
+struct ll_leg *ll_up_leg(struct ll_mirror *m)
+{
+	for (unsigned int i = 0; i < m->nlegs; i++)
+		if (m->leg[i].state == LEG_UP && m->leg[i].iscsi && !m->leg[i].dead)
+			return &m->leg[i];
+	return NULL;
+}
+
 /* ---- writes waiting for metadata ----------------------------------------- */
 
 /* A write waits on one of two lists: for the activity log version it
@@ -515,6 +590,14 @@ static void tick(int fd, int events, void *data)
 		else if (g->verifying)
 			ll_verify_next(g);
 	}
+	if (m->quiet && now - m->said_at >= LOCAL_MSG_MS) {
+		m_err(m, "%" PRIu64 " more local I/O error(s) or refused write(s) in the last %"
+		       PRIu64 " s; %" PRIu64 " region(s) of this copy are stale (totals: "
+		       "lunlink-status)\n", m->quiet, (now - m->said_at) / 1000, m->bad_count);
+		m->quiet = 0;
+		m->said_at = now;
+	}
+	ll_repair_next(m);
 	if (now - m->last_status >= 1000) {
 		m->last_status = now;
 		ll_mirror_write_status(m);
@@ -564,13 +647,17 @@ static void fan_done(struct fan *f)
 	}
 	if (f->local.res && io->op != LL_OP_READ) {
 		if (f->legs_ok) {
-			/* on the legs: good, but the local copy of these is bad */
-			for (r = r0; r <= r1; r++)
-				map_set(m->local_bad, r);
-			m_err(m, "local %s at offset %" PRIu64 " failed (%s); it is on "
-			       "the legs, and reads of it will be served from them\n",
-			       io->op == LL_OP_WRITE ? "write" : "flush",
-			       io->off - m->image->data_offset, strerror(-f->local.res));
+			/* on the legs: good, but this copy lacks it until repaired */
+			uint64_t need = local_lost(m, r0, r1);
+
+			if (need > f->map_need)
+				f->map_need = need;
+			if (ll_local_say(m, &m->local_write_errs))
+				m_err(m, "local %s at offset %" PRIu64 " failed (%s); the legs "
+				       "have it: its region is read from them, recorded as stale "
+				       "in this copy's superblock, and repaired from a leg\n",
+				       io->op == LL_OP_WRITE ? "write" : "unmap",
+				       io->off - m->image->data_offset, strerror(-f->local.res));
 			io->res = 0;
 		} else {
 			io->res = f->local.res;
@@ -676,14 +763,6 @@ static void read_from_leg_done(struct iscsi_context *iscsi, int status, void *da
 	io->complete(io);
 }
 
-static struct ll_leg *up_leg(struct ll_mirror *m)
-{
-	for (unsigned int i = 0; i < m->nlegs; i++)
-		if (m->leg[i].state == LEG_UP && m->leg[i].iscsi && !m->leg[i].dead)
-			return &m->leg[i];
-	return NULL;
-}
-
 static void read_local_done(struct ll_io *local)
 {
 	struct fan *f = (struct fan *)((char *)local - offsetof(struct fan, local));
@@ -692,10 +771,19 @@ static void read_local_done(struct ll_io *local)
 	struct ll_leg *g;
 
 	io->res = local->res;
-	g = io->res && io->op == LL_OP_READ ? up_leg(m) : NULL;
+	g = io->res && io->op == LL_OP_READ ? ll_up_leg(m) : NULL;
+	if (g && !f->bad) {
+		/* the region is read from the legs until repaired from one */
+		uint64_t r0, r1;
+
+		regions(m, io->off - m->image->data_offset, io->len, &r0, &r1);
+		local_lost(m, r0, r1);
+		if (ll_local_say(m, &m->local_read_errs))
+			m_err(m, "local read at offset %" PRIu64 " failed (%s); serving it from "
+			       "leg %u, and repairing its region from there\n",
+			       io->off - m->image->data_offset, strerror(-io->res), g->idx + 1);
+	}
 	if (g && read_from_leg(f, g->idx)) {
-		m_err(m, "local read at offset %" PRIu64 " failed (%s); serving it from "
-		       "leg %u\n", io->off - m->image->data_offset, strerror(-io->res), g->idx + 1);
 		ll_leg_fd_update(g);
 		return;
 	}
@@ -723,9 +811,10 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 	regions(m, io->off - m->image->data_offset, io->len, &r0, &r1);
 
 	if (io->op == LL_OP_READ || io->op == LL_OP_FADVISE) {
-		for (r = r0; r <= r1 && !bad && io->op == LL_OP_READ; r++)
+		for (r = r0; r <= r1 && !bad && io->op == LL_OP_READ && m->bad_count; r++)
 			bad = map_test(m->local_bad, r);
 		f->local.complete = read_local_done;
+		f->bad = bad;
 		if (local_fault || bad) {
 			f->local.res = -EIO;
 			ll_later(l, &f->local);
@@ -735,6 +824,21 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 		return;
 	}
 
+	/* a stale region of this copy takes no write while no leg that has it
+	 * is up: the write would leave the region whole on no copy */
+	for (r = r0; r <= r1 && !bad && io->op != LL_OP_DATASYNC && m->bad_count; r++)
+		bad = map_test(m->local_bad, r);
+	if (bad && !ll_up_leg(m)) {
+		if (ll_local_say(m, &m->refused_writes))
+			m_err(m, "a write at offset %" PRIu64 " to a stale region of this copy is "
+			       "refused (the initiator gets a write error): no leg that has the "
+			       "region is up; it is repaired from the first one that is\n",
+			       io->off - m->image->data_offset);
+		free(f);
+		io->res = -EIO;
+		ll_later(l, io);
+		return;
+	}
 	f->local.complete = local_done;
 	f->pending = 1;
 	f->local_fault = local_fault;
@@ -874,6 +978,19 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 	m->local_bad = calloc(1, (m->nregions + 7) / 8);
 	if (!m->local_bad)
 		goto nomem;
+	for (i = 0; i < im->nstale; i++)
+		for (r = im->stale[i].start; r < im->stale[i].start + im->stale[i].count; r++)
+			map_set(m->local_bad, r);
+	if (im->flags & LL_IMAGE_F_STALE_ALL)
+		memset(m->local_bad, 0xff, (m->nregions + 7) / 8);
+	for (r = 0; r < m->nregions; r++) {
+		if ((r << m->shift) >= im->data_size)
+			map_clear(m->local_bad, r);	/* past the data: nothing lacked */
+		m->bad_count += map_test(m->local_bad, r);
+	}
+	if (m->bad_count)
+		m_err(m, "this copy is stale in %" PRIu64 " region(s) (its superblock says so): "
+		       "they are read from a leg that is up, and repaired from it\n", m->bad_count);
 	if (pread(mirror_fd(m), m->dirty, im->dirty_bytes, (off_t)im->dirty_offset) !=
 	    (ssize_t)im->dirty_bytes) {
 		m_err(m, "refused: cannot read the dirty-region map: %m\n");

@@ -19,6 +19,7 @@
 #define BACKOFF_MIN_MS		500
 #define BACKOFF_MAX_MS		30000
 #define STATUS_DIR		"/run/lunlink"
+#define LOCAL_MSG_MS		10000
 
 /* a resync copy takes adjacent dirty regions together, up to this much,
  * and a leg has up to LL_RESYNC_JOBS copies in flight */
@@ -59,6 +60,7 @@ struct ll_leg {
 	uint64_t sync_pos, copied, sync_start;
 	unsigned int copying;		/* copy jobs in flight */
 	int discard;			/* resolve=discard-leg: overwrite it */
+	int full;			/* syncing everything: it held nothing of ours */
 	/* online verify: regions compared by SHA-256, local against leg */
 	int verifying;
 	uint64_t verify_pos, verify_count, verify_diff;
@@ -92,7 +94,16 @@ struct ll_mirror {
 	uint64_t nregions;
 	unsigned int shift;		/* log2 of the region size */
 	uint8_t *dirty;			/* the on-disk map, in memory (aligned) */
-	uint8_t *local_bad;		/* regions the local image failed to write */
+	/* regions this copy lacks (a local write failed where the legs took
+	 * it) or cannot read: read from a leg that is up, repaired from it
+	 * (mirror_resync.c), kept in the superblock's stale list */
+	uint8_t *local_bad;
+	uint64_t bad_count;
+	uint64_t repair_pos, repair_retry_at;	/* region to look at next; ms */
+	/* local errors, for the status file; their messages are rate-limited:
+	 * one in full, then a summary at most every LOCAL_MSG_MS */
+	uint64_t local_read_errs, local_write_errs, refused_writes, repaired, repair_errs;
+	uint64_t said_at, quiet;	/* ms of the last message; errors not said since */
 	int tick_fd;
 	uint64_t budget;		/* resync bytes allowed now */
 	/* the activity log: extents that may be written right now, on disk
@@ -140,6 +151,7 @@ struct fan {
 	uint64_t al_need;		/* the log version it must wait for */
 	uint64_t map_need;		/* the map version its ack must wait for */
 	int local_fault;
+	int bad;			/* a read of a stale region: not a new error */
 	struct fan *wait_next;
 };
 
@@ -186,6 +198,9 @@ uint64_t ll_mirror_map_changed(struct ll_mirror *m, uint64_t r0, uint64_t r1);
 uint64_t ll_mirror_sb_changed(struct ll_mirror *m);
 void ll_mirror_leg_lost(struct ll_leg *g);
 int ll_mirror_store_sb(struct ll_mirror *m);
+struct ll_leg *ll_up_leg(struct ll_mirror *m);
+uint64_t ll_mirror_stale_changed(struct ll_mirror *m);
+int ll_local_say(struct ll_mirror *m, uint64_t *count);
 
 /* mirror_leg.c */
 int ll_leg_ua_retry(struct ll_leg *g, int status, struct scsi_task *t, unsigned char *tries);
@@ -205,6 +220,7 @@ void ll_leg_start_sync(struct ll_leg *g, int all);
 void ll_resync_next(struct ll_leg *g);
 void ll_resync_unpark(struct ll_leg *g, int closing);
 void ll_verify_next(struct ll_leg *g);
+void ll_repair_next(struct ll_mirror *m);
 void ll_mirror_write_status(struct ll_mirror *m);
 
 #endif

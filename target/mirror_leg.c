@@ -302,7 +302,9 @@ void ll_leg_store_sb(struct ll_leg *g, uint64_t gen)
 	w->g = g;
 	im.gen_current = gen;
 	im.gen_bitmap = 0;
-	im.flags &= ~(LL_IMAGE_F_FRESH | LL_IMAGE_F_OPEN | LL_IMAGE_F_PRIMARY);
+	im.flags &= ~(LL_IMAGE_F_FRESH | LL_IMAGE_F_OPEN | LL_IMAGE_F_PRIMARY |
+		      LL_IMAGE_F_STALE_ALL);
+	im.nstale = 0;			/* this copy's stale regions, not the leg's */
 	ll_image_encode(&im, w->sb);
 	if (!iscsi_write16_task(g->iscsi, g->lun, 0, w->sb, sizeof(w->sb), 512, 0, 0, 1, 0, 0,
 				leg_written_sb, w)) {
@@ -345,6 +347,7 @@ void ll_leg_start_sync(struct ll_leg *g, int all)
 		return;
 	}
 	g->state = LEG_SYNCING;
+	g->full = all;
 	g->sync_pos = 0;
 	g->copied = 0;
 	g->sync_start = ll_now_ms();

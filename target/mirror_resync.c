@@ -85,8 +85,8 @@ static void free_jobs(struct ll_leg *g)
  * at its place in the LUN; a part it does not serve has no writer to keep
  * out.
  */
-static void hold_and_read(struct ll_copy *c, uint64_t start, uint64_t len,
-			  void (*done)(struct ll_io *))
+static void hold(struct ll_copy *c, uint64_t start, uint64_t len,
+		 void (*granted)(struct ll_range *))
 {
 	struct ll_mirror *m = c->g->m;
 
@@ -96,16 +96,22 @@ static void hold_and_read(struct ll_copy *c, uint64_t start, uint64_t len,
 	c->start = start;
 	c->len = len;
 	c->range.exclusive = true;
-	c->range.grant = read_granted;
-	c->rd.complete = done;
+	c->range.grant = granted;
 	if (!ll_range_in_lun(m->ext->file_off - m->image->data_offset, m->ext->len,
 			     m->ext->start, start, len, &c->range)) {
 		c->range.start = c->range.end = 0;	/* nothing held */
-		read_granted(&c->range);
+		granted(&c->range);
 		return;
 	}
 	if (ll_range_acquire(&m->l->ranges, &c->range))
-		read_granted(&c->range);
+		granted(&c->range);
+}
+
+static void hold_and_read(struct ll_copy *c, uint64_t start, uint64_t len,
+			  void (*done)(struct ll_io *))
+{
+	c->rd.complete = done;
+	hold(c, start, len, read_granted);
 }
 
 static void let_go(struct ll_copy *c)
@@ -242,6 +248,57 @@ static int copy_send(struct ll_copy *c)
 }
 
 /*
+ * One copy from region r on: r and the regions after it set in want (and
+ * not in skip, if given) go together, up to LL_RESYNC_MAX, and under
+ * resync_rate= up to what a tick allows (the budget must be able to hold
+ * one copy), within the data.  Its length in bytes; *end: the region after.
+ */
+static uint64_t span_from(struct ll_mirror *m, uint64_t r, const uint8_t *want,
+			  const uint8_t *skip, uint64_t *end)
+{
+	uint64_t size = m->image->data_size, start = r << m->shift, max = LL_RESYNC_MAX, e;
+
+	if (m->l->opts.resync_rate && m->l->opts.resync_rate * TICK_MS / 1000 < max)
+		max = m->l->opts.resync_rate * TICK_MS / 1000;
+	for (e = r + 1; e < m->nregions && map_test(want, e) && !(skip && map_test(skip, e)) &&
+	     ((e + 1 - r) << m->shift) <= max && (e << m->shift) < size; e++)
+		;
+	*end = e;
+	return (e << m->shift) - start > size - start ? size - start : (e << m->shift) - start;
+}
+
+/* Take len bytes from the resync_rate= budget; 0 if this tick has not enough. */
+static int afford(struct ll_mirror *m, uint64_t len)
+{
+	if (!m->l->opts.resync_rate)
+		return 1;
+	if (m->budget < len)
+		return 0;
+	m->budget -= len;
+	return 1;
+}
+
+/*
+ * The first region from r on that the leg lacks and this copy can give:
+ * not a stale one (that waits for its repair from a leg that has it).
+ * m->nregions if none; UINT64_MAX if none but stale ones.
+ */
+static uint64_t next_copyable(struct ll_leg *g, uint64_t r)
+{
+	struct ll_mirror *m = g->m;
+	int stale = 0;
+
+	for (; r < m->nregions; r++) {
+		if (!map_test(g->need, r))
+			continue;
+		if (!m->bad_count || !map_test(m->local_bad, r))
+			return r;
+		stale = 1;
+	}
+	return stale ? UINT64_MAX : m->nregions;
+}
+
+/*
  * Start copying the leg's next missing regions, as many jobs as are idle
  * and the rate allows.  The scan goes on from where the last job started;
  * it starts over from the volume's start (for regions missed meanwhile)
@@ -250,7 +307,7 @@ static int copy_send(struct ll_copy *c)
 void ll_resync_next(struct ll_leg *g)
 {
 	struct ll_mirror *m = g->m;
-	uint64_t size = m->image->data_size, r, end, start, len, max;
+	uint64_t size = m->image->data_size, r, end, start, len;
 	struct ll_copy *c;
 
 	while (g->state == LEG_SYNCING && !m->closing) {
@@ -259,14 +316,14 @@ void ll_resync_next(struct ll_leg *g)
 				sync_done(g);
 			return;
 		}
-		for (r = g->sync_pos; r < m->nregions && !map_test(g->need, r); r++)
-			;
+		r = next_copyable(g, g->sync_pos);
 		if (r >= m->nregions) {
 			if (g->copying)
 				return;
-			for (r = 0; r < m->nregions && !map_test(g->need, r); r++)
-				;
+			r = next_copyable(g, 0);
 			if (r >= m->nregions) {
+				if (r == UINT64_MAX)
+					return;	/* what is left is stale here */
 				g->need_count = 0;
 				sync_done(g);
 				return;
@@ -279,25 +336,10 @@ void ll_resync_next(struct ll_leg *g)
 			g->sync_pos = r + 1;
 			continue;
 		}
-		/* adjacent missing regions go together, up to LL_RESYNC_MAX, and
-		 * under resync_rate= up to what a tick allows (the budget must be
-		 * able to hold one copy) */
-		max = LL_RESYNC_MAX;
-		if (m->l->opts.resync_rate && m->l->opts.resync_rate * TICK_MS / 1000 < max)
-			max = m->l->opts.resync_rate * TICK_MS / 1000;
-		for (end = r + 1; end < m->nregions && map_test(g->need, end) &&
-		     ((end + 1 - r) << m->shift) <= max && (end << m->shift) < size; end++)
-			;
-		len = (end << m->shift) - start;
-		if (start + len > size)
-			len = size - start;
-		if (m->l->opts.resync_rate && m->budget < len)
-			return;
+		len = span_from(m, r, g->need, m->bad_count ? m->local_bad : NULL, &end);
 		c = idle_job(g, LL_RESYNC_JOBS);
-		if (!c)
+		if (!c || !afford(m, len))
 			return;
-		if (m->l->opts.resync_rate)
-			m->budget -= len;
 		g->sync_pos = end;
 		hold_and_read(c, start, len, region_read);
 	}
@@ -319,6 +361,7 @@ static void verify_finish(struct ll_leg *g, const char *why)
 		"; they are being resynced from this copy" : "");
 	if (g->need_count && g->state == LEG_UP) {
 		g->state = LEG_SYNCING;
+		g->full = 0;
 		g->sync_pos = 0;
 		g->copied = 0;
 		g->sync_start = ll_now_ms();
@@ -326,19 +369,45 @@ static void verify_finish(struct ll_leg *g, const char *why)
 	}
 }
 
-static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data, void *priv);
-
-/* Read the region being verified from the leg.  1 if it was queued. */
-static int verify_send(struct ll_copy *c)
+/* Read the job's range from the leg (verify, repair).  1 if it was queued. */
+static int leg_read(struct ll_copy *c, iscsi_command_cb cb)
 {
 	struct ll_leg *g = c->g;
 
-	if (!iscsi_read16_task(g->iscsi, g->lun, c->rd.off / 512, (uint32_t)c->rd.len, 512,
-			       0, 0, 0, 0, 0, verify_leg_read, c))
+	if (!iscsi_read16_task(g->iscsi, g->lun, (g->m->image->data_offset + c->start) / 512,
+			       (uint32_t)c->len, 512, 0, 0, 0, 0, 0, cb, c))
 		return 0;
 	ll_leg_fd_update(g);
 	return 1;
 }
+
+/*
+ * leg_read's answer: the task if it holds the whole range (the caller
+ * frees it), else NULL; a unit attention sends the read again, and then
+ * *again is set (the answer is still to come).
+ */
+static struct scsi_task *leg_read_answer(struct ll_copy *c, struct iscsi_context *iscsi,
+					 int status, struct scsi_task *t, iscsi_command_cb cb,
+					 int *again)
+{
+	struct ll_leg *g = c->g;
+
+	*again = 0;
+	if (g->iscsi == iscsi && ll_leg_ua_retry(g, status, t, &c->ua_tries)) {
+		scsi_free_scsi_task(t);
+		*again = leg_read(c, cb);
+		return NULL;
+	}
+	if (g->iscsi != iscsi || status != SCSI_STATUS_GOOD || !t ||
+	    t->datain.size != (int)c->len) {
+		if (t)
+			scsi_free_scsi_task(t);
+		return NULL;
+	}
+	return t;
+}
+
+static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data, void *priv);
 
 static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data, void *priv)
 {
@@ -349,17 +418,13 @@ static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data,
 	uint64_t r = c->start >> m->shift, len = c->len, start = c->start;
 	uint8_t md[32];
 	unsigned int mdlen = 0;
+	int again;
 
-	if (g->iscsi == iscsi && ll_leg_ua_retry(g, status, t, &c->ua_tries)) {
-		scsi_free_scsi_task(t);
-		t = NULL;
-		if (verify_send(c))
-			return;
-	}
+	t = leg_read_answer(c, iscsi, status, t, verify_leg_read, &again);
+	if (again)
+		return;
 	let_go(c);
-	if (g->iscsi != iscsi || status != SCSI_STATUS_GOOD || !t || t->datain.size != (int)len) {
-		if (t)
-			scsi_free_scsi_task(t);
+	if (!t) {
 		verify_finish(g, "reading the leg failed");
 		return;
 	}
@@ -395,7 +460,7 @@ static void verify_local_read(struct ll_io *io)
 		return;
 	}
 	EVP_Digest(c->buf, io->len, c->local_md, &mdlen, EVP_sha256(), NULL);
-	if (!verify_send(c)) {
+	if (!leg_read(c, verify_leg_read)) {
 		let_go(c);
 		verify_finish(g, "cannot queue a read of the leg");
 	}
@@ -414,18 +479,17 @@ void ll_verify_next(struct ll_leg *g)
 		verify_finish(g, "the leg is not up");
 		return;
 	}
+	/* a stale region of this copy is repaired from a leg, not compared */
+	while (start < size && m->bad_count && map_test(m->local_bad, g->verify_pos))
+		start = ++g->verify_pos << m->shift;
 	if (start >= size) {
 		verify_finish(g, NULL);
 		return;
 	}
 	len = size - start < (1ULL << m->shift) ? size - start : 1ULL << m->shift;
-	if (m->l->opts.resync_rate && m->budget < len)
-		return;
 	c = idle_job(g, 1);
-	if (!c)
+	if (!c || !afford(m, len))
 		return;
-	if (m->l->opts.resync_rate)
-		m->budget -= len;
 	g->verify_pos++;
 	hold_and_read(c, start, len, verify_local_read);	/* then the leg's */
 }
@@ -447,6 +511,151 @@ int ll_mirror_verify(struct ll_mirror *m)
 		n++;
 	}
 	return n;
+}
+
+/* ---- repair: this copy's stale regions, from a leg that is up ---------- */
+
+/*
+ * A leg this copy's stale regions can be repaired from: one that is up, or
+ * one being resynced that held our data before (not a fresh or discarded
+ * one).  A syncing leg may lack a stale region too: when it dropped, what
+ * it had taken without a flush was marked missing, to be safe; then its
+ * version is still the newest there is (this copy failed to write it), and
+ * after the repair the two agree.
+ */
+static int repair_source(const struct ll_leg *g)
+{
+	return g->iscsi && !g->dead && !g->verifying &&
+	       (g->state == LEG_UP || (g->state == LEG_SYNCING && !g->full));
+}
+
+static void repair_failed(struct ll_leg *g, uint64_t start, const char *why)
+{
+	struct ll_mirror *m = g->m;
+
+	m->repair_retry_at = ll_now_ms() + LOCAL_MSG_MS;
+	if (ll_local_say(m, &m->repair_errs))
+		leg_err(g, "repairing this copy's stale region at offset %" PRIu64 " from the leg "
+			"failed: %s; trying again in %d s\n", start, why, LOCAL_MSG_MS / 1000);
+}
+
+static void repair_written(struct ll_io *io)
+{
+	struct ll_copy *c = rd_job(io);
+	struct ll_leg *g = c->g;
+	struct ll_mirror *m = g->m;
+	uint64_t r, r0 = c->start >> m->shift, r1 = (c->start + c->len - 1) >> m->shift;
+
+	let_go(c);
+	if (io->res) {
+		repair_failed(g, c->start, strerror(-io->res));
+		return;
+	}
+	for (r = r0; r <= r1; r++) {
+		if (map_test(m->local_bad, r)) {
+			map_clear(m->local_bad, r);
+			m->bad_count--;
+			m->repaired++;
+		}
+		/* a syncing source lacked nothing newer here: it is in step */
+		if (map_test(g->need, r)) {
+			map_clear(g->need, r);
+			g->need_count--;
+		}
+	}
+	ll_mirror_stale_changed(m);
+	if (!m->bad_count) {
+		free_jobs(g);
+		leg_err(g, "this copy's stale regions are repaired from the leg (%" PRIu64
+			" region(s) since it was opened)\n", m->repaired);
+		return;
+	}
+	ll_repair_next(m);
+}
+
+static void repair_leg_read(struct iscsi_context *iscsi, int status, void *data, void *priv)
+{
+	struct ll_copy *c = priv;
+	struct ll_leg *g = c->g;
+	struct ll_mirror *m = g->m;
+	struct scsi_task *t;
+	int again;
+
+	t = leg_read_answer(c, iscsi, status, data, repair_leg_read, &again);
+	if (again)
+		return;
+	if (!t) {
+		let_go(c);
+		repair_failed(g, c->start, "reading it from the leg failed");
+		return;
+	}
+	memcpy(c->buf, t->datain.data, c->len);
+	scsi_free_scsi_task(t);
+	c->rd.op = LL_OP_WRITE;
+	c->rd.flags = LL_IO_DSYNC;	/* on disk before the stale list says so */
+	c->rd.fd = mirror_io_fd(m);
+	c->rd.buf = c->buf;
+	c->rd.off = m->image->data_offset + c->start;
+	c->rd.len = c->len;
+	c->rd.complete = repair_written;
+	m->l->engine.ops->submit(&m->l->engine, &c->rd);
+}
+
+/* The range is held (no write lands in it): read it from the leg. */
+static void repair_granted(struct ll_range *rg)
+{
+	struct ll_copy *c = (struct ll_copy *)((char *)rg - offsetof(struct ll_copy, range));
+	struct ll_leg *g = c->g;
+
+	if (!g->iscsi || g->dead || !repair_source(g) || g->m->closing) {
+		let_go(c);		/* the next tick looks again */
+		return;
+	}
+	if (!leg_read(c, repair_leg_read)) {
+		let_go(c);
+		repair_failed(g, c->start, "cannot queue a read of the leg");
+	}
+}
+
+/*
+ * Repair this copy's next stale regions (adjacent ones together, up to
+ * LL_RESYNC_MAX) from a leg that is up, or else a syncing one that may
+ * serve (repair_source), while it has no copy in flight: its range held, read
+ * from the leg, written here with O_DSYNC, then off the stale list.  One
+ * copy at a time, at resync_rate; not while fault=write makes local writes
+ * fail.
+ */
+void ll_repair_next(struct ll_mirror *m)
+{
+	uint64_t size = m->image->data_size, r, end, start, len;
+	struct ll_leg *g;
+	struct ll_copy *c;
+
+	if (!m->bad_count || m->closing || (m->l->fault & LL_FAULT_WRITE) ||
+	    ll_now_ms() < m->repair_retry_at)
+		return;
+	g = ll_up_leg(m);
+	for (unsigned int i = 0; i < m->nlegs && !g; i++)
+		if (repair_source(&m->leg[i]))
+			g = &m->leg[i];
+	if (!g || !repair_source(g) || g->copying)
+		return;
+	for (r = m->repair_pos; r < m->nregions && !map_test(m->local_bad, r); r++)
+		;
+	if (r >= m->nregions)
+		for (r = 0; r < m->nregions && !map_test(m->local_bad, r); r++)
+			;
+	start = r << m->shift;
+	if (r >= m->nregions || start >= size) {	/* nothing in the data */
+		m->repair_pos = 0;
+		return;
+	}
+	len = span_from(m, r, m->local_bad, NULL, &end);
+	c = idle_job(g, 1);
+	if (!c || !afford(m, len))
+		return;
+	m->repair_pos = end;
+	hold(c, start, len, repair_granted);
 }
 
 /* ---- status ------------------------------------------------------------- */
@@ -490,6 +699,10 @@ void ll_mirror_write_status(struct ll_mirror *m)
 			fprintf(f, " error=\"%s\"", g->why);
 		fputc('\n', f);
 	}
+	fprintf(f, "local stale_regions=%" PRIu64 " read_errors=%" PRIu64 " write_errors=%" PRIu64
+		" refused_writes=%" PRIu64 " repaired=%" PRIu64 " repair_errors=%" PRIu64 "\n",
+		m->bad_count, m->local_read_errs, m->local_write_errs, m->refused_writes,
+		m->repaired, m->repair_errs);
 	if (fclose(f) == 0)
 		rename(tmp, m->status_path);
 }

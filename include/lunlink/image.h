@@ -8,7 +8,8 @@
  * of a mirrored volume describes itself (seed 003: any surviving copy holds
  * all the data, and says which data it holds):
  *
- *   0                 superblock (4 KiB): sizes, volume id, generation ids
+ *   0                 superblock (4 KiB): sizes, volume id, generation ids,
+ *                     and the regions this copy lacks (its stale list)
  *   dirty_offset      dirty-region map: one bit per region, set while the
  *                     region may differ from a peer's copy
  *   al_offset         activity log: the regions being written, so that after
@@ -34,6 +35,15 @@
 #define LL_IMAGE_REGION_DEFAULT	(64u << 10)
 #define LL_IMAGE_AL_SLOTS	1024u	/* activity log entries (u64 each) */
 #define LL_IMAGE_GEN_HISTORY	4
+#define LL_IMAGE_STALE_MAX	200	/* ranges in the superblock's stale list */
+
+/* Regions [start, start+count) of this copy that are stale: a local write
+ * failed where the mirror's legs took it (this copy lacks the data), or a
+ * local read failed (the data may be unreadable here).  The mirror reads
+ * them from a leg and repairs them from it; alone, the copy is refused. */
+struct ll_image_stale {
+	uint64_t start, count;
+};
 
 struct ll_image {
 	uint32_t version;
@@ -48,11 +58,21 @@ struct ll_image {
 	uint64_t gen_bitmap;		/* the peer generation the map is against */
 	uint64_t gen_history[LL_IMAGE_GEN_HISTORY];
 	uint32_t flags;
+	uint32_t nstale;
+	struct ll_image_stale stale[LL_IMAGE_STALE_MAX];
 };
 
 #define LL_IMAGE_F_PRIMARY	0x1	/* last served as the writable copy */
 #define LL_IMAGE_F_FRESH	0x2	/* made by lunlink-image create, never synced */
 #define LL_IMAGE_F_OPEN		0x4	/* being served as a mirror's primary */
+#define LL_IMAGE_F_STALE_ALL	0x8	/* more stale ranges than the list holds:
+					 * every region counts as stale */
+
+/* Regions of region_size the image's dirty map and stale list cover. */
+uint64_t ll_image_regions(const struct ll_image *im);
+
+/* How many regions the stale list names; UINT64_MAX with LL_IMAGE_F_STALE_ALL. */
+uint64_t ll_image_stale_regions(const struct ll_image *im);
 
 /*
  * Lay out a new image for data_size bytes (growable to max_data_size, 0 =

@@ -94,6 +94,45 @@ int main(void)
 	       "a region size that is not a power of two");
 	like(err, "region size", "names the region size");
 
+	/* the stale list: regions this copy lacks, kept in the superblock */
+	is_u64(ll_image_regions(&im), 1024, "a 64 MiB image has 1024 regions of 64 KiB");
+	im.nstale = 2;
+	im.stale[0].start = 3;
+	im.stale[0].count = 2;
+	im.stale[1].start = 1023;
+	im.stale[1].count = 1;
+	is_u64(ll_image_stale_regions(&im), 3, "three stale regions");
+	ll_image_encode(&im, sb);
+	is_int(ll_image_decode(&back, sb, sizeof(sb), fsz, err, sizeof(err)), 1,
+	       "a stale list decodes");
+	ok(!memcmp(&im, &back, sizeof(im)), "and round-trips exactly");
+	im.flags |= LL_IMAGE_F_STALE_ALL;
+	is_u64(ll_image_stale_regions(&im), UINT64_MAX, "STALE_ALL: every region");
+	im.flags &= ~LL_IMAGE_F_STALE_ALL;
+
+	memcpy(copy, sb, sizeof(sb));
+	poke64(copy, 256, LL_IMAGE_STALE_MAX + 1);	/* the list's count */
+	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), -1,
+	       "a stale list longer than the superblock holds");
+	like(err, "stale list has 201 ranges", "names its length");
+
+	im.stale[1].count = 2;		/* regions 1023-1024: past the last */
+	ll_image_encode(&im, copy);
+	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), -1,
+	       "a stale range past the image's regions");
+	like(err, "stale range 1 (regions 1023+2) is outside the image's 1024 regions",
+	     "names the range");
+	im.stale[1].count = 0;
+	ll_image_encode(&im, copy);
+	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), -1,
+	       "an empty stale range");
+	im.stale[1].start = UINT64_MAX;
+	im.stale[1].count = 2;		/* start + count wraps */
+	ll_image_encode(&im, copy);
+	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), -1,
+	       "a stale range whose end wraps");
+	im.nstale = 0;
+
 	ok(ll_image_layout(&im, 1000, 0, 65536, err, sizeof(err)) < 0, "size not in sectors");
 	ok(ll_image_layout(&im, 1 << 20, 512, 65536, err, sizeof(err)) < 0, "max below size");
 	ok(ll_image_layout(&im, 1 << 20, 0, 1 << 30, err, sizeof(err)) < 0, "region too large");
