@@ -17,6 +17,9 @@ start_leg() {
 	target_new B 1 && lun_new B 1 1 "$TRASH/b.img" rdwr
 }
 
+# a_log_has TEXT: tgtd A's log, long messages joined, has TEXT
+a_log_has() { join_log "$A_LOG" | grep -qF "$1"; }
+
 # bytes LBA COUNT FILE: COUNT blocks of the data area of an image file
 data_of() {
 	dd if="$3" bs=512 skip=$((2048 + $1)) count="$2" 2>/dev/null
@@ -57,7 +60,12 @@ test_expect_success 'with the leg killed, writes go on, degraded' '
 	"$IO" "$(url A 1 1)" write 1000 x2 &&
 	"$IO" "$(url A 1 1)" write 5000 x3 &&
 	wait_for 10 leg_is down &&
-	test_grep "degraded: new generation" "$A_LOG"
+	test_grep "degraded: new generation" "$A_LOG" &&
+	join_log "$A_LOG" >joined &&
+	grep -E "leg 1 .*: dropped: (the connection broke \(closed or reset from the leg.s side: its tgtd stopped, its node failed, or the network is down\)|the connection was lost during a write)" joined &&
+	wait_for 5 a_log_has "cannot connect: Failed to connect to iSCSI socket. iscsi_service: socket error Connection refused(111)." &&
+	join_log "$A_LOG" >joined &&
+	! grep -E "iscsi_service_reconnect_if_loggedin|iSCSI socket\. *(;|\$)" joined
 '
 
 test_expect_success 'the leg returns: only the three regions written meanwhile are copied' '

@@ -118,11 +118,36 @@ void ll_leg_unqueued(struct ll_leg *g, const char *what)
 	ll_leg_down(g, why);
 }
 
+/*
+ * Two of libiscsi 1.19's messages hide the cause they had: with its own
+ * reconnect off it says "iscsi_service_reconnect_if_loggedin. Can not
+ * reconnect right now." of any broken connection (a refused connect, a
+ * reset, the far end closing), and a failed connect formats its own error
+ * into itself, leaving "Failed to connect to iSCSI socket. " and nothing.
+ * Say what they mean.
+ */
+static const char *plain_reason(const struct ll_leg *g, const char *why)
+{
+	static const char *const connecting =
+		"the connection to its portal failed or broke during login (is its tgtd "
+		"running and listening there?)";
+
+	if (!strncmp(why, "iscsi_service_reconnect_if_loggedin", 35))
+		return g->state == LEG_CONNECTING ? connecting :
+		       "the connection broke (closed or reset from the leg's side: its tgtd "
+		       "stopped, its node failed, or the network is down)";
+	if (!strncmp(why, "Failed to connect to iSCSI socket.", 34) &&
+	    strspn(why + 34, " \r\n") == strlen(why + 34))
+		return connecting;
+	return why;
+}
+
 /* Drop the leg: it is out of date from now on.  Safe inside callbacks. */
 void ll_leg_down(struct ll_leg *g, const char *why)
 {
 	if (g->state == LEG_REFUSED || g->dead)
 		return;
+	why = plain_reason(g, why);
 	snprintf(g->why, sizeof(g->why), "%s", why);
 	g->why[strcspn(g->why, "\r\n")] = '\0';	/* libiscsi's messages end in one */
 	if (g->state == LEG_UP || g->state == LEG_SYNCING) {
@@ -236,7 +261,9 @@ static void leg_event(int fd, int events, void *data)
 		rev |= POLLIN;
 	if (events & EPOLLOUT)
 		rev |= POLLOUT;
-	if (events & (EPOLLERR | EPOLLHUP))
+	if (events & EPOLLERR)		/* libiscsi then reads the socket's error */
+		rev |= POLLERR;
+	if (events & EPOLLHUP)
 		rev |= POLLHUP;
 	if (iscsi_service(g->iscsi, rev) < 0) {
 		ll_leg_down(g, iscsi_get_error(g->iscsi));
