@@ -232,6 +232,28 @@ test_expect_success 'the leg returns: the stale region is repaired from it, the 
 	test "$(stale_in_sb a.img)" = 0
 '
 
+test_expect_success 'more stale ranges than the superblock holds: the copy is stale everywhere until repaired' '
+	fault write &&
+	head -c 512 /dev/urandom >w3 &&
+	i=0 && while [ $i -le 200 ]; do
+		"$IO" "$(url A 1 1)" write $((i * 256)) w3 >/dev/null || break
+		i=$((i + 1))
+	done &&
+	test $i = 201 &&
+	wait_for 5 stale_is 201 &&
+	test "$(stale_in_sb a.img)" = "\"all\"" &&
+	tgtd_stop A &&
+	TGTD_PORT=$A_PORT tgtd_start A &&
+	target_new A 1 &&
+	lun_new A 1 1 "$TRASH/a.img" lunlink "mirror=$(url B 1 1)" &&
+	a_log_has "this copy is stale in 512 region(s) (its superblock says so)" &&
+	wait_for 30 stale_is 0 &&
+	wait_for 30 leg_is up &&
+	test "$(local_field_in "$(status_file)" repaired)" = 512 &&
+	data_of 0 65536 a.img >all-a && data_of 0 65536 b.img >all-b && test_cmp all-a all-b &&
+	data_of 51200 1 a.img >ina && test_cmp w3 ina
+'
+
 # The same through targets.conf and tgt-admin (single quotes: tgt-admin
 # hands the value to a shell; tgt-admin -e also deletes the targets its file
 # does not name: A's target 1 goes).  Node B exports a second copy as LUN 2.

@@ -108,9 +108,14 @@ int ll_mirror_persist(struct ll_mirror *m, uint64_t r0, uint64_t r1)
 	return fdatasync(mirror_fd(m));
 }
 
+static void stale_list(struct ll_mirror *m);
+
 int ll_mirror_store_sb(struct ll_mirror *m)
 {
-	int err = ll_image_store(mirror_fd(m), m->image);
+	int err;
+
+	stale_list(m);
+	err = ll_image_store(mirror_fd(m), m->image);
 
 	if (err)
 		m_err(m, "cannot write the superblock: %s\n", strerror(-err));
@@ -134,19 +139,21 @@ static int miss(struct ll_leg *g, uint64_t r)
 
 /* ---- this copy's stale regions ------------------------------------------ */
 
-/* The superblock's stale list from local_bad (ranges of adjacent regions;
- * more than it holds: "all"), written like the map.  Returns the map
- * version that holds it. */
-uint64_t ll_mirror_stale_changed(struct ll_mirror *m)
+/* The superblock's stale list from local_bad: ranges of adjacent regions;
+ * more than it holds: "all".  Run when the superblock is encoded. */
+static void stale_list(struct ll_mirror *m)
 {
 	struct ll_image *im = m->image;
 	uint64_t r = 0, s;
 
+	if (!m->stale_dirty)
+		return;
+	m->stale_dirty = 0;
 	im->nstale = 0;
 	im->flags &= ~LL_IMAGE_F_STALE_ALL;
 	while (r < m->nregions && m->bad_count) {
-		if (!m->local_bad[r >> 3]) {	/* eight clean regions at once */
-			r = (r | 7) + 1;
+		if (!(r & 63) && !((const uint64_t *)m->local_bad)[r >> 6]) {
+			r += 64;		/* 64 clean regions at once */
 			continue;
 		}
 		if (!map_test(m->local_bad, r)) {
@@ -163,6 +170,14 @@ uint64_t ll_mirror_stale_changed(struct ll_mirror *m)
 		im->stale[im->nstale].start = s;
 		im->stale[im->nstale++].count = r - s;
 	}
+}
+
+/* local_bad changed: the superblock's stale list is written like the map
+ * (built when the superblock is, so a burst of errors costs one scan).
+ * Returns the map version that holds it. */
+uint64_t ll_mirror_stale_changed(struct ll_mirror *m)
+{
+	m->stale_dirty = 1;
 	return ll_mirror_sb_changed(m);
 }
 
@@ -378,6 +393,7 @@ static void map_flush(struct ll_mirror *m)
 	m->map_writing = m->map_version;
 	if (m->sb_pending) {
 		m->sb_pending = 0;
+		stale_list(m);
 		ll_image_encode(m->image, m->sb_buf);
 		meta_write(m, &m->map_io, m->sb_buf, 0, LL_IMAGE_SB_SIZE, map_written);
 		return;
@@ -975,7 +991,7 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 	if (posix_memalign(&p, 4096, LL_IMAGE_SB_SIZE))
 		goto nomem;
 	m->sb_buf = p;
-	m->local_bad = calloc(1, (m->nregions + 7) / 8);
+	m->local_bad = calloc(1, (m->nregions + 63) / 64 * 8);	/* whole words */
 	if (!m->local_bad)
 		goto nomem;
 	for (i = 0; i < im->nstale; i++)
@@ -988,6 +1004,7 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 			map_clear(m->local_bad, r);	/* past the data: nothing lacked */
 		m->bad_count += map_test(m->local_bad, r);
 	}
+	m->stale_dirty = 1;		/* the list as local_bad has it, at the next write */
 	if (m->bad_count)
 		m_err(m, "this copy is stale in %" PRIu64 " region(s) (its superblock says so): "
 		       "they are read from a leg that is up, and repaired from it\n", m->bad_count);

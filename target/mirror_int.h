@@ -99,6 +99,7 @@ struct ll_mirror {
 	 * (mirror_resync.c), kept in the superblock's stale list */
 	uint8_t *local_bad;
 	uint64_t bad_count;
+	int stale_dirty;		/* the superblock's list is behind local_bad */
 	uint64_t repair_pos, repair_retry_at;	/* region to look at next; ms */
 	/* local errors, for the status file; their messages are rate-limited:
 	 * one in full, then a summary at most every LOCAL_MSG_MS */
