@@ -67,6 +67,9 @@
 #                          system calls (stat-LOC-JOB-STORE.txt) and `perf
 #                          record -g` of tgtd A (rec-LOC-JOB-STORE.data), over
 #                          the run's seconds less two; empty (default): none
+#   PERF_A_PRELOAD         a library to LD_PRELOAD into tgtd A only, e.g. the
+#                          experiment t/perf/leg-batch.so (see its header);
+#                          empty (default): none
 #
 # Bounded: fio and tgtadm run under `timeout`, every wait has a limit, and
 # the tgtds and images are removed on any exit.
@@ -216,7 +219,7 @@ fill() {	# FILE OFFSET_MB: write the data area so that nothing is sparse
 		conv=notrunc,fsync status=none
 }
 
-tgtd_start A || die "cannot start tgtd A"
+TGTD_PRELOAD=${PERF_A_PRELOAD:-} tgtd_start A || die "cannot start tgtd A"
 say "tgtd A pid $A_PID, port $A_PORT"
 for loc in $LOCATIONS; do
 	case "$loc" in tmpfs | disk) ;; *) die "unknown location '$loc' (tmpfs or disk)" ;; esac
