@@ -598,6 +598,16 @@ static void tick(int fd, int events, void *data)
 			else
 				ll_leg_fd_update(g);
 		}
+		/* a connect nobody answers (a cut link, a node gone) would wait
+		 * for TCP's own limit, minutes: leg_timeout bounds the attempt */
+		if (g->state == LEG_CONNECTING && g->iscsi && !g->dead &&
+		    now - g->connect_at >= m->l->opts.leg_timeout * 1000ULL) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "no answer from its portal within leg_timeout=%u s",
+				 m->l->opts.leg_timeout);
+			ll_leg_down(g, why);
+		}
 		if (g->state == LEG_DOWN && !g->iscsi && now >= g->retry_at)
 			ll_leg_connect(g);
 		ll_resync_unpark(g, 0);

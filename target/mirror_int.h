@@ -52,6 +52,7 @@ struct ll_leg {
 	enum leg_state state;
 	int dead;			/* drop the context at the next tick */
 	uint64_t retry_at;		/* ms */
+	uint64_t connect_at;		/* ms: this connection attempt started */
 	unsigned int backoff;		/* ms */
 	uint8_t *need;			/* regions this leg lacks */
 	uint8_t *unsynced[2];		/* written without FUA since its last flush */

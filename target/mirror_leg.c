@@ -119,18 +119,27 @@ void ll_leg_unqueued(struct ll_leg *g, const char *what)
 }
 
 /*
- * Two of libiscsi 1.19's messages hide the cause they had: with its own
+ * Some of libiscsi 1.19's messages hide the cause they had: with its own
  * reconnect off it says "iscsi_service_reconnect_if_loggedin. Can not
  * reconnect right now." of any broken connection (a refused connect, a
- * reset, the far end closing), and a failed connect formats its own error
- * into itself, leaving "Failed to connect to iSCSI socket. " and nothing.
- * Say what they mean.
+ * reset, the far end closing); a failed connect may leave "Failed to
+ * connect to iSCSI socket. " and nothing; a login that timed out is
+ * "command timed out".  Say what they mean.
  */
 static const char *plain_reason(const struct ll_leg *g, const char *why)
 {
 	static const char *const connecting =
 		"the connection to its portal failed or broke during login (is its tgtd "
 		"running and listening there?)";
+	static char login[96];
+
+	/* a login task that timed out: its portal took the connection but
+	 * said nothing (a hung target, a half-dead node) */
+	if (g->state == LEG_CONNECTING && !strcmp(why, "command timed out")) {
+		snprintf(login, sizeof(login), "its portal took the connection but did not answer "
+			 "the login within leg_timeout=%u s", g->m->l->opts.leg_timeout);
+		return login;
+	}
 
 	if (!strncmp(why, "iscsi_service_reconnect_if_loggedin", 35))
 		return g->state == LEG_CONNECTING ? connecting :
@@ -240,6 +249,7 @@ void ll_leg_connect(struct ll_leg *g)
 	iscsi_set_timeout(g->iscsi, (int)g->m->l->opts.leg_timeout);
 	g->lun = u->lun;
 	g->state = LEG_CONNECTING;
+	g->connect_at = ll_now_ms();
 	if (iscsi_full_connect_async(g->iscsi, u->portal, u->lun, connected, g)) {
 		iscsi_destroy_url(u);
 		ll_leg_down(g, iscsi_get_error(g->iscsi));
