@@ -83,6 +83,19 @@ GUEST_FILES=${GUEST_FILES:-}
 
 guest_say() { printf '# guest: %s\n' "$*" >&3; }
 
+# guest_watchdog SECONDS: bound the whole test.  Every wait in a guest test
+# is bounded; this bounds their sum: after SECONDS the test bails out (TAP
+# "Bail out!"), and its exit path stops the guests and tgtds.
+guest_watchdog() {
+	(
+		end=$(($(date +%s) + $1))
+		while [ "$(date +%s)" -lt $end ]; do sleep 1 5>&-; done
+		echo "Bail out! $TEST_NAME ran for more than $1 s" >&5
+		kill -TERM $$
+	) </dev/null >/dev/null 2>&1 3>&- 4>&- 6>&- &
+	test_atexit "kill $! 2>/dev/null"
+}
+
 # ---- building the kernel and base initramfs, once ------------------------
 
 # guest_missing_packages: the Debian packages the host lacks for this

@@ -15,16 +15,7 @@ guest_prepare || skip_all "$GUEST_SKIP"
 # guest"; the goal is under 1 s, the rest is headroom for a loaded machine.
 BOUND=5
 
-# Every wait below is bounded; this bounds their sum: after 180 s the test
-# bails out, and its exit path stops the guests and tgtds.
-watchdog() {
-	local end=$(($(date +%s) + 180))
-	while [ "$(date +%s)" -lt $end ]; do sleep 1 5>&-; done
-	echo "Bail out! $TEST_NAME ran for more than 180 s" >&5
-	kill -TERM $$
-}
-watchdog </dev/null >/dev/null 2>&1 3>&- 4>&- 6>&- &
-test_atexit "kill $! 2>/dev/null"
+guest_watchdog 180
 
 # wait_disk GUEST SECONDS KNOWN...: in the guest, wait up to SECONDS (by the
 # guest's clock) for a disk sdX not among KNOWN with its /dev node; print

@@ -32,16 +32,7 @@ GUEST_FILES="$STATIC=/sbin/lunlink-rescand"
 # probe, under software emulation on a shared machine.  Typically 2.5 s.
 BOUND=20
 
-# Every wait below is bounded; this bounds their sum: after 420 s the test
-# bails out, and its exit path stops the guests and tgtds.
-watchdog() {
-	local end=$(($(date +%s) + 420))
-	while [ "$(date +%s)" -lt $end ]; do sleep 1 5>&-; done
-	echo "Bail out! $TEST_NAME ran for more than 420 s" >&5
-	kill -TERM $$
-}
-watchdog </dev/null >/dev/null 2>&1 3>&- 4>&- 6>&- &
-test_atexit "kill $! 2>/dev/null"
+guest_watchdog 420
 
 # a line in the TAP output, verbose or not
 tap_note() { printf '# %s\n' "$*" >&5; }

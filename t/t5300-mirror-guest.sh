@@ -11,16 +11,7 @@ command -v e2fsck >/dev/null && command -v debugfs >/dev/null ||
 guest_prepare || skip_all "$GUEST_SKIP"
 IMG="$SRC_DIR/target/lunlink-image"
 
-# Every wait below is bounded; this bounds their sum: after 400 s the test
-# bails out, and its exit path stops the guest and the tgtds.
-watchdog() {
-	local end=$(($(date +%s) + 400))
-	while [ "$(date +%s)" -lt $end ]; do sleep 1 5>&-; done
-	echo "Bail out! $TEST_NAME ran for more than 400 s" >&5
-	kill -TERM $$
-}
-watchdog </dev/null >/dev/null 2>&1 3>&- 4>&- 6>&- &
-test_atexit "kill $! 2>/dev/null"
+guest_watchdog 400
 
 # The LUN: 64 MiB in 64 KiB regions.
 MB=64
