@@ -218,7 +218,10 @@ test_expect_success 'with no leg up, a stale region takes no write and gives no 
 	test_must_fail "$IO" "$(url A 1 1)" read 6000 1 back &&
 	join_log "$A_LOG" >joined &&
 	test_grep "a write at offset 3072000 to a stale region of this copy is refused" joined &&
-	"$IO" "$(url A 1 1)" write 9000 w2
+	"$IO" "$(url A 1 1)" write 9000 w2 &&
+	test_must_fail "$IMG" forget-stale a.img 2>err &&
+	test_grep "a.img is in use (locked): a tgtd serves it as a mirror.s primary; delete that LUN first" err &&
+	test "$(stale_in_sb a.img)" = 1
 '
 
 test_expect_success 'the leg returns: the stale region is repaired from it, the rest resynced to it' '

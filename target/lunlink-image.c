@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,8 +45,8 @@ static void usage(FILE *f)
 		"check   exit 0 for a valid lunlink image, 1 for a raw image, 2 for a damaged one\n"
 		"forget-stale  empty the image's stale list (regions where a local write failed\n"
 		"        while the mirror's legs took it), so that the copy can be served alone\n"
-		"        with what it holds there; only for a copy no leg can repair any more,\n"
-		"        and never while it is served\n"
+		"        with what it holds there; only for a copy no leg can repair any more\n"
+		"        (refused while a tgtd serves it as a mirror's primary)\n"
 		"\n"
 		"SIZE: bytes, or a number with K, M, G, T or P (powers of 1024).\n",
 		prog, prog, prog, prog);
@@ -188,7 +189,14 @@ static int cmd_forget_stale(int argc, char **argv)
 	im.nstale = 0;
 	im.flags &= ~LL_IMAGE_F_STALE_ALL;
 	fd = open(argv[1], O_RDWR | O_CLOEXEC);
-	if (fd < 0 || (errno = -ll_image_store(fd, &im)) != 0)
+	if (fd < 0)
+		return die("forget-stale: %s: %s", argv[1], strerror(errno));
+	/* a mirror's primary holds this lock on its image while it serves it */
+	if (flock(fd, LOCK_EX | LOCK_NB))
+		return die("forget-stale: %s is in use (%s): a tgtd serves it as a mirror's "
+			   "primary; delete that LUN first", argv[1],
+			   errno == EWOULDBLOCK ? "locked" : strerror(errno));
+	if ((errno = -ll_image_store(fd, &im)) != 0)
 		return die("forget-stale: %s: %s", argv[1], strerror(errno));
 	close(fd);
 	if (n == UINT64_MAX)
