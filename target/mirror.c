@@ -181,6 +181,17 @@ uint64_t ll_mirror_stale_changed(struct ll_mirror *m)
 	return ll_mirror_sb_changed(m);
 }
 
+/* io (a write) covers region r whole, as far as the region holds data. */
+static int covers(const struct ll_mirror *m, const struct ll_io *io, uint64_t r)
+{
+	uint64_t off = io->off - m->image->data_offset, a = r << m->shift;
+	uint64_t b = (r + 1) << m->shift;
+
+	if (b > m->image->data_size)
+		b = m->image->data_size;
+	return off <= a && off + io->len >= b;
+}
+
 /* This copy lacks regions r0..r1 (or cannot read them): the map version
  * to wait for before saying the legs have them. */
 static uint64_t local_lost(struct ll_mirror *m, uint64_t r0, uint64_t r1)
@@ -671,6 +682,22 @@ static void fan_done(struct fan *f)
 				map_set(m->leg[i].unsynced[0], r);
 		}
 	}
+	if (!f->local.res && m->bad_count) {
+		/* a stale region this write covered whole is whole here again;
+		 * durably so before the ack (a leg may have missed the write, and
+		 * a repair from it would bring back the older data) */
+		int cleared = 0;
+
+		for (r = r0; r <= r1; r++)
+			if (map_test(m->local_bad, r) && covers(m, io, r)) {
+				map_clear(m->local_bad, r);
+				m->bad_count--;
+				cleared = 1;
+			}
+		need = cleared ? ll_mirror_stale_changed(m) : 0;
+		if (need > f->map_need)
+			f->map_need = need;
+	}
 	if (f->local.res && io->op != LL_OP_READ) {
 		if (f->legs_ok) {
 			/* on the legs: good, but this copy lacks it until repaired */
@@ -850,15 +877,17 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 		return;
 	}
 
-	/* a stale region of this copy takes no write while no leg that has it
-	 * is up: the write would leave the region whole on no copy */
+	/* a stale region of this copy takes no write that covers only part of
+	 * it while no leg that has it is up: the region would be whole on no
+	 * copy (a write that covers it whole makes it whole here again) */
 	for (r = r0; r <= r1 && !bad && io->op != LL_OP_DATASYNC && m->bad_count; r++)
-		bad = map_test(m->local_bad, r);
+		bad = map_test(m->local_bad, r) && !covers(m, io, r);
 	if (bad && !ll_up_leg(m)) {
 		if (ll_local_say(m, &m->refused_writes))
-			m_err(m, "a write at offset %" PRIu64 " to a stale region of this copy is "
-			       "refused (the initiator gets a write error): no leg that has the "
-			       "region is up; it is repaired from the first one that is\n",
+			m_err(m, "a write at offset %" PRIu64 " to part of a stale region of this "
+			       "copy is refused (the initiator gets a write error): no leg that has "
+			       "the region is up; it is repaired from the first one that is, and a "
+			       "write that covers the whole region is taken\n",
 			       io->off - m->image->data_offset);
 		free(f);
 		io->res = -EIO;
