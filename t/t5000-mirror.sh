@@ -190,6 +190,21 @@ test_expect_success 'a stale region reads right, from the leg; it is repaired on
 	test "$(stale_in_sb a.img)" = 0
 '
 
+test_expect_success 'a local disk that takes no write at all: a write whose stale record cannot be written fails' '
+	fault write-all &&
+	head -c 512 /dev/urandom >w4 &&
+	test_must_fail "$IO" "$(url A 1 1)" write 4000 w4 >out && test_grep "sense 3/0c/00" out &&
+	a_log_has "cannot write the superblock: Input/output error; a leg may miss regions after a crash, and writes whose stale regions it was to record fail" &&
+	test "$(stale_in_sb a.img)" = 0 &&
+	wait_for 5 stale_is 1 &&
+	test "$(local_field_in "$(status_file)" unrecorded_writes)" = 1 &&
+	"$IO" "$(url A 1 1)" read 4000 1 back && test_cmp w4 back &&
+	fault none &&
+	wait_for 10 stale_is 0 &&
+	data_of 4000 1 a.img >ina && test_cmp w4 ina &&
+	test "$(stale_in_sb a.img)" = 0
+'
+
 test_expect_success 'a copy with stale regions is refused alone, with the cure; forget-stale lets it be served' '
 	fault write &&
 	head -c 512 /dev/urandom >w2 &&

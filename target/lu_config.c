@@ -6,7 +6,7 @@
  *   resize=reread   take the image's new size, after the operator grew the
  *                   file or the block device;
  *   resize=SIZE     grow the image file to SIZE (sparse) and take it;
- *   fault=none|read|write|both|slow-resync
+ *   fault=none|read|write|both|write-all|slow-resync
  *                   make local reads and/or writes fail with EIO, for tests.
  *
  * A resize changes the LUN's capacity at once and queues UNIT ATTENTION
@@ -36,6 +36,8 @@ static const char *fault_name(enum ll_fault f)
 		[LL_FAULT_BOTH] = "both",
 		[LL_FAULT_SLOW_RESYNC] = "slow-resync (each resync copy waits 100 ms between "
 					 "its local read and its write to the leg)",
+		[LL_FAULT_WRITE_ALL] = "write-all (every local write fails, a mirror's own "
+				       "metadata too)",
 	};
 
 	return (unsigned int)f < sizeof(names) / sizeof(names[0]) && names[f] ? names[f] : "?";

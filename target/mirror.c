@@ -205,7 +205,7 @@ static uint64_t local_lost(struct ll_mirror *m, uint64_t r0, uint64_t r1)
 			m->bad_count++;
 			newbits = 1;
 		}
-	if (newbits)
+	if (newbits || m->sb_failed)	/* a record that did not make it: again */
 		return ll_mirror_stale_changed(m);
 	return m->map_version > m->map_durable ? m->map_version : 0;
 }
@@ -295,6 +295,11 @@ static void meta_write(struct ll_mirror *m, struct ll_io *io, void *buf, uint64_
 	io->len = len;
 	io->complete = done;
 	io->fd = mirror_io_fd(m);
+	if (m->l->fault & LL_FAULT_META) {	/* fault=write-all */
+		io->res = -EIO;
+		ll_later(m->l, io);
+		return;
+	}
 	m->l->engine.ops->submit(&m->l->engine, io);
 }
 
@@ -382,8 +387,11 @@ static void map_written(struct ll_io *io)
 	int sb = io->buf == m->sb_buf;
 
 	if (io->res)
-		m_err(m, "cannot write the %s: %s; a leg may miss regions after a crash\n",
-		      sb ? "superblock" : "dirty-region map", strerror(-io->res));
+		m_err(m, "cannot write the %s: %s; a leg may miss regions after a crash%s\n",
+		      sb ? "superblock" : "dirty-region map", strerror(-io->res),
+		      sb ? ", and writes whose stale regions it was to record fail" : "");
+	if (sb)
+		m->sb_failed = io->res != 0;	/* until a superblock write succeeds */
 	/* the superblock is written first; with map pages still to write,
 	 * nothing is durable yet */
 	if (!sb || m->map_hi == UINT64_MAX)
@@ -646,7 +654,18 @@ static void tick(int fd, int events, void *data)
 static void fan_finish(struct fan *f)
 {
 	struct ll_io *io = f->io;
+	struct ll_mirror *m = f->m;
 
+	/* this write changed the stale list, and the superblock that was to
+	 * hold the change could not be written: this copy's record of what it
+	 * lacks is not on disk, so the write is not acknowledged */
+	if (f->stale_rec && m->sb_failed && !io->res) {
+		if (ll_local_say(m, &m->unrecorded))
+			m_err(m, "a write at offset %" PRIu64 " fails (the initiator gets a write "
+			       "error): the superblock could not record what it changed in this "
+			       "copy's stale list\n", io->off - m->image->data_offset);
+		io->res = -EIO;
+	}
 	free(f);
 	io->complete(io);
 }
@@ -697,6 +716,7 @@ static void fan_done(struct fan *f)
 		need = cleared ? ll_mirror_stale_changed(m) : 0;
 		if (need > f->map_need)
 			f->map_need = need;
+		f->stale_rec |= cleared;
 	}
 	if (f->local.res && io->op != LL_OP_READ) {
 		if (f->legs_ok) {
@@ -705,6 +725,7 @@ static void fan_done(struct fan *f)
 
 			if (need > f->map_need)
 				f->map_need = need;
+			f->stale_rec = 1;
 			if (ll_local_say(m, &m->local_write_errs))
 				m_err(m, "local %s at offset %" PRIu64 " failed (%s); the legs "
 				       "have it: its region is read from them, recorded as stale "

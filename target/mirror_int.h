@@ -105,6 +105,8 @@ struct ll_mirror {
 	/* local errors, for the status file; their messages are rate-limited:
 	 * one in full, then a summary at most every LOCAL_MSG_MS */
 	uint64_t local_read_errs, local_write_errs, refused_writes, repaired, repair_errs;
+	uint64_t unrecorded;		/* writes failed: their stale record was not written */
+	int sb_failed;			/* the last superblock write failed */
 	uint64_t said_at, quiet;	/* ms of the last message; errors not said since */
 	int tick_fd;
 	uint64_t budget;		/* resync bytes allowed now */
@@ -154,6 +156,7 @@ struct fan {
 	uint64_t map_need;		/* the map version its ack must wait for */
 	int local_fault;
 	int bad;			/* a read of a stale region: not a new error */
+	int stale_rec;			/* it changed the stale list: ack only if recorded */
 	struct fan *wait_next;
 };
 

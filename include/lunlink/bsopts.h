@@ -109,6 +109,11 @@ enum ll_fault {
 	 * and its write to the leg, as on a slow local disk: for tests of what
 	 * a resync and new writes to the same range may do meanwhile */
 	LL_FAULT_SLOW_RESYNC = 4,
+	/* the copy's own metadata writes fail too (superblock, dirty-region
+	 * map, activity log): only as part of write-all */
+	LL_FAULT_META = 8,
+	/* a disk that takes no write at all: data and metadata */
+	LL_FAULT_WRITE_ALL = LL_FAULT_WRITE | LL_FAULT_META,
 };
 
 struct ll_update {

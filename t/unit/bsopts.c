@@ -329,6 +329,7 @@ static void test_update(void)
 		{ "fault=none", LL_FAULT_NONE }, { "fault=read", LL_FAULT_READ },
 		{ "fault=write", LL_FAULT_WRITE }, { "fault=both", LL_FAULT_BOTH },
 		{ "fault=slow-resync", LL_FAULT_SLOW_RESYNC },
+		{ "fault=write-all", LL_FAULT_WRITE_ALL },
 	};
 	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
 		u.fault = 99;
