@@ -81,7 +81,7 @@ test_expect_success 'the leg returns: only the three regions written meanwhile a
 test_expect_success 'a failing local read is served from the leg, with the right data' '
 	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params fault=read &&
 	"$IO" "$(url A 1 1)" read 100 128 back && test_cmp data back &&
-	test_grep "local read at offset 51200 failed (Input/output error); serving it from leg 1" "$A_LOG" &&
+	a_log_has "local read at offset 51200 failed (Input/output error); serving it from leg 1" &&
 	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params fault=none
 '
 

@@ -111,7 +111,7 @@ test_expect_success 'with the local disk failing reads, the guest reads every fi
 	cat w1 w2 | grep -v "^END" | sort -k2 >expected &&
 	awk "{ print \$1, \$2 }" sums | sort -k2 >got &&
 	test_cmp expected got &&
-	n=$(grep -c "local read at offset [0-9]* failed (Input/output error); serving it from leg 1" "$A_LOG") &&
+	n=$(join_log "$A_LOG" | grep -c "local read at offset [0-9]* failed (Input/output error); serving it from leg 1") &&
 	echo "local reads served from the leg: $n" && test "$n" -gt 0
 '
 

@@ -146,6 +146,7 @@ static int open_engine(struct ll_lu *l)
 static int read_superblock(struct ll_lu *l, int fd, uint64_t *size)
 {
 	char err[256], id[33], n[24];
+	uint64_t stale;
 	int ret;
 
 	ret = ll_image_read(fd, *size, &l->image, err, sizeof(err));
@@ -155,11 +156,12 @@ static int read_superblock(struct ll_lu *l, int fd, uint64_t *size)
 	}
 	if (ret == 0)
 		return 0;
-	if (ll_image_stale_regions(&l->image) && !ll_has_legs(l, 0)) {
-		if (ll_image_stale_regions(&l->image) == UINT64_MAX)
+	stale = ll_image_stale_regions(&l->image);
+	if (stale && !ll_has_legs(l, 0)) {
+		if (stale == UINT64_MAX)
 			snprintf(n, sizeof(n), "all its");
 		else
-			snprintf(n, sizeof(n), "%" PRIu64, ll_image_stale_regions(&l->image));
+			snprintf(n, sizeof(n), "%" PRIu64, stale);
 		ll_err(l, "refused: this copy is stale in %s region(s): a local write failed "
 		       "there while its mirror's legs took the data, or a local read failed "
 		       "('lunlink-image show %s' lists them). Serve it with mirror= to a leg "

@@ -200,11 +200,7 @@ static uint64_t local_lost(struct ll_mirror *m, uint64_t r0, uint64_t r1)
 	int newbits = 0;
 
 	for (r = r0; r <= r1; r++)
-		if (!map_test(m->local_bad, r)) {
-			map_set(m->local_bad, r);
-			m->bad_count++;
-			newbits = 1;
-		}
+		newbits |= stale_set(m, r);
 	if (newbits || m->sb_failed)	/* a record that did not make it: again */
 		return ll_mirror_stale_changed(m);
 	return m->map_version > m->map_durable ? m->map_version : 0;
@@ -387,7 +383,8 @@ static void map_written(struct ll_io *io)
 	int sb = io->buf == m->sb_buf;
 
 	if (io->res)
-		m_err(m, "cannot write the %s: %s; a leg may miss regions after a crash%s\n",
+		m_err(m, "cannot write the %s: %s; a leg may miss regions after a crash%s; check "
+		      "this copy's disk (dmesg, its health)\n",
 		      sb ? "superblock" : "dirty-region map", strerror(-io->res),
 		      sb ? ", and writes whose stale regions it was to record fail" : "");
 	if (sb)
@@ -636,9 +633,10 @@ static void tick(int fd, int events, void *data)
 			ll_verify_next(g);
 	}
 	if (m->quiet && now - m->said_at >= LOCAL_MSG_MS) {
-		m_err(m, "%" PRIu64 " more local I/O error(s) or refused write(s) in the last %"
-		       PRIu64 " s; %" PRIu64 " region(s) of this copy are stale (totals: "
-		       "lunlink-status)\n", m->quiet, (now - m->said_at) / 1000, m->bad_count);
+		m_err(m, "%" PRIu64 " more like the messages above (local I/O errors, refused or "
+		       "unrecorded writes, failed repairs) in the last %" PRIu64 " s; %" PRIu64
+		       " region(s) of this copy are stale (totals: lunlink-status)\n", m->quiet,
+		       (now - m->said_at) / 1000, m->bad_count);
 		m->quiet = 0;
 		m->said_at = now;
 	}
@@ -708,11 +706,8 @@ static void fan_done(struct fan *f)
 		int cleared = 0;
 
 		for (r = r0; r <= r1; r++)
-			if (map_test(m->local_bad, r) && covers(m, io, r)) {
-				map_clear(m->local_bad, r);
-				m->bad_count--;
-				cleared = 1;
-			}
+			if (covers(m, io, r))
+				cleared |= stale_clear(m, r);
 		need = cleared ? ll_mirror_stale_changed(m) : 0;
 		if (need > f->map_need)
 			f->map_need = need;
@@ -885,8 +880,8 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 	regions(m, io->off - m->image->data_offset, io->len, &r0, &r1);
 
 	if (io->op == LL_OP_READ || io->op == LL_OP_FADVISE) {
-		for (r = r0; r <= r1 && !bad && io->op == LL_OP_READ && m->bad_count; r++)
-			bad = map_test(m->local_bad, r);
+		for (r = r0; r <= r1 && !bad && io->op == LL_OP_READ; r++)
+			bad = stale_at(m, r);
 		f->local.complete = read_local_done;
 		f->bad = bad;
 		if (local_fault || bad) {
@@ -901,8 +896,8 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 	/* a stale region of this copy takes no write that covers only part of
 	 * it while no leg that has it is up: the region would be whole on no
 	 * copy (a write that covers it whole makes it whole here again) */
-	for (r = r0; r <= r1 && !bad && io->op != LL_OP_DATASYNC && m->bad_count; r++)
-		bad = map_test(m->local_bad, r) && !covers(m, io, r);
+	for (r = r0; r <= r1 && !bad && io->op != LL_OP_DATASYNC; r++)
+		bad = stale_at(m, r) && !covers(m, io, r);
 	if (bad && !ll_up_leg(m)) {
 		if (ll_local_say(m, &m->refused_writes))
 			m_err(m, "a write at offset %" PRIu64 " to part of a stale region of this "
@@ -1054,16 +1049,14 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 	m->local_bad = calloc(1, (m->nregions + 63) / 64 * 8);	/* whole words */
 	if (!m->local_bad)
 		goto nomem;
-	for (i = 0; i < im->nstale; i++)
-		for (r = im->stale[i].start; r < im->stale[i].start + im->stale[i].count; r++)
-			map_set(m->local_bad, r);
+	/* regions past the data lack nothing */
 	if (im->flags & LL_IMAGE_F_STALE_ALL)
-		memset(m->local_bad, 0xff, (m->nregions + 7) / 8);
-	for (r = 0; r < m->nregions; r++) {
-		if ((r << m->shift) >= im->data_size)
-			map_clear(m->local_bad, r);	/* past the data: nothing lacked */
-		m->bad_count += map_test(m->local_bad, r);
-	}
+		for (r = 0; r < m->nregions && (r << m->shift) < im->data_size; r++)
+			stale_set(m, r);
+	for (i = 0; i < im->nstale; i++)
+		for (r = im->stale[i].start; r < im->stale[i].start + im->stale[i].count &&
+		     (r << m->shift) < im->data_size; r++)
+			stale_set(m, r);
 	m->stale_dirty = 1;		/* the list as local_bad has it, at the next write */
 	if (m->bad_count)
 		m_err(m, "this copy is stale in %" PRIu64 " region(s) (its superblock says so): "

@@ -197,6 +197,31 @@ static inline void map_clear(uint8_t *map, uint64_t r)
 	map[r >> 3] &= (uint8_t)~(1u << (r & 7));
 }
 
+/* Region r of this copy is stale (local_bad); set and clear keep bad_count
+ * with the bits, and say whether the bit changed. */
+static inline int stale_at(const struct ll_mirror *m, uint64_t r)
+{
+	return m->bad_count && map_test(m->local_bad, r);
+}
+
+static inline int stale_set(struct ll_mirror *m, uint64_t r)
+{
+	if (map_test(m->local_bad, r))
+		return 0;
+	map_set(m->local_bad, r);
+	m->bad_count++;
+	return 1;
+}
+
+static inline int stale_clear(struct ll_mirror *m, uint64_t r)
+{
+	if (!map_test(m->local_bad, r))
+		return 0;
+	map_clear(m->local_bad, r);
+	m->bad_count--;
+	return 1;
+}
+
 /* mirror.c */
 int ll_mirror_persist(struct ll_mirror *m, uint64_t r0, uint64_t r1);
 uint64_t ll_mirror_map_changed(struct ll_mirror *m, uint64_t r0, uint64_t r1);

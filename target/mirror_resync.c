@@ -249,18 +249,18 @@ static int copy_send(struct ll_copy *c)
 
 /*
  * One copy from region r on: r and the regions after it set in want (and
- * not in skip, if given) go together, up to LL_RESYNC_MAX, and under
+ * not stale here, with skip_stale) go together, up to LL_RESYNC_MAX, and under
  * resync_rate= up to what a tick allows (the budget must be able to hold
  * one copy), within the data.  Its length in bytes; *end: the region after.
  */
 static uint64_t span_from(struct ll_mirror *m, uint64_t r, const uint8_t *want,
-			  const uint8_t *skip, uint64_t *end)
+			  int skip_stale, uint64_t *end)
 {
 	uint64_t size = m->image->data_size, start = r << m->shift, max = LL_RESYNC_MAX, e;
 
 	if (m->l->opts.resync_rate && m->l->opts.resync_rate * TICK_MS / 1000 < max)
 		max = m->l->opts.resync_rate * TICK_MS / 1000;
-	for (e = r + 1; e < m->nregions && map_test(want, e) && !(skip && map_test(skip, e)) &&
+	for (e = r + 1; e < m->nregions && map_test(want, e) && !(skip_stale && stale_at(m, e)) &&
 	     ((e + 1 - r) << m->shift) <= max && (e << m->shift) < size; e++)
 		;
 	*end = e;
@@ -291,7 +291,7 @@ static uint64_t next_copyable(struct ll_leg *g, uint64_t r)
 	for (; r < m->nregions; r++) {
 		if (!map_test(g->need, r))
 			continue;
-		if (!m->bad_count || !map_test(m->local_bad, r))
+		if (!stale_at(m, r))
 			return r;
 		stale = 1;
 	}
@@ -336,7 +336,7 @@ void ll_resync_next(struct ll_leg *g)
 			g->sync_pos = r + 1;
 			continue;
 		}
-		len = span_from(m, r, g->need, m->bad_count ? m->local_bad : NULL, &end);
+		len = span_from(m, r, g->need, 1, &end);
 		c = idle_job(g, LL_RESYNC_JOBS);
 		if (!c || !afford(m, len))
 			return;
@@ -406,8 +406,6 @@ static struct scsi_task *leg_read_answer(struct ll_copy *c, struct iscsi_context
 	}
 	return t;
 }
-
-static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data, void *priv);
 
 static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data, void *priv)
 {
@@ -480,7 +478,7 @@ void ll_verify_next(struct ll_leg *g)
 		return;
 	}
 	/* a stale region of this copy is repaired from a leg, not compared */
-	while (start < size && m->bad_count && map_test(m->local_bad, g->verify_pos))
+	while (start < size && stale_at(m, g->verify_pos))
 		start = ++g->verify_pos << m->shift;
 	if (start >= size) {
 		verify_finish(g, NULL);
@@ -552,11 +550,7 @@ static void repair_written(struct ll_io *io)
 		return;
 	}
 	for (r = r0; r <= r1; r++) {
-		if (map_test(m->local_bad, r)) {
-			map_clear(m->local_bad, r);
-			m->bad_count--;
-			m->repaired++;
-		}
+		m->repaired += stale_clear(m, r);
 		/* a syncing source lacked nothing newer here: it is in step */
 		if (map_test(g->need, r)) {
 			map_clear(g->need, r);
@@ -607,7 +601,7 @@ static void repair_granted(struct ll_range *rg)
 	struct ll_copy *c = (struct ll_copy *)((char *)rg - offsetof(struct ll_copy, range));
 	struct ll_leg *g = c->g;
 
-	if (!g->iscsi || g->dead || !repair_source(g) || g->m->closing) {
+	if (!repair_source(g) || g->m->closing) {
 		let_go(c);		/* the next tick looks again */
 		return;
 	}
@@ -650,7 +644,7 @@ void ll_repair_next(struct ll_mirror *m)
 		m->repair_pos = 0;
 		return;
 	}
-	len = span_from(m, r, m->local_bad, NULL, &end);
+	len = span_from(m, r, m->local_bad, 0, &end);
 	c = idle_job(g, 1);
 	if (!c || !afford(m, len))
 		return;
