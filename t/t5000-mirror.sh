@@ -20,6 +20,24 @@ start_leg() {
 # a_log_has TEXT: tgtd A's log, long messages joined, has TEXT
 a_log_has() { join_log "$A_LOG" | grep -qF "$1"; }
 
+# fault WHAT: fault injection on A's LUN (none, read, write, meta-write...)
+fault() {
+	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params "fault=$1"
+}
+
+# write_spaced N FILE: FILE to A's LUN at LBAs 0, 256, 512... (N writes:
+# every other 64 KiB region, none adjacent)
+write_spaced() {
+	i=0
+	while [ $i -lt "$1" ]; do
+		"$IO" "$(url A 1 1)" write $((i * 256)) "$2" >/dev/null || return 1
+		i=$((i + 1))
+	done
+}
+
+# local_is KEY N: the status file's line about A's own copy says KEY=N
+local_is() { test "$(local_field_in "$(status_file)" "$1")" = "$2"; }
+
 # bytes LBA COUNT FILE: COUNT blocks of the data area of an image file
 data_of() {
 	dd if="$3" bs=512 skip=$((2048 + $1)) count="$2" 2>/dev/null
@@ -50,6 +68,27 @@ test_expect_success 'a write reaches both copies before it is acknowledged' '
 	"$IO" "$(url A 1 1)" sync &&
 	data_of 100 128 a.img >ina && test_cmp data ina &&
 	data_of 100 128 b.img >inb && test_cmp data inb
+'
+
+# The mirror's own metadata (activity log, superblock, dirty-region map) on
+# a disk that takes data writes but not those: no write is acknowledged
+# whose record is not on disk.
+test_expect_success 'the activity log cannot be written: a write to a new extent fails, written nowhere' '
+	data_of 20000 8 a.img >before-a && data_of 20000 8 b.img >before-b &&
+	fault meta-write &&
+	head -c 4096 /dev/urandom >al1 &&
+	test_must_fail "$IO" "$(url A 1 1)" write 20000 al1 >out && test_grep "sense 3/0c/00" out &&
+	a_log_has "cannot write the activity log: Input/output error; the writes waiting for it fail (MEDIUM ERROR, WRITE ERROR) unwritten, and the next writes log their extents again" &&
+	data_of 20000 8 a.img >now-a && test_cmp before-a now-a &&
+	data_of 20000 8 b.img >now-b && test_cmp before-b now-b &&
+	wait_for 5 local_is unrecorded_writes 1 &&
+	local_is metadata_write_errors 1 &&
+	fault none &&
+	"$IO" "$(url A 1 1)" write 20000 al1 &&
+	"$IO" "$(url A 1 1)" sync &&
+	data_of 20000 8 a.img >now-a && test_cmp al1 now-a &&
+	data_of 20000 8 b.img >now-b && test_cmp al1 now-b &&
+	a_log_has "metadata is written again (1 failed write(s) of it since it was opened)"
 '
 
 test_expect_success 'with the leg killed, writes go on, degraded' '
@@ -83,6 +122,25 @@ test_expect_success 'a failing local read is served from the leg, with the right
 	"$IO" "$(url A 1 1)" read 100 128 back && test_cmp data back &&
 	a_log_has "local read at offset 51200 failed (Input/output error); serving it from leg 1" &&
 	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params fault=none
+'
+
+test_expect_success 'the dirty-region map cannot be written: a write the leg missed fails, and its region is still resynced' '
+	kill -9 $B_PID && wait $B_PID 2>/dev/null
+	B_PID= &&
+	wait_for 10 leg_is down &&
+	fault meta-write &&
+	head -c 512 /dev/urandom >m1 &&
+	test_must_fail "$IO" "$(url A 1 1)" write 7000 m1 >out && test_grep "sense 3/0c/00" out &&
+	wait_for 5 local_is unrecorded_writes 2 &&
+	test "$(local_field_in "$(status_file)" metadata_write_errors)" -ge 2 &&
+	fault none &&
+	head -c 512 /dev/urandom >m2 &&
+	"$IO" "$(url A 1 1)" write 7200 m2 &&
+	start_leg &&
+	wait_for 60 leg_is up &&
+	test_grep "resync done: copied 131072 bytes (2 regions)" "$A_LOG" &&
+	data_of 6912 128 a.img >ra && data_of 6912 128 b.img >rb && test_cmp ra rb &&
+	data_of 7200 1 b.img >rb && test_cmp m2 rb
 '
 
 # Every write the initiator saw acknowledged must be on every copy, each
@@ -160,9 +218,6 @@ test_expect_success 'verify finds a region corrupted on purpose, names it, and r
 # Failed local writes.  A's status file says how many of its regions are
 # stale (lacking a write its leg took), and the superblock lists them.
 stale_in_sb() { "$IMG" show --json "$1" | sed -n "s/.*\"stale_regions\":\([0-9a-z\"]*\).*/\1/p"; }
-fault() {
-	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params "fault=$1"
-}
 
 test_expect_success 'a failing local write is acknowledged (the leg has it), and its regions are stale in the superblock before that' '
 	wait_for 30 leg_is up && stale_is 0 &&
@@ -194,7 +249,7 @@ test_expect_success 'a local disk that takes no write at all: a write whose stal
 	fault write-all &&
 	head -c 512 /dev/urandom >w4 &&
 	test_must_fail "$IO" "$(url A 1 1)" write 4000 w4 >out && test_grep "sense 3/0c/00" out &&
-	a_log_has "cannot write the superblock: Input/output error; a leg may miss regions after a crash, and writes whose stale regions it was to record fail" &&
+	a_log_has "cannot write the superblock: Input/output error; the writes whose record it was to hold fail (MEDIUM ERROR, WRITE ERROR), and it is written again with the next" &&
 	test "$(stale_in_sb a.img)" = 0 &&
 	wait_for 5 stale_is 1 &&
 	test "$(local_field_in "$(status_file)" unrecorded_writes)" = 1 &&
@@ -258,11 +313,7 @@ test_expect_success 'the leg returns and gets what it missed' '
 test_expect_success 'more stale ranges than the superblock holds: the copy is stale everywhere until repaired' '
 	fault write &&
 	head -c 512 /dev/urandom >w3 &&
-	i=0 && while [ $i -le 200 ]; do
-		"$IO" "$(url A 1 1)" write $((i * 256)) w3 >/dev/null || break
-		i=$((i + 1))
-	done &&
-	test $i = 201 &&
+	write_spaced 201 w3 &&
 	wait_for 5 stale_is 201 &&
 	test "$(stale_in_sb a.img)" = "\"all\"" &&
 	tgtd_stop A &&
@@ -275,6 +326,34 @@ test_expect_success 'more stale ranges than the superblock holds: the copy is st
 	test "$(local_field_in "$(status_file)" repaired)" = 512 &&
 	data_of 0 65536 a.img >all-a && data_of 0 65536 b.img >all-b && test_cmp all-a all-b &&
 	data_of 51200 1 a.img >ina && test_cmp w3 ina
+'
+
+# A double fault: the leg returns lacking a write (W1) in a region, and a
+# local write (W2) to that region fails while the leg is being resynced.
+# The leg took W2 but lacks W1, this copy has W1 but not W2: acknowledging
+# W2 would leave the region whole on no copy (a repair from the leg would
+# lose W1).  W2 fails instead, this copy keeps the region, and the resync
+# gives it to the leg.  A slow resync (16 regions before it) keeps the
+# region waiting meanwhile.
+test_expect_success 'a local write fails where the returning leg lacks other data: the write fails, nothing acknowledged is lost' '
+	kill -9 $B_PID && wait $B_PID 2>/dev/null
+	B_PID= &&
+	tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 1 &&
+	lun_new A 1 1 "$TRASH/a.img" lunlink "mirror=$(url B 1 1);resync_rate=128K" &&
+	head -c 512 /dev/urandom >d1 &&
+	write_spaced 16 d1 &&
+	head -c 512 /dev/urandom >w1 && head -c 512 /dev/urandom >w2 &&
+	"$IO" "$(url A 1 1)" write 20480 w1 &&
+	start_leg &&
+	wait_for 30 leg_is syncing &&
+	fault write &&
+	test_must_fail "$IO" "$(url A 1 1)" write 20488 w2 >out && test_grep "sense 3/0c/00" out &&
+	fault none &&
+	a_log_has "local write at offset 10489856 failed (Input/output error), and the legs that took it lack other data of its region (they are being resynced): the write fails (the initiator gets a write error), and this copy keeps the region" &&
+	stale_is 0 && test "$(stale_in_sb a.img)" = 0 &&
+	wait_for 60 leg_is up &&
+	data_of 20480 128 a.img >ra && data_of 20480 128 b.img >rb && test_cmp ra rb &&
+	data_of 20480 1 a.img >ina && test_cmp w1 ina
 '
 
 # The same through targets.conf and tgt-admin (single quotes: tgt-admin

@@ -201,23 +201,26 @@ static uint64_t local_lost(struct ll_mirror *m, uint64_t r0, uint64_t r1)
 
 	for (r = r0; r <= r1; r++)
 		newbits |= stale_set(m, r);
-	if (newbits || m->sb_failed)	/* a record that did not make it: again */
+	if (newbits)
 		return ll_mirror_stale_changed(m);
+	/* set before, maybe not on disk yet (or a write of it failed) */
 	return m->map_version > m->map_durable ? m->map_version : 0;
 }
 
-/* Count a local error in *count; 1 if it is to be said in full now (none
- * was in the last LOCAL_MSG_MS), 0 if it waits for tick()'s summary. */
-int ll_local_say(struct ll_mirror *m, uint64_t *count)
+/* Count a local error of kind e; 1 if it is to be said in full now (none
+ * of its kind was in the last LOCAL_MSG_MS), 0 if it waits for tick()'s
+ * summary. */
+int ll_local_say(struct ll_mirror *m, struct ll_local_errs *e)
 {
 	uint64_t now = ll_now_ms();
 
-	(*count)++;
-	if (m->said_at && now - m->said_at < LOCAL_MSG_MS) {
-		m->quiet++;
+	e->n++;
+	if (e->said_at && now - e->said_at < LOCAL_MSG_MS) {
+		if (!m->quiet++)
+			m->quiet_since = now;
 		return 0;
 	}
-	m->said_at = now;
+	e->said_at = now;
 	return 1;
 }
 
@@ -278,6 +281,24 @@ static uint64_t map_need_of(const struct fan *f)
 #define AL_WAIT(m)	((struct wait_list){ &(m)->al_wait, &(m)->al_wait_tail })
 #define MAP_WAIT(m)	((struct wait_list){ &(m)->map_wait, &(m)->map_wait_tail })
 
+/* A write of this copy's own metadata (what) failed. */
+static void meta_failed(struct ll_mirror *m, const char *what, int res, const char *then)
+{
+	m->meta_failing = 1;
+	if (ll_local_say(m, &m->meta_errs))
+		m_err(m, "cannot write the %s: %s; %s; check this copy's disk (dmesg, its "
+		      "health)\n", what, strerror(-res), then);
+}
+
+static void meta_worked(struct ll_mirror *m)
+{
+	if (!m->meta_failing)
+		return;
+	m->meta_failing = 0;
+	m_err(m, "this copy's metadata is written again (%" PRIu64 " failed write(s) of it "
+	       "since it was opened)\n", m->meta_errs.n);
+}
+
 /* One O_DSYNC write of a metadata area through the engine: io is the
  * mirror's own request for it (one in flight each). */
 static void meta_write(struct ll_mirror *m, struct ll_io *io, void *buf, uint64_t off,
@@ -291,12 +312,26 @@ static void meta_write(struct ll_mirror *m, struct ll_io *io, void *buf, uint64_
 	io->len = len;
 	io->complete = done;
 	io->fd = mirror_io_fd(m);
-	if (m->l->fault & LL_FAULT_META) {	/* fault=write-all */
+	if (m->l->fault & LL_FAULT_META) {	/* fault=write-all or meta-write */
 		io->res = -EIO;
 		ll_later(m->l, io);
 		return;
 	}
 	m->l->engine.ops->submit(&m->l->engine, io);
+}
+
+/* Map pages p0..p1 are to be written (again). */
+static void map_pages_pending(struct ll_mirror *m, uint64_t p0, uint64_t p1)
+{
+	if (m->map_hi == UINT64_MAX) {		/* nothing pending */
+		m->map_lo = p0;
+		m->map_hi = p1;
+		return;
+	}
+	if (p0 < m->map_lo)
+		m->map_lo = p0;
+	if (p1 > m->map_hi)
+		m->map_hi = p1;
 }
 
 static void map_flush(struct ll_mirror *m);
@@ -311,15 +346,7 @@ uint64_t ll_mirror_map_changed(struct ll_mirror *m, uint64_t r0, uint64_t r1)
 	uint64_t p0 = (r0 >> 3) / 4096, p1 = (r1 >> 3) / 4096;
 
 	m->map_version++;
-	if (m->map_hi == UINT64_MAX) {		/* nothing pending */
-		m->map_lo = p0;
-		m->map_hi = p1;
-	} else {
-		if (p0 < m->map_lo)
-			m->map_lo = p0;
-		if (p1 > m->map_hi)
-			m->map_hi = p1;
-	}
+	map_pages_pending(m, p0, p1);
 	map_flush(m);
 	return m->map_version;
 }
@@ -376,19 +403,31 @@ static uint64_t mark_missed(struct ll_leg *g, uint64_t r0, uint64_t r1)
 }
 
 static void fan_finish(struct fan *f);
+static void fan_unrecorded(struct fan *f);
 
 static void map_written(struct ll_io *io)
 {
 	struct ll_mirror *m = (struct ll_mirror *)((char *)io - offsetof(struct ll_mirror, map_io));
 	int sb = io->buf == m->sb_buf;
 
-	if (io->res)
-		m_err(m, "cannot write the %s: %s; a leg may miss regions after a crash%s; check "
-		      "this copy's disk (dmesg, its health)\n",
-		      sb ? "superblock" : "dirty-region map", strerror(-io->res),
-		      sb ? ", and writes whose stale regions it was to record fail" : "");
-	if (sb)
-		m->sb_failed = io->res != 0;	/* until a superblock write succeeds */
+	if (io->res) {
+		/* the writes waiting for this record fail; it is written again
+		 * with the next write that needs a record (or at the tick), and
+		 * the writes after this one wait for that */
+		meta_failed(m, sb ? "superblock" : "dirty-region map", io->res,
+			    "the writes whose record it was to hold fail (MEDIUM ERROR, WRITE "
+			    "ERROR), and it is written again with the next");
+		if (sb)
+			m->sb_pending = 1;
+		else
+			map_pages_pending(m, m->map_wlo, m->map_whi);
+		m->map_durable = m->map_writing;
+		m->map_writing = 0;
+		wait_release(MAP_WAIT(m), m->map_durable, map_need_of, fan_unrecorded);
+		m->map_version++;
+		return;
+	}
+	meta_worked(m);
 	/* the superblock is written first; with map pages still to write,
 	 * nothing is durable yet */
 	if (!sb || m->map_hi == UINT64_MAX)
@@ -419,6 +458,8 @@ static void map_flush(struct ll_mirror *m)
 		m->map_writing = 0;
 		return;
 	}
+	m->map_wlo = lo;
+	m->map_whi = hi;
 	m->map_lo = m->map_hi = UINT64_MAX;
 	meta_write(m, &m->map_io, m->dirty + lo * 4096, m->image->dirty_offset + lo * 4096,
 		   (hi - lo + 1) * 4096, map_written);
@@ -528,14 +569,39 @@ static void fan_go(struct fan *f);
 
 static void al_flush(struct ll_mirror *m);
 
+/* A write of the log failed: the extents it was to add are not logged (the
+ * next write to one logs it again). */
+static void al_forget(struct ll_mirror *m)
+{
+	unsigned int s;
+
+	for (s = 0; s < al_slots(m); s++) {
+		uint64_t e = m->al[s] - 1;
+
+		if (m->al[s] && m->al[s] <= m->nextents && m->al_seq[e] > m->al_durable) {
+			m->al[s] = 0;
+			map_clear(m->in_al, e);
+		}
+	}
+}
+
+static void fan_unlogged(struct fan *f);
+
 /* The log reached stable storage: the writes waiting for it may go. */
 static void al_written(struct ll_io *io)
 {
 	struct ll_mirror *m = (struct ll_mirror *)((char *)io - offsetof(struct ll_mirror, al_io));
 
-	if (io->res)
-		m_err(m, "cannot write the activity log: %s; after a crash now, regions "
-		       "written since may not be resynced\n", strerror(-io->res));
+	if (io->res) {
+		meta_failed(m, "activity log", io->res, "the writes waiting for it fail (MEDIUM "
+			    "ERROR, WRITE ERROR) unwritten, and the next writes log their "
+			    "extents again");
+		al_forget(m);
+		m->al_writing = 0;
+		wait_release(AL_WAIT(m), UINT64_MAX, al_need_of, fan_unlogged);
+		return;
+	}
+	meta_worked(m);
 	m->al_durable = m->al_writing;
 	m->al_writing = 0;
 	wait_release(AL_WAIT(m), m->al_durable, al_need_of, fan_go);
@@ -632,14 +698,15 @@ static void tick(int fd, int events, void *data)
 		else if (g->verifying)
 			ll_verify_next(g);
 	}
-	if (m->quiet && now - m->said_at >= LOCAL_MSG_MS) {
-		m_err(m, "%" PRIu64 " more like the messages above (local I/O errors, refused or "
-		       "unrecorded writes, failed repairs) in the last %" PRIu64 " s; %" PRIu64
-		       " region(s) of this copy are stale (totals: lunlink-status)\n", m->quiet,
-		       (now - m->said_at) / 1000, m->bad_count);
+	if (m->quiet && now - m->quiet_since >= LOCAL_MSG_MS) {
+		m_err(m, "%" PRIu64 " more like the messages above (local I/O errors, failed "
+		       "metadata writes, refused or unrecorded writes, failed repairs) in the "
+		       "last %" PRIu64 " s; %" PRIu64 " region(s) of this copy are stale "
+		       "(totals: lunlink-status)\n", m->quiet,
+		       (now - m->quiet_since) / 1000, m->bad_count);
 		m->quiet = 0;
-		m->said_at = now;
 	}
+	map_flush(m);		/* a record whose write failed: again */
 	ll_repair_next(m);
 	if (now - m->last_status >= 1000) {
 		m->last_status = now;
@@ -652,20 +719,63 @@ static void tick(int fd, int events, void *data)
 static void fan_finish(struct fan *f)
 {
 	struct ll_io *io = f->io;
-	struct ll_mirror *m = f->m;
 
-	/* this write changed the stale list, and the superblock that was to
-	 * hold the change could not be written: this copy's record of what it
-	 * lacks is not on disk, so the write is not acknowledged */
-	if (f->stale_rec && m->sb_failed && !io->res) {
-		if (ll_local_say(m, &m->unrecorded))
-			m_err(m, "a write at offset %" PRIu64 " fails (the initiator gets a write "
-			       "error): the superblock could not record what it changed in this "
-			       "copy's stale list\n", io->off - m->image->data_offset);
-		io->res = -EIO;
-	}
 	free(f);
 	io->complete(io);
+}
+
+/* The record this write waited for (what a leg missed, what this copy
+ * lacks, a new generation) could not be written: this copy's disk would
+ * not know it after a restart, so the write is not acknowledged, although
+ * the legs or this copy may have it (the initiator gets a write error: the
+ * blocks are undefined, as after any failed write). */
+static void fan_unrecorded(struct fan *f)
+{
+	struct ll_mirror *m = f->m;
+	struct ll_io *io = f->io;
+
+	if (!io->res && ll_local_say(m, &m->unrecorded))
+		m_err(m, "a write at offset %" PRIu64 " fails (the initiator gets a write error): "
+		       "the record it needed could not be written to this copy's disk\n",
+		       io->off - m->image->data_offset);
+	io->res = -EIO;
+	fan_finish(f);
+}
+
+/* The activity log could not record this write's extents: it fails before
+ * it is sent anywhere (nothing is written, on any copy). */
+static void fan_unlogged(struct fan *f)
+{
+	struct ll_mirror *m = f->m;
+	struct ll_io *io = f->io;
+
+	al_end(m, f->e0, f->e1);
+	if (ll_local_say(m, &m->unrecorded))
+		m_err(m, "a write at offset %" PRIu64 " fails unwritten (the initiator gets a "
+		       "write error): the activity log could not record its extent\n",
+		       io->off - m->image->data_offset);
+	io->res = -EIO;
+	fan_finish(f);
+}
+
+/* Regions r0..r1 (only the stale ones, if stale_only) are each held whole
+ * by a leg in legs (one that lacks none of them). */
+static int held_whole(struct ll_mirror *m, uint32_t legs, uint64_t r0, uint64_t r1,
+		      int stale_only)
+{
+	uint64_t r;
+	unsigned int i;
+
+	for (r = r0; r <= r1; r++) {
+		if (stale_only && !stale_at(m, r))
+			continue;
+		for (i = 0; i < m->nlegs; i++)
+			if ((legs & (1u << i)) && !map_test(m->leg[i].need, r))
+				break;
+		if (i == m->nlegs)
+			return 0;
+	}
+	return 1;
 }
 
 static void fan_done(struct fan *f)
@@ -674,6 +784,7 @@ static void fan_done(struct fan *f)
 	struct ll_io *io = f->io;
 	uint64_t r0, r1, r, need;
 	unsigned int i;
+	int split = 0;
 
 	if (f->in_al)
 		al_end(m, f->e0, f->e1);
@@ -711,17 +822,38 @@ static void fan_done(struct fan *f)
 		need = cleared ? ll_mirror_stale_changed(m) : 0;
 		if (need > f->map_need)
 			f->map_need = need;
-		f->stale_rec |= cleared;
+		/* a stale region it wrote part of: the rest is on the legs
+		 * only, so one that took this write must hold it whole */
+		split = !held_whole(m, f->legs_ok, r0, r1, 1);
 	}
-	if (f->local.res && io->op != LL_OP_READ) {
+	if (split) {
+		if (ll_local_say(m, &m->refused))
+			m_err(m, "a write at offset %" PRIu64 " to part of a stale region of this "
+			       "copy fails (the initiator gets a write error): no leg that took it "
+			       "holds the region whole, so no copy would\n",
+			       io->off - m->image->data_offset);
+		io->res = -EIO;
+	} else if (f->local.res && io->op != LL_OP_READ && f->legs_ok &&
+	    !held_whole(m, f->legs_ok, r0, r1, 0)) {
+		/* a double fault: the legs that took it are being resynced and
+		 * lack other data of its region, which this copy has; this copy
+		 * keeps the region, and the write fails */
+		m->write_errs.n++;
+		if (ll_local_say(m, &m->refused))
+			m_err(m, "local %s at offset %" PRIu64 " failed (%s), and the legs that "
+			       "took it lack other data of its region (they are being resynced): "
+			       "the write fails (the initiator gets a write error), and this copy "
+			       "keeps the region\n", io->op == LL_OP_WRITE ? "write" : "unmap",
+			       io->off - m->image->data_offset, strerror(-f->local.res));
+		io->res = f->local.res;
+	} else if (f->local.res && io->op != LL_OP_READ) {
 		if (f->legs_ok) {
 			/* on the legs: good, but this copy lacks it until repaired */
 			uint64_t need = local_lost(m, r0, r1);
 
 			if (need > f->map_need)
 				f->map_need = need;
-			f->stale_rec = 1;
-			if (ll_local_say(m, &m->local_write_errs))
+			if (ll_local_say(m, &m->write_errs))
 				m_err(m, "local %s at offset %" PRIu64 " failed (%s); the legs "
 				       "have it: its region is read from them, recorded as stale "
 				       "in this copy's superblock, and repaired from a leg\n",
@@ -847,7 +979,7 @@ static void read_local_done(struct ll_io *local)
 
 		regions(m, io->off - m->image->data_offset, io->len, &r0, &r1);
 		local_lost(m, r0, r1);
-		if (ll_local_say(m, &m->local_read_errs))
+		if (ll_local_say(m, &m->read_errs))
 			m_err(m, "local read at offset %" PRIu64 " failed (%s); serving it from "
 			       "leg %u, and repairing its region from there\n",
 			       io->off - m->image->data_offset, strerror(-io->res), g->idx + 1);
@@ -899,7 +1031,7 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 	for (r = r0; r <= r1 && !bad && io->op != LL_OP_DATASYNC; r++)
 		bad = stale_at(m, r) && !covers(m, io, r);
 	if (bad && !ll_up_leg(m)) {
-		if (ll_local_say(m, &m->refused_writes))
+		if (ll_local_say(m, &m->refused))
 			m_err(m, "a write at offset %" PRIu64 " to part of a stale region of this "
 			       "copy is refused (the initiator gets a write error): no leg that has "
 			       "the region is up; it is repaired from the first one that is, and a "

@@ -103,11 +103,14 @@ struct ll_mirror {
 	int stale_dirty;		/* the superblock's list is behind local_bad */
 	uint64_t repair_pos, repair_retry_at;	/* region to look at next; ms */
 	/* local errors, for the status file; their messages are rate-limited:
-	 * one in full, then a summary at most every LOCAL_MSG_MS */
-	uint64_t local_read_errs, local_write_errs, refused_writes, repaired, repair_errs;
-	uint64_t unrecorded;		/* writes failed: their stale record was not written */
-	int sb_failed;			/* the last superblock write failed */
-	uint64_t said_at, quiet;	/* ms of the last message; errors not said since */
+	 * of each kind one in full, then a summary at most every LOCAL_MSG_MS */
+	struct ll_local_errs {
+		uint64_t n;		/* since the LUN was opened */
+		uint64_t said_at;	/* ms of the last one said in full */
+	} read_errs, write_errs, meta_errs, refused, unrecorded, repair_errs;
+	uint64_t repaired;
+	int meta_failing;		/* the last metadata write failed */
+	uint64_t quiet, quiet_since;	/* errors not said since (ms) */
 	int tick_fd;
 	uint64_t budget;		/* resync bytes allowed now */
 	/* the activity log: extents that may be written right now, on disk
@@ -128,6 +131,7 @@ struct ll_mirror {
 	 * writes that set bits wait for it before they are acknowledged */
 	uint64_t map_version, map_durable, map_writing;
 	uint64_t map_lo, map_hi;	/* pages changed since the last write */
+	uint64_t map_wlo, map_whi;	/* the pages being written */
 	int sb_pending;			/* the superblock too, first */
 	uint8_t *sb_buf;		/* its encoding, while written */
 	struct ll_io map_io;
@@ -156,7 +160,6 @@ struct fan {
 	uint64_t map_need;		/* the map version its ack must wait for */
 	int local_fault;
 	int bad;			/* a read of a stale region: not a new error */
-	int stale_rec;			/* it changed the stale list: ack only if recorded */
 	struct fan *wait_next;
 };
 
@@ -230,7 +233,7 @@ void ll_mirror_leg_lost(struct ll_leg *g);
 int ll_mirror_store_sb(struct ll_mirror *m);
 struct ll_leg *ll_up_leg(struct ll_mirror *m);
 uint64_t ll_mirror_stale_changed(struct ll_mirror *m);
-int ll_local_say(struct ll_mirror *m, uint64_t *count);
+int ll_local_say(struct ll_mirror *m, struct ll_local_errs *e);
 
 /* mirror_leg.c */
 int ll_leg_ua_retry(struct ll_leg *g, int status, struct scsi_task *t, unsigned char *tries);

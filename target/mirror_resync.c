@@ -694,9 +694,10 @@ void ll_mirror_write_status(struct ll_mirror *m)
 		fputc('\n', f);
 	}
 	fprintf(f, "local stale_regions=%" PRIu64 " read_errors=%" PRIu64 " write_errors=%" PRIu64
-		" refused_writes=%" PRIu64 " unrecorded_writes=%" PRIu64 " repaired=%" PRIu64
-		" repair_errors=%" PRIu64 "\n", m->bad_count, m->local_read_errs,
-		m->local_write_errs, m->refused_writes, m->unrecorded, m->repaired, m->repair_errs);
+		" metadata_write_errors=%" PRIu64 " refused_writes=%" PRIu64 " unrecorded_writes=%"
+		PRIu64 " repaired=%" PRIu64 " repair_errors=%" PRIu64 "\n", m->bad_count,
+		m->read_errs.n, m->write_errs.n, m->meta_errs.n, m->refused.n, m->unrecorded.n,
+		m->repaired, m->repair_errs.n);
 	if (fclose(f) == 0)
 		rename(tmp, m->status_path);
 }

@@ -94,7 +94,7 @@ int ll_parse_size(const char *s, uint64_t *out, char *err, size_t errlen);
 enum ll_update_kind {
 	LL_UPDATE_RESIZE_REREAD,	/* resize=reread: take the image's size */
 	LL_UPDATE_RESIZE_TO,		/* resize=SIZE: grow the image to SIZE */
-	LL_UPDATE_FAULT,		/* fault=none|read|write|both|slow-resync */
+	LL_UPDATE_FAULT,		/* fault=none|read|write|both|write-all|meta-write|slow-resync */
 	LL_UPDATE_RESOLVE_DISCARD_LEG,	/* resolve=discard-leg */
 	LL_UPDATE_VERIFY,		/* verify=start */
 	LL_UPDATE_RETRY_LEGS,		/* retry=legs: probe refused legs again */
@@ -109,8 +109,8 @@ enum ll_fault {
 	 * and its write to the leg, as on a slow local disk: for tests of what
 	 * a resync and new writes to the same range may do meanwhile */
 	LL_FAULT_SLOW_RESYNC = 4,
-	/* the copy's own metadata writes fail too (superblock, dirty-region
-	 * map, activity log): only as part of write-all */
+	/* a mirror's own metadata writes fail (superblock, dirty-region map,
+	 * activity log), its data writes do not: fault=meta-write */
 	LL_FAULT_META = 8,
 	/* a disk that takes no write at all: data and metadata */
 	LL_FAULT_WRITE_ALL = LL_FAULT_WRITE | LL_FAULT_META,

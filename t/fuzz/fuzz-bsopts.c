@@ -204,7 +204,8 @@ static void fuzz_update(const char *s, size_t small)
 		check(u.kind == LL_UPDATE_FAULT);
 		check(u.fault == LL_FAULT_NONE || u.fault == LL_FAULT_READ ||
 		      u.fault == LL_FAULT_WRITE || u.fault == LL_FAULT_BOTH ||
-		      u.fault == LL_FAULT_SLOW_RESYNC || u.fault == LL_FAULT_WRITE_ALL);
+		      u.fault == LL_FAULT_SLOW_RESYNC || u.fault == LL_FAULT_WRITE_ALL ||
+		      u.fault == LL_FAULT_META);
 	} else {
 		/* the keys with one value each */
 		check((!strcmp(s, "resolve=discard-leg") && u.kind == LL_UPDATE_RESOLVE_DISCARD_LEG) ||
