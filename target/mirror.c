@@ -423,8 +423,8 @@ static void map_written(struct ll_io *io)
 			map_pages_pending(m, m->map_wlo, m->map_whi);
 		m->map_durable = m->map_writing;
 		m->map_writing = 0;
+		m->map_version++;	/* what is pending again */
 		wait_release(MAP_WAIT(m), m->map_durable, map_need_of, fan_unrecorded);
-		m->map_version++;
 		return;
 	}
 	meta_worked(m);
