@@ -40,3 +40,10 @@ cpu_ticks() {
 busy_idle() {
 	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit }' /proc/stat
 }
+
+# softirq_steal: "softirq steal" ticks of the whole machine so far: kernel
+# network work that no process's CPU time includes, and time the
+# hypervisor gave this machine's CPUs to others (both count as busy above)
+softirq_steal() {
+	awk '/^cpu / { print $8, $9; exit }' /proc/stat
+}

@@ -37,7 +37,9 @@
 #
 # fio's mean completion latency, the CPU time of tgtd A, tgtd B (utime+stime
 # from /proc/PID/stat) and fio (its usr_cpu+sys_cpu) per completed I/O, and
-# the machine's idle share (/proc/stat) are kept for each run.
+# the machine's idle, softirq and steal shares (/proc/stat: network receive
+# work no process is charged for; time the hypervisor gave to others) are
+# kept for each run.
 #
 # Knobs (environment):
 #   PERF_SECONDS           seconds per run (default 10)
@@ -302,36 +304,41 @@ profile_a() {
 }
 
 # raw.tsv: loc job round store ios bytes runtime_ms lat_us cpuA cpuB
-# machine_busy_ticks machine_idle_ticks fio_cpu_us_per_io
+# machine_busy_ticks machine_idle_ticks fio_cpu_us_per_io softirq_ticks
+# steal_ticks
 run_one() {
-	local loc=$1 job=$2 round=$3 s=$4 args json a0 a1 b0 b1 bpid dirn m0 m1
+	local loc=$1 job=$2 round=$3 s=$4 args json a0 a1 b0 b1 bpid dirn m0 m1 k0 k1
 	args=$(job_args "$s" 2>/dev/null || job_args "$job") || die "unknown job '$job'"
 	json=$TRASH/fio-$loc-$job-$round-$s.json
 	eval "bpid=\$B_${loc}_PID"
 	timeout 120 sync
 	a0=$(cpu_ticks "$A_PID" || echo 0) b0=$(cpu_ticks "$bpid" || echo 0) m0=$(busy_idle)
+	k0=$(softirq_steal)
 	[ -n "${PERF_PROFILE:-}" ] && profile_a "$loc-$job-$s"
 	# shellcheck disable=SC2086
 	fio_run "$json" "$(url_of "$loc" "$s")" $args --time_based --runtime="$SECONDS_PER_RUN"
 	rc=$?
 	a1=$(cpu_ticks "$A_PID" || echo 0) b1=$(cpu_ticks "$bpid" || echo 0) m1=$(busy_idle)
+	k1=$(softirq_steal)
 	m1=$(echo "$m0 $m1" | awk '{ print $3 - $1 "\t" $4 - $2 }')
+	k1=$(echo "$k0 $k1" | awk '{ print $3 - $1 "\t" $4 - $2 }')
 	tgtd_alive A || die "tgtd A died during $loc $job $s; see $A_LOG"
 	if [ $rc != 0 ]; then
 		say "$loc $job $s round $round: fio failed: $(head -c 300 "$json.err")"
-		printf '%s\t%s\t%s\t%s\tfail\tfail\tfail\tfail\t%s\t%s\t%s\n' "$loc" "$job" "$round" "$s" \
-			$((a1 - a0)) $((b1 - b0)) "$m1" >>"$RAW"
+		printf '%s\t%s\t%s\t%s\tfail\tfail\tfail\tfail\t%s\t%s\t%s\tfail\t%s\n' "$loc" "$job" \
+			"$round" "$s" $((a1 - a0)) $((b1 - b0)) "$m1" "$k1" >>"$RAW"
 		return 0
 	fi
 	case "$job" in *read) dirn=read ;; *) dirn=write ;; esac
 	jq -r --arg d "$dirn" --arg pre "$loc	$job	$round	$s" --arg cpu "$((a1 - a0))	$((b1 - b0))	$m1" \
 		'.jobs[0] as $j | $j[$d] | "\($pre)\t\(.total_ios)\t\(.io_bytes)\t\(.runtime)\t\(.clat_ns.mean / 1000)\t\($cpu)\t\(if .total_ios > 0 then ($j.usr_cpu + $j.sys_cpu) / 100 * .runtime * 1000 / .total_ios else 0 end)"' \
-		"$json" >>"$RAW"
+		"$json" | sed "s/\$/	$k1/" >>"$RAW"
 	tail -n 1 "$RAW" | awk -F '\t' -v hz="$HZ" '{
-		printf "perf-mirror: %-5s %-9s round %d %-10s %8.0f IOPS %7.1f MiB/s  lat %7.0f us  CPU us/IO A %6.1f B %6.1f fio %6.1f  idle %3.0f%%\n",
+		t = $11 + $12
+		printf "perf-mirror: %-5s %-9s round %d %-10s %8.0f IOPS %7.1f MiB/s  lat %7.0f us  CPU us/IO A %6.1f B %6.1f fio %6.1f  idle %3.0f%% softirq %3.0f%% steal %3.0f%%\n",
 			$1, $2, $3, $4, $5 / $7 * 1000, $6 / $7 * 1000 / 1048576, $8,
 			($5 > 0 ? $9 / hz / $5 * 1e6 : 0), ($5 > 0 ? $10 / hz / $5 * 1e6 : 0), $13,
-			($11 + $12 > 0 ? $12 / ($11 + $12) * 100 : 0) }' >&2
+			(t > 0 ? $12 / t * 100 : 0), (t > 0 ? $14 / t * 100 : 0), (t > 0 ? $15 / t * 100 : 0) }' >&2
 }
 
 # Warm-up: one full pass of 1 MiB writes through iSCSI on both of A's LUNs
@@ -349,7 +356,7 @@ for loc in $LOCATIONS; do
 	done
 done
 
-printf 'loc\tjob\tround\tstore\tios\tbytes\truntime_ms\tlat_us\tcpuA_ticks\tcpuB_ticks\tmachine_busy_ticks\tmachine_idle_ticks\tfio_cpu_us_per_io\n' >"$RAW"
+printf 'loc\tjob\tround\tstore\tios\tbytes\truntime_ms\tlat_us\tcpuA_ticks\tcpuB_ticks\tmachine_busy_ticks\tmachine_idle_ticks\tfio_cpu_us_per_io\tsoftirq_ticks\tsteal_ticks\n' >"$RAW"
 for loc in $LOCATIONS; do
 	for job in $JOBS; do
 		stores=$(stores_of "$job")
@@ -415,22 +422,24 @@ $5 == "fail" { failed[$1 " " $2 " " $4]++; next }
 	cb[k] = cb[k] " " ($5 > 0 ? $10 / hz / $5 * 1e6 : 0)
 	id[k] = id[k] " " ($11 + $12 > 0 ? $12 / ($11 + $12) * 100 : 0)
 	fc[k] = fc[k] " " $13
+	st[k] = st[k] " " ($11 + $12 > 0 ? $15 / ($11 + $12) * 100 : 0)
 }
 function get(k) {
 	T = median(thr[k]); LAT = median(lat[k]); CA = median(ca[k]); CB = median(cb[k]); ID = median(id[k]); FC = median(fc[k])
+	ST = median(st[k])
 }
 '
 table() {
-	echo "| location | job | unit | unmirrored | mirrored | mirrored / unmirrored | goal | verdict | mean latency µs unmirrored | mirrored | tgtd A CPU µs/I/O unmirrored | mirrored | tgtd B (leg) CPU µs/I/O mirrored | fio CPU µs/I/O unmirrored | mirrored | machine idle % unmirrored | mirrored |"
-	echo "|---|---|---|--:|--:|--:|--:|:-:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+	echo "| location | job | unit | unmirrored | mirrored | mirrored / unmirrored | goal | verdict | mean latency µs unmirrored | mirrored | tgtd A CPU µs/I/O unmirrored | mirrored | tgtd B (leg) CPU µs/I/O mirrored | fio CPU µs/I/O unmirrored | mirrored | machine idle % unmirrored | mirrored | steal % unmirrored | mirrored |"
+	echo "|---|---|---|--:|--:|--:|--:|:-:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
 	awk -F '\t' -v hz="$HZ" -v locs="$LOCATIONS" -v jobs="$JOBS" "$MEDIANS"'
 	END {
 		nl = split(locs, L, " "); nj = split(jobs, J, " ")
 		for (i = 1; i <= nl; i++) for (j = 1; j <= nj; j++) {
 			loc = L[i]; job = J[j]; four = (job ~ /^rand/)
 			if (job == "legwrite") continue
-			get(loc " " job " unmirrored"); Tu = T; Lu = LAT; Cu = CA; Iu = ID; Fu = FC
-			get(loc " " job " mirrored"); Tm = T; Lm = LAT; Cm = CA; Bm = CB; Im = ID; Fm = FC
+			get(loc " " job " unmirrored"); Tu = T; Lu = LAT; Cu = CA; Iu = ID; Fu = FC; Su = ST
+			get(loc " " job " mirrored"); Tm = T; Lm = LAT; Cm = CA; Bm = CB; Im = ID; Fm = FC; Sm = ST
 			four = (job ~ /^rand|qd1/)
 			goal = job == "seqwrite" ? 0.8 : job == "randwrite" ? 0.6 : 0
 			ratio = (Tu > 0 && Tm != "") ? Tm / Tu : ""
@@ -438,8 +447,8 @@ table() {
 			f = four ? "%.0f" : "%.1f"
 			rs = (ratio == "") ? "n/a" : sprintf("%.2f", ratio)
 			gs = goal ? "≥ " goal "×" : "–"
-			printf "| %s | %s | %s | " f " | " f " | %s | %s | %s | %.0f | %.0f | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f | %.0f |\n",
-				loc, job, (four ? "IOPS" : "MiB/s"), Tu, Tm, rs, gs, v, Lu, Lm, Cu, Cm, Bm, Fu, Fm, Iu, Im
+			printf "| %s | %s | %s | " f " | " f " | %s | %s | %s | %.0f | %.0f | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f | %.0f | %.0f | %.0f |\n",
+				loc, job, (four ? "IOPS" : "MiB/s"), Tu, Tm, rs, gs, v, Lu, Lm, Cu, Cm, Bm, Fu, Fm, Iu, Im, Su, Sm
 		}
 	}' "$RAW"
 }
@@ -481,7 +490,7 @@ resync_table() {
 	resync_table
 	echo
 	echo "Verdicts: ok = goal met; ~ = missed by < 3% (within run-to-run noise); MISS = missed by more."
-	echo "CPU: utime+stime of the tgtd process (/proc/PID/stat, all threads) per completed I/O, µs; during the resync, as % of one CPU over the resync's duration (from its log line).  Machine idle: idle+iowait share of all CPUs over the run (/proc/stat; other users' jobs count as busy)."
+	echo "CPU: utime+stime of the tgtd process (/proc/PID/stat, all threads) per completed I/O, µs; during the resync, as % of one CPU over the resync's duration (from its log line).  Machine idle: idle+iowait share of all CPUs over the run (/proc/stat; other users' jobs count as busy).  Steal: the share of all CPUs' time the hypervisor gave to others during the run (/proc/stat); a run with steal measured this machine's neighbours too, and its ratio is not the module's."
 } >"$OUT.tmp" 2>/dev/null
 mv "$OUT.tmp" "$OUT"
 cat "$OUT"
