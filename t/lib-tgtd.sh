@@ -54,13 +54,21 @@ free_port() {
 # NAME_PID, NAME_LOG.  The module folder holds this build's bs_lunlink.so
 # only (set MODULE_DIR to use another folder).
 tgtd_start() {
-	local name=$1 port ctl dir="$TRASH/tgtd-$1" bsdir addr=${TGTD_ADDR:-127.0.0.1}
+	local name=$1 port ctl dir="$TRASH/tgtd-$1" bsdir addr=${TGTD_ADDR:-127.0.0.1} old
+	eval "old=\${${name}_PID:-}"
+	if [ -n "$old" ] && kill -0 "$old" 2>/dev/null; then
+		echo "tgtd $name (pid $old) is still running: stop it first" >&2
+		return 1
+	fi
 	port=${TGTD_PORT:-$(free_port)} || return 1
 	ctl=$((port % 10000 + 10000))
 	mkdir -p "$dir"
 	bsdir=${MODULE_DIR:-$dir/backing-store}
 	if [ -z "${MODULE_DIR:-}" ]; then
-		mkdir -p "$bsdir" && cp "$MODULE" "$bsdir/" || return 1
+		# a new file, renamed over the old: a tgtd still running keeps
+		# the module it mapped (cp over it would change its pages)
+		mkdir -p "$bsdir" && cp "$MODULE" "$bsdir/.new" &&
+			mv -f "$bsdir/.new" "$bsdir/$(basename "$MODULE")" || return 1
 	fi
 	mkdir -p /usr/lib/tgt/backing-store || return 1
 	env ${TGTD_PRELOAD:+LD_PRELOAD=$TGTD_PRELOAD} \

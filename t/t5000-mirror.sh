@@ -356,6 +356,31 @@ test_expect_success 'a local write fails where the returning leg lacks other dat
 	data_of 20480 1 a.img >ina && test_cmp w1 ina
 '
 
+# A stale region is read from a leg that is being resynced, if it holds the
+# region whole (the leg lacks other regions): here the leg took the write
+# this copy failed (and a flush: it fails here, fault=write, but the leg
+# flushed), then missed 16 other regions while it was down.
+# fault=write keeps the region from being repaired meanwhile.
+test_expect_success 'a stale region is read from a leg being resynced that holds it' '
+	fault write &&
+	head -c 512 /dev/urandom >w5 &&
+	"$IO" "$(url A 1 1)" write 30000 w5 &&
+	test_must_fail "$IO" "$(url A 1 1)" sync &&
+	wait_for 5 stale_is 1 &&
+	fault none &&
+	kill -9 $B_PID && wait $B_PID 2>/dev/null
+	B_PID= &&
+	write_spaced 16 d1 &&
+	fault write &&
+	start_leg &&
+	wait_for 30 leg_is syncing &&
+	"$IO" "$(url A 1 1)" read 30000 1 back && test_cmp w5 back &&
+	leg_is syncing &&
+	fault none &&
+	wait_for 60 leg_is up && wait_for 10 stale_is 0 &&
+	data_of 30000 1 a.img >ina && test_cmp w5 ina
+'
+
 # The same through targets.conf and tgt-admin (single quotes: tgt-admin
 # hands the value to a shell; tgt-admin -e also deletes the targets its file
 # does not name: A's target 1 goes).  Node B exports a second copy as LUN 2.

@@ -232,6 +232,26 @@ struct ll_leg *ll_up_leg(struct ll_mirror *m)
 	return NULL;
 }
 
+/* A leg that holds regions r0..r1 whole now: one that is up, or else one
+ * being resynced that lacks none of them. */
+static struct ll_leg *whole_leg(struct ll_mirror *m, uint64_t r0, uint64_t r1)
+{
+	struct ll_leg *g = ll_up_leg(m);
+	uint64_t r;
+
+	for (unsigned int i = 0; i < m->nlegs && !g; i++) {
+		struct ll_leg *s = &m->leg[i];
+
+		if (s->state != LEG_SYNCING || !s->iscsi || s->dead)
+			continue;
+		for (r = r0; r <= r1 && !map_test(s->need, r); r++)
+			;
+		if (r > r1)
+			g = s;
+	}
+	return g;
+}
+
 /* ---- writes waiting for metadata ----------------------------------------- */
 
 /* A write waits on one of two lists: for the activity log version it
@@ -970,14 +990,13 @@ static void read_local_done(struct ll_io *local)
 	struct ll_mirror *m = f->m;
 	struct ll_io *io = f->io;
 	struct ll_leg *g;
+	uint64_t r0, r1;
 
 	io->res = local->res;
-	g = io->res && io->op == LL_OP_READ ? ll_up_leg(m) : NULL;
+	regions(m, io->off - m->image->data_offset, io->len, &r0, &r1);
+	g = io->res && io->op == LL_OP_READ ? whole_leg(m, r0, r1) : NULL;
 	if (g && !f->bad) {
 		/* the region is read from the legs until repaired from one */
-		uint64_t r0, r1;
-
-		regions(m, io->off - m->image->data_offset, io->len, &r0, &r1);
 		local_lost(m, r0, r1);
 		if (ll_local_say(m, &m->read_errs))
 			m_err(m, "local read at offset %" PRIu64 " failed (%s); serving it from "
@@ -1026,16 +1045,17 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 	}
 
 	/* a stale region of this copy takes no write that covers only part of
-	 * it while no leg that has it is up: the region would be whole on no
-	 * copy (a write that covers it whole makes it whole here again) */
+	 * it while no leg that holds it whole is connected: the region would be
+	 * whole on no copy (a write that covers it whole makes it whole here
+	 * again) */
 	for (r = r0; r <= r1 && !bad && io->op != LL_OP_DATASYNC; r++)
 		bad = stale_at(m, r) && !covers(m, io, r);
-	if (bad && !ll_up_leg(m)) {
+	if (bad && !whole_leg(m, r0, r1)) {
 		if (ll_local_say(m, &m->refused))
 			m_err(m, "a write at offset %" PRIu64 " to part of a stale region of this "
-			       "copy is refused (the initiator gets a write error): no leg that has "
-			       "the region is up; it is repaired from the first one that is, and a "
-			       "write that covers the whole region is taken\n",
+			       "copy is refused (the initiator gets a write error): no leg that holds "
+			       "the region whole is connected; it is repaired from the first one "
+			       "that is, and a write that covers the whole region is taken\n",
 			       io->off - m->image->data_offset);
 		free(f);
 		io->res = -EIO;
