@@ -232,21 +232,25 @@ struct ll_leg *ll_up_leg(struct ll_mirror *m)
 	return NULL;
 }
 
+/* The leg lacks (needs) one of regions r0..r1. */
+static int leg_lacks(const struct ll_leg *g, uint64_t r0, uint64_t r1)
+{
+	for (uint64_t r = r0; r <= r1; r++)
+		if (map_test(g->need, r))
+			return 1;
+	return 0;
+}
+
 /* A leg that holds regions r0..r1 whole now: one that is up, or else one
  * being resynced that lacks none of them. */
 static struct ll_leg *whole_leg(struct ll_mirror *m, uint64_t r0, uint64_t r1)
 {
 	struct ll_leg *g = ll_up_leg(m);
-	uint64_t r;
 
 	for (unsigned int i = 0; i < m->nlegs && !g; i++) {
 		struct ll_leg *s = &m->leg[i];
 
-		if (s->state != LEG_SYNCING || !s->iscsi || s->dead)
-			continue;
-		for (r = r0; r <= r1 && !map_test(s->need, r); r++)
-			;
-		if (r > r1)
+		if (s->state == LEG_SYNCING && s->iscsi && !s->dead && !leg_lacks(s, r0, r1))
 			g = s;
 	}
 	return g;
@@ -790,7 +794,7 @@ static int held_whole(struct ll_mirror *m, uint32_t legs, uint64_t r0, uint64_t 
 		if (stale_only && !stale_at(m, r))
 			continue;
 		for (i = 0; i < m->nlegs; i++)
-			if ((legs & (1u << i)) && !map_test(m->leg[i].need, r))
+			if ((legs & (1u << i)) && !leg_lacks(&m->leg[i], r, r))
 				break;
 		if (i == m->nlegs)
 			return 0;
