@@ -176,6 +176,15 @@ static int cmd_forget_stale(int argc, char **argv)
 
 	if (argc != 2 || argv[1][0] == '-')
 		return die("forget-stale: name one FILE%s%s", "", "");
+	fd = open(argv[1], O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return die("forget-stale: %s: %s", argv[1], strerror(errno));
+	/* a mirror's primary holds this lock on its image while it serves it;
+	 * taken before the superblock is read, so no primary starts between */
+	if (flock(fd, LOCK_EX | LOCK_NB))
+		return die("forget-stale: %s is in use (%s): a tgtd serves it as a mirror's "
+			   "primary; delete that LUN first", argv[1],
+			   errno == EWOULDBLOCK ? "locked" : strerror(errno));
 	r = load(argv[1], &im, 0);
 	if (r == 0)
 		return die("forget-stale: %s is a raw image (no lunlink superblock)%s", argv[1], "");
@@ -188,14 +197,6 @@ static int cmd_forget_stale(int argc, char **argv)
 	}
 	im.nstale = 0;
 	im.flags &= ~LL_IMAGE_F_STALE_ALL;
-	fd = open(argv[1], O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return die("forget-stale: %s: %s", argv[1], strerror(errno));
-	/* a mirror's primary holds this lock on its image while it serves it */
-	if (flock(fd, LOCK_EX | LOCK_NB))
-		return die("forget-stale: %s is in use (%s): a tgtd serves it as a mirror's "
-			   "primary; delete that LUN first", argv[1],
-			   errno == EWOULDBLOCK ? "locked" : strerror(errno));
 	if ((errno = -ll_image_store(fd, &im)) != 0)
 		return die("forget-stale: %s: %s", argv[1], strerror(errno));
 	close(fd);

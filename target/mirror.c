@@ -227,7 +227,7 @@ int ll_local_say(struct ll_mirror *m, struct ll_local_errs *e)
 struct ll_leg *ll_up_leg(struct ll_mirror *m)
 {
 	for (unsigned int i = 0; i < m->nlegs; i++)
-		if (m->leg[i].state == LEG_UP && m->leg[i].iscsi && !m->leg[i].dead)
+		if (leg_is(&m->leg[i], LEG_UP))
 			return &m->leg[i];
 	return NULL;
 }
@@ -250,7 +250,7 @@ static struct ll_leg *whole_leg(struct ll_mirror *m, uint64_t r0, uint64_t r1)
 	for (unsigned int i = 0; i < m->nlegs && !g; i++) {
 		struct ll_leg *s = &m->leg[i];
 
-		if (s->state == LEG_SYNCING && s->iscsi && !s->dead && !leg_lacks(s, r0, r1))
+		if (leg_is(s, LEG_SYNCING) && !leg_lacks(s, r0, r1))
 			g = s;
 	}
 	return g;
@@ -706,7 +706,7 @@ static void tick(int fd, int events, void *data)
 		}
 		/* a connect nobody answers (a cut link, a node gone) would wait
 		 * for TCP's own limit, minutes: leg_timeout bounds the attempt */
-		if (g->state == LEG_CONNECTING && g->iscsi && !g->dead &&
+		if (leg_is(g, LEG_CONNECTING) &&
 		    now - g->connect_at >= m->l->opts.leg_timeout * 1000ULL) {
 			char why[96];
 
@@ -782,6 +782,16 @@ static void fan_unlogged(struct fan *f)
 	fan_finish(f);
 }
 
+/* A write to part of a stale region of this copy fails: the region would
+ * then be whole on no copy (why). */
+static void refuse_partial(struct ll_mirror *m, const struct ll_io *io, const char *why)
+{
+	if (ll_local_say(m, &m->refused))
+		m_err(m, "a write at offset %" PRIu64 " to part of a stale region of this copy is "
+		       "refused (the initiator gets a write error): %s\n",
+		       io->off - m->image->data_offset, why);
+}
+
 /* Regions r0..r1 (only the stale ones, if stale_only) are each held whole
  * by a leg in legs (one that lacks none of them). */
 static int held_whole(struct ll_mirror *m, uint32_t legs, uint64_t r0, uint64_t r1,
@@ -851,11 +861,8 @@ static void fan_done(struct fan *f)
 		split = !held_whole(m, f->legs_ok, r0, r1, 1);
 	}
 	if (split) {
-		if (ll_local_say(m, &m->refused))
-			m_err(m, "a write at offset %" PRIu64 " to part of a stale region of this "
-			       "copy fails (the initiator gets a write error): no leg that took it "
-			       "holds the region whole, so no copy would\n",
-			       io->off - m->image->data_offset);
+		refuse_partial(m, io, "no leg that took it holds the region whole, so no copy "
+			       "would");
 		io->res = -EIO;
 	} else if (f->local.res && io->op != LL_OP_READ && f->legs_ok &&
 	    !held_whole(m, f->legs_ok, r0, r1, 0)) {
@@ -993,12 +1000,14 @@ static void read_local_done(struct ll_io *local)
 	struct fan *f = (struct fan *)((char *)local - offsetof(struct fan, local));
 	struct ll_mirror *m = f->m;
 	struct ll_io *io = f->io;
-	struct ll_leg *g;
+	struct ll_leg *g = NULL;
 	uint64_t r0, r1;
 
 	io->res = local->res;
-	regions(m, io->off - m->image->data_offset, io->len, &r0, &r1);
-	g = io->res && io->op == LL_OP_READ ? whole_leg(m, r0, r1) : NULL;
+	if (io->res && io->op == LL_OP_READ) {
+		regions(m, io->off - m->image->data_offset, io->len, &r0, &r1);
+		g = whole_leg(m, r0, r1);
+	}
 	if (g && !f->bad) {
 		/* the region is read from the legs until repaired from one */
 		local_lost(m, r0, r1);
@@ -1055,12 +1064,9 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 	for (r = r0; r <= r1 && !bad && io->op != LL_OP_DATASYNC; r++)
 		bad = stale_at(m, r) && !covers(m, io, r);
 	if (bad && !whole_leg(m, r0, r1)) {
-		if (ll_local_say(m, &m->refused))
-			m_err(m, "a write at offset %" PRIu64 " to part of a stale region of this "
-			       "copy is refused (the initiator gets a write error): no leg that holds "
-			       "the region whole is connected; it is repaired from the first one "
-			       "that is, and a write that covers the whole region is taken\n",
-			       io->off - m->image->data_offset);
+		refuse_partial(m, io, "no leg that holds the region whole is connected; it is "
+			       "repaired from the first one that is, and a write that covers the "
+			       "whole region is taken");
 		free(f);
 		io->res = -EIO;
 		ll_later(l, io);
@@ -1216,7 +1222,7 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 	m->stale_dirty = 1;		/* the list as local_bad has it, at the next write */
 	if (m->bad_count)
 		m_err(m, "this copy is stale in %" PRIu64 " region(s) (its superblock says so): "
-		       "they are read from a leg that is up, and repaired from it\n", m->bad_count);
+		       "they are read from a leg that has them, and repaired from it\n", m->bad_count);
 	if (pread(mirror_fd(m), m->dirty, im->dirty_bytes, (off_t)im->dirty_offset) !=
 	    (ssize_t)im->dirty_bytes) {
 		m_err(m, "refused: cannot read the dirty-region map: %m\n");

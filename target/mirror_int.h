@@ -200,6 +200,12 @@ static inline void map_clear(uint8_t *map, uint64_t r)
 	map[r >> 3] &= (uint8_t)~(1u << (r & 7));
 }
 
+/* The leg is in state s and connected (not being dropped). */
+static inline int leg_is(const struct ll_leg *g, enum leg_state s)
+{
+	return g->state == s && g->iscsi && !g->dead;
+}
+
 /* Region r of this copy is stale (local_bad); set and clear keep bad_count
  * with the bits, and say whether the bit changed. */
 static inline int stale_at(const struct ll_mirror *m, uint64_t r)

@@ -619,7 +619,7 @@ void ll_mirror_grown(struct ll_mirror *m)
 
 	ll_mirror_sb_changed(m);	/* after any superblock write in flight */
 	for (i = 0; i < m->nlegs; i++)	/* a leg opened alone shows the new size */
-		if (m->leg[i].state == LEG_UP && m->leg[i].iscsi && !m->leg[i].dead)
+		if (leg_is(&m->leg[i], LEG_UP))
 			ll_leg_store_sb(&m->leg[i], m->image->gen_current);
 }
 

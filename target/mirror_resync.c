@@ -523,8 +523,7 @@ int ll_mirror_verify(struct ll_mirror *m)
  */
 static int repair_source(const struct ll_leg *g)
 {
-	return g->iscsi && !g->dead && !g->verifying &&
-	       (g->state == LEG_UP || (g->state == LEG_SYNCING && !g->full));
+	return !g->verifying && (leg_is(g, LEG_UP) || (leg_is(g, LEG_SYNCING) && !g->full));
 }
 
 static void repair_failed(struct ll_leg *g, uint64_t start, const char *why)
@@ -628,11 +627,11 @@ void ll_repair_next(struct ll_mirror *m)
 	if (!m->bad_count || m->closing || (m->l->fault & LL_FAULT_WRITE) ||
 	    ll_now_ms() < m->repair_retry_at)
 		return;
-	g = ll_up_leg(m);
-	for (unsigned int i = 0; i < m->nlegs && !g; i++)
-		if (repair_source(&m->leg[i]))
+	g = NULL;		/* a source that is up, else any */
+	for (unsigned int i = 0; i < m->nlegs; i++)
+		if (repair_source(&m->leg[i]) && (!g || m->leg[i].state == LEG_UP))
 			g = &m->leg[i];
-	if (!g || !repair_source(g) || g->copying)
+	if (!g || g->copying)
 		return;
 	for (r = m->repair_pos; r < m->nregions && !map_test(m->local_bad, r); r++)
 		;
