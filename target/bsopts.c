@@ -356,9 +356,11 @@ int ll_update_parse(const char *kv, struct ll_update *u, char *err, size_t errle
 			u->fault = LL_FAULT_WRITE_ALL;
 		else if (!strcmp(v, "meta-write"))
 			u->fault = LL_FAULT_META;
+		else if (!strcmp(v, "flush"))
+			u->fault = LL_FAULT_FLUSH;
 		else
 			return ll_fail(err, errlen, "fault='%.64s' is not none, read, write, both, "
-				       "write-all, meta-write or slow-resync", v);
+				       "write-all, meta-write, flush or slow-resync", v);
 		return 0;
 	}
 	if (klen == 7 && !strncmp(kv, "resolve", 7)) {
@@ -383,7 +385,7 @@ int ll_update_parse(const char *kv, struct ll_update *u, char *err, size_t errle
 	}
 	return ll_fail(err, errlen,
 		    "unknown parameter '%.*s' (lunlink takes resize=reread|SIZE, "
-		    "fault=none|read|write|both|write-all|meta-write|slow-resync, resolve=discard-leg, verify=start and "
+		    "fault=none|read|write|both|write-all|meta-write|flush|slow-resync, resolve=discard-leg, verify=start and "
 		    "retry=legs)",
 		    (int)(klen > 64 ? 64 : klen), kv);
 }

@@ -196,7 +196,8 @@ static void submit(struct ll_cmd *c, enum ll_io_op op, int flags, void *buf,
 {
 	struct ll_lu *l = c->l;
 	int fault = op == LL_OP_READ ? LL_FAULT_READ :
-		    op == LL_OP_FADVISE ? 0 : LL_FAULT_WRITE;
+		    op == LL_OP_FADVISE ? 0 :
+		    op == LL_OP_DATASYNC ? LL_FAULT_WRITE | LL_FAULT_FLUSH : LL_FAULT_WRITE;
 
 	c->io.op = op;
 	c->io.flags = flags;

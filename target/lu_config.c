@@ -6,7 +6,7 @@
  *   resize=reread   take the image's new size, after the operator grew the
  *                   file or the block device;
  *   resize=SIZE     grow the image file to SIZE (sparse) and take it;
- *   fault=none|read|write|both|write-all|meta-write|slow-resync
+ *   fault=none|read|write|both|write-all|meta-write|flush|slow-resync
  *                   make local reads and/or writes fail with EIO, for tests.
  *
  * A resize changes the LUN's capacity at once and queues UNIT ATTENTION
@@ -40,6 +40,7 @@ static const char *fault_name(enum ll_fault f)
 				       "metadata too)",
 		[LL_FAULT_META] = "meta-write (a mirror's own metadata writes fail, its data "
 				  "writes do not)",
+		[LL_FAULT_FLUSH] = "flush (SYNCHRONIZE CACHE fails, reads and writes do not)",
 	};
 
 	return (unsigned int)f < sizeof(names) / sizeof(names[0]) && names[f] ? names[f] : "?";

@@ -94,7 +94,7 @@ int ll_parse_size(const char *s, uint64_t *out, char *err, size_t errlen);
 enum ll_update_kind {
 	LL_UPDATE_RESIZE_REREAD,	/* resize=reread: take the image's size */
 	LL_UPDATE_RESIZE_TO,		/* resize=SIZE: grow the image to SIZE */
-	LL_UPDATE_FAULT,		/* fault=none|read|write|both|write-all|meta-write|slow-resync */
+	LL_UPDATE_FAULT,		/* fault=none|read|write|both|write-all|meta-write|flush|slow-resync */
 	LL_UPDATE_RESOLVE_DISCARD_LEG,	/* resolve=discard-leg */
 	LL_UPDATE_VERIFY,		/* verify=start */
 	LL_UPDATE_RETRY_LEGS,		/* retry=legs: probe refused legs again */
@@ -114,6 +114,9 @@ enum ll_fault {
 	LL_FAULT_META = 8,
 	/* a disk that takes no write at all: data and metadata */
 	LL_FAULT_WRITE_ALL = LL_FAULT_WRITE | LL_FAULT_META,
+	/* SYNCHRONIZE CACHE fails, reads and writes work: a disk whose cache
+	 * flush fails (fault=flush) */
+	LL_FAULT_FLUSH = 16,
 };
 
 struct ll_update {

@@ -205,7 +205,7 @@ static void fuzz_update(const char *s, size_t small)
 		check(u.fault == LL_FAULT_NONE || u.fault == LL_FAULT_READ ||
 		      u.fault == LL_FAULT_WRITE || u.fault == LL_FAULT_BOTH ||
 		      u.fault == LL_FAULT_SLOW_RESYNC || u.fault == LL_FAULT_WRITE_ALL ||
-		      u.fault == LL_FAULT_META);
+		      u.fault == LL_FAULT_META || u.fault == LL_FAULT_FLUSH);
 	} else {
 		/* the keys with one value each */
 		check((!strcmp(s, "resolve=discard-leg") && u.kind == LL_UPDATE_RESOLVE_DISCARD_LEG) ||

@@ -330,6 +330,7 @@ static void test_update(void)
 		{ "fault=write", LL_FAULT_WRITE }, { "fault=both", LL_FAULT_BOTH },
 		{ "fault=slow-resync", LL_FAULT_SLOW_RESYNC },
 		{ "fault=write-all", LL_FAULT_WRITE_ALL },
+		{ "fault=meta-write", LL_FAULT_META }, { "fault=flush", LL_FAULT_FLUSH },
 	};
 	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
 		u.fault = 99;
