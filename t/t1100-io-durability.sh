@@ -5,16 +5,9 @@ test_description='SYNCHRONIZE CACHE and FUA reach stable storage'
 
 require_tgtd
 
-# The kernel's own count of a file's dirty pages (cachestat(2), Linux 6.5)
-# tells whether data reached the disk: a buffered write leaves pages dirty
-# for up to vm.dirty_expire_centisecs (30 s by default); fdatasync leaves
-# none.  The image must be on a disk-backed file system (tmpfs pages are
-# never written back).
-CS="$T_DIR/helpers/cachestat"
-"$CS" "$T_DIR/test-lib.sh" >/dev/null 2>&1 && test_set_prereq CACHESTAT
-case $(stat -f -c %T "$TRASH") in tmpfs|ramfs) ;; *) test_set_prereq DISKFS ;; esac
-
-dirty() { "$CS" "$TRASH/img" | sed -n 's/.* dirty=\([0-9]*\) .*/\1/p'; }
+# cachestat(2) (test-lib.sh: CACHESTAT, DISKFS, dirty_pages) tells whether
+# the image's data reached the disk.
+dirty() { dirty_pages "$TRASH/img"; }
 
 test_expect_success 'a LUN on a disk-backed image' '
 	tgtd_start A &&

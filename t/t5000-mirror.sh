@@ -8,17 +8,11 @@ IMG="$SRC_DIR/target/lunlink-image"
 
 # Node B exports its copy with stock tgt's rdwr store; node A serves the
 # mirrored LUN: its own copy plus B's, as leg 1.
-status_file() { echo "/run/lunlink/c${A_CTL}-t1-l1.status"; }
-leg_is() { test "$(leg_state_in "$(status_file)" 1)" = "$1"; }
-stale_is() { test "$(local_field_in "$(status_file)" stale_regions)" = "$1"; }
 
 start_leg() {
 	TGTD_PORT=${B_PORT:-} tgtd_start B &&
 	target_new B 1 && lun_new B 1 1 "$TRASH/b.img" rdwr
 }
-
-# a_log_has TEXT: tgtd A's log, long messages joined, has TEXT
-a_log_has() { join_log "$A_LOG" | grep -qF "$1"; }
 
 # fault WHAT: fault injection on A's LUN (none, read, write, meta-write...)
 fault() {

@@ -24,9 +24,6 @@ start_leg() {
 	TGTD_PORT=${B_PORT:-} TGTD_NETNS=$G_NETNS TGTD_ADDR=$G_HOST_ADDR tgtd_start B &&
 	target_new B 1 && lun_new B 1 1 "$TRASH/b.img" rdwr
 }
-status_file() { echo "/run/lunlink/c${A_CTL}-t1-l1.status"; }
-leg_is() { test "$(leg_state_in "$(status_file)" 1)" = "$1"; }
-stale_is() { test "$(local_field_in "$(status_file)" stale_regions)" = "$1"; }
 
 # The guest's writer, started in the background: NAME files of 256 KiB of
 # random bytes, each written with dd and fsync'd (conv=fsync), one after

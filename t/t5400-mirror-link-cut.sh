@@ -23,10 +23,7 @@ ip -n "$NS" addr add 10.79.0.2/24 dev "$VB" && ip -n "$NS" link set "$VB" up &&
 ip -n "$NS" link set lo up || skip_all "cannot make a network namespace with a veth pair"
 
 TIMEOUT=3
-status_file() { echo "/run/lunlink/c${A_CTL}-t1-l1.status"; }
-leg_is() { test "$(leg_state_in "$(status_file)" 1)" = "$1"; }
 leg_not_up() { ! leg_is up; }
-a_log_has() { join_log "$A_LOG" | grep -qF "$1"; }
 cut_link() { ip -n "$NS" link set "$VB" down; }
 mend_link() { ip -n "$NS" link set "$VB" up; }
 

@@ -59,6 +59,14 @@ test_have_prereq() {
 [ -f "$MODULE" ] && test_set_prereq MODULE
 [ -x "$IO" ] && test_set_prereq IO
 command -v iscsi-test-cu >/dev/null 2>&1 && test_set_prereq TEST_CU
+# The kernel's own count of a file's dirty pages (cachestat(2), Linux 6.5)
+# tells whether data reached the disk: a buffered write leaves pages dirty
+# for up to vm.dirty_expire_centisecs (30 s by default); fdatasync leaves
+# none.  Only on a disk-backed file system (tmpfs never writes back).
+"$T_DIR/helpers/cachestat" "$T_DIR/test-lib.sh" >/dev/null 2>&1 && test_set_prereq CACHESTAT
+case $(stat -f -c %T "$TRASH") in tmpfs|ramfs) ;; *) test_set_prereq DISKFS ;; esac
+# dirty_pages FILE: how many of FILE's pages are dirty in the page cache
+dirty_pages() { "$T_DIR/helpers/cachestat" "$1" | sed -n 's/.* dirty=\([0-9]*\) .*/\1/p'; }
 
 # Skip the whole test, with the reason, in TAP.
 skip_all() {
