@@ -24,7 +24,8 @@
  * Resync.  A returning leg is probed (READ CAPACITY, then its superblock):
  * the same volume at the bitmap generation is behind by exactly the dirty
  * regions, which are copied in the background, rate-limited, each with its
- * range held exclusively so that no new write interleaves; a fresh image
+ * range held exclusively so that no new write interleaves, and flushed on
+ * the leg (SYNCHRONIZE CACHE) before it counts as up; a fresh image
  * (lunlink-image create) gets everything and this copy's superblock.  A leg
  * whose generation is neither this copy's nor its bitmap generation changed
  * on its own (split brain): nothing is copied, the leg stays out of date,
@@ -38,7 +39,8 @@
  * the image's activity log on stable storage (an O_DSYNC write through the
  * engine; the writes that need it wait, the loop does not); a primary
  * restarted after a crash resyncs the extents in its log, not the whole
- * volume.
+ * volume.  A clean close flushes the legs (up to leg_timeout): what a leg
+ * took without FUA is resynced next time only if it could not.
  *
  * Verify compares each region of a leg with this copy's by SHA-256 and
  * resyncs the ones that differ.
@@ -1313,6 +1315,91 @@ void ll_mirror_quiesce(struct ll_mirror *m)
 	m->closing = 1;
 }
 
+static int took_unflushed(const struct ll_leg *g)
+{
+	for (uint64_t b = 0; b < (g->m->nregions + 7) / 8; b++)
+		if (g->unsynced[0][b] | g->unsynced[1][b])
+			return 1;
+	return 0;
+}
+
+static void close_flushed(struct iscsi_context *iscsi, int status, void *data, void *priv)
+{
+	struct ll_leg *g = priv;
+
+	if (g->iscsi == iscsi && g->close_flush == CLOSE_FLUSH_SENT) {
+		g->close_flush = status == SCSI_STATUS_GOOD ? CLOSE_FLUSH_DONE : CLOSE_FLUSH_FAILED;
+		if (status != SCSI_STATUS_GOOD)
+			ll_leg_failure(g, iscsi, "its flush at close", status, data, g->why,
+				       sizeof(g->why));
+	}
+	if (data)
+		scsi_free_scsi_task(data);
+}
+
+/*
+ * A clean close: the legs that are up and idle flush what they took
+ * without FUA since their last flush, all at once, for up to leg_timeout
+ * (tgtd waits: a LUN goes away, or tgtd stops).  A leg that did holds all
+ * of it on its disk; of a leg that did not, those regions go into the map
+ * and are resynced when the LUN is served again.  A leg with a resync,
+ * verify or repair in flight is not asked (what it lacks is in the map).
+ */
+static void close_flush(struct ll_mirror *m)
+{
+	uint64_t deadline = ll_now_ms() + m->l->opts.leg_timeout * 1000ULL, now;
+	struct pollfd pfd[LL_MAX_LEGS];
+	unsigned int i, n, at[LL_MAX_LEGS];
+
+	for (i = 0; i < m->nlegs; i++) {
+		struct ll_leg *g = &m->leg[i];
+
+		g->close_flush = CLOSE_FLUSH_NONE;
+		if (!leg_is(g, LEG_UP) || g->copying || !took_unflushed(g))
+			continue;
+		if (iscsi_synchronizecache10_task(g->iscsi, g->lun, 0, 0, 0, 0, close_flushed, g))
+			g->close_flush = CLOSE_FLUSH_SENT;
+	}
+	while ((now = ll_now_ms()) < deadline) {
+		for (i = n = 0; i < m->nlegs; i++) {
+			struct ll_leg *g = &m->leg[i];
+
+			if (g->close_flush != CLOSE_FLUSH_SENT || !g->iscsi)
+				continue;
+			pfd[n].fd = iscsi_get_fd(g->iscsi);
+			pfd[n].events = (short)iscsi_which_events(g->iscsi);
+			pfd[n].revents = 0;
+			at[n++] = i;
+		}
+		if (!n || (poll(pfd, n, (int)(deadline - now)) < 0 && errno != EINTR))
+			break;
+		for (i = 0; i < n; i++) {
+			struct ll_leg *g = &m->leg[at[i]];
+
+			if (pfd[i].revents && g->iscsi && iscsi_service(g->iscsi, pfd[i].revents) < 0 &&
+			    g->close_flush == CLOSE_FLUSH_SENT) {
+				snprintf(g->why, sizeof(g->why), "its flush at close failed: %s",
+					 iscsi_get_error(g->iscsi));
+				g->close_flush = CLOSE_FLUSH_FAILED;
+			}
+		}
+	}
+	for (i = 0; i < m->nlegs; i++) {
+		struct ll_leg *g = &m->leg[i];
+
+		if (g->close_flush == CLOSE_FLUSH_DONE) {
+			memset(g->unsynced[0], 0, (m->nregions + 7) / 8);
+			memset(g->unsynced[1], 0, (m->nregions + 7) / 8);
+		} else if (g->close_flush != CLOSE_FLUSH_NONE) {
+			if (g->close_flush == CLOSE_FLUSH_SENT)
+				snprintf(g->why, sizeof(g->why), "its flush at close got no answer "
+					 "within leg_timeout=%u s", m->l->opts.leg_timeout);
+			leg_err(g, "%s; the regions it took since its last flush will be resynced "
+				"when the LUN is served again\n", g->why);
+		}
+	}
+}
+
 void ll_mirror_close(struct ll_mirror *m)
 {
 	unsigned int i;
@@ -1320,6 +1407,7 @@ void ll_mirror_close(struct ll_mirror *m)
 	tgt_event_del(m->tick_fd);
 	close(m->tick_fd);
 	m->closing = 1;		/* what is left of the map is written below */
+	close_flush(m);
 	for (i = 0; i < m->nlegs; i++) {
 		struct ll_leg *g = &m->leg[i];
 

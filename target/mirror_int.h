@@ -38,6 +38,9 @@ enum leg_state {
 
 extern const char *const ll_leg_state_name[];
 
+enum { END_FLUSH_NONE, END_FLUSH_SENT, END_FLUSH_DONE };
+enum { CLOSE_FLUSH_NONE, CLOSE_FLUSH_SENT, CLOSE_FLUSH_DONE, CLOSE_FLUSH_FAILED };
+
 struct ll_leg {
 	struct ll_mirror *m;
 	unsigned int idx;
@@ -57,6 +60,10 @@ struct ll_leg {
 	uint8_t *need;			/* regions this leg lacks */
 	uint8_t *unsynced[2];		/* written without FUA since its last flush */
 	int flushing;			/* a SYNCHRONIZE CACHE in flight: [1] is its */
+	/* the SYNCHRONIZE CACHE that ends a resync (END_FLUSH_*), and the one
+	 * a clean close sends (CLOSE_FLUSH_*) */
+	int end_flush, close_flush;
+	unsigned char end_flush_ua;	/* unit attentions on the first */
 	uint64_t need_count;
 	uint64_t sync_pos, copied, sync_start;
 	unsigned int copying;		/* copy jobs in flight */
@@ -249,6 +256,8 @@ void ll_leg_disconnect(struct ll_leg *g);
 void ll_leg_down(struct ll_leg *g, const char *why);
 void ll_leg_failed(struct ll_leg *g, struct iscsi_context *iscsi, const char *what, int status,
 		   struct scsi_task *t);
+void ll_leg_failure(struct ll_leg *g, struct iscsi_context *iscsi, const char *what, int status,
+		    struct scsi_task *t, char *why, size_t len);
 void ll_leg_unqueued(struct ll_leg *g, const char *what);
 void ll_leg_reap(struct ll_leg *g);
 void ll_leg_connect(struct ll_leg *g);

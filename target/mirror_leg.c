@@ -90,22 +90,42 @@ void ll_leg_failed(struct ll_leg *g, struct iscsi_context *iscsi, const char *wh
 
 	if (g->iscsi != iscsi)
 		return;
+	ll_leg_failure(g, iscsi, what, status, t, why, sizeof(why));
+	ll_leg_down(g, why);
+}
+
+/* A sense's key and code in words: libiscsi's, or the few it lacks. */
+static const char *sense_words(const struct scsi_task *t)
+{
+	const char *s = scsi_sense_ascq_str(t->sense.ascq);
+
+	if (s)
+		return s;
+	switch (t->sense.ascq) {
+	case 0x0c00: return "write error";
+	case 0x1100: return "unrecovered read error";
+	}
+	return scsi_sense_key_str(t->sense.key);
+}
+
+/* How a command to the leg failed, in words, into why. */
+void ll_leg_failure(struct ll_leg *g, struct iscsi_context *iscsi, const char *what, int status,
+		    struct scsi_task *t, char *why, size_t len)
+{
 	if (status == SCSI_STATUS_TIMEOUT)
-		snprintf(why, sizeof(why), "%s timed out after leg_timeout=%u s", what,
+		snprintf(why, len, "%s timed out after leg_timeout=%u s", what,
 			 g->m->l->opts.leg_timeout);
 	else if (status == SCSI_STATUS_CANCELLED)
-		snprintf(why, sizeof(why), "the connection was lost during %s", what);
+		snprintf(why, len, "the connection was lost during %s", what);
 	else if (status == SCSI_STATUS_CHECK_CONDITION && t)
-		snprintf(why, sizeof(why), "it answered %s with sense %x/%02x/%02x (%s)", what,
+		snprintf(why, len, "it answered %s with sense %x/%02x/%02x (%s)", what,
 			 t->sense.key, (t->sense.ascq >> 8) & 0xff, t->sense.ascq & 0xff,
-			 scsi_sense_ascq_str(t->sense.ascq) ? scsi_sense_ascq_str(t->sense.ascq) :
-			 "?");
+			 sense_words(t));
 	else if (status == SCSI_STATUS_GOOD)	/* good, but not what was asked */
-		snprintf(why, sizeof(why), "%s returned too little data", what);
+		snprintf(why, len, "%s returned too little data", what);
 	else
-		snprintf(why, sizeof(why), "%s failed (status 0x%x): %s", what, status,
+		snprintf(why, len, "%s failed (status 0x%x): %s", what, status,
 			 iscsi_get_error(iscsi));
-	ll_leg_down(g, why);
 }
 
 /* A command could not even be queued: libiscsi says why. */
@@ -378,6 +398,7 @@ void ll_leg_start_sync(struct ll_leg *g, int all)
 		}
 	}
 	g->backoff = BACKOFF_MIN_MS;
+	g->end_flush = END_FLUSH_NONE;
 	if (!g->need_count) {
 		g->state = LEG_UP;
 		leg_err(g, "connected and in sync\n");

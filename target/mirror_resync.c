@@ -135,12 +135,14 @@ static void sync_done(struct ll_leg *g)
 	struct ll_image *im = m->image;
 	uint64_t ms = ll_now_ms() - g->sync_start, r;
 	unsigned int i;
-	int all_up = 1;
+	int all_up = 1, flushed = g->end_flush == END_FLUSH_DONE;
 
 	g->state = LEG_UP;
+	g->end_flush = END_FLUSH_NONE;
 	free_jobs(g);
 	leg_err(g, "resync done: copied %" PRIu64 " bytes (%" PRIu64 " regions) in %" PRIu64
-		" ms; the leg is up to date\n", g->copied, g->copied >> m->shift, ms);
+		" ms%s; the leg is up to date\n", g->copied, g->copied >> m->shift, ms,
+		flushed ? " and flushed on the leg" : "");
 	ll_leg_store_sb(g, im->gen_current);
 	for (i = 0; i < m->nlegs; i++)
 		if (m->leg[i].state != LEG_UP)
@@ -156,6 +158,62 @@ static void sync_done(struct ll_leg *g)
 		im->gen_bitmap = 0;
 		ll_mirror_sb_changed(m);
 	}
+}
+
+static void sync_flushed(struct iscsi_context *iscsi, int status, void *data, void *priv);
+static void sync_flush_send(struct ll_leg *g);
+
+/*
+ * Every region is copied.  The copies went without FUA, so the leg first
+ * flushes them to its disk: only then does it count as up to date (its
+ * superblock says so, and the map may forget the regions).  A leg that
+ * lost them from its page cache after that would hold older data than its
+ * generation says, and nothing would say which.
+ */
+static void sync_end(struct ll_leg *g)
+{
+	if (g->end_flush == END_FLUSH_DONE || !g->copied) {
+		sync_done(g);
+		return;
+	}
+	if (g->end_flush == END_FLUSH_SENT)
+		return;
+	g->end_flush_ua = 0;
+	sync_flush_send(g);
+}
+
+static void sync_flush_send(struct ll_leg *g)
+{
+	if (!iscsi_synchronizecache10_task(g->iscsi, g->lun, 0, 0, 0, 0, sync_flushed, g)) {
+		ll_leg_unqueued(g, "the flush that ends its resync");
+		return;
+	}
+	g->end_flush = END_FLUSH_SENT;
+	ll_leg_fd_update(g);
+}
+
+static void sync_flushed(struct iscsi_context *iscsi, int status, void *data, void *priv)
+{
+	struct ll_leg *g = priv;
+
+	if (g->iscsi != iscsi || g->end_flush != END_FLUSH_SENT) {
+		if (data)
+			scsi_free_scsi_task(data);
+		return;			/* a connection since gone */
+	}
+	g->end_flush = END_FLUSH_NONE;
+	if (ll_leg_ua_retry(g, status, data, &g->end_flush_ua)) {
+		scsi_free_scsi_task(data);
+		sync_flush_send(g);
+		return;
+	}
+	if (status != SCSI_STATUS_GOOD)
+		ll_leg_failed(g, iscsi, "the flush that ends its resync", status, data);
+	else
+		g->end_flush = END_FLUSH_DONE;
+	if (data)
+		scsi_free_scsi_task(data);
+	ll_resync_next(g);
 }
 
 static int copy_send(struct ll_copy *c);
@@ -311,9 +369,11 @@ void ll_resync_next(struct ll_leg *g)
 	struct ll_copy *c;
 
 	while (g->state == LEG_SYNCING && !m->closing) {
+		if (g->end_flush == END_FLUSH_SENT)
+			return;		/* its answer goes on from here */
 		if (!g->need_count) {
 			if (!g->copying)
-				sync_done(g);
+				sync_end(g);
 			return;
 		}
 		r = next_copyable(g, g->sync_pos);
@@ -325,7 +385,7 @@ void ll_resync_next(struct ll_leg *g)
 				if (r == UINT64_MAX)
 					return;	/* what is left is stale here */
 				g->need_count = 0;
-				sync_done(g);
+				sync_end(g);
 				return;
 			}
 		}
@@ -341,6 +401,7 @@ void ll_resync_next(struct ll_leg *g)
 		if (!c || !afford(m, len))
 			return;
 		g->sync_pos = end;
+		g->end_flush = END_FLUSH_NONE;	/* a flush after this copy, then */
 		hold_and_read(c, start, len, region_read);
 	}
 }

@@ -1,0 +1,152 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+test_description='mirrored LUNs: what a leg is said to hold is on its disk: a resync ends with a flush, a clean close flushes the legs, a leg that cannot flush is not called up to date'
+. "$(dirname "$0")/test-lib.sh"
+
+require_tgtd
+IMG="$SRC_DIR/target/lunlink-image"
+
+# Node B exports its copy through lunlink as a plain LUN over a raw file
+# (r.img), so that a FUA write there covers its own blocks only, as on any
+# SCSI disk (stock rdwr answers FUA with an fdatasync of the whole file,
+# which would hide a missing flush), and fault=flush can make its
+# SYNCHRONIZE CACHE fail.  lunlink serves a file raw when it held no
+# superblock as the LUN was added; the copy is then made a fresh image by
+# writing a fresh image's metadata into it through that LUN.
+#
+# With cachestat(2) on a disk-backed folder, the leg's dirty pages show
+# whether what it took is on its disk.
+META_LBAS=2048			# a 32M image's metadata: its data starts at 1 MiB
+
+# fault_b WHAT: fault injection on B's LUN (none, flush)
+fault_b() {
+	tgtadm_on B --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params "fault=$1"
+}
+
+# leg_clean: nothing of r.img is dirty in the page cache (or no cachestat)
+leg_clean() {
+	test_have_prereq CACHESTAT && test_have_prereq DISKFS || return 0
+	d=$(dirty_pages "$TRASH/r.img") && say "dirty pages of the leg's file: $d" &&
+	test "$d" -eq 0
+}
+leg_dirty() {
+	test_have_prereq CACHESTAT && test_have_prereq DISKFS || return 0
+	d=$(dirty_pages "$TRASH/r.img") && say "dirty pages of the leg's file: $d" &&
+	test "$d" -gt 0
+}
+
+# mark: what tgtd A logs from now on is "new"; new_log_has TEXT
+mark() { log_mark=$(wc -l <"$A_LOG"); }
+new_log_has() { tail -n +$((log_mark + 1)) "$A_LOG" | join_log | grep -qF "$1"; }
+
+data_of() { dd if="$3" bs=512 skip=$((META_LBAS + $1)) count="$2" 2>/dev/null; }
+
+TIMEOUT=3
+lun_a() { lun_new A 1 1 "$TRASH/a.img" lunlink "mirror=$(url B 1 1);leg_timeout=$TIMEOUT"; }
+lun_a_del() { tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 1; }
+
+if test_have_prereq CACHESTAT && test_have_prereq DISKFS; then
+	say "the leg's dirty pages are checked (cachestat(2), $TRASH on a disk)"
+else
+	say "the leg's dirty pages are not checked: no cachestat(2), or $TRASH is on tmpfs"
+fi
+
+test_expect_success 'a leg node exporting a raw file through lunlink, made a fresh copy' '
+	"$IMG" create --size 32M a.img >/dev/null &&
+	"$IMG" create --size 32M fresh.img >/dev/null &&
+	truncate -s "$(stat -c %s fresh.img)" r.img &&
+	tgtd_start B && target_new B 1 && lun_new B 1 1 "$TRASH/r.img" lunlink &&
+	! grep -q "lunlink image: volume" "$B_LOG" &&
+	head -c $((META_LBAS * 512)) fresh.img >meta &&
+	"$IO" "$(url B 1 1)" write 0 meta &&
+	"$IO" "$(url B 1 1)" sync &&
+	head -c $((META_LBAS * 512)) r.img >now && test_cmp meta now &&
+	"$IMG" show r.img >show && test_grep "lunlink image" show
+'
+
+test_expect_success 'the full sync ends with a flush of the leg: it is up, nothing left dirty' '
+	tgtd_start A && target_new A 1 && lun_a &&
+	wait_for 30 leg_is up &&
+	a_log_has "resync done: copied 33554432 bytes (512 regions) in " &&
+	a_log_has " ms and flushed on the leg; the leg is up to date" &&
+	leg_clean
+'
+
+test_expect_success 'a clean close flushes the leg: served again, nothing is resynced' '
+	head -c 65536 /dev/urandom >c1 &&
+	"$IO" "$(url A 1 1)" write 4096 c1 &&
+	leg_dirty &&
+	mark && lun_a_del &&
+	! new_log_has "resynced when the LUN is served again" &&
+	leg_clean &&
+	lun_a && wait_for 30 leg_is up &&
+	new_log_has "connected and in sync" &&
+	! new_log_has "resyncing" &&
+	data_of 4096 128 r.img >inb && test_cmp c1 inb
+'
+
+test_expect_success 'a leg whose flush fails at close: what it took unflushed is resynced when served again' '
+	head -c 65536 /dev/urandom >c2 &&
+	"$IO" "$(url A 1 1)" write 8192 c2 &&
+	fault_b flush &&
+	mark && lun_a_del &&
+	new_log_has "leg 1 ($(url B 1 1)): it answered its flush at close with sense 3/" &&
+	new_log_has "; the regions it took since its last flush will be resynced when the LUN is served again" &&
+	fault_b none &&
+	mark && lun_a && wait_for 30 leg_is up &&
+	new_log_has "resyncing 1 region(s) of 65536 bytes" &&
+	new_log_has "resync done: copied 65536 bytes (1 regions)" &&
+	data_of 8192 128 r.img >inb && test_cmp c2 inb
+'
+
+# SIGSTOP: the leg node hangs with its connection open (no reset, no answer)
+test_expect_success 'a leg that does not answer at close holds the close no longer than leg_timeout' '
+	head -c 65536 /dev/urandom >c3 &&
+	"$IO" "$(url A 1 1)" write 12288 c3 &&
+	kill -STOP $B_PID &&
+	mark && t0=$(date +%s) &&
+	lun_a_del
+	rc=$? t1=$(date +%s)
+	kill -CONT $B_PID &&
+	test $rc = 0 &&
+	say "the close took $((t1 - t0)) s (leg_timeout=$TIMEOUT)" &&
+	test $((t1 - t0)) -ge $((TIMEOUT - 1)) && test $((t1 - t0)) -le $((TIMEOUT + 3)) &&
+	new_log_has "its flush at close got no answer within leg_timeout=$TIMEOUT s; the regions it took since its last flush will be resynced" &&
+	mark && lun_a && wait_for 30 leg_is up &&
+	new_log_has "resyncing 1 region(s) of 65536 bytes" &&
+	data_of 12288 128 r.img >inb && test_cmp c3 inb
+'
+
+# The leg hangs while a write goes on (dropped after leg_timeout), and
+# returns unable to flush: the resync copies the region, its closing flush
+# fails, the leg is dropped again, not up; once it can flush, it is.
+test_expect_success 'a leg that cannot flush at the end of its resync is not called up to date' '
+	fault_b flush &&
+	kill -STOP $B_PID &&
+	head -c 65536 /dev/urandom >c4 &&
+	mark &&
+	"$IO" "$(url A 1 1)" write 16384 c4
+	rc=$?
+	kill -CONT $B_PID &&
+	test $rc = 0 &&
+	new_log_has "dropped:" &&
+	wait_for 30 new_log_has "dropped: it answered the flush that ends its resync with sense 3/" &&
+	! new_log_has "resync done" &&
+	! leg_is up &&
+	fault_b none &&
+	wait_for 60 leg_is up &&
+	new_log_has "resync done: copied 65536 bytes (1 regions) in " &&
+	data_of 16384 128 r.img >inb && test_cmp c4 inb &&
+	leg_clean
+'
+
+test_expect_success 'both copies hold the same data' '
+	lun_a_del &&
+	data_of 0 65536 a.img >da && data_of 0 65536 r.img >db && cmp da db
+'
+
+test_expect_success 'tgtd A and B are alive' '
+	tgtd_alive A && tgtd_alive B
+'
+
+test_done
