@@ -25,8 +25,10 @@
 #   qd1write   4 KiB random write,      QD1   -> IOPS   (for information: the
 #              latency one write gains from the leg's round trip)
 #   legwrite   B's LUN 2 directly: 1 MiB seq write QD8 (the leg's raw write
-#              bandwidth) and 64 KiB seq write QD1 (what one region in
-#              flight at a time can reach)
+#              bandwidth), 64 KiB seq write QD1 (what one region in
+#              flight at a time can reach), and PERF_RESYNC_MB MiB of 1 MiB
+#              QD8 then SYNCHRONIZE CACHE, timed to its answer (what a
+#              resync does: it ends with a flush of the leg)
 #
 # Resync: with the mirror up and flushed (SYNCHRONIZE CACHE), B's tgtd is
 # killed with SIGKILL (by its PID), PERF_RESYNC_MB MiB are written
@@ -209,7 +211,7 @@ resync_line() {
 		for (i = 1; i <= NF; i++) {
 			if ($i == "copied") x = $(i + 1)
 			if ($i == "bytes") { r = $(i + 1); sub(/^\(/, "", r) }
-			if ($i == "ms;") t = $(i - 1)
+			if ($i ~ /^ms;?$/ && $(i - 2) == "in") t = $(i - 1)
 		}
 	}
 	END { if (t != "") print n, x, r, t }'
@@ -265,11 +267,15 @@ job_args() {
 	qd1write) echo "--rw=randwrite --bs=4k --iodepth=1" ;;
 	seqwrite | leg1m) echo "--rw=write --bs=1m --iodepth=8" ;;
 	leg64k) echo "--rw=write --bs=64k --iodepth=1" ;;
+	legsync) echo "--rw=write --bs=1m --iodepth=8 --size=${RESYNC_MB}m --end_fsync=1" ;;
 	*) return 1 ;;
 	esac
 }
 stores_of() {
-	case "$1" in legwrite) echo "leg1m leg64k" ;; *) echo "unmirrored mirrored" ;; esac
+	case "$1" in
+	legwrite) if [ "$RESYNC_MB" -gt 0 ]; then echo "leg1m leg64k legsync"; else echo "leg1m leg64k"; fi ;;
+	*) echo "unmirrored mirrored" ;;
+	esac
 }
 url_of() {	# LOC STORE
 	local tid
@@ -316,7 +322,10 @@ run_one() {
 	k0=$(softirq_steal)
 	[ -n "${PERF_PROFILE:-}" ] && profile_a "$loc-$job-$s"
 	# shellcheck disable=SC2086
-	fio_run "$json" "$(url_of "$loc" "$s")" $args --time_based --runtime="$SECONDS_PER_RUN"
+	case "$s" in
+	legsync) fio_run "$json" "$(url_of "$loc" "$s")" $args ;;	# a size, then the flush
+	*) fio_run "$json" "$(url_of "$loc" "$s")" $args --time_based --runtime="$SECONDS_PER_RUN" ;;
+	esac
 	rc=$?
 	a1=$(cpu_ticks "$A_PID" || echo 0) b1=$(cpu_ticks "$bpid" || echo 0) m1=$(busy_idle)
 	k1=$(softirq_steal)
@@ -454,8 +463,8 @@ table() {
 }
 
 resync_table() {
-	echo "| location | leg raw 1 MiB QD8 MiB/s | leg raw 64 KiB QD1 MiB/s | written while down MiB | degraded write MiB/s | regions resynced | bytes | resync ms | resync MiB/s | resync / leg raw 1 MiB QD8 | resync / leg 64 KiB QD1 | tgtd A CPU % during resync | tgtd B CPU % |"
-	echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+	echo "| location | leg raw 1 MiB QD8 MiB/s | leg raw 64 KiB QD1 MiB/s | leg raw $RESYNC_MB MiB + flush MiB/s | written while down MiB | degraded write MiB/s | regions resynced | bytes | resync ms (to the leg's flush) | resync MiB/s | resync / leg raw 1 MiB QD8 | resync / leg 64 KiB QD1 | resync / leg raw + flush | tgtd A CPU % during resync | tgtd B CPU % |"
+	echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
 	awk -F '\t' -v hz="$HZ" -v mb="$RESYNC_MB" -v resync="$RESYNC" "$MEDIANS"'
 	END {
 		while ((getline line < resync) > 0) {
@@ -464,15 +473,18 @@ resync_table() {
 			loc = f[1]
 			get(loc " legwrite leg1m"); L1 = T
 			get(loc " legwrite leg64k"); L64 = T
+			get(loc " legwrite legsync"); LS = T
 			rate = (f[6] > 0) ? f[4] / f[6] * 1000 / 1048576 : 0
 			s1 = (L1 == "") ? "n/a" : sprintf("%.1f", L1)
 			s64 = (L64 == "") ? "n/a" : sprintf("%.1f", L64)
 			r1 = (L1 + 0 > 0) ? sprintf("%.2f", rate / L1) : "n/a"
 			r64 = (L64 + 0 > 0) ? sprintf("%.2f", rate / L64) : "n/a"
+			sS = (LS == "") ? "n/a" : sprintf("%.1f", LS)
+			rS = (LS + 0 > 0) ? sprintf("%.2f", rate / LS) : "n/a"
 			pa = (f[6] > 0) ? f[8] / hz / (f[6] / 1000) * 100 : 0
 			pb = (f[6] > 0) ? f[9] / hz / (f[6] / 1000) * 100 : 0
-			printf "| %s | %s | %s | %d | %.1f | %d | %d | %d | %.1f | %s | %s | %.0f | %.0f |\n",
-				loc, s1, s64, mb, f[2], f[5], f[4], f[6], rate, r1, r64, pa, pb
+			printf "| %s | %s | %s | %s | %d | %.1f | %d | %d | %d | %.1f | %s | %s | %s | %.0f | %.0f |\n",
+				loc, s1, s64, sS, mb, f[2], f[5], f[4], f[6], rate, r1, r64, rS, pa, pb
 		}
 	}' "$RAW"
 }
