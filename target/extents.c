@@ -87,6 +87,8 @@ int ll_extents_open(struct ll_lu *l, uint64_t *size)
 {
 	unsigned int i;
 
+	l->alone_gen = l->formatted && !ll_has_legs(l, 0);
+
 	l->ext[0].fd = 0;		/* the engine's own file */
 	l->ext[0].start = 0;
 	l->ext[0].len = *size;
@@ -242,11 +244,57 @@ static void piece_done(struct ll_io *piece)
 	io->complete(io);
 }
 
+/*
+ * A lunlink image served alone (its own data without legs) takes a new
+ * generation before its first write: from then on it differs from the
+ * copies it was mirrored with, and a mirror that meets them later must see
+ * it (a copy at the old generation is behind it; one written on its own
+ * since is split from it).  One superblock write and fdatasync, in the
+ * loop, once per open.  0, or -errno: that write fails, the next tries again.
+ */
+static int alone_new_generation(struct ll_lu *l)
+{
+	struct ll_image im;
+	uint64_t was;
+	char err[256];
+	int ret;
+
+	/* as it is now: windows of one image may be served by several LUNs */
+	if (ll_image_read(l->lu->fd, UINT64_MAX, &im, err, sizeof(err)) != 1) {
+		ll_err(l, "cannot read the superblock before the first write since this copy "
+		       "was served alone: %s; the write fails\n", err);
+		return -EIO;
+	}
+	was = im.gen_current;
+	ll_image_new_generation(&im);
+	im.gen_bitmap = 0;		/* no map says what changes from here */
+	ret = ll_image_store(l->lu->fd, &im);
+	if (ret) {
+		ll_err(l, "cannot write the superblock's new generation before the first write "
+		       "since this copy was served alone: %s; the write fails\n", strerror(-ret));
+		return ret;
+	}
+	ll_err(l, "first write since this copy was served alone: new generation %016" PRIx64
+	       " (was %016" PRIx64 "); the copies it was mirrored with are behind it now\n",
+	       im.gen_current, was);
+	l->image = im;
+	l->alone_gen = 0;
+	return 0;
+}
+
 void ll_extents_submit(struct ll_lu *l, struct ll_io *io, int fault)
 {
 	uint64_t lun_off = io->off - l->data_offset, end = lun_off + io->len;
 	unsigned int i, n = 0, first = 0;
 	struct split *s;
+	int ret;
+
+	if (l->alone_gen && !fault && (io->op == LL_OP_WRITE || io->op == LL_OP_PUNCH) &&
+	    (ret = alone_new_generation(l))) {
+		io->res = ret;
+		ll_later(l, io);
+		return;
+	}
 
 	if (io->op == LL_OP_DATASYNC) {
 		first = 0;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 /* CRC32C (Castagnoli), reflected, table-driven. */
@@ -274,6 +275,21 @@ int ll_image_store(int fd, const struct ll_image *im)
 		ret = errno ? -errno : -EIO;
 	free(sb);
 	return ret;
+}
+
+void ll_image_new_generation(struct ll_image *im)
+{
+	uint64_t g = 0;
+
+	memmove(im->gen_history + 1, im->gen_history,
+		sizeof(im->gen_history) - sizeof(im->gen_history[0]));
+	im->gen_history[0] = im->gen_current;
+	do {
+		if (getrandom(&g, sizeof(g), 0) != sizeof(g))
+			g ^= (uint64_t)time(NULL) * 2654435761u + (uint64_t)getpid();
+		g |= 1;			/* never 0: 0 is "not yet consistent" */
+	} while (g == im->gen_current);
+	im->gen_current = g;
 }
 
 uint64_t ll_image_regions(const struct ll_image *im)

@@ -211,7 +211,7 @@ static int cmd_forget_stale(int argc, char **argv)
 static int cmd_show(int argc, char **argv)
 {
 	struct ll_image im;
-	char id[33], stale[32];
+	char id[33], stale[32], hist[LL_IMAGE_GEN_HISTORY * 20 + 8];
 	int json = 0, i, r;
 
 	for (i = 1; i < argc - 1; i++) {
@@ -238,14 +238,19 @@ static int cmd_show(int argc, char **argv)
 		snprintf(stale, sizeof(stale), json ? "\"all\"" : "all");
 	else
 		snprintf(stale, sizeof(stale), "%" PRIu64, ll_image_stale_regions(&im));
+	/* the generations this copy went through, newest first: a copy whose
+	 * generation is in another's history is behind that one */
+	for (int k = 0, used = 0; k < LL_IMAGE_GEN_HISTORY; k++)
+		used += snprintf(hist + used, sizeof(hist) - used, json ? "%s\"%016" PRIx64 "\"" :
+				 "%s%016" PRIx64, k ? (json ? "," : " ") : "", im.gen_history[k]);
 	if (json) {
 		printf("{\"path\":\"%s\",\"format\":\"lunlink\",\"version\":%u,\"volume\":\"%s\","
 		       "\"data_offset\":%" PRIu64 ",\"data_size\":%" PRIu64
 		       ",\"max_data_size\":%" PRIu64 ",\"region_size\":%u,"
 		       "\"generation\":\"%016" PRIx64 "\",\"bitmap_generation\":\"%016" PRIx64 "\","
-		       "\"stale_regions\":%s}\n",
+		       "\"generation_history\":[%s],\"stale_regions\":%s}\n",
 		       argv[argc - 1], im.version, id, im.data_offset, im.data_size,
-		       im.max_data_size, im.region_size, im.gen_current, im.gen_bitmap, stale);
+		       im.max_data_size, im.region_size, im.gen_current, im.gen_bitmap, hist, stale);
 		return 0;
 	}
 	printf("%s: lunlink image, format version %u\n"
@@ -255,10 +260,11 @@ static int cmd_show(int argc, char **argv)
 	       "  activity log      %" PRIu64 " bytes at %" PRIu64 "\n"
 	       "  generation        %016" PRIx64 "\n"
 	       "  bitmap generation %016" PRIx64 "\n"
+	       "  history           %s\n"
 	       "  stale regions     %s\n",
 	       argv[argc - 1], im.version, id, im.data_size, im.data_offset,
 	       im.max_data_size, im.region_size, im.dirty_bytes, im.dirty_offset,
-	       im.al_bytes, im.al_offset, im.gen_current, im.gen_bitmap, stale);
+	       im.al_bytes, im.al_offset, im.gen_current, im.gen_bitmap, hist, stale);
 	for (uint32_t k = 0; k < im.nstale; k++)
 		printf("    regions %" PRIu64 "-%" PRIu64 " (bytes %" PRIu64 "-%" PRIu64 ")\n",
 		       im.stale[k].start, im.stale[k].start + im.stale[k].count - 1,

@@ -34,6 +34,8 @@ struct ll_lu {
 	enum ll_fault fault;		/* injected failures, for tests */
 	int is_blockdev;
 	int formatted;			/* a lunlink image, not a raw one */
+	int alone_gen;			/* served alone: a new generation before the
+					 * first write (extents.c) */
 	struct ll_image image;		/* its superblock, when formatted */
 	uint64_t data_offset;		/* where the LUN's data starts */
 	unsigned int nmirrors;		/* extents with mirror= legs */

@@ -66,7 +66,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -398,17 +397,11 @@ static uint64_t miss_commit(struct ll_mirror *m, uint64_t r0, uint64_t r1, int n
 	struct ll_image *im = m->image;
 
 	if (!im->gen_bitmap) {
-		uint64_t g2;
-
 		im->gen_bitmap = im->gen_current;
-		memmove(im->gen_history + 1, im->gen_history,
-			sizeof(im->gen_history) - sizeof(im->gen_history[0]));
-		im->gen_history[0] = im->gen_current;
-		if (getrandom(&g2, sizeof(g2), 0) != sizeof(g2))
-			g2 = ll_now_ms() * 2654435761u;
-		im->gen_current = g2 | 1;
+		ll_image_new_generation(im);
 		m_err(m, "degraded: new generation %016" PRIx64 " (the dirty-region map "
 		       "is against %016" PRIx64 ")\n", im->gen_current, im->gen_bitmap);
+		m->gen_to_legs = 1;
 		ll_mirror_sb_changed(m);
 	}
 	if (newbits)
@@ -431,16 +424,39 @@ static uint64_t mark_missed(struct ll_leg *g, uint64_t r0, uint64_t r1)
 static void fan_finish(struct fan *f);
 static void fan_unrecorded(struct fan *f);
 
+static void map_done(struct ll_mirror *m, int res, int sb);
+
 static void map_written(struct ll_io *io)
 {
 	struct ll_mirror *m = (struct ll_mirror *)((char *)io - offsetof(struct ll_mirror, map_io));
 	int sb = io->buf == m->sb_buf;
 
-	if (io->res) {
+	if (sb && m->legs_sb_out) {	/* the up legs' copies of it are still out */
+		m->sb_waiting = 1;
+		m->sb_local_res = io->res;
+		return;
+	}
+	map_done(m, io->res, sb);
+}
+
+/* A leg answered (or failed) its copy of a new generation's superblock. */
+void ll_mirror_leg_sb_done(struct ll_mirror *m)
+{
+	if (m->legs_sb_out && !--m->legs_sb_out && m->sb_waiting) {
+		m->sb_waiting = 0;
+		map_done(m, m->sb_local_res, 1);
+	}
+}
+
+/* The superblock (with the legs' copies) or map pages are written (res 0)
+ * or failed. */
+static void map_done(struct ll_mirror *m, int res, int sb)
+{
+	if (res) {
 		/* the writes waiting for this record fail; it is written again
 		 * with the next write that needs a record (or at the tick), and
 		 * the writes after this one wait for that */
-		meta_failed(m, sb ? "superblock" : "dirty-region map", io->res,
+		meta_failed(m, sb ? "superblock" : "dirty-region map", res,
 			    "the writes whose record it was to hold fail (MEDIUM ERROR, WRITE "
 			    "ERROR), and it is written again with the next");
 		if (sb)
@@ -475,6 +491,16 @@ static void map_flush(struct ll_mirror *m)
 	if (m->sb_pending) {
 		m->sb_pending = 0;
 		stale_list(m);
+		if (m->gen_to_legs) {
+			/* the legs that are up hold everything so far: they take
+			 * the new generation, the one that went down keeps the old
+			 * one, so that no two copies that differ share one */
+			m->gen_to_legs = 0;
+			for (unsigned int i = 0; i < m->nlegs; i++)
+				if (leg_is(&m->leg[i], LEG_UP) &&
+				    ll_leg_store_sb_counted(&m->leg[i], m->image->gen_current))
+					m->legs_sb_out++;
+		}
 		ll_image_encode(m->image, m->sb_buf);
 		meta_write(m, &m->map_io, m->sb_buf, 0, LL_IMAGE_SB_SIZE, map_written);
 		return;

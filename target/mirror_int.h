@@ -140,6 +140,13 @@ struct ll_mirror {
 	uint64_t map_lo, map_hi;	/* pages changed since the last write */
 	uint64_t map_wlo, map_whi;	/* the pages being written */
 	int sb_pending;			/* the superblock too, first */
+	/* a new generation goes to the legs that are up with the superblock,
+	 * and the superblock's write is done when they answered too:
+	 * gen_to_legs: it is to be sent; legs_sb_out: leg writes unanswered;
+	 * sb_waiting: the local write is done (sb_local_res) and waits */
+	int gen_to_legs;
+	unsigned int legs_sb_out;
+	int sb_waiting, sb_local_res;
 	uint8_t *sb_buf;		/* its encoding, while written */
 	struct ll_io map_io;
 	struct fan *map_wait, *map_wait_tail;
@@ -262,6 +269,8 @@ void ll_leg_unqueued(struct ll_leg *g, const char *what);
 void ll_leg_reap(struct ll_leg *g);
 void ll_leg_connect(struct ll_leg *g);
 void ll_leg_store_sb(struct ll_leg *g, uint64_t gen);
+int ll_leg_store_sb_counted(struct ll_leg *g, uint64_t gen);
+void ll_mirror_leg_sb_done(struct ll_mirror *m);
 void ll_leg_start_sync(struct ll_leg *g, int all);
 
 /* mirror_resync.c */

@@ -330,6 +330,7 @@ static void leg_flush(struct event_data *ev)
  * several legs and mirrors write theirs at once). */
 struct sb_write {
 	struct ll_leg *g;
+	int counted;			/* in the mirror's legs_sb_out */
 	uint8_t sb[LL_IMAGE_SB_SIZE];
 };
 
@@ -337,26 +338,43 @@ static void leg_written_sb(struct iscsi_context *iscsi, int status, void *data, 
 {
 	struct sb_write *w = priv;
 	struct ll_leg *g = w->g;
+	int counted = w->counted;
 
 	free(w);
 	if (status != SCSI_STATUS_GOOD)
 		ll_leg_failed(g, iscsi, "its superblock write", status, data);
 	if (data)
 		scsi_free_scsi_task(data);
+	if (counted)		/* answered, failed or cancelled: it is over */
+		ll_mirror_leg_sb_done(g->m);
 }
+
+static int store_sb(struct ll_leg *g, uint64_t gen, int counted);
 
 /* Give the leg this copy's superblock, with generation gen (0: not yet
  * consistent, an initial sync under way). */
 void ll_leg_store_sb(struct ll_leg *g, uint64_t gen)
+{
+	store_sb(g, gen, 0);
+}
+
+/* The same, counted in m->legs_sb_out until the leg answers; 1 if sent. */
+int ll_leg_store_sb_counted(struct ll_leg *g, uint64_t gen)
+{
+	return store_sb(g, gen, 1);
+}
+
+static int store_sb(struct ll_leg *g, uint64_t gen, int counted)
 {
 	struct ll_image im = *g->m->image;
 	struct sb_write *w = malloc(sizeof(*w));
 
 	if (!w) {
 		ll_leg_down(g, "out of memory for its superblock write");
-		return;
+		return 0;
 	}
 	w->g = g;
+	w->counted = counted;
 	im.gen_current = gen;
 	im.gen_bitmap = 0;
 	im.flags &= ~(LL_IMAGE_F_FRESH | LL_IMAGE_F_OPEN | LL_IMAGE_F_PRIMARY |
@@ -367,7 +385,10 @@ void ll_leg_store_sb(struct ll_leg *g, uint64_t gen)
 				leg_written_sb, w)) {
 		free(w);
 		ll_leg_unqueued(g, "its superblock write");
+		return 0;
 	}
+	ll_leg_fd_update(g);
+	return 1;
 }
 
 static uint64_t data_region_count(struct ll_mirror *m)
@@ -412,6 +433,15 @@ void ll_leg_start_sync(struct ll_leg *g, int all)
 	leg_err(g, "connected; resyncing %" PRIu64 " region(s) of %u bytes%s\n",
 		g->need_count, 1u << m->shift, all ? " (all of them)" : "");
 	ll_resync_next(g);	/* now, not at the next tick */
+}
+
+/* gen is one of the generations im went through before its current one */
+static int in_history(const struct ll_image *im, uint64_t gen)
+{
+	for (unsigned int i = 0; i < LL_IMAGE_GEN_HISTORY; i++)
+		if (gen && im->gen_history[i] == gen)
+			return 1;
+	return 0;
 }
 
 static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void *priv)
@@ -477,6 +507,27 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 		ll_leg_start_sync(g, 0);	/* behind by exactly the dirty regions */
 		return;
 	}
+	if (in_history(me, leg.gen_current)) {
+		/* this copy went on from the leg's generation, and no map here
+		 * says since when: the leg is behind by what this copy's map
+		 * does not hold (a leg of another primary before, say) */
+		leg_err(g, "it has generation %016" PRIx64 ", an earlier one of this copy's "
+			"(now %016" PRIx64 "): it is behind by writes no map here records, so "
+			"all of it is resynced\n", leg.gen_current, me->gen_current);
+		ll_leg_start_sync(g, 1);
+		return;
+	}
+	if (in_history(&leg, me->gen_current)) {
+		leg_refuse(g, "the leg is newer than this copy: its generation %016" PRIx64
+			   " came after this copy's %016" PRIx64 " (it was written without this "
+			   "copy since), so nothing is resynced. To keep the leg's data, serve its "
+			   "image as the primary (with this one as its leg). To keep this copy and "
+			   "overwrite the leg: tgtadm --lld iscsi --mode logicalunit --op update "
+			   "--tid %d --lun %" PRIu64 " --params resolve=discard-leg",
+			   leg.gen_current, me->gen_current, g->m->l->lu->tgt->tid,
+			   g->m->l->lu->lun);
+		return;
+	}
 	leg_refuse(g, "split brain: the leg has generation %016" PRIx64 ", this copy "
 		   "%016" PRIx64 " (dirty-region map against %016" PRIx64 "): both changed "
 		   "on their own, so nothing is resynced. To keep this copy and overwrite "
@@ -538,7 +589,8 @@ int ll_mirror_discard_split_legs(struct ll_mirror *m)
 	for (i = 0; i < m->nlegs; i++) {
 		struct ll_leg *g = &m->leg[i];
 
-		if (g->state != LEG_REFUSED || strncmp(g->why, "split brain", 11))
+		if (g->state != LEG_REFUSED || (strncmp(g->why, "split brain", 11) &&
+						  strncmp(g->why, "the leg is newer", 16)))
 			continue;
 		leg_err(g, "resolve=discard-leg: its changes will be overwritten by a full "
 			"resync from this copy\n");

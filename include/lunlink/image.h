@@ -106,6 +106,9 @@ int ll_image_read(int fd, uint64_t file_size, struct ll_image *im, char *err, si
  * is aligned, so fd may be O_DIRECT).  Returns 0, or -errno.
  */
 int ll_image_store(int fd, const struct ll_image *im);
+/* The copy goes on from its generation: the current one joins the history
+ * (the oldest leaves it) and a new random one takes its place. */
+void ll_image_new_generation(struct ll_image *im);
 
 /* The file size an image needs. */
 uint64_t ll_image_file_size(const struct ll_image *im);

@@ -48,6 +48,18 @@ int main(void)
 	is_int(ll_image_decode(&back, sb, sizeof(sb), fsz, err, sizeof(err)), 1, "decodes");
 	ok(!memcmp(&im, &back, sizeof(im)), "round trip is exact");
 
+	back = im;
+	back.gen_history[LL_IMAGE_GEN_HISTORY - 1] = 77;
+	ll_image_new_generation(&back);
+	ok(back.gen_current != im.gen_current && (back.gen_current & 1),
+	   "a new generation: another odd id");
+	is_u64(back.gen_history[0], im.gen_current, "  the old one first in the history");
+	ok(back.gen_history[LL_IMAGE_GEN_HISTORY - 1] != 77 ||
+	   im.gen_history[LL_IMAGE_GEN_HISTORY - 2] == 77, "  the oldest leaves it");
+	ok(!memcmp(back.gen_history + 1, im.gen_history,
+		   sizeof(im.gen_history) - sizeof(im.gen_history[0])), "  the rest move down");
+	is_u64(back.gen_bitmap, im.gen_bitmap, "  the bitmap generation is the caller's");
+
 	memset(copy, 0, sizeof(copy));
 	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), 0,
 	       "zeros are a raw image");
