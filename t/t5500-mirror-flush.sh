@@ -145,6 +145,30 @@ test_expect_success 'a leg that cannot flush at the end of its resync is not cal
 	leg_clean
 '
 
+# The activity log holds 1024 extents of 4 MiB.  An extent leaves it only
+# once its writes are on stable storage on every copy (a flush since its
+# last write started), or a crash could leave the copies different there
+# with no log or map saying so.  A 5 GiB sparse mirrored image whose leg is
+# nowhere: a 4 KiB block to each of 1100 extents on one session; the
+# 1025th waits for a flush that covers the first 1024, whose pages are then
+# clean (without the rule all 1100 stay dirty for 30 s).
+if test_have_prereq CACHESTAT && test_have_prereq DISKFS; then
+test_expect_success 'an extent leaves the activity log only flushed' '
+	"$IMG" create --size 5G big.img >/dev/null &&
+	lun_new A 1 2 "$TRASH/big.img" lunlink "mirror=iscsi://127.0.0.1:1/iqn.2026-11.org.lunlink:nowhere/1" &&
+	head -c 4096 /dev/urandom >blk &&
+	"$IO" "$(url A 1 2)" write-every 1100 8192 blk &&
+	d=$(dirty_pages "$TRASH/big.img") && say "dirty pages of the image after 1100 extents: $d" &&
+	test "$d" -lt 300 &&
+	"$IO" "$(url A 1 2)" read 0 8 b0 && test_cmp blk b0 &&
+	"$IO" "$(url A 1 2)" read $((1099 * 8192)) 8 b1 && test_cmp blk b1 &&
+	! grep -q "activity log full" "$A_LOG" &&
+	tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 2
+'
+else
+	test_skip 'an extent leaves the activity log only flushed' "no cachestat(2), or $TRASH is on tmpfs"
+fi
+
 test_expect_success 'both copies hold the same data' '
 	lun_a_del &&
 	data_of 0 65536 a.img >da && data_of 0 65536 r.img >db && cmp da db

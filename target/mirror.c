@@ -304,6 +304,7 @@ static uint64_t map_need_of(const struct fan *f)
 }
 
 #define AL_WAIT(m)	((struct wait_list){ &(m)->al_wait, &(m)->al_wait_tail })
+#define SYNC_WAIT(m)	((struct wait_list){ &(m)->sync_wait, &(m)->sync_wait_tail })
 #define MAP_WAIT(m)	((struct wait_list){ &(m)->map_wait, &(m)->map_wait_tail })
 
 /* A write of this copy's own metadata (what) failed. */
@@ -431,10 +432,24 @@ static void map_written(struct ll_io *io)
 	struct ll_mirror *m = (struct ll_mirror *)((char *)io - offsetof(struct ll_mirror, map_io));
 	int sb = io->buf == m->sb_buf;
 
-	if (sb && m->legs_sb_out) {	/* the up legs' copies of it are still out */
-		m->sb_waiting = 1;
-		m->sb_local_res = io->res;
-		return;
+	if (sb && !io->res && m->gen_to_legs) {
+		/*
+		 * A new generation, on this copy's disk: now the legs that are
+		 * up, which hold everything so far, take it too (the one that
+		 * went down keeps the old one, so that no two copies that differ
+		 * share one).  In this order, a crash in between leaves the legs
+		 * at this copy's bitmap generation: behind by the map, as they
+		 * are.  The superblock's step ends when they answered.
+		 */
+		m->gen_to_legs = 0;
+		for (unsigned int i = 0; i < m->nlegs; i++)
+			if (leg_is(&m->leg[i], LEG_UP) &&
+			    ll_leg_store_sb_counted(&m->leg[i], m->image->gen_current))
+				m->legs_sb_out++;
+		if (m->legs_sb_out) {
+			m->sb_waiting = 1;
+			return;
+		}
 	}
 	map_done(m, io->res, sb);
 }
@@ -444,7 +459,7 @@ void ll_mirror_leg_sb_done(struct ll_mirror *m)
 {
 	if (m->legs_sb_out && !--m->legs_sb_out && m->sb_waiting) {
 		m->sb_waiting = 0;
-		map_done(m, m->sb_local_res, 1);
+		map_done(m, 0, 1);
 	}
 }
 
@@ -491,16 +506,6 @@ static void map_flush(struct ll_mirror *m)
 	if (m->sb_pending) {
 		m->sb_pending = 0;
 		stale_list(m);
-		if (m->gen_to_legs) {
-			/* the legs that are up hold everything so far: they take
-			 * the new generation, the one that went down keeps the old
-			 * one, so that no two copies that differ share one */
-			m->gen_to_legs = 0;
-			for (unsigned int i = 0; i < m->nlegs; i++)
-				if (leg_is(&m->leg[i], LEG_UP) &&
-				    ll_leg_store_sb_counted(&m->leg[i], m->image->gen_current))
-					m->legs_sb_out++;
-		}
 		ll_image_encode(m->image, m->sb_buf);
 		meta_write(m, &m->map_io, m->sb_buf, 0, LL_IMAGE_SB_SIZE, map_written);
 		return;
@@ -534,8 +539,11 @@ static int al_setup(struct ll_mirror *m)
 	m->in_al = calloc(1, (m->nextents + 7) / 8);
 	m->al_busy = calloc(m->nextents, sizeof(*m->al_busy));
 	m->al_seq = calloc(m->nextents, sizeof(*m->al_seq));
-	if (!m->in_al || !m->al_busy || !m->al_seq)
+	m->al_last = calloc(m->nextents, sizeof(*m->al_last));
+	if (!m->in_al || !m->al_busy || !m->al_seq || !m->al_last)
 		return -1;
+	m->al_epoch = m->al_synced_epoch = 1;	/* what the log holds at open is
+						 * resynced or was flushed */
 	if (pread(mirror_fd(m), m->al, im->al_bytes, (off_t)im->al_offset) !=
 	    (ssize_t)im->al_bytes)
 		return -1;
@@ -577,34 +585,70 @@ static void al_clear(struct ll_mirror *m)
 		m_err(m, "cannot clear the activity log: %m\n");
 }
 
+/* Slot s may take another extent: it holds none, or one with no write in
+ * flight whose writes are on stable storage on every copy (flushed). */
+static int al_slot_free(const struct ll_mirror *m, unsigned int s, int *unflushed)
+{
+	uint64_t old = m->al[s];
+
+	if (!old || old > m->nextents)
+		return 1;
+	if (m->al_busy[old - 1])
+		return 0;
+	if (m->al_last[old - 1] < m->al_synced_epoch)
+		return 1;
+	*unflushed = 1;
+	return 0;
+}
+
+static void al_sync(struct ll_mirror *m);
+
 /*
  * Extents e0..e1 are about to be written: put them in the log.  Returns the
  * log version that must be on stable storage before the write is issued
  * (al_flush writes it, without blocking the loop; the write waits on
  * m->al_wait meanwhile).  A slot is reused only from an extent with no
- * write in flight.
+ * write in flight and flushed since its last write (al_sync): if only
+ * unflushed ones are idle, *blocked is set, nothing is changed, and the
+ * write waits for the flush on m->sync_wait.
  */
-static uint64_t al_begin(struct ll_mirror *m, uint64_t e0, uint64_t e1)
+static uint64_t al_begin(struct ll_mirror *m, uint64_t e0, uint64_t e1, int *blocked)
 {
-	unsigned int slots = al_slots(m), tries;
+	unsigned int slots = al_slots(m), tries, s, want = 0, have = 0;
 	uint64_t e, need = 0;
+	int unflushed = 0;
 
+	for (e = e0; e <= e1 && e < m->nextents; e++)
+		want += !map_test(m->in_al, e);
+	for (s = 0; s < slots && have < want; s++)
+		have += al_slot_free(m, s, &unflushed);
+	if (have < want && unflushed) {
+		*blocked = 1;
+		al_sync(m);
+		return 0;
+	}
 	for (e = e0; e <= e1 && e < m->nextents; e++) {
 		m->al_busy[e]++;
+		m->al_last[e] = m->al_epoch;
 		if (map_test(m->in_al, e)) {
 			if (m->al_seq[e] > need)
 				need = m->al_seq[e];
 			continue;
 		}
 		for (tries = 0; tries < slots; tries++) {
-			unsigned int s = m->al_next;
-			uint64_t old = m->al[s];
+			uint64_t old;
 
+			s = m->al_next;
+			old = m->al[s];
 			m->al_next = (m->al_next + 1) % slots;
-			if (old && old <= m->nextents && m->al_busy[old - 1])
-				continue;	/* busy: try the next slot */
-			if (old && old <= m->nextents)
+			if (!al_slot_free(m, s, &unflushed))
+				continue;	/* busy or unflushed: the next slot */
+			if (old && old <= m->nextents) {
 				map_clear(m->in_al, old - 1);
+				/* flush ahead, so that writes seldom wait for one */
+				if (++m->al_evicted >= slots / 2)
+					al_sync(m);
+			}
 			m->al[s] = e + 1;
 			map_set(m->in_al, e);
 			m->al_seq[e] = ++m->al_version;
@@ -617,9 +661,66 @@ static uint64_t al_begin(struct ll_mirror *m, uint64_t e0, uint64_t e1)
 	return need;
 }
 
+static void al_synced(struct ll_io *io);
+
+/*
+ * Flush this copy and every leg (SYNCHRONIZE CACHE, as an initiator's
+ * flush goes), unless a flush is in flight: the extents whose writes all
+ * completed before it may then leave the log.  A write starting meanwhile
+ * (al_last = the new epoch) or in flight now is not covered by it.
+ */
+static void al_sync(struct ll_mirror *m)
+{
+	struct ll_io *io = &m->al_sync_io;
+	unsigned int s;
+
+	if (m->al_syncing || m->closing)
+		return;
+	m->al_syncing = 1;
+	m->al_evicted = 0;
+	m->al_sync_epoch = ++m->al_epoch;
+	for (s = 0; s < al_slots(m); s++) {
+		uint64_t e = m->al[s];
+
+		if (e && e <= m->nextents && m->al_busy[e - 1])
+			m->al_last[e - 1] = m->al_sync_epoch;
+	}
+	memset(io, 0, sizeof(*io));
+	io->op = LL_OP_DATASYNC;
+	io->fd = mirror_io_fd(m);
+	io->complete = al_synced;
+	ll_mirror_submit(m, io, !!(m->l->fault & (LL_FAULT_WRITE | LL_FAULT_FLUSH)));
+}
+
 static void fan_go(struct fan *f);
 
 static void al_flush(struct ll_mirror *m);
+static void fan_unlogged(struct fan *f);
+static void al_admit(struct fan *f);
+
+static void fan_unflushed(struct fan *f)
+{
+	f->in_al = 0;			/* al_begin counted nothing for it */
+	fan_unlogged(f);
+}
+
+static void al_synced(struct ll_io *io)
+{
+	struct ll_mirror *m = (struct ll_mirror *)((char *)io - offsetof(struct ll_mirror,
+									  al_sync_io));
+
+	m->al_syncing = 0;
+	if (io->res) {
+		/* the writes waiting for a slot fail: none may leave the log */
+		meta_failed(m, "flush that lets the activity log drop an extent", io->res,
+			    "the writes waiting for a slot in the log fail (MEDIUM ERROR, WRITE "
+			    "ERROR) unwritten, and the next ones flush again");
+		wait_release(SYNC_WAIT(m), UINT64_MAX, al_need_of, fan_unflushed);
+		return;
+	}
+	m->al_synced_epoch = m->al_sync_epoch;
+	wait_release(SYNC_WAIT(m), UINT64_MAX, al_need_of, al_admit);
+}
 
 /* A write of the log failed: the extents it was to add are not logged (the
  * next write to one logs it again). */
@@ -637,7 +738,6 @@ static void al_forget(struct ll_mirror *m)
 	}
 }
 
-static void fan_unlogged(struct fan *f);
 
 /* The log reached stable storage: the writes waiting for it may go. */
 static void al_written(struct ll_io *io)
@@ -801,7 +901,8 @@ static void fan_unlogged(struct fan *f)
 	struct ll_mirror *m = f->m;
 	struct ll_io *io = f->io;
 
-	al_end(m, f->e0, f->e1);
+	if (f->in_al)
+		al_end(m, f->e0, f->e1);
 	if (ll_local_say(m, &m->unrecorded))
 		m_err(m, "a write at offset %" PRIu64 " fails unwritten (the initiator gets a "
 		       "write error): the activity log could not record its extent\n",
@@ -1106,13 +1207,30 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 	if (io->op != LL_OP_DATASYNC) {
 		f->e0 = (io->off - m->image->data_offset) >> m->al_shift;
 		f->e1 = io->len ? (io->off - m->image->data_offset + io->len - 1) >> m->al_shift : f->e0;
-		f->in_al = 1;
-		f->al_need = al_begin(m, f->e0, f->e1);
-		if (f->al_need > m->al_durable) {	/* the log first */
-			wait_add(AL_WAIT(m), f);
-			al_flush(m);
-			return;
-		}
+		al_admit(f);
+		return;
+	}
+	fan_go(f);
+}
+
+/* The write's extents into the log (waiting for a flush that lets an
+ * extent leave it, or for the log's write, if need be), then out it goes. */
+static void al_admit(struct fan *f)
+{
+	struct ll_mirror *m = f->m;
+	int blocked = 0;
+
+	f->al_need = al_begin(m, f->e0, f->e1, &blocked);
+	if (blocked) {
+		f->al_need = 0;
+		wait_add(SYNC_WAIT(m), f);
+		return;
+	}
+	f->in_al = 1;
+	if (f->al_need > m->al_durable) {	/* the log first */
+		wait_add(AL_WAIT(m), f);
+		al_flush(m);
+		return;
 	}
 	fan_go(f);
 }
@@ -1328,6 +1446,7 @@ err:
 		free(m->in_al);
 		free(m->al_busy);
 		free(m->al_seq);
+		free(m->al_last);
 		free(m->local_bad);
 		free(m->dirty);
 		free(m->sb_buf);
@@ -1458,6 +1577,7 @@ void ll_mirror_close(struct ll_mirror *m)
 	free(m->in_al);
 	free(m->al_busy);
 	free(m->al_seq);
+	free(m->al_last);
 	if (m->status_path[0])
 		unlink(m->status_path);
 	free(m->local_bad);

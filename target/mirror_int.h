@@ -129,6 +129,18 @@ struct ll_mirror {
 	uint8_t *in_al;			/* extent -> in a slot */
 	uint32_t *al_busy;		/* extent -> writes in flight */
 	uint64_t *al_seq;		/* extent -> the log version that holds it */
+	/* an extent leaves the log only once its writes are on stable storage
+	 * on every copy (a flush of this copy and the legs since its last
+	 * write started), or a crash could leave it different on the copies
+	 * where no log or map says so: al_last: extent -> the sync epoch of
+	 * its last write; an extent is flushed if that is older than
+	 * al_synced_epoch, the epoch of the last flush that completed */
+	uint64_t *al_last;
+	uint64_t al_epoch, al_sync_epoch, al_synced_epoch;
+	int al_syncing;			/* that flush is in flight */
+	unsigned int al_evicted;	/* extents that left the log since it began */
+	struct ll_io al_sync_io;
+	struct fan *sync_wait, *sync_wait_tail;	/* writes waiting for it */
 	uint64_t al_version;		/* the log in memory, bumped per change */
 	uint64_t al_durable;		/* the version known on stable storage */
 	uint64_t al_writing;		/* the version being written, or 0 */
@@ -140,13 +152,13 @@ struct ll_mirror {
 	uint64_t map_lo, map_hi;	/* pages changed since the last write */
 	uint64_t map_wlo, map_whi;	/* the pages being written */
 	int sb_pending;			/* the superblock too, first */
-	/* a new generation goes to the legs that are up with the superblock,
-	 * and the superblock's write is done when they answered too:
-	 * gen_to_legs: it is to be sent; legs_sb_out: leg writes unanswered;
-	 * sb_waiting: the local write is done (sb_local_res) and waits */
+	/* a new generation goes to the legs that are up once this copy's
+	 * superblock holds it, and the superblock's step is done when they
+	 * answered: gen_to_legs: it is to be sent; legs_sb_out: leg writes
+	 * unanswered; sb_waiting: the local write is done and waits for them */
 	int gen_to_legs;
 	unsigned int legs_sb_out;
-	int sb_waiting, sb_local_res;
+	int sb_waiting;
 	uint8_t *sb_buf;		/* its encoding, while written */
 	struct ll_io map_io;
 	struct fan *map_wait, *map_wait_tail;

@@ -6,6 +6,9 @@
  * prints what the target answered.
  *
  *   iscsi-io URL write LBA FILE [fua]   WRITE(16) of FILE's bytes
+ *   iscsi-io URL write-every COUNT STEP FILE
+ *                                       on one session, COUNT WRITE(16)s of
+ *                                       FILE's bytes, at LBA 0, STEP, 2*STEP...
  *   iscsi-io URL read LBA BLOCKS FILE   READ(16) into FILE
  *   iscsi-io URL sync                   SYNCHRONIZE CACHE(10), whole LUN
  *   iscsi-io URL unmap LBA BLOCKS       UNMAP one extent
@@ -177,6 +180,19 @@ static int cmd_write(char **av, int ac)
 
 	check(iscsi_write16_sync(iscsi, lun, lba, buf, len, (int)block_size(), 0, 0,
 				 fua, 0, 0), "WRITE(16)");
+	free(buf);
+	return 0;
+}
+
+static int cmd_write_every(char **av)
+{
+	uint64_t count = num(av[0]), step = num(av[1]);
+	uint32_t len;
+	unsigned char *buf = slurp(av[2], &len);
+
+	for (uint64_t i = 0; i < count; i++)
+		check(iscsi_write16_sync(iscsi, lun, i * step, buf, len, (int)block_size(), 0, 0,
+					 0, 0, 0), "WRITE(16)");
 	free(buf);
 	return 0;
 }
@@ -391,7 +407,7 @@ int main(int argc, char **argv)
 	int ret;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: iscsi-io URL write|read|sync|unmap|ws-unmap|capacity|lbp|wce|caw|stream|await-ua ...\n");
+		fprintf(stderr, "usage: iscsi-io URL write|write-every|read|sync|unmap|ws-unmap|capacity|lbp|wce|caw|stream|await-ua ...\n");
 		return 1;
 	}
 	op = argv[2];
@@ -399,6 +415,8 @@ int main(int argc, char **argv)
 
 	if (!strcmp(op, "write") && argc >= 5)
 		ret = cmd_write(argv + 3, argc - 3);
+	else if (!strcmp(op, "write-every") && argc == 6)
+		ret = cmd_write_every(argv + 3);
 	else if (!strcmp(op, "read") && argc == 6)
 		ret = cmd_read(argv + 3);
 	else if (!strcmp(op, "sync")) {
