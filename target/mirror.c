@@ -620,8 +620,8 @@ static uint64_t al_begin(struct ll_mirror *m, uint64_t e0, uint64_t e1, int *blo
 
 	for (e = e0; e <= e1 && e < m->nextents; e++)
 		want += !map_test(m->in_al, e);
-	for (s = 0; s < slots && have < want; s++)
-		have += al_slot_free(m, s, &unflushed);
+	for (tries = 0; tries < slots && have < want; tries++)	/* from where phase 2 looks */
+		have += al_slot_free(m, (m->al_next + tries) % slots, &unflushed);
 	if (have < want && unflushed) {
 		*blocked = 1;
 		al_sync(m);
