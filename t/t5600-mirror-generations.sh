@@ -97,6 +97,26 @@ test_expect_success 'resolve=discard-leg overwrites C with B'"'"'s copy' '
 	data_of 0 65536 b.img >all-b && data_of 0 65536 c.img >all-c && test_cmp all-b all-c
 '
 
+# verify=start at resync_rate=8M takes 4 s for the 512 regions: time to
+# see the leg's superblock while it goes on
+test_expect_success 'a leg that verify finds different says so on its disk until it is resynced' '
+	lun_del_d &&
+	lun_new D 1 1 "$TRASH/b.img" lunlink "mirror=$(url C 1 1);resync_rate=8M" &&
+	wait_for 30 d_leg_is up &&
+	G=$(gen_of b.img) && test "$(gen_of c.img)" = "$G" &&
+	head -c 4096 /dev/urandom >junk &&
+	dd if=junk of=c.img bs=4096 seek=$(( (1048576 + 5 * 65536) / 4096 )) conv=notrunc 2>/dev/null &&
+	mark &&
+	tgtadm_on D --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params verify=start &&
+	wait_for 10 d_new_log_has "verify: region 5 (bytes 327680-393215) differs from this copy" &&
+	d_new_log_has "its superblock says it is not in sync (generation 0) until the regions are resynced" &&
+	wait_for 5 eval "test \"\$(gen_of c.img)\" = 0000000000000000" &&
+	! d_new_log_has "verify done" &&
+	wait_for 60 d_new_log_has "resync done: copied 65536 bytes (1 regions)" &&
+	wait_for 10 eval "test \"\$(gen_of c.img)\" = $G" &&
+	data_of 0 65536 b.img >all-b && data_of 0 65536 c.img >all-c && test_cmp all-b all-c
+'
+
 test_expect_success 'tgtd D is alive' '
 	tgtd_alive D
 '

@@ -435,7 +435,8 @@ static void map_written(struct ll_io *io)
 	if (sb && !io->res && m->gen_to_legs) {
 		/*
 		 * A new generation, on this copy's disk: now the legs that are
-		 * up, which hold everything so far, take it too (the one that
+		 * up and lack nothing (verify may have found a leg up that does),
+		 * which hold everything so far, take it too (the one that
 		 * went down keeps the old one, so that no two copies that differ
 		 * share one).  In this order, a crash in between leaves the legs
 		 * at this copy's bitmap generation: behind by the map, as they
@@ -443,7 +444,7 @@ static void map_written(struct ll_io *io)
 		 */
 		m->gen_to_legs = 0;
 		for (unsigned int i = 0; i < m->nlegs; i++)
-			if (leg_is(&m->leg[i], LEG_UP) &&
+			if (leg_is(&m->leg[i], LEG_UP) && !m->leg[i].need_count &&
 			    ll_leg_store_sb_counted(&m->leg[i], m->image->gen_current))
 				m->legs_sb_out++;
 		if (m->legs_sb_out) {

@@ -491,7 +491,15 @@ static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data,
 	scsi_free_scsi_task(t);
 	g->verify_count++;
 	if (memcmp(md, c->local_md, sizeof(md))) {
-		g->verify_diff++;
+		if (!g->verify_diff++) {
+			/* it no longer holds what its generation says: until it is
+			 * resynced, its superblock says "not consistent", so that
+			 * no one takes it for in sync (a leg promoted meanwhile,
+			 * say) */
+			leg_err(g, "verify: the leg differs from this copy; its superblock says it is "
+				"not in sync (generation 0) until the regions are resynced\n");
+			ll_leg_store_sb(g, 0);
+		}
 		if (g->verify_diff <= 20)
 			leg_err(g, "verify: region %" PRIu64 " (bytes %" PRIu64 "-%" PRIu64
 				") differs from this copy\n", r, start, start + len - 1);
