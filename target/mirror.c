@@ -609,9 +609,10 @@ static void al_sync(struct ll_mirror *m);
  * log version that must be on stable storage before the write is issued
  * (al_flush writes it, without blocking the loop; the write waits on
  * m->al_wait meanwhile).  A slot is reused only from an extent with no
- * write in flight and flushed since its last write (al_sync): if only
- * unflushed ones are idle, *blocked is set, nothing is changed, and the
- * write waits for the flush on m->sync_wait.
+ * write in flight and flushed since its last write (al_sync): if none
+ * is, *blocked is set, nothing is changed, and the write waits on
+ * m->sync_wait for the flush (if unflushed ones are idle) or for a write
+ * to end (al_end: every extent in the log has one in flight).
  */
 static uint64_t al_begin(struct ll_mirror *m, uint64_t e0, uint64_t e1, int *blocked)
 {
@@ -623,9 +624,10 @@ static uint64_t al_begin(struct ll_mirror *m, uint64_t e0, uint64_t e1, int *blo
 		want += !map_test(m->in_al, e);
 	for (tries = 0; tries < slots && have < want; tries++)	/* from where phase 2 looks */
 		have += al_slot_free(m, (m->al_next + tries) % slots, &unflushed);
-	if (have < want && unflushed) {
+	if (have < want) {		/* wait: for a flush, or for writes to end */
 		*blocked = 1;
-		al_sync(m);
+		if (unflushed)
+			al_sync(m);
 		return 0;
 	}
 	for (e = e0; e <= e1 && e < m->nextents; e++) {
@@ -656,8 +658,6 @@ static uint64_t al_begin(struct ll_mirror *m, uint64_t e0, uint64_t e1, int *blo
 			need = m->al_version;
 			break;
 		}
-		if (tries == slots)	/* every extent busy: cover it with the map */
-			m_err(m, "activity log full (%u extents in flight)\n", slots);
 	}
 	return need;
 }
@@ -775,10 +775,15 @@ static void al_flush(struct ll_mirror *m)
 static void al_end(struct ll_mirror *m, uint64_t e0, uint64_t e1)
 {
 	uint64_t e;
+	int idle = 0;
 
 	for (e = e0; e <= e1 && e < m->nextents; e++)
-		if (m->al_busy[e])
-			m->al_busy[e]--;
+		if (m->al_busy[e] && !--m->al_busy[e])
+			idle = 1;
+	/* a slot may be free now for writes that found none (not those that
+	 * wait for a flush: it releases them) */
+	if (idle && m->sync_wait && !m->al_syncing)
+		wait_release(SYNC_WAIT(m), UINT64_MAX, al_need_of, al_admit);
 }
 
 /* The leg is gone: what it took without FUA since its last flush may be
