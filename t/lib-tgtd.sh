@@ -130,11 +130,13 @@ leg_state_in() { sed -n "s/^leg $2 .* state=\([a-z]*\).*/\1/p" "$1" 2>/dev/null;
 local_field_in() { sed -n "s/^local.* $2=\([0-9]*\).*/\1/p" "$1" 2>/dev/null; }
 
 # The mirror tests' LUN, tid 1 LUN 1 on tgtd A: status_file, its status
-# file; leg_is STATE: its leg 1 is in STATE; stale_is N: its local copy has
-# N stale regions; a_log_has TEXT: tgtd A's log, long messages joined, has
-# TEXT
+# file (rewritten each second: it may say "up" a moment after the leg
+# dropped; wait_for leg_not_up); leg_is STATE: its leg 1 is in STATE;
+# stale_is N: its local copy has N stale regions; a_log_has TEXT: tgtd A's
+# log, long messages joined, has TEXT
 status_file() { echo "/run/lunlink/c${A_CTL}-t1-l1.status"; }
 leg_is() { test "$(leg_state_in "$(status_file)" 1)" = "$1"; }
+leg_not_up() { ! leg_is up; }
 stale_is() { test "$(local_field_in "$(status_file)" stale_regions)" = "$1"; }
 a_log_has() { join_log "$A_LOG" | grep -qF "$1"; }
 

@@ -23,7 +23,6 @@ ip -n "$NS" addr add 10.79.0.2/24 dev "$VB" && ip -n "$NS" link set "$VB" up &&
 ip -n "$NS" link set lo up || skip_all "cannot make a network namespace with a veth pair"
 
 TIMEOUT=3
-leg_not_up() { ! leg_is up; }
 cut_link() { ip -n "$NS" link set "$VB" down; }
 mend_link() { ip -n "$NS" link set "$VB" up; }
 

@@ -137,7 +137,7 @@ test_expect_success 'a leg that cannot flush at the end of its resync is not cal
 	new_log_has "dropped:" &&
 	wait_for 30 new_log_has "dropped: it answered the flush that ends its resync with sense 3/" &&
 	! new_log_has "resync done" &&
-	! leg_is up &&
+	wait_for 5 leg_not_up &&
 	fault_b none &&
 	wait_for 60 leg_is up &&
 	new_log_has "resync done: copied 65536 bytes (1 regions) in " &&
