@@ -249,37 +249,100 @@ static void piece_done(struct ll_io *piece)
  * generation before its first write: from then on it differs from the
  * copies it was mirrored with, and a mirror that meets them later must see
  * it (a copy at the old generation is behind it; one written on its own
- * since is split from it).  One superblock write and fdatasync, in the
- * loop, once per open.  0, or -errno: that write fails, the next tries again.
+ * since is split from it).  Its superblock goes through the engine
+ * (O_DSYNC: the loop goes on), once per open; the writes that come
+ * meanwhile wait for it, and fail if it fails (the next write tries again).
  */
-static int alone_new_generation(struct ll_lu *l)
-{
+struct ll_gen_bump {
+	uint8_t sb[LL_IMAGE_SB_SIZE];	/* first: aligned, for O_DIRECT */
+	struct ll_io io;
+	struct ll_lu *l;
 	struct ll_image im;
 	uint64_t was;
-	char err[256];
-	int ret;
+};
 
-	/* as it is now: windows of one image may be served by several LUNs */
-	if (ll_image_read(l->lu->fd, UINT64_MAX, &im, err, sizeof(err)) != 1) {
+static void gen_bumped(struct ll_io *gio)
+{
+	struct ll_gen_bump *b = (struct ll_gen_bump *)((char *)gio -
+						      offsetof(struct ll_gen_bump, io));
+	struct ll_lu *l = b->l;
+	struct ll_io *io = l->gen_wait, *next;
+
+	l->gen_wait = l->gen_wait_tail = NULL;
+	l->gen_bump = NULL;
+	if (gio->res) {
+		ll_err(l, "cannot write the superblock's new generation before the first write "
+		       "since this copy was served alone: %s; the writes waiting for it fail, and "
+		       "the next one tries again; check the image's disk (dmesg, its health)\n",
+		       strerror(-gio->res));
+	} else {
+		ll_err(l, "first write since this copy was served alone: new generation %016"
+		       PRIx64 " (was %016" PRIx64 "); the copies it was mirrored with are behind "
+		       "it now\n", b->im.gen_current, b->was);
+		l->image = b->im;
+		l->alone_gen = 0;
+	}
+	for (; io; io = next) {
+		next = io->next;
+		if (gio->res) {
+			io->res = gio->res;
+			ll_later(l, io);
+		} else {
+			ll_extents_submit(l, io, 0);
+		}
+	}
+	free(b);
+}
+
+/* Start the new generation's write; 0, or -errno if it cannot start. */
+static int gen_bump(struct ll_lu *l)
+{
+	struct ll_gen_bump *b;
+	char err[256];
+
+	if (posix_memalign((void **)&b, 4096, sizeof(*b)))
+		return -ENOMEM;
+	/* as it is now: windows of one image may be served by several LUNs
+	 * (a read of the page the open read) */
+	if (ll_image_read(l->lu->fd, UINT64_MAX, &b->im, err, sizeof(err)) != 1) {
 		ll_err(l, "cannot read the superblock before the first write since this copy "
 		       "was served alone: %s; the write fails\n", err);
+		free(b);
 		return -EIO;
 	}
-	was = im.gen_current;
-	ll_image_new_generation(&im);
-	im.gen_bitmap = 0;		/* no map says what changes from here */
-	ret = ll_image_store(l->lu->fd, &im);
-	if (ret) {
-		ll_err(l, "cannot write the superblock's new generation before the first write "
-		       "since this copy was served alone: %s; the write fails\n", strerror(-ret));
-		return ret;
-	}
-	ll_err(l, "first write since this copy was served alone: new generation %016" PRIx64
-	       " (was %016" PRIx64 "); the copies it was mirrored with are behind it now\n",
-	       im.gen_current, was);
-	l->image = im;
-	l->alone_gen = 0;
+	b->l = l;
+	b->was = b->im.gen_current;
+	ll_image_new_generation(&b->im);
+	b->im.gen_bitmap = 0;		/* no map says what changes from here */
+	ll_image_encode(&b->im, b->sb);
+	memset(&b->io, 0, sizeof(b->io));
+	b->io.op = LL_OP_WRITE;
+	b->io.flags = LL_IO_DSYNC;
+	b->io.buf = b->sb;
+	b->io.len = LL_IMAGE_SB_SIZE;
+	b->io.complete = gen_bumped;
+	l->gen_bump = b;
+	l->engine.ops->submit(&l->engine, &b->io);
 	return 0;
+}
+
+/* A write to an image served alone waits for its new generation (or
+ * fails, if its write cannot start). */
+static void wait_for_generation(struct ll_lu *l, struct ll_io *io)
+{
+	int ret;
+
+	if (!l->gen_bump && (ret = gen_bump(l))) {
+		io->res = ret;
+		ll_later(l, io);
+		return;
+	}
+	io->next = NULL;
+	if (l->gen_wait_tail)
+		l->gen_wait_tail->next = io;
+	else
+		l->gen_wait = io;
+	l->gen_wait_tail = io;
 }
 
 void ll_extents_submit(struct ll_lu *l, struct ll_io *io, int fault)
@@ -287,12 +350,9 @@ void ll_extents_submit(struct ll_lu *l, struct ll_io *io, int fault)
 	uint64_t lun_off = io->off - l->data_offset, end = lun_off + io->len;
 	unsigned int i, n = 0, first = 0;
 	struct split *s;
-	int ret;
 
-	if (l->alone_gen && !fault && (io->op == LL_OP_WRITE || io->op == LL_OP_PUNCH) &&
-	    (ret = alone_new_generation(l))) {
-		io->res = ret;
-		ll_later(l, io);
+	if (l->alone_gen && !fault && (io->op == LL_OP_WRITE || io->op == LL_OP_PUNCH)) {
+		wait_for_generation(l, io);
 		return;
 	}
 

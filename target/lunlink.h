@@ -34,8 +34,12 @@ struct ll_lu {
 	enum ll_fault fault;		/* injected failures, for tests */
 	int is_blockdev;
 	int formatted;			/* a lunlink image, not a raw one */
-	int alone_gen;			/* served alone: a new generation before the
-					 * first write (extents.c) */
+	/* served alone: a new generation before the first write (extents.c):
+	 * alone_gen: 1 while it is to be written, gen_bump while it is being
+	 * written, with the writes that wait for it in gen_wait */
+	int alone_gen;
+	struct ll_gen_bump *gen_bump;
+	struct ll_io *gen_wait, *gen_wait_tail;
 	struct ll_image image;		/* its superblock, when formatted */
 	uint64_t data_offset;		/* where the LUN's data starts */
 	unsigned int nmirrors;		/* extents with mirror= legs */

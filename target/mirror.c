@@ -699,12 +699,6 @@ static void al_flush(struct ll_mirror *m);
 static void fan_unlogged(struct fan *f);
 static void al_admit(struct fan *f);
 
-static void fan_unflushed(struct fan *f)
-{
-	f->in_al = 0;			/* al_begin counted nothing for it */
-	fan_unlogged(f);
-}
-
 static void al_synced(struct ll_io *io)
 {
 	struct ll_mirror *m = (struct ll_mirror *)((char *)io - offsetof(struct ll_mirror,
@@ -716,7 +710,7 @@ static void al_synced(struct ll_io *io)
 		meta_failed(m, "flush that lets the activity log drop an extent", io->res,
 			    "the writes waiting for a slot in the log fail (MEDIUM ERROR, WRITE "
 			    "ERROR) unwritten, and the next ones flush again");
-		wait_release(SYNC_WAIT(m), UINT64_MAX, al_need_of, fan_unflushed);
+		wait_release(SYNC_WAIT(m), UINT64_MAX, al_need_of, fan_unlogged);
 		return;
 	}
 	m->al_synced_epoch = m->al_sync_epoch;
@@ -738,7 +732,6 @@ static void al_forget(struct ll_mirror *m)
 		}
 	}
 }
-
 
 /* The log reached stable storage: the writes waiting for it may go. */
 static void al_written(struct ll_io *io)
@@ -786,6 +779,14 @@ static void al_end(struct ll_mirror *m, uint64_t e0, uint64_t e1)
 		wait_release(SYNC_WAIT(m), UINT64_MAX, al_need_of, al_admit);
 }
 
+/* The leg flushed, or what it took unflushed is in the map now. */
+static void unsynced_clear(struct ll_leg *g)
+{
+	memset(g->unsynced[0], 0, (g->m->nregions + 7) / 8);
+	memset(g->unsynced[1], 0, (g->m->nregions + 7) / 8);
+	g->flushing = 0;
+}
+
 /* The leg is gone: what it took without FUA since its last flush may be
  * lost with it (a peer that crashes drops its page cache). */
 void ll_mirror_leg_lost(struct ll_leg *g)
@@ -802,9 +803,7 @@ void ll_mirror_leg_lost(struct ll_leg *g)
 			first = r;
 		last = r;
 	}
-	memset(g->unsynced[0], 0, (m->nregions + 7) / 8);
-	memset(g->unsynced[1], 0, (m->nregions + 7) / 8);
-	g->flushing = 0;
+	unsynced_clear(g);
 	if (first != UINT64_MAX)
 		miss_commit(m, first, last, newbits);	/* no write waits for it */
 }
@@ -1227,8 +1226,7 @@ static void al_admit(struct fan *f)
 	int blocked = 0;
 
 	f->al_need = al_begin(m, f->e0, f->e1, &blocked);
-	if (blocked) {
-		f->al_need = 0;
+	if (blocked) {			/* nothing counted for it yet (in_al 0) */
 		wait_add(SYNC_WAIT(m), f);
 		return;
 	}
@@ -1539,8 +1537,7 @@ static void close_flush(struct ll_mirror *m)
 		struct ll_leg *g = &m->leg[i];
 
 		if (g->close_flush == CLOSE_FLUSH_DONE) {
-			memset(g->unsynced[0], 0, (m->nregions + 7) / 8);
-			memset(g->unsynced[1], 0, (m->nregions + 7) / 8);
+			unsynced_clear(g);
 		} else if (g->close_flush != CLOSE_FLUSH_NONE) {
 			if (g->close_flush == CLOSE_FLUSH_SENT)
 				snprintf(g->why, sizeof(g->why), "its flush at close got no answer "

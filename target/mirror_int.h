@@ -68,6 +68,8 @@ struct ll_leg {
 	uint64_t sync_pos, copied, sync_start;
 	unsigned int copying;		/* copy jobs in flight */
 	int discard;			/* resolve=discard-leg: overwrite it */
+	int split;			/* refused as split from this copy (or newer):
+					 * resolve=discard-leg may overwrite it */
 	int full;			/* syncing everything: it held nothing of ours */
 	/* online verify: regions compared by SHA-256, local against leg */
 	int verifying;

@@ -201,6 +201,7 @@ static void leg_refuse(struct ll_leg *g, const char *fmt, ...)
 	vsnprintf(g->why, sizeof(g->why), fmt, ap);
 	va_end(ap);
 	leg_err(g, "refused: %s\n", g->why);
+	g->split = 0;			/* the callers that refuse a split say so */
 	g->state = LEG_REFUSED;
 	g->dead = 1;
 }
@@ -526,6 +527,7 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 			   "--tid %d --lun %" PRIu64 " --params resolve=discard-leg",
 			   leg.gen_current, me->gen_current, g->m->l->lu->tgt->tid,
 			   g->m->l->lu->lun);
+		g->split = 1;
 		return;
 	}
 	leg_refuse(g, "split brain: the leg has generation %016" PRIx64 ", this copy "
@@ -536,6 +538,7 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 		   "instead, stop this LUN and serve the leg's image",
 		   leg.gen_current, me->gen_current, me->gen_bitmap, g->m->l->lu->tgt->tid,
 		   g->m->l->lu->lun);
+	g->split = 1;
 }
 
 static void probed_capacity(struct iscsi_context *iscsi, int status, void *data, void *priv)
@@ -589,8 +592,7 @@ int ll_mirror_discard_split_legs(struct ll_mirror *m)
 	for (i = 0; i < m->nlegs; i++) {
 		struct ll_leg *g = &m->leg[i];
 
-		if (g->state != LEG_REFUSED || (strncmp(g->why, "split brain", 11) &&
-						  strncmp(g->why, "the leg is newer", 16)))
+		if (g->state != LEG_REFUSED || !g->split)
 			continue;
 		leg_err(g, "resolve=discard-leg: its changes will be overwritten by a full "
 			"resync from this copy\n");
