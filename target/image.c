@@ -43,6 +43,10 @@ uint32_t ll_crc32c(uint32_t crc, const void *buf, size_t len)
  * (start, count) pairs of u64.  Images made before it have zeros here. */
 #define STALE_AT	256
 
+/* Where the copy ids are: this copy's (u64), the count (u32, then 4 bytes
+ * of padding), then LL_IMAGE_COPIES_MAX u64 ids.  Zeros before. */
+#define COPIES_AT	3584
+
 static void put32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
@@ -137,6 +141,9 @@ int ll_image_layout(struct ll_image *im, uint64_t data_size, uint64_t max_data_s
 	im->gen_current = ids[0] | 1;	/* never 0: 0 means "none" */
 	im->gen_bitmap = 0;
 	im->flags = LL_IMAGE_F_FRESH;
+	im->copy_id = ll_image_new_copy_id();
+	im->ncopies = 1;
+	im->copies[0] = im->copy_id;
 	return 0;
 }
 
@@ -164,6 +171,10 @@ void ll_image_encode(const struct ll_image *im, uint8_t *sb)
 		put64(sb + STALE_AT + 8 + 16 * i, im->stale[i].start);
 		put64(sb + STALE_AT + 16 + 16 * i, im->stale[i].count);
 	}
+	put64(sb + COPIES_AT, im->copy_id);
+	put32(sb + COPIES_AT + 8, im->ncopies);
+	for (uint32_t i = 0; i < im->ncopies && i < LL_IMAGE_COPIES_MAX; i++)
+		put64(sb + COPIES_AT + 16 + 8 * i, im->copies[i]);
 	put32(sb + LL_IMAGE_SB_SIZE - 4, ll_crc32c(0, sb, LL_IMAGE_SB_SIZE - 4));
 }
 
@@ -203,6 +214,10 @@ int ll_image_decode(struct ll_image *im, const uint8_t *sb, size_t len,
 		im->stale[i].start = get64(sb + STALE_AT + 8 + 16 * i);
 		im->stale[i].count = get64(sb + STALE_AT + 16 + 16 * i);
 	}
+	im->copy_id = get64(sb + COPIES_AT);
+	im->ncopies = get32(sb + COPIES_AT + 8);
+	for (uint32_t i = 0; i < im->ncopies && i < LL_IMAGE_COPIES_MAX; i++)
+		im->copies[i] = get64(sb + COPIES_AT + 16 + 8 * i);
 
 	if (im->version != LL_IMAGE_VERSION)
 		return ll_fail(err, errlen, "lunlink image format version %u; this lunlink reads "
@@ -232,6 +247,13 @@ int ll_image_decode(struct ll_image *im, const uint8_t *sb, size_t len,
 				    (unsigned long long)im->stale[i].start,
 				    (unsigned long long)im->stale[i].count,
 				    (unsigned long long)ll_image_regions(im));
+	if (im->ncopies > LL_IMAGE_COPIES_MAX)
+		return ll_fail(err, errlen, "superblock records %u copies of the volume (at most %u)",
+			    im->ncopies, LL_IMAGE_COPIES_MAX);
+	for (uint32_t i = 0; i < im->ncopies; i++)
+		if (!im->copies[i] || ll_image_copy_index(im, im->copies[i]) != (int)i)
+			return ll_fail(err, errlen, "superblock copy id %u (%016llx) is zero or "
+				    "recorded twice", i, (unsigned long long)im->copies[i]);
 	if (file_size < im->data_offset || file_size - im->data_offset < im->data_size)
 		return ll_fail(err, errlen, "the image is %llu bytes, but its data ends at %llu "
 			    "(data offset %llu + size %llu): truncated?",
@@ -290,6 +312,25 @@ void ll_image_new_generation(struct ll_image *im)
 		g |= 1;			/* never 0: 0 is "not yet consistent" */
 	} while (g == im->gen_current);
 	im->gen_current = g;
+}
+
+uint64_t ll_image_new_copy_id(void)
+{
+	uint64_t id = 0;
+
+	while (!id)
+		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+			id = (uint64_t)time(NULL) * 2654435761u ^ (uint64_t)getpid() << 32 ^
+			     (uint64_t)clock();
+	return id;
+}
+
+int ll_image_copy_index(const struct ll_image *im, uint64_t id)
+{
+	for (uint32_t i = 0; i < im->ncopies && i < LL_IMAGE_COPIES_MAX; i++)
+		if (im->copies[i] == id)
+			return (int)i;
+	return -1;
 }
 
 uint64_t ll_image_regions(const struct ll_image *im)

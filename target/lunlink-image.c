@@ -10,6 +10,7 @@
  *   lunlink-image show [--json] FILE
  *   lunlink-image check FILE
  *   lunlink-image forget-stale FILE
+ *   lunlink-image forget-copy FILE ID
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +38,7 @@ static void usage(FILE *f)
 		"       %s show [--json] FILE\n"
 		"       %s check FILE\n"
 		"       %s forget-stale FILE\n"
+		"       %s forget-copy FILE ID\n"
 		"\n"
 		"create  write a lunlink superblock, dirty-region map and activity log in front\n"
 		"        of SIZE bytes of data (a new sparse file, or a block device); the data\n"
@@ -47,9 +49,12 @@ static void usage(FILE *f)
 		"        while the mirror's legs took it), so that the copy can be served alone\n"
 		"        with what it holds there; only for a copy no leg can repair any more\n"
 		"        (refused while a tgtd serves it as a mirror's primary)\n"
+		"forget-copy  stop recording copy ID (from 'show') with this image: served as\n"
+		"        a mirror's primary, it no longer keeps the writes that copy misses;\n"
+		"        for a copy gone for good (refused while a tgtd serves the image)\n"
 		"\n"
 		"SIZE: bytes, or a number with K, M, G, T or P (powers of 1024).\n",
-		prog, prog, prog, prog);
+		prog, prog, prog, prog, prog);
 }
 
 static int die(const char *fmt, const char *a, const char *b)
@@ -168,31 +173,55 @@ static int cmd_create(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Open an image to change its superblock: with the lock a mirror's primary
+ * holds while it serves the image, taken before the superblock is read (no
+ * primary starts between).  The fd, or -1 with the reason said (*ret: the
+ * exit status).
+ */
+static int open_locked(const char *cmd, const char *path, struct ll_image *im, int *ret)
+{
+	int fd, r;
+
+	*ret = 2;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "%s: %s: %s: %s\n", prog, cmd, path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		fprintf(stderr, "%s: %s: %s is in use (%s): a tgtd serves it as a mirror's "
+			"primary; delete that LUN first\n", prog, cmd, path,
+			errno == EWOULDBLOCK ? "locked" : strerror(errno));
+		close(fd);
+		return -1;
+	}
+	r = load(path, im, 0);
+	if (r == 0)
+		fprintf(stderr, "%s: %s: %s is a raw image (no lunlink superblock)\n", prog, cmd,
+			path);
+	if (r <= 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int cmd_forget_stale(int argc, char **argv)
 {
 	struct ll_image im;
 	uint64_t n;
-	int fd, r;
+	int fd, ret;
 
 	if (argc != 2 || argv[1][0] == '-')
 		return die("forget-stale: name one FILE%s%s", "", "");
-	fd = open(argv[1], O_RDWR | O_CLOEXEC);
+	fd = open_locked("forget-stale", argv[1], &im, &ret);
 	if (fd < 0)
-		return die("forget-stale: %s: %s", argv[1], strerror(errno));
-	/* a mirror's primary holds this lock on its image while it serves it;
-	 * taken before the superblock is read, so no primary starts between */
-	if (flock(fd, LOCK_EX | LOCK_NB))
-		return die("forget-stale: %s is in use (%s): a tgtd serves it as a mirror's "
-			   "primary; delete that LUN first", argv[1],
-			   errno == EWOULDBLOCK ? "locked" : strerror(errno));
-	r = load(argv[1], &im, 0);
-	if (r == 0)
-		return die("forget-stale: %s is a raw image (no lunlink superblock)%s", argv[1], "");
-	if (r < 0)
-		return 2;
+		return ret;
 	n = ll_image_stale_regions(&im);
 	if (!n) {
 		printf("%s: no stale regions\n", argv[1]);
+		close(fd);
 		return 0;
 	}
 	im.nstale = 0;
@@ -208,10 +237,42 @@ static int cmd_forget_stale(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_forget_copy(int argc, char **argv)
+{
+	struct ll_image im;
+	uint64_t id;
+	int fd, ret, k;
+
+	if (argc != 3 || argv[1][0] == '-')
+		return die("forget-copy: name one FILE and one copy ID%s%s", "", "");
+	if (strlen(argv[2]) != 16 || strspn(argv[2], "0123456789abcdefABCDEF") != 16 ||
+	    !(id = strtoull(argv[2], NULL, 16)))
+		return die("forget-copy: '%s' is not a copy id (16 hex digits, as 'show' lists "
+			   "them)%s", argv[2], "");
+	fd = open_locked("forget-copy", argv[1], &im, &ret);
+	if (fd < 0)
+		return ret;
+	k = ll_image_copy_index(&im, id);
+	if (k < 0 || id == im.copy_id) {
+		close(fd);
+		return die(k < 0 ? "forget-copy: %s records no copy %s" :
+			   "forget-copy: %s is copy %s itself", argv[1], argv[2]);
+	}
+	memmove(im.copies + k, im.copies + k + 1, (im.ncopies - (uint32_t)k - 1) * sizeof(id));
+	im.ncopies--;
+	if ((errno = -ll_image_store(fd, &im)) != 0)
+		return die("forget-copy: %s: %s", argv[1], strerror(errno));
+	close(fd);
+	printf("%s: forgot copy %s; served as a mirror's primary, this copy no longer keeps "
+	       "what it misses\n", argv[1], argv[2]);
+	return 0;
+}
+
 static int cmd_show(int argc, char **argv)
 {
 	struct ll_image im;
 	char id[33], stale[32], hist[LL_IMAGE_GEN_HISTORY * 20 + 8];
+	char copies[LL_IMAGE_COPIES_MAX * 20 + 8];
 	int json = 0, i, r;
 
 	for (i = 1; i < argc - 1; i++) {
@@ -243,14 +304,22 @@ static int cmd_show(int argc, char **argv)
 	for (int k = 0, used = 0; k < LL_IMAGE_GEN_HISTORY; k++)
 		used += snprintf(hist + used, sizeof(hist) - used, json ? "%s\"%016" PRIx64 "\"" :
 				 "%s%016" PRIx64, k ? (json ? "," : " ") : "", im.gen_history[k]);
+	/* the copies of the volume it records (itself among them) */
+	copies[0] = '\0';
+	for (uint32_t k = 0, used = 0; k < im.ncopies; k++)
+		used += (uint32_t)snprintf(copies + used, sizeof(copies) - used, json ?
+					   "%s\"%016" PRIx64 "\"" : "%s%016" PRIx64,
+					   k ? (json ? "," : " ") : "", im.copies[k]);
 	if (json) {
 		printf("{\"path\":\"%s\",\"format\":\"lunlink\",\"version\":%u,\"volume\":\"%s\","
 		       "\"data_offset\":%" PRIu64 ",\"data_size\":%" PRIu64
 		       ",\"max_data_size\":%" PRIu64 ",\"region_size\":%u,"
 		       "\"generation\":\"%016" PRIx64 "\",\"bitmap_generation\":\"%016" PRIx64 "\","
-		       "\"generation_history\":[%s],\"stale_regions\":%s}\n",
+		       "\"generation_history\":[%s],\"stale_regions\":%s,\"copy\":\"%016" PRIx64
+		       "\",\"copies\":[%s]}\n",
 		       argv[argc - 1], im.version, id, im.data_offset, im.data_size,
-		       im.max_data_size, im.region_size, im.gen_current, im.gen_bitmap, hist, stale);
+		       im.max_data_size, im.region_size, im.gen_current, im.gen_bitmap, hist, stale,
+		       im.copy_id, copies);
 		return 0;
 	}
 	printf("%s: lunlink image, format version %u\n"
@@ -261,10 +330,13 @@ static int cmd_show(int argc, char **argv)
 	       "  generation        %016" PRIx64 "\n"
 	       "  bitmap generation %016" PRIx64 "\n"
 	       "  history           %s\n"
+	       "  copy              %016" PRIx64 "\n"
+	       "  copies            %s\n"
 	       "  stale regions     %s\n",
 	       argv[argc - 1], im.version, id, im.data_size, im.data_offset,
 	       im.max_data_size, im.region_size, im.dirty_bytes, im.dirty_offset,
-	       im.al_bytes, im.al_offset, im.gen_current, im.gen_bitmap, hist, stale);
+	       im.al_bytes, im.al_offset, im.gen_current, im.gen_bitmap, hist, im.copy_id,
+	       im.ncopies ? copies : "(none recorded)", stale);
 	for (uint32_t k = 0; k < im.nstale; k++)
 		printf("    regions %" PRIu64 "-%" PRIu64 " (bytes %" PRIu64 "-%" PRIu64 ")\n",
 		       im.stale[k].start, im.stale[k].start + im.stale[k].count - 1,
@@ -288,6 +360,8 @@ int main(int argc, char **argv)
 		return cmd_show(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "forget-stale"))
 		return cmd_forget_stale(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "forget-copy"))
+		return cmd_forget_copy(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check")) {
 		if (argc != 3)
 			return die("check: name one FILE%s%s", "", "");

@@ -36,6 +36,7 @@
 #define LL_IMAGE_AL_SLOTS	1024u	/* activity log entries (u64 each) */
 #define LL_IMAGE_GEN_HISTORY	4
 #define LL_IMAGE_STALE_MAX	200	/* ranges in the superblock's stale list */
+#define LL_IMAGE_COPIES_MAX	16	/* copies of a volume one superblock records */
 
 /* Regions [start, start+count) of this copy that are stale: a local write
  * failed where the mirror's legs took it (this copy lacks the data), or a
@@ -60,6 +61,15 @@ struct ll_image {
 	uint32_t flags;
 	uint32_t nstale;
 	struct ll_image_stale stale[LL_IMAGE_STALE_MAX];
+	/* which copy this is (random, never 0; 0 in images made before copies
+	 * had ids: the mirror gives them one), and the copies of the volume
+	 * this copy was mirrored with, itself included: a primary treats a
+	 * recorded copy that its mirror= does not name as a leg that is down
+	 * (its misses go into the dirty-region map), so that one named again
+	 * later is resynced by what it missed, never taken for in sync */
+	uint64_t copy_id;
+	uint32_t ncopies;
+	uint64_t copies[LL_IMAGE_COPIES_MAX];
 };
 
 #define LL_IMAGE_F_PRIMARY	0x1	/* last served as the writable copy */
@@ -109,6 +119,12 @@ int ll_image_store(int fd, const struct ll_image *im);
 /* The copy goes on from its generation: the current one joins the history
  * (the oldest leaves it) and a new random one takes its place. */
 void ll_image_new_generation(struct ll_image *im);
+
+/* A new copy id: random, never 0. */
+uint64_t ll_image_new_copy_id(void);
+
+/* Index of id in im->copies, or -1. */
+int ll_image_copy_index(const struct ll_image *im, uint64_t id);
 
 /* The file size an image needs. */
 uint64_t ll_image_file_size(const struct ll_image *im);

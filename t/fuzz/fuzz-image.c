@@ -7,7 +7,8 @@
  * cleared), the superblock's checksum is computed first, so that the
  * fuzzer reaches the checks behind it (sizes, layout, the stale list)
  * instead of stopping at the CRC.  Invariants: a superblock taken as valid
- * lies within the file, its stale list within its regions, and it
+ * lies within the file, its stale list within its regions, its copy ids
+ * are unique and not 0, and it
  * re-encodes to bytes that decode to the same superblock; with the
  * checksum as given (no fix-up), to the same bytes; a refusal has a
  * message.
@@ -70,6 +71,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (uint32_t i = 0; i < im.nstale; i++)
 			check(im.stale[i].count && im.stale[i].start < ll_image_regions(&im) &&
 			      im.stale[i].start + im.stale[i].count <= ll_image_regions(&im));
+		check(im.ncopies <= LL_IMAGE_COPIES_MAX);
+		for (uint32_t i = 0; i < im.ncopies; i++)
+			check(im.copies[i] && ll_image_copy_index(&im, im.copies[i]) == (int)i);
 		ll_image_encode(&im, again);
 		check(ll_image_decode(&im2, again, sizeof(again), file_size, err, sizeof(err)) == 1);
 		check(!memcmp(&im, &im2, sizeof(im)));

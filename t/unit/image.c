@@ -144,6 +144,40 @@ int main(void)
 	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), -1,
 	       "a stale range whose end wraps");
 	im.nstale = 0;
+	memset(im.stale, 0, sizeof(im.stale));
+
+	/* the copies of the volume: this one's id, and the ones it records */
+	ok(im.copy_id != 0, "a new image has a copy id");
+	ok(im.ncopies == 1 && im.copies[0] == im.copy_id, "  and records itself");
+	im.copies[im.ncopies++] = 0x1234;
+	im.copies[im.ncopies++] = ll_image_new_copy_id();
+	is_int(ll_image_copy_index(&im, 0x1234), 1, "  a recorded id is found");
+	is_int(ll_image_copy_index(&im, 0x4321), -1, "  one not recorded is not");
+	ll_image_encode(&im, sb);
+	is_int(ll_image_decode(&back, sb, sizeof(sb), fsz, err, sizeof(err)), 1,
+	       "copy ids decode");
+	ok(!memcmp(&im, &back, sizeof(im)), "  and round-trip exactly");
+	memcpy(copy, sb, sizeof(sb));
+	poke64(copy, 3584 + 8, LL_IMAGE_COPIES_MAX + 1);	/* the count */
+	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), -1,
+	       "more copies than the superblock holds");
+	like(err, "records 17 copies", "  names the count");
+	memcpy(copy, sb, sizeof(sb));
+	poke64(copy, 3584 + 16 + 16, 0x1234);			/* copy 2 = copy 1 */
+	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), -1,
+	       "a copy recorded twice");
+	like(err, "copy id 2 (0000000000001234) is zero or recorded twice", "  names it");
+	memcpy(copy, sb, sizeof(sb));
+	poke64(copy, 3584 + 16 + 8, 0);
+	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), -1,
+	       "a copy id of zero");
+	memset(copy, 0, sizeof(copy));
+	memcpy(copy, sb, 3584);		/* an image made before copy ids */
+	poke64(copy, 3584, 0);
+	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), 1,
+	       "an image without copy ids decodes");
+	ok(!back.copy_id && !back.ncopies, "  with none");
+	im.ncopies = 1;
 
 	ok(ll_image_layout(&im, 1000, 0, 65536, err, sizeof(err)) < 0, "size not in sectors");
 	ok(ll_image_layout(&im, 1 << 20, 512, 65536, err, sizeof(err)) < 0, "max below size");
