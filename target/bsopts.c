@@ -383,9 +383,17 @@ int ll_update_parse(const char *kv, struct ll_update *u, char *err, size_t errle
 		u->kind = LL_UPDATE_RETRY_LEGS;
 		return 0;
 	}
+	if (klen == 6 && !strncmp(kv, "forget", 6)) {
+		u->copy_id = strtoull(v, NULL, 16);
+		if (strlen(v) != 16 || strspn(v, "0123456789abcdefABCDEF") != 16 || !u->copy_id)
+			return ll_fail(err, errlen, "forget='%.64s': give a copy id, 16 hex digits "
+				    "as lunlink-status shows it", v);
+		u->kind = LL_UPDATE_FORGET;
+		return 0;
+	}
 	return ll_fail(err, errlen,
 		    "unknown parameter '%.*s' (lunlink takes resize=reread|SIZE, "
-		    "fault=none|read|write|both|write-all|meta-write|flush|slow-resync, resolve=discard-leg, verify=start and "
-		    "retry=legs)",
+		    "fault=none|read|write|both|write-all|meta-write|flush|slow-resync, "
+		    "resolve=discard-leg, verify=start, retry=legs and forget=COPY-ID)",
 		    (int)(klen > 64 ? 64 : klen), kv);
 }

@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -213,6 +214,36 @@ static tgtadm_err on_mirrors(struct ll_lu *l, const char *key, int (*op)(struct 
 	return TGTADM_SUCCESS;
 }
 
+/* forget=ID: every mirrored set of the LUN that records the copy forgets it */
+static tgtadm_err forget(struct ll_lu *l, uint64_t id)
+{
+	unsigned int i;
+	int n = 0, refused = 0, r;
+
+	if (!l->nmirrors) {
+		ll_err(l, "forget refused: this LUN is not mirrored (it has no mirror= option)\n");
+		return TGTADM_INVALID_REQUEST;
+	}
+	for (i = 0; i < l->nextents; i++) {
+		if (!l->ext[i].mirror)
+			continue;
+		r = ll_mirror_forget_copy(l->ext[i].mirror, id);
+		if (r < 0)
+			refused = 1;
+		else
+			n += r;
+	}
+	if (refused)
+		return TGTADM_INVALID_REQUEST;
+	if (!n) {
+		ll_err(l, "forget=%016" PRIx64 " refused: no copy with that id is recorded with "
+		       "this LUN's images (lunlink-status lists the absent ones, lunlink-image "
+		       "show all)\n", id);
+		return TGTADM_INVALID_REQUEST;
+	}
+	return TGTADM_SUCCESS;
+}
+
 static tgtadm_err config_key(struct scsi_lu *lu, char *kv)
 {
 	struct ll_lu *l = ll_lu(lu);
@@ -245,6 +276,8 @@ static tgtadm_err config_key(struct scsi_lu *lu, char *kv)
 	case LL_UPDATE_RESOLVE_DISCARD_LEG:
 		return on_mirrors(l, "resolve=discard-leg", ll_mirror_discard_split_legs,
 				  "no leg of this LUN is in split brain");
+	case LL_UPDATE_FORGET:
+		return forget(l, u.copy_id);
 	}
 	return TGTADM_INVALID_REQUEST;
 }

@@ -123,19 +123,24 @@ int ll_mirror_store_sb(struct ll_mirror *m)
 	return err;
 }
 
-/* The leg lacks region r: in memory.  Returns 1 if the map got a new bit. */
-static int miss(struct ll_leg *g, uint64_t r)
+/* Region r may differ on some copy: in the map in memory.  Returns 1 if
+ * that is a new bit. */
+static int dirty_set(struct ll_mirror *m, uint64_t r)
 {
-	struct ll_mirror *m = g->m;
-
-	if (!map_test(g->need, r)) {
-		map_set(g->need, r);
-		g->need_count++;
-	}
 	if (map_test(m->dirty, r))
 		return 0;
 	map_set(m->dirty, r);
 	return 1;
+}
+
+/* The leg lacks region r: in memory.  Returns 1 if the map got a new bit. */
+static int miss(struct ll_leg *g, uint64_t r)
+{
+	if (!map_test(g->need, r)) {
+		map_set(g->need, r);
+		g->need_count++;
+	}
+	return dirty_set(g->m, r);
 }
 
 /* ---- this copy's stale regions ------------------------------------------ */
@@ -420,6 +425,41 @@ static uint64_t mark_missed(struct ll_leg *g, uint64_t r0, uint64_t r1)
 	for (r = r0; r <= r1; r++)
 		newbits |= miss(g, r);
 	return miss_commit(g->m, r0, r1, newbits);
+}
+
+/*
+ * If every leg is up and lacks nothing, and no recorded copy is absent,
+ * every copy has everything: the map and the bitmap generation go.
+ */
+void ll_mirror_all_synced(struct ll_mirror *m)
+{
+	uint64_t r;
+
+	for (unsigned int i = 0; i < m->nlegs; i++)
+		if (m->leg[i].state != LEG_UP || m->leg[i].need_count)
+			return;
+	if (m->absent)
+		return;
+	for (r = 0; r < m->nregions; r++)
+		if (map_test(m->dirty, r))
+			map_clear(m->dirty, r);
+	ll_mirror_map_changed(m, 0, m->nregions - 1);
+	if (m->image->gen_bitmap) {
+		m->image->gen_bitmap = 0;
+		ll_mirror_sb_changed(m);
+	}
+}
+
+/* A recorded copy that no leg is (m->absent) misses regions r0..r1: they
+ * go into the map, whatever the legs do; the map version to wait for. */
+static uint64_t mark_absent(struct ll_mirror *m, uint64_t r0, uint64_t r1)
+{
+	uint64_t r;
+	int newbits = 0;
+
+	for (r = r0; r <= r1; r++)
+		newbits |= dirty_set(m, r);
+	return miss_commit(m, r0, r1, newbits);
 }
 
 static void fan_finish(struct fan *f);
@@ -1303,6 +1343,12 @@ static void fan_go(struct fan *f)
 		f->pending++;
 		ll_leg_fd_update(g);
 	}
+	if (m->absent && io->op != LL_OP_DATASYNC) {
+		uint64_t need = mark_absent(m, r0, r1);
+
+		if (need > f->map_need)
+			f->map_need = need;
+	}
 	if (f->local_fault) {
 		f->local.res = -EIO;
 		ll_later(l, &f->local);
@@ -1410,6 +1456,21 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 			m_err(m, "cannot write the dirty-region map: %m\n");
 		al_clear(m);
 	}
+	if (!im->copy_id) {
+		im->copy_id = ll_image_new_copy_id();
+		m_err(m, "this image has no copy id (made by an older lunlink): it is copy %016"
+		      PRIx64 " from now on\n", im->copy_id);
+	}
+	if (ll_image_copy_index(im, im->copy_id) < 0) {
+		if (im->ncopies == LL_IMAGE_COPIES_MAX) {
+			m_err(m, "refused: the superblock records %u copies of the volume, and not "
+			      "this one (%016" PRIx64 "); forget one that is gone with "
+			      "'lunlink-image forget-copy %s ID' ('lunlink-image show' lists them)\n",
+			      im->ncopies, im->copy_id, e->path);
+			goto err;
+		}
+		im->copies[im->ncopies++] = im->copy_id;
+	}
 	im->flags = (im->flags & ~LL_IMAGE_F_FRESH) | LL_IMAGE_F_OPEN | LL_IMAGE_F_PRIMARY;
 	if (ll_mirror_store_sb(m))
 		goto err;
@@ -1431,6 +1492,7 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 			 set ? "-e%u.status" : ".status", set + 1);
 	}
 	e->mirror = m;
+	ll_mirror_copies_check(m);
 	m_err(m, "mirrored to %u leg(s); region size %u bytes\n", m->nlegs, im->region_size);
 	ll_mirror_write_status(m);
 	return 0;

@@ -46,4 +46,9 @@ int ll_mirror_retry_legs(struct ll_mirror *m);
 /* verify=start: compare every up leg with this copy; the number of legs */
 int ll_mirror_verify(struct ll_mirror *m);
 
+/* forget=ID: the copy with that id, recorded with this one and not a leg,
+ * is gone for good: 1 forgotten, 0 not recorded here, -1 refused (a leg is
+ * that copy, or this one is; said in the log) */
+int ll_mirror_forget_copy(struct ll_mirror *m, uint64_t id);
+
 #endif

@@ -71,6 +71,11 @@ struct ll_leg {
 	int split;			/* refused as split from this copy (or newer):
 					 * resolve=discard-leg may overwrite it */
 	int full;			/* syncing everything: it held nothing of ours */
+	/* the copy of the volume it holds (its superblock's copy id, or one
+	 * given it here), 0 until probed; id_unsaved: given here, not yet in
+	 * its superblock; probed_gen: its generation at the probe */
+	uint64_t copy_id, probed_gen;
+	int id_unsaved;
 	/* online verify: regions compared by SHA-256, local against leg */
 	int verifying;
 	uint64_t verify_pos, verify_count, verify_diff;
@@ -103,6 +108,10 @@ struct ll_mirror {
 	struct ll_leg leg[LL_MAX_LEGS];
 	uint64_t nregions;
 	unsigned int shift;		/* log2 of the region size */
+	/* copies the superblock records that no leg is known to be: each
+	 * counts as a leg that is down (every write goes into the map) */
+	unsigned int absent;
+	int absent_said;		/* and they were named in the log */
 	uint8_t *dirty;			/* the on-disk map, in memory (aligned) */
 	/* regions this copy lacks (a local write failed where the legs took
 	 * it) or cannot read: read from a leg that is up, repaired from it
@@ -268,6 +277,7 @@ int ll_mirror_store_sb(struct ll_mirror *m);
 struct ll_leg *ll_up_leg(struct ll_mirror *m);
 uint64_t ll_mirror_stale_changed(struct ll_mirror *m);
 int ll_local_say(struct ll_mirror *m, struct ll_local_errs *e);
+void ll_mirror_all_synced(struct ll_mirror *m);
 
 /* mirror_leg.c */
 int ll_leg_ua_retry(struct ll_leg *g, int status, struct scsi_task *t, unsigned char *tries);
@@ -286,6 +296,8 @@ void ll_leg_store_sb(struct ll_leg *g, uint64_t gen);
 int ll_leg_store_sb_counted(struct ll_leg *g, uint64_t gen);
 void ll_mirror_leg_sb_done(struct ll_mirror *m);
 void ll_leg_start_sync(struct ll_leg *g, int all);
+void ll_mirror_copies_check(struct ll_mirror *m);
+const struct ll_leg *ll_copy_leg(const struct ll_mirror *m, uint64_t id);
 
 /* mirror_resync.c */
 void ll_resync_next(struct ll_leg *g);

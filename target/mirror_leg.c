@@ -378,6 +378,8 @@ static int store_sb(struct ll_leg *g, uint64_t gen, int counted)
 	w->counted = counted;
 	im.gen_current = gen;
 	im.gen_bitmap = 0;
+	im.copy_id = g->copy_id;	/* the leg's own, never this copy's */
+	g->id_unsaved = 0;
 	im.flags &= ~(LL_IMAGE_F_FRESH | LL_IMAGE_F_OPEN | LL_IMAGE_F_PRIMARY |
 		      LL_IMAGE_F_STALE_ALL);
 	im.nstale = 0;			/* this copy's stale regions, not the leg's */
@@ -399,12 +401,162 @@ static uint64_t data_region_count(struct ll_mirror *m)
 	return (size + (1ULL << m->shift) - 1) >> m->shift;
 }
 
+/* ---- the copies of the volume ------------------------------------------- */
+
+/* The leg that holds copy id (as its last probe found), or NULL. */
+const struct ll_leg *ll_copy_leg(const struct ll_mirror *m, uint64_t id)
+{
+	for (unsigned int i = 0; i < m->nlegs; i++)
+		if (id && m->leg[i].copy_id == id)
+			return &m->leg[i];
+	return NULL;
+}
+
+/*
+ * Count the copies the superblock records that are neither this one nor
+ * any leg's (as far as probes have shown: a leg not yet probed may be one
+ * of them; meanwhile it is down, so its misses go into the map anyway).
+ * Once every leg has been probed, the ones left are named in the log.
+ */
+void ll_mirror_copies_check(struct ll_mirror *m)
+{
+	const struct ll_image *im = m->image;
+	char ids[LL_IMAGE_COPIES_MAX * 17 + 1];
+	unsigned int i, n = 0, len = 0;
+	int probed = 1;
+
+	for (i = 0; i < m->nlegs; i++)
+		if (!m->leg[i].copy_id)
+			probed = 0;
+	ids[0] = '\0';
+	for (i = 0; i < im->ncopies; i++) {
+		if (im->copies[i] == im->copy_id || ll_copy_leg(m, im->copies[i]))
+			continue;
+		len += (unsigned int)snprintf(ids + len, sizeof(ids) - len, " %016" PRIx64,
+					      im->copies[i]);
+		n++;
+	}
+	m->absent = n;
+	if (!n) {
+		m->absent_said = 0;
+		return;
+	}
+	if (!probed || m->absent_said)
+		return;
+	m->absent_said = 1;
+	m_err(m, "%u copy(ies) of the volume recorded with this one are not legs of "
+	      "mirror=:%s. Each counts as a leg that is down: the writes it misses go into "
+	      "the dirty-region map, so that, named in mirror= again, it is resynced by what "
+	      "it missed. Forget one that is gone for good with: tgtadm --lld iscsi --mode "
+	      "logicalunit --op update --tid %d --lun %" PRIu64 " --params forget=ID\n", n, ids,
+	      m->l->lu->tgt->tid, m->l->lu->lun);
+}
+
+/*
+ * Which copy the leg holds: its superblock's id, or a new one if it has
+ * none (made by an older lunlink) or shares one with this copy or another
+ * leg (a file copied whole).  A new id reaches the leg's superblock when
+ * it joins.
+ */
+static void leg_copy(struct ll_leg *g, const struct ll_image *leg)
+{
+	struct ll_mirror *m = g->m;
+	const struct ll_leg *twin = NULL;
+	uint64_t id = leg->copy_id;
+
+	g->probed_gen = leg->gen_current;
+	g->copy_id = 0;
+	if (id)
+		twin = ll_copy_leg(m, id);
+	if (!id || id == m->image->copy_id || twin) {
+		g->copy_id = ll_image_new_copy_id();
+		g->id_unsaved = 1;
+		if (!id)
+			leg_err(g, "its image has no copy id (made by an older lunlink): it is copy "
+				"%016" PRIx64 " from now on\n", g->copy_id);
+		else
+			leg_err(g, "its image has the copy id %016" PRIx64 " of %s (a copy of that "
+				"file?): it is copy %016" PRIx64 " from now on\n", id,
+				twin ? twin->public_url : "this copy", g->copy_id);
+	} else {
+		g->copy_id = id;
+	}
+	ll_mirror_copies_check(m);
+}
+
+/*
+ * The leg joins: its copy is recorded with this one (the copies a
+ * superblock lists are the ones a primary tracks when mirror= leaves them
+ * out), and the legs that hold everything learn the list too, once this
+ * copy's superblock holds it (as a new generation goes to them).  0, or -1
+ * if the list is full (the leg is refused).
+ */
+static int leg_join(struct ll_leg *g)
+{
+	struct ll_mirror *m = g->m;
+	struct ll_image *im = m->image;
+
+	if (g->id_unsaved)
+		ll_leg_store_sb(g, g->probed_gen);
+	if (ll_image_copy_index(im, g->copy_id) >= 0)
+		return 0;
+	if (im->ncopies == LL_IMAGE_COPIES_MAX) {
+		leg_refuse(g, "this copy records %u copies of the volume already; forget one "
+			   "that is gone for good (lunlink-status lists the absent ones): tgtadm "
+			   "--lld iscsi --mode logicalunit --op update --tid %d --lun %" PRIu64
+			   " --params forget=ID", im->ncopies, m->l->lu->tgt->tid, m->l->lu->lun);
+		return -1;
+	}
+	im->copies[im->ncopies++] = g->copy_id;
+	leg_err(g, "copy %016" PRIx64 " of the volume: recorded with this copy\n", g->copy_id);
+	m->gen_to_legs = 1;		/* the list goes to them once on this disk */
+	ll_mirror_sb_changed(m);
+	return 0;
+}
+
+/*
+ * forget=ID: copy id is gone for good; it is no longer recorded, nor
+ * tracked in the map.  1 if this copy recorded it and it is forgotten, 0
+ * if it did not, -1 (said in the log) if a leg of mirror= is that copy.
+ */
+int ll_mirror_forget_copy(struct ll_mirror *m, uint64_t id)
+{
+	struct ll_image *im = m->image;
+	const struct ll_leg *g = ll_copy_leg(m, id);
+	int k = ll_image_copy_index(im, id);
+
+	if (k < 0)
+		return 0;
+	if (id == im->copy_id) {
+		m_err(m, "forget=%016" PRIx64 " refused: that is this copy\n", id);
+		return -1;
+	}
+	if (g) {
+		leg_err(g, "forget=%016" PRIx64 " refused: this leg holds that copy; take the leg "
+			"out of mirror= first\n", id);
+		return -1;
+	}
+	memmove(im->copies + k, im->copies + k + 1,
+		(im->ncopies - (uint32_t)k - 1) * sizeof(im->copies[0]));
+	im->ncopies--;
+	m_err(m, "forget=%016" PRIx64 ": that copy is no longer recorded with this one, and "
+	      "the map no longer keeps its misses; named as a leg again, it is not taken for "
+	      "in sync\n", id);
+	ll_mirror_sb_changed(m);
+	ll_mirror_copies_check(m);
+	ll_mirror_all_synced(m);
+	return 1;
+}
+
 void ll_leg_start_sync(struct ll_leg *g, int all)
 {
 	struct ll_mirror *m = g->m;
 	uint64_t r;
 
 	uint64_t data_regions = data_region_count(m);
+
+	if (leg_join(g))
+		return;
 
 	/* what this copy's map says the legs lack, and everything if asked;
 	 * regions past the data hold nothing to copy */
@@ -486,6 +638,7 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 	}
 	if ((leg.flags & LL_IMAGE_F_FRESH) || g->discard) {
 		g->discard = 0;
+		leg_copy(g, &leg);
 		ll_leg_store_sb(g, 0);
 		ll_leg_start_sync(g, 1);
 		return;
@@ -496,6 +649,7 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 		leg_refuse(g, "it holds volume %s, not this volume %s", theirs, mine);
 		return;
 	}
+	leg_copy(g, &leg);
 	if (leg.gen_current == 0) {		/* an initial sync was cut short */
 		ll_leg_start_sync(g, 1);
 		return;

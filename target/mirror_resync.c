@@ -133,9 +133,8 @@ static void sync_done(struct ll_leg *g)
 {
 	struct ll_mirror *m = g->m;
 	struct ll_image *im = m->image;
-	uint64_t ms = ll_now_ms() - g->sync_start, r;
-	unsigned int i;
-	int all_up = 1, flushed = g->end_flush == END_FLUSH_DONE;
+	uint64_t ms = ll_now_ms() - g->sync_start;
+	int flushed = g->end_flush == END_FLUSH_DONE;
 
 	g->state = LEG_UP;
 	g->end_flush = END_FLUSH_NONE;
@@ -144,20 +143,7 @@ static void sync_done(struct ll_leg *g)
 		" ms%s; the leg is up to date\n", g->copied, g->copied >> m->shift, ms,
 		flushed ? " and flushed on the leg" : "");
 	ll_leg_store_sb(g, im->gen_current);
-	for (i = 0; i < m->nlegs; i++)
-		if (m->leg[i].state != LEG_UP)
-			all_up = 0;
-	if (!all_up)
-		return;
-	/* every leg has everything: the map and the bitmap generation go */
-	for (r = 0; r < m->nregions; r++)
-		if (map_test(m->dirty, r))
-			map_clear(m->dirty, r);
-	ll_mirror_map_changed(m, 0, m->nregions - 1);
-	if (im->gen_bitmap) {
-		im->gen_bitmap = 0;
-		ll_mirror_sb_changed(m);
-	}
+	ll_mirror_all_synced(m);
 }
 
 static void sync_flushed(struct iscsi_context *iscsi, int status, void *data, void *priv);
@@ -726,6 +712,7 @@ void ll_mirror_write_status(struct ll_mirror *m)
 {
 	char tmp[160], id[33];
 	unsigned int i;
+	int pending = 0;
 	FILE *f;
 
 	if (!m->status_path[0])
@@ -735,12 +722,15 @@ void ll_mirror_write_status(struct ll_mirror *m)
 	if (!f)
 		return;
 	ll_image_id_hex(m->image->volume_id, id);
+	for (i = 0; i < m->nlegs; i++)
+		if (!m->leg[i].copy_id)
+			pending = 1;
 	fprintf(f, "lun tid=%d lun=%" PRIu64, m->l->lu->tgt->tid, m->l->lu->lun);
 	if (m->set)
 		fprintf(f, " extent=%u", m->set + 1);
-	fprintf(f, " image=%s volume=%s generation=%016" PRIx64 " bitmap_generation=%016" PRIx64
-		" tgtd=%d\n", m->ext->path, id, m->image->gen_current, m->image->gen_bitmap,
-		(int)getpid());
+	fprintf(f, " image=%s volume=%s copy=%016" PRIx64 " generation=%016" PRIx64
+		" bitmap_generation=%016" PRIx64 " tgtd=%d\n", m->ext->path, id,
+		m->image->copy_id, m->image->gen_current, m->image->gen_bitmap, (int)getpid());
 	for (i = 0; i < m->nlegs; i++) {
 		struct ll_leg *g = &m->leg[i];
 		uint64_t left = g->need_count << m->shift, ms = ll_now_ms() - g->sync_start;
@@ -757,9 +747,20 @@ void ll_mirror_write_status(struct ll_mirror *m)
 				>> m->shift), g->verify_diff);
 		else
 			fprintf(f, " out_of_date=%" PRIu64, left);
+		if (g->copy_id)
+			fprintf(f, " copy=%016" PRIx64, g->copy_id);
 		if (g->state == LEG_DOWN || g->state == LEG_REFUSED)
 			fprintf(f, " error=\"%s\"", g->why);
 		fputc('\n', f);
+	}
+	for (i = 0; i < m->image->ncopies; i++) {
+		uint64_t id = m->image->copies[i];
+
+		if (id != m->image->copy_id && !ll_copy_leg(m, id))
+			fprintf(f, "copy %016" PRIx64 " state=absent (recorded with this copy, no "
+				"leg of mirror= is it%s; its misses are kept in the map; "
+				"forget=%016" PRIx64 " if it is gone for good)\n", id,
+				pending ? " as far as the legs probed so far show" : "", id);
 	}
 	fprintf(f, "local stale_regions=%" PRIu64 " read_errors=%" PRIu64 " write_errors=%" PRIu64
 		" metadata_write_errors=%" PRIu64 " refused_writes=%" PRIu64 " unrecorded_writes=%"

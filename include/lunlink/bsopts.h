@@ -98,6 +98,7 @@ enum ll_update_kind {
 	LL_UPDATE_RESOLVE_DISCARD_LEG,	/* resolve=discard-leg */
 	LL_UPDATE_VERIFY,		/* verify=start */
 	LL_UPDATE_RETRY_LEGS,		/* retry=legs: probe refused legs again */
+	LL_UPDATE_FORGET,		/* forget=ID: a recorded copy is gone for good */
 };
 
 enum ll_fault {
@@ -123,6 +124,7 @@ struct ll_update {
 	enum ll_update_kind kind;
 	uint64_t size;			/* LL_UPDATE_RESIZE_TO */
 	enum ll_fault fault;		/* LL_UPDATE_FAULT */
+	uint64_t copy_id;		/* LL_UPDATE_FORGET */
 };
 
 /*

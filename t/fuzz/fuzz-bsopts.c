@@ -206,6 +206,10 @@ static void fuzz_update(const char *s, size_t small)
 		      u.fault == LL_FAULT_WRITE || u.fault == LL_FAULT_BOTH ||
 		      u.fault == LL_FAULT_SLOW_RESYNC || u.fault == LL_FAULT_WRITE_ALL ||
 		      u.fault == LL_FAULT_META || u.fault == LL_FAULT_FLUSH);
+	} else if (!strncmp(s, "forget=", 7)) {
+		check(u.kind == LL_UPDATE_FORGET && u.copy_id);
+		check(strlen(s + 7) == 16 && strspn(s + 7, "0123456789abcdefABCDEF") == 16);
+		check(u.copy_id == strtoull(s + 7, NULL, 16));
 	} else {
 		/* the keys with one value each */
 		check((!strcmp(s, "resolve=discard-leg") && u.kind == LL_UPDATE_RESOLVE_DISCARD_LEG) ||
@@ -214,7 +218,7 @@ static void fuzz_update(const char *s, size_t small)
 	}
 	/* Only these are keys. */
 	if (strncmp(s, "resize=", 7) && strncmp(s, "fault=", 6) && strncmp(s, "resolve=", 8) &&
-	    strncmp(s, "verify=", 7) && strncmp(s, "retry=", 6))
+	    strncmp(s, "verify=", 7) && strncmp(s, "retry=", 6) && strncmp(s, "forget=", 7))
 		check(rc == -1);
 
 	e = err_buf(small);

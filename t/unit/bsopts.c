@@ -348,6 +348,19 @@ static void test_update(void)
 	is_int(ll_update_parse("retry=all", &u, err, sizeof(err)), -1, "retry=all is refused");
 	like(err, "use retry=legs", "  the message says what is accepted");
 
+	is_int(ll_update_parse("forget=00c0ffee0000abcd", &u, err, sizeof(err)), 0,
+	       "forget=ID parses");
+	ok(u.kind == LL_UPDATE_FORGET && u.copy_id == 0x00c0ffee0000abcdULL, "  to that copy id");
+	is_int(ll_update_parse("forget=0x00c0ffee0000ab", &u, err, sizeof(err)), -1,
+	       "forget=0x... is refused");
+	like(err, "16 hex digits", "  the message says what a copy id is");
+	is_int(ll_update_parse("forget=c0ffee", &u, err, sizeof(err)), -1,
+	       "a short copy id is refused");
+	is_int(ll_update_parse("forget=0000000000000000", &u, err, sizeof(err)), -1,
+	       "copy id 0 is refused");
+	is_int(ll_update_parse("forget= 00c0ffee0000abc", &u, err, sizeof(err)), -1,
+	       "a copy id with a space is refused");
+
 	is_int(ll_update_parse("shrink=1G", &u, err, sizeof(err)), -1, "shrink=1G is refused");
 	like(err, "'shrink'", "  the message names the unknown key");
 	like(err, "resize=", "  the message says what is accepted");
