@@ -76,6 +76,10 @@ struct ll_leg {
 	 * its superblock; probed_gen: its generation at the probe */
 	uint64_t copy_id, probed_gen;
 	int id_unsaved;
+	/* its superblock says it may lack regions its generation does not
+	 * show (it was a primary that crashed, or had stale regions): until
+	 * the resync ends, nothing here may overwrite that record */
+	int own_record;
 	/* online verify: regions compared by SHA-256, local against leg */
 	int verifying;
 	uint64_t verify_pos, verify_count, verify_diff;

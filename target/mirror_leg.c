@@ -6,6 +6,7 @@
  * fresh, or split-brained, and dropping it when it fails.
  */
 #define _GNU_SOURCE
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -496,8 +497,10 @@ static int leg_join(struct ll_leg *g)
 	struct ll_mirror *m = g->m;
 	struct ll_image *im = m->image;
 
+	/* a record of what it may lack, overwritten, leaves generation 0
+	 * ("not consistent": resynced whole if this one is cut short) */
 	if (g->id_unsaved)
-		ll_leg_store_sb(g, g->probed_gen);
+		ll_leg_store_sb(g, g->own_record ? 0 : g->probed_gen);
 	if (ll_image_copy_index(im, g->copy_id) >= 0)
 		return 0;
 	if (im->ncopies == LL_IMAGE_COPIES_MAX) {
@@ -588,6 +591,99 @@ void ll_leg_start_sync(struct ll_leg *g, int all)
 	ll_resync_next(g);	/* now, not at the next tick */
 }
 
+/* Regions r0..r1 (clipped to the data) go into what the leg lacks; how
+ * many were not there. */
+static uint64_t leg_lacks_more(struct ll_leg *g, uint64_t r0, uint64_t r1)
+{
+	uint64_t r, n = 0, data_regions = data_region_count(g->m);
+
+	for (r = r0; r <= r1 && r < data_regions; r++)
+		if (!map_test(g->need, r)) {
+			map_set(g->need, r);
+			g->need_count++;
+			n++;
+		}
+	return n;
+}
+
+static void probed_al(struct iscsi_context *iscsi, int status, void *data, void *priv)
+{
+	struct ll_leg *g = priv;
+	struct ll_mirror *m = g->m;
+	struct scsi_task *t = data;
+	uint64_t per = 1ULL << (m->al_shift - m->shift), e, n = 0, regions = 0;
+	size_t i;
+
+	if (g->iscsi != iscsi) {
+		if (t)
+			scsi_free_scsi_task(t);
+		return;
+	}
+	if (status != SCSI_STATUS_GOOD || !t || t->datain.size <= 0 || t->datain.size % 8) {
+		ll_leg_failed(g, iscsi, "the read of its activity log", status, t);
+		if (t)
+			scsi_free_scsi_task(t);
+		return;
+	}
+	for (i = 0; i < (size_t)t->datain.size / 8; i++) {
+		uint64_t v;
+
+		memcpy(&v, t->datain.data + i * 8, 8);
+		v = le64toh(v);
+		if (!v || v > m->nextents)
+			continue;
+		e = v - 1;
+		regions += leg_lacks_more(g, e * per, (e + 1) * per - 1);
+		n++;
+	}
+	scsi_free_scsi_task(t);
+	leg_err(g, "its image was served as a mirror's primary and not closed cleanly (that "
+		"tgtd crashed or was killed): the %" PRIu64 " extent(s) of %u bytes in its "
+		"activity log (writes it may have had alone) are resynced too, %" PRIu64
+		" region(s) more\n", n, 1u << m->al_shift, regions);
+	ll_leg_start_sync(g, 0);
+}
+
+/*
+ * The leg is at this copy's generation, or at the one the map is against:
+ * it lacks what the map holds.  Its own superblock may say it lacks more:
+ * as a primary, it had stale regions (its disk failed writes its legs
+ * took), or it crashed with writes in its activity log that may be on it
+ * alone.  Those are resynced too (DRBD resyncs a crashed primary's
+ * activity-log extents the same way).
+ */
+static void sync_behind(struct ll_leg *g, const struct ll_image *leg)
+{
+	uint64_t n = 0;
+	unsigned int i;
+
+	if (leg->flags & LL_IMAGE_F_STALE_ALL) {
+		leg_err(g, "its superblock says more regions of it are stale than its list holds "
+			"(its disk failed writes when it was a primary): all of it is resynced\n");
+		g->own_record = 1;
+		ll_leg_start_sync(g, 1);
+		return;
+	}
+	for (i = 0; i < leg->nstale; i++)
+		if (leg->stale[i].count)
+			n += leg_lacks_more(g, leg->stale[i].start,
+				    leg->stale[i].start + leg->stale[i].count - 1);
+	if (leg->nstale) {
+		leg_err(g, "its superblock lists %u range(s) of stale regions (its disk failed "
+			"writes when it was a primary): they are resynced too, %" PRIu64
+			" region(s) more\n", leg->nstale, n);
+		g->own_record = 1;
+	}
+	if (!(leg->flags & LL_IMAGE_F_OPEN)) {
+		ll_leg_start_sync(g, 0);
+		return;
+	}
+	g->own_record = 1;	/* its log is where this copy's is (the layout matched) */
+	if (!iscsi_read16_task(g->iscsi, g->lun, leg->al_offset / 512, (uint32_t)leg->al_bytes,
+			       512, 0, 0, 0, 0, 0, probed_al, g))
+		ll_leg_unqueued(g, "the read of its activity log");
+}
+
 /* gen is one of the generations im went through before its current one */
 static int in_history(const struct ll_image *im, uint64_t gen)
 {
@@ -619,6 +715,7 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 	r = ll_image_decode(&leg, t->datain.data, (size_t)t->datain.size, UINT64_MAX, err,
 			    sizeof(err));
 	scsi_free_scsi_task(t);
+	g->own_record = 0;
 	if (r == 0) {
 		leg_refuse(g, "it holds no lunlink image; prepare one on the peer with "
 			   "'lunlink-image create --size %" PRIu64 " --max-size %" PRIu64
@@ -654,12 +751,9 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 		ll_leg_start_sync(g, 1);
 		return;
 	}
-	if (leg.gen_current == me->gen_current) {
-		ll_leg_start_sync(g, 0);
-		return;
-	}
-	if (me->gen_bitmap && leg.gen_current == me->gen_bitmap) {
-		ll_leg_start_sync(g, 0);	/* behind by exactly the dirty regions */
+	if (leg.gen_current == me->gen_current ||
+	    (me->gen_bitmap && leg.gen_current == me->gen_bitmap)) {
+		sync_behind(g, &leg);	/* behind by the dirty regions, at most */
 		return;
 	}
 	if (in_history(me, leg.gen_current)) {
