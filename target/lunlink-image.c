@@ -268,11 +268,24 @@ static int cmd_forget_copy(int argc, char **argv)
 	return 0;
 }
 
+static const char *state_text(const char *state)
+{
+	if (!strcmp(state, "fresh"))
+		return "fresh (made by create, never synced: as a leg it is written whole)";
+	if (!strcmp(state, "open"))
+		return "open (a tgtd serves it as a mirror's primary, or served it and did "
+		       "not close it: the extents in its activity log are resynced)";
+	if (!strcmp(state, "closed"))
+		return "closed (last served as a mirror's primary, closed cleanly)";
+	return "leg (its superblock was last written by a primary it was a leg of)";
+}
+
 static int cmd_show(int argc, char **argv)
 {
 	struct ll_image im;
 	char id[33], stale[32], hist[LL_IMAGE_GEN_HISTORY * 20 + 8];
 	char copies[LL_IMAGE_COPIES_MAX * 20 + 8];
+	const char *state;
 	int json = 0, i, r;
 
 	for (i = 1; i < argc - 1; i++) {
@@ -310,20 +323,25 @@ static int cmd_show(int argc, char **argv)
 		used += (uint32_t)snprintf(copies + used, sizeof(copies) - used, json ?
 					   "%s\"%016" PRIx64 "\"" : "%s%016" PRIx64,
 					   k ? (json ? "," : " ") : "", im.copies[k]);
+	/* how it was last served: open means a primary serves it now, or
+	 * served it and did not close it (its activity log then counts) */
+	state = im.flags & LL_IMAGE_F_FRESH ? "fresh" : im.flags & LL_IMAGE_F_OPEN ? "open" :
+		im.flags & LL_IMAGE_F_PRIMARY ? "closed" : "leg";
 	if (json) {
 		printf("{\"path\":\"%s\",\"format\":\"lunlink\",\"version\":%u,\"volume\":\"%s\","
-		       "\"data_offset\":%" PRIu64 ",\"data_size\":%" PRIu64
+		       "\"state\":\"%s\",\"data_offset\":%" PRIu64 ",\"data_size\":%" PRIu64
 		       ",\"max_data_size\":%" PRIu64 ",\"region_size\":%u,"
 		       "\"generation\":\"%016" PRIx64 "\",\"bitmap_generation\":\"%016" PRIx64 "\","
 		       "\"generation_history\":[%s],\"stale_regions\":%s,\"copy\":\"%016" PRIx64
 		       "\",\"copies\":[%s]}\n",
-		       argv[argc - 1], im.version, id, im.data_offset, im.data_size,
+		       argv[argc - 1], im.version, id, state, im.data_offset, im.data_size,
 		       im.max_data_size, im.region_size, im.gen_current, im.gen_bitmap, hist, stale,
 		       im.copy_id, copies);
 		return 0;
 	}
 	printf("%s: lunlink image, format version %u\n"
 	       "  volume            %s\n"
+	       "  state             %s\n"
 	       "  data              %" PRIu64 " bytes at offset %" PRIu64 " (can grow to %" PRIu64 ")\n"
 	       "  region size       %u bytes (dirty map %" PRIu64 " bytes at %" PRIu64 ")\n"
 	       "  activity log      %" PRIu64 " bytes at %" PRIu64 "\n"
@@ -333,7 +351,7 @@ static int cmd_show(int argc, char **argv)
 	       "  copy              %016" PRIx64 "\n"
 	       "  copies            %s\n"
 	       "  stale regions     %s\n",
-	       argv[argc - 1], im.version, id, im.data_size, im.data_offset,
+	       argv[argc - 1], im.version, id, state_text(state), im.data_size, im.data_offset,
 	       im.max_data_size, im.region_size, im.dirty_bytes, im.dirty_offset,
 	       im.al_bytes, im.al_offset, im.gen_current, im.gen_bitmap, hist, im.copy_id,
 	       im.ncopies ? copies : "(none recorded)", stale);
