@@ -596,22 +596,40 @@ static unsigned int al_slots(struct ll_mirror *m)
 	return (unsigned int)(m->image->al_bytes / sizeof(uint64_t));
 }
 
+/*
+ * The extents an activity log names (n slots: extent + 1, 0 free; a slot
+ * out of range names none): mark(arg, r0, r1) gets the regions of each.
+ * Returns how many it names.  This copy's log, or a leg's that was a
+ * primary (mirror_leg.c).
+ */
+uint64_t ll_al_extents(const struct ll_mirror *m, const uint64_t *slots, size_t n,
+		       void (*mark)(void *arg, uint64_t r0, uint64_t r1), void *arg)
+{
+	uint64_t per = 1ULL << (m->al_shift - m->shift), count = 0, e;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!slots[i] || slots[i] > m->nextents)
+			continue;
+		e = slots[i] - 1;
+		mark(arg, e * per, (e + 1) * per - 1);
+		count++;
+	}
+	return count;
+}
+
+static void al_mark_dirty(void *arg, uint64_t r0, uint64_t r1)
+{
+	struct ll_mirror *m = arg;
+
+	for (uint64_t r = r0; r <= r1 && r < m->nregions; r++)
+		map_set(m->dirty, r);
+}
+
 /* After a crash of this node: every extent in the log may differ on the
  * legs.  Returns the number of extents. */
 static uint64_t al_recover(struct ll_mirror *m)
 {
-	uint64_t n = 0, e, r, per = 1ULL << (m->al_shift - m->shift);
-	unsigned int i;
-
-	for (i = 0; i < al_slots(m); i++) {
-		if (!m->al[i] || m->al[i] > m->nextents)
-			continue;
-		e = m->al[i] - 1;
-		for (r = e * per; r < (e + 1) * per && r < m->nregions; r++)
-			map_set(m->dirty, r);
-		n++;
-	}
-	return n;
+	return ll_al_extents(m, m->al, al_slots(m), al_mark_dirty, m);
 }
 
 /* Empty the log (the legs have everything, or this is a clean close). */

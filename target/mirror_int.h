@@ -282,6 +282,8 @@ struct ll_leg *ll_up_leg(struct ll_mirror *m);
 uint64_t ll_mirror_stale_changed(struct ll_mirror *m);
 int ll_local_say(struct ll_mirror *m, struct ll_local_errs *e);
 void ll_mirror_all_synced(struct ll_mirror *m);
+uint64_t ll_al_extents(const struct ll_mirror *m, const uint64_t *slots, size_t n,
+		       void (*mark)(void *arg, uint64_t r0, uint64_t r1), void *arg);
 
 /* mirror_leg.c */
 int ll_leg_ua_retry(struct ll_leg *g, int status, struct scsi_task *t, unsigned char *tries);

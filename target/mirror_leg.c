@@ -6,7 +6,6 @@
  * fresh, or split-brained, and dropping it when it fails.
  */
 #define _GNU_SOURCE
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -606,41 +605,46 @@ static uint64_t leg_lacks_more(struct ll_leg *g, uint64_t r0, uint64_t r1)
 	return n;
 }
 
+struct lacks_more {
+	struct ll_leg *g;
+	uint64_t regions;
+};
+
+static void al_lacks_more(void *arg, uint64_t r0, uint64_t r1)
+{
+	struct lacks_more *lm = arg;
+
+	lm->regions += leg_lacks_more(lm->g, r0, r1);
+}
+
 static void probed_al(struct iscsi_context *iscsi, int status, void *data, void *priv)
 {
 	struct ll_leg *g = priv;
 	struct ll_mirror *m = g->m;
 	struct scsi_task *t = data;
-	uint64_t per = 1ULL << (m->al_shift - m->shift), e, n = 0, regions = 0;
-	size_t i;
+	struct lacks_more lm = { g, 0 };
+	uint64_t slots[LL_IMAGE_AL_SLOTS], n;
+	size_t count;
 
 	if (g->iscsi != iscsi) {
 		if (t)
 			scsi_free_scsi_task(t);
 		return;
 	}
-	if (status != SCSI_STATUS_GOOD || !t || t->datain.size <= 0 || t->datain.size % 8) {
+	if (status != SCSI_STATUS_GOOD || !t || t->datain.size < (int)sizeof(slots)) {
 		ll_leg_failed(g, iscsi, "the read of its activity log", status, t);
 		if (t)
 			scsi_free_scsi_task(t);
 		return;
 	}
-	for (i = 0; i < (size_t)t->datain.size / 8; i++) {
-		uint64_t v;
-
-		memcpy(&v, t->datain.data + i * 8, 8);
-		v = le64toh(v);
-		if (!v || v > m->nextents)
-			continue;
-		e = v - 1;
-		regions += leg_lacks_more(g, e * per, (e + 1) * per - 1);
-		n++;
-	}
+	memcpy(slots, t->datain.data, sizeof(slots));	/* aligned, as this copy's */
 	scsi_free_scsi_task(t);
+	count = sizeof(slots) / sizeof(slots[0]);
+	n = ll_al_extents(m, slots, count, al_lacks_more, &lm);
 	leg_err(g, "its image was served as a mirror's primary and not closed cleanly (that "
 		"tgtd crashed or was killed): the %" PRIu64 " extent(s) of %u bytes in its "
 		"activity log (writes it may have had alone) are resynced too, %" PRIu64
-		" region(s) more\n", n, 1u << m->al_shift, regions);
+		" region(s) more\n", n, 1u << m->al_shift, lm.regions);
 	ll_leg_start_sync(g, 0);
 }
 
