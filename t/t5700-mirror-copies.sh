@@ -142,6 +142,28 @@ test_expect_success 'a leg whose image has another copy'"'"'s id (a file copied 
 	records a.img $IDB && records a.img $IDD && test "$(ncopies a.img)" = 3
 '
 
+# mirror= names a LUN that exports this copy's own file; then a file copy
+# of the image taken while it is served (torn: its blocks from different
+# moments).  Each has this copy's id and says it is open: refused, and
+# this copy's superblock is left as it was.
+test_expect_success 'a leg that is this copy itself, or a copy of it taken while served, is refused' '
+	lun_del && mark &&
+	lun_new B 1 3 "$TRASH/a.img" rdwr &&
+	lun_new A 1 1 "$TRASH/a.img" lunlink "mirror=$(url B 1 3)" &&
+	wait_for 30 leg_is refused &&
+	new_log_has "refused: its image is this copy itself (mirror= names the LUN that exports this file?), or a file copy of it taken while it was served" &&
+	new_log_has "it has this copy'"'"'s id $IA and says it is open as a primary" &&
+	test "$(field_of a.img copy)" = "$IA" &&
+	tgtadm_on B --lld iscsi --mode logicalunit --op delete --tid 1 --lun 3 &&
+	cp a.img e.img &&
+	lun_new B 1 3 "$TRASH/e.img" rdwr &&
+	lun_del && mark &&
+	lun_new A 1 1 "$TRASH/a.img" lunlink "mirror=$(url B 1 3)" &&
+	wait_for 30 leg_is refused &&
+	new_log_has "it has this copy'"'"'s id $IA and says it is open as a primary" &&
+	test "$(field_of e.img copy)" = "$IA"
+'
+
 test_expect_success 'tgtd A is alive' '
 	tgtd_alive A
 '

@@ -737,6 +737,16 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 			   "%" PRIu64 " --region-size %u)", me->max_data_size, me->region_size);
 		return;
 	}
+	if (leg.copy_id == me->copy_id && (leg.flags & LL_IMAGE_F_OPEN) &&
+	    !memcmp(leg.volume_id, me->volume_id, 16)) {
+		/* not even resolve=discard-leg: its superblock is this one's */
+		leg_refuse(g, "its image is this copy itself (mirror= names the LUN that exports "
+			   "this file?), or a file copy of it taken while it was served (its "
+			   "blocks are from different moments): it has this copy's id %016" PRIx64
+			   " and says it is open as a primary. Name another image as the leg; "
+			   "for a new one, lunlink-image create", me->copy_id);
+		return;
+	}
 	if ((leg.flags & LL_IMAGE_F_FRESH) || g->discard) {
 		g->discard = 0;
 		leg_copy(g, &leg);
