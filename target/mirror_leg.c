@@ -637,7 +637,7 @@ static void probed_al(struct iscsi_context *iscsi, int status, void *data, void 
 			scsi_free_scsi_task(t);
 		return;
 	}
-	memcpy(slots, t->datain.data, sizeof(slots));	/* aligned, as this copy's */
+	memcpy(slots, t->datain.data, sizeof(slots));	/* into aligned slots */
 	scsi_free_scsi_task(t);
 	count = sizeof(slots) / sizeof(slots[0]);
 	n = ll_al_extents(m, slots, count, al_lacks_more, &lm);
@@ -668,9 +668,8 @@ static void sync_behind(struct ll_leg *g, const struct ll_image *leg)
 		ll_leg_start_sync(g, 1);
 		return;
 	}
-	for (i = 0; i < leg->nstale; i++)
-		if (leg->stale[i].count)
-			n += leg_lacks_more(g, leg->stale[i].start,
+	for (i = 0; i < leg->nstale; i++)	/* counts are > 0: decode refuses 0 */
+		n += leg_lacks_more(g, leg->stale[i].start,
 				    leg->stale[i].start + leg->stale[i].count - 1);
 	if (leg->nstale) {
 		leg_err(g, "its superblock lists %u range(s) of stale regions (its disk failed "
