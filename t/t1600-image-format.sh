@@ -29,6 +29,34 @@ test_expect_success 'lunlink-image refuses what it should, by name' '
 	truncate -s 1M raw.img && { "$IMG" check raw.img; test $? = 1; }
 '
 
+# A block device: a loop device over a file full of old bytes.
+losetup -f >/dev/null 2>&1 && test_set_prereq LOOP
+test_expect_success LOOP 'a block device that is not blank is refused; with --force the map and the log are zeros' '
+	truncate -s 64M dev.img &&
+	head -c 65536 /dev/urandom >junk &&
+	dd if=junk of=dev.img conv=notrunc 2>/dev/null &&
+	LOOPDEV=$(losetup -f --show dev.img) && test_atexit "losetup -d $LOOPDEV" &&
+	test_must_fail "$IMG" create --size 32M "$LOOPDEV" 2>err &&
+	test_grep "block device $LOOPDEV is not blank (its first 4 KiB hold data: a file system?); use --force to overwrite it" err &&
+	"$IMG" create --force --size 32M "$LOOPDEV" >out &&
+	"$IMG" check "$LOOPDEV" &&
+	test_must_fail "$IMG" create --size 32M "$LOOPDEV" 2>err &&
+	test_grep "block device $LOOPDEV holds a lunlink image (volume $(field "$LOOPDEV" volume)); use --force" err &&
+	head -c 40960 /dev/zero >zeros &&
+	dd if="$LOOPDEV" bs=4096 skip=1 count=10 2>/dev/null >meta &&
+	test_cmp zeros meta
+'
+
+test_expect_success 'show: --json after FILE, a path JSON must escape, --help' '
+	"$IMG" create --size 32M "q\"b\\.img" >/dev/null &&
+	"$IMG" show "q\"b\\.img" --json >json &&
+	test "$(jq -r .path json)" = "q\"b\\.img" &&
+	test "$(jq -r .state json)" = fresh &&
+	"$IMG" show --help >out && test_grep "usage: lunlink-image create" out &&
+	test_must_fail "$IMG" show a.img b.img 2>err &&
+	test_grep "name one FILE (a.img and b.img?)" err
+'
+
 test_expect_success 'a LUN on it has the data size, not the file size' '
 	tgtd_start A &&
 	target_new A 1 && lun_new A 1 1 "$TRASH/a.img" &&

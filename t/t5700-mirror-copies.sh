@@ -109,9 +109,12 @@ test_expect_success 'forget=ID: C gone for good is no longer tracked; named agai
 	data_of 0 65536 a.img >all-a && data_of 0 65536 c.img >all-c && test_cmp all-a all-c
 '
 
-test_expect_success 'lunlink-image forget-copy: refused while the image is served, then forgets' '
+test_expect_success 'lunlink-image forget-copy and create --force: refused while the image is served; then it forgets' '
 	test_must_fail "$IMG" forget-copy a.img $IC 2>err &&
 	test_grep "a.img is in use (locked): a tgtd serves it as a mirror'"'"'s primary" err &&
+	test_must_fail "$IMG" create --force --size 32M a.img 2>err &&
+	test_grep "create: a.img is in use (locked)" err &&
+	test "$(field_of a.img copy)" = "$IA" &&
 	lun_del &&
 	test_must_fail "$IMG" forget-copy a.img 0123456789abcdef 2>err &&
 	test_grep "records no copy 0123456789abcdef" err &&

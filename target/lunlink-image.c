@@ -41,8 +41,9 @@ static void usage(FILE *f)
 		"       %s forget-copy FILE ID\n"
 		"\n"
 		"create  write a lunlink superblock, dirty-region map and activity log in front\n"
-		"        of SIZE bytes of data (a new sparse file, or a block device); the data\n"
-		"        can later grow up to --max-size (default: 4 times SIZE, at least 16G)\n"
+		"        of SIZE bytes of data (a new sparse file, or a block device: one that is\n"
+		"        not blank, its first 4 KiB not zeros, only with --force); the data can\n"
+		"        later grow up to --max-size (default: 4 times SIZE, at least 16G)\n"
 		"show    print what the superblock says\n"
 		"check   exit 0 for a valid lunlink image, 1 for a raw image, 2 for a damaged one\n"
 		"forget-stale  empty the image's stale list (regions where a local write failed\n"
@@ -51,7 +52,8 @@ static void usage(FILE *f)
 		"        (refused while a tgtd serves it as a mirror's primary)\n"
 		"forget-copy  stop recording copy ID (from 'show') with this image: served as\n"
 		"        a mirror's primary, it no longer keeps the writes that copy misses;\n"
-		"        for a copy gone for good (refused while a tgtd serves the image)\n"
+		"        for a copy gone for good (refused while a tgtd serves the image as a\n"
+		"        mirror's primary)\n"
 		"\n"
 		"SIZE: bytes, or a number with K, M, G, T or P (powers of 1024).\n",
 		prog, prog, prog, prog, prog);
@@ -78,7 +80,7 @@ static uint64_t size_arg(const char *opt, const char *v)
 }
 
 /* 1 valid, 0 raw, -1 damaged or unreadable (reason printed), -2 cannot open */
-static int load(const char *path, struct ll_image *im, int quiet)
+static int load(const char *path, struct ll_image *im)
 {
 	char err[256];
 	struct stat st;
@@ -95,9 +97,72 @@ static int load(const char *path, struct ll_image *im, int quiet)
 		size = 0;
 	ret = ll_image_read(fd, size, im, err, sizeof(err));
 	close(fd);
-	if (ret < 0 && !quiet)
+	if (ret < 0)
 		fprintf(stderr, "%s: %s: %s\n", prog, path, err);
 	return ret;
+}
+
+/* Take the lock a mirror's primary holds while it serves the image; 0, or
+ * -1 with the reason said. */
+static int lock_image(int fd, const char *cmd, const char *path)
+{
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		return 0;
+	fprintf(stderr, "%s: %s: %s is in use (%s): a tgtd serves it as a mirror's primary; "
+		"delete that LUN first\n", prog, cmd, path,
+		errno == EWOULDBLOCK ? "locked" : strerror(errno));
+	return -1;
+}
+
+/*
+ * A block device is written only with --force unless its first 4 KiB are
+ * zeros (a lunlink image or a file system there says so): 0, or -1 with
+ * the reason said.
+ */
+static int blank_device(int fd, const char *path)
+{
+	static uint8_t buf[LL_IMAGE_SB_SIZE];
+	struct ll_image old;
+	char err[256], id[33];
+
+	if (pread(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf)) {
+		fprintf(stderr, "%s: create: %s: cannot read its first 4 KiB: %s\n", prog, path,
+			strerror(errno ? errno : EIO));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		if (!buf[i])
+			continue;
+		if (ll_image_decode(&old, buf, sizeof(buf), UINT64_MAX, err, sizeof(err)) == 1) {
+			ll_image_id_hex(old.volume_id, id);
+			fprintf(stderr, "%s: create: block device %s holds a lunlink image (volume "
+				"%s); use --force to overwrite it\n", prog, path, id);
+		} else {
+			fprintf(stderr, "%s: create: block device %s is not blank (its first 4 KiB "
+				"hold data: a file system?); use --force to overwrite it\n", prog,
+				path);
+		}
+		return -1;
+	}
+	return 0;
+}
+
+/* Zeros over the dirty-region map and the activity log (a block device
+ * holds old bytes there; a new file holds zeros already). */
+static int zero_metadata(int fd, const struct ll_image *im)
+{
+	static uint8_t zeros[1 << 20];
+	uint64_t off = im->dirty_offset, end = im->al_offset + im->al_bytes;
+
+	while (off < end) {
+		size_t n = end - off < sizeof(zeros) ? (size_t)(end - off) : sizeof(zeros);
+		ssize_t w = pwrite(fd, zeros, n, (off_t)off);
+
+		if (w <= 0)
+			return -1;
+		off += (uint64_t)w;
+	}
+	return fdatasync(fd);
 }
 
 static int cmd_create(int argc, char **argv)
@@ -147,8 +212,14 @@ static int cmd_create(int argc, char **argv)
 	fd = open(path, flags, 0600);
 	if (fd < 0)
 		return die("create: %s: %s", path, strerror(errno));
-	if (fstat(fd, &st))
+	if (fstat(fd, &st)) {
+		close(fd);
 		return die("create: %s: %s", path, strerror(errno));
+	}
+	if (lock_image(fd, "create", path)) {
+		close(fd);
+		return 2;
+	}
 	if (S_ISBLK(st.st_mode)) {
 		uint64_t dev;
 
@@ -156,6 +227,15 @@ static int cmd_create(int argc, char **argv)
 			close(fd);
 			return die("create: block device %s is smaller than the image needs%s",
 				   path, "");
+		}
+		if (!force && blank_device(fd, path)) {
+			close(fd);
+			return 2;
+		}
+		if (zero_metadata(fd, &im)) {
+			close(fd);
+			return die("create: %s: writing zeros over the map and the activity log: "
+				   "%s", path, strerror(errno));
 		}
 	} else if (ftruncate(fd, 0) || ftruncate(fd, (off_t)ll_image_file_size(&im))) {
 		close(fd);
@@ -189,14 +269,11 @@ static int open_locked(const char *cmd, const char *path, struct ll_image *im, i
 		fprintf(stderr, "%s: %s: %s: %s\n", prog, cmd, path, strerror(errno));
 		return -1;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		fprintf(stderr, "%s: %s: %s is in use (%s): a tgtd serves it as a mirror's "
-			"primary; delete that LUN first\n", prog, cmd, path,
-			errno == EWOULDBLOCK ? "locked" : strerror(errno));
+	if (lock_image(fd, cmd, path)) {
 		close(fd);
 		return -1;
 	}
-	r = load(path, im, 0);
+	r = load(path, im);
 	if (r == 0)
 		fprintf(stderr, "%s: %s: %s is a raw image (no lunlink superblock)\n", prog, cmd,
 			path);
@@ -241,6 +318,7 @@ static int cmd_forget_copy(int argc, char **argv)
 {
 	struct ll_image im;
 	uint64_t id;
+	char hex[17];
 	int fd, ret, k;
 
 	if (argc != 3 || argv[1][0] == '-')
@@ -253,10 +331,11 @@ static int cmd_forget_copy(int argc, char **argv)
 	if (fd < 0)
 		return ret;
 	k = ll_image_copy_index(&im, id);
+	snprintf(hex, sizeof(hex), "%016" PRIx64, id);	/* as show prints it */
 	if (k < 0 || id == im.copy_id) {
 		close(fd);
 		return die(k < 0 ? "forget-copy: %s records no copy %s" :
-			   "forget-copy: %s is copy %s itself", argv[1], argv[2]);
+			   "forget-copy: %s is copy %s itself", argv[1], hex);
 	}
 	memmove(im.copies + k, im.copies + k + 1, (im.ncopies - (uint32_t)k - 1) * sizeof(id));
 	im.ncopies--;
@@ -264,8 +343,25 @@ static int cmd_forget_copy(int argc, char **argv)
 		return die("forget-copy: %s: %s", argv[1], strerror(errno));
 	close(fd);
 	printf("%s: forgot copy %s; served as a mirror's primary, this copy no longer keeps "
-	       "what it misses\n", argv[1], argv[2]);
+	       "what it misses\n", argv[1], hex);
 	return 0;
+}
+
+/* s as a JSON string: quotes, backslashes and control bytes escaped */
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
 }
 
 static const char *state_text(const char *state)
@@ -285,24 +381,33 @@ static int cmd_show(int argc, char **argv)
 	struct ll_image im;
 	char id[33], stale[32], hist[LL_IMAGE_GEN_HISTORY * 20 + 8];
 	char copies[LL_IMAGE_COPIES_MAX * 20 + 8];
-	const char *state;
+	const char *state, *path = NULL;
 	int json = 0, i, r;
 
-	for (i = 1; i < argc - 1; i++) {
+	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
-		else
+		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (argv[i][0] == '-')
 			return die("show: unknown option %s%s", argv[i], "");
-	}
-	if (argc < 2 || argv[argc - 1][0] == '-')
-		return die("show: name one FILE%s%s", "", "");
-	r = load(argv[argc - 1], &im, 0);
-	if (r == 0) {
-		if (json)
-			printf("{\"path\":\"%s\",\"format\":\"raw\"}\n", argv[argc - 1]);
+		else if (path)
+			return die("show: name one FILE (%s and %s?)", path, argv[i]);
 		else
-			printf("%s: raw image (no lunlink superblock): served as it is\n",
-			       argv[argc - 1]);
+			path = argv[i];
+	}
+	if (!path)
+		return die("show: name one FILE%s%s", "", "");
+	r = load(path, &im);
+	if (r == 0) {
+		if (json) {
+			fputs("{\"path\":", stdout);
+			json_string(path);
+			puts(",\"format\":\"raw\"}");
+		} else {
+			printf("%s: raw image (no lunlink superblock): served as it is\n", path);
+		}
 		return 0;
 	}
 	if (r < 0)
@@ -328,13 +433,15 @@ static int cmd_show(int argc, char **argv)
 	state = im.flags & LL_IMAGE_F_FRESH ? "fresh" : im.flags & LL_IMAGE_F_OPEN ? "open" :
 		im.flags & LL_IMAGE_F_PRIMARY ? "closed" : "leg";
 	if (json) {
-		printf("{\"path\":\"%s\",\"format\":\"lunlink\",\"version\":%u,\"volume\":\"%s\","
+		fputs("{\"path\":", stdout);
+		json_string(path);
+		printf(",\"format\":\"lunlink\",\"version\":%u,\"volume\":\"%s\","
 		       "\"state\":\"%s\",\"data_offset\":%" PRIu64 ",\"data_size\":%" PRIu64
 		       ",\"max_data_size\":%" PRIu64 ",\"region_size\":%u,"
 		       "\"generation\":\"%016" PRIx64 "\",\"bitmap_generation\":\"%016" PRIx64 "\","
 		       "\"generation_history\":[%s],\"stale_regions\":%s,\"copy\":\"%016" PRIx64
 		       "\",\"copies\":[%s]}\n",
-		       argv[argc - 1], im.version, id, state, im.data_offset, im.data_size,
+		       im.version, id, state, im.data_offset, im.data_size,
 		       im.max_data_size, im.region_size, im.gen_current, im.gen_bitmap, hist, stale,
 		       im.copy_id, copies);
 		return 0;
@@ -351,7 +458,7 @@ static int cmd_show(int argc, char **argv)
 	       "  copy              %016" PRIx64 "\n"
 	       "  copies            %s\n"
 	       "  stale regions     %s\n",
-	       argv[argc - 1], im.version, id, state_text(state), im.data_size, im.data_offset,
+	       path, im.version, id, state_text(state), im.data_size, im.data_offset,
 	       im.max_data_size, im.region_size, im.dirty_bytes, im.dirty_offset,
 	       im.al_bytes, im.al_offset, im.gen_current, im.gen_bitmap, hist, im.copy_id,
 	       im.ncopies ? copies : "(none recorded)", stale);
@@ -383,7 +490,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "check")) {
 		if (argc != 3)
 			return die("check: name one FILE%s%s", "", "");
-		r = load(argv[2], &im, 0);
+		r = load(argv[2], &im);
 		return r == 1 ? 0 : r == 0 ? 1 : 2;
 	}
 	fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[1]);
