@@ -62,6 +62,9 @@ tgtd_start() {
 	fi
 	port=${TGTD_PORT:-$(free_port)} || return 1
 	ctl=$((port % 10000 + 10000))
+	# a tgtd killed earlier with this control port left its mirrors'
+	# status files: gone, so that none is read as this one's
+	rm -f /run/lunlink/c"$ctl"-*.status
 	mkdir -p "$dir"
 	bsdir=${MODULE_DIR:-$dir/backing-store}
 	if [ -z "${MODULE_DIR:-}" ]; then
@@ -193,8 +196,7 @@ url() {
 tgtd_stop() {
 	local name=$1 pid tid
 	eval "pid=\${${name}_PID:-}"
-	[ -n "$pid" ] || return 0
-	if kill -0 "$pid" 2>/dev/null; then
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		for tid in $(TGTADM_TIMEOUT=5 tgtadm_on "$name" --lld iscsi --op show --mode target 2>/dev/null |
 			     sed -n 's/^Target \([0-9]*\):.*/\1/p'); do
 			TGTADM_TIMEOUT=5 tgtadm_on "$name" --lld iscsi --mode target --op delete --force --tid "$tid" >/dev/null 2>&1
@@ -204,7 +206,9 @@ tgtd_stop() {
 		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 		kill -9 "$pid" 2>/dev/null || true
 	fi
-	wait "$pid" 2>/dev/null || true
+	[ -z "$pid" ] || wait "$pid" 2>/dev/null || true
+	# its mirrors' status files (a killed tgtd leaves them)
+	eval "rm -f /run/lunlink/c\${${name}_CTL:-none}-*.status"
 	eval "${name}_PID="
 }
 
