@@ -280,6 +280,14 @@ void ll_url_public(const char *url, char *buf, size_t len)
 		snprintf(buf, len, "%.*s%%***%s", (int)(pct - url), url, at);
 }
 
+int ll_parse_copy_id(const char *s, uint64_t *id)
+{
+	if (strlen(s) != 16 || strspn(s, "0123456789abcdefABCDEF") != 16)
+		return -1;
+	*id = strtoull(s, NULL, 16);
+	return *id ? 0 : -1;
+}
+
 int ll_parse_size(const char *s, uint64_t *out, char *err, size_t errlen)
 {
 	const char *p = s;
@@ -384,8 +392,7 @@ int ll_update_parse(const char *kv, struct ll_update *u, char *err, size_t errle
 		return 0;
 	}
 	if (klen == 6 && !strncmp(kv, "forget", 6)) {
-		u->copy_id = strtoull(v, NULL, 16);
-		if (strlen(v) != 16 || strspn(v, "0123456789abcdefABCDEF") != 16 || !u->copy_id)
+		if (ll_parse_copy_id(v, &u->copy_id))
 			return ll_fail(err, errlen, "forget='%.64s': give a copy id, 16 hex digits "
 				    "as lunlink-status shows it", v);
 		u->kind = LL_UPDATE_FORGET;

@@ -299,22 +299,8 @@ int ll_image_store(int fd, const struct ll_image *im)
 	return ret;
 }
 
-void ll_image_new_generation(struct ll_image *im)
-{
-	uint64_t g = 0;
-
-	memmove(im->gen_history + 1, im->gen_history,
-		sizeof(im->gen_history) - sizeof(im->gen_history[0]));
-	im->gen_history[0] = im->gen_current;
-	do {
-		if (getrandom(&g, sizeof(g), 0) != sizeof(g))
-			g ^= (uint64_t)time(NULL) * 2654435761u + (uint64_t)getpid();
-		g |= 1;			/* never 0: 0 is "not yet consistent" */
-	} while (g == im->gen_current);
-	im->gen_current = g;
-}
-
-uint64_t ll_image_new_copy_id(void)
+/* A random u64 (from the clock and pid if getrandom fails), never 0. */
+static uint64_t random_id(void)
 {
 	uint64_t id = 0;
 
@@ -325,12 +311,52 @@ uint64_t ll_image_new_copy_id(void)
 	return id;
 }
 
+void ll_image_new_generation(struct ll_image *im)
+{
+	uint64_t g;
+
+	memmove(im->gen_history + 1, im->gen_history,
+		sizeof(im->gen_history) - sizeof(im->gen_history[0]));
+	im->gen_history[0] = im->gen_current;
+	do
+		g = random_id() | 1;	/* never 0: 0 is "not yet consistent" */
+	while (g == im->gen_current);
+	im->gen_current = g;
+}
+
+uint64_t ll_image_new_copy_id(void)
+{
+	return random_id();
+}
+
 int ll_image_copy_index(const struct ll_image *im, uint64_t id)
 {
 	for (uint32_t i = 0; i < im->ncopies && i < LL_IMAGE_COPIES_MAX; i++)
 		if (im->copies[i] == id)
 			return (int)i;
 	return -1;
+}
+
+int ll_image_copy_add(struct ll_image *im, uint64_t id)
+{
+	if (ll_image_copy_index(im, id) >= 0)
+		return 0;
+	if (im->ncopies >= LL_IMAGE_COPIES_MAX)
+		return -1;
+	im->copies[im->ncopies++] = id;
+	return 1;
+}
+
+int ll_image_copy_remove(struct ll_image *im, uint64_t id)
+{
+	int k = ll_image_copy_index(im, id);
+
+	if (k < 0)
+		return -1;
+	memmove(im->copies + k, im->copies + k + 1,
+		(im->ncopies - (uint32_t)k - 1) * sizeof(im->copies[0]));
+	im->ncopies--;
+	return 0;
 }
 
 uint64_t ll_image_regions(const struct ll_image *im)

@@ -192,6 +192,15 @@ changed:
 	return TGTADM_SUCCESS;
 }
 
+/* A mirror command is refused, saying why, on a LUN with no mirror=. */
+static int not_mirrored(struct ll_lu *l, const char *key)
+{
+	if (l->nmirrors)
+		return 0;
+	ll_err(l, "%s refused: this LUN is not mirrored (it has no mirror= option)\n", key);
+	return 1;
+}
+
 /* A mirror command (verify=, retry=, resolve=) on every mirrored set of
  * the LUN; refused, with why, if it applied to no leg. */
 static tgtadm_err on_mirrors(struct ll_lu *l, const char *key, int (*op)(struct ll_mirror *),
@@ -200,10 +209,8 @@ static tgtadm_err on_mirrors(struct ll_lu *l, const char *key, int (*op)(struct 
 	unsigned int i;
 	int n = 0;
 
-	if (!l->nmirrors) {
-		ll_err(l, "%s refused: this LUN is not mirrored (it has no mirror= option)\n", key);
+	if (not_mirrored(l, key))
 		return TGTADM_INVALID_REQUEST;
-	}
 	for (i = 0; i < l->nextents; i++)
 		if (l->ext[i].mirror)
 			n += op(l->ext[i].mirror);
@@ -220,10 +227,8 @@ static tgtadm_err forget(struct ll_lu *l, uint64_t id)
 	unsigned int i;
 	int n = 0, refused = 0, r;
 
-	if (!l->nmirrors) {
-		ll_err(l, "forget refused: this LUN is not mirrored (it has no mirror= option)\n");
+	if (not_mirrored(l, "forget"))
 		return TGTADM_INVALID_REQUEST;
-	}
 	for (i = 0; i < l->nextents; i++) {
 		if (!l->ext[i].mirror)
 			continue;

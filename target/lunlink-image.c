@@ -79,26 +79,39 @@ static uint64_t size_arg(const char *opt, const char *v)
 	return n;
 }
 
-/* 1 valid, 0 raw, -1 damaged or unreadable (reason printed), -2 cannot open */
-static int load(const char *path, struct ll_image *im)
+/* The superblock of the image open as fd: 1 valid, 0 raw, -1 damaged or
+ * unreadable (reason printed, path in it). */
+static int load_fd(int fd, const char *path, struct ll_image *im)
 {
 	char err[256];
 	struct stat st;
 	uint64_t size;
-	int fd, ret;
+	int ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st)) {
+	if (fstat(fd, &st)) {
 		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
-		return -2;
+		return -1;
 	}
 	size = (uint64_t)st.st_size;
 	if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, &size))
 		size = 0;
 	ret = ll_image_read(fd, size, im, err, sizeof(err));
-	close(fd);
 	if (ret < 0)
 		fprintf(stderr, "%s: %s: %s\n", prog, path, err);
+	return ret;
+}
+
+/* 1 valid, 0 raw, -1 damaged or unreadable (reason printed), -2 cannot open */
+static int load(const char *path, struct ll_image *im)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+		return -2;
+	}
+	ret = load_fd(fd, path, im);
+	close(fd);
 	return ret;
 }
 
@@ -273,7 +286,7 @@ static int open_locked(const char *cmd, const char *path, struct ll_image *im, i
 		close(fd);
 		return -1;
 	}
-	r = load(path, im);
+	r = load_fd(fd, path, im);	/* through the locked fd: the file it locked */
 	if (r == 0)
 		fprintf(stderr, "%s: %s: %s is a raw image (no lunlink superblock)\n", prog, cmd,
 			path);
@@ -319,32 +332,40 @@ static int cmd_forget_copy(int argc, char **argv)
 	struct ll_image im;
 	uint64_t id;
 	char hex[17];
-	int fd, ret, k;
+	int fd, ret;
 
 	if (argc != 3 || argv[1][0] == '-')
 		return die("forget-copy: name one FILE and one copy ID%s%s", "", "");
-	if (strlen(argv[2]) != 16 || strspn(argv[2], "0123456789abcdefABCDEF") != 16 ||
-	    !(id = strtoull(argv[2], NULL, 16)))
+	if (ll_parse_copy_id(argv[2], &id))
 		return die("forget-copy: '%s' is not a copy id (16 hex digits, as 'show' lists "
 			   "them)%s", argv[2], "");
 	fd = open_locked("forget-copy", argv[1], &im, &ret);
 	if (fd < 0)
 		return ret;
-	k = ll_image_copy_index(&im, id);
 	snprintf(hex, sizeof(hex), "%016" PRIx64, id);	/* as show prints it */
-	if (k < 0 || id == im.copy_id) {
+	if (id == im.copy_id || ll_image_copy_remove(&im, id)) {
 		close(fd);
-		return die(k < 0 ? "forget-copy: %s records no copy %s" :
-			   "forget-copy: %s is copy %s itself", argv[1], hex);
+		return die(id == im.copy_id ? "forget-copy: %s is copy %s itself" :
+			   "forget-copy: %s records no copy %s", argv[1], hex);
 	}
-	memmove(im.copies + k, im.copies + k + 1, (im.ncopies - (uint32_t)k - 1) * sizeof(id));
-	im.ncopies--;
 	if ((errno = -ll_image_store(fd, &im)) != 0)
 		return die("forget-copy: %s: %s", argv[1], strerror(errno));
 	close(fd);
 	printf("%s: forgot copy %s; served as a mirror's primary, this copy no longer keeps "
 	       "what it misses\n", argv[1], hex);
 	return 0;
+}
+
+/* ids as 16 hex digits each: space-separated, or JSON strings with commas */
+static void hex_list(char *buf, size_t len, const uint64_t *ids, unsigned int n, int json)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned int k = 0; k < n && used < len; k++)
+		used += (size_t)snprintf(buf + used, len - used,
+					 json ? "%s\"%016" PRIx64 "\"" : "%s%016" PRIx64,
+					 k ? (json ? "," : " ") : "", ids[k]);
 }
 
 /* s as a JSON string: quotes, backslashes and control bytes escaped */
@@ -364,16 +385,23 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
-static const char *state_text(const char *state)
+/* How an image was last served (its flags), as show names and explains it:
+ * open means a primary serves it now, or served it and did not close it
+ * (its activity log then counts). */
+static const struct {
+	const char *name, *text;
+} states[] = {
+	{ "fresh", "fresh (made by create, never synced: as a leg it is written whole)" },
+	{ "open", "open (a tgtd serves it as a mirror's primary, or served it and did not "
+		  "close it: the extents in its activity log are resynced)" },
+	{ "closed", "closed (last served as a mirror's primary, closed cleanly)" },
+	{ "leg", "leg (its superblock was last written by a primary it was a leg of)" },
+};
+
+static unsigned int state_of(const struct ll_image *im)
 {
-	if (!strcmp(state, "fresh"))
-		return "fresh (made by create, never synced: as a leg it is written whole)";
-	if (!strcmp(state, "open"))
-		return "open (a tgtd serves it as a mirror's primary, or served it and did "
-		       "not close it: the extents in its activity log are resynced)";
-	if (!strcmp(state, "closed"))
-		return "closed (last served as a mirror's primary, closed cleanly)";
-	return "leg (its superblock was last written by a primary it was a leg of)";
+	return im->flags & LL_IMAGE_F_FRESH ? 0 : im->flags & LL_IMAGE_F_OPEN ? 1 :
+	       im->flags & LL_IMAGE_F_PRIMARY ? 2 : 3;
 }
 
 static int cmd_show(int argc, char **argv)
@@ -381,7 +409,8 @@ static int cmd_show(int argc, char **argv)
 	struct ll_image im;
 	char id[33], stale[32], hist[LL_IMAGE_GEN_HISTORY * 20 + 8];
 	char copies[LL_IMAGE_COPIES_MAX * 20 + 8];
-	const char *state, *path = NULL;
+	const char *path = NULL;
+	unsigned int state;
 	int json = 0, i, r;
 
 	for (i = 1; i < argc; i++) {
@@ -417,21 +446,12 @@ static int cmd_show(int argc, char **argv)
 		snprintf(stale, sizeof(stale), json ? "\"all\"" : "all");
 	else
 		snprintf(stale, sizeof(stale), "%" PRIu64, ll_image_stale_regions(&im));
-	/* the generations this copy went through, newest first: a copy whose
-	 * generation is in another's history is behind that one */
-	for (int k = 0, used = 0; k < LL_IMAGE_GEN_HISTORY; k++)
-		used += snprintf(hist + used, sizeof(hist) - used, json ? "%s\"%016" PRIx64 "\"" :
-				 "%s%016" PRIx64, k ? (json ? "," : " ") : "", im.gen_history[k]);
-	/* the copies of the volume it records (itself among them) */
-	copies[0] = '\0';
-	for (uint32_t k = 0, used = 0; k < im.ncopies; k++)
-		used += (uint32_t)snprintf(copies + used, sizeof(copies) - used, json ?
-					   "%s\"%016" PRIx64 "\"" : "%s%016" PRIx64,
-					   k ? (json ? "," : " ") : "", im.copies[k]);
-	/* how it was last served: open means a primary serves it now, or
-	 * served it and did not close it (its activity log then counts) */
-	state = im.flags & LL_IMAGE_F_FRESH ? "fresh" : im.flags & LL_IMAGE_F_OPEN ? "open" :
-		im.flags & LL_IMAGE_F_PRIMARY ? "closed" : "leg";
+	/* the generations this copy went through, newest first (a copy whose
+	 * generation is in another's history is behind that one), and the
+	 * copies of the volume it records, itself among them */
+	hex_list(hist, sizeof(hist), im.gen_history, LL_IMAGE_GEN_HISTORY, json);
+	hex_list(copies, sizeof(copies), im.copies, im.ncopies, json);
+	state = state_of(&im);
 	if (json) {
 		fputs("{\"path\":", stdout);
 		json_string(path);
@@ -441,7 +461,7 @@ static int cmd_show(int argc, char **argv)
 		       "\"generation\":\"%016" PRIx64 "\",\"bitmap_generation\":\"%016" PRIx64 "\","
 		       "\"generation_history\":[%s],\"stale_regions\":%s,\"copy\":\"%016" PRIx64
 		       "\",\"copies\":[%s]}\n",
-		       im.version, id, state, im.data_offset, im.data_size,
+		       im.version, id, states[state].name, im.data_offset, im.data_size,
 		       im.max_data_size, im.region_size, im.gen_current, im.gen_bitmap, hist, stale,
 		       im.copy_id, copies);
 		return 0;
@@ -458,7 +478,7 @@ static int cmd_show(int argc, char **argv)
 	       "  copy              %016" PRIx64 "\n"
 	       "  copies            %s\n"
 	       "  stale regions     %s\n",
-	       path, im.version, id, state_text(state), im.data_size, im.data_offset,
+	       path, im.version, id, states[state].text, im.data_size, im.data_offset,
 	       im.max_data_size, im.region_size, im.dirty_bytes, im.dirty_offset,
 	       im.al_bytes, im.al_offset, im.gen_current, im.gen_bitmap, hist, im.copy_id,
 	       im.ncopies ? copies : "(none recorded)", stale);

@@ -136,10 +136,7 @@ static int dirty_set(struct ll_mirror *m, uint64_t r)
 /* The leg lacks region r: in memory.  Returns 1 if the map got a new bit. */
 static int miss(struct ll_leg *g, uint64_t r)
 {
-	if (!map_test(g->need, r)) {
-		map_set(g->need, r);
-		g->need_count++;
-	}
+	need_set(g, r);
 	return dirty_set(g->m, r);
 }
 
@@ -1479,15 +1476,12 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 		m_err(m, "this image has no copy id (made by an older lunlink): it is copy %016"
 		      PRIx64 " from now on\n", im->copy_id);
 	}
-	if (ll_image_copy_index(im, im->copy_id) < 0) {
-		if (im->ncopies == LL_IMAGE_COPIES_MAX) {
-			m_err(m, "refused: the superblock records %u copies of the volume, and not "
-			      "this one (%016" PRIx64 "); forget one that is gone with "
-			      "'lunlink-image forget-copy %s ID' ('lunlink-image show' lists them)\n",
-			      im->ncopies, im->copy_id, e->path);
-			goto err;
-		}
-		im->copies[im->ncopies++] = im->copy_id;
+	if (ll_image_copy_add(im, im->copy_id) < 0) {
+		m_err(m, "refused: the superblock records %u copies of the volume, and not "
+		      "this one (%016" PRIx64 "); forget one that is gone with "
+		      "'lunlink-image forget-copy %s ID' ('lunlink-image show' lists them)\n",
+		      im->ncopies, im->copy_id, e->path);
+		goto err;
 	}
 	im->flags = (im->flags & ~LL_IMAGE_F_FRESH) | LL_IMAGE_F_OPEN | LL_IMAGE_F_PRIMARY;
 	if (ll_mirror_store_sb(m))

@@ -247,6 +247,26 @@ static inline int leg_is(const struct ll_leg *g, enum leg_state s)
 	return g->state == s && g->iscsi && !g->dead;
 }
 
+/* The leg lacks region r (need); set and clear keep need_count with the
+ * bits, and say whether the bit changed. */
+static inline int need_set(struct ll_leg *g, uint64_t r)
+{
+	if (map_test(g->need, r))
+		return 0;
+	map_set(g->need, r);
+	g->need_count++;
+	return 1;
+}
+
+static inline int need_clear(struct ll_leg *g, uint64_t r)
+{
+	if (!map_test(g->need, r))
+		return 0;
+	map_clear(g->need, r);
+	g->need_count--;
+	return 1;
+}
+
 /* Region r of this copy is stale (local_bad); set and clear keep bad_count
  * with the bits, and say whether the bit changed. */
 static inline int stale_at(const struct ll_mirror *m, uint64_t r)
@@ -303,7 +323,8 @@ int ll_leg_store_sb_counted(struct ll_leg *g, uint64_t gen);
 void ll_mirror_leg_sb_done(struct ll_mirror *m);
 void ll_leg_start_sync(struct ll_leg *g, int all);
 void ll_mirror_copies_check(struct ll_mirror *m);
-const struct ll_leg *ll_copy_leg(const struct ll_mirror *m, uint64_t id);
+int ll_legs_probed(const struct ll_mirror *m);
+int ll_copy_absent(const struct ll_mirror *m, uint64_t id);
 
 /* mirror_resync.c */
 void ll_resync_next(struct ll_leg *g);

@@ -404,12 +404,27 @@ static uint64_t data_region_count(struct ll_mirror *m)
 /* ---- the copies of the volume ------------------------------------------- */
 
 /* The leg that holds copy id (as its last probe found), or NULL. */
-const struct ll_leg *ll_copy_leg(const struct ll_mirror *m, uint64_t id)
+static const struct ll_leg *copy_leg(const struct ll_mirror *m, uint64_t id)
 {
 	for (unsigned int i = 0; i < m->nlegs; i++)
 		if (id && m->leg[i].copy_id == id)
 			return &m->leg[i];
 	return NULL;
+}
+
+/* Every leg has been probed (its copy is known). */
+int ll_legs_probed(const struct ll_mirror *m)
+{
+	for (unsigned int i = 0; i < m->nlegs; i++)
+		if (!m->leg[i].copy_id)
+			return 0;
+	return 1;
+}
+
+/* Copy id, recorded with this one, is neither this copy nor a leg's. */
+int ll_copy_absent(const struct ll_mirror *m, uint64_t id)
+{
+	return id != m->image->copy_id && !copy_leg(m, id);
 }
 
 /*
@@ -423,14 +438,10 @@ void ll_mirror_copies_check(struct ll_mirror *m)
 	const struct ll_image *im = m->image;
 	char ids[LL_IMAGE_COPIES_MAX * 17 + 1];
 	unsigned int i, n = 0, len = 0;
-	int probed = 1;
 
-	for (i = 0; i < m->nlegs; i++)
-		if (!m->leg[i].copy_id)
-			probed = 0;
 	ids[0] = '\0';
 	for (i = 0; i < im->ncopies; i++) {
-		if (im->copies[i] == im->copy_id || ll_copy_leg(m, im->copies[i]))
+		if (!ll_copy_absent(m, im->copies[i]))
 			continue;
 		len += (unsigned int)snprintf(ids + len, sizeof(ids) - len, " %016" PRIx64,
 					      im->copies[i]);
@@ -441,7 +452,7 @@ void ll_mirror_copies_check(struct ll_mirror *m)
 		m->absent_said = 0;
 		return;
 	}
-	if (!probed || m->absent_said)
+	if (m->absent_said || !ll_legs_probed(m))
 		return;
 	m->absent_said = 1;
 	m_err(m, "%u copy(ies) of the volume recorded with this one are not legs of "
@@ -465,9 +476,9 @@ static void leg_copy(struct ll_leg *g, const struct ll_image *leg)
 	uint64_t id = leg->copy_id;
 
 	g->probed_gen = leg->gen_current;
-	g->copy_id = 0;
+	g->copy_id = 0;			/* not its own twin */
 	if (id)
-		twin = ll_copy_leg(m, id);
+		twin = copy_leg(m, id);
 	if (!id || id == m->image->copy_id || twin) {
 		g->copy_id = ll_image_new_copy_id();
 		g->id_unsaved = 1;
@@ -500,16 +511,16 @@ static int leg_join(struct ll_leg *g)
 	 * ("not consistent": resynced whole if this one is cut short) */
 	if (g->id_unsaved)
 		ll_leg_store_sb(g, g->own_record ? 0 : g->probed_gen);
-	if (ll_image_copy_index(im, g->copy_id) >= 0)
+	switch (ll_image_copy_add(im, g->copy_id)) {
+	case 0:
 		return 0;
-	if (im->ncopies == LL_IMAGE_COPIES_MAX) {
+	case -1:
 		leg_refuse(g, "this copy records %u copies of the volume already; forget one "
 			   "that is gone for good (lunlink-status lists the absent ones): tgtadm "
 			   "--lld iscsi --mode logicalunit --op update --tid %d --lun %" PRIu64
 			   " --params forget=ID", im->ncopies, m->l->lu->tgt->tid, m->l->lu->lun);
 		return -1;
 	}
-	im->copies[im->ncopies++] = g->copy_id;
 	leg_err(g, "copy %016" PRIx64 " of the volume: recorded with this copy\n", g->copy_id);
 	m->gen_to_legs = 1;		/* the list goes to them once on this disk */
 	ll_mirror_sb_changed(m);
@@ -524,13 +535,13 @@ static int leg_join(struct ll_leg *g)
 int ll_mirror_forget_copy(struct ll_mirror *m, uint64_t id)
 {
 	struct ll_image *im = m->image;
-	const struct ll_leg *g = ll_copy_leg(m, id);
-	int k = ll_image_copy_index(im, id);
+	const struct ll_leg *g = copy_leg(m, id);
 
-	if (k < 0)
+	if (ll_image_copy_index(im, id) < 0)
 		return 0;
 	if (id == im->copy_id) {
-		m_err(m, "forget=%016" PRIx64 " refused: that is this copy\n", id);
+		m_err(m, "forget=%016" PRIx64 " refused: that is this copy (forget= drops another "
+		      "copy that is gone for good; lunlink-status lists the absent ones)\n", id);
 		return -1;
 	}
 	if (g) {
@@ -538,9 +549,7 @@ int ll_mirror_forget_copy(struct ll_mirror *m, uint64_t id)
 			"out of mirror= first\n", id);
 		return -1;
 	}
-	memmove(im->copies + k, im->copies + k + 1,
-		(im->ncopies - (uint32_t)k - 1) * sizeof(im->copies[0]));
-	im->ncopies--;
+	ll_image_copy_remove(im, id);
 	m_err(m, "forget=%016" PRIx64 ": that copy is no longer recorded with this one, and "
 	      "the map no longer keeps its misses; named as a leg again, it is not taken for "
 	      "in sync\n", id);
@@ -565,13 +574,10 @@ void ll_leg_start_sync(struct ll_leg *g, int all)
 	for (r = 0; r < m->nregions; r++) {
 		int want = r < data_regions && (all || map_test(m->dirty, r));
 
-		if (want && !map_test(g->need, r)) {
-			map_set(g->need, r);
-			g->need_count++;
-		} else if (!want && map_test(g->need, r) && r >= data_regions) {
-			map_clear(g->need, r);
-			g->need_count--;
-		}
+		if (want)
+			need_set(g, r);
+		else if (r >= data_regions)
+			need_clear(g, r);
 	}
 	g->backoff = BACKOFF_MIN_MS;
 	g->end_flush = END_FLUSH_NONE;
@@ -597,11 +603,7 @@ static uint64_t leg_lacks_more(struct ll_leg *g, uint64_t r0, uint64_t r1)
 	uint64_t r, n = 0, data_regions = data_region_count(g->m);
 
 	for (r = r0; r <= r1 && r < data_regions; r++)
-		if (!map_test(g->need, r)) {
-			map_set(g->need, r);
-			g->need_count++;
-			n++;
-		}
+		n += (uint64_t)need_set(g, r);
 	return n;
 }
 
@@ -624,7 +626,6 @@ static void probed_al(struct iscsi_context *iscsi, int status, void *data, void 
 	struct scsi_task *t = data;
 	struct lacks_more lm = { g, 0 };
 	uint64_t slots[LL_IMAGE_AL_SLOTS], n;
-	size_t count;
 
 	if (g->iscsi != iscsi) {
 		if (t)
@@ -639,8 +640,7 @@ static void probed_al(struct iscsi_context *iscsi, int status, void *data, void 
 	}
 	memcpy(slots, t->datain.data, sizeof(slots));	/* into aligned slots */
 	scsi_free_scsi_task(t);
-	count = sizeof(slots) / sizeof(slots[0]);
-	n = ll_al_extents(m, slots, count, al_lacks_more, &lm);
+	n = ll_al_extents(m, slots, LL_IMAGE_AL_SLOTS, al_lacks_more, &lm);
 	leg_err(g, "its image was served as a mirror's primary and not closed cleanly (that "
 		"tgtd crashed or was killed): the %" PRIu64 " extent(s) of %u bytes in its "
 		"activity log (writes it may have had alone) are resynced too, %" PRIu64

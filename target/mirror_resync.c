@@ -227,10 +227,7 @@ static void region_copied(struct iscsi_context *iscsi, int status, void *data, v
 	if (g->iscsi != iscsi || status != SCSI_STATUS_GOOD)
 		return;
 	for (r = r0; r <= r1; r++)
-		if (map_test(g->need, r)) {
-			map_clear(g->need, r);
-			g->need_count--;
-		}
+		need_clear(g, r);
 	g->copied += c->len;
 	ll_resync_next(g);
 }
@@ -377,8 +374,7 @@ void ll_resync_next(struct ll_leg *g)
 		}
 		start = r << m->shift;
 		if (start >= size) {		/* past the data: nothing to copy */
-			map_clear(g->need, r);
-			g->need_count--;
+			need_clear(g, r);
 			g->sync_pos = r + 1;
 			continue;
 		}
@@ -489,10 +485,7 @@ static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data,
 		if (g->verify_diff <= 20)
 			leg_err(g, "verify: region %" PRIu64 " (bytes %" PRIu64 "-%" PRIu64
 				") differs from this copy\n", r, start, start + len - 1);
-		if (!map_test(g->need, r)) {
-			map_set(g->need, r);
-			g->need_count++;
-		}
+		need_set(g, r);
 		if (!map_test(m->dirty, r)) {
 			map_set(m->dirty, r);
 			ll_mirror_map_changed(m, r, r);
@@ -606,10 +599,7 @@ static void repair_written(struct ll_io *io)
 	for (r = r0; r <= r1; r++) {
 		m->repaired += stale_clear(m, r);
 		/* a syncing source lacked nothing newer here: it is in step */
-		if (map_test(g->need, r)) {
-			map_clear(g->need, r);
-			g->need_count--;
-		}
+		need_clear(g, r);
 	}
 	ll_mirror_stale_changed(m);
 	if (!m->bad_count) {
@@ -712,7 +702,6 @@ void ll_mirror_write_status(struct ll_mirror *m)
 {
 	char tmp[160], id[33];
 	unsigned int i;
-	int pending = 0;
 	FILE *f;
 
 	if (!m->status_path[0])
@@ -722,9 +711,6 @@ void ll_mirror_write_status(struct ll_mirror *m)
 	if (!f)
 		return;
 	ll_image_id_hex(m->image->volume_id, id);
-	for (i = 0; i < m->nlegs; i++)
-		if (!m->leg[i].copy_id)
-			pending = 1;
 	fprintf(f, "lun tid=%d lun=%" PRIu64, m->l->lu->tgt->tid, m->l->lu->lun);
 	if (m->set)
 		fprintf(f, " extent=%u", m->set + 1);
@@ -756,11 +742,12 @@ void ll_mirror_write_status(struct ll_mirror *m)
 	for (i = 0; i < m->image->ncopies; i++) {
 		uint64_t id = m->image->copies[i];
 
-		if (id != m->image->copy_id && !ll_copy_leg(m, id))
+		if (ll_copy_absent(m, id))
 			fprintf(f, "copy %016" PRIx64 " state=absent (recorded with this copy, no "
 				"leg of mirror= is it%s; its misses are kept in the map; "
 				"forget=%016" PRIx64 " if it is gone for good)\n", id,
-				pending ? " as far as the legs probed so far show" : "", id);
+				ll_legs_probed(m) ? "" : " as far as the legs probed so far show",
+				id);
 	}
 	fprintf(f, "local stale_regions=%" PRIu64 " read_errors=%" PRIu64 " write_errors=%" PRIu64
 		" metadata_write_errors=%" PRIu64 " refused_writes=%" PRIu64 " unrecorded_writes=%"

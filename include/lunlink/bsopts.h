@@ -90,6 +90,10 @@ const char *ll_io_path_name(enum ll_io_path p);
  */
 int ll_parse_size(const char *s, uint64_t *out, char *err, size_t errlen);
 
+/* A copy id as lunlink-status and lunlink-image show print it: 16 hex
+ * digits, not all zeros.  Returns 0, or -1. */
+int ll_parse_copy_id(const char *s, uint64_t *id);
+
 /* The runtime keys of `tgtadm --op update --params`. */
 enum ll_update_kind {
 	LL_UPDATE_RESIZE_REREAD,	/* resize=reread: take the image's size */

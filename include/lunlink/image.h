@@ -126,6 +126,12 @@ uint64_t ll_image_new_copy_id(void);
 /* Index of id in im->copies, or -1. */
 int ll_image_copy_index(const struct ll_image *im, uint64_t id);
 
+/* Record copy id: 1 added, 0 recorded already, -1 the list is full. */
+int ll_image_copy_add(struct ll_image *im, uint64_t id);
+
+/* Stop recording copy id: 0, or -1 if it is not recorded. */
+int ll_image_copy_remove(struct ll_image *im, uint64_t id);
+
 /* The file size an image needs. */
 uint64_t ll_image_file_size(const struct ll_image *im);
 

@@ -360,6 +360,14 @@ static void test_update(void)
 	       "copy id 0 is refused");
 	is_int(ll_update_parse("forget= 00c0ffee0000abc", &u, err, sizeof(err)), -1,
 	       "a copy id with a space is refused");
+	{
+		uint64_t id = 0;
+
+		is_int(ll_parse_copy_id("00C0FFEE0000ABCD", &id), 0, "a copy id in capitals parses");
+		ok(id == 0x00c0ffee0000abcdULL, "  to its value");
+		is_int(ll_parse_copy_id("00c0ffee0000abcd0", &id), -1, "17 digits are refused");
+		is_int(ll_parse_copy_id("", &id), -1, "an empty copy id is refused");
+	}
 
 	is_int(ll_update_parse("shrink=1G", &u, err, sizeof(err)), -1, "shrink=1G is refused");
 	like(err, "'shrink'", "  the message names the unknown key");

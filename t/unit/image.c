@@ -177,6 +177,16 @@ int main(void)
 	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), 1,
 	       "an image without copy ids decodes");
 	ok(!back.copy_id && !back.ncopies, "  with none");
+	is_int(ll_image_copy_add(&im, 0x1234), 0, "adding a recorded copy adds nothing");
+	is_int(ll_image_copy_remove(&im, 0x1234), 0, "a recorded copy is removed");
+	ok(im.ncopies == 2 && im.copies[0] == im.copy_id && ll_image_copy_index(&im, 0x1234) < 0,
+	   "  the others keep their order");
+	is_int(ll_image_copy_remove(&im, 0x1234), -1, "  removing it again is refused");
+	is_int(ll_image_copy_add(&im, 0x1234), 1, "a copy is added");
+	is_int(ll_image_copy_index(&im, 0x1234), 2, "  at the end");
+	while (im.ncopies < LL_IMAGE_COPIES_MAX)
+		im.copies[im.ncopies] = 0x5000 + im.ncopies, im.ncopies++;
+	is_int(ll_image_copy_add(&im, 0x4321), -1, "a full list takes no more");
 	im.ncopies = 1;
 
 	ok(ll_image_layout(&im, 1000, 0, 65536, err, sizeof(err)) < 0, "size not in sectors");
