@@ -6,7 +6,7 @@ test_description='the man pages in doc/ render without a warning, and name every
 command -v groff >/dev/null 2>&1 ||
 	skip_all "groff not installed (packaging/setup-debian.sh installs groff-base)"
 IMAGE="$SRC_DIR/target/lunlink-image"
-STATUS="$SRC_DIR/target/lunlink-status"
+STATUS="$SRC_DIR/target/tools/lunlink-status"
 [ -x "$IMAGE" ] || skip_all "target/lunlink-image not built (run make)"
 
 # render PAGE: the page as text, one line per paragraph (no filling into
@@ -99,15 +99,15 @@ test_expect_success 'lunlink-status.8 has its -w option' '
 	done)
 '
 
-# The status file's format is ll_mirror_write_status's (target/mirror_resync.c)
-# and its leg states ll_leg_state_name's (target/mirror.c): the page names each.
+# The status file's format is ll_mirror_write_status's (target/mirror/mirror_resync.c)
+# and its leg states ll_leg_state_name's (target/mirror/mirror.c): the page names each.
 test_expect_success 'lunlink-status.8 names every leg state and status field the module writes' '
-	sed -n "s/.*ll_leg_state_name\\[\\] = {\\(.*\\)};.*/\\1/p" "$SRC_DIR/target/mirror.c" |
+	sed -n "s/.*ll_leg_state_name\\[\\] = {\\(.*\\)};.*/\\1/p" "$SRC_DIR/target/mirror/mirror.c" |
 		tr -d "\" " | tr , "\\n" >states &&
 	test $(wc -l <states) -ge 5 &&
 	section "THE STATUS FILE" status.txt >sfile &&
 	(for s in $(cat states); do is_item "$s" sfile 14 || exit 1; done) &&
-	sed -n "/^void ll_mirror_write_status/,/^}/p" "$SRC_DIR/target/mirror_resync.c" |
+	sed -n "/^void ll_mirror_write_status/,/^}/p" "$SRC_DIR/target/mirror/mirror_resync.c" |
 		grep -o "[a-z_][a-z_]*=" | sort -u >fields &&
 	test $(wc -l <fields) -ge 20 &&
 	(for f in $(cat fields); do

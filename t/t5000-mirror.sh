@@ -49,7 +49,7 @@ test_expect_success 'two fresh copies, a leg node and a primary' '
 
 test_expect_success 'the fresh leg gets everything, then is up' '
 	wait_for 30 leg_is up &&
-	"$SRC_DIR/target/lunlink-status" >status &&
+	"$SRC_DIR/target/tools/lunlink-status" >status &&
 	test_grep "leg 1: url=$(url B 1 1) state=up out_of_date=0" status &&
 	test_grep "resyncing 512 region(s) of 65536 bytes (all of them)" "$A_LOG" &&
 	test_grep "resync done: copied 33554432 bytes (512 regions)" "$A_LOG" &&
@@ -229,7 +229,7 @@ test_expect_success 'a failing local write is acknowledged (the leg has it), and
 test_expect_success 'a stale region reads right, from the leg; it is repaired once local writes work' '
 	"$IO" "$(url A 1 1)" read 3000 128 back && test_cmp w1 back &&
 	wait_for 5 stale_is 2 && test "$(local_field_in "$(status_file)" write_errors)" = 1 &&
-	"$SRC_DIR/target/lunlink-status" >status &&
+	"$SRC_DIR/target/tools/lunlink-status" >status &&
 	test_grep "this copy: stale_regions=2 read_errors=0 write_errors=1" status &&
 	fault none &&
 	wait_for 10 stale_is 0 &&

@@ -53,7 +53,7 @@ test_expect_success 'a plain range and a mirrored set joined into one LUN' '
 	test_grep "extent 2 ($TRASH/c.img): mirrored to 1 leg(s)" "$A_LOG" &&
 	"$IO" "$(url A 1 2)" capacity >cap && echo "24576 512" >expect && test_cmp expect cap &&
 	wait_for 30 leg_is "$(status2)" up &&
-	"$SRC_DIR/target/lunlink-status" >status &&
+	"$SRC_DIR/target/tools/lunlink-status" >status &&
 	test_grep "LUN  tid=1 lun=2 extent=2 image=$TRASH/c.img" status &&
 	test_grep "extent 2 ($TRASH/c.img): leg 1 ($(url B 1 2)): resync done: copied 16777216 bytes" "$A_LOG"
 '

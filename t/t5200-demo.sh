@@ -7,7 +7,7 @@ require_tgtd
 
 # The demo script itself (make demo runs it after building), with its state
 # and images here instead of /run and /var/lib.
-DEMO="$SRC_DIR/target/lunlink-demo.sh"
+DEMO="$SRC_DIR/target/tools/lunlink-demo.sh"
 export LUNLINK_DEMO_DIR="$TRASH/state" LUNLINK_DEMO_IMAGES="$TRASH/images" LUNLINK_DEMO_SIZE=64M
 test_atexit 'sh "$DEMO" stop >/dev/null 2>&1'
 

@@ -20,10 +20,10 @@
 
 #include "lunlink/bsopts.h"
 #include "lunlink/image.h"
-#include "io_engine.h"
+#include "engine/io_engine.h"
 #include "log.h"
-#include "range_lock.h"
-#include "mirror.h"
+#include "lib/range_lock.h"
+#include "mirror/mirror.h"
 
 struct ll_lu {
 	struct scsi_lu *lu;

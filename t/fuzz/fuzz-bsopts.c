@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * fuzz-bsopts.c: libFuzzer target for target/bsopts.c.  Each input, made a
+ * fuzz-bsopts.c: libFuzzer target for target/lib/bsopts.c.  Each input, made a
  * C string, goes to ll_bsopts_parse, ll_parse_size and ll_update_parse;
  * any broken invariant aborts.  `make fuzz` runs it under libFuzzer with
  * ASan and UBSan; t/fuzz/replay.c replays the corpus without clang.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * fuzz-image.c: libFuzzer target for the lunlink image superblock reader
- * (target/image.c), which reads outside input: whatever is at the start of
+ * (target/lib/image.c), which reads outside input: whatever is at the start of
  * a backing store.  The first 8 bytes of an input give the file size, the
  * rest is the superblock.  If the file size's top bit is set (it is
  * cleared), the superblock's checksum is computed first, so that the

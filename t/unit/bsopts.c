@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * t/unit/bsopts.c: unit tests (TAP) of the --bsopts parser, the size parser
- * and the `tgtadm --op update --params` keys in target/bsopts.c.
+ * and the `tgtadm --op update --params` keys in target/lib/bsopts.c.
  */
 #include "lunlink/bsopts.h"
 #include "tap.h"

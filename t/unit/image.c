@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Unit tests for target/image.c: the lunlink image superblock is laid out,
+ * Unit tests for target/lib/image.c: the lunlink image superblock is laid out,
  * encoded and read back exactly, and every damaged or inconsistent one is
  * refused with its reason.
  */

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * t/unit/range_lock.c: unit tests (TAP) of target/range_lock.c, the shared
+ * t/unit/range_lock.c: unit tests (TAP) of target/lib/range_lock.c, the shared
  * and exclusive byte-range lock: conflicts, FIFO grants, no starvation of
  * exclusive requests, cascades, and a randomized check against a model.
  */
-#include "range_lock.h"
+#include "lib/range_lock.h"
 #include "tap.h"
 
 #include <stddef.h>

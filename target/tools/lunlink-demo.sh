@@ -18,7 +18,7 @@
 
 set -eu
 
-SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 STATE=${LUNLINK_DEMO_DIR:-/run/lunlink-demo}
 IMAGE_DIR=${LUNLINK_DEMO_IMAGES:-/var/lib/lunlink-demo}
 SIZE=${LUNLINK_DEMO_SIZE:-1G}
@@ -95,7 +95,7 @@ fail-leg)
 	[ -n "$leg_PID" ] && kill -0 "$leg_PID" 2>/dev/null || die "the leg is already down"
 	kill -9 "$leg_PID"
 	echo "lunlink-demo: killed the leg's tgtd (kill -9 $leg_PID): the LUN goes on degraded;"
-	echo "  write to it, then: sudo make demo-restore-leg, and watch target/lunlink-status -w"
+	echo "  write to it, then: sudo make demo-restore-leg, and watch target/tools/lunlink-status -w"
 	leg_PID=
 	save_state
 	exit 0 ;;
@@ -105,7 +105,7 @@ restore-leg)
 	start_leg
 	save_state
 	echo "lunlink-demo: the leg is back (tgtd pid $leg_PID); the primary reconnects within"
-	echo "  30 s and copies only the regions written meanwhile: target/lunlink-status -w"
+	echo "  30 s and copies only the regions written meanwhile: target/tools/lunlink-status -w"
 	exit 0 ;;
 start) ;;
 *) die "usage: $0 start|stop|status|fail-leg|restore-leg" ;;
@@ -148,7 +148,7 @@ lunlink demo: a 2-way mirrored LUN on loopback
   copies    : $IMAGE_DIR/primary.img (local, tgtd pid $primary_PID)
               $IMAGE_DIR/leg.img     (leg: $(url leg 1 1), tgtd pid $leg_PID)
   Async Msgs: $async
-  status    : target/lunlink-status        (or -w 1 to watch)
+  status    : target/tools/lunlink-status        (or -w 1 to watch)
   try       : iscsi-inq $u
               iscsi-readcapacity16 $u
   fail a leg: sudo make demo-fail-leg       (kill -9 of the leg's tgtd; the LUN goes on)

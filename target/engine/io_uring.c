@@ -44,7 +44,7 @@
 #include "tgtd.h"
 #include "log.h"
 
-#include "io_engine.h"
+#include "engine/io_engine.h"
 #include "log.h"
 
 /*

@@ -5,7 +5,7 @@
 #include <poll.h>
 #include <stddef.h>
 
-#include "io_engine.h"
+#include "engine/io_engine.h"
 #include "log.h"
 
 void ll_engine_drain_wait(struct ll_engine *e, int efd, void (*complete)(int, int, void *),
