@@ -24,6 +24,20 @@
 #include "log.h"
 #include "lib/range_lock.h"
 #include "mirror/mirror.h"
+#include "layers/layer.h"
+
+/* A local copy's place, for the mirror engine: its file (fd 0: the
+ * engine's own, the backing store), where the LUN serves its data from
+ * (start, len: bytes of the LUN; file_off: where that begins in the file),
+ * its superblock, and its mirror once open. */
+struct ll_extent {
+	int fd;
+	uint64_t start, len;
+	uint64_t file_off;
+	const char *path;
+	struct ll_image *image;
+	struct ll_mirror *mirror;
+};
 
 struct ll_lu {
 	struct scsi_lu *lu;
@@ -31,31 +45,14 @@ struct ll_lu {
 	struct ll_bsopts opts;
 	struct ll_engine engine;
 	struct ll_range_lock ranges;
-	enum ll_fault fault;		/* injected failures, for tests */
-	int is_blockdev;
-	int formatted;			/* a lunlink image, not a raw one */
-	/* served alone: a new generation before the first write (extents.c):
-	 * alone_gen: 1 while it is to be written, gen_bump while it is being
-	 * written, with the writes that wait for it in gen_wait */
-	int alone_gen;
-	struct ll_gen_bump *gen_bump;
-	struct ll_io *gen_wait, *gen_wait_tail;
-	struct ll_image image;		/* its superblock, when formatted */
-	uint64_t data_offset;		/* where the LUN's data starts */
-	unsigned int nmirrors;		/* extents with mirror= legs */
-	unsigned int nextents;		/* extents concatenated (1: none) */
-	struct ll_extent {
-		int fd;			/* 0: the backing store's */
-		uint64_t start, len;	/* in the LUN */
-		uint64_t file_off;	/* where it starts in its file */
-		const char *path;
-		struct ll_image *image;	/* a mirrored extent's superblock */
-		struct ll_mirror *mirror;	/* its legs */
-	} ext[1 + LL_MAX_EXTENTS];
+	enum ll_fault fault;		/* injected failures, for tests (fault=) */
+	/* the stack of layers the commands go to (layers/stack.c) */
+	struct ll_layer *top;
+	unsigned int nmirrors;		/* mirror layers in it */
 	int errors_logged;		/* I/O errors logged so far (rate limit) */
 	int announced;			/* initiators were told the LUN came */
 
-	/* commands that complete without I/O, finished from a scheduled
+	/* requests that complete without I/O, finished from a scheduled
 	 * event: tgt must never see a completion inside bs_cmd_submit */
 	struct ll_io *later, *later_tail;
 	int later_scheduled;
@@ -69,20 +66,6 @@ static inline struct ll_lu *ll_lu(struct scsi_lu *lu)
 
 /* commands.c */
 int ll_cmd_submit(struct scsi_cmd *cmd);
-void ll_later(struct ll_lu *l, struct ll_io *io);
-void ll_later_init(struct ll_lu *l);
-void ll_later_cancel(struct ll_lu *l);
-
-/* extents.c */
-/* Extent set has mirror= legs (set 0: the backing store itself). */
-bool ll_has_legs(const struct ll_lu *l, unsigned int set);
-int ll_extents_open(struct ll_lu *l, uint64_t *size);
-void ll_extents_close(struct ll_lu *l);
-void ll_extents_submit(struct ll_lu *l, struct ll_io *io, int fault);
-int ll_extent_at(struct ll_lu *l, uint64_t lun_off, int *fd, uint64_t *file_off,
-		 uint64_t *left);
-int ll_mirrors_open(struct ll_lu *l);
-void ll_mirrors_close(struct ll_lu *l);
 
 /* notify.c */
 void ll_notify_luns_changed(int tid, uint64_t lun);
@@ -96,10 +79,13 @@ void ll_vpd_refresh(struct scsi_lu *lu);
 tgtadm_err ll_lu_config(struct scsi_lu *lu, char *params);
 
 
-/* log prefix: "lunlink: tid 1 lun 2 (/srv/a.img): " */
-#define ll_err(l, fmt, args...)						\
-	ll_log("lunlink: tid %d lun %" PRIu64 " (%s): " fmt,		\
+/* A LUN's messages, prefixed "lunlink: [LEVEL: ]tid 1 lun 2 (/srv/a.img): " */
+#define ll_lu_log(level, l, fmt, args...)				\
+	ll_log(level, "tid %d lun %" PRIu64 " (%s): " fmt,		\
 		(l)->lu->tgt->tid, (l)->lu->lun,			\
 		(l)->path ? (l)->path : "-", ##args)
+#define ll_err(l, fmt, args...)		ll_lu_log(LL_LOG_ERROR, l, fmt, ##args)
+#define ll_warn(l, fmt, args...)	ll_lu_log(LL_LOG_WARNING, l, fmt, ##args)
+#define ll_info(l, fmt, args...)	ll_lu_log(LL_LOG_INFO, l, fmt, ##args)
 
 #endif

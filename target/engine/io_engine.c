@@ -23,7 +23,7 @@ void ll_engine_drain_wait(struct ll_engine *e, int efd, void (*complete)(int, in
 		complete(efd, 0, data);
 	}
 	if (data && e->inflight)
-		ll_log("lunlink: %u I/O(s) to the image still unanswered after %d s; closing "
+		ll_log(LL_LOG_ERROR, "%u I/O(s) to the image still unanswered after %d s; closing "
 		       "the LUN anyway (check the image's storage: dmesg, the disk's health)\n",
 		       e->inflight, LL_DRAIN_MS / 1000);
 }

@@ -128,7 +128,7 @@ static void threads_complete(int fd, int events, void *data)
 
 	(void)events;
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		ll_log("lunlink: reading the worker eventfd: %m\n");
+		ll_log(LL_LOG_ERROR, "reading the worker eventfd: %m\n");
 	pthread_mutex_lock(&p->lock);
 	io = p->done;
 	p->done = p->done_tail = NULL;

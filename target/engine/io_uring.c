@@ -125,7 +125,7 @@ static void flush(struct uring_priv *p)
 		if (!p->unsubmitted)
 			return;
 	} else if (ret != -EAGAIN && ret != -EBUSY && ret != -EINTR) {
-		ll_log("lunlink: io_uring_submit failed: %s; retrying\n", strerror(-ret));
+		ll_log(LL_LOG_WARNING, "io_uring_submit failed: %s; retrying\n", strerror(-ret));
 	}
 	/* The kernel took fewer than offered: try again next round. */
 	schedule(p);
@@ -265,7 +265,7 @@ static void uring_complete(int fd, int events, void *data)
 
 	(void)events;
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		ll_log("lunlink: reading the io_uring eventfd: %m\n");
+		ll_log(LL_LOG_ERROR, "reading the io_uring eventfd: %m\n");
 
 	while (io_uring_peek_cqe(&p->ring, &cqe) == 0) {
 		struct ll_io *io = io_uring_cqe_get_data(cqe);

@@ -745,7 +745,7 @@ static void al_sync(struct ll_mirror *m)
 	io->op = LL_OP_DATASYNC;
 	io->fd = mirror_io_fd(m);
 	io->complete = al_synced;
-	ll_mirror_submit(m, io, !!(m->l->fault & (LL_FAULT_WRITE | LL_FAULT_FLUSH)));
+	ll_mirror_submit(m, io, ll_fault_hits(m->l, LL_OP_DATASYNC));
 }
 
 static void fan_go(struct fan *f);

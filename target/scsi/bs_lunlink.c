@@ -2,8 +2,9 @@
 /*
  * bs_lunlink.c: the tgt backing-store template "lunlink": registration, the
  * tgt version check, and a LUN's life cycle (bs_init, bs_open, bs_close,
- * bs_exit).  Commands are in commands.c, runtime keys in lu_config.c, the
- * I/O paths in io_uring.c and io_threads.c.
+ * bs_exit).  Commands are in commands.c, runtime keys in lu_config.c; the
+ * LUN's stack of layers is built in layers/stack.c over the engine opened
+ * here (engine/).
  *
  * tgtd gives a module no version handshake and no headers package: a module
  * built against another tgt's headers misreads struct scsi_lu and corrupts
@@ -94,7 +95,7 @@ static tgtadm_err lunlink_init(struct scsi_lu *lu, char *bsopts)
 	memset(l, 0, sizeof(*l));
 	l->lu = lu;
 	if (ll_bsopts_parse(bsopts, &l->opts, err, sizeof(err))) {
-		ll_log("lunlink: tid %d lun %" PRIu64 ": refused: %s\n",
+		ll_log(LL_LOG_ERROR, "tid %d lun %" PRIu64 ": refused: %s\n",
 			lu->tgt->tid, lu->lun, err);
 		return TGTADM_INVALID_REQUEST;
 	}
@@ -108,25 +109,21 @@ static tgtadm_err lunlink_init(struct scsi_lu *lu, char *bsopts)
 
 static int open_engine(struct ll_lu *l)
 {
-	char err[256], opts[LL_MAX_LEG_OPTS * (LL_URL_MAX + 8) +
-			    LL_MAX_EXTENTS * (LL_EXTENT_PATH_MAX + 48) + 200];
+	char err[256];
 	const struct ll_engine_ops *ops;
 
-	ll_bsopts_describe(&l->opts, opts, sizeof(opts));
 	if (l->opts.io != LL_IO_THREADS) {
 		ops = &ll_engine_uring;
 		l->engine.ops = ops;
-		if (!ops->open(&l->engine, l->opts.queue_depth, l->opts.threads, err, sizeof(err))) {
-			ll_err(l, "serving through io_uring in tgtd's event loop (%s)\n", opts);
+		if (!ops->open(&l->engine, l->opts.queue_depth, l->opts.threads, err, sizeof(err)))
 			return 0;
-		}
 		if (l->opts.io == LL_IO_URING) {
 			ll_err(l, "refused: io=uring was asked, but io_uring cannot be set up: %s\n",
 			       err);
 			return -1;
 		}
-		ll_err(l, "io_uring cannot be set up (%s); falling back to worker threads\n",
-		       err);
+		ll_warn(l, "io_uring cannot be set up (%s); falling back to worker threads\n",
+			err);
 	}
 	ops = &ll_engine_threads;
 	l->engine.ops = ops;
@@ -134,50 +131,20 @@ static int open_engine(struct ll_lu *l)
 		ll_err(l, "refused: cannot start the worker threads: %s\n", err);
 		return -1;
 	}
-	ll_err(l, "serving through %u worker threads (%s)\n", l->opts.threads, opts);
 	return 0;
 }
 
-/*
- * A lunlink image serves the data behind its superblock; a raw image all of
- * itself.  A superblock that is there but damaged refuses the LUN: serving
- * such an image raw would hand the initiator the metadata as data.
- */
-static int read_superblock(struct ll_lu *l, int fd, uint64_t *size)
+/* The LUN is served: say how. */
+static void say_serving(struct ll_lu *l)
 {
-	char err[256], id[33], n[24];
-	uint64_t stale;
-	int ret;
+	char opts[LL_MAX_LEG_OPTS * (LL_URL_MAX + 8) +
+		  LL_MAX_EXTENTS * (LL_EXTENT_PATH_MAX + 48) + 200];
 
-	ret = ll_image_read(fd, *size, &l->image, err, sizeof(err));
-	if (ret < 0) {
-		ll_err(l, "refused: %s; check it with 'lunlink-image show %s'\n", err, l->path);
-		return -1;
-	}
-	if (ret == 0)
-		return 0;
-	stale = ll_image_stale_regions(&l->image);
-	if (stale && !ll_has_legs(l, 0)) {
-		if (stale == UINT64_MAX)
-			snprintf(n, sizeof(n), "all its");
-		else
-			snprintf(n, sizeof(n), "%" PRIu64, stale);
-		ll_err(l, "refused: this copy is stale in %s region(s): a local write failed "
-		       "there while its mirror's legs took the data, or a local read failed "
-		       "('lunlink-image show %s' lists them). Serve it with mirror= to a leg "
-		       "that has them, which repairs them, or serve a leg's copy; to serve it "
-		       "alone anyway, with older data there: lunlink-image forget-stale %s\n",
-		       n, l->path, l->path);
-		return -1;
-	}
-	l->formatted = 1;
-	l->data_offset = l->image.data_offset;
-	*size = l->image.data_size;
-	ll_image_id_hex(l->image.volume_id, id);
-	ll_err(l, "lunlink image: volume %s, generation %016" PRIx64 ", %" PRIu64
-	       " bytes of data at offset %" PRIu64 "\n", id, l->image.gen_current,
-	       l->image.data_size, l->data_offset);
-	return 0;
+	ll_bsopts_describe(&l->opts, opts, sizeof(opts));
+	if (l->engine.ops == &ll_engine_uring)
+		ll_info(l, "serving through io_uring in tgtd's event loop (%s)\n", opts);
+	else
+		ll_info(l, "serving through %u worker threads (%s)\n", l->opts.threads, opts);
 }
 
 static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
@@ -188,7 +155,7 @@ static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 
 	l->path = strdup(path);
 	if (!l->path) {
-		ll_log("lunlink: out of memory\n");
+		ll_log(LL_LOG_ERROR, "out of memory\n");
 		return -1;
 	}
 	*fd = open(path, flags);
@@ -196,7 +163,7 @@ static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 		*fd = open(path, (flags & ~O_RDWR) | O_RDONLY);
 		if (*fd >= 0) {
 			lu->attrs.readonly = 1;
-			ll_err(l, "opened read-only: the image cannot be opened for writing\n");
+			ll_warn(l, "opened read-only: the image cannot be opened for writing\n");
 		}
 	}
 	if (*fd < 0) {
@@ -214,7 +181,6 @@ static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 	if (S_ISREG(st.st_mode)) {
 		*size = (uint64_t)st.st_size;
 	} else if (S_ISBLK(st.st_mode)) {
-		l->is_blockdev = 1;
 		if (ioctl(*fd, BLKGETSIZE64, size)) {
 			ll_err(l, "refused: cannot read the block device's size: %s\n",
 			       strerror(errno));
@@ -224,36 +190,18 @@ static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 		ll_err(l, "refused: '%s' is neither a regular file nor a block device\n", path);
 		goto err_close;
 	}
-	if (read_superblock(l, *fd, size))
-		goto err_close;
-	if (l->opts.window) {
-		if (l->opts.window_offset > *size ||
-		    l->opts.window_length > *size - l->opts.window_offset) {
-			ll_err(l, "refused: window=%" PRIu64 ":%" PRIu64 " ends past the image's "
-			       "%" PRIu64 " bytes of data\n", l->opts.window_offset,
-			       l->opts.window_length, *size);
-			goto err_close;
-		}
-		l->data_offset += l->opts.window_offset;
-		*size = l->opts.window_length;
-		ll_err(l, "serving the window of %" PRIu64 " bytes at offset %" PRIu64 "\n",
-		       *size, l->opts.window_offset);
-	}
-	if (ll_extents_open(l, size))
-		goto err_close;
-	if (*size < (1ULL << lu->blk_shift) || *size < 512) {
-		ll_err(l, "refused: '%s' is %" PRIu64 " bytes, smaller than one block; "
-		       "grow it first (e.g. truncate -s 1G %s)\n", path, *size, path);
-		goto err_close;
-	}
 	l->engine.fd = *fd;
 	if (open_engine(l))
 		goto err_close;
-	if (ll_mirrors_open(l)) {
-		l->engine.ops->close(&l->engine);
-		l->engine.ops = NULL;
-		goto err_close;
+	if (ll_stack_open(l, *fd, size))
+		goto err_engine;
+	if (*size < (1ULL << lu->blk_shift) || *size < 512) {
+		ll_err(l, "refused: '%s' is %" PRIu64 " bytes, smaller than one block; "
+		       "grow it first (e.g. truncate -s 1G %s)\n", path, *size, path);
+		ll_stack_close(l);
+		goto err_engine;
 	}
+	say_serving(l);
 
 	if (!lu->attrs.no_auto_lbppbe)
 		update_lbppbe(lu, S_ISREG(st.st_mode) ? (uint32_t)st.st_blksize : 512);
@@ -271,8 +219,10 @@ static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 	}
 	return 0;
 
+err_engine:
+	l->engine.ops->close(&l->engine);
+	l->engine.ops = NULL;
 err_close:
-	ll_extents_close(l);
 	close(*fd);
 err:
 	free(l->path);
@@ -286,8 +236,7 @@ static void lunlink_close(struct scsi_lu *lu)
 	struct ll_lu *l = ll_lu(lu);
 
 	/* tgt only closes a LUN with no command in flight */
-	ll_mirrors_close(l);
-	ll_extents_close(l);
+	ll_stack_close(l);
 	if (l->engine.ops)
 		l->engine.ops->close(&l->engine);
 	l->engine.ops = NULL;
@@ -337,11 +286,11 @@ void register_bs_module(void)
 	char why[512];
 
 	if (tgt_version_check(why, sizeof(why))) {
-		ll_log("lunlink: not registering backing store 'lunlink': %s\n", why);
+		ll_log(LL_LOG_ERROR, "not registering backing store 'lunlink': %s\n", why);
 		return;
 	}
 	bs_create_opcode_map(&lunlink_bst, opcodes, ARRAY_SIZE(opcodes));
 	register_backingstore_template(&lunlink_bst);
-	ll_log("lunlink: backing store 'lunlink' registered (built against tgt %s)\n",
+	ll_log(LL_LOG_INFO, "backing store 'lunlink' registered (built against tgt %s)\n",
 		LUNLINK_TGT_VERSION);
 }

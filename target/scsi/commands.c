@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * commands.c: the SCSI block commands of a lunlink LUN, each a short chain
- * of I/O requests on the LUN's engine.
+ * of I/O requests to the top of the LUN's stack of layers (layers/layer.h).
  *
  * tgt's sbc.c has already checked the CDB (LBA range, protection bits,
  * write protection) and filled cmd->offset and cmd->tl; what is left is the
@@ -38,6 +38,8 @@ struct ll_cmd {
 	uint64_t pos, end;		/* WRITE SAME progress */
 	const uint8_t *desc;		/* UNMAP descriptors */
 	uint32_t ndesc, idesc;
+	uint64_t lun_off;		/* the request's offset in the LUN (layers
+					 * below move io.off into their own) */
 	uint8_t sense_key;		/* fail(): the sense to complete with */
 	uint16_t sense_asc;
 };
@@ -48,48 +50,6 @@ static inline struct ll_cmd *to_cmd(struct ll_io *io)
 }
 
 /* ---- completion ---------------------------------------------------- */
-
-static void later_run(struct event_data *ev)
-{
-	struct ll_lu *l = ev->data;
-	struct ll_io *io = l->later;
-
-	l->later = l->later_tail = NULL;
-	l->later_scheduled = 0;
-	while (io) {
-		struct ll_io *next = io->next;
-
-		io->complete(io);
-		io = next;
-	}
-}
-
-void ll_later_init(struct ll_lu *l)
-{
-	tgt_init_sched_event(&l->later_ev, later_run, l);
-}
-
-void ll_later_cancel(struct ll_lu *l)
-{
-	if (l->later_scheduled)
-		tgt_remove_sched_event(&l->later_ev);
-	l->later_scheduled = 0;
-}
-
-/* Complete io (with io->res as set) from the main loop's next round. */
-void ll_later(struct ll_lu *l, struct ll_io *io)
-{
-	io->next = NULL;
-	if (l->later_tail)
-		l->later_tail->next = io;
-	else
-		l->later = io;
-	l->later_tail = io;
-	if (!l->later_scheduled) {
-		l->later_scheduled = 1;
-		tgt_add_sched_event(&l->later_ev);
-	}
-}
 
 static void finish(struct ll_cmd *c, int status)
 {
@@ -183,7 +143,7 @@ static void fail_io(struct ll_cmd *c)
 	if (l->errors_logged < 20 || l->errors_logged % 1000 == 0)
 		ll_err(l, "%s of %" PRIu64 " bytes at offset %" PRIu64 " failed: %s%s; "
 		       "the initiator gets %s\n", op_name(c->io.op), c->io.len,
-		       c->io.off ? c->io.off - l->data_offset : 0,
+		       c->lun_off,
 		       strerror(err), l->fault ? " (injected: fault= is set)" : "", what);
 	l->errors_logged++;
 	fail(c, key, asc);
@@ -191,21 +151,19 @@ static void fail_io(struct ll_cmd *c)
 
 /* ---- helpers ------------------------------------------------------- */
 
+/* One request to the top of the LUN's stack of layers. */
 static void submit(struct ll_cmd *c, enum ll_io_op op, int flags, void *buf,
 		   uint64_t off, uint64_t len, void (*complete)(struct ll_io *))
 {
-	struct ll_lu *l = c->l;
-	int fault = op == LL_OP_READ ? LL_FAULT_READ :
-		    op == LL_OP_FADVISE ? 0 :
-		    op == LL_OP_DATASYNC ? LL_FAULT_WRITE | LL_FAULT_FLUSH : LL_FAULT_WRITE;
-
+	c->lun_off = op == LL_OP_DATASYNC ? 0 : off;
 	c->io.op = op;
 	c->io.flags = flags;
 	c->io.buf = buf;
-	c->io.off = op == LL_OP_DATASYNC ? 0 : off + l->data_offset;
+	c->io.off = c->lun_off;
 	c->io.len = len;
+	c->io.fd = 0;
 	c->io.complete = complete;
-	ll_extents_submit(l, &c->io, !!(l->fault & fault));
+	ll_layer_submit(c->l->top, &c->io);
 }
 
 static void done_good(struct ll_io *io)
@@ -313,7 +271,7 @@ static void write_verify_written(struct ll_io *io)
 		fail(c, HARDWARE_ERROR, ASC_INTERNAL_TGT_FAILURE);
 		return;
 	}
-	submit(c, LL_OP_READ, 0, c->bounce, io->off, len, write_verify_read_done);
+	submit(c, LL_OP_READ, 0, c->bounce, c->lun_off, len, write_verify_read_done);
 }
 
 static void write_granted(struct ll_range *r)

@@ -96,14 +96,14 @@ static void send_now(int fd, int events, void *data)
 
 	told = scsi_event(p->tid, p->lun, UNIT_ATTENTION, ASC_REPORTED_LUNS_CHANGED);
 	if (told == 0)
-		ll_log("lunlink: tid %d: LUNs changed; no session is logged in to tell\n",
+		ll_log(LL_LOG_INFO, "tid %d: LUNs changed; no session is logged in to tell\n",
 			p->tid);
 	else if (told > 0)
-		ll_log("lunlink: tid %d: LUNs changed: Async Message REPORTED LUNS DATA HAS "
+		ll_log(LL_LOG_INFO, "tid %d: LUNs changed: Async Message REPORTED LUNS DATA HAS "
 			"CHANGED (3F/0E, LUN %" PRIu64 ") sent to %d session(s)\n",
 			p->tid, p->lun, told);
 	else
-		ll_log("lunlink: tid %d: LUNs changed, but no Async Message was sent: %s\n",
+		ll_log(LL_LOG_WARNING, "tid %d: LUNs changed, but no Async Message was sent: %s\n",
 			p->tid, strerror(-told));
 	free(p);
 }
@@ -115,7 +115,7 @@ static int can_send(void)
 		looked_up = 1;
 		scsi_event = (scsi_event_fn)dlsym(RTLD_DEFAULT, "iscsi_target_scsi_event");
 		if (!scsi_event)
-			ll_log("lunlink: this tgtd cannot send iSCSI Async Messages (it lacks "
+			ll_log(LL_LOG_WARNING, "this tgtd cannot send iSCSI Async Messages (it lacks "
 				"iscsi_target_scsi_event: build lunlink's patched tgtd with 'make "
 				"tgtd'); initiators learn of added and removed LUNs only from the "
 				"unit attention on their next command\n");
@@ -134,7 +134,7 @@ void ll_notify_luns_changed(int tid, uint64_t lun)
 			if (lun < p->lun)
 				p->lun = lun;
 			if (arm(p))
-				ll_log("lunlink: tid %d: cannot re-arm the notification timer: %m\n",
+				ll_log(LL_LOG_ERROR, "tid %d: cannot re-arm the notification timer: %m\n",
 					tid);
 			return;
 		}
@@ -159,6 +159,6 @@ err_close:
 err_free:
 	free(p);
 err:
-	ll_log("lunlink: tid %d: cannot schedule the Async Message for LUN %" PRIu64
+	ll_log(LL_LOG_ERROR, "tid %d: cannot schedule the Async Message for LUN %" PRIu64
 		": %m; initiators will learn of it from the unit attention\n", tid, lun);
 }

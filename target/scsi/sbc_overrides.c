@@ -140,7 +140,7 @@ static int get_lba_status(int host_no, struct scsi_cmd *cmd)
 		int fd;
 		uint64_t foff, left;
 
-		if (ll_extent_at(l, off, &fd, &foff, &left))
+		if (ll_layer_map(l->top, off, &fd, &foff, &left))
 			break;
 		if (left > end - off)
 			left = end - off;

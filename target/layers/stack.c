@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * stack.c: a LUN's stack of layers, built from its bsopts in this one
+ * place; nothing else knows which layer sits on which.
+ *
+ *   bsopts                              stack (top first)
+ *   (none)                              fault > local
+ *   window=O:L                          linear(window) > fault > local
+ *   mirror=URL...                       mirror > local
+ *   window=O:L;mirror=URL               linear(window) > mirror > local
+ *   extent=P:O:L...                     linear > [the above, fault > local(P)...]
+ *   extent=P:O:L;mirror=URL             linear > [..., mirror > local(P)]
+ *
+ * The backing store (tgt's path, always the real local image so that
+ * tgt-admin and targets.conf work unchanged) is the first segment of a
+ * concatenation; a mirror= belongs to the last extent= before it, or to
+ * the backing store when none comes before it (bsopts.c).
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "lunlink.h"
+
+static bool has_legs(const struct ll_lu *l, unsigned int set)
+{
+	for (unsigned int i = 0; i < l->opts.nlegs; i++)
+		if (l->opts.leg_set[i] == set)
+			return true;
+	return false;
+}
+
+/*
+ * Set `set` of the LUN (0: the backing store, k: extent= number k) over
+ * its local copy: a mirror when it has legs, else the fault layer over
+ * it.  The mirror is told where the LUN serves its data (lun_start, from
+ * byte data_off, len bytes).  Takes copy over; NULL logged.
+ */
+static struct ll_layer *set_layer(struct ll_lu *l, struct ll_local *copy, unsigned int set,
+				  uint64_t lun_start, uint64_t data_off, uint64_t len)
+{
+	struct ll_layer *ly;
+
+	if (has_legs(l, set)) {
+		if (!ll_local_image(copy)) {
+			ll_err(l, "refused: a mirrored LUN needs a lunlink image (its copies carry "
+			       "generations and a dirty-region map); prepare it with 'lunlink-image "
+			       "create --size SIZE %s' (which erases it) and the same on each leg\n",
+			       ll_local_path(copy));
+			ly = NULL;
+		} else {
+			ly = ll_mirror_layer_open(l, copy, set, lun_start, data_off, len);
+		}
+		if (ly)
+			l->nmirrors++;
+	} else {
+		ly = ll_fault_new(l, ll_local_layer(copy));
+	}
+	if (!ly)
+		ll_layer_destroy(ll_local_layer(copy));
+	return ly;
+}
+
+/* The backing store's set, or its window=. */
+static struct ll_layer *backing(struct ll_lu *l, int fd)
+{
+	struct ll_bsopts *o = &l->opts;
+	struct ll_layer *set0, *win;
+	struct ll_local *copy;
+	uint64_t size, off = 0, len;
+
+	copy = ll_local_open(l, l->path, fd, 0, !has_legs(l, 0), "the backing store");
+	if (!copy)
+		return NULL;
+	size = len = ll_local_layer(copy)->size;
+	if (o->window) {
+		if (o->window_offset > size || o->window_length > size - o->window_offset) {
+			ll_err(l, "refused: window=%" PRIu64 ":%" PRIu64 " ends past the image's "
+			       "%" PRIu64 " bytes of data\n", o->window_offset, o->window_length,
+			       size);
+			ll_layer_destroy(ll_local_layer(copy));
+			return NULL;
+		}
+		off = o->window_offset;
+		len = o->window_length;
+	}
+	set0 = set_layer(l, copy, 0, 0, off, len);
+	if (!set0 || !o->window)
+		return set0;
+	win = ll_linear_new(l, 1, 1);
+	if (!win) {
+		ll_layer_destroy(set0);
+		return NULL;
+	}
+	ll_linear_add(win, set0, off, len);
+	ll_info(l, "serving the window of %" PRIu64 " bytes at offset %" PRIu64 "\n", len, off);
+	return win;
+}
+
+/* Extent k (1-based: extent= number k, the LUN's k+1-th segment) onto
+ * the concatenation. */
+static int add_extent(struct ll_lu *l, struct ll_layer *lin, unsigned int k)
+{
+	struct ll_extent_opt *x = &l->opts.extent[k - 1];
+	int mirrored = has_legs(l, k);
+	char what[LL_EXTENT_PATH_MAX + 32];
+	struct ll_layer *set;
+	struct ll_local *copy;
+	uint64_t have;
+
+	snprintf(what, sizeof(what), "extent %u '%s'", k + 1, x->path);
+	copy = ll_local_open(l, x->path, -1, mirrored, 0, what);
+	if (!copy)
+		return -1;
+	have = ll_local_layer(copy)->size;
+	if (x->offset > have || x->length > have - x->offset) {
+		if (mirrored)
+			ll_err(l, "refused: %s: %" PRIu64 " bytes at offset %" PRIu64 " end past the "
+			       "%" PRIu64 " bytes of its image's data\n", what, x->length, x->offset,
+			       have);
+		else
+			ll_err(l, "refused: %s: %" PRIu64 " bytes at offset %" PRIu64 " end past its "
+			       "%" PRIu64 " bytes\n", what, x->length, x->offset, have);
+		ll_layer_destroy(ll_local_layer(copy));
+		return -1;
+	}
+	set = set_layer(l, copy, k, lin->size, x->offset, x->length);
+	if (!set)
+		return -1;
+	ll_linear_add(lin, set, x->offset, x->length);
+	return 0;
+}
+
+int ll_stack_open(struct ll_lu *l, int fd, uint64_t *size)
+{
+	struct ll_layer *top, *lin;
+	unsigned int k;
+
+	l->nmirrors = 0;
+	top = backing(l, fd);
+	if (!top)
+		return -1;
+	if (l->opts.nextents) {
+		lin = ll_linear_new(l, 1 + l->opts.nextents, 0);
+		if (!lin) {
+			l->top = top;
+			goto err;
+		}
+		ll_linear_add(lin, top, 0, top->size);
+		l->top = lin;
+		for (k = 1; k <= l->opts.nextents; k++)
+			if (add_extent(l, lin, k))
+				goto err;
+		ll_info(l, "%u extents concatenated, %" PRIu64 " bytes in all\n",
+			1 + l->opts.nextents, lin->size);
+	} else {
+		l->top = top;
+	}
+	*size = l->top->size;
+	return 0;
+err:
+	ll_stack_close(l);
+	return -1;
+}
+
+/*
+ * A mirror writes its map to its file at close; a resync or verify may
+ * have reads in flight, a mirror metadata writes: they are stopped from
+ * starting more, and finished, first.
+ */
+void ll_stack_close(struct ll_lu *l)
+{
+	if (!l->top)
+		return;
+	ll_layer_quiesce(l->top);
+	if (l->nmirrors && l->engine.ops)
+		l->engine.ops->drain(&l->engine);
+	ll_layer_destroy(l->top);
+	l->top = NULL;
+	l->nmirrors = 0;
+}
