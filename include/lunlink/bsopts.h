@@ -45,9 +45,10 @@ struct ll_bsopts {
 	bool window;
 	uint64_t window_offset, window_length;
 	/* extent=PATH:OFFSET:LENGTH, repeatable: ranges of other files or
-	 * block devices concatenated after the backing store's data; an
-	 * extent with mirror= legs is a range of a mirrored lunlink image's
-	 * data */
+	 * block devices, or of iSCSI LUNs on other nodes (PATH an
+	 * iscsi:// URL), concatenated after the backing store's data; a
+	 * local extent with mirror= legs is a range of a mirrored lunlink
+	 * image's data */
 	unsigned int nextents;
 	struct ll_extent_opt {
 		char path[LL_EXTENT_PATH_MAX + 1];
@@ -82,6 +83,9 @@ int ll_bsopts_describe(const struct ll_bsopts *o, char *buf, size_t len);
 void ll_url_public(const char *url, char *buf, size_t len);
 
 const char *ll_io_path_name(enum ll_io_path p);
+
+/* The extent is a LUN on another node (extent=iscsi://...). */
+bool ll_extent_is_remote(const struct ll_extent_opt *x);
 
 /*
  * A size as an operator writes it: bytes, or a number with a K, M, G, T or

@@ -432,6 +432,33 @@ static void test_mirror_sets(void)
 	refused(nine, "more than 8 mirror= legs in all", NULL);
 }
 
+/* extent= of an iSCSI LUN on another node */
+static void test_remote_extents(void)
+{
+	struct ll_bsopts o, p;
+	char buf[2048];
+
+	is_int(parse("extent=iscsi://u%pw@10.0.0.2:3261/iqn.b:vol/1:4M:8M;"
+		     "extent=/c.img:0:1M", &o), 0, "an iSCSI URL with a port and CHAP is an extent");
+	is_str(o.extent[0].path, "iscsi://u%pw@10.0.0.2:3261/iqn.b:vol/1",
+	       "  its URL is cut at the offset's colon, the port's kept");
+	ok(o.extent[0].offset == 4u << 20 && o.extent[0].length == 8u << 20,
+	   "  its offset and length");
+	ok(ll_extent_is_remote(&o.extent[0]) && !ll_extent_is_remote(&o.extent[1]),
+	   "  it is remote, the file is not");
+	ll_bsopts_format(&o, buf, sizeof(buf));
+	is_int(parse(buf, &p), 0, "  format parses back");
+	is_str(p.extent[0].path, o.extent[0].path, "  to the same URL");
+	ll_bsopts_describe(&o, buf, sizeof(buf));
+	ok(strstr(buf, "extent=iscsi://u%***@10.0.0.2:3261/") && !strstr(buf, "pw"),
+	   "  describe masks its password");
+	refused("extent=iscsi://host:0:1M", "is not an iSCSI URL", NULL);
+	refused("extent=iscsi://h/iqn.b:v/1:0:1M;mirror=iscsi://c/iqn.c:v/1",
+		"mirror= after extent=iscsi://h/iqn.b:v/1", "a LUN on another node");
+	is_int(parse("extent=iscsi://h/iqn.b:v/1:0:1M;extent=/d.img:0:1M;"
+		     "mirror=iscsi://c/iqn.c:v/1", &o), 0, "  a local extent after it may be mirrored");
+}
+
 int main(void)
 {
 	test_defaults();
@@ -440,6 +467,7 @@ int main(void)
 	test_length_limit();
 	test_format();
 	test_mirror_sets();
+	test_remote_extents();
 	test_sizes();
 	test_update();
 	return done_testing();

@@ -14,6 +14,8 @@
  *           (layers/fault.c)
  *   mirror  the same writes to this node's copy and to its legs
  *           (mirror/layer.c, over the engine in mirror/)
+ *   remote  an iSCSI LUN on another node, through libiscsi in tgtd's
+ *           loop (layers/remote.c, over remote/conn.c)
  *
  * The stack is built in one place, layers/stack.c, from the LUN's bsopts;
  * the SCSI commands (scsi/commands.c) talk to the top layer only.
@@ -123,6 +125,13 @@ struct ll_layer *ll_fault_new(struct ll_lu *l, struct ll_layer *below);
  * size is fixed by a window= (messages say so). */
 struct ll_layer *ll_linear_new(struct ll_lu *l, unsigned int n, int window);
 int ll_linear_add(struct ll_layer *lin, struct ll_layer *below, uint64_t off, uint64_t len);
+
+/* An iSCSI LUN on another node (url: iscsi://...), of which the stack
+ * uses the first size bytes; connected in the background (the LUN is
+ * served at once; its requests wait for the connection up to
+ * leg_timeout).  what names it in messages.  NULL logged (a bad URL). */
+struct ll_layer *ll_remote_open(struct ll_lu *l, const char *url, uint64_t size,
+				const char *what);
 
 /* The mirror over a local copy (a lunlink image): set 0 is the backing
  * store's, k extent= number k; [lun_start, +len) is where the LUN serves

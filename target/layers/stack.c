@@ -10,6 +10,7 @@
  *   window=O:L;mirror=URL               linear(window) > mirror > local
  *   extent=P:O:L...                     linear > [the above, fault > local(P)...]
  *   extent=P:O:L;mirror=URL             linear > [..., mirror > local(P)]
+ *   extent=iscsi://H/IQN/LUN:O:L        linear > [..., remote(URL)]
  *
  * The backing store (tgt's path, always the real local image so that
  * tgt-admin and targets.conf work unchanged) is the first segment of a
@@ -108,6 +109,16 @@ static int add_extent(struct ll_lu *l, struct ll_layer *lin, unsigned int k)
 	struct ll_local *copy;
 	uint64_t have;
 
+	if (ll_extent_is_remote(x)) {
+		/* a LUN on another node: the layer checks its size once
+		 * connected (it must hold offset + length) */
+		snprintf(what, sizeof(what), "extent %u", k + 1);
+		set = ll_remote_open(l, x->path, x->offset + x->length, what);
+		if (!set)
+			return -1;
+		ll_linear_add(lin, set, x->offset, x->length);
+		return 0;
+	}
 	snprintf(what, sizeof(what), "extent %u '%s'", k + 1, x->path);
 	copy = ll_local_open(l, x->path, -1, mirrored, 0, what);
 	if (!copy)

@@ -27,6 +27,11 @@ void ll_bsopts_default(struct ll_bsopts *o)
 	o->nextents = 0;
 }
 
+bool ll_extent_is_remote(const struct ll_extent_opt *x)
+{
+	return !strncmp(x->path, "iscsi://", 8);
+}
+
 const char *ll_io_path_name(enum ll_io_path p)
 {
 	switch (p) {
@@ -117,6 +122,10 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 			return ll_fail(err, errlen, "bsopts: mirror='%.80s' is not an iSCSI URL "
 				    "(iscsi://[user%%password@]host[:port]/target-iqn/lun, at most "
 				    "%d characters)", v, LL_URL_MAX);
+		if (o->nextents && ll_extent_is_remote(&o->extent[o->nextents - 1]))
+			return ll_fail(err, errlen, "bsopts: mirror= after extent=%.80s: that extent is "
+				    "a LUN on another node, and a mirror's own copy is on this one "
+				    "(mirror it on its own node)", o->extent[o->nextents - 1].path);
 		o->leg_set[o->nlegs] = (unsigned char)o->nextents;
 		memcpy(o->leg[o->nlegs++], v, n + 1);
 		return 0;
@@ -154,10 +163,14 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 			return ll_fail(err, errlen, "bsopts: extent='%.80s' is not PATH:OFFSET:LENGTH", v);
 		*len_s++ = '\0';
 		off_s = strrchr(v, ':');
-		if (!off_s || off_s == v || v[0] != '/')
+		if (!off_s || off_s == v || (v[0] != '/' && strncmp(v, "iscsi://", 8)))
 			return ll_fail(err, errlen, "bsopts: extent='%.80s...' is not "
-				    "/ABSOLUTE/PATH:OFFSET:LENGTH", v);
+				    "/ABSOLUTE/PATH:OFFSET:LENGTH or "
+				    "iscsi://HOST[:PORT]/TARGET-IQN/LUN:OFFSET:LENGTH", v);
 		*off_s++ = '\0';
+		if (!strncmp(v, "iscsi://", 8) && !strchr(v + 8, '/'))
+			return ll_fail(err, errlen, "bsopts: extent='%.80s' is not an iSCSI URL "
+				    "(iscsi://[user%%password@]host[:port]/target-iqn/lun)", v);
 		x = &o->extent[o->nextents];
 		if (strlen(v) > LL_EXTENT_PATH_MAX)
 			return ll_fail(err, errlen, "bsopts: extent path longer than %d characters",
@@ -240,10 +253,15 @@ static int format(const struct ll_bsopts *o, char *buf, size_t len, bool public)
 			      (unsigned long long)o->resync_rate, o->leg_timeout);
 	}
 	for (i = 0; i < o->nextents && n >= 0; i++) {
+		char path[LL_EXTENT_PATH_MAX + 1];
 		unsigned int j;
 
+		if (public && ll_extent_is_remote(&o->extent[i]))
+			ll_url_public(o->extent[i].path, path, sizeof(path));
+		else
+			snprintf(path, sizeof(path), "%s", o->extent[i].path);
 		used = (size_t)n < len ? (size_t)n : len;
-		n += snprintf(buf + used, len - used, ";extent=%s:%llu:%llu", o->extent[i].path,
+		n += snprintf(buf + used, len - used, ";extent=%s:%llu:%llu", path,
 			      (unsigned long long)o->extent[i].offset,
 			      (unsigned long long)o->extent[i].length);
 		for (j = 0; j < o->nlegs && n >= 0; j++)

@@ -77,14 +77,6 @@ const char *const ll_leg_state_name[] = { "down", "connecting", "syncing", "up",
 
 static uint8_t zero_block[512];
 
-uint64_t ll_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- the dirty-region map ------------------------------------------- */
 
 /* Regions of the LUN's byte range [off, off+len), LUN-relative offsets. */

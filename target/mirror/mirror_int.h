@@ -14,6 +14,7 @@
 
 #include "lunlink.h"
 #include "mirror.h"
+#include "remote/conn.h"
 
 #define TICK_MS			100
 #define BACKOFF_MIN_MS		500
@@ -206,7 +207,6 @@ struct fan {
 
 
 
-uint64_t ll_now_ms(void);
 
 
 /* the copy's file: for the engine (0: the engine's own), and for the few
