@@ -48,6 +48,21 @@ test_expect_success 'a missing extent, one past its file, and a bad extent= are 
 	test_grep "a concatenation of extents" "$A_LOG"
 '
 
+test_expect_success 'a last extent of LENGTH "end" runs to the end of its file, and grows the LUN with it' '
+	truncate -s 16M c.img && truncate -s 8M d.img &&
+	lun_new A 1 3 "$TRASH/c.img" lunlink "extent=$TRASH/d.img:2M:end" &&
+	"$IO" "$(url A 1 3)" capacity >cap && echo "45056 512" >expect && test_cmp expect cap &&
+	head -c 4096 /dev/urandom >tail4k &&
+	"$IO" "$(url A 1 3)" write 45048 tail4k &&
+	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 3 --params resize=32M &&
+	"$IO" "$(url A 1 3)" capacity >cap && echo "65536 512" >expect && test_cmp expect cap &&
+	test $(stat -c %s d.img) = $((18 * 1048576)) &&
+	"$IO" "$(url A 1 3)" read 45048 8 back && test_cmp tail4k back &&
+	"$IO" "$(url A 1 3)" write 65528 tail4k &&
+	dd if=d.img bs=512 skip=$((18 * 2048 - 8)) count=8 2>/dev/null >ind && test_cmp tail4k ind &&
+	tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 3
+'
+
 test_expect_success 'tgtd is alive' '
 	tgtd_alive A
 '

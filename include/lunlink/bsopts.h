@@ -53,6 +53,8 @@ struct ll_bsopts {
 	struct ll_extent_opt {
 		char path[LL_EXTENT_PATH_MAX + 1];
 		uint64_t offset, length;
+		bool to_end;		/* LENGTH "end": to the end of its file
+					 * or image data (length 0 here) */
 	} extent[LL_MAX_EXTENTS];
 };
 

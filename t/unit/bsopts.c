@@ -455,6 +455,12 @@ static void test_remote_extents(void)
 	refused("extent=iscsi://host:0:1M", "is not an iSCSI URL", NULL);
 	refused("extent=iscsi://h/iqn.b:v/1:0:1M;mirror=iscsi://c/iqn.c:v/1",
 		"mirror= after extent=iscsi://h/iqn.b:v/1", "a LUN on another node");
+	is_int(parse("extent=/d.img:1M:end", &o), 0, "an extent of LENGTH end parses");
+	ok(o.extent[0].to_end && !o.extent[0].length && o.extent[0].offset == 1u << 20,
+	   "  it runs to the end of its file");
+	ll_bsopts_format(&o, buf, sizeof(buf));
+	ok(strstr(buf, ";extent=/d.img:1048576:end") != NULL, "  format writes it back as end");
+	refused("extent=iscsi://h/iqn.b:v/1:0:end", "needs its LENGTH", NULL);
 	is_int(parse("extent=iscsi://h/iqn.b:v/1:0:1M;extent=/d.img:0:1M;"
 		     "mirror=iscsi://c/iqn.c:v/1", &o), 0, "  a local extent after it may be mirrored");
 }

@@ -121,10 +121,12 @@ int ll_local_resize(struct ll_local *loc, int grow, uint64_t want, uint64_t *now
 struct ll_layer *ll_fault_new(struct ll_lu *l, struct ll_layer *below);
 
 /* A linear layer of up to n segments, each added in order: len bytes of
- * below from its byte off.  Its size is the segments' sum.  window: its
- * size is fixed by a window= (messages say so). */
+ * below from its byte off; grows: to below's end, growing with it while
+ * it is the last segment (resize=).  Its size is the segments' sum.
+ * window: its size is fixed by a window= (messages say so). */
 struct ll_layer *ll_linear_new(struct ll_lu *l, unsigned int n, int window);
-int ll_linear_add(struct ll_layer *lin, struct ll_layer *below, uint64_t off, uint64_t len);
+int ll_linear_add(struct ll_layer *lin, struct ll_layer *below, uint64_t off, uint64_t len,
+		  int grows);
 
 /* An iSCSI LUN on another node (url: iscsi://...), of which the stack
  * uses the first size bytes; connected in the background (the LUN is

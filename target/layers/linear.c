@@ -24,6 +24,7 @@ struct seg {
 struct linear {
 	struct ll_layer ly;
 	int window;
+	int last_grows;			/* the last segment runs to its layer's end */
 	unsigned int n, max;
 	struct seg seg[];
 };
@@ -176,11 +177,29 @@ static void linear_destroy(struct ll_layer *ly)
 static int linear_resize(struct ll_layer *ly, int grow, uint64_t want, uint64_t *now)
 {
 	struct linear *lin = to_linear(ly);
+	struct seg *g = lin->n ? &lin->seg[lin->n - 1] : NULL;
+	uint64_t below_now;
+	int ret;
 
 	*now = ly->size;
+	if (lin->last_grows && g->below->ops->resize) {
+		/* the last segment grows with the layer below it */
+		if (grow && want < g->start) {
+			ll_err(ly->l, "resize=%" PRIu64 " refused: the LUN is %" PRIu64 " bytes and "
+			       "lunlink never shrinks a LUN\n", want, ly->size);
+			return LL_RESIZE_REFUSED;
+		}
+		ret = g->below->ops->resize(g->below, grow, g->off + (want - g->start), &below_now);
+		if (ret != LL_RESIZE_CHANGED)
+			return ret;
+		g->len = below_now - g->off;
+		*now = ly->size = g->start + g->len;
+		return ret;
+	}
 	ll_err(ly->l, "resize refused: the LUN is %s; its size is fixed by its options\n",
 	       lin->window ? "a window of its image (window=)" :
-	       "a concatenation of extents (extent=)");
+	       "a concatenation of extents (extent=) whose last extent has a fixed LENGTH "
+	       "(LENGTH \"end\" lets it grow)");
 	return LL_RESIZE_REFUSED;
 }
 
@@ -250,8 +269,10 @@ struct ll_layer *ll_linear_new(struct ll_lu *l, unsigned int n, int window)
 	return &lin->ly;
 }
 
-/* The segment takes below over (destroyed with the linear layer). */
-int ll_linear_add(struct ll_layer *ly, struct ll_layer *below, uint64_t off, uint64_t len)
+/* The segment takes below over (destroyed with the linear layer).  grows:
+ * it runs to below's end, and grows with it while it is the last. */
+int ll_linear_add(struct ll_layer *ly, struct ll_layer *below, uint64_t off, uint64_t len,
+		  int grows)
 {
 	struct linear *lin = to_linear(ly);
 	struct seg *g;
@@ -264,5 +285,6 @@ int ll_linear_add(struct ll_layer *ly, struct ll_layer *below, uint64_t off, uin
 	g->len = len;
 	g->off = off;
 	ly->size += len;
+	to_linear(ly)->last_grows = grows;
 	return 0;
 }

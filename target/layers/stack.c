@@ -12,6 +12,9 @@
  *   extent=P:O:L;mirror=URL             linear > [..., mirror > local(P)]
  *   extent=iscsi://H/IQN/LUN:O:L        linear > [..., remote(URL)]
  *
+ * An extent=P:O:end runs to the end of its file (or image data); the last
+ * one grows with it (resize=).
+ *
  * The backing store (tgt's path, always the real local image so that
  * tgt-admin and targets.conf work unchanged) is the first segment of a
  * concatenation; a mirror= belongs to the last extent= before it, or to
@@ -93,7 +96,7 @@ static struct ll_layer *backing(struct ll_lu *l, int fd)
 		ll_layer_destroy(set0);
 		return NULL;
 	}
-	ll_linear_add(win, set0, off, len);
+	ll_linear_add(win, set0, off, len, 0);
 	ll_info(l, "serving the window of %" PRIu64 " bytes at offset %" PRIu64 "\n", len, off);
 	return win;
 }
@@ -107,7 +110,7 @@ static int add_extent(struct ll_lu *l, struct ll_layer *lin, unsigned int k)
 	char what[LL_EXTENT_PATH_MAX + 32];
 	struct ll_layer *set;
 	struct ll_local *copy;
-	uint64_t have;
+	uint64_t have, len = x->length;
 
 	if (ll_extent_is_remote(x)) {
 		/* a LUN on another node: the layer checks its size once
@@ -116,7 +119,7 @@ static int add_extent(struct ll_lu *l, struct ll_layer *lin, unsigned int k)
 		set = ll_remote_open(l, x->path, x->offset + x->length, what);
 		if (!set)
 			return -1;
-		ll_linear_add(lin, set, x->offset, x->length);
+		ll_linear_add(lin, set, x->offset, x->length, 0);
 		return 0;
 	}
 	snprintf(what, sizeof(what), "extent %u '%s'", k + 1, x->path);
@@ -124,7 +127,15 @@ static int add_extent(struct ll_lu *l, struct ll_layer *lin, unsigned int k)
 	if (!copy)
 		return -1;
 	have = ll_local_layer(copy)->size;
-	if (x->offset > have || x->length > have - x->offset) {
+	if (x->to_end)		/* to the end: whole blocks of it */
+		len = x->offset < have ? (have - x->offset) & ~511ULL : 0;
+	if (x->to_end && !len) {
+		ll_err(l, "refused: %s: its offset %" PRIu64 " leaves nothing of its %" PRIu64
+		       " bytes\n", what, x->offset, have);
+		ll_layer_destroy(ll_local_layer(copy));
+		return -1;
+	}
+	if (!x->to_end && (x->offset > have || x->length > have - x->offset)) {
 		if (mirrored)
 			ll_err(l, "refused: %s: %" PRIu64 " bytes at offset %" PRIu64 " end past the "
 			       "%" PRIu64 " bytes of its image's data\n", what, x->length, x->offset,
@@ -135,10 +146,10 @@ static int add_extent(struct ll_lu *l, struct ll_layer *lin, unsigned int k)
 		ll_layer_destroy(ll_local_layer(copy));
 		return -1;
 	}
-	set = set_layer(l, copy, k, lin->size, x->offset, x->length);
+	set = set_layer(l, copy, k, lin->size, x->offset, len);
 	if (!set)
 		return -1;
-	ll_linear_add(lin, set, x->offset, x->length);
+	ll_linear_add(lin, set, x->offset, len, x->to_end);
 	return 0;
 }
 
@@ -157,7 +168,7 @@ int ll_stack_open(struct ll_lu *l, int fd, uint64_t *size)
 			l->top = top;
 			goto err;
 		}
-		ll_linear_add(lin, top, 0, top->size);
+		ll_linear_add(lin, top, 0, top->size, 0);
 		l->top = lin;
 		for (k = 1; k <= l->opts.nextents; k++)
 			if (add_extent(l, lin, k))

@@ -175,12 +175,20 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 		if (strlen(v) > LL_EXTENT_PATH_MAX)
 			return ll_fail(err, errlen, "bsopts: extent path longer than %d characters",
 				    LL_EXTENT_PATH_MAX);
+		/* LENGTH "end": to the end of the file or image's data, which
+		 * may grow (resize= on the LUN, when this extent is the last) */
+		x->to_end = !strcmp(len_s, "end");
 		if (ll_parse_size(off_s, &x->offset, serr, sizeof(serr)) ||
-		    ll_parse_size(len_s, &x->length, serr, sizeof(serr)))
+		    (!x->to_end && ll_parse_size(len_s, &x->length, serr, sizeof(serr))))
 			return ll_fail(err, errlen, "bsopts: extent %s: %s", v, serr);
-		if (!x->length || x->offset % 512 || x->length % 512)
+		if (x->to_end)
+			x->length = 0;
+		if ((!x->length && !x->to_end) || x->offset % 512 || x->length % 512)
 			return ll_fail(err, errlen, "bsopts: extent %s: the offset and the length must be "
 				    "multiples of 512, the length not 0", v);
+		if (x->to_end && !strncmp(v, "iscsi://", 8))
+			return ll_fail(err, errlen, "bsopts: extent %s: a LUN on another node needs its "
+				    "LENGTH (\"end\" is for local files and images)", v);
 		strcpy(x->path, v);
 		o->nextents++;
 		return 0;
@@ -261,9 +269,13 @@ static int format(const struct ll_bsopts *o, char *buf, size_t len, bool public)
 		else
 			snprintf(path, sizeof(path), "%s", o->extent[i].path);
 		used = (size_t)n < len ? (size_t)n : len;
-		n += snprintf(buf + used, len - used, ";extent=%s:%llu:%llu", path,
-			      (unsigned long long)o->extent[i].offset,
-			      (unsigned long long)o->extent[i].length);
+		if (o->extent[i].to_end)
+			n += snprintf(buf + used, len - used, ";extent=%s:%llu:end", path,
+				      (unsigned long long)o->extent[i].offset);
+		else
+			n += snprintf(buf + used, len - used, ";extent=%s:%llu:%llu", path,
+				      (unsigned long long)o->extent[i].offset,
+				      (unsigned long long)o->extent[i].length);
 		for (j = 0; j < o->nlegs && n >= 0; j++)
 			if (o->leg_set[j] == i + 1)
 				n = format_leg(o, j, buf, len, n, public);

@@ -64,8 +64,9 @@ static int ml_resize(struct ll_layer *ly, int grow, uint64_t want, uint64_t *now
 	int ret = ll_local_resize(ml->copy, grow, want, now, legs_may_grow, ml->place.mirror);
 
 	if (ret == LL_RESIZE_CHANGED) {
+		/* it serves its data from where it did to its new end */
 		ly->size = *now;
-		ml->place.len = *now;	/* a resizable mirror is the whole LUN */
+		ml->place.len = *now - (ml->place.file_off - ml->place.image->data_offset);
 		ll_mirror_grown(ml->place.mirror);
 	}
 	return ret;
