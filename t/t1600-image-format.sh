@@ -74,6 +74,12 @@ test_expect_success 'data lands behind the superblock, which stays intact' '
 	"$IMG" check a.img
 '
 
+test_expect_success 'WRITE AND VERIFY reads back from data coordinates' '
+	head -c 65536 /dev/urandom >wv &&
+	"$IO" "$(url A 1 1)" write 4096 wv verify &&
+	dd if=a.img bs=512 skip=$((2048 + 4096)) count=128 2>/dev/null >atwv && test_cmp wv atwv
+'
+
 test_expect_success 'UNMAP and GET LBA STATUS work in data coordinates' '
 	"$IO" "$(url A 1 1)" unmap 0 2048 &&
 	"$IO" "$(url A 1 1)" read 0 2048 z && head -c 1048576 /dev/zero >zeros && test_cmp zeros z &&

@@ -5,7 +5,9 @@
  * on a live session; this one does, one SCSI command per subcommand, and
  * prints what the target answered.
  *
- *   iscsi-io URL write LBA FILE [fua]   WRITE(16) of FILE's bytes
+ *   iscsi-io URL write LBA FILE [fua|verify]
+ *                                       WRITE(16) of FILE's bytes (verify:
+ *                                       WRITE AND VERIFY(16))
  *   iscsi-io URL write-every COUNT STEP FILE
  *                                       on one session, COUNT WRITE(16)s of
  *                                       FILE's bytes, at LBA 0, STEP, 2*STEP...
@@ -178,8 +180,12 @@ static int cmd_write(char **av, int ac)
 	uint32_t len;
 	unsigned char *buf = slurp(av[1], &len);
 
-	check(iscsi_write16_sync(iscsi, lun, lba, buf, len, (int)block_size(), 0, 0,
-				 fua, 0, 0), "WRITE(16)");
+	if (ac > 2 && !strcmp(av[2], "verify"))	/* BYTCHK 0: the target reads back */
+		check(iscsi_writeverify16_sync(iscsi, lun, lba, buf, len, (int)block_size(), 0, 0,
+					       0, 0), "WRITE AND VERIFY(16)");
+	else
+		check(iscsi_write16_sync(iscsi, lun, lba, buf, len, (int)block_size(), 0, 0,
+					 fua, 0, 0), "WRITE(16)");
 	free(buf);
 	return 0;
 }
