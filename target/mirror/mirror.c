@@ -1246,6 +1246,9 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 		return;
 	}
 
+	if (io->op != LL_OP_DATASYNC)
+		m->blank = 0;		/* a write is on its way: not zeros any more */
+
 	/* a stale region of this copy takes no write that covers only part of
 	 * it while no leg that holds it whole is connected: the region would be
 	 * whole on no copy (a write that covers it whole makes it whole here
@@ -1483,9 +1486,17 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 		      im->ncopies, im->copy_id, e->path);
 		goto err;
 	}
+	/* blank: known here from now on, and off the disk before any write
+	 * can reach this copy (a crash then leaves it not blank: copied, never
+	 * taken for identical to a blank leg) */
+	m->blank = ll_image_is_blank(im);
+	im->blank_gen = 0;
 	im->flags = (im->flags & ~LL_IMAGE_F_FRESH) | LL_IMAGE_F_OPEN | LL_IMAGE_F_PRIMARY;
 	if (ll_mirror_store_sb(m))
 		goto err;
+	if (m->blank)
+		m_err(m, "this copy is blank (zeros since lunlink-image create): a leg that is "
+		      "blank too, of this volume, starts in sync with nothing copied\n");
 
 	m->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	memset(&its, 0, sizeof(its));
@@ -1649,6 +1660,9 @@ void ll_mirror_close(struct ll_mirror *m)
 		m_err(m, "cannot write the dirty-region map: %m\n");
 	al_clear(m);
 	m->image->flags &= ~LL_IMAGE_F_OPEN;
+	/* never written while it was served: still the zeros create left */
+	if (m->blank && !m->image->gen_bitmap)
+		m->image->blank_gen = m->image->gen_current;
 	ll_mirror_store_sb(m);
 	free(m->al);
 	free(m->in_al);
