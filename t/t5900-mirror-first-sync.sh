@@ -128,6 +128,20 @@ test_expect_success 'a leg that cannot unmap gets the holes as zeros written' '
 	a_log_has "bytes of holes written as zeros)"
 '
 
+test_expect_success 'a primary whose superblock says blank but whose file holds data is not taken for blank' '
+	unserve &&
+	"$IMG" create --size 64M f.img >/dev/null &&
+	"$IMG" create --size 64M --volume "$(field f.img volume)" g.img >/dev/null &&
+	dd if=r0 of=f.img bs=1M seek=1 conv=notrunc 2>/dev/null &&
+	test "$(field f.img blank)" = true &&
+	unexport_leg && export_leg "$TRASH/g.img" thin &&
+	serve f.img "mirror=$(url B 1 1)" &&
+	wait_for 30 leg_is up &&
+	test "$(leg_field resync_data)" = 65536 &&
+	test "$(data_sum f.img)" = "$(data_sum g.img)" &&
+	a_log_has "its superblock says blank, but its file holds data at offset 1048576"
+'
+
 test_expect_success 'tgtd A is alive' '
 	tgtd_alive A
 '

@@ -1377,6 +1377,25 @@ static void fan_go(struct fan *f)
 
 /* ---- set up, tear down ------------------------------------------------- */
 
+/* A file whose superblock says blank but whose data area the file system
+ * says holds data was written past lunlink (dd, another export): it is
+ * not blank.  A block device cannot say (it is all data to lseek). */
+static int holds_data(struct ll_mirror *m)
+{
+	const struct ll_image *im = m->image;
+	struct stat st;
+	off_t at;
+
+	if (fstat(mirror_fd(m), &st) || !S_ISREG(st.st_mode))
+		return 0;
+	at = lseek(mirror_fd(m), (off_t)im->data_offset, SEEK_DATA);
+	if (at < 0 || (uint64_t)at >= im->data_offset + im->data_size)
+		return 0;
+	m_err(m, "its superblock says blank, but its file holds data at offset %lld (written "
+	      "past lunlink?): it is not blank, and its legs are copied\n", (long long)at);
+	return 1;
+}
+
 int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 {
 	struct ll_image *im = e->image;
@@ -1489,7 +1508,7 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 	/* blank: known here from now on, and off the disk before any write
 	 * can reach this copy (a crash then leaves it not blank: copied, never
 	 * taken for identical to a blank leg) */
-	m->blank = ll_image_is_blank(im);
+	m->blank = ll_image_is_blank(im) && !holds_data(m);
 	im->blank_gen = 0;
 	im->flags = (im->flags & ~LL_IMAGE_F_FRESH) | LL_IMAGE_F_OPEN | LL_IMAGE_F_PRIMARY;
 	if (ll_mirror_store_sb(m))

@@ -96,6 +96,7 @@ static tgtadm_err resize_image(struct ll_lu *l, int grow, uint64_t want)
 		}
 	}
 	im.data_size = want;
+	im.blank_gen = 0;	/* a device's new part holds its old bytes */
 	err = ll_image_store(l->lu->fd, &im);
 	if (err) {
 		ll_err(l, "resize=%" PRIu64 " failed: cannot write the superblock: %s\n", want,
