@@ -6,9 +6,10 @@
  * held exclusively so no new write interleaves, at most resync_rate bytes
  * a second (regions that are holes in this copy's file go as WRITE SAME
  * with UNMAP, or zeros to a leg that cannot unmap: a first sync of a
- * sparse image sends only its data); online verify, which compares each region of a leg with this
- * copy's by SHA-256 (OpenSSL) and resyncs the regions that differ; and the
- * status file an operator reads the progress from.
+ * sparse image sends only its data); online verify, which compares each
+ * region of a leg with this copy's by SHA-256 (OpenSSL) and resyncs the
+ * regions that differ; and the status file an operator reads the progress
+ * from.
  */
 #define _GNU_SOURCE
 #include <errno.h>
