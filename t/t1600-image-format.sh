@@ -47,6 +47,58 @@ test_expect_success LOOP 'a block device that is not blank is refused; with --fo
 	test_cmp zeros meta
 '
 
+test_expect_success LOOP 'a device create can discard is blank: its old data reads as zeros' '
+	dd if=junk of=dev.img bs=1M seek=2 conv=notrunc 2>/dev/null &&
+	"$IMG" create --force --size 32M "$LOOPDEV" >out &&
+	test_grep ", blank\$" out &&
+	test "$(field "$LOOPDEV" blank)" = true &&
+	head -c 65536 /dev/zero >zeros &&
+	dd if="$LOOPDEV" bs=1M skip=2 count=1 2>/dev/null | head -c 65536 >now &&
+	test_cmp zeros now
+'
+
+test_expect_success 'a new file is blank; --volume names the volume of another copy' '
+	test "$(field a.img blank)" = true &&
+	"$IMG" create --size 32M --volume "$(field a.img volume)" same.img >out &&
+	test "$(field same.img volume)" = "$(field a.img volume)" &&
+	test "$(field same.img copy)" != "$(field a.img copy)" &&
+	test_must_fail "$IMG" create --size 32M --volume 12ab other.img 2>err &&
+	test_grep "12ab is not a volume id (32 hex digits" err &&
+	! test -e other.img
+'
+
+# A file system whose largest file is small: ext2 with 1 KiB blocks takes
+# files up to about 16 GiB (its indirect blocks), on a loop device.
+command -v mkfs.ext2 >/dev/null 2>&1 && test_have_prereq LOOP && test_have_prereq ROOT &&
+	test_set_prereq SMALLFS
+test_expect_success SMALLFS 'an image larger than the file system takes: refused by name, nothing left behind' '
+	truncate -s 16M small.fs && mkfs.ext2 -q -b 1024 -F small.fs &&
+	mkdir mnt && mount -o loop small.fs mnt && test_atexit "umount $TRASH/mnt" &&
+	test_must_fail "$IMG" create --size 20G mnt/big.img 2>err &&
+	test_grep "mnt/big.img: the image needs a file of 21475885056 bytes" err &&
+	test_grep "the largest file this file system (ext2) takes is [0-9]* bytes (about 16" err &&
+	test_grep "nothing was created or changed. Give a --size of at most [0-9]*" err &&
+	test_grep "on a file system that takes larger files" err &&
+	! test -e mnt/big.img &&
+	size=$(sed -n "s/.*--size of at most \([0-9]*\) .*/\1/p" err) &&
+	"$IMG" create --size "$size" mnt/fits.img >out &&
+	"$IMG" check mnt/fits.img
+'
+
+test_expect_success SMALLFS 'create --force of an existing file that cannot fit leaves it as it was' '
+	echo "old contents" >mnt/old.img && cp mnt/old.img old.copy &&
+	test_must_fail "$IMG" create --force --size 20G mnt/old.img 2>err &&
+	test_grep "the largest file this file system (ext2) takes" err &&
+	test_cmp old.copy mnt/old.img
+'
+
+test_expect_success 'over the process'"'"'s file size limit (ulimit -f): said, nothing left behind' '
+	test_must_fail sh -c "ulimit -f 1024 && exec \"$IMG\" create --size 32M limited.img" 2>err &&
+	test_grep "this process may write files of at most [0-9]* bytes (.*ulimit -f, RLIMIT_FSIZE)" err &&
+	test_grep "raise the limit" err &&
+	! test -e limited.img
+'
+
 test_expect_success 'show: --json after FILE, a path JSON must escape, --help' '
 	"$IMG" create --size 32M "q\"b\\.img" >/dev/null &&
 	"$IMG" show "q\"b\\.img" --json >json &&
@@ -71,7 +123,8 @@ test_expect_success 'data lands behind the superblock, which stays intact' '
 	"$IO" "$(url A 1 1)" sync &&
 	dd if=a.img of=at0 bs=1M skip=1 count=1 2>/dev/null && test_cmp data at0 &&
 	"$IO" "$(url A 1 1)" read 63488 2048 end && test_cmp data end &&
-	"$IMG" check a.img
+	"$IMG" check a.img &&
+	test "$(field a.img blank)" = false
 '
 
 test_expect_success 'WRITE AND VERIFY reads back from data coordinates' '

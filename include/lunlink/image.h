@@ -19,6 +19,13 @@
  * All integers are little-endian.  The superblock ends with a CRC32C of the
  * bytes before it; a superblock whose magic matches but whose checksum or
  * fields do not is refused, never served as raw data.
+ *
+ * Fields were added to version 1 in bytes every older superblock holds as
+ * zeros, with zero meaning what the image was before the field: an older
+ * image reads as it always did, and an older lunlink that rewrites a
+ * superblock (it encodes only the fields it knows) writes zeros there.  The
+ * blank mark (blank_gen) relies on that: it may only be lost, never kept
+ * by mistake, and lost it makes the copy merely not blank (copied whole).
  */
 #ifndef LUNLINK_IMAGE_H
 #define LUNLINK_IMAGE_H
@@ -70,6 +77,16 @@ struct ll_image {
 	uint64_t copy_id;
 	uint32_t ncopies;
 	uint64_t copies[LL_IMAGE_COPIES_MAX];
+	/* blank: lunlink-image create made the data all zeros (a new sparse
+	 * file, or a device it zeroed and checked) and nothing has written it
+	 * since.  The copy is blank while blank_gen is its current generation
+	 * (ll_image_is_blank): a new generation, or any superblock write that
+	 * does not carry the mark on, ends it.  A mirror's primary clears it
+	 * on disk when it opens the copy, before any write can reach it; two
+	 * blank copies of one volume hold the same bytes, so a blank leg of a
+	 * blank primary starts in sync with nothing copied (DRBD's
+	 * --clear-bitmap, decided from the copies' own records). */
+	uint64_t blank_gen;
 };
 
 #define LL_IMAGE_F_PRIMARY	0x1	/* last served as the writable copy */
@@ -77,6 +94,11 @@ struct ll_image {
 #define LL_IMAGE_F_OPEN		0x4	/* being served as a mirror's primary */
 #define LL_IMAGE_F_STALE_ALL	0x8	/* more stale ranges than the list holds:
 					 * every region counts as stale */
+
+/* The copy is blank (see blank_gen): made all zeros by create and never
+ * written since.  A superblock that says anything else about its past (an
+ * open primary, stale regions, a map against another generation) is not. */
+int ll_image_is_blank(const struct ll_image *im);
 
 /* Regions of region_size the image's dirty map and stale list cover. */
 uint64_t ll_image_regions(const struct ll_image *im);
@@ -117,7 +139,8 @@ int ll_image_read(int fd, uint64_t file_size, struct ll_image *im, char *err, si
  */
 int ll_image_store(int fd, const struct ll_image *im);
 /* The copy goes on from its generation: the current one joins the history
- * (the oldest leaves it) and a new random one takes its place. */
+ * (the oldest leaves it) and a new random one takes its place.  It is not
+ * blank from then on (it is about to be written). */
 void ll_image_new_generation(struct ll_image *im);
 
 /* A new copy id: random, never 0. */

@@ -60,6 +60,41 @@ int main(void)
 		   sizeof(im.gen_history) - sizeof(im.gen_history[0])), "  the rest move down");
 	is_u64(back.gen_bitmap, im.gen_bitmap, "  the bitmap generation is the caller's");
 
+	/* the blank mark: with the generation it was made at, nothing else */
+	ok(!ll_image_is_blank(&im), "a laid-out image is not blank until create says so");
+	back = im;
+	back.blank_gen = back.gen_current;
+	ok(ll_image_is_blank(&back), "blank_gen at the current generation: blank");
+	ll_image_encode(&back, copy);
+	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), 1,
+	       "a blank superblock decodes");
+	ok(ll_image_is_blank(&back), "  and is blank");
+	is_u64(copy[152] | (uint64_t)copy[153] << 8, back.gen_current & 0xffff,
+	       "  the mark is at byte 152, where older superblocks hold zeros");
+	poke64(copy, 152, 0);
+	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), 1,
+	       "an older superblock (zeros there) decodes");
+	ok(!ll_image_is_blank(&back), "  and is not blank");
+	back = im;
+	back.blank_gen = back.gen_current;
+	ll_image_new_generation(&back);
+	ok(!back.blank_gen && !ll_image_is_blank(&back), "a new generation ends it");
+	back = im;
+	back.blank_gen = back.gen_current;
+	back.flags |= LL_IMAGE_F_OPEN;
+	ok(!ll_image_is_blank(&back), "an open primary's superblock is not blank");
+	back.flags &= ~LL_IMAGE_F_OPEN;
+	back.nstale = 1;
+	back.stale[0].start = 0;
+	back.stale[0].count = 1;
+	ok(!ll_image_is_blank(&back), "nor one with stale regions");
+	back.nstale = 0;
+	back.gen_bitmap = 5;
+	ok(!ll_image_is_blank(&back), "nor one whose map is against another generation");
+	back.gen_bitmap = 0;
+	back.blank_gen = back.gen_current + 2;
+	ok(!ll_image_is_blank(&back), "nor one marked at another generation");
+
 	memset(copy, 0, sizeof(copy));
 	is_int(ll_image_decode(&back, copy, sizeof(copy), fsz, err, sizeof(err)), 0,
 	       "zeros are a raw image");

@@ -237,6 +237,7 @@ static int resize_image(struct ll_local *loc, int grow, uint64_t want,
 		}
 	}
 	im.data_size = want;
+	im.blank_gen = 0;	/* a device's new part holds its old bytes */
 	err = ll_image_store(loc->fd, &im);
 	if (err) {
 		ll_err(l, "resize=%" PRIu64 " failed: cannot write the superblock: %s\n", want,

@@ -43,6 +43,9 @@ uint32_t ll_crc32c(uint32_t crc, const void *buf, size_t len)
  * (start, count) pairs of u64.  Images made before it have zeros here. */
 #define STALE_AT	256
 
+/* Where the blank mark is (u64, blank_gen); zeros before it existed. */
+#define BLANK_AT	152
+
 /* Where the copy ids are: this copy's (u64), the count (u32, then 4 bytes
  * of padding), then LL_IMAGE_COPIES_MAX u64 ids.  Zeros before. */
 #define COPIES_AT	3584
@@ -175,6 +178,7 @@ void ll_image_encode(const struct ll_image *im, uint8_t *sb)
 	put32(sb + COPIES_AT + 8, im->ncopies);
 	for (uint32_t i = 0; i < im->ncopies && i < LL_IMAGE_COPIES_MAX; i++)
 		put64(sb + COPIES_AT + 16 + 8 * i, im->copies[i]);
+	put64(sb + BLANK_AT, im->blank_gen);
 	put32(sb + LL_IMAGE_SB_SIZE - 4, ll_crc32c(0, sb, LL_IMAGE_SB_SIZE - 4));
 }
 
@@ -218,6 +222,7 @@ int ll_image_decode(struct ll_image *im, const uint8_t *sb, size_t len,
 	im->ncopies = get32(sb + COPIES_AT + 8);
 	for (uint32_t i = 0; i < im->ncopies && i < LL_IMAGE_COPIES_MAX; i++)
 		im->copies[i] = get64(sb + COPIES_AT + 16 + 8 * i);
+	im->blank_gen = get64(sb + BLANK_AT);
 
 	if (im->version != LL_IMAGE_VERSION)
 		return ll_fail(err, errlen, "lunlink image format version %u; this lunlink reads "
@@ -322,6 +327,13 @@ void ll_image_new_generation(struct ll_image *im)
 		g = random_id() | 1;	/* never 0: 0 is "not yet consistent" */
 	while (g == im->gen_current);
 	im->gen_current = g;
+	im->blank_gen = 0;
+}
+
+int ll_image_is_blank(const struct ll_image *im)
+{
+	return im->blank_gen && im->blank_gen == im->gen_current && !im->gen_bitmap &&
+	       !im->nstale && !(im->flags & (LL_IMAGE_F_OPEN | LL_IMAGE_F_STALE_ALL));
 }
 
 uint64_t ll_image_new_copy_id(void)

@@ -1238,6 +1238,9 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 		return;
 	}
 
+	if (io->op != LL_OP_DATASYNC)
+		m->blank = 0;		/* a write is on its way: not zeros any more */
+
 	/* a stale region of this copy takes no write that covers only part of
 	 * it while no leg that holds it whole is connected: the region would be
 	 * whole on no copy (a write that covers it whole makes it whole here
@@ -1366,6 +1369,25 @@ static void fan_go(struct fan *f)
 
 /* ---- set up, tear down ------------------------------------------------- */
 
+/* A file whose superblock says blank but whose data area the file system
+ * says holds data was written past lunlink (dd, another export): it is
+ * not blank.  A block device cannot say (it is all data to lseek). */
+static int holds_data(struct ll_mirror *m)
+{
+	const struct ll_image *im = m->image;
+	struct stat st;
+	off_t at;
+
+	if (fstat(mirror_fd(m), &st) || !S_ISREG(st.st_mode))
+		return 0;
+	at = lseek(mirror_fd(m), (off_t)im->data_offset, SEEK_DATA);
+	if (at < 0 || (uint64_t)at >= im->data_offset + im->data_size)
+		return 0;
+	m_err(m, "its superblock says blank, but its file holds data at offset %lld (written "
+	      "past lunlink?): it is not blank, and its legs are copied\n", (long long)at);
+	return 1;
+}
+
 int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 {
 	struct ll_image *im = e->image;
@@ -1475,9 +1497,17 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 		      im->ncopies, im->copy_id, e->path);
 		goto err;
 	}
+	/* blank: known here from now on, and off the disk before any write
+	 * can reach this copy (a crash then leaves it not blank: copied, never
+	 * taken for identical to a blank leg) */
+	m->blank = ll_image_is_blank(im) && !holds_data(m);
+	im->blank_gen = 0;
 	im->flags = (im->flags & ~LL_IMAGE_F_FRESH) | LL_IMAGE_F_OPEN | LL_IMAGE_F_PRIMARY;
 	if (ll_mirror_store_sb(m))
 		goto err;
+	if (m->blank)
+		m_err(m, "this copy is blank (zeros since lunlink-image create): a leg that is "
+		      "blank too, of this volume, starts in sync with nothing copied\n");
 
 	m->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	memset(&its, 0, sizeof(its));
@@ -1641,6 +1671,9 @@ void ll_mirror_close(struct ll_mirror *m)
 		m_err(m, "cannot write the dirty-region map: %m\n");
 	al_clear(m);
 	m->image->flags &= ~LL_IMAGE_F_OPEN;
+	/* never written while it was served: still the zeros create left */
+	if (m->blank && !m->image->gen_bitmap)
+		m->image->blank_gen = m->image->gen_current;
 	ll_mirror_store_sb(m);
 	free(m->al);
 	free(m->in_al);

@@ -23,8 +23,11 @@
 #define LOCAL_MSG_MS		10000
 
 /* a resync copy takes adjacent dirty regions together, up to this much,
- * and a leg has up to LL_RESYNC_JOBS copies in flight */
+ * and a leg has up to LL_RESYNC_JOBS copies in flight; regions that are
+ * holes here go to the leg as one WRITE SAME with UNMAP of up to
+ * LL_RESYNC_HOLE_MAX */
 #define LL_RESYNC_MAX	(1u << 20)
+#define LL_RESYNC_HOLE_MAX	(64u << 20)
 #define LL_RESYNC_JOBS	4
 
 extern short int control_port;	/* tgtd's, exported: names the status file */
@@ -66,7 +69,12 @@ struct ll_leg {
 	int end_flush, close_flush;
 	unsigned char end_flush_ua;	/* unit attentions on the first */
 	uint64_t need_count;
-	uint64_t sync_pos, copied, sync_start;
+	/* copied: bytes of the resync done, of which data: read here and
+	 * written to the leg; holes: holes here, unmapped on the leg (WRITE
+	 * SAME with UNMAP) or, no_unmap, written as zeros */
+	uint64_t sync_pos, copied, sync_start, data, holes;
+	int no_unmap;			/* its READ CAPACITY says no LBPME, or it
+					 * refused WRITE SAME's UNMAP bit */
 	unsigned int copying;		/* copy jobs in flight */
 	int discard;			/* resolve=discard-leg: overwrite it */
 	int split;			/* refused as split from this copy (or newer):
@@ -117,6 +125,11 @@ struct ll_mirror {
 	 * counts as a leg that is down (every write goes into the map) */
 	unsigned int absent;
 	int absent_said;		/* and they were named in the log */
+	/* this copy's data is still the zeros lunlink-image create left: its
+	 * superblock said blank at open (the mark is off its disk from then
+	 * on), and no write has been sent anywhere since; a leg that is
+	 * blank too, of this volume, joins in sync with nothing copied */
+	int blank;
 	uint8_t *dirty;			/* the on-disk map, in memory (aligned) */
 	/* regions this copy lacks (a local write failed where the legs took
 	 * it) or cannot read: read from a leg that is up, repaired from it

@@ -332,6 +332,7 @@ static void leg_flush(struct event_data *ev)
 struct sb_write {
 	struct ll_leg *g;
 	int counted;			/* in the mirror's legs_sb_out */
+	void (*then)(struct ll_leg *g);	/* once the leg has it, if it does */
 	uint8_t sb[LL_IMAGE_SB_SIZE];
 };
 
@@ -340,32 +341,35 @@ static void leg_written_sb(struct iscsi_context *iscsi, int status, void *data, 
 	struct sb_write *w = priv;
 	struct ll_leg *g = w->g;
 	int counted = w->counted;
+	void (*then)(struct ll_leg *) = w->then;
 
 	free(w);
 	if (status != SCSI_STATUS_GOOD)
 		ll_leg_failed(g, iscsi, "its superblock write", status, data);
+	else if (then && g->iscsi == iscsi && !g->dead)
+		then(g);
 	if (data)
 		scsi_free_scsi_task(data);
 	if (counted)		/* answered, failed or cancelled: it is over */
 		ll_mirror_leg_sb_done(g->m);
 }
 
-static int store_sb(struct ll_leg *g, uint64_t gen, int counted);
+static int store_sb(struct ll_leg *g, uint64_t gen, int counted, void (*then)(struct ll_leg *));
 
 /* Give the leg this copy's superblock, with generation gen (0: not yet
  * consistent, an initial sync under way). */
 void ll_leg_store_sb(struct ll_leg *g, uint64_t gen)
 {
-	store_sb(g, gen, 0);
+	store_sb(g, gen, 0, NULL);
 }
 
 /* The same, counted in m->legs_sb_out until the leg answers; 1 if sent. */
 int ll_leg_store_sb_counted(struct ll_leg *g, uint64_t gen)
 {
-	return store_sb(g, gen, 1);
+	return store_sb(g, gen, 1, NULL);
 }
 
-static int store_sb(struct ll_leg *g, uint64_t gen, int counted)
+static int store_sb(struct ll_leg *g, uint64_t gen, int counted, void (*then)(struct ll_leg *))
 {
 	struct ll_image im = *g->m->image;
 	struct sb_write *w = malloc(sizeof(*w));
@@ -376,8 +380,10 @@ static int store_sb(struct ll_leg *g, uint64_t gen, int counted)
 	}
 	w->g = g;
 	w->counted = counted;
+	w->then = then;
 	im.gen_current = gen;
 	im.gen_bitmap = 0;
+	im.blank_gen = 0;		/* a leg that takes writes is not blank */
 	im.copy_id = g->copy_id;	/* the leg's own, never this copy's */
 	g->id_unsaved = 0;
 	im.flags &= ~(LL_IMAGE_F_FRESH | LL_IMAGE_F_OPEN | LL_IMAGE_F_PRIMARY |
@@ -568,6 +574,7 @@ void ll_leg_start_sync(struct ll_leg *g, int all)
 
 	if (leg_join(g))
 		return;
+	g->data = g->holes = 0;		/* what this resync sends, for the status */
 
 	/* what this copy's map says the legs lack, and everything if asked;
 	 * regions past the data hold nothing to copy */
@@ -687,6 +694,23 @@ static void sync_behind(struct ll_leg *g, const struct ll_image *leg)
 		ll_leg_unqueued(g, "the read of its activity log");
 }
 
+/* The leg takes this copy's superblock (its blank mark gone) before it
+ * takes any write; then it is in sync: nothing but what the map got
+ * meanwhile (a write while it was not yet up) is copied. */
+static void blank_in_sync(struct ll_leg *g)
+{
+	leg_err(g, "in sync without a copy: it and this copy were both blank (zeros since "
+		"lunlink-image create, this volume, this layout)\n");
+	ll_leg_start_sync(g, 0);
+}
+
+/* Both copies are still the zeros create left: the same bytes. */
+static void blank_join(struct ll_leg *g, const struct ll_image *leg)
+{
+	leg_copy(g, leg);
+	store_sb(g, g->m->image->gen_current, 0, blank_in_sync);
+}
+
 /* gen is one of the generations im went through before its current one */
 static int in_history(const struct ll_image *im, uint64_t gen)
 {
@@ -744,6 +768,11 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 			   "blocks are from different moments): it has this copy's id %016" PRIx64
 			   " and says it is open as a primary. Name another image as the leg; "
 			   "for a new one, lunlink-image create", me->copy_id);
+		return;
+	}
+	if (ll_image_is_blank(&leg) && g->m->blank && !g->discard &&
+	    !memcmp(leg.volume_id, me->volume_id, 16) && leg.data_size == me->data_size) {
+		blank_join(g, &leg);
 		return;
 	}
 	if ((leg.flags & LL_IMAGE_F_FRESH) || g->discard) {
@@ -827,6 +856,7 @@ static void probed_capacity(struct iscsi_context *iscsi, int status, void *data,
 		leg_refuse(g, "its block size is %u; legs need 512", rc->block_length);
 		return;
 	}
+	g->no_unmap = !rc->lbpme;	/* holes go to it as zeros (resync) */
 	scsi_free_scsi_task(t);
 	g->capacity = have;
 	if (have < need) {
@@ -953,6 +983,7 @@ void ll_mirror_grown(struct ll_mirror *m)
 {
 	unsigned int i;
 
+	m->blank = 0;			/* a device's new part holds old bytes */
 	ll_mirror_sb_changed(m);	/* after any superblock write in flight */
 	for (i = 0; i < m->nlegs; i++)	/* a leg opened alone shows the new size */
 		if (leg_is(&m->leg[i], LEG_UP))

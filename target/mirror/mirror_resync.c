@@ -4,9 +4,12 @@
  * lacks are copied from the local image, adjacent ones together (up to
  * LL_RESYNC_MAX), up to LL_RESYNC_JOBS copies in flight, each with its range
  * held exclusively so no new write interleaves, at most resync_rate bytes
- * a second; online verify, which compares each region of a leg with this
- * copy's by SHA-256 (OpenSSL) and resyncs the regions that differ; and the
- * status file an operator reads the progress from.
+ * a second (regions that are holes in this copy's file go as WRITE SAME
+ * with UNMAP, or zeros to a leg that cannot unmap: a first sync of a
+ * sparse image sends only its data); online verify, which compares each
+ * region of a leg with this copy's by SHA-256 (OpenSSL) and resyncs the
+ * regions that differ; and the status file an operator reads the progress
+ * from.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -140,8 +143,10 @@ static void sync_done(struct ll_leg *g)
 	g->end_flush = END_FLUSH_NONE;
 	free_jobs(g);
 	leg_err(g, "resync done: copied %" PRIu64 " bytes (%" PRIu64 " regions) in %" PRIu64
-		" ms%s; the leg is up to date\n", g->copied, g->copied >> m->shift, ms,
-		flushed ? " and flushed on the leg" : "");
+		" ms%s; the leg is up to date (%" PRIu64 " bytes of data sent, %" PRIu64 " bytes "
+		"of holes %s)\n", g->copied, g->copied >> m->shift, ms,
+		flushed ? " and flushed on the leg" : "", g->data, g->holes,
+		g->no_unmap ? "written as zeros" : "unmapped");
 	ll_leg_store_sb(g, im->gen_current);
 	ll_mirror_all_synced(m);
 }
@@ -229,6 +234,7 @@ static void region_copied(struct iscsi_context *iscsi, int status, void *data, v
 	for (r = r0; r <= r1; r++)
 		need_clear(g, r);
 	g->copied += c->len;
+	g->data += c->len;
 	ll_resync_next(g);
 }
 
@@ -288,6 +294,194 @@ static int copy_send(struct ll_copy *c)
 	return 1;
 }
 
+/* ---- holes ---------------------------------------------------------------- */
+
+/*
+ * A region that is a hole in this copy's file (never written, or punched)
+ * reads as zeros: the leg gets it without a read here or the data on the
+ * wire, as one WRITE SAME of a zero block with the UNMAP bit over many
+ * regions (which reads back as zeros whether the leg unmaps or writes
+ * them), or, to a leg that has no logical block provisioning, as zeros
+ * written (what a resync sent before it knew holes).  The file system
+ * says where the holes are (SEEK_DATA, SEEK_HOLE); one that cannot say
+ * (a block device) has none.  The plan is made before the range is held
+ * and checked again once it is: a write between is copied as data.
+ */
+
+/* Where this copy's data goes on from volume offset off: the data size if
+ * only a hole follows; off if the file system cannot say. */
+static uint64_t data_from(struct ll_mirror *m, uint64_t off)
+{
+	uint64_t base = m->image->data_offset, size = m->image->data_size;
+	off_t at = lseek(mirror_fd(m), (off_t)(base + off), SEEK_DATA);
+
+	if (at < 0)
+		return errno == ENXIO ? size : off;
+	return (uint64_t)at - base < size ? (uint64_t)at - base : size;
+}
+
+/* Where the hole after volume offset off starts: the data size if none. */
+static uint64_t hole_from(struct ll_mirror *m, uint64_t off)
+{
+	uint64_t base = m->image->data_offset, size = m->image->data_size;
+	off_t at = lseek(mirror_fd(m), (off_t)(base + off), SEEK_HOLE);
+
+	if (at < 0)
+		return errno == ENXIO ? off : size;
+	return (uint64_t)at - base < size ? (uint64_t)at - base : size;
+}
+
+/* Region e is a hole here, whole (within the data), if data starts only
+ * at or after data_at. */
+static int whole_hole(const struct ll_mirror *m, uint64_t e, uint64_t data_at)
+{
+	uint64_t end = (e + 1) << m->shift, size = m->image->data_size;
+
+	return (e << m->shift) < size && (end < size ? end : size) <= data_at;
+}
+
+/* The most one copy job may carry under resync_rate= (a tick's worth). */
+static uint64_t rate_max(const struct ll_mirror *m, uint64_t max)
+{
+	if (m->l->opts.resync_rate && m->l->opts.resync_rate * TICK_MS / 1000 < max)
+		max = m->l->opts.resync_rate * TICK_MS / 1000;
+	return max;
+}
+
+/*
+ * Region r, which the leg lacks, and the regions after it that the leg
+ * lacks too, while they are whole holes here (and not stale): their
+ * length in bytes, *end the region after; 0 if region r holds data.
+ */
+static uint64_t hole_span(struct ll_leg *g, uint64_t r, uint64_t *end)
+{
+	struct ll_mirror *m = g->m;
+	uint64_t start = r << m->shift, size = m->image->data_size, d = data_from(m, start), e;
+	uint64_t max = g->no_unmap ? rate_max(m, LL_RESYNC_MAX) : LL_RESYNC_HOLE_MAX;
+
+	if (!whole_hole(m, r, d))
+		return 0;
+	for (e = r + 1; e < m->nregions && map_test(g->need, e) && !stale_at(m, e) &&
+	     whole_hole(m, e, d) && ((e + 1 - r) << m->shift) <= max; e++)
+		;
+	*end = e;
+	return ((e << m->shift) < size ? e << m->shift : size) - start;
+}
+
+/*
+ * A data copy from region r of len bytes ends before the first region in
+ * it that is a whole hole here (that one goes as a hole).  The new length.
+ */
+static uint64_t data_span(struct ll_mirror *m, uint64_t r, uint64_t len, uint64_t *end)
+{
+	uint64_t start = r << m->shift, stop = start + len, h = start, hr;
+
+	for (int tries = 0; tries < 16; tries++) {
+		h = hole_from(m, h);
+		if (h >= stop)
+			break;
+		hr = (h + (1ULL << m->shift) - 1) >> m->shift;
+		if (hr <= r)
+			hr = r + 1;
+		if ((hr << m->shift) >= stop)
+			break;
+		h = data_from(m, hr << m->shift);
+		if (whole_hole(m, hr, h)) {
+			*end = hr;
+			return (hr << m->shift) - start;
+		}
+	}
+	return len;
+}
+
+static int hole_send(struct ll_copy *c);
+
+static void hole_done(struct iscsi_context *iscsi, int status, void *data, void *priv)
+{
+	struct ll_copy *c = priv;
+	struct ll_leg *g = c->g;
+	struct ll_mirror *m = g->m;
+	struct scsi_task *t = data;
+	uint64_t r, r0 = c->start >> m->shift, r1 = (c->start + c->len - 1) >> m->shift;
+
+	if (g->iscsi == iscsi && ll_leg_ua_retry(g, status, t, &c->ua_tries)) {
+		scsi_free_scsi_task(t);
+		if (hole_send(c))
+			return;
+		let_go(c);
+		ll_leg_unqueued(g, "a resync WRITE SAME");
+		return;
+	}
+	let_go(c);
+	if (g->iscsi == iscsi && !g->no_unmap && status == SCSI_STATUS_CHECK_CONDITION && t &&
+	    t->sense.key == SCSI_SENSE_ILLEGAL_REQUEST) {
+		/* it says it unmaps but takes no UNMAP bit: zeros from now on;
+		 * the regions are still lacking, and planned again */
+		leg_err(g, "it refused WRITE SAME with UNMAP (sense %x/%02x/%02x): the holes of "
+			"this copy go to it as zeros written\n", t->sense.key,
+			(t->sense.ascq >> 8) & 0xff, t->sense.ascq & 0xff);
+		g->no_unmap = 1;
+		scsi_free_scsi_task(t);
+		ll_resync_next(g);
+		return;
+	}
+	if (status != SCSI_STATUS_GOOD)
+		ll_leg_failed(g, iscsi, g->no_unmap ? "a resync write of zeros" :
+			      "a resync WRITE SAME with UNMAP", status, t);
+	if (t)
+		scsi_free_scsi_task(t);
+	if (g->iscsi != iscsi || status != SCSI_STATUS_GOOD)
+		return;
+	for (r = r0; r <= r1; r++)
+		need_clear(g, r);
+	g->copied += c->len;
+	g->holes += c->len;
+	ll_resync_next(g);
+}
+
+/* The job's range to the leg as a hole.  1 if it was queued. */
+static int hole_send(struct ll_copy *c)
+{
+	static uint8_t zeros[LL_RESYNC_MAX];	/* never written: the zeros sent */
+	struct ll_leg *g = c->g;
+	uint64_t lba = (g->m->image->data_offset + c->start) / 512;
+	struct scsi_task *t;
+
+	if (g->no_unmap)
+		t = iscsi_write16_task(g->iscsi, g->lun, lba, zeros, (uint32_t)c->len, 512, 0, 0,
+				       0, 0, 0, hole_done, c);
+	else
+		t = iscsi_writesame16_task(g->iscsi, g->lun, lba, zeros, 512,
+					   (uint32_t)(c->len / 512), 0, 1, 0, 0, hole_done, c);
+	if (!t)
+		return 0;
+	ll_leg_fd_update(g);
+	return 1;
+}
+
+/* The hole's range is held: still a hole (no write came between)? Then
+ * to the leg; else its regions are planned again, as data. */
+static void hole_granted(struct ll_range *rg)
+{
+	struct ll_copy *c = (struct ll_copy *)((char *)rg - offsetof(struct ll_copy, range));
+	struct ll_leg *g = c->g;
+
+	if (!g->iscsi || g->dead || g->state != LEG_SYNCING) {
+		let_go(c);
+		return;
+	}
+	if (data_from(g->m, c->start) < c->start + c->len ||
+	    (g->no_unmap && c->len > LL_RESYNC_MAX)) {
+		let_go(c);
+		ll_resync_next(g);
+		return;
+	}
+	if (!hole_send(c)) {
+		let_go(c);
+		ll_leg_unqueued(g, "a resync WRITE SAME");
+	}
+}
+
 /*
  * One copy from region r on: r and the regions after it set in want (and
  * not stale here, with skip_stale) go together, up to LL_RESYNC_MAX, and under
@@ -297,10 +491,9 @@ static int copy_send(struct ll_copy *c)
 static uint64_t span_from(struct ll_mirror *m, uint64_t r, const uint8_t *want,
 			  int skip_stale, uint64_t *end)
 {
-	uint64_t size = m->image->data_size, start = r << m->shift, max = LL_RESYNC_MAX, e;
+	uint64_t size = m->image->data_size, start = r << m->shift, max = rate_max(m, LL_RESYNC_MAX);
+	uint64_t e;
 
-	if (m->l->opts.resync_rate && m->l->opts.resync_rate * TICK_MS / 1000 < max)
-		max = m->l->opts.resync_rate * TICK_MS / 1000;
 	for (e = r + 1; e < m->nregions && map_test(want, e) && !(skip_stale && stale_at(m, e)) &&
 	     ((e + 1 - r) << m->shift) <= max && (e << m->shift) < size; e++)
 		;
@@ -378,7 +571,19 @@ void ll_resync_next(struct ll_leg *g)
 			g->sync_pos = r + 1;
 			continue;
 		}
+		len = hole_span(g, r, &end);
+		if (len) {
+			/* no data crosses: an UNMAP costs the rate nothing */
+			c = idle_job(g, LL_RESYNC_JOBS);
+			if (!c || (g->no_unmap && !afford(m, len)))
+				return;
+			g->sync_pos = end;
+			g->end_flush = END_FLUSH_NONE;
+			hold(c, start, len, hole_granted);
+			continue;
+		}
 		len = span_from(m, r, g->need, 1, &end);
+		len = data_span(m, r, len, &end);
 		c = idle_job(g, LL_RESYNC_JOBS);
 		if (!c || !afford(m, len))
 			return;
@@ -406,7 +611,7 @@ static void verify_finish(struct ll_leg *g, const char *why)
 		g->state = LEG_SYNCING;
 		g->full = 0;
 		g->sync_pos = 0;
-		g->copied = 0;
+		g->copied = g->data = g->holes = 0;
 		g->sync_start = ll_now_ms();
 		ll_resync_next(g);
 	}
@@ -629,6 +834,7 @@ static void repair_leg_read(struct iscsi_context *iscsi, int status, void *data,
 	}
 	memcpy(c->buf, t->datain.data, c->len);
 	scsi_free_scsi_task(t);
+	m->blank = 0;
 	c->rd.op = LL_OP_WRITE;
 	c->rd.flags = LL_IO_DSYNC;	/* on disk before the stale list says so */
 	c->rd.fd = mirror_io_fd(m);
@@ -733,6 +939,9 @@ void ll_mirror_write_status(struct ll_mirror *m)
 				>> m->shift), g->verify_diff);
 		else
 			fprintf(f, " out_of_date=%" PRIu64, left);
+		/* what its last resync sent: data read here, holes unmapped
+		 * (or zeros written); 0 and 0 for a leg that needed none */
+		fprintf(f, " resync_data=%" PRIu64 " resync_holes=%" PRIu64, g->data, g->holes);
 		if (g->copy_id)
 			fprintf(f, " copy=%016" PRIx64, g->copy_id);
 		if (g->state == LEG_DOWN || g->state == LEG_REFUSED)

@@ -10,7 +10,8 @@
 # "primary" serves the mirrored lunlink LUN: its own copy plus the leg.  The
 # primary is lunlink's patched tgtd (build/tgt/usr/tgtd, `make tgtd`: it
 # tells initiators of added LUNs at once) when built, else the stock one.
-# Both copies are lunlink images (sparse, 1 GiB) made by lunlink-image.  It
+# Both copies are lunlink images (sparse, 1 GiB) made by lunlink-image, the
+# leg's with the primary's volume id: both blank, they start in sync.  It
 # waits for the first sync, checks the LUN answers over iSCSI, and prints
 # the URL and what to try: fail the leg, write, bring it back, watch the
 # resync copy only what changed.
@@ -118,10 +119,15 @@ if load_state && kill -0 "$primary_PID" 2>/dev/null; then
 fi
 
 mkdir -p "$STATE" "$IMAGE_DIR"
-for i in primary leg; do
-	[ -f "$IMAGE_DIR/$i.img" ] || "$IMG" create --size "$SIZE" "$IMAGE_DIR/$i.img" >/dev/null ||
-		die "cannot create $IMAGE_DIR/$i.img"
-done
+# the leg as another copy of the primary's volume: two blank copies start
+# in sync with nothing copied
+[ -f "$IMAGE_DIR/primary.img" ] ||
+	"$IMG" create --size "$SIZE" "$IMAGE_DIR/primary.img" >/dev/null ||
+	die "cannot create $IMAGE_DIR/primary.img"
+[ -f "$IMAGE_DIR/leg.img" ] ||
+	"$IMG" create --size "$SIZE" --volume "$("$IMG" show --json "$IMAGE_DIR/primary.img" |
+		sed -n 's/.*"volume":"\([0-9a-f]*\)".*/\1/p')" "$IMAGE_DIR/leg.img" >/dev/null ||
+	die "cannot create $IMAGE_DIR/leg.img"
 
 start_leg
 # the primary on the iSCSI port if it is free, else any free one

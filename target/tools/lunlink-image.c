@@ -6,7 +6,7 @@
  * mirrored volume does.
  *
  *   lunlink-image create --size SIZE [--max-size SIZE] [--region-size SIZE]
- *                        [--force] FILE
+ *                        [--volume ID] [--force] FILE
  *   lunlink-image show [--json] FILE
  *   lunlink-image check FILE
  *   lunlink-image forget-stale FILE
@@ -17,12 +17,16 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <linux/fs.h>
 
@@ -34,7 +38,8 @@ static const char *prog = "lunlink-image";
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s create --size SIZE [--max-size SIZE] [--region-size SIZE] [--force] FILE\n"
+		"usage: %s create --size SIZE [--max-size SIZE] [--region-size SIZE] [--volume ID]\n"
+		"                     [--force] FILE\n"
 		"       %s show [--json] FILE\n"
 		"       %s check FILE\n"
 		"       %s forget-stale FILE\n"
@@ -43,7 +48,11 @@ static void usage(FILE *f)
 		"create  write a lunlink superblock, dirty-region map and activity log in front\n"
 		"        of SIZE bytes of data (a new sparse file, or a block device: one that is\n"
 		"        not blank, its first 4 KiB not zeros, only with --force); the data can\n"
-		"        later grow up to --max-size (default: 4 times SIZE, at least 16G)\n"
+		"        later grow up to --max-size (default: 4 times SIZE, at least 16G).\n"
+		"        The data is left blank (zeros; a device only if it can discard them\n"
+		"        with zeros guaranteed): blank copies of one volume, the others made\n"
+		"        with --volume ID (the first one's, from 'show'), start a mirror in sync\n"
+		"        with nothing copied. A create that fails leaves nothing behind\n"
 		"show    print what the superblock says\n"
 		"check   exit 0 for a valid lunlink image, 1 for a raw image, 2 for a damaged one\n"
 		"forget-stale  empty the image's stale list (regions where a local write failed\n"
@@ -178,28 +187,220 @@ static int zero_metadata(int fd, const struct ll_image *im)
 	return fdatasync(fd);
 }
 
+/* v in words: "16 TiB", "about 1.5 GiB" */
+static void human(uint64_t v, char *buf, size_t len)
+{
+	static const char *const unit[] = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	unsigned int u = 0;
+	double d = (double)v;
+
+	while (d >= 1024 && u < 6) {
+		d /= 1024;
+		u++;
+	}
+	if (u && v % (1ULL << (10 * u)) == 0)
+		snprintf(buf, len, "%" PRIu64 " %s", v >> (10 * u), unit[u]);
+	else
+		snprintf(buf, len, "about %.4g %s", d, unit[u]);
+}
+
+/* The type of the file system that holds dir (ext4, xfs, ...), from the
+ * mount table; "" if it is not found. */
+static void fs_type(const char *dir, char *buf, size_t len)
+{
+	char line[4096], *sep, want[32];
+	struct stat st;
+	FILE *f;
+
+	buf[0] = '\0';
+	if (stat(dir, &st))
+		return;
+	snprintf(want, sizeof(want), "%u:%u", major(st.st_dev), minor(st.st_dev));
+	f = fopen("/proc/self/mountinfo", "r");
+	if (!f)
+		return;
+	/* ID PARENT MAJOR:MINOR ROOT MOUNTPOINT OPTIONS [TAGS...] - TYPE ... */
+	while (fgets(line, sizeof(line), f)) {
+		char dev[32] = "";
+
+		if (sscanf(line, "%*s %*s %31s", dev) != 1 || strcmp(dev, want))
+			continue;
+		sep = strstr(line, " - ");
+		if (sep) {
+			size_t n = strcspn(sep + 3, " \n");
+
+			snprintf(buf, len, "%.*s", (int)n, sep + 3);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/* The largest size fd (a file of ours, empty afterwards) can be given,
+ * to 4 KiB, below hi, which it cannot. */
+static uint64_t largest_file(int fd, uint64_t hi)
+{
+	uint64_t lo = 0, mid;
+
+	while (hi - lo > 4096) {
+		mid = (lo + (hi - lo) / 2) & ~4095ULL;
+		if (mid <= lo)
+			break;
+		if (ftruncate(fd, (off_t)mid))
+			hi = mid;
+		else
+			lo = mid;
+	}
+	(void)!ftruncate(fd, 0);
+	return lo;
+}
+
+/*
+ * Say that no file of the image's size can be made at path, what limits it
+ * (the file system's largest file, max bytes, 0 if not known; or, with
+ * rlimit, this process's file size limit), and what to do.
+ */
+static void say_too_big(const char *path, const struct ll_image *im, uint64_t max, int rlimit)
+{
+	char need_h[48], max_h[48], data_h[48], meta_h[48], fs[64], dirbuf[4096];
+	uint64_t need = ll_image_file_size(im), size_max;
+
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	fs_type(dirname(dirbuf), fs, sizeof(fs));
+	human(need, need_h, sizeof(need_h));
+	human(im->data_size, data_h, sizeof(data_h));
+	human(im->data_offset, meta_h, sizeof(meta_h));
+	human(max, max_h, sizeof(max_h));
+	fprintf(stderr, "%s: create: %s: the image needs a file of %" PRIu64 " bytes (%s: %s of "
+		"data behind %s of metadata), but ", prog, path, need, need_h, data_h, meta_h);
+	if (rlimit)
+		fprintf(stderr, "this process may write files of at most %" PRIu64 " bytes (%s: "
+			"ulimit -f, RLIMIT_FSIZE)", max, max_h);
+	else if (max)
+		fprintf(stderr, "the largest file this file system%s%s%s takes is %" PRIu64
+			" bytes (%s)", fs[0] ? " (" : "", fs, fs[0] ? ")" : "", max, max_h);
+	else
+		fprintf(stderr, "that is larger than the largest file this file system%s%s%s "
+			"takes", fs[0] ? " (" : "", fs, fs[0] ? ")" : "");
+	fprintf(stderr, "; nothing was created or changed. ");
+	size_max = max > im->data_offset ? (max - im->data_offset) & ~((1ULL << 20) - 1) : 0;
+	human(size_max, max_h, sizeof(max_h));
+	if (size_max)
+		fprintf(stderr, "Give a --size of at most %" PRIu64 " (%s), or ", size_max, max_h);
+	else
+		fprintf(stderr, "Give a smaller --size, or ");
+	if (rlimit)
+		fprintf(stderr, "raise the limit (ulimit -f unlimited)\n");
+	else
+		fprintf(stderr, "put the image on a file system that takes larger files (xfs and "
+			"btrfs take up to 8 EiB, ext4 with 4 KiB blocks 16 TiB) or on a block "
+			"device\n");
+}
+
+/*
+ * Can path's file system (and this process) hold a file of the image's
+ * size?  Tried on a nameless file in path's folder before anything is
+ * created or changed.  0 yes (or cannot tell: the create says, if it
+ * fails), -1 no (said).
+ */
+static int file_fits(const char *path, const struct ll_image *im)
+{
+	uint64_t need = ll_image_file_size(im), max;
+	char dirbuf[4096];
+	struct rlimit rl;
+	int fd;
+
+	if (!getrlimit(RLIMIT_FSIZE, &rl) && rl.rlim_cur != RLIM_INFINITY && need > rl.rlim_cur) {
+		say_too_big(path, im, rl.rlim_cur, 1);
+		return -1;
+	}
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	fd = open(dirname(dirbuf), O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 0;
+	if (!ftruncate(fd, (off_t)need) || (errno != EFBIG && errno != EINVAL)) {
+		close(fd);
+		return 0;
+	}
+	max = largest_file(fd, need);
+	close(fd);
+	say_too_big(path, im, max, 0);
+	return -1;
+}
+
+/*
+ * Make a block device's data area zeros without writing them all (a
+ * discard that guarantees zeros, or the device's write-zeroes command:
+ * fallocate's punch, which never falls back to writing), and check a
+ * sample of it.  1 blank, 0 not (why says so).
+ */
+static int blank_device_data(int fd, const struct ll_image *im, char *why, size_t len)
+{
+	static uint8_t buf[4096];
+	uint64_t off, n = im->data_size, at;
+
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)im->data_offset,
+		      (off_t)n)) {
+		snprintf(why, len, "the device cannot discard its data with zeros guaranteed "
+			 "(%s)", strerror(errno));
+		return 0;
+	}
+	/* 64 blocks spread over the data, the first and the last among them */
+	for (unsigned int i = 0; i < 64; i++) {
+		size_t want = n < sizeof(buf) ? (size_t)n : sizeof(buf);
+
+		at = (n - want) / 63 * i & ~511ULL;
+		off = im->data_offset + at;
+		if (pread(fd, buf, want, (off_t)off) != (ssize_t)want) {
+			snprintf(why, len, "reading it back after the discard failed (%s)",
+				 strerror(errno ? errno : EIO));
+			return 0;
+		}
+		for (size_t k = 0; k < want; k++)
+			if (buf[k]) {
+				snprintf(why, len, "it still held data after the discard (at data "
+					 "byte %" PRIu64 ")", at + k);
+				return 0;
+			}
+	}
+	return 1;
+}
+
+/* 32 hex digits into a volume id: 0, or -1 */
+static int parse_volume(const char *s, uint8_t id[16])
+{
+	if (strlen(s) != 32 || strspn(s, "0123456789abcdefABCDEF") != 32)
+		return -1;
+	for (int i = 0; i < 16; i++)
+		sscanf(s + 2 * i, "%2hhx", &id[i]);
+	return 0;
+}
+
 static int cmd_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "size", required_argument, NULL, 's' },
 		{ "max-size", required_argument, NULL, 'm' },
 		{ "region-size", required_argument, NULL, 'r' },
+		{ "volume", required_argument, NULL, 'v' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	uint64_t size = 0, max = 0, region = LL_IMAGE_REGION_DEFAULT;
+	uint64_t size = 0, max = 0, region = LL_IMAGE_REGION_DEFAULT, need;
 	struct ll_image im;
-	char err[256], id[33];
-	int c, force = 0, fd, flags;
+	char err[256], id[33], why[160] = "";
+	uint8_t volume[16];
+	int c, force = 0, fd = -1, created = 0, is_dev = 0, exists, blank = 1, ret = 2;
+	const char *path, *vol = NULL;
 	struct stat st;
-	const char *path;
 
-	while ((c = getopt_long(argc, argv, "s:m:r:fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:m:r:v:fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': size = size_arg("--size", optarg); break;
 		case 'm': max = size_arg("--max-size", optarg); break;
 		case 'r': region = size_arg("--region-size", optarg); break;
+		case 'v': vol = optarg; break;
 		case 'f': force = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -209,61 +410,103 @@ static int cmd_create(int argc, char **argv)
 		return die("create: name one FILE%s%s", "", "");
 	path = argv[optind];
 
-	flags = O_RDWR | O_CREAT | O_CLOEXEC | (force ? 0 : O_EXCL);
-	if (!stat(path, &st) && S_ISBLK(st.st_mode))
-		flags = O_RDWR | O_CLOEXEC | O_EXCL;	/* O_EXCL: not in use */
-	else if (!force && !stat(path, &st))
+	exists = !stat(path, &st);
+	is_dev = exists && S_ISBLK(st.st_mode);
+	if (exists && !is_dev && !force)
 		return die("create: %s exists; use --force to overwrite it%s", path, "");
 	if (!size)
 		return die("create: --size is required%s%s", "", "");
+	if (vol && parse_volume(vol, volume))
+		return die("create: --volume %s is not a volume id (32 hex digits, as 'show' "
+			   "prints it)%s", vol, "");
 	if (!max)
 		max = size * 4 > (16ULL << 30) ? size * 4 : (16ULL << 30);
 	if (region > UINT32_MAX ||
 	    ll_image_layout(&im, size, max, (uint32_t)region, err, sizeof(err)))
 		return die("create: %s%s", region > UINT32_MAX ? "region size too large" : err, "");
+	if (vol)
+		memcpy(im.volume_id, volume, sizeof(volume));
+	need = ll_image_file_size(&im);
+	/* before anything is created or changed: does a file this big fit? */
+	if (!is_dev && file_fits(path, &im))
+		return 2;
 
-	fd = open(path, flags, 0600);
+	if (is_dev) {
+		fd = open(path, O_RDWR | O_CLOEXEC | O_EXCL);	/* O_EXCL: not in use */
+	} else if (exists) {
+		fd = open(path, O_RDWR | O_CLOEXEC);
+	} else {
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		created = fd >= 0;
+	}
 	if (fd < 0)
 		return die("create: %s: %s", path, strerror(errno));
 	if (fstat(fd, &st)) {
-		close(fd);
-		return die("create: %s: %s", path, strerror(errno));
+		fprintf(stderr, "%s: create: %s: %s\n", prog, path, strerror(errno));
+		goto fail;
 	}
-	if (lock_image(fd, "create", path)) {
-		close(fd);
-		return 2;
-	}
+	if (lock_image(fd, "create", path))
+		goto fail;
 	if (S_ISBLK(st.st_mode)) {
 		uint64_t dev;
 
-		if (ioctl(fd, BLKGETSIZE64, &dev) || dev < ll_image_file_size(&im)) {
-			close(fd);
-			return die("create: block device %s is smaller than the image needs%s",
-				   path, "");
+		if (ioctl(fd, BLKGETSIZE64, &dev) || dev < need) {
+			fprintf(stderr, "%s: create: block device %s is smaller than the image "
+				"needs (%" PRIu64 " bytes)\n", prog, path, need);
+			goto fail;
 		}
-		if (!force && blank_device(fd, path)) {
-			close(fd);
-			return 2;
-		}
+		if (!force && blank_device(fd, path))
+			goto fail;
+		blank = blank_device_data(fd, &im, why, sizeof(why));
 		if (zero_metadata(fd, &im)) {
-			close(fd);
-			return die("create: %s: writing zeros over the map and the activity log: "
-				   "%s", path, strerror(errno));
+			fprintf(stderr, "%s: create: %s: writing zeros over the map and the activity "
+				"log: %s\n", prog, path, strerror(errno));
+			goto fail;
 		}
-	} else if (ftruncate(fd, 0) || ftruncate(fd, (off_t)ll_image_file_size(&im))) {
-		close(fd);
-		return die("create: %s: %s", path, strerror(errno));
+	} else {
+		/*
+		 * A file: its old bytes go only once a file of the new size is
+		 * known to fit (growing it first changes none of them), so a
+		 * failure here leaves it as it was.
+		 */
+		if ((uint64_t)st.st_size < need && ftruncate(fd, (off_t)need)) {
+			if (errno == EFBIG)
+				say_too_big(path, &im, created ? largest_file(fd, need) : 0, 0);
+			else
+				fprintf(stderr, "%s: create: %s: cannot make it %" PRIu64 " bytes: "
+					"%s\n", prog, path, need, strerror(errno));
+			goto fail;
+		}
+		if (ftruncate(fd, 0) || ftruncate(fd, (off_t)need)) {
+			fprintf(stderr, "%s: create: %s: %s\n", prog, path, strerror(errno));
+			goto fail;
+		}
 	}
+	if (blank)
+		im.blank_gen = im.gen_current;
 	c = ll_image_store(fd, &im);
 	if (c) {
-		close(fd);
-		return die("create: writing the superblock of %s: %s", path, strerror(-c));
+		fprintf(stderr, "%s: create: writing the superblock of %s: %s\n", prog, path,
+			strerror(-c));
+		goto fail;
 	}
 	close(fd);
 	ll_image_id_hex(im.volume_id, id);
 	printf("%s: lunlink image, %" PRIu64 " bytes of data at offset %" PRIu64
-	       ", volume %s\n", path, im.data_size, im.data_offset, id);
+	       ", volume %s, %s%s%s\n", path, im.data_size, im.data_offset, id,
+	       blank ? "blank" : "not blank: ", why,
+	       blank ? "" : "; a mirror's first sync copies all its data to a leg");
 	return 0;
+
+fail:
+	/* a file made here goes; one that was there is as it was, or (after
+	 * its bytes went) says what it is now */
+	if (created && unlink(path))
+		fprintf(stderr, "%s: create: %s: cannot remove what was made of it: %s\n", prog,
+			path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return ret;
 }
 
 /*
@@ -391,7 +634,8 @@ static void json_string(const char *s)
 static const struct {
 	const char *name, *text;
 } states[] = {
-	{ "fresh", "fresh (made by create, never synced: as a leg it is written whole)" },
+	{ "fresh", "fresh (made by create, never synced: as a leg it gets the primary's "
+		   "data, or nothing if both are blank copies of one volume)" },
 	{ "open", "open (a tgtd serves it as a mirror's primary, or served it and did not "
 		  "close it: the extents in its activity log are resynced)" },
 	{ "closed", "closed (last served as a mirror's primary, closed cleanly)" },
@@ -460,10 +704,10 @@ static int cmd_show(int argc, char **argv)
 		       ",\"max_data_size\":%" PRIu64 ",\"region_size\":%u,"
 		       "\"generation\":\"%016" PRIx64 "\",\"bitmap_generation\":\"%016" PRIx64 "\","
 		       "\"generation_history\":[%s],\"stale_regions\":%s,\"copy\":\"%016" PRIx64
-		       "\",\"copies\":[%s]}\n",
+		       "\",\"copies\":[%s],\"blank\":%s}\n",
 		       im.version, id, states[state].name, im.data_offset, im.data_size,
 		       im.max_data_size, im.region_size, im.gen_current, im.gen_bitmap, hist, stale,
-		       im.copy_id, copies);
+		       im.copy_id, copies, ll_image_is_blank(&im) ? "true" : "false");
 		return 0;
 	}
 	printf("%s: lunlink image, format version %u\n"
@@ -477,11 +721,14 @@ static int cmd_show(int argc, char **argv)
 	       "  history           %s\n"
 	       "  copy              %016" PRIx64 "\n"
 	       "  copies            %s\n"
+	       "  blank             %s\n"
 	       "  stale regions     %s\n",
 	       path, im.version, id, states[state].text, im.data_size, im.data_offset,
 	       im.max_data_size, im.region_size, im.dirty_bytes, im.dirty_offset,
 	       im.al_bytes, im.al_offset, im.gen_current, im.gen_bitmap, hist, im.copy_id,
-	       im.ncopies ? copies : "(none recorded)", stale);
+	       im.ncopies ? copies : "(none recorded)",
+	       ll_image_is_blank(&im) ? "yes (zeros, never written since create: a blank leg of "
+	       "this volume joins a blank primary in sync, nothing copied)" : "no", stale);
 	for (uint32_t k = 0; k < im.nstale; k++)
 		printf("    regions %" PRIu64 "-%" PRIu64 " (bytes %" PRIu64 "-%" PRIu64 ")\n",
 		       im.stale[k].start, im.stale[k].start + im.stale[k].count - 1,
@@ -495,6 +742,8 @@ int main(int argc, char **argv)
 	struct ll_image im;
 	int r;
 
+	/* a write past ulimit -f fails with EFBIG, said as such, not by a signal */
+	signal(SIGXFSZ, SIG_IGN);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
