@@ -26,14 +26,15 @@
  *
  * - This copy's own records still reach its disk: a flush of the image's
  *   data (the activity log is emptied below, so everything its extents
- *   cover must be on disk first), then the map, then the emptied log, then
- *   the superblock saying "closed cleanly", each an O_DSYNC write through
- *   the engine, waited for.  The local disk answers in milliseconds; one
- *   that does not is bounded by the engine's drain (LL_DRAIN_MS), and then
- *   the image is left as a crash would leave it.  If any of them fails, the
- *   superblock keeps saying "open": the next open resyncs the extents of
- *   the activity log, as after a crash, which covers whatever the close
- *   could not record.
+ *   cover must be on disk first; it runs while the legs flush), then the
+ *   map, then the emptied log with the superblock saying "closed cleanly",
+ *   O_DSYNC writes through the engine, waited for: two rounds of the local
+ *   disk after the legs' few ms.  The local disk answers in milliseconds;
+ *   one that does not is bounded by the engine's drain (LL_DRAIN_MS), and
+ *   then the image is left as a crash would leave it.  If the flush or the
+ *   map fails, the superblock keeps saying "open": the next open resyncs
+ *   the extents of the activity log, as after a crash, which covers
+ *   whatever the close could not record.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -165,45 +166,60 @@ static void close_flush_settle(struct ll_mirror *m)
 
 /* ---- this copy's records ------------------------------------------------- */
 
-static void close_io_done(struct ll_io *io)
+static void close_req_done(struct ll_io *io)
 {
-	struct ll_mirror *m = (struct ll_mirror *)((char *)io - offsetof(struct ll_mirror,
-									  close_io));
-
-	m->close_io_done = 1;
+	((struct ll_close_req *)io)->done = 1;
 }
 
 /*
- * One request of the close through the engine (an O_DSYNC write of buf, or
- * the image's data flush when buf is NULL), waited for: 0 or -errno.  If
- * the engine's drain gives up on it, m->close_stuck is set: the request
- * and buf stay the engine's, so the mirror's memory is never freed.
+ * Start request k of the close through the engine: an O_DSYNC write of buf,
+ * or the image's data flush when buf is NULL.  close_wait() waits for what
+ * was started.
  */
-static int close_io(struct ll_mirror *m, void *buf, uint64_t off, uint64_t len)
+static void close_start(struct ll_mirror *m, unsigned int k, void *buf, uint64_t off,
+			uint64_t len)
 {
 	struct ll_engine *e = &m->l->engine;
-	struct ll_io *io = &m->close_io;
+	struct ll_close_req *c = &m->close_req[k];
+	struct ll_io *io = &c->io;
 
-	if (m->close_stuck)
-		return -ETIMEDOUT;
-	memset(io, 0, sizeof(*io));
+	memset(c, 0, sizeof(*c));
+	c->started = 1;
 	io->op = buf ? LL_OP_WRITE : LL_OP_DATASYNC;
 	io->flags = buf ? LL_IO_DSYNC : 0;
 	io->buf = buf;
 	io->off = off;
 	io->len = len;
 	io->fd = mirror_io_fd(m);
-	io->complete = close_io_done;
-	if (buf && (m->l->fault & LL_FAULT_META))	/* fault=write-all or meta-write */
-		return -EIO;
-	m->close_io_done = 0;
-	e->ops->submit(e, io);
-	e->ops->drain(e);
-	if (!m->close_io_done) {
-		m->close_stuck = 1;
-		return -ETIMEDOUT;
+	io->complete = close_req_done;
+	if (buf && (m->l->fault & LL_FAULT_META)) {	/* fault=write-all or meta-write */
+		io->res = -EIO;
+		c->done = 1;
+		return;
 	}
-	return io->res;
+	e->ops->submit(e, io);
+}
+
+/*
+ * Wait for the requests started (the engine's drain: the local disk
+ * answers in milliseconds; one that does not, LL_DRAIN_MS at most).  If
+ * the drain gave up on one, m->close_stuck is set: the requests and their
+ * buffers stay the engine's, so the mirror's memory is never freed.
+ */
+static void close_wait(struct ll_mirror *m)
+{
+	m->l->engine.ops->drain(&m->l->engine);
+	for (unsigned int k = 0; k < LL_CLOSE_REQS; k++)
+		if (m->close_req[k].started && !m->close_req[k].done)
+			m->close_stuck = 1;
+}
+
+/* Request k's result: 0, -errno, or -ETIMEDOUT if it never completed. */
+static int close_res(const struct ll_mirror *m, unsigned int k)
+{
+	const struct ll_close_req *c = &m->close_req[k];
+
+	return c->done ? c->io.res : -ETIMEDOUT;
 }
 
 /* A record of the close (what) could not be written. */
@@ -214,35 +230,50 @@ static void close_failed(struct ll_mirror *m, const char *what, int res)
 	      "this copy's disk (dmesg, its health)\n", what, strerror(-res));
 }
 
-/* The data, the map, the emptied log, and the superblock (closed cleanly
- * if all of those are on disk), in that order. */
-static void close_records(struct ll_mirror *m, int data_res)
+/*
+ * The data's flush (started with the legs' flushes: request 0) and the
+ * map, then the emptied log and the superblock, closed cleanly if the data
+ * and the map are on disk.  The map before the log empties: what the legs
+ * took unflushed is in one or the other at every moment.  The log and the
+ * superblock together: a crash between them leaves either an empty log in
+ * an image marked open (nothing to resync but the map, which is on disk)
+ * or old slots in a closed one (reused as free slots; after a later crash,
+ * resynced for nothing).
+ */
+static void close_records(struct ll_mirror *m)
 {
 	struct ll_image *im = m->image;
 	int res, unclean = 0;
 
-	if (data_res) {
-		close_failed(m, "flush this copy's data", data_res);
+	close_start(m, 1, m->dirty, im->dirty_offset, im->dirty_bytes);
+	close_wait(m);
+	if (m->close_stuck)
+		return;
+	if ((res = close_res(m, 0))) {
+		close_failed(m, "flush this copy's data", res);
 		unclean = 1;
 	}
-	/* the map even so: it is what the legs lack */
-	if ((res = close_io(m, m->dirty, im->dirty_offset, im->dirty_bytes))) {
+	if ((res = close_res(m, 1))) {
 		close_failed(m, "write the dirty-region map", res);
 		unclean = 1;
 	}
+	memset(m->close_req, 0, sizeof(m->close_req));
 	if (!unclean) {
 		memset(m->al, 0, im->al_bytes);
-		if ((res = close_io(m, m->al, im->al_offset, im->al_bytes))) {
-			close_failed(m, "empty the activity log", res);
-			unclean = 1;
-		}
-	}
-	if (!unclean)
+		close_start(m, 0, m->al, im->al_offset, im->al_bytes);
 		im->flags &= ~LL_IMAGE_F_OPEN;
+	}
 	/* unclean too: a generation the close started is in it */
 	ll_mirror_stale_list(m);
 	ll_image_encode(im, m->sb_buf);
-	if ((res = close_io(m, m->sb_buf, 0, LL_IMAGE_SB_SIZE)))
+	close_start(m, 1, m->sb_buf, 0, LL_IMAGE_SB_SIZE);
+	close_wait(m);
+	if (m->close_stuck)
+		return;
+	if (!unclean && (res = close_res(m, 0)))
+		m_err(m, "cannot empty the activity log at close: %s; its old slots are reused "
+		      "as free ones; check this copy's disk (dmesg, its health)\n", strerror(-res));
+	if ((res = close_res(m, 1)))
 		m_err(m, "cannot write the superblock at close: %s; check this copy's disk "
 		      "(dmesg, its health)\n", strerror(-res));
 }
@@ -250,7 +281,6 @@ static void close_records(struct ll_mirror *m, int data_res)
 void ll_mirror_close(struct ll_mirror *m)
 {
 	uint64_t deadline = ll_now_ms() + CLOSE_FLUSH_MS;
-	int data_res;
 
 	tgt_event_del(m->tick_fd);
 	close(m->tick_fd);
@@ -258,8 +288,10 @@ void ll_mirror_close(struct ll_mirror *m)
 	/* the engine was drained before: what is still in it, the disk does
 	 * not answer, and the close waits no more for it */
 	m->close_stuck = m->l->engine.inflight != 0;
+	memset(m->close_req, 0, sizeof(m->close_req));
 	close_flush_send(m);
-	data_res = close_io(m, NULL, 0, 0);
+	if (!m->close_stuck)
+		close_start(m, 0, NULL, 0, 0);	/* this copy flushes while the legs do */
 	close_flush_wait(m, deadline);
 	close_flush_settle(m);
 	for (unsigned int i = 0; i < m->nlegs; i++) {
@@ -272,14 +304,14 @@ void ll_mirror_close(struct ll_mirror *m)
 		ll_leg_disconnect(g);
 	}
 	if (!m->close_stuck)
-		close_records(m, data_res);
+		close_records(m);
 	if (m->status_path[0])
 		unlink(m->status_path);
 	if (m->close_stuck) {
 		m_err(m, "this copy's disk did not answer within %d s: its metadata is not "
-		      "written at close, and the image stays marked open (the next open resyncs "
-		      "the extents of its activity log, as after a crash); the mirror's memory is "
-		      "left to the requests still in flight\n", LL_DRAIN_MS / 1000);
+		      "(all) written at close, and the image stays marked open (the next open "
+		      "resyncs the extents of its activity log, as after a crash); the mirror's "
+		      "memory is left to the requests still in flight\n", LL_DRAIN_MS / 1000);
 		return;
 	}
 	ll_mirror_free(m);

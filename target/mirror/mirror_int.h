@@ -27,6 +27,8 @@
 #define LL_RESYNC_MAX	(1u << 20)
 #define LL_RESYNC_JOBS	4
 
+#define LL_CLOSE_REQS	2	/* a mirror's close writes two records at once */
+
 extern short int control_port;	/* tgtd's, exported: names the status file */
 
 enum leg_state {
@@ -179,10 +181,13 @@ struct ll_mirror {
 	struct ll_io map_io;
 	struct fan *map_wait, *map_wait_tail;
 	int closing;
-	/* the close's own requests to this copy (mirror_close.c), one at a
+	/* the close's own requests to this copy (mirror_close.c), two at a
 	 * time; close_stuck: the engine's drain gave up on one */
-	struct ll_io close_io;
-	int close_io_done, close_stuck;
+	struct ll_close_req {
+		struct ll_io io;	/* first: the completion finds the rest */
+		int started, done;
+	} close_req[LL_CLOSE_REQS];
+	int close_stuck;
 	uint64_t last_status;
 	char status_path[128];
 };
