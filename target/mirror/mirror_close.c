@@ -13,16 +13,16 @@
  * waits for nothing that a peer controls, and records instead:
  *
  * - What a leg took without FUA since its last flush is on its disk only
- *   once it answered a SYNCHRONIZE CACHE.  Each leg that is up is asked, at
- *   once, and the answers get CLOSE_FLUSH_MS, counted from when they were
- *   asked (the local flush below runs meanwhile): a healthy peer answers
- *   within that, and nothing of it is resynced.  A leg that has not
- *   answered by then (hung, cut off, or just slow) counts as having lost
- *   those regions: they go into the dirty-region map, as when a leg fails
- *   while served (the first such loss starts a new generation), and are
- *   resynced when the LUN is served again.  Never longer: leg_timeout (10 s
- *   by default) is how long a write may wait for a leg, not how long every
- *   other LUN of the tgtd may.
+ *   once it answered a SYNCHRONIZE CACHE.  Each leg that is up is asked as
+ *   the close begins, and the answers get CLOSE_FLUSH_MS, counted from
+ *   then (the engine's drain and the local flush run meanwhile): a healthy
+ *   peer answers within that, and nothing of it is resynced.  A leg that
+ *   has not answered by then (hung, cut off, or just slow) counts as having
+ *   lost those regions: they go into the dirty-region map, as when a leg
+ *   fails while served (the first such loss starts a new generation), and
+ *   are resynced when the LUN is served again.  Never longer: leg_timeout
+ *   (10 s by default) is how long a write may wait for a leg, not how long
+ *   every other LUN of the tgtd may.
  *
  * - This copy's own records still reach its disk: a flush of the image's
  *   data (the activity log is emptied below, so everything its extents
@@ -48,11 +48,6 @@
 /* how long the legs' flushes at close may take: a few ms on a healthy
  * peer; every LUN of the tgtd waits this long at most */
 #define CLOSE_FLUSH_MS	20
-
-void ll_mirror_quiesce(struct ll_mirror *m)
-{
-	m->closing = 1;
-}
 
 /* ---- the legs' flush ----------------------------------------------------- */
 
@@ -162,6 +157,21 @@ static void close_flush_settle(struct ll_mirror *m)
 				"when the LUN is served again\n", g->why);
 		}
 	}
+}
+
+/*
+ * The close begins: no more background work, and the legs are asked to
+ * flush now, before the engine is drained, so that their answers come
+ * while it is (and, in a LUN of several mirrored sets, every set's legs
+ * flush at once: each set's close then finds its answers in).
+ */
+void ll_mirror_quiesce(struct ll_mirror *m)
+{
+	if (m->closing)
+		return;
+	m->closing = 1;
+	m->close_deadline = ll_now_ms() + CLOSE_FLUSH_MS;
+	close_flush_send(m);
 }
 
 /* ---- this copy's records ------------------------------------------------- */
@@ -280,19 +290,16 @@ static void close_records(struct ll_mirror *m)
 
 void ll_mirror_close(struct ll_mirror *m)
 {
-	uint64_t deadline = ll_now_ms() + CLOSE_FLUSH_MS;
-
+	ll_mirror_quiesce(m);	/* if not yet: the legs are asked to flush */
 	tgt_event_del(m->tick_fd);
 	close(m->tick_fd);
-	m->closing = 1;		/* what is left of the map is written below */
 	/* the engine was drained before: what is still in it, the disk does
 	 * not answer, and the close waits no more for it */
 	m->close_stuck = m->l->engine.inflight != 0;
 	memset(m->close_req, 0, sizeof(m->close_req));
-	close_flush_send(m);
 	if (!m->close_stuck)
 		close_start(m, 0, NULL, 0, 0);	/* this copy flushes while the legs do */
-	close_flush_wait(m, deadline);
+	close_flush_wait(m, m->close_deadline);
 	close_flush_settle(m);
 	for (unsigned int i = 0; i < m->nlegs; i++) {
 		struct ll_leg *g = &m->leg[i];

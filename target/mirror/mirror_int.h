@@ -181,6 +181,7 @@ struct ll_mirror {
 	struct ll_io map_io;
 	struct fan *map_wait, *map_wait_tail;
 	int closing;
+	uint64_t close_deadline;	/* ms: the legs' flushes at close, answered by */
 	/* the close's own requests to this copy (mirror_close.c), two at a
 	 * time; close_stuck: the engine's drain gave up on one */
 	struct ll_close_req {
