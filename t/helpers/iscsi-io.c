@@ -30,6 +30,15 @@
  *                                       write the target acknowledged; stops
  *                                       early once the file named by
  *                                       ISCSI_IO_STOP_FILE exists
+ *   iscsi-io URL read-latency LBA BLOCKS
+ *                                       on one session, READ(16) of BLOCKS at
+ *                                       LBA again and again (1 ms apart)
+ *                                       until the file named by
+ *                                       ISCSI_IO_STOP_FILE exists; print
+ *                                       "read START_US LATENCY_US" for each
+ *                                       (START_US: wall clock, microseconds
+ *                                       since the epoch, as date +%s%6N),
+ *                                       then "reads N max_us M"
  *   iscsi-io URL check                  read "acked LBA BYTE" lines (stream's
  *                                       output) on stdin; check that each
  *                                       block holds its last acked byte (a
@@ -53,6 +62,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <iscsi/iscsi.h>
@@ -316,6 +326,45 @@ static int cmd_stream(char **av, int ac)
 	return 0;
 }
 
+static uint64_t now_us(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Each read's latency: a target whose event loop stalls shows it here,
+ * in the read that was waiting (or the next one). */
+static int cmd_read_latency(char **av)
+{
+	uint64_t lba = num(av[0]), n = 0, max = 0, wall, t0, lat;
+	uint32_t blocks = (uint32_t)num(av[1]), bs = block_size();
+	const char *stop = getenv("ISCSI_IO_STOP_FILE");
+	struct timespec gap = { 0, 1000000 };
+	struct scsi_task *t;
+
+	if (!stop)
+		die("read-latency needs ISCSI_IO_STOP_FILE%s", "");
+	while (access(stop, F_OK)) {
+		wall = now_us(CLOCK_REALTIME);
+		t0 = now_us(CLOCK_MONOTONIC);
+		while (is_ua(t = iscsi_read16_sync(iscsi, lun, lba, blocks * bs, (int)bs,
+						   0, 0, 0, 0, 0)))
+			;
+		lat = now_us(CLOCK_MONOTONIC) - t0;
+		check(t, "READ(16)");
+		scsi_free_scsi_task(t);
+		printf("read %llu %llu\n", (unsigned long long)wall, (unsigned long long)lat);
+		n++;
+		if (lat > max)
+			max = lat;
+		nanosleep(&gap, NULL);
+	}
+	printf("reads %llu max_us %llu\n", (unsigned long long)n, (unsigned long long)max);
+	return 0;
+}
+
 struct acked {
 	unsigned long long lba;
 	unsigned int byte;
@@ -413,7 +462,7 @@ int main(int argc, char **argv)
 	int ret;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: iscsi-io URL write|write-every|read|sync|unmap|ws-unmap|capacity|lbp|wce|caw|stream|await-ua ...\n");
+		fprintf(stderr, "usage: iscsi-io URL write|write-every|read|sync|unmap|ws-unmap|capacity|lbp|wce|caw|stream|read-latency|check|await-ua ...\n");
 		return 1;
 	}
 	op = argv[2];
@@ -452,6 +501,8 @@ int main(int argc, char **argv)
 		ret = cmd_caw(argv + 3);
 	else if (!strcmp(op, "stream") && argc >= 4)
 		ret = cmd_stream(argv + 3, argc - 3);
+	else if (!strcmp(op, "read-latency") && argc == 5)
+		ret = cmd_read_latency(argv + 3);
 	else if (!strcmp(op, "check"))
 		ret = cmd_check();
 	else if (!strcmp(op, "await-ua"))

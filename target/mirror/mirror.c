@@ -39,8 +39,9 @@
  * the image's activity log on stable storage (an O_DSYNC write through the
  * engine; the writes that need it wait, the loop does not); a primary
  * restarted after a crash resyncs the extents in its log, not the whole
- * volume.  A clean close flushes the legs (up to leg_timeout): what a leg
- * took without FUA is resynced next time only if it could not.
+ * volume.  A clean close flushes the legs, waiting a few ms at most (the
+ * close runs in tgtd's one event loop: mirror_close.c): what a leg took
+ * without FUA is resynced next time only if it did not answer by then.
  *
  * Verify compares each region of a leg with this copy's by SHA-256 and
  * resyncs the ones that differ.
@@ -52,9 +53,9 @@
  * the only LUN offsets are the ranges a resync holds (commands lock LUN
  * ranges), which the mirror's extent translates.
  *
- * This file: the I/O fan-out, the dirty-region map, the tick, set up and
- * tear down.  mirror_leg.c: legs (connect, probe, generations, drop);
- * mirror_resync.c: resync and the status file.
+ * This file: the I/O fan-out, the dirty-region map, the tick, set up.
+ * mirror_close.c: tear down; mirror_leg.c: legs (connect, probe,
+ * generations, drop); mirror_resync.c: resync and the status file.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -101,13 +102,11 @@ int ll_mirror_persist(struct ll_mirror *m, uint64_t r0, uint64_t r1)
 	return fdatasync(mirror_fd(m));
 }
 
-static void stale_list(struct ll_mirror *m);
-
 int ll_mirror_store_sb(struct ll_mirror *m)
 {
 	int err;
 
-	stale_list(m);
+	ll_mirror_stale_list(m);
 	err = ll_image_store(mirror_fd(m), m->image);
 
 	if (err)
@@ -136,7 +135,7 @@ static int miss(struct ll_leg *g, uint64_t r)
 
 /* The superblock's stale list from local_bad: ranges of adjacent regions;
  * more than it holds: "all".  Run when the superblock is encoded. */
-static void stale_list(struct ll_mirror *m)
+void ll_mirror_stale_list(struct ll_mirror *m)
 {
 	struct ll_image *im = m->image;
 	uint64_t r = 0, s;
@@ -535,7 +534,7 @@ static void map_flush(struct ll_mirror *m)
 	m->map_writing = m->map_version;
 	if (m->sb_pending) {
 		m->sb_pending = 0;
-		stale_list(m);
+		ll_mirror_stale_list(m);
 		ll_image_encode(m->image, m->sb_buf);
 		meta_write(m, &m->map_io, m->sb_buf, 0, LL_IMAGE_SB_SIZE, map_written);
 		return;
@@ -621,7 +620,7 @@ static uint64_t al_recover(struct ll_mirror *m)
 	return ll_al_extents(m, m->al, al_slots(m), al_mark_dirty, m);
 }
 
-/* Empty the log (the legs have everything, or this is a clean close). */
+/* Empty the log: at open, once what it held is in the map. */
 static void al_clear(struct ll_mirror *m)
 {
 	struct ll_image *im = m->image;
@@ -827,7 +826,7 @@ static void al_end(struct ll_mirror *m, uint64_t e0, uint64_t e1)
 }
 
 /* The leg flushed, or what it took unflushed is in the map now. */
-static void unsynced_clear(struct ll_leg *g)
+void ll_leg_unsynced_clear(struct ll_leg *g)
 {
 	memset(g->unsynced[0], 0, (g->m->nregions + 7) / 8);
 	memset(g->unsynced[1], 0, (g->m->nregions + 7) / 8);
@@ -850,7 +849,7 @@ void ll_mirror_leg_lost(struct ll_leg *g)
 			first = r;
 		last = r;
 	}
-	unsynced_clear(g);
+	ll_leg_unsynced_clear(g);
 	if (first != UINT64_MAX)
 		miss_commit(m, first, last, newbits);	/* no write waits for it */
 }
@@ -1367,7 +1366,7 @@ static void fan_go(struct fan *f)
 	l->engine.ops->submit(&l->engine, &f->local);
 }
 
-/* ---- set up, tear down ------------------------------------------------- */
+/* ---- set up --------------------------------------------------------------- */
 
 /* A file whose superblock says blank but whose data area the file system
  * says holds data was written past lunlink (dd, another export): it is
@@ -1537,151 +1536,27 @@ err:
 	if (m) {
 		if (m->tick_fd >= 0)
 			close(m->tick_fd);
-		for (i = 0; i < LL_MAX_LEGS; i++) {
-			free(m->leg[i].need);
-			free(m->leg[i].unsynced[0]);
-			free(m->leg[i].unsynced[1]);
-		}
-		free(m->al);
-		free(m->in_al);
-		free(m->al_busy);
-		free(m->al_seq);
-		free(m->al_last);
-		free(m->local_bad);
-		free(m->dirty);
-		free(m->sb_buf);
-		free(m);
+		ll_mirror_free(m);
 	}
 	return -1;
 }
 
-void ll_mirror_quiesce(struct ll_mirror *m)
+/* The mirror's memory, and the legs' maps and buffers (their connections
+ * are gone). */
+void ll_mirror_free(struct ll_mirror *m)
 {
-	m->closing = 1;
-}
-
-static int took_unflushed(const struct ll_leg *g)
-{
-	for (uint64_t b = 0; b < (g->m->nregions + 7) / 8; b++)
-		if (g->unsynced[0][b] | g->unsynced[1][b])
-			return 1;
-	return 0;
-}
-
-static void close_flushed(struct iscsi_context *iscsi, int status, void *data, void *priv)
-{
-	struct ll_leg *g = priv;
-
-	if (g->iscsi == iscsi && g->close_flush == CLOSE_FLUSH_SENT) {
-		g->close_flush = status == SCSI_STATUS_GOOD ? CLOSE_FLUSH_DONE : CLOSE_FLUSH_FAILED;
-		if (status != SCSI_STATUS_GOOD)
-			ll_leg_failure(g, iscsi, "its flush at close", status, data, g->why,
-				       sizeof(g->why));
-	}
-	if (data)
-		scsi_free_scsi_task(data);
-}
-
-/*
- * A clean close: the legs that are up and idle flush what they took
- * without FUA since their last flush, all at once, for up to leg_timeout
- * (tgtd waits: a LUN goes away, or tgtd stops).  A leg that did holds all
- * of it on its disk; of a leg that did not, those regions go into the map
- * and are resynced when the LUN is served again.  A leg with a resync,
- * verify or repair in flight is not asked (what it lacks is in the map).
- */
-static void close_flush(struct ll_mirror *m)
-{
-	uint64_t deadline = ll_now_ms() + m->l->opts.leg_timeout * 1000ULL, now;
-	struct pollfd pfd[LL_MAX_LEGS];
-	unsigned int i, n, at[LL_MAX_LEGS];
-
-	for (i = 0; i < m->nlegs; i++) {
-		struct ll_leg *g = &m->leg[i];
-
-		g->close_flush = CLOSE_FLUSH_NONE;
-		if (!leg_is(g, LEG_UP) || g->copying || !took_unflushed(g))
-			continue;
-		if (iscsi_synchronizecache10_task(g->iscsi, g->lun, 0, 0, 0, 0, close_flushed, g))
-			g->close_flush = CLOSE_FLUSH_SENT;
-	}
-	while ((now = ll_now_ms()) < deadline) {
-		for (i = n = 0; i < m->nlegs; i++) {
-			struct ll_leg *g = &m->leg[i];
-
-			if (g->close_flush != CLOSE_FLUSH_SENT || !g->iscsi)
-				continue;
-			pfd[n].fd = iscsi_get_fd(g->iscsi);
-			pfd[n].events = (short)iscsi_which_events(g->iscsi);
-			pfd[n].revents = 0;
-			at[n++] = i;
-		}
-		if (!n || (poll(pfd, n, (int)(deadline - now)) < 0 && errno != EINTR))
-			break;
-		for (i = 0; i < n; i++) {
-			struct ll_leg *g = &m->leg[at[i]];
-
-			if (pfd[i].revents && g->iscsi && iscsi_service(g->iscsi, pfd[i].revents) < 0 &&
-			    g->close_flush == CLOSE_FLUSH_SENT) {
-				snprintf(g->why, sizeof(g->why), "its flush at close failed: %s",
-					 iscsi_get_error(g->iscsi));
-				g->close_flush = CLOSE_FLUSH_FAILED;
-			}
-		}
-	}
-	for (i = 0; i < m->nlegs; i++) {
-		struct ll_leg *g = &m->leg[i];
-
-		if (g->close_flush == CLOSE_FLUSH_DONE) {
-			unsynced_clear(g);
-		} else if (g->close_flush != CLOSE_FLUSH_NONE) {
-			if (g->close_flush == CLOSE_FLUSH_SENT)
-				snprintf(g->why, sizeof(g->why), "its flush at close got no answer "
-					 "within leg_timeout=%u s", m->l->opts.leg_timeout);
-			leg_err(g, "%s; the regions it took since its last flush will be resynced "
-				"when the LUN is served again\n", g->why);
-		}
-	}
-}
-
-void ll_mirror_close(struct ll_mirror *m)
-{
-	unsigned int i;
-
-	tgt_event_del(m->tick_fd);
-	close(m->tick_fd);
-	m->closing = 1;		/* what is left of the map is written below */
-	close_flush(m);
-	for (i = 0; i < m->nlegs; i++) {
-		struct ll_leg *g = &m->leg[i];
-
-		/* what a leg took without a flush since is not known to be safe */
-		if (g->state == LEG_UP || g->state == LEG_SYNCING)
-			ll_mirror_leg_lost(g);
-		ll_resync_unpark(g, 1);
-		ll_leg_disconnect(g);
-		free(g->need);
-		free(g->unsynced[0]);
-		free(g->unsynced[1]);
+	for (unsigned int i = 0; i < LL_MAX_LEGS; i++) {
+		free(m->leg[i].need);
+		free(m->leg[i].unsynced[0]);
+		free(m->leg[i].unsynced[1]);
 		for (unsigned int j = 0; j < LL_RESYNC_JOBS; j++)
-			free(g->job[j].buf);
+			free(m->leg[i].job[j].buf);
 	}
-	/* closed cleanly: the map alone says what the legs lack */
-	if (ll_mirror_persist(m, 0, m->nregions - 1))
-		m_err(m, "cannot write the dirty-region map: %m\n");
-	al_clear(m);
-	m->image->flags &= ~LL_IMAGE_F_OPEN;
-	/* never written while it was served: still the zeros create left */
-	if (m->blank && !m->image->gen_bitmap)
-		m->image->blank_gen = m->image->gen_current;
-	ll_mirror_store_sb(m);
 	free(m->al);
 	free(m->in_al);
 	free(m->al_busy);
 	free(m->al_seq);
 	free(m->al_last);
-	if (m->status_path[0])
-		unlink(m->status_path);
 	free(m->local_bad);
 	free(m->dirty);
 	free(m->sb_buf);

@@ -19,7 +19,8 @@ struct ll_extent;
  * legs the options give it.  0, or -1 with the reason logged (the LUN is
  * then refused). */
 int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set);
-/* Start no more background work (resync, verify, metadata writes). */
+/* The close begins: start no more background work (resync, verify,
+ * metadata writes), and ask the legs to flush (mirror_close.c). */
 void ll_mirror_quiesce(struct ll_mirror *m);
 void ll_mirror_close(struct ll_mirror *m);
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * mirror_int.h: what the files of the mirror engine share (mirror.c: the
- * I/O fan-out, the dirty-region map, set up and tear down; mirror_leg.c:
- * connecting, probing and dropping legs; mirror_resync.c: copying dirty
- * regions to a returning leg, and the status file).  Everything here runs
+ * I/O fan-out, the dirty-region map, set up; mirror_close.c: tear down
+ * without waiting for a peer; mirror_leg.c: connecting, probing and
+ * dropping legs; mirror_resync.c: copying dirty regions to a returning leg,
+ * and the status file).  Everything here runs
  * in tgtd's main loop.
  */
 #ifndef LUNLINK_MIRROR_INT_H
@@ -29,6 +30,8 @@
 #define LL_RESYNC_MAX	(1u << 20)
 #define LL_RESYNC_HOLE_MAX	(64u << 20)
 #define LL_RESYNC_JOBS	4
+
+#define LL_CLOSE_REQS	2	/* a mirror's close writes two records at once */
 
 extern short int control_port;	/* tgtd's, exported: names the status file */
 
@@ -192,6 +195,14 @@ struct ll_mirror {
 	struct ll_io map_io;
 	struct fan *map_wait, *map_wait_tail;
 	int closing;
+	uint64_t close_deadline;	/* ms: the legs' flushes at close, answered by */
+	/* the close's own requests to this copy (mirror_close.c), two at a
+	 * time; close_stuck: the engine's drain gave up on one */
+	struct ll_close_req {
+		struct ll_io io;	/* first: the completion finds the rest */
+		int started, done;
+	} close_req[LL_CLOSE_REQS];
+	int close_stuck;
 	uint64_t last_status;
 	char status_path[128];
 };
@@ -306,6 +317,9 @@ static inline int stale_clear(struct ll_mirror *m, uint64_t r)
 }
 
 /* mirror.c */
+void ll_mirror_free(struct ll_mirror *m);
+void ll_mirror_stale_list(struct ll_mirror *m);
+void ll_leg_unsynced_clear(struct ll_leg *g);
 int ll_mirror_persist(struct ll_mirror *m, uint64_t r0, uint64_t r1);
 uint64_t ll_mirror_map_changed(struct ll_mirror *m, uint64_t r0, uint64_t r1);
 uint64_t ll_mirror_sb_changed(struct ll_mirror *m);

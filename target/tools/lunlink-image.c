@@ -648,6 +648,28 @@ static unsigned int state_of(const struct ll_image *im)
 	       im->flags & LL_IMAGE_F_PRIMARY ? 2 : 3;
 }
 
+/* The regions of the data that the dirty-region map marks (what a leg may
+ * lack, resynced when the legs return), or -1 if the map cannot be read. */
+static int64_t dirty_regions(const char *path, const struct ll_image *im)
+{
+	uint64_t n = 0, r, regions = (im->data_size + im->region_size - 1) / im->region_size;
+	uint8_t *map = malloc(im->dirty_bytes ? im->dirty_bytes : 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (!map || fd < 0 ||
+	    pread(fd, map, im->dirty_bytes, (off_t)im->dirty_offset) != (ssize_t)im->dirty_bytes) {
+		free(map);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	for (r = 0; r < regions && r / 8 < im->dirty_bytes; r++)
+		n += map[r / 8] >> (r % 8) & 1;
+	free(map);
+	return (int64_t)n;
+}
+
 static int cmd_show(int argc, char **argv)
 {
 	struct ll_image im;
@@ -655,6 +677,7 @@ static int cmd_show(int argc, char **argv)
 	char copies[LL_IMAGE_COPIES_MAX * 20 + 8];
 	const char *path = NULL;
 	unsigned int state;
+	int64_t dirty;
 	int json = 0, i, r;
 
 	for (i = 1; i < argc; i++) {
@@ -696,6 +719,10 @@ static int cmd_show(int argc, char **argv)
 	hex_list(hist, sizeof(hist), im.gen_history, LL_IMAGE_GEN_HISTORY, json);
 	hex_list(copies, sizeof(copies), im.copies, im.ncopies, json);
 	state = state_of(&im);
+	dirty = dirty_regions(path, &im);
+	if (dirty < 0)
+		fprintf(stderr, "%s: %s: cannot read the dirty-region map (shown as -1)\n", prog,
+			path);
 	if (json) {
 		fputs("{\"path\":", stdout);
 		json_string(path);
@@ -703,11 +730,11 @@ static int cmd_show(int argc, char **argv)
 		       "\"state\":\"%s\",\"data_offset\":%" PRIu64 ",\"data_size\":%" PRIu64
 		       ",\"max_data_size\":%" PRIu64 ",\"region_size\":%u,"
 		       "\"generation\":\"%016" PRIx64 "\",\"bitmap_generation\":\"%016" PRIx64 "\","
-		       "\"generation_history\":[%s],\"stale_regions\":%s,\"copy\":\"%016" PRIx64
-		       "\",\"copies\":[%s],\"blank\":%s}\n",
+		       "\"generation_history\":[%s],\"stale_regions\":%s,\"dirty_regions\":%" PRId64
+		       ",\"copy\":\"%016" PRIx64 "\",\"copies\":[%s],\"blank\":%s}\n",
 		       im.version, id, states[state].name, im.data_offset, im.data_size,
 		       im.max_data_size, im.region_size, im.gen_current, im.gen_bitmap, hist, stale,
-		       im.copy_id, copies, ll_image_is_blank(&im) ? "true" : "false");
+		       dirty, im.copy_id, copies, ll_image_is_blank(&im) ? "true" : "false");
 		return 0;
 	}
 	printf("%s: lunlink image, format version %u\n"
@@ -722,13 +749,14 @@ static int cmd_show(int argc, char **argv)
 	       "  copy              %016" PRIx64 "\n"
 	       "  copies            %s\n"
 	       "  blank             %s\n"
+	       "  dirty regions     %" PRId64 "\n"
 	       "  stale regions     %s\n",
 	       path, im.version, id, states[state].text, im.data_size, im.data_offset,
 	       im.max_data_size, im.region_size, im.dirty_bytes, im.dirty_offset,
 	       im.al_bytes, im.al_offset, im.gen_current, im.gen_bitmap, hist, im.copy_id,
 	       im.ncopies ? copies : "(none recorded)",
 	       ll_image_is_blank(&im) ? "yes (zeros, never written since create: a blank leg of "
-	       "this volume joins a blank primary in sync, nothing copied)" : "no", stale);
+	       "this volume joins a blank primary in sync, nothing copied)" : "no", dirty, stale);
 	for (uint32_t k = 0; k < im.nstale; k++)
 		printf("    regions %" PRIu64 "-%" PRIu64 " (bytes %" PRIu64 "-%" PRIu64 ")\n",
 		       im.stale[k].start, im.stale[k].start + im.stale[k].count - 1,
