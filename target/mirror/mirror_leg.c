@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * mirror_leg.c: a mirror's legs: connecting with libiscsi's async API (the
- * socket in tgtd's event loop), probing a leg's size and superblock, telling
- * from the generations whether it is in sync, behind by the dirty regions,
- * fresh, or split-brained, and dropping it when it fails.
+ * socket in tgtd's event loop), probing a leg's size and superblock, acting
+ * on the verdict generation.c gives from the two superblocks (in sync,
+ * behind by the dirty regions or whole, fresh, refused), and dropping it
+ * when it fails.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lunlink/generation.h"
 #include "mirror_int.h"
 
 /* ---- legs: connection ------------------------------------------------- */
@@ -464,33 +466,29 @@ void ll_mirror_copies_check(struct ll_mirror *m)
 }
 
 /*
- * Which copy the leg holds: its superblock's id, or a new one if it has
- * none (made by an older lunlink) or shares one with this copy or another
- * leg (a file copied whole).  A new id reaches the leg's superblock when
- * it joins.
+ * Which copy the leg holds (the verdict's copy_id): its superblock's id, or
+ * a new one if it has none (made by an older lunlink) or shares one with
+ * this copy or another leg (a file copied whole).  A new id reaches the
+ * leg's superblock when it joins.
  */
-static void leg_copy(struct ll_leg *g, const struct ll_image *leg)
+static void leg_copy(struct ll_leg *g, const struct ll_image *leg, const struct ll_gen_result *r)
 {
 	struct ll_mirror *m = g->m;
-	const struct ll_leg *twin = NULL;
-	uint64_t id = leg->copy_id;
 
 	g->probed_gen = leg->gen_current;
-	g->copy_id = 0;			/* not its own twin */
-	if (id)
-		twin = copy_leg(m, id);
-	if (!id || id == m->image->copy_id || twin) {
+	if (r->copy_id == LL_GEN_ID_KEEP) {
+		g->copy_id = leg->copy_id;
+	} else {
 		g->copy_id = ll_image_new_copy_id();
 		g->id_unsaved = 1;
-		if (!id)
+		if (r->copy_id == LL_GEN_ID_NONE)
 			leg_err(g, "its image has no copy id (made by an older lunlink): it is copy "
 				"%016" PRIx64 " from now on\n", g->copy_id);
 		else
 			leg_err(g, "its image has the copy id %016" PRIx64 " of %s (a copy of that "
-				"file?): it is copy %016" PRIx64 " from now on\n", id,
-				twin ? twin->public_url : "this copy", g->copy_id);
-	} else {
-		g->copy_id = id;
+				"file?): it is copy %016" PRIx64 " from now on\n", leg->copy_id,
+				r->copy_id == LL_GEN_ID_TWIN ? m->leg[r->twin].public_url :
+				"this copy", g->copy_id);
 	}
 	ll_mirror_copies_check(m);
 }
@@ -649,35 +647,33 @@ static void probed_al(struct iscsi_context *iscsi, int status, void *data, void 
 }
 
 /*
- * The leg is at this copy's generation, or at the one the map is against:
- * it lacks what the map holds.  Its own superblock may say it lacks more:
- * as a primary, it had stale regions (its disk failed writes its legs
- * took), or it crashed with writes in its activity log that may be on it
- * alone.  Those are resynced too (DRBD resyncs a crashed primary's
- * activity-log extents the same way).
+ * The leg is in step (at this copy's generation, or at the one the map is
+ * against): it lacks what the map holds.  Its own superblock may say it
+ * lacks more (the verdict's own): as a primary, it had stale regions (its
+ * disk failed writes its legs took), or it crashed with writes in its
+ * activity log that may be on it alone.  Those are resynced too (DRBD
+ * resyncs a crashed primary's activity-log extents the same way).
  */
-static void sync_behind(struct ll_leg *g, const struct ll_image *leg)
+static void sync_behind(struct ll_leg *g, const struct ll_image *leg, unsigned int own)
 {
 	uint64_t n = 0;
 	unsigned int i;
 
-	if (leg->flags & LL_IMAGE_F_STALE_ALL) {
-		leg_err(g, "its superblock says more regions of it are stale than its list holds "
-			"(its disk failed writes when it was a primary): all of it is resynced\n");
+	if (own & LL_GEN_OWN_STALE_ALL) {	/* the verdict said so: all of it */
 		g->own_record = 1;
 		ll_leg_start_sync(g, 1);
 		return;
 	}
-	for (i = 0; i < leg->nstale; i++)	/* counts are > 0: decode refuses 0 */
-		n += leg_lacks_more(g, leg->stale[i].start,
-				    leg->stale[i].start + leg->stale[i].count - 1);
-	if (leg->nstale) {
+	if (own & LL_GEN_OWN_STALE) {
+		for (i = 0; i < leg->nstale; i++)	/* counts are > 0: decode refuses 0 */
+			n += leg_lacks_more(g, leg->stale[i].start,
+					    leg->stale[i].start + leg->stale[i].count - 1);
 		leg_err(g, "its superblock lists %u range(s) of stale regions (its disk failed "
 			"writes when it was a primary): they are resynced too, %" PRIu64
 			" region(s) more\n", leg->nstale, n);
 		g->own_record = 1;
 	}
-	if (!(leg->flags & LL_IMAGE_F_OPEN)) {
+	if (!(own & LL_GEN_OWN_AL)) {
 		ll_leg_start_sync(g, 0);
 		return;
 	}
@@ -687,22 +683,23 @@ static void sync_behind(struct ll_leg *g, const struct ll_image *leg)
 		ll_leg_unqueued(g, "the read of its activity log");
 }
 
-/* gen is one of the generations im went through before its current one */
-static int in_history(const struct ll_image *im, uint64_t gen)
-{
-	for (unsigned int i = 0; i < LL_IMAGE_GEN_HISTORY; i++)
-		if (gen && im->gen_history[i] == gen)
-			return 1;
-	return 0;
-}
-
+/*
+ * The leg's superblock is read: the verdict (generation.c) says what it is
+ * against this copy, and this acts on it.
+ */
 static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void *priv)
 {
 	struct ll_leg *g = priv;
+	struct ll_mirror *m = g->m;
 	struct scsi_task *t = data;
-	struct ll_image *me = g->m->image, leg;
-	char err[256], mine[33], theirs[33];
-	int r;
+	struct ll_image leg;
+	uint64_t ids[LL_MAX_LEGS];
+	struct ll_gen_facts f = {
+		.me = m->image, .leg = &leg, .leg_ids = ids, .nleg_ids = m->nlegs,
+		.discard = g->discard, .tid = m->l->lu->tgt->tid, .lun = m->l->lu->lun,
+	};
+	struct ll_gen_result r;
+	char err[256];
 
 	if (g->iscsi != iscsi) {
 		if (t)
@@ -715,91 +712,33 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 			scsi_free_scsi_task(t);
 		return;
 	}
-	r = ll_image_decode(&leg, t->datain.data, (size_t)t->datain.size, UINT64_MAX, err,
-			    sizeof(err));
+	f.sb = ll_image_decode(&leg, t->datain.data, (size_t)t->datain.size, UINT64_MAX, err,
+			       sizeof(err));
+	f.sb_err = err;
 	scsi_free_scsi_task(t);
+	/* the copies the other legs hold: this one is not its own twin */
+	for (unsigned int i = 0; i < m->nlegs; i++)
+		ids[i] = &m->leg[i] == g ? 0 : m->leg[i].copy_id;
 	g->own_record = 0;
-	if (r == 0) {
-		leg_refuse(g, "it holds no lunlink image; prepare one on the peer with "
-			   "'lunlink-image create --size %" PRIu64 " --max-size %" PRIu64
-			   " --region-size %u FILE' and export that file", me->data_size,
-			   me->max_data_size, me->region_size);
+
+	ll_gen_compare(&f, &r);
+	if (r.identified)	/* a copy of this volume, even one refused */
+		leg_copy(g, &leg, &r);
+	if (r.refused) {
+		leg_refuse(g, "%s", r.why);
+		g->split = r.split;
 		return;
 	}
-	if (r < 0) {
-		leg_refuse(g, "its superblock: %s", err);
-		return;
-	}
-	if (leg.data_offset != me->data_offset || leg.region_size != me->region_size ||
-	    leg.max_data_size != me->max_data_size) {
-		leg_refuse(g, "its layout differs from this copy's (create it with --max-size "
-			   "%" PRIu64 " --region-size %u)", me->max_data_size, me->region_size);
-		return;
-	}
-	if (leg.copy_id == me->copy_id && (leg.flags & LL_IMAGE_F_OPEN) &&
-	    !memcmp(leg.volume_id, me->volume_id, 16)) {
-		/* not even resolve=discard-leg: its superblock is this one's */
-		leg_refuse(g, "its image is this copy itself (mirror= names the LUN that exports "
-			   "this file?), or a file copy of it taken while it was served (its "
-			   "blocks are from different moments): it has this copy's id %016" PRIx64
-			   " and says it is open as a primary. Name another image as the leg; "
-			   "for a new one, lunlink-image create", me->copy_id);
-		return;
-	}
-	if ((leg.flags & LL_IMAGE_F_FRESH) || g->discard) {
+	if (r.unsynced_first) {	/* fresh, or resolve=discard-leg */
 		g->discard = 0;
-		leg_copy(g, &leg);
 		ll_leg_store_sb(g, 0);
-		ll_leg_start_sync(g, 1);
-		return;
 	}
-	ll_image_id_hex(me->volume_id, mine);
-	ll_image_id_hex(leg.volume_id, theirs);
-	if (memcmp(leg.volume_id, me->volume_id, 16)) {
-		leg_refuse(g, "it holds volume %s, not this volume %s", theirs, mine);
-		return;
-	}
-	leg_copy(g, &leg);
-	if (leg.gen_current == 0) {		/* an initial sync was cut short */
-		ll_leg_start_sync(g, 1);
-		return;
-	}
-	if (leg.gen_current == me->gen_current ||
-	    (me->gen_bitmap && leg.gen_current == me->gen_bitmap)) {
-		sync_behind(g, &leg);	/* behind by the dirty regions, at most */
-		return;
-	}
-	if (in_history(me, leg.gen_current)) {
-		/* this copy went on from the leg's generation, and no map here
-		 * says since when: the leg is behind by what this copy's map
-		 * does not hold (a leg of another primary before, say) */
-		leg_err(g, "it has generation %016" PRIx64 ", an earlier one of this copy's "
-			"(now %016" PRIx64 "): it is behind by writes no map here records, so "
-			"all of it is resynced\n", leg.gen_current, me->gen_current);
-		ll_leg_start_sync(g, 1);
-		return;
-	}
-	if (in_history(&leg, me->gen_current)) {
-		leg_refuse(g, "the leg is newer than this copy: its generation %016" PRIx64
-			   " came after this copy's %016" PRIx64 " (it was written without this "
-			   "copy since), so nothing is resynced. To keep the leg's data, serve its "
-			   "image as the primary (with this one as its leg). To keep this copy and "
-			   "overwrite the leg: tgtadm --lld iscsi --mode logicalunit --op update "
-			   "--tid %d --lun %" PRIu64 " --params resolve=discard-leg",
-			   leg.gen_current, me->gen_current, g->m->l->lu->tgt->tid,
-			   g->m->l->lu->lun);
-		g->split = 1;
-		return;
-	}
-	leg_refuse(g, "split brain: the leg has generation %016" PRIx64 ", this copy "
-		   "%016" PRIx64 " (dirty-region map against %016" PRIx64 "): both changed "
-		   "on their own, so nothing is resynced. To keep this copy and overwrite "
-		   "the leg: tgtadm --lld iscsi --mode logicalunit --op update --tid %d "
-		   "--lun %" PRIu64 " --params resolve=discard-leg. To keep the leg's data "
-		   "instead, stop this LUN and serve the leg's image",
-		   leg.gen_current, me->gen_current, me->gen_bitmap, g->m->l->lu->tgt->tid,
-		   g->m->l->lu->lun);
-	g->split = 1;
+	if (r.why[0])
+		leg_err(g, "%s\n", r.why);
+	if (r.verdict == LL_GEN_CURRENT || r.verdict == LL_GEN_MAP)
+		sync_behind(g, &leg, r.own);
+	else
+		ll_leg_start_sync(g, r.whole);
 }
 
 static void probed_capacity(struct iscsi_context *iscsi, int status, void *data, void *priv)
