@@ -24,6 +24,55 @@
 #include "lunlink/generation.h"
 #include "mirror_int.h"
 
+/* ---- legs: states ----------------------------------------------------- */
+
+const char *const ll_leg_state_name[] = { "down", "connecting", "syncing", "up", "refused" };
+
+/*
+ * The changes a leg's state may make, from (row) to (column).  DOWN to
+ * DOWN is no change (a connect that failed before it began); DOWN to
+ * REFUSED is a URL that cannot be parsed; CONNECTING ends in UP, SYNCING,
+ * REFUSED (the probe) or DOWN; a leg in sync may start syncing again
+ * (verify found regions that differ); only a person (retry=legs,
+ * resolve=discard-leg) takes a leg out of REFUSED, and only to DOWN, from
+ * where it is probed again.
+ */
+static const unsigned char leg_may[][5] = {
+	/*                  down conn sync up refused */
+	[LEG_DOWN]       = { 1,   1,   0,   0,  1 },
+	[LEG_CONNECTING] = { 1,   0,   1,   1,  1 },
+	[LEG_SYNCING]    = { 1,   0,   0,   1,  0 },
+	[LEG_UP]         = { 1,   0,   1,   0,  0 },
+	[LEG_REFUSED]    = { 1,   0,   0,   0,  0 },
+};
+_Static_assert(sizeof(leg_may) / sizeof(leg_may[0]) == LEG_REFUSED + 1,
+	       "leg_may has a row for each state");
+
+/*
+ * Every change of a leg's state after set up: checked against leg_may and
+ * logged, one line naming the leg, both states and why.  A change the
+ * table forbids is a bug in the mirror: it is logged as one, and made all
+ * the same (the caller has acted on it already; refusing it would leave
+ * the leg half in each state).
+ */
+void ll_leg_set_state(struct ll_leg *g, enum leg_state to, const char *fmt, ...)
+{
+	enum leg_state from = g->state;
+	char why[sizeof(g->why)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (!leg_may[from][to])
+		leg_err(g, "bug: state %s -> %s (%s) is not a change a leg makes; made anyway\n",
+			ll_leg_state_name[from], ll_leg_state_name[to], why);
+	else if (from != to)
+		leg_err(g, "state %s -> %s: %s\n", ll_leg_state_name[from],
+			ll_leg_state_name[to], why);
+	g->state = to;
+}
+
 /* ---- legs: connection ------------------------------------------------- */
 
 static void leg_event(int fd, int events, void *data);
@@ -188,14 +237,16 @@ void ll_leg_down(struct ll_leg *g, const char *why)
 	}
 	else
 		leg_err(g, "cannot connect: %s; retrying in %u ms\n", g->why, g->backoff);
-	g->state = LEG_DOWN;
+	ll_leg_set_state(g, LEG_DOWN, "%s", g->why);
 	g->dead = 1;
 }
 
-static void leg_refuse(struct ll_leg *g, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* Refuse the leg: what, in a few words, for the state's log line; the
+ * reason, with its cure, for the operator. */
+static void leg_refuse(struct ll_leg *g, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static void leg_refuse(struct ll_leg *g, const char *fmt, ...)
+static void leg_refuse(struct ll_leg *g, const char *what, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -204,7 +255,7 @@ static void leg_refuse(struct ll_leg *g, const char *fmt, ...)
 	va_end(ap);
 	leg_err(g, "refused: %s\n", g->why);
 	g->split = 0;			/* the callers that refuse a split say so */
-	g->state = LEG_REFUSED;
+	ll_leg_set_state(g, LEG_REFUSED, "%s", what);
 	g->dead = 1;
 }
 
@@ -262,7 +313,7 @@ void ll_leg_connect(struct ll_leg *g)
 	}
 	u = iscsi_parse_full_url(g->iscsi, g->url);
 	if (!u) {
-		leg_refuse(g, "bad URL: %s", iscsi_get_error(g->iscsi));
+		leg_refuse(g, "bad URL", "bad URL: %s", iscsi_get_error(g->iscsi));
 		return;
 	}
 	iscsi_set_targetname(g->iscsi, u->target);
@@ -271,7 +322,7 @@ void ll_leg_connect(struct ll_leg *g)
 	iscsi_set_noautoreconnect(g->iscsi, 1);
 	iscsi_set_timeout(g->iscsi, (int)g->m->l->opts.leg_timeout);
 	g->lun = u->lun;
-	g->state = LEG_CONNECTING;
+	ll_leg_set_state(g, LEG_CONNECTING, "logging in to its portal");
 	g->connect_at = ll_now_ms();
 	if (iscsi_full_connect_async(g->iscsi, u->portal, u->lun, connected, g)) {
 		iscsi_destroy_url(u);
@@ -513,10 +564,11 @@ static int leg_join(struct ll_leg *g)
 	case 0:
 		return 0;
 	case -1:
-		leg_refuse(g, "this copy records %u copies of the volume already; forget one "
-			   "that is gone for good (lunlink-status lists the absent ones): tgtadm "
-			   "--lld iscsi --mode logicalunit --op update --tid %d --lun %" PRIu64
-			   " --params forget=ID", im->ncopies, m->l->lu->tgt->tid, m->l->lu->lun);
+		leg_refuse(g, "no room to record its copy", "this copy records %u copies of the "
+			   "volume already; forget one that is gone for good (lunlink-status lists "
+			   "the absent ones): tgtadm --lld iscsi --mode logicalunit --op update "
+			   "--tid %d --lun %" PRIu64 " --params forget=ID", im->ncopies,
+			   m->l->lu->tgt->tid, m->l->lu->lun);
 		return -1;
 	}
 	leg_err(g, "copy %016" PRIx64 " of the volume: recorded with this copy\n", g->copy_id);
@@ -580,11 +632,12 @@ void ll_leg_start_sync(struct ll_leg *g, int all)
 	g->backoff = BACKOFF_MIN_MS;
 	g->end_flush = END_FLUSH_NONE;
 	if (!g->need_count) {
-		g->state = LEG_UP;
+		ll_leg_set_state(g, LEG_UP, "in sync");
 		leg_err(g, "connected and in sync\n");
 		return;
 	}
-	g->state = LEG_SYNCING;
+	ll_leg_set_state(g, LEG_SYNCING, "%" PRIu64 " region(s) to copy%s", g->need_count,
+			 all ? " (all of them)" : "");
 	g->full = all;
 	g->sync_pos = 0;
 	g->copied = 0;
@@ -725,7 +778,7 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 	if (r.identified)	/* a copy of this volume, even one refused */
 		leg_copy(g, &leg, &r);
 	if (r.refused) {
-		leg_refuse(g, "%s", r.why);
+		leg_refuse(g, ll_gen_name(r.verdict), "%s", r.why);
 		g->split = r.split;
 		return;
 	}
@@ -763,14 +816,15 @@ static void probed_capacity(struct iscsi_context *iscsi, int status, void *data,
 	have = (rc->returned_lba + 1) * rc->block_length;
 	if (rc->block_length != 512) {
 		scsi_free_scsi_task(t);
-		leg_refuse(g, "its block size is %u; legs need 512", rc->block_length);
+		leg_refuse(g, "block size", "its block size is %u; legs need 512",
+			   rc->block_length);
 		return;
 	}
 	scsi_free_scsi_task(t);
 	g->capacity = have;
 	if (have < need) {
-		leg_refuse(g, "it is %" PRIu64 " bytes, smaller than this image's %" PRIu64,
-			   have, need);
+		leg_refuse(g, "too small", "it is %" PRIu64 " bytes, smaller than this image's "
+			   "%" PRIu64, have, need);
 		return;
 	}
 	if (!iscsi_read16_task(g->iscsi, g->lun, 0, LL_IMAGE_SB_SIZE, 512, 0, 0, 1, 0, 0,
@@ -796,7 +850,7 @@ int ll_mirror_discard_split_legs(struct ll_mirror *m)
 			continue;
 		leg_err(g, "resolve=discard-leg: its changes will be overwritten by a full "
 			"resync from this copy\n");
-		g->state = LEG_DOWN;
+		ll_leg_set_state(g, LEG_DOWN, "resolve=discard-leg");
 		g->retry_at = 0;
 		/* the next probe must not see split brain: make it "fresh" */
 		g->why[0] = '\0';
@@ -909,7 +963,7 @@ int ll_mirror_retry_legs(struct ll_mirror *m)
 		if (g->state != LEG_REFUSED)
 			continue;
 		leg_err(g, "retry=legs: probing it again (it was refused: %s)\n", g->why);
-		g->state = LEG_DOWN;
+		ll_leg_set_state(g, LEG_DOWN, "retry=legs");
 		g->retry_at = 0;
 		g->backoff = BACKOFF_MIN_MS;
 		g->why[0] = '\0';
