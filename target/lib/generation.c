@@ -52,36 +52,25 @@ int ll_gen_in_history(const struct ll_image *im, uint64_t gen)
 	return 0;
 }
 
-static enum ll_gen_verdict verdict(struct ll_gen_result *r, enum ll_gen_verdict v,
-				   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The verdict v, with what the log says of it (refused: the reason). */
+static enum ll_gen_verdict say(struct ll_gen_result *r, enum ll_gen_verdict v, int refused,
+			       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static enum ll_gen_verdict verdict(struct ll_gen_result *r, enum ll_gen_verdict v,
-				   const char *fmt, ...)
+static enum ll_gen_verdict say(struct ll_gen_result *r, enum ll_gen_verdict v, int refused,
+			       const char *fmt, ...)
 {
 	va_list ap;
 
 	r->verdict = v;
+	r->refused = refused;
 	va_start(ap, fmt);
 	vsnprintf(r->why, sizeof(r->why), fmt, ap);
 	va_end(ap);
 	return v;
 }
 
-static enum ll_gen_verdict refuse(struct ll_gen_result *r, enum ll_gen_verdict v,
-				  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static enum ll_gen_verdict refuse(struct ll_gen_result *r, enum ll_gen_verdict v,
-				  const char *fmt, ...)
-{
-	va_list ap;
-
-	r->verdict = v;
-	r->refused = 1;
-	va_start(ap, fmt);
-	vsnprintf(r->why, sizeof(r->why), fmt, ap);
-	va_end(ap);
-	return v;
-}
+#define verdict(r, v, ...)	say(r, v, 0, __VA_ARGS__)
+#define refuse(r, v, ...)	say(r, v, 1, __VA_ARGS__)
 
 /*
  * Which copy id the leg keeps: its own, unless it has none or shares one
