@@ -100,9 +100,10 @@ test_expect_success 'lunlink-status.8 has its -w option' '
 '
 
 # The status file's format is ll_mirror_write_status's (target/mirror/mirror_resync.c)
-# and its leg states ll_leg_state_name's (target/mirror/mirror.c): the page names each.
+# and its leg states ll_leg_state_name's (target/mirror/mirror_leg.c, beside the changes
+# between them): the page names each.
 test_expect_success 'lunlink-status.8 names every leg state and status field the module writes' '
-	sed -n "s/.*ll_leg_state_name\\[\\] = {\\(.*\\)};.*/\\1/p" "$SRC_DIR/target/mirror/mirror.c" |
+	sed -n "s/.*ll_leg_state_name\\[\\] = {\\(.*\\)};.*/\\1/p" "$SRC_DIR"/target/mirror/*.c |
 		tr -d "\" " | tr , "\\n" >states &&
 	test $(wc -l <states) -ge 5 &&
 	section "THE STATUS FILE" status.txt >sfile &&

@@ -53,6 +53,9 @@ test_expect_success 'the fresh leg gets everything, then is up' '
 	test_grep "leg 1: url=$(url B 1 1) state=up out_of_date=0" status &&
 	test_grep "resyncing 512 region(s) of 65536 bytes (all of them)" "$A_LOG" &&
 	test_grep "resync done: copied 33554432 bytes (512 regions)" "$A_LOG" &&
+	a_log_has "leg 1 ($(url B 1 1)): state down -> connecting: logging in to its portal" &&
+	a_log_has "leg 1 ($(url B 1 1)): state connecting -> syncing: 512 region(s) to copy (all of them)" &&
+	a_log_has "leg 1 ($(url B 1 1)): state syncing -> up: its resync finished" &&
 	"$IMG" show --json b.img | grep -q "\"generation\":\"$("$IMG" show --json a.img | sed -n "s/.*\"generation\":\"\([0-9a-f]*\)\".*/\1/p")\""
 '
 
@@ -98,6 +101,8 @@ test_expect_success 'with the leg killed, writes go on, degraded' '
 	grep -E "leg 1 .*: dropped: (the connection broke \(closed or reset from the leg.s side: its tgtd stopped, its node failed, or the network is down\)|the connection was lost during a write)" joined &&
 	wait_for 5 a_log_has "cannot connect: Failed to connect to iSCSI socket. iscsi_service: socket error Connection refused(111)." &&
 	join_log "$A_LOG" >joined &&
+	grep -E "leg 1 .*: state (up|syncing) -> down: (the connection broke|the connection was lost during a write)" joined &&
+	grep -E "leg 1 .*: state connecting -> down: Failed to connect to iSCSI socket" joined &&
 	! grep -E "iscsi_service_reconnect_if_loggedin|iSCSI socket\. *(;|\$)" joined
 '
 
@@ -397,8 +402,9 @@ test_expect_success 'a mirrored LUN from targets.conf with tgt-admin' '
 	data_of 8 128 d.img >ind && test_cmp cd ind
 '
 
-test_expect_success 'tgtd A is alive' '
-	tgtd_alive A
+test_expect_success 'tgtd A is alive, and no leg changed state in a way the mirror forbids' '
+	tgtd_alive A &&
+	! a_log_has "bug: state"
 '
 
 test_done

@@ -87,6 +87,7 @@ test_expect_success 'B as primary again refuses C, which is ahead of it, with bo
 	mark && lun_d &&
 	wait_for 30 d_leg_is refused &&
 	d_new_log_has "refused: the leg is newer than this copy: its generation $G4 came after this copy'"'"'s $G3" &&
+	d_new_log_has "leg 1 ($(url C 1 1)): state connecting -> refused: newer" &&
 	d_new_log_has "To keep the leg'"'"'s data, serve its image as the primary (with this one as its leg). To keep this copy and overwrite the leg: tgtadm --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params resolve=discard-leg" &&
 	data_of 4096 8 c.img >inc && test_cmp x2 inc
 '
@@ -94,6 +95,7 @@ test_expect_success 'B as primary again refuses C, which is ahead of it, with bo
 test_expect_success 'resolve=discard-leg overwrites C with B'"'"'s copy' '
 	tgtadm_on D --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params resolve=discard-leg &&
 	wait_for 60 d_leg_is up &&
+	d_new_log_has "leg 1 ($(url C 1 1)): state refused -> down: resolve=discard-leg" &&
 	data_of 0 65536 b.img >all-b && data_of 0 65536 c.img >all-c && test_cmp all-b all-c
 '
 
@@ -117,8 +119,9 @@ test_expect_success 'a leg that verify finds different says so on its disk until
 	data_of 0 65536 b.img >all-b && data_of 0 65536 c.img >all-c && test_cmp all-b all-c
 '
 
-test_expect_success 'tgtd D is alive' '
-	tgtd_alive D
+test_expect_success 'tgtd D is alive, and no leg changed state in a way the mirror forbids' '
+	tgtd_alive D &&
+	! join_log "$D_LOG" | grep -q "bug: state"
 '
 
 test_done

@@ -74,8 +74,6 @@
 
 #include "mirror_int.h"
 
-const char *const ll_leg_state_name[] = { "down", "connecting", "syncing", "up", "refused" };
-
 static uint8_t zero_block[512];
 
 /* ---- the dirty-region map ------------------------------------------- */
@@ -1463,7 +1461,8 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 		ll_url_public(g->url, g->public_url, sizeof(g->public_url));
 		g->fd = -1;
 		ll_leg_events_init(g);
-		g->state = LEG_DOWN;
+		g->state = LEG_DOWN;	/* where a leg starts: ll_leg_set_state makes
+					 * every change from here on */
 		g->backoff = BACKOFF_MIN_MS;
 		g->need = calloc(1, (m->nregions + 7) / 8);
 		g->unsynced[0] = calloc(1, (m->nregions + 7) / 8);

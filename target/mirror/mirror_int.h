@@ -336,6 +336,8 @@ uint64_t ll_al_extents(const struct ll_mirror *m, const uint64_t *slots, size_t 
 int ll_leg_ua_retry(struct ll_leg *g, int status, struct scsi_task *t, unsigned char *tries);
 void ll_leg_fd_update(struct ll_leg *g);
 void ll_leg_events_init(struct ll_leg *g);
+void ll_leg_set_state(struct ll_leg *g, enum leg_state to, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void ll_leg_disconnect(struct ll_leg *g);
 void ll_leg_down(struct ll_leg *g, const char *why);
 void ll_leg_failed(struct ll_leg *g, struct iscsi_context *iscsi, const char *what, int status,

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * mirror_leg.c: a mirror's legs: connecting with libiscsi's async API (the
- * socket in tgtd's event loop), probing a leg's size and superblock, telling
- * from the generations whether it is in sync, behind by the dirty regions,
- * fresh, or split-brained, and dropping it when it fails.
+ * socket in tgtd's event loop), probing a leg's size and superblock, acting
+ * on the verdict generation.c gives from the two superblocks (in sync,
+ * behind by the dirty regions or whole, fresh, refused), and dropping it
+ * when it fails.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,7 +21,57 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lunlink/generation.h"
 #include "mirror_int.h"
+
+/* ---- legs: states ----------------------------------------------------- */
+
+const char *const ll_leg_state_name[] = { "down", "connecting", "syncing", "up", "refused" };
+
+/*
+ * The changes a leg's state may make, from (row) to (column).  DOWN to
+ * DOWN is no change (a connect that failed before it began); DOWN to
+ * REFUSED is a URL that cannot be parsed; CONNECTING ends in UP, SYNCING,
+ * REFUSED (the probe) or DOWN; a leg in sync may start syncing again
+ * (verify found regions that differ); only a person (retry=legs,
+ * resolve=discard-leg) takes a leg out of REFUSED, and only to DOWN, from
+ * where it is probed again.
+ */
+static const unsigned char leg_may[][5] = {
+	/*                  down conn sync up refused */
+	[LEG_DOWN]       = { 1,   1,   0,   0,  1 },
+	[LEG_CONNECTING] = { 1,   0,   1,   1,  1 },
+	[LEG_SYNCING]    = { 1,   0,   0,   1,  0 },
+	[LEG_UP]         = { 1,   0,   1,   0,  0 },
+	[LEG_REFUSED]    = { 1,   0,   0,   0,  0 },
+};
+_Static_assert(sizeof(leg_may) / sizeof(leg_may[0]) == LEG_REFUSED + 1,
+	       "leg_may has a row for each state");
+
+/*
+ * Every change of a leg's state after set up: checked against leg_may and
+ * logged, one line naming the leg, both states and why.  A change the
+ * table forbids is a bug in the mirror: it is logged as one, and made all
+ * the same (the caller has acted on it already; refusing it would leave
+ * the leg half in each state).
+ */
+void ll_leg_set_state(struct ll_leg *g, enum leg_state to, const char *fmt, ...)
+{
+	enum leg_state from = g->state;
+	char why[sizeof(g->why)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (!leg_may[from][to])
+		leg_err(g, "bug: state %s -> %s (%s) is not a change a leg makes; made anyway\n",
+			ll_leg_state_name[from], ll_leg_state_name[to], why);
+	else if (from != to)
+		leg_err(g, "state %s -> %s: %s\n", ll_leg_state_name[from],
+			ll_leg_state_name[to], why);
+	g->state = to;
+}
 
 /* ---- legs: connection ------------------------------------------------- */
 
@@ -186,14 +237,16 @@ void ll_leg_down(struct ll_leg *g, const char *why)
 	}
 	else
 		leg_err(g, "cannot connect: %s; retrying in %u ms\n", g->why, g->backoff);
-	g->state = LEG_DOWN;
+	ll_leg_set_state(g, LEG_DOWN, "%s", g->why);
 	g->dead = 1;
 }
 
-static void leg_refuse(struct ll_leg *g, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* Refuse the leg: what, in a few words, for the state's log line; the
+ * reason, with its cure, for the operator. */
+static void leg_refuse(struct ll_leg *g, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static void leg_refuse(struct ll_leg *g, const char *fmt, ...)
+static void leg_refuse(struct ll_leg *g, const char *what, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -202,7 +255,7 @@ static void leg_refuse(struct ll_leg *g, const char *fmt, ...)
 	va_end(ap);
 	leg_err(g, "refused: %s\n", g->why);
 	g->split = 0;			/* the callers that refuse a split say so */
-	g->state = LEG_REFUSED;
+	ll_leg_set_state(g, LEG_REFUSED, "%s", what);
 	g->dead = 1;
 }
 
@@ -260,7 +313,7 @@ void ll_leg_connect(struct ll_leg *g)
 	}
 	u = iscsi_parse_full_url(g->iscsi, g->url);
 	if (!u) {
-		leg_refuse(g, "bad URL: %s", iscsi_get_error(g->iscsi));
+		leg_refuse(g, "bad URL", "bad URL: %s", iscsi_get_error(g->iscsi));
 		return;
 	}
 	iscsi_set_targetname(g->iscsi, u->target);
@@ -269,7 +322,7 @@ void ll_leg_connect(struct ll_leg *g)
 	iscsi_set_noautoreconnect(g->iscsi, 1);
 	iscsi_set_timeout(g->iscsi, (int)g->m->l->opts.leg_timeout);
 	g->lun = u->lun;
-	g->state = LEG_CONNECTING;
+	ll_leg_set_state(g, LEG_CONNECTING, "logging in to its portal");
 	g->connect_at = ll_now_ms();
 	if (iscsi_full_connect_async(g->iscsi, u->portal, u->lun, connected, g)) {
 		iscsi_destroy_url(u);
@@ -470,33 +523,29 @@ void ll_mirror_copies_check(struct ll_mirror *m)
 }
 
 /*
- * Which copy the leg holds: its superblock's id, or a new one if it has
- * none (made by an older lunlink) or shares one with this copy or another
- * leg (a file copied whole).  A new id reaches the leg's superblock when
- * it joins.
+ * Which copy the leg holds (the verdict's copy_id): its superblock's id, or
+ * a new one if it has none (made by an older lunlink) or shares one with
+ * this copy or another leg (a file copied whole).  A new id reaches the
+ * leg's superblock when it joins.
  */
-static void leg_copy(struct ll_leg *g, const struct ll_image *leg)
+static void leg_copy(struct ll_leg *g, const struct ll_image *leg, const struct ll_gen_result *r)
 {
 	struct ll_mirror *m = g->m;
-	const struct ll_leg *twin = NULL;
-	uint64_t id = leg->copy_id;
 
 	g->probed_gen = leg->gen_current;
-	g->copy_id = 0;			/* not its own twin */
-	if (id)
-		twin = copy_leg(m, id);
-	if (!id || id == m->image->copy_id || twin) {
+	if (r->copy_id == LL_GEN_ID_KEEP) {
+		g->copy_id = leg->copy_id;
+	} else {
 		g->copy_id = ll_image_new_copy_id();
 		g->id_unsaved = 1;
-		if (!id)
+		if (r->copy_id == LL_GEN_ID_NONE)
 			leg_err(g, "its image has no copy id (made by an older lunlink): it is copy "
 				"%016" PRIx64 " from now on\n", g->copy_id);
 		else
 			leg_err(g, "its image has the copy id %016" PRIx64 " of %s (a copy of that "
-				"file?): it is copy %016" PRIx64 " from now on\n", id,
-				twin ? twin->public_url : "this copy", g->copy_id);
-	} else {
-		g->copy_id = id;
+				"file?): it is copy %016" PRIx64 " from now on\n", leg->copy_id,
+				r->copy_id == LL_GEN_ID_TWIN ? m->leg[r->twin].public_url :
+				"this copy", g->copy_id);
 	}
 	ll_mirror_copies_check(m);
 }
@@ -521,10 +570,11 @@ static int leg_join(struct ll_leg *g)
 	case 0:
 		return 0;
 	case -1:
-		leg_refuse(g, "this copy records %u copies of the volume already; forget one "
-			   "that is gone for good (lunlink-status lists the absent ones): tgtadm "
-			   "--lld iscsi --mode logicalunit --op update --tid %d --lun %" PRIu64
-			   " --params forget=ID", im->ncopies, m->l->lu->tgt->tid, m->l->lu->lun);
+		leg_refuse(g, "no room to record its copy", "this copy records %u copies of the "
+			   "volume already; forget one that is gone for good (lunlink-status lists "
+			   "the absent ones): tgtadm --lld iscsi --mode logicalunit --op update "
+			   "--tid %d --lun %" PRIu64 " --params forget=ID", im->ncopies,
+			   m->l->lu->tgt->tid, m->l->lu->lun);
 		return -1;
 	}
 	leg_err(g, "copy %016" PRIx64 " of the volume: recorded with this copy\n", g->copy_id);
@@ -589,11 +639,12 @@ void ll_leg_start_sync(struct ll_leg *g, int all)
 	g->backoff = BACKOFF_MIN_MS;
 	g->end_flush = END_FLUSH_NONE;
 	if (!g->need_count) {
-		g->state = LEG_UP;
+		ll_leg_set_state(g, LEG_UP, "in sync");
 		leg_err(g, "connected and in sync\n");
 		return;
 	}
-	g->state = LEG_SYNCING;
+	ll_leg_set_state(g, LEG_SYNCING, "%" PRIu64 " region(s) to copy%s", g->need_count,
+			 all ? " (all of them)" : "");
 	g->full = all;
 	g->sync_pos = 0;
 	g->copied = 0;
@@ -656,35 +707,33 @@ static void probed_al(struct iscsi_context *iscsi, int status, void *data, void 
 }
 
 /*
- * The leg is at this copy's generation, or at the one the map is against:
- * it lacks what the map holds.  Its own superblock may say it lacks more:
- * as a primary, it had stale regions (its disk failed writes its legs
- * took), or it crashed with writes in its activity log that may be on it
- * alone.  Those are resynced too (DRBD resyncs a crashed primary's
- * activity-log extents the same way).
+ * The leg is in step (at this copy's generation, or at the one the map is
+ * against): it lacks what the map holds.  Its own superblock may say it
+ * lacks more (the verdict's own): as a primary, it had stale regions (its
+ * disk failed writes its legs took), or it crashed with writes in its
+ * activity log that may be on it alone.  Those are resynced too (DRBD
+ * resyncs a crashed primary's activity-log extents the same way).
  */
-static void sync_behind(struct ll_leg *g, const struct ll_image *leg)
+static void sync_behind(struct ll_leg *g, const struct ll_image *leg, unsigned int own)
 {
 	uint64_t n = 0;
 	unsigned int i;
 
-	if (leg->flags & LL_IMAGE_F_STALE_ALL) {
-		leg_err(g, "its superblock says more regions of it are stale than its list holds "
-			"(its disk failed writes when it was a primary): all of it is resynced\n");
+	if (own & LL_GEN_OWN_STALE_ALL) {	/* the verdict said so: all of it */
 		g->own_record = 1;
 		ll_leg_start_sync(g, 1);
 		return;
 	}
-	for (i = 0; i < leg->nstale; i++)	/* counts are > 0: decode refuses 0 */
-		n += leg_lacks_more(g, leg->stale[i].start,
-				    leg->stale[i].start + leg->stale[i].count - 1);
-	if (leg->nstale) {
+	if (own & LL_GEN_OWN_STALE) {
+		for (i = 0; i < leg->nstale; i++)	/* counts are > 0: decode refuses 0 */
+			n += leg_lacks_more(g, leg->stale[i].start,
+					    leg->stale[i].start + leg->stale[i].count - 1);
 		leg_err(g, "its superblock lists %u range(s) of stale regions (its disk failed "
 			"writes when it was a primary): they are resynced too, %" PRIu64
 			" region(s) more\n", leg->nstale, n);
 		g->own_record = 1;
 	}
-	if (!(leg->flags & LL_IMAGE_F_OPEN)) {
+	if (!(own & LL_GEN_OWN_AL)) {
 		ll_leg_start_sync(g, 0);
 		return;
 	}
@@ -704,29 +753,24 @@ static void blank_in_sync(struct ll_leg *g)
 	ll_leg_start_sync(g, 0);
 }
 
-/* Both copies are still the zeros create left: the same bytes. */
-static void blank_join(struct ll_leg *g, const struct ll_image *leg)
-{
-	leg_copy(g, leg);
-	store_sb(g, g->m->image->gen_current, 0, blank_in_sync);
-}
-
-/* gen is one of the generations im went through before its current one */
-static int in_history(const struct ll_image *im, uint64_t gen)
-{
-	for (unsigned int i = 0; i < LL_IMAGE_GEN_HISTORY; i++)
-		if (gen && im->gen_history[i] == gen)
-			return 1;
-	return 0;
-}
-
+/*
+ * The leg's superblock is read: the verdict (generation.c) says what it is
+ * against this copy, and this acts on it.
+ */
 static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void *priv)
 {
 	struct ll_leg *g = priv;
+	struct ll_mirror *m = g->m;
 	struct scsi_task *t = data;
-	struct ll_image *me = g->m->image, leg;
-	char err[256], mine[33], theirs[33];
-	int r;
+	struct ll_image leg;
+	uint64_t ids[LL_MAX_LEGS];
+	struct ll_gen_facts f = {
+		.me = m->image, .leg = &leg, .leg_ids = ids, .nleg_ids = m->nlegs,
+		.discard = g->discard, .tid = m->l->lu->tgt->tid, .lun = m->l->lu->lun,
+		.me_blank = m->blank,
+	};
+	struct ll_gen_result r;
+	char err[256];
 
 	if (g->iscsi != iscsi) {
 		if (t)
@@ -739,96 +783,37 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 			scsi_free_scsi_task(t);
 		return;
 	}
-	r = ll_image_decode(&leg, t->datain.data, (size_t)t->datain.size, UINT64_MAX, err,
-			    sizeof(err));
+	f.sb = ll_image_decode(&leg, t->datain.data, (size_t)t->datain.size, UINT64_MAX, err,
+			       sizeof(err));
+	f.sb_err = err;
 	scsi_free_scsi_task(t);
+	/* the copies the other legs hold: this one is not its own twin */
+	for (unsigned int i = 0; i < m->nlegs; i++)
+		ids[i] = &m->leg[i] == g ? 0 : m->leg[i].copy_id;
 	g->own_record = 0;
-	if (r == 0) {
-		leg_refuse(g, "it holds no lunlink image; prepare one on the peer with "
-			   "'lunlink-image create --size %" PRIu64 " --max-size %" PRIu64
-			   " --region-size %u FILE' and export that file", me->data_size,
-			   me->max_data_size, me->region_size);
+
+	ll_gen_compare(&f, &r);
+	if (r.identified)	/* a copy of this volume, even one refused */
+		leg_copy(g, &leg, &r);
+	if (r.refused) {
+		leg_refuse(g, ll_gen_name(r.verdict), "%s", r.why);
+		g->split = r.split;
 		return;
 	}
-	if (r < 0) {
-		leg_refuse(g, "its superblock: %s", err);
+	if (r.verdict == LL_GEN_BLANK) {	/* both the zeros create left */
+		store_sb(g, m->image->gen_current, 0, blank_in_sync);
 		return;
 	}
-	if (leg.data_offset != me->data_offset || leg.region_size != me->region_size ||
-	    leg.max_data_size != me->max_data_size) {
-		leg_refuse(g, "its layout differs from this copy's (create it with --max-size "
-			   "%" PRIu64 " --region-size %u)", me->max_data_size, me->region_size);
-		return;
-	}
-	if (leg.copy_id == me->copy_id && (leg.flags & LL_IMAGE_F_OPEN) &&
-	    !memcmp(leg.volume_id, me->volume_id, 16)) {
-		/* not even resolve=discard-leg: its superblock is this one's */
-		leg_refuse(g, "its image is this copy itself (mirror= names the LUN that exports "
-			   "this file?), or a file copy of it taken while it was served (its "
-			   "blocks are from different moments): it has this copy's id %016" PRIx64
-			   " and says it is open as a primary. Name another image as the leg; "
-			   "for a new one, lunlink-image create", me->copy_id);
-		return;
-	}
-	if (ll_image_is_blank(&leg) && g->m->blank && !g->discard &&
-	    !memcmp(leg.volume_id, me->volume_id, 16) && leg.data_size == me->data_size) {
-		blank_join(g, &leg);
-		return;
-	}
-	if ((leg.flags & LL_IMAGE_F_FRESH) || g->discard) {
+	if (r.unsynced_first) {	/* fresh, or resolve=discard-leg */
 		g->discard = 0;
-		leg_copy(g, &leg);
 		ll_leg_store_sb(g, 0);
-		ll_leg_start_sync(g, 1);
-		return;
 	}
-	ll_image_id_hex(me->volume_id, mine);
-	ll_image_id_hex(leg.volume_id, theirs);
-	if (memcmp(leg.volume_id, me->volume_id, 16)) {
-		leg_refuse(g, "it holds volume %s, not this volume %s", theirs, mine);
-		return;
-	}
-	leg_copy(g, &leg);
-	if (leg.gen_current == 0) {		/* an initial sync was cut short */
-		ll_leg_start_sync(g, 1);
-		return;
-	}
-	if (leg.gen_current == me->gen_current ||
-	    (me->gen_bitmap && leg.gen_current == me->gen_bitmap)) {
-		sync_behind(g, &leg);	/* behind by the dirty regions, at most */
-		return;
-	}
-	if (in_history(me, leg.gen_current)) {
-		/* this copy went on from the leg's generation, and no map here
-		 * says since when: the leg is behind by what this copy's map
-		 * does not hold (a leg of another primary before, say) */
-		leg_err(g, "it has generation %016" PRIx64 ", an earlier one of this copy's "
-			"(now %016" PRIx64 "): it is behind by writes no map here records, so "
-			"all of it is resynced\n", leg.gen_current, me->gen_current);
-		ll_leg_start_sync(g, 1);
-		return;
-	}
-	if (in_history(&leg, me->gen_current)) {
-		leg_refuse(g, "the leg is newer than this copy: its generation %016" PRIx64
-			   " came after this copy's %016" PRIx64 " (it was written without this "
-			   "copy since), so nothing is resynced. To keep the leg's data, serve its "
-			   "image as the primary (with this one as its leg). To keep this copy and "
-			   "overwrite the leg: tgtadm --lld iscsi --mode logicalunit --op update "
-			   "--tid %d --lun %" PRIu64 " --params resolve=discard-leg",
-			   leg.gen_current, me->gen_current, g->m->l->lu->tgt->tid,
-			   g->m->l->lu->lun);
-		g->split = 1;
-		return;
-	}
-	leg_refuse(g, "split brain: the leg has generation %016" PRIx64 ", this copy "
-		   "%016" PRIx64 " (dirty-region map against %016" PRIx64 "): both changed "
-		   "on their own, so nothing is resynced. To keep this copy and overwrite "
-		   "the leg: tgtadm --lld iscsi --mode logicalunit --op update --tid %d "
-		   "--lun %" PRIu64 " --params resolve=discard-leg. To keep the leg's data "
-		   "instead, stop this LUN and serve the leg's image",
-		   leg.gen_current, me->gen_current, me->gen_bitmap, g->m->l->lu->tgt->tid,
-		   g->m->l->lu->lun);
-	g->split = 1;
+	if (r.why[0])
+		leg_err(g, "%s\n", r.why);
+	if (r.verdict == LL_GEN_CURRENT || r.verdict == LL_GEN_MAP)
+		sync_behind(g, &leg, r.own);
+	else
+		ll_leg_start_sync(g, r.whole);
 }
 
 static void probed_capacity(struct iscsi_context *iscsi, int status, void *data, void *priv)
@@ -853,15 +838,16 @@ static void probed_capacity(struct iscsi_context *iscsi, int status, void *data,
 	have = (rc->returned_lba + 1) * rc->block_length;
 	if (rc->block_length != 512) {
 		scsi_free_scsi_task(t);
-		leg_refuse(g, "its block size is %u; legs need 512", rc->block_length);
+		leg_refuse(g, "block size", "its block size is %u; legs need 512",
+			   rc->block_length);
 		return;
 	}
 	g->no_unmap = !rc->lbpme;	/* holes go to it as zeros (resync) */
 	scsi_free_scsi_task(t);
 	g->capacity = have;
 	if (have < need) {
-		leg_refuse(g, "it is %" PRIu64 " bytes, smaller than this image's %" PRIu64,
-			   have, need);
+		leg_refuse(g, "too small", "it is %" PRIu64 " bytes, smaller than this image's "
+			   "%" PRIu64, have, need);
 		return;
 	}
 	if (!iscsi_read16_task(g->iscsi, g->lun, 0, LL_IMAGE_SB_SIZE, 512, 0, 0, 1, 0, 0,
@@ -887,7 +873,7 @@ int ll_mirror_discard_split_legs(struct ll_mirror *m)
 			continue;
 		leg_err(g, "resolve=discard-leg: its changes will be overwritten by a full "
 			"resync from this copy\n");
-		g->state = LEG_DOWN;
+		ll_leg_set_state(g, LEG_DOWN, "resolve=discard-leg");
 		g->retry_at = 0;
 		/* the next probe must not see split brain: make it "fresh" */
 		g->why[0] = '\0';
@@ -1001,7 +987,7 @@ int ll_mirror_retry_legs(struct ll_mirror *m)
 		if (g->state != LEG_REFUSED)
 			continue;
 		leg_err(g, "retry=legs: probing it again (it was refused: %s)\n", g->why);
-		g->state = LEG_DOWN;
+		ll_leg_set_state(g, LEG_DOWN, "retry=legs");
 		g->retry_at = 0;
 		g->backoff = BACKOFF_MIN_MS;
 		g->why[0] = '\0';

@@ -139,7 +139,7 @@ static void sync_done(struct ll_leg *g)
 	uint64_t ms = ll_now_ms() - g->sync_start;
 	int flushed = g->end_flush == END_FLUSH_DONE;
 
-	g->state = LEG_UP;
+	ll_leg_set_state(g, LEG_UP, "its resync finished");
 	g->end_flush = END_FLUSH_NONE;
 	free_jobs(g);
 	leg_err(g, "resync done: copied %" PRIu64 " bytes (%" PRIu64 " regions) in %" PRIu64
@@ -608,7 +608,8 @@ static void verify_finish(struct ll_leg *g, const char *why)
 		g->verify_count, g->verify_diff, g->verify_diff ?
 		"; they are being resynced from this copy" : "");
 	if (g->need_count && g->state == LEG_UP) {
-		g->state = LEG_SYNCING;
+		ll_leg_set_state(g, LEG_SYNCING, "verify found %" PRIu64 " region(s) that differ",
+				 g->verify_diff);
 		g->full = 0;
 		g->sync_pos = 0;
 		g->copied = g->data = g->holes = 0;
