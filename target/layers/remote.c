@@ -101,7 +101,8 @@ static void remote_down(struct remote *r, const char *why)
 		      r->why, r->ly.l->opts.leg_timeout, r->backoff);
 	r->down_said = 1;
 	r->state = R_DOWN;
-	r->conn.dead = 1;		/* closed at the next tick */
+	r->conn.dead = 1;		/* closed at the next tick (conn.c sets it too,
+					 * after this, when the break is its own) */
 }
 
 static void conn_broke(struct ll_conn *c, const char *why)
@@ -329,7 +330,6 @@ static void logged_in(struct iscsi_context *iscsi, int status, void *data, void 
 	(void)data;
 	if (r->conn.iscsi != iscsi || r->conn.dead)
 		return;
-	r->conn.logging_in = 0;
 	r->cap_tries = 0;
 	if (status != SCSI_STATUS_GOOD) {
 		remote_down(r, ll_conn_plain(&r->conn, iscsi_get_error(iscsi)));
@@ -415,7 +415,7 @@ struct ll_layer *ll_remote_open(struct ll_lu *l, const char *url, uint64_t size,
 	snprintf(r->url, sizeof(r->url), "%s", url);
 	ll_url_public(url, pub, sizeof(pub));
 	snprintf(r->name, sizeof(r->name), "%s (%s)", what, pub);
-	ll_conn_init(&r->conn, r->url, l->opts.leg_timeout, conn_broke, r);
+	ll_conn_init(&r->conn, r->url, "peer", l->opts.leg_timeout, conn_broke, r);
 	r->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (r->tick_fd < 0 || timerfd_settime(r->tick_fd, 0, &its, NULL) ||
 	    tgt_event_add(r->tick_fd, EPOLLIN, tick, r)) {

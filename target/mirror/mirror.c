@@ -873,25 +873,12 @@ static void tick(int fd, int events, void *data)
 	for (i = 0; i < m->nlegs; i++) {
 		struct ll_leg *g = &m->leg[i];
 
-		if (g->dead)
+		if (g->conn.dead)
 			ll_leg_reap(g);
-		if (g->iscsi) {
-			if (iscsi_service(g->iscsi, 0) < 0)	/* timeouts */
-				ll_leg_down(g, iscsi_get_error(g->iscsi));
-			else
-				ll_leg_fd_update(g);
-		}
-		/* a connect nobody answers (a cut link, a node gone) would wait
-		 * for TCP's own limit, minutes: leg_timeout bounds the attempt */
-		if (leg_is(g, LEG_CONNECTING) &&
-		    now - g->connect_at >= m->l->opts.leg_timeout * 1000ULL) {
-			char why[96];
-
-			snprintf(why, sizeof(why), "no answer from its portal within leg_timeout=%u s",
-				 m->l->opts.leg_timeout);
-			ll_leg_down(g, why);
-		}
-		if (g->state == LEG_DOWN && !g->iscsi && now >= g->retry_at)
+		/* libiscsi's timeouts, and a login nobody answers (a cut
+		 * link, a node gone), bounded by leg_timeout */
+		ll_conn_tick(&g->conn, now);
+		if (g->state == LEG_DOWN && !g->conn.iscsi && now >= g->retry_at)
 			ll_leg_connect(g);
 		ll_resync_unpark(g, 0);
 		if (g->state == LEG_SYNCING)
@@ -1106,10 +1093,10 @@ static void leg_cb(struct iscsi_context *iscsi, int status, void *data, void *pr
 
 	struct scsi_task *t = data;
 
-	if (g->iscsi == iscsi && ll_leg_ua_retry(g, status, t, &c->ua_tries)) {
+	if (g->conn.iscsi == iscsi && ll_leg_ua_retry(g, status, t, &c->ua_tries)) {
 		scsi_free_scsi_task(t);
 		if (leg_send(f, c->leg)) {
-			ll_leg_fd_update(g);
+			ll_conn_fd_update(&g->conn);
 			return;
 		}
 		f->legs_failed |= 1u << c->leg;
@@ -1117,7 +1104,7 @@ static void leg_cb(struct iscsi_context *iscsi, int status, void *data, void *pr
 		fan_put(f);
 		return;
 	}
-	if (status == SCSI_STATUS_GOOD && g->iscsi == iscsi) {
+	if (status == SCSI_STATUS_GOOD && g->conn.iscsi == iscsi) {
 		f->legs_ok |= 1u << c->leg;
 	} else {
 		f->legs_failed |= 1u << c->leg;
@@ -1144,7 +1131,7 @@ static struct scsi_task *read_from_leg(struct fan *f, unsigned int i)
 	struct ll_io *io = f->io;
 
 	f->ctx[0].leg = i;
-	return iscsi_read16_task(g->iscsi, g->lun, io->off / 512, (uint32_t)io->len, 512,
+	return iscsi_read16_task(g->conn.iscsi, g->conn.lun, io->off / 512, (uint32_t)io->len, 512,
 				 0, 0, 0, 0, 0, read_from_leg_done, f);
 }
 
@@ -1155,11 +1142,11 @@ static void read_from_leg_done(struct iscsi_context *iscsi, int status, void *da
 	struct ll_io *io = f->io;
 	struct ll_leg *g = &f->m->leg[f->ctx[0].leg];
 
-	if (g->iscsi == iscsi && ll_leg_ua_retry(g, status, t, &f->ctx[0].ua_tries)) {
+	if (g->conn.iscsi == iscsi && ll_leg_ua_retry(g, status, t, &f->ctx[0].ua_tries)) {
 		scsi_free_scsi_task(t);
 		t = NULL;
 		if (read_from_leg(f, f->ctx[0].leg)) {
-			ll_leg_fd_update(g);
+			ll_conn_fd_update(&g->conn);
 			return;
 		}
 	}
@@ -1195,7 +1182,7 @@ static void read_local_done(struct ll_io *local)
 			       io->off - m->image->data_offset, strerror(-io->res), g->idx + 1);
 	}
 	if (g && read_from_leg(f, g->idx)) {
-		ll_leg_fd_update(g);
+		ll_conn_fd_update(&g->conn);
 		return;
 	}
 	free(f);
@@ -1294,13 +1281,13 @@ static struct scsi_task *leg_send(struct fan *f, unsigned int i)
 	uint64_t lba = io->off / 512;
 
 	if (io->op == LL_OP_WRITE)
-		return iscsi_write16_task(g->iscsi, g->lun, lba, io->buf, (uint32_t)io->len, 512,
+		return iscsi_write16_task(g->conn.iscsi, g->conn.lun, lba, io->buf, (uint32_t)io->len, 512,
 					  0, 0, !!(io->flags & LL_IO_DSYNC), 0, 0, leg_cb, &f->ctx[i]);
 	if (io->op == LL_OP_PUNCH)	/* zeros: any target has WRITE SAME */
-		return iscsi_writesame16_task(g->iscsi, g->lun, lba, zero_block, 512,
+		return iscsi_writesame16_task(g->conn.iscsi, g->conn.lun, lba, zero_block, 512,
 					      (uint32_t)(io->len / 512), 0, 0, 0, 0, leg_cb,
 					      &f->ctx[i]);
-	return iscsi_synchronizecache16_task(g->iscsi, g->lun, 0, 0, 0, 0, leg_cb, &f->ctx[i]);
+	return iscsi_synchronizecache16_task(g->conn.iscsi, g->conn.lun, 0, 0, 0, 0, leg_cb, &f->ctx[i]);
 }
 
 /* Issue a write, punch or flush to the legs and the local image. */
@@ -1317,7 +1304,7 @@ static void fan_go(struct fan *f)
 		struct ll_leg *g = &m->leg[i];
 		struct scsi_task *t;
 
-		if ((g->state != LEG_UP && g->state != LEG_SYNCING) || !g->iscsi || g->dead) {
+		if ((g->state != LEG_UP && g->state != LEG_SYNCING) || !g->conn.iscsi || g->conn.dead) {
 			if (io->op != LL_OP_DATASYNC) {
 				uint64_t need = mark_missed(g, r0, r1);
 
@@ -1348,7 +1335,7 @@ static void fan_go(struct fan *f)
 			continue;
 		}
 		f->pending++;
-		ll_leg_fd_update(g);
+		ll_conn_fd_update(&g->conn);
 	}
 	if (m->absent && io->op != LL_OP_DATASYNC) {
 		uint64_t need = mark_absent(m, r0, r1);
@@ -1457,10 +1444,8 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 			continue;
 		g->m = m;
 		g->idx = m->nlegs++;
-		g->url = l->opts.leg[i];
-		ll_url_public(g->url, g->public_url, sizeof(g->public_url));
-		g->fd = -1;
-		ll_leg_events_init(g);
+		ll_conn_init(&g->conn, l->opts.leg[i], "leg", l->opts.leg_timeout, ll_leg_broke, g);
+		ll_url_public(l->opts.leg[i], g->public_url, sizeof(g->public_url));
 		g->state = LEG_DOWN;	/* where a leg starts: ll_leg_set_state makes
 					 * every change from here on */
 		g->backoff = BACKOFF_MIN_MS;

@@ -63,11 +63,11 @@ static void close_flushed(struct iscsi_context *iscsi, int status, void *data, v
 {
 	struct ll_leg *g = priv;
 
-	if (g->iscsi == iscsi && g->close_flush == CLOSE_FLUSH_SENT) {
+	if (g->conn.iscsi == iscsi && g->close_flush == CLOSE_FLUSH_SENT) {
 		g->close_flush = status == SCSI_STATUS_GOOD ? CLOSE_FLUSH_DONE : CLOSE_FLUSH_FAILED;
 		if (status != SCSI_STATUS_GOOD)
-			ll_leg_failure(g, iscsi, "its flush at close", status, data, g->why,
-				       sizeof(g->why));
+			ll_conn_describe(&g->conn, "its flush at close", status, data, g->why,
+					 sizeof(g->why));
 	}
 	if (data)
 		scsi_free_scsi_task(data);
@@ -77,7 +77,7 @@ static void close_flushed(struct iscsi_context *iscsi, int status, void *data, v
 static void close_flush_broke(struct ll_leg *g, const char *what)
 {
 	snprintf(g->why, sizeof(g->why), "its flush at close failed %s: %s", what,
-		 iscsi_get_error(g->iscsi));
+		 iscsi_get_error(g->conn.iscsi));
 	g->close_flush = CLOSE_FLUSH_FAILED;
 }
 
@@ -96,10 +96,10 @@ static void close_flush_send(struct ll_mirror *m)
 		g->close_flush = CLOSE_FLUSH_NONE;
 		if (!leg_is(g, LEG_UP) || g->copying || !took_unflushed(g))
 			continue;
-		if (!iscsi_synchronizecache10_task(g->iscsi, g->lun, 0, 0, 0, 0, close_flushed, g))
+		if (!iscsi_synchronizecache10_task(g->conn.iscsi, g->conn.lun, 0, 0, 0, 0, close_flushed, g))
 			continue;
 		g->close_flush = CLOSE_FLUSH_SENT;
-		if ((iscsi_which_events(g->iscsi) & POLLOUT) && iscsi_service(g->iscsi, POLLOUT) < 0)
+		if ((iscsi_which_events(g->conn.iscsi) & POLLOUT) && iscsi_service(g->conn.iscsi, POLLOUT) < 0)
 			close_flush_broke(g, "while sent");
 	}
 }
@@ -120,10 +120,10 @@ static void close_flush_wait(struct ll_mirror *m, uint64_t deadline)
 		for (i = n = 0; i < m->nlegs; i++) {
 			struct ll_leg *g = &m->leg[i];
 
-			if (g->close_flush != CLOSE_FLUSH_SENT || !g->iscsi)
+			if (g->close_flush != CLOSE_FLUSH_SENT || !g->conn.iscsi)
 				continue;
-			pfd[n].fd = iscsi_get_fd(g->iscsi);
-			pfd[n].events = (short)iscsi_which_events(g->iscsi);
+			pfd[n].fd = iscsi_get_fd(g->conn.iscsi);
+			pfd[n].events = (short)iscsi_which_events(g->conn.iscsi);
 			pfd[n].revents = 0;
 			at[n++] = i;
 		}
@@ -132,7 +132,7 @@ static void close_flush_wait(struct ll_mirror *m, uint64_t deadline)
 		for (i = 0; i < n; i++) {
 			struct ll_leg *g = &m->leg[at[i]];
 
-			if (pfd[i].revents && g->iscsi && iscsi_service(g->iscsi, pfd[i].revents) < 0 &&
+			if (pfd[i].revents && g->conn.iscsi && iscsi_service(g->conn.iscsi, pfd[i].revents) < 0 &&
 			    g->close_flush == CLOSE_FLUSH_SENT)
 				close_flush_broke(g, "waiting for its answer");
 		}
@@ -311,7 +311,7 @@ void ll_mirror_close(struct ll_mirror *m)
 		if (g->state == LEG_UP || g->state == LEG_SYNCING)
 			ll_mirror_leg_lost(g);
 		ll_resync_unpark(g, 1);
-		ll_leg_disconnect(g);
+		ll_conn_close(&g->conn);
 	}
 	if (!m->close_stuck)
 		close_records(m);

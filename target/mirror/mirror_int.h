@@ -51,18 +51,11 @@ enum { CLOSE_FLUSH_NONE, CLOSE_FLUSH_SENT, CLOSE_FLUSH_DONE, CLOSE_FLUSH_FAILED 
 struct ll_leg {
 	struct ll_mirror *m;
 	unsigned int idx;
-	const char *url;
-	char public_url[LL_URL_MAX + 1];
-	struct iscsi_context *iscsi;
-	int fd;				/* registered with tgtd, or -1 */
-	int events;			/* what it is registered for */
-	struct event_data flush_ev;	/* send what is queued, after this loop round */
-	int lun;
+	char public_url[LL_URL_MAX + 1];	/* its URL for messages: no password */
+	struct ll_conn conn;		/* its connection (remote/conn.c) */
 	uint64_t capacity;		/* bytes, from its last probe (0: not yet) */
 	enum leg_state state;
-	int dead;			/* drop the context at the next tick */
 	uint64_t retry_at;		/* ms */
-	uint64_t connect_at;		/* ms: this connection attempt started */
 	unsigned int backoff;		/* ms */
 	uint8_t *need;			/* regions this leg lacks */
 	uint8_t *unsynced[2];		/* written without FUA since its last flush */
@@ -268,7 +261,7 @@ static inline void map_clear(uint8_t *map, uint64_t r)
 /* The leg is in state s and connected (not being dropped). */
 static inline int leg_is(const struct ll_leg *g, enum leg_state s)
 {
-	return g->state == s && g->iscsi && !g->dead;
+	return g->state == s && g->conn.iscsi && !g->conn.dead;
 }
 
 /* The leg lacks region r (need); set and clear keep need_count with the
@@ -334,18 +327,14 @@ uint64_t ll_al_extents(const struct ll_mirror *m, const uint64_t *slots, size_t 
 
 /* mirror_leg.c */
 int ll_leg_ua_retry(struct ll_leg *g, int status, struct scsi_task *t, unsigned char *tries);
-void ll_leg_fd_update(struct ll_leg *g);
-void ll_leg_events_init(struct ll_leg *g);
 void ll_leg_set_state(struct ll_leg *g, enum leg_state to, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void ll_leg_disconnect(struct ll_leg *g);
 void ll_leg_down(struct ll_leg *g, const char *why);
 void ll_leg_failed(struct ll_leg *g, struct iscsi_context *iscsi, const char *what, int status,
 		   struct scsi_task *t);
-void ll_leg_failure(struct ll_leg *g, struct iscsi_context *iscsi, const char *what, int status,
-		    struct scsi_task *t, char *why, size_t len);
 void ll_leg_unqueued(struct ll_leg *g, const char *what);
 void ll_leg_reap(struct ll_leg *g);
+void ll_leg_broke(struct ll_conn *c, const char *why);
 void ll_leg_connect(struct ll_leg *g);
 void ll_leg_store_sb(struct ll_leg *g, uint64_t gen);
 int ll_leg_store_sb_counted(struct ll_leg *g, uint64_t gen);

@@ -75,58 +75,7 @@ void ll_leg_set_state(struct ll_leg *g, enum leg_state to, const char *fmt, ...)
 
 /* ---- legs: connection ------------------------------------------------- */
 
-static void leg_event(int fd, int events, void *data);
 static void probe(struct ll_leg *g);
-
-/*
- * Sending.  A logged-in leg's socket is not armed for EPOLLOUT when a
- * command is queued (two epoll_ctl calls and an extra loop round per
- * write): what is queued is sent from a scheduled event at the end of this
- * loop round, all of it at once, and only a socket that is full is armed
- * for EPOLLOUT.  Sending from the scheduled event, never from inside the
- * call that queued, keeps libiscsi's callbacks (a failed send completes
- * commands) out of tgt's bs_cmd_submit.
- */
-static void leg_flush(struct event_data *ev);
-
-void ll_leg_events_init(struct ll_leg *g)
-{
-	tgt_init_sched_event(&g->flush_ev, leg_flush, g);
-}
-
-void ll_leg_fd_update(struct ll_leg *g)
-{
-	int fd, ev, want = 0;
-
-	if (!g->iscsi)
-		return;
-	fd = iscsi_get_fd(g->iscsi);
-	ev = iscsi_which_events(g->iscsi);
-	if (ev & POLLIN)
-		want |= EPOLLIN;
-	if (ev & POLLOUT)
-		want |= EPOLLOUT;
-	if (fd != g->fd) {
-		if (g->fd >= 0)
-			tgt_event_del(g->fd);
-		g->fd = -1;
-		g->events = want ? want : EPOLLIN;
-		if (fd >= 0 && !tgt_event_add(fd, g->events, leg_event, g))
-			g->fd = fd;
-		return;
-	}
-	if (fd < 0 || !want)
-		return;
-	if ((want & EPOLLOUT) && !(g->events & EPOLLOUT) && iscsi_is_logged_in(g->iscsi)) {
-		tgt_add_sched_event(&g->flush_ev);	/* send at the end of this round */
-		want &= ~EPOLLOUT;
-	}
-	/* one epoll_ctl per change, not per command */
-	if (want != g->events) {
-		g->events = want;
-		tgt_event_modify(fd, want);
-	}
-}
 
 /*
  * A command to the leg (what: "a write", "READ CAPACITY", ...) did not
@@ -139,44 +88,10 @@ void ll_leg_failed(struct ll_leg *g, struct iscsi_context *iscsi, const char *wh
 {
 	char why[256];
 
-	if (g->iscsi != iscsi)
+	if (g->conn.iscsi != iscsi)
 		return;
-	ll_leg_failure(g, iscsi, what, status, t, why, sizeof(why));
+	ll_conn_describe(&g->conn, what, status, t, why, sizeof(why));
 	ll_leg_down(g, why);
-}
-
-/* A sense's key and code in words: libiscsi's, or the few it lacks. */
-static const char *sense_words(const struct scsi_task *t)
-{
-	const char *s = scsi_sense_ascq_str(t->sense.ascq);
-
-	if (s)
-		return s;
-	switch (t->sense.ascq) {
-	case 0x0c00: return "write error";
-	case 0x1100: return "unrecovered read error";
-	}
-	return scsi_sense_key_str(t->sense.key);
-}
-
-/* How a command to the leg failed, in words, into why. */
-void ll_leg_failure(struct ll_leg *g, struct iscsi_context *iscsi, const char *what, int status,
-		    struct scsi_task *t, char *why, size_t len)
-{
-	if (status == SCSI_STATUS_TIMEOUT)
-		snprintf(why, len, "%s timed out after leg_timeout=%u s", what,
-			 g->m->l->opts.leg_timeout);
-	else if (status == SCSI_STATUS_CANCELLED)
-		snprintf(why, len, "the connection was lost during %s", what);
-	else if (status == SCSI_STATUS_CHECK_CONDITION && t)
-		snprintf(why, len, "it answered %s with sense %x/%02x/%02x (%s)", what,
-			 t->sense.key, (t->sense.ascq >> 8) & 0xff, t->sense.ascq & 0xff,
-			 sense_words(t));
-	else if (status == SCSI_STATUS_GOOD)	/* good, but not what was asked */
-		snprintf(why, len, "%s returned too little data", what);
-	else
-		snprintf(why, len, "%s failed (status 0x%x): %s", what, status,
-			 iscsi_get_error(iscsi));
 }
 
 /* A command could not even be queued: libiscsi says why. */
@@ -185,49 +100,16 @@ void ll_leg_unqueued(struct ll_leg *g, const char *what)
 	char why[256];
 
 	snprintf(why, sizeof(why), "cannot queue %s: %s", what,
-		 g->iscsi ? iscsi_get_error(g->iscsi) : "no connection");
+		 g->conn.iscsi ? iscsi_get_error(g->conn.iscsi) : "no connection");
 	ll_leg_down(g, why);
-}
-
-/*
- * Some of libiscsi 1.19's messages hide the cause they had: with its own
- * reconnect off it says "iscsi_service_reconnect_if_loggedin. Can not
- * reconnect right now." of any broken connection (a refused connect, a
- * reset, the far end closing); a failed connect may leave "Failed to
- * connect to iSCSI socket. " and nothing; a login that timed out is
- * "command timed out".  Say what they mean.
- */
-static const char *plain_reason(const struct ll_leg *g, const char *why)
-{
-	static const char *const connecting =
-		"the connection to its portal failed or broke during login (is its tgtd "
-		"running and listening there?)";
-	static char login[96];
-
-	/* a login task that timed out: its portal took the connection but
-	 * said nothing (a hung target, a half-dead node) */
-	if (g->state == LEG_CONNECTING && !strcmp(why, "command timed out")) {
-		snprintf(login, sizeof(login), "its portal took the connection but did not answer "
-			 "the login within leg_timeout=%u s", g->m->l->opts.leg_timeout);
-		return login;
-	}
-
-	if (!strncmp(why, "iscsi_service_reconnect_if_loggedin", 35))
-		return g->state == LEG_CONNECTING ? connecting :
-		       "the connection broke (closed or reset from the leg's side: its tgtd "
-		       "stopped, its node failed, or the network is down)";
-	if (!strncmp(why, "Failed to connect to iSCSI socket.", 34) &&
-	    strspn(why + 34, " \r\n") == strlen(why + 34))
-		return connecting;
-	return why;
 }
 
 /* Drop the leg: it is out of date from now on.  Safe inside callbacks. */
 void ll_leg_down(struct ll_leg *g, const char *why)
 {
-	if (g->state == LEG_REFUSED || g->dead)
+	if (g->state == LEG_REFUSED || g->conn.dead)
 		return;
-	why = plain_reason(g, why);
+	why = ll_conn_plain(&g->conn, why);
 	snprintf(g->why, sizeof(g->why), "%s", why);
 	g->why[strcspn(g->why, "\r\n")] = '\0';	/* libiscsi's messages end in one */
 	if (g->state == LEG_UP || g->state == LEG_SYNCING) {
@@ -238,7 +120,7 @@ void ll_leg_down(struct ll_leg *g, const char *why)
 	else
 		leg_err(g, "cannot connect: %s; retrying in %u ms\n", g->why, g->backoff);
 	ll_leg_set_state(g, LEG_DOWN, "%s", g->why);
-	g->dead = 1;
+	g->conn.dead = 1;
 }
 
 /* Refuse the leg: what, in a few words, for the state's log line; the
@@ -256,29 +138,12 @@ static void leg_refuse(struct ll_leg *g, const char *what, const char *fmt, ...)
 	leg_err(g, "refused: %s\n", g->why);
 	g->split = 0;			/* the callers that refuse a split say so */
 	ll_leg_set_state(g, LEG_REFUSED, "%s", what);
-	g->dead = 1;
-}
-
-/* Drop the leg's connection: its socket, its scheduled send, its context
- * (whose callbacks run now, cancelled, and see the leg gone). */
-void ll_leg_disconnect(struct ll_leg *g)
-{
-	tgt_remove_sched_event(&g->flush_ev);
-	if (g->fd >= 0)
-		tgt_event_del(g->fd);
-	g->fd = -1;
-	if (g->iscsi) {
-		struct iscsi_context *c = g->iscsi;
-
-		g->iscsi = NULL;
-		iscsi_destroy_context(c);
-	}
+	g->conn.dead = 1;
 }
 
 void ll_leg_reap(struct ll_leg *g)
 {
-	ll_leg_disconnect(g);
-	g->dead = 0;
+	ll_conn_close(&g->conn);
 	g->retry_at = ll_now_ms() + g->backoff;
 	g->backoff = g->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : g->backoff * 2;
 }
@@ -288,7 +153,7 @@ static void connected(struct iscsi_context *iscsi, int status, void *data, void 
 	struct ll_leg *g = priv;
 
 	(void)data;
-	if (g->iscsi != iscsi)
+	if (g->conn.iscsi != iscsi)
 		return;
 	if (status != SCSI_STATUS_GOOD) {
 		ll_leg_down(g, iscsi_get_error(iscsi));
@@ -297,84 +162,24 @@ static void connected(struct iscsi_context *iscsi, int status, void *data, void 
 	probe(g);
 }
 
+/* The connection broke under libiscsi (conn.c): the leg is dropped. */
+void ll_leg_broke(struct ll_conn *c, const char *why)
+{
+	ll_leg_down(c->owner, why);
+}
+
 void ll_leg_connect(struct ll_leg *g)
 {
-	char name[256], host[128];
-	struct iscsi_url *u;
+	char why[256];
+	int bad_url;
 
-	if (gethostname(host, sizeof(host)))
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	snprintf(name, sizeof(name), "iqn.2026-11.org.lunlink:%s", host);
-	g->iscsi = iscsi_create_context(name);
-	if (!g->iscsi) {
-		ll_leg_down(g, "cannot create an iSCSI context");
-		return;
-	}
-	u = iscsi_parse_full_url(g->iscsi, g->url);
-	if (!u) {
-		leg_refuse(g, "bad URL", "bad URL: %s", iscsi_get_error(g->iscsi));
-		return;
-	}
-	iscsi_set_targetname(g->iscsi, u->target);
-	iscsi_set_session_type(g->iscsi, ISCSI_SESSION_NORMAL);
-	iscsi_set_header_digest(g->iscsi, ISCSI_HEADER_DIGEST_NONE_CRC32C);
-	iscsi_set_noautoreconnect(g->iscsi, 1);
-	iscsi_set_timeout(g->iscsi, (int)g->m->l->opts.leg_timeout);
-	g->lun = u->lun;
 	ll_leg_set_state(g, LEG_CONNECTING, "logging in to its portal");
-	g->connect_at = ll_now_ms();
-	if (iscsi_full_connect_async(g->iscsi, u->portal, u->lun, connected, g)) {
-		iscsi_destroy_url(u);
-		ll_leg_down(g, iscsi_get_error(g->iscsi));
+	if (!ll_conn_start(&g->conn, connected, g, &bad_url, why, sizeof(why)))
 		return;
-	}
-	iscsi_destroy_url(u);
-	ll_leg_fd_update(g);
-}
-
-static void leg_event(int fd, int events, void *data)
-{
-	struct ll_leg *g = data;
-	int rev = 0;
-
-	(void)fd;
-	if (!g->iscsi || g->dead)
-		return;
-	if (events & EPOLLIN)
-		rev |= POLLIN;
-	if (events & EPOLLOUT)
-		rev |= POLLOUT;
-	if (events & EPOLLERR)		/* libiscsi then reads the socket's error */
-		rev |= POLLERR;
-	if (events & EPOLLHUP)
-		rev |= POLLHUP;
-	if (iscsi_service(g->iscsi, rev) < 0) {
-		ll_leg_down(g, iscsi_get_error(g->iscsi));
-		return;
-	}
-	if (!g->dead)
-		ll_leg_fd_update(g);
-}
-
-static void leg_flush(struct event_data *ev)
-{
-	struct ll_leg *g = ev->data;
-
-	if (!g->iscsi || g->dead || g->fd < 0)
-		return;
-	if ((iscsi_which_events(g->iscsi) & POLLOUT) && iscsi_service(g->iscsi, POLLOUT) < 0) {
-		ll_leg_down(g, iscsi_get_error(g->iscsi));
-		return;
-	}
-	if (g->dead || !g->iscsi)
-		return;
-	/* what did not fit waits for the socket to drain */
-	if ((iscsi_which_events(g->iscsi) & POLLOUT) && !(g->events & EPOLLOUT)) {
-		g->events |= EPOLLOUT;
-		tgt_event_modify(g->fd, g->events);
-	}
-	ll_leg_fd_update(g);
+	if (bad_url)
+		leg_refuse(g, "bad URL", "%s", why);
+	else
+		ll_leg_down(g, why);
 }
 
 /* ---- legs: probe, generations ------------------------------------------ */
@@ -399,7 +204,7 @@ static void leg_written_sb(struct iscsi_context *iscsi, int status, void *data, 
 	free(w);
 	if (status != SCSI_STATUS_GOOD)
 		ll_leg_failed(g, iscsi, "its superblock write", status, data);
-	else if (then && g->iscsi == iscsi && !g->dead)
+	else if (then && g->conn.iscsi == iscsi && !g->conn.dead)
 		then(g);
 	if (data)
 		scsi_free_scsi_task(data);
@@ -443,13 +248,13 @@ static int store_sb(struct ll_leg *g, uint64_t gen, int counted, void (*then)(st
 		      LL_IMAGE_F_STALE_ALL);
 	im.nstale = 0;			/* this copy's stale regions, not the leg's */
 	ll_image_encode(&im, w->sb);
-	if (!iscsi_write16_task(g->iscsi, g->lun, 0, w->sb, sizeof(w->sb), 512, 0, 0, 1, 0, 0,
+	if (!iscsi_write16_task(g->conn.iscsi, g->conn.lun, 0, w->sb, sizeof(w->sb), 512, 0, 0, 1, 0, 0,
 				leg_written_sb, w)) {
 		free(w);
 		ll_leg_unqueued(g, "its superblock write");
 		return 0;
 	}
-	ll_leg_fd_update(g);
+	ll_conn_fd_update(&g->conn);
 	return 1;
 }
 
@@ -685,7 +490,7 @@ static void probed_al(struct iscsi_context *iscsi, int status, void *data, void 
 	struct lacks_more lm = { g, 0 };
 	uint64_t slots[LL_IMAGE_AL_SLOTS], n;
 
-	if (g->iscsi != iscsi) {
+	if (g->conn.iscsi != iscsi) {
 		if (t)
 			scsi_free_scsi_task(t);
 		return;
@@ -738,7 +543,7 @@ static void sync_behind(struct ll_leg *g, const struct ll_image *leg, unsigned i
 		return;
 	}
 	g->own_record = 1;	/* its log is where this copy's is (the layout matched) */
-	if (!iscsi_read16_task(g->iscsi, g->lun, leg->al_offset / 512, (uint32_t)leg->al_bytes,
+	if (!iscsi_read16_task(g->conn.iscsi, g->conn.lun, leg->al_offset / 512, (uint32_t)leg->al_bytes,
 			       512, 0, 0, 0, 0, 0, probed_al, g))
 		ll_leg_unqueued(g, "the read of its activity log");
 }
@@ -772,7 +577,7 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 	struct ll_gen_result r;
 	char err[256];
 
-	if (g->iscsi != iscsi) {
+	if (g->conn.iscsi != iscsi) {
 		if (t)
 			scsi_free_scsi_task(t);
 		return;
@@ -823,7 +628,7 @@ static void probed_capacity(struct iscsi_context *iscsi, int status, void *data,
 	struct scsi_readcapacity16 *rc;
 	uint64_t need = ll_image_file_size(g->m->image), have;
 
-	if (g->iscsi != iscsi) {
+	if (g->conn.iscsi != iscsi) {
 		if (t)
 			scsi_free_scsi_task(t);
 		return;
@@ -850,14 +655,14 @@ static void probed_capacity(struct iscsi_context *iscsi, int status, void *data,
 			   "%" PRIu64, have, need);
 		return;
 	}
-	if (!iscsi_read16_task(g->iscsi, g->lun, 0, LL_IMAGE_SB_SIZE, 512, 0, 0, 1, 0, 0,
+	if (!iscsi_read16_task(g->conn.iscsi, g->conn.lun, 0, LL_IMAGE_SB_SIZE, 512, 0, 0, 1, 0, 0,
 			       probed_sb, g))
 		ll_leg_unqueued(g, "the superblock read");
 }
 
 static void probe(struct ll_leg *g)
 {
-	if (!iscsi_readcapacity16_task(g->iscsi, g->lun, probed_capacity, g))
+	if (!iscsi_readcapacity16_task(g->conn.iscsi, g->conn.lun, probed_capacity, g))
 		ll_leg_unqueued(g, "READ CAPACITY");
 }
 
@@ -890,24 +695,6 @@ int ll_mirror_discard_split_legs(struct ll_mirror *m)
  * resize, a reset).  The command is sent again, a few times.  Returns 1 if
  * it should be, counting the try in *tries.
  */
-#define LEG_UA_TRIES	4
-
-static const char *ua_name(int asc, int ascq)
-{
-	const char *s = scsi_sense_ascq_str((asc << 8) | ascq);
-
-	if (s)
-		return s;
-	if (asc == 0x29)
-		return "POWER ON, RESET OR BUS DEVICE RESET OCCURRED";
-	if (asc == 0x2a && ascq == 0x09)
-		return "CAPACITY DATA HAS CHANGED";
-	if (asc == 0x2a)
-		return "PARAMETERS CHANGED";
-	if (asc == 0x3f && ascq == 0x0e)
-		return "REPORTED LUNS DATA HAS CHANGED";
-	return "?";
-}
 
 static void recapacity(struct iscsi_context *iscsi, int status, void *data, void *priv);
 
@@ -915,17 +702,13 @@ int ll_leg_ua_retry(struct ll_leg *g, int status, struct scsi_task *t, unsigned 
 {
 	int asc, ascq;
 
-	if (status != SCSI_STATUS_CHECK_CONDITION || !t ||
-	    t->sense.key != SCSI_SENSE_UNIT_ATTENTION || *tries >= LEG_UA_TRIES || !g->iscsi)
+	if (!g->conn.iscsi || !ll_conn_ua(status, t, tries, &asc, &ascq))
 		return 0;
-	(*tries)++;
-	asc = (t->sense.ascq >> 8) & 0xff;
-	ascq = t->sense.ascq & 0xff;
 	/* its size may have changed: ask (a resize checks it) */
-	if (((asc == 0x2a && ascq == 0x09) || (asc == 0x3f && ascq == 0x0e)) && !g->dead)
-		iscsi_readcapacity16_task(g->iscsi, g->lun, recapacity, g);
+	if (((asc == 0x2a && ascq == 0x09) || (asc == 0x3f && ascq == 0x0e)) && !g->conn.dead)
+		iscsi_readcapacity16_task(g->conn.iscsi, g->conn.lun, recapacity, g);
 	leg_err(g, "unit attention %02x/%02x (%s): sending the command again\n", asc, ascq,
-		ua_name(asc, ascq));
+		ll_conn_ua_name(asc, ascq));
 	return 1;
 }
 
@@ -935,7 +718,7 @@ static void recapacity(struct iscsi_context *iscsi, int status, void *data, void
 	struct scsi_task *t = data;
 	struct scsi_readcapacity16 *rc;
 
-	rc = status == SCSI_STATUS_GOOD && t && g->iscsi == iscsi ? scsi_datain_unmarshall(t) : NULL;
+	rc = status == SCSI_STATUS_GOOD && t && g->conn.iscsi == iscsi ? scsi_datain_unmarshall(t) : NULL;
 	if (rc && rc->block_length == 512)
 		g->capacity = (rc->returned_lba + 1) * rc->block_length;
 	if (t)
@@ -958,9 +741,9 @@ int ll_mirror_can_grow(struct ll_mirror *m, uint64_t file_size)
 			"export it again, and retry (the leg is being asked again now)\n",
 			g->capacity, file_size);
 		/* its peer may have grown it since: ask, for the next try */
-		if (g->iscsi && !g->dead &&
-		    iscsi_readcapacity16_task(g->iscsi, g->lun, recapacity, g))
-			ll_leg_fd_update(g);
+		if (g->conn.iscsi && !g->conn.dead &&
+		    iscsi_readcapacity16_task(g->conn.iscsi, g->conn.lun, recapacity, g))
+			ll_conn_fd_update(&g->conn);
 	}
 	return ok ? 0 : -1;
 }

@@ -175,19 +175,19 @@ static void sync_end(struct ll_leg *g)
 
 static void sync_flush_send(struct ll_leg *g)
 {
-	if (!iscsi_synchronizecache10_task(g->iscsi, g->lun, 0, 0, 0, 0, sync_flushed, g)) {
+	if (!iscsi_synchronizecache10_task(g->conn.iscsi, g->conn.lun, 0, 0, 0, 0, sync_flushed, g)) {
 		ll_leg_unqueued(g, "the flush that ends its resync");
 		return;
 	}
 	g->end_flush = END_FLUSH_SENT;
-	ll_leg_fd_update(g);
+	ll_conn_fd_update(&g->conn);
 }
 
 static void sync_flushed(struct iscsi_context *iscsi, int status, void *data, void *priv)
 {
 	struct ll_leg *g = priv;
 
-	if (g->iscsi != iscsi || g->end_flush != END_FLUSH_SENT) {
+	if (g->conn.iscsi != iscsi || g->end_flush != END_FLUSH_SENT) {
 		if (data)
 			scsi_free_scsi_task(data);
 		return;			/* a connection since gone */
@@ -216,7 +216,7 @@ static void region_copied(struct iscsi_context *iscsi, int status, void *data, v
 	struct ll_mirror *m = g->m;
 	uint64_t r, r0 = c->start >> m->shift, r1 = (c->start + c->len - 1) >> m->shift;
 
-	if (g->iscsi == iscsi && ll_leg_ua_retry(g, status, data, &c->ua_tries)) {
+	if (g->conn.iscsi == iscsi && ll_leg_ua_retry(g, status, data, &c->ua_tries)) {
 		scsi_free_scsi_task(data);
 		if (copy_send(c))
 			return;
@@ -229,7 +229,7 @@ static void region_copied(struct iscsi_context *iscsi, int status, void *data, v
 		ll_leg_failed(g, iscsi, "a resync write", status, data);
 	if (data)
 		scsi_free_scsi_task(data);
-	if (g->iscsi != iscsi || status != SCSI_STATUS_GOOD)
+	if (g->conn.iscsi != iscsi || status != SCSI_STATUS_GOOD)
 		return;
 	for (r = r0; r <= r1; r++)
 		need_clear(g, r);
@@ -243,7 +243,7 @@ static void region_read(struct ll_io *io)
 	struct ll_copy *c = rd_job(io);
 	struct ll_leg *g = c->g;
 
-	if (io->res || !g->iscsi || g->dead || g->state != LEG_SYNCING) {
+	if (io->res || !g->conn.iscsi || g->conn.dead || g->state != LEG_SYNCING) {
 		if (io->res)
 			leg_err(g, "resync: reading region %" PRIu64 " locally failed: %s\n",
 				c->start >> g->m->shift, strerror(-io->res));
@@ -273,7 +273,7 @@ void ll_resync_unpark(struct ll_leg *g, int closing)
 		if (!c->busy || !c->parked)
 			continue;
 		c->parked = 0;
-		if (closing || !g->iscsi || g->dead || g->state != LEG_SYNCING) {
+		if (closing || !g->conn.iscsi || g->conn.dead || g->state != LEG_SYNCING) {
 			let_go(c);
 		} else if (!copy_send(c)) {
 			let_go(c);
@@ -287,10 +287,10 @@ static int copy_send(struct ll_copy *c)
 {
 	struct ll_leg *g = c->g;
 
-	if (!iscsi_write16_task(g->iscsi, g->lun, c->rd.off / 512, c->buf, (uint32_t)c->rd.len,
+	if (!iscsi_write16_task(g->conn.iscsi, g->conn.lun, c->rd.off / 512, c->buf, (uint32_t)c->rd.len,
 				512, 0, 0, 0, 0, 0, region_copied, c))
 		return 0;
-	ll_leg_fd_update(g);
+	ll_conn_fd_update(&g->conn);
 	return 1;
 }
 
@@ -404,7 +404,7 @@ static void hole_done(struct iscsi_context *iscsi, int status, void *data, void 
 	struct scsi_task *t = data;
 	uint64_t r, r0 = c->start >> m->shift, r1 = (c->start + c->len - 1) >> m->shift;
 
-	if (g->iscsi == iscsi && ll_leg_ua_retry(g, status, t, &c->ua_tries)) {
+	if (g->conn.iscsi == iscsi && ll_leg_ua_retry(g, status, t, &c->ua_tries)) {
 		scsi_free_scsi_task(t);
 		if (hole_send(c))
 			return;
@@ -413,7 +413,7 @@ static void hole_done(struct iscsi_context *iscsi, int status, void *data, void 
 		return;
 	}
 	let_go(c);
-	if (g->iscsi == iscsi && !g->no_unmap && status == SCSI_STATUS_CHECK_CONDITION && t &&
+	if (g->conn.iscsi == iscsi && !g->no_unmap && status == SCSI_STATUS_CHECK_CONDITION && t &&
 	    t->sense.key == SCSI_SENSE_ILLEGAL_REQUEST) {
 		/* it says it unmaps but takes no UNMAP bit: zeros from now on;
 		 * the regions are still lacking, and planned again */
@@ -430,7 +430,7 @@ static void hole_done(struct iscsi_context *iscsi, int status, void *data, void 
 			      "a resync WRITE SAME with UNMAP", status, t);
 	if (t)
 		scsi_free_scsi_task(t);
-	if (g->iscsi != iscsi || status != SCSI_STATUS_GOOD)
+	if (g->conn.iscsi != iscsi || status != SCSI_STATUS_GOOD)
 		return;
 	for (r = r0; r <= r1; r++)
 		need_clear(g, r);
@@ -448,14 +448,14 @@ static int hole_send(struct ll_copy *c)
 	struct scsi_task *t;
 
 	if (g->no_unmap)
-		t = iscsi_write16_task(g->iscsi, g->lun, lba, zeros, (uint32_t)c->len, 512, 0, 0,
+		t = iscsi_write16_task(g->conn.iscsi, g->conn.lun, lba, zeros, (uint32_t)c->len, 512, 0, 0,
 				       0, 0, 0, hole_done, c);
 	else
-		t = iscsi_writesame16_task(g->iscsi, g->lun, lba, zeros, 512,
+		t = iscsi_writesame16_task(g->conn.iscsi, g->conn.lun, lba, zeros, 512,
 					   (uint32_t)(c->len / 512), 0, 1, 0, 0, hole_done, c);
 	if (!t)
 		return 0;
-	ll_leg_fd_update(g);
+	ll_conn_fd_update(&g->conn);
 	return 1;
 }
 
@@ -466,7 +466,7 @@ static void hole_granted(struct ll_range *rg)
 	struct ll_copy *c = (struct ll_copy *)((char *)rg - offsetof(struct ll_copy, range));
 	struct ll_leg *g = c->g;
 
-	if (!g->iscsi || g->dead || g->state != LEG_SYNCING) {
+	if (!g->conn.iscsi || g->conn.dead || g->state != LEG_SYNCING) {
 		let_go(c);
 		return;
 	}
@@ -623,10 +623,10 @@ static int leg_read(struct ll_copy *c, iscsi_command_cb cb)
 {
 	struct ll_leg *g = c->g;
 
-	if (!iscsi_read16_task(g->iscsi, g->lun, (g->m->image->data_offset + c->start) / 512,
+	if (!iscsi_read16_task(g->conn.iscsi, g->conn.lun, (g->m->image->data_offset + c->start) / 512,
 			       (uint32_t)c->len, 512, 0, 0, 0, 0, 0, cb, c))
 		return 0;
-	ll_leg_fd_update(g);
+	ll_conn_fd_update(&g->conn);
 	return 1;
 }
 
@@ -642,12 +642,12 @@ static struct scsi_task *leg_read_answer(struct ll_copy *c, struct iscsi_context
 	struct ll_leg *g = c->g;
 
 	*again = 0;
-	if (g->iscsi == iscsi && ll_leg_ua_retry(g, status, t, &c->ua_tries)) {
+	if (g->conn.iscsi == iscsi && ll_leg_ua_retry(g, status, t, &c->ua_tries)) {
 		scsi_free_scsi_task(t);
 		*again = leg_read(c, cb);
 		return NULL;
 	}
-	if (g->iscsi != iscsi || status != SCSI_STATUS_GOOD || !t ||
+	if (g->conn.iscsi != iscsi || status != SCSI_STATUS_GOOD || !t ||
 	    t->datain.size != (int)c->len) {
 		if (t)
 			scsi_free_scsi_task(t);
@@ -706,7 +706,7 @@ static void verify_local_read(struct ll_io *io)
 	struct ll_leg *g = c->g;
 	unsigned int mdlen = 0;
 
-	if (io->res || !g->iscsi || g->dead || g->state != LEG_UP) {
+	if (io->res || !g->conn.iscsi || g->conn.dead || g->state != LEG_UP) {
 		let_go(c);
 		verify_finish(g, io->res ? "reading this copy failed" : "the leg dropped");
 		return;

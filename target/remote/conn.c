@@ -36,11 +36,12 @@ uint64_t ll_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-void ll_conn_init(struct ll_conn *c, const char *url, unsigned int timeout_s,
+void ll_conn_init(struct ll_conn *c, const char *url, const char *who, unsigned int timeout_s,
 		  void (*broke)(struct ll_conn *, const char *), void *owner)
 {
 	memset(c, 0, sizeof(*c));
 	c->url = url;
+	c->who = who;
 	c->timeout_s = timeout_s;
 	c->broke = broke;
 	c->owner = owner;
@@ -52,8 +53,19 @@ static void conn_broke(struct ll_conn *c, const char *why)
 {
 	if (c->dead)
 		return;
-	c->dead = 1;
 	c->broke(c, ll_conn_plain(c, why));
+	c->dead = 1;
+}
+
+static void conn_logged_in(struct iscsi_context *iscsi, int status, void *data, void *priv)
+{
+	struct ll_conn *c = priv;
+
+	/* the owner's callback still sees logging_in: a failed login is
+	 * said in the login's words (ll_conn_plain) */
+	c->logged_in(iscsi, status, data, c->logged_in_priv);
+	if (c->iscsi == iscsi)
+		c->logging_in = 0;
 }
 
 void ll_conn_fd_update(struct ll_conn *c)
@@ -165,7 +177,9 @@ int ll_conn_start(struct ll_conn *c, iscsi_command_cb connected, void *priv, int
 	c->lun = u->lun;
 	c->logging_in = 1;
 	c->connect_at = ll_now_ms();
-	if (iscsi_full_connect_async(c->iscsi, u->portal, u->lun, connected, priv)) {
+	c->logged_in = connected;
+	c->logged_in_priv = priv;
+	if (iscsi_full_connect_async(c->iscsi, u->portal, u->lun, conn_logged_in, c)) {
 		snprintf(why, len, "%s", ll_conn_plain(c, iscsi_get_error(c->iscsi)));
 		iscsi_destroy_url(u);
 		ll_conn_close(c);
@@ -188,7 +202,8 @@ void ll_conn_tick(struct ll_conn *c, uint64_t now)
 	}
 	ll_conn_fd_update(c);
 	if (c->logging_in && now - c->connect_at >= c->timeout_s * 1000ULL) {
-		snprintf(why, sizeof(why), "no answer from its portal within %u s", c->timeout_s);
+		snprintf(why, sizeof(why), "no answer from its portal within leg_timeout=%u s",
+			 c->timeout_s);
 		conn_broke(c, why);
 	}
 }
@@ -227,7 +242,7 @@ void ll_conn_describe(const struct ll_conn *c, const char *what, int status,
 		      const struct scsi_task *t, char *why, size_t len)
 {
 	if (status == SCSI_STATUS_TIMEOUT)
-		snprintf(why, len, "%s timed out after %u s", what, c->timeout_s);
+		snprintf(why, len, "%s timed out after leg_timeout=%u s", what, c->timeout_s);
 	else if (status == SCSI_STATUS_CANCELLED)
 		snprintf(why, len, "the connection was lost during %s", what);
 	else if (status == SCSI_STATUS_CHECK_CONDITION && t)
@@ -254,17 +269,23 @@ const char *ll_conn_plain(const struct ll_conn *c, const char *why)
 	static const char *const connecting =
 		"the connection to its portal failed or broke during login (is its tgtd "
 		"running and listening there?)";
-	static char login[96];
+	static char login[128], broke[160];
 
+	/* a login task that timed out: its portal took the connection but
+	 * said nothing (a hung target, a half-dead node) */
 	if (c->logging_in && !strcmp(why, "command timed out")) {
 		snprintf(login, sizeof(login), "its portal took the connection but did not answer "
-			 "the login within %u s", c->timeout_s);
+			 "the login within leg_timeout=%u s", c->timeout_s);
 		return login;
 	}
-	if (!strncmp(why, "iscsi_service_reconnect_if_loggedin", 35))
-		return c->logging_in ? connecting :
-		       "the connection broke (closed or reset from the peer's side: its tgtd "
-		       "stopped, its node failed, or the network is down)";
+	if (!strncmp(why, "iscsi_service_reconnect_if_loggedin", 35)) {
+		if (c->logging_in)
+			return connecting;
+		snprintf(broke, sizeof(broke), "the connection broke (closed or reset from the "
+			 "%s's side: its tgtd stopped, its node failed, or the network is down)",
+			 c->who);
+		return broke;
+	}
 	if (!strncmp(why, "Failed to connect to iSCSI socket.", 34) &&
 	    strspn(why + 34, " \r\n") == strlen(why + 34))
 		return connecting;

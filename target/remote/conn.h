@@ -22,6 +22,7 @@ uint64_t ll_now_ms(void);
 struct ll_conn {
 	/* set by ll_conn_init */
 	const char *url;		/* may carry a CHAP password: never logged */
+	const char *who;		/* what the far end is, in messages: "leg", "peer" */
 	unsigned int timeout_s;		/* login and each command */
 	/* the connection failed under libiscsi (a broken socket, a failed
 	 * send): the owner drops it; called from the event loop, inside
@@ -29,6 +30,8 @@ struct ll_conn {
 	 * round (the owner's tick) */
 	void (*broke)(struct ll_conn *c, const char *why);
 	void *owner;
+	iscsi_command_cb logged_in;	/* the owner's login callback */
+	void *logged_in_priv;
 	/* the connection */
 	struct iscsi_context *iscsi;
 	int fd;				/* registered with tgtd, or -1 */
@@ -36,16 +39,17 @@ struct ll_conn {
 	int lun;
 	int logging_in;			/* connected, login not yet answered */
 	uint64_t connect_at;		/* ms: this attempt started */
-	int dead;			/* broken: to be closed at the owner's tick */
+	int dead;			/* broken: to be closed at the owner's tick
+					 * (set after broke ran) */
 	struct event_data flush_ev;	/* send what is queued, after this round */
 };
 
-void ll_conn_init(struct ll_conn *c, const char *url, unsigned int timeout_s,
+void ll_conn_init(struct ll_conn *c, const char *url, const char *who, unsigned int timeout_s,
 		  void (*broke)(struct ll_conn *, const char *), void *owner);
 
 /* Start connecting and logging in; connected runs as libiscsi's login
- * callback.  0; or -1 with why, bad_url set when the URL itself is wrong
- * (no retry helps). */
+ * callback, once the login is answered (logging_in is 0 after it).  0; or
+ * -1 with why, bad_url set when the URL itself is wrong (no retry helps). */
 int ll_conn_start(struct ll_conn *c, iscsi_command_cb connected, void *priv, int *bad_url,
 		  char *why, size_t len);
 
