@@ -143,6 +143,19 @@ leg_not_up() { ! leg_is up; }
 stale_is() { test "$(local_field_in "$(status_file)" stale_regions)" = "$1"; }
 a_log_has() { join_log "$A_LOG" | grep -qF "$1"; }
 
+# mark [LOG]: remember how long a tgtd log (tgtd A's by default) is now;
+# new_log_has TEXT [LOG]: its lines since the mark, joined, have TEXT
+mark() { log_mark=$(wc -l <"${1:-$A_LOG}"); }
+new_log_has() { tail -n +$((log_mark + 1)) "${2:-$A_LOG}" | join_log | grep -qF "$1"; }
+
+# data_lba IMAGE: the 512-byte block where a lunlink image's data begins
+# (its superblock says: lunlink-image show --json); data_of LBA COUNT
+# IMAGE: COUNT blocks of its data from its block LBA
+data_lba() {
+	echo $(( $("$SRC_DIR/target/lunlink-image" show --json "$1" | jq -r .data_offset) / 512 ))
+}
+data_of() { dd if="$3" bs=512 skip=$(( $(data_lba "$3") + $1 )) count="$2" 2>/dev/null; }
+
 # acked_at_least RECORD N: iscsi-io stream's RECORD has N acknowledged writes
 acked_at_least() { test "$(grep -c ^acked "$1")" -ge "$2"; }
 

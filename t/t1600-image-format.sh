@@ -121,7 +121,7 @@ test_expect_success 'data lands behind the superblock, which stays intact' '
 	"$IO" "$(url A 1 1)" write 0 data &&
 	"$IO" "$(url A 1 1)" write 63488 data &&
 	"$IO" "$(url A 1 1)" sync &&
-	dd if=a.img of=at0 bs=1M skip=1 count=1 2>/dev/null && test_cmp data at0 &&
+	dd if=a.img of=at0 bs=512 skip=$(data_lba a.img) count=2048 2>/dev/null && test_cmp data at0 &&
 	"$IO" "$(url A 1 1)" read 63488 2048 end && test_cmp data end &&
 	"$IMG" check a.img &&
 	test "$(field a.img blank)" = false
@@ -130,7 +130,7 @@ test_expect_success 'data lands behind the superblock, which stays intact' '
 test_expect_success 'WRITE AND VERIFY reads back from data coordinates' '
 	head -c 65536 /dev/urandom >wv &&
 	"$IO" "$(url A 1 1)" write 4096 wv verify &&
-	dd if=a.img bs=512 skip=$((2048 + 4096)) count=128 2>/dev/null >atwv && test_cmp wv atwv
+	dd if=a.img bs=512 skip=$(($(data_lba a.img) + 4096)) count=128 2>/dev/null >atwv && test_cmp wv atwv
 '
 
 test_expect_success 'UNMAP and GET LBA STATUS work in data coordinates' '

@@ -32,11 +32,6 @@ write_spaced() {
 # local_is KEY N: the status file's line about A's own copy says KEY=N
 local_is() { test "$(local_field_in "$(status_file)" "$1")" = "$2"; }
 
-# bytes LBA COUNT FILE: COUNT blocks of the data area of an image file
-data_of() {
-	dd if="$3" bs=512 skip=$((2048 + $1)) count="$2" 2>/dev/null
-}
-
 test_expect_success 'two fresh copies, a leg node and a primary' '
 	"$IMG" create --size 32M a.img >/dev/null &&
 	"$IMG" create --size 32M b.img >/dev/null &&
@@ -205,7 +200,7 @@ test_expect_success 'resolve=discard-leg with no split brain is refused' '
 
 test_expect_success 'verify finds a region corrupted on purpose, names it, and repairs it' '
 	head -c 4096 /dev/urandom >junk &&
-	dd if=junk of=b.img bs=4096 seek=$(( (1048576 + 5 * 65536) / 4096 + 3 )) conv=notrunc 2>/dev/null &&
+	dd if=junk of=b.img bs=4096 seek=$(( ($(data_lba b.img) * 512 + 5 * 65536) / 4096 + 3 )) conv=notrunc 2>/dev/null &&
 	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params verify=start &&
 	wait_for 60 test_grep -q "verify done" "$A_LOG" &&
 	test_grep "verify: region 5 (bytes 327680-393215) differs from this copy" "$A_LOG" &&

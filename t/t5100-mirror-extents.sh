@@ -21,10 +21,6 @@ start_leg() {
 }
 
 # data_of LBA COUNT FILE: COUNT blocks at LBA of the volume in an image file
-data_of() {
-	off=$("$IMG" show --json "$3" | sed -n 's/.*"data_offset":\([0-9]*\).*/\1/p')
-	dd if="$3" bs=512 skip=$((off / 512 + $1)) count="$2" 2>/dev/null
-}
 
 test_expect_success 'a window of a mirrored image: the fresh leg gets all of the image' '
 	for i in a b c d; do "$IMG" create --size 16M $i.img >/dev/null || return 1; done &&

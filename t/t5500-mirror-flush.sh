@@ -49,10 +49,7 @@ leg_dirty() {
 }
 
 # mark: what tgtd A logs from now on is "new"; new_log_has TEXT
-mark() { log_mark=$(wc -l <"$A_LOG"); }
-new_log_has() { tail -n +$((log_mark + 1)) "$A_LOG" | join_log | grep -qF "$1"; }
 
-data_of() { dd if="$3" bs=512 skip=$((META_LBAS + $1)) count="$2" 2>/dev/null; }
 
 TIMEOUT=3
 lun_a() { lun_new A 1 1 "$TRASH/a.img" lunlink "mirror=$(url B 1 1);leg_timeout=$TIMEOUT"; }

@@ -12,7 +12,6 @@ IMG="$SRC_DIR/target/lunlink-image"
 
 gen_of() { "$IMG" show --json "$1" | sed -n 's/.*"generation":"\([0-9a-f]*\)".*/\1/p'; }
 history_of() { "$IMG" show --json "$1" | sed -n 's/.*"generation_history":\[\([^]]*\)\].*/\1/p'; }
-data_of() { dd if="$3" bs=512 skip=$((2048 + $1)) count="$2" 2>/dev/null; }
 
 start_c() {
 	TGTD_PORT=${C_PORT:-} tgtd_start C && target_new C 1 && lun_new C 1 1 "$TRASH/c.img" rdwr
@@ -21,8 +20,7 @@ start_c() {
 # The promoted primary: tgtd D, b.img with C's copy as its leg
 status_d() { echo "/run/lunlink/c${D_CTL}-t1-l1.status"; }
 d_leg_is() { test "$(leg_state_in "$(status_d)" 1)" = "$1"; }
-mark() { log_mark=$(wc -l <"$D_LOG"); }
-d_new_log_has() { tail -n +$((log_mark + 1)) "$D_LOG" | join_log | grep -qF "$1"; }
+d_new_log_has() { new_log_has "$1" "$D_LOG"; }
 lun_d() { lun_new D 1 1 "$TRASH/b.img" lunlink "mirror=$(url C 1 1)"; }
 lun_del_d() { tgtadm_on D --lld iscsi --mode logicalunit --op delete --tid 1 --lun 1; }
 
@@ -57,7 +55,7 @@ test_expect_success 'A is lost for good; B promoted with C as its leg resyncs C 
 	tgtd_stop B &&
 	start_c &&
 	tgtd_start D && target_new D 1 &&
-	mark && lun_d &&
+	mark "$D_LOG" && lun_d &&
 	wait_for 60 d_leg_is up &&
 	d_new_log_has "it has generation $G1, an earlier one of this copy" &&
 	d_new_log_has "all of it is resynced" &&
@@ -84,7 +82,7 @@ test_expect_success 'C served alone and written takes a new generation of its ow
 
 test_expect_success 'B as primary again refuses C, which is ahead of it, with both cures' '
 	start_c &&
-	mark && lun_d &&
+	mark "$D_LOG" && lun_d &&
 	wait_for 30 d_leg_is refused &&
 	d_new_log_has "refused: the leg is newer than this copy: its generation $G4 came after this copy'"'"'s $G3" &&
 	d_new_log_has "leg 1 ($(url C 1 1)): state connecting -> refused: newer" &&
@@ -107,8 +105,8 @@ test_expect_success 'a leg that verify finds different says so on its disk until
 	wait_for 30 d_leg_is up &&
 	G=$(gen_of b.img) && test "$(gen_of c.img)" = "$G" &&
 	head -c 4096 /dev/urandom >junk &&
-	dd if=junk of=c.img bs=4096 seek=$(( (1048576 + 5 * 65536) / 4096 )) conv=notrunc 2>/dev/null &&
-	mark &&
+	dd if=junk of=c.img bs=4096 seek=$(( ($(data_lba c.img) * 512 + 5 * 65536) / 4096 )) conv=notrunc 2>/dev/null &&
+	mark "$D_LOG" &&
 	tgtadm_on D --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params verify=start &&
 	wait_for 10 d_new_log_has "verify: region 5 (bytes 327680-393215) differs from this copy" &&
 	d_new_log_has "its superblock says it is not in sync (generation 0) until the regions are resynced" &&

@@ -14,9 +14,6 @@ field_of() { "$IMG" show --json "$1" | sed -n "s/.*\"$2\":\"\([0-9a-f]*\)\".*/\1
 copies_of() { "$IMG" show --json "$1" | sed -n 's/.*"copies":\[\([^]]*\)\].*/\1/p'; }
 records() { copies_of "$1" | grep -q "\"$2\""; }
 ncopies() { copies_of "$1" | tr ',' '\n' | grep -c .; }
-data_of() { dd if="$3" bs=512 skip=$((2048 + $1)) count="$2" 2>/dev/null; }
-mark() { log_mark=$(wc -l <"$A_LOG"); }
-new_log_has() { tail -n +$((log_mark + 1)) "$A_LOG" | join_log | grep -qF "$1"; }
 lun_del() { tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 1; }
 update() { tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params "$1"; }
 leg2_is() { test "$(leg_state_in "$(status_file)" 2)" = "$1"; }

@@ -13,9 +13,6 @@ IMG="$SRC_DIR/target/lunlink-image"
 # the generations alone would call the returning copy in sync.
 
 field_of() { "$IMG" show --json "$1" | sed -n "s/.*\"$2\":\"\([0-9a-z]*\)\".*/\1/p"; }
-data_of() { dd if="$3" bs=512 skip=$((2048 + $1)) count="$2" 2>/dev/null; }
-mark() { log_mark=$(wc -l <"$A_LOG"); }
-new_log_has() { tail -n +$((log_mark + 1)) "$A_LOG" | join_log | grep -qF "$1"; }
 update() { tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params "$1"; }
 stale_in_sb() { "$IMG" show --json "$1" | sed -n "s/.*\"stale_regions\":\([0-9a-z\"]*\).*/\1/p"; }
 # serve PRIMARY with LEG as its leg: A and B started afresh
@@ -51,7 +48,7 @@ test_expect_success 'the crashed primary, back as a leg, gets its activity log'"
 	A_PID= && tgtd_stop B &&
 	test "$(field_of a.img state)" = open &&
 	head -c 4096 /dev/urandom >lone &&
-	dd if=lone of=a.img bs=512 seek=$((2048 + 8192 + 300)) conv=notrunc 2>/dev/null &&
+	dd if=lone of=a.img bs=512 seek=$(($(data_lba a.img) + 8192 + 300)) conv=notrunc 2>/dev/null &&
 	! same_data &&
 	serve b.img a.img &&
 	wait_for 60 leg_is up &&

@@ -17,7 +17,6 @@ IMG="$SRC_DIR/target/lunlink-image"
 cont_b() { [ -z "${B_PID:-}" ] || kill -CONT "$B_PID" 2>/dev/null || true; }
 trap 'cont_b; test_cleanup' EXIT
 
-data_of() { dd if="$3" bs=512 skip=$((2048 + $1)) count="$2" 2>/dev/null; }
 json() { "$IMG" show --json "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p"; }
 now_us() { date +%s%6N; }
 
@@ -55,11 +54,12 @@ write_three() {
 }
 
 # each copy, read through its own tgtd, holds what was written (B's LUN is
-# the whole image file: the data starts 2048 blocks in)
+# the whole image file: the data starts where its superblock says)
 both_hold_three() {
 	for lba in $LBAS; do
 		"$IO" "$(url A 1 1)" read $lba 128 ra$lba && test_cmp w$lba ra$lba &&
-		"$IO" "$(url B 1 1)" read $((2048 + lba)) 128 rb$lba && test_cmp w$lba rb$lba ||
+		"$IO" "$(url B 1 1)" read $(($(data_lba b.img) + lba)) 128 rb$lba &&
+		test_cmp w$lba rb$lba ||
 		return 1
 	done
 }
@@ -166,7 +166,7 @@ test_expect_success 'a write the stopped leg does not answer: the LUN degrades, 
 	test "$(json a.img dirty_regions)" = 1 &&
 	wait_for 60 a_log_has "resync done: copied 65536 bytes (1 regions)" &&
 	wait_for 10 leg_is up &&
-	"$IO" "$(url B 1 1)" read $((2048 + 8192)) 128 rb && test_cmp w1024 rb
+	"$IO" "$(url B 1 1)" read $(($(data_lba b.img) + 8192)) 128 rb && test_cmp w1024 rb
 '
 
 test_expect_success 'tgtd A is alive' '
