@@ -4,7 +4,17 @@
  * loop's next round (no layer completes a request inside its submit), the
  * optional ops with their defaults, and the fault= rule.
  */
+#include <time.h>
+
 #include "lunlink.h"
+
+uint64_t ll_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static void later_run(struct event_data *ev)
 {

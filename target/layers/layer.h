@@ -84,6 +84,9 @@ int ll_layer_message(struct ll_layer *ly, const struct ll_update *u);
 int ll_layer_map(struct ll_layer *ly, uint64_t off, int *fd, uint64_t *file_off,
 		 uint64_t *left);
 
+/* milliseconds of CLOCK_MONOTONIC: the layers' timers and deadlines */
+uint64_t ll_now_ms(void);
+
 /* Complete io (io->res as set) from the main loop's next round. */
 void ll_later(struct ll_lu *l, struct ll_io *io);
 void ll_later_init(struct ll_lu *l);

@@ -28,13 +28,6 @@
 static void conn_event(int fd, int events, void *data);
 static void conn_flush(struct event_data *ev);
 
-uint64_t ll_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 void ll_conn_init(struct ll_conn *c, const char *url, const char *who, unsigned int timeout_s,
 		  void (*broke)(struct ll_conn *, const char *), void *owner)

@@ -16,7 +16,7 @@
 #include "util.h"
 #include "tgtd.h"
 
-/* milliseconds of CLOCK_MONOTONIC */
+/* milliseconds of CLOCK_MONOTONIC (layers/layer.c) */
 uint64_t ll_now_ms(void);
 
 struct ll_conn {

@@ -47,17 +47,9 @@ static struct pending *pending;
 static scsi_event_fn scsi_event;
 static int looked_up;
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int arm(struct pending *p)
 {
-	uint64_t now = now_ms(), at = now + LL_NOTIFY_QUIET_MS;
+	uint64_t now = ll_now_ms(), at = now + LL_NOTIFY_QUIET_MS;
 	struct itimerspec its;
 
 	if (at > p->first_ms + LL_NOTIFY_MAX_DELAY_MS)
@@ -144,7 +136,7 @@ void ll_notify_luns_changed(int tid, uint64_t lun)
 		goto err;
 	p->tid = tid;
 	p->lun = lun;
-	p->first_ms = now_ms();
+	p->first_ms = ll_now_ms();
 	p->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (p->fd < 0)
 		goto err_free;
