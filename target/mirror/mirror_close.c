@@ -147,7 +147,7 @@ static void close_flush_settle(struct ll_mirror *m)
 		struct ll_leg *g = &m->leg[i];
 
 		if (g->close_flush == CLOSE_FLUSH_DONE) {
-			ll_leg_unsynced_clear(g);
+			ll_fan_unsynced_clear(g);
 		} else if (g->close_flush != CLOSE_FLUSH_NONE) {
 			if (g->close_flush == CLOSE_FLUSH_SENT)
 				snprintf(g->why, sizeof(g->why), "its flush at close got no answer "
@@ -277,7 +277,7 @@ static void close_records(struct ll_mirror *m)
 			im->blank_gen = im->gen_current;
 	}
 	/* unclean too: a generation the close started is in it */
-	ll_mirror_stale_list(m);
+	ll_map_stale_list(m);
 	ll_image_encode(im, m->sb_buf);
 	close_start(m, 1, m->sb_buf, 0, LL_IMAGE_SB_SIZE);
 	close_wait(m);
@@ -309,7 +309,7 @@ void ll_mirror_close(struct ll_mirror *m)
 
 		/* what a leg took without a flush since is not known to be safe */
 		if (g->state == LEG_UP || g->state == LEG_SYNCING)
-			ll_mirror_leg_lost(g);
+			ll_map_leg_lost(g);
 		ll_resync_unpark(g, 1);
 		ll_conn_close(&g->conn);
 	}

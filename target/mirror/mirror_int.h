@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * mirror_int.h: what the files of the mirror engine share (mirror.c: the
- * I/O fan-out, the dirty-region map, set up; mirror_close.c: tear down
- * without waiting for a peer; mirror_leg.c: connecting, probing and
- * dropping legs; mirror_resync.c: copying dirty regions to a returning leg,
- * and the status file).  Everything here runs
- * in tgtd's main loop.
+ * mirror_int.h: what the files of the mirror engine share.  Each file owns
+ * one concern and its state (DRBD's drbd_bitmap.c and drbd_actlog.c):
+ * mirror.c: set up, the tick, local error counts, freeing; fan.c: one
+ * command fanned out to this copy and the legs; map.c: the dirty-region
+ * map and the stale list, and their writes; actlog.c: the activity log;
+ * mirror_close.c: tear down without waiting for a peer; mirror_leg.c:
+ * connecting, probing and dropping legs; mirror_resync.c: copying dirty
+ * regions to a returning leg, verify, repair, and the status file.  What
+ * one needs of another goes through the functions declared at the end.
+ * Everything here runs in tgtd's main loop.
  */
 #ifndef LUNLINK_MIRROR_INT_H
 #define LUNLINK_MIRROR_INT_H
@@ -104,6 +108,11 @@ struct ll_leg {
 	char why[640];
 };
 
+/* Writes (fans) waiting for a record to reach this copy's disk, in order. */
+struct fan_queue {
+	struct fan *head, *tail;
+};
+
 struct ll_mirror {
 	struct ll_lu *l;
 	/* the local copy: the backing store's image or an extent's; the
@@ -165,12 +174,12 @@ struct ll_mirror {
 	int al_syncing;			/* that flush is in flight */
 	unsigned int al_evicted;	/* extents that left the log since it began */
 	struct ll_io al_sync_io;
-	struct fan *sync_wait, *sync_wait_tail;	/* writes waiting for it */
+	struct fan_queue sync_wait;	/* writes waiting for it */
 	uint64_t al_version;		/* the log in memory, bumped per change */
 	uint64_t al_durable;		/* the version known on stable storage */
 	uint64_t al_writing;		/* the version being written, or 0 */
 	struct ll_io al_io;		/* that write */
-	struct fan *al_wait, *al_wait_tail;	/* writes waiting for it */
+	struct fan_queue al_wait;	/* writes waiting for it */
 	/* the dirty-region map, written through the engine like the log:
 	 * writes that set bits wait for it before they are acknowledged */
 	uint64_t map_version, map_durable, map_writing;
@@ -186,7 +195,7 @@ struct ll_mirror {
 	int sb_waiting;
 	uint8_t *sb_buf;		/* its encoding, while written */
 	struct ll_io map_io;
-	struct fan *map_wait, *map_wait_tail;
+	struct fan_queue map_wait;
 	int closing;
 	uint64_t close_deadline;	/* ms: the legs' flushes at close, answered by */
 	/* the close's own requests to this copy (mirror_close.c), two at a
@@ -311,19 +320,45 @@ static inline int stale_clear(struct ll_mirror *m, uint64_t r)
 
 /* mirror.c */
 void ll_mirror_free(struct ll_mirror *m);
-void ll_mirror_stale_list(struct ll_mirror *m);
-void ll_leg_unsynced_clear(struct ll_leg *g);
-int ll_mirror_persist(struct ll_mirror *m, uint64_t r0, uint64_t r1);
-uint64_t ll_mirror_map_changed(struct ll_mirror *m, uint64_t r0, uint64_t r1);
-uint64_t ll_mirror_sb_changed(struct ll_mirror *m);
-void ll_mirror_leg_lost(struct ll_leg *g);
-int ll_mirror_store_sb(struct ll_mirror *m);
-struct ll_leg *ll_up_leg(struct ll_mirror *m);
-uint64_t ll_mirror_stale_changed(struct ll_mirror *m);
 int ll_local_say(struct ll_mirror *m, struct ll_local_errs *e);
-void ll_mirror_all_synced(struct ll_mirror *m);
+void ll_mirror_meta_write(struct ll_mirror *m, struct ll_io *io, void *buf, uint64_t off,
+			  uint64_t len, void (*done)(struct ll_io *));
+void ll_mirror_meta_failed(struct ll_mirror *m, const char *what, int res, const char *then);
+void ll_mirror_meta_worked(struct ll_mirror *m);
+
+/* map.c */
+int ll_map_persist(struct ll_mirror *m, uint64_t r0, uint64_t r1);
+int ll_map_store_sb(struct ll_mirror *m);
+void ll_map_stale_list(struct ll_mirror *m);
+uint64_t ll_map_stale_changed(struct ll_mirror *m);
+uint64_t ll_map_local_lost(struct ll_mirror *m, uint64_t r0, uint64_t r1);
+uint64_t ll_map_changed(struct ll_mirror *m, uint64_t r0, uint64_t r1);
+uint64_t ll_map_sb_changed(struct ll_mirror *m);
+uint64_t ll_map_leg_missed(struct ll_leg *g, uint64_t r0, uint64_t r1);
+uint64_t ll_map_absent_missed(struct ll_mirror *m, uint64_t r0, uint64_t r1);
+void ll_map_all_synced(struct ll_mirror *m);
+void ll_map_leg_sb_done(struct ll_mirror *m);
+void ll_map_leg_lost(struct ll_leg *g);
+void ll_map_flush(struct ll_mirror *m);
+void ll_map_wait(struct ll_mirror *m, struct fan *f);
+
+/* actlog.c */
+int ll_al_open(struct ll_mirror *m);
+void ll_al_recover(struct ll_mirror *m);
 uint64_t ll_al_extents(const struct ll_mirror *m, const uint64_t *slots, size_t n,
 		       void (*mark)(void *arg, uint64_t r0, uint64_t r1), void *arg);
+void ll_al_admit(struct fan *f);
+void ll_al_end(struct ll_mirror *m, uint64_t e0, uint64_t e1);
+
+/* fan.c */
+void ll_fan_queue_add(struct fan_queue *q, struct fan *f);
+void ll_fan_queue_release(struct fan_queue *q, uint64_t durable,
+			  uint64_t (*need)(const struct fan *), void (*go)(struct fan *));
+void ll_fan_go(struct fan *f);
+void ll_fan_finish(struct fan *f);
+void ll_fan_unrecorded(struct fan *f);
+void ll_fan_unlogged(struct fan *f);
+void ll_fan_unsynced_clear(struct ll_leg *g);
 
 /* mirror_leg.c */
 int ll_leg_ua_retry(struct ll_leg *g, int status, struct scsi_task *t, unsigned char *tries);
@@ -338,7 +373,7 @@ void ll_leg_broke(struct ll_conn *c, const char *why);
 void ll_leg_connect(struct ll_leg *g);
 void ll_leg_store_sb(struct ll_leg *g, uint64_t gen);
 int ll_leg_store_sb_counted(struct ll_leg *g, uint64_t gen);
-void ll_mirror_leg_sb_done(struct ll_mirror *m);
+void ll_map_leg_sb_done(struct ll_mirror *m);
 void ll_leg_start_sync(struct ll_leg *g, int all);
 void ll_mirror_copies_check(struct ll_mirror *m);
 int ll_legs_probed(const struct ll_mirror *m);

@@ -115,7 +115,7 @@ void ll_leg_down(struct ll_leg *g, const char *why)
 	if (g->state == LEG_UP || g->state == LEG_SYNCING) {
 		leg_err(g, "dropped: %s; the LUN goes on without it and the leg will be "
 			"resynced when it returns\n", g->why);
-		ll_mirror_leg_lost(g);
+		ll_map_leg_lost(g);
 	}
 	else
 		leg_err(g, "cannot connect: %s; retrying in %u ms\n", g->why, g->backoff);
@@ -209,7 +209,7 @@ static void leg_written_sb(struct iscsi_context *iscsi, int status, void *data, 
 	if (data)
 		scsi_free_scsi_task(data);
 	if (counted)		/* answered, failed or cancelled: it is over */
-		ll_mirror_leg_sb_done(g->m);
+		ll_map_leg_sb_done(g->m);
 }
 
 static int store_sb(struct ll_leg *g, uint64_t gen, int counted, void (*then)(struct ll_leg *));
@@ -384,7 +384,7 @@ static int leg_join(struct ll_leg *g)
 	}
 	leg_err(g, "copy %016" PRIx64 " of the volume: recorded with this copy\n", g->copy_id);
 	m->gen_to_legs = 1;		/* the list goes to them once on this disk */
-	ll_mirror_sb_changed(m);
+	ll_map_sb_changed(m);
 	return 0;
 }
 
@@ -414,9 +414,9 @@ int ll_mirror_forget_copy(struct ll_mirror *m, uint64_t id)
 	m_err(m, "forget=%016" PRIx64 ": that copy is no longer recorded with this one, and "
 	      "the map no longer keeps its misses; named as a leg again, it is not taken for "
 	      "in sync\n", id);
-	ll_mirror_sb_changed(m);
+	ll_map_sb_changed(m);
 	ll_mirror_copies_check(m);
-	ll_mirror_all_synced(m);
+	ll_map_all_synced(m);
 	return 1;
 }
 
@@ -753,7 +753,7 @@ void ll_mirror_grown(struct ll_mirror *m)
 	unsigned int i;
 
 	m->blank = 0;			/* a device's new part holds old bytes */
-	ll_mirror_sb_changed(m);	/* after any superblock write in flight */
+	ll_map_sb_changed(m);	/* after any superblock write in flight */
 	for (i = 0; i < m->nlegs; i++)	/* a leg opened alone shows the new size */
 		if (leg_is(&m->leg[i], LEG_UP))
 			ll_leg_store_sb(&m->leg[i], m->image->gen_current);

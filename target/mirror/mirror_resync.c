@@ -148,7 +148,7 @@ static void sync_done(struct ll_leg *g)
 		flushed ? " and flushed on the leg" : "", g->data, g->holes,
 		g->no_unmap ? "written as zeros" : "unmapped");
 	ll_leg_store_sb(g, im->gen_current);
-	ll_mirror_all_synced(m);
+	ll_map_all_synced(m);
 }
 
 static void sync_flushed(struct iscsi_context *iscsi, int status, void *data, void *priv);
@@ -694,7 +694,7 @@ static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data,
 		need_set(g, r);
 		if (!map_test(m->dirty, r)) {
 			map_set(m->dirty, r);
-			ll_mirror_map_changed(m, r, r);
+			ll_map_changed(m, r, r);
 		}
 	}
 	ll_verify_next(g);
@@ -807,7 +807,7 @@ static void repair_written(struct ll_io *io)
 		/* a syncing source lacked nothing newer here: it is in step */
 		need_clear(g, r);
 	}
-	ll_mirror_stale_changed(m);
+	ll_map_stale_changed(m);
 	if (!m->bad_count) {
 		free_jobs(g);
 		leg_err(g, "this copy's stale regions are repaired from the leg (%" PRIu64
