@@ -66,6 +66,15 @@ int ll_al_open(struct ll_mirror *m)
 	return 0;
 }
 
+void ll_al_free(struct ll_mirror *m)
+{
+	free(m->al);
+	free(m->in_al);
+	free(m->al_busy);
+	free(m->al_seq);
+	free(m->al_last);
+}
+
 static unsigned int al_slots(struct ll_mirror *m)
 {
 	return (unsigned int)(m->image->al_bytes / sizeof(uint64_t));
@@ -96,8 +105,15 @@ static void al_mark_dirty(void *arg, uint64_t r0, uint64_t r1)
 {
 	struct ll_mirror *m = arg;
 
-	for (uint64_t r = r0; r <= r1 && r < m->nregions; r++)
-		map_set(m->dirty, r);
+	ll_map_set(m, r0, r1);
+}
+
+/* The log emptied in memory, for a clean close to write: its buffer. */
+void *ll_al_emptied(struct ll_mirror *m)
+{
+	memset(m->al, 0, m->image->al_bytes);
+	memset(m->in_al, 0, (m->nextents + 7) / 8);
+	return m->al;
 }
 
 /* Empty the log: at open, once what it held is in the map. */
@@ -105,9 +121,7 @@ static void al_clear(struct ll_mirror *m)
 {
 	struct ll_image *im = m->image;
 
-	memset(m->al, 0, im->al_bytes);
-	memset(m->in_al, 0, (m->nextents + 7) / 8);
-	if (pwrite(mirror_fd(m), m->al, im->al_bytes, (off_t)im->al_offset) !=
+	if (pwrite(mirror_fd(m), ll_al_emptied(m), im->al_bytes, (off_t)im->al_offset) !=
 	    (ssize_t)im->al_bytes || fdatasync(mirror_fd(m)))
 		m_err(m, "cannot clear the activity log: %m\n");
 }

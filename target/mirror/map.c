@@ -37,6 +37,53 @@
 
 /* ---- the dirty-region map ------------------------------------------- */
 
+/*
+ * The map and the stale list as this copy's disk has them, at open: 0,
+ * -ENOMEM, or -1 with the reason logged (the LUN is refused).
+ */
+int ll_map_open(struct ll_mirror *m)
+{
+	struct ll_image *im = m->image;
+	uint64_t r;
+	void *p;
+
+	m->map_lo = m->map_hi = UINT64_MAX;
+	if (posix_memalign(&p, 4096, im->dirty_bytes))
+		return -ENOMEM;
+	m->dirty = p;
+	if (posix_memalign(&p, 4096, LL_IMAGE_SB_SIZE))
+		return -ENOMEM;
+	m->sb_buf = p;
+	m->local_bad = calloc(1, (m->nregions + 63) / 64 * 8);	/* whole words */
+	if (!m->local_bad)
+		return -ENOMEM;
+	/* regions past the data lack nothing */
+	if (im->flags & LL_IMAGE_F_STALE_ALL)
+		for (r = 0; r < m->nregions && (r << m->shift) < im->data_size; r++)
+			stale_set(m, r);
+	for (unsigned int i = 0; i < im->nstale; i++)
+		for (r = im->stale[i].start; r < im->stale[i].start + im->stale[i].count &&
+		     (r << m->shift) < im->data_size; r++)
+			stale_set(m, r);
+	m->stale_dirty = 1;		/* the list as local_bad has it, at the next write */
+	if (m->bad_count)
+		m_err(m, "this copy is stale in %" PRIu64 " region(s) (its superblock says so): "
+		       "they are read from a leg that has them, and repaired from it\n", m->bad_count);
+	if (pread(mirror_fd(m), m->dirty, im->dirty_bytes, (off_t)im->dirty_offset) !=
+	    (ssize_t)im->dirty_bytes) {
+		m_err(m, "refused: cannot read the dirty-region map: %m\n");
+		return -1;
+	}
+	return 0;
+}
+
+void ll_map_free(struct ll_mirror *m)
+{
+	free(m->local_bad);
+	free(m->dirty);
+	free(m->sb_buf);
+}
+
 /* Write the map pages holding regions r0..r1 and make them durable. */
 int ll_map_persist(struct ll_mirror *m, uint64_t r0, uint64_t r1)
 {
@@ -79,6 +126,23 @@ static int miss(struct ll_leg *g, uint64_t r)
 	return dirty_set(g->m, r);
 }
 
+/* Regions r0..r1 (those within the volume) may differ on some copy: in
+ * the map in memory, for a caller that writes the map itself (recovery
+ * at open). */
+void ll_map_set(struct ll_mirror *m, uint64_t r0, uint64_t r1)
+{
+	for (uint64_t r = r0; r <= r1 && r < m->nregions; r++)
+		dirty_set(m, r);
+}
+
+/* The leg differs from this copy in region r (verify found it): it lacks
+ * it, and the map says so, written in the background (no write waits). */
+void ll_map_leg_differs(struct ll_leg *g, uint64_t r)
+{
+	if (miss(g, r))
+		ll_map_changed(g->m, r, r);
+}
+
 /* ---- this copy's stale regions ------------------------------------------ */
 
 /* The superblock's stale list from local_bad: ranges of adjacent regions;
@@ -112,6 +176,15 @@ void ll_map_stale_list(struct ll_mirror *m)
 		im->stale[im->nstale].start = s;
 		im->stale[im->nstale++].count = r - s;
 	}
+}
+
+/* The superblock with the stale list as it is now, encoded for a write:
+ * its buffer (one; the caller's write of it ends before the next). */
+void *ll_map_sb_encoded(struct ll_mirror *m)
+{
+	ll_map_stale_list(m);
+	ll_image_encode(m->image, m->sb_buf);
+	return m->sb_buf;
 }
 
 /* local_bad changed: the superblock's stale list is written like the map
@@ -183,6 +256,14 @@ uint64_t ll_map_sb_changed(struct ll_mirror *m)
 	return m->map_version;
 }
 
+/* The superblock changed in what the legs that are up hold too (a new
+ * generation, the list of copies): written here, then to them. */
+uint64_t ll_map_sb_to_legs(struct ll_mirror *m)
+{
+	m->gen_to_legs = 1;
+	return ll_map_sb_changed(m);
+}
+
 /*
  * Make what miss() noted durable, before any write it covers is
  * acknowledged: the first miss since the legs were last in sync starts a
@@ -199,8 +280,7 @@ static uint64_t miss_commit(struct ll_mirror *m, uint64_t r0, uint64_t r1, int n
 		ll_image_new_generation(im);
 		m_err(m, "degraded: new generation %016" PRIx64 " (the dirty-region map "
 		       "is against %016" PRIx64 ")\n", im->gen_current, im->gen_bitmap);
-		m->gen_to_legs = 1;
-		ll_map_sb_changed(m);
+		ll_map_sb_to_legs(m);
 	}
 	if (newbits)
 		ll_map_changed(m, r0, r1);
@@ -335,9 +415,8 @@ void ll_map_flush(struct ll_mirror *m)
 	m->map_writing = m->map_version;
 	if (m->sb_pending) {
 		m->sb_pending = 0;
-		ll_map_stale_list(m);
-		ll_image_encode(m->image, m->sb_buf);
-		ll_mirror_meta_write(m, &m->map_io, m->sb_buf, 0, LL_IMAGE_SB_SIZE, map_written);
+		ll_mirror_meta_write(m, &m->map_io, ll_map_sb_encoded(m), 0, LL_IMAGE_SB_SIZE,
+				     map_written);
 		return;
 	}
 	if (hi == UINT64_MAX) {		/* nothing to write after all */

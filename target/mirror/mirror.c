@@ -147,13 +147,7 @@ static void tick(int fd, int events, void *data)
 	(void)events;
 	if (read(fd, &n, sizeof(n)) < 0)
 		n = 1;
-	if (m->l->opts.resync_rate) {
-		uint64_t add = m->l->opts.resync_rate * TICK_MS * n / 1000;
-
-		m->budget += add;
-		if (m->budget > 2 * add + (1ULL << m->shift))
-			m->budget = 2 * add + (1ULL << m->shift);
-	}
+	ll_resync_budget(m, n);
 	for (i = 0; i < m->nlegs; i++) {
 		struct ll_leg *g = &m->leg[i];
 
@@ -213,8 +207,6 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 	struct itimerspec its;
 	struct ll_mirror *m;
 	unsigned int i;
-	uint64_t r;
-	void *p;
 
 	if (!im) {
 		ll_err(l, "refused: a mirrored LUN needs a lunlink image (its copies carry "
@@ -233,7 +225,6 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 	if (set)
 		snprintf(m->label, sizeof(m->label), "extent %u (%s): ", set + 1, e->path);
 	m->tick_fd = -1;
-	m->map_lo = m->map_hi = UINT64_MAX;
 	/* one mirror per image: two would write the same map and log */
 	if (flock(mirror_fd(m), LOCK_EX | LOCK_NB)) {
 		m_err(m, "refused: %s is already the local copy of a mirrored LUN (in this "
@@ -246,30 +237,12 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 	for (m->shift = 0; (1u << m->shift) < im->region_size; m->shift++)
 		;
 	m->nregions = (im->max_data_size + im->region_size - 1) >> m->shift;
-	if (posix_memalign(&p, 4096, im->dirty_bytes))
+	switch (ll_map_open(m)) {
+	case -ENOMEM:
 		goto nomem;
-	m->dirty = p;
-	if (posix_memalign(&p, 4096, LL_IMAGE_SB_SIZE))
-		goto nomem;
-	m->sb_buf = p;
-	m->local_bad = calloc(1, (m->nregions + 63) / 64 * 8);	/* whole words */
-	if (!m->local_bad)
-		goto nomem;
-	/* regions past the data lack nothing */
-	if (im->flags & LL_IMAGE_F_STALE_ALL)
-		for (r = 0; r < m->nregions && (r << m->shift) < im->data_size; r++)
-			stale_set(m, r);
-	for (i = 0; i < im->nstale; i++)
-		for (r = im->stale[i].start; r < im->stale[i].start + im->stale[i].count &&
-		     (r << m->shift) < im->data_size; r++)
-			stale_set(m, r);
-	m->stale_dirty = 1;		/* the list as local_bad has it, at the next write */
-	if (m->bad_count)
-		m_err(m, "this copy is stale in %" PRIu64 " region(s) (its superblock says so): "
-		       "they are read from a leg that has them, and repaired from it\n", m->bad_count);
-	if (pread(mirror_fd(m), m->dirty, im->dirty_bytes, (off_t)im->dirty_offset) !=
-	    (ssize_t)im->dirty_bytes) {
-		m_err(m, "refused: cannot read the dirty-region map: %m\n");
+	case 0:
+		break;
+	default:
 		goto err;
 	}
 	for (i = 0; i < l->opts.nlegs; i++) {
@@ -364,13 +337,7 @@ void ll_mirror_free(struct ll_mirror *m)
 		for (unsigned int j = 0; j < LL_RESYNC_JOBS; j++)
 			free(m->leg[i].job[j].buf);
 	}
-	free(m->al);
-	free(m->in_al);
-	free(m->al_busy);
-	free(m->al_seq);
-	free(m->al_last);
-	free(m->local_bad);
-	free(m->dirty);
-	free(m->sb_buf);
+	ll_al_free(m);
+	ll_map_free(m);
 	free(m);
 }

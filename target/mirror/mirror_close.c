@@ -269,17 +269,14 @@ static void close_records(struct ll_mirror *m)
 	}
 	memset(m->close_req, 0, sizeof(m->close_req));
 	if (!unclean) {
-		memset(m->al, 0, im->al_bytes);
-		close_start(m, 0, m->al, im->al_offset, im->al_bytes);
+		close_start(m, 0, ll_al_emptied(m), im->al_offset, im->al_bytes);
 		im->flags &= ~LL_IMAGE_F_OPEN;
 		/* never written while it was served: still the zeros create left */
 		if (m->blank && !im->gen_bitmap)
 			im->blank_gen = im->gen_current;
 	}
 	/* unclean too: a generation the close started is in it */
-	ll_map_stale_list(m);
-	ll_image_encode(im, m->sb_buf);
-	close_start(m, 1, m->sb_buf, 0, LL_IMAGE_SB_SIZE);
+	close_start(m, 1, ll_map_sb_encoded(m), 0, LL_IMAGE_SB_SIZE);
 	close_wait(m);
 	if (m->close_stuck)
 		return;

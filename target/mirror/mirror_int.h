@@ -108,12 +108,19 @@ struct ll_leg {
 	char why[640];
 };
 
-/* Writes (fans) waiting for a record to reach this copy's disk, in order. */
+/* Writes (fans) waiting for a record to reach this copy's disk, in order
+ * (fan.c's functions add and release; each queue is its owner's). */
 struct fan_queue {
 	struct fan *head, *tail;
 };
 
+/*
+ * A mirrored set: this copy and its legs.  Its fields are grouped by the
+ * file that owns them: only that file writes them (others read them, and
+ * change them through its functions below).
+ */
 struct ll_mirror {
+	/* ---- mirror.c: set at open, read everywhere ---- */
 	struct ll_lu *l;
 	/* the local copy: the backing store's image or an extent's; the
 	 * extent says where it is in the LUN (a resync holds the LUN's range
@@ -123,39 +130,62 @@ struct ll_mirror {
 	struct ll_image *image;		/* its superblock */
 	char label[LL_EXTENT_PATH_MAX + 32];	/* for messages: "" or "extent 2 (PATH): " */
 	unsigned int nlegs;
-	struct ll_leg leg[LL_MAX_LEGS];
+	struct ll_leg leg[LL_MAX_LEGS];	/* their own fields: mirror_leg.c, mirror_resync.c */
 	uint64_t nregions;
 	unsigned int shift;		/* log2 of the region size */
-	/* copies the superblock records that no leg is known to be: each
-	 * counts as a leg that is down (every write goes into the map) */
-	unsigned int absent;
-	int absent_said;		/* and they were named in the log */
+	int tick_fd;
 	/* this copy's data is still the zeros lunlink-image create left: its
 	 * superblock said blank at open (the mark is off its disk from then
 	 * on), and no write has been sent anywhere since; a leg that is
-	 * blank too, of this volume, joins in sync with nothing copied */
+	 * blank too, of this volume, joins in sync with nothing copied.
+	 * Set here; cleared by whichever file sends a write to this copy */
 	int blank;
-	uint8_t *dirty;			/* the on-disk map, in memory (aligned) */
-	/* regions this copy lacks (a local write failed where the legs took
-	 * it) or cannot read: read from a leg that is up, repaired from it
-	 * (mirror_resync.c), kept in the superblock's stale list */
-	uint8_t *local_bad;
-	uint64_t bad_count;
-	int stale_dirty;		/* the superblock's list is behind local_bad */
-	uint64_t repair_pos, repair_retry_at;	/* region to look at next; ms */
-	/* local errors, for the status file; their messages are rate-limited:
-	 * of each kind one in full, then a summary at most every LOCAL_MSG_MS */
+
+	/* ---- mirror.c: local errors, for the status file; their messages are
+	 * rate-limited: of each kind one in full, then a summary at most every
+	 * LOCAL_MSG_MS (ll_local_say counts them for every file) ---- */
 	struct ll_local_errs {
 		uint64_t n;		/* since the LUN was opened */
 		uint64_t said_at;	/* ms of the last one said in full */
 	} read_errs, write_errs, meta_errs, refused, unrecorded, repair_errs;
-	uint64_t repaired;
 	int meta_failing;		/* the last metadata write failed */
 	uint64_t quiet, quiet_since;	/* errors not said since (ms) */
-	int tick_fd;
-	uint64_t budget;		/* resync bytes allowed now */
-	/* the activity log: extents that may be written right now, on disk
-	 * before any write to them, so that after a crash only they resync */
+
+	/* ---- mirror_leg.c: copies the superblock records that no leg is
+	 * known to be: each counts as a leg that is down (every write goes
+	 * into the map) ---- */
+	unsigned int absent;
+	int absent_said;		/* and they were named in the log */
+
+	/* ---- map.c: the dirty-region map and the stale list ---- */
+	uint8_t *dirty;			/* the on-disk map, in memory (aligned) */
+	/* regions this copy lacks (a local write failed where the legs took
+	 * it) or cannot read: read from a leg that is up, repaired from it
+	 * (mirror_resync.c), kept in the superblock's stale list; changed
+	 * through stale_set/stale_clear (below) */
+	uint8_t *local_bad;
+	uint64_t bad_count;
+	int stale_dirty;		/* the superblock's list is behind local_bad */
+	/* the map, written through the engine like the log: writes that set
+	 * bits wait for it before they are acknowledged */
+	uint64_t map_version, map_durable, map_writing;
+	uint64_t map_lo, map_hi;	/* pages changed since the last write */
+	uint64_t map_wlo, map_whi;	/* the pages being written */
+	int sb_pending;			/* the superblock too, first */
+	/* a new generation goes to the legs that are up once this copy's
+	 * superblock holds it, and the superblock's step is done when they
+	 * answered: gen_to_legs: it is to be sent; legs_sb_out: leg writes
+	 * unanswered; sb_waiting: the local write is done and waits for them */
+	int gen_to_legs;
+	unsigned int legs_sb_out;
+	int sb_waiting;
+	uint8_t *sb_buf;		/* its encoding, while written */
+	struct ll_io map_io;
+	struct fan_queue map_wait;
+
+	/* ---- actlog.c: the activity log: extents that may be written right
+	 * now, on disk before any write to them, so that after a crash only
+	 * they resync ---- */
 	unsigned int al_shift;		/* log2 of an extent's size */
 	uint64_t nextents;
 	uint64_t *al;			/* on-disk slots: extent + 1, 0 = free */
@@ -180,36 +210,31 @@ struct ll_mirror {
 	uint64_t al_writing;		/* the version being written, or 0 */
 	struct ll_io al_io;		/* that write */
 	struct fan_queue al_wait;	/* writes waiting for it */
-	/* the dirty-region map, written through the engine like the log:
-	 * writes that set bits wait for it before they are acknowledged */
-	uint64_t map_version, map_durable, map_writing;
-	uint64_t map_lo, map_hi;	/* pages changed since the last write */
-	uint64_t map_wlo, map_whi;	/* the pages being written */
-	int sb_pending;			/* the superblock too, first */
-	/* a new generation goes to the legs that are up once this copy's
-	 * superblock holds it, and the superblock's step is done when they
-	 * answered: gen_to_legs: it is to be sent; legs_sb_out: leg writes
-	 * unanswered; sb_waiting: the local write is done and waits for them */
-	int gen_to_legs;
-	unsigned int legs_sb_out;
-	int sb_waiting;
-	uint8_t *sb_buf;		/* its encoding, while written */
-	struct ll_io map_io;
-	struct fan_queue map_wait;
-	int closing;
+
+	/* ---- mirror_resync.c: pacing and this copy's repair ---- */
+	uint64_t budget;		/* resync bytes allowed now (the tick adds) */
+	uint64_t repair_pos, repair_retry_at;	/* region to look at next; ms */
+	uint64_t repaired;
+
+	/* ---- mirror_close.c: the close ---- */
+	int closing;			/* no more background work */
 	uint64_t close_deadline;	/* ms: the legs' flushes at close, answered by */
-	/* the close's own requests to this copy (mirror_close.c), two at a
-	 * time; close_stuck: the engine's drain gave up on one */
+	/* the close's own requests to this copy, two at a time; close_stuck:
+	 * the engine's drain gave up on one */
 	struct ll_close_req {
 		struct ll_io io;	/* first: the completion finds the rest */
 		int started, done;
 	} close_req[LL_CLOSE_REQS];
 	int close_stuck;
+
+	/* ---- the status file (mirror_resync.c) ---- */
 	uint64_t last_status;
 	char status_path[128];
 };
 
-/* One command fanned out to the local image and the legs. */
+/* One command fanned out to the local image and the legs (fan.c's; the
+ * activity log's and the map's fields are set by actlog.c and fan.c as
+ * marked). */
 struct fan {
 	struct ll_io *io;
 	struct ll_io local;
@@ -222,13 +247,15 @@ struct fan {
 		unsigned int leg;
 		unsigned char ua_tries;
 	} ctx[LL_MAX_LEGS];
-	uint64_t e0, e1;		/* activity log extents held */
-	int in_al;
-	uint64_t al_need;		/* the log version it must wait for */
-	uint64_t map_need;		/* the map version its ack must wait for */
 	int local_fault;
 	int bad;			/* a read of a stale region: not a new error */
-	struct fan *wait_next;
+	uint64_t map_need;		/* the map version its ack must wait for */
+	/* actlog.c's: the log extents it holds, and the log version it must
+	 * wait for before it is issued */
+	uint64_t e0, e1;
+	int in_al;
+	uint64_t al_need;
+	struct fan *wait_next;		/* in a fan_queue */
 };
 
 
@@ -293,8 +320,10 @@ static inline int need_clear(struct ll_leg *g, uint64_t r)
 	return 1;
 }
 
-/* Region r of this copy is stale (local_bad); set and clear keep bad_count
- * with the bits, and say whether the bit changed. */
+/* Region r of this copy is stale (local_bad, map.c's); set and clear keep
+ * bad_count with the bits, and say whether the bit changed: the only way
+ * the bits change, and a caller that changed one writes the list with
+ * ll_map_stale_changed. */
 static inline int stale_at(const struct ll_mirror *m, uint64_t r)
 {
 	return m->bad_count && map_test(m->local_bad, r);
@@ -327,6 +356,12 @@ void ll_mirror_meta_failed(struct ll_mirror *m, const char *what, int res, const
 void ll_mirror_meta_worked(struct ll_mirror *m);
 
 /* map.c */
+int ll_map_open(struct ll_mirror *m);
+void ll_map_free(struct ll_mirror *m);
+void ll_map_set(struct ll_mirror *m, uint64_t r0, uint64_t r1);
+void ll_map_leg_differs(struct ll_leg *g, uint64_t r);
+uint64_t ll_map_sb_to_legs(struct ll_mirror *m);
+void *ll_map_sb_encoded(struct ll_mirror *m);
 int ll_map_persist(struct ll_mirror *m, uint64_t r0, uint64_t r1);
 int ll_map_store_sb(struct ll_mirror *m);
 void ll_map_stale_list(struct ll_mirror *m);
@@ -344,6 +379,8 @@ void ll_map_wait(struct ll_mirror *m, struct fan *f);
 
 /* actlog.c */
 int ll_al_open(struct ll_mirror *m);
+void ll_al_free(struct ll_mirror *m);
+void *ll_al_emptied(struct ll_mirror *m);
 void ll_al_recover(struct ll_mirror *m);
 uint64_t ll_al_extents(const struct ll_mirror *m, const uint64_t *slots, size_t n,
 		       void (*mark)(void *arg, uint64_t r0, uint64_t r1), void *arg);
@@ -381,6 +418,7 @@ int ll_copy_absent(const struct ll_mirror *m, uint64_t id);
 
 /* mirror_resync.c */
 void ll_resync_next(struct ll_leg *g);
+void ll_resync_budget(struct ll_mirror *m, uint64_t ticks);
 void ll_resync_unpark(struct ll_leg *g, int closing);
 void ll_verify_next(struct ll_leg *g);
 void ll_repair_next(struct ll_mirror *m);

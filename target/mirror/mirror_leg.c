@@ -383,8 +383,7 @@ static int leg_join(struct ll_leg *g)
 		return -1;
 	}
 	leg_err(g, "copy %016" PRIx64 " of the volume: recorded with this copy\n", g->copy_id);
-	m->gen_to_legs = 1;		/* the list goes to them once on this disk */
-	ll_map_sb_changed(m);
+	ll_map_sb_to_legs(m);		/* the list goes to them once on this disk */
 	return 0;
 }
 

@@ -501,6 +501,19 @@ static uint64_t span_from(struct ll_mirror *m, uint64_t r, const uint8_t *want,
 	return (e << m->shift) - start > size - start ? size - start : (e << m->shift) - start;
 }
 
+/* n ticks passed: resync_rate= allows that many ticks' worth more (up to
+ * two ticks' and a region, so that an idle while does not make a burst). */
+void ll_resync_budget(struct ll_mirror *m, uint64_t n)
+{
+	uint64_t add = m->l->opts.resync_rate * TICK_MS * n / 1000;
+
+	if (!m->l->opts.resync_rate)
+		return;
+	m->budget += add;
+	if (m->budget > 2 * add + (1ULL << m->shift))
+		m->budget = 2 * add + (1ULL << m->shift);
+}
+
 /* Take len bytes from the resync_rate= budget; 0 if this tick has not enough. */
 static int afford(struct ll_mirror *m, uint64_t len)
 {
@@ -691,11 +704,7 @@ static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data,
 		if (g->verify_diff <= 20)
 			leg_err(g, "verify: region %" PRIu64 " (bytes %" PRIu64 "-%" PRIu64
 				") differs from this copy\n", r, start, start + len - 1);
-		need_set(g, r);
-		if (!map_test(m->dirty, r)) {
-			map_set(m->dirty, r);
-			ll_map_changed(m, r, r);
-		}
+		ll_map_leg_differs(g, r);
 	}
 	ll_verify_next(g);
 }
