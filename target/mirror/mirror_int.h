@@ -7,8 +7,9 @@
  * map and the stale list, and their writes; actlog.c: the activity log;
  * mirror_close.c: tear down without waiting for a peer; mirror_leg.c:
  * connecting, probing and dropping legs; mirror_resync.c: copying dirty
- * regions to a returning leg, verify, repair, and the status file.  What
- * one needs of another goes through the functions declared at the end.
+ * regions to a returning leg, verify, repair; status.c: the status file.
+ * What one needs of another goes through the functions declared at the
+ * end.
  * Everything here runs in tgtd's main loop.
  */
 #ifndef LUNLINK_MIRROR_INT_H
@@ -227,7 +228,8 @@ struct ll_mirror {
 	} close_req[LL_CLOSE_REQS];
 	int close_stuck;
 
-	/* ---- the status file (mirror_resync.c) ---- */
+	/* ---- mirror.c: the status file's path (set at open) and when the
+	 * tick last had status.c write it ---- */
 	uint64_t last_status;
 	char status_path[128];
 };
@@ -422,6 +424,8 @@ void ll_resync_budget(struct ll_mirror *m, uint64_t ticks);
 void ll_resync_unpark(struct ll_leg *g, int closing);
 void ll_verify_next(struct ll_leg *g);
 void ll_repair_next(struct ll_mirror *m);
+
+/* status.c */
 void ll_mirror_write_status(struct ll_mirror *m);
 
 #endif
