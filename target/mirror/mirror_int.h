@@ -276,10 +276,25 @@ static inline int mirror_fd(const struct ll_mirror *m)
 	return m->ext->fd ? m->ext->fd : m->l->engine.fd;
 }
 
-#define m_err(m, fmt, args...) ll_err((m)->l, "%s" fmt, (m)->label, ##args)
+/*
+ * A mirror's messages, by level (log.h): error: something failed or is
+ * refused (a leg dropped or refused, a failed local I/O, a failed metadata
+ * write); warning: the LUN goes on less well than asked (degraded, a leg
+ * to be resynced, a unit attention retried); info: what lunlink did (a leg
+ * up, a resync done, a state change, a copy recorded).  The prefix names
+ * the LUN, the extent (m->label) and, for leg_*, the leg.
+ */
+#define m_log(level, m, fmt, args...) \
+	ll_lu_log(level, (m)->l, "%s" fmt, (m)->label, ##args)
+#define m_err(m, fmt, args...)	m_log(LL_LOG_ERROR, m, fmt, ##args)
+#define m_warn(m, fmt, args...)	m_log(LL_LOG_WARNING, m, fmt, ##args)
+#define m_info(m, fmt, args...)	m_log(LL_LOG_INFO, m, fmt, ##args)
 
-#define leg_err(g, fmt, args...) \
-	m_err((g)->m, "leg %u (%s): " fmt, (g)->idx + 1, (g)->public_url, ##args)
+#define leg_log(level, g, fmt, args...) \
+	m_log(level, (g)->m, "leg %u (%s): " fmt, (g)->idx + 1, (g)->public_url, ##args)
+#define leg_err(g, fmt, args...)	leg_log(LL_LOG_ERROR, g, fmt, ##args)
+#define leg_warn(g, fmt, args...)	leg_log(LL_LOG_WARNING, g, fmt, ##args)
+#define leg_info(g, fmt, args...)	leg_log(LL_LOG_INFO, g, fmt, ##args)
 
 static inline int map_test(const uint8_t *map, uint64_t r)
 {
