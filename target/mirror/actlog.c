@@ -133,9 +133,9 @@ void ll_al_recover(struct ll_mirror *m)
 {
 	uint64_t n = ll_al_extents(m, m->al, al_slots(m), al_mark_dirty, m);
 
-	m_err(m, "this copy was not closed cleanly (tgtd stopped or crashed while it "
-	      "was served): the %" PRIu64 " extent(s) of %u bytes in its activity log "
-	      "will be resynced to the legs\n", n, 1u << m->al_shift);
+	m_warn(m, "this copy was not closed cleanly (tgtd stopped or crashed while it "
+	       "was served): the %" PRIu64 " extent(s) of %u bytes in its activity log "
+	       "will be resynced to the legs\n", n, 1u << m->al_shift);
 	if (ll_map_persist(m, 0, m->nregions - 1))
 		m_err(m, "cannot write the dirty-region map: %m\n");
 	al_clear(m);

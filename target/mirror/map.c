@@ -67,8 +67,8 @@ int ll_map_open(struct ll_mirror *m)
 			stale_set(m, r);
 	m->stale_dirty = 1;		/* the list as local_bad has it, at the next write */
 	if (m->bad_count)
-		m_err(m, "this copy is stale in %" PRIu64 " region(s) (its superblock says so): "
-		       "they are read from a leg that has them, and repaired from it\n", m->bad_count);
+		m_warn(m, "this copy is stale in %" PRIu64 " region(s) (its superblock says so): "
+		        "they are read from a leg that has them, and repaired from it\n", m->bad_count);
 	if (pread(mirror_fd(m), m->dirty, im->dirty_bytes, (off_t)im->dirty_offset) !=
 	    (ssize_t)im->dirty_bytes) {
 		m_err(m, "refused: cannot read the dirty-region map: %m\n");
@@ -278,8 +278,8 @@ static uint64_t miss_commit(struct ll_mirror *m, uint64_t r0, uint64_t r1, int n
 	if (!im->gen_bitmap) {
 		im->gen_bitmap = im->gen_current;
 		ll_image_new_generation(im);
-		m_err(m, "degraded: new generation %016" PRIx64 " (the dirty-region map "
-		       "is against %016" PRIx64 ")\n", im->gen_current, im->gen_bitmap);
+		m_warn(m, "degraded: new generation %016" PRIx64 " (the dirty-region map "
+		        "is against %016" PRIx64 ")\n", im->gen_current, im->gen_bitmap);
 		ll_map_sb_to_legs(m);
 	}
 	if (newbits)

@@ -111,8 +111,8 @@ void ll_mirror_meta_worked(struct ll_mirror *m)
 	if (!m->meta_failing)
 		return;
 	m->meta_failing = 0;
-	m_err(m, "this copy's metadata is written again (%" PRIu64 " failed write(s) of it "
-	       "since it was opened)\n", m->meta_errs.n);
+	m_info(m, "this copy's metadata is written again (%" PRIu64 " failed write(s) of it "
+	        "since it was opened)\n", m->meta_errs.n);
 }
 
 /* One O_DSYNC write of a metadata area through the engine: io is the
@@ -196,8 +196,8 @@ static int holds_data(struct ll_mirror *m)
 	at = lseek(mirror_fd(m), (off_t)im->data_offset, SEEK_DATA);
 	if (at < 0 || (uint64_t)at >= im->data_offset + im->data_size)
 		return 0;
-	m_err(m, "its superblock says blank, but its file holds data at offset %lld (written "
-	      "past lunlink?): it is not blank, and its legs are copied\n", (long long)at);
+	m_warn(m, "its superblock says blank, but its file holds data at offset %lld (written "
+	       "past lunlink?): it is not blank, and its legs are copied\n", (long long)at);
 	return 1;
 }
 
@@ -271,8 +271,8 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 		ll_al_recover(m);
 	if (!im->copy_id) {
 		im->copy_id = ll_image_new_copy_id();
-		m_err(m, "this image has no copy id (made by an older lunlink): it is copy %016"
-		      PRIx64 " from now on\n", im->copy_id);
+		m_info(m, "this image has no copy id (made by an older lunlink): it is copy %016"
+		       PRIx64 " from now on\n", im->copy_id);
 	}
 	if (ll_image_copy_add(im, im->copy_id) < 0) {
 		m_err(m, "refused: the superblock records %u copies of the volume, and not "
@@ -290,8 +290,8 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 	if (ll_map_store_sb(m))
 		goto err;
 	if (m->blank)
-		m_err(m, "this copy is blank (zeros since lunlink-image create): a leg that is "
-		      "blank too, of this volume, starts in sync with nothing copied\n");
+		m_info(m, "this copy is blank (zeros since lunlink-image create): a leg that is "
+		       "blank too, of this volume, starts in sync with nothing copied\n");
 
 	m->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	memset(&its, 0, sizeof(its));
@@ -311,7 +311,7 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 	}
 	e->mirror = m;
 	ll_mirror_copies_check(m);
-	m_err(m, "mirrored to %u leg(s); region size %u bytes\n", m->nlegs, im->region_size);
+	m_info(m, "mirrored to %u leg(s); region size %u bytes\n", m->nlegs, im->region_size);
 	ll_mirror_write_status(m);
 	return 0;
 

@@ -153,7 +153,7 @@ static void close_flush_settle(struct ll_mirror *m)
 				snprintf(g->why, sizeof(g->why), "its flush at close got no answer "
 					 "within %u ms (the close waits no longer for a peer)",
 					 CLOSE_FLUSH_MS);
-			leg_err(g, "%s; the regions it took since its last flush will be resynced "
+			leg_warn(g, "%s; the regions it took since its last flush will be resynced "
 				"when the LUN is served again\n", g->why);
 		}
 	}

@@ -142,7 +142,7 @@ static void sync_done(struct ll_leg *g)
 	ll_leg_set_state(g, LEG_UP, "its resync finished");
 	g->end_flush = END_FLUSH_NONE;
 	free_jobs(g);
-	leg_err(g, "resync done: copied %" PRIu64 " bytes (%" PRIu64 " regions) in %" PRIu64
+	leg_info(g, "resync done: copied %" PRIu64 " bytes (%" PRIu64 " regions) in %" PRIu64
 		" ms%s; the leg is up to date (%" PRIu64 " bytes of data sent, %" PRIu64 " bytes "
 		"of holes %s)\n", g->copied, g->copied >> m->shift, ms,
 		flushed ? " and flushed on the leg" : "", g->data, g->holes,
@@ -417,7 +417,7 @@ static void hole_done(struct iscsi_context *iscsi, int status, void *data, void 
 	    t->sense.key == SCSI_SENSE_ILLEGAL_REQUEST) {
 		/* it says it unmaps but takes no UNMAP bit: zeros from now on;
 		 * the regions are still lacking, and planned again */
-		leg_err(g, "it refused WRITE SAME with UNMAP (sense %x/%02x/%02x): the holes of "
+		leg_warn(g, "it refused WRITE SAME with UNMAP (sense %x/%02x/%02x): the holes of "
 			"this copy go to it as zeros written\n", t->sense.key,
 			(t->sense.ascq >> 8) & 0xff, t->sense.ascq & 0xff);
 		g->no_unmap = 1;
@@ -614,10 +614,10 @@ static void verify_finish(struct ll_leg *g, const char *why)
 	g->verifying = 0;
 	free_jobs(g);
 	if (why) {
-		leg_err(g, "verify stopped after %" PRIu64 " regions: %s\n", g->verify_count, why);
+		leg_warn(g, "verify stopped after %" PRIu64 " regions: %s\n", g->verify_count, why);
 		return;
 	}
-	leg_err(g, "verify done: %" PRIu64 " regions compared, %" PRIu64 " differ%s\n",
+	leg_info(g, "verify done: %" PRIu64 " regions compared, %" PRIu64 " differ%s\n",
 		g->verify_count, g->verify_diff, g->verify_diff ?
 		"; they are being resynced from this copy" : "");
 	if (g->need_count && g->state == LEG_UP) {
@@ -697,12 +697,12 @@ static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data,
 			 * resynced, its superblock says "not consistent", so that
 			 * no one takes it for in sync (a leg promoted meanwhile,
 			 * say) */
-			leg_err(g, "verify: the leg differs from this copy; its superblock says it is "
+			leg_warn(g, "verify: the leg differs from this copy; its superblock says it is "
 				"not in sync (generation 0) until the regions are resynced\n");
 			ll_leg_store_sb(g, 0);
 		}
 		if (g->verify_diff <= 20)
-			leg_err(g, "verify: region %" PRIu64 " (bytes %" PRIu64 "-%" PRIu64
+			leg_warn(g, "verify: region %" PRIu64 " (bytes %" PRIu64 "-%" PRIu64
 				") differs from this copy\n", r, start, start + len - 1);
 		ll_map_leg_differs(g, r);
 	}
@@ -767,7 +767,7 @@ int ll_mirror_verify(struct ll_mirror *m)
 			continue;
 		g->verifying = 1;
 		g->verify_pos = g->verify_count = g->verify_diff = 0;
-		leg_err(g, "verify started\n");
+		leg_info(g, "verify started\n");
 		ll_verify_next(g);
 		n++;
 	}
@@ -819,7 +819,7 @@ static void repair_written(struct ll_io *io)
 	ll_map_stale_changed(m);
 	if (!m->bad_count) {
 		free_jobs(g);
-		leg_err(g, "this copy's stale regions are repaired from the leg (%" PRIu64
+		leg_info(g, "this copy's stale regions are repaired from the leg (%" PRIu64
 			" region(s) since it was opened)\n", m->repaired);
 		return;
 	}
