@@ -58,8 +58,8 @@
  * metadata writes through the engine, and freeing.  fan.c: the I/O
  * fan-out; map.c: the dirty-region map and the stale list; actlog.c: the
  * activity log; mirror_close.c: tear down; mirror_leg.c: legs (connect,
- * probe, generations, drop); mirror_resync.c: resync, verify, repair;
- * status.c: the status file.
+ * probe, generations, drop); mirror_resync.c: resync, repair; verify.c:
+ * online verify; status.c: the status file.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -7,10 +7,9 @@
  * map and the stale list, and their writes; actlog.c: the activity log;
  * mirror_close.c: tear down without waiting for a peer; mirror_leg.c:
  * connecting, probing and dropping legs; mirror_resync.c: copying dirty
- * regions to a returning leg, verify, repair; status.c: the status file.
- * What one needs of another goes through the functions declared at the
- * end.
- * Everything here runs in tgtd's main loop.
+ * regions to a returning leg, repair; verify.c: online verify; status.c:
+ * the status file.  What one needs of another goes through the functions
+ * declared at the end.  Everything here runs in tgtd's main loop.
  */
 #ifndef LUNLINK_MIRROR_INT_H
 #define LUNLINK_MIRROR_INT_H
@@ -90,7 +89,8 @@ struct ll_leg {
 	 * show (it was a primary that crashed, or had stale regions): until
 	 * the resync ends, nothing here may overwrite that record */
 	int own_record;
-	/* online verify: regions compared by SHA-256, local against leg */
+	/* online verify (verify.c's): regions compared by SHA-256, local
+	 * against leg */
 	int verifying;
 	uint64_t verify_pos, verify_count, verify_diff;
 	/* resync and verify work in jobs: a range of the volume held in the
@@ -433,12 +433,32 @@ void ll_mirror_copies_check(struct ll_mirror *m);
 int ll_legs_probed(const struct ll_mirror *m);
 int ll_copy_absent(const struct ll_mirror *m, uint64_t id);
 
+/* mirror_resync.c: copy jobs, for resync, repair and verify.c */
+struct ll_copy *ll_copy_idle(struct ll_leg *g, unsigned int max_jobs);
+void ll_copy_free_bufs(struct ll_leg *g);
+void ll_copy_hold_and_read(struct ll_copy *c, uint64_t start, uint64_t len,
+			   void (*done)(struct ll_io *));
+void ll_copy_let_go(struct ll_copy *c);
+int ll_copy_leg_read(struct ll_copy *c, iscsi_command_cb cb);
+struct scsi_task *ll_copy_leg_answer(struct ll_copy *c, struct iscsi_context *iscsi,
+				     int status, struct scsi_task *t, iscsi_command_cb cb,
+				     int *again);
+int ll_resync_afford(struct ll_mirror *m, uint64_t len);
+
+/* The copy job whose local read (c->rd) io is. */
+static inline struct ll_copy *ll_copy_of_read(struct ll_io *io)
+{
+	return (struct ll_copy *)((char *)io - offsetof(struct ll_copy, rd));
+}
+
 /* mirror_resync.c */
 void ll_resync_next(struct ll_leg *g);
 void ll_resync_budget(struct ll_mirror *m, uint64_t ticks);
 void ll_resync_unpark(struct ll_leg *g, int closing);
-void ll_verify_next(struct ll_leg *g);
 void ll_repair_next(struct ll_mirror *m);
+
+/* verify.c */
+void ll_verify_next(struct ll_leg *g);
 
 /* status.c */
 void ll_mirror_write_status(struct ll_mirror *m);
