@@ -99,7 +99,7 @@ test_expect_success 'lunlink-status.8 has its -w option' '
 	done)
 '
 
-# The status file's format is ll_mirror_write_status's (target/mirror/mirror_resync.c)
+# The status file's format is ll_mirror_write_status's (target/mirror/status.c)
 # and its leg states ll_leg_state_name's (target/mirror/mirror_leg.c, beside the changes
 # between them): the page names each.
 test_expect_success 'lunlink-status.8 names every leg state and status field the module writes' '
@@ -108,7 +108,7 @@ test_expect_success 'lunlink-status.8 names every leg state and status field the
 	test $(wc -l <states) -ge 5 &&
 	section "THE STATUS FILE" status.txt >sfile &&
 	(for s in $(cat states); do is_item "$s" sfile 14 || exit 1; done) &&
-	sed -n "/^void ll_mirror_write_status/,/^}/p" "$SRC_DIR/target/mirror/mirror_resync.c" |
+	sed -n "/^void ll_mirror_write_status/,/^}/p" "$SRC_DIR"/target/mirror/*.c |
 		grep -o "[a-z_][a-z_]*=" | sort -u >fields &&
 	test $(wc -l <fields) -ge 20 &&
 	(for f in $(cat fields); do

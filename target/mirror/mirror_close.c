@@ -147,13 +147,13 @@ static void close_flush_settle(struct ll_mirror *m)
 		struct ll_leg *g = &m->leg[i];
 
 		if (g->close_flush == CLOSE_FLUSH_DONE) {
-			ll_leg_unsynced_clear(g);
+			ll_fan_unsynced_clear(g);
 		} else if (g->close_flush != CLOSE_FLUSH_NONE) {
 			if (g->close_flush == CLOSE_FLUSH_SENT)
 				snprintf(g->why, sizeof(g->why), "its flush at close got no answer "
 					 "within %u ms (the close waits no longer for a peer)",
 					 CLOSE_FLUSH_MS);
-			leg_err(g, "%s; the regions it took since its last flush will be resynced "
+			leg_warn(g, "%s; the regions it took since its last flush will be resynced "
 				"when the LUN is served again\n", g->why);
 		}
 	}
@@ -269,17 +269,14 @@ static void close_records(struct ll_mirror *m)
 	}
 	memset(m->close_req, 0, sizeof(m->close_req));
 	if (!unclean) {
-		memset(m->al, 0, im->al_bytes);
-		close_start(m, 0, m->al, im->al_offset, im->al_bytes);
+		close_start(m, 0, ll_al_emptied(m), im->al_offset, im->al_bytes);
 		im->flags &= ~LL_IMAGE_F_OPEN;
 		/* never written while it was served: still the zeros create left */
 		if (m->blank && !im->gen_bitmap)
 			im->blank_gen = im->gen_current;
 	}
 	/* unclean too: a generation the close started is in it */
-	ll_mirror_stale_list(m);
-	ll_image_encode(im, m->sb_buf);
-	close_start(m, 1, m->sb_buf, 0, LL_IMAGE_SB_SIZE);
+	close_start(m, 1, ll_map_sb_encoded(m), 0, LL_IMAGE_SB_SIZE);
 	close_wait(m);
 	if (m->close_stuck)
 		return;
@@ -309,7 +306,7 @@ void ll_mirror_close(struct ll_mirror *m)
 
 		/* what a leg took without a flush since is not known to be safe */
 		if (g->state == LEG_UP || g->state == LEG_SYNCING)
-			ll_mirror_leg_lost(g);
+			ll_map_leg_lost(g);
 		ll_resync_unpark(g, 1);
 		ll_conn_close(&g->conn);
 	}

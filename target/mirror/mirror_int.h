@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * mirror_int.h: what the files of the mirror engine share (mirror.c: the
- * I/O fan-out, the dirty-region map, set up; mirror_close.c: tear down
- * without waiting for a peer; mirror_leg.c: connecting, probing and
- * dropping legs; mirror_resync.c: copying dirty regions to a returning leg,
- * and the status file).  Everything here runs
- * in tgtd's main loop.
+ * mirror_int.h: what the files of the mirror engine share.  Each file owns
+ * one concern and its state (DRBD's drbd_bitmap.c and drbd_actlog.c):
+ * mirror.c: set up, the tick, local error counts, freeing; fan.c: one
+ * command fanned out to this copy and the legs; map.c: the dirty-region
+ * map and the stale list, and their writes; actlog.c: the activity log;
+ * mirror_close.c: tear down without waiting for a peer; mirror_leg.c:
+ * connecting, probing and dropping legs; mirror_resync.c: copying dirty
+ * regions to a returning leg, repair; verify.c: online verify; status.c:
+ * the status file.  What one needs of another goes through the functions
+ * declared at the end.  Everything here runs in tgtd's main loop.
  */
 #ifndef LUNLINK_MIRROR_INT_H
 #define LUNLINK_MIRROR_INT_H
@@ -85,7 +89,8 @@ struct ll_leg {
 	 * show (it was a primary that crashed, or had stale regions): until
 	 * the resync ends, nothing here may overwrite that record */
 	int own_record;
-	/* online verify: regions compared by SHA-256, local against leg */
+	/* online verify (verify.c's): regions compared by SHA-256, local
+	 * against leg */
 	int verifying;
 	uint64_t verify_pos, verify_count, verify_diff;
 	/* resync and verify work in jobs: a range of the volume held in the
@@ -104,7 +109,19 @@ struct ll_leg {
 	char why[640];
 };
 
+/* Writes (fans) waiting for a record to reach this copy's disk, in order
+ * (fan.c's functions add and release; each queue is its owner's). */
+struct fan_queue {
+	struct fan *head, *tail;
+};
+
+/*
+ * A mirrored set: this copy and its legs.  Its fields are grouped by the
+ * file that owns them: only that file writes them (others read them, and
+ * change them through its functions below).
+ */
 struct ll_mirror {
+	/* ---- mirror.c: set at open, read everywhere ---- */
 	struct ll_lu *l;
 	/* the local copy: the backing store's image or an extent's; the
 	 * extent says where it is in the LUN (a resync holds the LUN's range
@@ -114,39 +131,62 @@ struct ll_mirror {
 	struct ll_image *image;		/* its superblock */
 	char label[LL_EXTENT_PATH_MAX + 32];	/* for messages: "" or "extent 2 (PATH): " */
 	unsigned int nlegs;
-	struct ll_leg leg[LL_MAX_LEGS];
+	struct ll_leg leg[LL_MAX_LEGS];	/* their own fields: mirror_leg.c, mirror_resync.c */
 	uint64_t nregions;
 	unsigned int shift;		/* log2 of the region size */
-	/* copies the superblock records that no leg is known to be: each
-	 * counts as a leg that is down (every write goes into the map) */
-	unsigned int absent;
-	int absent_said;		/* and they were named in the log */
+	int tick_fd;
 	/* this copy's data is still the zeros lunlink-image create left: its
 	 * superblock said blank at open (the mark is off its disk from then
 	 * on), and no write has been sent anywhere since; a leg that is
-	 * blank too, of this volume, joins in sync with nothing copied */
+	 * blank too, of this volume, joins in sync with nothing copied.
+	 * Set here; cleared by whichever file sends a write to this copy */
 	int blank;
-	uint8_t *dirty;			/* the on-disk map, in memory (aligned) */
-	/* regions this copy lacks (a local write failed where the legs took
-	 * it) or cannot read: read from a leg that is up, repaired from it
-	 * (mirror_resync.c), kept in the superblock's stale list */
-	uint8_t *local_bad;
-	uint64_t bad_count;
-	int stale_dirty;		/* the superblock's list is behind local_bad */
-	uint64_t repair_pos, repair_retry_at;	/* region to look at next; ms */
-	/* local errors, for the status file; their messages are rate-limited:
-	 * of each kind one in full, then a summary at most every LOCAL_MSG_MS */
+
+	/* ---- mirror.c: local errors, for the status file; their messages are
+	 * rate-limited: of each kind one in full, then a summary at most every
+	 * LOCAL_MSG_MS (ll_local_say counts them for every file) ---- */
 	struct ll_local_errs {
 		uint64_t n;		/* since the LUN was opened */
 		uint64_t said_at;	/* ms of the last one said in full */
 	} read_errs, write_errs, meta_errs, refused, unrecorded, repair_errs;
-	uint64_t repaired;
 	int meta_failing;		/* the last metadata write failed */
 	uint64_t quiet, quiet_since;	/* errors not said since (ms) */
-	int tick_fd;
-	uint64_t budget;		/* resync bytes allowed now */
-	/* the activity log: extents that may be written right now, on disk
-	 * before any write to them, so that after a crash only they resync */
+
+	/* ---- mirror_leg.c: copies the superblock records that no leg is
+	 * known to be: each counts as a leg that is down (every write goes
+	 * into the map) ---- */
+	unsigned int absent;
+	int absent_said;		/* and they were named in the log */
+
+	/* ---- map.c: the dirty-region map and the stale list ---- */
+	uint8_t *dirty;			/* the on-disk map, in memory (aligned) */
+	/* regions this copy lacks (a local write failed where the legs took
+	 * it) or cannot read: read from a leg that is up, repaired from it
+	 * (mirror_resync.c), kept in the superblock's stale list; changed
+	 * through stale_set/stale_clear (below) */
+	uint8_t *local_bad;
+	uint64_t bad_count;
+	int stale_dirty;		/* the superblock's list is behind local_bad */
+	/* the map, written through the engine like the log: writes that set
+	 * bits wait for it before they are acknowledged */
+	uint64_t map_version, map_durable, map_writing;
+	uint64_t map_lo, map_hi;	/* pages changed since the last write */
+	uint64_t map_wlo, map_whi;	/* the pages being written */
+	int sb_pending;			/* the superblock too, first */
+	/* a new generation goes to the legs that are up once this copy's
+	 * superblock holds it, and the superblock's step is done when they
+	 * answered: gen_to_legs: it is to be sent; legs_sb_out: leg writes
+	 * unanswered; sb_waiting: the local write is done and waits for them */
+	int gen_to_legs;
+	unsigned int legs_sb_out;
+	int sb_waiting;
+	uint8_t *sb_buf;		/* its encoding, while written */
+	struct ll_io map_io;
+	struct fan_queue map_wait;
+
+	/* ---- actlog.c: the activity log: extents that may be written right
+	 * now, on disk before any write to them, so that after a crash only
+	 * they resync ---- */
 	unsigned int al_shift;		/* log2 of an extent's size */
 	uint64_t nextents;
 	uint64_t *al;			/* on-disk slots: extent + 1, 0 = free */
@@ -165,42 +205,38 @@ struct ll_mirror {
 	int al_syncing;			/* that flush is in flight */
 	unsigned int al_evicted;	/* extents that left the log since it began */
 	struct ll_io al_sync_io;
-	struct fan *sync_wait, *sync_wait_tail;	/* writes waiting for it */
+	struct fan_queue sync_wait;	/* writes waiting for it */
 	uint64_t al_version;		/* the log in memory, bumped per change */
 	uint64_t al_durable;		/* the version known on stable storage */
 	uint64_t al_writing;		/* the version being written, or 0 */
 	struct ll_io al_io;		/* that write */
-	struct fan *al_wait, *al_wait_tail;	/* writes waiting for it */
-	/* the dirty-region map, written through the engine like the log:
-	 * writes that set bits wait for it before they are acknowledged */
-	uint64_t map_version, map_durable, map_writing;
-	uint64_t map_lo, map_hi;	/* pages changed since the last write */
-	uint64_t map_wlo, map_whi;	/* the pages being written */
-	int sb_pending;			/* the superblock too, first */
-	/* a new generation goes to the legs that are up once this copy's
-	 * superblock holds it, and the superblock's step is done when they
-	 * answered: gen_to_legs: it is to be sent; legs_sb_out: leg writes
-	 * unanswered; sb_waiting: the local write is done and waits for them */
-	int gen_to_legs;
-	unsigned int legs_sb_out;
-	int sb_waiting;
-	uint8_t *sb_buf;		/* its encoding, while written */
-	struct ll_io map_io;
-	struct fan *map_wait, *map_wait_tail;
-	int closing;
+	struct fan_queue al_wait;	/* writes waiting for it */
+
+	/* ---- mirror_resync.c: pacing and this copy's repair ---- */
+	uint64_t budget;		/* resync bytes allowed now (the tick adds) */
+	uint64_t repair_pos, repair_retry_at;	/* region to look at next; ms */
+	uint64_t repaired;
+
+	/* ---- mirror_close.c: the close ---- */
+	int closing;			/* no more background work */
 	uint64_t close_deadline;	/* ms: the legs' flushes at close, answered by */
-	/* the close's own requests to this copy (mirror_close.c), two at a
-	 * time; close_stuck: the engine's drain gave up on one */
+	/* the close's own requests to this copy, two at a time; close_stuck:
+	 * the engine's drain gave up on one */
 	struct ll_close_req {
 		struct ll_io io;	/* first: the completion finds the rest */
 		int started, done;
 	} close_req[LL_CLOSE_REQS];
 	int close_stuck;
+
+	/* ---- mirror.c: the status file's path (set at open) and when the
+	 * tick last had status.c write it ---- */
 	uint64_t last_status;
 	char status_path[128];
 };
 
-/* One command fanned out to the local image and the legs. */
+/* One command fanned out to the local image and the legs (fan.c's; the
+ * activity log's and the map's fields are set by actlog.c and fan.c as
+ * marked). */
 struct fan {
 	struct ll_io *io;
 	struct ll_io local;
@@ -213,13 +249,15 @@ struct fan {
 		unsigned int leg;
 		unsigned char ua_tries;
 	} ctx[LL_MAX_LEGS];
-	uint64_t e0, e1;		/* activity log extents held */
-	int in_al;
-	uint64_t al_need;		/* the log version it must wait for */
-	uint64_t map_need;		/* the map version its ack must wait for */
 	int local_fault;
 	int bad;			/* a read of a stale region: not a new error */
-	struct fan *wait_next;
+	uint64_t map_need;		/* the map version its ack must wait for */
+	/* actlog.c's: the log extents it holds, and the log version it must
+	 * wait for before it is issued */
+	uint64_t e0, e1;
+	int in_al;
+	uint64_t al_need;
+	struct fan *wait_next;		/* in a fan_queue */
 };
 
 
@@ -238,10 +276,25 @@ static inline int mirror_fd(const struct ll_mirror *m)
 	return m->ext->fd ? m->ext->fd : m->l->engine.fd;
 }
 
-#define m_err(m, fmt, args...) ll_err((m)->l, "%s" fmt, (m)->label, ##args)
+/*
+ * A mirror's messages, by level (log.h): error: something failed or is
+ * refused (a leg dropped or refused, a failed local I/O, a failed metadata
+ * write); warning: the LUN goes on less well than asked (degraded, a leg
+ * to be resynced, a unit attention retried); info: what lunlink did (a leg
+ * up, a resync done, a state change, a copy recorded).  The prefix names
+ * the LUN, the extent (m->label) and, for leg_*, the leg.
+ */
+#define m_log(level, m, fmt, args...) \
+	ll_lu_log(level, (m)->l, "%s" fmt, (m)->label, ##args)
+#define m_err(m, fmt, args...)	m_log(LL_LOG_ERROR, m, fmt, ##args)
+#define m_warn(m, fmt, args...)	m_log(LL_LOG_WARNING, m, fmt, ##args)
+#define m_info(m, fmt, args...)	m_log(LL_LOG_INFO, m, fmt, ##args)
 
-#define leg_err(g, fmt, args...) \
-	m_err((g)->m, "leg %u (%s): " fmt, (g)->idx + 1, (g)->public_url, ##args)
+#define leg_log(level, g, fmt, args...) \
+	m_log(level, (g)->m, "leg %u (%s): " fmt, (g)->idx + 1, (g)->public_url, ##args)
+#define leg_err(g, fmt, args...)	leg_log(LL_LOG_ERROR, g, fmt, ##args)
+#define leg_warn(g, fmt, args...)	leg_log(LL_LOG_WARNING, g, fmt, ##args)
+#define leg_info(g, fmt, args...)	leg_log(LL_LOG_INFO, g, fmt, ##args)
 
 static inline int map_test(const uint8_t *map, uint64_t r)
 {
@@ -284,8 +337,10 @@ static inline int need_clear(struct ll_leg *g, uint64_t r)
 	return 1;
 }
 
-/* Region r of this copy is stale (local_bad); set and clear keep bad_count
- * with the bits, and say whether the bit changed. */
+/* Region r of this copy is stale (local_bad, map.c's); set and clear keep
+ * bad_count with the bits, and say whether the bit changed: the only way
+ * the bits change, and a caller that changed one writes the list with
+ * ll_map_stale_changed. */
 static inline int stale_at(const struct ll_mirror *m, uint64_t r)
 {
 	return m->bad_count && map_test(m->local_bad, r);
@@ -311,19 +366,53 @@ static inline int stale_clear(struct ll_mirror *m, uint64_t r)
 
 /* mirror.c */
 void ll_mirror_free(struct ll_mirror *m);
-void ll_mirror_stale_list(struct ll_mirror *m);
-void ll_leg_unsynced_clear(struct ll_leg *g);
-int ll_mirror_persist(struct ll_mirror *m, uint64_t r0, uint64_t r1);
-uint64_t ll_mirror_map_changed(struct ll_mirror *m, uint64_t r0, uint64_t r1);
-uint64_t ll_mirror_sb_changed(struct ll_mirror *m);
-void ll_mirror_leg_lost(struct ll_leg *g);
-int ll_mirror_store_sb(struct ll_mirror *m);
-struct ll_leg *ll_up_leg(struct ll_mirror *m);
-uint64_t ll_mirror_stale_changed(struct ll_mirror *m);
 int ll_local_say(struct ll_mirror *m, struct ll_local_errs *e);
-void ll_mirror_all_synced(struct ll_mirror *m);
+void ll_mirror_meta_write(struct ll_mirror *m, struct ll_io *io, void *buf, uint64_t off,
+			  uint64_t len, void (*done)(struct ll_io *));
+void ll_mirror_meta_failed(struct ll_mirror *m, const char *what, int res, const char *then);
+void ll_mirror_meta_worked(struct ll_mirror *m);
+
+/* map.c */
+int ll_map_open(struct ll_mirror *m);
+void ll_map_free(struct ll_mirror *m);
+void ll_map_set(struct ll_mirror *m, uint64_t r0, uint64_t r1);
+void ll_map_leg_differs(struct ll_leg *g, uint64_t r);
+uint64_t ll_map_sb_to_legs(struct ll_mirror *m);
+void *ll_map_sb_encoded(struct ll_mirror *m);
+int ll_map_persist(struct ll_mirror *m, uint64_t r0, uint64_t r1);
+int ll_map_store_sb(struct ll_mirror *m);
+void ll_map_stale_list(struct ll_mirror *m);
+uint64_t ll_map_stale_changed(struct ll_mirror *m);
+uint64_t ll_map_local_lost(struct ll_mirror *m, uint64_t r0, uint64_t r1);
+uint64_t ll_map_changed(struct ll_mirror *m, uint64_t r0, uint64_t r1);
+uint64_t ll_map_sb_changed(struct ll_mirror *m);
+uint64_t ll_map_leg_missed(struct ll_leg *g, uint64_t r0, uint64_t r1);
+uint64_t ll_map_absent_missed(struct ll_mirror *m, uint64_t r0, uint64_t r1);
+void ll_map_all_synced(struct ll_mirror *m);
+void ll_map_leg_sb_done(struct ll_mirror *m);
+void ll_map_leg_lost(struct ll_leg *g);
+void ll_map_flush(struct ll_mirror *m);
+void ll_map_wait(struct ll_mirror *m, struct fan *f);
+
+/* actlog.c */
+int ll_al_open(struct ll_mirror *m);
+void ll_al_free(struct ll_mirror *m);
+void *ll_al_emptied(struct ll_mirror *m);
+void ll_al_recover(struct ll_mirror *m);
 uint64_t ll_al_extents(const struct ll_mirror *m, const uint64_t *slots, size_t n,
 		       void (*mark)(void *arg, uint64_t r0, uint64_t r1), void *arg);
+void ll_al_admit(struct fan *f);
+void ll_al_end(struct ll_mirror *m, uint64_t e0, uint64_t e1);
+
+/* fan.c */
+void ll_fan_queue_add(struct fan_queue *q, struct fan *f);
+void ll_fan_queue_release(struct fan_queue *q, uint64_t durable,
+			  uint64_t (*need)(const struct fan *), void (*go)(struct fan *));
+void ll_fan_go(struct fan *f);
+void ll_fan_finish(struct fan *f);
+void ll_fan_unrecorded(struct fan *f);
+void ll_fan_unlogged(struct fan *f);
+void ll_fan_unsynced_clear(struct ll_leg *g);
 
 /* mirror_leg.c */
 int ll_leg_ua_retry(struct ll_leg *g, int status, struct scsi_task *t, unsigned char *tries);
@@ -338,17 +427,40 @@ void ll_leg_broke(struct ll_conn *c, const char *why);
 void ll_leg_connect(struct ll_leg *g);
 void ll_leg_store_sb(struct ll_leg *g, uint64_t gen);
 int ll_leg_store_sb_counted(struct ll_leg *g, uint64_t gen);
-void ll_mirror_leg_sb_done(struct ll_mirror *m);
+void ll_map_leg_sb_done(struct ll_mirror *m);
 void ll_leg_start_sync(struct ll_leg *g, int all);
 void ll_mirror_copies_check(struct ll_mirror *m);
 int ll_legs_probed(const struct ll_mirror *m);
 int ll_copy_absent(const struct ll_mirror *m, uint64_t id);
 
+/* mirror_resync.c: copy jobs, for resync, repair and verify.c */
+struct ll_copy *ll_copy_idle(struct ll_leg *g, unsigned int max_jobs);
+void ll_copy_free_bufs(struct ll_leg *g);
+void ll_copy_hold_and_read(struct ll_copy *c, uint64_t start, uint64_t len,
+			   void (*done)(struct ll_io *));
+void ll_copy_let_go(struct ll_copy *c);
+int ll_copy_leg_read(struct ll_copy *c, iscsi_command_cb cb);
+struct scsi_task *ll_copy_leg_answer(struct ll_copy *c, struct iscsi_context *iscsi,
+				     int status, struct scsi_task *t, iscsi_command_cb cb,
+				     int *again);
+int ll_resync_afford(struct ll_mirror *m, uint64_t len);
+
+/* The copy job whose local read (c->rd) io is. */
+static inline struct ll_copy *ll_copy_of_read(struct ll_io *io)
+{
+	return (struct ll_copy *)((char *)io - offsetof(struct ll_copy, rd));
+}
+
 /* mirror_resync.c */
 void ll_resync_next(struct ll_leg *g);
+void ll_resync_budget(struct ll_mirror *m, uint64_t ticks);
 void ll_resync_unpark(struct ll_leg *g, int closing);
-void ll_verify_next(struct ll_leg *g);
 void ll_repair_next(struct ll_mirror *m);
+
+/* verify.c */
+void ll_verify_next(struct ll_leg *g);
+
+/* status.c */
 void ll_mirror_write_status(struct ll_mirror *m);
 
 #endif

@@ -68,7 +68,7 @@ void ll_leg_set_state(struct ll_leg *g, enum leg_state to, const char *fmt, ...)
 		leg_err(g, "bug: state %s -> %s (%s) is not a change a leg makes; made anyway\n",
 			ll_leg_state_name[from], ll_leg_state_name[to], why);
 	else if (from != to)
-		leg_err(g, "state %s -> %s: %s\n", ll_leg_state_name[from],
+		leg_info(g, "state %s -> %s: %s\n", ll_leg_state_name[from],
 			ll_leg_state_name[to], why);
 	g->state = to;
 }
@@ -115,7 +115,7 @@ void ll_leg_down(struct ll_leg *g, const char *why)
 	if (g->state == LEG_UP || g->state == LEG_SYNCING) {
 		leg_err(g, "dropped: %s; the LUN goes on without it and the leg will be "
 			"resynced when it returns\n", g->why);
-		ll_mirror_leg_lost(g);
+		ll_map_leg_lost(g);
 	}
 	else
 		leg_err(g, "cannot connect: %s; retrying in %u ms\n", g->why, g->backoff);
@@ -209,7 +209,7 @@ static void leg_written_sb(struct iscsi_context *iscsi, int status, void *data, 
 	if (data)
 		scsi_free_scsi_task(data);
 	if (counted)		/* answered, failed or cancelled: it is over */
-		ll_mirror_leg_sb_done(g->m);
+		ll_map_leg_sb_done(g->m);
 }
 
 static int store_sb(struct ll_leg *g, uint64_t gen, int counted, void (*then)(struct ll_leg *));
@@ -319,12 +319,12 @@ void ll_mirror_copies_check(struct ll_mirror *m)
 	if (m->absent_said || !ll_legs_probed(m))
 		return;
 	m->absent_said = 1;
-	m_err(m, "%u copy(ies) of the volume recorded with this one are not legs of "
-	      "mirror=:%s. Each counts as a leg that is down: the writes it misses go into "
-	      "the dirty-region map, so that, named in mirror= again, it is resynced by what "
-	      "it missed. Forget one that is gone for good with: tgtadm --lld iscsi --mode "
-	      "logicalunit --op update --tid %d --lun %" PRIu64 " --params forget=ID\n", n, ids,
-	      m->l->lu->tgt->tid, m->l->lu->lun);
+	m_warn(m, "%u copy(ies) of the volume recorded with this one are not legs of "
+	       "mirror=:%s. Each counts as a leg that is down: the writes it misses go into "
+	       "the dirty-region map, so that, named in mirror= again, it is resynced by what "
+	       "it missed. Forget one that is gone for good with: tgtadm --lld iscsi --mode "
+	       "logicalunit --op update --tid %d --lun %" PRIu64 " --params forget=ID\n", n, ids,
+	       m->l->lu->tgt->tid, m->l->lu->lun);
 }
 
 /*
@@ -344,10 +344,10 @@ static void leg_copy(struct ll_leg *g, const struct ll_image *leg, const struct 
 		g->copy_id = ll_image_new_copy_id();
 		g->id_unsaved = 1;
 		if (r->copy_id == LL_GEN_ID_NONE)
-			leg_err(g, "its image has no copy id (made by an older lunlink): it is copy "
+			leg_info(g, "its image has no copy id (made by an older lunlink): it is copy "
 				"%016" PRIx64 " from now on\n", g->copy_id);
 		else
-			leg_err(g, "its image has the copy id %016" PRIx64 " of %s (a copy of that "
+			leg_info(g, "its image has the copy id %016" PRIx64 " of %s (a copy of that "
 				"file?): it is copy %016" PRIx64 " from now on\n", leg->copy_id,
 				r->copy_id == LL_GEN_ID_TWIN ? m->leg[r->twin].public_url :
 				"this copy", g->copy_id);
@@ -382,9 +382,8 @@ static int leg_join(struct ll_leg *g)
 			   m->l->lu->tgt->tid, m->l->lu->lun);
 		return -1;
 	}
-	leg_err(g, "copy %016" PRIx64 " of the volume: recorded with this copy\n", g->copy_id);
-	m->gen_to_legs = 1;		/* the list goes to them once on this disk */
-	ll_mirror_sb_changed(m);
+	leg_info(g, "copy %016" PRIx64 " of the volume: recorded with this copy\n", g->copy_id);
+	ll_map_sb_to_legs(m);		/* the list goes to them once on this disk */
 	return 0;
 }
 
@@ -411,12 +410,12 @@ int ll_mirror_forget_copy(struct ll_mirror *m, uint64_t id)
 		return -1;
 	}
 	ll_image_copy_remove(im, id);
-	m_err(m, "forget=%016" PRIx64 ": that copy is no longer recorded with this one, and "
-	      "the map no longer keeps its misses; named as a leg again, it is not taken for "
-	      "in sync\n", id);
-	ll_mirror_sb_changed(m);
+	m_info(m, "forget=%016" PRIx64 ": that copy is no longer recorded with this one, and "
+	       "the map no longer keeps its misses; named as a leg again, it is not taken for "
+	       "in sync\n", id);
+	ll_map_sb_changed(m);
 	ll_mirror_copies_check(m);
-	ll_mirror_all_synced(m);
+	ll_map_all_synced(m);
 	return 1;
 }
 
@@ -445,7 +444,7 @@ void ll_leg_start_sync(struct ll_leg *g, int all)
 	g->end_flush = END_FLUSH_NONE;
 	if (!g->need_count) {
 		ll_leg_set_state(g, LEG_UP, "in sync");
-		leg_err(g, "connected and in sync\n");
+		leg_info(g, "connected and in sync\n");
 		return;
 	}
 	ll_leg_set_state(g, LEG_SYNCING, "%" PRIu64 " region(s) to copy%s", g->need_count,
@@ -454,7 +453,7 @@ void ll_leg_start_sync(struct ll_leg *g, int all)
 	g->sync_pos = 0;
 	g->copied = 0;
 	g->sync_start = ll_now_ms();
-	leg_err(g, "connected; resyncing %" PRIu64 " region(s) of %u bytes%s\n",
+	leg_info(g, "connected; resyncing %" PRIu64 " region(s) of %u bytes%s\n",
 		g->need_count, 1u << m->shift, all ? " (all of them)" : "");
 	ll_resync_next(g);	/* now, not at the next tick */
 }
@@ -504,7 +503,7 @@ static void probed_al(struct iscsi_context *iscsi, int status, void *data, void 
 	memcpy(slots, t->datain.data, sizeof(slots));	/* into aligned slots */
 	scsi_free_scsi_task(t);
 	n = ll_al_extents(m, slots, LL_IMAGE_AL_SLOTS, al_lacks_more, &lm);
-	leg_err(g, "its image was served as a mirror's primary and not closed cleanly (that "
+	leg_warn(g, "its image was served as a mirror's primary and not closed cleanly (that "
 		"tgtd crashed or was killed): the %" PRIu64 " extent(s) of %u bytes in its "
 		"activity log (writes it may have had alone) are resynced too, %" PRIu64
 		" region(s) more\n", n, 1u << m->al_shift, lm.regions);
@@ -533,7 +532,7 @@ static void sync_behind(struct ll_leg *g, const struct ll_image *leg, unsigned i
 		for (i = 0; i < leg->nstale; i++)	/* counts are > 0: decode refuses 0 */
 			n += leg_lacks_more(g, leg->stale[i].start,
 					    leg->stale[i].start + leg->stale[i].count - 1);
-		leg_err(g, "its superblock lists %u range(s) of stale regions (its disk failed "
+		leg_warn(g, "its superblock lists %u range(s) of stale regions (its disk failed "
 			"writes when it was a primary): they are resynced too, %" PRIu64
 			" region(s) more\n", leg->nstale, n);
 		g->own_record = 1;
@@ -553,7 +552,7 @@ static void sync_behind(struct ll_leg *g, const struct ll_image *leg, unsigned i
  * meanwhile (a write while it was not yet up) is copied. */
 static void blank_in_sync(struct ll_leg *g)
 {
-	leg_err(g, "in sync without a copy: it and this copy were both blank (zeros since "
+	leg_info(g, "in sync without a copy: it and this copy were both blank (zeros since "
 		"lunlink-image create, this volume, this layout)\n");
 	ll_leg_start_sync(g, 0);
 }
@@ -614,7 +613,7 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 		ll_leg_store_sb(g, 0);
 	}
 	if (r.why[0])
-		leg_err(g, "%s\n", r.why);
+		leg_warn(g, "%s\n", r.why);
 	if (r.verdict == LL_GEN_CURRENT || r.verdict == LL_GEN_MAP)
 		sync_behind(g, &leg, r.own);
 	else
@@ -676,7 +675,7 @@ int ll_mirror_discard_split_legs(struct ll_mirror *m)
 
 		if (g->state != LEG_REFUSED || !g->split)
 			continue;
-		leg_err(g, "resolve=discard-leg: its changes will be overwritten by a full "
+		leg_info(g, "resolve=discard-leg: its changes will be overwritten by a full "
 			"resync from this copy\n");
 		ll_leg_set_state(g, LEG_DOWN, "resolve=discard-leg");
 		g->retry_at = 0;
@@ -707,7 +706,7 @@ int ll_leg_ua_retry(struct ll_leg *g, int status, struct scsi_task *t, unsigned 
 	/* its size may have changed: ask (a resize checks it) */
 	if (((asc == 0x2a && ascq == 0x09) || (asc == 0x3f && ascq == 0x0e)) && !g->conn.dead)
 		iscsi_readcapacity16_task(g->conn.iscsi, g->conn.lun, recapacity, g);
-	leg_err(g, "unit attention %02x/%02x (%s): sending the command again\n", asc, ascq,
+	leg_warn(g, "unit attention %02x/%02x (%s): sending the command again\n", asc, ascq,
 		ll_conn_ua_name(asc, ascq));
 	return 1;
 }
@@ -753,7 +752,7 @@ void ll_mirror_grown(struct ll_mirror *m)
 	unsigned int i;
 
 	m->blank = 0;			/* a device's new part holds old bytes */
-	ll_mirror_sb_changed(m);	/* after any superblock write in flight */
+	ll_map_sb_changed(m);	/* after any superblock write in flight */
 	for (i = 0; i < m->nlegs; i++)	/* a leg opened alone shows the new size */
 		if (leg_is(&m->leg[i], LEG_UP))
 			ll_leg_store_sb(&m->leg[i], m->image->gen_current);
@@ -769,7 +768,7 @@ int ll_mirror_retry_legs(struct ll_mirror *m)
 
 		if (g->state != LEG_REFUSED)
 			continue;
-		leg_err(g, "retry=legs: probing it again (it was refused: %s)\n", g->why);
+		leg_info(g, "retry=legs: probing it again (it was refused: %s)\n", g->why);
 		ll_leg_set_state(g, LEG_DOWN, "retry=legs");
 		g->retry_at = 0;
 		g->backoff = BACKOFF_MIN_MS;

@@ -6,10 +6,9 @@
  * held exclusively so no new write interleaves, at most resync_rate bytes
  * a second (regions that are holes in this copy's file go as WRITE SAME
  * with UNMAP, or zeros to a leg that cannot unmap: a first sync of a
- * sparse image sends only its data); online verify, which compares each
- * region of a leg with this copy's by SHA-256 (OpenSSL) and resyncs the
- * regions that differ; and the status file an operator reads the progress
- * from.
+ * sparse image sends only its data); and the repair of this copy's stale
+ * regions from a leg.  The copy jobs (ll_copy_*: a range held, read here
+ * or from a leg) and the resync_rate budget serve verify.c too.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,8 +24,6 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <openssl/evp.h>
 
 #include "mirror_int.h"
 
@@ -48,7 +45,7 @@ static void read_granted(struct ll_range *rg)
 }
 
 /* An idle job of the leg, with its buffer; NULL if none (or no memory). */
-static struct ll_copy *idle_job(struct ll_leg *g, unsigned int max_jobs)
+struct ll_copy *ll_copy_idle(struct ll_leg *g, unsigned int max_jobs)
 {
 	unsigned int i;
 	void *p;
@@ -71,7 +68,7 @@ static struct ll_copy *idle_job(struct ll_leg *g, unsigned int max_jobs)
 }
 
 /* Buffers go once the leg is idle: a mirror at rest holds none. */
-static void free_jobs(struct ll_leg *g)
+void ll_copy_free_bufs(struct ll_leg *g)
 {
 	for (unsigned int i = 0; i < LL_RESYNC_JOBS; i++)
 		if (!g->job[i].busy) {
@@ -83,7 +80,7 @@ static void free_jobs(struct ll_leg *g)
 /*
  * Hold [start, start+len) of the volume exclusively (no write lands in it
  * meanwhile), then read it from this copy; done runs with the range held,
- * and the job ends with let_go().  The LUN's commands lock LUN offsets:
+ * and the job ends with ll_copy_let_go().  The LUN's commands lock LUN offsets:
  * what is held is the part of the range the LUN serves (window, extents),
  * at its place in the LUN; a part it does not serve has no writer to keep
  * out.
@@ -110,14 +107,14 @@ static void hold(struct ll_copy *c, uint64_t start, uint64_t len,
 		granted(&c->range);
 }
 
-static void hold_and_read(struct ll_copy *c, uint64_t start, uint64_t len,
+void ll_copy_hold_and_read(struct ll_copy *c, uint64_t start, uint64_t len,
 			  void (*done)(struct ll_io *))
 {
 	c->rd.complete = done;
 	hold(c, start, len, read_granted);
 }
 
-static void let_go(struct ll_copy *c)
+void ll_copy_let_go(struct ll_copy *c)
 {
 	c->busy = 0;
 	c->g->copying--;
@@ -125,9 +122,42 @@ static void let_go(struct ll_copy *c)
 		ll_range_release(&c->g->m->l->ranges, &c->range);
 }
 
-static inline struct ll_copy *rd_job(struct ll_io *io)
+/* Read the job's range from the leg (verify, repair).  1 if it was queued. */
+int ll_copy_leg_read(struct ll_copy *c, iscsi_command_cb cb)
 {
-	return (struct ll_copy *)((char *)io - offsetof(struct ll_copy, rd));
+	struct ll_leg *g = c->g;
+
+	if (!iscsi_read16_task(g->conn.iscsi, g->conn.lun, (g->m->image->data_offset + c->start) / 512,
+			       (uint32_t)c->len, 512, 0, 0, 0, 0, 0, cb, c))
+		return 0;
+	ll_conn_fd_update(&g->conn);
+	return 1;
+}
+
+/*
+ * ll_copy_leg_read's answer: the task if it holds the whole range (the caller
+ * frees it), else NULL; a unit attention sends the read again, and then
+ * *again is set (the answer is still to come).
+ */
+struct scsi_task *ll_copy_leg_answer(struct ll_copy *c, struct iscsi_context *iscsi,
+					 int status, struct scsi_task *t, iscsi_command_cb cb,
+					 int *again)
+{
+	struct ll_leg *g = c->g;
+
+	*again = 0;
+	if (g->conn.iscsi == iscsi && ll_leg_ua_retry(g, status, t, &c->ua_tries)) {
+		scsi_free_scsi_task(t);
+		*again = ll_copy_leg_read(c, cb);
+		return NULL;
+	}
+	if (g->conn.iscsi != iscsi || status != SCSI_STATUS_GOOD || !t ||
+	    t->datain.size != (int)c->len) {
+		if (t)
+			scsi_free_scsi_task(t);
+		return NULL;
+	}
+	return t;
 }
 
 /* ---- resync ------------------------------------------------------------- */
@@ -141,14 +171,14 @@ static void sync_done(struct ll_leg *g)
 
 	ll_leg_set_state(g, LEG_UP, "its resync finished");
 	g->end_flush = END_FLUSH_NONE;
-	free_jobs(g);
-	leg_err(g, "resync done: copied %" PRIu64 " bytes (%" PRIu64 " regions) in %" PRIu64
+	ll_copy_free_bufs(g);
+	leg_info(g, "resync done: copied %" PRIu64 " bytes (%" PRIu64 " regions) in %" PRIu64
 		" ms%s; the leg is up to date (%" PRIu64 " bytes of data sent, %" PRIu64 " bytes "
 		"of holes %s)\n", g->copied, g->copied >> m->shift, ms,
 		flushed ? " and flushed on the leg" : "", g->data, g->holes,
 		g->no_unmap ? "written as zeros" : "unmapped");
 	ll_leg_store_sb(g, im->gen_current);
-	ll_mirror_all_synced(m);
+	ll_map_all_synced(m);
 }
 
 static void sync_flushed(struct iscsi_context *iscsi, int status, void *data, void *priv);
@@ -220,11 +250,11 @@ static void region_copied(struct iscsi_context *iscsi, int status, void *data, v
 		scsi_free_scsi_task(data);
 		if (copy_send(c))
 			return;
-		let_go(c);
+		ll_copy_let_go(c);
 		ll_leg_unqueued(g, "a resync write");
 		return;
 	}
-	let_go(c);
+	ll_copy_let_go(c);
 	if (status != SCSI_STATUS_GOOD)
 		ll_leg_failed(g, iscsi, "a resync write", status, data);
 	if (data)
@@ -240,14 +270,14 @@ static void region_copied(struct iscsi_context *iscsi, int status, void *data, v
 
 static void region_read(struct ll_io *io)
 {
-	struct ll_copy *c = rd_job(io);
+	struct ll_copy *c = ll_copy_of_read(io);
 	struct ll_leg *g = c->g;
 
 	if (io->res || !g->conn.iscsi || g->conn.dead || g->state != LEG_SYNCING) {
 		if (io->res)
 			leg_err(g, "resync: reading region %" PRIu64 " locally failed: %s\n",
 				c->start >> g->m->shift, strerror(-io->res));
-		let_go(c);
+		ll_copy_let_go(c);
 		return;
 	}
 	if (g->m->l->fault & LL_FAULT_SLOW_RESYNC) {
@@ -255,7 +285,7 @@ static void region_read(struct ll_io *io)
 		return;
 	}
 	if (!copy_send(c)) {
-		let_go(c);
+		ll_copy_let_go(c);
 		ll_leg_unqueued(g, "a resync write");
 	}
 }
@@ -274,9 +304,9 @@ void ll_resync_unpark(struct ll_leg *g, int closing)
 			continue;
 		c->parked = 0;
 		if (closing || !g->conn.iscsi || g->conn.dead || g->state != LEG_SYNCING) {
-			let_go(c);
+			ll_copy_let_go(c);
 		} else if (!copy_send(c)) {
-			let_go(c);
+			ll_copy_let_go(c);
 			ll_leg_unqueued(g, "a resync write");
 		}
 	}
@@ -408,16 +438,16 @@ static void hole_done(struct iscsi_context *iscsi, int status, void *data, void 
 		scsi_free_scsi_task(t);
 		if (hole_send(c))
 			return;
-		let_go(c);
+		ll_copy_let_go(c);
 		ll_leg_unqueued(g, "a resync WRITE SAME");
 		return;
 	}
-	let_go(c);
+	ll_copy_let_go(c);
 	if (g->conn.iscsi == iscsi && !g->no_unmap && status == SCSI_STATUS_CHECK_CONDITION && t &&
 	    t->sense.key == SCSI_SENSE_ILLEGAL_REQUEST) {
 		/* it says it unmaps but takes no UNMAP bit: zeros from now on;
 		 * the regions are still lacking, and planned again */
-		leg_err(g, "it refused WRITE SAME with UNMAP (sense %x/%02x/%02x): the holes of "
+		leg_warn(g, "it refused WRITE SAME with UNMAP (sense %x/%02x/%02x): the holes of "
 			"this copy go to it as zeros written\n", t->sense.key,
 			(t->sense.ascq >> 8) & 0xff, t->sense.ascq & 0xff);
 		g->no_unmap = 1;
@@ -467,17 +497,17 @@ static void hole_granted(struct ll_range *rg)
 	struct ll_leg *g = c->g;
 
 	if (!g->conn.iscsi || g->conn.dead || g->state != LEG_SYNCING) {
-		let_go(c);
+		ll_copy_let_go(c);
 		return;
 	}
 	if (data_from(g->m, c->start) < c->start + c->len ||
 	    (g->no_unmap && c->len > LL_RESYNC_MAX)) {
-		let_go(c);
+		ll_copy_let_go(c);
 		ll_resync_next(g);
 		return;
 	}
 	if (!hole_send(c)) {
-		let_go(c);
+		ll_copy_let_go(c);
 		ll_leg_unqueued(g, "a resync WRITE SAME");
 	}
 }
@@ -501,8 +531,21 @@ static uint64_t span_from(struct ll_mirror *m, uint64_t r, const uint8_t *want,
 	return (e << m->shift) - start > size - start ? size - start : (e << m->shift) - start;
 }
 
+/* n ticks passed: resync_rate= allows that many ticks' worth more (up to
+ * two ticks' and a region, so that an idle while does not make a burst). */
+void ll_resync_budget(struct ll_mirror *m, uint64_t n)
+{
+	uint64_t add = m->l->opts.resync_rate * TICK_MS * n / 1000;
+
+	if (!m->l->opts.resync_rate)
+		return;
+	m->budget += add;
+	if (m->budget > 2 * add + (1ULL << m->shift))
+		m->budget = 2 * add + (1ULL << m->shift);
+}
+
 /* Take len bytes from the resync_rate= budget; 0 if this tick has not enough. */
-static int afford(struct ll_mirror *m, uint64_t len)
+int ll_resync_afford(struct ll_mirror *m, uint64_t len)
 {
 	if (!m->l->opts.resync_rate)
 		return 1;
@@ -574,8 +617,8 @@ void ll_resync_next(struct ll_leg *g)
 		len = hole_span(g, r, &end);
 		if (len) {
 			/* no data crosses: an UNMAP costs the rate nothing */
-			c = idle_job(g, LL_RESYNC_JOBS);
-			if (!c || (g->no_unmap && !afford(m, len)))
+			c = ll_copy_idle(g, LL_RESYNC_JOBS);
+			if (!c || (g->no_unmap && !ll_resync_afford(m, len)))
 				return;
 			g->sync_pos = end;
 			g->end_flush = END_FLUSH_NONE;
@@ -584,185 +627,13 @@ void ll_resync_next(struct ll_leg *g)
 		}
 		len = span_from(m, r, g->need, 1, &end);
 		len = data_span(m, r, len, &end);
-		c = idle_job(g, LL_RESYNC_JOBS);
-		if (!c || !afford(m, len))
+		c = ll_copy_idle(g, LL_RESYNC_JOBS);
+		if (!c || !ll_resync_afford(m, len))
 			return;
 		g->sync_pos = end;
 		g->end_flush = END_FLUSH_NONE;	/* a flush after this copy, then */
-		hold_and_read(c, start, len, region_read);
+		ll_copy_hold_and_read(c, start, len, region_read);
 	}
-}
-
-/* ---- verify ------------------------------------------------------------- */
-
-/* One region at a time, with job 0. */
-static void verify_finish(struct ll_leg *g, const char *why)
-{
-	g->verifying = 0;
-	free_jobs(g);
-	if (why) {
-		leg_err(g, "verify stopped after %" PRIu64 " regions: %s\n", g->verify_count, why);
-		return;
-	}
-	leg_err(g, "verify done: %" PRIu64 " regions compared, %" PRIu64 " differ%s\n",
-		g->verify_count, g->verify_diff, g->verify_diff ?
-		"; they are being resynced from this copy" : "");
-	if (g->need_count && g->state == LEG_UP) {
-		ll_leg_set_state(g, LEG_SYNCING, "verify found %" PRIu64 " region(s) that differ",
-				 g->verify_diff);
-		g->full = 0;
-		g->sync_pos = 0;
-		g->copied = g->data = g->holes = 0;
-		g->sync_start = ll_now_ms();
-		ll_resync_next(g);
-	}
-}
-
-/* Read the job's range from the leg (verify, repair).  1 if it was queued. */
-static int leg_read(struct ll_copy *c, iscsi_command_cb cb)
-{
-	struct ll_leg *g = c->g;
-
-	if (!iscsi_read16_task(g->conn.iscsi, g->conn.lun, (g->m->image->data_offset + c->start) / 512,
-			       (uint32_t)c->len, 512, 0, 0, 0, 0, 0, cb, c))
-		return 0;
-	ll_conn_fd_update(&g->conn);
-	return 1;
-}
-
-/*
- * leg_read's answer: the task if it holds the whole range (the caller
- * frees it), else NULL; a unit attention sends the read again, and then
- * *again is set (the answer is still to come).
- */
-static struct scsi_task *leg_read_answer(struct ll_copy *c, struct iscsi_context *iscsi,
-					 int status, struct scsi_task *t, iscsi_command_cb cb,
-					 int *again)
-{
-	struct ll_leg *g = c->g;
-
-	*again = 0;
-	if (g->conn.iscsi == iscsi && ll_leg_ua_retry(g, status, t, &c->ua_tries)) {
-		scsi_free_scsi_task(t);
-		*again = leg_read(c, cb);
-		return NULL;
-	}
-	if (g->conn.iscsi != iscsi || status != SCSI_STATUS_GOOD || !t ||
-	    t->datain.size != (int)c->len) {
-		if (t)
-			scsi_free_scsi_task(t);
-		return NULL;
-	}
-	return t;
-}
-
-static void verify_leg_read(struct iscsi_context *iscsi, int status, void *data, void *priv)
-{
-	struct ll_copy *c = priv;
-	struct ll_leg *g = c->g;
-	struct ll_mirror *m = g->m;
-	struct scsi_task *t = data;
-	uint64_t r = c->start >> m->shift, len = c->len, start = c->start;
-	uint8_t md[32];
-	unsigned int mdlen = 0;
-	int again;
-
-	t = leg_read_answer(c, iscsi, status, t, verify_leg_read, &again);
-	if (again)
-		return;
-	let_go(c);
-	if (!t) {
-		verify_finish(g, "reading the leg failed");
-		return;
-	}
-	EVP_Digest(t->datain.data, len, md, &mdlen, EVP_sha256(), NULL);
-	scsi_free_scsi_task(t);
-	g->verify_count++;
-	if (memcmp(md, c->local_md, sizeof(md))) {
-		if (!g->verify_diff++) {
-			/* it no longer holds what its generation says: until it is
-			 * resynced, its superblock says "not consistent", so that
-			 * no one takes it for in sync (a leg promoted meanwhile,
-			 * say) */
-			leg_err(g, "verify: the leg differs from this copy; its superblock says it is "
-				"not in sync (generation 0) until the regions are resynced\n");
-			ll_leg_store_sb(g, 0);
-		}
-		if (g->verify_diff <= 20)
-			leg_err(g, "verify: region %" PRIu64 " (bytes %" PRIu64 "-%" PRIu64
-				") differs from this copy\n", r, start, start + len - 1);
-		need_set(g, r);
-		if (!map_test(m->dirty, r)) {
-			map_set(m->dirty, r);
-			ll_mirror_map_changed(m, r, r);
-		}
-	}
-	ll_verify_next(g);
-}
-
-static void verify_local_read(struct ll_io *io)
-{
-	struct ll_copy *c = rd_job(io);
-	struct ll_leg *g = c->g;
-	unsigned int mdlen = 0;
-
-	if (io->res || !g->conn.iscsi || g->conn.dead || g->state != LEG_UP) {
-		let_go(c);
-		verify_finish(g, io->res ? "reading this copy failed" : "the leg dropped");
-		return;
-	}
-	EVP_Digest(c->buf, io->len, c->local_md, &mdlen, EVP_sha256(), NULL);
-	if (!leg_read(c, verify_leg_read)) {
-		let_go(c);
-		verify_finish(g, "cannot queue a read of the leg");
-	}
-}
-
-/* Compare the leg's next region, if the rate allows. */
-void ll_verify_next(struct ll_leg *g)
-{
-	struct ll_mirror *m = g->m;
-	uint64_t size = m->image->data_size, start = g->verify_pos << m->shift, len;
-	struct ll_copy *c;
-
-	if (!g->verifying || g->copying || m->closing)
-		return;
-	if (g->state != LEG_UP) {
-		verify_finish(g, "the leg is not up");
-		return;
-	}
-	/* a stale region of this copy is repaired from a leg, not compared */
-	while (start < size && stale_at(m, g->verify_pos))
-		start = ++g->verify_pos << m->shift;
-	if (start >= size) {
-		verify_finish(g, NULL);
-		return;
-	}
-	len = size - start < (1ULL << m->shift) ? size - start : 1ULL << m->shift;
-	c = idle_job(g, 1);
-	if (!c || !afford(m, len))
-		return;
-	g->verify_pos++;
-	hold_and_read(c, start, len, verify_local_read);	/* then the leg's */
-}
-
-int ll_mirror_verify(struct ll_mirror *m)
-{
-	unsigned int i;
-	int n = 0;
-
-	for (i = 0; i < m->nlegs; i++) {
-		struct ll_leg *g = &m->leg[i];
-
-		if (g->state != LEG_UP || g->verifying)
-			continue;
-		g->verifying = 1;
-		g->verify_pos = g->verify_count = g->verify_diff = 0;
-		leg_err(g, "verify started\n");
-		ll_verify_next(g);
-		n++;
-	}
-	return n;
 }
 
 /* ---- repair: this copy's stale regions, from a leg that is up ---------- */
@@ -792,12 +663,12 @@ static void repair_failed(struct ll_leg *g, uint64_t start, const char *why)
 
 static void repair_written(struct ll_io *io)
 {
-	struct ll_copy *c = rd_job(io);
+	struct ll_copy *c = ll_copy_of_read(io);
 	struct ll_leg *g = c->g;
 	struct ll_mirror *m = g->m;
 	uint64_t r, r0 = c->start >> m->shift, r1 = (c->start + c->len - 1) >> m->shift;
 
-	let_go(c);
+	ll_copy_let_go(c);
 	if (io->res) {
 		repair_failed(g, c->start, strerror(-io->res));
 		return;
@@ -807,10 +678,10 @@ static void repair_written(struct ll_io *io)
 		/* a syncing source lacked nothing newer here: it is in step */
 		need_clear(g, r);
 	}
-	ll_mirror_stale_changed(m);
+	ll_map_stale_changed(m);
 	if (!m->bad_count) {
-		free_jobs(g);
-		leg_err(g, "this copy's stale regions are repaired from the leg (%" PRIu64
+		ll_copy_free_bufs(g);
+		leg_info(g, "this copy's stale regions are repaired from the leg (%" PRIu64
 			" region(s) since it was opened)\n", m->repaired);
 		return;
 	}
@@ -825,11 +696,11 @@ static void repair_leg_read(struct iscsi_context *iscsi, int status, void *data,
 	struct scsi_task *t;
 	int again;
 
-	t = leg_read_answer(c, iscsi, status, data, repair_leg_read, &again);
+	t = ll_copy_leg_answer(c, iscsi, status, data, repair_leg_read, &again);
 	if (again)
 		return;
 	if (!t) {
-		let_go(c);
+		ll_copy_let_go(c);
 		repair_failed(g, c->start, "reading it from the leg failed");
 		return;
 	}
@@ -853,11 +724,11 @@ static void repair_granted(struct ll_range *rg)
 	struct ll_leg *g = c->g;
 
 	if (!repair_source(g) || g->m->closing) {
-		let_go(c);		/* the next tick looks again */
+		ll_copy_let_go(c);		/* the next tick looks again */
 		return;
 	}
-	if (!leg_read(c, repair_leg_read)) {
-		let_go(c);
+	if (!ll_copy_leg_read(c, repair_leg_read)) {
+		ll_copy_let_go(c);
 		repair_failed(g, c->start, "cannot queue a read of the leg");
 	}
 }
@@ -896,74 +767,9 @@ void ll_repair_next(struct ll_mirror *m)
 		return;
 	}
 	len = span_from(m, r, m->local_bad, 0, &end);
-	c = idle_job(g, 1);
-	if (!c || !afford(m, len))
+	c = ll_copy_idle(g, 1);
+	if (!c || !ll_resync_afford(m, len))
 		return;
 	m->repair_pos = end;
 	hold(c, start, len, repair_granted);
-}
-
-/* ---- status ------------------------------------------------------------- */
-
-void ll_mirror_write_status(struct ll_mirror *m)
-{
-	char tmp[160], id[33];
-	unsigned int i;
-	FILE *f;
-
-	if (!m->status_path[0])
-		return;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", m->status_path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	ll_image_id_hex(m->image->volume_id, id);
-	fprintf(f, "lun tid=%d lun=%" PRIu64, m->l->lu->tgt->tid, m->l->lu->lun);
-	if (m->set)
-		fprintf(f, " extent=%u", m->set + 1);
-	fprintf(f, " image=%s volume=%s copy=%016" PRIx64 " generation=%016" PRIx64
-		" bitmap_generation=%016" PRIx64 " tgtd=%d\n", m->ext->path, id,
-		m->image->copy_id, m->image->gen_current, m->image->gen_bitmap, (int)getpid());
-	for (i = 0; i < m->nlegs; i++) {
-		struct ll_leg *g = &m->leg[i];
-		uint64_t left = g->need_count << m->shift, ms = ll_now_ms() - g->sync_start;
-		uint64_t rate = g->state == LEG_SYNCING && ms ? g->copied * 1000 / ms : 0;
-
-		fprintf(f, "leg %u url=%s state=%s", i + 1, g->public_url, ll_leg_state_name[g->state]);
-		if (g->state == LEG_SYNCING)
-			fprintf(f, " copied=%" PRIu64 " left=%" PRIu64 " rate=%" PRIu64
-				"B/s eta=%" PRIu64 "s", g->copied, left, rate,
-				rate ? left / rate : 0);
-		else if (g->verifying)
-			fprintf(f, " verifying=%" PRIu64 "/%" PRIu64 " differ=%" PRIu64,
-				g->verify_count, (uint64_t)((m->image->data_size + (1ULL << m->shift) - 1)
-				>> m->shift), g->verify_diff);
-		else
-			fprintf(f, " out_of_date=%" PRIu64, left);
-		/* what its last resync sent: data read here, holes unmapped
-		 * (or zeros written); 0 and 0 for a leg that needed none */
-		fprintf(f, " resync_data=%" PRIu64 " resync_holes=%" PRIu64, g->data, g->holes);
-		if (g->copy_id)
-			fprintf(f, " copy=%016" PRIx64, g->copy_id);
-		if (g->state == LEG_DOWN || g->state == LEG_REFUSED)
-			fprintf(f, " error=\"%s\"", g->why);
-		fputc('\n', f);
-	}
-	for (i = 0; i < m->image->ncopies; i++) {
-		uint64_t id = m->image->copies[i];
-
-		if (ll_copy_absent(m, id))
-			fprintf(f, "copy %016" PRIx64 " state=absent (recorded with this copy, no "
-				"leg of mirror= is it%s; its misses are kept in the map; "
-				"forget=%016" PRIx64 " if it is gone for good)\n", id,
-				ll_legs_probed(m) ? "" : " as far as the legs probed so far show",
-				id);
-	}
-	fprintf(f, "local stale_regions=%" PRIu64 " read_errors=%" PRIu64 " write_errors=%" PRIu64
-		" metadata_write_errors=%" PRIu64 " refused_writes=%" PRIu64 " unrecorded_writes=%"
-		PRIu64 " repaired=%" PRIu64 " repair_errors=%" PRIu64 "\n", m->bad_count,
-		m->read_errs.n, m->write_errs.n, m->meta_errs.n, m->refused.n, m->unrecorded.n,
-		m->repaired, m->repair_errs.n);
-	if (fclose(f) == 0)
-		rename(tmp, m->status_path);
 }
