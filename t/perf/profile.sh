@@ -14,6 +14,8 @@
 #   PROFILE_TOOL=syscalls: tgtd's system calls (raw_syscalls:sys_enter),
 #     context switches and the syscalls lunlink makes for data (preadv2,
 #     pwritev2, io_uring_enter), counted by perf stat; tgtd runs as usual.
+#     PROFILE_EVENTS replaces that list (perf stat -e syntax; a
+#     syscalls:sys_enter_NAME is shown as NAME).
 #   PROFILE_TOOL=record: perf record (cpu-clock, 2999 Hz) of tgtd, kernel
 #     included, during each run; PROFILE_OUT/JOB-STORE.perf for perf
 #     report, and the run's tgtd CPU per I/O (utime+stime).
@@ -122,7 +124,7 @@ for job in $JOBS; do
 			;;
 		syscalls)
 			perf stat -x, -o "$TRASH/stat-$job-$s" -p "$prof_PID" \
-				-e raw_syscalls:sys_enter,context-switches,syscalls:sys_enter_preadv2,syscalls:sys_enter_pwritev2,syscalls:sys_enter_io_uring_enter &
+				-e "${PROFILE_EVENTS:-raw_syscalls:sys_enter,context-switches,syscalls:sys_enter_preadv2,syscalls:sys_enter_pwritev2,syscalls:sys_enter_io_uring_enter}" &
 			statpid=$!
 			sleep 0.5
 			;;
