@@ -57,6 +57,11 @@ struct ll_lu {
 	struct ll_io *later, *later_tail;
 	int later_scheduled;
 	struct event_data later_ev;
+
+	/* finished commands' state, kept for the next commands (commands.c):
+	 * no allocation per command */
+	struct ll_io *cmd_cache;
+	unsigned int cmd_cached;
 };
 
 static inline struct ll_lu *ll_lu(struct scsi_lu *lu)
@@ -66,6 +71,7 @@ static inline struct ll_lu *ll_lu(struct scsi_lu *lu)
 
 /* commands.c */
 int ll_cmd_submit(struct scsi_cmd *cmd);
+void ll_cmd_cache_free(struct ll_lu *l);
 
 /* notify.c */
 void ll_notify_luns_changed(int tid, uint64_t lun);

@@ -47,3 +47,10 @@ busy_idle() {
 softirq_steal() {
 	awk '/^cpu / { print $8, $9; exit }' /proc/stat
 }
+
+# machine_ticks: "total steal" ticks of the whole machine so far
+# (/proc/stat; user through steal): the steal share of a run is the
+# difference of the second over the difference of the first
+machine_ticks() {
+	awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9; exit }' /proc/stat
+}

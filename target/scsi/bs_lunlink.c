@@ -251,6 +251,7 @@ static void lunlink_exit(struct scsi_lu *lu)
 	struct ll_lu *l = ll_lu(lu);
 
 	ll_later_cancel(l);
+	ll_cmd_cache_free(l);
 	/* the LUN is going (tgt queues 3F/0E on the others itself) */
 	if (l->announced)
 		ll_notify_luns_changed(lu->tgt->tid, lu->lun);
