@@ -116,4 +116,19 @@ test_expect_success 'lunlink-status.8 names every leg state and status field the
 	done)
 '
 
+# A remote extent's status file is the remote layer's write_status
+# (target/layers/remote.c), its states its state_name.
+test_expect_success 'lunlink-status.8 names every state and field of a remote extent'"'"'s file' '
+	sed -n "s/.*state_name\[\] = {\(.*\)};.*/\1/p" "$SRC_DIR/target/layers/remote.c" |
+		tr -d "\" " | tr , "\n" >rstates &&
+	test $(wc -l <rstates) -ge 3 &&
+	(for s in $(cat rstates); do grep -qw -e "$s" sfile || exit 1; done) &&
+	sed -n "/^static void write_status/,/^}/p" "$SRC_DIR/target/layers/remote.c" |
+		grep -o "[a-z_][a-z_]*=" | sort -u >rfields &&
+	test $(wc -l <rfields) -ge 10 &&
+	(for f in $(cat rfields); do
+		grep -q -e "$f" sfile || { echo "no $f in THE STATUS FILE" >&2; exit 1; }
+	done)
+'
+
 test_done

@@ -19,6 +19,12 @@ start_node() {
 
 lba_c=$((16 * 2048 + 8 * 2048))	# where C's extent starts in A's LUN
 
+# In the status file of extent N of tid 1 LUN L on tgtd A:
+# peer_field L N KEY: the peer line's KEY; peer_is L N STATE
+peer_field() { sed -n "s/^peer .*\b$3=\([^ ]*\).*/\1/p" "/run/lunlink/c${A_CTL}-t1-l$1-e$2.status" 2>/dev/null; }
+peer_is() { test "$(peer_field "$1" "$2" state)" = "$3"; }
+failed_some() { test "$(peer_field "$1" "$2" failed_waiting)" -ge 1 2>/dev/null; }
+
 test_expect_success 'a 40 MiB LUN: a.img, 8 MiB of B, 16 MiB of C' '
 	truncate -s 16M a.img b.img c.img &&
 	start_node B b.img && start_node C c.img &&
@@ -26,7 +32,12 @@ test_expect_success 'a 40 MiB LUN: a.img, 8 MiB of B, 16 MiB of C' '
 	lun_new A 1 1 "$TRASH/a.img" lunlink \
 		"leg_timeout=3;extent=$(url B 1 1):4M:8M;extent=$(url C 1 1):0:16M" &&
 	test_grep "3 extents concatenated, 41943040 bytes in all" "$A_LOG" &&
-	"$IO" "$(url A 1 1)" capacity >cap && echo "81920 512" >expect && test_cmp expect cap
+	"$IO" "$(url A 1 1)" capacity >cap && echo "81920 512" >expect && test_cmp expect cap &&
+	wait_for 10 peer_is 1 2 up && wait_for 10 peer_is 1 3 up &&
+	test "$(peer_field 1 3 capacity)" = 16777216 && test "$(peer_field 1 3 needs)" = 16777216 &&
+	test "$(peer_field 1 2 needs)" = $((12 * 1048576)) &&
+	"$SRC_DIR/target/tools/lunlink-status" >st && cat st &&
+	grep -q "^  peer: state=up" st
 '
 
 test_expect_success 'writes across both seams land on the three nodes, and read back whole' '
@@ -66,7 +77,8 @@ test_expect_success 'C stops and comes back within leg_timeout: a read of its pa
 	sleep 1 && start_node C c.img &&
 	wait $reader &&
 	dd if=c.img bs=512 count=1024 2>/dev/null >onc && test_cmp onc waited &&
-	a_log_has "extent 3 (" && a_log_has "lost: the connection broke"
+	a_log_has "extent 3 (" && a_log_has "lost: the connection broke" &&
+	wait_for 10 peer_is 1 3 up && test "$(peer_field 1 3 failed_waiting)" = 0
 '
 
 test_expect_success 'C stays down: its part fails with MEDIUM ERROR after leg_timeout, the rest goes on' '
@@ -74,6 +86,7 @@ test_expect_success 'C stays down: its part fails with MEDIUM ERROR after leg_ti
 	test_must_fail "$IO" "$(url A 1 1)" read $lba_c 8 gone >out &&
 	test_grep "sense 3/11/00" out &&
 	a_log_has "no connection for leg_timeout=3 s" &&
+	wait_for 3 failed_some 1 3 && ! peer_is 1 3 up &&
 	"$IO" "$(url A 1 1)" read $((16 * 2048 - 1024)) 2048 back1 && test_cmp d1 back1 &&
 	"$IO" "$(url A 1 1)" read 0 8 ahead
 '
@@ -100,6 +113,7 @@ test_expect_success 'a peer LUN smaller than its extent: its part fails, and the
 	test_must_fail "$IO" "$(url A 1 2)" read $((16 * 2048)) 8 x >out &&
 	test_grep "sense 3/11/00" out &&
 	a_log_has "it is 4194304 bytes, and the extent needs 8388608 (grow it on its node)" &&
+	! peer_is 2 2 up && test "$(peer_field 2 2 capacity)" = 4194304 &&
 	"$IO" "$(url A 1 2)" read 0 8 ahead &&
 	tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 2
 '

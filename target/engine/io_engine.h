@@ -76,6 +76,17 @@ struct ll_engine {
 extern const struct ll_engine_ops ll_engine_uring;
 extern const struct ll_engine_ops ll_engine_threads;
 
+/* Append io to the FIFO of requests linked through their next field. */
+static inline void ll_io_push(struct ll_io **head, struct ll_io **tail, struct ll_io *io)
+{
+	io->next = NULL;
+	if (*tail)
+		(*tail)->next = io;
+	else
+		*head = io;
+	*tail = io;
+}
+
 /* The file a request is for. */
 static inline int ll_io_fd(const struct ll_engine *e, const struct ll_io *io)
 {

@@ -43,16 +43,6 @@ struct threads_priv {
 	pthread_t *tids;
 };
 
-static void push(struct ll_io **head, struct ll_io **tail, struct ll_io *io)
-{
-	io->next = NULL;
-	if (*tail)
-		(*tail)->next = io;
-	else
-		*head = io;
-	*tail = io;
-}
-
 static long perform_once(int fd, struct ll_io *io)
 {
 	char *buf = (char *)io->buf + io->done;
@@ -113,7 +103,7 @@ static void *worker(void *arg)
 			io->res = (int)r;
 
 		pthread_mutex_lock(&p->lock);
-		push(&p->done, &p->done_tail, io);
+		ll_io_push(&p->done, &p->done_tail, io);
 		pthread_mutex_unlock(&p->lock);
 		/* cannot fail: the counter is far from overflow */
 		(void)!write(p->efd, &one, sizeof(one));
@@ -150,7 +140,7 @@ static void threads_submit(struct ll_engine *e, struct ll_io *io)
 	io->res = 0;
 	e->inflight++;
 	pthread_mutex_lock(&p->lock);
-	push(&p->todo, &p->todo_tail, io);
+	ll_io_push(&p->todo, &p->todo_tail, io);
 	pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->lock);
 }

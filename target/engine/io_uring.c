@@ -214,12 +214,7 @@ static int start(struct uring_priv *p, struct ll_io *io)
 
 static void backlog_push(struct uring_priv *p, struct ll_io *io)
 {
-	io->next = NULL;
-	if (p->backlog_tail)
-		p->backlog_tail->next = io;
-	else
-		p->backlog = io;
-	p->backlog_tail = io;
+	ll_io_push(&p->backlog, &p->backlog_tail, io);
 }
 
 static void uring_submit(struct ll_engine *e, struct ll_io *io)
@@ -230,12 +225,7 @@ static void uring_submit(struct ll_engine *e, struct ll_io *io)
 	io->res = 0;
 	e->inflight++;
 	if (try_inline(p, io)) {
-		io->next = NULL;
-		if (p->done_tail)
-			p->done_tail->next = io;
-		else
-			p->done = io;
-		p->done_tail = io;
+		ll_io_push(&p->done, &p->done_tail, io);
 		schedule(p);
 		return;
 	}

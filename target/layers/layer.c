@@ -4,9 +4,25 @@
  * loop's next round (no layer completes a request inside its submit), the
  * optional ops with their defaults, and the fault= rule.
  */
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lunlink.h"
+
+int ll_status_path(const struct ll_lu *l, unsigned int set, char *buf, size_t len)
+{
+	int n;
+
+	if (mkdir(LL_STATUS_DIR, 0755) && errno != EEXIST)
+		return -1;
+	n = snprintf(buf, len, LL_STATUS_DIR "/c%d-t%d-l%" PRIu64, control_port,
+		     l->lu->tgt->tid, l->lu->lun);
+	snprintf(buf + n, len - (size_t)n, set ? "-e%u.status" : ".status", set + 1);
+	return 0;
+}
 
 uint64_t ll_now_ms(void)
 {
@@ -45,12 +61,7 @@ void ll_later_cancel(struct ll_lu *l)
 
 void ll_later(struct ll_lu *l, struct ll_io *io)
 {
-	io->next = NULL;
-	if (l->later_tail)
-		l->later_tail->next = io;
-	else
-		l->later = io;
-	l->later_tail = io;
+	ll_io_push(&l->later, &l->later_tail, io);
 	if (!l->later_scheduled) {
 		l->later_scheduled = 1;
 		tgt_add_sched_event(&l->later_ev);

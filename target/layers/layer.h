@@ -84,6 +84,13 @@ int ll_layer_message(struct ll_layer *ly, const struct ll_update *u);
 int ll_layer_map(struct ll_layer *ly, uint64_t off, int *fd, uint64_t *file_off,
 		 uint64_t *left);
 
+/* A layer's status file, read by lunlink-status: LL_STATUS_DIR/cCTL-tTID-
+ * lLUN.status for the backing store's set (0), -eN.status for extent=
+ * number N-1 (set N-1).  0, or -1 if the folder cannot be made. */
+#define LL_STATUS_DIR	"/run/lunlink"
+extern short int control_port;	/* tgtd's, exported: names the status files */
+int ll_status_path(const struct ll_lu *l, unsigned int set, char *buf, size_t len);
+
 /* milliseconds of CLOCK_MONOTONIC: the layers' timers and deadlines */
 uint64_t ll_now_ms(void);
 
@@ -134,9 +141,10 @@ int ll_linear_add(struct ll_layer *lin, struct ll_layer *below, uint64_t off, ui
 /* An iSCSI LUN on another node (url: iscsi://...), of which the stack
  * uses the first size bytes; connected in the background (the LUN is
  * served at once; its requests wait for the connection up to
- * leg_timeout).  what names it in messages.  NULL logged (a bad URL). */
+ * leg_timeout).  set: extent= number set (its status file, its name in
+ * messages).  NULL logged (a bad URL). */
 struct ll_layer *ll_remote_open(struct ll_lu *l, const char *url, uint64_t size,
-				const char *what);
+				unsigned int set);
 
 /* The mirror over a local copy (a lunlink image): set 0 is the backing
  * store's, k extent= number k; [lun_start, +len) is where the LUN serves

@@ -140,12 +140,7 @@ static void wait_for_generation(struct ll_local *loc, struct ll_io *io)
 		ll_later(loc->ly.l, io);
 		return;
 	}
-	io->next = NULL;
-	if (loc->wait_tail)
-		loc->wait_tail->next = io;
-	else
-		loc->wait = io;
-	loc->wait_tail = io;
+	ll_io_push(&loc->wait, &loc->wait_tail, io);
 }
 
 static void local_submit(struct ll_layer *ly, struct ll_io *io)

@@ -36,6 +36,7 @@
 #define REMOTE_BLOCK		512
 
 enum remote_state { R_DOWN, R_CONNECTING, R_UP };
+static const char *const state_name[] = { "down", "connecting", "up" };
 
 struct rio {
 	struct ll_io *io;
@@ -51,6 +52,7 @@ struct remote {
 	struct ll_conn conn;
 	char url[LL_URL_MAX + 1];
 	char name[LL_URL_MAX + 48];	/* for messages: "extent 3 (iscsi://...)" */
+	unsigned int set;		/* extent= number set */
 	enum remote_state state;
 	uint64_t capacity;		/* bytes, from READ CAPACITY at login */
 	uint64_t retry_at;		/* ms */
@@ -61,6 +63,10 @@ struct remote {
 	char why[256];			/* why it is down */
 	int down_said, failing_said;
 	uint64_t errors;		/* requests the peer failed */
+	uint64_t expired;		/* requests failed waiting for a connection */
+	unsigned int nwait;		/* requests waiting for one now */
+	char status_path[128];		/* its status file, for lunlink-status */
+	uint64_t status_at;		/* ms: written last */
 	unsigned char cap_tries;	/* unit attentions met by READ CAPACITY */
 };
 
@@ -80,6 +86,37 @@ static void rio_complete(struct rio *x, int res)
 	io->complete(io);
 }
 
+/*
+ * The status file (ll_status_path: -eN.status), rewritten whole at each
+ * change of state and once a second: the peer's state, what it holds, the
+ * requests waiting for it and those failed, and why it is down.
+ * lunlink-status prints it; doc/lunlink-status.8 names the fields.
+ */
+static void write_status(struct remote *r)
+{
+	char tmp[160], pub[LL_URL_MAX + 1];
+	FILE *f;
+
+	r->status_at = ll_now_ms();
+	if (!r->status_path[0])
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", r->status_path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	ll_url_public(r->url, pub, sizeof(pub));
+	fprintf(f, "lun tid=%d lun=%" PRIu64 " extent=%u remote=%s tgtd=%d\n",
+		r->ly.l->lu->tgt->tid, r->ly.l->lu->lun, r->set + 1, pub, (int)getpid());
+	fprintf(f, "peer state=%s capacity=%" PRIu64 " needs=%" PRIu64 " waiting=%u inflight=%u "
+		"failed_waiting=%" PRIu64 " peer_errors=%" PRIu64, state_name[r->state],
+		r->capacity, r->ly.size, r->nwait, r->inflight, r->expired, r->errors);
+	if (r->state != R_UP && r->why[0])
+		fprintf(f, " error=\"%s\"", r->why);
+	fputc('\n', f);
+	if (fclose(f) == 0)
+		rename(tmp, r->status_path);
+}
+
 static void wait_add(struct remote *r, struct rio *x)
 {
 	x->next = NULL;
@@ -88,6 +125,7 @@ static void wait_add(struct remote *r, struct rio *x)
 	else
 		r->wait = x;
 	r->wait_tail = x;
+	r->nwait++;
 }
 
 /* The connection is lost: from the next tick, connect again. */
@@ -101,6 +139,7 @@ static void remote_down(struct remote *r, const char *why)
 		      r->why, r->ly.l->opts.leg_timeout, r->backoff);
 	r->down_said = 1;
 	r->state = R_DOWN;
+	write_status(r);
 	r->conn.dead = 1;		/* closed at the next tick (conn.c sets it too,
 					 * after this, when the break is its own) */
 }
@@ -232,6 +271,7 @@ static void resend_waiting(struct remote *r)
 	struct rio *x = r->wait, *next;
 
 	r->wait = r->wait_tail = NULL;
+	r->nwait = 0;
 	for (; x; x = next) {
 		next = x->next;
 		send_rio(x);
@@ -245,13 +285,16 @@ static void expire_waiting(struct remote *r, uint64_t now, int all)
 	unsigned int failed = 0;
 
 	r->wait = r->wait_tail = NULL;
+	r->nwait = 0;
 	for (; x; x = next) {
 		next = x->next;
 		if (all || now >= x->deadline) {
 			failed++;
+			r->expired++;
 			rio_complete(x, -EIO);
 			continue;
 		}
+		r->nwait++;
 		x->next = NULL;
 		if (keep_tail)
 			keep_tail->next = x;
@@ -318,6 +361,7 @@ static void capacity_read(struct iscsi_context *iscsi, int status, void *data, v
 		r->down_said = r->failing_said = 0;
 		r->why[0] = '\0';
 		resend_waiting(r);
+		write_status(r);
 	}
 	if (t)
 		scsi_free_scsi_task(t);
@@ -375,6 +419,8 @@ static void tick(int fd, int events, void *data)
 	if (r->state == R_DOWN && !r->conn.iscsi && now >= r->retry_at)
 		remote_connect(r, why, sizeof(why));
 	expire_waiting(r, now, 0);
+	if (now - r->status_at >= 1000)
+		write_status(r);
 }
 
 static void remote_destroy(struct ll_layer *ly)
@@ -387,6 +433,8 @@ static void remote_destroy(struct ll_layer *ly)
 	}
 	ll_conn_close(&r->conn);	/* nothing is in flight: tgt closes an idle LUN */
 	expire_waiting(r, 0, 1);
+	if (r->status_path[0])
+		unlink(r->status_path);
 	free(r);
 }
 
@@ -396,7 +444,8 @@ static const struct ll_layer_ops remote_ops = {
 	.destroy = remote_destroy,
 };
 
-struct ll_layer *ll_remote_open(struct ll_lu *l, const char *url, uint64_t size, const char *what)
+struct ll_layer *ll_remote_open(struct ll_lu *l, const char *url, uint64_t size,
+				unsigned int set)
 {
 	struct itimerspec its = { .it_interval = { 0, REMOTE_TICK_MS * 1000000L },
 				  .it_value = { 0, REMOTE_TICK_MS * 1000000L } };
@@ -414,7 +463,10 @@ struct ll_layer *ll_remote_open(struct ll_lu *l, const char *url, uint64_t size,
 	r->backoff = REMOTE_BACKOFF_MIN_MS;
 	snprintf(r->url, sizeof(r->url), "%s", url);
 	ll_url_public(url, pub, sizeof(pub));
-	snprintf(r->name, sizeof(r->name), "%s (%s)", what, pub);
+	r->set = set;
+	snprintf(r->name, sizeof(r->name), "extent %u (%s)", set + 1, pub);
+	if (ll_status_path(l, set, r->status_path, sizeof(r->status_path)))
+		r->status_path[0] = '\0';
 	ll_conn_init(&r->conn, r->url, "peer", l->opts.leg_timeout, conn_broke, r);
 	r->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (r->tick_fd < 0 || timerfd_settime(r->tick_fd, 0, &its, NULL) ||
@@ -430,5 +482,6 @@ struct ll_layer *ll_remote_open(struct ll_lu *l, const char *url, uint64_t size,
 		remote_destroy(&r->ly);
 		return NULL;
 	}
+	write_status(r);
 	return &r->ly;
 }

@@ -115,8 +115,7 @@ static int add_extent(struct ll_lu *l, struct ll_layer *lin, unsigned int k)
 	if (ll_extent_is_remote(x)) {
 		/* a LUN on another node: the layer checks its size once
 		 * connected (it must hold offset + length) */
-		snprintf(what, sizeof(what), "extent %u", k + 1);
-		set = ll_remote_open(l, x->path, x->offset + x->length, what);
+		set = ll_remote_open(l, x->path, x->offset + x->length, k);
 		if (!set)
 			return -1;
 		ll_linear_add(lin, set, x->offset, x->length, 0);

@@ -302,13 +302,8 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 		m_err(m, "refused: cannot start the mirror's timer: %m\n");
 		goto err;
 	}
-	if (mkdir(STATUS_DIR, 0755) == 0 || errno == EEXIST) {
-		int n = snprintf(m->status_path, sizeof(m->status_path), STATUS_DIR "/c%d-t%d-l%"
-				 PRIu64, control_port, l->lu->tgt->tid, l->lu->lun);
-
-		snprintf(m->status_path + n, sizeof(m->status_path) - (size_t)n,
-			 set ? "-e%u.status" : ".status", set + 1);
-	}
+	if (ll_status_path(l, set, m->status_path, sizeof(m->status_path)))
+		m->status_path[0] = '\0';
 	e->mirror = m;
 	ll_mirror_copies_check(m);
 	m_info(m, "mirrored to %u leg(s); region size %u bytes\n", m->nlegs, im->region_size);

@@ -24,7 +24,6 @@
 #define TICK_MS			100
 #define BACKOFF_MIN_MS		500
 #define BACKOFF_MAX_MS		30000
-#define STATUS_DIR		"/run/lunlink"
 #define LOCAL_MSG_MS		10000
 
 /* a resync copy takes adjacent dirty regions together, up to this much,
@@ -37,7 +36,6 @@
 
 #define LL_CLOSE_REQS	2	/* a mirror's close writes two records at once */
 
-extern short int control_port;	/* tgtd's, exported: names the status file */
 
 enum leg_state {
 	LEG_DOWN,		/* waiting to reconnect */
