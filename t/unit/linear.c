@@ -39,6 +39,8 @@ void tgt_remove_sched_event(struct event_data *evt)
 	(void)evt;
 }
 
+short int control_port;		/* tgtd's; names status files, unused here */
+
 static char last_log[1024];
 
 void ll_log(enum ll_log_level level, const char *fmt, ...)
