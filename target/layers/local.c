@@ -13,9 +13,10 @@
  * takes a new generation before its first write: from then on it differs
  * from the copies it was mirrored with, and a mirror that meets them later
  * must see it (a copy at the old generation is behind it; one written on
- * its own since is split from it).  Its superblock goes through the engine
- * (O_DSYNC: the loop goes on), once per open; the writes that come
- * meanwhile wait for it, and fail if it fails (the next write tries again).
+ * its own since is split from it).  Its superblock is read and written
+ * through the engine (the write O_DSYNC: the loop goes on), once per open;
+ * the writes that come meanwhile wait for it, and fail if it fails (the
+ * next write tries again).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -62,20 +63,21 @@ static inline struct ll_local *to_local(struct ll_layer *ly)
 
 static void local_submit(struct ll_layer *ly, struct ll_io *io);
 
-static void gen_bumped(struct ll_io *gio)
+/* The new generation is written (res 0), or could not be read or written
+ * (-errno; what says which, why the reason if not errno's): the writes that
+ * waited go on, or fail. */
+static void gen_done(struct gen_bump *b, int res, const char *what, const char *why)
 {
-	struct gen_bump *b = (struct gen_bump *)((char *)gio - offsetof(struct gen_bump, io));
 	struct ll_local *loc = b->loc;
 	struct ll_lu *l = loc->ly.l;
 	struct ll_io *io = loc->wait, *next;
 
 	loc->wait = loc->wait_tail = NULL;
 	loc->bump = NULL;
-	if (gio->res) {
-		ll_err(l, "cannot write the superblock's new generation before the first write "
-		       "since this copy was served alone: %s; the writes waiting for it fail, and "
-		       "the next one tries again; check the image's disk (dmesg, its health)\n",
-		       strerror(-gio->res));
+	if (res) {
+		ll_err(l, "cannot %s before the first write since this copy was served alone: %s; "
+		       "the writes waiting for it fail, and the next one tries again; check the "
+		       "image's disk (dmesg, its health)\n", what, why ? why : strerror(-res));
 	} else {
 		ll_info(l, "first write since this copy was served alone: new generation %016"
 			PRIx64 " (was %016" PRIx64 "); the copies it was mirrored with are behind "
@@ -85,8 +87,8 @@ static void gen_bumped(struct ll_io *gio)
 	}
 	for (; io; io = next) {
 		next = io->next;
-		if (gio->res) {
-			io->res = gio->res;
+		if (res) {
+			io->res = res;
 			ll_later(l, io);
 		} else {
 			local_submit(&loc->ly, io);
@@ -95,35 +97,57 @@ static void gen_bumped(struct ll_io *gio)
 	free(b);
 }
 
-/* Start the new generation's write; 0, or -errno if it cannot start. */
-static int gen_bump(struct ll_local *loc)
+static void gen_written(struct ll_io *gio)
 {
-	struct ll_lu *l = loc->ly.l;
-	struct gen_bump *b;
+	struct gen_bump *b = (struct gen_bump *)((char *)gio - offsetof(struct gen_bump, io));
+
+	gen_done(b, gio->res, "write the superblock's new generation", NULL);
+}
+
+/* The superblock as it is now (windows of one image may be served by
+ * several LUNs), read through the engine: its new generation goes out. */
+static void gen_read(struct ll_io *gio)
+{
+	struct gen_bump *b = (struct gen_bump *)((char *)gio - offsetof(struct gen_bump, io));
 	char err[256];
 
-	if (posix_memalign((void **)&b, 4096, sizeof(*b)))
-		return -ENOMEM;
-	/* as it is now: windows of one image may be served by several LUNs
-	 * (a read of the page the open read) */
-	if (ll_image_read(loc->fd, UINT64_MAX, &b->im, err, sizeof(err)) != 1) {
-		ll_err(l, "cannot read the superblock before the first write since this copy "
-		       "was served alone: %s; the write fails\n", err);
-		free(b);
-		return -EIO;
+	if (gio->res) {
+		gen_done(b, gio->res, "read the superblock", NULL);
+		return;
 	}
-	b->loc = loc;
+	if (ll_image_decode(&b->im, b->sb, LL_IMAGE_SB_SIZE, UINT64_MAX, err, sizeof(err)) != 1) {
+		gen_done(b, -EIO, "read the superblock", err);
+		return;
+	}
 	b->was = b->im.gen_current;
 	ll_image_new_generation(&b->im);
 	b->im.gen_bitmap = 0;		/* no map says what changes from here */
 	ll_image_encode(&b->im, b->sb);
-	memset(&b->io, 0, sizeof(b->io));
 	b->io.op = LL_OP_WRITE;
 	b->io.flags = LL_IO_DSYNC;
+	b->io.off = 0;
+	b->io.len = LL_IMAGE_SB_SIZE;
+	b->io.done = 0;
+	b->io.complete = gen_written;
+	b->loc->ly.l->engine.ops->submit(&b->loc->ly.l->engine, &b->io);
+}
+
+/* Start the new generation: read the superblock, then write it (both
+ * through the engine: the loop goes on).  0, or -errno. */
+static int gen_bump(struct ll_local *loc)
+{
+	struct ll_lu *l = loc->ly.l;
+	struct gen_bump *b;
+
+	if (posix_memalign((void **)&b, 4096, sizeof(*b)))
+		return -ENOMEM;
+	b->loc = loc;
+	memset(&b->io, 0, sizeof(b->io));
+	b->io.op = LL_OP_READ;
 	b->io.buf = b->sb;
 	b->io.len = LL_IMAGE_SB_SIZE;
 	b->io.fd = loc->io_fd;
-	b->io.complete = gen_bumped;
+	b->io.complete = gen_read;
 	loc->bump = b;
 	l->engine.ops->submit(&l->engine, &b->io);
 	return 0;
