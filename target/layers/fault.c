@@ -40,16 +40,12 @@ static void fault_destroy(struct ll_layer *ly)
 	free(ly);
 }
 
+/* The stack puts a fault layer over local files only, which can resize. */
 static int fault_resize(struct ll_layer *ly, int grow, uint64_t want, uint64_t *now)
 {
 	struct ll_layer *below = ((struct fault *)ly)->below;
-	int ret;
+	int ret = below->ops->resize(below, grow, want, now);
 
-	if (!below->ops->resize) {
-		*now = ly->size;
-		return LL_RESIZE_SAME;
-	}
-	ret = below->ops->resize(below, grow, want, now);
 	ly->size = below->size;
 	return ret;
 }
