@@ -21,14 +21,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define check(cond)							\
-	do {								\
-		if (!(cond)) {						\
-			fprintf(stderr, "fuzz-bsopts: %s:%d: invariant broken: %s\n", \
-				__FILE__, __LINE__, #cond);		\
-			abort();					\
-		}							\
-	} while (0)
+#include "check.h"
 
 /* A refusal's message: non-empty (if there was room) and NUL-terminated. */
 static void check_err(const char *err, size_t errlen)
