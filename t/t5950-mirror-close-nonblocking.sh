@@ -82,27 +82,30 @@ start_reader() {
 }
 stop_reader() { touch stop && wait $reader; }
 
-# delete_timed: delete the mirrored LUN with B stopped; T0 and T1 (us)
-# around it, RC its status
-delete_timed() {
-	wait_for 10 grep -q "^read " lat || return 1
-	kill -STOP $B_PID || return 1
-	t0=$(now_us)
-	tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 1
-	rc=$? t1=$(now_us)
-	echo "$t0 $t1" >window	# for a look with --keep
-	sleep 0.3		# reads after it too
+# timed_with_b_stopped CMD...: with the plain LUN read in a loop and tgtd
+# B stopped (SIGSTOP), run CMD: T0 and T1 (us) around it, RC its status;
+# then B goes on, and N reads of the plain LUN overlapped [T0, T1], the
+# worst of them taking WORST us.  Fails if the reader, the stop or RC did.
+timed_with_b_stopped() {
+	start_reader
+	if wait_for 10 grep -q "^read " lat && kill -STOP $B_PID; then
+		t0=$(now_us)
+		"$@"
+		rc=$? t1=$(now_us)
+		echo "$t0 $t1" >window	# for a look with --keep
+		sleep 0.3		# reads after it too
+	else
+		rc=stop
+	fi
+	stop_reader
+	rrc=$?
+	cont_b
+	test "$rc" = 0 && test $rrc = 0 &&
+	worst_overlapping lat $t0 $t1 >worst && read n worst <worst
 }
 
 test_expect_success 'delete the mirrored LUN with its leg stopped: the plain LUN is served meanwhile, the delete is quick' '
-	start_reader
-	delete_timed
-	drc=$?
-	stop_reader
-	rrc=$?
-	cont_b &&
-	test $drc = 0 && test $rc = 0 && test $rrc = 0 &&
-	worst_overlapping lat $t0 $t1 >worst && read n worst <worst &&
+	timed_with_b_stopped tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 1 &&
 	say "the delete took $(( (t1 - t0) / 1000 )) ms (leg_timeout=$LEG_TIMEOUT s);" \
 	    "$n read(s) of the plain LUN overlapped it, the worst took $(( worst / 1000 )) ms;" \
 	    "all reads: $(tail -n 1 lat)" &&
@@ -130,15 +133,6 @@ test_expect_success 'served again with the leg running: exactly those regions ar
 # then the leg is dropped and the volume takes a new generation (its
 # superblock, then the map, on this copy's disk before the write is
 # acknowledged).  Those writes go through the engine: the loop goes on.
-write_timed() {
-	wait_for 10 grep -q "^read " lat || return 1
-	kill -STOP $B_PID || return 1
-	t0=$(now_us)
-	"$IO" "$(url A 1 1)" write 8192 w1024
-	rc=$? t1=$(now_us)
-	echo "$t0 $t1" >window
-	sleep 0.3
-}
 
 test_expect_success 'the mirrored LUN served again with leg_timeout=2' '
 	tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 1 &&
@@ -149,14 +143,7 @@ test_expect_success 'the mirrored LUN served again with leg_timeout=2' '
 test_expect_success 'a write the stopped leg does not answer: the LUN degrades, the plain LUN is served meanwhile' '
 	gen=$(json a.img generation) &&
 	test "$(json a.img bitmap_generation)" = 0000000000000000 &&
-	start_reader
-	write_timed
-	wrc=$?
-	stop_reader
-	rrc=$?
-	cont_b &&
-	test $wrc = 0 && test $rc = 0 && test $rrc = 0 &&
-	worst_overlapping lat $t0 $t1 >worst && read n worst <worst &&
+	timed_with_b_stopped "$IO" "$(url A 1 1)" write 8192 w1024 &&
 	say "the write took $(( (t1 - t0) / 1000 )) ms (leg_timeout=2 s);" \
 	    "$n read(s) of the plain LUN overlapped it, the worst took $(( worst / 1000 )) ms" &&
 	test "$n" -ge 1 && test "$worst" -lt 100000 &&
