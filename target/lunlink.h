@@ -29,9 +29,15 @@
 /* A local copy's place, for the mirror engine: its file (fd 0: the
  * engine's own, the backing store), where the LUN serves its data from
  * (start, len: bytes of the LUN; file_off: where that begins in the file),
- * its superblock, and its mirror once open. */
+ * its superblock, the layer its data is read and written through (byte 0
+ * the copy's first byte of data: the image's, then any copy_extent=
+ * areas) and how many bytes that holds, more_areas when it goes on past
+ * the image, and its mirror once open. */
 struct ll_extent {
 	int fd;
+	struct ll_layer *copy;
+	uint64_t size;
+	int more_areas;
 	uint64_t start, len;
 	uint64_t file_off;
 	const char *path;

@@ -56,6 +56,17 @@ struct ll_bsopts {
 		bool to_end;		/* LENGTH "end": to the end of its file
 					 * or image data (length 0 here) */
 	} extent[LL_MAX_EXTENTS];
+	/* copy_extent=PATH:OFFSET:LENGTH, repeatable: the backing store's
+	 * mirrored copy goes on into these areas (local or iscsi://), so
+	 * that the mirror's copy here is their concatenation after the
+	 * image's own data; its legs hold the same total (needs mirror= on
+	 * the backing store) */
+	unsigned int ncopy_extents;
+	struct ll_extent_opt copy_extent[LL_MAX_EXTENTS];
+	/* raw=on: serve the backing store as plain bytes, a lunlink image's
+	 * superblock included (a leg's export whose copy goes on into
+	 * extent= areas) */
+	bool raw;
 };
 
 #define LL_BSOPTS_LEG_TIMEOUT_DEFAULT	10

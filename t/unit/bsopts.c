@@ -465,8 +465,41 @@ static void test_remote_extents(void)
 		     "mirror=iscsi://c/iqn.c:v/1", &o), 0, "  a local extent after it may be mirrored");
 }
 
+/* copy_extent= (a mirrored copy that goes on into other areas), raw= */
+static void test_copy_areas(void)
+{
+	struct ll_bsopts o, p;
+	char buf[2048];
+
+	is_int(parse("copy_extent=/x.raw:1M:8M;mirror=iscsi://b/iqn.b:v/1;copy_extent=/y.raw:0:4M;"
+		     "extent=/z.img:0:1M", &o), 0,
+	       "copy_extent= before or after the backing store's mirror= parses");
+	is_int(o.ncopy_extents, 2, "  two areas of the copy");
+	ok(o.copy_extent[0].offset == 1u << 20 && o.copy_extent[0].length == 8u << 20 &&
+	   !strcmp(o.copy_extent[1].path, "/y.raw"), "  in order, with their offsets and lengths");
+	is_int(o.nextents, 1, "  extent= stays a segment of the LUN");
+	ll_bsopts_format(&o, buf, sizeof(buf));
+	is_int(parse(buf, &p), 0, "  format parses back");
+	ok(p.ncopy_extents == 2 && p.copy_extent[1].length == 4u << 20 && p.nextents == 1 &&
+	   p.leg_set[0] == 0, "  to the same areas and legs");
+	refused("copy_extent=/x.raw:0:1M", "has no mirror=", NULL);
+	refused("extent=/z.img:0:1M;mirror=iscsi://b/iqn.b:v/1;copy_extent=/x.raw:0:1M",
+		"has no mirror=", "before any extent=");
+	refused("mirror=iscsi://b/iqn.b:v/1;copy_extent=/x.raw:0:end", "needs its LENGTH", NULL);
+	refused("mirror=iscsi://b/iqn.b:v/1;copy_extent=iscsi://c/iqn.c:v/1:0:1M",
+		"own copy is on this node", NULL);
+	refused("mirror=iscsi://b/iqn.b:v/1;copy_extent=x.raw:0:1M", "copy_extent=", "ABSOLUTE");
+	is_int(parse("raw=on;extent=/x.raw:0:8M", &o), 0, "raw=on with extent= parses");
+	ok(o.raw, "  raw is set");
+	ll_bsopts_format(&o, buf, sizeof(buf));
+	ok(strstr(buf, ";raw=on") != NULL, "  format writes it back");
+	refused("raw=on;mirror=iscsi://b/iqn.b:v/1", "raw=on with mirror=", NULL);
+	refused("raw=maybe", "raw='maybe' must be on or off", NULL);
+}
+
 int main(void)
 {
+	test_copy_areas();
 	test_defaults();
 	test_keys();
 	test_bad_values();

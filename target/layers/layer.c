@@ -4,6 +4,7 @@
  * loop's next round (no layer completes a request inside its submit), the
  * optional ops with their defaults, and the fault= rule.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -103,4 +104,41 @@ int ll_fault_hits(const struct ll_lu *l, enum ll_io_op op)
 	default:		/* write, hole punch */
 		return !!(l->fault & LL_FAULT_WRITE);
 	}
+}
+
+/*
+ * SEEK_DATA or SEEK_HOLE (whence) over a layer's first size bytes, from
+ * off: where the next data (or hole) begins, through each local file the
+ * layer maps to.  size if none follows; for SEEK_DATA, off where a part
+ * cannot say (a remote LUN, an error: all data), for SEEK_HOLE, size there.
+ * A block device says it is all data.
+ */
+uint64_t ll_layer_seek(struct ll_layer *ly, uint64_t off, uint64_t size, int whence)
+{
+	while (off < size) {
+		uint64_t file_off, left;
+		off_t at;
+		int fd;
+
+		if (ll_layer_map(ly, off, &fd, &file_off, &left) || !left)
+			return whence == SEEK_DATA ? off : size;
+		at = lseek(fd, (off_t)file_off, whence);
+		if (at < 0 && errno != ENXIO)
+			return whence == SEEK_DATA ? off : size;
+		if (at < 0) {
+			/* ENXIO: SEEK_DATA found no data from file_off on (the
+			 * part is a hole: on to the next); SEEK_HOLE was asked
+			 * at or past the file's end (a hole here) */
+			if (whence == SEEK_HOLE)
+				return off;
+			off += left;
+			continue;
+		}
+		if ((uint64_t)at - file_off < left) {
+			off += (uint64_t)at - file_off;
+			return off < size ? off : size;
+		}
+		off += left;		/* not in this part: on to the next */
+	}
+	return size;
 }

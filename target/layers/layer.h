@@ -91,6 +91,11 @@ int ll_layer_map(struct ll_layer *ly, uint64_t off, int *fd, uint64_t *file_off,
 extern short int control_port;	/* tgtd's, exported: names the status files */
 int ll_status_path(const struct ll_lu *l, unsigned int set, char *buf, size_t len);
 
+/* Where the next data (whence SEEK_DATA) or hole (SEEK_HOLE) begins in the
+ * layer's first size bytes from off, through the local files it maps to;
+ * size if none. */
+uint64_t ll_layer_seek(struct ll_layer *ly, uint64_t off, uint64_t size, int whence);
+
 /* milliseconds of CLOCK_MONOTONIC: the layers' timers and deadlines */
 uint64_t ll_now_ms(void);
 
@@ -110,12 +115,14 @@ struct ll_local;
 /*
  * A local file as a layer.  The backing store (fd: tgt's, path: its path)
  * or a file the options name (fd < 0: opened here).  image: read its
- * superblock; a lunlink image serves its data (and, served alone, takes a
- * new generation before its first write), a file without one is raw;
- * must_be_image refuses a raw one (a mirror's copy).  NULL with the reason
- * logged.  what names it in messages ("extent 2 '/x.img'").
+ * superblock (kind): a lunlink image serves its data (and, served alone,
+ * takes a new generation before its first write), a file without one is
+ * raw; LL_LOCAL_IMAGE refuses a raw one (a mirror's copy), LL_LOCAL_RAW
+ * serves every byte, a superblock too (raw=on: a leg's export).  NULL with
+ * the reason logged.  what names it in messages ("extent 2 '/x.img'").
  */
-struct ll_local *ll_local_open(struct ll_lu *l, const char *path, int fd, int must_be_image,
+enum ll_local_kind { LL_LOCAL_ANY, LL_LOCAL_IMAGE, LL_LOCAL_RAW };
+struct ll_local *ll_local_open(struct ll_lu *l, const char *path, int fd, enum ll_local_kind kind,
 			       int alone, const char *what);
 struct ll_layer *ll_local_layer(struct ll_local *loc);
 /* Its lunlink image's superblock, or NULL for a raw file; its file for
@@ -146,11 +153,17 @@ int ll_linear_add(struct ll_layer *lin, struct ll_layer *below, uint64_t off, ui
 struct ll_layer *ll_remote_open(struct ll_lu *l, const char *url, uint64_t size,
 				unsigned int set);
 
-/* The mirror over a local copy (a lunlink image): set 0 is the backing
- * store's, k extent= number k; [lun_start, +len) is where the LUN serves
- * its data from byte data_off of it.  NULL with the reason logged. */
-struct ll_layer *ll_mirror_layer_open(struct ll_lu *l, struct ll_local *copy, unsigned int set,
-				      uint64_t lun_start, uint64_t data_off, uint64_t len);
+/* The mirror over a local copy (a lunlink image: its superblock, map and
+ * log): set 0 is the backing store's, k extent= number k; data: the
+ * layer the copy's data is read and written through (byte 0 its first byte
+ * of data), NULL for the image's own data, or a concatenation of it and
+ * copy_extent= areas (the layer owns it, the image's layer with it);
+ * [lun_start, +len) is where the LUN serves its data from byte data_off
+ * of it.  On failure, NULL with the reason logged, and data (or copy)
+ * is still the caller's. */
+struct ll_layer *ll_mirror_layer_open(struct ll_lu *l, struct ll_local *copy, struct ll_layer *data,
+				      unsigned int set, uint64_t lun_start, uint64_t data_off,
+				      uint64_t len);
 
 /* ---- the stack (layers/stack.c) --------------------------------------- */
 

@@ -401,7 +401,7 @@ static int read_superblock(struct ll_local *loc, uint64_t have, int alone, const
 	return 1;
 }
 
-struct ll_local *ll_local_open(struct ll_lu *l, const char *path, int fd, int must_be_image,
+struct ll_local *ll_local_open(struct ll_lu *l, const char *path, int fd, enum ll_local_kind kind,
 			       int alone, const char *what)
 {
 	struct ll_local *loc = calloc(1, sizeof(*loc));
@@ -442,10 +442,10 @@ struct ll_local *ll_local_open(struct ll_lu *l, const char *path, int fd, int mu
 	}
 	/* the backing store's messages are the LUN's own: no name needed */
 	snprintf(pre, sizeof(pre), "%s%s", loc->own ? what : "", loc->own ? ": " : "");
-	ret = read_superblock(loc, have, alone, pre);
+	ret = kind == LL_LOCAL_RAW ? 0 : read_superblock(loc, have, alone, pre);
 	if (ret < 0)
 		goto err;
-	if (ret == 0 && must_be_image) {
+	if (ret == 0 && kind == LL_LOCAL_IMAGE) {
 		ll_err(l, "refused: %s has mirror= legs, so it must be a lunlink image (its "
 		       "copies carry generations and a dirty-region map); prepare it with "
 		       "'lunlink-image create --size SIZE %s' (which erases it) and the same on "

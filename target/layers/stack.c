@@ -11,6 +11,8 @@
  *   extent=P:O:L...                     linear > [the above, fault > local(P)...]
  *   extent=P:O:L;mirror=URL             linear > [..., mirror > local(P)]
  *   extent=iscsi://H/IQN/LUN:O:L        linear > [..., remote(URL)]
+ *   mirror=URL;copy_extent=P:O:L...     mirror > linear > [local, local(P)...]
+ *   raw=on;extent=P:O:L                 linear > [fault > local (every byte), ...]
  *
  * An extent=P:O:end runs to the end of its file (or image data); the last
  * one grows with it (resize=).
@@ -35,6 +37,49 @@ static bool has_legs(const struct ll_lu *l, unsigned int set)
 }
 
 /*
+ * The backing store's mirrored copy when copy_extent= areas continue it:
+ * the image's data, then each area, concatenated.  Takes copy over (NULL
+ * logged: copy is destroyed).
+ */
+static struct ll_layer *copy_areas(struct ll_lu *l, struct ll_local *copy)
+{
+	struct ll_bsopts *o = &l->opts;
+	struct ll_layer *lin = ll_linear_new(l, 1 + o->ncopy_extents, 0);
+	char what[LL_EXTENT_PATH_MAX + 32];
+
+	if (!lin) {
+		ll_layer_destroy(ll_local_layer(copy));
+		return NULL;
+	}
+	ll_linear_add(lin, ll_local_layer(copy), 0, ll_local_layer(copy)->size, 0);
+	for (unsigned int k = 0; k < o->ncopy_extents; k++) {
+		struct ll_extent_opt *x = &o->copy_extent[k];
+		struct ll_local *area;
+		uint64_t have;
+
+		snprintf(what, sizeof(what), "copy_extent %u '%s'", k + 1, x->path);
+		area = ll_local_open(l, x->path, -1, LL_LOCAL_ANY, 0, what);
+		if (!area)
+			goto err;
+		have = ll_local_layer(area)->size;
+		if (x->offset > have || x->length > have - x->offset) {
+			ll_err(l, "refused: %s: %" PRIu64 " bytes at offset %" PRIu64 " end past its "
+			       "%" PRIu64 " bytes\n", what, x->length, x->offset, have);
+			ll_layer_destroy(ll_local_layer(area));
+			goto err;
+		}
+		ll_linear_add(lin, ll_local_layer(area), x->offset, x->length, 0);
+	}
+	ll_info(l, "the mirrored copy: the image's %" PRIu64 " bytes of data and %u "
+		"copy_extent= area(s), %" PRIu64 " bytes in all\n", ll_local_layer(copy)->size,
+		o->ncopy_extents, lin->size);
+	return lin;
+err:
+	ll_layer_destroy(lin);
+	return NULL;
+}
+
+/*
  * Set `set` of the LUN (0: the backing store, k: extent= number k) over
  * its local copy: a mirror when it has legs, else the fault layer over
  * it.  The mirror is told where the LUN serves its data (lun_start, from
@@ -43,23 +88,32 @@ static bool has_legs(const struct ll_lu *l, unsigned int set)
 static struct ll_layer *set_layer(struct ll_lu *l, struct ll_local *copy, unsigned int set,
 				  uint64_t lun_start, uint64_t data_off, uint64_t len)
 {
-	struct ll_layer *ly;
+	struct ll_layer *ly = NULL, *data = NULL;
 
-	if (has_legs(l, set)) {
-		if (!ll_local_image(copy)) {
-			ll_err(l, "refused: a mirrored LUN needs a lunlink image (its copies carry "
-			       "generations and a dirty-region map); prepare it with 'lunlink-image "
-			       "create --size SIZE %s' (which erases it) and the same on each leg\n",
-			       ll_local_path(copy));
-			ly = NULL;
-		} else {
-			ly = ll_mirror_layer_open(l, copy, set, lun_start, data_off, len);
-		}
-		if (ly)
-			l->nmirrors++;
-	} else {
+	if (!has_legs(l, set)) {
 		ly = ll_fault_new(l, ll_local_layer(copy));
+		goto out;
 	}
+	if (!ll_local_image(copy)) {
+		ll_err(l, "refused: a mirrored LUN needs a lunlink image (its copies carry "
+		       "generations and a dirty-region map); prepare it with 'lunlink-image "
+		       "create --size SIZE %s' (which erases it) and the same on each leg\n",
+		       ll_local_path(copy));
+		goto out;
+	}
+	if (set == 0 && l->opts.ncopy_extents) {
+		data = copy_areas(l, copy);
+		if (!data)
+			return NULL;	/* copy went with it */
+	}
+	ly = ll_mirror_layer_open(l, copy, data, set, lun_start, data_off, len);
+	if (ly)
+		l->nmirrors++;
+	else if (data)
+		ll_layer_destroy(data);	/* the image's layer with it */
+	if (ly || data)
+		return ly;
+out:
 	if (!ly)
 		ll_layer_destroy(ll_local_layer(copy));
 	return ly;
@@ -73,7 +127,8 @@ static struct ll_layer *backing(struct ll_lu *l, int fd)
 	struct ll_local *copy;
 	uint64_t size, off = 0, len;
 
-	copy = ll_local_open(l, l->path, fd, 0, !has_legs(l, 0), "the backing store");
+	copy = ll_local_open(l, l->path, fd, o->raw ? LL_LOCAL_RAW : LL_LOCAL_ANY, !has_legs(l, 0),
+			     "the backing store");
 	if (!copy)
 		return NULL;
 	size = len = ll_local_layer(copy)->size;
@@ -122,7 +177,7 @@ static int add_extent(struct ll_lu *l, struct ll_layer *lin, unsigned int k)
 		return 0;
 	}
 	snprintf(what, sizeof(what), "extent %u '%s'", k + 1, x->path);
-	copy = ll_local_open(l, x->path, -1, mirrored, 0, what);
+	copy = ll_local_open(l, x->path, -1, mirrored ? LL_LOCAL_IMAGE : LL_LOCAL_ANY, 0, what);
 	if (!copy)
 		return -1;
 	have = ll_local_layer(copy)->size;

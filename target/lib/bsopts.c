@@ -25,6 +25,8 @@ void ll_bsopts_default(struct ll_bsopts *o)
 	o->window = false;
 	o->window_offset = o->window_length = 0;
 	o->nextents = 0;
+	o->ncopy_extents = 0;
+	o->raw = false;
 }
 
 bool ll_extent_is_remote(const struct ll_extent_opt *x)
@@ -76,6 +78,48 @@ static int parse_bool(const char *key, const char *v, bool *out, char *err,
 		return 0;
 	}
 	return ll_fail(err, errlen, "bsopts: %s='%s' must be on or off", key, v);
+}
+
+/*
+ * PATH:OFFSET:LENGTH of extent= or copy_extent= (key): PATH absolute, or an
+ * iscsi:// URL (which keeps its port's colon: the last two colons split).
+ */
+static int parse_extent(const char *key, char *v, struct ll_extent_opt *x, char *err,
+			size_t errlen)
+{
+	char serr[128], *len_s = strrchr(v, ':'), *off_s;
+
+	if (!len_s)
+		return ll_fail(err, errlen, "bsopts: %s='%.80s' is not PATH:OFFSET:LENGTH", key, v);
+	*len_s++ = '\0';
+	off_s = strrchr(v, ':');
+	if (!off_s || off_s == v || (v[0] != '/' && strncmp(v, "iscsi://", 8)))
+		return ll_fail(err, errlen, "bsopts: %s='%.80s...' is not "
+			       "/ABSOLUTE/PATH:OFFSET:LENGTH or "
+			       "iscsi://HOST[:PORT]/TARGET-IQN/LUN:OFFSET:LENGTH", key, v);
+	*off_s++ = '\0';
+	if (!strncmp(v, "iscsi://", 8) && !strchr(v + 8, '/'))
+		return ll_fail(err, errlen, "bsopts: %s='%.80s' is not an iSCSI URL "
+			       "(iscsi://[user%%password@]host[:port]/target-iqn/lun)", key, v);
+	if (strlen(v) > LL_EXTENT_PATH_MAX)
+		return ll_fail(err, errlen, "bsopts: %s path longer than %d characters", key,
+			       LL_EXTENT_PATH_MAX);
+	/* LENGTH "end": to the end of the file or image's data, which
+	 * may grow (resize= on the LUN, when this extent is the last) */
+	x->to_end = !strcmp(len_s, "end");
+	if (ll_parse_size(off_s, &x->offset, serr, sizeof(serr)) ||
+	    (!x->to_end && ll_parse_size(len_s, &x->length, serr, sizeof(serr))))
+		return ll_fail(err, errlen, "bsopts: %s %s: %s", key, v, serr);
+	if (x->to_end)
+		x->length = 0;
+	if ((!x->length && !x->to_end) || x->offset % 512 || x->length % 512)
+		return ll_fail(err, errlen, "bsopts: %s %s: the offset and the length must be "
+			       "multiples of 512, the length not 0", key, v);
+	if (x->to_end && !strncmp(v, "iscsi://", 8))
+		return ll_fail(err, errlen, "bsopts: %s %s: a LUN on another node needs its "
+			       "LENGTH (\"end\" is for local files and images)", key, v);
+	strcpy(x->path, v);
+	return 0;
 }
 
 static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
@@ -154,52 +198,57 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 		return 0;
 	}
 	if (!strcmp(kv, "extent")) {
-		char serr[128], *len_s = strrchr(v, ':'), *off_s;
-		struct ll_extent_opt *x;
-
 		if (o->nextents == LL_MAX_EXTENTS)
 			return ll_fail(err, errlen, "bsopts: more than %d extent= options", LL_MAX_EXTENTS);
-		if (!len_s)
-			return ll_fail(err, errlen, "bsopts: extent='%.80s' is not PATH:OFFSET:LENGTH", v);
-		*len_s++ = '\0';
-		off_s = strrchr(v, ':');
-		if (!off_s || off_s == v || (v[0] != '/' && strncmp(v, "iscsi://", 8)))
-			return ll_fail(err, errlen, "bsopts: extent='%.80s...' is not "
-				    "/ABSOLUTE/PATH:OFFSET:LENGTH or "
-				    "iscsi://HOST[:PORT]/TARGET-IQN/LUN:OFFSET:LENGTH", v);
-		*off_s++ = '\0';
-		if (!strncmp(v, "iscsi://", 8) && !strchr(v + 8, '/'))
-			return ll_fail(err, errlen, "bsopts: extent='%.80s' is not an iSCSI URL "
-				    "(iscsi://[user%%password@]host[:port]/target-iqn/lun)", v);
-		x = &o->extent[o->nextents];
-		if (strlen(v) > LL_EXTENT_PATH_MAX)
-			return ll_fail(err, errlen, "bsopts: extent path longer than %d characters",
-				    LL_EXTENT_PATH_MAX);
-		/* LENGTH "end": to the end of the file or image's data, which
-		 * may grow (resize= on the LUN, when this extent is the last) */
-		x->to_end = !strcmp(len_s, "end");
-		if (ll_parse_size(off_s, &x->offset, serr, sizeof(serr)) ||
-		    (!x->to_end && ll_parse_size(len_s, &x->length, serr, sizeof(serr))))
-			return ll_fail(err, errlen, "bsopts: extent %s: %s", v, serr);
-		if (x->to_end)
-			x->length = 0;
-		if ((!x->length && !x->to_end) || x->offset % 512 || x->length % 512)
-			return ll_fail(err, errlen, "bsopts: extent %s: the offset and the length must be "
-				    "multiples of 512, the length not 0", v);
-		if (x->to_end && !strncmp(v, "iscsi://", 8))
-			return ll_fail(err, errlen, "bsopts: extent %s: a LUN on another node needs its "
-				    "LENGTH (\"end\" is for local files and images)", v);
-		strcpy(x->path, v);
+		if (parse_extent(kv, v, &o->extent[o->nextents], err, errlen))
+			return -1;
 		o->nextents++;
 		return 0;
 	}
+	if (!strcmp(kv, "copy_extent")) {
+		if (o->ncopy_extents == LL_MAX_EXTENTS)
+			return ll_fail(err, errlen, "bsopts: more than %d copy_extent= options",
+				       LL_MAX_EXTENTS);
+		if (parse_extent(kv, v, &o->copy_extent[o->ncopy_extents], err, errlen))
+			return -1;
+		if (ll_extent_is_remote(&o->copy_extent[o->ncopy_extents]))
+			return ll_fail(err, errlen, "bsopts: copy_extent=%.80s: a mirror's own copy is "
+				       "on this node (a LUN on another node joins a mirror as a leg: "
+				       "mirror=)", o->copy_extent[o->ncopy_extents].path);
+		if (o->copy_extent[o->ncopy_extents].to_end)
+			return ll_fail(err, errlen, "bsopts: copy_extent %s: needs its LENGTH (\"end\" "
+				       "is for the last extent=; a mirror's copy does not grow on its own)",
+				       o->copy_extent[o->ncopy_extents].path);
+		o->ncopy_extents++;
+		return 0;
+	}
+	if (!strcmp(kv, "raw"))
+		return parse_bool(kv, v, &o->raw, err, errlen);
 	if (!strcmp(kv, "leg_timeout"))
 		return parse_uint(kv, v, 1, LL_BSOPTS_LEG_TIMEOUT_MAX, &o->leg_timeout, err,
 				  errlen);
 
 	return ll_fail(err, errlen,
 		    "bsopts: unknown key '%s' (known: io, threads, queue_depth, thin, mirror, "
-		    "resync_rate, leg_timeout, window, extent)", kv);
+		    "resync_rate, leg_timeout, window, extent, copy_extent, raw)", kv);
+}
+
+/* What only the options together say. */
+static int check_together(const struct ll_bsopts *o, char *err, size_t errlen)
+{
+	bool mirrored = false;
+
+	for (unsigned int i = 0; i < o->nlegs; i++)
+		mirrored |= !o->leg_set[i];
+	if (o->ncopy_extents && !mirrored)
+		return ll_fail(err, errlen, "bsopts: copy_extent=%.80s: a copy_extent= continues the "
+			       "mirrored copy of the backing store, and it has no mirror= (give "
+			       "mirror= before any extent=)", o->copy_extent[0].path);
+	if (o->raw && mirrored)
+		return ll_fail(err, errlen, "bsopts: raw=on with mirror= on the backing store: raw "
+			       "serves the image's superblock as data (a leg's export), and a "
+			       "mirror keeps its generations there");
+	return 0;
 }
 
 int ll_bsopts_parse(const char *s, struct ll_bsopts *o, char *err, size_t errlen)
@@ -228,7 +277,7 @@ int ll_bsopts_parse(const char *s, struct ll_bsopts *o, char *err, size_t errlen
 		if (parse_one(p, o, err, errlen))
 			return -1;
 	}
-	return 0;
+	return check_together(o, err, errlen);
 }
 
 static int format_leg(const struct ll_bsopts *o, unsigned int i, char *buf, size_t len, int n,
@@ -240,6 +289,23 @@ static int format_leg(const struct ll_bsopts *o, unsigned int i, char *buf, size
 	if (public)
 		ll_url_public(o->leg[i], url, sizeof(url));
 	return n + snprintf(buf + used, len - used, ";mirror=%s", public ? url : o->leg[i]);
+}
+
+static int format_extent(const char *key, const struct ll_extent_opt *x, char *buf, size_t len,
+			 int n, bool public)
+{
+	char path[LL_EXTENT_PATH_MAX + 1];
+	size_t used = (size_t)n < len ? (size_t)n : len;
+
+	if (public && ll_extent_is_remote(x))
+		ll_url_public(x->path, path, sizeof(path));
+	else
+		snprintf(path, sizeof(path), "%s", x->path);
+	if (x->to_end)
+		return n + snprintf(buf + used, len - used, ";%s=%s:%llu:end", key, path,
+				    (unsigned long long)x->offset);
+	return n + snprintf(buf + used, len - used, ";%s=%s:%llu:%llu", key, path,
+			    (unsigned long long)x->offset, (unsigned long long)x->length);
 }
 
 static int format(const struct ll_bsopts *o, char *buf, size_t len, bool public)
@@ -254,6 +320,12 @@ static int format(const struct ll_bsopts *o, char *buf, size_t len, bool public)
 	for (i = 0; i < o->nlegs && n >= 0; i++)
 		if (!o->leg_set[i])
 			n = format_leg(o, i, buf, len, n, public);
+	for (i = 0; i < o->ncopy_extents && n >= 0; i++)
+		n = format_extent("copy_extent", &o->copy_extent[i], buf, len, n, public);
+	if (o->raw && n >= 0) {
+		used = (size_t)n < len ? (size_t)n : len;
+		n += snprintf(buf + used, len - used, ";raw=on");
+	}
 	if ((o->nlegs || o->resync_rate || o->leg_timeout != LL_BSOPTS_LEG_TIMEOUT_DEFAULT) &&
 	    n >= 0) {
 		used = (size_t)n < len ? (size_t)n : len;
@@ -261,21 +333,9 @@ static int format(const struct ll_bsopts *o, char *buf, size_t len, bool public)
 			      (unsigned long long)o->resync_rate, o->leg_timeout);
 	}
 	for (i = 0; i < o->nextents && n >= 0; i++) {
-		char path[LL_EXTENT_PATH_MAX + 1];
 		unsigned int j;
 
-		if (public && ll_extent_is_remote(&o->extent[i]))
-			ll_url_public(o->extent[i].path, path, sizeof(path));
-		else
-			snprintf(path, sizeof(path), "%s", o->extent[i].path);
-		used = (size_t)n < len ? (size_t)n : len;
-		if (o->extent[i].to_end)
-			n += snprintf(buf + used, len - used, ";extent=%s:%llu:end", path,
-				      (unsigned long long)o->extent[i].offset);
-		else
-			n += snprintf(buf + used, len - used, ";extent=%s:%llu:%llu", path,
-				      (unsigned long long)o->extent[i].offset,
-				      (unsigned long long)o->extent[i].length);
+		n = format_extent("extent", &o->extent[i], buf, len, n, public);
 		for (j = 0; j < o->nlegs && n >= 0; j++)
 			if (o->leg_set[j] == i + 1)
 				n = format_leg(o, j, buf, len, n, public);

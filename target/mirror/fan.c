@@ -53,8 +53,8 @@ static int covers(const struct ll_mirror *m, const struct ll_io *io, uint64_t r)
 	uint64_t off = io->off - m->image->data_offset, a = r << m->shift;
 	uint64_t b = (r + 1) << m->shift;
 
-	if (b > m->image->data_size)
-		b = m->image->data_size;
+	if (b > m->size)
+		b = m->size;
 	return off <= a && off + io->len >= b;
 }
 
@@ -439,7 +439,7 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 			ll_later(l, &f->local);
 			return;
 		}
-		l->engine.ops->submit(&l->engine, &f->local);
+		mirror_copy_submit(m, &f->local);
 		return;
 	}
 
@@ -548,7 +548,7 @@ void ll_fan_go(struct fan *f)
 		ll_later(l, &f->local);
 		return;
 	}
-	l->engine.ops->submit(&l->engine, &f->local);
+	mirror_copy_submit(m, &f->local);
 }
 
 /* The leg flushed, or what it took unflushed is in the map now. */

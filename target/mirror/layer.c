@@ -19,7 +19,9 @@
 
 struct mirror_layer {
 	struct ll_layer ly;
-	struct ll_local *copy;
+	struct ll_local *copy;		/* the image: superblock, map, log */
+	struct ll_layer *data;		/* the copy's data: the image's, then
+					 * any copy_extent= areas */
 	struct ll_extent place;
 };
 
@@ -49,7 +51,7 @@ static void ml_destroy(struct ll_layer *ly)
 
 	if (ml->place.mirror)
 		ll_mirror_close(ml->place.mirror);
-	ll_layer_destroy(ll_local_layer(ml->copy));
+	ll_layer_destroy(ml->data);	/* the image's layer with it */
 	free(ml);
 }
 
@@ -61,7 +63,14 @@ static int legs_may_grow(void *arg, uint64_t file_size)
 static int ml_resize(struct ll_layer *ly, int grow, uint64_t want, uint64_t *now)
 {
 	struct mirror_layer *ml = to_ml(ly);
-	int ret = ll_local_resize(ml->copy, grow, want, now, legs_may_grow, ml->place.mirror);
+	int ret;
+
+	if (ml->place.more_areas) {
+		ll_err(ly->l, "refused: resize: the mirror's copy goes on into copy_extent= areas, "
+		       "whose sizes are fixed by the options; make a new volume to grow it\n");
+		return LL_RESIZE_REFUSED;
+	}
+	ret = ll_local_resize(ml->copy, grow, want, now, legs_may_grow, ml->place.mirror);
 
 	if (ret == LL_RESIZE_CHANGED) {
 		/* it serves its data from where it did to its new end */
@@ -93,7 +102,7 @@ static int ml_message(struct ll_layer *ly, const struct ll_update *u)
 static int ml_map(struct ll_layer *ly, uint64_t off, int *fd, uint64_t *file_off,
 		  uint64_t *left)
 {
-	return ll_layer_map(ll_local_layer(to_ml(ly)->copy), off, fd, file_off, left);
+	return ll_layer_map(to_ml(ly)->data, off, fd, file_off, left);
 }
 
 static const struct ll_layer_ops mirror_ops = {
@@ -106,8 +115,9 @@ static const struct ll_layer_ops mirror_ops = {
 	.map = ml_map,
 };
 
-struct ll_layer *ll_mirror_layer_open(struct ll_lu *l, struct ll_local *copy, unsigned int set,
-				      uint64_t lun_start, uint64_t data_off, uint64_t len)
+struct ll_layer *ll_mirror_layer_open(struct ll_lu *l, struct ll_local *copy, struct ll_layer *data,
+				      unsigned int set, uint64_t lun_start, uint64_t data_off,
+				      uint64_t len)
 {
 	struct mirror_layer *ml = calloc(1, sizeof(*ml));
 	struct ll_image *im = ll_local_image(copy);
@@ -118,8 +128,12 @@ struct ll_layer *ll_mirror_layer_open(struct ll_lu *l, struct ll_local *copy, un
 	}
 	ml->ly.ops = &mirror_ops;
 	ml->ly.l = l;
-	ml->ly.size = ll_local_layer(copy)->size;
 	ml->copy = copy;
+	ml->data = data ? data : ll_local_layer(copy);
+	ml->ly.size = ml->data->size;
+	ml->place.copy = ml->data;
+	ml->place.size = ml->data->size;
+	ml->place.more_areas = ml->data != ll_local_layer(copy);
 	ml->place.fd = ll_local_fd(copy);
 	ml->place.path = ll_local_path(copy);
 	ml->place.image = im;

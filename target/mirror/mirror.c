@@ -222,6 +222,8 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 	m->set = set;
 	m->image = im;
 	m->ext = e;
+	m->copy = e->copy;
+	m->size = e->size;
 	if (set)
 		snprintf(m->label, sizeof(m->label), "extent %u (%s): ", set + 1, e->path);
 	m->tick_fd = -1;
@@ -233,6 +235,14 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 		      e->path, errno == EWOULDBLOCK ? "it is locked" : strerror(errno));
 		free(m);
 		return -1;
+	}
+	if (m->size > im->max_data_size) {
+		m_err(m, "refused: its copy holds %" PRIu64 " bytes of data (the image's %" PRIu64
+		      " and the copy_extent= areas), more than its dirty-region map covers "
+		      "(--max-size %" PRIu64 "); make the image with 'lunlink-image create "
+		      "--max-size %" PRIu64 "' or more, and each leg's the same\n", m->size,
+		      im->data_size, im->max_data_size, m->size);
+		goto err;
 	}
 	for (m->shift = 0; (1u << m->shift) < im->region_size; m->shift++)
 		;
@@ -285,6 +295,11 @@ int ll_mirror_open(struct ll_lu *l, struct ll_extent *e, unsigned int set)
 	 * can reach this copy (a crash then leaves it not blank: copied, never
 	 * taken for identical to a blank leg) */
 	m->blank = ll_image_is_blank(im) && !holds_data(m);
+	if (m->blank && e->more_areas) {
+		m->blank = 0;
+		m_info(m, "its superblock says blank, but its copy goes on into copy_extent= "
+		       "areas that lunlink-image did not make blank: its legs are copied\n");
+	}
 	im->blank_gen = 0;
 	im->flags = (im->flags & ~LL_IMAGE_F_FRESH) | LL_IMAGE_F_OPEN | LL_IMAGE_F_PRIMARY;
 	if (ll_map_store_sb(m))

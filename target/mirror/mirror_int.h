@@ -127,6 +127,12 @@ struct ll_mirror {
 	unsigned int set;		/* 0: the backing store; k: extent= number k */
 	struct ll_extent *ext;		/* l->ext[set] */
 	struct ll_image *image;		/* its superblock */
+	/* the copy's data: a layer whose byte 0 is its first byte of data
+	 * (the image's own, or the image's then copy_extent= areas), and
+	 * how many bytes of data the mirror serves (no more than the map
+	 * covers: the image's --max-size) */
+	struct ll_layer *copy;
+	uint64_t size;
 	char label[LL_EXTENT_PATH_MAX + 32];	/* for messages: "" or "extent 2 (PATH): " */
 	unsigned int nlegs;
 	struct ll_leg leg[LL_MAX_LEGS];	/* their own fields: mirror_leg.c, mirror_resync.c */
@@ -267,6 +273,16 @@ struct fan {
 static inline int mirror_io_fd(const struct ll_mirror *m)
 {
 	return m->ext->fd;
+}
+
+/* Send io (offsets in the image's file, as the mirror counts) to the copy's
+ * data; its completion as set. */
+static inline void mirror_copy_submit(struct ll_mirror *m, struct ll_io *io)
+{
+	if (io->op != LL_OP_DATASYNC)
+		io->off -= m->image->data_offset;
+	io->fd = 0;
+	ll_layer_submit(m->copy, io);
 }
 
 static inline int mirror_fd(const struct ll_mirror *m)

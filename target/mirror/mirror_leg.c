@@ -260,7 +260,7 @@ static int store_sb(struct ll_leg *g, uint64_t gen, int counted, void (*then)(st
 
 static uint64_t data_region_count(struct ll_mirror *m)
 {
-	uint64_t size = m->image->data_size;
+	uint64_t size = m->size;
 
 	return (size + (1ULL << m->shift) - 1) >> m->shift;
 }

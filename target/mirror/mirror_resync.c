@@ -41,7 +41,7 @@ static void read_granted(struct ll_range *rg)
 	c->rd.buf = c->buf;
 	c->rd.off = m->image->data_offset + c->start;
 	c->rd.len = c->len;
-	m->l->engine.ops->submit(&m->l->engine, &c->rd);
+	mirror_copy_submit(m, &c->rd);
 }
 
 /* An idle job of the leg, with its buffer; NULL if none (or no memory). */
@@ -317,7 +317,9 @@ static int copy_send(struct ll_copy *c)
 {
 	struct ll_leg *g = c->g;
 
-	if (!iscsi_write16_task(g->conn.iscsi, g->conn.lun, c->rd.off / 512, c->buf, (uint32_t)c->rd.len,
+	/* c->rd's offset went down the copy's layers: the job's own */
+	if (!iscsi_write16_task(g->conn.iscsi, g->conn.lun, (g->m->image->data_offset + c->start) / 512,
+				c->buf, (uint32_t)c->len,
 				512, 0, 0, 0, 0, 0, region_copied, c))
 		return 0;
 	ll_conn_fd_update(&g->conn);
@@ -342,30 +344,20 @@ static int copy_send(struct ll_copy *c)
  * only a hole follows; off if the file system cannot say. */
 static uint64_t data_from(struct ll_mirror *m, uint64_t off)
 {
-	uint64_t base = m->image->data_offset, size = m->image->data_size;
-	off_t at = lseek(mirror_fd(m), (off_t)(base + off), SEEK_DATA);
-
-	if (at < 0)
-		return errno == ENXIO ? size : off;
-	return (uint64_t)at - base < size ? (uint64_t)at - base : size;
+	return ll_layer_seek(m->copy, off, m->size, SEEK_DATA);
 }
 
 /* Where the hole after volume offset off starts: the data size if none. */
 static uint64_t hole_from(struct ll_mirror *m, uint64_t off)
 {
-	uint64_t base = m->image->data_offset, size = m->image->data_size;
-	off_t at = lseek(mirror_fd(m), (off_t)(base + off), SEEK_HOLE);
-
-	if (at < 0)
-		return errno == ENXIO ? off : size;
-	return (uint64_t)at - base < size ? (uint64_t)at - base : size;
+	return ll_layer_seek(m->copy, off, m->size, SEEK_HOLE);
 }
 
 /* Region e is a hole here, whole (within the data), if data starts only
  * at or after data_at. */
 static int whole_hole(const struct ll_mirror *m, uint64_t e, uint64_t data_at)
 {
-	uint64_t end = (e + 1) << m->shift, size = m->image->data_size;
+	uint64_t end = (e + 1) << m->shift, size = m->size;
 
 	return (e << m->shift) < size && (end < size ? end : size) <= data_at;
 }
@@ -386,7 +378,7 @@ static uint64_t rate_max(const struct ll_mirror *m, uint64_t max)
 static uint64_t hole_span(struct ll_leg *g, uint64_t r, uint64_t *end)
 {
 	struct ll_mirror *m = g->m;
-	uint64_t start = r << m->shift, size = m->image->data_size, d = data_from(m, start), e;
+	uint64_t start = r << m->shift, size = m->size, d = data_from(m, start), e;
 	uint64_t max = g->no_unmap ? rate_max(m, LL_RESYNC_MAX) : LL_RESYNC_HOLE_MAX;
 
 	if (!whole_hole(m, r, d))
@@ -521,7 +513,7 @@ static void hole_granted(struct ll_range *rg)
 static uint64_t span_from(struct ll_mirror *m, uint64_t r, const uint8_t *want,
 			  int skip_stale, uint64_t *end)
 {
-	uint64_t size = m->image->data_size, start = r << m->shift, max = rate_max(m, LL_RESYNC_MAX);
+	uint64_t size = m->size, start = r << m->shift, max = rate_max(m, LL_RESYNC_MAX);
 	uint64_t e;
 
 	for (e = r + 1; e < m->nregions && map_test(want, e) && !(skip_stale && stale_at(m, e)) &&
@@ -584,7 +576,7 @@ static uint64_t next_copyable(struct ll_leg *g, uint64_t r)
 void ll_resync_next(struct ll_leg *g)
 {
 	struct ll_mirror *m = g->m;
-	uint64_t size = m->image->data_size, r, end, start, len;
+	uint64_t size = m->size, r, end, start, len;
 	struct ll_copy *c;
 
 	while (g->state == LEG_SYNCING && !m->closing) {
@@ -714,7 +706,7 @@ static void repair_leg_read(struct iscsi_context *iscsi, int status, void *data,
 	c->rd.off = m->image->data_offset + c->start;
 	c->rd.len = c->len;
 	c->rd.complete = repair_written;
-	m->l->engine.ops->submit(&m->l->engine, &c->rd);
+	mirror_copy_submit(m, &c->rd);
 }
 
 /* The range is held (no write lands in it): read it from the leg. */
@@ -743,7 +735,7 @@ static void repair_granted(struct ll_range *rg)
  */
 void ll_repair_next(struct ll_mirror *m)
 {
-	uint64_t size = m->image->data_size, r, end, start, len;
+	uint64_t size = m->size, r, end, start, len;
 	struct ll_leg *g;
 	struct ll_copy *c;
 

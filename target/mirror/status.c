@@ -46,7 +46,7 @@ void ll_mirror_write_status(struct ll_mirror *m)
 				rate ? left / rate : 0);
 		else if (g->verifying)
 			fprintf(f, " verifying=%" PRIu64 "/%" PRIu64 " differ=%" PRIu64,
-				g->verify_count, (uint64_t)((m->image->data_size + (1ULL << m->shift) - 1)
+				g->verify_count, (uint64_t)((m->size + (1ULL << m->shift) - 1)
 				>> m->shift), g->verify_diff);
 		else
 			fprintf(f, " out_of_date=%" PRIu64, left);

@@ -104,7 +104,7 @@ static void verify_local_read(struct ll_io *io)
 void ll_verify_next(struct ll_leg *g)
 {
 	struct ll_mirror *m = g->m;
-	uint64_t size = m->image->data_size, start = g->verify_pos << m->shift, len;
+	uint64_t size = m->size, start = g->verify_pos << m->shift, len;
 	struct ll_copy *c;
 
 	if (!g->verifying || g->copying || m->closing)
