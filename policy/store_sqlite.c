@@ -13,9 +13,10 @@
  *
  * The file holds current values only (no old versions), plus the event
  * history that watches read, trimmed by ps_compact.  Change notification
- * is an eventfd rung after each commit through this handle.
+ * is an eventfd rung after each commit through this handle.  The leases
+ * are in store_sqlite_lease.c.
  */
-#include "store_backend.h"
+#include "store_sqlite.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,16 +31,6 @@
 #define SQ_SCHEMA_VERSION	1
 #define SQ_APPLICATION_ID	0x4c4c7073	/* "LLps" */
 #define SQ_BUSY_MS		5000		/* wait this long for another writer */
-
-enum sq_stmt {
-	S_BEGIN, S_BEGIN_IMMEDIATE, S_COMMIT,
-	S_REVS, S_SET_META,
-	S_GET, S_RANGE, S_RANGE_KEYS, S_PUT, S_DEL,
-	S_EVENT_ADD, S_EVENTS, S_COMPACT,
-	S_LEASE_GET, S_LEASE_ADD, S_LEASE_SET, S_LEASE_DEL, S_LEASE_KEYS, S_LEASE_DUE,
-	S_LEASE_GRACE,
-	S_COUNT
-};
 
 static const char *const sql_text[S_COUNT] = {
 	[S_BEGIN]		= "BEGIN",
@@ -91,39 +82,26 @@ static const char schema_sql[] =
 	"PRAGMA application_id = 1280077939;"	/* SQ_APPLICATION_ID */
 	"PRAGMA user_version = 1;";		/* SQ_SCHEMA_VERSION */
 
-struct sq {
-	sqlite3 *db;
-	char *path;
-	int efd;			/* rung after each commit that changed something */
-	sqlite3_stmt *stmt[S_COUNT];
-};
-
-/* A write transaction's changes: the revision they make, the next event. */
-struct sq_writer {
-	int64_t rev;
-	int64_t idx;
-};
-
-static struct sq *sq_of(struct ps_store *st)
+struct sq *sq_of(struct ps_store *st)
 {
 	return st->priv;
 }
 
 /* The message from SQLite's last failure, naming the file. */
-static int sq_fail(struct ps_store *st)
+int sq_fail(struct ps_store *st)
 {
 	struct sq *s = sq_of(st);
 
 	return ps_set_error(st, PS_ERROR, "sqlite: %s: %s", s->path, sqlite3_errmsg(s->db));
 }
 
-static int sq_nomem(struct ps_store *st)
+int sq_nomem(struct ps_store *st)
 {
 	return ps_set_error(st, PS_ERROR, "sqlite: %s: %s", sq_of(st)->path, strerror(ENOMEM));
 }
 
 /* Statement i, prepared once, reset and unbound. */
-static sqlite3_stmt *sq_stmt(struct ps_store *st, enum sq_stmt i)
+sqlite3_stmt *sq_stmt(struct ps_store *st, enum sq_stmt i)
 {
 	struct sq *s = sq_of(st);
 
@@ -141,7 +119,7 @@ static sqlite3_stmt *sq_stmt(struct ps_store *st, enum sq_stmt i)
 }
 
 /* Step a statement that returns no rows; 0 or -1. */
-static int sq_done(struct ps_store *st, sqlite3_stmt *q)
+int sq_done(struct ps_store *st, sqlite3_stmt *q)
 {
 	int rc = sqlite3_step(q);
 
@@ -161,18 +139,18 @@ static int sq_exec(struct ps_store *st, enum sq_stmt i)
 	return q ? sq_done(st, q) : -1;
 }
 
-static int sq_begin(struct ps_store *st, bool write)
+int sq_begin(struct ps_store *st, bool write)
 {
 	return sq_exec(st, write ? S_BEGIN_IMMEDIATE : S_BEGIN);
 }
 
-static int sq_commit(struct ps_store *st)
+int sq_commit(struct ps_store *st)
 {
 	return sq_exec(st, S_COMMIT);
 }
 
 /* Undo the open transaction, keeping the message of what failed. */
-static void sq_rollback(struct ps_store *st)
+void sq_rollback(struct ps_store *st)
 {
 	struct sq *s = sq_of(st);
 
@@ -180,7 +158,7 @@ static void sq_rollback(struct ps_store *st)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static void sq_notify(struct ps_store *st)
+void sq_notify(struct ps_store *st)
 {
 	uint64_t one = 1;
 	ssize_t n = write(sq_of(st)->efd, &one, sizeof(one));
@@ -234,7 +212,7 @@ static int row_kv(struct ps_store *st, sqlite3_stmt *q, struct ps_kv *kv)
 	return 0;
 }
 
-static int sq_revs(struct ps_store *st, int64_t *rev, int64_t *compacted)
+int sq_revs(struct ps_store *st, int64_t *rev, int64_t *compacted)
 {
 	sqlite3_stmt *q = sq_stmt(st, S_REVS);
 
@@ -252,7 +230,7 @@ static int sq_revs(struct ps_store *st, int64_t *rev, int64_t *compacted)
 	return 0;
 }
 
-static int sq_set_meta(struct ps_store *st, const char *name, int64_t value)
+int sq_set_meta(struct ps_store *st, const char *name, int64_t value)
 {
 	sqlite3_stmt *q = sq_stmt(st, S_SET_META);
 
@@ -446,8 +424,7 @@ static int sq_put_in(struct ps_store *st, struct sq_writer *w, const struct ps_o
 }
 
 /* Delete the keys a statement (already bound) selects; *n counts them. */
-static int sq_delete_selected(struct ps_store *st, struct sq_writer *w, sqlite3_stmt *sel,
-			      int64_t *n)
+int sq_delete_selected(struct ps_store *st, struct sq_writer *w, sqlite3_stmt *sel, int64_t *n)
 {
 	char **keys = NULL;
 	size_t count = 0, cap = 0, i;
@@ -646,193 +623,6 @@ err:
 	return rc;
 }
 
-/* ---- leases ---------------------------------------------------------------------- */
-
-/* Lease id's TTL and deadline: 1 found, 0 not, -1 error. */
-static int sq_lease_get(struct ps_store *st, int64_t id, int64_t *ttl, int64_t *deadline)
-{
-	sqlite3_stmt *q = sq_stmt(st, S_LEASE_GET);
-	int rc;
-
-	if (!q)
-		return -1;
-	sqlite3_bind_int64(q, 1, id);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		*ttl = sqlite3_column_int64(q, 0);
-		*deadline = sqlite3_column_int64(q, 1);
-		rc = 1;
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : sq_fail(st);
-	}
-	sqlite3_reset(q);
-	return rc;
-}
-
-static int sq_lease_grant(struct ps_store *st, int64_t ttl, int64_t *id)
-{
-	sqlite3_stmt *q;
-
-	if (sq_begin(st, true))
-		return PS_ERROR;
-	q = sq_stmt(st, S_LEASE_ADD);
-	if (!q)
-		goto err;
-	sqlite3_bind_int64(q, 1, ttl);
-	sqlite3_bind_int64(q, 2, ps_now_ms() + ttl * 1000);
-	if (sq_done(st, q))
-		goto err;
-	*id = sqlite3_last_insert_rowid(sq_of(st)->db);
-	if (sq_commit(st))
-		goto err;
-	return PS_OK;
-err:
-	sq_rollback(st);
-	return PS_ERROR;
-}
-
-static int sq_lease_keepalive(struct ps_store *st, int64_t id, int64_t *ttl)
-{
-	int64_t deadline, now = ps_now_ms();
-	sqlite3_stmt *q;
-	int rc = PS_ERROR, found;
-
-	if (sq_begin(st, true))
-		return PS_ERROR;
-	found = sq_lease_get(st, id, ttl, &deadline);
-	if (found < 0)
-		goto err;
-	if (!found || deadline < now) {
-		rc = ps_set_error(st, PS_NOT_FOUND, "lease %lld %s", (long long)id,
-				  found ? "expired" : "not found");
-		goto err;
-	}
-	q = sq_stmt(st, S_LEASE_SET);
-	if (!q)
-		goto err;
-	sqlite3_bind_int64(q, 1, id);
-	sqlite3_bind_int64(q, 2, now + *ttl * 1000);
-	if (sq_done(st, q) || sq_commit(st))
-		goto err;
-	return PS_OK;
-err:
-	sq_rollback(st);
-	return rc;
-}
-
-/* Inside a write transaction: delete lease id and its keys at w's revision. */
-static int sq_revoke_in(struct ps_store *st, struct sq_writer *w, int64_t id)
-{
-	sqlite3_stmt *q = sq_stmt(st, S_LEASE_KEYS);
-	int64_t n;
-
-	if (!q)
-		return -1;
-	sqlite3_bind_int64(q, 1, id);
-	if (sq_delete_selected(st, w, q, &n))
-		return -1;
-	q = sq_stmt(st, S_LEASE_DEL);
-	if (!q)
-		return -1;
-	sqlite3_bind_int64(q, 1, id);
-	if (sq_done(st, q))
-		return -1;
-	if (w->idx && sq_set_meta(st, "revision", w->rev))
-		return -1;
-	return 0;
-}
-
-static int sq_lease_revoke(struct ps_store *st, int64_t id, int64_t *revision)
-{
-	struct sq_writer w = { 0 };
-	int64_t rev, ttl, deadline;
-	int rc = PS_ERROR, found;
-
-	if (sq_begin(st, true))
-		return PS_ERROR;
-	if (sq_revs(st, &rev, NULL))
-		goto err;
-	found = sq_lease_get(st, id, &ttl, &deadline);
-	if (found < 0)
-		goto err;
-	if (!found) {
-		rc = ps_set_error(st, PS_NOT_FOUND, "lease %lld not found", (long long)id);
-		goto err;
-	}
-	w.rev = rev + 1;
-	if (sq_revoke_in(st, &w, id) || sq_commit(st))
-		goto err;
-	*revision = w.idx ? w.rev : rev;
-	if (w.idx)
-		sq_notify(st);
-	return PS_OK;
-err:
-	sq_rollback(st);
-	return rc;
-}
-
-static int sq_lease_ttl(struct ps_store *st, int64_t id, int64_t *remaining, int64_t *granted)
-{
-	int64_t deadline, left;
-	int rc = PS_ERROR, found;
-
-	if (sq_begin(st, false))
-		return PS_ERROR;
-	found = sq_lease_get(st, id, granted, &deadline);
-	if (found < 0)
-		goto err;
-	if (!found) {
-		rc = ps_set_error(st, PS_NOT_FOUND, "lease %lld not found", (long long)id);
-		goto err;
-	}
-	if (sq_commit(st))
-		goto err;
-	left = deadline - ps_now_ms();
-	*remaining = left > 0 ? (left + 999) / 1000 : 0;
-	return PS_OK;
-err:
-	sq_rollback(st);
-	return rc;
-}
-
-/* Each lease past its deadline revoked in its own transaction and revision. */
-static int sq_lease_expire(struct ps_store *st, int64_t now_ms, int64_t *expired)
-{
-	for (;;) {
-		struct sq_writer w = { 0 };
-		sqlite3_stmt *q;
-		int64_t rev, id;
-		int rc;
-
-		if (sq_begin(st, true))
-			return PS_ERROR;
-		if (sq_revs(st, &rev, NULL) || !(q = sq_stmt(st, S_LEASE_DUE)))
-			goto err;
-		sqlite3_bind_int64(q, 1, now_ms);
-		rc = sqlite3_step(q);
-		id = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-		sqlite3_reset(q);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-			sq_fail(st);
-			goto err;
-		}
-		if (!id) {
-			if (sq_commit(st))
-				goto err;
-			return PS_OK;
-		}
-		w.rev = rev + 1;
-		if (sq_revoke_in(st, &w, id) || sq_commit(st))
-			goto err;
-		(*expired)++;
-		if (w.idx)
-			sq_notify(st);
-	}
-err:
-	sq_rollback(st);
-	return PS_ERROR;
-}
-
 /* ---- watches ----------------------------------------------------------------------- */
 
 static int sq_watch_open(struct ps_store *st, struct ps_watch *w)
@@ -1005,25 +795,6 @@ static int sq_schema(struct ps_store *st)
 		goto err;
 	}
 	return sq_commit(st);
-err:
-	sq_rollback(st);
-	return -1;
-}
-
-/* A restarted manager gives every lease a full TTL from now. */
-static int sq_lease_grace(struct ps_store *st)
-{
-	sqlite3_stmt *q;
-
-	if (sq_begin(st, true))
-		return -1;
-	q = sq_stmt(st, S_LEASE_GRACE);
-	if (!q)
-		goto err;
-	sqlite3_bind_int64(q, 1, ps_now_ms());
-	if (sq_done(st, q) || sq_commit(st))
-		goto err;
-	return 0;
 err:
 	sq_rollback(st);
 	return -1;
