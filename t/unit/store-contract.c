@@ -563,6 +563,146 @@ static void test_watch(void)
 	ps_watch_close(st, now);
 }
 
+/*
+ * A randomized model check (fixed seed): puts, deletes, prefix deletes and
+ * compare-and-swap txns on 16 keys, against a model of etcd's rules; after
+ * every step the store's revision and every key's value, version,
+ * create_revision and mod_revision must be the model's.
+ */
+#define MODEL_KEYS	16
+#define MODEL_STEPS	300
+
+struct model_key {
+	bool exists;
+	char value[16];
+	int64_t create, mod, version;
+};
+
+static struct model_key model[MODEL_KEYS];
+static int64_t model_rev;
+
+static const char *model_name(int i)
+{
+	static char b[4][24];
+	static unsigned int next;
+	char *n = b[next++ % 4];
+
+	snprintf(n, sizeof(b[0]), "m/k%d", i);
+	return K(n);
+}
+
+static void model_put(int i, const char *value, int64_t rev)
+{
+	struct model_key *k = &model[i];
+
+	if (!k->exists) {
+		k->exists = true;
+		k->create = rev;
+		k->version = 0;
+	}
+	k->version++;
+	k->mod = rev;
+	snprintf(k->value, sizeof(k->value), "%s", value);
+}
+
+static bool model_matches(int step)
+{
+	struct ps_range r;
+	size_t j = 0;
+	bool good = revision() == model_rev;
+
+	if (ps_range(st, K("m/"), NULL, 0, &r))
+		return false;
+	/* the store's keys come sorted; walk the model's in the same order */
+	for (size_t n = 0; n < r.count && good; n++) {
+		int i = atoi(r.kvs[n].key + strlen(pfx) + 3);
+		struct model_key *k = &model[i];
+
+		good = i >= 0 && i < MODEL_KEYS && k->exists && !strcmp(r.kvs[n].value, k->value) &&
+		       r.kvs[n].version == k->version && r.kvs[n].create_revision == k->create &&
+		       r.kvs[n].mod_revision == k->mod;
+		if (!good)
+			diag("step %d: %s differs from the model", step, r.kvs[n].key);
+	}
+	for (int i = 0; i < MODEL_KEYS; i++)
+		j += model[i].exists;
+	if (good && j != r.count) {
+		diag("step %d: %zu keys, the model has %zu", step, r.count, j);
+		good = false;
+	}
+	ps_range_free(&r);
+	return good;
+}
+
+static void test_model(void)
+{
+	unsigned int seed = 16;
+	int step, bad = -1;
+
+	model_rev = revision();
+	for (step = 0; step < MODEL_STEPS && bad < 0; step++) {
+		int i = rand_r(&seed) % MODEL_KEYS, j = rand_r(&seed) % MODEL_KEYS;
+		char value[16];
+		int64_t rev = 0, deleted = 0;
+		bool changed = false;
+
+		snprintf(value, sizeof(value), "v%d", rand_r(&seed) % 1000);
+		switch (rand_r(&seed) % 4) {
+		case 0:
+			if (put(model_name(i), value, 0, &rev))
+				break;
+			model_put(i, value, ++model_rev);
+			break;
+		case 1:
+			ps_delete(st, model_name(i), false, &deleted, &rev);
+			if (model[i].exists) {
+				model[i].exists = false;
+				model_rev++;
+			}
+			break;
+		case 2:		/* m/k1 deletes k1 and k10..k15 */
+			ps_delete(st, model_name(i % 2), true, &deleted, &rev);
+			for (int k = 0; k < MODEL_KEYS; k++) {
+				char n[12];
+
+				snprintf(n, sizeof(n), "%d", k);
+				if (model[k].exists && n[0] == "01"[i % 2]) {
+					model[k].exists = false;
+					changed = true;
+				}
+			}
+			model_rev += changed;
+			break;
+		default: {	/* if i's mod_revision is (or is not) the model's, put j, else delete j */
+			struct ps_cmp cmp = { .key = model_name(i), .target = PS_CMP_MOD_REVISION,
+					      .result = PS_EQUAL,
+					      .number = model[i].mod + (rand_r(&seed) % 3 == 0) };
+			struct ps_op yes = { .type = PS_OP_PUT, .key = model_name(j), .value = value,
+					     .value_len = strlen(value) };
+			struct ps_op no = { .type = PS_OP_DELETE, .key = model_name(j) };
+			struct ps_txn txn = { .cmp = &cmp, .ncmp = 1, .success = &yes, .nsuccess = 1,
+					      .failure = &no, .nfailure = 1 };
+			struct ps_txn_result res;
+			bool holds = (model[i].exists ? model[i].mod : 0) == cmp.number;
+
+			if (ps_txn(st, &txn, &res) || res.succeeded != holds)
+				bad = step;
+			ps_txn_result_free(&res);
+			if (holds) {
+				model_put(j, value, ++model_rev);
+			} else if (model[j].exists) {
+				model[j].exists = false;
+				model_rev++;
+			}
+			break;
+		}
+		}
+		if (!model_matches(step))
+			bad = step;
+	}
+	ok(bad < 0, "%d random steps agree with the model%s", step, bad < 0 ? "" : " (see above)");
+}
+
 static void test_reopen(void)
 {
 	struct ps_kv kv;
@@ -611,6 +751,7 @@ int main(void)
 	test_txn();
 	test_leases();
 	test_watch();
+	test_model();
 	test_reopen();
 
 	if (ps_delete(st, pfx, true, NULL, NULL))
