@@ -768,7 +768,7 @@ static int sq_pragma_int(struct ps_store *st, const char *sql, int64_t *v)
 static int sq_schema(struct ps_store *st)
 {
 	struct sq *s = sq_of(st);
-	int64_t version, app, tables;
+	int64_t version = 0, app = 0, tables = 0;
 
 	if (sq_begin(st, true))
 		return -1;

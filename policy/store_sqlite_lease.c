@@ -57,7 +57,7 @@ err:
 
 int sq_lease_keepalive(struct ps_store *st, int64_t id, int64_t *ttl)
 {
-	int64_t deadline, now = ps_now_ms();
+	int64_t deadline = 0, now = ps_now_ms();
 	sqlite3_stmt *q;
 	int rc = PS_ERROR, found;
 
@@ -137,7 +137,7 @@ err:
 
 int sq_lease_ttl(struct ps_store *st, int64_t id, int64_t *remaining, int64_t *granted)
 {
-	int64_t deadline, left;
+	int64_t deadline = 0, left;
 	int rc = PS_ERROR, found;
 
 	if (sq_begin(st, false))
