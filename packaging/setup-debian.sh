@@ -17,7 +17,7 @@ set -eu
 
 cache=${LUNLINK_CACHE:-/var/cache/lunlink}
 packages="build-essential pkg-config dpkg-dev patch tgt libiscsi-bin libiscsi-dev
-liburing-dev libconfig-dev libaio-dev libssl-dev util-linux iproute2 perl tshark
+liburing-dev libconfig-dev libaio-dev libssl-dev libsqlite3-dev sqlite3 util-linux iproute2 perl tshark
 qemu-system-x86 busybox-static cpio kmod xz-utils jq groff-base"
 
 say() { printf 'setup: %s\n' "$*"; }
