@@ -18,8 +18,9 @@
 
 struct hooks {
 	pa_revoked_fn revoked;
+	void *revoked_arg;
 	pa_refused_fn refused;
-	void *arg;
+	void *refused_arg;
 };
 
 static int hooks_index = -1;
@@ -130,7 +131,7 @@ static void refuse(struct hooks *h, X509 *cert, const char *what)
 	if (cert)
 		X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
 	snprintf(why, sizeof(why), "client certificate %s refused: %s", subject, what);
-	h->refused(h->arg, why);
+	h->refused(h->refused_arg, why);
 }
 
 /* OpenSSL's verdict for each certificate of the chain, then ours for the
@@ -154,7 +155,7 @@ static int verify_cb(int ok, X509_STORE_CTX *sc)
 		refuse(h, cert, why);
 		return 0;
 	}
-	if (h && h->revoked && h->revoked(h->arg, id.serial)) {
+	if (h && h->revoked && h->revoked(h->revoked_arg, id.serial)) {
 		X509_STORE_CTX_set_error(sc, X509_V_ERR_CERT_REVOKED);
 		snprintf(why, sizeof(why), "%s %s's certificate (serial %s) is revoked",
 			 pca_role_name(id.role), id.name, id.serial);
@@ -162,6 +163,27 @@ static int verify_cb(int ok, X509_STORE_CTX *sc)
 		return 0;
 	}
 	return 1;
+}
+
+/* Handshakes that fail before any certificate is checked (none sent, no
+ * common protocol) are told of here, by the fatal alert the server sends;
+ * failures of verification were told by verify_cb. */
+static void info_cb(const SSL *ssl, int where, int ret)
+{
+	struct hooks *h = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), hooks_index);
+	char why[160];
+
+	if (!(where & SSL_CB_WRITE_ALERT) || !(where & SSL_CB_ALERT) || (ret >> 8) != SSL3_AL_FATAL ||
+	    !h || !h->refused || SSL_get_verify_result(ssl) != X509_V_OK)
+		return;
+	/* OpenSSL 3.0 has no text for TLS 1.3's "certificate required" */
+	if ((ret & 0xff) == SSL_AD_CERTIFICATE_REQUIRED)
+		snprintf(why, sizeof(why), "TLS handshake with a client failed: certificate required "
+			 "(the client sent none)");
+	else
+		snprintf(why, sizeof(why), "TLS handshake with a client failed: %s (alert %d)",
+			 SSL_alert_desc_string_long(ret), ret & 0xff);
+	h->refused(h->refused_arg, why);
 }
 
 SSL_CTX *pa_tls_server_ctx(const struct pa_tls_server_opts *o, char *err, size_t errlen)
@@ -182,8 +204,9 @@ SSL_CTX *pa_tls_server_ctx(const struct pa_tls_server_opts *o, char *err, size_t
 		goto err;
 	}
 	h->revoked = o->revoked;
+	h->revoked_arg = o->revoked_arg;
 	h->refused = o->refused;
-	h->arg = o->arg;
+	h->refused_arg = o->refused_arg;
 	if (!SSL_CTX_set_ex_data(ctx, hooks_index, h)) {
 		ll_fail(err, errlen, "cannot make a TLS context: %s", pca_ssl_reason(why, sizeof(why)));
 		goto err;
@@ -194,6 +217,7 @@ SSL_CTX *pa_tls_server_ctx(const struct pa_tls_server_opts *o, char *err, size_t
 			    SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_info_callback(ctx, info_cb);
 	if (SSL_CTX_use_certificate_chain_file(ctx, o->files.cert_file) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, o->files.key_file, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
