@@ -144,6 +144,10 @@ static long bad_char(const char *s, size_t len, enum pjr_charset cs)
 			if ((c < 0x20 && c != '\n' && c != '\r') || c >= 0x7f)
 				return (long)i;
 			break;
+		case PJR_HOST:
+			if (!name_char(c, true) && c != '.' && c != ':' && c != '-')
+				return (long)i;
+			break;
 		}
 	}
 	return -1;
@@ -191,6 +195,46 @@ int pjr_string(json_object *obj, const char *field, bool required, size_t maxlen
 				field, bad, cs == PJR_NAME ?
 				" (names are letters, digits, '.', '_' and '-', starting with a letter or digit)" : "");
 	*out = s;
+	return 0;
+}
+
+int pjr_string_array(json_object *obj, const char *field, bool required, size_t max_items,
+		     size_t maxlen, enum pjr_charset cs, const char **out, struct pjr_err *e)
+{
+	json_object *val, *holder;
+	size_t n;
+	int r;
+
+	out[0] = NULL;
+	r = get_typed(obj, field, required, json_type_array, &val, e);
+	if (r <= 0)
+		return r;
+	n = json_object_array_length(val);
+	if (n > max_items)
+		return pjr_fail(e, 400, field, "field '%s' has %zu items, more than the %zu allowed",
+				field, n, max_items);
+	if (n == 0 && required)
+		return pjr_fail(e, 400, field, "field '%s' must not be empty", field);
+	for (size_t i = 0; i < n; i++) {
+		const char *s;
+		char name[48];
+
+		/* each item read as a one-field object, to share pjr_string's checks */
+		holder = json_object_new_object();
+		if (!holder)
+			return pjr_fail(e, 400, field, "out of memory");
+		json_object_object_add(holder, field, json_object_get(json_object_array_get_idx(val, i)));
+		r = pjr_string(holder, field, true, maxlen, cs, &s, e);
+		json_object_put(holder);
+		if (r) {
+			snprintf(name, sizeof(name), "%s[%zu]", field, i);
+			snprintf(e->field, sizeof(e->field), "%s", name);
+			return -1;
+		}
+		/* s pointed into the item, which obj still holds */
+		out[i] = json_object_get_string(json_object_array_get_idx(val, i));
+	}
+	out[n] = NULL;
 	return 0;
 }
 

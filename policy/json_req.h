@@ -34,6 +34,7 @@ enum pjr_charset {
 	PJR_NAME,	/* [A-Za-z0-9][A-Za-z0-9._-]*: names, ids */
 	PJR_TEXT,	/* any UTF-8 but control characters: descriptions */
 	PJR_PEM,	/* printable ASCII, newlines: certificates, CSRs */
+	PJR_HOST,	/* [A-Za-z0-9.:-]: host names, IPv4 and IPv6 addresses */
 };
 
 /* Fill e (any of its fields may be reused); always returns -1. */
@@ -58,6 +59,14 @@ bool pjr_name_valid(const char *s, size_t len);
  */
 int pjr_string(json_object *obj, const char *field, bool required, size_t maxlen,
 	       enum pjr_charset cs, const char **out, struct pjr_err *e);
+
+/*
+ * An array of at most max_items strings, each as pjr_string would take it
+ * (required: non-empty); out has room for max_items + 1 and ends with NULL.
+ * An absent optional field gives an empty list.
+ */
+int pjr_string_array(json_object *obj, const char *field, bool required, size_t max_items,
+		     size_t maxlen, enum pjr_charset cs, const char **out, struct pjr_err *e);
 
 /* An integer field in [min, max]; an absent optional field leaves *out. */
 int pjr_int(json_object *obj, const char *field, bool required, int64_t min, int64_t max,

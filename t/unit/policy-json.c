@@ -101,6 +101,25 @@ static void test_fields(void)
 	json_object_put(o);
 }
 
+static void test_arrays(void)
+{
+	struct pjr_err e;
+	json_object *o = parse("{\"hosts\":[\"10.0.0.1\",\"::1\",\"a.example\"],"
+			       "\"bad\":[\"ok\",\"a b\"],\"num\":[1]}", &e);
+	const char *out[4];
+
+	ok(pjr_string_array(o, "hosts", true, 3, 253, PJR_HOST, out, &e) == 0 &&
+	   !strcmp(out[1], "::1") && !out[3], "an array of host names is read");
+	ok(pjr_string_array(o, "hosts", true, 2, 253, PJR_HOST, out, &e) < 0,
+	   "more items than allowed are refused");
+	ok(pjr_string_array(o, "bad", true, 3, 253, PJR_HOST, out, &e) < 0, "a bad item is refused");
+	is_str(e.field, "bad[1]", "... naming the item");
+	ok(pjr_string_array(o, "num", true, 3, 253, PJR_HOST, out, &e) < 0, "a number item is refused");
+	ok(pjr_string_array(o, "none", false, 3, 253, PJR_HOST, out, &e) == 0 && !out[0],
+	   "an absent optional array is empty");
+	json_object_put(o);
+}
+
 static void test_size_grammar(void)
 {
 	static const struct { const char *s; int ok; uint64_t v; } cases[] = {
@@ -139,6 +158,7 @@ int main(void)
 {
 	test_parse();
 	test_fields();
+	test_arrays();
 	test_size_grammar();
 	test_names();
 	return done_testing();
