@@ -39,8 +39,9 @@ struct pa_tls_server_opts {
 	struct pa_tls_files files;
 	bool client_certs;	/* require and verify them (the API listener) */
 	pa_revoked_fn revoked;	/* may be NULL: nothing revoked */
+	void *revoked_arg;
 	pa_refused_fn refused;	/* may be NULL */
-	void *arg;		/* for both */
+	void *refused_arg;
 };
 
 /*
