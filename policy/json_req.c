@@ -184,7 +184,8 @@ int pjr_string(json_object *obj, const char *field, bool required, size_t maxlen
 		return r;
 	s = json_object_get_string(val);
 	len = (size_t)json_object_get_string_len(val);
-	if (len == 0 && required)
+	/* "" is no name, even where a name is optional */
+	if (len == 0 && (required || cs == PJR_NAME || cs == PJR_HOST))
 		return pjr_fail(e, 400, field, "field '%s' must not be empty", field);
 	if (len > maxlen)
 		return pjr_fail(e, 400, field, "field '%s' is %zu bytes long, more than the %zu allowed",

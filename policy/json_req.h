@@ -53,8 +53,8 @@ int pjr_only(json_object *obj, const char *const *allowed, struct pjr_err *e);
 bool pjr_name_valid(const char *s, size_t len);
 
 /*
- * A string field of at most maxlen bytes (and at least 1 if required) in
- * the given set.  *out points into obj (valid while obj lives); an absent
+ * A string field of at most maxlen bytes (and at least 1 if required, or
+ * if a name or host) in the given set.  *out points into obj (valid while obj lives); an absent
  * optional field leaves *out NULL and returns 0.
  */
 int pjr_string(json_object *obj, const char *field, bool required, size_t maxlen,

@@ -63,7 +63,7 @@ static void test_fields(void)
 	struct pjr_err e;
 	json_object *o = parse("{\"name\":\"db-1.x_y\",\"size\":\"10G\",\"count\":7,"
 			       "\"note\":\"h\\u00e9llo\",\"flag\":true,\"nul\":\"a\\u0000b\","
-			       "\"num\":\"12\",\"neg\":-1,\"huge\":99999999999999999999}", &e);
+			       "\"num\":\"12\",\"neg\":-1,\"empty\":\"\",\"huge\":99999999999999999999}", &e);
 	const char *s;
 	int64_t i = 0;
 	uint64_t u = 0;
@@ -82,6 +82,8 @@ static void test_fields(void)
 	ok(pjr_string(o, "nul", true, 100, PJR_TEXT, &s, &e) < 0, "a NUL inside a string is refused");
 	ok(pjr_string(o, "missing", true, 10, PJR_NAME, &s, &e) < 0, "a missing required string is refused");
 	like(e.message, "missing required field 'missing'", "... saying so");
+	ok(pjr_string(o, "empty", false, 10, PJR_NAME, &s, &e) < 0,
+	   "an empty optional name is refused, not taken as a name");
 	ok(pjr_string(o, "missing", false, 10, PJR_NAME, &s, &e) == 0 && !s,
 	   "a missing optional string is NULL");
 	ok(pjr_string(o, "count", true, 10, PJR_NAME, &s, &e) < 0, "a number for a string is refused");
