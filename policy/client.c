@@ -131,12 +131,14 @@ static void transport_error(struct pa_client *c, CURLcode rc, const char *detail
 			    size_t errlen)
 {
 	const char *d = detail[0] ? detail : curl_easy_strerror(rc);
+	long os_errno = 0;
 
+	curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_COULDNT_RESOLVE_HOST:
 		ll_fail(err, errlen, "cannot connect to %s: %s%s", c->where,
-			strstr(d, "refused") ? "connection refused" : d,
+			os_errno ? strerror((int)os_errno) : d,
 			c->tls ? "" : " (is lunlink-policyd running, and may this user use its socket?)");
 		break;
 	case CURLE_OPERATION_TIMEDOUT:

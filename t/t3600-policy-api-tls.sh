@@ -270,4 +270,11 @@ test_expect_success 'the server stops on SIGTERM and removes its socket' '
 	test ! -e "$SOCK"
 '
 
+test_expect_success 'the client says the connection was refused, and where' '
+	test_must_fail call_as op GET /v1/whoami 2>err &&
+	grep "cannot connect to 127.0.0.1:$PORT: Connection refused" err &&
+	test_must_fail "$TOOL" call "unix:$SOCK" GET /v1/whoami 2>err &&
+	grep "cannot connect to the socket $SOCK: No such file or directory" err
+'
+
 test_done

@@ -140,8 +140,12 @@ static int call(int argc, char **argv)
 	c = pa_client_new(&o, err, sizeof(err));
 	if (!c)
 		return fail(err);
-	if (pa_client_call(c, argv[3], argv[4], body, &reply, &status, err, sizeof(err)))
+	if (pa_client_call(c, argv[3], argv[4], body, &reply, &status, err, sizeof(err))) {
+		json_object_put(reply);
+		json_object_put(body);
+		pa_client_free(c);
 		return fail(err);
+	}
 	if (reply)
 		printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN));
 	json_object_put(reply);
