@@ -18,7 +18,8 @@ set -eu
 cache=${LUNLINK_CACHE:-/var/cache/lunlink}
 packages="build-essential pkg-config dpkg-dev patch tgt libiscsi-bin libiscsi-dev
 liburing-dev libconfig-dev libaio-dev libssl-dev libsqlite3-dev sqlite3 util-linux iproute2 perl tshark
-qemu-system-x86 busybox-static cpio kmod xz-utils jq groff-base"
+qemu-system-x86 busybox-static cpio kmod xz-utils jq groff-base
+libevent-dev libjson-c-dev libcurl4-openssl-dev openssl curl"
 
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }

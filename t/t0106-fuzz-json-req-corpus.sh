@@ -1,0 +1,13 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Replay the policy API's request-body readers' fuzz corpus
+# (policy/json_req.c: every API request body goes through them) through
+# its fuzz target, built without clang (t/fuzz/replay.c); the replay
+# prints TAP.  `make fuzz` runs the real fuzzer.
+t=$(cd "$(dirname "$0")" && pwd)
+replay="$t/fuzz/fuzz-json-req-replay"
+if [ ! -x "$replay" ]; then
+	echo "1..0 # SKIP $replay not built (make check builds it)"
+	exit 0
+fi
+exec "$replay" "$t/fuzz/corpus/json-req"
