@@ -242,6 +242,16 @@ test_expect_success 'growing a mirrored LUN past its leg is refused, naming the 
 	"$IMG" show --json h.img | grep -q "\"data_size\":536870912"
 '
 
+test_expect_success 'grown, the mirror keeps the new part: a write there while the leg is away is resynced to it' '
+	tgtadm_on B --lld iscsi --mode logicalunit --op delete --tid 1 --lun 4 &&
+	head -c 512 /dev/urandom >x3 &&
+	"$IO" "$(url A 1 4)" write $((1048576 - 1)) x3 &&
+	wait_for 30 eval "! leg_is /run/lunlink/c${A_CTL}-t1-l4.status up" &&
+	lun_new B 1 4 "$TRASH/h.img" rdwr &&
+	wait_for 30 leg_is "/run/lunlink/c${A_CTL}-t1-l4.status" up &&
+	data_of $((1048576 - 1)) 1 h.img >hlast && test_cmp x3 hlast
+'
+
 test_expect_success 'a leg refused for its size is probed again with retry=legs once it is fixed' '
 	"$IMG" create --size 16M k.img >/dev/null && "$IMG" create --size 16M l.img >/dev/null &&
 	truncate -s 8M l.img &&

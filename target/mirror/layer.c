@@ -75,6 +75,7 @@ static int ml_resize(struct ll_layer *ly, int grow, uint64_t want, uint64_t *now
 	if (ret == LL_RESIZE_CHANGED) {
 		/* it serves its data from where it did to its new end */
 		ly->size = *now;
+		ml->place.size = ml->data->size;
 		ml->place.len = *now - (ml->place.file_off - ml->place.image->data_offset);
 		ll_mirror_grown(ml->place.mirror);
 	}

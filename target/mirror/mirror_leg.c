@@ -751,6 +751,7 @@ void ll_mirror_grown(struct ll_mirror *m)
 {
 	unsigned int i;
 
+	m->size = m->ext->size;		/* the copy's data, grown */
 	m->blank = 0;			/* a device's new part holds old bytes */
 	ll_map_sb_changed(m);	/* after any superblock write in flight */
 	for (i = 0; i < m->nlegs; i++)	/* a leg opened alone shows the new size */

@@ -285,7 +285,14 @@ const char *ll_conn_plain(const struct ll_conn *c, const char *why)
 	return why;
 }
 
-#define CONN_UA_TRIES	4
+/*
+ * Unit attentions one command may meet and be sent again after.  tgt
+ * queues one per change on each I_T nexus of the target and never merges
+ * them (five LUNs added next to a leg's are five REPORTED LUNS DATA HAS
+ * CHANGED for its next command), so a handful is not enough; the bound
+ * only stops a target that answers nothing else.
+ */
+#define CONN_UA_TRIES	32
 
 int ll_conn_ua(int status, const struct scsi_task *t, unsigned char *tries, int *asc,
 	       int *ascq)
