@@ -536,6 +536,28 @@ out:
 	return rc;
 }
 
+int pcf_mkdirs(const char *path, unsigned int mode, char *err, size_t errlen)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return ll_fail(err, errlen, "the path %s is too long", path);
+	for (char *p = buf + 1; ; p++) {
+		if (*p == '/' || !*p) {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(buf, mode) && errno != EEXIST)
+				return ll_fail(err, errlen, "cannot make the folder %s: %s", buf,
+					       strerror(errno));
+			if (!c)
+				break;
+			*p = c;
+		}
+	}
+	return 0;
+}
+
 int pcf_check(const struct pcf_config *c, const char *name, char *err, size_t errlen)
 {
 	if (!c->manager && !c->manager_url[0])

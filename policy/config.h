@@ -108,4 +108,8 @@ const char *pcf_hostport_str(const struct pcf_hostport *hp, char *buf, size_t le
  * cluster CA's certificate), "node.key", "node.crt". */
 const char *pcf_state_path(const struct pcf_config *c, const char *what, char *buf, size_t len);
 
+/* mkdir -p path, the folders it makes with mode: the state folder (0700)
+ * and the socket's (0755).  0, or -1 naming the folder and the cause. */
+int pcf_mkdirs(const char *path, unsigned int mode, char *err, size_t errlen);
+
 #endif

@@ -71,6 +71,8 @@ int ctl_check_name(const struct ctl *c, const char *what, const char *s);
 const char *ctl_size_str(uint64_t bytes, char *buf, size_t len);
 /* A JSON size (integer, or a string of digits) as ctl_size_str; "-" if absent. */
 const char *ctl_json_size(json_object *o, char *buf, size_t len);
+/* "90s", "5m", "3h", "2d": seconds in the largest unit that keeps two of it */
+const char *ctl_span_str(int64_t seconds, char *buf, size_t len);
 /* "12s ago", "3h ago", "in 5m" from a time in ms since the epoch; "-" if 0. */
 const char *ctl_age_str(int64_t at_ms, int64_t now_ms, char *buf, size_t len);
 /* The first of the |-separated keys that obj has, as text ("-" if none);

@@ -85,7 +85,7 @@ int ctl_ca_init(struct ctl *c)
 	if (ctl_parse(c, NULL, 0, 0))
 		return CTL_USAGE;
 	snprintf(dir, sizeof(dir), "%s/ca", c->conf.state_dir);
-	if (pca_init(dir, err, sizeof(err)))
+	if (pcf_mkdirs(c->conf.state_dir, 0700, err, sizeof(err)) || pca_init(dir, err, sizeof(err)))
 		return ctl_fail(c, "%s", err);
 	if (c->json) {
 		o = json_object_new_object();
@@ -129,9 +129,9 @@ int ctl_token_create(struct ctl *c)
 	} else {
 		/* the token alone on stdout, for $(lunlinkctl token create) */
 		printf("%s\n", json_object_get_string(tok));
-		fprintf(stderr, "lunlinkctl: a %s token, valid %s; on the new member: "
+		fprintf(stderr, "lunlinkctl: a %s token, valid for %s; on the new member: "
 			"lunlink-policyd --join TOKEN\n", pca_role_name(role),
-			ctl_age_str(ps_now_ms() + ttl * 1000, ps_now_ms(), when, sizeof(when)));
+			ctl_span_str(ttl, when, sizeof(when)));
 	}
 	json_object_put(reply);
 	return rc;

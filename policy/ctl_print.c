@@ -53,18 +53,10 @@ const char *ctl_json_size(json_object *o, char *buf, size_t len)
 	return buf;
 }
 
-const char *ctl_age_str(int64_t at_ms, int64_t now_ms, char *buf, size_t len)
+const char *ctl_span_str(int64_t d, char *buf, size_t len)
 {
-	int64_t d = (now_ms - at_ms) / 1000;
-	bool future = d < 0;
 	const char *unit = "s";
 
-	if (!at_ms) {
-		snprintf(buf, len, "-");
-		return buf;
-	}
-	if (future)
-		d = -d;
 	if (d >= 2 * 86400) {
 		d /= 86400;
 		unit = "d";
@@ -75,7 +67,21 @@ const char *ctl_age_str(int64_t at_ms, int64_t now_ms, char *buf, size_t len)
 		d /= 60;
 		unit = "m";
 	}
-	snprintf(buf, len, future ? "in %" PRId64 "%s" : "%" PRId64 "%s ago", d, unit);
+	snprintf(buf, len, "%" PRId64 "%s", d, unit);
+	return buf;
+}
+
+const char *ctl_age_str(int64_t at_ms, int64_t now_ms, char *buf, size_t len)
+{
+	int64_t d = (now_ms - at_ms) / 1000;
+	char span[32];
+
+	if (!at_ms)
+		snprintf(buf, len, "-");
+	else if (d < 0)
+		snprintf(buf, len, "in %s", ctl_span_str(-d, span, sizeof(span)));
+	else
+		snprintf(buf, len, "%s ago", ctl_span_str(d, span, sizeof(span)));
 	return buf;
 }
 
