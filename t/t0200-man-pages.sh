@@ -34,7 +34,9 @@ test_expect_success 'the pages are there' '
 	test -s pages &&
 	grep -q "/lunlink-image\.8\$" pages &&
 	grep -q "/lunlink-status\.8\$" pages &&
-	grep -q "/lunlink-rescand\.8\$" pages
+	grep -q "/lunlink-rescand\.8\$" pages &&
+	grep -q "/lunlinkctl\.8\$" pages &&
+	grep -q "/lunlink-policyd\.8\$" pages
 '
 
 test_expect_success 'groff warns about a broken page (so silence means something)' '
@@ -129,6 +131,62 @@ test_expect_success 'lunlink-status.8 names every state and field of a remote ex
 	(for f in $(cat rfields); do
 		grep -q -e "$f" sfile || { echo "no $f in THE STATUS FILE" >&2; exit 1; }
 	done)
+'
+
+# lunlinkctl and lunlink-policyd (policy/): the commands and options their
+# --help lists, and every setting of lunlink.conf's policy part (the table
+# in policy/config.c), are in their pages.
+CTL="$SRC_DIR/policy/lunlinkctl"
+PD="$SRC_DIR/policy/lunlink-policyd"
+[ -x "$CTL" ] && test_set_prereq CTL
+[ -x "$PD" ] && test_set_prereq POLICYD
+
+test_expect_success CTL 'lunlinkctl.8 has each command in SYNOPSIS and as an item of COMMANDS' '
+	"$CTL" --help >chelp &&
+	sed -n "1,/^\$/p" chelp | sed "s/^usage://" >cusage &&
+	awk "\$1 == \"lunlinkctl\" && \$2 !~ /^\\[/ { print \$2 \" \" \$3 }" cusage |
+		sed "s/ [A-Z[].*//; s/ \$//" | sort -u >ccommands &&
+	test $(wc -l <ccommands) -ge 15 &&
+	render "$SRC_DIR/doc/lunlinkctl.8" >ctl.txt &&
+	section SYNOPSIS ctl.txt >csynopsis &&
+	section COMMANDS ctl.txt >ccmds &&
+	(while read -r c; do
+		grep -q "^ *lunlinkctl $c\\( \\|\$\\)" csynopsis ||
+			{ echo "no lunlinkctl $c in SYNOPSIS" >&2; cat csynopsis >&2; exit 1; }
+		is_item "${c%% *}" ccmds 7 || exit 1
+	done <ccommands)
+'
+
+test_expect_success CTL 'lunlinkctl.8 has each command option in SYNOPSIS, each global one in OPTIONS' '
+	grep -o -e "--[a-z][a-z-]*" cusage | sort -u >coptions &&
+	test -s coptions &&
+	(for o in $(cat coptions); do has_option "$o" csynopsis || exit 1; done) &&
+	sed -n "/^global options/,/^\$/p" chelp | grep -o -e "--[a-z][a-z-]*" | sort -u >cglobal &&
+	test $(wc -l <cglobal) -ge 8 &&
+	section OPTIONS ctl.txt >copts &&
+	(for o in $(cat cglobal); do has_option "$o" copts || exit 1; done)
+'
+
+test_expect_success POLICYD 'lunlink-policyd.8 has each option of its --help in SYNOPSIS and OPTIONS' '
+	"$PD" --help >phelp &&
+	grep "^  -" phelp | grep -o -e "--[a-z][a-z-]*" -e "^  -[a-z]" | tr -d " " |
+		sort -u >poptions &&
+	test $(wc -l <poptions) -ge 8 &&
+	render "$SRC_DIR/doc/lunlink-policyd.8" >pd.txt &&
+	section SYNOPSIS pd.txt >psynopsis &&
+	section OPTIONS pd.txt >popts &&
+	(for o in $(cat poptions); do has_option "$o" popts || exit 1; done) &&
+	(for o in -c -f -v --join -h --version; do has_option "$o" psynopsis || exit 1; done)
+'
+
+test_expect_success 'lunlink-policyd.8 names every setting of the policy part as an item' '
+	sed -n "s/^\t{ \"\\([a-z_]*\\)\", K_.*/\\1/p" "$SRC_DIR/policy/config.c" >settings &&
+	test $(wc -l <settings) -ge 18 &&
+	render "$SRC_DIR/doc/lunlink-policyd.8" >pd.txt &&
+	section CONFIGURATION pd.txt >pconf &&
+	(for s in $(cat settings); do is_item "$s" pconf 7 || exit 1; done) &&
+	(for s in $(cat settings); do grep -q "^[	 #]*$s = " "$SRC_DIR/conf/lunlink.conf" ||
+		{ echo "no $s in conf/lunlink.conf" >&2; exit 1; }; done)
 '
 
 test_done

@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * main.c: lunlink-policyd, the policy daemon of every storage node
+ * (lunlink-policyd(8)).  This file only puts the parts together: it reads
+ * the configuration (config.h), joins the cluster on an agent's first start
+ * (--join TOKEN), opens the store and makes the manager (manager = true),
+ * serves its routes on the API, join and Unix listeners (http.h), starts
+ * the node agent (manager_url), and runs libevent's loop until SIGTERM or
+ * SIGINT, after which everything is closed in reverse order (the server
+ * first: it removes its socket; the store last).
+ *
+ * The manager's certificate for its own API listener is issued by its CA
+ * at its first start (state_dir/node.key, node.crt), so `lunlinkctl ca
+ * init` is the only step before the first start.
+ */
+#include "ca.h"
+#include "client.h"
+#include "config.h"
+#include "daemon_parts.h"
+#include "http.h"
+#include "lunlink/errmsg.h"
+#include "store.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#ifndef LUNLINK_VERSION
+#define LUNLINK_VERSION "0.1"
+#endif
+
+/* ---- the log ------------------------------------------------------------------ */
+
+static bool log_syslog;
+static int log_level = LOG_INFO;
+
+static void pd_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pd_log(int prio, const char *fmt, ...)
+{
+	static const char *const names[] = { "emergency", "alert", "critical", "error",
+					     "warning", "notice", "info", "debug" };
+	va_list ap;
+
+	if (prio > log_level)
+		return;
+	va_start(ap, fmt);
+	if (log_syslog) {
+		vsyslog(prio, fmt, ap);
+	} else {
+		fprintf(stderr, "lunlink-policyd: %s: ", names[prio & 7]);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+	va_end(ap);
+}
+
+/* pa_log_fn for the server, the manager and the agent: their messages are news */
+static void part_log(void *arg, const char *msg)
+{
+	pd_log(LOG_INFO, "%s", msg);
+}
+
+/* ---- the command line ------------------------------------------------------------ */
+
+struct pd_opts {
+	const char *conf_path;
+	const char *join_token;
+	bool foreground;
+};
+
+enum { OPT_JOIN = 256, OPT_VERSION };
+
+static void usage(FILE *f)
+{
+	fputs("usage: lunlink-policyd [-f] [-v] [-c FILE] [--join TOKEN]\n"
+	      "       lunlink-policyd -h | --version\n"
+	      "The lunlink policy daemon: the node agent of a storage node, and the\n"
+	      "cluster's manager where the configuration says manager = true.\n\n"
+	      "  -c, --config FILE   the configuration (default " PCF_FILE ")\n"
+	      "  -f, --foreground    stay in the foreground, log to stderr\n"
+	      "  -v, --verbose       log debug messages too\n"
+	      "  --join TOKEN        first start of an agent: join the cluster with a token\n"
+	      "                      from `lunlinkctl token create --role node`\n"
+	      "  -h, --help          this text\n"
+	      "  --version           the version\n\n"
+	      "See lunlink-policyd(8).\n", f);
+}
+
+static int parse_args(int argc, char **argv, struct pd_opts *o)
+{
+	static const struct option longs[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "join", required_argument, NULL, OPT_JOIN },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:fvh", longs, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->conf_path = optarg; break;
+		case 'f': o->foreground = true; break;
+		case 'v': log_level = LOG_DEBUG; break;
+		case OPT_JOIN: o->join_token = optarg; break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf("lunlink-policyd %s\n", LUNLINK_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "lunlink-policyd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- files -------------------------------------------------------------------------- */
+
+static int write_private(const char *path, const char *text, mode_t mode, char *err,
+			 size_t errlen)
+{
+	size_t len = strlen(text);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+
+	if (fd < 0)
+		return ll_fail(err, errlen, "cannot create %s: %s", path, strerror(errno));
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd)) {
+		ll_fail(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return close(fd) ? ll_fail(err, errlen, "cannot write %s: %s", path, strerror(errno)) : 0;
+}
+
+/*
+ * The manager's own certificate for its API listener, issued by its CA
+ * when state_dir has none: a node certificate for the listen address,
+ * this node's address, and localhost.
+ */
+static int manager_identity(const struct pcf_config *cf, char *err, size_t errlen)
+{
+	char ca_dir[PATH_MAX + 8], key_path[PATH_MAX + 16], crt_path[PATH_MAX + 16];
+	const char *hosts[5];
+	struct pca_sign_opts so = { .role = PCA_ROLE_NODE, .name = cf->node_name, .hosts = hosts };
+	char *key = NULL, *csr = NULL, *cert = NULL;
+	struct pca_ca *ca = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	pcf_state_path(cf, "node.key", key_path, sizeof(key_path));
+	pcf_state_path(cf, "node.crt", crt_path, sizeof(crt_path));
+	if (!access(crt_path, F_OK) && !access(key_path, F_OK))
+		return 0;
+	snprintf(ca_dir, sizeof(ca_dir), "%s/ca", cf->state_dir);
+	if (access(ca_dir, F_OK))
+		return ll_fail(err, errlen, "no cluster CA in %s: run `lunlinkctl ca init` on this "
+			       "host first", ca_dir);
+	if (!cf->node_name[0])
+		return ll_fail(err, errlen, "this host's name is not a valid node name: set "
+			       "policy.node_name");
+	if (!(ca = pca_load(ca_dir, err, errlen)))
+		goto err;
+	if (strcmp(cf->listen.host, "0.0.0.0") && strcmp(cf->listen.host, "::"))
+		hosts[n++] = cf->listen.host;
+	if (cf->address[0])
+		hosts[n++] = cf->address;
+	hosts[n++] = "localhost";
+	hosts[n++] = "127.0.0.1";
+	hosts[n] = NULL;
+	if (pca_make_key_csr(cf->node_name, &key, &csr, err, errlen) ||
+	    pca_sign(ca, csr, &so, &cert, err, errlen))
+		goto err;
+	unlink(key_path);
+	unlink(crt_path);
+	if (write_private(key_path, key, 0600, err, errlen) ||
+	    write_private(crt_path, cert, 0644, err, errlen))
+		goto err;
+	pd_log(LOG_NOTICE, "issued this manager's certificate %s (node %s) from the CA in %s",
+	       crt_path, cf->node_name, ca_dir);
+	rc = 0;
+err:
+	free(key);
+	free(csr);
+	free(cert);
+	pca_free(ca);
+	return rc;
+}
+
+/*
+ * Join the cluster: a key (state_dir/node.key, 0600) and a certificate
+ * from the manager's join port, at manager_url's host and join_listen's
+ * port, checked against state_dir/ca.crt (the operator's copy).
+ */
+static int join(const struct pcf_config *cf, const char *token, char *err, size_t errlen)
+{
+	char key_path[PATH_MAX + 16], crt_path[PATH_MAX + 16], ca_path[PATH_MAX + 16];
+	char url[PCF_URL_MAX + 16], hp[PCF_URL_MAX + 1];
+	struct pcf_hostport mgr;
+	const char *hosts[3] = { NULL };
+	size_t n = 0, len;
+
+	if (!cf->manager_url[0])
+		return ll_fail(err, errlen, "--join needs policy.manager_url, the manager's "
+			       "https://HOST:PORT");
+	pcf_state_path(cf, "node.key", key_path, sizeof(key_path));
+	pcf_state_path(cf, "node.crt", crt_path, sizeof(crt_path));
+	pcf_state_path(cf, "ca.crt", ca_path, sizeof(ca_path));
+	if (!access(crt_path, F_OK))
+		return ll_fail(err, errlen, "this node has joined already (%s exists); to join "
+			       "anew, remove it and %s", crt_path, key_path);
+	if (access(ca_path, R_OK))
+		return ll_fail(err, errlen, "no cluster CA certificate at %s: copy the manager's "
+			       "STATE_DIR/ca/ca.crt there first (%s)", ca_path, strerror(errno));
+	snprintf(hp, sizeof(hp), "%s", cf->manager_url + 8);
+	len = strlen(hp);
+	if (len && hp[len - 1] == '/')
+		hp[len - 1] = '\0';
+	if (pcf_hostport_parse(hp, NULL, &mgr, err, errlen))
+		return -1;
+	mgr.port = cf->join_listen.port;
+	snprintf(url, sizeof(url), "https://%s", pcf_hostport_str(&mgr, hp, sizeof(hp)));
+	if (cf->address[0])
+		hosts[n++] = cf->address;
+	hosts[n] = NULL;
+	pd_log(LOG_NOTICE, "joining the cluster at %s as node %s", url, cf->node_name);
+	if (pa_client_join(url, ca_path, token, cf->node_name, hosts, key_path, crt_path, err,
+			   errlen))
+		return -1;
+	pd_log(LOG_NOTICE, "joined: key %s, certificate %s", key_path, crt_path);
+	return 0;
+}
+
+/* ---- the parts ---------------------------------------------------------------------- */
+
+struct pd {
+	struct pcf_config conf;
+	const char *conf_path;
+	struct event_base *base;
+	struct event *sigterm, *sigint;
+	struct ps_store *store;
+	struct pm_manager *manager;
+	struct pa_server *server;
+	struct pg_agent *agent;
+};
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct pd *d = arg;
+
+	pd_log(LOG_NOTICE, "%s: stopping", strsignal((int)sig));
+	event_base_loopbreak(d->base);
+}
+
+static int start_manager(struct pd *d, char *err, size_t errlen)
+{
+	const struct pcf_config *cf = &d->conf;
+	char ca_dir[PATH_MAX + 8], key_path[PATH_MAX + 16], crt_path[PATH_MAX + 16];
+	char ca_path[PATH_MAX + 16], sockdir[PATH_MAX];
+	struct pm_options mo = { .ca_dir = ca_dir, .offline_after = (int)cf->offline_after,
+				 .log = part_log };
+	struct pa_server_opts so = { .base = d->base, .unix_gid = (gid_t)-1 };
+	struct group *g;
+	char *slash;
+
+	snprintf(ca_dir, sizeof(ca_dir), "%s/ca", cf->state_dir);
+	pcf_state_path(cf, "node.key", key_path, sizeof(key_path));
+	pcf_state_path(cf, "node.crt", crt_path, sizeof(crt_path));
+	pcf_state_path(cf, "ca.crt", ca_path, sizeof(ca_path));
+	if (manager_identity(cf, err, errlen))
+		return -1;
+	if (ps_open(cf->store, &d->store, err, errlen))
+		return -1;
+	d->manager = pm_manager_new(d->base, d->store, &mo, err, errlen);
+	if (!d->manager)
+		return -1;
+	if (cf->socket_group[0]) {
+		if (!(g = getgrnam(cf->socket_group)))
+			return ll_fail(err, errlen, "%s: policy.socket_group: no group '%s' on this "
+				       "host", d->conf_path, cf->socket_group);
+		so.unix_gid = g->gr_gid;
+	}
+	snprintf(sockdir, sizeof(sockdir), "%s", cf->socket);
+	if ((slash = strrchr(sockdir, '/')) && slash != sockdir) {
+		*slash = '\0';
+		if (pcf_mkdirs(sockdir, 0755, err, errlen))
+			return -1;
+	}
+	so.tls_addr = cf->listen.host;
+	so.tls_port = cf->listen.port;
+	so.join_addr = cf->join_listen.host;
+	so.join_port = cf->join_listen.port;
+	so.unix_path = cf->socket;
+	so.files.ca_file = ca_path;
+	so.files.cert_file = crt_path;
+	so.files.key_file = key_path;
+	so.revoked = pm_manager_revoked;
+	so.revoked_arg = d->manager;
+	so.authorize = pm_manager_authorize;
+	so.authorize_arg = d->manager;
+	so.log = part_log;
+	so.metrics = pm_manager_metrics(d->manager);
+	pm_manager_routes(d->manager, &so.routes, &so.nroutes);
+	d->server = pa_server_new(&so, err, errlen);
+	if (!d->server)
+		return -1;
+	pd_log(LOG_NOTICE, "manager: API on %s:%u, join on %s:%u, socket %s, store %s",
+	       cf->listen.host, pa_server_port(d->server, PA_LISTEN_TLS), cf->join_listen.host,
+	       pa_server_port(d->server, PA_LISTEN_JOIN), cf->socket, cf->store);
+	return 0;
+}
+
+static int start_agent(struct pd *d, char *err, size_t errlen)
+{
+#if PD_HAVE_AGENT
+	const struct pcf_config *cf = &d->conf;
+	char key_path[PATH_MAX + 16], crt_path[PATH_MAX + 16], ca_path[PATH_MAX + 16];
+	struct pg_agent_opts ao = { 0 };
+
+	pcf_state_path(cf, "node.key", key_path, sizeof(key_path));
+	pcf_state_path(cf, "node.crt", crt_path, sizeof(crt_path));
+	pcf_state_path(cf, "ca.crt", ca_path, sizeof(ca_path));
+	if (access(crt_path, F_OK))
+		return ll_fail(err, errlen, "this node has not joined the cluster (no %s): start it "
+			       "once with --join TOKEN, a token from `lunlinkctl token create "
+			       "--role node` on the manager", crt_path);
+	ao.manager_url = cf->manager_url;
+	ao.files.ca_file = ca_path;
+	ao.files.cert_file = crt_path;
+	ao.files.key_file = key_path;
+	ao.config = cf;
+	ao.log = part_log;
+	d->agent = pg_agent_new(d->base, &ao, err, errlen);
+	if (!d->agent)
+		return -1;
+	pd_log(LOG_NOTICE, "agent: node %s, reporting to %s every %us", cf->node_name,
+	       cf->manager_url, cf->heartbeat_interval);
+	return 0;
+#else
+	return ll_fail(err, errlen, "%s sets policy.manager_url, but this build has no node agent "
+		       "(policy/agent.c); run it as the manager only", d->conf_path);
+#endif
+}
+
+static void pd_stop(struct pd *d)
+{
+	/* the server first: it counts in the manager's registry, and it
+	 * removes its socket */
+	if (d->server)
+		pa_server_free(d->server);
+#if PD_HAVE_AGENT
+	if (d->agent)
+		pg_agent_free(d->agent);
+#endif
+	if (d->manager)
+		pm_manager_free(d->manager);
+	if (d->store)
+		ps_close(d->store);
+	if (d->sigterm)
+		event_free(d->sigterm);
+	if (d->sigint)
+		event_free(d->sigint);
+	if (d->base)
+		event_base_free(d->base);
+}
+
+/*
+ * Without -f: go to the background, but return (0, or 1 with the error on
+ * stderr) only once the daemon listens, so that a start script or an
+ * operator sees a failure.  The child keeps stderr until then.
+ */
+static int background(int *ready_fd)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		close(p[1]);
+		exit(read(p[0], &c, 1) == 1 && c == '0' ? 0 : 1);
+	}
+	close(p[0]);
+	setsid();
+	*ready_fd = p[1];
+	return 0;
+}
+
+static void detach(int ready_fd)
+{
+	int null = open("/dev/null", O_RDWR);
+
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+	openlog("lunlink-policyd", LOG_PID, LOG_DAEMON);
+	log_syslog = true;
+	if (write(ready_fd, "0", 1) != 1)
+		pd_log(LOG_WARNING, "could not tell the starting process that we are ready");
+	close(ready_fd);
+}
+
+int main(int argc, char **argv)
+{
+	struct pd_opts o = { 0 };
+	struct pd d = { 0 };
+	char err[1024];
+	int ready_fd = -1, rc = 1;
+
+	if (parse_args(argc, argv, &o))
+		return 2;
+	d.conf_path = o.conf_path ? o.conf_path : PCF_FILE;
+	pcf_defaults(&d.conf);
+	if (pcf_load(&d.conf, d.conf_path, true, err, sizeof(err)) ||
+	    pcf_check(&d.conf, d.conf_path, err, sizeof(err))) {
+		pd_log(LOG_ERR, "%s", err);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (!o.foreground && background(&ready_fd)) {
+		pd_log(LOG_ERR, "cannot go to the background: %s", strerror(errno));
+		return 1;
+	}
+	if (pcf_mkdirs(d.conf.state_dir, 0700, err, sizeof(err)))
+		goto err;
+	if (o.join_token || d.conf.join_token[0]) {
+		char crt[PATH_MAX + 16];
+
+		pcf_state_path(&d.conf, "node.crt", crt, sizeof(crt));
+		/* a join_token in the file is for the first start only */
+		if ((o.join_token || access(crt, F_OK)) &&
+		    join(&d.conf, o.join_token ? o.join_token : d.conf.join_token, err, sizeof(err)))
+			goto err;
+	}
+	d.base = event_base_new();
+	if (!d.base) {
+		snprintf(err, sizeof(err), "cannot make the event loop (libevent)");
+		goto err;
+	}
+	d.sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
+	d.sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
+	if (!d.sigterm || !d.sigint || event_add(d.sigterm, NULL) || event_add(d.sigint, NULL)) {
+		snprintf(err, sizeof(err), "cannot catch SIGTERM and SIGINT (libevent)");
+		goto err;
+	}
+	if (d.conf.manager && start_manager(&d, err, sizeof(err)))
+		goto err;
+	if (d.conf.manager_url[0] && start_agent(&d, err, sizeof(err)))
+		goto err;
+	if (ready_fd >= 0)
+		detach(ready_fd);
+	pd_log(LOG_INFO, "lunlink-policyd %s running (%s)", LUNLINK_VERSION, d.conf_path);
+	if (event_base_dispatch(d.base) < 0)
+		pd_log(LOG_ERR, "the event loop failed");
+	rc = 0;
+	pd_stop(&d);
+	pd_log(LOG_INFO, "stopped");
+	return rc;
+err:
+	pd_log(LOG_ERR, "%s", err);
+	pd_stop(&d);
+	return rc;
+}
