@@ -25,7 +25,8 @@
  *	so.metrics = pm_manager_metrics(m);  (one registry for both)
  *	srv = pa_server_new(&so, ...);
  *	... event_base_dispatch(base) ...
- *	pa_server_free(srv); pm_manager_free(m);   (either order)
+ *	pa_server_free(srv); pm_manager_free(m);   (the server first: it
+ *						     counts in m's registry)
  *
  * Everything runs in the event loop's thread; nothing blocks but the
  * store's own calls.
