@@ -131,34 +131,6 @@ int64_t pm_int(json_object *o, const char *field)
 	return json_object_get_int64(v);
 }
 
-int pm_path_check(const char *path, const char *field, struct pjr_err *e)
-{
-	static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+-";
-	size_t len = strlen(path);
-	const char *c;
-
-	if (path[0] != '/')
-		return pjr_fail(e, 400, field, "field '%s' must be an absolute path (starting with /), "
-				"not '%.64s'", field, path);
-	if (len > PM_PATH_MAX)
-		return pjr_fail(e, 400, field, "field '%s' is %zu bytes long, more than the %d allowed",
-				field, len, PM_PATH_MAX);
-	if (strspn(path, set) != len)
-		return pjr_fail(e, 400, field, "field '%s' has a character not allowed at byte %zu "
-				"(letters, digits and /._+- only)", field, strspn(path, set));
-	if (len == 1)
-		return pjr_fail(e, 400, field, "field '%s' is the root directory; give a directory "
-				"or a device of its own", field);
-	for (c = path; c; c = strchr(c + 1, '/')) {
-		size_t n = strcspn(c + 1, "/");
-
-		if (n == 0 || (n == 1 && c[1] == '.') || (n == 2 && c[1] == '.' && c[2] == '.'))
-			return pjr_fail(e, 400, field, "field '%s' must be a normalised path: no empty, "
-					"'.' or '..' parts, no / at the end", field);
-	}
-	return 0;
-}
-
 /* ---- the revoked serials: a sorted cache of revoked/ ---- */
 
 static int serial_cmp(const void *a, const void *b)

@@ -68,8 +68,6 @@ char *pm_query(struct pa_request *r, const char *name);
 /* A field of a JSON object as a string ("" if absent) or an integer (0). */
 const char *pm_str(json_object *o, const char *field);
 int64_t pm_int(json_object *o, const char *field);
-/* An area's or image's path: absolute, normalised, bounded; -1 with why. */
-int pm_path_check(const char *path, const char *field, struct pjr_err *e);
 /* Drain the manager's watch and the followers (after a commit, on a tick). */
 void pm_drain(struct pm_manager *m);
 
@@ -104,6 +102,9 @@ int pm_nodes_reconcile(struct pm_manager *m, char *err, size_t errlen);
  */
 int pm_report_parse(json_object *body, json_object **out, json_object **volumes,
 		    struct pjr_err *e);
+/* An area's or image's path: absolute, normalised, bounded; -1 with e
+ * naming field. */
+int pm_path_check(const char *path, const char *field, struct pjr_err *e);
 
 /* ---- pool.c ---- */
 

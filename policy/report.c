@@ -15,7 +15,9 @@
  *    "volumes": {"db": {"state": "ready"|"working"|"failed", "error": "...",
  *                       "desired_revision": N}}}
  *
- * Every field is optional: an agent reports what it knows.
+ * Every field is optional: an agent reports what it knows.  Paths (areas',
+ * images') are checked here too (pm_path_check), so that this file and
+ * json_req.c are all the fuzz target needs.
  */
 #include "manager_int.h"
 
@@ -30,6 +32,34 @@
 #define ERROR_MAX	512
 #define IQN_MAX		223
 #define SIZE_MAX_BYTES	(1ULL << 60)
+
+int pm_path_check(const char *path, const char *field, struct pjr_err *e)
+{
+	static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+-";
+	size_t len = strlen(path);
+	const char *c;
+
+	if (path[0] != '/')
+		return pjr_fail(e, 400, field, "field '%s' must be an absolute path (starting with /), "
+				"not '%.64s'", field, path);
+	if (len > PM_PATH_MAX)
+		return pjr_fail(e, 400, field, "field '%s' is %zu bytes long, more than the %d allowed",
+				field, len, PM_PATH_MAX);
+	if (strspn(path, set) != len)
+		return pjr_fail(e, 400, field, "field '%s' has a character not allowed at byte %zu "
+				"(letters, digits and /._+- only)", field, strspn(path, set));
+	if (len == 1)
+		return pjr_fail(e, 400, field, "field '%s' is the root directory; give a directory "
+				"or a device of its own", field);
+	for (c = path; c; c = strchr(c + 1, '/')) {
+		size_t n = strcspn(c + 1, "/");
+
+		if (n == 0 || (n == 1 && c[1] == '.') || (n == 2 && c[1] == '.' && c[2] == '.'))
+			return pjr_fail(e, 400, field, "field '%s' must be a normalised path: no empty, "
+					"'.' or '..' parts, no / at the end", field);
+	}
+	return 0;
+}
 
 /* Name the field at fault by its place: field 'path' -> 'areas[2].path'. */
 static int nested(struct pjr_err *e, const char *place)
@@ -149,7 +179,8 @@ static int parse_lun(json_object *in, size_t i, json_object *list, struct pjr_er
 	json_object_object_add(l, "tid", json_object_new_int64(tid));
 	json_object_object_add(l, "lun", json_object_new_int64(lun));
 	json_object_object_add(l, "iqn", json_object_new_string(iqn));
-	json_object_object_add(l, "path", json_object_new_string(path ? path : ""));
+	if (path)
+		json_object_object_add(l, "path", json_object_new_string(path));
 	add_size(l, "size", size);
 	json_object_array_add(list, l);
 	return 0;
