@@ -585,6 +585,80 @@ static void test_bad_report(struct pa_client *db1)
 	json_object_put(r);
 }
 
+static json_object *desired_of(struct pa_client *c)
+{
+	json_object *r = NULL;
+
+	call(c, "GET", "/v1/nodes/desired", NULL, &r, NULL);
+	return r;
+}
+
+static void test_volumes(struct pa_client *db1)
+{
+	struct pa_client *db2 = node_client("db2");
+	json_object *r = NULL, *d, *vols, *v, *lun;
+	char report[256];
+	int64_t want;
+
+	is_int(call(db1, "POST", "/v1/nodes/report", report1, NULL, NULL), 200, "db1 reports");
+	ok(call(admin, "POST", "/v1/volumes", "{\"name\":\"big\",\"way\":\"single\",\"size\":\"20G\"}",
+		&r, NULL) == 409 && !strcmp(err_field(r), "size"), "a volume no area can hold: 409");
+	like(err_message(r), "no node with 20G free in an area (db1: 9G free, db2: offline)",
+	     "... naming what each node lacks");
+	json_object_put(r);
+	ok(call(admin, "POST", "/v1/volumes", "{\"name\":\"v\",\"way\":\"mirrored\",\"size\":\"1G\"}",
+		&r, NULL) == 400 && !strcmp(err_field(r), "way"), "an unknown way: 400, 'way'");
+	json_object_put(r);
+	ok(call(admin, "POST", "/v1/volumes", "{\"name\":\"v\",\"way\":\"single\",\"size\":\"1G\",\"copies\":2}",
+		&r, NULL) == 400 && !strcmp(err_field(r), "copies"), "a single volume of 2 copies: 400");
+	json_object_put(r);
+
+	is_int(call(admin, "POST", "/v1/volumes", "{\"name\":\"v1\",\"way\":\"single\",\"size\":\"2G\"}",
+		    &r, NULL), 201, "a single volume is made");
+	is_str(jstr(r, "state"), "creating", "... creating");
+	like(r ? pm_text(r) : "", "/srv/r/v1.img", "... in the area with the most free space");
+	json_object_put(r);
+	d = desired_of(db1);
+	want = pm_int(d, "desired_revision");
+	ok(json_object_object_get_ex(d, "volumes", &vols) &&
+	   json_object_object_get_ex(vols, "v1", &v) && json_object_object_get_ex(v, "lun", &lun) &&
+	   !strcmp(jstr(lun, "bstype"), "lunlink"), "db1's desired state has v1's lunlink LUN");
+	json_object_put(d);
+	snprintf(report, sizeof(report), "{\"volumes\":{\"v1\":{\"state\":\"ready\",\"desired_revision\":%lld}}}",
+		 (long long)want);
+	is_int(call(db1, "POST", "/v1/nodes/report", report, NULL, NULL), 200,
+	       "db1 reports v1 ready");
+	wait_ms(50);
+	call(admin, "GET", "/v1/volumes/v1", NULL, &r, NULL);
+	is_str(jstr(r, "state"), "ready", "the volume is ready when its node says so");
+	json_object_put(r);
+
+	/* db2 online with an area: a doubled volume */
+	is_int(call(admin, "POST", "/v1/areas", "{\"node\":\"db2\",\"path\":\"/srv/d2\",\"size\":\"5G\"}",
+		    NULL, NULL), 201, "db2 gets an area");
+	is_int(call(db2, "POST", "/v1/nodes/report", "{\"address\":\"127.0.0.2\"}", NULL, NULL), 200,
+	       "db2 reports");
+	call(db1, "POST", "/v1/nodes/report", report1, NULL, NULL);
+	is_int(call(admin, "POST", "/v1/volumes", "{\"name\":\"m1\",\"way\":\"doubled\",\"size\":\"1G\",\"on\":[\"db1\",\"db2\"]}",
+		    &r, NULL), 201, "a doubled volume on db1 and db2");
+	json_object_put(r);
+	d = desired_of(db1);
+	like(d ? pm_text(d) : "", "mirror=iscsi://127.0.0.2:3260/iqn.2025-01.org.lunlink:vol-",
+	     "the primary mirrors to its leg on db2");
+	json_object_put(d);
+	d = desired_of(db2);
+	like(d ? pm_text(d) : "", "\"bsopts\":\"raw=on\"", "the leg exports its image raw");
+	json_object_put(d);
+	ok(call(admin, "DELETE", "/v1/nodes/db2", NULL, &r, NULL) == 409, "db2 holds a leg: not removed");
+	like(err_message(r), "volume m1", "... naming the volume");
+	json_object_put(r);
+	is_int(call(admin, "DELETE", "/v1/volumes/m1", NULL, NULL, NULL), 200, "the doubled volume is deleted");
+	d = desired_of(db2);
+	ok(d && !strstr(pm_text(d), "m1"), "... and gone from the leg's desired state");
+	json_object_put(d);
+	pa_client_free(db2);
+}
+
 static void test_removed(void)
 {
 	json_object *r = NULL;
@@ -660,9 +734,9 @@ static void test_status_metrics(void)
 	fd = raw_open(req);
 	ok(fd >= 0 && raw_until(fd, buf, sizeof(buf), "lunlink_resync_bytes_left 0", 2000),
 	   "/metrics shows lunlink_resync_bytes_left");
-	like(buf, "lunlink_nodes{state=\"online\"} 1", "... the nodes online");
+	like(buf, "lunlink_nodes{state=\"online\"} 2", "... the nodes online");
 	like(buf, "lunlink_api_errors_total ", "... the API's errors");
-	like(buf, "lunlink_volumes{state=\"ready\"} 0", "... the volumes by state");
+	like(buf, "lunlink_volumes{state=\"ready\"} 1", "... the volumes by state");
 	if (fd >= 0)
 		close(fd);
 }
@@ -740,6 +814,7 @@ int main(void)
 		test_compacted();
 		test_follow();
 		test_areas(db1);
+		test_volumes(db1);
 		test_unregistered();
 		test_status_metrics();
 		test_removed();
