@@ -142,7 +142,7 @@ static void revoked_add(struct pm_manager *m, const char *serial)
 {
 	char **grown, *dup;
 
-	if (bsearch(&serial, m->revoked, m->nrevoked, sizeof(char *), serial_cmp))
+	if (m->nrevoked && bsearch(&serial, m->revoked, m->nrevoked, sizeof(char *), serial_cmp))
 		return;
 	grown = realloc(m->revoked, (m->nrevoked + 1) * sizeof(char *));
 	dup = strdup(serial);
@@ -159,7 +159,8 @@ static void revoked_add(struct pm_manager *m, const char *serial)
 
 static void revoked_del(struct pm_manager *m, const char *serial)
 {
-	char **at = bsearch(&serial, m->revoked, m->nrevoked, sizeof(char *), serial_cmp);
+	char **at = m->nrevoked ? bsearch(&serial, m->revoked, m->nrevoked, sizeof(char *),
+					  serial_cmp) : NULL;
 
 	if (!at)
 		return;
@@ -185,7 +186,8 @@ bool pm_manager_revoked(void *arg, const char *serial)
 {
 	struct pm_manager *m = arg;
 
-	return bsearch(&serial, m->revoked, m->nrevoked, sizeof(char *), serial_cmp) != NULL;
+	return m->nrevoked &&
+	       bsearch(&serial, m->revoked, m->nrevoked, sizeof(char *), serial_cmp) != NULL;
 }
 
 int pm_manager_authorize(void *arg, const struct pa_caller *c, char *why, size_t len)

@@ -674,6 +674,7 @@ static void test_removed(void)
 	 * authorize hook on the connection it kept alive */
 	ok(call(db2, "POST", "/v1/nodes/report", "{}", &r, err) != 200,
 	   "db2's certificate is refused (%s)", err);
+	json_object_put(r);
 	pa_client_free(db2);
 	db2 = node_client("db2");
 	ok(call(db2, "POST", "/v1/nodes/report", "{}", &r, err) == 0,
