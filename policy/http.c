@@ -53,7 +53,15 @@ struct pa_server {
 	struct pa_metrics *metrics;
 	bool own_metrics;
 	char *unix_path;
-	struct pa_metric *tls_refused, *local_refused;
+	struct pa_metric *tls_refused, *local_refused, *errors;
+};
+
+/* A chunked reply that outlives its handler (pa_reply_stream). */
+struct pa_stream {
+	struct evhttp_request *req;
+	struct evhttp_connection *conn;
+	pa_stream_closed_fn closed;
+	void *arg;
 };
 
 static void say(struct pa_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -86,6 +94,8 @@ static void send_reply(struct pa_request *r, int status, const char *ctype, cons
 	}
 	r->status = status;
 	pa_metric_inc(l->replies[status < 400 ? 0 : status < 500 ? 1 : 2], 1);
+	if (status >= 400)
+		pa_metric_inc(r->srv->errors, 1);
 	evhttp_add_header(h, "Content-Type", ctype);
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	if (b)
@@ -155,6 +165,84 @@ int pa_request_json(struct pa_request *r, json_object **obj)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- streamed replies ---- */
+
+/* The client went away, or the server is being freed: evhttp tells us
+ * before it frees the connection.  A request cut off mid-reply has been
+ * taken off its connection and is ours to free (evhttp_send_reply_end on
+ * a request without a connection frees it); one still on its connection
+ * goes with it. */
+static void stream_closed(struct evhttp_connection *conn, void *arg)
+{
+	struct pa_stream *st = arg;
+
+	if (!evhttp_request_get_connection(st->req))
+		evhttp_send_reply_end(st->req);
+	if (st->closed)
+		st->closed(st->arg);
+	free(st);
+}
+
+struct pa_stream *pa_reply_stream(struct pa_request *r, int status, const char *content_type,
+				  pa_stream_closed_fn closed, void *arg)
+{
+	struct listener *l = &r->srv->l[r->listener];
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+	struct timeval write_tv = { .tv_sec = r->srv->o.timeout };
+	struct bufferevent *bev;
+	struct pa_stream *st;
+
+	st = calloc(1, sizeof(*st));
+	if (!st) {
+		pa_reply_error(r, 500, "body", "out of memory");
+		return NULL;
+	}
+	st->req = r->req;
+	st->conn = evhttp_request_get_connection(r->req);
+	st->closed = closed;
+	st->arg = arg;
+	r->status = status;
+	pa_metric_inc(l->replies[status < 400 ? 0 : status < 500 ? 1 : 2], 1);
+	evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply_start(r->req, status, NULL);
+	/* a follower sends nothing once it has asked: no read timeout, only
+	 * the write one, so that a client that stops reading is dropped */
+	bev = evhttp_connection_get_bufferevent(st->conn);
+	if (bev)
+		bufferevent_set_timeouts(bev, NULL, &write_tv);
+	evhttp_connection_set_closecb(st->conn, stream_closed, st);
+	return st;
+}
+
+int pa_stream_send(struct pa_stream *st, const char *data, size_t len)
+{
+	struct evbuffer *b = evbuffer_new();
+	int rc = -1;
+
+	if (b && !evbuffer_add(b, data, len)) {
+		evhttp_send_reply_chunk(st->req, b);
+		rc = 0;
+	}
+	if (b)
+		evbuffer_free(b);
+	return rc;
+}
+
+size_t pa_stream_pending(const struct pa_stream *st)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(st->conn);
+
+	return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
+
+void pa_stream_end(struct pa_stream *st)
+{
+	evhttp_connection_set_closecb(st->conn, NULL, NULL);
+	evhttp_send_reply_end(st->req);
+	free(st);
 }
 
 void pa_metrics_handler(struct pa_request *r, void *arg)
@@ -533,6 +621,8 @@ struct pa_server *pa_server_new(const struct pa_server_opts *o, char *err, size_
 				       NULL);
 	s->local_refused = pa_metric_add(s->metrics, PA_COUNTER, "lunlink_api_local_refused_total",
 					 "Unix socket requests refused by peer credentials", NULL);
+	s->errors = pa_metric_add(s->metrics, PA_COUNTER, "lunlink_api_errors_total",
+				  "API requests answered with an error (4xx or 5xx)", NULL);
 	if (o->tls_addr && open_tls(s, PA_LISTEN_TLS, o->tls_addr, o->tls_port, err, errlen))
 		goto err;
 	if (o->join_addr && open_tls(s, PA_LISTEN_JOIN, o->join_addr, o->join_port, err, errlen))

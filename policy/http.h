@@ -25,7 +25,8 @@
  * headers at most 8 KiB, and a connection idle for timeout seconds is
  * closed.  Errors are JSON: {"error":{"field":"size","message":"..."}}
  * with a 4xx status; the field is the request's field at fault, or one of
- * "path", "method", "caller", "body".
+ * "path", "method", "caller", "body".  Every error answered counts in
+ * lunlink_api_errors_total.
  */
 #ifndef LUNLINK_POLICY_HTTP_H
 #define LUNLINK_POLICY_HTTP_H
@@ -81,8 +82,8 @@ struct pa_request {
 };
 
 /*
- * A handler replies exactly once, before it returns, with pa_reply_*.
- * (Replies deferred to a later turn of the loop are left out for now.)
+ * A handler replies exactly once, before it returns, with pa_reply_*, or
+ * starts a streamed reply (pa_reply_stream) that it goes on with later.
  */
 typedef void (*pa_handler_fn)(struct pa_request *r, void *arg);
 
@@ -139,6 +140,26 @@ void pa_reply_text(struct pa_request *r, int status, const char *content_type, c
 /* Parse the body as a JSON object (json_req.h's bounds); on failure the
  * error is already the reply and -1 is returned. */
 int pa_request_json(struct pa_request *r, json_object **obj);
+
+/*
+ * A streamed reply (GET /v1/events?follow=1): the handler starts a chunked
+ * reply (HTTP/1.1 Transfer-Encoding: chunked) and returns; from later turns
+ * of the loop it sends chunks, and ends the stream with pa_stream_end.  If
+ * the client goes away first (or the server is freed), closed(arg) is
+ * called once and the stream is gone: it must not be used after that, nor
+ * ended.  The connection has no read timeout while it streams, only the
+ * write one (the server's timeout), so a client that stops reading is
+ * dropped.  pa_stream_pending says how many bytes wait to be sent, for the
+ * sender to hold back from a slow reader.  NULL (and a 500 answered) on no
+ * memory.
+ */
+struct pa_stream;
+typedef void (*pa_stream_closed_fn)(void *arg);
+struct pa_stream *pa_reply_stream(struct pa_request *r, int status, const char *content_type,
+				  pa_stream_closed_fn closed, void *arg);
+int pa_stream_send(struct pa_stream *st, const char *data, size_t len);
+size_t pa_stream_pending(const struct pa_stream *st);
+void pa_stream_end(struct pa_stream *st);
 
 /* A handler for GET /metrics: arg is the struct pa_metrics to render. */
 void pa_metrics_handler(struct pa_request *r, void *arg);

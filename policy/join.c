@@ -67,10 +67,6 @@ void pa_join_handler(struct pa_request *r, void *arg)
 		pa_reply_error(r, 400, "csr", "%s", why);
 		goto out;
 	}
-	if (j->ops.token_swap(j->ops.arg, id, record, used)) {
-		pa_reply_error(r, 403, "token", "the token has been used already");
-		goto out;
-	}
 	ca_pem = pca_cert_pem(j->ca);
 	if (!ca_pem || pca_identity_pem(cert, &who, why, sizeof(why))) {
 		pa_reply_error(r, 500, "csr", "the signed certificate cannot be read back");
@@ -82,6 +78,23 @@ void pa_join_handler(struct pa_request *r, void *arg)
 	json_object_object_add(reply, "role", json_object_new_string(pca_role_name(role)));
 	json_object_object_add(reply, "name", json_object_new_string(name));
 	json_object_object_add(reply, "serial", json_object_new_string(who.serial));
+	if (j->ops.commit) {
+		struct pa_join_commit c = {
+			.token_id = id, .old_record = record, .new_record = used, .who = &who,
+			.hosts = hosts, .reply = reply,
+		};
+
+		if (j->ops.commit(j->ops.arg, &c)) {
+			json_object_put(reply);
+			pa_reply_error(r, c.status ? c.status : 500, c.field[0] ? c.field : "token",
+				       "%s", c.why[0] ? c.why : "the join could not be recorded");
+			goto out;
+		}
+	} else if (j->ops.token_swap(j->ops.arg, id, record, used)) {
+		json_object_put(reply);
+		pa_reply_error(r, 403, "token", "the token has been used already");
+		goto out;
+	}
 	pa_reply_json(r, 200, reply);
 out:
 	free(ca_pem);

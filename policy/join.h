@@ -20,6 +20,18 @@
 #include "ca.h"
 #include "http.h"
 
+/* What a commit callback is given, and fills on refusal. */
+struct pa_join_commit {
+	const char *token_id;
+	const char *old_record, *new_record;	/* the token's record, and it used */
+	const struct pca_identity *who;		/* the signed certificate's role, name, serial */
+	const char *const *hosts;		/* as asked, NULL-ended */
+	json_object *reply;			/* fields may be added (a node's "id") */
+	int status;				/* refused: 403 (token), 409 (name), 500 */
+	char field[32];				/* refused: the field at fault */
+	char why[256];				/* refused: the reason */
+};
+
 struct pa_join_ops {
 	/* the record kept under a token's id (malloc'd), or NULL if none */
 	char *(*token_get)(void *arg, const char *id);
@@ -29,6 +41,11 @@ struct pa_join_ops {
 	/* optional: may role take this name (not a registered member's)? 0, or
 	 * -1 with why */
 	int (*name_check)(void *arg, enum pca_role role, const char *name, char *why, size_t len);
+	/* optional, in place of token_swap: consume the token (compare-and-swap
+	 * of old_record for new_record) and record the member, in one step (the
+	 * manager: one store transaction), once its certificate is signed.  0,
+	 * or -1 with c->status, c->field and c->why filled. */
+	int (*commit)(void *arg, struct pa_join_commit *c);
 	void *arg;
 };
 

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * manager_int.h: what the manager's files share and nobody else sees: the
+ * manager object, the store helpers they all use (keys under /lunlink/,
+ * JSON values, the revision a transaction will make), and each file's
+ * route handlers and hooks.
+ *
+ *   manager.c   the object, its timers and watch, authorize, metrics, status
+ *   registry.c  tokens, joins, reports, nodes online and offline, removal
+ *   report.c    the agent's report: parsed and bounded (fuzzed)
+ *   pool.c      areas
+ *   events.c    GET /v1/events, and its followers
+ *   volume.c    volumes: placement, desired state, readiness
+ */
+#ifndef LUNLINK_POLICY_MANAGER_INT_H
+#define LUNLINK_POLICY_MANAGER_INT_H
+
+#include "join.h"
+#include "manager.h"
+
+#define PM_PREFIX	"/lunlink/"
+#define PM_ID_LEN	16		/* hex digits of a node's or an area's id */
+#define PM_ROUTES_MAX	24
+#define PM_PATH_MAX	255		/* bytes of an area's or an image's path */
+
+struct pm_follower;
+
+struct pm_manager {
+	struct event_base *base;
+	struct ps_store *st;
+	struct pm_options o;
+	struct pca_ca *ca;
+	struct pa_join join;
+	struct pa_route routes[PM_ROUTES_MAX];
+	size_t nroutes;
+	struct event *tick;		/* every second: leases, watches */
+	struct event *notify;		/* the store's notify fd */
+	int64_t last_compact_ms;
+	struct ps_watch *watch;		/* the manager's own, over /lunlink/ */
+	char **revoked;			/* sorted serials: a cache of revoked/ */
+	size_t nrevoked;
+	struct pm_follower *followers;
+	int nfollowers;
+	struct pa_metrics *metrics;
+	struct pa_metric *nodes_state[2];	/* online, offline */
+	struct pa_metric *volumes_state[5];	/* creating ready failed deleting degraded */
+	struct pa_metric *resync_left;
+};
+
+/* ---- manager.c: helpers ---- */
+
+void pm_log(struct pm_manager *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "/lunlink/" + the formatted rest, into buf (PS_KEY_MAX + 1 bytes). */
+void pm_key(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A key's value as a JSON object (a new reference), or NULL if missing or
+ * not an object; kv (may be NULL) gets the key's revisions (value freed). */
+json_object *pm_get(struct pm_manager *m, const char *key, struct ps_kv *kv);
+/* Its text for a put: plain JSON, valid while o lives. */
+const char *pm_text(json_object *o);
+/* The revision the next transaction will make (the manager is the
+ * store's only writer), or -1 with the store's error. */
+int64_t pm_next_revision(struct pm_manager *m);
+void pm_hex_id(int64_t rev, char out[PM_ID_LEN + 1]);
+/* Answer 500 naming the store's error. */
+void pm_reply_store(struct pa_request *r, struct pm_manager *m, const char *doing);
+/* A query string parameter of the request (malloc'd), or NULL. */
+char *pm_query(struct pa_request *r, const char *name);
+/* A field of a JSON object as a string ("" if absent) or an integer (0). */
+const char *pm_str(json_object *o, const char *field);
+int64_t pm_int(json_object *o, const char *field);
+/* Drain the manager's watch and the followers (after a commit, on a tick). */
+void pm_drain(struct pm_manager *m);
+
+/* ---- registry.c ---- */
+
+void pm_tokens_post(struct pa_request *r, void *arg);
+void pm_nodes_report(struct pa_request *r, void *arg);
+void pm_nodes_desired(struct pa_request *r, void *arg);
+void pm_nodes_get(struct pa_request *r, void *arg);
+void pm_nodes_delete(struct pa_request *r, void *arg);
+char *pm_token_get(void *arg, const char *id);
+int pm_name_check(void *arg, enum pca_role role, const char *name, char *why, size_t len);
+int pm_join_commit(void *arg, struct pa_join_commit *c);
+/* The node named name: its record (new reference) and id, or NULL. */
+json_object *pm_node_by_name(struct pm_manager *m, const char *name, char id[PM_ID_LEN + 1],
+			     struct ps_kv *kv);
+/* Every node's record, in id order (a new array). */
+json_object *pm_nodes_all(struct pm_manager *m);
+/* The alive key of a node went at revision rev: mark it offline. */
+void pm_node_gone(struct pm_manager *m, const char *id, int64_t rev);
+/* At start: every node's state as its alive key says. */
+int pm_nodes_reconcile(struct pm_manager *m, char *err, size_t errlen);
+
+/* ---- report.c ---- */
+
+/*
+ * Check an agent's report (the body of POST /v1/nodes/report) and give it
+ * back in the form stored under reports/ID: only known fields, each
+ * bounded.  *volumes gets the report's "volumes" object (a reference into
+ * *out, NULL if absent).  0, or -1 with e naming the field
+ * ("areas[2].path").
+ */
+int pm_report_parse(json_object *body, json_object **out, json_object **volumes,
+		    struct pjr_err *e);
+/* An area's or image's path: absolute, normalised, bounded; -1 with e
+ * naming field. */
+int pm_path_check(const char *path, const char *field, struct pjr_err *e);
+
+/* ---- pool.c ---- */
+
+void pm_areas_post(struct pa_request *r, void *arg);
+void pm_areas_get(struct pa_request *r, void *arg);
+void pm_areas_delete(struct pa_request *r, void *arg);
+/* Every area with its node's name, used and free (a new array). */
+json_object *pm_areas_all(struct pm_manager *m);
+
+/* ---- events.c ---- */
+
+void pm_events_get(struct pa_request *r, void *arg);
+/* Send each follower what has committed since; end those compacted past. */
+void pm_followers_drain(struct pm_manager *m);
+void pm_followers_free(struct pm_manager *m);
+/* An event as the API shows it: {"revision","type","key","value"}. */
+json_object *pm_event_json(const struct ps_event *ev);
+
+/* ---- volume.c ---- */
+
+void pm_volumes_post(struct pa_request *r, void *arg);
+void pm_volumes_get(struct pa_request *r, void *arg);
+void pm_volumes_delete(struct pa_request *r, void *arg);
+/* Every volume's record (a new array). */
+json_object *pm_volumes_all(struct pm_manager *m);
+/* The first volume with a part on node id (and in area, if not NULL):
+ * its name in name (PJR_NAME_MAX + 1), or 0 if none. */
+int pm_volume_using(struct pm_manager *m, const char *node_id, const char *area_id,
+		    char *name);
+/* Bytes the manager placed in an area (its volumes' images). */
+uint64_t pm_area_allocated(struct pm_manager *m, const char *node_id, const char *area_id);
+/* A node's actual state of a volume changed: is the volume ready? */
+void pm_volume_check(struct pm_manager *m, const char *name);
+
+#endif

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * report.c: the agent's report (POST /v1/nodes/report), checked field by
+ * field and rebuilt from the checked fields only, so that what the
+ * manager stores under reports/ID and actual/ID/NAME is bounded and of
+ * known shape whatever the agent sent.  Nested fields are named in errors
+ * by their place: "areas[2].path", "volumes.db.state".  Fuzzed by
+ * t/fuzz/fuzz-report.c.
+ *
+ *   {"address": "10.0.0.5", "portals": ["10.0.0.5:3260"],
+ *    "tgt_version": "1.0.85", "lunlink_version": "0.1",
+ *    "tgtd": {"up": true, "version": "1.0.85"},
+ *    "areas": [{"path": "/srv/lunlink", "size": N, "used": N, "free": N}],
+ *    "luns": [{"tid": 1, "lun": 1, "iqn": "iqn...", "path": "/...", "size": N}],
+ *    "volumes": {"db": {"state": "ready"|"working"|"failed", "error": "...",
+ *                       "desired_revision": N}}}
+ *
+ * Every field is optional: an agent reports what it knows.  Paths (areas',
+ * images') are checked here too (pm_path_check), so that this file and
+ * json_req.c are all the fuzz target needs.
+ */
+#include "manager_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define PORTALS_MAX	16
+#define AREAS_MAX	64
+#define LUNS_MAX	1024
+#define VOLUMES_MAX	1024
+#define VERSION_MAX	64
+#define ERROR_MAX	512
+#define IQN_MAX		223
+#define SIZE_MAX_BYTES	(1ULL << 60)
+
+int pm_path_check(const char *path, const char *field, struct pjr_err *e)
+{
+	static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+-";
+	size_t len = strlen(path);
+	const char *c;
+
+	if (path[0] != '/')
+		return pjr_fail(e, 400, field, "field '%s' must be an absolute path (starting with /), "
+				"not '%.64s'", field, path);
+	if (len > PM_PATH_MAX)
+		return pjr_fail(e, 400, field, "field '%s' is %zu bytes long, more than the %d allowed",
+				field, len, PM_PATH_MAX);
+	if (strspn(path, set) != len)
+		return pjr_fail(e, 400, field, "field '%s' has a character not allowed at byte %zu "
+				"(letters, digits and /._+- only)", field, strspn(path, set));
+	if (len == 1)
+		return pjr_fail(e, 400, field, "field '%s' is the root directory; give a directory "
+				"or a device of its own", field);
+	for (c = path; c; c = strchr(c + 1, '/')) {
+		size_t n = strcspn(c + 1, "/");
+
+		if (n == 0 || (n == 1 && c[1] == '.') || (n == 2 && c[1] == '.' && c[2] == '.'))
+			return pjr_fail(e, 400, field, "field '%s' must be a normalised path: no empty, "
+					"'.' or '..' parts, no / at the end", field);
+	}
+	return 0;
+}
+
+/* Name the field at fault by its place: field 'path' -> 'areas[2].path'. */
+static int nested(struct pjr_err *e, const char *place)
+{
+	char field[sizeof(e->field)], msg[sizeof(e->message)], quoted[80];
+	size_t qlen;
+
+	/* cut short at the bounds if need be: still a name a person can find */
+	if (snprintf(field, sizeof(field), "%s.%s", place, e->field) >= (int)sizeof(field))
+		field[sizeof(field) - 1] = '\0';
+	snprintf(quoted, sizeof(quoted), "field '%s'", e->field);
+	qlen = strlen(quoted);
+	if (!strncmp(e->message, quoted, qlen))
+		snprintf(msg, sizeof(msg), "field '%s'%s", field, e->message + qlen);
+	else if (snprintf(msg, sizeof(msg), "%s: %s", place, e->message) >= (int)sizeof(msg))
+		msg[sizeof(msg) - 1] = '\0';
+	snprintf(e->field, sizeof(e->field), "%s", field);
+	snprintf(e->message, sizeof(e->message), "%s", msg);
+	return -1;
+}
+
+static int get_array(json_object *body, const char *field, size_t max, json_object **out,
+		     struct pjr_err *e)
+{
+	*out = NULL;
+	if (!json_object_object_get_ex(body, field, out))
+		return 0;
+	if (!json_object_is_type(*out, json_type_array))
+		return pjr_fail(e, 400, field, "field '%s' must be an array", field);
+	if (json_object_array_length(*out) > max)
+		return pjr_fail(e, 400, field, "field '%s' has %zu items, more than the %zu allowed",
+				field, json_object_array_length(*out), max);
+	return 0;
+}
+
+static int get_object(json_object *parent, const char *field, json_object **out,
+		      struct pjr_err *e)
+{
+	*out = NULL;
+	if (!json_object_object_get_ex(parent, field, out))
+		return 0;
+	if (!json_object_is_type(*out, json_type_object))
+		return pjr_fail(e, 400, field, "field '%s' must be an object", field);
+	return 0;
+}
+
+static void add_size(json_object *o, const char *field, uint64_t v)
+{
+	json_object_object_add(o, field, json_object_new_uint64(v));
+}
+
+static int parse_tgtd(json_object *in, json_object *out, struct pjr_err *e)
+{
+	static const char *const fields[] = { "up", "version", NULL };
+	const char *version = NULL;
+	bool up = false;
+	json_object *t;
+
+	if (pjr_only(in, fields, e) || pjr_bool(in, "up", true, &up, e) ||
+	    pjr_string(in, "version", false, VERSION_MAX, PJR_TEXT, &version, e))
+		return nested(e, "tgtd");
+	t = json_object_new_object();
+	json_object_object_add(t, "up", json_object_new_boolean(up));
+	json_object_object_add(t, "version", json_object_new_string(version ? version : ""));
+	json_object_object_add(out, "tgtd", t);
+	return 0;
+}
+
+static int parse_area(json_object *in, size_t i, json_object *list, struct pjr_err *e)
+{
+	static const char *const fields[] = { "path", "size", "used", "free", NULL };
+	char place[32];
+	const char *path;
+	uint64_t size = 0, used = 0, free_ = 0;
+	json_object *a;
+
+	snprintf(place, sizeof(place), "areas[%zu]", i);
+	if (!json_object_is_type(in, json_type_object))
+		return pjr_fail(e, 400, place, "field '%s' must be an object", place);
+	if (pjr_only(in, fields, e) ||
+	    pjr_string(in, "path", true, PM_PATH_MAX, PJR_TEXT, &path, e) ||
+	    pm_path_check(path, "path", e) ||
+	    pjr_size(in, "size", true, 0, SIZE_MAX_BYTES, &size, e) ||
+	    pjr_size(in, "used", false, 0, SIZE_MAX_BYTES, &used, e) ||
+	    pjr_size(in, "free", false, 0, SIZE_MAX_BYTES, &free_, e))
+		return nested(e, place);
+	a = json_object_new_object();
+	json_object_object_add(a, "path", json_object_new_string(path));
+	add_size(a, "size", size);
+	add_size(a, "used", used);
+	add_size(a, "free", free_);
+	json_object_array_add(list, a);
+	return 0;
+}
+
+static int parse_lun(json_object *in, size_t i, json_object *list, struct pjr_err *e)
+{
+	static const char *const fields[] = { "tid", "lun", "iqn", "path", "size", NULL };
+	char place[32];
+	const char *iqn, *path = NULL;
+	int64_t tid = 0, lun = 0;
+	uint64_t size = 0;
+	json_object *l;
+
+	snprintf(place, sizeof(place), "luns[%zu]", i);
+	if (!json_object_is_type(in, json_type_object))
+		return pjr_fail(e, 400, place, "field '%s' must be an object", place);
+	if (pjr_only(in, fields, e) ||
+	    pjr_int(in, "tid", true, 1, 65535, &tid, e) ||
+	    pjr_int(in, "lun", true, 0, 16383, &lun, e) ||
+	    pjr_string(in, "iqn", true, IQN_MAX, PJR_HOST, &iqn, e) ||
+	    pjr_string(in, "path", false, PM_PATH_MAX, PJR_TEXT, &path, e) ||
+	    (path && pm_path_check(path, "path", e)) ||
+	    pjr_size(in, "size", false, 0, SIZE_MAX_BYTES, &size, e))
+		return nested(e, place);
+	l = json_object_new_object();
+	json_object_object_add(l, "tid", json_object_new_int64(tid));
+	json_object_object_add(l, "lun", json_object_new_int64(lun));
+	json_object_object_add(l, "iqn", json_object_new_string(iqn));
+	if (path)
+		json_object_object_add(l, "path", json_object_new_string(path));
+	add_size(l, "size", size);
+	json_object_array_add(list, l);
+	return 0;
+}
+
+static int parse_volume(const char *name, json_object *in, json_object *vols,
+			struct pjr_err *e)
+{
+	static const char *const fields[] = { "state", "error", "desired_revision", NULL };
+	char place[96];
+	const char *state, *error = NULL;
+	int64_t desired = 0;
+	json_object *v;
+
+	snprintf(place, sizeof(place), "volumes.%s", name);
+	if (!pjr_name_valid(name, strlen(name)))
+		return pjr_fail(e, 400, "volumes", "field 'volumes' has a key that is not a volume "
+				"name: '%.64s'", name);
+	if (!json_object_is_type(in, json_type_object))
+		return pjr_fail(e, 400, place, "field '%s' must be an object", place);
+	if (pjr_only(in, fields, e) ||
+	    pjr_string(in, "state", true, 16, PJR_NAME, &state, e) ||
+	    pjr_string(in, "error", false, ERROR_MAX, PJR_TEXT, &error, e) ||
+	    pjr_int(in, "desired_revision", false, 0, INT64_MAX, &desired, e))
+		return nested(e, place);
+	if (strcmp(state, "ready") && strcmp(state, "working") && strcmp(state, "failed")) {
+		pjr_fail(e, 400, "state", "field 'state' must be ready, working or failed, not '%s'",
+			 state);
+		return nested(e, place);
+	}
+	v = json_object_new_object();
+	json_object_object_add(v, "state", json_object_new_string(state));
+	json_object_object_add(v, "error", json_object_new_string(error ? error : ""));
+	json_object_object_add(v, "desired_revision", json_object_new_int64(desired));
+	json_object_object_add(vols, name, v);
+	return 0;
+}
+
+int pm_report_parse(json_object *body, json_object **out, json_object **volumes,
+		    struct pjr_err *e)
+{
+	static const char *const fields[] = { "address", "portals", "tgt_version",
+					      "lunlink_version", "tgtd", "areas", "luns",
+					      "volumes", NULL };
+	const char *address = NULL, *tgt = NULL, *lunlink = NULL, *portals[PORTALS_MAX + 1];
+	json_object *r = json_object_new_object(), *in, *list;
+
+	*out = *volumes = NULL;
+	if (pjr_only(body, fields, e) ||
+	    pjr_string(body, "address", false, 253, PJR_HOST, &address, e) ||
+	    pjr_string_array(body, "portals", false, PORTALS_MAX, 64, PJR_HOST, portals, e) ||
+	    pjr_string(body, "tgt_version", false, VERSION_MAX, PJR_TEXT, &tgt, e) ||
+	    pjr_string(body, "lunlink_version", false, VERSION_MAX, PJR_TEXT, &lunlink, e))
+		goto err;
+	if (address)
+		json_object_object_add(r, "address", json_object_new_string(address));
+	if (json_object_object_get_ex(body, "portals", NULL)) {
+		list = json_object_new_array();
+		for (size_t i = 0; portals[i]; i++)
+			json_object_array_add(list, json_object_new_string(portals[i]));
+		json_object_object_add(r, "portals", list);
+	}
+	if (tgt)
+		json_object_object_add(r, "tgt_version", json_object_new_string(tgt));
+	if (lunlink)
+		json_object_object_add(r, "lunlink_version", json_object_new_string(lunlink));
+	if (get_object(body, "tgtd", &in, e) || (in && parse_tgtd(in, r, e)))
+		goto err;
+	if (get_array(body, "areas", AREAS_MAX, &in, e))
+		goto err;
+	if (in) {
+		list = json_object_new_array();
+		json_object_object_add(r, "areas", list);
+		for (size_t i = 0; i < json_object_array_length(in); i++)
+			if (parse_area(json_object_array_get_idx(in, i), i, list, e))
+				goto err;
+	}
+	if (get_array(body, "luns", LUNS_MAX, &in, e))
+		goto err;
+	if (in) {
+		list = json_object_new_array();
+		json_object_object_add(r, "luns", list);
+		for (size_t i = 0; i < json_object_array_length(in); i++)
+			if (parse_lun(json_object_array_get_idx(in, i), i, list, e))
+				goto err;
+	}
+	if (get_object(body, "volumes", &in, e))
+		goto err;
+	if (in) {
+		if ((size_t)json_object_object_length(in) > VOLUMES_MAX) {
+			pjr_fail(e, 400, "volumes", "field 'volumes' has %d items, more than the %d "
+				 "allowed", json_object_object_length(in), VOLUMES_MAX);
+			goto err;
+		}
+		list = json_object_new_object();
+		json_object_object_add(r, "volumes", list);
+		json_object_object_foreach(in, name, v) {
+			if (parse_volume(name, v, list, e))
+				goto err;
+		}
+		*volumes = list;
+	}
+	*out = r;
+	return 0;
+err:
+	json_object_put(r);
+	*volumes = NULL;
+	return -1;
+}
