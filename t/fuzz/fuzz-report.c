@@ -5,7 +5,7 @@
  * parser of the manager that is more than json_req.c's field readers:
  * nested arrays and objects, fields named by their place, paths checked.
  * `make fuzz-report` runs it under libFuzzer; t/fuzz/replay.c replays
- * t/fuzz/corpus/report without clang (t/t0107-fuzz-report-corpus.sh).
+ * t/fuzz/corpus/report without clang (t/t0108-fuzz-report-corpus.sh).
  *
  * The input is a request body.  Invariants: a report is refused with 400,
  * a field and a message, and nothing given back; or it is given back
