@@ -135,13 +135,14 @@ local_field_in() { sed -n "s/^local.* $2=\([0-9]*\).*/\1/p" "$1" 2>/dev/null; }
 # leg_field FILE N KEY: field KEY of leg N's line (resyncs, resync_bytes,
 # verdict, joined, drops, copy...: lunlink-status(8) names them);
 # leg_field_is FILE N KEY VALUE: it is VALUE; lun_field FILE KEY: field KEY
-# of the first line (generation, copy...).  error="..." is left out, so
+# of the first line (generation, copy...), lun_field_is FILE KEY VALUE.  error="..." is left out, so
 # that no KEY= in its text is taken for the field.
 leg_field() {
 	sed -n -e 's/ error=".*//' -e "s/^leg $2 .* $3=\([^ ]*\).*/\1/p" "$1" 2>/dev/null
 }
 leg_field_is() { test "$(leg_field "$1" "$2" "$3")" = "$4"; }
 lun_field() { sed -n "s/^lun .* $2=\([^ ]*\).*/\1/p" "$1" 2>/dev/null; }
+lun_field_is() { test "$(lun_field "$1" "$2")" = "$3"; }
 
 # The mirror tests' LUN, tid 1 LUN 1 on tgtd A: status_file, its status
 # file (rewritten each second: it may say "up" a moment after the leg
