@@ -138,7 +138,7 @@ local_field_in() { sed -n "s/^local.* $2=\([0-9]*\).*/\1/p" "$1" 2>/dev/null; }
 # of the first line (generation, copy...), lun_field_is FILE KEY VALUE.  error="..." is left out, so
 # that no KEY= in its text is taken for the field.
 leg_field() {
-	sed -n -e 's/ error=".*//' -e "s/^leg $2 .* $3=\([^ ]*\).*/\1/p" "$1" 2>/dev/null
+	sed -n -e 's/ error=".*//' -e "s/^leg $2 \(.* \)\{0,1\}$3=\([^ ]*\).*/\2/p" "$1" 2>/dev/null
 }
 leg_field_is() { test "$(leg_field "$1" "$2" "$3")" = "$4"; }
 lun_field() { sed -n "s/^lun .* $2=\([^ ]*\).*/\1/p" "$1" 2>/dev/null; }
