@@ -154,9 +154,11 @@ leg_is() { test "$(leg_state_in "$(status_file)" 1)" = "$1"; }
 leg_not_up() { ! leg_is up; }
 stale_is() { test "$(local_field_in "$(status_file)" stale_regions)" = "$1"; }
 a_log_has() { join_log "$A_LOG" | grep -qF "$1"; }
-# leg1 KEY: field KEY of its leg 1; leg1_is KEY VALUE: it is VALUE
+# leg1 KEY: field KEY of its leg 1; leg1_is KEY VALUE: it is VALUE;
+# leg1_above KEY N: it is more than N
 leg1() { leg_field "$(status_file)" 1 "$1"; }
 leg1_is() { test "$(leg1 "$1")" = "$2"; }
+leg1_above() { test "$(leg1 "$1")" -gt "$2"; }
 
 # mark [LOG]: remember how long a tgtd log (tgtd A's by default) is now;
 # new_log_has TEXT [LOG]: its lines since the mark, joined, have TEXT
