@@ -132,6 +132,18 @@ lun_new() {
 leg_state_in() { sed -n "s/^leg $2 .* state=\([a-z]*\).*/\1/p" "$1" 2>/dev/null; }
 local_field_in() { sed -n "s/^local.* $2=\([0-9]*\).*/\1/p" "$1" 2>/dev/null; }
 
+# leg_field FILE N KEY: field KEY of leg N's line (resyncs, resync_bytes,
+# verdict, joined, drops, copy...: lunlink-status(8) names them);
+# leg_field_is FILE N KEY VALUE: it is VALUE; lun_field FILE KEY: field KEY
+# of the first line (generation, copy...), lun_field_is FILE KEY VALUE.  error="..." is left out, so
+# that no KEY= in its text is taken for the field.
+leg_field() {
+	sed -n -e 's/ error=".*//' -e "s/^leg $2 \(.* \)\{0,1\}$3=\([^ ]*\).*/\2/p" "$1" 2>/dev/null
+}
+leg_field_is() { test "$(leg_field "$1" "$2" "$3")" = "$4"; }
+lun_field() { sed -n "s/^lun .* $2=\([^ ]*\).*/\1/p" "$1" 2>/dev/null; }
+lun_field_is() { test "$(lun_field "$1" "$2")" = "$3"; }
+
 # The mirror tests' LUN, tid 1 LUN 1 on tgtd A: status_file, its status
 # file (rewritten each second: it may say "up" a moment after the leg
 # dropped; wait_for leg_not_up); leg_is STATE: its leg 1 is in STATE;
@@ -142,6 +154,11 @@ leg_is() { test "$(leg_state_in "$(status_file)" 1)" = "$1"; }
 leg_not_up() { ! leg_is up; }
 stale_is() { test "$(local_field_in "$(status_file)" stale_regions)" = "$1"; }
 a_log_has() { join_log "$A_LOG" | grep -qF "$1"; }
+# leg1 KEY: field KEY of its leg 1; leg1_is KEY VALUE: it is VALUE;
+# leg1_above KEY N: it is more than N
+leg1() { leg_field "$(status_file)" 1 "$1"; }
+leg1_is() { test "$(leg1 "$1")" = "$2"; }
+leg1_above() { test "$(leg1 "$1")" -gt "$2"; }
 
 # mark [LOG]: remember how long a tgtd log (tgtd A's by default) is now;
 # new_log_has TEXT [LOG]: its lines since the mark, joined, have TEXT

@@ -14,6 +14,8 @@ IMG="$SRC_DIR/target/lunlink-image"
 status1() { echo "/run/lunlink/c${A_CTL}-t1-l1.status"; }
 status2() { echo "/run/lunlink/c${A_CTL}-t1-l2-e2.status"; }
 leg_is() { test "$(leg_state_in "$1" 1)" = "$2"; }
+# legs_in FILE: how many legs a status file lists
+legs_in() { grep -c "^leg " "$1"; }
 
 start_leg() {
 	TGTD_PORT=${B_PORT:-} tgtd_start B &&
@@ -29,10 +31,12 @@ test_expect_success 'a window of a mirrored image: the fresh leg gets all of the
 	tgtd_start A && target_new A 1 &&
 	lun_new A 1 1 "$TRASH/a.img" lunlink "window=4M:8M;mirror=$(url B 1 1)" &&
 	test_grep "serving the window of 8388608 bytes at offset 4194304" "$A_LOG" &&
-	test_grep "mirrored to 1 leg(s)" "$A_LOG" &&
+	test "$(legs_in "$(status1)")" = 1 &&
 	"$IO" "$(url A 1 1)" capacity >cap && echo "16384 512" >expect && test_cmp expect cap &&
 	wait_for 30 leg_is "$(status1)" up &&
-	test_grep "resync done: copied 16777216 bytes (256 regions)" "$A_LOG"
+	leg_field_is "$(status1)" 1 joined full && leg_field_is "$(status1)" 1 resyncs 1 &&
+	leg_field_is "$(status1)" 1 resync_regions 256 &&
+	leg_field_is "$(status1)" 1 resync_bytes 16777216
 '
 
 test_expect_success 'a write to the window lands at the window'"'"'s place in both copies' '
@@ -45,13 +49,15 @@ test_expect_success 'a write to the window lands at the window'"'"'s place in bo
 
 test_expect_success 'a plain range and a mirrored set joined into one LUN' '
 	lun_new A 1 2 "$TRASH/r.img" lunlink "extent=$TRASH/c.img:1M:8M;mirror=$(url B 1 2)" &&
-	test_grep "2 extents concatenated, 12582912 bytes in all" "$A_LOG" &&
-	test_grep "extent 2 ($TRASH/c.img): mirrored to 1 leg(s)" "$A_LOG" &&
 	"$IO" "$(url A 1 2)" capacity >cap && echo "24576 512" >expect && test_cmp expect cap &&
+	lun_field_is "$(status2)" extent 2 && lun_field_is "$(status2)" image "$TRASH/c.img" &&
+	test "$(legs_in "$(status2)")" = 1 &&
 	wait_for 30 leg_is "$(status2)" up &&
 	"$SRC_DIR/target/tools/lunlink-status" >status &&
 	test_grep "LUN  tid=1 lun=2 extent=2 image=$TRASH/c.img" status &&
-	test_grep "extent 2 ($TRASH/c.img): leg 1 ($(url B 1 2)): resync done: copied 16777216 bytes" "$A_LOG"
+	leg_field_is "$(status2)" 1 url "$(url B 1 2)" &&
+	leg_field_is "$(status2)" 1 joined full && leg_field_is "$(status2)" 1 resyncs 1 &&
+	leg_field_is "$(status2)" 1 resync_bytes 16777216
 '
 
 test_expect_success 'a write across the seam: the first half in the plain file, the second on both copies of the set' '
@@ -86,15 +92,18 @@ test_expect_success 'with the leg node killed, both LUNs go on, degraded' '
 	test "$(gen_of c.img generation)" != "$gen_before" &&
 	wait_for 10 leg_is "$(status1)" down &&
 	wait_for 10 leg_is "$(status2)" down &&
-	test_grep "extent 2 ($TRASH/c.img): degraded: new generation" "$A_LOG"
+	wait_for 5 lun_field_is "$(status2)" bitmap_generation "$gen_before" &&
+	! lun_field_is "$(status2)" generation "$gen_before"
 '
 
 test_expect_success 'the leg node returns: each set copies only the regions written meanwhile' '
 	start_leg &&
 	wait_for 60 leg_is "$(status1)" up &&
 	wait_for 60 leg_is "$(status2)" up &&
-	test_grep "): leg 1 ($(url B 1 1)): resync done: copied 65536 bytes (1 regions)" "$A_LOG" &&
-	test_grep "extent 2 ($TRASH/c.img): leg 1 ($(url B 1 2)): resync done: copied 196608 bytes (3 regions)" "$A_LOG" &&
+	leg_field_is "$(status1)" 1 joined map && leg_field_is "$(status1)" 1 resyncs 2 &&
+	leg_field_is "$(status1)" 1 resync_regions 1 && leg_field_is "$(status1)" 1 resync_bytes 65536 &&
+	leg_field_is "$(status2)" 1 joined map && leg_field_is "$(status2)" 1 resyncs 2 &&
+	leg_field_is "$(status2)" 1 resync_regions 3 && leg_field_is "$(status2)" 1 resync_bytes 196608 &&
 	data_of 8192 1 b.img >b0 && test_cmp x1 b0 &&
 	data_of 2048 1 d.img >d0 && test_cmp x2 d0 &&
 	data_of $((2048 + 12000 - 8192)) 1 d.img >d1 && test_cmp x3 d1 &&
@@ -120,7 +129,7 @@ test_expect_success 'kill -9 the leg node mid-stream into the set: nothing ackno
 
 # tgt tells every session of a target that its LUNs changed (unit
 # attention 3F/0E on the next command): the legs send the command again.
-drops() { join_log "$A_LOG" | grep -c "dropped" || true; }
+drops() { echo $(( $(leg_field "$(status1)" 1 drops) + $(leg_field "$(status2)" 1 drops) )); }
 
 test_expect_success 'a LUN added on the legs'"'"' target: the unit attention is answered, the legs stay up' '
 	before=$(drops) &&
@@ -144,7 +153,8 @@ test_expect_success 'writes during a resync of a window land on both copies' '
 	lun_new A 1 3 "$TRASH/e.img" lunlink "window=2M:12M;mirror=$(url B 1 3);resync_rate=2M" &&
 	wait_for 10 leg_is "/run/lunlink/c${A_CTL}-t1-l3.status" syncing &&
 	"$IO" "$(url A 1 3)" stream 3000 4000 >acked3 &&
-	! join_log "$A_LOG" | grep -q "lun 3 .*resync done" &&
+	leg_field_is "/run/lunlink/c${A_CTL}-t1-l3.status" 1 resyncs 0 &&
+	leg_is "/run/lunlink/c${A_CTL}-t1-l3.status" syncing &&
 	wait_for 60 leg_is "/run/lunlink/c${A_CTL}-t1-l3.status" up &&
 	data_of 0 32768 e.img >all-e && data_of 0 32768 f.img >all-f && test_cmp all-e all-f
 '
@@ -214,7 +224,9 @@ test_expect_success 'a LUN deleted in the middle of a resync: tgtd goes on, the 
 	"$IMG" create --size 256M g.img >/dev/null && "$IMG" create --size 256M h.img >/dev/null &&
 	lun_new B 1 4 "$TRASH/h.img" rdwr &&
 	lun_new A 1 4 "$TRASH/g.img" lunlink "mirror=$(url B 1 4)" &&
-	wait_for 10 test_grep -q "lun 4 .*connected; resyncing 4096 region" "$A_LOG" &&
+	wait_for 10 leg_is "/run/lunlink/c${A_CTL}-t1-l4.status" syncing &&
+	leg_field_is "/run/lunlink/c${A_CTL}-t1-l4.status" 1 joined full &&
+	leg_field_is "/run/lunlink/c${A_CTL}-t1-l4.status" 1 resync_regions 4096 &&
 	tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 4 &&
 	tgtd_alive A &&
 	lun_new A 1 4 "$TRASH/g.img" lunlink "mirror=$(url B 1 4)" &&
@@ -259,6 +271,7 @@ test_expect_success 'a leg refused for its size is probed again with retry=legs 
 	lun_new A 1 5 "$TRASH/k.img" lunlink "mirror=$(url B 1 5)" &&
 	wait_for 30 leg_is "/run/lunlink/c${A_CTL}-t1-l5.status" refused &&
 	test_grep "leg 1 ($(url B 1 5)): refused: it is 8388608 bytes, smaller than this image.s 17825792" "$A_LOG" &&
+	grep -q "^leg 1 .* error=\"it is 8388608 bytes, smaller than this image.s 17825792\"" "/run/lunlink/c${A_CTL}-t1-l5.status" &&
 	truncate -s 17M l.img &&
 	tgtadm_on B --lld iscsi --mode logicalunit --op delete --tid 1 --lun 5 &&
 	lun_new B 1 5 "$TRASH/l.img" rdwr &&
@@ -276,7 +289,8 @@ test_expect_success 'verify=start reaches the set inside the concatenation and n
 	off=$("$IMG" show --json d.img | sed -n "s/.*\"data_offset\":\([0-9]*\).*/\1/p") &&
 	dd if=junk of=d.img bs=4096 seek=$(( (off + 40 * 65536) / 4096 )) conv=notrunc 2>/dev/null &&
 	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 2 --params verify=start &&
-	wait_for 60 test_grep -q "extent 2 .*verify done" "$A_LOG" &&
+	wait_for 60 leg_field_is "$(status2)" 1 verifies 1 &&
+	leg_field_is "$(status2)" 1 verified 256 && leg_field_is "$(status2)" 1 verify_differed 1 &&
 	test_grep "extent 2 ($TRASH/c.img): leg 1 ($(url B 1 2)): verify: region 40 (bytes 2621440-2686975) differs from this copy" "$A_LOG" &&
 	wait_for 30 leg_is "$(status2)" up &&
 	data_of 0 32768 c.img >all-c && data_of 0 32768 d.img >all-d && test_cmp all-c all-d

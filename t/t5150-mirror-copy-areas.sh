@@ -14,7 +14,7 @@ IMG="$SRC_DIR/target/lunlink-image"
 # --max-size 12M so that their dirty-region maps cover the whole copy.
 status() { echo "/run/lunlink/c${A_CTL}-t1-l1.status"; }
 leg_is() { test "$(leg_state_in "$(status)" 1)" = "$1"; }
-leg_field() { sed -n "s/^leg 1 .* $1=\([0-9]*\).*/\1/p" "$(status)"; }
+leg1_of() { leg_field "$(status)" 1 "$1"; }
 
 start_leg() {
 	TGTD_PORT=${B_PORT:-} tgtd_start B && target_new B 1 &&
@@ -43,7 +43,7 @@ test_expect_success 'A serves the image and its area as one mirrored LUN; the le
 
 test_expect_success 'the area is not taken for blank: its contents were copied, and the operator is told why' '
 	test_grep "copy_extent= areas that lunlink-image did not make blank" "$A_LOG" &&
-	test "$(leg_field resync_data)" -ge 8388608
+	test "$(leg1_of resync_data)" -ge 8388608
 '
 
 test_expect_success 'a write across the seam: the first half in the images, the second in the areas, on both nodes' '
@@ -71,8 +71,8 @@ test_expect_success 'with the leg node down, writes to the area go on degraded' 
 test_expect_success 'the leg returns: only the regions written meanwhile are copied, and both copies are the same' '
 	start_leg &&
 	wait_for 60 leg_is up &&
-	test "$(leg_field resync_data)" -le 1048576 &&
-	test "$(leg_field resync_data)" -ge 262144 &&
+	test "$(leg1_of resync_data)" -le 1048576 &&
+	test "$(leg1_of resync_data)" -ge 262144 &&
 	in_area 8192 16384 ax.raw >a_area && in_area 8192 16384 bx.raw >b_area &&
 	test_cmp a_area b_area &&
 	data_of 0 8192 a.img >a_img && data_of 0 8192 b.img >b_img && test_cmp a_img b_img

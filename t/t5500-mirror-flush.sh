@@ -77,8 +77,8 @@ test_expect_success 'a leg node exporting a raw file through lunlink, made a fre
 test_expect_success 'the full sync ends with a flush of the leg: it is up, nothing left dirty' '
 	tgtd_start A && target_new A 1 && lun_a &&
 	wait_for 30 leg_is up &&
-	a_log_has "resync done: copied 33554432 bytes (512 regions) in " &&
-	a_log_has " ms and flushed on the leg; the leg is up to date" &&
+	leg1_is joined full && leg1_is resyncs 1 && leg1_is resync_regions 512 &&
+	leg1_is resync_bytes 33554432 && leg1_is resync_flushed 1 &&
 	leg_clean
 '
 
@@ -98,13 +98,12 @@ clean_close() {
 		leg_clean || return 1
 		if new_log_has "its flush at close got no answer within 20 ms"; then
 			say "try $n: the leg answered the close's flush after 20 ms"
-			mark && lun_a && wait_for 30 new_log_has "resync done" || return 1
+			mark && lun_a && wait_for 30 leg1_is resyncs 1 || return 1
 			continue
 		fi
 		! new_log_has "resynced when the LUN is served again" &&
 		lun_a && wait_for 30 leg_is up &&
-		new_log_has "connected and in sync" &&
-		! new_log_has "resyncing" &&
+		leg1_is joined in-sync && leg1_is resyncs 0 &&
 		data_of 4096 128 r.img >inb && test_cmp c1 inb
 		return
 	done
@@ -124,8 +123,8 @@ test_expect_success 'a leg whose flush fails at close: what it took unflushed is
 	new_log_has "; the regions it took since its last flush will be resynced when the LUN is served again" &&
 	fault_b none &&
 	mark && lun_a && wait_for 30 leg_is up &&
-	new_log_has "resyncing 1 region(s) of 65536 bytes" &&
-	new_log_has "resync done: copied 65536 bytes (1 regions)" &&
+	leg1_is joined map && leg1_is resync_regions 1 && leg1_is resyncs 1 &&
+	leg1_is resync_bytes 65536 && leg1_is resync_flushed 1 &&
 	data_of 8192 128 r.img >inb && test_cmp c2 inb
 '
 
@@ -146,7 +145,7 @@ test_expect_success 'a leg that does not answer at close holds the close a few m
 	test $((t1 - t0)) -lt 1000 &&
 	new_log_has "its flush at close got no answer within 20 ms (the close waits no longer for a peer); the regions it took since its last flush will be resynced" &&
 	mark && lun_a && wait_for 30 leg_is up &&
-	new_log_has "resyncing 1 region(s) of 65536 bytes" &&
+	leg1_is joined map && leg1_is resync_regions 1 && leg1_is resyncs 1 &&
 	data_of 12288 128 r.img >inb && test_cmp c3 inb
 '
 
@@ -155,6 +154,7 @@ test_expect_success 'a leg that does not answer at close holds the close a few m
 # fails, the leg is dropped again, not up; once it can flush, it is.
 test_expect_success 'a leg that cannot flush at the end of its resync is not called up to date' '
 	fault_b flush &&
+	resyncs=$(leg1 resyncs) && drops=$(leg1 drops) &&
 	kill -STOP $B_PID &&
 	head -c 65536 /dev/urandom >c4 &&
 	mark &&
@@ -162,13 +162,15 @@ test_expect_success 'a leg that cannot flush at the end of its resync is not cal
 	rc=$?
 	kill -CONT $B_PID &&
 	test $rc = 0 &&
-	new_log_has "dropped:" &&
+	wait_for 5 leg1_above drops $drops &&
 	wait_for 30 new_log_has "dropped: it answered the flush that ends its resync with sense 3/" &&
-	! new_log_has "resync done" &&
+	wait_for 5 leg1_above drops $((drops + 1)) &&
+	leg1_is resyncs $resyncs &&
 	wait_for 5 leg_not_up &&
 	fault_b none &&
 	wait_for 60 leg_is up &&
-	new_log_has "resync done: copied 65536 bytes (1 regions) in " &&
+	leg1_is resyncs $((resyncs + 1)) && leg1_is resync_regions 1 &&
+	leg1_is resync_bytes 65536 && leg1_is resync_flushed 1 &&
 	data_of 16384 128 r.img >inb && test_cmp c4 inb &&
 	leg_clean
 '

@@ -52,9 +52,8 @@ test_expect_success 'the crashed primary, back as a leg, gets its activity log'"
 	! same_data &&
 	serve b.img a.img &&
 	wait_for 60 leg_is up &&
-	new_log_has "its image was served as a mirror'"'"'s primary and not closed cleanly (that tgtd crashed or was killed): the 1 extent(s) of 4194304 bytes in its activity log (writes it may have had alone) are resynced too, 64 region(s) more" &&
-	new_log_has "connected; resyncing 64 region(s) of 65536 bytes" &&
-	new_log_has "resync done: copied 4194304 bytes (64 regions)" &&
+	leg1_is verdict current && leg1_is own_regions 64 && leg1_is joined map &&
+	leg1_is resync_regions 64 && leg1_is resyncs 1 && leg1_is resync_bytes 4194304 &&
 	same_data &&
 	data_of 8192 256 a.img >ina && test_cmp x1 ina &&
 	wait_for 5 eval "test \"\$(field_of a.img state)\" = leg" &&
@@ -83,8 +82,8 @@ test_expect_success 'the primary b.img, its disk failing, closes with a stale re
 test_expect_success 'back as a leg, the copy with a stale region gets that region' '
 	serve a.img b.img &&
 	wait_for 60 leg_is up &&
-	new_log_has "its superblock lists 1 range(s) of stale regions (its disk failed writes when it was a primary): they are resynced too, 1 region(s) more" &&
-	new_log_has "resync done: copied 65536 bytes (1 regions)" &&
+	leg1_is verdict current && leg1_is own_regions 1 && leg1_is joined map &&
+	leg1_is resync_regions 1 && leg1_is resyncs 1 && leg1_is resync_bytes 65536 &&
 	data_of 20000 1 b.img >inb && test_cmp w2 inb &&
 	same_data &&
 	wait_for 5 eval "test \"\$(stale_in_sb b.img)\" = 0"

@@ -123,8 +123,8 @@ test_expect_success 'the closed image records the regions the leg took unflushed
 test_expect_success 'served again with the leg running: exactly those regions are resynced, and both copies are the same' '
 	lun_new A 1 1 "$TRASH/a.img" lunlink "mirror=$(url B 1 1);leg_timeout=$LEG_TIMEOUT" &&
 	wait_for 60 leg_is up &&
-	a_log_has "resyncing 3 region(s) of 65536 bytes" &&
-	a_log_has "resync done: copied 196608 bytes (3 regions)" &&
+	leg1_is joined map && leg1_is resync_regions 3 && leg1_is resyncs 1 &&
+	leg1_is resync_bytes 196608 &&
 	both_hold_three &&
 	data_of 0 65536 a.img >all-a && data_of 0 65536 b.img >all-b && test_cmp all-a all-b
 '
@@ -151,7 +151,8 @@ test_expect_success 'a write the stopped leg does not answer: the LUN degrades, 
 	test "$(json a.img bitmap_generation)" = "$gen" &&
 	test "$(json a.img generation)" != "$gen" &&
 	test "$(json a.img dirty_regions)" = 1 &&
-	wait_for 60 a_log_has "resync done: copied 65536 bytes (1 regions)" &&
+	wait_for 60 leg1_is resyncs 1 && leg1_is resync_regions 1 &&
+	leg1_is resync_bytes 65536 &&
 	wait_for 10 leg_is up &&
 	"$IO" "$(url B 1 1)" read $(($(data_lba b.img) + 8192)) 128 rb && test_cmp w1024 rb
 '

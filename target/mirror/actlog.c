@@ -133,6 +133,8 @@ void ll_al_recover(struct ll_mirror *m)
 {
 	uint64_t n = ll_al_extents(m, m->al, al_slots(m), al_mark_dirty, m);
 
+	m->al_recovered = n;
+
 	m_warn(m, "this copy was not closed cleanly (tgtd stopped or crashed while it "
 	       "was served): the %" PRIu64 " extent(s) of %u bytes in its activity log "
 	       "will be resynced to the legs\n", n, 1u << m->al_shift);

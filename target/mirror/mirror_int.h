@@ -46,6 +46,7 @@ enum leg_state {
 };
 
 extern const char *const ll_leg_state_name[];
+extern const char *const ll_leg_joined_name[];
 
 enum { END_FLUSH_NONE, END_FLUSH_SENT, END_FLUSH_DONE };
 enum { CLOSE_FLUSH_NONE, CLOSE_FLUSH_SENT, CLOSE_FLUSH_DONE, CLOSE_FLUSH_FAILED };
@@ -88,9 +89,26 @@ struct ll_leg {
 	 * the resync ends, nothing here may overwrite that record */
 	int own_record;
 	/* online verify (verify.c's): regions compared by SHA-256, local
-	 * against leg */
+	 * against leg; verifies: passes finished since the LUN was opened,
+	 * the last one's regions compared and how many differed */
 	int verifying;
 	uint64_t verify_pos, verify_count, verify_diff;
+	uint64_t verifies, verified, verify_differed;
+	/* for the status file, what tests and operators read as state:
+	 * mirror_leg.c's: verdict: generation.c's verdict on its superblock at
+	 * its last probe since it connected, LL_GEN_* + 1 (0: none yet: not
+	 * probed, or refused before the superblock was read); joined: what
+	 * that probe did (LEG_JOINED_*); own_regions: regions its own record
+	 * (its stale list, its activity log) added to that resync; drops:
+	 * times it was dropped while up or syncing, since the LUN was opened */
+	int verdict;
+	enum { LEG_JOINED_NONE, LEG_JOINED_IN_SYNC, LEG_JOINED_MAP, LEG_JOINED_FULL } joined;
+	uint64_t own_regions, drops;
+	/* mirror_resync.c's: regions the current (or last) resync started
+	 * with; resyncs finished since the LUN was opened, the bytes the last
+	 * one copied, and whether it ended with the leg's flush */
+	uint64_t resync_regions, resyncs, resync_bytes;
+	int resync_flushed;
 	/* resync and verify work in jobs: a range of the volume held in the
 	 * LUN, read from this copy, then written to (or compared with) the leg */
 	struct ll_copy {
@@ -212,6 +230,9 @@ struct ll_mirror {
 	struct fan_queue sync_wait;	/* writes waiting for it */
 	uint64_t al_version;		/* the log in memory, bumped per change */
 	uint64_t al_durable;		/* the version known on stable storage */
+	/* extents recovered at open from a log not closed cleanly (resynced
+	 * to the legs), for the status file */
+	uint64_t al_recovered;
 	uint64_t al_writing;		/* the version being written, or 0 */
 	struct ll_io al_io;		/* that write */
 	struct fan_queue al_wait;	/* writes waiting for it */
@@ -446,6 +467,7 @@ void ll_leg_start_sync(struct ll_leg *g, int all);
 void ll_mirror_copies_check(struct ll_mirror *m);
 int ll_legs_probed(const struct ll_mirror *m);
 int ll_copy_absent(const struct ll_mirror *m, uint64_t id);
+const char *ll_leg_verdict_name(const struct ll_leg *g);
 
 /* mirror_resync.c: copy jobs, for resync, repair and verify.c */
 struct ll_copy *ll_copy_idle(struct ll_leg *g, unsigned int max_jobs);
@@ -466,6 +488,7 @@ static inline struct ll_copy *ll_copy_of_read(struct ll_io *io)
 }
 
 /* mirror_resync.c */
+void ll_resync_start(struct ll_leg *g, int all);
 void ll_resync_next(struct ll_leg *g);
 void ll_resync_budget(struct ll_mirror *m, uint64_t ticks);
 void ll_resync_unpark(struct ll_leg *g, int closing);

@@ -28,6 +28,27 @@
 
 const char *const ll_leg_state_name[] = { "down", "connecting", "syncing", "up", "refused" };
 
+/* how a leg joined at its last probe (LEG_JOINED_*), for the status file */
+const char *const ll_leg_joined_name[] = { "none", "in-sync", "map", "full" };
+
+/* generation.c's verdicts, one word each, for the status file */
+static const char *const verdict_word[] = {
+	[LL_GEN_RAW] = "raw", [LL_GEN_DAMAGED] = "damaged", [LL_GEN_LAYOUT] = "layout",
+	[LL_GEN_ITSELF] = "itself", [LL_GEN_FRESH] = "fresh", [LL_GEN_DISCARD] = "discard",
+	[LL_GEN_BLANK] = "blank", [LL_GEN_FOREIGN] = "foreign",
+	[LL_GEN_UNFINISHED] = "unfinished", [LL_GEN_CURRENT] = "current", [LL_GEN_MAP] = "map",
+	[LL_GEN_EARLIER] = "earlier", [LL_GEN_NEWER] = "newer", [LL_GEN_SPLIT] = "split",
+};
+_Static_assert(sizeof(verdict_word) / sizeof(verdict_word[0]) == LL_GEN_SPLIT + 1,
+	       "verdict_word has a word for each verdict");
+
+/* The verdict on the leg at its last probe: "none" before one. */
+const char *ll_leg_verdict_name(const struct ll_leg *g)
+{
+	return g->verdict > 0 && g->verdict <= LL_GEN_SPLIT + 1 ? verdict_word[g->verdict - 1]
+		: "none";
+}
+
 /*
  * The changes a leg's state may make, from (row) to (column).  DOWN to
  * DOWN is no change (a connect that failed before it began); DOWN to
@@ -115,6 +136,7 @@ void ll_leg_down(struct ll_leg *g, const char *why)
 	if (g->state == LEG_UP || g->state == LEG_SYNCING) {
 		leg_err(g, "dropped: %s; the LUN goes on without it and the leg will be "
 			"resynced when it returns\n", g->why);
+		g->drops++;
 		ll_map_leg_lost(g);
 	}
 	else
@@ -174,6 +196,9 @@ void ll_leg_connect(struct ll_leg *g)
 	int bad_url;
 
 	ll_leg_set_state(g, LEG_CONNECTING, "logging in to its portal");
+	g->verdict = 0;		/* this connection's probe says */
+	g->joined = LEG_JOINED_NONE;
+	g->own_regions = 0;
 	if (!ll_conn_start(&g->conn, connected, g, &bad_url, why, sizeof(why)))
 		return;
 	if (bad_url)
@@ -443,19 +468,17 @@ void ll_leg_start_sync(struct ll_leg *g, int all)
 	g->backoff = BACKOFF_MIN_MS;
 	g->end_flush = END_FLUSH_NONE;
 	if (!g->need_count) {
+		g->joined = LEG_JOINED_IN_SYNC;
 		ll_leg_set_state(g, LEG_UP, "in sync");
 		leg_info(g, "connected and in sync\n");
 		return;
 	}
+	g->joined = all ? LEG_JOINED_FULL : LEG_JOINED_MAP;
 	ll_leg_set_state(g, LEG_SYNCING, "%" PRIu64 " region(s) to copy%s", g->need_count,
 			 all ? " (all of them)" : "");
-	g->full = all;
-	g->sync_pos = 0;
-	g->copied = 0;
-	g->sync_start = ll_now_ms();
 	leg_info(g, "connected; resyncing %" PRIu64 " region(s) of %u bytes%s\n",
 		g->need_count, 1u << m->shift, all ? " (all of them)" : "");
-	ll_resync_next(g);	/* now, not at the next tick */
+	ll_resync_start(g, all);	/* now, not at the next tick */
 }
 
 /* Regions r0..r1 (clipped to the data) go into what the leg lacks; how
@@ -503,6 +526,7 @@ static void probed_al(struct iscsi_context *iscsi, int status, void *data, void 
 	memcpy(slots, t->datain.data, sizeof(slots));	/* into aligned slots */
 	scsi_free_scsi_task(t);
 	n = ll_al_extents(m, slots, LL_IMAGE_AL_SLOTS, al_lacks_more, &lm);
+	g->own_regions += lm.regions;
 	leg_warn(g, "its image was served as a mirror's primary and not closed cleanly (that "
 		"tgtd crashed or was killed): the %" PRIu64 " extent(s) of %u bytes in its "
 		"activity log (writes it may have had alone) are resynced too, %" PRIu64
@@ -532,6 +556,7 @@ static void sync_behind(struct ll_leg *g, const struct ll_image *leg, unsigned i
 		for (i = 0; i < leg->nstale; i++)	/* counts are > 0: decode refuses 0 */
 			n += leg_lacks_more(g, leg->stale[i].start,
 					    leg->stale[i].start + leg->stale[i].count - 1);
+		g->own_regions += n;
 		leg_warn(g, "its superblock lists %u range(s) of stale regions (its disk failed "
 			"writes when it was a primary): they are resynced too, %" PRIu64
 			" region(s) more\n", leg->nstale, n);
@@ -597,6 +622,7 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 	g->own_record = 0;
 
 	ll_gen_compare(&f, &r);
+	g->verdict = (int)r.verdict + 1;
 	if (r.identified)	/* a copy of this volume, even one refused */
 		leg_copy(g, &leg, &r);
 	if (r.refused) {

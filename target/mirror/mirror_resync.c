@@ -162,6 +162,18 @@ struct scsi_task *ll_copy_leg_answer(struct ll_copy *c, struct iscsi_context *is
 
 /* ---- resync ------------------------------------------------------------- */
 
+/* The leg (now syncing) is resynced from here: what it lacks (need), all
+ * of the data if all; the copying starts now, not at the next tick. */
+void ll_resync_start(struct ll_leg *g, int all)
+{
+	g->full = all;
+	g->sync_pos = 0;
+	g->copied = g->data = g->holes = 0;
+	g->sync_start = ll_now_ms();
+	g->resync_regions = g->need_count;
+	ll_resync_next(g);
+}
+
 static void sync_done(struct ll_leg *g)
 {
 	struct ll_mirror *m = g->m;
@@ -170,6 +182,9 @@ static void sync_done(struct ll_leg *g)
 	int flushed = g->end_flush == END_FLUSH_DONE;
 
 	ll_leg_set_state(g, LEG_UP, "its resync finished");
+	g->resyncs++;
+	g->resync_bytes = g->copied;
+	g->resync_flushed = flushed;
 	g->end_flush = END_FLUSH_NONE;
 	ll_copy_free_bufs(g);
 	leg_info(g, "resync done: copied %" PRIu64 " bytes (%" PRIu64 " regions) in %" PRIu64

@@ -53,6 +53,14 @@ void ll_mirror_write_status(struct ll_mirror *m)
 		/* what its last resync sent: data read here, holes unmapped
 		 * (or zeros written); 0 and 0 for a leg that needed none */
 		fprintf(f, " resync_data=%" PRIu64 " resync_holes=%" PRIu64, g->data, g->holes);
+		/* what its last probe found and did, its resyncs and verifies
+		 * finished, and its drops, since the LUN was opened */
+		fprintf(f, " verdict=%s joined=%s own_regions=%" PRIu64 " resync_regions=%" PRIu64
+			" resyncs=%" PRIu64 " resync_bytes=%" PRIu64 " resync_flushed=%d drops=%"
+			PRIu64 " verifies=%" PRIu64 " verified=%" PRIu64 " verify_differed=%" PRIu64,
+			ll_leg_verdict_name(g), ll_leg_joined_name[g->joined], g->own_regions,
+			g->resync_regions, g->resyncs, g->resync_bytes, g->resync_flushed, g->drops,
+			g->verifies, g->verified, g->verify_differed);
 		if (g->copy_id)
 			fprintf(f, " copy=%016" PRIx64, g->copy_id);
 		if (g->state == LEG_DOWN || g->state == LEG_REFUSED)
@@ -71,9 +79,9 @@ void ll_mirror_write_status(struct ll_mirror *m)
 	}
 	fprintf(f, "local stale_regions=%" PRIu64 " read_errors=%" PRIu64 " write_errors=%" PRIu64
 		" metadata_write_errors=%" PRIu64 " refused_writes=%" PRIu64 " unrecorded_writes=%"
-		PRIu64 " repaired=%" PRIu64 " repair_errors=%" PRIu64 "\n", m->bad_count,
-		m->read_errs.n, m->write_errs.n, m->meta_errs.n, m->refused.n, m->unrecorded.n,
-		m->repaired, m->repair_errs.n);
+		PRIu64 " repaired=%" PRIu64 " repair_errors=%" PRIu64 " al_recovered=%" PRIu64 "\n",
+		m->bad_count, m->read_errs.n, m->write_errs.n, m->meta_errs.n, m->refused.n,
+		m->unrecorded.n, m->repaired, m->repair_errs.n, m->al_recovered);
 	if (fclose(f) == 0)
 		rename(tmp, m->status_path);
 }

@@ -28,17 +28,16 @@ static void verify_finish(struct ll_leg *g, const char *why)
 		leg_warn(g, "verify stopped after %" PRIu64 " regions: %s\n", g->verify_count, why);
 		return;
 	}
+	g->verifies++;
+	g->verified = g->verify_count;
+	g->verify_differed = g->verify_diff;
 	leg_info(g, "verify done: %" PRIu64 " regions compared, %" PRIu64 " differ%s\n",
 		g->verify_count, g->verify_diff, g->verify_diff ?
 		"; they are being resynced from this copy" : "");
 	if (g->need_count && g->state == LEG_UP) {
 		ll_leg_set_state(g, LEG_SYNCING, "verify found %" PRIu64 " region(s) that differ",
 				 g->verify_diff);
-		g->full = 0;
-		g->sync_pos = 0;
-		g->copied = g->data = g->holes = 0;
-		g->sync_start = ll_now_ms();
-		ll_resync_next(g);
+		ll_resync_start(g, 0);
 	}
 }
 
