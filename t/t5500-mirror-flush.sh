@@ -192,7 +192,6 @@ test_expect_success 'an extent leaves the activity log only flushed' '
 	test "$d" -lt 300 &&
 	"$IO" "$(url A 1 2)" read 0 8 b0 && test_cmp blk b0 &&
 	"$IO" "$(url A 1 2)" read $((1099 * 8192)) 8 b1 && test_cmp blk b1 &&
-	! grep -q "activity log full" "$A_LOG" &&
 	tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 2
 '
 else
