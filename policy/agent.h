@@ -25,6 +25,7 @@
 #include "agent_desired.h"
 #include "images.h"
 #include "tgt.h"
+#include "http.h"
 #include "tls.h"
 
 #define PG_ERROR_MAX	512	/* a volume's error, as reported */
@@ -70,24 +71,27 @@ int pg_write_private(const char *path, json_object *j, char *err, size_t errlen)
 
 struct pg_agent_opts {
 	const char *manager_url;	/* "https://manager:7443" */
-	struct pa_tls_files tls;	/* the cluster CA, this node's certificate and key */
+	struct pa_tls_files files;	/* the cluster CA, this node's certificate and key */
 	const char *node_name;		/* for the log; the manager knows the node by its
 					 * certificate */
 	const char *address;		/* advertised address, or NULL */
 	const char *const *portals;	/* "IP:PORT", NULL-ended, or NULL */
 	const char *tgtadm;		/* NULL: /usr/sbin/tgtadm */
-	int tgt_control_port;		/* tgtadm -C; -1: tgtd's default */
-	const char *tgt_ipc_socket;	/* TGT_IPC_SOCKET, or NULL */
+	unsigned int tgt_control_port;	/* tgtadm -C N; 0: tgtd's default */
+	const char *tgt_ipc_socket;	/* TGT_IPC_SOCKET, or NULL (tests: a private tgtd) */
 	const struct pg_area *areas;	/* from the configuration */
 	size_t nareas;
-	unsigned int heartbeat_ms;	/* 0: 2000 */
-	const char *iqn_prefix;		/* e.g. "iqn.2026-11.org.lunlink.cluster:" */
+	unsigned int heartbeat_interval;	/* seconds; 0: 2 */
+	const char *iqn_prefix;		/* the targets it owns: "iqn.2026-11.org.lunlink.cluster:" */
 	const char *lunlink_image;	/* NULL: /usr/sbin/lunlink-image */
-	const char *state_dir;		/* the record and the last desired state (0600) */
+	const char *state_dir;		/* keeps agent-record.json and agent-desired.json (0600) */
 	const char *lunlink_version;	/* reported; NULL: none */
 	long call_timeout_ms;		/* each API call; 0: 5000 */
+	pa_log_fn log;			/* one line per message; NULL: stderr */
+	void *log_arg;
 };
 
+/* The strings and arrays o points at must outlive the agent. */
 struct pg_agent;
 
 /* Start the agent's timer on base (its first round at once).  NULL with

@@ -158,6 +158,41 @@ test_expect_success 'a desired image outside the areas, or a name with .., is re
 	grep -q "must be 1 to 128 of a-z" dots.out
 '
 
+test_expect_success 'the agent loop reports to a manager, takes its desired state and converges tgtd' '
+	jq ".desired_revision = 7" desired.json >served.json &&
+	{ "$TOOL" fake-manager "$TRASH/api.sock" served.json reports.jsonl 2>manager.err &
+	  echo $! >manager.pid; } &&
+	test_atexit "kill \$(cat \"$TRASH/manager.pid\") 2>/dev/null" &&
+	wait_for 5 test -S api.sock &&
+	tgtadm_on A --lld iscsi --mode target --op delete --force --tid 4 &&
+	mkdir state &&
+	agent run "unix:$TRASH/api.sock" 2 "$TRASH/state" 2>loop.err;
+	cat loop.err &&
+	grep -q "agent: make target 4 ($P:scratch)" loop.err &&
+	tgtadm_on A --lld iscsi --mode target --op show | grep -q "Target 4: $P:scratch" &&
+	tail -n 1 reports.jsonl >last.json &&
+	jq -e ".tgtd.up == true and .tgtd.version != null" last.json >/dev/null &&
+	jq -e ".volumes.db.state == \"ready\" and .volumes.scratch.state == \"ready\"" last.json >/dev/null &&
+	jq -e ".volumes.db.desired_revision == 7" last.json >/dev/null &&
+	jq -e ".areas[0].used >= 67108864 and .areas[0].size == 1073741824" last.json >/dev/null &&
+	jq -e "[.luns[] | select(.iqn == \"$P:db\")] | length == 1" last.json >/dev/null &&
+	test "$(stat -c %a state/agent-desired.json)" = 600
+'
+
+test_expect_success 'manager gone, tgtd restarted empty: the agent serves the last desired state' '
+	kill "$(cat manager.pid)" && wait "$(cat manager.pid)" 2>/dev/null;
+	kill -9 "$A_PID" && wait "$A_PID" 2>/dev/null; A_PID= &&
+	tgtd_start A &&
+	test_must_fail agent run "unix:$TRASH/api.sock" 2 "$TRASH/state" 2>gone.err;
+	cat gone.err &&
+	test "$(grep -c "the manager at unix:" gone.err)" = 1 &&
+	grep -q "keeping the last desired state" gone.err &&
+	ISCSI_IO_INITIATOR=$HOST "$IO" "$(db_url)" read 100 128 gone.db &&
+	test_cmp data.db gone.db &&
+	"$IO" "$(scratch_url)" read 8 128 gone.scratch &&
+	test_cmp data.scratch gone.scratch
+'
+
 test_expect_success 'tgtd not running: said so, nothing done' '
 	tgtd_stop A &&
 	test_must_fail agent apply desired.json >down.out 2>down.err;

@@ -6,6 +6,15 @@
  *
  *   agent-tool [OPTIONS] plan DESIRED.json    print the actions, run nothing
  *   agent-tool [OPTIONS] apply DESIRED.json   make the images, run the actions
+ *   agent-tool [OPTIONS] run URL ROUNDS STATE-DIR
+ *                      the agent's loop (pg_agent) against a manager at URL,
+ *                      ROUNDS rounds one heartbeat (1 s) apart, its log on
+ *                      stderr; exit 0 if the manager answered the last round
+ *   agent-tool fake-manager SOCKET DESIRED.json REPORTS
+ *                      a stand-in manager on a Unix socket: answers
+ *                      GET /v1/nodes/desired with DESIRED.json (its
+ *                      "desired_revision"), appends each report to REPORTS
+ *                      (one JSON line), until killed
  *
  * OPTIONS: --tgtadm PATH, -C PORT (tgtd's control port), --socket PATH
  * (TGT_IPC_SOCKET), --prefix IQN-PREFIX (default
@@ -21,7 +30,9 @@
  */
 #include "agent.h"
 
+#include <event2/event.h>
 #include <getopt.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +43,118 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: agent-tool [--tgtadm PATH] [-C PORT] [--socket PATH] "
 		"[--prefix IQN] [--area PATH[=SIZE]]... [--lunlink-image PATH] [--record FILE] "
-		"[--timeout MS] plan|apply DESIRED.json\n");
+		"[--timeout MS] plan|apply DESIRED.json | run URL ROUNDS STATE-DIR | "
+		"fake-manager SOCKET DESIRED.json REPORTS\n");
 	return 2;
+}
+
+/* ---- a stand-in manager ---------------------------------------------- */
+
+static const char *fake_desired, *fake_reports;
+
+static int64_t desired_revision(void)
+{
+	json_object *j = json_object_from_file(fake_desired), *v;
+	int64_t rev = 0;
+
+	if (j && json_object_object_get_ex(j, "desired_revision", &v))
+		rev = json_object_get_int64(v);
+	if (j)
+		json_object_put(j);
+	return rev;
+}
+
+static void on_report(struct pa_request *r, void *arg)
+{
+	json_object *body, *reply;
+	FILE *f;
+
+	(void)arg;
+	if (pa_request_json(r, &body))
+		return;
+	f = fopen(fake_reports, "a");
+	if (f) {
+		fprintf(f, "%s\n", json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
+		fclose(f);
+	}
+	json_object_put(body);
+	reply = json_object_new_object();
+	json_object_object_add(reply, "id", json_object_new_string("0000000000000006"));
+	json_object_object_add(reply, "desired_revision", json_object_new_int64(desired_revision()));
+	pa_reply_json(r, 200, reply);
+}
+
+static void on_desired(struct pa_request *r, void *arg)
+{
+	json_object *j = json_object_from_file(fake_desired);
+
+	(void)arg;
+	if (!j) {
+		pa_reply_error(r, 500, "desired", "cannot read %s", fake_desired);
+		return;
+	}
+	pa_reply_json(r, 200, j);
+}
+
+static int fake_manager(const char *sock, const char *desired, const char *reports)
+{
+	static const struct pa_route routes[] = {
+		{ "POST", "/v1/nodes/report", PA_ALLOW_LOCAL, on_report, NULL },
+		{ "GET", "/v1/nodes/desired", PA_ALLOW_LOCAL, on_desired, NULL },
+	};
+	struct pa_server_opts so = { .unix_path = sock, .unix_gid = (gid_t)-1,
+				     .routes = routes, .nroutes = 2 };
+	struct pa_server *s;
+	char err[512];
+
+	fake_desired = desired;
+	fake_reports = reports;
+	so.base = event_base_new();
+	s = so.base ? pa_server_new(&so, err, sizeof(err)) : NULL;
+	if (!s) {
+		fprintf(stderr, "agent-tool: fake-manager: %s\n", so.base ? err : "no event base");
+		return 2;
+	}
+	event_base_dispatch(so.base);
+	pa_server_free(s);
+	event_base_free(so.base);
+	return 0;
+}
+
+/* ---- the agent's loop, a few rounds ------------------------------------ */
+
+static int run_agent(const struct pg_reconcile_opts *ro, const char *url, int rounds,
+		     const char *state_dir)
+{
+	struct pg_agent_opts ao = {
+		.manager_url = url, .node_name = "test-node", .address = "127.0.0.1",
+		.tgtadm = ro->tgt.tgtadm,
+		.tgt_control_port = ro->tgt.control_port > 0 ? (unsigned int)ro->tgt.control_port : 0,
+		.tgt_ipc_socket = ro->tgt.ipc_socket, .areas = ro->areas, .nareas = ro->nareas,
+		.heartbeat_interval = 1, .iqn_prefix = ro->iqn_prefix,
+		.lunlink_image = ro->img.lunlink_image, .state_dir = state_dir,
+		.lunlink_version = "test", .call_timeout_ms = 2000,
+	};
+	struct event_base *base = event_base_new();
+	struct pg_agent *a;
+	char err[512];
+	int rc = -1;
+
+	a = base ? pg_agent_new(base, &ao, err, sizeof(err)) : NULL;
+	if (!a) {
+		fprintf(stderr, "agent-tool: run: %s\n", base ? err : "no event base");
+		return 2;
+	}
+	/* the rounds are driven here, not by the timer, so the test knows
+	 * how many ran */
+	for (int i = 0; i < rounds; i++) {
+		if (i)
+			sleep(1);
+		rc = pg_agent_round(a);
+	}
+	pg_agent_free(a);
+	event_base_free(base);
+	return rc ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -81,6 +202,11 @@ int main(int argc, char **argv)
 			return usage();
 		}
 	}
+	o.areas = areas;
+	if (argc - optind == 4 && !strcmp(argv[optind], "fake-manager"))
+		return fake_manager(argv[optind + 1], argv[optind + 2], argv[optind + 3]);
+	if (argc - optind == 4 && !strcmp(argv[optind], "run"))
+		return run_agent(&o, argv[optind + 1], atoi(argv[optind + 2]), argv[optind + 3]);
 	if (argc - optind != 2 || (strcmp(argv[optind], "plan") && strcmp(argv[optind], "apply")))
 		return usage();
 	dry_run = !strcmp(argv[optind], "plan");
