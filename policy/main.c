@@ -336,6 +336,9 @@ static int start_agent(struct pd *d, char *err, size_t errlen)
 	const struct pcf_config *cf = &d->conf;
 	char key_path[PATH_MAX + 16], crt_path[PATH_MAX + 16], ca_path[PATH_MAX + 16];
 	struct pg_agent_opts ao = { 0 };
+	static char portal_buf[PCF_PORTALS_MAX][PCF_HOST_MAX + 16];
+	static const char *portals[PCF_PORTALS_MAX + 1];
+	static struct pg_area areas[PCF_AREAS_MAX];
 
 	pcf_state_path(cf, "node.key", key_path, sizeof(key_path));
 	pcf_state_path(cf, "node.crt", crt_path, sizeof(crt_path));
@@ -348,7 +351,30 @@ static int start_agent(struct pd *d, char *err, size_t errlen)
 	ao.files.ca_file = ca_path;
 	ao.files.cert_file = crt_path;
 	ao.files.key_file = key_path;
-	ao.config = cf;
+	ao.node_name = cf->node_name;
+	ao.address = cf->address[0] ? cf->address : NULL;
+	for (size_t i = 0; i < cf->nportals; i++) {
+		snprintf(portal_buf[i], sizeof(portal_buf[i]), "%s%s%s:%u",
+			 strchr(cf->portals[i].host, ':') ? "[" : "", cf->portals[i].host,
+			 strchr(cf->portals[i].host, ':') ? "]" : "", cf->portals[i].port);
+		portals[i] = portal_buf[i];
+	}
+	portals[cf->nportals] = NULL;
+	ao.portals = cf->nportals ? portals : NULL;
+	ao.tgtadm = cf->tgtadm;
+	ao.tgt_control_port = cf->tgt_control_port;
+	ao.tgt_ipc_socket = getenv("TGT_IPC_SOCKET");	/* tgtadm's own variable */
+	for (size_t i = 0; i < cf->nareas; i++) {
+		areas[i].path = cf->areas[i].path;
+		areas[i].size = cf->areas[i].size;
+	}
+	ao.areas = areas;
+	ao.nareas = cf->nareas;
+	ao.heartbeat_interval = cf->heartbeat_interval;
+	ao.iqn_prefix = cf->iqn_prefix;
+	ao.lunlink_image = getenv("LUNLINK_IMAGE");	/* NULL: the installed one */
+	ao.state_dir = cf->state_dir;
+	ao.lunlink_version = LUNLINK_VERSION;
 	ao.log = part_log;
 	d->agent = pg_agent_new(d->base, &ao, err, errlen);
 	if (!d->agent)

@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * agent.c: the node agent's loop (see agent.h).  A persistent timer on the
+ * daemon's event base runs one round every heartbeat_interval:
+ *
+ *   1. read tgtd (up? version, LUNs) and the areas (size, used, free);
+ *   2. POST /v1/nodes/report with that and each volume's result from the
+ *      last pass; the reply carries the revision of this node's desired
+ *      state;
+ *   3. when it moved (or none is known yet), GET /v1/nodes/desired and
+ *      keep it, in memory and in the state folder;
+ *   4. reconcile with the desired state kept (agent_reconcile.c), every
+ *      round: the images (one lunlink-image show each), then tgtd (one
+ *      tgtadm show; nothing more when it is converged), so that a tgtd
+ *      restarted empty is found at the next heartbeat and filled again.
+ *
+ * The API calls are libcurl's blocking calls, each bounded by its
+ * timeout (call_timeout_ms, 5 s by default), and so are tgtadm's: the
+ * agent has nothing else to do meanwhile, and a round never outlasts
+ * its bounds.  (The manager, if it runs in the same daemon, waits that
+ * long too: run the agent's calls with short timeouts there.)
+ *
+ * A manager that does not answer is said once in the log, then retried
+ * with a back-off (the heartbeat, doubling up to a minute), and the agent
+ * goes on reconciling with the desired state it last had, from disk after
+ * a restart: it never tears anything down because the manager is
+ * unreachable.  With no desired state ever received it leaves tgtd alone.
+ */
+#include "agent.h"
+#include "client.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BACKOFF_MAX_MS	60000
+
+struct pg_agent {
+	struct pg_agent_opts o;
+	struct pg_reconcile_opts ro;
+	struct event *timer;
+	struct pa_client *client;
+	char record_path[4200], desired_path[4200];
+	struct pg_desired desired;
+	bool have_desired;
+	struct pg_vol_result *results;	/* desired.n of them */
+	bool manager_down;
+	char manager_err[1024];
+	long backoff_ms, next_try_ms;
+	bool tgtd_down;
+};
+
+static void say(struct pg_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct pg_agent *a, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (a->o.log)
+		a->o.log(a->o.log_arg, msg);
+	else
+		fprintf(stderr, "lunlink-policyd: %s\n", msg);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static unsigned int heartbeat_ms(const struct pg_agent *a)
+{
+	return (a->o.heartbeat_interval ? a->o.heartbeat_interval : 2) * 1000u;
+}
+
+/* ---- the report --------------------------------------------------- */
+
+static json_object *report_json(struct pg_agent *a)
+{
+	json_object *r = json_object_new_object(), *tgtd = json_object_new_object();
+	json_object *areas = json_object_new_array(), *luns = json_object_new_array();
+	struct pg_actual actual;
+	char version[64] = "", err[1024];
+	int rc;
+
+	if (a->o.address)
+		json_object_object_add(r, "address", json_object_new_string(a->o.address));
+	if (a->o.portals) {
+		json_object *p = json_object_new_array();
+
+		for (size_t i = 0; a->o.portals[i]; i++)
+			json_object_array_add(p, json_object_new_string(a->o.portals[i]));
+		json_object_object_add(r, "portals", p);
+	}
+	if (a->o.lunlink_version)
+		json_object_object_add(r, "lunlink_version",
+				       json_object_new_string(a->o.lunlink_version));
+	rc = pg_tgt_read(&a->ro.tgt, &actual, err, sizeof(err));
+	if (rc == 0 && pg_tgt_version(&a->ro.tgt, version, sizeof(version), err, sizeof(err)))
+		version[0] = '\0';
+	if (rc && !a->tgtd_down)
+		say(a, "agent: %s", err);
+	else if (!rc && a->tgtd_down)
+		say(a, "agent: tgtd answers again");
+	a->tgtd_down = rc != 0;
+	json_object_object_add(tgtd, "up", json_object_new_boolean(rc == 0));
+	if (version[0]) {
+		json_object_object_add(tgtd, "version", json_object_new_string(version));
+		json_object_object_add(r, "tgt_version", json_object_new_string(version));
+	}
+	json_object_object_add(r, "tgtd", tgtd);
+	for (size_t i = 0; rc == 0 && i < actual.ntargets; i++) {
+		const struct pg_target *t = &actual.targets[i];
+
+		for (size_t l = 0; l < t->nluns; l++) {
+			json_object *e;
+
+			if (t->luns[l].lun == 0 || !t->luns[l].path[0] ||
+			    strlen(t->luns[l].path) > PG_PATH_MAX)
+				continue;
+			e = json_object_new_object();
+			json_object_object_add(e, "tid", json_object_new_int64(t->tid));
+			json_object_object_add(e, "lun", json_object_new_int64(t->luns[l].lun));
+			json_object_object_add(e, "iqn", json_object_new_string(t->iqn));
+			json_object_object_add(e, "path", json_object_new_string(t->luns[l].path));
+			/* tgtadm's MB (10^6 bytes, rounded): what tgtd shows */
+			json_object_object_add(e, "size",
+					       json_object_new_int64((int64_t)t->luns[l].size_mb * 1000000));
+			json_object_array_add(luns, e);
+		}
+	}
+	if (rc == 0)
+		pg_actual_free(&actual);
+	json_object_object_add(r, "luns", luns);
+	for (size_t i = 0; i < a->o.nareas; i++) {
+		uint64_t size, used, free_b;
+		json_object *e;
+
+		if (pg_area_usage(&a->o.areas[i], &size, &used, &free_b, err, sizeof(err))) {
+			say(a, "agent: %s", err);
+			continue;
+		}
+		e = json_object_new_object();
+		json_object_object_add(e, "path", json_object_new_string(a->o.areas[i].path));
+		json_object_object_add(e, "size", json_object_new_int64((int64_t)size));
+		json_object_object_add(e, "used", json_object_new_int64((int64_t)used));
+		json_object_object_add(e, "free", json_object_new_int64((int64_t)free_b));
+		json_object_array_add(areas, e);
+	}
+	json_object_object_add(r, "areas", areas);
+	if (a->have_desired) {
+		json_object *vols = json_object_new_object();
+
+		for (size_t i = 0; i < a->desired.n; i++) {
+			json_object *v = json_object_new_object();
+
+			json_object_object_add(v, "state", json_object_new_string(
+				pg_vol_state_name(a->results[i].state)));
+			json_object_object_add(v, "error", json_object_new_string(a->results[i].error));
+			json_object_object_add(v, "desired_revision",
+					       json_object_new_int64(a->desired.revision));
+			json_object_object_add(vols, a->desired.volumes[i].name, v);
+		}
+		json_object_object_add(r, "volumes", vols);
+	}
+	return r;
+}
+
+/* ---- the desired state ---------------------------------------------- */
+
+/* Take j as the desired state (and keep it on disk when save). */
+static int take_desired(struct pg_agent *a, json_object *j, bool save, char *err, size_t errlen)
+{
+	struct pg_desired d;
+	struct pg_vol_result *results;
+
+	if (pg_desired_read(j, &d, err, errlen))
+		return -1;
+	if (!d.changed) {
+		pg_desired_free(&d);
+		return 0;
+	}
+	results = calloc(d.n ? d.n : 1, sizeof(*results));
+	if (!results) {
+		pg_desired_free(&d);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < d.n; i++)
+		results[i].state = PG_VOL_WORKING;
+	pg_desired_free(&a->desired);
+	free(a->results);
+	a->desired = d;
+	a->results = results;
+	a->have_desired = true;
+	if (save && pg_write_private(a->desired_path, j, err, errlen))
+		say(a, "agent: %s; a restarted agent will wait for the manager", err);
+	return 0;
+}
+
+static int fetch_desired(struct pg_agent *a, char *err, size_t errlen)
+{
+	json_object *reply = NULL;
+	char path[96];
+	long status;
+	int rc;
+
+	if (a->have_desired)
+		snprintf(path, sizeof(path), "/v1/nodes/desired?since=%lld",
+			 (long long)a->desired.revision);
+	else
+		snprintf(path, sizeof(path), "/v1/nodes/desired");
+	if (pa_client_call(a->client, "GET", path, NULL, &reply, &status, err, errlen)) {
+		if (reply)
+			json_object_put(reply);
+		return -1;
+	}
+	rc = reply ? take_desired(a, reply, true, err, errlen) : 0;
+	if (rc)
+		say(a, "agent: the manager's desired state is refused, the last one is kept: %s",
+		    err);
+	if (reply)
+		json_object_put(reply);
+	return 0;
+}
+
+/* ---- one round --------------------------------------------------------- */
+
+static int talk_to_manager(struct pg_agent *a)
+{
+	json_object *report = report_json(a), *reply = NULL, *v;
+	char err[1024];
+	long status = 0;
+	int64_t revision = -1;
+
+	if (pa_client_call(a->client, "POST", "/v1/nodes/report", report, &reply, &status, err,
+			   sizeof(err)))
+		goto err;
+	if (reply && json_object_object_get_ex(reply, "desired_revision", &v))
+		revision = json_object_get_int64(v);
+	if (!a->have_desired || revision != a->desired.revision)
+		if (fetch_desired(a, err, sizeof(err)))
+			goto err;
+	if (a->manager_down)
+		say(a, "agent: the manager at %s answers again", a->o.manager_url);
+	a->manager_down = false;
+	a->backoff_ms = 0;
+	a->next_try_ms = 0;
+	json_object_put(report);
+	if (reply)
+		json_object_put(reply);
+	return 0;
+err:
+	a->backoff_ms = a->backoff_ms ? a->backoff_ms * 2 : heartbeat_ms(a);
+	if (a->backoff_ms > BACKOFF_MAX_MS)
+		a->backoff_ms = BACKOFF_MAX_MS;
+	a->next_try_ms = now_ms() + a->backoff_ms;
+	if (!a->manager_down || strcmp(err, a->manager_err))
+		say(a, "agent: the manager at %s: %s; serving what tgtd has%s, trying again with "
+		    "a back-off up to %d s", a->o.manager_url, err,
+		    a->have_desired ? " and keeping the last desired state" : "",
+		    BACKOFF_MAX_MS / 1000);
+	snprintf(a->manager_err, sizeof(a->manager_err), "%s", err);
+	a->manager_down = true;
+	json_object_put(report);
+	if (reply)
+		json_object_put(reply);
+	return -1;
+}
+
+static void reconcile(struct pg_agent *a)
+{
+	struct pg_vol_result *before;
+	struct pg_plan plan;
+	char err[1024];
+	int rc;
+
+	if (!a->have_desired)
+		return;	/* nothing known: tgtd is left as it is */
+	before = calloc(a->desired.n ? a->desired.n : 1, sizeof(*before));
+	if (!before)
+		return;
+	memcpy(before, a->results, a->desired.n * sizeof(*before));
+	a->ro.nareas = a->o.nareas;
+	rc = pg_reconcile(&a->ro, &a->desired, false, &plan, a->results, err, sizeof(err));
+	for (size_t k = 0; k < plan.n; k++) {
+		char what[1536];
+
+		pg_action_describe(&plan.actions[k], what, sizeof(what));
+		say(a, "agent: %s", what);
+	}
+	if (rc < 0 && !a->tgtd_down)
+		say(a, "agent: reconciling: %s", err);
+	for (size_t i = 0; i < a->desired.n; i++) {
+		const struct pg_vol_result *r = &a->results[i];
+
+		if (r->state != before[i].state || strcmp(r->error, before[i].error))
+			say(a, "agent: volume %s: %s%s%s", a->desired.volumes[i].name,
+			    pg_vol_state_name(r->state), r->error[0] ? ": " : "", r->error);
+	}
+	pg_plan_free(&plan);
+	free(before);
+}
+
+int pg_agent_round(struct pg_agent *a)
+{
+	int rc = 0;
+
+	if (now_ms() >= a->next_try_ms)
+		rc = talk_to_manager(a);
+	else
+		rc = -1;
+	reconcile(a);
+	return rc;
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pg_agent_round(arg);
+}
+
+/* ---- life ------------------------------------------------------------- */
+
+struct pg_agent *pg_agent_new(struct event_base *base, const struct pg_agent_opts *o,
+			      char *err, size_t errlen)
+{
+	struct pa_client_opts co = { 0 };
+	struct pg_agent *a;
+	struct timeval tv;
+	json_object *saved;
+
+	if (!o->manager_url || !o->manager_url[0] || !o->iqn_prefix || !o->iqn_prefix[0] ||
+	    !o->state_dir || !o->state_dir[0]) {
+		snprintf(err, errlen, "the node agent needs policy.manager_url, policy.iqn_prefix "
+			 "and a state folder");
+		return NULL;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->o = *o;
+	a->ro.tgt.tgtadm = o->tgtadm;
+	a->ro.tgt.control_port = o->tgt_control_port ? (int)o->tgt_control_port : -1;
+	a->ro.tgt.ipc_socket = o->tgt_ipc_socket;
+	a->ro.img.lunlink_image = o->lunlink_image;
+	a->ro.areas = o->areas;
+	a->ro.nareas = o->nareas;
+	a->ro.iqn_prefix = o->iqn_prefix;
+	snprintf(a->record_path, sizeof(a->record_path), "%s/agent-record.json", o->state_dir);
+	snprintf(a->desired_path, sizeof(a->desired_path), "%s/agent-desired.json", o->state_dir);
+	a->ro.record_path = a->record_path;
+	co.url = o->manager_url;
+	co.files = o->files;
+	co.timeout_ms = o->call_timeout_ms ? o->call_timeout_ms : 5000;
+	co.connect_timeout_ms = co.timeout_ms < 5000 ? co.timeout_ms : 5000;
+	a->client = pa_client_new(&co, err, errlen);
+	if (!a->client)
+		goto err;
+	/* the desired state it had before a restart: kept serving while the
+	 * manager is away */
+	if (!access(a->desired_path, F_OK) && (saved = json_object_from_file(a->desired_path))) {
+		char why[512];
+
+		if (take_desired(a, saved, false, why, sizeof(why)))
+			say(a, "agent: %s: %s; waiting for the manager's", a->desired_path, why);
+		json_object_put(saved);
+	}
+	a->timer = event_new(base, -1, EV_PERSIST, on_timer, a);
+	if (!a->timer) {
+		snprintf(err, errlen, "cannot make the agent's timer");
+		goto err;
+	}
+	tv.tv_sec = heartbeat_ms(a) / 1000;
+	tv.tv_usec = 0;
+	if (event_add(a->timer, &tv)) {
+		snprintf(err, errlen, "cannot start the agent's timer");
+		goto err;
+	}
+	event_active(a->timer, EV_TIMEOUT, 0);	/* the first round at once */
+	return a;
+err:
+	pg_agent_free(a);
+	return NULL;
+}
+
+void pg_agent_free(struct pg_agent *a)
+{
+	if (!a)
+		return;
+	if (a->timer)
+		event_free(a->timer);
+	pa_client_free(a->client);
+	pg_desired_free(&a->desired);
+	free(a->results);
+	free(a);
+}

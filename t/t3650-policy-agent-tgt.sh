@@ -1,0 +1,203 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+test_description='the node agent reconciles a real tgtd with a desired state: makes images, targets and LUNs, does nothing when converged, recreates all after a restart, leaves foreign targets alone, enforces ACLs, names a failed action'
+. "$(dirname "$0")/test-lib.sh"
+
+require_tgtd
+test -x "$T_DIR/helpers/agent-tool" || skip_all "t/helpers/agent-tool not built (make policy)"
+test_have_prereq IO || skip_all "t/helpers/iscsi-io not built (make)"
+
+TOOL="$T_DIR/helpers/agent-tool"
+IMAGE_TOOL="$SRC_DIR/target/lunlink-image"
+P=iqn.2026-11.org.lunlink.cluster
+HOST=iqn.2026-11.org.example:host1
+VOL_ID=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+OTHER_ID=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+
+# agent PLAN|APPLY FILE: agent-tool against tgtd A, area $TRASH/area
+agent() {
+	"$TOOL" -C "$A_CTL" --socket "$A_DIR/socket" --tgtadm "$TGTADM" \
+		--lunlink-image "$IMAGE_TOOL" --area "$TRASH/area=1073741824" \
+		--record "$TRASH/record.json" "$@"
+}
+
+# desired FILE DB_OPTS [EXTRA_VOLUME_JSON]: two volumes, "db" (a lunlink
+# image made by the agent, a lunlink LUN open to $HOST) and "scratch" (a
+# raw file the test made, an rdwr LUN open to all)
+desired() {
+	cat >"$1" <<-JSON
+	{"revision": 7, "volumes": {
+	  "db": {"images": [{"area": "0000000000000009", "path": "$TRASH/area/db.img",
+	                     "size": 67108864, "volume_id": "$VOL_ID"}],
+	         "lun": {"iqn": "$P:db", "lun": 1, "path": "$TRASH/area/db.img",
+	                 "bstype": "lunlink", "bsopts": "$2", "acl": ["$HOST"]}},
+	  "scratch": {"images": [],
+	              "lun": {"iqn": "$P:scratch", "tid": 4, "lun": 1, "path": "$TRASH/scratch.raw",
+	                      "bstype": "rdwr", "acl": ["ALL"]}}${3:+,
+	  $3}}}
+	JSON
+}
+
+db_url() { echo "iscsi://127.0.0.1:$A_PORT/$P:db/1"; }
+scratch_url() { echo "iscsi://127.0.0.1:$A_PORT/$P:scratch/1"; }
+
+test_expect_success 'a tgtd, an area, a raw file and the desired state' '
+	tgtd_start A &&
+	mkdir area && truncate -s 32M scratch.raw &&
+	desired desired.json "io=auto" &&
+	head -c 65536 /dev/urandom >data.db && head -c 65536 /dev/urandom >data.scratch
+'
+
+test_expect_success 'plan on an empty tgtd: the targets, ACLs and LUNs to make, nothing run' '
+	agent plan desired.json >plan.out;
+	cat plan.out &&
+	grep -q "^action: make target 1 ($P:db)" plan.out &&
+	grep -q "^action: make target 4 ($P:scratch)" plan.out &&
+	grep -q "^action: allow $HOST on target 1" plan.out &&
+	grep -q "^action: add LUN 1 to target 1 ($P:db): $TRASH/area/db.img, lunlink, bsopts .io=auto." plan.out &&
+	grep -q "^volume db: working: image .* to be made" plan.out &&
+	! test -e area/db.img &&
+	test -z "$(tgtadm_on A --lld iscsi --mode target --op show)"
+'
+
+test_expect_success 'apply makes the image, both targets and LUNs' '
+	agent apply desired.json >apply.out;
+	cat apply.out &&
+	grep -q "^volume db: ready$" apply.out &&
+	grep -q "^volume scratch: ready$" apply.out &&
+	test "$("$IMAGE_TOOL" show --json area/db.img | jq -r .volume)" = "$VOL_ID" &&
+	tgtadm_on A --lld iscsi --mode target --op show >show.out &&
+	grep -q "Target 1: $P:db" show.out && grep -q "Target 4: $P:scratch" show.out &&
+	grep -q "Backing store type: lunlink" show.out && grep -q "Backing store type: rdwr" show.out &&
+	test "$(stat -c %a record.json)" = 600
+'
+
+test_expect_success 'data written through the lunlink and the rdwr LUN reads back' '
+	ISCSI_IO_INITIATOR=$HOST "$IO" "$(db_url)" write 100 data.db &&
+	ISCSI_IO_INITIATOR=$HOST "$IO" "$(db_url)" read 100 128 back.db &&
+	test_cmp data.db back.db &&
+	"$IO" "$(scratch_url)" write 8 data.scratch &&
+	"$IO" "$(scratch_url)" read 8 128 back.scratch &&
+	test_cmp data.scratch back.scratch
+'
+
+test_expect_success 'a second apply does nothing' '
+	agent apply desired.json >again.out &&
+	cat again.out &&
+	grep -qx "nothing to do" again.out && ! grep -q "^action:" again.out
+'
+
+test_expect_success 'ACL: an initiator not on the list cannot log in to db' '
+	test_must_fail env ISCSI_IO_INITIATOR=iqn.2026-11.org.example:intruder \
+		"$IO" "$(db_url)" capacity 2>intruder.err &&
+	grep -qi "login" intruder.err
+'
+
+test_expect_success 'a foreign target is left alone' '
+	target_new A 2 && truncate -s 8M foreign.raw && lun_new A 2 1 "$TRASH/foreign.raw" rdwr &&
+	agent apply desired.json >foreign.out &&
+	grep -qx "nothing to do" foreign.out &&
+	tgtadm_on A --lld iscsi --mode target --op show | grep -q "Target 2: $IQN_BASE:$TEST_NAME-2" &&
+	jq "del(.volumes.scratch)" desired.json >without-scratch.json &&
+	agent plan without-scratch.json >drop.out;
+	cat drop.out &&
+	grep -q "^action: delete target 4 ($P:scratch)" drop.out &&
+	! grep -q "target 2 " drop.out
+'
+
+test_expect_success 'changed bsopts: the LUN is replaced' '
+	desired changed.json "io=threads" &&
+	agent plan changed.json >changed.out;
+	cat changed.out &&
+	grep -q "^action: delete LUN 1 of target 1" changed.out &&
+	grep -q "^action: add LUN 1 to target 1 .*io=threads" changed.out &&
+	test "$(grep -c ^action: changed.out)" = 2
+'
+
+test_expect_success 'tgtd killed and restarted empty: apply makes it all again, the data is there' '
+	kill -9 "$A_PID" && wait "$A_PID" 2>/dev/null; A_PID= &&
+	tgtd_start A &&
+	test -z "$(tgtadm_on A --lld iscsi --mode target --op show | grep "$P")" &&
+	agent apply desired.json >restart.out;
+	cat restart.out &&
+	grep -q "^volume db: ready$" restart.out && grep -q "^volume scratch: ready$" restart.out &&
+	grep -q "^action: make target 1 ($P:db)" restart.out &&
+	ISCSI_IO_INITIATOR=$HOST "$IO" "$(db_url)" read 100 128 after.db &&
+	test_cmp data.db after.db &&
+	"$IO" "$(scratch_url)" read 8 128 after.scratch &&
+	test_cmp data.scratch after.scratch &&
+	agent apply desired.json | grep -qx "nothing to do"
+'
+
+test_expect_success 'a failing action is reported by name, with what tgtadm said' '
+	desired bad.json "io=auto" "\"bad\": {\"lun\": {\"iqn\": \"$P:db\", \"lun\": 2,
+	  \"path\": \"$TRASH/area/db.img\", \"bstype\": \"lunlink\", \"bsopts\": \"bogus=1\",
+	  \"acl\": [\"$HOST\"]}}" &&
+	test_must_fail agent apply bad.json >bad.out;
+	cat bad.out &&
+	grep -q "^volume bad: failed: add LUN 2 to target 1 ($P:db): .*bogus=1.*: tgtadm said: invalid request" bad.out &&
+	grep -q "lunlink: tid 1 lun 2" bad.out &&
+	grep -q "^volume db: ready$" bad.out
+'
+
+test_expect_success 'an image of another volume is never overwritten; its LUN is kept' '
+	sed "s/$VOL_ID/$OTHER_ID/" desired.json >other.json &&
+	test_must_fail agent apply other.json >other.out;
+	cat other.out &&
+	grep -q "^volume db: failed: image $TRASH/area/db.img holds volume $VOL_ID, not $OTHER_ID" other.out &&
+	test "$("$IMAGE_TOOL" show --json area/db.img | jq -r .volume)" = "$VOL_ID" &&
+	! grep -q "^action:" other.out
+'
+
+test_expect_success 'a desired image outside the areas, or a name with .., is refused' '
+	sed "s#$TRASH/area/db.img#$TRASH/elsewhere.img#g" desired.json >out.json &&
+	test_must_fail agent plan out.json >out.out;
+	grep -q "is in none of this node.s areas" out.out &&
+	sed "s#$TRASH/area/db.img#$TRASH/area/a..b#g" desired.json >dots.json &&
+	test_must_fail agent plan dots.json >dots.out;
+	grep -q "must be 1 to 128 of a-z" dots.out
+'
+
+test_expect_success 'the agent loop reports to a manager, takes its desired state and converges tgtd' '
+	jq ".desired_revision = 7" desired.json >served.json &&
+	{ "$TOOL" fake-manager "$TRASH/api.sock" served.json reports.jsonl 2>manager.err &
+	  echo $! >manager.pid; } &&
+	test_atexit "kill \$(cat \"$TRASH/manager.pid\") 2>/dev/null" &&
+	wait_for 5 test -S api.sock &&
+	tgtadm_on A --lld iscsi --mode target --op delete --force --tid 4 &&
+	mkdir state &&
+	agent run "unix:$TRASH/api.sock" 2 "$TRASH/state" 2>loop.err;
+	cat loop.err &&
+	grep -q "agent: make target 4 ($P:scratch)" loop.err &&
+	tgtadm_on A --lld iscsi --mode target --op show | grep -q "Target 4: $P:scratch" &&
+	tail -n 1 reports.jsonl >last.json &&
+	jq -e ".tgtd.up == true and .tgtd.version != null" last.json >/dev/null &&
+	jq -e ".volumes.db.state == \"ready\" and .volumes.scratch.state == \"ready\"" last.json >/dev/null &&
+	jq -e ".volumes.db.desired_revision == 7" last.json >/dev/null &&
+	jq -e ".areas[0].used >= 67108864 and .areas[0].size == 1073741824" last.json >/dev/null &&
+	jq -e "[.luns[] | select(.iqn == \"$P:db\")] | length == 1" last.json >/dev/null &&
+	test "$(stat -c %a state/agent-desired.json)" = 600
+'
+
+test_expect_success 'manager gone, tgtd restarted empty: the agent serves the last desired state' '
+	kill "$(cat manager.pid)" && wait "$(cat manager.pid)" 2>/dev/null;
+	kill -9 "$A_PID" && wait "$A_PID" 2>/dev/null; A_PID= &&
+	tgtd_start A &&
+	test_must_fail agent run "unix:$TRASH/api.sock" 2 "$TRASH/state" 2>gone.err;
+	cat gone.err &&
+	test "$(grep -c "the manager at unix:" gone.err)" = 1 &&
+	grep -q "keeping the last desired state" gone.err &&
+	ISCSI_IO_INITIATOR=$HOST "$IO" "$(db_url)" read 100 128 gone.db &&
+	test_cmp data.db gone.db &&
+	"$IO" "$(scratch_url)" read 8 128 gone.scratch &&
+	test_cmp data.scratch gone.scratch
+'
+
+test_expect_success 'tgtd not running: said so, nothing done' '
+	tgtd_stop A &&
+	test_must_fail agent apply desired.json >down.out 2>down.err;
+	cat down.out down.err &&
+	grep -q "tgtd is not running" down.err
+'
+
+test_done

@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * policy-tgt.c: unit tests of the node agent's view of tgtd: the reader
+ * of tgtadm's show (over real output captured from a tgtd, in
+ * t/fuzz/corpus/tgt-show) and the planner (policy/tgt_plan.c), table
+ * driven: each row is tgtd's state, the agent's record, the wanted LUNs,
+ * and the actions expected, written short ("target-new 1 ...").
+ */
+#include "tap.h"
+#include "tgt.h"
+
+#include <libgen.h>
+#include <stdlib.h>
+
+#define P "iqn.2026-11.org.lunlink.cluster:"
+
+/* ---- the reader, over real tgtadm output ------------------------------ */
+
+static char *slurp(const char *dir, const char *name, size_t *len)
+{
+	char path[4096];
+	FILE *f;
+	char *buf;
+
+	snprintf(path, sizeof(path), "%s/../fuzz/corpus/tgt-show/%s", dir, name);
+	f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	buf = calloc(1, PG_SHOW_MAX + 1);
+	*len = fread(buf, 1, PG_SHOW_MAX, f);
+	fclose(f);
+	return buf;
+}
+
+static void test_reader(const char *dir)
+{
+	struct pg_actual a;
+	char err[256], *text;
+	size_t len;
+	const struct pg_target *t;
+
+	text = slurp(dir, "targets-luns-acls-accounts", &len);
+	ok(text, "the captured show output is there");
+	if (!text)
+		return;
+	is_int(pg_show_parse(text, len, &a, err, sizeof(err)), 0, "real show output parses");
+	is_int(a.ntargets, 3, "three targets");
+	t = pg_actual_target(&a, P "vol-a");
+	ok(t && t->tid == 3, "target 3 is vol-a");
+	if (t) {
+		is_int(t->nluns, 3, "vol-a: LUN 0 and two more");
+		is_str(t->luns[1].bstype, "lunlink", "LUN 1 is lunlink");
+		like(t->luns[1].path, "/ll2.img", "LUN 1's backing store");
+		is_u64(t->luns[2].size_mb, 34, "LUN 2 is 34 MB as tgtadm rounds it");
+		is_int(t->nacl, 3, "three ACL entries");
+		is_str(t->acl[0], "10.0.0.0/8", "an address entry");
+		is_int(t->naccounts, 2, "two accounts");
+		ok(!t->accounts[0].outgoing && t->accounts[1].outgoing, "bob is outgoing");
+		is_str(t->luns[0].path, "", "the controller LUN has no backing store");
+	}
+	pg_actual_free(&a);
+	free(text);
+
+	text = slurp(dir, "session-bsoflags", &len);
+	if (text && pg_show_parse(text, len, &a, err, sizeof(err)) == 0) {
+		is_int(a.targets[0].nexuses, 1, "a logged-in initiator is one I_T nexus");
+		is_str(a.targets[0].luns[1].bsoflags, "sync", "bsoflags read");
+		pg_actual_free(&a);
+	} else {
+		ok(0, "session output parses: %s", err);
+	}
+	free(text);
+
+	text = slurp(dir, "account-list", &len);
+	memset(&a, 0, sizeof(a));
+	if (text) {
+		is_int(pg_accounts_parse(text, len, &a, err, sizeof(err)), 0, "account list parses");
+		is_int(a.nusers, 2, "two accounts in tgtd");
+		pg_actual_free(&a);
+	}
+	free(text);
+
+	static const struct { const char *file, *why; } bad[] = {
+		{ "bad-lun-number", "expected 'LUN: N'" },
+		{ "bad-tab", "control character" },
+		{ "bad-duplicate-tid", "target 1 shown twice" },
+		{ "bad-relative-path", "not absolute" },
+		{ "bad-size-unit", "Size: N MB" },
+		{ "bad-sys-not-targets", "expected 'Target N: IQN'" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		text = slurp(dir, bad[i].file, &len);
+		if (!text) {
+			ok(0, "%s is there", bad[i].file);
+			continue;
+		}
+		err[0] = '\0';
+		is_int(pg_show_parse(text, len, &a, err, sizeof(err)), -1, "%s refused", bad[i].file);
+		like(err, bad[i].why, "%s: the reason", bad[i].file);
+		like(err, "line ", "%s: the line is named", bad[i].file);
+		ok(a.ntargets == 0, "%s: nothing half-read kept", bad[i].file);
+		free(text);
+	}
+}
+
+/* ---- the planner, table driven --------------------------------------- */
+
+struct lun_spec { unsigned int lun; const char *path, *bstype; };
+struct tgt_spec {
+	unsigned int tid;
+	const char *iqn;
+	struct lun_spec luns[4];
+	const char *acl[4];
+	const char *accounts[4];
+};
+struct want_spec {
+	const char *volume, *iqn;
+	unsigned int tid, lun;
+	const char *path, *bstype, *bsopts;
+	const char *acl[4];
+	const char *user, *password;
+	uint64_t grow_to;
+};
+struct row {
+	const char *name;
+	struct tgt_spec have[4];
+	const char *users[4];		/* tgtd's account list */
+	const char *record;		/* the agent's record, JSON */
+	struct want_spec want[4];
+	const char *expect;		/* the plan, short; NULL: an error */
+	const char *error;		/* ... containing this */
+};
+
+#define REC_AB "{\"luns\":[{\"iqn\":\"" P "a\",\"lun\":1,\"path\":\"/srv/a.img\",\"bstype\":" \
+	"\"lunlink\",\"bsopts\":\"io=auto\"},{\"iqn\":\"" P "b\",\"lun\":1,\"path\":" \
+	"\"/srv/b.img\",\"bstype\":\"rdwr\",\"bsopts\":\"\"}],\"accounts\":{}}"
+#define WANT_A { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=auto", { "iqn.2026-11.org.example:h1" } }
+#define WANT_B { "b", P "b", 0, 1, "/srv/b.img", "rdwr", "", { "ALL" } }
+#define HAVE_A { 1, P "a", { { 0, "", "null" }, { 1, "/srv/a.img", "lunlink" } }, \
+		 { "iqn.2026-11.org.example:h1" } }
+#define HAVE_B { 2, P "b", { { 0, "", "null" }, { 1, "/srv/b.img", "rdwr" } }, { "ALL" } }
+#define FOREIGN { 7, "iqn.2001-04.com.example:other", { { 0, "", "null" }, \
+		  { 1, "/srv/other.img", "rdwr" } }, { "10.0.0.0/8" }, { "carol" } }
+#define CREATE_AB "target-new 1 " P "a; acl-bind 1 iqn.2026-11.org.example:h1; " \
+	"target-new 2 " P "b; acl-bind 2 ALL; lun-new 1/1 /srv/a.img lunlink io=auto; " \
+	"lun-new 2/1 /srv/b.img rdwr"
+
+static const struct row rows[] = {
+	{ "an empty tgtd: both targets, their ACLs and LUNs made",
+	  .want = { WANT_A, WANT_B }, .expect = CREATE_AB },
+	{ "already converged: nothing to do",
+	  .have = { HAVE_A, HAVE_B }, .record = REC_AB, .want = { WANT_A, WANT_B }, .expect = "" },
+	{ "converged, no record (agent's state lost): options taken as they are",
+	  .have = { HAVE_A, HAVE_B }, .want = { WANT_A, WANT_B }, .expect = "" },
+	{ "a restarted tgtd (empty): everything made again",
+	  .record = REC_AB, .want = { WANT_A, WANT_B }, .expect = CREATE_AB },
+	{ "a LUN no longer wanted is deleted, and its target once empty",
+	  .have = { HAVE_A, HAVE_B }, .record = REC_AB, .want = { WANT_A },
+	  .expect = "target-delete 2" },
+	{ "an extra LUN in a wanted target is deleted",
+	  .have = { { 1, P "a", { { 0, "", "null" }, { 1, "/srv/a.img", "lunlink" },
+				 { 2, "/srv/x.img", "rdwr" } }, { "iqn.2026-11.org.example:h1" } } },
+	  .record = REC_AB, .want = { WANT_A }, .expect = "lun-delete 1/2" },
+	{ "foreign targets untouched, owned leftovers removed",
+	  .have = { FOREIGN, { 3, P "old", { { 0, "", "null" }, { 1, "/srv/old.img", "rdwr" } } } },
+	  .users = { "carol" }, .want = { WANT_A },
+	  .expect = "target-delete 3; target-new 1 " P "a; acl-bind 1 iqn.2026-11.org.example:h1; "
+		    "lun-new 1/1 /srv/a.img lunlink io=auto" },
+	{ "a foreign target with the owned IQN's tid hint: the lowest free tid",
+	  .have = { FOREIGN }, .want = { { "a", P "a", 7, 1, "/srv/a.img", "rdwr", "", { "ALL" } } },
+	  .expect = "target-new 1 " P "a; acl-bind 1 ALL; lun-new 1/1 /srv/a.img rdwr" },
+	{ "a free tid hint is taken",
+	  .want = { { "a", P "a", 9, 1, "/srv/a.img", "rdwr", "", { "ALL" } } },
+	  .expect = "target-new 9 " P "a; acl-bind 9 ALL; lun-new 9/1 /srv/a.img rdwr" },
+	{ "changed bsopts: the LUN replaced",
+	  .have = { HAVE_A }, .record = REC_AB,
+	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=threads",
+		      { "iqn.2026-11.org.example:h1" } } },
+	  .expect = "lun-delete 1/1; lun-new 1/1 /srv/a.img lunlink io=threads" },
+	{ "changed bstype and path: the LUN replaced",
+	  .have = { HAVE_B }, .record = REC_AB,
+	  .want = { { "b", P "b", 0, 1, "/srv/b2.img", "lunlink", "", { "ALL" } } },
+	  .expect = "lun-delete 2/1; lun-new 2/1 /srv/b2.img lunlink" },
+	{ "a changed ACL: the old unbound, the new bound",
+	  .have = { HAVE_A }, .record = REC_AB,
+	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=auto",
+		      { "iqn.2026-11.org.example:h2" } } },
+	  .expect = "acl-unbind 1 iqn.2026-11.org.example:h1; acl-bind 1 iqn.2026-11.org.example:h2" },
+	{ "CHAP: the account made and bound",
+	  .have = { HAVE_A }, .record = REC_AB,
+	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=auto",
+		      { "iqn.2026-11.org.example:h1" }, "vola", "secret123456" } },
+	  .expect = "account-new vola; account-bind 1 vola" },
+	{ "CHAP converged: nothing to do",
+	  .have = { { 1, P "a", { { 0, "", "null" }, { 1, "/srv/a.img", "lunlink" } },
+		      { "iqn.2026-11.org.example:h1" }, { "vola" } } },
+	  .users = { "vola" },
+	  .record = "{\"luns\":[],\"accounts\":{\"vola\":\"secret123456\"}}",
+	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=auto",
+		      { "iqn.2026-11.org.example:h1" }, "vola", "secret123456" } },
+	  .expect = "" },
+	{ "CHAP password changed: the account made again and bound again",
+	  .have = { { 1, P "a", { { 0, "", "null" }, { 1, "/srv/a.img", "lunlink" } },
+		      { "iqn.2026-11.org.example:h1" }, { "vola" } } },
+	  .users = { "vola" },
+	  .record = "{\"luns\":[],\"accounts\":{\"vola\":\"oldsecret1234\"}}",
+	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=auto",
+		      { "iqn.2026-11.org.example:h1" }, "vola", "secret123456" } },
+	  .expect = "account-delete vola; account-new vola; account-bind 1 vola" },
+	{ "CHAP dropped: unbound, and the agent's account deleted; a foreign one kept",
+	  .have = { { 1, P "a", { { 0, "", "null" }, { 1, "/srv/a.img", "lunlink" } },
+		      { "iqn.2026-11.org.example:h1" }, { "vola" } }, FOREIGN },
+	  .users = { "vola", "carol" },
+	  .record = "{\"luns\":[],\"accounts\":{\"vola\":\"secret123456\"}}",
+	  .want = { WANT_A },
+	  .expect = "account-unbind 1 vola; account-delete vola" },
+	{ "a lunlink image to grow: resize once served",
+	  .have = { HAVE_A }, .record = REC_AB,
+	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=auto",
+		      { "iqn.2026-11.org.example:h1" }, .grow_to = 1 << 30 } },
+	  .expect = "lun-resize 1/1 1073741824" },
+	{ "two volumes on one target share it",
+	  .want = { { "a", P "t", 0, 1, "/srv/a.img", "rdwr", "", { "ALL" } },
+		    { "b", P "t", 0, 2, "/srv/b.img", "rdwr", "", { "ALL" } } },
+	  .expect = "target-new 1 " P "t; acl-bind 1 ALL; lun-new 1/1 /srv/a.img rdwr; "
+		    "lun-new 1/2 /srv/b.img rdwr" },
+	{ "a want outside the cluster's prefix is refused",
+	  .want = { { "a", "iqn.2001-04.com.example:x", 0, 1, "/srv/a.img", "rdwr", "" } },
+	  .error = "outside the cluster's prefix" },
+	{ "two volumes on one LUN are refused",
+	  .want = { { "a", P "t", 0, 1, "/srv/a.img", "rdwr", "" },
+		    { "b", P "t", 0, 1, "/srv/b.img", "rdwr", "" } },
+	  .error = "volumes a and b both want LUN 1" },
+	{ "two volumes on one target with different ACLs are refused",
+	  .want = { { "a", P "t", 0, 1, "/srv/a.img", "rdwr", "", { "ALL" } },
+		    { "b", P "t", 0, 2, "/srv/b.img", "rdwr", "" } },
+	  .error = "not its ACL" },
+	{ "a bstype other than lunlink or rdwr is refused",
+	  .want = { { "a", P "t", 0, 1, "/srv/a.img", "aio", "" } }, .error = "bstype lunlink or rdwr" },
+};
+
+static void build_actual(const struct row *r, struct pg_actual *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (size_t i = 0; i < 4 && r->have[i].tid; i++) {
+		const struct tgt_spec *s = &r->have[i];
+		struct pg_target *t;
+
+		a->targets = realloc(a->targets, (a->ntargets + 1) * sizeof(*t));
+		t = &a->targets[a->ntargets++];
+		memset(t, 0, sizeof(*t));
+		t->tid = s->tid;
+		snprintf(t->iqn, sizeof(t->iqn), "%s", s->iqn);
+		for (size_t l = 0; l < 4 && s->luns[l].bstype; l++) {
+			t->luns = realloc(t->luns, (t->nluns + 1) * sizeof(*t->luns));
+			memset(&t->luns[t->nluns], 0, sizeof(*t->luns));
+			t->luns[t->nluns].lun = s->luns[l].lun;
+			snprintf(t->luns[t->nluns].path, sizeof(t->luns[0].path), "%s", s->luns[l].path);
+			snprintf(t->luns[t->nluns].bstype, sizeof(t->luns[0].bstype), "%s",
+				 s->luns[l].bstype);
+			t->nluns++;
+		}
+		for (size_t k = 0; k < 4 && s->acl[k]; k++) {
+			t->acl = realloc(t->acl, (t->nacl + 1) * sizeof(*t->acl));
+			snprintf(t->acl[t->nacl++], sizeof(*t->acl), "%s", s->acl[k]);
+		}
+		for (size_t k = 0; k < 4 && s->accounts[k]; k++)
+			snprintf(t->accounts[t->naccounts++].user, sizeof(t->accounts[0].user), "%s",
+				 s->accounts[k]);
+	}
+	for (size_t u = 0; u < 4 && r->users[u]; u++) {
+		a->users = realloc(a->users, (a->nusers + 1) * sizeof(*a->users));
+		a->passwords = realloc(a->passwords, (a->nusers + 1) * sizeof(*a->passwords));
+		snprintf(a->users[a->nusers], sizeof(*a->users), "%s", r->users[u]);
+		a->passwords[a->nusers++][0] = '\0';
+	}
+}
+
+static size_t build_want(const struct row *r, struct pg_want_lun *w)
+{
+	size_t n = 0;
+
+	for (; n < 4 && r->want[n].volume; n++) {
+		const struct want_spec *s = &r->want[n];
+
+		memset(&w[n], 0, sizeof(w[n]));
+		w[n].volume = s->volume;
+		snprintf(w[n].iqn, sizeof(w[n].iqn), "%s", s->iqn);
+		w[n].tid = s->tid;
+		w[n].lun = s->lun;
+		snprintf(w[n].path, sizeof(w[n].path), "%s", s->path);
+		snprintf(w[n].bstype, sizeof(w[n].bstype), "%s", s->bstype);
+		snprintf(w[n].bsopts, sizeof(w[n].bsopts), "%s", s->bsopts ? s->bsopts : "");
+		for (size_t k = 0; k < 4 && s->acl[k]; k++) {
+			w[n].acl = realloc(w[n].acl, (w[n].nacl + 1) * sizeof(*w[n].acl));
+			snprintf(w[n].acl[w[n].nacl++], sizeof(*w[n].acl), "%s", s->acl[k]);
+		}
+		snprintf(w[n].chap_user, sizeof(w[n].chap_user), "%s", s->user ? s->user : "");
+		snprintf(w[n].chap_password, sizeof(w[n].chap_password), "%s",
+			 s->password ? s->password : "");
+		w[n].grow_to = s->grow_to;
+	}
+	return n;
+}
+
+static void shorten(const struct pg_plan *p, char *buf, size_t len)
+{
+	static const char *const names[] = {
+		[PG_ACCOUNT_DELETE] = "account-delete", [PG_ACCOUNT_NEW] = "account-new",
+		[PG_TARGET_NEW] = "target-new", [PG_ACL_BIND] = "acl-bind",
+		[PG_ACL_UNBIND] = "acl-unbind", [PG_ACCOUNT_BIND] = "account-bind",
+		[PG_ACCOUNT_UNBIND] = "account-unbind", [PG_LUN_DELETE] = "lun-delete",
+		[PG_LUN_NEW] = "lun-new", [PG_LUN_RESIZE] = "lun-resize",
+		[PG_TARGET_DELETE] = "target-delete",
+	};
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < p->n && o < len; i++) {
+		const struct pg_action *a = &p->actions[i];
+		const char *sep = i ? "; " : "";
+
+		switch (a->op) {
+		case PG_ACCOUNT_DELETE:
+		case PG_ACCOUNT_NEW:
+			o += (size_t)snprintf(buf + o, len - o, "%s%s %s", sep, names[a->op], a->name);
+			break;
+		case PG_TARGET_NEW:
+			o += (size_t)snprintf(buf + o, len - o, "%s%s %u %s", sep, names[a->op], a->tid,
+					      a->iqn);
+			break;
+		case PG_TARGET_DELETE:
+			o += (size_t)snprintf(buf + o, len - o, "%s%s %u", sep, names[a->op], a->tid);
+			break;
+		case PG_ACL_BIND:
+		case PG_ACL_UNBIND:
+		case PG_ACCOUNT_BIND:
+		case PG_ACCOUNT_UNBIND:
+			o += (size_t)snprintf(buf + o, len - o, "%s%s %u %s", sep, names[a->op], a->tid,
+					      a->name);
+			break;
+		case PG_LUN_DELETE:
+			o += (size_t)snprintf(buf + o, len - o, "%s%s %u/%u", sep, names[a->op], a->tid,
+					      a->lun);
+			break;
+		case PG_LUN_NEW:
+			o += (size_t)snprintf(buf + o, len - o, "%s%s %u/%u %s %s%s%s", sep,
+					      names[a->op], a->tid, a->lun, a->path, a->bstype,
+					      a->bsopts[0] ? " " : "", a->bsopts);
+			break;
+		case PG_LUN_RESIZE:
+			o += (size_t)snprintf(buf + o, len - o, "%s%s %u/%u %" PRIu64, sep,
+					      names[a->op], a->tid, a->lun, a->size);
+			break;
+		}
+	}
+}
+
+static void test_planner(void)
+{
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct row *r = &rows[i];
+		struct pg_actual a;
+		struct pg_want_lun w[4];
+		struct pg_plan plan;
+		json_object *rec = r->record ? json_tokener_parse(r->record) : NULL;
+		char got[4096], err[512] = "";
+		size_t n;
+		int rc;
+
+		build_actual(r, &a);
+		pg_actual_recall(&a, rec);
+		n = build_want(r, w);
+		rc = pg_plan_make(&a, w, n, P, &plan, err, sizeof(err));
+		if (r->expect) {
+			shorten(&plan, got, sizeof(got));
+			if (rc)
+				diag("error: %s", err);
+			is_str(rc ? err : got, r->expect, "%s", r->name);
+			/* each action says what it does in words */
+			for (size_t k = 0; k < plan.n; k++) {
+				char d[1024];
+
+				pg_action_describe(&plan.actions[k], d, sizeof(d));
+				if (!d[0] || strstr(d, "unknown") || strstr(d, "secret"))
+					ok(0, "%s: action %zu described: '%s'", r->name, k, d);
+			}
+		} else {
+			is_int(rc, -1, "%s", r->name);
+			like(err, r->error, "%s: the reason", r->name);
+		}
+		pg_plan_free(&plan);
+		for (size_t k = 0; k < n; k++)
+			free(w[k].acl);
+		pg_actual_free(&a);
+		if (rec)
+			json_object_put(rec);
+	}
+}
+
+/* The record of a plan applied, read back, makes the planner quiet. */
+static void test_record_round_trip(void)
+{
+	const struct row *r = &rows[0];
+	struct pg_want_lun w[4];
+	struct pg_actual a;
+	struct pg_plan plan;
+	json_object *rec;
+	char err[256];
+	size_t n = build_want(r, w);
+
+	rec = pg_record_json(w, n);
+	build_actual(&rows[1], &a);
+	/* the LUN's options changed since the record: a replace */
+	snprintf(w[0].bsopts, sizeof(w[0].bsopts), "io=uring");
+	pg_actual_recall(&a, rec);
+	ok(a.targets[0].luns[1].bsopts_known, "the record gives LUN 1's bsopts");
+	is_str(a.targets[0].luns[1].bsopts, "io=auto", "as applied");
+	is_int(pg_plan_make(&a, w, n, P, &plan, err, sizeof(err)), 0, "planned");
+	is_int(plan.n, 2, "delete and add: the options differ from the record's");
+	pg_plan_free(&plan);
+	pg_actual_free(&a);
+	json_object_put(rec);
+	for (size_t k = 0; k < n; k++)
+		free(w[k].acl);
+}
+
+int main(int argc, char **argv)
+{
+	char *self = strdup(argv[0]);
+
+	(void)argc;
+	test_reader(dirname(self));
+	test_planner();
+	test_record_round_trip();
+	free(self);
+	return done_testing();
+}
