@@ -32,7 +32,7 @@
 #define PCF_JOIN_PORT		7701
 #define PCF_SOCKET		"/run/lunlink/policyd.sock"
 #define PCF_STATE_DIR		"/var/lib/lunlink"
-#define PCF_IQN_PREFIX		"iqn.2026-11.org.lunlink"
+#define PCF_IQN_PREFIX		"iqn.2026-11.org.lunlink.cluster"
 #define PCF_HOST_MAX		255	/* a host name or an address, as text */
 #define PCF_PORTALS_MAX		16
 #define PCF_AREAS_MAX		64

@@ -105,7 +105,7 @@ uint64_t pm_area_allocated(struct pm_manager *m, const char *node_id, const char
 #define COPIES_MAX	5		/* a primary and up to four legs (mirror.md) */
 #define VOLUME_SIZE_MIN	(1ULL << 20)
 #define VOLUME_SIZE_MAX	(1ULL << 50)
-#define IQN_BASE	"iqn.2025-01.org.lunlink"
+#define IQN_BASE	"iqn.2026-11.org.lunlink.cluster"
 #define ISCSI_PORT	3260
 
 /* One candidate node for a copy: its best area. */

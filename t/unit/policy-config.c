@@ -42,7 +42,7 @@ static void test_defaults(void)
 	is_str(c.state_dir, "/var/lib/lunlink", "defaults: state_dir");
 	ok(c.heartbeat_interval == 2 && c.offline_after == 10, "defaults: heartbeat, offline");
 	is_str(c.tgtadm, "tgtadm", "defaults: tgtadm");
-	is_str(c.iqn_prefix, "iqn.2026-11.org.lunlink", "defaults: iqn_prefix");
+	is_str(c.iqn_prefix, "iqn.2026-11.org.lunlink.cluster", "defaults: iqn_prefix");
 	ok(c.nareas == 0 && c.nportals == 0 && !c.manager_url[0], "defaults: no areas, no manager");
 	is_str(pcf_state_path(&c, "ca.crt", buf, sizeof(buf)), "/var/lib/lunlink/ca.crt",
 	       "an agent's CA certificate is in state_dir");

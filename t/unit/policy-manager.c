@@ -643,7 +643,7 @@ static void test_volumes(struct pa_client *db1)
 		    &r, NULL), 201, "a doubled volume on db1 and db2");
 	json_object_put(r);
 	d = desired_of(db1);
-	like(d ? pm_text(d) : "", "mirror=iscsi://127.0.0.2:3260/iqn.2025-01.org.lunlink:vol-",
+	like(d ? pm_text(d) : "", "mirror=iscsi://127.0.0.2:3260/iqn.2026-11.org.lunlink.cluster:vol-",
 	     "the primary mirrors to its leg on db2");
 	json_object_put(d);
 	d = desired_of(db2);
