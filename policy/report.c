@@ -225,8 +225,10 @@ static int parse_copy(json_object *in, size_t i, json_object *list, struct pjr_e
 		return nested(e, place);
 	}
 	c = json_object_new_object();
-	json_object_object_add(c, "node", json_object_new_string(node ? node : ""));
-	json_object_object_add(c, "url", json_object_new_string(url ? url : ""));
+	if (node)
+		json_object_object_add(c, "node", json_object_new_string(node));
+	if (url)
+		json_object_object_add(c, "url", json_object_new_string(url));
 	json_object_object_add(c, "state", json_object_new_string(state));
 	add_size(c, "left_bytes", left);
 	json_object_object_add(c, "error", json_object_new_string(error ? error : ""));
