@@ -245,19 +245,18 @@ static struct place *candidates(struct pm_manager *m, json_object *areas, uint64
 
 	if (!all) {
 		snprintf(why, len, "out of memory");
-		goto err;
+		goto out;
 	}
 	for (size_t i = 0; i < count; i++)
 		candidate(json_object_array_get_idx(nodes, i), areas, size, pack, &all[i]);
 	*n = count;
 	if (!on || !on[0])
 		goto out;
+	/* the nodes asked for, in their order */
 	picked = calloc(count ? count : 1, sizeof(*picked));
-	if (!picked) {
+	if (!picked)
 		snprintf(why, len, "out of memory");
-		goto err;
-	}
-	for (size_t j = 0; on[j]; j++) {
+	for (size_t j = 0; picked && on[j]; j++) {
 		size_t i;
 
 		for (i = 0; i < count && strcmp(all[i].name, on[j]); i++)
@@ -265,7 +264,9 @@ static struct place *candidates(struct pm_manager *m, json_object *areas, uint64
 		if (i == count) {
 			snprintf(why, len, "no node named '%s' ('lunlinkctl node list' shows them)",
 				 on[j]);
-			goto err;
+			free(picked);
+			picked = NULL;
+			break;
 		}
 		picked[k++] = all[i];
 	}
@@ -275,11 +276,6 @@ static struct place *candidates(struct pm_manager *m, json_object *areas, uint64
 out:
 	json_object_put(nodes);
 	return all;
-err:
-	free(picked);
-	free(all);
-	json_object_put(nodes);
-	return NULL;
 }
 
 /* Choose copies places into out (single, doubled, divided); -1 with the

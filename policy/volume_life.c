@@ -194,26 +194,19 @@ static int resize_step(struct pm_manager *m, const char *name, json_object *vol,
 	return 0;
 }
 
-void pm_volume_check(struct pm_manager *m, const char *name)
+/* A volume not deleting: its parts' states, copies, resize and state.
+ * Whether vol changed; *written if the record was written already. */
+static bool check_live(struct pm_manager *m, const char *name, json_object *vol, int64_t vol_mod,
+		       bool *written)
 {
-	char vkey[PS_KEY_MAX + 1], err[600] = "", step[96] = "", state[16];
-	struct ps_kv vkv = { 0 };
-	json_object *vol, *parts, *acts[PM_PARTS_MAX] = { 0 }, *serving_act = NULL;
-	size_t ready = 0, n = 0;
+	char err[600] = "", step[96] = "", state[16];
+	json_object *parts, *acts[PM_PARTS_MAX] = { 0 }, *serving_act = NULL;
+	size_t ready = 0, n;
 	bool failed = false, changed = false, degraded;
 	int64_t left;
 
-	if (!pjr_name_valid(name, strlen(name)))
-		return;
-	pm_key(vkey, "volumes/%s", name);
-	vol = pm_get(m, vkey, &vkv);
-	if (!vol || !json_object_object_get_ex(vol, "parts", &parts))
-		goto out;
 	snprintf(state, sizeof(state), "%s", pm_str(vol, "state"));
-	if (!strcmp(state, "deleting")) {
-		changed = check_deleting(m, name, vol, vkv.mod_revision);
-		goto write;
-	}
+	json_object_object_get_ex(vol, "parts", &parts);
 	n = json_object_array_length(parts);
 	if (n > PM_PARTS_MAX)
 		n = PM_PARTS_MAX;
@@ -239,9 +232,10 @@ void pm_volume_check(struct pm_manager *m, const char *name)
 	}
 	left = sync_state(parts, serving_act, &changed, &degraded);
 	set_int(vol, "resync_bytes_left", left, &changed);
-	if (resize_step(m, name, vol, vkv.mod_revision, acts, n, serving_act, &changed))
-		goto out;
-	if (!strcmp(state, "creating") && (failed || ready == n)) {
+	*written = resize_step(m, name, vol, vol_mod, acts, n, serving_act, &changed);
+	if (*written) {
+		changed = false;
+	} else if (!strcmp(state, "creating") && (failed || ready == n)) {
 		set_str(vol, "state", failed ? "failed" : "ready", &changed);
 		set_str(vol, "step", step, &changed);
 		set_str(vol, "error", err, &changed);
@@ -252,26 +246,44 @@ void pm_volume_check(struct pm_manager *m, const char *name)
 	} else if (!strcmp(state, "degraded") && !degraded) {
 		set_str(vol, "state", "ready", &changed);
 		pm_log(m, "volume %s is ready: its copies are up to date", name);
-	} else if (strcmp(state, "creating")) {
+	} else if (!strcmp(state, "ready") || !strcmp(state, "degraded")) {
 		set_str(vol, "error", err, &changed);	/* a later change failed, or no more */
 	}
-write:
-	if (changed) {
-		struct ps_cmp cmp = { .key = vkey, .target = PS_CMP_MOD_REVISION, .result = PS_EQUAL,
-				      .number = vkv.mod_revision };
-		struct ps_op op = { .type = PS_OP_PUT, .key = vkey, .value = pm_text(vol),
-				    .value_len = strlen(pm_text(vol)) };
-		struct ps_txn txn = { .cmp = &cmp, .ncmp = 1, .success = &op, .nsuccess = 1 };
-		struct ps_txn_result res = { 0 };
-
-		/* lost to another write: the next change or sweep looks again */
-		if (ps_txn(m->st, &txn, &res))
-			pm_log(m, "cannot update volume %s: %s", name, ps_error(m->st));
-		ps_txn_result_free(&res);
-	}
-out:
 	for (size_t i = 0; i < n; i++)
 		json_object_put(acts[i]);
+	return changed;
+}
+
+void pm_volume_check(struct pm_manager *m, const char *name)
+{
+	char vkey[PS_KEY_MAX + 1];
+	struct ps_kv vkv = { 0 };
+	struct ps_cmp cmp = { .key = vkey, .target = PS_CMP_MOD_REVISION, .result = PS_EQUAL };
+	struct ps_op op = { .type = PS_OP_PUT, .key = vkey };
+	struct ps_txn txn = { .cmp = &cmp, .ncmp = 1, .success = &op, .nsuccess = 1 };
+	struct ps_txn_result res = { 0 };
+	json_object *vol = NULL;
+	bool changed, written = false;
+
+	if (!pjr_name_valid(name, strlen(name)))
+		return;
+	pm_key(vkey, "volumes/%s", name);
+	vol = pm_get(m, vkey, &vkv);
+	if (!vol || !json_object_object_get_ex(vol, "parts", NULL))
+		goto out;
+	changed = !strcmp(pm_str(vol, "state"), "deleting") ?
+		  check_deleting(m, name, vol, vkv.mod_revision) :
+		  check_live(m, name, vol, vkv.mod_revision, &written);
+	if (!changed || written)
+		goto out;
+	cmp.number = vkv.mod_revision;
+	op.value = pm_text(vol);
+	op.value_len = strlen(op.value);
+	/* lost to another write: the next change or sweep looks again */
+	if (ps_txn(m->st, &txn, &res))
+		pm_log(m, "cannot update volume %s: %s", name, ps_error(m->st));
+out:
+	ps_txn_result_free(&res);
 	json_object_put(vol);
 }
 
