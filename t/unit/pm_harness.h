@@ -295,6 +295,50 @@ static inline char *make_token(const char *role)
 	return tok;
 }
 
+/* ---- raw HTTP over the Unix socket: streams and text ---- */
+
+static inline int raw_open(const char *request)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	if (strlen(sock) >= sizeof(sun.sun_path))
+		return -1;
+	memcpy(sun.sun_path, sock, strlen(sock) + 1);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
+	    write(fd, request, strlen(request)) != (ssize_t)strlen(request)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
+}
+
+/* Read into buf (appending) until needle is in it, the peer closes, or
+ * ms pass; the loop turns meanwhile.  Whether needle was found. */
+static inline bool raw_until(int fd, char *buf, size_t size, const char *needle, int ms)
+{
+	size_t len = strlen(buf);
+
+	for (int waited = 0; waited < ms; waited += 10) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (strstr(buf, needle))
+			return true;
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		if (poll(&p, 1, 10) <= 0)
+			continue;
+		n = read(fd, buf + len, size - len - 1);
+		if (n <= 0)
+			return strstr(buf, needle) != NULL;
+		len += (size_t)n;
+		buf[len] = '\0';
+	}
+	return strstr(buf, needle) != NULL;
+}
+
 /* The scratch folder, the CA and the manager's certificate; 0, or -1
  * with the reason in err (the test then skips). */
 static inline int harness_setup(const char *name, char *err)

@@ -274,6 +274,17 @@ static void test_sync_state(void)
 	is_int(pm_int(part(v, 1), "left_bytes"), 1048576, "... with the bytes left");
 	is_int(pm_int(v, "resync_bytes_left"), 1048576, "... and so does the volume");
 	json_object_put(v);
+	{
+		static const char req[] = "GET /metrics HTTP/1.1\r\nHost: l\r\nConnection: close\r\n\r\n";
+		char buf[16384] = "";
+		int fd = raw_open(req);
+
+		ok(fd >= 0 && raw_until(fd, buf, sizeof(buf), "lunlink_resync_bytes_left 1048576", 2000),
+		   "/metrics: lunlink_resync_bytes_left is the bytes left");
+		like(buf, "lunlink_volumes{state=\"degraded\"} 1", "... and one volume is degraded");
+		if (fd >= 0)
+			close(fd);
+	}
 	ok(call(nodes[1].c, "POST", "/v1/nodes/report",
 		"{\"volumes\":{\"m\":{\"state\":\"ready\",\"copies\":[{\"url\":\"x\",\"state\":\"odd\"}]}}}",
 		&r, NULL) == 400, "a copy in an unknown state: 400");
@@ -364,6 +375,9 @@ static void test_lend(void)
 	json_object *r = NULL, *b, *d, *l;
 	char secret[32] = "";
 
+	int64_t since = revision_now();
+	char path[64];
+
 	ok(post("/v1/volumes/d1/lend", "{\"initiator\":\"iqn.2025-13.com.example:h\"}", &r) == 400 &&
 	   !strcmp(err_field(r), "initiator"), "an initiator name with month 13: 400");
 	json_object_put(r);
@@ -395,6 +409,11 @@ static void test_lend(void)
 	json_object_put(r);
 	call(admin, "GET", "/v1/volumes", NULL, &r, NULL);
 	ok(r && !strstr(pm_text(r), secret), "nor does the list");
+	json_object_put(r);
+	snprintf(path, sizeof(path), "/v1/events?since=%lld", (long long)since);
+	call(admin, "GET", path, NULL, &r, NULL);
+	ok(r && strstr(pm_text(r), "ll-") && !strstr(pm_text(r), secret),
+	   "nor do the events (the record's nor the desired LUN's)");
 	json_object_put(r);
 	ok(call(admin, "DELETE", "/v1/volumes/d1", NULL, &r, NULL) == 409, "a lent volume is not deleted");
 	json_object_put(r);
@@ -452,6 +471,37 @@ static void test_delete(void)
 	ok(!desired_vol(d, "d2"), "... its desired state too");
 	json_object_put(d);
 	json_object_object_del(nodes[0].vols, "d2");
+}
+
+static void test_failed_and_removal(void)
+{
+	json_object *r = NULL;
+
+	is_int(post("/v1/volumes", "{\"name\":\"f\",\"way\":\"single\",\"size\":\"512M\",\"on\":[\"db1\"]}",
+		    &r), 201, "a volume on db1");
+	json_object_put(r);
+	ok(post("/v1/volumes/f/lend", "{\"initiator\":\"iqn.1994-05.com.redhat:h\"}", &r) == 409,
+	   "it is not lent while creating");
+	like(err_message(r), "volume f is creating", "... saying so");
+	json_object_put(r);
+	actual(0, "f", "failed", "{\"error\":\"lunlink-image: no space left on device\"}");
+	report_all();
+	r = volume("f");
+	is_str(jstr(r, "state"), "failed", "db1 cannot make it: failed");
+	is_str(jstr(r, "step"), "node db1", "... at db1's step");
+	is_str(jstr(r, "error"), "node db1: lunlink-image: no space left on device", "... in its words");
+	json_object_put(r);
+	is_int(call(admin, "DELETE", "/v1/volumes/f", NULL, &r, NULL), 200, "the failed volume is deleted");
+	is_str(jstr(r, "state"), "deleting", "... deleting while db1 still lists it");
+	json_object_put(r);
+	is_int(call(admin, "DELETE", "/v1/nodes/db1", NULL, &r, NULL), 409,
+	       "db1 is not removed while it holds other volumes' parts");
+	like(err_message(r), "volume big", "... naming one, not the deleting one");
+	json_object_put(r);
+	json_object_object_del(nodes[0].vols, "f");
+	report_all();
+	is_int(call(admin, "GET", "/v1/volumes/f", NULL, NULL, NULL), 404,
+	       "db1 no longer lists it: gone");
 }
 
 /* A creating record and desired keys, as a manager killed after its
@@ -536,6 +586,7 @@ int main(void)
 	test_resize_integrated();
 	test_lend();
 	test_delete();
+	test_failed_and_removal();
 	test_interrupted();
 	for (size_t i = 0; i < 3; i++) {
 		pa_client_free(nodes[i].c);
