@@ -9,6 +9,7 @@
  *
  *   {"address": "10.0.0.5", "portals": ["10.0.0.5:3260"],
  *    "tgt_version": "1.0.85", "lunlink_version": "0.1",
+ *    "initiator": "iqn.2026-11.org.lunlink:db1",
  *    "tgtd": {"up": true, "version": "1.0.85"},
  *    "areas": [{"path": "/srv/lunlink", "size": N, "used": N, "free": N}],
  *    "luns": [{"tid": 1, "lun": 1, "iqn": "iqn...", "path": "/...", "size": N}],
@@ -286,9 +287,10 @@ int pm_report_parse(json_object *body, json_object **out, json_object **volumes,
 		    struct pjr_err *e)
 {
 	static const char *const fields[] = { "address", "portals", "tgt_version",
-					      "lunlink_version", "tgtd", "areas", "luns",
-					      "volumes", NULL };
-	const char *address = NULL, *tgt = NULL, *lunlink = NULL, *portals[PORTALS_MAX + 1];
+					      "lunlink_version", "initiator", "tgtd", "areas",
+					      "luns", "volumes", NULL };
+	const char *address = NULL, *tgt = NULL, *lunlink = NULL, *initiator = NULL;
+	const char *portals[PORTALS_MAX + 1];
 	json_object *r = json_object_new_object(), *in, *list;
 
 	*out = *volumes = NULL;
@@ -296,7 +298,8 @@ int pm_report_parse(json_object *body, json_object **out, json_object **volumes,
 	    pjr_string(body, "address", false, 253, PJR_HOST, &address, e) ||
 	    pjr_string_array(body, "portals", false, PORTALS_MAX, 64, PJR_HOST, portals, e) ||
 	    pjr_string(body, "tgt_version", false, VERSION_MAX, PJR_TEXT, &tgt, e) ||
-	    pjr_string(body, "lunlink_version", false, VERSION_MAX, PJR_TEXT, &lunlink, e))
+	    pjr_string(body, "lunlink_version", false, VERSION_MAX, PJR_TEXT, &lunlink, e) ||
+	    pjr_string(body, "initiator", false, IQN_MAX, PJR_HOST, &initiator, e))
 		goto err;
 	if (address)
 		json_object_object_add(r, "address", json_object_new_string(address));
@@ -310,6 +313,8 @@ int pm_report_parse(json_object *body, json_object **out, json_object **volumes,
 		json_object_object_add(r, "tgt_version", json_object_new_string(tgt));
 	if (lunlink)
 		json_object_object_add(r, "lunlink_version", json_object_new_string(lunlink));
+	if (initiator)
+		json_object_object_add(r, "initiator", json_object_new_string(initiator));
 	if (get_object(body, "tgtd", &in, e) || (in && parse_tgtd(in, r, e)))
 		goto err;
 	if (get_array(body, "areas", AREAS_MAX, &in, e))

@@ -131,6 +131,7 @@ struct place {
 	char id[PM_ID_LEN + 1];
 	char name[PJR_NAME_MAX + 1];
 	char portal[80];		/* HOST:PORT its LUNs are reached at */
+	char initiator[224];		/* the name its tgtd's module logs in to peers with */
 	json_object *area;		/* borrowed from the areas list */
 	uint64_t free;
 	uint64_t size;			/* integrated: this part's bytes */
@@ -165,6 +166,7 @@ static void candidate(json_object *node, json_object *areas, uint64_t size, bool
 	memset(p, 0, sizeof(*p));
 	snprintf(p->id, sizeof(p->id), "%s", pm_str(node, "id"));
 	snprintf(p->name, sizeof(p->name), "%s", pm_str(node, "name"));
+	snprintf(p->initiator, sizeof(p->initiator), "%s", pm_str(node, "initiator"));
 	if (json_object_object_get_ex(node, "portals", &portals) &&
 	    json_object_array_length(portals) > 0)
 		snprintf(p->portal, sizeof(p->portal), "%s",
@@ -424,6 +426,18 @@ static json_object *lun(const char *iqn, const char *path, const char *bstype, c
 	return l;
 }
 
+/* A leg's or a part's LUN admits the serving node's module alone (as it
+ * reported its initiator name; none reported: nobody yet). */
+static json_object *peer_lun(const char *iqn, const char *path, const char *bstype,
+			     const char *bsopts, uint64_t size, const struct place *serving)
+{
+	json_object *l = lun(iqn, path, bstype, bsopts, size), *acl;
+
+	if (serving->initiator[0] && json_object_object_get_ex(l, "acl", &acl))
+		json_object_array_add(acl, json_object_new_string(serving->initiator));
+	return l;
+}
+
 /* The serving LUN: the volume's identity on it, the same on any node. */
 static void serving_lun(json_object *vol, json_object *l)
 {
@@ -507,7 +521,8 @@ static void compose(json_object *vol, struct place *pl, size_t n, json_object **
 		json_object_object_add(d, "images", imgs);
 		p = part(&pl[i], path, size, i ? "leg" : "primary");
 		if (i > 0) {
-			json_object_object_add(d, "lun", lun(iqn, path, "lunlink", "raw=on", size));
+			json_object_object_add(d, "lun", peer_lun(iqn, path, "lunlink", "raw=on", size,
+								  &pl[0]));
 			snprintf(url, sizeof(url), "iscsi://%s/%s/1", pl[i].portal, iqn);
 			json_object_object_add(p, "url", json_object_new_string(url));
 			if (b)
@@ -555,7 +570,8 @@ static void compose_integrated(json_object *vol, struct place *pl, size_t n,
 				 pl[i].id);
 			snprintf(url, sizeof(url), "iscsi://%s/%s/1", pl[i].portal, iqn);
 			json_object_object_add(p, "url", json_object_new_string(url));
-			json_object_object_add(d, "lun", lun(iqn, path, "rdwr", "", pl[i].size));
+			json_object_object_add(d, "lun", peer_lun(iqn, path, "rdwr", "", pl[i].size,
+								  &pl[0]));
 		}
 		json_object_array_add(parts, p);
 		desired[i] = d;

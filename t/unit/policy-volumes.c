@@ -43,6 +43,8 @@ static void report_all(void)
 		json_object_array_add(p, json_object_new_string(portal));
 		json_object_object_add(b, "address", json_object_new_string(nodes[i].addr));
 		json_object_object_add(b, "portals", p);
+		snprintf(portal, sizeof(portal), "iqn.2026-11.org.lunlink:%s", nodes[i].name);
+		json_object_object_add(b, "initiator", json_object_new_string(portal));
 		json_object_object_add(b, "volumes", json_object_get(nodes[i].vols));
 		if (call(nodes[i].c, "POST", "/v1/nodes/report", pm_text(b), &r, NULL) != 200)
 			diag("report of %s: %s", nodes[i].name, err_message(r));
@@ -248,6 +250,8 @@ static void test_integrated(void)
 	is_str(jstr(json_object_array_get_idx(member(desired_vol(d, "big"), "images"), 0), "format"),
 	       "plain", "... of a plain file");
 	ok(!member(l, "scsi_id"), "... without the volume's identity");
+	is_str(json_object_get_string(json_object_array_get_idx(member(l, "acl"), 0)),
+	       "iqn.2026-11.org.lunlink:db1", "... to the serving node's initiator alone");
 	json_object_put(d);
 	for (size_t i = 0; i < 3; i++)
 		actual(i, "big", "ready", NULL);
