@@ -346,6 +346,53 @@ int ctl_volume_list(struct ctl *c)
 	return get_and_print(c, "/v1/volumes", print_volumes);
 }
 
+/* A copy's sync state in words: "up to date", "resyncing, 2G left", ... */
+static const char *sync_words(json_object *part, char *buf, size_t len)
+{
+	const char *sync = ctl_field(part, "sync"), *err = ctl_field(part, "sync_error");
+	char left[32];
+
+	if (!strcmp(err, "-"))
+		err = "";
+
+	if (!strcmp(ctl_field(part, "role"), "primary"))
+		snprintf(buf, len, "serving");
+	else if (!strcmp(sync, "up"))
+		snprintf(buf, len, "up to date");
+	else if (!strcmp(sync, "syncing"))
+		snprintf(buf, len, "resyncing, %s left",
+			 ctl_json_size(ctl_member(part, "left_bytes"), left, sizeof(left)));
+	else if (!strcmp(sync, "down") || !strcmp(sync, "connecting"))
+		snprintf(buf, len, "out of date (%s%s%s)", sync, err[0] ? ": " : "", err);
+	else if (!strcmp(sync, "refused"))
+		snprintf(buf, len, "split/refused%s%s", err[0] ? ": " : "", err);
+	else
+		snprintf(buf, len, "not reported");
+	return buf;
+}
+
+/* The record, then its copies (or parts) and their sync state. */
+static void print_volume(json_object *reply)
+{
+	static const char *const head[] = { "NODE", "ROLE", "PATH", "SIZE", "STATE", "SYNC", NULL };
+	json_object *parts = ctl_member(reply, "parts");
+	struct ctl_table *t = ctl_table_new(head);
+	char size[32], sync[600];
+
+	ctl_print_object(reply, 0);
+	for (size_t i = 0; parts && i < json_object_array_length(parts); i++) {
+		json_object *p = json_object_array_get_idx(parts, i);
+		const char *row[] = {
+			ctl_field(p, "node_name|node"), ctl_field(p, "role"), ctl_field(p, "path"),
+			ctl_json_size(ctl_member(p, "size"), size, sizeof(size)),
+			ctl_field(p, "state"), sync_words(p, sync, sizeof(sync)),
+		};
+		ctl_table_row(t, row);
+	}
+	printf("\nCOPIES\n");
+	ctl_table_print(t);
+}
+
 int ctl_volume_show(struct ctl *c)
 {
 	char path[128];
@@ -353,7 +400,7 @@ int ctl_volume_show(struct ctl *c)
 	if (ctl_parse(c, NULL, 1, 1) || ctl_check_name(c, "the volume", c->args[0]))
 		return CTL_USAGE;
 	snprintf(path, sizeof(path), "/v1/volumes/%s", c->args[0]);
-	return get_and_print(c, path, print_object);
+	return get_and_print(c, path, print_volume);
 }
 
 int ctl_volume_delete(struct ctl *c)
@@ -387,8 +434,9 @@ int ctl_volume_resize(struct ctl *c)
 int ctl_lend(struct ctl *c)
 {
 	struct ctl_opt opts[] = { { "--to", true, NULL }, { NULL } };
-	char path[160], done[512];
-	json_object *body;
+	char path[160];
+	json_object *body, *reply, *b;
+	int rc;
 
 	if (ctl_parse(c, opts, 1, 1) || ctl_check_name(c, "the volume", c->args[0]))
 		return CTL_USAGE;
@@ -397,8 +445,20 @@ int ctl_lend(struct ctl *c)
 	body = json_object_new_object();
 	json_object_object_add(body, "initiator", json_object_new_string(opts[0].value));
 	snprintf(path, sizeof(path), "/v1/volumes/%s/lend", c->args[0]);
-	snprintf(done, sizeof(done), "lent volume %s to %s", c->args[0], opts[0].value);
-	return send_and_say(c, "POST", path, body, done);
+	rc = ctl_call(c, "POST", path, body, &reply);
+	if (rc)
+		return rc;
+	/* the one answer with the CHAP secret besides an admin's volume show */
+	b = ctl_member(reply, "borrower");
+	if (c->json)
+		ctl_print_json(reply);
+	else
+		printf("lent volume %s to %s\nCHAP user %s secret %s (the initiator logs in with "
+		       "these; 'lunlinkctl volume show %s' shows them again)\n", c->args[0],
+		       opts[0].value, ctl_field(b, "chap_user"), ctl_field(b, "chap_secret"),
+		       c->args[0]);
+	json_object_put(reply);
+	return CTL_OK;
 }
 
 int ctl_return(struct ctl *c)

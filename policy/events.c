@@ -41,6 +41,21 @@ static bool shown(const struct ps_event *ev)
 	return strncmp(ev->kv.key, PM_PREFIX "tokens/", strlen(PM_PREFIX "tokens/")) != 0;
 }
 
+/* A lent volume's CHAP secret is for admins: not in the stream that
+ * nodes and hosts read (its record, and its serving node's desired LUN). */
+static void redact(const char *key, json_object *v)
+{
+	json_object *l, *chap;
+
+	if (!strncmp(key, PM_PREFIX "volumes/", strlen(PM_PREFIX "volumes/")))
+		pm_volume_redact(v);
+	else if (!strncmp(key, PM_PREFIX "desired/", strlen(PM_PREFIX "desired/")) &&
+		 json_object_object_get_ex(v, "lun", &l) && l &&
+		 json_object_object_get_ex(l, "chap", &chap) && chap &&
+		 json_object_object_get_ex(chap, "secret", NULL))
+		json_object_object_add(chap, "secret", json_object_new_string("(hidden)"));
+}
+
 json_object *pm_event_json(const struct ps_event *ev)
 {
 	json_object *o = json_object_new_object(), *v = NULL;
@@ -53,6 +68,8 @@ json_object *pm_event_json(const struct ps_event *ev)
 		v = json_tokener_parse(ev->kv.value);
 		if (!v)		/* every value is JSON; show anything else as it is */
 			v = json_object_new_string_len(ev->kv.value, (int)ev->kv.value_len);
+		else
+			redact(ev->kv.key, v);
 		json_object_object_add(o, "value", v);
 	}
 	return o;

@@ -13,6 +13,7 @@
 #include "lunlink/errmsg.h"
 
 #include <event2/http.h>
+#include <openssl/sha.h>
 #include <event2/keyvalq_struct.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -87,6 +88,12 @@ int64_t pm_next_revision(struct pm_manager *m)
 void pm_hex_id(int64_t rev, char out[PM_ID_LEN + 1])
 {
 	snprintf(out, PM_ID_LEN + 1, "%016llx", (unsigned long long)rev);
+}
+
+bool pm_caller_admin(const struct pa_request *r)
+{
+	return r->caller->kind == PA_CALLER_LOCAL ||
+	       (r->caller->kind == PA_CALLER_CERT && r->caller->cert.role == PCA_ROLE_ADMIN);
 }
 
 void pm_reply_store(struct pa_request *r, struct pm_manager *m, const char *doing)
@@ -294,6 +301,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		compact(m);
 	}
 	pm_drain(m);
+	pm_volumes_sweep(m, false);
 }
 
 static void on_notify(evutil_socket_t fd, short what, void *arg)
@@ -348,18 +356,38 @@ static void metrics_get(struct pa_request *r, void *arg)
 static void status_get(struct pa_request *r, void *arg)
 {
 	struct pm_manager *m = arg;
-	json_object *out = json_object_new_object();
+	json_object *out = json_object_new_object(), *vols = pm_volumes_all(m);
 	int64_t rev = 0;
 
+	for (size_t i = 0; i < json_object_array_length(vols); i++)
+		pm_volume_redact(json_object_array_get_idx(vols, i));
 	ps_revision(m->st, &rev, NULL);
 	json_object_object_add(out, "revision", json_object_new_int64(rev));
 	json_object_object_add(out, "nodes", pm_nodes_all(m));
 	json_object_object_add(out, "areas", pm_areas_all(m));
-	json_object_object_add(out, "volumes", pm_volumes_all(m));
+	json_object_object_add(out, "volumes", vols);
 	pa_reply_json(r, 200, out);
 }
 
 /* ---- the object ---- */
+
+/* The cluster's id: the first hex digits of the SHA-256 of its CA's
+ * certificate, the same for every manager of the cluster; in every
+ * volume's WWID, so that two clusters' volume 2a differ. */
+static int cluster_id(struct pm_manager *m, char *err, size_t errlen)
+{
+	char *pem = pca_cert_pem(m->ca);
+	unsigned char md[SHA256_DIGEST_LENGTH];
+
+	if (!pem)
+		return ll_fail(err, errlen, "cannot read the cluster CA's certificate");
+	SHA256((const unsigned char *)pem, strlen(pem), md);
+	free(pem);
+	for (size_t i = 0; i < PM_CLUSTER_LEN; i++)
+		m->cluster[i] = "0123456789abcdef"[(md[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+	m->cluster[PM_CLUSTER_LEN] = '\0';
+	return 0;
+}
 
 static int add_metrics(struct pm_manager *m)
 {
@@ -448,7 +476,7 @@ struct pm_manager *pm_manager_new(struct event_base *base, struct ps_store *st,
 		goto err;
 	}
 	m->ca = pca_load(o->ca_dir, err, errlen);
-	if (!m->ca)
+	if (!m->ca || cluster_id(m, err, errlen))
 		goto err;
 	m->join.ca = m->ca;
 	m->join.ops = (struct pa_join_ops){ .token_get = pm_token_get, .name_check = pm_name_check,
@@ -468,6 +496,8 @@ struct pm_manager *pm_manager_new(struct event_base *base, struct ps_store *st,
 	}
 	if (pm_nodes_reconcile(m, err, errlen))
 		goto err;
+	/* volumes in the middle of a step carry on, or fail naming it */
+	pm_volumes_sweep(m, true);
 	m->last_compact_ms = ps_now_ms();
 	m->tick = event_new(base, -1, EV_PERSIST, on_tick, m);
 	m->notify = event_new(base, ps_notify_fd(st), EV_READ | EV_PERSIST, on_notify, m);

@@ -10,7 +10,9 @@
  *   report.c    the agent's report: parsed and bounded (fuzzed)
  *   pool.c      areas
  *   events.c    GET /v1/events, and its followers
- *   volume.c    volumes: placement, desired state, readiness
+ *   volume.c    volumes: placement, the record and desired state, commits
+ *   volume_life.c  readiness, sync state, deletion, a restart's carrying on
+ *   volume_ops.c   resize, lending
  */
 #ifndef LUNLINK_POLICY_MANAGER_INT_H
 #define LUNLINK_POLICY_MANAGER_INT_H
@@ -22,6 +24,10 @@
 #define PM_ID_LEN	16		/* hex digits of a node's or an area's id */
 #define PM_ROUTES_MAX	24
 #define PM_PATH_MAX	255		/* bytes of an area's or an image's path */
+#define PM_COPIES_MAX	5		/* a primary and up to four legs (mirror.md) */
+#define PM_PARTS_MAX	16		/* an integrated volume's parts (the module joins 16) */
+#define PM_IQN_BASE	"iqn.2026-11.org.lunlink.cluster"
+#define PM_CLUSTER_LEN	15		/* hex digits of the cluster's id in a WWID */
 
 struct pm_follower;
 
@@ -45,6 +51,8 @@ struct pm_manager {
 	struct pa_metric *nodes_state[2];	/* online, offline */
 	struct pa_metric *volumes_state[5];	/* creating ready failed deleting degraded */
 	struct pa_metric *resync_left;
+	int64_t last_sweep_ms;		/* volumes in a transition looked at again */
+	char cluster[PM_CLUSTER_LEN + 1];	/* from the CA's certificate: in every WWID */
 };
 
 /* ---- manager.c: helpers ---- */
@@ -61,6 +69,8 @@ const char *pm_text(json_object *o);
  * store's only writer), or -1 with the store's error. */
 int64_t pm_next_revision(struct pm_manager *m);
 void pm_hex_id(int64_t rev, char out[PM_ID_LEN + 1]);
+/* Whether the caller is an admin (certificate) or the local admin. */
+bool pm_caller_admin(const struct pa_request *r);
 /* Answer 500 naming the store's error. */
 void pm_reply_store(struct pa_request *r, struct pm_manager *m, const char *doing);
 /* A query string parameter of the request (malloc'd), or NULL. */
@@ -126,17 +136,62 @@ json_object *pm_event_json(const struct ps_event *ev);
 /* ---- volume.c ---- */
 
 void pm_volumes_post(struct pa_request *r, void *arg);
-void pm_volumes_get(struct pa_request *r, void *arg);
-void pm_volumes_delete(struct pa_request *r, void *arg);
 /* Every volume's record (a new array). */
 json_object *pm_volumes_all(struct pm_manager *m);
-/* The first volume with a part on node id (and in area, if not NULL):
- * its name in name (PJR_NAME_MAX + 1), or 0 if none. */
+/* The first volume with a part on node id (and in area, if not NULL; a
+ * deleting volume does not hold a node): its name in name
+ * (PJR_NAME_MAX + 1), or 0 if none. */
 int pm_volume_using(struct pm_manager *m, const char *node_id, const char *area_id,
 		    char *name);
 /* Bytes the manager placed in an area (its volumes' images). */
 uint64_t pm_area_allocated(struct pm_manager *m, const char *node_id, const char *area_id);
-/* A node's actual state of a volume changed: is the volume ready? */
+/* 10737418240 -> "10G" */
+void pm_human(uint64_t b, char *out, size_t len);
+/* vol's "identity": scsi_sn, scsi_id (NAA type 6 as tgt makes it), wwid. */
+void pm_volume_identity(struct pm_manager *m, json_object *vol);
+/* An integrated volume's serving bsopts: extent=URL:0:LEN per other part
+ * (malloc'd). */
+char *pm_integrated_bsopts(json_object *vol);
+
+/* One node's desired state of a volume: NULL deletes the key. */
+struct pm_desired {
+	const char *node;
+	json_object *desired;
+};
+/*
+ * One decision about volume name, one transaction: put vol (NULL: delete
+ * the record) if the record's mod revision is still vol_mod (0: it must
+ * not exist), put or delete each node's desired key, and set each of
+ * those nodes' desired_revision to this revision (so that its agent
+ * reads it).  0 (*revision the one made), 1 if the volume or a node
+ * changed meanwhile, -1 on a store error.
+ */
+int pm_volume_commit(struct pm_manager *m, const char *name, json_object *vol, int64_t vol_mod,
+		     const struct pm_desired *d, size_t n, int64_t *revision);
+
+/* ---- volume_life.c ---- */
+
+void pm_volumes_get(struct pa_request *r, void *arg);
+void pm_volumes_delete(struct pa_request *r, void *arg);
+/* A node's actual state of a volume changed: is the volume ready, how are
+ * its copies, is its resize or deletion further? */
 void pm_volume_check(struct pm_manager *m, const char *name);
+/* Every volume in a transition (creating, deleting, resizing) looked at
+ * again: at start, whose nodes are gone is failed; then checked. */
+void pm_volumes_sweep(struct pm_manager *m, bool start);
+/* Hide the CHAP secret from those who may not see it. */
+void pm_volume_redact(json_object *vol);
+
+/* ---- volume_ops.c ---- */
+
+/* POST /v1/volumes/NAME/resize, /lend, /return */
+void pm_volume_action(struct pa_request *r, struct pm_manager *m);
+/* A resize whose other parts have grown: grow the serving node's (the
+ * record's mod revision vol_mod).  0, 1 if changed meanwhile, -1. */
+int pm_resize_serving(struct pm_manager *m, json_object *vol, int64_t vol_mod);
+/* Whether s is an iSCSI initiator name lunlink accepts (RFC 3720 3.2.6:
+ * iqn.YYYY-MM.reverse.domain[:...] or eui. and 16 hex digits); if not,
+ * why. */
+bool pm_iqn_valid(const char *s, char *why, size_t len);
 
 #endif

@@ -285,7 +285,7 @@ out:
 static bool merge_fields(json_object *node, json_object *report)
 {
 	static const char *const fields[] = { "address", "portals", "tgt_version",
-					      "lunlink_version", NULL };
+					      "lunlink_version", "initiator", NULL };
 	bool changed = false;
 
 	for (size_t i = 0; fields[i]; i++) {

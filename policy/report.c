@@ -9,11 +9,15 @@
  *
  *   {"address": "10.0.0.5", "portals": ["10.0.0.5:3260"],
  *    "tgt_version": "1.0.85", "lunlink_version": "0.1",
+ *    "initiator": "iqn.2026-11.org.lunlink:db1",
  *    "tgtd": {"up": true, "version": "1.0.85"},
  *    "areas": [{"path": "/srv/lunlink", "size": N, "used": N, "free": N}],
  *    "luns": [{"tid": 1, "lun": 1, "iqn": "iqn...", "path": "/...", "size": N}],
  *    "volumes": {"db": {"state": "ready"|"working"|"failed", "error": "...",
- *                       "desired_revision": N}}}
+ *                       "desired_revision": N, "size": N,
+ *                       "copies": [{"node": "ID", "url": "iscsi://...",
+ *                                   "state": "up"|"syncing"|"connecting"|"down"|"refused",
+ *                                   "left_bytes": N, "error": "..."}]}}}
  *
  * Every field is optional: an agent reports what it knows.  Paths (areas',
  * images') are checked here too (pm_path_check), so that this file and
@@ -32,6 +36,8 @@
 #define ERROR_MAX	512
 #define IQN_MAX		223
 #define SIZE_MAX_BYTES	(1ULL << 60)
+#define COPIES_MAX	16	/* a serving LUN's legs or remote extents */
+#define URL_MAX		300
 
 int pm_path_check(const char *path, const char *field, struct pjr_err *e)
 {
@@ -186,14 +192,61 @@ static int parse_lun(json_object *in, size_t i, json_object *list, struct pjr_er
 	return 0;
 }
 
+/* One of the serving LUN's other copies, as its status file says. */
+static int parse_copy(json_object *in, size_t i, json_object *list, struct pjr_err *e)
+{
+	static const char *const fields[] = { "node", "url", "state", "left_bytes", "error", NULL };
+	static const char *const states[] = { "up", "syncing", "connecting", "down", "refused",
+					      NULL };
+	char place[32];
+	const char *node = NULL, *url = NULL, *state, *error = NULL;
+	uint64_t left = 0;
+	size_t k;
+	json_object *c;
+
+	snprintf(place, sizeof(place), "copies[%zu]", i);
+	if (!json_object_is_type(in, json_type_object))
+		return pjr_fail(e, 400, place, "field '%s' must be an object", place);
+	if (pjr_only(in, fields, e) ||
+	    pjr_string(in, "node", false, PM_ID_LEN, PJR_NAME, &node, e) ||
+	    pjr_string(in, "url", false, URL_MAX, PJR_TEXT, &url, e) ||
+	    pjr_string(in, "state", true, 16, PJR_NAME, &state, e) ||
+	    pjr_size(in, "left_bytes", false, 0, SIZE_MAX_BYTES, &left, e) ||
+	    pjr_string(in, "error", false, ERROR_MAX, PJR_TEXT, &error, e))
+		return nested(e, place);
+	for (k = 0; states[k] && strcmp(states[k], state); k++)
+		;
+	if (!states[k]) {
+		pjr_fail(e, 400, "state", "field 'state' must be up, syncing, connecting, down or "
+			 "refused, not '%s'", state);
+		return nested(e, place);
+	}
+	if (!node && !url) {
+		pjr_fail(e, 400, "url", "field 'url' (or 'node') must say which copy this is");
+		return nested(e, place);
+	}
+	c = json_object_new_object();
+	if (node)
+		json_object_object_add(c, "node", json_object_new_string(node));
+	if (url)
+		json_object_object_add(c, "url", json_object_new_string(url));
+	json_object_object_add(c, "state", json_object_new_string(state));
+	add_size(c, "left_bytes", left);
+	json_object_object_add(c, "error", json_object_new_string(error ? error : ""));
+	json_object_array_add(list, c);
+	return 0;
+}
+
 static int parse_volume(const char *name, json_object *in, json_object *vols,
 			struct pjr_err *e)
 {
-	static const char *const fields[] = { "state", "error", "desired_revision", NULL };
+	static const char *const fields[] = { "state", "error", "desired_revision", "size",
+					      "copies", NULL };
 	char place[96];
 	const char *state, *error = NULL;
 	int64_t desired = 0;
-	json_object *v;
+	uint64_t size = 0;
+	json_object *v, *copies, *list;
 
 	snprintf(place, sizeof(place), "volumes.%s", name);
 	if (!pjr_name_valid(name, strlen(name)))
@@ -204,7 +257,9 @@ static int parse_volume(const char *name, json_object *in, json_object *vols,
 	if (pjr_only(in, fields, e) ||
 	    pjr_string(in, "state", true, 16, PJR_NAME, &state, e) ||
 	    pjr_string(in, "error", false, ERROR_MAX, PJR_TEXT, &error, e) ||
-	    pjr_int(in, "desired_revision", false, 0, INT64_MAX, &desired, e))
+	    pjr_int(in, "desired_revision", false, 0, INT64_MAX, &desired, e) ||
+	    pjr_size(in, "size", false, 0, SIZE_MAX_BYTES, &size, e) ||
+	    get_array(in, "copies", COPIES_MAX, &copies, e))
 		return nested(e, place);
 	if (strcmp(state, "ready") && strcmp(state, "working") && strcmp(state, "failed")) {
 		pjr_fail(e, 400, "state", "field 'state' must be ready, working or failed, not '%s'",
@@ -212,10 +267,19 @@ static int parse_volume(const char *name, json_object *in, json_object *vols,
 		return nested(e, place);
 	}
 	v = json_object_new_object();
+	json_object_object_add(vols, name, v);
 	json_object_object_add(v, "state", json_object_new_string(state));
 	json_object_object_add(v, "error", json_object_new_string(error ? error : ""));
 	json_object_object_add(v, "desired_revision", json_object_new_int64(desired));
-	json_object_object_add(vols, name, v);
+	if (json_object_object_get_ex(in, "size", NULL))
+		add_size(v, "size", size);
+	if (!copies)
+		return 0;
+	list = json_object_new_array();
+	json_object_object_add(v, "copies", list);
+	for (size_t i = 0; i < json_object_array_length(copies); i++)
+		if (parse_copy(json_object_array_get_idx(copies, i), i, list, e))
+			return nested(e, place);
 	return 0;
 }
 
@@ -223,9 +287,10 @@ int pm_report_parse(json_object *body, json_object **out, json_object **volumes,
 		    struct pjr_err *e)
 {
 	static const char *const fields[] = { "address", "portals", "tgt_version",
-					      "lunlink_version", "tgtd", "areas", "luns",
-					      "volumes", NULL };
-	const char *address = NULL, *tgt = NULL, *lunlink = NULL, *portals[PORTALS_MAX + 1];
+					      "lunlink_version", "initiator", "tgtd", "areas",
+					      "luns", "volumes", NULL };
+	const char *address = NULL, *tgt = NULL, *lunlink = NULL, *initiator = NULL;
+	const char *portals[PORTALS_MAX + 1];
 	json_object *r = json_object_new_object(), *in, *list;
 
 	*out = *volumes = NULL;
@@ -233,7 +298,8 @@ int pm_report_parse(json_object *body, json_object **out, json_object **volumes,
 	    pjr_string(body, "address", false, 253, PJR_HOST, &address, e) ||
 	    pjr_string_array(body, "portals", false, PORTALS_MAX, 64, PJR_HOST, portals, e) ||
 	    pjr_string(body, "tgt_version", false, VERSION_MAX, PJR_TEXT, &tgt, e) ||
-	    pjr_string(body, "lunlink_version", false, VERSION_MAX, PJR_TEXT, &lunlink, e))
+	    pjr_string(body, "lunlink_version", false, VERSION_MAX, PJR_TEXT, &lunlink, e) ||
+	    pjr_string(body, "initiator", false, IQN_MAX, PJR_HOST, &initiator, e))
 		goto err;
 	if (address)
 		json_object_object_add(r, "address", json_object_new_string(address));
@@ -247,6 +313,8 @@ int pm_report_parse(json_object *body, json_object **out, json_object **volumes,
 		json_object_object_add(r, "tgt_version", json_object_new_string(tgt));
 	if (lunlink)
 		json_object_object_add(r, "lunlink_version", json_object_new_string(lunlink));
+	if (initiator)
+		json_object_object_add(r, "initiator", json_object_new_string(initiator));
 	if (get_object(body, "tgtd", &in, e) || (in && parse_tgtd(in, r, e)))
 		goto err;
 	if (get_array(body, "areas", AREAS_MAX, &in, e))
