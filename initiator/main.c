@@ -25,8 +25,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* the build sets it from the file VERSION */
 #ifndef LUNLINK_VERSION
-#define LUNLINK_VERSION "0.1"
+#error "LUNLINK_VERSION must be set (the build takes it from the file VERSION)"
 #endif
 
 /* exit statuses of lunlink-rescan */

@@ -19,7 +19,8 @@ cache=${LUNLINK_CACHE:-/var/cache/lunlink}
 packages="build-essential pkg-config dpkg-dev patch tgt libiscsi-bin libiscsi-dev
 liburing-dev libconfig-dev libaio-dev libssl-dev libsqlite3-dev sqlite3 util-linux iproute2 perl tshark
 qemu-system-x86 busybox-static cpio kmod xz-utils jq groff-base
-libevent-dev libjson-c-dev libcurl4-openssl-dev openssl curl"
+libevent-dev libjson-c-dev libcurl4-openssl-dev openssl curl
+debhelper fakeroot lintian rpm libsystemd-dev debootstrap systemd-container"
 
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }

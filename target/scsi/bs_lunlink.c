@@ -31,6 +31,9 @@
 #ifndef LUNLINK_TGT_VERSION
 #error "LUNLINK_TGT_VERSION must name the tgt version of the headers (the build sets it)"
 #endif
+#ifndef LUNLINK_VERSION
+#error "LUNLINK_VERSION must be set (the build takes it from the file VERSION)"
+#endif
 
 extern char **environ;
 
@@ -292,6 +295,6 @@ void register_bs_module(void)
 	}
 	bs_create_opcode_map(&lunlink_bst, opcodes, ARRAY_SIZE(opcodes));
 	register_backingstore_template(&lunlink_bst);
-	ll_log(LL_LOG_INFO, "backing store 'lunlink' registered (built against tgt %s)\n",
-		LUNLINK_TGT_VERSION);
+	ll_log(LL_LOG_INFO, "backing store 'lunlink' %s registered (built against tgt %s)\n",
+		LUNLINK_VERSION, LUNLINK_TGT_VERSION);
 }

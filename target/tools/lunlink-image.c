@@ -33,6 +33,10 @@
 #include "lunlink/bsopts.h"
 #include "lunlink/image.h"
 
+#ifndef LUNLINK_VERSION
+#error "LUNLINK_VERSION must be set (the build takes it from the file VERSION)"
+#endif
+
 static const char *prog = "lunlink-image";
 
 static void usage(FILE *f)
@@ -775,6 +779,10 @@ int main(int argc, char **argv)
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("%s %s\n", prog, LUNLINK_VERSION);
+		return 0;
 	}
 	if (!strcmp(argv[1], "create"))
 		return cmd_create(argc - 1, argv + 1);
