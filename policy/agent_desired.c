@@ -138,11 +138,11 @@ static int read_lun(json_object *o, const char *place, struct pg_want_lun *w, ch
 	if (json_object_object_get_ex(o, "chap", &chap) && !json_object_is_type(chap, json_type_null)) {
 		if (!json_object_is_type(chap, json_type_object) ||
 		    pjr_string(chap, "user", true, PG_USER_MAX, PJR_NAME, &user, &e) ||
-		    pjr_string(chap, "password", true, PG_SECRET_MAX, PJR_TEXT, &password, &e))
-			return failf(err, errlen, place, "chap must be {\"user\",\"password\"}: a "
+		    pjr_string(chap, "secret", true, PG_SECRET_MAX, PJR_TEXT, &password, &e))
+			return failf(err, errlen, place, "chap must be {\"user\",\"secret\"}: a "
 				     "name and a secret of at most 63 bytes");
 		if (!opts_ok(password) || strlen(password) < 12)
-			return failf(err, errlen, place, "chap.password must be 12 to 63 printable "
+			return failf(err, errlen, place, "chap.secret must be 12 to 63 printable "
 				     "characters, no space or ','");
 		snprintf(w->chap_user, sizeof(w->chap_user), "%s", user);
 		snprintf(w->chap_password, sizeof(w->chap_password), "%s", password);

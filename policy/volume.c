@@ -382,7 +382,7 @@ out:
 void pm_volume_identity(struct pm_manager *m, json_object *vol)
 {
 	json_object *id = json_object_new_object();
-	char sn[40], naa[40], wwid[48];
+	char sn[40], naa[40], wwid[48], img[40];
 
 	/* tgt's scsi_id: its VPD page 0x83 gives it as a T10 vendor id and,
 	 * read as hex, as an NAA IEEE Registered Extended id (type 6, 16
@@ -393,19 +393,29 @@ void pm_volume_identity(struct pm_manager *m, json_object *vol)
 	json_object_object_add(id, "scsi_sn", json_object_new_string(sn));
 	json_object_object_add(id, "scsi_id", json_object_new_string(naa));
 	json_object_object_add(id, "wwid", json_object_new_string(wwid));
+	/* the images' volume id (lunlink-image create --volume): 128 bits,
+	 * the cluster's and the volume's, the same for every copy */
+	snprintf(img, sizeof(img), "1%.15s%.16s", m->cluster, pm_str(vol, "id"));
+	json_object_object_add(id, "image_volume_id", json_object_new_string(img));
 	json_object_object_add(vol, "identity", id);
 }
 
 static json_object *image(json_object *vol, const struct place *p, const char *path,
 			  uint64_t size, const char *format)
 {
-	json_object *i = json_object_new_object();
+	json_object *i = json_object_new_object(), *id = NULL;
+	/* room to grow online (resize): the dirty-region map is made for
+	 * max_size, four times the size and at least 16 GiB, at most 64 TiB */
+	uint64_t max = size < (4ULL << 30) ? 16ULL << 30 : size * 4;
 
+	if (max > 1ULL << 46)
+		max = size > 1ULL << 46 ? size : 1ULL << 46;
+	json_object_object_get_ex(vol, "identity", &id);
 	json_object_object_add(i, "area", json_object_new_string(pm_str(p->area, "id")));
 	json_object_object_add(i, "path", json_object_new_string(path));
 	json_object_object_add(i, "size", json_object_new_int64((int64_t)size));
-	json_object_object_add(i, "max_size", json_object_new_int64((int64_t)size));
-	json_object_object_add(i, "volume_id", json_object_new_string(pm_str(vol, "id")));
+	json_object_object_add(i, "max_size", json_object_new_int64((int64_t)max));
+	json_object_object_add(i, "volume_id", json_object_new_string(pm_str(id, "image_volume_id")));
 	json_object_object_add(i, "format", json_object_new_string(format));
 	return i;
 }

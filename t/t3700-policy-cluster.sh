@@ -1,0 +1,233 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+test_description='a cluster on one machine: three storage nodes in network namespaces, each with
+its tgtd and its agent (lunlink-policyd), the manager on node 1; nodes join with
+tokens, report, go offline and come back; areas; single and doubled volumes made
+with lunlinkctl, written through their iSCSI URL and read back; the manager and an
+agent killed with kill -9 and restarted lose nothing; a certificate from another
+CA is refused; the events come in order'
+. "$(dirname "$0")/test-lib.sh"
+. "$SRC_DIR/t/lib-cluster.sh"
+
+require_tgtd
+test_have_prereq ROOT || skip_all "needs root (network namespaces)"
+CTL="$SRC_DIR/policy/lunlinkctl"
+PD="$SRC_DIR/policy/lunlink-policyd"
+TOOL="$SRC_DIR/t/helpers/api-tool"
+[ -x "$PD" ] && [ -x "$CTL" ] || skip_all "lunlink-policyd not built (make policy-progs)"
+command -v jq >/dev/null || skip_all "jq not installed"
+
+N=3
+MGR_ADDR=
+API_PORT=7700
+JOIN_PORT=7701
+
+# The manager: its own daemon on node 1 (the agents' calls to the API
+# block their loop for up to their timeout, so a node's agent and the
+# manager run as two processes), its socket and state in the scratch folder.
+mgr_conf() {
+	cat >mgr.conf <<-EOF
+	policy = {
+		manager = true;
+		store = "sqlite:$TRASH/mgr/policy.db";
+		listen = "$MGR_ADDR:$API_PORT";
+		join_listen = "$MGR_ADDR:$JOIN_PORT";
+		socket = "$TRASH/mgr/policyd.sock";
+		state_dir = "$TRASH/mgr";
+		node_name = "manager";
+		address = "$MGR_ADDR";
+		offline_after = 3;
+		heartbeat_interval = 1;
+	};
+	EOF
+}
+
+# node I's agent: its areas in the scratch folder, its tgtd N<I>
+agent_conf() {
+	local i=$1 port ctl
+	eval "port=\$N${i}_PORT ctl=\$N${i}_CTL"
+	mkdir -p "n$i/state" "n$i/area" &&
+	cat >"n$i.conf" <<-EOF
+	policy = {
+		manager_url = "https://$MGR_ADDR:$API_PORT";
+		join_listen = "$MGR_ADDR:$JOIN_PORT";
+		node_name = "n$i";
+		address = "$(node_addr "$i")";
+		portals = [ "$(node_addr "$i"):$port" ];
+		areas = ( { path = "$TRASH/n$i/area"; size = "256M"; } );
+		heartbeat_interval = 1;
+		offline_after = 3;
+		tgtadm = "$TGTADM";
+		tgt_control_port = $ctl;
+		state_dir = "$TRASH/n$i/state";
+	};
+	EOF
+}
+
+MGR_PID=
+mgr_start() {
+	# a simple command put in the background: $! is the daemon itself
+	# (ip netns exec executes it in place), which kill -9 must reach
+	ip netns exec "$(node_ns 1)" "$PD" -f -c mgr.conf 2>>mgr.log &
+	MGR_PID=$!
+	wait_for 10 test -S "$TRASH/mgr/policyd.sock"
+}
+mgr_kill() {
+	[ -n "$MGR_PID" ] || return 0
+	kill -9 "$MGR_PID" 2>/dev/null
+	wait "$MGR_PID" 2>/dev/null
+	MGR_PID=
+	rm -f "$TRASH/mgr/policyd.sock"
+}
+
+# agent_start I [--join TOKEN]: node I's agent, reaching its tgtd's
+# private control socket, with this build's lunlink-image
+agent_start() {
+	local i=$1 dir
+	shift
+	eval "dir=\$N${i}_DIR"
+	env TGT_IPC_SOCKET="$dir/socket" LUNLINK_IMAGE="$SRC_DIR/target/lunlink-image" \
+		ip netns exec "$(node_ns "$i")" "$PD" -f -c "n$i.conf" "$@" 2>>"n$i.log" &
+	eval "AGENT${i}_PID=\$!"
+}
+agent_kill() {
+	local pid
+	[ -n "${1:-}" ] || return 1
+	eval "pid=\${AGENT${1}_PID:-}"
+	[ -n "$pid" ] || return 0
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	eval "AGENT${1}_PID="
+}
+stop_all() {
+	for i in 1 2 3; do agent_kill $i; done
+	mgr_kill
+}
+test_atexit stop_all
+
+ctl() { "$CTL" -c mgr.conf "$@"; }
+node_state() { ctl --json node list | jq -r ".nodes[] | select(.name == \"$1\") | .state"; }
+node_is() { test "$(node_state "$1")" = "$2"; }
+vol_state() { ctl --json volume show "$1" | jq -r .state; }
+vol_is() { test "$(vol_state "$1")" = "$2"; }
+vol_url() { ctl --json volume show "$1" | jq -r .serving.url; }
+# the URL with the borrower's CHAP account (iscsi://user%secret@...)
+lent_url() {
+	ctl --json volume show "$1" |
+		jq -r '.borrower.chap_user + "%" + .borrower.chap_secret + "@" + (.serving.url | ltrimstr("iscsi://"))' |
+		sed "s|^|iscsi://|"
+}
+# every leg of volume $1 is in sync, as its serving node reports
+legs_up() {
+	ctl --json volume show "$1" >legs.json &&
+	test "$(jq "[.parts[] | select(.role == \"leg\")] | length" legs.json)" -gt 0 &&
+	test "$(jq "[.parts[] | select(.role == \"leg\" and .sync != \"up\")] | length" legs.json)" = 0
+}
+# iscsi-io's initiator name
+CLIENT=iqn.2026-11.org.lunlink:test-client
+
+test_expect_success 'three nodes in namespaces, each with its tgtd' '
+	cluster_up $N &&
+	MGR_ADDR=$(node_addr 1) &&
+	for i in 1 2 3; do node_tgtd_start $i || return 1; done
+'
+
+test_expect_success 'the manager starts on node 1 with a new CA' '
+	mgr_conf &&
+	ctl ca init >out && grep "made the cluster CA" out &&
+	mgr_start &&
+	ctl node list >out && cat out
+'
+
+test_expect_success 'each node joins with a one-time token and reports' '
+	for i in 1 2 3; do
+		agent_conf $i &&
+		cp mgr/ca/ca.crt "n$i/state/ca.crt" &&
+		tok=$(ctl token create --role node) &&
+		agent_start $i --join "$tok" || return 1
+	done &&
+	for i in 1 2 3; do wait_for 20 node_is n$i online || return 1; done &&
+	ctl node list
+'
+
+test_expect_success 'a token is good once; a certificate of another CA is refused at the handshake' '
+	tok=$(ctl token create --role node) &&
+	node_exec 3 "$TOOL" join "https://$MGR_ADDR:$JOIN_PORT" mgr/ca/ca.crt "$tok" n9 n9.key n9.crt &&
+	test_must_fail node_exec 3 "$TOOL" join "https://$MGR_ADDR:$JOIN_PORT" mgr/ca/ca.crt "$tok" \
+		n8 n8.key n8.crt 2>err &&
+	cat err && grep -i "token" err &&
+	mkdir other && "$TOOL" ca-init other >/dev/null &&
+	"$TOOL" issue other node n7 n7.key n7.crt >/dev/null &&
+	test_must_fail node_exec 2 curl -sS --max-time 5 --cacert mgr/ca/ca.crt --cert n7.crt \
+		--key n7.key "https://$MGR_ADDR:$API_PORT/v1/nodes" >out 2>err &&
+	! grep -q "\"nodes\"" out
+'
+
+test_expect_success 'each node'"'"'s area is in the pool, with its size and free space' '
+	for i in 1 2 3; do ctl area add n$i "$TRASH/n$i/area" --size 256M || return 1; done &&
+	ctl --json area list >areas.json &&
+	test "$(jq ".areas | length" areas.json)" = 3 &&
+	ctl area list
+'
+
+test_expect_success 'a single volume is made; lent to an initiator, it is written through its URL with CHAP' '
+	ctl volume create s1 --way single --size 16M &&
+	wait_for 30 vol_is s1 ready &&
+	test_must_fail "$IO" "$(vol_url s1)" capacity 2>err &&
+	ctl lend s1 --to $CLIENT &&
+	url=$(lent_url s1) &&
+	wait_for 30 "$IO" "$url" capacity &&
+	head -c 1048576 /dev/urandom >w1 &&
+	"$IO" "$url" write 100 w1 && "$IO" "$url" read 100 2048 back && test_cmp w1 back &&
+	"$IO" "$url" capacity >cap && echo "32768 512" >expect && test_cmp expect cap
+'
+
+test_expect_success 'a doubled volume: its copies on two nodes hold the same data' '
+	ctl volume create d1 --way doubled --size 16M &&
+	wait_for 60 vol_is d1 ready &&
+	ctl lend d1 --to $CLIENT &&
+	url=$(lent_url d1) &&
+	wait_for 30 "$IO" "$url" capacity &&
+	head -c 1048576 /dev/urandom >w2 &&
+	"$IO" "$url" write 2000 w2 && "$IO" "$url" sync &&
+	"$IO" "$url" read 2000 2048 back && test_cmp w2 back &&
+	wait_for 60 legs_up d1 &&
+	ctl --json volume show d1 >d1.json &&
+	test "$(jq "[.parts[] | .node_name] | unique | length" d1.json)" = 2 &&
+	for p in $(jq -r ".parts[].path" d1.json); do
+		data_of 2000 2048 "$p" >copy && test_cmp w2 copy || return 1
+	done
+'
+
+test_expect_success 'a node whose link is cut goes offline, and online again when it returns' '
+	node_cut 3 &&
+	wait_for 20 node_is n3 offline &&
+	node_heal 3 &&
+	wait_for 30 node_is n3 online
+'
+
+test_expect_success 'kill -9 of the manager: restarted, it has every node, area and volume' '
+	ctl --json volume list | jq -S "[.volumes[] | {name, way, size, id}]" >before &&
+	mgr_kill && mgr_start &&
+	ctl --json volume list | jq -S "[.volumes[] | {name, way, size, id}]" >after &&
+	test_cmp before after &&
+	for i in 1 2 3; do wait_for 20 node_is n$i online || return 1; done &&
+	"$IO" "$(lent_url s1)" read 100 2048 back && test_cmp w1 back
+'
+
+test_expect_success 'kill -9 of an agent and its tgtd: restarted, the agent serves its LUNs again' '
+	node=$(ctl --json volume show s1 | jq -r .serving.node) &&
+	i=${node#n} &&
+	agent_kill $i && tgtd_stop N$i && node_exec $i true &&
+	TGTD_PORT=$(eval echo \$N${i}_PORT) node_tgtd_start $i &&
+	agent_start $i &&
+	wait_for 30 "$IO" "$(lent_url s1)" read 100 2048 back && test_cmp w1 back
+'
+
+test_expect_success 'the events came in order, each change once, with growing revisions' '
+	ctl --json events --since 0 >events.json &&
+	jq -s "[.[].revision] | . == sort" events.json | grep -q true &&
+	grep -q "/lunlink/nodes/" events.json && grep -q "/lunlink/volumes/" events.json
+'
+
+test_done
