@@ -60,8 +60,8 @@ else
 fi
 printf '%s\n' "$version" >"$src/VERSION"
 
-policy=yes
-[ -f "$src/policy/main.c" ] || policy=
+policy=yes profile= rpm_policy=--with
+[ -f "$src/policy/main.c" ] || policy= profile=-Pnopolicy rpm_policy=--without
 [ -n "$policy" ] || say "no policy/main.c: lunlink-policy is left out"
 
 # ---- deb -----------------------------------------------------------------------
@@ -77,7 +77,7 @@ if [ "$kind" = deb ]; then
 	} >"$src/debian/changelog"
 	say "dpkg-buildpackage in $src"
 	(cd "$src" && SOURCE_DATE_EPOCH=$date nice -n 10 dpkg-buildpackage -b -us -uc \
-		${policy:--Pnopolicy} >"$pkgdir/deb-$version.log" 2>&1) ||
+		$profile >"$pkgdir/deb-$version.log" 2>&1) ||
 		{ tail -n 30 "$pkgdir/deb-$version.log" >&2;
 		  die "dpkg-buildpackage failed; log: $pkgdir/deb-$version.log"; }
 	changes=$(ls "$pkgdir"/lunlink_"$version"_*.changes)
@@ -111,7 +111,7 @@ SOURCE_DATE_EPOCH=$date nice -n 10 rpmbuild -bb --nodeps \
 	--define "_topdir $rpmtop" \
 	--define "lunlink_version $version" \
 	--define "tgt_version $tgt_upstream" \
-	${policy:+--with policy} ${policy:---without policy} \
+	$rpm_policy policy \
 	"$src/packaging/rpm/lunlink.spec" >"$pkgdir/rpm-$version.log" 2>&1 ||
 	{ tail -n 30 "$pkgdir/rpm-$version.log" >&2;
 	  die "rpmbuild failed; log: $pkgdir/rpm-$version.log"; }
