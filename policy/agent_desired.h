@@ -39,6 +39,7 @@ struct pg_want_image {
 	char path[PG_PATH_MAX + 1];
 	uint64_t size, max_size;
 	char volume_id[PG_VOLUME_ID_LEN + 1];
+	bool plain;			/* "format":"plain": a sparse file, no superblock */
 };
 
 struct pg_volume {
@@ -47,6 +48,9 @@ struct pg_volume {
 	size_t nimages;
 	bool has_lun;
 	struct pg_want_lun lun;		/* lun.volume points at name */
+	bool delete;			/* "delete":true: the deletion order */
+	struct pg_want_image delete_images[PG_VOLUME_IMAGES_MAX];
+	size_t ndelete_images;
 };
 
 struct pg_desired {

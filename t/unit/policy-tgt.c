@@ -105,7 +105,12 @@ static void test_reader(const char *dir)
 
 /* ---- the planner, table driven --------------------------------------- */
 
-struct lun_spec { unsigned int lun; const char *path, *bstype; };
+struct lun_spec {
+	unsigned int lun;
+	const char *path, *bstype;
+	uint64_t size_mb;
+	const char *scsi_sn, *scsi_id;
+};
 struct tgt_spec {
 	unsigned int tid;
 	const char *iqn;
@@ -120,6 +125,9 @@ struct want_spec {
 	const char *acl[4];
 	const char *user, *password;
 	uint64_t grow_to;
+	const char *scsi_sn, *scsi_id;
+	uint64_t file_bytes;
+	bool reread;
 };
 struct row {
 	const char *name;
@@ -141,9 +149,9 @@ struct row {
 #define HAVE_B { 2, P "b", { { 0, "", "null" }, { 1, "/srv/b.img", "rdwr" } }, { "ALL" } }
 #define FOREIGN { 7, "iqn.2001-04.com.example:other", { { 0, "", "null" }, \
 		  { 1, "/srv/other.img", "rdwr" } }, { "10.0.0.0/8" }, { "carol" } }
-#define CREATE_AB "target-new 1 " P "a; acl-bind 1 iqn.2026-11.org.example:h1; " \
-	"target-new 2 " P "b; acl-bind 2 ALL; lun-new 1/1 /srv/a.img lunlink io=auto; " \
-	"lun-new 2/1 /srv/b.img rdwr"
+#define CREATE_AB "target-new 1 " P "a; target-new 2 " P "b; " \
+	"lun-new 1/1 /srv/a.img lunlink io=auto; lun-new 2/1 /srv/b.img rdwr; " \
+	"acl-bind 1 iqn.2026-11.org.example:h1; acl-bind 2 ALL"
 
 static const struct row rows[] = {
 	{ "an empty tgtd: both targets, their ACLs and LUNs made",
@@ -164,14 +172,14 @@ static const struct row rows[] = {
 	{ "foreign targets untouched, owned leftovers removed",
 	  .have = { FOREIGN, { 3, P "old", { { 0, "", "null" }, { 1, "/srv/old.img", "rdwr" } } } },
 	  .users = { "carol" }, .want = { WANT_A },
-	  .expect = "target-delete 3; target-new 1 " P "a; acl-bind 1 iqn.2026-11.org.example:h1; "
-		    "lun-new 1/1 /srv/a.img lunlink io=auto" },
+	  .expect = "target-delete 3; target-new 1 " P "a; lun-new 1/1 /srv/a.img lunlink io=auto; "
+		    "acl-bind 1 iqn.2026-11.org.example:h1" },
 	{ "a foreign target with the owned IQN's tid hint: the lowest free tid",
 	  .have = { FOREIGN }, .want = { { "a", P "a", 7, 1, "/srv/a.img", "rdwr", "", { "ALL" } } },
-	  .expect = "target-new 1 " P "a; acl-bind 1 ALL; lun-new 1/1 /srv/a.img rdwr" },
+	  .expect = "target-new 1 " P "a; lun-new 1/1 /srv/a.img rdwr; acl-bind 1 ALL" },
 	{ "a free tid hint is taken",
 	  .want = { { "a", P "a", 9, 1, "/srv/a.img", "rdwr", "", { "ALL" } } },
-	  .expect = "target-new 9 " P "a; acl-bind 9 ALL; lun-new 9/1 /srv/a.img rdwr" },
+	  .expect = "target-new 9 " P "a; lun-new 9/1 /srv/a.img rdwr; acl-bind 9 ALL" },
 	{ "changed bsopts: the LUN replaced",
 	  .have = { HAVE_A }, .record = REC_AB,
 	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=threads",
@@ -219,11 +227,48 @@ static const struct row rows[] = {
 	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=auto",
 		      { "iqn.2026-11.org.example:h1" }, .grow_to = 1 << 30 } },
 	  .expect = "lun-resize 1/1 1073741824" },
+	{ "a new serving LUN gets its identity before any host is let in",
+	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=auto",
+		      { "iqn.2026-11.org.example:h1" }, .scsi_sn = "ll-0000000000000040-abc",
+		      .scsi_id = "6abc0000000000040" } },
+	  .expect = "target-new 1 " P "a; lun-new 1/1 /srv/a.img lunlink io=auto; "
+		    "lun-identity 1/1 ll-0000000000000040-abc 6abc0000000000040; "
+		    "acl-bind 1 iqn.2026-11.org.example:h1" },
+	{ "a served LUN with tgt's default identity: updated in place",
+	  .have = { HAVE_A }, .record = REC_AB,
+	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=auto",
+		      { "iqn.2026-11.org.example:h1" }, .scsi_sn = "ll-sn", .scsi_id = "6abc" } },
+	  .expect = "lun-identity 1/1 ll-sn 6abc" },
+	{ "a served LUN with its identity: nothing to do",
+	  .have = { { 1, P "a", { { 0, "", "null" }, { 1, "/srv/a.img", "lunlink", 0, "ll-sn",
+							"6abc" } },
+		      { "iqn.2026-11.org.example:h1" } } },
+	  .record = REC_AB,
+	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=auto",
+		      { "iqn.2026-11.org.example:h1" }, .scsi_sn = "ll-sn", .scsi_id = "6abc" } },
+	  .expect = "" },
+	{ "an rdwr file tgtd serves whole (34 MB shown for 32 MiB): nothing to do",
+	  .have = { { 2, P "b", { { 0, "", "null" }, { 1, "/srv/b.img", "rdwr", 34 } }, { "ALL" } } },
+	  .record = REC_AB,
+	  .want = { { "b", P "b", 0, 1, "/srv/b.img", "rdwr", "", { "ALL" },
+		      .file_bytes = 33554432 } },
+	  .expect = "" },
+	{ "an rdwr file that grew: the LUN made again (rdwr cannot reread)",
+	  .have = { { 2, P "b", { { 0, "", "null" }, { 1, "/srv/b.img", "rdwr", 34 } }, { "ALL" } } },
+	  .record = REC_AB,
+	  .want = { { "b", P "b", 0, 1, "/srv/b.img", "rdwr", "", { "ALL" },
+		      .file_bytes = 67108864 } },
+	  .expect = "lun-delete 2/1; lun-new 2/1 /srv/b.img rdwr" },
+	{ "a raw=on lunlink leg whose image grew: resize=reread",
+	  .have = { HAVE_A }, .record = REC_AB,
+	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=auto",
+		      { "iqn.2026-11.org.example:h1" }, .reread = true } },
+	  .expect = "lun-resize 1/1 0" },
 	{ "two volumes on one target share it",
 	  .want = { { "a", P "t", 0, 1, "/srv/a.img", "rdwr", "", { "ALL" } },
 		    { "b", P "t", 0, 2, "/srv/b.img", "rdwr", "", { "ALL" } } },
-	  .expect = "target-new 1 " P "t; acl-bind 1 ALL; lun-new 1/1 /srv/a.img rdwr; "
-		    "lun-new 1/2 /srv/b.img rdwr" },
+	  .expect = "target-new 1 " P "t; lun-new 1/1 /srv/a.img rdwr; "
+		    "lun-new 1/2 /srv/b.img rdwr; acl-bind 1 ALL" },
 	{ "a want outside the cluster's prefix is refused",
 	  .want = { { "a", "iqn.2001-04.com.example:x", 0, 1, "/srv/a.img", "rdwr", "" } },
 	  .error = "outside the cluster's prefix" },
@@ -258,6 +303,11 @@ static void build_actual(const struct row *r, struct pg_actual *a)
 			snprintf(t->luns[t->nluns].path, sizeof(t->luns[0].path), "%s", s->luns[l].path);
 			snprintf(t->luns[t->nluns].bstype, sizeof(t->luns[0].bstype), "%s",
 				 s->luns[l].bstype);
+			t->luns[t->nluns].size_mb = s->luns[l].size_mb;
+			snprintf(t->luns[t->nluns].scsi_sn, sizeof(t->luns[0].scsi_sn), "%s",
+				 s->luns[l].scsi_sn ? s->luns[l].scsi_sn : "beaf11");
+			snprintf(t->luns[t->nluns].scsi_id, sizeof(t->luns[0].scsi_id), "%s",
+				 s->luns[l].scsi_id ? s->luns[l].scsi_id : "IET     00010001");
 			t->nluns++;
 		}
 		for (size_t k = 0; k < 4 && s->acl[k]; k++) {
@@ -299,6 +349,10 @@ static size_t build_want(const struct row *r, struct pg_want_lun *w)
 		snprintf(w[n].chap_password, sizeof(w[n].chap_password), "%s",
 			 s->password ? s->password : "");
 		w[n].grow_to = s->grow_to;
+		snprintf(w[n].scsi_sn, sizeof(w[n].scsi_sn), "%s", s->scsi_sn ? s->scsi_sn : "");
+		snprintf(w[n].scsi_id, sizeof(w[n].scsi_id), "%s", s->scsi_id ? s->scsi_id : "");
+		w[n].file_bytes = s->file_bytes;
+		w[n].reread = s->reread;
 	}
 	return n;
 }
@@ -311,7 +365,7 @@ static void shorten(const struct pg_plan *p, char *buf, size_t len)
 		[PG_ACL_UNBIND] = "acl-unbind", [PG_ACCOUNT_BIND] = "account-bind",
 		[PG_ACCOUNT_UNBIND] = "account-unbind", [PG_LUN_DELETE] = "lun-delete",
 		[PG_LUN_NEW] = "lun-new", [PG_LUN_RESIZE] = "lun-resize",
-		[PG_TARGET_DELETE] = "target-delete",
+		[PG_LUN_IDENTITY] = "lun-identity", [PG_TARGET_DELETE] = "target-delete",
 	};
 	size_t o = 0;
 
@@ -351,6 +405,10 @@ static void shorten(const struct pg_plan *p, char *buf, size_t len)
 		case PG_LUN_RESIZE:
 			o += (size_t)snprintf(buf + o, len - o, "%s%s %u/%u %" PRIu64, sep,
 					      names[a->op], a->tid, a->lun, a->size);
+			break;
+		case PG_LUN_IDENTITY:
+			o += (size_t)snprintf(buf + o, len - o, "%s%s %u/%u %s %s", sep, names[a->op],
+					      a->tid, a->lun, a->scsi_sn, a->scsi_id);
 			break;
 		}
 	}
