@@ -71,6 +71,23 @@ static void test_reader(const char *dir)
 	}
 	free(text);
 
+	text = slurp(dir, "scsi-identity-set", &len);
+	if (text && pg_show_parse(text, len, &a, err, sizeof(err)) == 0) {
+		t = pg_actual_target(&a, P "pl");
+		ok(t && t->nluns == 2, "the plain volume's target and its LUN");
+		if (t && t->nluns == 2) {
+			is_str(t->luns[1].scsi_sn, "ll-0000000000000040-abcdefghi",
+			       "the SCSI SN the agent set");
+			is_str(t->luns[1].scsi_id, "6abcdefghijklmno0000000000000040",
+			       "the SCSI ID the agent set");
+			is_str(t->luns[0].scsi_id, "IET     00020000", "tgt's own id, spaces kept");
+		}
+		pg_actual_free(&a);
+	} else {
+		ok(0, "identity output parses: %s", text ? err : "missing");
+	}
+	free(text);
+
 	text = slurp(dir, "account-list", &len);
 	memset(&a, 0, sizeof(a));
 	if (text) {
