@@ -28,6 +28,7 @@
  */
 #include "agent.h"
 #include "client.h"
+#include "lunlink/initiator.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,6 +53,7 @@ struct pg_agent {
 	char manager_err[1024];
 	long backoff_ms, next_try_ms;
 	bool tgtd_down;
+	bool initiator_said;
 };
 
 static void say(struct pg_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -89,7 +91,7 @@ static json_object *report_json(struct pg_agent *a)
 	json_object *r = json_object_new_object(), *tgtd = json_object_new_object();
 	json_object *areas = json_object_new_array(), *luns = json_object_new_array();
 	struct pg_actual actual;
-	char version[64] = "", err[1024];
+	char version[64] = "", err[1024], initiator[LL_INITIATOR_MAX + 1];
 	int rc;
 
 	if (a->o.address)
@@ -100,6 +102,20 @@ static json_object *report_json(struct pg_agent *a)
 		for (size_t i = 0; a->o.portals[i]; i++)
 			json_object_array_add(p, json_object_new_string(a->o.portals[i]));
 		json_object_object_add(r, "portals", p);
+	}
+	/* the name this node's module logs in to its legs and peers with:
+	 * the manager puts it in their LUNs' ACLs (a host name the manager
+	 * would refuse is left out, and said once) */
+	ll_initiator_name(initiator, sizeof(initiator));
+	if (strlen(initiator) <= PG_IQN_MAX &&
+	    strspn(initiator, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:-_") ==
+	    strlen(initiator))
+		json_object_object_add(r, "initiator", json_object_new_string(initiator));
+	else if (!a->initiator_said) {
+		say(a, "agent: the module's initiator name '%.64s' has characters iSCSI does not "
+		    "take; not reported (rename the host): its legs and peers will refuse it",
+		    initiator);
+		a->initiator_said = true;
 	}
 	if (a->o.lunlink_version)
 		json_object_object_add(r, "lunlink_version",

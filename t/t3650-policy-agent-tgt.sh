@@ -271,6 +271,7 @@ test_expect_success 'the agent loop reports to a manager, takes its desired stat
 	tgtadm_on A --lld iscsi --mode target --op show | grep -q "Target 4: $P:scratch" &&
 	tail -n 1 reports.jsonl >last.json &&
 	jq -e ".tgtd.up == true and .tgtd.version != null" last.json >/dev/null &&
+	test "$(jq -r .initiator last.json)" = "iqn.2026-11.org.lunlink:$(hostname)" &&
 	jq -e ".volumes.db.state == \"ready\" and .volumes.scratch.state == \"ready\"" last.json >/dev/null &&
 	jq -e ".volumes.db.desired_revision == 7" last.json >/dev/null &&
 	jq -e ".areas[0].used >= 67108864 and .areas[0].size == 1073741824" last.json >/dev/null &&
