@@ -29,6 +29,7 @@
 #include "agent.h"
 #include "client.h"
 #include "lunlink/initiator.h"
+#include "status_file.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -86,6 +87,41 @@ static unsigned int heartbeat_ms(const struct pg_agent *a)
 
 /* ---- the report --------------------------------------------------- */
 
+/* volumes.NAME.copies: a serving lunlink LUN's legs and remote extents,
+ * from the module's status files (none: the field is left out). */
+static void add_copies(struct pg_agent *a, const struct pg_actual *actual,
+		       const struct pg_volume *vol, json_object *v)
+{
+	struct pg_copy copies[PG_COPIES_MAX];
+	const struct pg_target *t;
+	json_object *list;
+	char why[1024];
+	size_t n;
+
+	if (!vol->has_lun || vol->delete || strcmp(vol->lun.bstype, "lunlink"))
+		return;
+	t = pg_actual_target(actual, vol->lun.iqn);
+	if (!t)
+		return;
+	/* a file refused is skipped, unsaid: it would be said every round */
+	n = pg_status_copies(a->o.status_dir, a->ro.tgt.control_port, t->tid, vol->lun.lun,
+			     copies, PG_COPIES_MAX, why, sizeof(why));
+	if (!n)
+		return;
+	list = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "url", json_object_new_string(copies[i].url));
+		json_object_object_add(c, "state", json_object_new_string(copies[i].state));
+		json_object_object_add(c, "left_bytes",
+				       json_object_new_int64((int64_t)copies[i].left_bytes));
+		json_object_object_add(c, "error", json_object_new_string(copies[i].error));
+		json_object_array_add(list, c);
+	}
+	json_object_object_add(v, "copies", list);
+}
+
 static json_object *report_json(struct pg_agent *a)
 {
 	json_object *r = json_object_new_object(), *tgtd = json_object_new_object();
@@ -108,7 +144,7 @@ static json_object *report_json(struct pg_agent *a)
 	 * would refuse is left out, and said once) */
 	ll_initiator_name(initiator, sizeof(initiator));
 	if (strlen(initiator) <= PG_IQN_MAX &&
-	    strspn(initiator, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:-_") ==
+	    strspn(initiator, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:-") ==
 	    strlen(initiator))
 		json_object_object_add(r, "initiator", json_object_new_string(initiator));
 	else if (!a->initiator_said) {
@@ -154,8 +190,6 @@ static json_object *report_json(struct pg_agent *a)
 			json_object_array_add(luns, e);
 		}
 	}
-	if (rc == 0)
-		pg_actual_free(&actual);
 	json_object_object_add(r, "luns", luns);
 	for (size_t i = 0; i < a->o.nareas; i++) {
 		uint64_t size, used, free_b;
@@ -184,10 +218,14 @@ static json_object *report_json(struct pg_agent *a)
 			json_object_object_add(v, "error", json_object_new_string(a->results[i].error));
 			json_object_object_add(v, "desired_revision",
 					       json_object_new_int64(a->desired.revision));
+			if (rc == 0)
+				add_copies(a, &actual, &a->desired.volumes[i], v);
 			json_object_object_add(vols, a->desired.volumes[i].name, v);
 		}
 		json_object_object_add(r, "volumes", vols);
 	}
+	if (rc == 0)
+		pg_actual_free(&actual);
 	return r;
 }
 

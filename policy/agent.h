@@ -87,6 +87,7 @@ struct pg_agent_opts {
 	const char *state_dir;		/* keeps agent-record.json and agent-desired.json (0600) */
 	const char *lunlink_version;	/* reported; NULL: none */
 	long call_timeout_ms;		/* each API call; 0: 5000 */
+	const char *status_dir;		/* the module's status files; NULL: /run/lunlink */
 	pa_log_fn log;			/* one line per message; NULL: stderr */
 	void *log_arg;
 };

@@ -293,6 +293,30 @@ test_expect_success 'manager gone, tgtd restarted empty: the agent serves the la
 	test_cmp data.scratch gone.scratch
 '
 
+test_expect_success 'a mirrored LUN: its leg reported as a copy, from the module.s status file' '
+	MIR_ID=$(od -An -tx1 -N16 /dev/urandom | tr -d " \n") &&
+	LEG=iscsi://127.0.0.1:1/iqn.2026-11.org.lunlink:nowhere/1 &&
+	jq --arg p "$TRASH/area/mir.img" --arg iqn "$P:mir" --arg vid "$MIR_ID" --arg leg "$LEG" \
+	   ".desired_revision = 8 | .volumes.mir = {\"images\": [{\"path\": \$p, \"size\": 16777216, \"volume_id\": \$vid}],
+	     \"lun\": {\"iqn\": \$iqn, \"lun\": 1, \"path\": \$p, \"bstype\": \"lunlink\",
+	               \"bsopts\": (\"mirror=\" + \$leg), \"acl\": [\"$HOST\"]}}" desired.json >mir.json &&
+	{ "$TOOL" fake-manager "$TRASH/mir.sock" mir.json mir-reports.jsonl 2>mir-manager.err &
+	  echo $! >mir-manager.pid; } &&
+	test_atexit "kill \$(cat \"$TRASH/mir-manager.pid\") 2>/dev/null" &&
+	wait_for 5 test -S mir.sock &&
+	agent run "unix:$TRASH/mir.sock" 2 "$TRASH/state" 2>mir.err;
+	cat mir.err &&
+	tail -n 1 mir-reports.jsonl >mir-last.json &&
+	jq .volumes.mir mir-last.json &&
+	jq -e ".volumes.mir.copies | length == 1" mir-last.json >/dev/null &&
+	test "$(jq -r ".volumes.mir.copies[0].url" mir-last.json)" = "$LEG" &&
+	jq -e ".volumes.mir.copies[0].state == \"down\" or .volumes.mir.copies[0].state == \"connecting\"" mir-last.json >/dev/null &&
+	jq -e ".volumes.db | has(\"copies\") | not" mir-last.json >/dev/null &&
+	kill "$(cat mir-manager.pid)" && wait "$(cat mir-manager.pid)" 2>/dev/null;
+	tid=$(tgtadm_on A --lld iscsi --mode target --op show | sed -n "s/^Target \([0-9]*\): $P:mir$/\1/p") &&
+	tgtadm_on A --lld iscsi --mode target --op delete --force --tid "$tid"
+'
+
 test_expect_success 'tgtd not running: said so, nothing done' '
 	tgtd_stop A &&
 	test_must_fail agent apply desired.json >down.out 2>down.err;

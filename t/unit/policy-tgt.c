@@ -8,21 +8,23 @@
  */
 #include "tap.h"
 #include "tgt.h"
+#include "status_file.h"
 
 #include <libgen.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define P "iqn.2026-11.org.lunlink.cluster:"
 
 /* ---- the reader, over real tgtadm output ------------------------------ */
 
-static char *slurp(const char *dir, const char *name, size_t *len)
+static char *slurp_in(const char *dir, const char *corpus, const char *name, size_t *len)
 {
 	char path[4096];
 	FILE *f;
 	char *buf;
 
-	snprintf(path, sizeof(path), "%s/../fuzz/corpus/tgt-show/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/../fuzz/corpus/%s/%s", dir, corpus, name);
 	f = fopen(path, "rb");
 	if (!f)
 		return NULL;
@@ -30,6 +32,94 @@ static char *slurp(const char *dir, const char *name, size_t *len)
 	*len = fread(buf, 1, PG_SHOW_MAX, f);
 	fclose(f);
 	return buf;
+}
+
+static char *slurp(const char *dir, const char *name, size_t *len)
+{
+	return slurp_in(dir, "tgt-show", name, len);
+}
+
+/* ---- the module's status files (t/fuzz/corpus/status-file) ------------- */
+
+static void test_status(const char *dir)
+{
+	static const char *const bad[] = { "bad-no-lun-line", "bad-state", "bad-tid", "bad-url",
+					   "bad-peer-no-remote" };
+	struct pg_status s;
+	struct pg_copy c[4];
+	char err[256], *text, tmpl[] = "/tmp/policy-tgt-status.XXXXXX", path[4200];
+	size_t len, n;
+	FILE *f;
+
+	text = slurp_in(dir, "status-file", "two-legs-syncing-absent", &len);
+	if (text && !pg_status_parse(text, len, &s, err, sizeof(err))) {
+		is_int(s.ncopies, 2, "two legs, the absent copy and the local line skipped");
+		is_str(s.copies[0].state, "syncing", "leg 1 syncing");
+		is_u64(s.copies[0].left_bytes, 2147483648ULL, "with left= to copy");
+		is_str(s.copies[1].url, "iscsi://nodec:3260/iqn.2026-11.example:vol1/1", "leg 2's url");
+		is_u64(s.copies[1].left_bytes, 196608, "down: out_of_date= is what is left");
+		is_str(s.copies[1].error, "the connection broke (iscsi_service: \"read error\")",
+		       "the error, quotes in it kept");
+	} else {
+		ok(0, "the syncing status file parses: %s", text ? err : "missing");
+	}
+	free(text);
+	text = slurp_in(dir, "status-file", "leg-down-error", &len);
+	if (text && !pg_status_parse(text, len, &s, err, sizeof(err))) {
+		is_int(s.ncopies, 1, "a file the module wrote: one leg");
+		is_str(s.copies[0].state, "down", "down");
+		like(s.copies[0].error, "Target not found", "why");
+	} else {
+		ok(0, "the module's status file parses: %s", text ? err : "missing");
+	}
+	free(text);
+	text = slurp_in(dir, "status-file", "remote-extent-connecting", &len);
+	if (text && !pg_status_parse(text, len, &s, err, sizeof(err))) {
+		is_int(s.extent, 2, "a remote extent's file says which extent");
+		is_int(s.ncopies, 1, "its peer is one copy");
+		like(s.copies[0].url, "-part-0000000000000003/1", "with the remote= URL");
+		is_str(s.copies[0].state, "connecting", "connecting");
+	} else {
+		ok(0, "the remote extent's file parses: %s", text ? err : "missing");
+	}
+	free(text);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		text = slurp_in(dir, "status-file", bad[i], &len);
+		is_int(text ? pg_status_parse(text, len, &s, err, sizeof(err)) : 0, -1,
+		       "%s refused", bad[i]);
+		like(err, "line ", "%s: the line named", bad[i]);
+		free(text);
+	}
+	/* the files of one LUN, found by name; a dead tgtd's ignored */
+	ok(mkdtemp(tmpl) != NULL, "a scratch status folder");
+	snprintf(path, sizeof(path), "%s/c7-t3-l1.status", tmpl);
+	f = fopen(path, "w");
+	fprintf(f, "lun tid=3 lun=1 image=/a volume=x copy=y tgtd=%d\n"
+		"leg 1 url=iscsi://b:3260/iqn.2026-11.x:y/1 state=up out_of_date=0\n", (int)getpid());
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/c7-t3-l1-e3.status", tmpl);
+	f = fopen(path, "w");
+	fprintf(f, "lun tid=3 lun=1 extent=3 remote=iscsi://c:3260/iqn.2026-11.x:z/1 tgtd=%d\n"
+		"peer state=down capacity=0 needs=1 waiting=0 inflight=0 failed_waiting=0 "
+		"peer_errors=0 error=\"gone\"\n", (int)getpid());
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/c7-t4-l1.status", tmpl);
+	f = fopen(path, "w");
+	fprintf(f, "lun tid=4 lun=1 tgtd=999999999\nleg 1 url=iscsi://d/e/1 state=up\n");
+	fclose(f);
+	n = pg_status_copies(tmpl, 7, 3, 1, c, 4, err, sizeof(err));
+	is_int(n, 2, "a LUN's own file and its extent 3's");
+	if (n == 2) {
+		is_str(c[1].url, "iscsi://c:3260/iqn.2026-11.x:z/1", "the extent's peer");
+		is_str(c[1].error, "gone", "and why it is down");
+	}
+	is_int(pg_status_copies(tmpl, 7, 4, 1, c, 4, err, sizeof(err)), 0,
+	       "a file a dead tgtd left is not taken");
+	is_int(pg_status_copies(tmpl, 8, 3, 1, c, 4, err, sizeof(err)), 0,
+	       "another tgtd's control port: not this LUN");
+	snprintf(path, sizeof(path), "rm -rf '%s'", tmpl);
+	if (system(path))
+		diag("cannot remove %s", tmpl);
 }
 
 static void test_reader(const char *dir)
@@ -505,7 +595,10 @@ int main(int argc, char **argv)
 	char *self = strdup(argv[0]);
 
 	(void)argc;
-	test_reader(dirname(self));
+	const char *dir = dirname(self);
+
+	test_reader(dir);
+	test_status(dir);
 	test_planner();
 	test_record_round_trip();
 	free(self);
