@@ -247,7 +247,7 @@ int pg_reconcile(const struct pg_reconcile_opts *o, const struct pg_desired *d, 
 	rc = pg_tgt_read(&o->tgt, &actual, err, errlen);
 	if (rc) {
 		for (size_t i = 0; i < d->n; i++)
-			if (d->volumes[i].has_lun)
+			if (d->volumes[i].has_lun || d->volumes[i].delete)
 				set(&results[i], PG_VOL_FAILED, err);
 		rc = -1;
 		goto err;
@@ -282,11 +282,18 @@ int pg_reconcile(const struct pg_reconcile_opts *o, const struct pg_desired *d, 
 	}
 	if (pg_plan_make(&actual, want, nwant, o->iqn_prefix, &plan, err, errlen)) {
 		for (size_t i = 0; i < d->n; i++)
-			if (d->volumes[i].has_lun)
+			if (d->volumes[i].has_lun || d->volumes[i].delete)
 				set(&results[i], PG_VOL_FAILED, err);
 		rc = -1;
 		goto err;
 	}
+	/* a deletion order is done only once tgtd let go of its LUN: the
+	 * actions that remove it name no volume, so any change pending (a
+	 * dry run) or failed keeps it working */
+	for (size_t i = 0; i < d->n && plan.n; i++)
+		if (d->volumes[i].delete)
+			set(&results[i], PG_VOL_WORKING, dry_run ? "tgtd to be changed" :
+			    "waiting for tgtd to let go of the volume's LUN");
 	if (dry_run) {
 		for (size_t k = 0; k < plan.n; k++) {
 			size_t i = volume_index(d, plan.actions[k].volume);
@@ -316,9 +323,15 @@ int pg_reconcile(const struct pg_reconcile_opts *o, const struct pg_desired *d, 
 	}
 	/* deletion orders' images, once their LUNs are gone: only after a
 	 * plan that ran whole (a dry run says what it would delete) */
-	for (size_t i = 0; i < d->n; i++)
-		if (d->volumes[i].delete && (dry_run || !plan_failed))
-			delete_step(o, d, &d->volumes[i], dry_run, &results[i]);
+	for (size_t i = 0; i < d->n; i++) {
+		if (!d->volumes[i].delete || (!dry_run && plan_failed))
+			continue;
+		if (!dry_run && results[i].state == PG_VOL_WORKING) {
+			results[i].state = PG_VOL_READY;	/* the plan ran whole */
+			results[i].error[0] = '\0';
+		}
+		delete_step(o, d, &d->volumes[i], dry_run, &results[i]);
+	}
 	rc = 0;
 	for (size_t i = 0; i < d->n; i++)
 		if (results[i].state != PG_VOL_READY)

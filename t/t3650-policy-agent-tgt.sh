@@ -228,7 +228,9 @@ test_expect_success 'a deletion order: the LUN and its target go, then the plain
 	   desired.json >del.json &&
 	agent plan del.json >del-plan.out;
 	cat del-plan.out &&
-	grep -q "^volume pl: working: image $TRASH/area/pl.img to be deleted" del-plan.out &&
+	grep -q "^action: delete target [0-9]* ($P:pl)" del-plan.out &&
+	grep -q "^volume pl: working: tgtd to be changed" del-plan.out &&
+	test -e area/pl.img &&
 	agent apply grown.json | grep -qx "nothing to do" &&
 	agent apply del.json >del.out;
 	cat del.out &&
