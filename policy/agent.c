@@ -218,6 +218,9 @@ static json_object *report_json(struct pg_agent *a)
 			json_object_object_add(v, "error", json_object_new_string(a->results[i].error));
 			json_object_object_add(v, "desired_revision",
 					       json_object_new_int64(a->desired.revision));
+			if (a->results[i].size)
+				json_object_object_add(v, "size",
+						       json_object_new_int64((int64_t)a->results[i].size));
 			if (rc == 0)
 				add_copies(a, &actual, &a->desired.volumes[i], v);
 			json_object_object_add(vols, a->desired.volumes[i].name, v);

@@ -46,6 +46,8 @@ enum pg_vol_state { PG_VOL_READY, PG_VOL_WORKING, PG_VOL_FAILED };
 struct pg_vol_result {
 	enum pg_vol_state state;
 	char error[PG_ERROR_MAX];
+	uint64_t size;		/* the LUN's size in bytes (its image's data, its
+				 * file), once served; 0: unknown */
 };
 
 /*

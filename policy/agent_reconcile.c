@@ -86,7 +86,7 @@ static bool images_step(const struct pg_reconcile_opts *o, const struct pg_volum
 				set(r, PG_VOL_WORKING, err);
 			}
 			if (served)
-				lun->file_bytes = bytes;
+				lun->file_bytes = r->size = bytes;
 			continue;
 		}
 		if (dry_run) {
@@ -104,6 +104,8 @@ static bool images_step(const struct pg_reconcile_opts *o, const struct pg_volum
 			set(r, PG_VOL_FAILED, err);
 			return false;
 		}
+		if (served && info.lunlink)
+			r->size = info.data_size;
 		if (!info.lunlink || info.data_size >= want)
 			continue;
 		if (served && lunlink_lun && !raw) {
@@ -122,7 +124,7 @@ static bool images_step(const struct pg_reconcile_opts *o, const struct pg_volum
 		struct stat st;
 
 		if (!stat(v->lun.path, &st) && S_ISREG(st.st_mode))
-			lun->file_bytes = (uint64_t)st.st_size;
+			lun->file_bytes = r->size = (uint64_t)st.st_size;
 	}
 	return true;
 }
@@ -241,6 +243,7 @@ int pg_reconcile(const struct pg_reconcile_opts *o, const struct pg_desired *d, 
 	for (size_t i = 0; i < d->n; i++) {
 		results[i].state = PG_VOL_READY;
 		results[i].error[0] = '\0';
+		results[i].size = 0;
 		img_ok[i] = d->volumes[i].delete ||
 			    images_step(o, &d->volumes[i], dry_run, &grow[i], &results[i]);
 	}
@@ -323,6 +326,10 @@ int pg_reconcile(const struct pg_reconcile_opts *o, const struct pg_desired *d, 
 	}
 	/* deletion orders' images, once their LUNs are gone: only after a
 	 * plan that ran whole (a dry run says what it would delete) */
+	/* a LUN grown by the plan that ran whole has its new size */
+	for (size_t i = 0; i < d->n && !dry_run && !plan_failed; i++)
+		if (grow[i].grow_to && results[i].state != PG_VOL_FAILED)
+			results[i].size = grow[i].grow_to;
 	for (size_t i = 0; i < d->n; i++) {
 		if (!d->volumes[i].delete || (!dry_run && plan_failed))
 			continue;

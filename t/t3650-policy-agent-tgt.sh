@@ -276,6 +276,7 @@ test_expect_success 'the agent loop reports to a manager, takes its desired stat
 	test "$(jq -r .initiator last.json)" = "iqn.2026-11.org.lunlink:$(hostname)" &&
 	jq -e ".volumes.db.state == \"ready\" and .volumes.scratch.state == \"ready\"" last.json >/dev/null &&
 	jq -e ".volumes.db.desired_revision == 7" last.json >/dev/null &&
+	jq -e ".volumes.db.size == 134217728 and .volumes.scratch.size == 33554432" last.json >/dev/null &&
 	jq -e ".areas[0].used >= 67108864 and .areas[0].size == 1073741824" last.json >/dev/null &&
 	jq -e "[.luns[] | select(.iqn == \"$P:db\")] | length == 1" last.json >/dev/null &&
 	test "$(stat -c %a state/agent-desired.json)" = 600
