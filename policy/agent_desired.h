@@ -16,7 +16,10 @@
  *               "chap": {"user": "db", "password": "..."}}}}}
  *
  * "lun" may be null or absent (the volume has only images here: a leg not
- * exported yet), "chap" absent (no CHAP).  Fields the agent does not know
+ * exported yet), "chap" absent (no CHAP).  An image may say "format":
+ * "plain" (a sparse file; "lunlink" or absent: a lunlink image); a LUN
+ * "size", "scsi_sn", "scsi_id"; a deletion order is {"delete": true,
+ * "images": [], "lun": null, "delete_images": [IMAGE...]}.  Fields the agent does not know
  * are ignored, so that a newer manager can add some.
  */
 #ifndef LUNLINK_POLICY_AGENT_DESIRED_H
