@@ -9,6 +9,7 @@
 #include "tap.h"
 #include "tgt.h"
 #include "status_file.h"
+#include "agent_desired.h"
 
 #include <libgen.h>
 #include <stdlib.h>
@@ -590,6 +591,61 @@ static void test_record_round_trip(void)
 		free(w[k].acl);
 }
 
+/* ---- the desired state's newer fields (agent_desired.c) -------------- */
+
+#define VID "0123456789abcdef0123456789abcdef"
+
+static int desired(const char *text, struct pg_desired *d, char *err, size_t errlen)
+{
+	json_object *j = json_tokener_parse(text);
+	int rc = j ? pg_desired_read(j, d, err, errlen) : -2;
+
+	if (j)
+		json_object_put(j);
+	return rc;
+}
+
+static void test_desired(void)
+{
+	struct pg_desired d;
+	char err[512];
+
+	is_int(desired("{\"revision\":3,\"volumes\":{\"v\":{\"images\":[{\"path\":\"/srv/v.img\","
+		       "\"size\":\"16M\",\"volume_id\":\"" VID "\",\"format\":\"plain\"}],"
+		       "\"lun\":{\"iqn\":\"" P "v\",\"lun\":1,\"path\":\"/srv/v.img\",\"bstype\":"
+		       "\"rdwr\",\"size\":33554432,\"scsi_sn\":\"ll-40-abc\",\"scsi_id\":"
+		       "\"6abc40\"}}}}", &d, err, sizeof(err)), 0, "format, size, identity read");
+	if (d.n == 1) {
+		ok(d.volumes[0].images[0].plain, "format plain");
+		is_u64(d.volumes[0].lun.size, 33554432, "lun.size");
+		is_str(d.volumes[0].lun.scsi_sn, "ll-40-abc", "lun.scsi_sn");
+		is_str(d.volumes[0].lun.scsi_id, "6abc40", "lun.scsi_id");
+		ok(!d.volumes[0].delete, "not a deletion order");
+	}
+	pg_desired_free(&d);
+	is_int(desired("{\"volumes\":{\"v\":{\"delete\":true,\"images\":[],\"lun\":null,"
+		       "\"delete_images\":[{\"area\":\"0000000000000009\",\"path\":\"/srv/v.img\","
+		       "\"size\":1048576,\"volume_id\":\"" VID "\",\"format\":\"lunlink\"}]}}}",
+		       &d, err, sizeof(err)), 0, "a deletion order read");
+	if (d.n == 1) {
+		ok(d.volumes[0].delete && !d.volumes[0].has_lun, "delete, no LUN");
+		is_int(d.volumes[0].ndelete_images, 1, "one image to delete");
+		ok(!d.volumes[0].delete_images[0].plain, "a lunlink one");
+	}
+	pg_desired_free(&d);
+	is_int(desired("{\"volumes\":{\"v\":{\"images\":[{\"path\":\"/srv/v.img\",\"size\":1,"
+		       "\"volume_id\":\"" VID "\",\"format\":\"qcow2\"}]}}}", &d, err, sizeof(err)),
+	       -1, "an unknown format refused");
+	like(err, "format must be lunlink or plain", "saying which");
+	is_int(desired("{\"volumes\":{\"v\":{\"lun\":{\"iqn\":\"" P "v\",\"lun\":1,\"path\":"
+		       "\"/srv/v.img\",\"bstype\":\"rdwr\",\"scsi_sn\":\"a,scsi_id=x\"}}}}", &d, err,
+		       sizeof(err)), -1, "a serial that would add a tgtadm parameter refused");
+	like(err, "scsi_sn and scsi_id", "saying which");
+	is_int(desired("{\"volumes\":{\"v\":{\"delete\":true,\"delete_images\":[{\"path\":"
+		       "\"/srv/../etc/x\",\"size\":1,\"volume_id\":\"" VID "\"}]}}}", &d, err,
+		       sizeof(err)), -1, "a deletion of a path not normalised refused");
+}
+
 int main(int argc, char **argv)
 {
 	char *self = strdup(argv[0]);
@@ -599,6 +655,7 @@ int main(int argc, char **argv)
 
 	test_reader(dir);
 	test_status(dir);
+	test_desired();
 	test_planner();
 	test_record_round_trip();
 	free(self);
