@@ -43,6 +43,15 @@ static bool raw_on(const char *bsopts)
 	return false;
 }
 
+/* Whether a LUN's bsopts join other extents to its image (extent=). */
+static bool has_extents(const char *bsopts)
+{
+	for (const char *p = bsopts; (p = strstr(p, "extent=")); p++)
+		if (p == bsopts || p[-1] == ';' || p[-1] == ':')
+			return true;
+	return false;
+}
+
 /* The volume's images, made if missing; what the LUN needs to grow set in
  * *lun (grow_to: a lunlink LUN grows its image with resize=SIZE;
  * file_bytes: an rdwr LUN's file size).  false if an image failed (r says
@@ -64,8 +73,10 @@ static bool images_step(const struct pg_reconcile_opts *o, const struct pg_volum
 		struct pg_image_info info;
 		int rc;
 
-		/* the LUN's size, where the LUN is this image's */
-		if (served && v->lun.size > want)
+		/* the LUN's size, where the LUN is this image's alone: a LUN
+		 * joined with extent= (an integrated volume) is larger than
+		 * its first part, which grows by its own size */
+		if (served && v->lun.size > want && !has_extents(v->lun.bsopts))
 			want = v->lun.size;
 		if (pg_image_area(o->areas, o->nareas, im->path, err, sizeof(err)) < 0) {
 			set(r, PG_VOL_FAILED, err);
