@@ -28,6 +28,8 @@
  */
 #include "agent.h"
 #include "client.h"
+#include "lunlink/initiator.h"
+#include "status_file.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,6 +54,7 @@ struct pg_agent {
 	char manager_err[1024];
 	long backoff_ms, next_try_ms;
 	bool tgtd_down;
+	bool initiator_said;
 };
 
 static void say(struct pg_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -84,12 +87,47 @@ static unsigned int heartbeat_ms(const struct pg_agent *a)
 
 /* ---- the report --------------------------------------------------- */
 
+/* volumes.NAME.copies: a serving lunlink LUN's legs and remote extents,
+ * from the module's status files (none: the field is left out). */
+static void add_copies(struct pg_agent *a, const struct pg_actual *actual,
+		       const struct pg_volume *vol, json_object *v)
+{
+	struct pg_copy copies[PG_COPIES_MAX];
+	const struct pg_target *t;
+	json_object *list;
+	char why[1024];
+	size_t n;
+
+	if (!vol->has_lun || vol->delete || strcmp(vol->lun.bstype, "lunlink"))
+		return;
+	t = pg_actual_target(actual, vol->lun.iqn);
+	if (!t)
+		return;
+	/* a file refused is skipped, unsaid: it would be said every round */
+	n = pg_status_copies(a->o.status_dir, a->ro.tgt.control_port, t->tid, vol->lun.lun,
+			     copies, PG_COPIES_MAX, why, sizeof(why));
+	if (!n)
+		return;
+	list = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "url", json_object_new_string(copies[i].url));
+		json_object_object_add(c, "state", json_object_new_string(copies[i].state));
+		json_object_object_add(c, "left_bytes",
+				       json_object_new_int64((int64_t)copies[i].left_bytes));
+		json_object_object_add(c, "error", json_object_new_string(copies[i].error));
+		json_object_array_add(list, c);
+	}
+	json_object_object_add(v, "copies", list);
+}
+
 static json_object *report_json(struct pg_agent *a)
 {
 	json_object *r = json_object_new_object(), *tgtd = json_object_new_object();
 	json_object *areas = json_object_new_array(), *luns = json_object_new_array();
 	struct pg_actual actual;
-	char version[64] = "", err[1024];
+	char version[64] = "", err[1024], initiator[LL_INITIATOR_MAX + 1];
 	int rc;
 
 	if (a->o.address)
@@ -100,6 +138,20 @@ static json_object *report_json(struct pg_agent *a)
 		for (size_t i = 0; a->o.portals[i]; i++)
 			json_object_array_add(p, json_object_new_string(a->o.portals[i]));
 		json_object_object_add(r, "portals", p);
+	}
+	/* the name this node's module logs in to its legs and peers with:
+	 * the manager puts it in their LUNs' ACLs (a host name the manager
+	 * would refuse is left out, and said once) */
+	ll_initiator_name(initiator, sizeof(initiator));
+	if (strlen(initiator) <= PG_IQN_MAX &&
+	    strspn(initiator, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:-") ==
+	    strlen(initiator))
+		json_object_object_add(r, "initiator", json_object_new_string(initiator));
+	else if (!a->initiator_said) {
+		say(a, "agent: the module's initiator name '%.64s' has characters iSCSI does not "
+		    "take; not reported (rename the host): its legs and peers will refuse it",
+		    initiator);
+		a->initiator_said = true;
 	}
 	if (a->o.lunlink_version)
 		json_object_object_add(r, "lunlink_version",
@@ -138,8 +190,6 @@ static json_object *report_json(struct pg_agent *a)
 			json_object_array_add(luns, e);
 		}
 	}
-	if (rc == 0)
-		pg_actual_free(&actual);
 	json_object_object_add(r, "luns", luns);
 	for (size_t i = 0; i < a->o.nareas; i++) {
 		uint64_t size, used, free_b;
@@ -168,10 +218,17 @@ static json_object *report_json(struct pg_agent *a)
 			json_object_object_add(v, "error", json_object_new_string(a->results[i].error));
 			json_object_object_add(v, "desired_revision",
 					       json_object_new_int64(a->desired.revision));
+			if (a->results[i].size)
+				json_object_object_add(v, "size",
+						       json_object_new_int64((int64_t)a->results[i].size));
+			if (rc == 0)
+				add_copies(a, &actual, &a->desired.volumes[i], v);
 			json_object_object_add(vols, a->desired.volumes[i].name, v);
 		}
 		json_object_object_add(r, "volumes", vols);
 	}
+	if (rc == 0)
+		pg_actual_free(&actual);
 	return r;
 }
 

@@ -46,6 +46,8 @@ enum pg_vol_state { PG_VOL_READY, PG_VOL_WORKING, PG_VOL_FAILED };
 struct pg_vol_result {
 	enum pg_vol_state state;
 	char error[PG_ERROR_MAX];
+	uint64_t size;		/* the LUN's size in bytes (its image's data, its
+				 * file), once served; 0: unknown */
 };
 
 /*
@@ -87,6 +89,7 @@ struct pg_agent_opts {
 	const char *state_dir;		/* keeps agent-record.json and agent-desired.json (0600) */
 	const char *lunlink_version;	/* reported; NULL: none */
 	long call_timeout_ms;		/* each API call; 0: 5000 */
+	const char *status_dir;		/* the module's status files; NULL: /run/lunlink */
 	pa_log_fn log;			/* one line per message; NULL: stderr */
 	void *log_arg;
 };

@@ -62,10 +62,17 @@ static bool opts_ok(const char *s)
 	return true;
 }
 
+/* A SCSI serial or device id as tgtadm --params takes it (no ',', '='). */
+static bool scsi_ok(const char *s)
+{
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:_-") ==
+	       strlen(s);
+}
+
 static int read_image(json_object *o, const char *place, struct pg_want_image *im, char *err,
 		      size_t errlen)
 {
-	const char *area = NULL, *path = NULL, *vid = NULL;
+	const char *area = NULL, *path = NULL, *vid = NULL, *format = NULL;
 	struct pjr_err e;
 	uint64_t size = 0, max_size = 0;
 
@@ -75,8 +82,11 @@ static int read_image(json_object *o, const char *place, struct pg_want_image *i
 	    pjr_string(o, "path", true, PG_PATH_MAX, PJR_TEXT, &path, &e) ||
 	    pjr_size(o, "size", true, 1, 1ULL << 60, &size, &e) ||
 	    pjr_size(o, "max_size", false, 0, 1ULL << 60, &max_size, &e) ||
-	    pjr_string(o, "volume_id", true, PG_VOLUME_ID_LEN, PJR_NAME, &vid, &e))
+	    pjr_string(o, "volume_id", true, PG_VOLUME_ID_LEN, PJR_NAME, &vid, &e) ||
+	    pjr_string(o, "format", false, 15, PJR_NAME, &format, &e))
 		return fail(err, errlen, place, &e);
+	if (format && strcmp(format, "lunlink") && strcmp(format, "plain"))
+		return failf(err, errlen, place, "format must be lunlink or plain");
 	if (!path_ok(path))
 		return failf(err, errlen, place, "path must be absolute and normalised, of "
 			     "letters, digits and /._+-, at most 255 bytes");
@@ -90,6 +100,7 @@ static int read_image(json_object *o, const char *place, struct pg_want_image *i
 	snprintf(im->volume_id, sizeof(im->volume_id), "%s", vid);
 	im->size = size;
 	im->max_size = max_size;
+	im->plain = format && !strcmp(format, "plain");
 	return 0;
 }
 
@@ -97,8 +108,9 @@ static int read_lun(json_object *o, const char *place, struct pg_want_lun *w, ch
 		    size_t errlen)
 {
 	const char *iqn, *path, *bstype, *bsopts = NULL, *acl[PG_ACL_MAX + 1];
-	const char *user = NULL, *password = NULL;
+	const char *user = NULL, *password = NULL, *sn = NULL, *id = NULL;
 	int64_t tid = 0, lun = 0;
+	uint64_t size = 0;
 	json_object *chap;
 	struct pjr_err e;
 	size_t nacl = 0;
@@ -111,8 +123,14 @@ static int read_lun(json_object *o, const char *place, struct pg_want_lun *w, ch
 	    pjr_string(o, "path", true, PG_PATH_MAX, PJR_TEXT, &path, &e) ||
 	    pjr_string(o, "bstype", true, PG_BSTYPE_MAX, PJR_NAME, &bstype, &e) ||
 	    pjr_string(o, "bsopts", false, PG_BSOPTS_MAX, PJR_TEXT, &bsopts, &e) ||
-	    pjr_string_array(o, "acl", false, PG_ACL_MAX, PG_IQN_MAX, PJR_TEXT, acl, &e))
+	    pjr_string_array(o, "acl", false, PG_ACL_MAX, PG_IQN_MAX, PJR_TEXT, acl, &e) ||
+	    pjr_size(o, "size", false, 0, 1ULL << 60, &size, &e) ||
+	    pjr_string(o, "scsi_sn", false, PG_SCSI_ID_MAX, PJR_TEXT, &sn, &e) ||
+	    pjr_string(o, "scsi_id", false, PG_SCSI_ID_MAX, PJR_TEXT, &id, &e))
 		return fail(err, errlen, place, &e);
+	if ((sn && !scsi_ok(sn)) || (id && !scsi_ok(id)))
+		return failf(err, errlen, place, "scsi_sn and scsi_id must be at most 36 of "
+			     "letters, digits, '.', ':', '_', '-'");
 	if (!iqn_ok(iqn))
 		return failf(err, errlen, place, "iqn must be an iSCSI name (iqn.YYYY-MM.domain:"
 			     "name, of a-z, 0-9, '.', ':', '-')");
@@ -151,6 +169,9 @@ static int read_lun(json_object *o, const char *place, struct pg_want_lun *w, ch
 	snprintf(w->path, sizeof(w->path), "%s", path);
 	snprintf(w->bstype, sizeof(w->bstype), "%s", bstype);
 	snprintf(w->bsopts, sizeof(w->bsopts), "%s", bsopts ? bsopts : "");
+	snprintf(w->scsi_sn, sizeof(w->scsi_sn), "%s", sn ? sn : "");
+	snprintf(w->scsi_id, sizeof(w->scsi_id), "%s", id ? id : "");
+	w->size = size;
 	w->tid = (unsigned int)tid;
 	w->lun = (unsigned int)lun;
 	return 0;
@@ -208,6 +229,26 @@ int pg_desired_read(json_object *j, struct pg_desired *d, char *err, size_t errl
 				snprintf(place, sizeof(place), "volumes.%.63s.images[%zu]", name, i);
 				if (read_image(json_object_array_get_idx(images, i), place,
 					       &pv->images[pv->nimages++], err, errlen))
+					goto err;
+			}
+		}
+		if (pjr_bool(vol, "delete", false, &pv->delete, &e)) {
+			fail(err, errlen, place, &e);
+			goto err;
+		}
+		if (json_object_object_get_ex(vol, "delete_images", &images) &&
+		    !json_object_is_type(images, json_type_null)) {
+			if (!json_object_is_type(images, json_type_array) ||
+			    json_object_array_length(images) > PG_VOLUME_IMAGES_MAX) {
+				snprintf(place, sizeof(place), "volumes.%.63s.delete_images", name);
+				failf(err, errlen, place, "must be an array of at most 8 images");
+				goto err;
+			}
+			for (size_t i = 0; i < json_object_array_length(images); i++) {
+				snprintf(place, sizeof(place), "volumes.%.63s.delete_images[%zu]",
+					 name, i);
+				if (read_image(json_object_array_get_idx(images, i), place,
+					       &pv->delete_images[pv->ndelete_images++], err, errlen))
 					goto err;
 			}
 		}

@@ -16,7 +16,10 @@
  *               "chap": {"user": "db", "password": "..."}}}}}
  *
  * "lun" may be null or absent (the volume has only images here: a leg not
- * exported yet), "chap" absent (no CHAP).  Fields the agent does not know
+ * exported yet), "chap" absent (no CHAP).  An image may say "format":
+ * "plain" (a sparse file; "lunlink" or absent: a lunlink image); a LUN
+ * "size", "scsi_sn", "scsi_id"; a deletion order is {"delete": true,
+ * "images": [], "lun": null, "delete_images": [IMAGE...]}.  Fields the agent does not know
  * are ignored, so that a newer manager can add some.
  */
 #ifndef LUNLINK_POLICY_AGENT_DESIRED_H
@@ -39,6 +42,7 @@ struct pg_want_image {
 	char path[PG_PATH_MAX + 1];
 	uint64_t size, max_size;
 	char volume_id[PG_VOLUME_ID_LEN + 1];
+	bool plain;			/* "format":"plain": a sparse file, no superblock */
 };
 
 struct pg_volume {
@@ -47,6 +51,9 @@ struct pg_volume {
 	size_t nimages;
 	bool has_lun;
 	struct pg_want_lun lun;		/* lun.volume points at name */
+	bool delete;			/* "delete":true: the deletion order */
+	struct pg_want_image delete_images[PG_VOLUME_IMAGES_MAX];
+	size_t ndelete_images;
 };
 
 struct pg_desired {

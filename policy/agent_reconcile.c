@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *pg_vol_state_name(enum pg_vol_state s)
@@ -31,23 +32,73 @@ static void set(struct pg_vol_result *r, enum pg_vol_state s, const char *msg)
 	snprintf(r->error, sizeof(r->error), "%s", msg ? msg : "");
 }
 
-/* The volume's images, made if missing; *grow_to set when one is smaller
- * than wanted and its volume's LUN (lunlink, same path) can grow it.
- * false if an image failed (r says why). */
-static bool images_step(const struct pg_reconcile_opts *o, const struct pg_volume *v, bool dry_run,
-			uint64_t *grow_to, struct pg_vol_result *r)
+/* Whether a LUN's bsopts export its lunlink image raw (raw=on): tgtd
+ * then serves the file's data as it is, and resize= cannot grow it. */
+static bool raw_on(const char *bsopts)
 {
+	for (const char *p = bsopts; (p = strstr(p, "raw=on")); p++)
+		if ((p == bsopts || p[-1] == ':' || p[-1] == ';') && (!p[6] || p[6] == ':' ||
+								     p[6] == ';'))
+			return true;
+	return false;
+}
+
+/* Whether a LUN's bsopts join other extents to its image (extent=). */
+static bool has_extents(const char *bsopts)
+{
+	for (const char *p = bsopts; (p = strstr(p, "extent=")); p++)
+		if (p == bsopts || p[-1] == ';' || p[-1] == ':')
+			return true;
+	return false;
+}
+
+/* The volume's images, made if missing; what the LUN needs to grow set in
+ * *lun (grow_to: a lunlink LUN grows its image with resize=SIZE;
+ * file_bytes: an rdwr LUN's file size).  false if an image failed (r says
+ * why). */
+static bool images_step(const struct pg_reconcile_opts *o, const struct pg_volume *v, bool dry_run,
+			struct pg_want_lun *lun, struct pg_vol_result *r)
+{
+	bool lunlink_lun = v->has_lun && !strcmp(v->lun.bstype, "lunlink");
+	bool raw = lunlink_lun && raw_on(v->lun.bsopts);
 	char err[PG_ERROR_MAX];
 
-	*grow_to = 0;
+	lun->grow_to = 0;
+	lun->file_bytes = 0;
+	lun->reread = false;
 	for (size_t k = 0; k < v->nimages; k++) {
 		const struct pg_want_image *im = &v->images[k];
+		bool served = v->has_lun && !strcmp(v->lun.path, im->path);
+		uint64_t want = im->size;
 		struct pg_image_info info;
 		int rc;
 
+		/* the LUN's size, where the LUN is this image's alone: a LUN
+		 * joined with extent= (an integrated volume) is larger than
+		 * its first part, which grows by its own size */
+		if (served && v->lun.size > want && !has_extents(v->lun.bsopts))
+			want = v->lun.size;
 		if (pg_image_area(o->areas, o->nareas, im->path, err, sizeof(err)) < 0) {
 			set(r, PG_VOL_FAILED, err);
 			return false;
+		}
+		if (im->plain) {
+			bool todo;
+			uint64_t bytes;
+
+			if (pg_plain_ensure(im->path, want, dry_run, &todo, &bytes, err,
+					    sizeof(err))) {
+				set(r, PG_VOL_FAILED, err);
+				return false;
+			}
+			if (dry_run && todo) {
+				snprintf(err, sizeof(err), "plain image %s to be made or grown to %llu "
+					 "bytes", im->path, (unsigned long long)want);
+				set(r, PG_VOL_WORKING, err);
+			}
+			if (served)
+				lun->file_bytes = r->size = bytes;
+			continue;
 		}
 		if (dry_run) {
 			rc = pg_image_show(&o->img, im->path, &info, err, sizeof(err));
@@ -64,20 +115,66 @@ static bool images_step(const struct pg_reconcile_opts *o, const struct pg_volum
 			set(r, PG_VOL_FAILED, err);
 			return false;
 		}
-		if (info.lunlink && info.data_size < im->size) {
-			if (v->has_lun && !strcmp(v->lun.path, im->path) &&
-			    !strcmp(v->lun.bstype, "lunlink")) {
-				*grow_to = im->size;
-				continue;
-			}
-			snprintf(err, sizeof(err), "image %s holds %llu bytes of the %llu wanted: "
-				 "only a lunlink LUN serving it can grow it (resize=); "
-				 "lunlink-image has no resize", im->path,
-				 (unsigned long long)info.data_size, (unsigned long long)im->size);
-			set(r, PG_VOL_FAILED, err);
+		if (served && info.lunlink)
+			r->size = info.data_size;
+		if (!info.lunlink || info.data_size >= want)
+			continue;
+		if (served && lunlink_lun && !raw) {
+			lun->grow_to = want;	/* resize=SIZE grows the image too */
+			continue;
 		}
+		snprintf(err, sizeof(err), "image %s holds %llu bytes of the %llu wanted: only a "
+			 "lunlink LUN serving it without raw=on can grow it (resize=); "
+			 "lunlink-image has no grow command", im->path,
+			 (unsigned long long)info.data_size, (unsigned long long)want);
+		set(r, PG_VOL_FAILED, err);
+	}
+	/* an rdwr LUN on a file that is none of this volume's images: its size
+	 * as it is (tgtd is made to read it again when it grew) */
+	if (v->has_lun && !strcmp(v->lun.bstype, "rdwr") && !lun->file_bytes) {
+		struct stat st;
+
+		if (!stat(v->lun.path, &st) && S_ISREG(st.st_mode))
+			lun->file_bytes = r->size = (uint64_t)st.st_size;
 	}
 	return true;
+}
+
+/* A deletion order's images, once tgtd serves none of them: each deleted
+ * if it is the volume's (lunlink: its superblock names volume_id; plain:
+ * in an area, as named).  Another wanted LUN on the path keeps it. */
+static void delete_step(const struct pg_reconcile_opts *o, const struct pg_desired *d,
+			const struct pg_volume *v, bool dry_run, struct pg_vol_result *r)
+{
+	char err[PG_ERROR_MAX];
+
+	for (size_t k = 0; k < v->ndelete_images; k++) {
+		const struct pg_want_image *im = &v->delete_images[k];
+		bool used = false;
+		int rc;
+
+		for (size_t i = 0; i < d->n; i++)
+			used |= d->volumes[i].has_lun && !d->volumes[i].delete &&
+				!strcmp(d->volumes[i].lun.path, im->path);
+		if (used) {
+			snprintf(err, sizeof(err), "image %s is not deleted: another volume's LUN "
+				 "uses it", im->path);
+			set(r, PG_VOL_FAILED, err);
+			continue;
+		}
+		if (dry_run) {
+			if (!access(im->path, F_OK)) {
+				snprintf(err, sizeof(err), "image %s to be deleted", im->path);
+				set(r, PG_VOL_WORKING, err);
+			}
+			continue;
+		}
+		rc = im->plain ? pg_plain_delete(o->areas, o->nareas, im->path, err, sizeof(err)) :
+		     pg_image_delete(&o->img, o->areas, o->nareas, im->path, im->volume_id, err,
+				     sizeof(err));
+		if (rc)
+			set(r, PG_VOL_FAILED, err);
+	}
 }
 
 static json_object *record_read(const char *path)
@@ -141,12 +238,12 @@ int pg_reconcile(const struct pg_reconcile_opts *o, const struct pg_desired *d, 
 {
 	struct pg_want_lun *want = calloc(d->n ? d->n : 1, sizeof(*want));
 	bool *img_ok = calloc(d->n ? d->n : 1, sizeof(*img_ok));
-	uint64_t *grow = calloc(d->n ? d->n : 1, sizeof(*grow));
+	struct pg_want_lun *grow = calloc(d->n ? d->n : 1, sizeof(*grow));
 	struct pg_actual actual = { 0 };
 	struct pg_plan plan = { 0 };
 	json_object *record = NULL;
 	size_t nwant = 0, failed;
-	int rc = -1;
+	int rc = -1, plan_failed = 0;
 
 	if (plan_out)
 		memset(plan_out, 0, sizeof(*plan_out));
@@ -157,12 +254,14 @@ int pg_reconcile(const struct pg_reconcile_opts *o, const struct pg_desired *d, 
 	for (size_t i = 0; i < d->n; i++) {
 		results[i].state = PG_VOL_READY;
 		results[i].error[0] = '\0';
-		img_ok[i] = images_step(o, &d->volumes[i], dry_run, &grow[i], &results[i]);
+		results[i].size = 0;
+		img_ok[i] = d->volumes[i].delete ||
+			    images_step(o, &d->volumes[i], dry_run, &grow[i], &results[i]);
 	}
 	rc = pg_tgt_read(&o->tgt, &actual, err, errlen);
 	if (rc) {
 		for (size_t i = 0; i < d->n; i++)
-			if (d->volumes[i].has_lun)
+			if (d->volumes[i].has_lun || d->volumes[i].delete)
 				set(&results[i], PG_VOL_FAILED, err);
 		rc = -1;
 		goto err;
@@ -173,10 +272,12 @@ int pg_reconcile(const struct pg_reconcile_opts *o, const struct pg_desired *d, 
 		const struct pg_volume *v = &d->volumes[i];
 		struct pg_want_lun *w = &want[nwant];
 
-		if (!v->has_lun)
-			continue;
+		if (!v->has_lun || v->delete)
+			continue;	/* a deletion order: its LUN goes as not wanted */
 		*w = v->lun;
-		w->grow_to = grow[i];
+		w->grow_to = grow[i].grow_to;
+		w->file_bytes = grow[i].file_bytes;
+		w->reread = grow[i].reread;
 		if (!img_ok[i]) {
 			/* keep what tgtd serves for it, as it is */
 			const struct pg_lun *l = actual_lun(&actual, w->iqn, w->lun);
@@ -188,16 +289,25 @@ int pg_reconcile(const struct pg_reconcile_opts *o, const struct pg_desired *d, 
 			if (l->bsopts_known)
 				snprintf(w->bsopts, sizeof(w->bsopts), "%s", l->bsopts);
 			w->grow_to = 0;
+			w->file_bytes = 0;
+			w->reread = false;
 		}
 		nwant++;
 	}
 	if (pg_plan_make(&actual, want, nwant, o->iqn_prefix, &plan, err, errlen)) {
 		for (size_t i = 0; i < d->n; i++)
-			if (d->volumes[i].has_lun)
+			if (d->volumes[i].has_lun || d->volumes[i].delete)
 				set(&results[i], PG_VOL_FAILED, err);
 		rc = -1;
 		goto err;
 	}
+	/* a deletion order is done only once tgtd let go of its LUN: the
+	 * actions that remove it name no volume, so any change pending (a
+	 * dry run) or failed keeps it working */
+	for (size_t i = 0; i < d->n && plan.n; i++)
+		if (d->volumes[i].delete)
+			set(&results[i], PG_VOL_WORKING, dry_run ? "tgtd to be changed" :
+			    "waiting for tgtd to let go of the volume's LUN");
 	if (dry_run) {
 		for (size_t k = 0; k < plan.n; k++) {
 			size_t i = volume_index(d, plan.actions[k].volume);
@@ -205,7 +315,7 @@ int pg_reconcile(const struct pg_reconcile_opts *o, const struct pg_desired *d, 
 			if (i < d->n)
 				set(&results[i], PG_VOL_WORKING, "tgtd to be changed");
 		}
-	} else if (pg_plan_apply(&o->tgt, &plan, &failed, err, errlen)) {
+	} else if ((plan_failed = pg_plan_apply(&o->tgt, &plan, &failed, err, errlen))) {
 		size_t i = volume_index(d, plan.actions[failed].volume);
 		char wait[PG_ERROR_MAX];
 
@@ -224,6 +334,21 @@ int pg_reconcile(const struct pg_reconcile_opts *o, const struct pg_desired *d, 
 		if (pg_write_private(o->record_path, rec, err, errlen))
 			fprintf(stderr, "lunlink-policyd: agent: %s\n", err);
 		json_object_put(rec);
+	}
+	/* deletion orders' images, once their LUNs are gone: only after a
+	 * plan that ran whole (a dry run says what it would delete) */
+	/* a LUN grown by the plan that ran whole has its new size */
+	for (size_t i = 0; i < d->n && !dry_run && !plan_failed; i++)
+		if (grow[i].grow_to && results[i].state != PG_VOL_FAILED)
+			results[i].size = grow[i].grow_to;
+	for (size_t i = 0; i < d->n; i++) {
+		if (!d->volumes[i].delete || (!dry_run && plan_failed))
+			continue;
+		if (!dry_run && results[i].state == PG_VOL_WORKING) {
+			results[i].state = PG_VOL_READY;	/* the plan ran whole */
+			results[i].error[0] = '\0';
+		}
+		delete_step(o, d, &d->volumes[i], dry_run, &results[i]);
 	}
 	rc = 0;
 	for (size_t i = 0; i < d->n; i++)

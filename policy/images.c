@@ -211,6 +211,109 @@ int pg_image_delete(const struct pg_image_opts *o, const struct pg_area *areas, 
 	return 0;
 }
 
+/* Whether the open file fd begins with a lunlink superblock's magic. */
+static bool fd_is_lunlink(int fd)
+{
+	char magic[16];
+
+	return pread(fd, magic, 16, 0) == 16 && !memcmp(magic, LL_IMAGE_MAGIC, 16);
+}
+
+int pg_plain_ensure(const char *path, uint64_t size, bool dry_run, bool *todo, uint64_t *bytes,
+		    char *err, size_t errlen)
+{
+	struct stat st;
+	int fd;
+
+	*todo = false;
+	*bytes = 0;
+	if (dry_run) {
+		if (lstat(path, &st) && errno == ENOENT) {
+			*todo = true;	/* to be made */
+			return 0;
+		}
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	} else {
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno == EEXIST)
+			fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "plain image %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))) {
+		snprintf(err, errlen, "plain image %s is neither a file nor a block device; it is "
+			 "left alone", path);
+		goto err;
+	}
+	if (fd_is_lunlink(fd)) {
+		snprintf(err, errlen, "plain image %s holds a lunlink image; it is never "
+			 "overwritten: delete that volume first, or place this one elsewhere", path);
+		goto err;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		uint64_t dev = 0;
+
+		if (ioctl(fd, BLKGETSIZE64, &dev) || dev < size) {
+			snprintf(err, errlen, "plain image %s: the device holds %llu bytes, %llu "
+				 "wanted", path, (unsigned long long)dev, (unsigned long long)size);
+			goto err;
+		}
+		*bytes = dev;
+	} else if ((uint64_t)st.st_size < size) {
+		*todo = true;
+		if (!dry_run && ftruncate(fd, (off_t)size)) {
+			snprintf(err, errlen, "plain image %s: growing it to %llu bytes: %s", path,
+				 (unsigned long long)size, strerror(errno));
+			goto err;
+		}
+		*bytes = dry_run ? (uint64_t)st.st_size : size;
+	} else {
+		*bytes = (uint64_t)st.st_size;
+	}
+	close(fd);
+	return 0;
+err:
+	close(fd);
+	return -1;
+}
+
+int pg_plain_delete(const struct pg_area *areas, size_t nareas, const char *path, char *err,
+		    size_t errlen)
+{
+	struct stat st;
+	int fd;
+	bool ll;
+
+	if (pg_image_area(areas, nareas, path, err, errlen) < 0)
+		return -1;
+	if (is_device(path)) {
+		snprintf(err, errlen, "image %s is a device area: the agent never wipes one", path);
+		return -1;
+	}
+	if (lstat(path, &st))
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "plain image %s is not a regular file; not deleted", path);
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ll = fd >= 0 && fd_is_lunlink(fd);
+	if (fd >= 0)
+		close(fd);
+	if (ll) {
+		snprintf(err, errlen, "plain image %s holds a lunlink image (another volume's); "
+			 "not deleted", path);
+		return -1;
+	}
+	if (unlink(path)) {
+		snprintf(err, errlen, "deleting plain image %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Whether the file at dirfd/name begins with a lunlink superblock's magic;
  * its size in *bytes. */
 static bool lunlink_file(int dirfd, const char *name, uint64_t *bytes)

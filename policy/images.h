@@ -71,6 +71,22 @@ int pg_image_ensure(const struct pg_image_opts *o, const char *path, uint64_t si
 		    uint64_t max_size, const char *volume_id, struct pg_image_info *info,
 		    char *err, size_t errlen);
 
+/*
+ * A plain image: a sparse file of at least size bytes at path, made with
+ * O_EXCL if missing (mode 0600), grown with ftruncate if smaller, never
+ * shrunk; a device area's device is taken as it is if it is that large.
+ * A file that holds a lunlink image is refused (another volume's).
+ * dry_run: nothing made or grown, *todo says whether something would be.
+ * *bytes: its size after.  0, or -1 with err.
+ */
+int pg_plain_ensure(const char *path, uint64_t size, bool dry_run, bool *todo, uint64_t *bytes,
+		    char *err, size_t errlen);
+
+/* Delete the plain file at path, only if it lies in an area (never a
+ * device area) and is no lunlink image.  0 (also if it is gone already). */
+int pg_plain_delete(const struct pg_area *areas, size_t nareas, const char *path, char *err,
+		    size_t errlen);
+
 /* Delete the image file at path, only if it is a lunlink image of volume_id
  * in a directory area (a device area is never wiped). */
 int pg_image_delete(const struct pg_image_opts *o, const struct pg_area *areas, size_t nareas,

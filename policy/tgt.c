@@ -23,7 +23,7 @@
 struct argv {
 	char *v[ARGV_MAX + 1];
 	char bufs[8][32];	/* numbers */
-	char text[48];		/* resize=SIZE */
+	char text[128];		/* resize=SIZE, scsi_sn=SN,scsi_id=ID */
 	int n, nb;
 };
 
@@ -164,14 +164,14 @@ static void action_args(const struct pg_tgt_opts *o, const struct pg_action *x, 
 		[PG_ACL_UNBIND] = "target", [PG_ACCOUNT_BIND] = "account",
 		[PG_ACCOUNT_UNBIND] = "account", [PG_LUN_DELETE] = "logicalunit",
 		[PG_LUN_NEW] = "logicalunit", [PG_LUN_RESIZE] = "logicalunit",
-		[PG_TARGET_DELETE] = "target",
+		[PG_LUN_IDENTITY] = "logicalunit", [PG_TARGET_DELETE] = "target",
 	};
 	static const char *const op[] = {
 		[PG_ACCOUNT_DELETE] = "delete", [PG_ACCOUNT_NEW] = "new",
 		[PG_TARGET_NEW] = "new", [PG_ACL_BIND] = "bind", [PG_ACL_UNBIND] = "unbind",
 		[PG_ACCOUNT_BIND] = "bind", [PG_ACCOUNT_UNBIND] = "unbind",
 		[PG_LUN_DELETE] = "delete", [PG_LUN_NEW] = "new", [PG_LUN_RESIZE] = "update",
-		[PG_TARGET_DELETE] = "delete",
+		[PG_LUN_IDENTITY] = "update", [PG_TARGET_DELETE] = "delete",
 	};
 	base_args(o, av);
 	arg(av, "--mode");
@@ -226,7 +226,20 @@ static void action_args(const struct pg_tgt_opts *o, const struct pg_action *x, 
 		arg(av, "--lun");
 		arg_num(av, x->lun);
 		arg(av, "--params");
-		snprintf(av->text, sizeof(av->text), "resize=%" PRIu64, x->size);
+		if (x->size)
+			snprintf(av->text, sizeof(av->text), "resize=%" PRIu64, x->size);
+		else
+			snprintf(av->text, sizeof(av->text), "resize=reread");
+		arg(av, av->text);
+		break;
+	case PG_LUN_IDENTITY:
+		arg(av, "--lun");
+		arg_num(av, x->lun);
+		arg(av, "--params");
+		snprintf(av->text, sizeof(av->text), "%s%s%s%s%s",
+			 x->scsi_sn[0] ? "scsi_sn=" : "", x->scsi_sn,
+			 x->scsi_sn[0] && x->scsi_id[0] ? "," : "",
+			 x->scsi_id[0] ? "scsi_id=" : "", x->scsi_id);
 		arg(av, av->text);
 		break;
 	case PG_TARGET_DELETE:

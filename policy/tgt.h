@@ -46,6 +46,7 @@
 #define PG_SHOW_MAX		(4 * 1024 * 1024)	/* bytes of tgtadm output read */
 #define PG_SHOW_LINE_MAX	4096
 #define PG_TID_MAX		65535
+#define PG_SCSI_ID_MAX		36	/* tgt's SCSI_ID_LEN and SCSI_SN_LEN */
 
 /* ---- what tgtd has --------------------------------------------------- */
 
@@ -58,6 +59,8 @@ struct pg_lun {
 	char bsoflags[PG_BSOFLAGS_MAX + 1];
 	char bsopts[PG_BSOPTS_MAX + 1];	/* from the agent's record, when known */
 	bool bsopts_known;
+	char scsi_id[PG_SCSI_ID_MAX + 1];	/* "SCSI ID:" as shown ("IET     00010001") */
+	char scsi_sn[PG_SCSI_ID_MAX + 1];	/* "SCSI SN:" */
 };
 
 struct pg_account {
@@ -114,6 +117,14 @@ struct pg_want_lun {
 	char chap_user[PG_USER_MAX + 1];	/* "" for no CHAP */
 	char chap_password[PG_SECRET_MAX + 1];
 	uint64_t grow_to;		/* lunlink: resize=SIZE once served (0: no) */
+	uint64_t size;			/* "size": the LUN's wanted size (0: not said) */
+	char scsi_sn[PG_SCSI_ID_MAX + 1];	/* "" : tgt's default kept */
+	char scsi_id[PG_SCSI_ID_MAX + 1];
+	/* rdwr: the backing file's size now (0: unknown); a LUN whose size
+	 * tgtd shows is not this one's, in MB rounded either way, is made
+	 * again, as tgtd's rdwr cannot read a grown file's size in place */
+	uint64_t file_bytes;
+	bool reread;			/* lunlink raw=on: resize=reread once served */
 };
 
 /* ---- the plan ------------------------------------------------------- */
@@ -128,7 +139,8 @@ enum pg_op {
 	PG_ACCOUNT_UNBIND,	/* tid, user */
 	PG_LUN_DELETE,		/* tid, lun */
 	PG_LUN_NEW,		/* tid, lun, path, bstype, bsopts */
-	PG_LUN_RESIZE,		/* tid, lun, size */
+	PG_LUN_RESIZE,		/* tid, lun, size (0: resize=reread) */
+	PG_LUN_IDENTITY,	/* tid, lun, scsi_sn, scsi_id */
 	PG_TARGET_DELETE,	/* tid */
 };
 
@@ -143,6 +155,8 @@ struct pg_action {
 	char bstype[PG_BSTYPE_MAX + 1];
 	char bsopts[PG_BSOPTS_MAX + 1];
 	uint64_t size;
+	char scsi_sn[PG_SCSI_ID_MAX + 1];
+	char scsi_id[PG_SCSI_ID_MAX + 1];
 	bool outgoing;				/* an account bound for outgoing CHAP */
 	const char *volume;			/* the volume it is for, or NULL */
 };

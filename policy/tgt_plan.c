@@ -12,10 +12,13 @@
  *      volume, its initiators must go too), and LUNs no longer wanted or
  *      to be replaced go, so that an image is never open twice;
  *   2. accounts: made (or made again when the password changed);
- *   3. missing targets are made, then their ACLs and accounts bound and
- *      unbound to match;
- *   4. LUNs are added, then grown;
- *   5. accounts the agent made that nothing wants any more go.
+ *   3. missing targets are made, ACL entries and accounts no longer
+ *      wanted unbound;
+ *   4. LUNs are added, given their SCSI identity (serial, id) right after,
+ *      then grown; an rdwr LUN whose file grew is made again;
+ *   5. ACL entries and accounts bound: a host sees a LUN only once it has
+ *      its identity;
+ *   6. accounts the agent made that nothing wants any more go.
  * Targets whose IQN lacks the cluster's prefix are never named by any
  * action, and neither are accounts the agent did not make.
  */
@@ -98,10 +101,28 @@ static const struct pg_lun *have_lun(const struct pg_target *t, unsigned int lun
 	return NULL;
 }
 
+/* Whether tgtd's size of l (MB of 10^6 bytes, rounded) may be bytes:
+ * either rounding, so that a file tgtd serves whole is never taken for a
+ * grown one. */
+static bool size_shown_is(const struct pg_lun *l, uint64_t bytes)
+{
+	return l->size_mb == bytes / 1000000 || l->size_mb == (bytes + 999999) / 1000000;
+}
+
 static bool same_lun(const struct pg_lun *l, const struct pg_want_lun *w)
 {
 	return !strcmp(l->path, w->path) && !strcmp(l->bstype, w->bstype) &&
-	       (!l->bsopts_known || !strcmp(l->bsopts, w->bsopts));
+	       (!l->bsopts_known || !strcmp(l->bsopts, w->bsopts)) &&
+	       /* an rdwr file that grew: tgtd reads its size only when the
+		* LUN is made */
+	       (strcmp(w->bstype, "rdwr") || !w->file_bytes || size_shown_is(l, w->file_bytes));
+}
+
+/* Whether l lacks the identity w wants ("" wants tgt's default). */
+static bool identity_differs(const struct pg_lun *l, const struct pg_want_lun *w)
+{
+	return (w->scsi_sn[0] && strcmp(l->scsi_sn, w->scsi_sn)) ||
+	       (w->scsi_id[0] && strcmp(l->scsi_id, w->scsi_id));
 }
 
 static bool same_access(const struct pg_want_lun *a, const struct pg_want_lun *b)
@@ -293,11 +314,10 @@ int pg_plan_make(const struct pg_actual *actual, const struct pg_want_lun *want,
 		a->volume = w->volume;
 	}
 
-	/* 3. targets, their ACLs and accounts */
+	/* 3. targets made; ACL entries and accounts no longer wanted unbound */
 	for (size_t k = 0; k < nwt; k++) {
 		const struct pg_target *t = wt[k].have;
 		const struct pg_want_lun *w = wt[k].first;
-		bool bound = false;
 
 		if (!t) {
 			a = ADD(PG_TARGET_NEW, wt[k].tid);
@@ -311,6 +331,63 @@ int pg_plan_make(const struct pg_actual *actual, const struct pg_want_lun *want,
 			snprintf(a->iqn, sizeof(a->iqn), "%s", wt[k].iqn);
 			snprintf(a->name, sizeof(a->name), "%s", t->acl[i]);
 		}
+		for (size_t i = 0; t && i < t->naccounts; i++) {
+			const struct pg_account *ac = &t->accounts[i];
+
+			if (!ac->outgoing && !strcmp(ac->user, w->chap_user))
+				continue;
+			a = ADD(PG_ACCOUNT_UNBIND, wt[k].tid);
+			snprintf(a->iqn, sizeof(a->iqn), "%s", wt[k].iqn);
+			snprintf(a->name, sizeof(a->name), "%s", ac->user);
+			a->outgoing = ac->outgoing;
+		}
+	}
+
+	/* 4. LUNs added, given their identity at once, and grown: before any
+	 * initiator is bound to a new target, so that no host sees a LUN
+	 * without its SCSI serial and id */
+	for (size_t i = 0; i < n; i++) {
+		const struct pg_want_lun *w = &want[i];
+		const struct pg_target *t = pg_actual_target(actual, w->iqn);
+		const struct pg_lun *l = have_lun(t, w->lun);
+		unsigned int tid = 0;
+		bool made = !l || !same_lun(l, w);
+
+		for (size_t k = 0; k < nwt; k++)
+			if (!strcmp(wt[k].iqn, w->iqn))
+				tid = wt[k].tid;
+		if (made) {
+			a = ADD(PG_LUN_NEW, tid);
+			a->lun = w->lun;
+			snprintf(a->iqn, sizeof(a->iqn), "%s", w->iqn);
+			snprintf(a->path, sizeof(a->path), "%s", w->path);
+			snprintf(a->bstype, sizeof(a->bstype), "%s", w->bstype);
+			snprintf(a->bsopts, sizeof(a->bsopts), "%s", w->bsopts);
+			a->volume = w->volume;
+		}
+		if ((w->scsi_sn[0] || w->scsi_id[0]) && (made || identity_differs(l, w))) {
+			a = ADD(PG_LUN_IDENTITY, tid);
+			a->lun = w->lun;
+			snprintf(a->iqn, sizeof(a->iqn), "%s", w->iqn);
+			snprintf(a->scsi_sn, sizeof(a->scsi_sn), "%s", w->scsi_sn);
+			snprintf(a->scsi_id, sizeof(a->scsi_id), "%s", w->scsi_id);
+			a->volume = w->volume;
+		}
+		if ((w->grow_to || w->reread) && !strcmp(w->bstype, "lunlink")) {
+			a = ADD(PG_LUN_RESIZE, tid);
+			a->lun = w->lun;
+			a->size = w->reread ? 0 : w->grow_to;
+			snprintf(a->iqn, sizeof(a->iqn), "%s", w->iqn);
+			a->volume = w->volume;
+		}
+	}
+
+	/* 5. ACL entries and accounts bound */
+	for (size_t k = 0; k < nwt; k++) {
+		const struct pg_target *t = wt[k].have;
+		const struct pg_want_lun *w = wt[k].first;
+		bool bound = false;
+
 		for (size_t i = 0; i < w->nacl; i++) {
 			if (t && in_acl(t->acl, t->nacl, w->acl[i]))
 				continue;
@@ -323,16 +400,11 @@ int pg_plan_make(const struct pg_actual *actual, const struct pg_want_lun *want,
 			const struct pg_account *ac = &t->accounts[i];
 			bool again = false;
 
-			if (!ac->outgoing && !strcmp(ac->user, w->chap_user)) {
-				for (size_t j = 0; j < nremade; j++)
-					again |= !strcmp(remade[j], ac->user);
-				bound = !again;
+			if (ac->outgoing || strcmp(ac->user, w->chap_user))
 				continue;
-			}
-			a = ADD(PG_ACCOUNT_UNBIND, wt[k].tid);
-			snprintf(a->iqn, sizeof(a->iqn), "%s", wt[k].iqn);
-			snprintf(a->name, sizeof(a->name), "%s", ac->user);
-			a->outgoing = ac->outgoing;
+			for (size_t j = 0; j < nremade; j++)
+				again |= !strcmp(remade[j], ac->user);
+			bound = !again;
 		}
 		if (w->chap_user[0] && !bound) {
 			a = ADD(PG_ACCOUNT_BIND, wt[k].tid);
@@ -342,35 +414,7 @@ int pg_plan_make(const struct pg_actual *actual, const struct pg_want_lun *want,
 		}
 	}
 
-	/* 4. LUNs added and grown */
-	for (size_t i = 0; i < n; i++) {
-		const struct pg_want_lun *w = &want[i];
-		const struct pg_target *t = pg_actual_target(actual, w->iqn);
-		const struct pg_lun *l = have_lun(t, w->lun);
-		unsigned int tid = 0;
-
-		for (size_t k = 0; k < nwt; k++)
-			if (!strcmp(wt[k].iqn, w->iqn))
-				tid = wt[k].tid;
-		if (!l || !same_lun(l, w)) {
-			a = ADD(PG_LUN_NEW, tid);
-			a->lun = w->lun;
-			snprintf(a->iqn, sizeof(a->iqn), "%s", w->iqn);
-			snprintf(a->path, sizeof(a->path), "%s", w->path);
-			snprintf(a->bstype, sizeof(a->bstype), "%s", w->bstype);
-			snprintf(a->bsopts, sizeof(a->bsopts), "%s", w->bsopts);
-			a->volume = w->volume;
-		}
-		if (w->grow_to && !strcmp(w->bstype, "lunlink")) {
-			a = ADD(PG_LUN_RESIZE, tid);
-			a->lun = w->lun;
-			a->size = w->grow_to;
-			snprintf(a->iqn, sizeof(a->iqn), "%s", w->iqn);
-			a->volume = w->volume;
-		}
-	}
-
-	/* 5. accounts the agent made (the record knows their password) and
+	/* 6. accounts the agent made (the record knows their password) and
 	 * that no wanted target uses, unless a foreign target binds them */
 	for (size_t u = 0; u < actual->nusers; u++) {
 		bool foreign = false, listed;
@@ -442,8 +486,17 @@ void pg_action_describe(const struct pg_action *a, char *buf, size_t len)
 			 a->bsopts[0] ? "'" : "");
 		break;
 	case PG_LUN_RESIZE:
-		snprintf(buf, len, "grow LUN %u of target %u (%s) to %" PRIu64 " bytes", a->lun,
-			 a->tid, a->iqn, a->size);
+		if (a->size)
+			snprintf(buf, len, "grow LUN %u of target %u (%s) to %" PRIu64 " bytes",
+				 a->lun, a->tid, a->iqn, a->size);
+		else
+			snprintf(buf, len, "make LUN %u of target %u (%s) read its image's size "
+				 "again", a->lun, a->tid, a->iqn);
+		break;
+	case PG_LUN_IDENTITY:
+		snprintf(buf, len, "set LUN %u of target %u (%s)'s identity: scsi_sn %s, "
+			 "scsi_id %s", a->lun, a->tid, a->iqn, a->scsi_sn[0] ? a->scsi_sn : "kept",
+			 a->scsi_id[0] ? a->scsi_id : "kept");
 		break;
 	case PG_TARGET_DELETE:
 		snprintf(buf, len, "delete target %u (%s) and its LUNs", a->tid, a->iqn);

@@ -262,7 +262,17 @@ static int lun_field(struct parser *p, struct pg_lun *l, char *s)
 	}
 	if (!strcmp(key, "Backing store flags"))
 		return copy(p, l->bsoflags, sizeof(l->bsoflags), value, "backing store flags");
-	return 0;	/* SCSI ID, SN, Online, ...: not the agent's business */
+	/* the identity the agent sets on serving LUNs: kept as shown
+	 * (tgt's default id has spaces), cut at tgt's own bound */
+	if (!strcmp(key, "SCSI ID")) {
+		snprintf(l->scsi_id, sizeof(l->scsi_id), "%.*s", PG_SCSI_ID_MAX, value);
+		return 0;
+	}
+	if (!strcmp(key, "SCSI SN")) {
+		snprintf(l->scsi_sn, sizeof(l->scsi_sn), "%.*s", PG_SCSI_ID_MAX, value);
+		return 0;
+	}
+	return 0;	/* Online, Removable media, ...: not the agent's business */
 }
 
 /* The next line of text (without its newline) into buf; 0 at the end. */

@@ -158,6 +158,107 @@ test_expect_success 'a desired image outside the areas, or a name with .., is re
 	grep -q "must be 1 to 128 of a-z" dots.out
 '
 
+SN=ll-0000000000000040-abcdefghi
+SCSI_ID=6abcdefghijklmno0000000000000040
+# plain FILE SIZE [DELETE]: desired.json and the volume "pl", a plain image
+# served by an rdwr LUN with its SCSI identity
+plain() {
+	jq --arg p "$TRASH/area/pl.img" --arg iqn "$P:pl" --argjson size "$2" \
+	   --arg sn "$SN" --arg id "$SCSI_ID" --arg vid "$VOL_ID" \
+	   '.volumes.pl = {"images": [{"path": $p, "size": $size, "volume_id": $vid, "format": "plain"}],
+	    "lun": {"iqn": $iqn, "lun": 1, "path": $p, "bstype": "rdwr", "size": $size,
+	            "acl": ["ALL"], "scsi_sn": $sn, "scsi_id": $id}}' desired.json >"$1"
+}
+
+test_expect_success 'a plain image: a sparse file, served by rdwr with its SCSI identity' '
+	plain plain.json 16777216 &&
+	agent apply plain.json >plain.out;
+	cat plain.out &&
+	grep -q "^volume pl: ready$" plain.out &&
+	test "$(stat -c %s area/pl.img)" = 16777216 &&
+	test "$(stat -c %b area/pl.img)" -lt 64 &&
+	grep -q "^action: set LUN 1 of target [0-9]* ($P:pl).s identity: scsi_sn $SN, scsi_id $SCSI_ID" plain.out &&
+	grep -n "^action:" plain.out >order.out &&
+	test "$(grep "identity" order.out | cut -d: -f1)" -lt "$(grep "allow ALL on target .* ($P:pl)" order.out | cut -d: -f1)" &&
+	tgtadm_on A --lld iscsi --mode target --op show >plain-show.out &&
+	grep -q "SCSI SN: $SN" plain-show.out && grep -q "SCSI ID: $SCSI_ID" plain-show.out &&
+	agent apply plain.json | grep -qx "nothing to do"
+'
+
+test_expect_success 'an identity changed behind the agent is set again' '
+	tid=$(tgtadm_on A --lld iscsi --mode target --op show | sed -n "s/^Target \([0-9]*\): $P:pl$/\1/p") &&
+	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid "$tid" --lun 1 --params scsi_sn=other &&
+	agent apply plain.json >ident.out;
+	cat ident.out &&
+	test "$(grep -c "^action:" ident.out)" = 1 &&
+	grep -q "^action: set LUN 1 of target $tid ($P:pl).s identity" ident.out &&
+	tgtadm_on A --lld iscsi --mode target --op show | grep -q "SCSI SN: $SN"
+'
+
+test_expect_success 'lun.size: the plain file grows and its rdwr LUN is made again' '
+	plain grown.json 33554432 &&
+	agent apply grown.json >grown.out;
+	cat grown.out &&
+	grep -q "^volume pl: ready$" grown.out &&
+	test "$(stat -c %s area/pl.img)" = 33554432 &&
+	grep -q "^action: delete LUN 1 of target [0-9]* ($P:pl" grown.out &&
+	grep -q "^action: add LUN 1 to target [0-9]* ($P:pl)" grown.out &&
+	tgtadm_on A --lld iscsi --mode target --op show | sed -n "/$P:pl\$/,/^Target/p" |
+		grep -q "Size: 34 MB," &&
+	agent apply grown.json | grep -qx "nothing to do" &&
+	plain small.json 16777216 &&
+	agent apply small.json | grep -qx "nothing to do" &&
+	test "$(stat -c %s area/pl.img)" = 33554432
+'
+
+test_expect_success 'lun.size: a lunlink LUN grows its image with resize=SIZE' '
+	jq ".volumes.db.lun.size = 134217728" grown.json >big.json &&
+	agent apply big.json >big.out;
+	cat big.out &&
+	grep -q "^action: grow LUN 1 of target 1 ($P:db) to 134217728 bytes" big.out &&
+	grep -q "^volume db: ready$" big.out &&
+	test "$("$IMAGE_TOOL" show --json area/db.img | jq -r .data_size)" = 134217728 &&
+	agent apply big.json | grep -qx "nothing to do"
+'
+
+test_expect_success 'a deletion order: the LUN and its target go, then the plain image' '
+	jq --arg p "$TRASH/area/pl.img" --arg vid "$VOL_ID" \
+	   ".volumes.pl = {\"delete\": true, \"images\": [], \"lun\": null,
+	     \"delete_images\": [{\"path\": \$p, \"size\": 33554432, \"volume_id\": \$vid, \"format\": \"plain\"}]}" \
+	   desired.json >del.json &&
+	agent plan del.json >del-plan.out;
+	cat del-plan.out &&
+	grep -q "^action: delete target [0-9]* ($P:pl)" del-plan.out &&
+	grep -q "^volume pl: working: tgtd to be changed" del-plan.out &&
+	test -e area/pl.img &&
+	agent apply grown.json | grep -qx "nothing to do" &&
+	agent apply del.json >del.out;
+	cat del.out &&
+	grep -q "^action: delete target [0-9]* ($P:pl)" del.out &&
+	grep -q "^volume pl: ready$" del.out &&
+	! test -e area/pl.img &&
+	! tgtadm_on A --lld iscsi --mode target --op show | grep -q "$P:pl" &&
+	agent apply del.json | grep -qx "nothing to do"
+'
+
+test_expect_success 'a deletion order deletes a lunlink image only if it holds that volume' '
+	GONE_ID=$(od -An -tx1 -N16 /dev/urandom | tr -d " \n") &&
+	"$IMAGE_TOOL" create --size 16M --volume "$GONE_ID" area/gone.img &&
+	jq --arg p "$TRASH/area/gone.img" --arg vid "$OTHER_ID" \
+	   ".volumes.gone = {\"delete\": true, \"images\": [], \"lun\": null,
+	     \"delete_images\": [{\"path\": \$p, \"size\": 16777216, \"volume_id\": \$vid}]}" \
+	   desired.json >gone.json &&
+	test_must_fail agent apply gone.json >gone.out;
+	cat gone.out &&
+	grep -q "^volume gone: failed: image $TRASH/area/gone.img is not volume $OTHER_ID" gone.out &&
+	test -e area/gone.img &&
+	sed "s/$OTHER_ID/$GONE_ID/" gone.json >gone2.json &&
+	agent apply gone2.json >gone2.out;
+	cat gone2.out &&
+	grep -q "^volume gone: ready$" gone2.out &&
+	! test -e area/gone.img
+'
+
 test_expect_success 'the agent loop reports to a manager, takes its desired state and converges tgtd' '
 	jq ".desired_revision = 7" desired.json >served.json &&
 	{ "$TOOL" fake-manager "$TRASH/api.sock" served.json reports.jsonl 2>manager.err &
@@ -172,8 +273,10 @@ test_expect_success 'the agent loop reports to a manager, takes its desired stat
 	tgtadm_on A --lld iscsi --mode target --op show | grep -q "Target 4: $P:scratch" &&
 	tail -n 1 reports.jsonl >last.json &&
 	jq -e ".tgtd.up == true and .tgtd.version != null" last.json >/dev/null &&
+	test "$(jq -r .initiator last.json)" = "iqn.2026-11.org.lunlink:$(hostname)" &&
 	jq -e ".volumes.db.state == \"ready\" and .volumes.scratch.state == \"ready\"" last.json >/dev/null &&
 	jq -e ".volumes.db.desired_revision == 7" last.json >/dev/null &&
+	jq -e ".volumes.db.size == 134217728 and .volumes.scratch.size == 33554432" last.json >/dev/null &&
 	jq -e ".areas[0].used >= 67108864 and .areas[0].size == 1073741824" last.json >/dev/null &&
 	jq -e "[.luns[] | select(.iqn == \"$P:db\")] | length == 1" last.json >/dev/null &&
 	test "$(stat -c %a state/agent-desired.json)" = 600
@@ -191,6 +294,30 @@ test_expect_success 'manager gone, tgtd restarted empty: the agent serves the la
 	test_cmp data.db gone.db &&
 	"$IO" "$(scratch_url)" read 8 128 gone.scratch &&
 	test_cmp data.scratch gone.scratch
+'
+
+test_expect_success 'a mirrored LUN: its leg reported as a copy, from the module.s status file' '
+	MIR_ID=$(od -An -tx1 -N16 /dev/urandom | tr -d " \n") &&
+	LEG=iscsi://127.0.0.1:1/iqn.2026-11.org.lunlink:nowhere/1 &&
+	jq --arg p "$TRASH/area/mir.img" --arg iqn "$P:mir" --arg vid "$MIR_ID" --arg leg "$LEG" \
+	   ".desired_revision = 8 | .volumes.mir = {\"images\": [{\"path\": \$p, \"size\": 16777216, \"volume_id\": \$vid}],
+	     \"lun\": {\"iqn\": \$iqn, \"lun\": 1, \"path\": \$p, \"bstype\": \"lunlink\",
+	               \"bsopts\": (\"mirror=\" + \$leg), \"acl\": [\"$HOST\"]}}" desired.json >mir.json &&
+	{ "$TOOL" fake-manager "$TRASH/mir.sock" mir.json mir-reports.jsonl 2>mir-manager.err &
+	  echo $! >mir-manager.pid; } &&
+	test_atexit "kill \$(cat \"$TRASH/mir-manager.pid\") 2>/dev/null" &&
+	wait_for 5 test -S mir.sock &&
+	agent run "unix:$TRASH/mir.sock" 2 "$TRASH/state" 2>mir.err;
+	cat mir.err &&
+	tail -n 1 mir-reports.jsonl >mir-last.json &&
+	jq .volumes.mir mir-last.json &&
+	jq -e ".volumes.mir.copies | length == 1" mir-last.json >/dev/null &&
+	test "$(jq -r ".volumes.mir.copies[0].url" mir-last.json)" = "$LEG" &&
+	jq -e ".volumes.mir.copies[0].state == \"down\" or .volumes.mir.copies[0].state == \"connecting\"" mir-last.json >/dev/null &&
+	jq -e ".volumes.db | has(\"copies\") | not" mir-last.json >/dev/null &&
+	kill "$(cat mir-manager.pid)" && wait "$(cat mir-manager.pid)" 2>/dev/null;
+	tid=$(tgtadm_on A --lld iscsi --mode target --op show | sed -n "s/^Target \([0-9]*\): $P:mir$/\1/p") &&
+	tgtadm_on A --lld iscsi --mode target --op delete --force --tid "$tid"
 '
 
 test_expect_success 'tgtd not running: said so, nothing done' '

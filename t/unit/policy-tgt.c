@@ -8,21 +8,24 @@
  */
 #include "tap.h"
 #include "tgt.h"
+#include "status_file.h"
+#include "agent_desired.h"
 
 #include <libgen.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define P "iqn.2026-11.org.lunlink.cluster:"
 
 /* ---- the reader, over real tgtadm output ------------------------------ */
 
-static char *slurp(const char *dir, const char *name, size_t *len)
+static char *slurp_in(const char *dir, const char *corpus, const char *name, size_t *len)
 {
 	char path[4096];
 	FILE *f;
 	char *buf;
 
-	snprintf(path, sizeof(path), "%s/../fuzz/corpus/tgt-show/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/../fuzz/corpus/%s/%s", dir, corpus, name);
 	f = fopen(path, "rb");
 	if (!f)
 		return NULL;
@@ -30,6 +33,94 @@ static char *slurp(const char *dir, const char *name, size_t *len)
 	*len = fread(buf, 1, PG_SHOW_MAX, f);
 	fclose(f);
 	return buf;
+}
+
+static char *slurp(const char *dir, const char *name, size_t *len)
+{
+	return slurp_in(dir, "tgt-show", name, len);
+}
+
+/* ---- the module's status files (t/fuzz/corpus/status-file) ------------- */
+
+static void test_status(const char *dir)
+{
+	static const char *const bad[] = { "bad-no-lun-line", "bad-state", "bad-tid", "bad-url",
+					   "bad-peer-no-remote" };
+	struct pg_status s;
+	struct pg_copy c[4];
+	char err[256], *text, tmpl[] = "/tmp/policy-tgt-status.XXXXXX", path[4200];
+	size_t len, n;
+	FILE *f;
+
+	text = slurp_in(dir, "status-file", "two-legs-syncing-absent", &len);
+	if (text && !pg_status_parse(text, len, &s, err, sizeof(err))) {
+		is_int(s.ncopies, 2, "two legs, the absent copy and the local line skipped");
+		is_str(s.copies[0].state, "syncing", "leg 1 syncing");
+		is_u64(s.copies[0].left_bytes, 2147483648ULL, "with left= to copy");
+		is_str(s.copies[1].url, "iscsi://nodec:3260/iqn.2026-11.example:vol1/1", "leg 2's url");
+		is_u64(s.copies[1].left_bytes, 196608, "down: out_of_date= is what is left");
+		is_str(s.copies[1].error, "the connection broke (iscsi_service: \"read error\")",
+		       "the error, quotes in it kept");
+	} else {
+		ok(0, "the syncing status file parses: %s", text ? err : "missing");
+	}
+	free(text);
+	text = slurp_in(dir, "status-file", "leg-down-error", &len);
+	if (text && !pg_status_parse(text, len, &s, err, sizeof(err))) {
+		is_int(s.ncopies, 1, "a file the module wrote: one leg");
+		is_str(s.copies[0].state, "down", "down");
+		like(s.copies[0].error, "Target not found", "why");
+	} else {
+		ok(0, "the module's status file parses: %s", text ? err : "missing");
+	}
+	free(text);
+	text = slurp_in(dir, "status-file", "remote-extent-connecting", &len);
+	if (text && !pg_status_parse(text, len, &s, err, sizeof(err))) {
+		is_int(s.extent, 2, "a remote extent's file says which extent");
+		is_int(s.ncopies, 1, "its peer is one copy");
+		like(s.copies[0].url, "-part-0000000000000003/1", "with the remote= URL");
+		is_str(s.copies[0].state, "connecting", "connecting");
+	} else {
+		ok(0, "the remote extent's file parses: %s", text ? err : "missing");
+	}
+	free(text);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		text = slurp_in(dir, "status-file", bad[i], &len);
+		is_int(text ? pg_status_parse(text, len, &s, err, sizeof(err)) : 0, -1,
+		       "%s refused", bad[i]);
+		like(err, "line ", "%s: the line named", bad[i]);
+		free(text);
+	}
+	/* the files of one LUN, found by name; a dead tgtd's ignored */
+	ok(mkdtemp(tmpl) != NULL, "a scratch status folder");
+	snprintf(path, sizeof(path), "%s/c7-t3-l1.status", tmpl);
+	f = fopen(path, "w");
+	fprintf(f, "lun tid=3 lun=1 image=/a volume=x copy=y tgtd=%d\n"
+		"leg 1 url=iscsi://b:3260/iqn.2026-11.x:y/1 state=up out_of_date=0\n", (int)getpid());
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/c7-t3-l1-e3.status", tmpl);
+	f = fopen(path, "w");
+	fprintf(f, "lun tid=3 lun=1 extent=3 remote=iscsi://c:3260/iqn.2026-11.x:z/1 tgtd=%d\n"
+		"peer state=down capacity=0 needs=1 waiting=0 inflight=0 failed_waiting=0 "
+		"peer_errors=0 error=\"gone\"\n", (int)getpid());
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/c7-t4-l1.status", tmpl);
+	f = fopen(path, "w");
+	fprintf(f, "lun tid=4 lun=1 tgtd=999999999\nleg 1 url=iscsi://d/e/1 state=up\n");
+	fclose(f);
+	n = pg_status_copies(tmpl, 7, 3, 1, c, 4, err, sizeof(err));
+	is_int(n, 2, "a LUN's own file and its extent 3's");
+	if (n == 2) {
+		is_str(c[1].url, "iscsi://c:3260/iqn.2026-11.x:z/1", "the extent's peer");
+		is_str(c[1].error, "gone", "and why it is down");
+	}
+	is_int(pg_status_copies(tmpl, 7, 4, 1, c, 4, err, sizeof(err)), 0,
+	       "a file a dead tgtd left is not taken");
+	is_int(pg_status_copies(tmpl, 8, 3, 1, c, 4, err, sizeof(err)), 0,
+	       "another tgtd's control port: not this LUN");
+	snprintf(path, sizeof(path), "rm -rf '%s'", tmpl);
+	if (system(path))
+		diag("cannot remove %s", tmpl);
 }
 
 static void test_reader(const char *dir)
@@ -71,6 +162,23 @@ static void test_reader(const char *dir)
 	}
 	free(text);
 
+	text = slurp(dir, "scsi-identity-set", &len);
+	if (text && pg_show_parse(text, len, &a, err, sizeof(err)) == 0) {
+		t = pg_actual_target(&a, P "pl");
+		ok(t && t->nluns == 2, "the plain volume's target and its LUN");
+		if (t && t->nluns == 2) {
+			is_str(t->luns[1].scsi_sn, "ll-0000000000000040-abcdefghi",
+			       "the SCSI SN the agent set");
+			is_str(t->luns[1].scsi_id, "6abcdefghijklmno0000000000000040",
+			       "the SCSI ID the agent set");
+			is_str(t->luns[0].scsi_id, "IET     00020000", "tgt's own id, spaces kept");
+		}
+		pg_actual_free(&a);
+	} else {
+		ok(0, "identity output parses: %s", text ? err : "missing");
+	}
+	free(text);
+
 	text = slurp(dir, "account-list", &len);
 	memset(&a, 0, sizeof(a));
 	if (text) {
@@ -105,7 +213,12 @@ static void test_reader(const char *dir)
 
 /* ---- the planner, table driven --------------------------------------- */
 
-struct lun_spec { unsigned int lun; const char *path, *bstype; };
+struct lun_spec {
+	unsigned int lun;
+	const char *path, *bstype;
+	uint64_t size_mb;
+	const char *scsi_sn, *scsi_id;
+};
 struct tgt_spec {
 	unsigned int tid;
 	const char *iqn;
@@ -120,6 +233,9 @@ struct want_spec {
 	const char *acl[4];
 	const char *user, *password;
 	uint64_t grow_to;
+	const char *scsi_sn, *scsi_id;
+	uint64_t file_bytes;
+	bool reread;
 };
 struct row {
 	const char *name;
@@ -141,9 +257,9 @@ struct row {
 #define HAVE_B { 2, P "b", { { 0, "", "null" }, { 1, "/srv/b.img", "rdwr" } }, { "ALL" } }
 #define FOREIGN { 7, "iqn.2001-04.com.example:other", { { 0, "", "null" }, \
 		  { 1, "/srv/other.img", "rdwr" } }, { "10.0.0.0/8" }, { "carol" } }
-#define CREATE_AB "target-new 1 " P "a; acl-bind 1 iqn.2026-11.org.example:h1; " \
-	"target-new 2 " P "b; acl-bind 2 ALL; lun-new 1/1 /srv/a.img lunlink io=auto; " \
-	"lun-new 2/1 /srv/b.img rdwr"
+#define CREATE_AB "target-new 1 " P "a; target-new 2 " P "b; " \
+	"lun-new 1/1 /srv/a.img lunlink io=auto; lun-new 2/1 /srv/b.img rdwr; " \
+	"acl-bind 1 iqn.2026-11.org.example:h1; acl-bind 2 ALL"
 
 static const struct row rows[] = {
 	{ "an empty tgtd: both targets, their ACLs and LUNs made",
@@ -164,14 +280,14 @@ static const struct row rows[] = {
 	{ "foreign targets untouched, owned leftovers removed",
 	  .have = { FOREIGN, { 3, P "old", { { 0, "", "null" }, { 1, "/srv/old.img", "rdwr" } } } },
 	  .users = { "carol" }, .want = { WANT_A },
-	  .expect = "target-delete 3; target-new 1 " P "a; acl-bind 1 iqn.2026-11.org.example:h1; "
-		    "lun-new 1/1 /srv/a.img lunlink io=auto" },
+	  .expect = "target-delete 3; target-new 1 " P "a; lun-new 1/1 /srv/a.img lunlink io=auto; "
+		    "acl-bind 1 iqn.2026-11.org.example:h1" },
 	{ "a foreign target with the owned IQN's tid hint: the lowest free tid",
 	  .have = { FOREIGN }, .want = { { "a", P "a", 7, 1, "/srv/a.img", "rdwr", "", { "ALL" } } },
-	  .expect = "target-new 1 " P "a; acl-bind 1 ALL; lun-new 1/1 /srv/a.img rdwr" },
+	  .expect = "target-new 1 " P "a; lun-new 1/1 /srv/a.img rdwr; acl-bind 1 ALL" },
 	{ "a free tid hint is taken",
 	  .want = { { "a", P "a", 9, 1, "/srv/a.img", "rdwr", "", { "ALL" } } },
-	  .expect = "target-new 9 " P "a; acl-bind 9 ALL; lun-new 9/1 /srv/a.img rdwr" },
+	  .expect = "target-new 9 " P "a; lun-new 9/1 /srv/a.img rdwr; acl-bind 9 ALL" },
 	{ "changed bsopts: the LUN replaced",
 	  .have = { HAVE_A }, .record = REC_AB,
 	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=threads",
@@ -219,11 +335,48 @@ static const struct row rows[] = {
 	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=auto",
 		      { "iqn.2026-11.org.example:h1" }, .grow_to = 1 << 30 } },
 	  .expect = "lun-resize 1/1 1073741824" },
+	{ "a new serving LUN gets its identity before any host is let in",
+	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=auto",
+		      { "iqn.2026-11.org.example:h1" }, .scsi_sn = "ll-0000000000000040-abc",
+		      .scsi_id = "6abc0000000000040" } },
+	  .expect = "target-new 1 " P "a; lun-new 1/1 /srv/a.img lunlink io=auto; "
+		    "lun-identity 1/1 ll-0000000000000040-abc 6abc0000000000040; "
+		    "acl-bind 1 iqn.2026-11.org.example:h1" },
+	{ "a served LUN with tgt's default identity: updated in place",
+	  .have = { HAVE_A }, .record = REC_AB,
+	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=auto",
+		      { "iqn.2026-11.org.example:h1" }, .scsi_sn = "ll-sn", .scsi_id = "6abc" } },
+	  .expect = "lun-identity 1/1 ll-sn 6abc" },
+	{ "a served LUN with its identity: nothing to do",
+	  .have = { { 1, P "a", { { 0, "", "null" }, { 1, "/srv/a.img", "lunlink", 0, "ll-sn",
+							"6abc" } },
+		      { "iqn.2026-11.org.example:h1" } } },
+	  .record = REC_AB,
+	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=auto",
+		      { "iqn.2026-11.org.example:h1" }, .scsi_sn = "ll-sn", .scsi_id = "6abc" } },
+	  .expect = "" },
+	{ "an rdwr file tgtd serves whole (34 MB shown for 32 MiB): nothing to do",
+	  .have = { { 2, P "b", { { 0, "", "null" }, { 1, "/srv/b.img", "rdwr", 34 } }, { "ALL" } } },
+	  .record = REC_AB,
+	  .want = { { "b", P "b", 0, 1, "/srv/b.img", "rdwr", "", { "ALL" },
+		      .file_bytes = 33554432 } },
+	  .expect = "" },
+	{ "an rdwr file that grew: the LUN made again (rdwr cannot reread)",
+	  .have = { { 2, P "b", { { 0, "", "null" }, { 1, "/srv/b.img", "rdwr", 34 } }, { "ALL" } } },
+	  .record = REC_AB,
+	  .want = { { "b", P "b", 0, 1, "/srv/b.img", "rdwr", "", { "ALL" },
+		      .file_bytes = 67108864 } },
+	  .expect = "lun-delete 2/1; lun-new 2/1 /srv/b.img rdwr" },
+	{ "a raw=on lunlink leg whose image grew: resize=reread",
+	  .have = { HAVE_A }, .record = REC_AB,
+	  .want = { { "a", P "a", 0, 1, "/srv/a.img", "lunlink", "io=auto",
+		      { "iqn.2026-11.org.example:h1" }, .reread = true } },
+	  .expect = "lun-resize 1/1 0" },
 	{ "two volumes on one target share it",
 	  .want = { { "a", P "t", 0, 1, "/srv/a.img", "rdwr", "", { "ALL" } },
 		    { "b", P "t", 0, 2, "/srv/b.img", "rdwr", "", { "ALL" } } },
-	  .expect = "target-new 1 " P "t; acl-bind 1 ALL; lun-new 1/1 /srv/a.img rdwr; "
-		    "lun-new 1/2 /srv/b.img rdwr" },
+	  .expect = "target-new 1 " P "t; lun-new 1/1 /srv/a.img rdwr; "
+		    "lun-new 1/2 /srv/b.img rdwr; acl-bind 1 ALL" },
 	{ "a want outside the cluster's prefix is refused",
 	  .want = { { "a", "iqn.2001-04.com.example:x", 0, 1, "/srv/a.img", "rdwr", "" } },
 	  .error = "outside the cluster's prefix" },
@@ -258,6 +411,11 @@ static void build_actual(const struct row *r, struct pg_actual *a)
 			snprintf(t->luns[t->nluns].path, sizeof(t->luns[0].path), "%s", s->luns[l].path);
 			snprintf(t->luns[t->nluns].bstype, sizeof(t->luns[0].bstype), "%s",
 				 s->luns[l].bstype);
+			t->luns[t->nluns].size_mb = s->luns[l].size_mb;
+			snprintf(t->luns[t->nluns].scsi_sn, sizeof(t->luns[0].scsi_sn), "%s",
+				 s->luns[l].scsi_sn ? s->luns[l].scsi_sn : "beaf11");
+			snprintf(t->luns[t->nluns].scsi_id, sizeof(t->luns[0].scsi_id), "%s",
+				 s->luns[l].scsi_id ? s->luns[l].scsi_id : "IET     00010001");
 			t->nluns++;
 		}
 		for (size_t k = 0; k < 4 && s->acl[k]; k++) {
@@ -299,6 +457,10 @@ static size_t build_want(const struct row *r, struct pg_want_lun *w)
 		snprintf(w[n].chap_password, sizeof(w[n].chap_password), "%s",
 			 s->password ? s->password : "");
 		w[n].grow_to = s->grow_to;
+		snprintf(w[n].scsi_sn, sizeof(w[n].scsi_sn), "%s", s->scsi_sn ? s->scsi_sn : "");
+		snprintf(w[n].scsi_id, sizeof(w[n].scsi_id), "%s", s->scsi_id ? s->scsi_id : "");
+		w[n].file_bytes = s->file_bytes;
+		w[n].reread = s->reread;
 	}
 	return n;
 }
@@ -311,7 +473,7 @@ static void shorten(const struct pg_plan *p, char *buf, size_t len)
 		[PG_ACL_UNBIND] = "acl-unbind", [PG_ACCOUNT_BIND] = "account-bind",
 		[PG_ACCOUNT_UNBIND] = "account-unbind", [PG_LUN_DELETE] = "lun-delete",
 		[PG_LUN_NEW] = "lun-new", [PG_LUN_RESIZE] = "lun-resize",
-		[PG_TARGET_DELETE] = "target-delete",
+		[PG_LUN_IDENTITY] = "lun-identity", [PG_TARGET_DELETE] = "target-delete",
 	};
 	size_t o = 0;
 
@@ -351,6 +513,10 @@ static void shorten(const struct pg_plan *p, char *buf, size_t len)
 		case PG_LUN_RESIZE:
 			o += (size_t)snprintf(buf + o, len - o, "%s%s %u/%u %" PRIu64, sep,
 					      names[a->op], a->tid, a->lun, a->size);
+			break;
+		case PG_LUN_IDENTITY:
+			o += (size_t)snprintf(buf + o, len - o, "%s%s %u/%u %s %s", sep, names[a->op],
+					      a->tid, a->lun, a->scsi_sn, a->scsi_id);
 			break;
 		}
 	}
@@ -425,12 +591,71 @@ static void test_record_round_trip(void)
 		free(w[k].acl);
 }
 
+/* ---- the desired state's newer fields (agent_desired.c) -------------- */
+
+#define VID "0123456789abcdef0123456789abcdef"
+
+static int desired(const char *text, struct pg_desired *d, char *err, size_t errlen)
+{
+	json_object *j = json_tokener_parse(text);
+	int rc = j ? pg_desired_read(j, d, err, errlen) : -2;
+
+	if (j)
+		json_object_put(j);
+	return rc;
+}
+
+static void test_desired(void)
+{
+	struct pg_desired d;
+	char err[512];
+
+	is_int(desired("{\"revision\":3,\"volumes\":{\"v\":{\"images\":[{\"path\":\"/srv/v.img\","
+		       "\"size\":\"16M\",\"volume_id\":\"" VID "\",\"format\":\"plain\"}],"
+		       "\"lun\":{\"iqn\":\"" P "v\",\"lun\":1,\"path\":\"/srv/v.img\",\"bstype\":"
+		       "\"rdwr\",\"size\":33554432,\"scsi_sn\":\"ll-40-abc\",\"scsi_id\":"
+		       "\"6abc40\"}}}}", &d, err, sizeof(err)), 0, "format, size, identity read");
+	if (d.n == 1) {
+		ok(d.volumes[0].images[0].plain, "format plain");
+		is_u64(d.volumes[0].lun.size, 33554432, "lun.size");
+		is_str(d.volumes[0].lun.scsi_sn, "ll-40-abc", "lun.scsi_sn");
+		is_str(d.volumes[0].lun.scsi_id, "6abc40", "lun.scsi_id");
+		ok(!d.volumes[0].delete, "not a deletion order");
+	}
+	pg_desired_free(&d);
+	is_int(desired("{\"volumes\":{\"v\":{\"delete\":true,\"images\":[],\"lun\":null,"
+		       "\"delete_images\":[{\"area\":\"0000000000000009\",\"path\":\"/srv/v.img\","
+		       "\"size\":1048576,\"volume_id\":\"" VID "\",\"format\":\"lunlink\"}]}}}",
+		       &d, err, sizeof(err)), 0, "a deletion order read");
+	if (d.n == 1) {
+		ok(d.volumes[0].delete && !d.volumes[0].has_lun, "delete, no LUN");
+		is_int(d.volumes[0].ndelete_images, 1, "one image to delete");
+		ok(!d.volumes[0].delete_images[0].plain, "a lunlink one");
+	}
+	pg_desired_free(&d);
+	is_int(desired("{\"volumes\":{\"v\":{\"images\":[{\"path\":\"/srv/v.img\",\"size\":1,"
+		       "\"volume_id\":\"" VID "\",\"format\":\"qcow2\"}]}}}", &d, err, sizeof(err)),
+	       -1, "an unknown format refused");
+	like(err, "format must be lunlink or plain", "saying which");
+	is_int(desired("{\"volumes\":{\"v\":{\"lun\":{\"iqn\":\"" P "v\",\"lun\":1,\"path\":"
+		       "\"/srv/v.img\",\"bstype\":\"rdwr\",\"scsi_sn\":\"a,scsi_id=x\"}}}}", &d, err,
+		       sizeof(err)), -1, "a serial that would add a tgtadm parameter refused");
+	like(err, "scsi_sn and scsi_id", "saying which");
+	is_int(desired("{\"volumes\":{\"v\":{\"delete\":true,\"delete_images\":[{\"path\":"
+		       "\"/srv/../etc/x\",\"size\":1,\"volume_id\":\"" VID "\"}]}}}", &d, err,
+		       sizeof(err)), -1, "a deletion of a path not normalised refused");
+}
+
 int main(int argc, char **argv)
 {
 	char *self = strdup(argv[0]);
 
 	(void)argc;
-	test_reader(dirname(self));
+	const char *dir = dirname(self);
+
+	test_reader(dir);
+	test_status(dir);
+	test_desired();
 	test_planner();
 	test_record_round_trip();
 	free(self);

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lunlink/initiator.h"
 #include "remote/conn.h"
 
 static void conn_event(int fd, int events, void *data);
@@ -141,16 +142,12 @@ static void conn_flush(struct event_data *ev)
 int ll_conn_start(struct ll_conn *c, iscsi_command_cb connected, void *priv, int *bad_url,
 		  char *why, size_t len)
 {
-	char name[256], host[128];
+	char name[LL_INITIATOR_MAX + 1];
 	struct iscsi_url *u;
 
 	*bad_url = 0;
 	c->dead = 0;
-	if (gethostname(host, sizeof(host)))
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	snprintf(name, sizeof(name), "iqn.2026-11.org.lunlink:%s", host);
-	c->iscsi = iscsi_create_context(name);
+	c->iscsi = iscsi_create_context(ll_initiator_name(name, sizeof(name)));
 	if (!c->iscsi) {
 		snprintf(why, len, "cannot create an iSCSI context");
 		return -1;
