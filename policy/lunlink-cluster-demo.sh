@@ -109,7 +109,7 @@ policy = {
 	state_dir = "$STATE/n$i";
 };
 EOF
-	tok=$(ctl token create --role node) || die "cannot make a join token"
+	tok=$(ctl token create --role node 2>/dev/null) || die "cannot make a join token"
 	env TGT_IPC_SOCKET="$dir/socket" LUNLINK_IMAGE="$SRC_DIR/target/lunlink-image" \
 		ip netns exec "$(node_ns "$i")" "$PD" -f -c "$STATE/n$i.conf" --join "$tok" \
 		>/dev/null 2>>"$STATE/n$i.log" &
