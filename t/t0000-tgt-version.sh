@@ -29,7 +29,7 @@ test_expect_success 'a module built against other headers refuses to register' '
 	mkdir bs &&
 	(cd "$SRC_DIR" && cc -std=gnu11 -O1 -fPIC -shared -fvisibility=hidden \
 		$(mk print-MODULE_CPPFLAGS | sed "s/-DLUNLINK_TGT_VERSION=[^ ]*//") \
-		-DLUNLINK_TGT_VERSION="\"0.0.1\"" \
+		-DLUNLINK_TGT_VERSION="\"0.0.1\"" -DLUNLINK_VERSION="\"$(cat VERSION)\"" \
 		-DLUNLINK_EXPORT="__attribute__((visibility(\"default\")))" \
 		-o "$TRASH/bs/bs_lunlink.so" $(mk print-MODULE_SRCS) $(mk print-LIB_SRCS) \
 		$(mk print-MODULE_LIBS)) &&
