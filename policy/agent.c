@@ -52,6 +52,7 @@ struct pg_agent {
 	struct pg_vol_result *results;	/* desired.n of them */
 	bool manager_down;
 	char manager_err[1024];
+	char desired_err[1024];		/* the last refusal of a desired state, said once */
 	long backoff_ms, next_try_ms;
 	bool tgtd_down;
 	bool initiator_said;
@@ -282,9 +283,11 @@ static int fetch_desired(struct pg_agent *a, char *err, size_t errlen)
 		return -1;
 	}
 	rc = reply ? take_desired(a, reply, true, err, errlen) : 0;
-	if (rc)
+	/* said once while the manager sends the same (a heartbeat each) */
+	if (rc && strcmp(err, a->desired_err))
 		say(a, "agent: the manager's desired state is refused, the last one is kept: %s",
 		    err);
+	snprintf(a->desired_err, sizeof(a->desired_err), "%s", rc ? err : "");
 	if (reply)
 		json_object_put(reply);
 	return 0;

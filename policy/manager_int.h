@@ -147,6 +147,10 @@ int pm_volume_using(struct pm_manager *m, const char *node_id, const char *area_
 uint64_t pm_area_allocated(struct pm_manager *m, const char *node_id, const char *area_id);
 /* 10737418240 -> "10G" */
 void pm_human(uint64_t b, char *out, size_t len);
+/* vol's parts (*parts, NULL if none) and how many a loop over them takes:
+ * no more than PM_PARTS_MAX (the arrays sized for a volume's parts). */
+size_t pm_volume_parts(json_object *vol, json_object **parts);
+
 /* vol's "identity": scsi_sn, scsi_id (NAA type 6 as tgt makes it), wwid. */
 void pm_volume_identity(struct pm_manager *m, json_object *vol);
 /* An integrated volume's serving bsopts: extent=URL:0:LEN per other part

@@ -379,6 +379,16 @@ out:
 
 /* ---- the record and the desired state ---- */
 
+size_t pm_volume_parts(json_object *vol, json_object **parts)
+{
+	size_t n;
+
+	*parts = NULL;
+	json_object_object_get_ex(vol, "parts", parts);
+	n = *parts ? json_object_array_length(*parts) : 0;
+	return n < PM_PARTS_MAX ? n : PM_PARTS_MAX;
+}
+
 void pm_volume_identity(struct pm_manager *m, json_object *vol)
 {
 	json_object *id = json_object_new_object();

@@ -81,10 +81,7 @@ static bool check_deleting(struct pm_manager *m, const char *name, json_object *
 	bool changed = false;
 	int64_t rev = 0;
 
-	json_object_object_get_ex(vol, "parts", &parts);
-	n = parts ? json_object_array_length(parts) : 0;
-	if (n > PM_PARTS_MAX)
-		n = PM_PARTS_MAX;
+	n = pm_volume_parts(vol, &parts);
 	for (size_t i = 0; i < n; i++) {
 		json_object *p = json_object_array_get_idx(parts, i);
 
@@ -206,10 +203,7 @@ static bool check_live(struct pm_manager *m, const char *name, json_object *vol,
 	int64_t left;
 
 	snprintf(state, sizeof(state), "%s", pm_str(vol, "state"));
-	json_object_object_get_ex(vol, "parts", &parts);
-	n = json_object_array_length(parts);
-	if (n > PM_PARTS_MAX)
-		n = PM_PARTS_MAX;
+	n = pm_volume_parts(vol, &parts);
 	for (size_t i = 0; i < n; i++) {
 		json_object *p = json_object_array_get_idx(parts, i);
 		const char *s;
@@ -458,10 +452,7 @@ void pm_volumes_delete(struct pa_request *r, void *arg)
 		pm_reply_store(r, m, "reading its revision");
 		goto out;
 	}
-	json_object_object_get_ex(vol, "parts", &parts);
-	n = parts ? json_object_array_length(parts) : 0;
-	if (n > PM_PARTS_MAX)
-		n = PM_PARTS_MAX;
+	n = pm_volume_parts(vol, &parts);
 	for (size_t i = 0; i < n; i++) {
 		json_object *p = json_object_array_get_idx(parts, i);
 

@@ -227,6 +227,7 @@ test_expect_success 'kill -9 of an agent and its tgtd: restarted, the agent serv
 test_expect_success 'the events came in order, each change once, with growing revisions' '
 	ctl --json events --since 0 >events.json &&
 	jq -s "[.[].revision] | . == sort" events.json | grep -q true &&
+	jq -s "map([.revision, .key]) | length == (unique | length)" events.json | grep -q true &&
 	grep -q "/lunlink/nodes/" events.json && grep -q "/lunlink/volumes/" events.json
 '
 

@@ -376,4 +376,28 @@ static inline int harness_setup(const char *name, char *err)
 	return 0;
 }
 
+/*
+ * The start every test program of the manager shares: scratch folder and
+ * CA, the event base, a manager with followers_max, the local admin client.
+ * 0, or -1 after a failing check (a CA that cannot be made is a failure
+ * here, not a reason to skip: the manager's tests need nothing the
+ * machine may lack).
+ */
+static inline int harness_begin(const char *name, int followers_max)
+{
+	char err[512];
+
+	if (harness_setup(name, err)) {
+		ok(0, "the scratch folder and the cluster CA are made: %s", err);
+		return -1;
+	}
+	base = event_base_new();
+	if (start(followers_max)) {
+		ok(0, "the manager starts");
+		return -1;
+	}
+	admin = local_client();
+	return 0;
+}
+
 #endif

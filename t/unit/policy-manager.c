@@ -440,19 +440,10 @@ static void test_restart(void)
 
 int main(void)
 {
-	char err[512];
 	struct pa_client *db1 = NULL;
 
-	if (harness_setup("policy-manager", err)) {
-		printf("1..0 # SKIP cannot make the CA: %s\n", err);
-		return 0;
-	}
-	base = event_base_new();
-	if (start(2)) {
-		ok(0, "the manager starts");
+	if (harness_begin("policy-manager", 2))
 		return done_testing();
-	}
-	admin = local_client();
 	test_tokens_and_join();
 	db1 = node_client("db1");
 	if (db1) {

@@ -569,18 +569,8 @@ static void test_interrupted(void)
 
 int main(void)
 {
-	char err[512];
-
-	if (harness_setup("policy-volumes", err)) {
-		printf("1..0 # SKIP cannot make the CA: %s\n", err);
-		return 0;
-	}
-	base = event_base_new();
-	if (start(2)) {
-		ok(0, "the manager starts");
+	if (harness_begin("policy-volumes", 2))
 		return done_testing();
-	}
-	admin = local_client();
 	setup_nodes();
 	test_divided();
 	test_doubled();
