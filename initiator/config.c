@@ -35,9 +35,16 @@ void rd_config_defaults(struct rd_config *c)
 	c->remove_stale = true;
 	c->remove_wwid_changed = true;
 	c->async_messages = true;
+	c->mgr.join_port = 7701;
+	strcpy(c->mgr.ca, "/var/lib/lunlink/ca.crt");
+	strcpy(c->mgr.cert, "/var/lib/lunlink/host.crt");
+	strcpy(c->mgr.key, "/var/lib/lunlink/host.key");
+	strcpy(c->mgr.initiator_file, "/etc/iscsi/initiatorname.iscsi");
+	c->mgr.heartbeat_interval = 2;
+	c->mgr.poll_wait_s = 30;
 }
 
-enum kind { K_PATH, K_UINT, K_BOOL, K_LOG, K_LEVEL };
+enum kind { K_PATH, K_UINT, K_BOOL, K_LOG, K_LEVEL, K_GROUP };
 
 struct setting {
 	const char *name;
@@ -66,7 +73,82 @@ static const struct setting settings[] = {
 	{ "remove_stale", K_BOOL, OFF(remove_stale), 0, 0 },
 	{ "remove_wwid_changed", K_BOOL, OFF(remove_wwid_changed), 0, 0 },
 	{ "async_messages", K_BOOL, OFF(async_messages), 0, 0 },
+	{ "manager", K_GROUP, OFF(mgr), 0, 0 },
 };
+
+/* ---- the `manager` group: a table of its own, for the same reasons ---- */
+
+enum mkind { M_STR, M_UINT };
+
+struct msetting {
+	const char *name;
+	enum mkind kind;
+	size_t off, size;
+	unsigned int min, max;
+};
+
+#define MOFF(f) offsetof(struct rd_mgr_config, f), sizeof(((struct rd_mgr_config *)0)->f)
+
+static const struct msetting msettings[] = {
+	{ "url", M_STR, MOFF(url), 0, 0 },
+	{ "join_port", M_UINT, MOFF(join_port), 1, 65535 },
+	{ "ca", M_STR, MOFF(ca), 0, 0 },
+	{ "cert", M_STR, MOFF(cert), 0, 0 },
+	{ "key", M_STR, MOFF(key), 0, 0 },
+	{ "initiator_file", M_STR, MOFF(initiator_file), 0, 0 },
+	{ "host_name", M_STR, MOFF(host_name), 0, 0 },
+	{ "heartbeat_interval", M_UINT, MOFF(heartbeat_interval), 1, 60 },
+	{ "poll_wait_s", M_UINT, MOFF(poll_wait_s), 1, 300 },
+};
+
+static int apply_manager(struct rd_mgr_config *m, const char *path, config_setting_t *grp,
+			 char *err, size_t errlen)
+{
+	config_setting_t *st;
+
+	if (!config_setting_is_group(grp))
+		return ll_fail(err, errlen, "%s:%d: manager must be a group: manager = { url = "
+			       "\"https://HOST:PORT\"; ... };", path, config_setting_source_line(grp));
+	for (int i = 0; (st = config_setting_get_elem(grp, (unsigned int)i)); i++) {
+		const char *name = config_setting_name(st);
+		int line = config_setting_source_line(st), type = config_setting_type(st), v;
+		const struct msetting *d = NULL;
+		char *field;
+
+		for (size_t j = 0; j < sizeof(msettings) / sizeof(msettings[0]); j++)
+			if (name && !strcmp(name, msettings[j].name))
+				d = &msettings[j];
+		if (!d)
+			return ll_fail(err, errlen, "%s:%d: unknown setting 'manager.%s'", path, line,
+				       name ? name : "(unnamed)");
+		field = (char *)m + d->off;
+		if (d->kind == M_STR) {
+			const char *s;
+
+			if (type != CONFIG_TYPE_STRING)
+				return ll_fail(err, errlen, "%s:%d: manager.%s must be a string in "
+					       "double quotes", path, line, name);
+			s = config_setting_get_string(st);
+			if (strlen(s) >= d->size)
+				return ll_fail(err, errlen, "%s:%d: manager.%s is too long", path, line,
+					       name);
+			strcpy(field, s);
+			continue;
+		}
+		if (type != CONFIG_TYPE_INT)
+			return ll_fail(err, errlen, "%s:%d: manager.%s must be a whole number", path,
+				       line, name);
+		v = config_setting_get_int(st);
+		if (v < 0 || (unsigned int)v < d->min || (unsigned int)v > d->max)
+			return ll_fail(err, errlen, "%s:%d: manager.%s = %d is out of range (%u to %u)",
+				       path, line, name, v, d->min, d->max);
+		*(unsigned int *)(void *)field = (unsigned int)v;
+	}
+	if (m->url[0] && strncmp(m->url, "https://", 8))
+		return ll_fail(err, errlen, "%s: manager.url = \"%s\": the manager's API is "
+			       "\"https://HOST:PORT\"", path, m->url);
+	return 0;
+}
 
 static int apply(struct rd_config *c, const char *path, config_setting_t *st,
 		 char *err, size_t errlen)
@@ -86,6 +168,8 @@ static int apply(struct rd_config *c, const char *path, config_setting_t *st,
 			    name ? name : "(unnamed)");
 	field = (char *)c + d->off;
 	switch (d->kind) {
+	case K_GROUP:
+		return apply_manager(&c->mgr, path, st, err, errlen);
 	case K_PATH:
 	case K_LOG:
 	case K_LEVEL:

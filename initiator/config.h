@@ -16,6 +16,22 @@
 
 enum rd_log_choice { RD_LOGTO_AUTO, RD_LOGTO_STDERR, RD_LOGTO_SYSLOG };
 
+#define RD_MGR_URL_MAX	512
+
+/* The `manager` group: the optional connection to the policy manager
+ * (doc/link.md, manager.h).  No url: no connection, the daemon as before. */
+struct rd_mgr_config {
+	char url[RD_MGR_URL_MAX];	/* "https://HOST:PORT", the API */
+	unsigned int join_port;		/* the manager's join port (7701) */
+	char ca[PATH_MAX];		/* the cluster CA's certificate */
+	char cert[PATH_MAX];		/* this host's, made by --join */
+	char key[PATH_MAX];
+	char initiator_file[PATH_MAX];	/* open-iscsi's initiatorname.iscsi */
+	char host_name[256];		/* "" : gethostname() */
+	unsigned int heartbeat_interval;	/* seconds between reports */
+	unsigned int poll_wait_s;	/* the long poll of the desired links */
+};
+
 struct rd_config {
 	char sysfs[PATH_MAX];
 	char dev[PATH_MAX];
@@ -34,6 +50,7 @@ struct rd_config {
 	bool remove_stale;
 	bool remove_wwid_changed;
 	bool async_messages;		/* hear iscsid's netlink group (Async Messages) */
+	struct rd_mgr_config mgr;	/* the `manager` group */
 };
 
 void rd_config_defaults(struct rd_config *c);

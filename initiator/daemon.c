@@ -20,6 +20,7 @@
 #include "background.h"
 #include "iscsinl.h"
 #include "log.h"
+#include "manager.h"
 #include "reconcile.h"
 #include "report.h"
 #include "sched.h"
@@ -27,6 +28,7 @@
 #include "ueventsock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <poll.h>
 #include <signal.h>
@@ -42,6 +44,8 @@
 
 #define MAX_JOBS	64	/* max_parallel's ceiling */
 #define STOP_WAIT_MS	10000	/* at SIGTERM, how long running workers get */
+#define MGR_RESTART_MS	5000	/* a manager connection that ended starts again */
+#define MGR_BUSY_MAX	64	/* hosts a link works on at once */
 
 struct known {
 	unsigned int host;
@@ -66,6 +70,16 @@ struct daemon {
 	struct job jobs[MAX_JOBS];
 	bool stopping;
 	uint64_t stop_deadline;
+	/* the manager connection's process: its pid, its pipe, the hosts its
+	 * links work on ("busy"), and those it said "idle" for since the
+	 * uevents were last read (they stay busy until then) */
+	pid_t mgr_pid;
+	int mfd;
+	uint64_t mgr_restart_at;
+	unsigned int mgr_busy[MGR_BUSY_MAX], mgr_idle[MGR_BUSY_MAX];
+	size_t nbusy, nidle;
+	char mgr_line[64];
+	size_t mgr_line_len;
 };
 
 static uint64_t now_ms(void)
@@ -170,6 +184,8 @@ static void worker(struct daemon *d, const struct rd_job_key *key, unsigned int 
 		close(d->pfd);
 	if (d->ifd >= 0)
 		close(d->ifd);
+	if (d->mfd >= 0)
+		close(d->mfd);
 
 	rc = rd_session_of_host(d->env, key->hctl.host, &s, err, sizeof(err));
 	if (rc <= 0) {
@@ -259,12 +275,135 @@ static void start_jobs(struct daemon *d)
 	}
 }
 
+/* ---- the manager connection ------------------------------------------------- */
+
+static bool mgr_busy(const struct daemon *d, unsigned int host)
+{
+	for (size_t i = 0; i < d->nbusy; i++)
+		if (d->mgr_busy[i] == host)
+			return true;
+	return false;
+}
+
+static void mgr_start(struct daemon *d)
+{
+	int p[2];
+	pid_t pid;
+
+	d->mgr_restart_at = 0;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK)) {
+		rd_err("cannot start the manager connection: pipe: %s", strerror(errno));
+		d->mgr_restart_at = now_ms() + MGR_RESTART_MS;
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		close(d->ufd);
+		close(d->sfd);
+		close(d->tfd);
+		if (d->pfd >= 0)
+			close(d->pfd);
+		if (d->ifd >= 0)
+			close(d->ifd);
+		if (d->mfd >= 0)
+			close(d->mfd);
+		rd_mgr_run(d->cfg, d->env, d->opts->version, p[1]);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		rd_err("cannot start the manager connection: fork: %s", strerror(errno));
+		close(p[0]);
+		d->mgr_restart_at = now_ms() + MGR_RESTART_MS;
+		return;
+	}
+	d->mgr_pid = pid;
+	d->mfd = p[0];
+	d->mgr_line_len = 0;
+	rd_debug("manager connection: process %d", (int)pid);
+}
+
+static void mgr_ended(struct daemon *d, int status)
+{
+	if (!d->stopping)
+		rd_err("the manager connection (process %d) ended (%s %d); starting it again in "
+		       "%u s", (int)d->mgr_pid, WIFSIGNALED(status) ? "signal" : "status",
+		       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+		       MGR_RESTART_MS / 1000);
+	d->mgr_pid = 0;
+	d->nbusy = d->nidle = 0;
+	if (d->mfd >= 0)
+		close(d->mfd);
+	d->mfd = -1;
+	if (!d->stopping)
+		d->mgr_restart_at = now_ms() + MGR_RESTART_MS;
+}
+
+static void mgr_line(struct daemon *d, const char *line)
+{
+	unsigned int host;
+
+	if (sscanf(line, "busy %u", &host) == 1) {
+		if (!mgr_busy(d, host) && d->nbusy < MGR_BUSY_MAX)
+			d->mgr_busy[d->nbusy++] = host;
+	} else if (sscanf(line, "idle %u", &host) == 1) {
+		if (d->nidle < MGR_BUSY_MAX)
+			d->mgr_idle[d->nidle++] = host;
+	} else {
+		rd_warn("manager connection: an unknown line '%s' from its pipe", line);
+	}
+}
+
+/* Read its lines; "idle" waits for mgr_settle (after the uevents) */
+static void mgr_read(struct daemon *d)
+{
+	char buf[512];
+	ssize_t n;
+
+	while ((n = read(d->mfd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return;		/* EAGAIN: all read */
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (d->mgr_line_len < sizeof(d->mgr_line) - 1)
+					d->mgr_line[d->mgr_line_len++] = buf[i];
+				continue;
+			}
+			d->mgr_line[d->mgr_line_len] = '\0';
+			d->mgr_line_len = 0;
+			mgr_line(d, d->mgr_line);
+		}
+	}
+	/* the end of the pipe: the process is ending, SIGCHLD follows */
+	close(d->mfd);
+	d->mfd = -1;
+}
+
+/* The uevents its work caused have been read: the idle hosts are idle. */
+static void mgr_settle(struct daemon *d)
+{
+	for (size_t i = 0; i < d->nidle; i++)
+		for (size_t j = 0; j < d->nbusy; j++)
+			if (d->mgr_busy[j] == d->mgr_idle[i]) {
+				d->mgr_busy[j] = d->mgr_busy[--d->nbusy];
+				break;
+			}
+	d->nidle = 0;
+}
+
 static void reap(struct daemon *d)
 {
 	int status;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == d->mgr_pid) {
+			mgr_ended(d, status);
+			continue;
+		}
 		for (size_t i = 0; i < MAX_JOBS; i++) {
 			struct job *j = &d->jobs[i];
 
@@ -483,6 +622,11 @@ static void handle_uevent(struct daemon *d, const void *msg, size_t len)
 		note(d, RD_JOB_RESCAN, &h, why);
 		return;
 	case RD_UEVENT_SDEV_ADDED:
+		if (mgr_busy(d, h.host)) {
+			rd_debug("%s added while a link works on host%u: the link's",
+				 rd_hctl_fmt(&h, hb), h.host);
+			return;
+		}
 		if (rd_sched_host_busy(&d->sched, h.host)) {
 			rd_debug("%s added while a job of ours runs on host%u: ours",
 				 rd_hctl_fmt(&h, hb), h.host);
@@ -596,6 +740,8 @@ static bool handle_signals(struct daemon *d)
 		default:
 			if (!d->stopping)
 				rd_info("%s: stopping", strsignal((int)si.ssi_signo));
+			if (!d->stopping && d->mgr_pid > 0)
+				kill(d->mgr_pid, SIGTERM);
 			d->stopping = true;
 			d->stop_deadline = now_ms() + STOP_WAIT_MS;
 			break;
@@ -608,7 +754,7 @@ int rd_daemon_run(const struct rd_config *cfg, struct rd_env *env,
 		  const struct rd_daemon_opts *o)
 {
 	struct daemon d = { .cfg = cfg, .env = env, .opts = o, .ufd = -1, .sfd = -1, .tfd = -1,
-			    .pfd = -1, .ifd = -1 };
+			    .pfd = -1, .ifd = -1, .mfd = -1 };
 	struct rd_session *sessions = NULL;
 	int ready_fd = -1, rc = 1;
 	char err[512];
@@ -621,6 +767,11 @@ int rd_daemon_run(const struct rd_config *cfg, struct rd_env *env,
 	}
 	if (cfg->pidfile[0] && rd_write_pidfile(cfg->pidfile))
 		goto out;
+	/* the manager connection's files, before we say we are ready */
+	if (cfg->mgr.url[0] && rd_mgr_check(cfg, err, sizeof(err))) {
+		rd_err("%s", err);
+		goto out;
+	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
@@ -666,17 +817,28 @@ int rd_daemon_run(const struct rd_config *cfg, struct rd_env *env,
 		d.ifd >= 0 ? ", iscsid's netlink group for Async Messages" : "", n,
 		n == 1 ? "" : "s", env->sysfs);
 	free(sessions);
+	if (cfg->mgr.url[0])
+		mgr_start(&d);
 	rd_daemon_ready(&ready_fd, 0, cfg->log == RD_LOGTO_STDERR);
 
 	for (;;) {
-		struct pollfd p[5] = {
+		struct pollfd p[6] = {
 			{ .fd = d.ufd, .events = POLLIN }, { .fd = d.sfd, .events = POLLIN },
 			{ .fd = d.tfd, .events = POLLIN }, { .fd = d.pfd, .events = POLLIN },
-			{ .fd = d.ifd, .events = POLLIN },
+			{ .fd = d.ifd, .events = POLLIN }, { .fd = d.mfd, .events = POLLIN },
 		};
-		size_t running = d.sched.running;
+		size_t running = d.sched.running + (d.mgr_pid > 0);
 		int timeout = -1;
 
+		if (!d.stopping && d.mgr_restart_at) {
+			uint64_t now = now_ms();
+
+			if (now >= d.mgr_restart_at) {
+				mgr_start(&d);
+				continue;
+			}
+			timeout = (int)(d.mgr_restart_at - now);
+		}
 		if (d.stopping) {
 			uint64_t now = now_ms();
 
@@ -690,16 +852,21 @@ int rd_daemon_run(const struct rd_config *cfg, struct rd_env *env,
 			timeout = (int)(d.stop_deadline - now);
 		}
 		/* a negative fd is skipped by poll */
-		if (poll(p, 5, timeout) < 0) {
+		if (poll(p, 6, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			rd_err("poll: %s", strerror(errno));
 			goto out;
 		}
+		/* the manager connection's "busy" lines before the uevents its
+		 * work caused, its "idle" ones after them */
+		if (d.mfd >= 0 && p[5].revents)
+			mgr_read(&d);
 		/* uevents first: those a worker's writes caused are queued before
 		 * it exits, so they are seen while its job still counts as ours */
 		if (p[0].revents & POLLIN)
 			read_uevents(&d);
+		mgr_settle(&d);
 		if (d.ifd >= 0 && (p[4].revents & POLLIN))
 			read_iscsi(&d);
 		if (p[1].revents)
@@ -732,6 +899,10 @@ out:
 		close(d.pfd);
 	if (d.ifd >= 0)
 		close(d.ifd);
+	if (d.mfd >= 0)
+		close(d.mfd);
+	if (d.mgr_pid > 0)
+		kill(d.mgr_pid, SIGTERM);	/* left running at the deadline */
 	for (size_t i = 0; i < d.nknown; i++)
 		rd_devtab_free(&d.known[i].t);
 	free(d.known);

@@ -169,6 +169,32 @@ static int check_mounts(const struct rd_env *env, const struct part *p, size_t n
 	return 0;
 }
 
+/* /proc/swaps: "Filename Type Size Used Priority", the filename being the
+ * node swapon was given.  Only names under the dev root count (a fake tree
+ * in a test never matches the machine's own swap).  A missing file is no
+ * swap (a kernel without swap support). */
+static void check_swaps(const struct rd_env *env, const struct part *p, size_t np,
+			struct answer *a)
+{
+	char *line = NULL, *save, *name;
+	size_t cap = 0, dl = strlen(env->dev);
+	FILE *f = env->swaps[0] ? fopen(env->swaps, "re") : NULL;
+
+	if (!f)
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		name = strtok_r(line, " \t\n", &save);
+		if (!name || strncmp(name, env->dev, dl) || name[dl] != '/')
+			continue;
+		unescape(name);
+		for (size_t i = 0; i < np; i++)
+			if (!strcmp(name + dl + 1, p[i].name))
+				add(a, "used as swap (%s)", p[i].name);
+	}
+	free(line);
+	fclose(f);
+}
+
 /* O_EXCL on a block device fails with EBUSY while anyone holds it
  * exclusively (mounts, dm, md, and programs that ask for it). */
 static void check_exclusive(const struct rd_env *env, const struct part *p, struct answer *a)
@@ -208,6 +234,7 @@ int rd_device_in_use(const struct rd_env *env, const struct rd_sdev *d, char *wh
 		check_holders(env, d->block, &parts[i], &a);
 	if (check_mounts(env, parts, np, &a, why, whylen))
 		return -1;
+	check_swaps(env, parts, np, &a);
 	if (!a.found)
 		for (size_t i = 0; i < np; i++)
 			check_exclusive(env, &parts[i], &a);

@@ -6,6 +6,8 @@
  *     mapper, md, ... named with their dm name when there is one;
  *   - mounted, the device or one of its partitions (by device number, from
  *     the mountinfo file, /proc/self/mountinfo by default);
+ *   - used as swap, the device or a partition (an entry of the swaps file,
+ *     /proc/swaps by default, that names its node under the dev root);
  *   - open exclusively (O_EXCL on its node under the dev root says EBUSY).
  */
 #ifndef LUNLINK_RESCAND_HOLDERS_H

@@ -14,6 +14,7 @@
 #include "discover.h"
 #include "log.h"
 #include "luns.h"
+#include "manager.h"
 #include "reconcile.h"
 #include "report.h"
 #include "sysfs.h"
@@ -36,7 +37,7 @@ enum { EXIT_OK = 0, EXIT_ERRORS = 1, EXIT_USAGE = 2, EXIT_KEPT = 3 };
 enum {
 	OPT_SYSFS = 256, OPT_DEV, OPT_MOUNTINFO, OPT_ISCSIADM, OPT_LOG, OPT_PIDFILE,
 	OPT_DEBOUNCE, OPT_PERIODIC, OPT_UEVENT_SOCKET, OPT_TEST_KERNEL, OPT_TEST_LUNS,
-	OPT_JSON, OPT_DISCOVER, OPT_NO_SCAN, OPT_NO_REMOVE,
+	OPT_JSON, OPT_DISCOVER, OPT_NO_SCAN, OPT_NO_REMOVE, OPT_JOIN,
 };
 
 static const struct option long_opts[] = {
@@ -61,6 +62,7 @@ static const struct option long_opts[] = {
 	{ "discover", required_argument, NULL, OPT_DISCOVER },
 	{ "no-scan", no_argument, NULL, OPT_NO_SCAN },
 	{ "no-remove", no_argument, NULL, OPT_NO_REMOVE },
+	{ "join", required_argument, NULL, OPT_JOIN },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -84,6 +86,8 @@ static void usage(FILE *f, bool oneshot)
 		      "  --pidfile FILE        write the daemon's pid to FILE\n"
 		      "  --debounce MS         quiet time that ends a burst of events (2000)\n"
 		      "  --periodic SECONDS    also ask each target for its LUNs this often (0: off)\n"
+		      "  --join TOKEN          first start with a manager: join the cluster as this\n"
+		      "                        host (a token from lunlinkctl token create --role host)\n"
 		      "  --uevent-socket PATH  tests: read uevents from a Unix datagram socket\n"
 		      "  lunlink-rescand rescan [OPTION]... is lunlink-rescan.\n", f);
 	fputs("\n"
@@ -237,7 +241,7 @@ int main(int argc, char **argv)
 {
 	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	bool oneshot = !strcmp(prog, "lunlink-rescan");
-	const char *config = NULL, *discover = NULL, *log_opt = NULL;
+	const char *config = NULL, *discover = NULL, *log_opt = NULL, *join = NULL;
 	const char *test_kernel = NULL, *test_luns = NULL;
 	struct rd_daemon_opts dopts = { 0 };
 	bool verbose = false, dry_run = false, json = false, no_scan = false, no_remove = false;
@@ -335,6 +339,9 @@ int main(int argc, char **argv)
 		case OPT_NO_REMOVE:
 			no_remove = true;
 			break;
+		case OPT_JOIN:
+			join = optarg;
+			break;
 		default:
 			usage(stderr, oneshot);
 			return EXIT_USAGE;
@@ -345,8 +352,9 @@ int main(int argc, char **argv)
 			argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (oneshot && (dopts.foreground || dopts.uevent_socket || cli.pidfile[0])) {
-		fprintf(stderr, "%s: -f, --pidfile and --uevent-socket are for the daemon\n", prog);
+	if (oneshot && (dopts.foreground || dopts.uevent_socket || cli.pidfile[0] || join)) {
+		fprintf(stderr, "%s: -f, --pidfile, --join and --uevent-socket are for the daemon\n",
+			prog);
 		return EXIT_USAGE;
 	}
 	if (!oneshot && (json || discover || dry_run)) {
@@ -418,5 +426,10 @@ int main(int argc, char **argv)
 
 	if (oneshot)
 		return rescan_once(&cfg, &env, json, discover, argv + optind, argc - optind);
+	if (join && rd_mgr_join(&cfg, join, err, sizeof(err))) {
+		rd_err("%s", err);
+		return EXIT_ERRORS;
+	}
+	dopts.version = LUNLINK_VERSION;
 	return rd_daemon_run(&cfg, &env, &dopts);
 }

@@ -27,6 +27,7 @@ void rd_env_default(struct rd_env *env)
 	strcpy(env->sysfs, "/sys");
 	strcpy(env->dev, "/dev");
 	strcpy(env->mountinfo, "/proc/self/mountinfo");
+	strcpy(env->swaps, "/proc/swaps");
 	env->host_scan = true;
 	env->rescan_existing = true;
 	env->remove_stale = true;

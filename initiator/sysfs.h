@@ -72,6 +72,7 @@ struct rd_env {
 	char sysfs[PATH_MAX];		/* "/sys" */
 	char dev[PATH_MAX];		/* "/dev": device nodes for SG_IO and O_EXCL */
 	char mountinfo[PATH_MAX];	/* "/proc/self/mountinfo" */
+	char swaps[PATH_MAX];		/* "/proc/swaps": its entries under dev count */
 
 	bool dry_run;			/* say what would be written, write nothing */
 	bool host_scan;			/* write "- - -" to the host's scan */

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * mgr_json.h: the host's two messages to and from the manager, as JSON
+ * (doc/link.md, "The host's side of the API"): the desired links read
+ * from GET /v1/hosts/desired, the report built for POST /v1/hosts/report.
+ * Pure functions over json-c objects, so the unit tests check both
+ * without a manager.
+ */
+#ifndef LUNLINK_RESCAND_MGR_JSON_H
+#define LUNLINK_RESCAND_MGR_JSON_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "link.h"
+
+#define RD_MGR_LINKS_MAX	1024	/* links of one host we take */
+
+/* One desired link and what became of it. */
+struct rd_mgr_link {
+	struct rd_link_req req;
+	struct rd_link_result res;
+	bool pending;			/* to be carried out */
+	char bad[320];			/* the entry could not be read: why */
+};
+
+struct rd_mgr_desired {
+	long long revision;		/* desired_revision */
+	bool changed;
+	struct rd_mgr_link *v;		/* res zeroed (working), pending set */
+	size_t n;
+};
+
+/* Who the host is, for every report. */
+struct rd_mgr_ident {
+	char initiator[256];
+	char hostname[256];
+	const char *version;
+};
+
+/* Read a desired answer.  An entry whose volume and revision can be read
+ * but whose other fields cannot is kept with `bad` set (it is reported
+ * failed with that reason); anything else wrong refuses the whole answer.
+ * 0, or -1 with err. */
+int rd_mgr_desired_read(json_object *j, struct rd_mgr_desired *d, char *err, size_t errlen);
+void rd_mgr_desired_free(struct rd_mgr_desired *d);
+
+/* The report: the host's identity and one entry per link (a new reference). */
+json_object *rd_mgr_report_json(const struct rd_mgr_ident *id, const struct rd_mgr_link *v,
+				size_t n);
+
+#endif
