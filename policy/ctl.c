@@ -45,6 +45,10 @@ static const struct command commands[] = {
 	{ "volume resize", "volume resize NAME --size SIZE", ctl_volume_resize },
 	{ "lend", "lend VOLUME --to IQN", ctl_lend },
 	{ "return", "return VOLUME", ctl_return },
+	{ "host list", "host list", ctl_host_list },
+	{ "host show", "host show NAME", ctl_host_show },
+	{ "link", "link VOLUME --to HOST [--timeout SECONDS] [--verbose]", ctl_link },
+	{ "unlink", "unlink VOLUME [--force] [--timeout SECONDS] [--verbose]", ctl_unlink },
 	{ "status", "status", ctl_status },
 	{ "events", "events [--follow] [--since REV]", ctl_events },
 };
@@ -163,10 +167,24 @@ const char *ctl_api_url(const struct ctl *c)
 	return buf;
 }
 
+struct pa_client *ctl_client(struct ctl *c)
+{
+	struct pa_client_opts o = { .url = ctl_api_url(c), .timeout_ms = 60000 };
+	struct pa_client *cl;
+	char err[1024];
+
+	o.files.ca_file = c->ca ? c->ca : c->ca_default;
+	o.files.cert_file = c->cert;
+	o.files.key_file = c->key;
+	cl = pa_client_new(&o, err, sizeof(err));
+	if (!cl)
+		ctl_fail(c, "%s", err);
+	return cl;
+}
+
 int ctl_call(struct ctl *c, const char *method, const char *path, json_object *body,
 	     json_object **reply)
 {
-	struct pa_client_opts o = { .url = ctl_api_url(c), .timeout_ms = 60000 };
 	json_object *e, *f, *m;
 	struct pa_client *cl;
 	char err[1024];
@@ -174,12 +192,9 @@ int ctl_call(struct ctl *c, const char *method, const char *path, json_object *b
 	int rc = CTL_OK;
 
 	*reply = NULL;
-	o.files.ca_file = c->ca ? c->ca : c->ca_default;
-	o.files.cert_file = c->cert;
-	o.files.key_file = c->key;
-	cl = pa_client_new(&o, err, sizeof(err));
+	cl = ctl_client(c);
 	if (!cl) {
-		rc = ctl_fail(c, "%s", err);
+		rc = CTL_FAIL;
 		goto out;
 	}
 	if (pa_client_call(cl, method, path, body, reply, &status, err, sizeof(err))) {

@@ -19,6 +19,8 @@
 
 #include "config.h"
 
+struct pa_client;
+
 enum { CTL_OK = 0, CTL_FAIL = 1, CTL_USAGE = 2 };
 
 #define CTL_ARGS_MAX	32
@@ -61,6 +63,9 @@ int ctl_fail(const struct ctl *c, const char *fmt, ...) __attribute__((format(pr
  */
 int ctl_call(struct ctl *c, const char *method, const char *path, json_object *body,
 	     json_object **reply);
+/* A client of the manager's API as the options say (NULL: the reason
+ * printed), for a command that calls more than once. */
+struct pa_client *ctl_client(struct ctl *c);
 /* The API's address for messages and for the stream: "unix:PATH" or the URL. */
 const char *ctl_api_url(const struct ctl *c);
 /* A name on the command line that goes into a path: ctl_usage_error if not one. */
@@ -110,6 +115,12 @@ int ctl_volume_resize(struct ctl *c);
 int ctl_lend(struct ctl *c);
 int ctl_return(struct ctl *c);
 int ctl_status(struct ctl *c);
+
+/* ctl_link.c */
+int ctl_host_list(struct ctl *c);
+int ctl_host_show(struct ctl *c);
+int ctl_link(struct ctl *c);
+int ctl_unlink(struct ctl *c);
 
 /* ctl_events.c */
 int ctl_events(struct ctl *c);

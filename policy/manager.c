@@ -200,23 +200,27 @@ bool pm_manager_revoked(void *arg, const char *serial)
 int pm_manager_authorize(void *arg, const struct pa_caller *c, char *why, size_t len)
 {
 	struct pm_manager *m = arg;
+	const struct pm_kind *k;
 	char id[PM_ID_LEN + 1];
 	json_object *node;
 	int rc = 0;
 
-	/* hosts register in a later issue (their heartbeat); admins hold a
-	 * certificate only an admin token could give */
-	if (c->kind != PA_CALLER_CERT || c->cert.role != PCA_ROLE_NODE)
+	/* admins hold a certificate only an admin token could give */
+	if (c->kind != PA_CALLER_CERT)
 		return 0;
-	node = pm_node_by_name(m, c->cert.name, id, NULL);
+	k = c->cert.role == PCA_ROLE_NODE ? &pm_kind_node :
+	    c->cert.role == PCA_ROLE_HOST ? &pm_kind_host : NULL;
+	if (!k)
+		return 0;
+	node = pm_member_by_name(m, k, c->cert.name, id, NULL);
 	if (!node)
-		rc = ll_fail(why, len, "node %s is not registered with this manager (removed, or never "
+		rc = ll_fail(why, len, "%s %s is not registered with this manager (removed, or never "
 			     "joined): join it again with a token from 'lunlinkctl token create "
-			     "--role node'", c->cert.name);
+			     "--role %s'", k->what, c->cert.name, k->what);
 	else if (strcmp(pm_str(node, "serial"), c->cert.serial))
-		rc = ll_fail(why, len, "node %s joined with another certificate (serial %s, this one "
+		rc = ll_fail(why, len, "%s %s joined with another certificate (serial %s, this one "
 			     "is %s): use the certificate it joined with, or remove it and join "
-			     "again", c->cert.name, pm_str(node, "serial"), c->cert.serial);
+			     "again", k->what, c->cert.name, pm_str(node, "serial"), c->cert.serial);
 	json_object_put(node);
 	return rc;
 }
@@ -229,13 +233,17 @@ static void on_change(struct pm_manager *m, const struct ps_event *ev)
 	int64_t rev = ev->kv.mod_revision;
 
 	if (!strncmp(k, "alive/", 6) && ev->type == PS_EVENT_DELETE)
-		pm_node_gone(m, k + 6, rev);
+		pm_member_gone(m, &pm_kind_node, k + 6, rev);
+	else if (!strncmp(k, "host-alive/", 11) && ev->type == PS_EVENT_DELETE)
+		pm_member_gone(m, &pm_kind_host, k + 11, rev);
 	else if (!strncmp(k, "revoked/", 8) && ev->type == PS_EVENT_PUT)
 		revoked_add(m, k + 8);
 	else if (!strncmp(k, "revoked/", 8))
 		revoked_del(m, k + 8);
-	else if (!strncmp(k, "actual/", 7) && strchr(k + 7, '/'))
+	else if (!strncmp(k, "actual/", 7) && strchr(k + 7, '/')) {
 		pm_volume_check(m, strchr(k + 7, '/') + 1);
+		pm_link_check(m, strchr(k + 7, '/') + 1);
+	}
 }
 
 static void watch_drain(struct pm_manager *m)
@@ -302,6 +310,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	pm_drain(m);
 	pm_volumes_sweep(m, false);
+	pm_links_sweep(m);
 }
 
 static void on_notify(evutil_socket_t fd, short what, void *arg)
@@ -423,6 +432,10 @@ static void add_routes(struct pm_manager *m)
 		{ "POST", "/v1/nodes/report", PA_ALLOW_NODE, pm_nodes_report, m },
 		{ "GET", "/v1/nodes/desired", PA_ALLOW_NODE, pm_nodes_desired, m },
 		{ "GET", "/v1/nodes", PA_ALLOW_MEMBERS, pm_nodes_get, m },
+		{ "POST", "/v1/hosts/report", PA_ALLOW_HOST, pm_hosts_report, m },
+		{ "GET", "/v1/hosts/desired", PA_ALLOW_HOST, pm_hosts_desired, m },
+		{ "GET", "/v1/hosts", PA_ALLOW_MEMBERS, pm_hosts_get, m },
+		{ "GET", "/v1/links", PA_ALLOW_MEMBERS, pm_links_get, m },
 		{ "DELETE", "/v1/nodes", admins, pm_nodes_delete, m },
 		{ "POST", "/v1/areas", admins, pm_areas_post, m },
 		{ "GET", "/v1/areas", PA_ALLOW_MEMBERS, pm_areas_get, m },
@@ -498,6 +511,7 @@ struct pm_manager *pm_manager_new(struct event_base *base, struct ps_store *st,
 		goto err;
 	/* volumes in the middle of a step carry on, or fail naming it */
 	pm_volumes_sweep(m, true);
+	pm_links_sweep(m);
 	m->last_compact_ms = ps_now_ms();
 	m->tick = event_new(base, -1, EV_PERSIST, on_tick, m);
 	m->notify = event_new(base, ps_notify_fd(st), EV_READ | EV_PERSIST, on_notify, m);

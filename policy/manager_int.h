@@ -28,6 +28,8 @@
 #define PM_PARTS_MAX	16		/* an integrated volume's parts (the module joins 16) */
 #define PM_IQN_BASE	"iqn.2026-11.org.lunlink.cluster"
 #define PM_CLUSTER_LEN	15		/* hex digits of the cluster's id in a WWID */
+#define PM_CHAP_USER_LEN	12	/* "ll-" and 9 random */
+#define PM_CHAP_SECRET_LEN	16	/* iSCSI wants 12 to 16 bytes (RFC 3720 8.2.1) */
 
 struct pm_follower;
 
@@ -96,10 +98,65 @@ json_object *pm_node_by_name(struct pm_manager *m, const char *name, char id[PM_
 			     struct ps_kv *kv);
 /* Every node's record, in id order (a new array). */
 json_object *pm_nodes_all(struct pm_manager *m);
-/* The alive key of a node went at revision rev: mark it offline. */
-void pm_node_gone(struct pm_manager *m, const char *id, int64_t rev);
-/* At start: every node's state as its alive key says. */
+/*
+ * Nodes and hosts are registered alike: a record under RECORDS/ID, a
+ * name index NAMES/NAME -> {"id"}, an alive key ALIVE/ID on a lease that
+ * their reports keep (offline when it expires).
+ */
+struct pm_kind {
+	const char *records;	/* "nodes", "hosts" */
+	const char *names;	/* "node-names", "host-names" */
+	const char *alive;	/* "alive", "host-alive" */
+	const char *what;	/* "node", "host": for messages */
+	enum pca_role role;
+};
+extern const struct pm_kind pm_kind_node, pm_kind_host;
+json_object *pm_member_by_name(struct pm_manager *m, const struct pm_kind *k, const char *name,
+			       char id[PM_ID_LEN + 1], struct ps_kv *kv);
+/* state ("online", "offline"), since (a revision) and since_ms */
+void pm_set_state(json_object *rec, const char *state, int64_t since);
+/* A report's alive key akey: renewed (1), or a put of it on a new lease
+ * to make in the report's transaction (0: *op filled, *text and *lease
+ * the caller's to free and revoke if the transaction fails), or -1 on a
+ * store error. */
+int pm_alive_renew(struct pm_manager *m, const char *akey, struct ps_op *op, char **text,
+		   int64_t *lease);
+/* The alive key of a node or host went at revision rev: mark it offline. */
+void pm_member_gone(struct pm_manager *m, const struct pm_kind *k, const char *id, int64_t rev);
+/* At start: every node's and host's state as its alive key says. */
 int pm_nodes_reconcile(struct pm_manager *m, char *err, size_t errlen);
+
+/* ---- hosts.c ---- */
+
+/* A joining host's record (NULL without randomness for its CHAP). */
+json_object *pm_host_new(const char *id, int64_t rev, const struct pca_identity *who);
+void pm_hosts_report(struct pa_request *r, void *arg);
+void pm_hosts_desired(struct pa_request *r, void *arg);
+void pm_hosts_get(struct pa_request *r, void *arg);
+/* Every host's record, its CHAP secret hidden (a new array). */
+json_object *pm_hosts_all(struct pm_manager *m);
+/* The host record of id (a new reference) or NULL; kv as pm_get's. */
+json_object *pm_host_get(struct pm_manager *m, const char *id, struct ps_kv *kv);
+
+/* ---- link.c ---- */
+
+/* POST /v1/volumes/NAME/link, /unlink */
+void pm_volume_link(struct pa_request *r, struct pm_manager *m, const char *name);
+void pm_volume_unlink(struct pa_request *r, struct pm_manager *m, const char *name);
+void pm_links_get(struct pa_request *r, void *arg);
+/* Every link of host id, as its desired links (a new array); links that
+ * the host is now told of for the first time get their host_told step. */
+json_object *pm_links_for_host(struct pm_manager *m, const char *host_id);
+/* One entry of a host's report about a link (checked by
+ * pm_host_report_parse): the link moves on if it answers its request. */
+void pm_link_host_report(struct pm_manager *m, const char *host_id, json_object *entry);
+/* The serving node's actual state of volume name changed: a requested
+ * link presented, a released one gone? */
+void pm_link_check(struct pm_manager *m, const char *name);
+/* Every link looked at again (sweep, start). */
+void pm_links_sweep(struct pm_manager *m);
+/* The link record of a volume (new reference), or NULL. */
+json_object *pm_link_get(struct pm_manager *m, const char *name, struct ps_kv *kv);
 
 /* ---- report.c ---- */
 
@@ -112,6 +169,14 @@ int pm_nodes_reconcile(struct pm_manager *m, char *err, size_t errlen);
  */
 int pm_report_parse(json_object *body, json_object **out, json_object **volumes,
 		    struct pjr_err *e);
+/*
+ * Check a host's report (POST /v1/hosts/report, doc/link.md) and give it
+ * back rebuilt from the checked fields: {"initiator","hostname",
+ * "lunlink_version"} in *out, and its "links" entries in *links (a new
+ * array, empty if none).  0, or -1 with e naming the field.
+ */
+int pm_host_report_parse(json_object *body, json_object **out, json_object **links,
+			 struct pjr_err *e);
 /* An area's or image's path: absolute, normalised, bounded; -1 with e
  * naming field. */
 int pm_path_check(const char *path, const char *field, struct pjr_err *e);
@@ -172,6 +237,18 @@ struct pm_desired {
  */
 int pm_volume_commit(struct pm_manager *m, const char *name, json_object *vol, int64_t vol_mod,
 		     const struct pm_desired *d, size_t n, int64_t *revision);
+/* More comparisons and operations for the same transaction (a link's
+ * record and its host's, with the volume's): their keys and values must
+ * live until it returns. */
+struct pm_txn_extra {
+	const struct ps_cmp *cmp;
+	size_t ncmp;
+	const struct ps_op *ops;
+	size_t nops;
+};
+int pm_volume_commit_ex(struct pm_manager *m, const char *name, json_object *vol, int64_t vol_mod,
+			const struct pm_desired *d, size_t n, const struct pm_txn_extra *x,
+			int64_t *revision);
 
 /* ---- volume_life.c ---- */
 
@@ -197,5 +274,9 @@ int pm_resize_serving(struct pm_manager *m, json_object *vol, int64_t vol_mod);
  * iqn.YYYY-MM.reverse.domain[:...] or eui. and 16 hex digits); if not,
  * why. */
 bool pm_iqn_valid(const char *s, char *why, size_t len);
+/* A CHAP account the manager makes: user "ll-" and 9 random lower-case
+ * letters and digits, a 16-character random secret.  -1 without
+ * randomness. */
+int pm_chap_make(char user[PM_CHAP_USER_LEN + 1], char secret[PM_CHAP_SECRET_LEN + 1]);
 
 #endif

@@ -29,23 +29,32 @@
 
 /* ---- lookups ---- */
 
-json_object *pm_node_by_name(struct pm_manager *m, const char *name, char id[PM_ID_LEN + 1],
-			     struct ps_kv *kv)
+const struct pm_kind pm_kind_node = { "nodes", "node-names", "alive", "node", PCA_ROLE_NODE };
+const struct pm_kind pm_kind_host = { "hosts", "host-names", "host-alive", "host", PCA_ROLE_HOST };
+
+json_object *pm_member_by_name(struct pm_manager *m, const struct pm_kind *k, const char *name,
+			       char id[PM_ID_LEN + 1], struct ps_kv *kv)
 {
 	char key[PS_KEY_MAX + 1];
 	json_object *link, *node = NULL;
 
 	if (!pjr_name_valid(name, strlen(name)))
 		return NULL;
-	pm_key(key, "node-names/%s", name);
+	pm_key(key, "%s/%s", k->names, name);
 	link = pm_get(m, key, NULL);
 	if (link && strlen(pm_str(link, "id")) == PM_ID_LEN) {
 		snprintf(id, PM_ID_LEN + 1, "%s", pm_str(link, "id"));
-		pm_key(key, "nodes/%s", id);
+		pm_key(key, "%s/%s", k->records, id);
 		node = pm_get(m, key, kv);
 	}
 	json_object_put(link);
 	return node;
+}
+
+json_object *pm_node_by_name(struct pm_manager *m, const char *name, char id[PM_ID_LEN + 1],
+			     struct ps_kv *kv)
+{
+	return pm_member_by_name(m, &pm_kind_node, name, id, kv);
 }
 
 json_object *pm_nodes_all(struct pm_manager *m)
@@ -65,7 +74,7 @@ json_object *pm_nodes_all(struct pm_manager *m)
 	return all;
 }
 
-static void set_state(json_object *node, const char *state, int64_t since)
+void pm_set_state(json_object *node, const char *state, int64_t since)
 {
 	json_object_object_add(node, "state", json_object_new_string(state));
 	json_object_object_add(node, "since", json_object_new_int64(since));
@@ -156,16 +165,17 @@ char *pm_token_get(void *arg, const char *id)
 	return v;
 }
 
-static int name_taken(struct pm_manager *m, const char *name, char *why, size_t len)
+static int name_taken(struct pm_manager *m, const struct pm_kind *k, const char *name,
+		      char *why, size_t len)
 {
 	char id[PM_ID_LEN + 1];
-	json_object *node = pm_node_by_name(m, name, id, NULL);
+	json_object *node = pm_member_by_name(m, k, name, id, NULL);
 
 	if (!node)
 		return 0;
-	ll_fail(why, len, "the name '%s' is taken by node %s (joined at revision %lld); remove "
-		"it first with 'lunlinkctl node remove %s', or join under another name", name, id,
-		(long long)pm_int(node, "joined_revision"), name);
+	ll_fail(why, len, "the name '%s' is taken by %s %s (joined at revision %lld); remove "
+		"it first with 'lunlinkctl %s remove %s', or join under another name", name,
+		k->what, id, (long long)pm_int(node, "joined_revision"), k->what, name);
 	json_object_put(node);
 	return -1;
 }
@@ -173,14 +183,16 @@ static int name_taken(struct pm_manager *m, const char *name, char *why, size_t 
 int pm_name_check(void *arg, enum pca_role role, const char *name, char *why, size_t len)
 {
 	struct pm_manager *m = arg;
+	const struct pm_kind *k = role == PCA_ROLE_NODE ? &pm_kind_node :
+				  role == PCA_ROLE_HOST ? &pm_kind_host : NULL;
 
-	if (role != PCA_ROLE_NODE)
+	if (!k)
 		return 0;
-	/* the API's paths under /v1/nodes/ that are not names */
+	/* the API's paths under /v1/nodes/ and /v1/hosts/ that are not names */
 	if (!strcmp(name, "report") || !strcmp(name, "desired"))
 		return ll_fail(why, len, "the name '%s' is reserved (a path of the API); choose "
 			       "another", name);
-	return name_taken(m, name, why, len);
+	return name_taken(m, k, name, why, len);
 }
 
 static json_object *new_node(const char *id, int64_t rev, const struct pca_identity *who,
@@ -201,7 +213,7 @@ static json_object *new_node(const char *id, int64_t rev, const struct pca_ident
 	json_object_object_add(n, "joined_revision", json_object_new_int64(rev));
 	json_object_object_add(n, "desired_revision", json_object_new_int64(0));
 	/* offline until its first report */
-	set_state(n, "offline", rev);
+	pm_set_state(n, "offline", rev);
 	return n;
 }
 
@@ -215,6 +227,7 @@ int pm_join_commit(void *arg, struct pa_join_commit *c)
 	struct ps_op ops[3];
 	struct ps_txn txn = { .cmp = cmp, .success = ops };
 	struct ps_txn_result res = { 0 };
+	const struct pm_kind *k;
 	int64_t rev;
 	int rc = -1;
 
@@ -230,11 +243,20 @@ int pm_join_commit(void *arg, struct pa_join_commit *c)
 	ops[0] = (struct ps_op){ .type = PS_OP_PUT, .key = tkey, .value = c->new_record,
 				 .value_len = strlen(c->new_record), .lease = tkv.lease };
 	txn.ncmp = txn.nsuccess = 1;
-	if (c->who->role == PCA_ROLE_NODE) {
+	k = c->who->role == PCA_ROLE_NODE ? &pm_kind_node :
+	    c->who->role == PCA_ROLE_HOST ? &pm_kind_host : NULL;
+	if (k) {
 		pm_hex_id(rev, id);
-		pm_key(lkey, "node-names/%s", c->who->name);
-		pm_key(nkey, "nodes/%s", id);
-		node = new_node(id, rev, c->who, c->hosts);
+		pm_key(lkey, "%s/%s", k->names, c->who->name);
+		pm_key(nkey, "%s/%s", k->records, id);
+		node = k == &pm_kind_node ? new_node(id, rev, c->who, c->hosts) :
+		       pm_host_new(id, rev, c->who);
+		if (!node) {
+			c->status = 500;
+			ll_fail(c->why, sizeof(c->why), "cannot make the host's CHAP account (no "
+				"randomness)");
+			goto out;
+		}
 		link = json_object_new_object();
 		json_object_object_add(link, "id", json_object_new_string(id));
 		cmp[1] = (struct ps_cmp){ .key = lkey, .target = PS_CMP_VERSION, .result = PS_EQUAL };
@@ -253,7 +275,7 @@ int pm_join_commit(void *arg, struct pa_join_commit *c)
 	}
 	if (!res.succeeded) {
 		c->status = 403;
-		if (c->who->role == PCA_ROLE_NODE && name_taken(m, c->who->name, c->why, sizeof(c->why))) {
+		if (k && name_taken(m, k, c->who->name, c->why, sizeof(c->why))) {
 			c->status = 409;
 			snprintf(c->field, sizeof(c->field), "name");
 		} else {
@@ -263,10 +285,10 @@ int pm_join_commit(void *arg, struct pa_join_commit *c)
 	}
 	if (node) {
 		if (res.revision != rev)
-			pm_log(m, "node %s's id %s is not its join's revision %lld: another writer "
-			       "shares the store", c->who->name, id, (long long)res.revision);
+			pm_log(m, "%s %s's id %s is not its join's revision %lld: another writer "
+			       "shares the store", k->what, c->who->name, id, (long long)res.revision);
 		json_object_object_add(c->reply, "id", json_object_new_string(id));
-		pm_log(m, "node %s joined as %s (certificate serial %s)", c->who->name, id,
+		pm_log(m, "%s %s joined as %s (certificate serial %s)", k->what, c->who->name, id,
 		       c->who->serial);
 	}
 	rc = 0;
@@ -352,18 +374,37 @@ static int store_actual(struct pm_manager *m, const char *id, json_object *volum
 	return rc;
 }
 
+int pm_alive_renew(struct pm_manager *m, const char *akey, struct ps_op *op, char **text,
+		   int64_t *lease)
+{
+	struct ps_kv akv = { 0 };
+	bool online = !ps_get(m->st, akey, &akv) && akv.lease &&
+		      !ps_lease_keepalive(m->st, akv.lease, NULL);
+
+	ps_kv_free(&akv);
+	if (online)
+		return 1;
+	if (ps_lease_grant(m->st, m->o.offline_after, lease))
+		return -1;
+	if (asprintf(text, "{\"at_ms\":%lld}", (long long)ps_now_ms()) < 0)
+		*text = NULL;
+	*op = (struct ps_op){ .type = PS_OP_PUT, .key = akey, .value = *text ? *text : "{}",
+			      .value_len = *text ? strlen(*text) : 2, .lease = *lease };
+	return 0;
+}
+
 void pm_nodes_report(struct pa_request *r, void *arg)
 {
 	struct pm_manager *m = arg;
 	char id[PM_ID_LEN + 1], nkey[PS_KEY_MAX + 1], akey[PS_KEY_MAX + 1], rkey[PS_KEY_MAX + 1];
 	json_object *body = NULL, *report = NULL, *volumes = NULL, *node = NULL, *out;
-	struct ps_kv nkv = { 0 }, akv = { 0 };
+	struct ps_kv nkv = { 0 };
 	struct pjr_err e = { 0 };
 	struct ps_cmp cmp = { .target = PS_CMP_MOD_REVISION, .result = PS_EQUAL };
 	struct ps_op ops[3];
 	struct ps_txn txn = { .cmp = &cmp, .ncmp = 1, .success = ops };
 	struct ps_txn_result res = { 0 };
-	int64_t rev, lease = 0, granted = 0, now = ps_now_ms();
+	int64_t rev, lease = 0, now = ps_now_ms();
 	bool node_changed, online;
 	char *alive_text = NULL, *report_text = NULL;
 
@@ -390,24 +431,20 @@ void pm_nodes_report(struct pa_request *r, void *arg)
 		pm_reply_store(r, m, "reading its revision");
 		goto out;
 	}
-	online = !ps_get(m->st, akey, &akv) && akv.lease &&
-		 !ps_lease_keepalive(m->st, akv.lease, NULL);
-	if (!online) {
-		if (ps_lease_grant(m->st, m->o.offline_after, &granted)) {
-			pm_reply_store(r, m, "granting the node's alive lease");
-			goto out;
-		}
-		lease = granted;
-		if (asprintf(&alive_text, "{\"at_ms\":%lld}", (long long)now) < 0)
-			alive_text = NULL;
-		ops[txn.nsuccess++] = (struct ps_op){ .type = PS_OP_PUT, .key = akey,
-						      .value = alive_text ? alive_text : "{}",
-						      .value_len = alive_text ? strlen(alive_text) : 2,
-						      .lease = lease };
+	switch (pm_alive_renew(m, akey, &ops[txn.nsuccess], &alive_text, &lease)) {
+	case -1:
+		pm_reply_store(r, m, "granting the node's alive lease");
+		goto out;
+	case 0:
+		txn.nsuccess++;
+		online = false;
+		break;
+	default:
+		online = true;
 	}
 	node_changed = merge_fields(node, report);
 	if (!online || strcmp(pm_str(node, "state"), "online")) {
-		set_state(node, "online", rev);
+		pm_set_state(node, "online", rev);
 		node_changed = true;
 		pm_log(m, "node %s (%s) is online", r->caller->cert.name, id);
 	}
@@ -449,7 +486,6 @@ out:
 	free(alive_text);
 	free(report_text);
 	ps_txn_result_free(&res);
-	ps_kv_free(&akv);
 	json_object_put(node);
 	json_object_put(volumes);
 	json_object_put(report);
@@ -458,7 +494,7 @@ out:
 
 /* ---- offline ---- */
 
-void pm_node_gone(struct pm_manager *m, const char *id, int64_t rev)
+void pm_member_gone(struct pm_manager *m, const struct pm_kind *k, const char *id, int64_t rev)
 {
 	char nkey[PS_KEY_MAX + 1], akey[PS_KEY_MAX + 1];
 	struct ps_kv nkv = { 0 };
@@ -468,12 +504,12 @@ void pm_node_gone(struct pm_manager *m, const char *id, int64_t rev)
 	struct ps_txn txn = { .cmp = cmp, .ncmp = 2, .success = &op, .nsuccess = 1 };
 	struct ps_txn_result res = { 0 };
 
-	pm_key(nkey, "nodes/%s", id);
-	pm_key(akey, "alive/%s", id);
+	pm_key(nkey, "%s/%s", k->records, id);
+	pm_key(akey, "%s/%s", k->alive, id);
 	node = pm_get(m, nkey, &nkv);
 	if (!node || !strcmp(pm_str(node, "state"), "offline"))
 		goto out;
-	set_state(node, "offline", rev);
+	pm_set_state(node, "offline", rev);
 	/* only if it did not report again meanwhile */
 	cmp[0] = (struct ps_cmp){ .key = akey, .target = PS_CMP_VERSION, .result = PS_EQUAL };
 	cmp[1] = (struct ps_cmp){ .key = nkey, .target = PS_CMP_MOD_REVISION, .result = PS_EQUAL,
@@ -482,23 +518,27 @@ void pm_node_gone(struct pm_manager *m, const char *id, int64_t rev)
 	op.value = pm_text(node);
 	op.value_len = strlen(op.value);
 	if (ps_txn(m->st, &txn, &res))
-		pm_log(m, "cannot mark node %s offline: %s", pm_str(node, "name"), ps_error(m->st));
+		pm_log(m, "cannot mark %s %s offline: %s", k->what, pm_str(node, "name"),
+		       ps_error(m->st));
 	else if (res.succeeded)
-		pm_log(m, "node %s (%s) is offline: no report for %d s", pm_str(node, "name"), id,
-		       m->o.offline_after);
+		pm_log(m, "%s %s (%s) is offline: no report for %d s", k->what, pm_str(node, "name"),
+		       id, m->o.offline_after);
 out:
 	ps_txn_result_free(&res);
 	json_object_put(node);
 }
 
-int pm_nodes_reconcile(struct pm_manager *m, char *err, size_t errlen)
+static int reconcile_kind(struct pm_manager *m, const struct pm_kind *k, char *err, size_t errlen)
 {
+	char prefix[PS_KEY_MAX + 1];
 	struct ps_range rg = { 0 };
-	size_t plen = strlen(PM_PREFIX "nodes/");
+	size_t plen;
 	int rc = 0;
 
-	if (ps_range(m->st, PM_PREFIX "nodes/", NULL, 0, &rg))
-		return ll_fail(err, errlen, "cannot read the nodes: %s", ps_error(m->st));
+	pm_key(prefix, "%s/", k->records);
+	plen = strlen(prefix);
+	if (ps_range(m->st, prefix, NULL, 0, &rg))
+		return ll_fail(err, errlen, "cannot read the %s: %s", k->records, ps_error(m->st));
 	for (size_t i = 0; i < rg.count && !rc; i++) {
 		const char *id = rg.kvs[i].key + plen;
 		char akey[PS_KEY_MAX + 1];
@@ -507,20 +547,27 @@ int pm_nodes_reconcile(struct pm_manager *m, char *err, size_t errlen)
 		bool alive, online;
 		int64_t rev = pm_next_revision(m);
 
-		pm_key(akey, "alive/%s", id);
+		pm_key(akey, "%s/%s", k->alive, id);
 		alive = !ps_get(m->st, akey, &akv);
 		ps_kv_free(&akv);
 		online = !strcmp(pm_str(node, "state"), "online");
 		if (node && alive != online) {
-			set_state(node, alive ? "online" : "offline", rev);
+			pm_set_state(node, alive ? "online" : "offline", rev);
 			rc = ps_put(m->st, rg.kvs[i].key, pm_text(node), strlen(pm_text(node)), 0, NULL);
 			if (rc)
-				ll_fail(err, errlen, "cannot update node %s: %s", id, ps_error(m->st));
+				ll_fail(err, errlen, "cannot update %s %s: %s", k->what, id,
+					ps_error(m->st));
 		}
 		json_object_put(node);
 	}
 	ps_range_free(&rg);
 	return rc;
+}
+
+int pm_nodes_reconcile(struct pm_manager *m, char *err, size_t errlen)
+{
+	return reconcile_kind(m, &pm_kind_node, err, errlen) ||
+	       reconcile_kind(m, &pm_kind_host, err, errlen) ? -1 : 0;
 }
 
 /* ---- reading and removing nodes ---- */

@@ -358,3 +358,100 @@ err:
 	*volumes = NULL;
 	return -1;
 }
+
+/* ---- a host's report (doc/link.md) ---- */
+
+#define HOST_LINKS_MAX	256
+#define STEP_MS_MAX	(3600 * 1000)
+
+static int parse_host_link(json_object *in, size_t i, json_object *list, struct pjr_err *e)
+{
+	static const char *const fields[] = { "volume", "link_revision", "state", "device",
+					      "by_id", "wwid", "size", "multipath", "login_ms",
+					      "scan_ms", "device_ms", "error", NULL };
+	static const char *const states[] = { "working", "linked", "failed", "unlinked", NULL };
+	static const char *const steps[] = { "login_ms", "scan_ms", "device_ms", NULL };
+	const char *volume, *state, *device = NULL, *by_id = NULL, *wwid = NULL, *mpath = NULL;
+	const char *error = NULL;
+	int64_t link_rev = 0, ms[3] = { 0, 0, 0 };
+	uint64_t size = 0;
+	char place[32];
+	size_t k;
+	json_object *l;
+
+	snprintf(place, sizeof(place), "links[%zu]", i);
+	if (!json_object_is_type(in, json_type_object))
+		return pjr_fail(e, 400, place, "field '%s' must be an object", place);
+	if (pjr_only(in, fields, e) ||
+	    pjr_string(in, "volume", true, PJR_NAME_MAX, PJR_NAME, &volume, e) ||
+	    pjr_int(in, "link_revision", true, 1, INT64_MAX, &link_rev, e) ||
+	    pjr_string(in, "state", true, 16, PJR_NAME, &state, e) ||
+	    pjr_string(in, "device", false, 32, PJR_TEXT, &device, e) ||
+	    pjr_string(in, "by_id", false, PM_PATH_MAX, PJR_TEXT, &by_id, e) ||
+	    pjr_string(in, "wwid", false, 80, PJR_TEXT, &wwid, e) ||
+	    pjr_size(in, "size", false, 0, SIZE_MAX_BYTES, &size, e) ||
+	    pjr_string(in, "multipath", false, 64, PJR_TEXT, &mpath, e) ||
+	    pjr_int(in, "login_ms", false, 0, STEP_MS_MAX, &ms[0], e) ||
+	    pjr_int(in, "scan_ms", false, 0, STEP_MS_MAX, &ms[1], e) ||
+	    pjr_int(in, "device_ms", false, 0, STEP_MS_MAX, &ms[2], e) ||
+	    pjr_string(in, "error", false, ERROR_MAX, PJR_TEXT, &error, e))
+		return nested(e, place);
+	for (k = 0; states[k] && strcmp(states[k], state); k++)
+		;
+	if (!states[k]) {
+		pjr_fail(e, 400, "state", "field 'state' must be working, linked, failed or "
+			 "unlinked, not '%s'", state);
+		return nested(e, place);
+	}
+	if (by_id && by_id[0] && strncmp(by_id, "/dev/", 5)) {
+		pjr_fail(e, 400, "by_id", "field 'by_id' must be a path under /dev/");
+		return nested(e, place);
+	}
+	l = json_object_new_object();
+	json_object_object_add(l, "volume", json_object_new_string(volume));
+	json_object_object_add(l, "link_revision", json_object_new_int64(link_rev));
+	json_object_object_add(l, "state", json_object_new_string(state));
+	json_object_object_add(l, "device", json_object_new_string(device ? device : ""));
+	json_object_object_add(l, "by_id", json_object_new_string(by_id ? by_id : ""));
+	json_object_object_add(l, "wwid", json_object_new_string(wwid ? wwid : ""));
+	add_size(l, "size", size);
+	json_object_object_add(l, "multipath", json_object_new_string(mpath ? mpath : ""));
+	for (k = 0; steps[k]; k++)
+		json_object_object_add(l, steps[k], json_object_new_int64(ms[k]));
+	json_object_object_add(l, "error", json_object_new_string(error ? error : ""));
+	json_object_array_add(list, l);
+	return 0;
+}
+
+int pm_host_report_parse(json_object *body, json_object **out, json_object **links,
+			 struct pjr_err *e)
+{
+	static const char *const fields[] = { "initiator", "hostname", "lunlink_version", "links",
+					      NULL };
+	const char *initiator = NULL, *hostname = NULL, *version = NULL;
+	json_object *r = json_object_new_object(), *list = json_object_new_array(), *in;
+
+	*out = *links = NULL;
+	if (pjr_only(body, fields, e) ||
+	    pjr_string(body, "initiator", false, IQN_MAX, PJR_HOST, &initiator, e) ||
+	    pjr_string(body, "hostname", false, 253, PJR_HOST, &hostname, e) ||
+	    pjr_string(body, "lunlink_version", false, VERSION_MAX, PJR_TEXT, &version, e) ||
+	    get_array(body, "links", HOST_LINKS_MAX, &in, e))
+		goto err;
+	if (initiator)
+		json_object_object_add(r, "initiator", json_object_new_string(initiator));
+	if (hostname)
+		json_object_object_add(r, "hostname", json_object_new_string(hostname));
+	if (version)
+		json_object_object_add(r, "lunlink_version", json_object_new_string(version));
+	for (size_t i = 0; in && i < json_object_array_length(in); i++)
+		if (parse_host_link(json_object_array_get_idx(in, i), i, list, e))
+			goto err;
+	*out = r;
+	*links = list;
+	return 0;
+err:
+	json_object_put(r);
+	json_object_put(list);
+	return -1;
+}

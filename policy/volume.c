@@ -610,17 +610,29 @@ static void compose_integrated(json_object *vol, struct place *pl, size_t n,
 int pm_volume_commit(struct pm_manager *m, const char *name, json_object *vol, int64_t vol_mod,
 		     const struct pm_desired *d, size_t n, int64_t *revision)
 {
+	return pm_volume_commit_ex(m, name, vol, vol_mod, d, n, NULL, revision);
+}
+
+int pm_volume_commit_ex(struct pm_manager *m, const char *name, json_object *vol, int64_t vol_mod,
+			const struct pm_desired *d, size_t n, const struct pm_txn_extra *x,
+			int64_t *revision)
+{
+	size_t xc = x ? x->ncmp : 0, xo = x ? x->nops : 0;
 	char vkey[PS_KEY_MAX + 1], (*keys)[PS_KEY_MAX + 1] = calloc(2 * n + 1, sizeof(*keys));
 	json_object **nodes = calloc(n + 1, sizeof(*nodes));
-	struct ps_cmp *cmp = calloc(n + 1, sizeof(*cmp));
-	struct ps_op *ops = calloc(2 * n + 1, sizeof(*ops));
+	struct ps_cmp *cmp = calloc(n + 1 + xc, sizeof(*cmp));
+	struct ps_op *ops = calloc(2 * n + 1 + xo, sizeof(*ops));
 	struct ps_txn txn = { .cmp = cmp, .success = ops };
 	struct ps_txn_result res = { 0 };
 	int64_t rev = pm_next_revision(m);
 	int rc = -1;
 
-	if (!keys || !nodes || !cmp || !ops || rev < 0 || 2 * n + 1 > PS_TXN_OPS_MAX)
+	if (!keys || !nodes || !cmp || !ops || rev < 0 || 2 * n + 1 + xo > PS_TXN_OPS_MAX)
 		goto out;
+	for (size_t i = 0; i < xc; i++)
+		cmp[txn.ncmp++] = x->cmp[i];
+	for (size_t i = 0; i < xo; i++)
+		ops[txn.nsuccess++] = x->ops[i];
 	pm_key(vkey, "volumes/%s", name);
 	cmp[txn.ncmp++] = (struct ps_cmp){ .key = vkey, .target = PS_CMP_MOD_REVISION,
 					   .result = PS_EQUAL, .number = vol_mod };

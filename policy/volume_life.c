@@ -382,14 +382,19 @@ void pm_volumes_get(struct pa_request *r, void *arg)
 		}
 		if (!pm_caller_admin(r))
 			pm_volume_redact(out);
+		json_object_object_add(out, "link", pm_link_get(m, r->rest + 1, NULL));
 		pa_reply_json(r, 200, out);
 		return;
 	}
 	out = json_object_new_object();
 	ps_revision(m->st, &rev, NULL);
 	all = pm_volumes_all(m);
-	for (size_t i = 0; i < json_object_array_length(all); i++)
-		pm_volume_redact(json_object_array_get_idx(all, i));
+	for (size_t i = 0; i < json_object_array_length(all); i++) {
+		json_object *v = json_object_array_get_idx(all, i);
+
+		pm_volume_redact(v);
+		json_object_object_add(v, "link", pm_link_get(m, pm_str(v, "name"), NULL));
+	}
 	json_object_object_add(out, "revision", json_object_new_int64(rev));
 	json_object_object_add(out, "volumes", all);
 	pa_reply_json(r, 200, out);

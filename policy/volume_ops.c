@@ -28,8 +28,6 @@
 #include <string.h>
 
 #define IQN_MAX		223	/* RFC 3720 3.2.6.1 */
-#define CHAP_USER_LEN	12	/* "ll-" and 9 random */
-#define CHAP_SECRET_LEN	16	/* iSCSI wants 12 to 16 bytes (RFC 3720 8.2.1) */
 
 /* ---- shared ---- */
 
@@ -347,17 +345,25 @@ static int random_text(char *out, size_t len, const char *set)
 	return 0;
 }
 
+int pm_chap_make(char user[PM_CHAP_USER_LEN + 1], char secret[PM_CHAP_SECRET_LEN + 1])
+{
+	static const char lower[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	static const char mixed[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+	memcpy(user, "ll-", 3);
+	return random_text(user + 3, PM_CHAP_USER_LEN - 3, lower) ||
+	       random_text(secret, PM_CHAP_SECRET_LEN, mixed) ? -1 : 0;
+}
+
 static void volume_lend(struct pa_request *r, struct pm_manager *m, const char *name)
 {
 	static const char *const fields[] = { "initiator", NULL };
-	static const char lower[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	static const char mixed[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	json_object *body = NULL, *vol = NULL, *d = NULL, *b, *l, *acl, *chap, *out;
 	struct ps_kv vkv = { 0 };
 	struct pjr_err e = { 0 };
 	struct pm_desired pd;
 	const char *iqn;
-	char why[256], user[CHAP_USER_LEN + 1] = "ll-", secret[CHAP_SECRET_LEN + 1];
+	char why[256], user[PM_CHAP_USER_LEN + 1], secret[PM_CHAP_SECRET_LEN + 1];
 	int64_t rev, done = 0;
 	int rc;
 
@@ -392,8 +398,7 @@ static void volume_lend(struct pa_request *r, struct pm_manager *m, const char *
 		goto out;
 	}
 	rev = pm_next_revision(m);
-	if (rev < 0 || random_text(user + 3, CHAP_USER_LEN - 3, lower) ||
-	    random_text(secret, CHAP_SECRET_LEN, mixed)) {
+	if (rev < 0 || pm_chap_make(user, secret)) {
 		pm_reply_store(r, m, "making the CHAP account (no randomness, or no revision)");
 		goto out;
 	}
@@ -478,7 +483,7 @@ void pm_volume_action(struct pa_request *r, struct pm_manager *m)
 
 	if (!slash || len > PJR_NAME_MAX) {
 		pa_reply_error(r, 404, "path", "POST %s: a volume's actions are "
-			       "/v1/volumes/NAME/resize, /lend and /return", r->path);
+			       "/v1/volumes/NAME/resize, /lend, /return, /link and /unlink", r->path);
 		return;
 	}
 	memcpy(name, r->rest + 1, len);
@@ -490,7 +495,11 @@ void pm_volume_action(struct pa_request *r, struct pm_manager *m)
 		volume_lend(r, m, name);
 	else if (!strcmp(action, "return"))
 		volume_return(r, m, name);
+	else if (!strcmp(action, "link"))
+		pm_volume_link(r, m, name);
+	else if (!strcmp(action, "unlink"))
+		pm_volume_unlink(r, m, name);
 	else
-		pa_reply_error(r, 404, "path", "POST %s: no action '%s' (resize, lend or return)",
-			       r->path, action);
+		pa_reply_error(r, 404, "path", "POST %s: no action '%s' (resize, lend, return, link "
+			       "or unlink)", r->path, action);
 }

@@ -118,9 +118,11 @@ static inline void *job_run(void *arg)
 	if (j->token) {
 		const char *hosts[] = { "127.0.0.1", NULL };
 
-		/* only nodes' certificates name hosts: "ops" is an admin */
+		/* only nodes' certificates name hosts: "ops" is an admin,
+		 * "web..." the hosts (initiators) of policy-links.c */
 		j->rc = pa_client_join(join_url, ca_file, j->token, j->name,
-				       strcmp(j->name, "ops") ? hosts : NULL, j->key, j->cert,
+				       strcmp(j->name, "ops") && strncmp(j->name, "web", 3) ?
+				       hosts : NULL, j->key, j->cert,
 				       j->err, sizeof(j->err));
 	} else {
 		json_object *b = j->body ? json_tokener_parse(j->body) : NULL;

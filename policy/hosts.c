@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * hosts.c: the hosts of the cluster, the servers that use its volumes
+ * (seed 000), as lunlink-rescand registers them (doc/link.md).  A host
+ * joins with a token of role host, as a node does (registry.c keeps both:
+ * hosts/ID, host-names/NAME, host-alive/ID on a lease), and is given a
+ * CHAP account at its join: every node that serves it something binds
+ * that account to the host's target there, so the host logs in to any
+ * of them with the one account its desired links carry.
+ *
+ * Its reports are heartbeats (online while they come, offline when its
+ * alive lease lapses) that carry its initiator name, host name and
+ * version, and how its links went (link.c moves them on).  Its desired
+ * links are read from the links/ records (link.c); desired_revision in
+ * its record changes whenever they do, so that the host's poll with
+ * since= answers "changed" only then.
+ */
+#include "manager_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+json_object *pm_host_new(const char *id, int64_t rev, const struct pca_identity *who)
+{
+	char user[PM_CHAP_USER_LEN + 1], secret[PM_CHAP_SECRET_LEN + 1];
+	json_object *h, *chap;
+
+	if (pm_chap_make(user, secret))
+		return NULL;
+	h = json_object_new_object();
+	chap = json_object_new_object();
+	json_object_object_add(chap, "user", json_object_new_string(user));
+	json_object_object_add(chap, "secret", json_object_new_string(secret));
+	json_object_object_add(h, "id", json_object_new_string(id));
+	json_object_object_add(h, "name", json_object_new_string(who->name));
+	json_object_object_add(h, "initiator", json_object_new_string(""));
+	json_object_object_add(h, "hostname", json_object_new_string(""));
+	json_object_object_add(h, "lunlink_version", json_object_new_string(""));
+	json_object_object_add(h, "serial", json_object_new_string(who->serial));
+	json_object_object_add(h, "joined_revision", json_object_new_int64(rev));
+	json_object_object_add(h, "desired_revision", json_object_new_int64(0));
+	json_object_object_add(h, "chap", chap);
+	/* offline until its first report */
+	pm_set_state(h, "offline", rev);
+	return h;
+}
+
+json_object *pm_host_get(struct pm_manager *m, const char *id, struct ps_kv *kv)
+{
+	char key[PS_KEY_MAX + 1];
+
+	pm_key(key, "hosts/%s", id);
+	return pm_get(m, key, kv);
+}
+
+static void redact(json_object *h)
+{
+	json_object *chap;
+
+	if (json_object_object_get_ex(h, "chap", &chap) && chap)
+		json_object_object_add(chap, "secret", json_object_new_string("(hidden)"));
+}
+
+/* ---- reports ---- */
+
+/* Copy the report's fields into the host record; true if any changed. */
+static bool merge(json_object *h, json_object *report)
+{
+	bool changed = false;
+
+	json_object_object_foreach(report, field, v) {
+		json_object *old;
+
+		if (json_object_object_get_ex(h, field, &old) && !strcmp(pm_text(old), pm_text(v)))
+			continue;
+		json_object_object_add(h, field, json_object_get(v));
+		changed = true;
+	}
+	return changed;
+}
+
+void pm_hosts_report(struct pa_request *r, void *arg)
+{
+	struct pm_manager *m = arg;
+	char id[PM_ID_LEN + 1], hkey[PS_KEY_MAX + 1], akey[PS_KEY_MAX + 1], why[256];
+	json_object *body = NULL, *report = NULL, *links = NULL, *h = NULL, *out;
+	struct ps_kv hkv = { 0 };
+	struct pjr_err e = { 0 };
+	struct ps_cmp cmp = { .key = hkey, .target = PS_CMP_MOD_REVISION, .result = PS_EQUAL };
+	struct ps_op ops[2];
+	struct ps_txn txn = { .cmp = &cmp, .ncmp = 1, .success = ops };
+	struct ps_txn_result res = { 0 };
+	int64_t rev, lease = 0;
+	char *alive_text = NULL;
+	bool changed;
+
+	if (pa_request_json(r, &body))
+		goto out;
+	if (pm_host_report_parse(body, &report, &links, &e)) {
+		pa_reply_pjr(r, &e);
+		goto out;
+	}
+	if (pm_str(report, "initiator")[0] &&
+	    !pm_iqn_valid(pm_str(report, "initiator"), why, sizeof(why))) {
+		pa_reply_error(r, 400, "initiator", "field 'initiator' is not an iSCSI initiator "
+			       "name: %s", why);
+		goto out;
+	}
+	h = pm_member_by_name(m, &pm_kind_host, r->caller->cert.name, id, &hkv);
+	if (!h) {	/* authorize let it through: removed meanwhile */
+		pa_reply_error(r, 403, "caller", "host %s is not registered", r->caller->cert.name);
+		goto out;
+	}
+	pm_key(hkey, "hosts/%s", id);
+	pm_key(akey, "host-alive/%s", id);
+	rev = pm_next_revision(m);
+	if (rev < 0) {
+		pm_reply_store(r, m, "reading its revision");
+		goto out;
+	}
+	switch (pm_alive_renew(m, akey, &ops[txn.nsuccess], &alive_text, &lease)) {
+	case -1:
+		pm_reply_store(r, m, "granting the host's alive lease");
+		goto out;
+	case 0:
+		txn.nsuccess++;
+		break;
+	default:
+		lease = 0;
+	}
+	changed = merge(h, report);
+	if (lease || strcmp(pm_str(h, "state"), "online")) {
+		pm_set_state(h, "online", rev);
+		changed = true;
+		pm_log(m, "host %s (%s, %s) is online", r->caller->cert.name, id,
+		       pm_str(h, "initiator"));
+	}
+	if (changed)
+		ops[txn.nsuccess++] = (struct ps_op){ .type = PS_OP_PUT, .key = hkey,
+						      .value = pm_text(h),
+						      .value_len = strlen(pm_text(h)) };
+	cmp.number = hkv.mod_revision;
+	if (txn.nsuccess && (ps_txn(m->st, &txn, &res) || !res.succeeded)) {
+		if (res.succeeded)
+			pm_reply_store(r, m, "storing the report");
+		else
+			pa_reply_error(r, 409, "body", "host %s changed while its report was read; "
+				       "report again", r->caller->cert.name);
+		goto out;
+	}
+	lease = 0;	/* the alive key holds it now */
+	for (size_t i = 0; i < json_object_array_length(links); i++)
+		pm_link_host_report(m, id, json_object_array_get_idx(links, i));
+	json_object_put(h);
+	h = pm_host_get(m, id, NULL);
+	out = json_object_new_object();
+	json_object_object_add(out, "id", json_object_new_string(id));
+	json_object_object_add(out, "desired_revision",
+			       json_object_new_int64(h ? pm_int(h, "desired_revision") : 0));
+	pa_reply_json(r, 200, out);
+out:
+	if (lease)
+		ps_lease_revoke(m->st, lease, NULL);
+	free(alive_text);
+	ps_txn_result_free(&res);
+	ps_kv_free(&hkv);
+	json_object_put(h);
+	json_object_put(links);
+	json_object_put(report);
+	json_object_put(body);
+}
+
+/* ---- its desired links ---- */
+
+void pm_hosts_desired(struct pa_request *r, void *arg)
+{
+	struct pm_manager *m = arg;
+	char id[PM_ID_LEN + 1], *since_s = pm_query(r, "since");
+	json_object *h = pm_member_by_name(m, &pm_kind_host, r->caller->cert.name, id, NULL), *out;
+	long long since = since_s ? strtoll(since_s, NULL, 10) : -1;
+	int64_t desired;
+
+	if (!h) {
+		pa_reply_error(r, 403, "caller", "host %s is not registered", r->caller->cert.name);
+		goto out;
+	}
+	desired = pm_int(h, "desired_revision");
+	out = json_object_new_object();
+	json_object_object_add(out, "id", json_object_new_string(id));
+	json_object_object_add(out, "desired_revision", json_object_new_int64(desired));
+	json_object_object_add(out, "changed", json_object_new_boolean(since < desired));
+	if (since < desired)
+		json_object_object_add(out, "links", pm_links_for_host(m, id));
+	pa_reply_json(r, 200, out);
+out:
+	free(since_s);
+	json_object_put(h);
+}
+
+/* ---- reading ---- */
+
+/* A host's record as the API shows it: secret hidden, its links. */
+static json_object *host_view(struct pm_manager *m, json_object *h)
+{
+	json_object *links = json_object_new_array();
+	struct ps_range rg = { 0 };
+
+	redact(h);
+	if (!ps_range(m->st, PM_PREFIX "links/", NULL, 0, &rg)) {
+		for (size_t i = 0; i < rg.count; i++) {
+			json_object *l = json_tokener_parse(rg.kvs[i].value), *s, *dev;
+
+			if (!l || strcmp(pm_str(l, "host_id"), pm_str(h, "id"))) {
+				json_object_put(l);
+				continue;
+			}
+			s = json_object_new_object();
+			json_object_object_add(s, "volume", json_object_new_string(pm_str(l, "volume")));
+			json_object_object_add(s, "state", json_object_new_string(pm_str(l, "state")));
+			json_object_object_add(s, "node", json_object_new_string(pm_str(l, "node")));
+			json_object_object_add(s, "lun", json_object_new_int64(pm_int(l, "lun")));
+			if (json_object_object_get_ex(l, "device", &dev))
+				json_object_object_add(s, "device", json_object_get(dev));
+			json_object_array_add(links, s);
+			json_object_put(l);
+		}
+	}
+	ps_range_free(&rg);
+	json_object_object_add(h, "links", links);
+	return h;
+}
+
+json_object *pm_hosts_all(struct pm_manager *m)
+{
+	json_object *all = json_object_new_array();
+	struct ps_range rg = { 0 };
+
+	if (ps_range(m->st, PM_PREFIX "hosts/", NULL, 0, &rg))
+		return all;
+	for (size_t i = 0; i < rg.count; i++) {
+		json_object *h = json_tokener_parse(rg.kvs[i].value);
+
+		if (h)
+			json_object_array_add(all, host_view(m, h));
+	}
+	ps_range_free(&rg);
+	return all;
+}
+
+void pm_hosts_get(struct pa_request *r, void *arg)
+{
+	struct pm_manager *m = arg;
+	char id[PM_ID_LEN + 1];
+	json_object *out, *h;
+	int64_t rev = 0;
+
+	if (!r->rest[0] || !strcmp(r->rest, "/")) {
+		ps_revision(m->st, &rev, NULL);
+		out = json_object_new_object();
+		json_object_object_add(out, "revision", json_object_new_int64(rev));
+		json_object_object_add(out, "hosts", pm_hosts_all(m));
+		pa_reply_json(r, 200, out);
+		return;
+	}
+	h = pm_member_by_name(m, &pm_kind_host, r->rest + 1, id, NULL);
+	if (!h) {
+		pa_reply_error(r, 404, "path", "no host named '%s' ('lunlinkctl host list' shows "
+			       "them)", r->rest + 1);
+		return;
+	}
+	pa_reply_json(r, 200, host_view(m, h));
+}
