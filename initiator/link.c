@@ -405,7 +405,9 @@ static void report_device(const struct rd_link_ctx *c, const struct rd_sdev *d,
 {
 	char dm[64], name[128], uuid[256];
 
-	snprintf(out->wwid, sizeof(out->wwid), "%s", d->wwid);
+	/* the manager's spelling of it: the same WWID (rd_wwid_equal), and
+	 * the manager compares the strings */
+	snprintf(out->wwid, sizeof(out->wwid), "%s", r->wwid[0] ? r->wwid : d->wwid);
 	out->size = d->size;
 	if (rd_multipath_holder(c->env, d->block, dm, sizeof(dm), name, sizeof(name), uuid,
 				sizeof(uuid)) > 0) {
@@ -417,7 +419,6 @@ static void report_device(const struct rd_link_ctx *c, const struct rd_sdev *d,
 		out->multipath[0] = '\0';
 		rd_by_id_path(d->wwid, out->by_id, sizeof(out->by_id));
 	}
-	(void)r;
 }
 
 /* The first device with the WWID that has its block device, or NULL. */

@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * t/unit/rescand-link.c: unit tests (TAP) of the host's side of
+ * `lunlinkctl link` (initiator/link.c, mgr_json.c, the swap check of
+ * holders.c) against a fake sysfs tree shaped like the kernel's, built in
+ * a temporary folder as t/unit/rescand-sysfs.c builds its own: sessions,
+ * scsi_device entries with WWIDs and block devices, holders, mountinfo,
+ * a swaps file, and a fake iscsiadm (a shell script that logs its
+ * arguments and refuses logins).
+ *
+ * The kernel's side of a write is kernel_hook: a "C T L" scan adds the
+ * device staged for that address, a delete takes the device out of the
+ * tree.
+ */
+#include "link.h"
+#include "log.h"
+#include "mgr_json.h"
+#include "sysfs.h"
+#include "tap.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char root[512];
+static struct rd_env env;
+static struct rd_link_ctx ctx;
+
+/* ---- the tree --------------------------------------------------------------- */
+
+static const char *at(const char *fmt, va_list ap)
+{
+	static char p[PATH_MAX * 2];
+	int n = snprintf(p, sizeof(p), "%s/", root);
+
+	vsnprintf(p + n, sizeof(p) - (size_t)n, fmt, ap);
+	return p;
+}
+
+static const char *at_path(const char *rel)
+{
+	static char p[PATH_MAX * 2];
+
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	return p;
+}
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	char cmd[PATH_MAX * 3];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (system(cmd))
+		diag("failed: %s", cmd);
+}
+
+static void mkdirs(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void mkdirs(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sh("mkdir -p '%s'", at(fmt, ap));
+	va_end(ap);
+}
+
+static void put(const char *content, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(const char *content, const char *fmt, ...)
+{
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	f = fopen(at(fmt, ap), "w");
+	va_end(ap);
+	if (!f) {
+		diag("cannot write: %s", strerror(errno));
+		return;
+	}
+	fputs(content, f);
+	fclose(f);
+}
+
+static void link_at(const char *target, const char *link)
+{
+	char t[PATH_MAX * 2], l[PATH_MAX * 2];
+
+	snprintf(t, sizeof(t), "%s/%s", root, target);
+	snprintf(l, sizeof(l), "%s/%s", root, link);
+	if (symlink(t, l))
+		diag("symlink %s: %s", l, strerror(errno));
+}
+
+static void fake_session(unsigned int sid, unsigned int host, const char *target,
+			 const char *addr, unsigned int target_id)
+{
+	char h[128], p[512], l[256], tid[16];
+
+	snprintf(h, sizeof(h), "devices/platform/host%u", host);
+	mkdirs("%s/session%u/iscsi_session/session%u", h, sid, sid);
+	mkdirs("%s/session%u/connection%u:0/iscsi_connection/connection%u:0", h, sid, sid, sid);
+	mkdirs("%s/scsi_host/host%u", h, host);
+	mkdirs("class/iscsi_session");
+	mkdirs("class/iscsi_connection");
+	mkdirs("class/scsi_host");
+	mkdirs("class/scsi_device");
+	mkdirs("block");
+	put(target, "%s/session%u/iscsi_session/session%u/targetname", h, sid, sid);
+	snprintf(tid, sizeof(tid), "%u\n", target_id);
+	put(tid, "%s/session%u/iscsi_session/session%u/target_id", h, sid, sid);
+	put(addr, "%s/session%u/connection%u:0/iscsi_connection/connection%u:0/persistent_address",
+	    h, sid, sid, sid);
+	put("3260", "%s/session%u/connection%u:0/iscsi_connection/connection%u:0/persistent_port",
+	    h, sid, sid, sid);
+	put("", "%s/scsi_host/host%u/scan", h, host);
+	snprintf(p, sizeof(p), "%s/session%u/iscsi_session/session%u", h, sid, sid);
+	snprintf(l, sizeof(l), "class/iscsi_session/session%u", sid);
+	link_at(p, l);
+	snprintf(p, sizeof(p), "%s/session%u/connection%u:0/iscsi_connection/connection%u:0", h,
+		 sid, sid, sid);
+	snprintf(l, sizeof(l), "class/iscsi_connection/connection%u:0", sid);
+	link_at(p, l);
+	snprintf(p, sizeof(p), "%s/scsi_host/host%u", h, host);
+	snprintf(l, sizeof(l), "class/scsi_host/host%u", host);
+	link_at(p, l);
+}
+
+/* name NULL: no block device (a LUN 0 controller) */
+static void fake_sdev(unsigned int sid, const char *hctl, const char *wwid, const char *name,
+		      const char *sectors, const char *devnum)
+{
+	char d[256], p[512], l[256];
+	struct rd_hctl h;
+
+	rd_hctl_parse(hctl, &h);
+	snprintf(d, sizeof(d), "devices/platform/host%u/session%u/target%u:%u:%u/%s", h.host, sid,
+		 h.host, h.channel, h.target, hctl);
+	mkdirs("%s/scsi_device/%s", d, hctl);
+	put("running\n", "%s/state", d);
+	put(wwid, "%s/wwid", d);
+	put("", "%s/rescan", d);
+	put("", "%s/delete", d);
+	snprintf(p, sizeof(p), "%s/scsi_device/%s/device", d, hctl);
+	link_at(d, p);
+	snprintf(p, sizeof(p), "%s/scsi_device/%s", d, hctl);
+	snprintf(l, sizeof(l), "class/scsi_device/%s", hctl);
+	link_at(p, l);
+	if (!name)
+		return;
+	mkdirs("%s/block/%s/holders", d, name);
+	put(sectors, "%s/block/%s/size", d, name);
+	put(devnum, "%s/block/%s/dev", d, name);
+	snprintf(p, sizeof(p), "%s/block/%s", d, name);
+	snprintf(l, sizeof(l), "block/%s", name);
+	link_at(p, l);
+}
+
+/* a device-mapper device dm-N holding disk `disk`, with a dm uuid */
+static void fake_dm(const char *disk, const char *dm, const char *name, const char *uuid)
+{
+	mkdirs("devices/virtual/block/%s/dm", dm);
+	put(name, "devices/virtual/block/%s/dm/name", dm);
+	put(uuid, "devices/virtual/block/%s/dm/uuid", dm);
+	sh("ln -s '%s/devices/virtual/block/%s' '%s/block/%s'", root, dm, root, dm);
+	sh("ln -s '%s/devices/virtual/block/%s' '%s/block/%s/holders/%s'", root, dm, root, disk, dm);
+}
+
+static void fresh_tree(void)
+{
+	sh("rm -rf '%s'/*", root);
+	mkdirs("deleted");
+	mkdirs("dev");
+	put("", "mountinfo");
+	put("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n", "swaps");
+	put("", "iscsiadm.log");
+}
+
+/* ---- the kernel ------------------------------------------------------------- */
+
+static struct staged {
+	char hctl[32];
+	unsigned int sid;
+	const char *wwid, *name, *sectors, *devnum;
+} staged[8];
+static size_t nstaged, nscans;
+
+static void stage(unsigned int sid, const char *hctl, const char *wwid, const char *name,
+		  const char *sectors, const char *devnum)
+{
+	staged[nstaged] = (struct staged){ "", sid, wwid, name, sectors, devnum };
+	snprintf(staged[nstaged].hctl, sizeof(staged[0].hctl), "%s", hctl);
+	nstaged++;
+}
+
+static void kernel_hook(const struct rd_env *e, const char *path, const char *value)
+{
+	const char *rel = path + strlen(root) + 1;
+	unsigned int host, c, t;
+	unsigned long long l;
+	char hctl[64], real[PATH_MAX], link[PATH_MAX * 2];
+	struct rd_hctl h;
+	struct rd_sdev d;
+
+	(void)e;
+	if (sscanf(rel, "class/scsi_host/host%u/scan", &host) == 1) {
+		nscans++;
+		if (sscanf(value, "%u %u %llu", &c, &t, &l) != 3)
+			return;
+		for (size_t i = 0; i < nstaged; i++) {
+			if (!staged[i].hctl[0] || rd_hctl_parse(staged[i].hctl, &h) || h.host != host ||
+			    h.channel != c || h.target != t || h.lun != l)
+				continue;
+			fake_sdev(staged[i].sid, staged[i].hctl, staged[i].wwid, staged[i].name,
+				  staged[i].sectors, staged[i].devnum);
+			staged[i].hctl[0] = '\0';
+		}
+		return;
+	}
+	if (sscanf(rel, "class/scsi_device/%63[0-9:]/device/delete", hctl) != 1)
+		return;
+	rd_hctl_parse(hctl, &h);
+	if (rd_sdev_read(&env, &h, &d, NULL, 0) <= 0)
+		return;
+	snprintf(link, sizeof(link), "%s/class/scsi_device/%s/device", root, hctl);
+	if (!realpath(link, real))
+		return;
+	if (d.block[0])
+		sh("rm -f '%s/block/%s'", root, d.block);
+	sh("rm -f '%s/class/scsi_device/%s' && rm -rf '%s/deleted/%s' && mv '%s' '%s/deleted/%s'",
+	   root, hctl, root, hctl, real, root, hctl);
+}
+
+static const char *iscsiadm_log(void)
+{
+	static char buf[8192];
+	FILE *f;
+	size_t n;
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/iscsiadm.log", root);
+	f = fopen(p, "r");
+	if (!f)
+		return "";
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void reset(void)
+{
+	static char iscsiadm[PATH_MAX];
+
+	fresh_tree();
+	rd_env_default(&env);
+	snprintf(env.sysfs, sizeof(env.sysfs), "%s", root);
+	snprintf(env.dev, sizeof(env.dev), "%s/dev", root);
+	snprintf(env.mountinfo, sizeof(env.mountinfo), "%s/mountinfo", root);
+	snprintf(env.swaps, sizeof(env.swaps), "%s/swaps", root);
+	env.kernel_hook = kernel_hook;
+	nstaged = nscans = 0;
+	/* iscsiadm: logs its arguments; a login is refused as a wrong CHAP
+	 * secret is, with iscsiadm's words and status */
+	snprintf(iscsiadm, sizeof(iscsiadm), "%s/iscsiadm", root);
+	put("#!/bin/sh\n"
+	    "echo \"$*\" >> \"${0%/*}/iscsiadm.log\"\n"
+	    "case \"$*\" in *--login*)\n"
+	    "  echo 'iscsiadm: Could not login to [iface: default, target: t, portal: p].'\n"
+	    "  echo 'iscsiadm: initiator reported error (24 - iSCSI login failed due to "
+	    "authorization failure)'\n"
+	    "  exit 24;;\n"
+	    "esac\n", "iscsiadm");
+	chmod(iscsiadm, 0755);
+	ctx = (struct rd_link_ctx){ .env = &env, .iscsiadm = iscsiadm, .iscsiadm_timeout_s = 10,
+				    .poll_ms = 5 };
+}
+
+#define T1	"iqn.2026-11.org.lunlink.cluster:host-00000000000000c1"
+#define W1	"naa.60000000000000000000000000000a01"
+#define W2	"naa.60000000000000000000000000000b02"
+
+static struct rd_link_req req(const char *volume, const char *wwid, unsigned int lun)
+{
+	struct rd_link_req r = { .revision = 7, .lun = lun, .size = 1 << 20, .timeout_s = 2 };
+
+	snprintf(r.volume, sizeof(r.volume), "%s", volume);
+	snprintf(r.target, sizeof(r.target), "%s", T1);
+	snprintf(r.portal, sizeof(r.portal), "10.0.0.5:3260");
+	snprintf(r.wwid, sizeof(r.wwid), "%s", wwid);
+	snprintf(r.chap_user, sizeof(r.chap_user), "ll-hc1");
+	snprintf(r.chap_secret, sizeof(r.chap_secret), "s3cret");
+	return r;
+}
+
+/* ---- the tests --------------------------------------------------------------- */
+
+static void test_names(void)
+{
+	char b[320];
+
+	ok(rd_wwid_equal("naa.6A1B", "naa.6a1b"), "WWIDs compare without case");
+	ok(!rd_wwid_equal("naa.6a1b", "naa.6a1c"), "different WWIDs differ");
+	ok(!rd_wwid_equal("", ""), "an empty WWID matches nothing");
+	rd_by_id_path("naa.6001405ABCdef0123", b, sizeof(b));
+	is_str(b, "/dev/disk/by-id/wwn-0x6001405abcdef0123", "udev's wwn- link of an NAA WWID");
+	rd_by_id_path("t10.IET     VIRTUAL-DISK", b, sizeof(b));
+	is_str(b, "", "no wwn- link for a T10 vendor WWID");
+	rd_by_id_path("naa.60zz", b, sizeof(b));
+	is_str(b, "", "no wwn- link for a WWID that is not hex");
+}
+
+static void test_initiator_name(void)
+{
+	char p[PATH_MAX], name[256], err[512];
+
+	reset();
+	snprintf(p, sizeof(p), "%s/initiatorname.iscsi", root);
+	put("## DO NOT EDIT OR REMOVE THIS FILE!\n"
+	    "## If you remove this file, the iSCSI daemon will not start.\n"
+	    "InitiatorName=iqn.1993-08.org.debian:01:5f1c2d  \n", "initiatorname.iscsi");
+	ok(!rd_initiator_name_read(p, name, sizeof(name), err, sizeof(err)) &&
+	   !strcmp(name, "iqn.1993-08.org.debian:01:5f1c2d"),
+	   "the initiator name read past comments, blanks trimmed");
+	put("# nothing\n", "initiatorname.iscsi");
+	ok(rd_initiator_name_read(p, name, sizeof(name), err, sizeof(err)), "no name: refused");
+	like(err, "has no InitiatorName= line", "  naming the file's fault");
+	snprintf(p, sizeof(p), "%s/none", root);
+	ok(rd_initiator_name_read(p, name, sizeof(name), err, sizeof(err)), "no file: refused");
+	like(err, "No such file", "  with the reason");
+}
+
+static void test_find(void)
+{
+	struct rd_sdev v[4];
+	char err[512], dm[64], name[128], uuid[256];
+	int n;
+
+	reset();
+	fake_session(1, 2, T1, "10.0.0.5", 0);
+	fake_session(2, 3, T1, "10.0.0.6", 0);
+	fake_sdev(1, "2:0:0:0", "", NULL, "", "");
+	fake_sdev(1, "2:0:0:1", W1, "sdb", "2048", "8:16");
+	fake_sdev(2, "3:0:0:1", "naa.60000000000000000000000000000A01", "sdc", "2048", "8:32");
+	fake_sdev(1, "2:0:0:2", W2, "sdd", "2048", "8:48");
+	n = rd_find_by_wwid(&env, W1, v, 4, err, sizeof(err));
+	is_int(n, 2, "both paths of a WWID are found, any case");
+	ok(n == 2 && !strcmp(v[0].block, "sdb") && !strcmp(v[1].block, "sdc"),
+	   "  in H:C:T:L order");
+	is_int(rd_find_by_wwid(&env, "naa.6fff", v, 4, err, sizeof(err)), 0, "no such WWID: none");
+	is_int(rd_multipath_holder(&env, "sdb", dm, sizeof(dm), name, sizeof(name), uuid,
+				   sizeof(uuid)), 0, "no holder: no multipath map");
+	fake_dm("sdd", "dm-1", "vg-data", "LVM-abcdef");
+	is_int(rd_multipath_holder(&env, "sdd", dm, sizeof(dm), name, sizeof(name), uuid,
+				   sizeof(uuid)), 0, "an LVM holder is not a multipath map");
+	fake_dm("sdb", "dm-0", "mpatha", "mpath-360000000000000000000000000000a01");
+	ok(rd_multipath_holder(&env, "sdb", dm, sizeof(dm), name, sizeof(name), uuid,
+			       sizeof(uuid)) == 1 && !strcmp(dm, "dm-0") && !strcmp(name, "mpatha"),
+	   "a holder with an mpath- uuid is the multipath map");
+}
+
+static void test_link(void)
+{
+	struct rd_link_req r;
+	struct rd_link_result res;
+	struct rd_session s;
+	unsigned int c, t;
+	char err[256];
+
+	reset();
+	fake_session(1, 2, T1, "10.0.0.5", 4);
+	fake_sdev(1, "2:0:4:0", "", NULL, "", "");
+	ok(rd_session_find(&env, T1, "10.0.0.5:3260", &s, err, sizeof(err)) == 1 && s.host == 2,
+	   "the session is found by target and portal");
+	is_int(rd_session_find(&env, T1, "10.0.0.6:3260", &s, err, sizeof(err)), 0,
+	       "  not with another portal (the same target name on another node)");
+	rd_session_find(&env, T1, "10.0.0.5:3260", &s, err, sizeof(err));
+	rd_session_ids(&env, &s, &c, &t);
+	ok(c == 0 && t == 4, "channel and target id from the session's target_id");
+
+	stage(1, "2:0:4:1", W1, "sdc", "4096", "8:32");
+	r = req("db", W1, 1);
+	rd_link_do(&ctx, &r, &res);
+	is_str(rd_link_state_name(res.state), "linked", "link: the LUN's device appears");
+	is_str(res.device, "sdc", "  the device");
+	is_str(res.by_id, "/dev/disk/by-id/wwn-0x60000000000000000000000000000a01", "  its by-id path");
+	is_str(res.wwid, W1, "  its WWID");
+	is_u64(res.size, 4096 * 512, "  its size (bigger than asked: the volume grew)");
+	ok(res.login_ms == 0, "  no login: the session was there");
+	is_int(nscans, 1, "  one targeted scan");
+	is_str(iscsiadm_log(), "", "  iscsiadm was not run");
+
+	rd_link_do(&ctx, &r, &res);
+	ok(res.state == RD_LINK_LINKED && !strcmp(res.device, "sdc") && nscans == 1,
+	   "link again: reported again without a scan (idempotent)");
+
+	/* LUN 2 held another volume's data: the old device must go first */
+	fake_sdev(1, "2:0:4:2", W1 "f", "sdd", "2048", "8:48");
+	stage(1, "2:0:4:2", W2, "sde", "2048", "8:64");
+	r = req("web", W2, 2);
+	rd_link_do(&ctx, &r, &res);
+	ok(res.state == RD_LINK_LINKED && !strcmp(res.device, "sde"),
+	   "a reused LUN number: the old device is deleted, the volume comes as a new one");
+	ok(!access(at_path("deleted/2:0:4:2"), F_OK), "  the old device was deleted");
+
+	/* the same, but the old device is mounted: never replaced */
+	fake_sdev(1, "2:0:4:3", "naa.6fff", "sdf", "2048", "8:80");
+	put("36 35 8:80 / /srv/old rw - ext4 /dev/sdf rw\n", "mountinfo");
+	r = req("logs", "naa.60000000000000000000000000000c03", 3);
+	rd_link_do(&ctx, &r, &res);
+	is_str(rd_link_state_name(res.state), "failed", "a reused LUN whose old device is mounted");
+	like(res.error, "2:0:4:3 (sdf) holds WWID naa.6fff", "  names what sits there");
+	like(res.error, "mounted on /srv/old", "  and what holds it");
+
+	/* nothing comes */
+	r = req("ghost", "naa.60000000000000000000000000000d04", 5);
+	r.timeout_s = 1;
+	rd_link_do(&ctx, &r, &res);
+	is_str(rd_link_state_name(res.state), "failed", "no device: failed after the timeout");
+	like(res.error, "no block device with WWID naa.60000000000000000000000000000d04 1 s after "
+	     "the scan of host2 (LUN 5 of session 1: nothing at 2:0:4:5)", "  saying what it saw");
+	ok(nscans >= 2, "  the scan was repeated while waiting");
+
+	/* smaller than the volume */
+	stage(1, "2:0:4:6", "naa.60000000000000000000000000000e05", "sdg", "8", "8:96");
+	r = req("small", "naa.60000000000000000000000000000e05", 6);
+	rd_link_do(&ctx, &r, &res);
+	is_str(rd_link_state_name(res.state), "failed", "a device smaller than the volume");
+	like(res.error, "sdg has 4096 bytes, less than the volume's 1048576", "  says both sizes");
+
+	/* multipath: the map is reported */
+	fake_dm("sdc", "dm-0", "mpatha", "mpath-360000000000000000000000000000a01");
+	r = req("db", W1, 1);
+	rd_link_do(&ctx, &r, &res);
+	ok(res.state == RD_LINK_LINKED && !strcmp(res.device, "dm-0") &&
+	   !strcmp(res.multipath, "mpatha"), "with dm-multipath, the map is the device");
+	is_str(res.by_id, "/dev/disk/by-id/dm-uuid-mpath-360000000000000000000000000000a01",
+	       "  its by-id path");
+}
+
+static void test_login(void)
+{
+	struct rd_link_req r = req("db", W1, 1);
+	struct rd_link_result res;
+
+	reset();
+	rd_link_do(&ctx, &r, &res);
+	is_str(rd_link_state_name(res.state), "failed", "no session and the login refused: failed");
+	like(res.error, "login to " T1 " at 10.0.0.5:3260: login refused: iscsiadm exited 24",
+	     "  names the target, the portal and the step");
+	like(res.error, "authorization failure", "  with iscsiadm's own words");
+	like(iscsiadm_log(), "-m node -T " T1 " -p 10.0.0.5:3260 -o new\n", "a node record was made");
+	like(iscsiadm_log(), "-o update -n node.session.scan -v manual\n",
+	     "  with node.session.scan manual (iscsid's scan does not race ours)");
+	like(iscsiadm_log(), "-n node.session.auth.authmethod -v CHAP\n", "  CHAP");
+	like(iscsiadm_log(), "-n node.session.auth.username -v ll-hc1\n", "  its user");
+	like(iscsiadm_log(), "-n node.session.auth.password -v s3cret\n", "  and secret");
+}
+
+static void test_unlink(void)
+{
+	struct rd_link_req r = req("db", W1, 1);
+	struct rd_link_result res;
+
+	reset();
+	fake_session(1, 2, T1, "10.0.0.5", 0);
+	fake_sdev(1, "2:0:0:0", "", NULL, "", "");
+	fake_sdev(1, "2:0:0:1", W1, "sdc", "2048", "8:32");
+	fake_sdev(1, "2:0:0:2", W2, "sdd", "2048", "8:48");
+	mkdirs("block/sdc/sdc1");
+	put("1", "block/sdc/sdc1/partition");
+	put("8:33", "block/sdc/sdc1/dev");
+	put("36 35 8:33 / /srv/db rw - ext4 /dev/sdc1 rw\n", "mountinfo");
+	r.unlink = true;
+	rd_unlink_do(&ctx, &r, &res);
+	is_str(rd_link_state_name(res.state), "linked", "unlink of a mounted device: refused");
+	like(res.error, "sdc is in use: mounted on /srv/db (sdc1)", "  naming the mount point");
+	ok(!access(at_path("class/scsi_device/2:0:0:1"), F_OK), "  the device stays");
+
+	put("", "mountinfo");
+	{
+		char line[PATH_MAX + 64];
+
+		snprintf(line, sizeof(line), "%s/dev/sdc1 partition 1048572 0 -2\n", root);
+		put(line, "swaps");
+	}
+	rd_unlink_do(&ctx, &r, &res);
+	is_str(rd_link_state_name(res.state), "linked", "unlink of a device used as swap: refused");
+	like(res.error, "used as swap (sdc1)", "  saying so");
+
+	r.force = true;
+	rd_unlink_do(&ctx, &r, &res);
+	is_str(rd_link_state_name(res.state), "unlinked", "forced: unlinked all the same");
+	ok(access(at_path("class/scsi_device/2:0:0:1"), F_OK), "  the device is gone");
+	is_str(iscsiadm_log(), "", "  no logout: the session still has a disk (LUN 2)");
+
+	r = req("web", W2, 2);
+	r.unlink = true;
+	put("", "swaps");
+	rd_unlink_do(&ctx, &r, &res);
+	is_str(rd_link_state_name(res.state), "unlinked", "unlink of a free device");
+	like(iscsiadm_log(), "-m node -T " T1 " -p 10.0.0.5:3260 --logout\n",
+	     "  the last disk of the session: logged out");
+	like(iscsiadm_log(), "-p 10.0.0.5:3260 -o delete\n", "  and the node record deleted");
+
+	rd_unlink_do(&ctx, &r, &res);
+	is_str(rd_link_state_name(res.state), "unlinked", "unlink again: still unlinked (idempotent)");
+}
+
+static void test_json(void)
+{
+	struct rd_mgr_desired d;
+	struct rd_mgr_ident id = { "iqn.1993-08.org.debian:01:5f1c2d", "web1", "0.6.0" };
+	struct rd_mgr_link l = { 0 };
+	json_object *j, *rep, *links, *e, *f;
+	char err[512];
+
+	j = json_tokener_parse(
+		"{\"id\":\"c1\",\"desired_revision\":214,\"changed\":true,\"links\":["
+		"{\"volume\":\"db\",\"revision\":212,\"action\":\"link\",\"target\":\"" T1 "\","
+		"\"portal\":\"10.0.0.5:3260\",\"lun\":1,\"wwid\":\"" W1 "\",\"size\":10737418240,"
+		"\"chap\":{\"user\":\"ll-h\",\"secret\":\"xyz\"},\"timeout_s\":30,\"force\":false},"
+		"{\"volume\":\"web\",\"revision\":213,\"action\":\"explode\"}]}");
+	ok(!rd_mgr_desired_read(j, &d, err, sizeof(err)), "the desired links are read");
+	ok(d.revision == 214 && d.changed && d.n == 2, "  revision, changed, two entries");
+	ok(d.n == 2 && !strcmp(d.v[0].req.volume, "db") && d.v[0].req.revision == 212 &&
+	   !d.v[0].req.unlink && d.v[0].req.lun == 1 && d.v[0].req.size == 10737418240ULL &&
+	   !strcmp(d.v[0].req.chap_secret, "xyz") && d.v[0].req.timeout_s == 30 &&
+	   d.v[0].pending && !d.v[0].bad[0], "  the first as sent");
+	ok(d.n == 2 && d.v[1].pending, "  a bad entry is kept, to be reported failed");
+	like(d.n == 2 ? d.v[1].bad : "", "'action': 'explode' is neither link nor unlink",
+	     "  with why");
+	rd_mgr_desired_free(&d);
+	json_object_put(j);
+
+	j = json_tokener_parse("{\"desired_revision\":3,\"links\":[{\"volume\":\"db\"}]}");
+	ok(rd_mgr_desired_read(j, &d, err, sizeof(err)), "an entry without a revision refuses all");
+	like(err, "desired link 0, field 'revision'", "  naming it");
+	json_object_put(j);
+
+	l.req = req("db", W1, 1);
+	l.res.state = RD_LINK_LINKED;
+	snprintf(l.res.device, sizeof(l.res.device), "sdc");
+	l.res.size = 4096;
+	l.res.scan_ms = 35;
+	rep = rd_mgr_report_json(&id, &l, 1);
+	ok(json_object_object_get_ex(rep, "initiator", &f) &&
+	   !strcmp(json_object_get_string(f), id.initiator), "the report: the initiator");
+	ok(json_object_object_get_ex(rep, "lunlink_version", &f) &&
+	   !strcmp(json_object_get_string(f), "0.6.0"), "  the version");
+	ok(json_object_object_get_ex(rep, "links", &links) && json_object_array_length(links) == 1,
+	   "  one link");
+	e = json_object_array_get_idx(links, 0);
+	ok(e && json_object_object_get_ex(e, "link_revision", &f) && json_object_get_int64(f) == 7,
+	   "  answering its revision");
+	ok(e && json_object_object_get_ex(e, "state", &f) &&
+	   !strcmp(json_object_get_string(f), "linked"), "  its state");
+	ok(e && json_object_object_get_ex(e, "scan_ms", &f) && json_object_get_int64(f) == 35,
+	   "  its step times");
+	ok(e && !json_object_object_get_ex(e, "chap", &f) &&
+	   !strstr(json_object_to_json_string(rep), "s3cret"), "  never the CHAP secret");
+	json_object_put(rep);
+}
+
+int main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(root, sizeof(root), "%s/rescand-link.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	rd_log_open("rescand-link", RD_LOG_STDERR, LOG_ERR);
+	if (!mkdtemp(root)) {
+		printf("1..0 # SKIP cannot make a temporary folder: %s\n", strerror(errno));
+		return 0;
+	}
+	test_names();
+	test_initiator_name();
+	test_find();
+	test_link();
+	test_login();
+	test_unlink();
+	test_json();
+	sh("rm -rf '%s'", root);
+	return done_testing();
+}
