@@ -12,6 +12,7 @@
  * device staged for that address, a delete takes the device out of the
  * tree.
  */
+#include "config.h"
 #include "link.h"
 #include "log.h"
 #include "mgr_json.h"
@@ -567,6 +568,38 @@ static void test_json(void)
 	json_object_put(rep);
 }
 
+static void test_config(void)
+{
+	struct rd_config c;
+	char p[PATH_MAX], err[1024];
+
+	reset();
+	snprintf(p, sizeof(p), "%s/rescand.conf", root);
+	rd_config_defaults(&c);
+	ok(!c.mgr.url[0] && c.mgr.heartbeat_interval == 2 && c.mgr.join_port == 7701 &&
+	   !strcmp(c.mgr.cert, "/var/lib/lunlink/host.crt"),
+	   "no manager by default; its defaults");
+	put("debounce_ms = 500;\nmanager = {\n  url = \"https://10.0.0.1:7700\";\n"
+	    "  ca = \"/x/ca.crt\";\n  host_name = \"web1\";\n  heartbeat_interval = 1;\n};\n",
+	    "rescand.conf");
+	ok(!rd_config_load(&c, p, true, err, sizeof(err)) &&
+	   !strcmp(c.mgr.url, "https://10.0.0.1:7700") && !strcmp(c.mgr.ca, "/x/ca.crt") &&
+	   !strcmp(c.mgr.host_name, "web1") && c.mgr.heartbeat_interval == 1 &&
+	   c.debounce_ms == 500, "the manager group is read beside the other settings");
+	put("manager = { url = \"https://h:1\"; hearbeat_interval = 1; };\n", "rescand.conf");
+	ok(rd_config_load(&c, p, true, err, sizeof(err)), "a misspelt manager setting is refused");
+	like(err, "rescand.conf:1: unknown setting 'manager.hearbeat_interval'", "  naming it");
+	put("manager = { url = \"http://h:7700\"; };\n", "rescand.conf");
+	ok(rd_config_load(&c, p, true, err, sizeof(err)), "a manager url without TLS is refused");
+	like(err, "the manager's API is \"https://HOST:PORT\"", "  saying what it must be");
+	put("manager = { heartbeat_interval = 0; };\n", "rescand.conf");
+	ok(rd_config_load(&c, p, true, err, sizeof(err)), "heartbeat_interval 0 is refused");
+	like(err, "manager.heartbeat_interval = 0 is out of range (1 to 60)", "  with the range");
+	put("manager = \"https://h:1\";\n", "rescand.conf");
+	ok(rd_config_load(&c, p, true, err, sizeof(err)), "manager not a group is refused");
+	like(err, "manager must be a group", "  saying so");
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -584,6 +617,7 @@ int main(void)
 	test_login();
 	test_unlink();
 	test_json();
+	test_config();
 	sh("rm -rf '%s'", root);
 	return done_testing();
 }
