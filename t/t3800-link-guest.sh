@@ -1,0 +1,297 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+test_description='lunlinkctl link to a real Linux host: lunlink-rescand in a QEMU guest joins the manager, a volume linked to it appears as its disk with the volume'"'"'s WWID and size, holds what the guest writes, a second one appears beside it; unlink refused while mounted, clean after; a lent volume and a host that is down are refused; a reused LUN number never shows old data'
+. "$(dirname "$0")/test-lib.sh"
+. "$T_DIR/lib-cluster.sh"
+. "$T_DIR/lib-guest.sh"
+
+# The story of doc/link.md with every part real: two storage nodes in
+# network namespaces (t/lib-cluster.sh), each with its tgtd and its agent,
+# the manager on node 1 (as t/t3700 starts them), and a Debian 12 guest
+# (t/lib-guest.sh: Linux 6.1, open-iscsi 2.1.8) running the dynamically
+# linked lunlink-rescand, with its shared libraries, its configuration and
+# the cluster CA copied in through GUEST_FILES.  The guest's namespace is
+# joined to the cluster's bridge by a veth and forwards between its tap
+# and the bridge; the nodes route the guest's 10.231.0.0/24 through it.
+#
+# The tgtd is lunlink's patched one (Async Messages) when built, or
+# LINK_TGTD=stock (t/t3810-link-guest-stock.sh) Debian's: then nothing but
+# the host's own targeted scan brings a LUN, which is the point.
+
+test_have_prereq ROOT || skip_all "needs root (namespaces, tap devices)"
+test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
+test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
+CTL="$SRC_DIR/policy/lunlinkctl"
+PD="$SRC_DIR/policy/lunlink-policyd"
+RESCAND="$SRC_DIR/initiator/lunlink-rescand"
+[ -x "$PD" ] && [ -x "$CTL" ] || skip_all "lunlink-policyd not built (make policy-progs)"
+[ -x "$RESCAND" ] || skip_all "initiator/lunlink-rescand not built (run make)"
+command -v jq >/dev/null || skip_all "jq not installed"
+PATCHED="$SRC_DIR/build/tgt/usr/tgtd"
+case "${LINK_TGTD:-patched}" in
+patched)
+	[ -x "$PATCHED" ] || skip_all "the patched tgtd is not built (make tgtd); t3810 runs the stock one"
+	TGTD=$PATCHED ;;
+stock) ;;
+*) skip_all "LINK_TGTD=$LINK_TGTD: patched or stock" ;;
+esac
+guest_prepare || skip_all "$GUEST_SKIP"
+
+# The bound `lunlinkctl link` must return within, from the command to the
+# device reported: the host polls its desired links every heartbeat (1 s
+# here), logs in, scans, the kernel probes, under software emulation on a
+# shared machine.  Typically 2 to 4 s.
+BOUND=20
+N=2
+API_PORT=7700
+JOIN_PORT=7701
+HOST=g1
+times=
+guest_watchdog 600
+
+tap_note() { printf '# %s\n' "$*" >&5; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+mgr_conf() {
+	cat >mgr.conf <<-EOF
+	policy = {
+		manager = true;
+		store = "sqlite:$TRASH/mgr/policy.db";
+		listen = "$MGR_ADDR:$API_PORT";
+		join_listen = "$MGR_ADDR:$JOIN_PORT";
+		socket = "$TRASH/mgr/policyd.sock";
+		state_dir = "$TRASH/mgr";
+		node_name = "manager";
+		address = "$MGR_ADDR";
+		offline_after = 3;
+		heartbeat_interval = 1;
+	};
+	EOF
+}
+agent_conf() {
+	local i=$1 port ctl
+	eval "port=\$N${i}_PORT ctl=\$N${i}_CTL"
+	mkdir -p "n$i/state" "n$i/area" &&
+	cat >"n$i.conf" <<-EOF
+	policy = {
+		manager_url = "https://$MGR_ADDR:$API_PORT";
+		join_listen = "$MGR_ADDR:$JOIN_PORT";
+		node_name = "n$i";
+		address = "$(node_addr "$i")";
+		portals = [ "$(node_addr "$i"):$port" ];
+		areas = ( { path = "$TRASH/n$i/area"; size = "256M"; } );
+		heartbeat_interval = 1;
+		offline_after = 3;
+		tgtadm = "$TGTADM";
+		tgt_control_port = $ctl;
+		state_dir = "$TRASH/n$i/state";
+	};
+	EOF
+}
+MGR_PID=
+mgr_start() {
+	ip netns exec "$(node_ns 1)" "$PD" -f -c mgr.conf 2>>mgr.log &
+	MGR_PID=$!
+	wait_for 10 test -S "$TRASH/mgr/policyd.sock"
+}
+agent_start() {
+	local i=$1 dir
+	shift
+	eval "dir=\$N${i}_DIR"
+	env TGT_IPC_SOCKET="$dir/socket" LUNLINK_IMAGE="$SRC_DIR/target/lunlink-image" \
+		ip netns exec "$(node_ns "$i")" "$PD" -f -c "n$i.conf" "$@" 2>>"n$i.log" &
+	eval "AGENT${i}_PID=\$!"
+}
+stop_all() {
+	local pid
+	for pid in ${AGENT1_PID:-} ${AGENT2_PID:-} $MGR_PID; do
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	return 0
+}
+test_atexit stop_all
+
+ctl() { "$CTL" -c mgr.conf "$@"; }
+vol_is() { test "$(ctl --json volume show "$1" | jq -r .state)" = "$2"; }
+host_state() { ctl --json host list | jq -r ".hosts[] | select(.name == \"$1\") | .state"; }
+host_is() { test "$(host_state "$1")" = "$2"; }
+nodes_online() {
+	ctl --json node list | jq -e "[.nodes[] | select(.state == \"online\")] | length == $N" >/dev/null
+}
+# a link's field as the host list shows it
+link_field() {
+	ctl --json host list |
+		jq -r ".hosts[] | select(.name == \"$HOST\") | .links[] | select(.volume == \"$1\") | .$2"
+}
+CLIENT=iqn.2026-11.org.lunlink:test-client
+
+# g CMD: a command in the guest (named h: an initiator name is lower case), 30 s at most
+g() { guest_run h 30 "$1"; }
+# the guest's pattern for volume $1: 64 KiB a shell can make on both sides
+pattern() { yes "lunlink $1 written by the guest" | head -c 65536; }
+
+test_expect_success 'two nodes in namespaces with their tgtds, the manager and two agents' '
+	cluster_up $N &&
+	MGR_ADDR=$(node_addr 1) &&
+	for i in 1 2; do node_tgtd_start $i || return 1; done &&
+	mgr_conf && ctl ca init >out && mgr_start &&
+	for i in 1 2; do
+		agent_conf $i && cp mgr/ca/ca.crt "n$i/state/ca.crt" &&
+		tok=$(ctl token create --role node) &&
+		agent_start $i --join "$tok" || return 1
+	done &&
+	wait_for 20 nodes_online &&
+	for i in 1 2; do ctl area add n$i "$TRASH/n$i/area" --size 256M || return 1; done
+'
+
+test_expect_success 'volumes: three on node 2, one on node 1 lent to another initiator' '
+	ctl volume create v1 --way single --size 64M --on n2 &&
+	ctl volume create v2 --way single --size 32M --on n2 &&
+	ctl volume create v3 --way single --size 32M --on n2 &&
+	ctl volume create v4 --way single --size 16M --on n1 &&
+	for v in v1 v2 v3 v4; do wait_for 30 vol_is $v ready || return 1; done &&
+	ctl lend v4 --to $CLIENT
+'
+
+test_expect_success 'the guest boots and reaches the cluster through its namespace' '
+	guest_net h &&
+	ip link add "llg$CL_ID" type veth peer name up0 netns "$h_NETNS" &&
+	test_atexit "ip link del llg$CL_ID 2>/dev/null" &&
+	ip link set "llg$CL_ID" master "$CL_BR" && ip link set "llg$CL_ID" up &&
+	ip -n "$h_NETNS" addr add "$CL_NET.200/24" dev up0 && ip -n "$h_NETNS" link set up0 up &&
+	ip netns exec "$h_NETNS" sysctl -qw net.ipv4.ip_forward=1 &&
+	for i in 1 2; do ip -n "$(node_ns $i)" route add 10.231.0.0/24 via "$CL_NET.200" || return 1; done &&
+	cat >rescand.conf <<-EOF &&
+	manager = {
+		url = "https://$MGR_ADDR:$API_PORT";
+		join_port = $JOIN_PORT;
+		ca = "/var/lib/lunlink/ca.crt";
+		cert = "/var/lib/lunlink/host.crt";
+		key = "/var/lib/lunlink/host.key";
+		host_name = "$HOST";
+		heartbeat_interval = 1;
+		poll_wait_s = 10;
+	};
+	EOF
+	files="$RESCAND=/sbin/lunlink-rescand $TRASH/rescand.conf=/etc/lunlink/lunlink-rescand.conf" &&
+	files="$files $TRASH/mgr/ca/ca.crt=/var/lib/lunlink/ca.crt" &&
+	for lib in $(ldd "$RESCAND" | sed -n "s/^[[:space:]]*\([^ ]*\) => \(\/[^ ]*\) .*/\1=\2/p"); do
+		cp -L "${lib#*=}" "$TRASH/lib-${lib%%=*}" &&
+		files="$files $TRASH/lib-${lib%%=*}=/lib/x86_64-linux-gnu/${lib%%=*}" || return 1
+	done &&
+	GUEST_FILES=$files guest_start h &&
+	g "ip route add default via 10.231.0.1 && ping -c 1 -W 5 $MGR_ADDR"
+'
+
+test_expect_success 'lunlink-rescand joins with a host token, registers and heartbeats' '
+	tok=$(ctl token create --role host) &&
+	g "/sbin/lunlink-rescand -f -v --join $tok >/tmp/rescand.log 2>&1 & echo \$! >/tmp/rescand.pid" &&
+	{ wait_for 30 host_is $HOST online || { g "date; cat /tmp/rescand.log"; false; }; } &&
+	ctl --json host list >hosts.json &&
+	guest_init=$(g "sed -n s/^InitiatorName=//p /etc/iscsi/initiatorname.iscsi") &&
+	test "$(jq -r ".hosts[] | select(.name == \"$HOST\") | .initiator" hosts.json)" = "$guest_init" &&
+	ctl host list
+'
+
+# link_timed VOL: link it, print the time, keep its record in VOL.json
+link_timed() {
+	local t0 ms
+	t0=$(now_ms) &&
+	ctl --json link "$1" --to $HOST --timeout 60 >"$1.json" &&
+	ms=$(($(now_ms) - t0)) &&
+	tap_note "${LINK_TGTD:-patched} tgtd: lunlinkctl link $1 returned in $ms ms (bound $BOUND s); host steps:" \
+		"$(jq -c "{steps}" "$1.json")" &&
+	times="$times $1=$ms" &&
+	test $ms -le $((BOUND * 1000))
+}
+dev_of() { jq -r .device.name "$1.json"; }
+lun_of() { link_field "$1" lun; }
+
+test_expect_success 'lunlinkctl link returns the guest'"'"'s device within the bound, with the volume'"'"'s WWID and size' '
+	link_timed v1 &&
+	dev=$(dev_of v1) && test -n "$dev" && test "$dev" != null &&
+	wwid=$(jq -r .device.wwid v1.json) &&
+	test "$wwid" = "$(ctl --json volume show v1 | jq -r .wwid)" &&
+	g "cat /sys/block/$dev/device/wwid" >gw && echo "$wwid" >expect && test_cmp expect gw &&
+	g "cat /sys/block/$dev/size" >gs && echo $((64 * 2048)) >expect && test_cmp expect gs &&
+	test "$(jq -r .device.by_id v1.json)" = "/dev/disk/by-id/wwn-0x${wwid#naa.}"
+'
+
+test_expect_success 'data the guest writes to the device is in the volume, read on the node' '
+	dev=$(dev_of v1) &&
+	g "yes \"lunlink v1 written by the guest\" | head -c 65536 | dd of=/dev/$dev bs=65536 seek=16 conv=fsync 2>&1" &&
+	pattern v1 >expect &&
+	path=$(ctl --json volume show v1 | jq -r ".parts[0].path") &&
+	data_of 2048 128 "$path" >got && test_cmp expect got
+'
+
+test_expect_success 'a second volume linked to the host appears beside the first' '
+	link_timed v2 &&
+	test "$(dev_of v2)" != "$(dev_of v1)" &&
+	g "test -b /dev/$(dev_of v1) && test -b /dev/$(dev_of v2) && cat /sys/block/$(dev_of v2)/device/wwid" >w2 &&
+	test "$(cat w2)" = "$(jq -r .device.wwid v2.json)" &&
+	test "$(lun_of v2)" -gt "$(lun_of v1)"
+'
+
+test_expect_success 'unlink of a mounted device is refused, naming the mount point' '
+	dev=$(dev_of v1) &&
+	g "/sbin/mke2fs -q -F /dev/$dev && mkdir -p /mnt/v1 && mount /dev/$dev /mnt/v1 && echo kept >/mnt/v1/f" &&
+	test_must_fail ctl unlink v1 --timeout 30 2>err &&
+	cat err && grep -q "/mnt/v1" err &&
+	g "test -b /dev/$dev && cat /mnt/v1/f" >f && echo kept >expect && test_cmp expect f
+'
+
+test_expect_success 'after umount, unlink succeeds and leaves no stale device' '
+	dev=$(dev_of v1) && wwid=$(jq -r .device.wwid v1.json) &&
+	g "umount /mnt/v1" &&
+	ctl unlink v1 --timeout 30 &&
+	g "! test -e /sys/block/$dev && ! grep -l $wwid /sys/class/scsi_device/*/device/wwid"
+'
+
+test_expect_success 'a volume lent to another initiator cannot be linked' '
+	test_must_fail ctl link v4 --to $HOST 2>err &&
+	cat err && grep -q "lent" err
+'
+
+test_expect_success 'a LUN number reused by another volume never shows the old data under the old name' '
+	dev2=$(dev_of v2) && lun2=$(lun_of v2) &&
+	g "yes \"lunlink v2 written by the guest\" | head -c 65536 | dd of=/dev/$dev2 bs=65536 seek=16 conv=fsync 2>&1" &&
+	ctl unlink v2 --timeout 30 &&
+	link_timed v3 &&
+	test "$(lun_of v3)" = "$lun2" &&
+	dev3=$(dev_of v3) &&
+	pattern v2 >old &&
+	# the old name is gone, or is the new volume: never the old data
+	g "if test -b /dev/$dev2; then cat /sys/block/$dev2/device/wwid; dd if=/dev/$dev2 bs=65536 skip=16 count=1 2>/dev/null | head -c 40; fi" >seen &&
+	! grep -q "lunlink v2" seen &&
+	g "cat /sys/block/$dev3/device/wwid" >w3 &&
+	test "$(cat w3)" = "$(jq -r .device.wwid v3.json)" &&
+	g "dd if=/dev/$dev3 bs=65536 skip=16 count=1 2>/dev/null | grep -c \"lunlink v2\" || true" >hits &&
+	echo 0 >expect && test_cmp expect hits
+'
+
+test_expect_success 'a link to a host whose daemon is down fails fast, naming that' '
+	g "kill \$(cat /tmp/rescand.pid)" &&
+	wait_for 15 host_is $HOST offline &&
+	t0=$(now_ms) &&
+	test_must_fail ctl link v1 --to $HOST --timeout 30 2>err &&
+	ms=$(($(now_ms) - t0)) && cat err &&
+	tap_note "a link to a host that is down refused in $ms ms" &&
+	test $ms -lt 5000 && grep -qi "offline\|not connected" err
+'
+
+test_expect_success 'restarted, the daemon reports the links it has without redoing them' '
+	g "/sbin/lunlink-rescand -f -v >/tmp/rescand2.log 2>&1 & echo \$! >/tmp/rescand.pid" &&
+	wait_for 30 host_is $HOST online &&
+	wait_for 20 g "grep -q \"link v3: .*scan 0 ms\" /tmp/rescand2.log" &&
+	test "$(link_field v3 state)" = linked &&
+	g "cat /tmp/rescand2.log" >rescand2.log &&
+	! grep -q "logging in\|deleting" rescand2.log
+'
+
+test_expect_success 'the times, for doc/initiator.md' '
+	tap_note "${LINK_TGTD:-patched} tgtd link times (ms):$times"
+'
+
+test_done
