@@ -212,7 +212,7 @@ test_expect_success 'lunlinkctl link returns the guest'"'"'s device within the b
 	link_timed v1 &&
 	dev=$(dev_of v1) && test -n "$dev" && test "$dev" != null &&
 	wwid=$(jq -r .device.wwid v1.json) &&
-	test "$wwid" = "$(ctl --json volume show v1 | jq -r .wwid)" &&
+	test "$wwid" = "$(jq -r .wwid v1.json)" &&
 	g "cat /sys/block/$dev/device/wwid" >gw && echo "$wwid" >expect && test_cmp expect gw &&
 	g "cat /sys/block/$dev/size" >gs && echo $((64 * 2048)) >expect && test_cmp expect gs &&
 	test "$(jq -r .device.by_id v1.json)" = "/dev/disk/by-id/wwn-0x${wwid#naa.}"
@@ -254,6 +254,13 @@ test_expect_success 'a volume lent to another initiator cannot be linked' '
 	cat err && grep -q "lent" err
 '
 
+test_expect_success 'a volume unlinked can be linked again' '
+	link_timed v1 &&
+	g "cat /sys/block/$(dev_of v1)/device/wwid" >w1 && test "$(cat w1)" = "$(jq -r .wwid v1.json)"
+'
+
+# v1 keeps the session, so v3 comes on v2's LUN number of the same session
+# (the lowest free), at the H:C:T:L v2's device had
 test_expect_success 'a LUN number reused by another volume never shows the old data under the old name' '
 	dev2=$(dev_of v2) && lun2=$(lun_of v2) &&
 	g "yes \"lunlink v2 written by the guest\" | head -c 65536 | dd of=/dev/$dev2 bs=65536 seek=16 conv=fsync 2>&1" &&
