@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #define ERR_LEN		768
+#define GONE_CHECKS	5	/* heartbeats an unlink the manager dropped is watched */
 
 struct mgr {
 	const struct rd_config *cfg;
@@ -53,6 +54,9 @@ struct mgr {
 	struct rd_mgr_link *links;	/* the last desired answer */
 	size_t n;
 	long long since;		/* its desired_revision */
+	struct rd_link_req gone[16];	/* unlinks done that the manager dropped, */
+	unsigned int gone_left[16];	/* looked at for this many more heartbeats */
+	size_t ngone;
 	bool have_desired, registered, report_now;
 	char poll_err[ERR_LEN + 64], report_err[ERR_LEN + 64];	/* said once each */
 };
@@ -187,6 +191,20 @@ static void take(struct mgr *m, struct rd_mgr_desired *d)
 			rd_info("the manager asks to %s %s (revision %lld)",
 				nl->req.unlink ? "unlink" : "link", nl->req.volume, nl->req.revision);
 	}
+	/* an unlink done that the manager no longer lists: the target no
+	 * longer presents its LUN, one last look for a device that came back */
+	for (size_t j = 0; j < m->n; j++) {
+		struct rd_mgr_link *ol = &m->links[j];
+		bool listed = false;
+
+		for (size_t i = 0; i < d->n && !listed; i++)
+			listed = !strcmp(d->v[i].req.volume, ol->req.volume);
+		if (!listed && ol->req.unlink && ol->res.state == RD_LINK_UNLINKED &&
+		    m->ngone < sizeof(m->gone) / sizeof(m->gone[0])) {
+			m->gone_left[m->ngone] = GONE_CHECKS;
+			m->gone[m->ngone++] = ol->req;
+		}
+	}
 	if (m->links)
 		explicit_bzero(m->links, m->n * sizeof(*m->links));
 	free(m->links);
@@ -270,6 +288,64 @@ static struct rd_mgr_link *next_pending(struct mgr *m)
 	return NULL;
 }
 
+/*
+ * A device unlinked can come back: the target presents the LUN until the
+ * manager takes it away, after our report, and a scan in between (the
+ * daemon's own, for a unit attention of another LUN; an administrator's)
+ * probes it again.  So while the manager still lists an unlink done, its
+ * WWID is looked for at every heartbeat, and for GONE_CHECKS more once
+ * the manager drops it (it drops it while it takes the LUN away from the
+ * target: a scan may still find it for a moment); a device that came back
+ * is deleted again (unless in use: then it is only said).
+ */
+static void recheck_unlinked(struct mgr *m, const struct rd_link_ctx *c)
+{
+	struct rd_link_req reqs[32];
+	struct rd_link_result res;
+	struct rd_sdev found[4];
+	size_t n = 0;
+	char err[256];
+
+	for (size_t i = 0; i < m->ngone;) {
+		bool again = false;
+
+		/* linked again meanwhile: none of this watch's business */
+		for (size_t j = 0; j < m->n && !again; j++)
+			again = !strcmp(m->links[j].req.volume, m->gone[i].volume) ||
+				rd_wwid_equal(m->links[j].req.wwid, m->gone[i].wwid);
+		if (again)
+			m->gone_left[i] = 1;
+		else
+			reqs[n++] = m->gone[i];
+		if (--m->gone_left[i]) {
+			i++;
+			continue;
+		}
+		m->gone[i] = m->gone[--m->ngone];
+		m->gone_left[i] = m->gone_left[m->ngone];
+	}
+	for (size_t i = 0; i < m->n && n < 32; i++)
+		if (m->links[i].req.unlink && !m->links[i].pending &&
+		    m->links[i].res.state == RD_LINK_UNLINKED && !m->links[i].req.force)
+			reqs[n++] = m->links[i].req;
+	if (!n)
+		return;
+	pthread_mutex_unlock(&m->mu);
+	for (size_t i = 0; i < n; i++) {
+		if (rd_find_by_wwid(m->env, reqs[i].wwid, found, 4, err, sizeof(err)) <= 0)
+			continue;
+		rd_notice("unlink %s: %s came back with WWID %s (a scan while the target still "
+			  "presents the LUN): deleting it again", reqs[i].volume, found[0].block[0] ?
+			  found[0].block : "a device", reqs[i].wwid);
+		rd_unlink_do(c, &reqs[i], &res);
+		if (res.state != RD_LINK_UNLINKED)
+			rd_warn("unlink %s: the device that came back stays: %s", reqs[i].volume,
+				res.error);
+	}
+	explicit_bzero(reqs, sizeof(reqs));
+	pthread_mutex_lock(&m->mu);
+}
+
 static void *executor(void *arg)
 {
 	struct mgr *m = arg;
@@ -285,8 +361,14 @@ static void *executor(void *arg)
 	for (;;) {
 		struct rd_mgr_link *l;
 
-		while (!(l = next_pending(m)))
-			pthread_cond_wait(&m->work_cv, &m->mu);
+		while (!(l = next_pending(m))) {
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += m->cfg->mgr.heartbeat_interval;
+			if (pthread_cond_timedwait(&m->work_cv, &m->mu, &until) == ETIMEDOUT)
+				recheck_unlinked(m, &c);
+		}
 		l->pending = false;
 		memset(&l->res, 0, sizeof(l->res));
 		l->res.state = RD_LINK_WORKING;

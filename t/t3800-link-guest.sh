@@ -264,7 +264,11 @@ test_expect_success 'a volume unlinked can be linked again' '
 test_expect_success 'a LUN number reused by another volume never shows the old data under the old name' '
 	dev2=$(dev_of v2) && lun2=$(lun_of v2) &&
 	g "yes \"lunlink v2 written by the guest\" | head -c 65536 | dd of=/dev/$dev2 bs=65536 seek=16 conv=fsync 2>&1" &&
+	wwid2=$(jq -r .device.wwid v2.json) &&
 	ctl unlink v2 --timeout 30 &&
+	# no device of v2 comes back (a scan while its LUN was still there)
+	sleep 4 &&
+	g "! grep -l $wwid2 /sys/class/scsi_device/*/device/wwid" &&
 	link_timed v3 &&
 	test "$(lun_of v3)" = "$lun2" &&
 	dev3=$(dev_of v3) &&
@@ -275,7 +279,10 @@ test_expect_success 'a LUN number reused by another volume never shows the old d
 	g "cat /sys/block/$dev3/device/wwid" >w3 &&
 	test "$(cat w3)" = "$(jq -r .device.wwid v3.json)" &&
 	g "dd if=/dev/$dev3 bs=65536 skip=16 count=1 2>/dev/null | grep -c \"lunlink v2\" || true" >hits &&
-	echo 0 >expect && test_cmp expect hits
+	echo 0 >expect && test_cmp expect hits &&
+	# and v1, linked all along, is still there
+	g "cat /sys/block/$(dev_of v1)/device/wwid" >w1 && test "$(cat w1)" = "$(jq -r .wwid v1.json)" &&
+	test "$(link_field v1 state)" = linked
 '
 
 test_expect_success 'a link to a host whose daemon is down fails fast, naming that' '
@@ -295,6 +302,14 @@ test_expect_success 'restarted, the daemon reports the links it has without redo
 	test "$(link_field v3 state)" = linked &&
 	g "cat /tmp/rescand2.log" >rescand2.log &&
 	! grep -q "logging in\|deleting" rescand2.log
+'
+
+# The daemon heard of the devices its links added from the link process
+# ("busy" on the pipe), so it took none of them for someone else'"'"'s
+test_expect_success 'the daemon took the devices its links added for its own' '
+	g "cat /tmp/rescand.log" >rescand.log &&
+	grep -q "added while a link works on host" rescand.log &&
+	! grep "added by someone else" rescand.log
 '
 
 test_expect_success 'the times, for doc/initiator.md' '
