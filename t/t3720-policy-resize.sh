@@ -4,7 +4,8 @@ test_description='growing a doubled volume online in a three-node cluster: lunli
 resize grows the leg first (its raw LUN, through the module), then the primary, whose
 mirror asks the leg and writes the new superblock to it; a connected initiator gets
 UNIT ATTENTION 2A/09 and the new capacity; data written past the old end is on both
-copies, the old data intact; shrinking is refused, saying so'
+copies, the old data intact, the copies equal; shrinking, and growing past what the
+images were made for, are refused, saying so'
 . "$(dirname "$0")/test-lib.sh"
 . "$SRC_DIR/t/lib-cluster.sh"
 
@@ -56,7 +57,16 @@ test_expect_success 'a doubled volume, lent to an initiator that wrote to it; it
 
 test_expect_success 'shrinking is refused, naming why; nothing changes' '
 	test_must_fail ctl volume resize d1 --size 8M 2>err &&
-	cat err && grep "volumes only grow" err &&
+	cat err && grep "volume d1 is 16M; 8M is smaller, and volumes only grow" err &&
+	test "$(ctl --json volume show d1 | jq -r ".size, .resize")" = "$OLD
+null"
+'
+
+test_expect_success 'growing past what the images were made for, or past an area, is refused by name' '
+	test_must_fail ctl volume resize d1 --size 17G 2>err &&
+	cat err && grep "image on node n[0-9] was made to grow to at most 16G" err &&
+	test_must_fail ctl volume resize d1 --size 1G 2>err &&
+	cat err && grep "needs 1008M more in its area" err &&
 	test "$(ctl --json volume show d1 | jq -r ".size, .resize")" = "$OLD
 null"
 '
@@ -105,7 +115,10 @@ test_expect_success 'data written past the old end is on both copies; the old da
 	for p in "$primary" "$leg"; do
 		data_of 60000 2048 "$p" >copy && test_cmp new copy &&
 		data_of 2000 2048 "$p" >copy && test_cmp old copy || return 1
-	done
+	done &&
+	data_of 0 $((NEW / 512)) "$primary" >whole1 &&
+	data_of 0 $((NEW / 512)) "$leg" >whole2 &&
+	test "$(stat -c %s whole1)" = $NEW && cmp whole1 whole2
 '
 
 test_expect_success 'the leg holds the new superblock, written by the primary' '
@@ -120,6 +133,22 @@ test_expect_success 'growing again works the same; the same size again changes n
 	ctl --json volume resize d1 --size 64M >same.json &&
 	test "$(jq -r ".size, .resize" same.json)" = "$NEW
 null"
+'
+
+# the first revision at which a desired d1 LUN whose bsopts match $1 was
+# to be 48M, from the events
+grown_at() {
+	jq --arg re "$1" "[.events[] | select((.key | test(\"desired/.*/d1\$\")) and
+		((.value.lun.bsopts // \"\") | test(\$re)) and
+		.value.lun.size == 50331648) | .revision] | min" events.json
+}
+
+test_expect_success 'the events show the leg told to grow before the primary' '
+	ctl --json events --since 0 >events.json &&
+	leg_rev=$(grown_at "raw=on") && primary_rev=$(grown_at "mirror=") &&
+	echo "leg at $leg_rev, primary at $primary_rev" &&
+	test "$leg_rev" != null && test "$primary_rev" != null &&
+	test "$leg_rev" -lt "$primary_rev"
 '
 
 test_done
