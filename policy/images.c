@@ -83,6 +83,8 @@ int pg_image_show(const struct pg_image_opts *o, const char *path, struct pg_ima
 		return -1;
 	}
 	info->exists = true;
+	if (S_ISREG(st.st_mode))
+		info->file_bytes = (uint64_t)st.st_size;
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
 		snprintf(err, errlen, "image %s is neither a file nor a block device; it is left "
 			 "alone: remove it, or place the volume elsewhere", path);
@@ -106,6 +108,8 @@ int pg_image_show(const struct pg_image_opts *o, const char *path, struct pg_ima
 		info->lunlink = true;
 		if (json_object_object_get_ex(j, "volume", &v))
 			snprintf(info->volume, sizeof(info->volume), "%s", json_object_get_string(v));
+		if (json_object_object_get_ex(j, "data_offset", &v))
+			info->data_offset = (uint64_t)json_object_get_int64(v);
 		if (json_object_object_get_ex(j, "data_size", &v))
 			info->data_size = (uint64_t)json_object_get_int64(v);
 		if (json_object_object_get_ex(j, "max_data_size", &v))

@@ -41,7 +41,8 @@ struct pg_image_info {
 	bool exists;
 	bool lunlink;			/* has a lunlink superblock */
 	char volume[PG_VOLUME_ID_LEN + 1];
-	uint64_t data_size, max_data_size;
+	uint64_t data_offset, data_size, max_data_size;
+	uint64_t file_bytes;		/* a regular file's size (0: a block device) */
 };
 
 /* Whether name is a valid image name: 1..PG_IMAGE_NAME_MAX of [a-z0-9._-],

@@ -314,8 +314,13 @@ static void test_resize(void)
 	   !strcmp(err_field(r), "size"), "shrinking is refused: 400");
 	like(err_message(r), "volume m is 2G; 1G is smaller", "... naming both sizes");
 	json_object_put(r);
-	ok(post("/v1/volumes/m/resize", "{\"size\":\"100G\"}", &r) == 409, "growing past an area: 409");
-	like(err_message(r), "needs 98G more in its area", "... naming the area and what it lacks");
+	ok(post("/v1/volumes/m/resize", "{\"size\":\"12G\"}", &r) == 409, "growing past an area: 409");
+	like(err_message(r), "needs 10G more in its area", "... naming the area and what it lacks");
+	json_object_put(r);
+	ok(post("/v1/volumes/m/resize", "{\"size\":\"100G\"}", &r) == 409,
+	   "growing past what the images were made for: 409");
+	like(err_message(r), "was made to grow to at most 16G (its dirty-region map covers that), "
+	     "and would need 100G", "... naming the limit and why");
 	json_object_put(r);
 	is_int(post("/v1/volumes/m/resize", "{\"size\":\"3G\"}", &r), 200, "m grows to 3G");
 	is_str(jstr(member(r, "resize"), "step"), "parts", "... the leg first");
@@ -323,8 +328,10 @@ static void test_resize(void)
 	json_object_put(r);
 	d = desired(2);
 	is_int(pm_int(member(desired_vol(d, "m"), "lun"), "size"), 3 * G, "the leg's LUN is to be 3G");
-	is_int(pm_int(json_object_array_get_idx(member(desired_vol(d, "m"), "images"), 0), "max_size"),
+	is_int(pm_int(json_object_array_get_idx(member(desired_vol(d, "m"), "images"), 0), "size"),
 	       3 * G, "... its image too");
+	is_int(pm_int(json_object_array_get_idx(member(desired_vol(d, "m"), "images"), 0), "max_size"),
+	       16 * G, "... whose max_size stays what it was made for");
 	json_object_put(d);
 	d = desired(1);
 	is_int(pm_int(member(desired_vol(d, "m"), "lun"), "size"), 2 * G,
