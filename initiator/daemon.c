@@ -320,7 +320,9 @@ static void note(struct daemon *d, enum rd_job_kind kind, const struct rd_hctl *
 	}
 	switch (rd_sched_note(&d->sched, &key, now_ms())) {
 	case RD_NOTE_NEW:
-		rd_info("%s: %s of %s now", why, rd_job_kind_name(kind), key_name(&key, hb));
+		rd_info("%s: %s of %s %s", why, rd_job_kind_name(kind), key_name(&key, hb),
+			rd_sched_host_busy(&d->sched, h->host) ? "once the job running on its host ends" :
+								 "now");
 		break;
 	case RD_NOTE_COALESCED:
 		rd_debug("%s: joins the pending %s", why, rd_job_kind_name(kind));
