@@ -318,24 +318,17 @@ int pg_plain_delete(const struct pg_area *areas, size_t nareas, const char *path
 	return 0;
 }
 
-/* Whether the file at dirfd/name begins with a lunlink superblock's magic;
- * its size in *bytes. */
-static bool lunlink_file(int dirfd, const char *name, uint64_t *bytes)
+/* Whether dirfd/name is a regular file (not followed if a link); its
+ * size in *bytes.  Every image in a directory area is one: a lunlink
+ * image, or a plain file (an integrated volume's part). */
+static bool area_file(int dirfd, const char *name, uint64_t *bytes)
 {
-	char magic[16];
 	struct stat st;
-	bool yes = false;
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
-	if (fd < 0)
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
 		return false;
-	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && pread(fd, magic, 16, 0) == 16 &&
-	    !memcmp(magic, LL_IMAGE_MAGIC, 16)) {
-		*bytes = (uint64_t)st.st_size;
-		yes = true;
-	}
-	close(fd);
-	return yes;
+	*bytes = (uint64_t)st.st_size;
+	return true;
 }
 
 int pg_area_usage(const struct pg_area *area, uint64_t *size, uint64_t *used, uint64_t *free_b,
@@ -377,7 +370,7 @@ int pg_area_usage(const struct pg_area *area, uint64_t *size, uint64_t *used, ui
 	while ((d = readdir(dir)) && seen++ < PG_AREA_FILES_MAX) {
 		uint64_t bytes;
 
-		if (d->d_name[0] != '.' && lunlink_file(dirfd(dir), d->d_name, &bytes))
+		if (d->d_name[0] != '.' && area_file(dirfd(dir), d->d_name, &bytes))
 			sum += bytes;
 	}
 	closedir(dir);

@@ -96,8 +96,9 @@ int pg_image_delete(const struct pg_image_opts *o, const struct pg_area *areas, 
 /*
  * An area's size, used and free bytes.  A directory: size is its limit
  * (or, with none, used + the file system's free space), used the sizes
- * of the lunlink images in it, free the rest, bounded by the file
- * system's free space.  A device: its size; used is all of it if it holds
+ * of the regular files in it (lunlink images and plain parts alike; a
+ * name starting with '.' is not looked at), free the rest, bounded by
+ * the file system's free space.  A device: its size; used is all of it if it holds
  * a lunlink image, else 0.
  */
 int pg_area_usage(const struct pg_area *area, uint64_t *size, uint64_t *used, uint64_t *free_b,
