@@ -422,7 +422,7 @@ static void volume_lend(struct pa_request *r, struct pm_manager *m, const char *
 		goto out;
 	if (json_object_object_get_ex(vol, "borrower", &b) && b) {
 		pa_reply_error(r, 409, "path", "volume %s is lent to %s; it has one borrower at a "
-			       "time: return it first ('lunlinkctl volume return %s')", name,
+			       "time: return it first ('lunlinkctl return %s')", name,
 			       pm_str(b, "initiator"), name);
 		goto out;
 	}
@@ -483,7 +483,7 @@ static void volume_return(struct pa_request *r, struct pm_manager *m, const char
 	if (!vol)
 		goto out;
 	if (!json_object_object_get_ex(vol, "borrower", &b) || !b) {
-		pa_reply_error(r, 409, "path", "volume %s is not lent ('lunlinkctl volume lend %s "
+		pa_reply_error(r, 409, "path", "volume %s is not lent ('lunlinkctl lend %s "
 			       "--to IQN' lends it)", name, name);
 		goto out;
 	}

@@ -430,6 +430,8 @@ static void test_lend(void)
 	   "nor do the events (the record's nor the desired LUN's)");
 	json_object_put(r);
 	ok(call(admin, "DELETE", "/v1/volumes/d1", NULL, &r, NULL) == 409, "a lent volume is not deleted");
+	like(err_message(r), "return it first ('lunlinkctl return d1')",
+	     "... saying which command returns it");
 	json_object_put(r);
 	is_int(post("/v1/volumes/d1/return", NULL, &r), 200, "d1 is returned");
 	ok(!member(r, "borrower"), "... no borrower");
@@ -440,6 +442,7 @@ static void test_lend(void)
 	ok(!member(l, "chap"), "... and has no account");
 	json_object_put(d);
 	ok(post("/v1/volumes/d1/return", NULL, &r) == 409, "returned again: 409");
+	like(err_message(r), "('lunlinkctl lend d1 --to IQN' lends it)", "... saying which command lends it");
 	json_object_put(r);
 }
 
