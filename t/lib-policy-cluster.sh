@@ -3,9 +3,9 @@
 # lib-policy-cluster.sh: the policy daemon on a cluster of t/lib-cluster.sh's
 # namespaces: the manager on node 1 (its own lunlink-policyd, its state in
 # the scratch folder), an agent on each node with its tgtd N<I> and one
-# 256M directory area, and lunlinkctl helpers.  Source it after
-# test-lib.sh and lib-cluster.sh, with N (the nodes), API_PORT and
-# JOIN_PORT set; policy_cluster_up does the whole setup:
+# directory area of AREA_SIZE (256M unless set), and lunlinkctl helpers.
+# Source it after test-lib.sh and lib-cluster.sh, with N (the nodes),
+# API_PORT and JOIN_PORT set; policy_cluster_up does the whole setup:
 #
 #   policy_cluster_up     namespaces, tgtds, the manager with a new CA,
 #                         every node joined with a token and online, each
@@ -18,6 +18,7 @@ CTL="$SRC_DIR/policy/lunlinkctl"
 PD="$SRC_DIR/policy/lunlink-policyd"
 TOOL="$SRC_DIR/t/helpers/api-tool"
 MGR_ADDR=
+AREA_SIZE=${AREA_SIZE:-256M}
 # iscsi-io's initiator name
 CLIENT=iqn.2026-11.org.lunlink:test-client
 
@@ -59,7 +60,7 @@ agent_conf() {
 		node_name = "n$i";
 		address = "$(node_addr "$i")";
 		portals = [ "$(node_addr "$i"):$port" ];
-		areas = ( { path = "$TRASH/n$i/area"; size = "256M"; } );
+		areas = ( { path = "$TRASH/n$i/area"; size = "$AREA_SIZE"; } );
 		heartbeat_interval = 1;
 		offline_after = 3;
 		tgtadm = "$TGTADM";
@@ -147,7 +148,7 @@ policy_cluster_up() {
 	i=1
 	while [ "$i" -le "$N" ]; do
 		wait_for 20 node_is n$i online &&
-		ctl area add n$i "$TRASH/n$i/area" --size 256M >/dev/null || return 1
+		ctl area add n$i "$TRASH/n$i/area" --size "$AREA_SIZE" >/dev/null || return 1
 		i=$((i + 1))
 	done
 }
