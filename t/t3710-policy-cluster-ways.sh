@@ -34,8 +34,12 @@ part_field() { ctl --json volume show "$1" | jq -r ".parts[$2].$3"; }
 node_of() { echo "${1#n}"; }
 # vol_gone NAME: the manager has no volume NAME any more
 vol_gone() { ! ctl --json volume list | jq -e ".volumes[] | select(.name == \"$1\")" >/dev/null; }
-# followed REV: the follower has printed the event of revision REV
-followed() { jq -e "select(.revision == $1)" follow.json >/dev/null 2>&1; }
+# followed REV: the follower has printed the event of revision REV (one
+# answer for the whole file: jq 1.6's -e goes by the last line alone)
+followed() {
+	jq -n -R -e "[inputs | fromjson? | select(.revision == $1)] | length > 0" follow.json \
+		>/dev/null 2>&1
+}
 # follower_reached REV: wait for it, or say where the follower is
 follower_reached() {
 	wait_for 30 followed "$1" && return 0
