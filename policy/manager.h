@@ -55,6 +55,7 @@ struct pm_options {
 	int64_t compact_keep;		/* revisions; 0: PM_COMPACT_KEEP */
 	int compact_interval;		/* seconds; 0: PM_COMPACT_INTERVAL */
 	int followers_max;		/* 0: PM_FOLLOWERS_MAX */
+	int waiters_max;		/* long polls parked at once; 0: PW_WAITERS_MAX (1024) */
 	pa_log_fn log;			/* may be NULL */
 	void *log_arg;
 };

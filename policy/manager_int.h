@@ -19,6 +19,7 @@
 
 #include "join.h"
 #include "manager.h"
+#include "waiters.h"
 
 #define PM_PREFIX	"/lunlink/"
 #define PM_ID_LEN	16		/* hex digits of a node's or an area's id */
@@ -49,6 +50,7 @@ struct pm_manager {
 	size_t nrevoked;
 	struct pm_follower *followers;
 	int nfollowers;
+	struct pw_waiters *waiters;	/* parked long polls (waiters.h) */
 	struct pa_metrics *metrics;
 	struct pa_metric *nodes_state[2];	/* online, offline */
 	struct pa_metric *volumes_state[5];	/* creating ready failed deleting degraded */
@@ -77,6 +79,10 @@ bool pm_caller_admin(const struct pa_request *r);
 void pm_reply_store(struct pa_request *r, struct pm_manager *m, const char *doing);
 /* A query string parameter of the request (malloc'd), or NULL. */
 char *pm_query(struct pa_request *r, const char *name);
+/* A query parameter as an integer from min to max: 1 and *out; 0 if
+ * absent; -1 when it is not one, with a 400 naming it answered. */
+int pm_query_number(struct pa_request *r, const char *name, int64_t min, int64_t max,
+		    int64_t *out);
 /* A field of a JSON object as a string ("" if absent) or an integer (0). */
 const char *pm_str(json_object *o, const char *field);
 int64_t pm_int(json_object *o, const char *field);

@@ -674,20 +674,35 @@ out:
 
 /* ---- the node's desired state, for its agent ---- */
 
-void pm_nodes_desired(struct pa_request *r, void *arg)
+/* What a parked GET /v1/nodes/desired waits with. */
+struct desired_wait {
+	struct pm_manager *m;
+	int64_t since;
+};
+
+/*
+ * Answer the caller's desired state if its desired_revision is newer than
+ * since, or if must: 0 when answered (an error too), 1 when there is
+ * nothing new (not answered), with the node's id in id.
+ */
+static int desired_answer(struct pa_request *r, struct pm_manager *m, int64_t since, bool must,
+			  char id[PM_ID_LEN + 1])
 {
-	struct pm_manager *m = arg;
-	char id[PM_ID_LEN + 1], prefix[PS_KEY_MAX + 1], *since_s = pm_query(r, "since");
 	json_object *node = pm_node_by_name(m, r->caller->cert.name, id, NULL), *out, *vols;
+	char prefix[PS_KEY_MAX + 1];
 	struct ps_range rg = { 0 };
-	long long since = since_s ? strtoll(since_s, NULL, 10) : -1;
 	int64_t desired;
+	int rc = 0;
 
 	if (!node) {
 		pa_reply_error(r, 403, "caller", "node %s is not registered", r->caller->cert.name);
 		goto out;
 	}
 	desired = pm_int(node, "desired_revision");
+	if (!must && since >= desired) {
+		rc = 1;
+		goto out;
+	}
 	pm_key(prefix, "desired/%s/", id);
 	if (ps_range(m->st, prefix, NULL, 0, &rg)) {
 		pm_reply_store(r, m, "reading the node's desired state");
@@ -711,6 +726,43 @@ void pm_nodes_desired(struct pa_request *r, void *arg)
 	pa_reply_json(r, 200, out);
 out:
 	ps_range_free(&rg);
-	free(since_s);
 	json_object_put(node);
+	return rc;
+}
+
+static void desired_check(struct pa_request *r, void *arg, bool last)
+{
+	struct desired_wait *dw = arg;
+	char id[PM_ID_LEN + 1];
+
+	desired_answer(r, dw->m, dw->since, last, id);
+}
+
+/*
+ * GET /v1/nodes/desired?since=REV&wait=S: with wait, a request that finds
+ * nothing newer than since is parked (waiters.h) until the node's record
+ * (where its desired_revision is, written in the same transaction as its
+ * desired keys) changes so, or S seconds pass ("changed":false).
+ */
+void pm_nodes_desired(struct pa_request *r, void *arg)
+{
+	struct pm_manager *m = arg;
+	char id[PM_ID_LEN + 1], key[PS_KEY_MAX + 1];
+	int64_t since = -1, wait = 0;
+	struct desired_wait *dw;
+
+	if (pm_query_number(r, "since", 0, INT64_MAX - 1, &since) < 0 ||
+	    pm_query_number(r, "wait", 0, PW_WAIT_MAX, &wait) < 0)
+		return;
+	if (desired_answer(r, m, since, wait == 0, id) == 0)
+		return;
+	dw = malloc(sizeof(*dw));
+	if (!dw) {
+		pa_reply_error(r, 500, "body", "out of memory");
+		return;
+	}
+	*dw = (struct desired_wait){ .m = m, .since = since };
+	pm_key(key, "nodes/%s", id);
+	if (pw_park(m->waiters, r, key, (long)wait * 1000, desired_check, free, dw))
+		free(dw);
 }
