@@ -72,7 +72,8 @@ void pa_aclient_free(struct pa_aclient *a);
 struct pa_acall *pa_aclient_call(struct pa_aclient *a, const char *method, const char *path,
 				 json_object *body, long timeout_ms, pa_done_fn done, void *arg,
 				 char *err, size_t errlen);
-/* Stop a call under way (its connection is closed); done is not called. */
+/* Stop a call under way (its connection is closed); done is not called.
+ * Not for a call whose done was called: it is gone. */
 void pa_acall_cancel(struct pa_acall *call);
 /* Calls under way. */
 size_t pa_aclient_pending(const struct pa_aclient *a);
