@@ -11,7 +11,10 @@
  *
  * The manager's certificate for its own API listener is issued by its CA
  * at its first start (state_dir/node.key, node.crt), so `lunlinkctl ca
- * init` is the only step before the first start.
+ * init` is the only step before the first start.  With both manager =
+ * true and manager_url, one daemon is the manager and its node's agent:
+ * the agent never waits on the network, so it shares the loop; its node
+ * is registered with that same certificate (pm_manager_enrol), no token.
  */
 #include "ca.h"
 #include "client.h"
@@ -330,6 +333,29 @@ static int start_manager(struct pd *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* The manager's own node, for the agent in this process: registered
+ * with the manager's certificate, which the agent presents. */
+static int enrol_own_node(struct pd *d, char *err, size_t errlen)
+{
+	char crt_path[PATH_MAX + 16], *pem = NULL;
+	const char *hosts[2] = { d->conf.address[0] ? d->conf.address : NULL, NULL };
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	pcf_state_path(&d->conf, "node.crt", crt_path, sizeof(crt_path));
+	f = fopen(crt_path, "r");
+	if (!f || getdelim(&pem, &len, '\0', f) < 0) {
+		rc = ll_fail(err, errlen, "cannot read %s: %s", crt_path, strerror(errno));
+	} else {
+		rc = pm_manager_enrol(d->manager, pem, hosts, err, errlen);
+	}
+	if (f)
+		fclose(f);
+	free(pem);
+	return rc;
+}
+
 static int start_agent(struct pd *d, char *err, size_t errlen)
 {
 #if PD_HAVE_AGENT
@@ -498,6 +524,8 @@ int main(int argc, char **argv)
 		goto err;
 	}
 	if (d.conf.manager && start_manager(&d, err, sizeof(err)))
+		goto err;
+	if (d.conf.manager && d.conf.manager_url[0] && enrol_own_node(&d, err, sizeof(err)))
 		goto err;
 	if (d.conf.manager_url[0] && start_agent(&d, err, sizeof(err)))
 		goto err;

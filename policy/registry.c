@@ -674,6 +674,68 @@ out:
 
 /* ---- the node's desired state, for its agent ---- */
 
+int pm_manager_enrol(struct pm_manager *m, const char *cert_pem, const char *const *hosts,
+		     char *err, size_t errlen)
+{
+	char nkey[PS_KEY_MAX + 1], lkey[PS_KEY_MAX + 1], id[PM_ID_LEN + 1];
+	struct pca_identity who;
+	json_object *node, *link = NULL;
+	struct ps_cmp cmp[2];
+	struct ps_op ops[2];
+	struct ps_txn txn = { .cmp = cmp, .ncmp = 2, .success = ops, .nsuccess = 2 };
+	struct ps_txn_result res = { 0 };
+	int64_t rev;
+	int rc = -1;
+
+	if (pca_identity_pem(cert_pem, &who, err, errlen))
+		return -1;
+	if (who.role != PCA_ROLE_NODE)
+		return ll_fail(err, errlen, "the manager's certificate is for a %s, not a node",
+			       pca_role_name(who.role));
+	node = pm_node_by_name(m, who.name, id, NULL);
+	if (node) {
+		if (strcmp(pm_str(node, "serial"), who.serial))
+			ll_fail(err, errlen, "node %s (%s) is registered with another certificate "
+				"(serial %s; this daemon's is %s): remove it with 'lunlinkctl node "
+				"remove %s' (a separate agent that joined under this name must stop "
+				"first), or give this daemon another node_name", who.name, id,
+				pm_str(node, "serial"), who.serial, who.name);
+		else
+			rc = 0;
+		json_object_put(node);
+		return rc;
+	}
+	rev = pm_next_revision(m);
+	if (rev < 0)
+		return ll_fail(err, errlen, "the store: %s", ps_error(m->st));
+	pm_hex_id(rev, id);
+	pm_key(lkey, "node-names/%s", who.name);
+	pm_key(nkey, "nodes/%s", id);
+	node = new_node(id, rev, &who, hosts);
+	link = json_object_new_object();
+	json_object_object_add(link, "id", json_object_new_string(id));
+	cmp[0] = (struct ps_cmp){ .key = lkey, .target = PS_CMP_VERSION, .result = PS_EQUAL };
+	cmp[1] = (struct ps_cmp){ .key = nkey, .target = PS_CMP_VERSION, .result = PS_EQUAL };
+	ops[0] = (struct ps_op){ .type = PS_OP_PUT, .key = lkey, .value = pm_text(link),
+				 .value_len = strlen(pm_text(link)) };
+	ops[1] = (struct ps_op){ .type = PS_OP_PUT, .key = nkey, .value = pm_text(node),
+				 .value_len = strlen(pm_text(node)) };
+	if (ps_txn(m->st, &txn, &res))
+		ll_fail(err, errlen, "the store failed registering node %s: %s", who.name,
+			ps_error(m->st));
+	else if (!res.succeeded)
+		ll_fail(err, errlen, "node %s was registered meanwhile; start again", who.name);
+	else
+		rc = 0;
+	if (!rc)
+		pm_log(m, "registered this daemon's own node %s (%s), its agent in this process",
+		       who.name, id);
+	ps_txn_result_free(&res);
+	json_object_put(link);
+	json_object_put(node);
+	return rc;
+}
+
 /* What a parked GET /v1/nodes/desired waits with. */
 struct desired_wait {
 	struct pm_manager *m;
