@@ -13,6 +13,11 @@
 #   ctl ARGS...           lunlinkctl as the manager's admin
 #   vol_is NAME STATE, vol_url NAME, lent_url NAME, legs_up NAME
 #   agent_start I, agent_kill I, mgr_start, mgr_kill, stop_all (at exit)
+#
+# With MGR_AGENT=1 the manager is also node 1's agent, in the same
+# lunlink-policyd (manager = true and manager_url: its node registered
+# with the manager's certificate, no token); agent_start 1 and agent_kill 1
+# then start and kill the manager, and node 1 has no n1.conf.
 
 CTL="$SRC_DIR/policy/lunlinkctl"
 PD="$SRC_DIR/policy/lunlink-policyd"
@@ -28,10 +33,20 @@ policy_cluster_prereqs() {
 	command -v jq >/dev/null || skip_all "jq not installed"
 }
 
-# The manager: its own daemon on node 1 (the agents' calls to the API
-# block their loop for up to their timeout, so a node's agent and the
-# manager run as two processes), its socket and state in the scratch folder.
+# The manager: a daemon on node 1, its socket and state in the scratch
+# folder; with MGR_AGENT=1 also node 1's agent (its area n1/area, its
+# tgtd N1), else a daemon of its own beside node 1's agent.
 mgr_conf() {
+	local agent= name=manager
+	if [ -n "${MGR_AGENT:-}" ]; then
+		name=n1
+		mkdir -p n1/area &&
+		agent="manager_url = \"https://$MGR_ADDR:$API_PORT\";
+		portals = [ \"$MGR_ADDR:$N1_PORT\" ];
+		areas = ( { path = \"$TRASH/n1/area\"; size = \"$AREA_SIZE\"; } );
+		tgtadm = \"$TGTADM\";
+		tgt_control_port = $N1_CTL;" || return 1
+	fi
 	cat >mgr.conf <<-EOC
 	policy = {
 		manager = true;
@@ -40,10 +55,11 @@ mgr_conf() {
 		join_listen = "$MGR_ADDR:$JOIN_PORT";
 		socket = "$TRASH/mgr/policyd.sock";
 		state_dir = "$TRASH/mgr";
-		node_name = "manager";
+		node_name = "$name";
 		address = "$MGR_ADDR";
 		offline_after = 3;
 		heartbeat_interval = 1;
+		$agent
 	};
 	EOC
 }
@@ -73,8 +89,10 @@ agent_conf() {
 MGR_PID=
 mgr_start() {
 	# a simple command put in the background: $! is the daemon itself
-	# (ip netns exec executes it in place), which kill -9 must reach
-	ip netns exec "$(node_ns 1)" "$PD" -f -c mgr.conf 2>>mgr.log &
+	# (ip netns exec executes it in place), which kill -9 must reach;
+	# as node 1's agent it reaches N1's control socket
+	env TGT_IPC_SOCKET="${N1_DIR:-}/socket" LUNLINK_IMAGE="$SRC_DIR/target/lunlink-image" \
+		ip netns exec "$(node_ns 1)" "$PD" -f -c mgr.conf 2>>mgr.log &
 	MGR_PID=$!
 	wait_for 10 test -S "$TRASH/mgr/policyd.sock"
 }
@@ -91,6 +109,7 @@ mgr_kill() {
 agent_start() {
 	local i=$1 dir
 	shift
+	[ "$i${MGR_AGENT:-}" != 11 ] || { mgr_start; return; }
 	eval "dir=\$N${i}_DIR"
 	env TGT_IPC_SOCKET="$dir/socket" LUNLINK_IMAGE="$SRC_DIR/target/lunlink-image" \
 		ip netns exec "$(node_ns "$i")" "$PD" -f -c "n$i.conf" "$@" 2>>"n$i.log" &
@@ -99,6 +118,7 @@ agent_start() {
 agent_kill() {
 	local pid
 	[ -n "${1:-}" ] || return 1
+	[ "$1${MGR_AGENT:-}" != 11 ] || { mgr_kill; return; }
 	eval "pid=\${AGENT${1}_PID:-}"
 	[ -n "$pid" ] || return 0
 	kill -9 "$pid" 2>/dev/null
@@ -138,6 +158,7 @@ policy_cluster_up() {
 	while [ "$i" -le "$N" ]; do node_tgtd_start $i || return 1; i=$((i + 1)); done &&
 	mgr_conf && ctl ca init >/dev/null && mgr_start || return 1
 	i=1
+	[ -z "${MGR_AGENT:-}" ] || i=2
 	while [ "$i" -le "$N" ]; do
 		agent_conf $i &&
 		cp mgr/ca/ca.crt "n$i/state/ca.crt" &&
