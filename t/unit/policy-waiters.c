@@ -7,7 +7,9 @@
  * state changes, answered within milliseconds of the change, not at an
  * unrelated change; a wait that ends with "changed":false; a client that
  * goes away while parked is freed; the bound on parked requests; bad
- * wait and since refused with 400 naming the field.
+ * wait and since refused with 400 naming the field; a poll parked when the
+ * server stops is dropped, its client told; the asynchronous client names
+ * a manager that does not listen.
  */
 #include "pm_harness.h"
 
@@ -250,6 +252,37 @@ static void test_bound(void)
 	ok(parked(0, 2000), "their clients gone, none is parked");
 }
 
+static void test_server_stops(void)
+{
+	struct answer a;
+	char path[96];
+
+	snprintf(path, sizeof(path), "/v1/nodes/desired?since=%lld&wait=30", (long long)desired_rev);
+	ask(&a, path);
+	ok(parked(1, 5000), "a poll is parked when the server stops");
+	stop();
+	ok(answered(&a, 5000) && a.status == 0 && a.err[0],
+	   "... its client is told the connection ended (%s)", a.err);
+	forget(&a);
+}
+
+static void test_refused(void)
+{
+	struct pa_client_opts o = { .url = "https://127.0.0.1:1",
+				    .files = { .ca_file = ca_file } };
+	struct pa_aclient *c;
+	struct answer a = { 0 };
+	char err[512];
+
+	c = pa_aclient_new(base, &o, err, sizeof(err));
+	ok(c && pa_aclient_call(c, "GET", "/v1/nodes", NULL, 0, on_done, &a, err, sizeof(err)),
+	   "an asynchronous call to a port nobody listens on starts");
+	ok(answered(&a, 5000) && a.status == 0, "... and ends without an HTTP status");
+	like(a.err, "cannot connect to 127.0.0.1:1", "... naming where (%s)", a.err);
+	is_int(pa_aclient_pending(c), 0, "... and is no longer under way");
+	pa_aclient_free(c);
+}
+
 int main(void)
 {
 	struct pa_client_opts o = { 0 };
@@ -279,11 +312,14 @@ int main(void)
 		test_timeout();
 		test_client_gone();
 		test_bound();
+		test_refused();
+		test_server_stops();
 	}
 	pa_aclient_free(db1_async);
 	pa_client_free(db1);
 	pa_client_free(admin);
-	stop();
+	if (srv)
+		stop();
 	event_base_free(base);
 	return done_testing();
 }
