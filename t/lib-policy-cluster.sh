@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # lib-policy-cluster.sh: the policy daemon on a cluster of t/lib-cluster.sh's
-# namespaces: the manager on node 1 (its own lunlink-policyd, its state in
+# namespaces: the manager on node 1 (its own lunlink-policyd, or node 1's
+# agent's with MGR_AGENT=1, below; its state in
 # the scratch folder), an agent on each node with its tgtd N<I> and one
 # directory area of AREA_SIZE (256M unless set), and lunlinkctl helpers.
 # Source it after test-lib.sh and lib-cluster.sh, with N (the nodes),
