@@ -16,6 +16,7 @@ N=3
 API_PORT=7710
 JOIN_PORT=7711
 AREA_SIZE=64M
+MGR_AGENT=1	# node 1's agent is the manager's daemon
 . "$SRC_DIR/t/lib-policy-cluster.sh"
 policy_cluster_prereqs
 
@@ -73,7 +74,7 @@ test_expect_success 'the manager starts on node 1; an event follower starts with
 '
 
 test_expect_success 'each node joins and reports; its 64M area is in the pool' '
-	for i in 1 2 3; do
+	for i in 2 3; do
 		agent_conf $i &&
 		cp mgr/ca/ca.crt "n$i/state/ca.crt" &&
 		tok=$(ctl token create --role node) &&

@@ -14,6 +14,7 @@ test_have_prereq ROOT || skip_all "needs root (network namespaces)"
 N=3
 API_PORT=7720
 JOIN_PORT=7721
+MGR_AGENT=1	# node 1's agent is the manager's daemon
 . "$SRC_DIR/t/lib-policy-cluster.sh"
 policy_cluster_prereqs
 command -v iscsi-readcapacity16 >/dev/null ||
