@@ -557,6 +557,7 @@ void pm_manager_free(struct pm_manager *m)
 		return;
 	pm_followers_free(m);
 	pw_waiters_free(m->waiters);
+	pm_host_conns_free(m);
 	if (m->tick)
 		event_free(m->tick);
 	if (m->notify)

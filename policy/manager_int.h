@@ -51,6 +51,8 @@ struct pm_manager {
 	struct pm_follower *followers;
 	int nfollowers;
 	struct pw_waiters *waiters;	/* parked long polls (waiters.h) */
+	struct pm_host_conn *conns;	/* hosts' daemons in touch (hosts.c) */
+	size_t nconns;
 	struct pa_metrics *metrics;
 	struct pa_metric *nodes_state[2];	/* online, offline */
 	struct pa_metric *volumes_state[5];	/* creating ready failed deleting degraded */
@@ -134,6 +136,19 @@ int pm_nodes_reconcile(struct pm_manager *m, char *err, size_t errlen);
 
 /* ---- hosts.c ---- */
 
+/* When the host's daemon was last in touch: its polls parked now, and
+ * the last time one ended or it reported (not stored: a restarted
+ * manager knows again at the host's next poll). */
+struct pm_host_conn {
+	char id[PM_ID_LEN + 1];
+	int parked;
+	int64_t last_ms;
+};
+/* Whether host id's daemon is in touch: a poll parked, or news from it
+ * within PM_HOST_GRACE_MS; *last_ms (may be NULL) when it last was. */
+#define PM_HOST_GRACE_MS	3000
+bool pm_host_connected(struct pm_manager *m, const char *id, int64_t *last_ms);
+void pm_host_conns_free(struct pm_manager *m);
 /* A joining host's record (NULL without randomness for its CHAP). */
 json_object *pm_host_new(const char *id, int64_t rev, const struct pca_identity *who);
 void pm_hosts_report(struct pa_request *r, void *arg);
