@@ -126,17 +126,10 @@ static bool merge(json_object *h, json_object *report)
 void pm_hosts_report(struct pa_request *r, void *arg)
 {
 	struct pm_manager *m = arg;
-	char id[PM_ID_LEN + 1], hkey[PS_KEY_MAX + 1], akey[PS_KEY_MAX + 1], why[256];
-	json_object *body = NULL, *report = NULL, *links = NULL, *h = NULL, *out;
-	struct ps_kv hkv = { 0 };
+	char why[256];
+	json_object *body = NULL, *report = NULL, *links = NULL, *out;
 	struct pjr_err e = { 0 };
-	struct ps_cmp cmp = { .key = hkey, .target = PS_CMP_MOD_REVISION, .result = PS_EQUAL };
-	struct ps_op ops[2];
-	struct ps_txn txn = { .cmp = &cmp, .ncmp = 1, .success = ops };
-	struct ps_txn_result res = { 0 };
-	int64_t rev, lease = 0;
-	char *alive_text = NULL;
-	bool changed;
+	struct pm_beat b = { 0 };
 
 	if (pa_request_json(r, &body))
 		goto out;
@@ -150,66 +143,24 @@ void pm_hosts_report(struct pa_request *r, void *arg)
 			       "name: %s", why);
 		goto out;
 	}
-	h = pm_member_by_name(m, &pm_kind_host, r->caller->cert.name, id, &hkv);
-	if (!h) {	/* authorize let it through: removed meanwhile */
-		pa_reply_error(r, 403, "caller", "host %s is not registered", r->caller->cert.name);
+	if (pm_beat_begin(r, m, &pm_kind_host, &b))
 		goto out;
-	}
-	pm_key(hkey, "hosts/%s", id);
-	pm_key(akey, "host-alive/%s", id);
-	rev = pm_next_revision(m);
-	if (rev < 0) {
-		pm_reply_store(r, m, "reading its revision");
+	if (merge(b.rec, report))
+		b.changed = true;
+	if (pm_beat_commit(r, m, &pm_kind_host, &b, NULL, 0))
 		goto out;
-	}
-	switch (pm_alive_renew(m, akey, &ops[txn.nsuccess], &alive_text, &lease)) {
-	case -1:
-		pm_reply_store(r, m, "granting the host's alive lease");
-		goto out;
-	case 0:
-		txn.nsuccess++;
-		break;
-	default:
-		lease = 0;
-	}
-	changed = merge(h, report);
-	if (lease || strcmp(pm_str(h, "state"), "online")) {
-		pm_set_state(h, "online", rev);
-		changed = true;
-		pm_log(m, "host %s (%s, %s) is online", r->caller->cert.name, id,
-		       pm_str(h, "initiator"));
-	}
-	if (changed)
-		ops[txn.nsuccess++] = (struct ps_op){ .type = PS_OP_PUT, .key = hkey,
-						      .value = pm_text(h),
-						      .value_len = strlen(pm_text(h)) };
-	cmp.number = hkv.mod_revision;
-	if (txn.nsuccess && (ps_txn(m->st, &txn, &res) || !res.succeeded)) {
-		if (res.succeeded)
-			pm_reply_store(r, m, "storing the report");
-		else
-			pa_reply_error(r, 409, "body", "host %s changed while its report was read; "
-				       "report again", r->caller->cert.name);
-		goto out;
-	}
-	lease = 0;	/* the alive key holds it now */
-	touched(m, id);
+	touched(m, b.id);
 	for (size_t i = 0; i < json_object_array_length(links); i++)
-		pm_link_host_report(m, id, json_object_array_get_idx(links, i));
-	json_object_put(h);
-	h = pm_host_get(m, id, NULL);
+		pm_link_host_report(m, b.id, json_object_array_get_idx(links, i));
+	json_object_put(b.rec);
+	b.rec = pm_host_get(m, b.id, NULL);
 	out = json_object_new_object();
-	json_object_object_add(out, "id", json_object_new_string(id));
+	json_object_object_add(out, "id", json_object_new_string(b.id));
 	json_object_object_add(out, "desired_revision",
-			       json_object_new_int64(h ? pm_int(h, "desired_revision") : 0));
+			       json_object_new_int64(b.rec ? pm_int(b.rec, "desired_revision") : 0));
 	pa_reply_json(r, 200, out);
 out:
-	if (lease)
-		ps_lease_revoke(m->st, lease, NULL);
-	free(alive_text);
-	ps_txn_result_free(&res);
-	ps_kv_free(&hkv);
-	json_object_put(h);
+	pm_beat_free(m, &b);
 	json_object_put(links);
 	json_object_put(report);
 	json_object_put(body);

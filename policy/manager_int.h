@@ -129,6 +129,32 @@ void pm_set_state(json_object *rec, const char *state, int64_t since);
  * store error. */
 int pm_alive_renew(struct pm_manager *m, const char *akey, struct ps_op *op, char **text,
 		   int64_t *lease);
+/*
+ * A report's part common to nodes and hosts, in three calls: begin finds
+ * the caller's record (rec, its id, kv), renews its alive key or readies
+ * a put of it on a new lease, and sets the record online if it was not
+ * (changed); the caller merges its fields (changed too); commit puts it
+ * all, with extra operations, in one transaction if the record did not
+ * change meanwhile; free undoes what a failed commit left.  begin and
+ * commit answer r themselves on failure (403, 409, 500) and return -1.
+ */
+#define PM_BEAT_OPS	2
+struct pm_beat {
+	char id[PM_ID_LEN + 1];
+	char rkey[PS_KEY_MAX + 1], akey[PS_KEY_MAX + 1];
+	json_object *rec;
+	struct ps_kv kv;
+	struct ps_op ops[PM_BEAT_OPS];
+	size_t nops;
+	char *alive_text;
+	int64_t lease;
+	bool changed;
+};
+int pm_beat_begin(struct pa_request *r, struct pm_manager *m, const struct pm_kind *k,
+		  struct pm_beat *b);
+int pm_beat_commit(struct pa_request *r, struct pm_manager *m, const struct pm_kind *k,
+		   struct pm_beat *b, const struct ps_op *extra, size_t nextra);
+void pm_beat_free(struct pm_manager *m, struct pm_beat *b);
 /* The alive key of a node or host went at revision rev: mark it offline. */
 void pm_member_gone(struct pm_manager *m, const struct pm_kind *k, const char *id, int64_t rev);
 /* At start: every node's and host's state as its alive key says. */
