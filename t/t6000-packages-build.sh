@@ -107,7 +107,7 @@ if test_have_prereq POLICY; then
 		! grep -q "^User=" $a &&
 		grep -qx "CapabilityBoundingSet=" $a &&
 		grep -qx "StateDirectory=lunlink-agent" $a &&
-		grep -qx "agent_state_dir = \"/var/lib/lunlink-agent\";" pol/etc/lunlink/lunlink.conf
+		grep -Eq "^[[:space:]]*agent_state_dir = \"/var/lib/lunlink-agent\";" pol/etc/lunlink/lunlink.conf
 	'
 else
 	test_expect_success 'without policy/main.c, lunlink-policy is left out' '
