@@ -20,7 +20,7 @@ PORT=$(free_port) && JOIN=$(free_port) || die "no free port"
 SOCK=$TRASH/run/policyd.sock
 
 # both parts; the agent's files apart (agent_state_dir); no tgtd here:
-# /bin/true as its tgtadm reads as a tgtd without targets
+# true (found in PATH, as a bare tgtadm is) reads as a tgtd without targets
 cat >both.conf <<EOF
 policy = {
 	manager = true;
@@ -35,7 +35,7 @@ policy = {
 	address = "127.0.0.1";
 	heartbeat_interval = 1;
 	offline_after = 3;
-	tgtadm = "/bin/true";
+	tgtadm = "true";
 };
 EOF
 printf 'policy = {\n\tmanager = true;\n\tstate_dir = "%s/x";\n};\n' "$TRASH" >mgr-only.conf
