@@ -85,13 +85,13 @@ if test_have_prereq POLICY; then
 
 	test_expect_success 'lunlink-policy enables neither unit on install, restarts them on upgrade, stops them on removal' '
 		dpkg-deb -I "$(pkg_deb lunlink-policy)" prerm >policy.prerm &&
-		for u in lunlink-manager lunlink-agent; do
+		(for u in lunlink-manager lunlink-agent; do
 			# dh_installsystemd --no-enable: a unit is enabled again only
 			# where debhelper had installed it and it was enabled
 			grep -q "if deb-systemd-helper debian-installed .$u.service" policy.postinst &&
 			grep -q "deb-systemd-invoke \$_dh_action .*$u\.service" policy.postinst &&
 			grep -q "deb-systemd-invoke stop .*$u\.service" policy.prerm || exit 1
-		done &&
+		done) &&
 		# the one unit of earlier versions: stopped before its file goes
 		dpkg-deb -I "$(pkg_deb lunlink-policy)" preinst | grep -q "deb-systemd-invoke stop lunlink-policyd.service"
 	'

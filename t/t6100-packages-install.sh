@@ -83,9 +83,9 @@ test_expect_success 'install: lunlink-rescand enabled and running, lunlink-tgtd 
 '
 
 test_expect_success POLICY 'install: lunlink-manager and lunlink-agent installed, neither enabled nor running; the user and the two state folders' '
-	for u in lunlink-manager lunlink-agent; do
+	(for u in lunlink-manager lunlink-agent; do
 		test "$(enabled $u)" = disabled && test "$(active $u)" = inactive || exit 1
-	done &&
+	done) &&
 	ns_run C "getent passwd lunlink" &&
 	test "$(ns_run C "stat -c %U:%G:%a /var/lib/lunlink")" = lunlink:lunlink:750 &&
 	test "$(ns_run C "stat -c %U:%G:%a /var/lib/lunlink-agent")" = root:root:700 &&
@@ -206,7 +206,8 @@ test_expect_success POLICY 'the agent: joined as root with a token, its unit sta
 test_expect_success POLICY 'under its unit, with no capability, the agent makes a volume: an image in the area, a target in tgtd' '
 	ns_run C "mkdir -p /srv/lunlink-area && lunlinkctl area add node1 /srv/lunlink-area --size 128M" &&
 	ns_run C "lunlinkctl volume create v1 --way single --size 16M" &&
-	wait_for 60 vol_ready || { ns_run C "lunlinkctl volume show v1; journalctl -u lunlink-agent --no-pager | tail -20"; exit 1; } &&
+	{ wait_for 60 vol_ready ||
+	  { ns_run C "lunlinkctl volume show v1; journalctl -u lunlink-agent --no-pager | tail -20"; false; }; } &&
 	ns_run C "ls -l /srv/lunlink-area" >area.ls &&
 	cat area.ls && grep -q " root root " area.ls &&
 	ns_run C "tgtadm --lld iscsi --mode target --op show" >show2 &&
