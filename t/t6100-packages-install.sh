@@ -164,6 +164,7 @@ write_policy_conf() {
 		node_name = "node1";
 		address = "127.0.0.1";
 		portals = [ "127.0.0.1:3260" ];
+		areas = ( { path = "/srv/lunlink-area"; size = "128M"; } );
 		heartbeat_interval = 1;
 		offline_after = 4;
 	};
@@ -178,6 +179,7 @@ vol_ready() { ns_run C "lunlinkctl --json volume show v1" | grep -Eq "\"state\":
 
 test_expect_success POLICY 'the manager: CA made as its user, its unit started, running as lunlink' '
 	write_policy_conf &&
+	ns_run C "mkdir -p /srv/lunlink-area" &&
 	ns_run C "runuser -u lunlink -- lunlinkctl ca init" &&
 	ns_run C "systemctl enable --now lunlink-manager" &&
 	wait_for 10 ns_run C "test -S /run/lunlink/policyd.sock" &&
@@ -204,7 +206,7 @@ test_expect_success POLICY 'the agent: joined as root with a token, its unit sta
 '
 
 test_expect_success POLICY 'under its unit, with no capability, the agent makes a volume: an image in the area, a target in tgtd' '
-	ns_run C "mkdir -p /srv/lunlink-area && lunlinkctl area add node1 /srv/lunlink-area --size 128M" &&
+	ns_run C "lunlinkctl area add node1 /srv/lunlink-area --size 128M" &&
 	ns_run C "lunlinkctl volume create v1 --way single --size 16M" &&
 	{ wait_for 60 vol_ready ||
 	  { ns_run C "lunlinkctl volume show v1; journalctl -u lunlink-agent --no-pager | tail -20"; false; }; } &&
