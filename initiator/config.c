@@ -25,8 +25,8 @@ void rd_config_defaults(struct rd_config *c)
 	strcpy(c->iscsiadm, "iscsiadm");
 	c->log = RD_LOGTO_AUTO;
 	c->log_level = LOG_INFO;
-	c->debounce_ms = 2000;
-	c->debounce_max_ms = 10000;
+	c->hold_ms = 2000;
+	c->hold_max_ms = 10000;
 	c->max_parallel = 4;
 	c->periodic_s = 0;
 	c->iscsiadm_timeout_s = 120;
@@ -63,8 +63,8 @@ static const struct setting settings[] = {
 	{ "pidfile", K_PATH, OFF(pidfile), 0, 0 },
 	{ "log", K_LOG, OFF(log), 0, 0 },
 	{ "log_level", K_LEVEL, OFF(log_level), 0, 0 },
-	{ "debounce_ms", K_UINT, OFF(debounce_ms), 0, 600000 },
-	{ "debounce_max_ms", K_UINT, OFF(debounce_max_ms), 0, 3600000 },
+	{ "hold_ms", K_UINT, OFF(hold_ms), 0, 600000 },
+	{ "hold_max_ms", K_UINT, OFF(hold_max_ms), 0, 3600000 },
 	{ "max_parallel", K_UINT, OFF(max_parallel), 1, 64 },
 	{ "periodic_check_s", K_UINT, OFF(periodic_s), 0, 86400 },
 	{ "iscsiadm_timeout_s", K_UINT, OFF(iscsiadm_timeout_s), 1, 3600 },
@@ -163,6 +163,15 @@ static int apply(struct rd_config *c, const char *path, config_setting_t *st,
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
 		if (name && !strcmp(name, settings[i].name))
 			d = &settings[i];
+	/* Not aliases: the debounce delayed the first scan of a burst, which
+	 * now runs at once; what is left of it is the hold, after a run. */
+	if (!d && name && (!strcmp(name, "debounce_ms") || !strcmp(name, "debounce_max_ms")))
+		return ll_fail(err, errlen, "%s:%d: %s is gone: lunlink-rescand now acts on the first "
+			       "event of a burst at once; set %s instead", path, line, name,
+			       strcmp(name, "debounce_ms") ?
+			       "hold_max_ms (the longest a follow-up waits)" :
+			       "hold_ms (how long after a run later events are gathered into "
+			       "one follow-up)");
 	if (!d)
 		return ll_fail(err, errlen, "%s:%d: unknown setting '%s'", path, line,
 			    name ? name : "(unnamed)");
@@ -241,9 +250,9 @@ int rd_config_load(struct rd_config *c, const char *path, bool must_exist,
 	for (int i = 0; (st = config_setting_get_elem(root, (unsigned int)i)); i++)
 		if ((rc = apply(c, path, st, err, errlen)))
 			break;
-	if (!rc && c->debounce_max_ms < c->debounce_ms)
-		rc = ll_fail(err, errlen, "%s: debounce_max_ms (%u) is less than debounce_ms (%u)",
-			  path, c->debounce_max_ms, c->debounce_ms);
+	if (!rc && c->hold_max_ms < c->hold_ms)
+		rc = ll_fail(err, errlen, "%s: hold_max_ms (%u) is less than hold_ms (%u)",
+			  path, c->hold_max_ms, c->hold_ms);
 out:
 	config_destroy(&cf);
 	return rc;

@@ -40,8 +40,9 @@ struct rd_config {
 	char pidfile[PATH_MAX];
 	enum rd_log_choice log;
 	int log_level;			/* a syslog priority */
-	unsigned int debounce_ms;	/* quiet time that ends a burst */
-	unsigned int debounce_max_ms;	/* a burst never waits longer */
+	unsigned int hold_ms;		/* after a run starts, gather later events
+					 * this long (and quiet) into one follow-up */
+	unsigned int hold_max_ms;	/* a follow-up never waits longer */
 	unsigned int max_parallel;	/* jobs at once, all hosts */
 	unsigned int periodic_s;	/* REPORT LUNS check; 0 = off */
 	unsigned int iscsiadm_timeout_s;

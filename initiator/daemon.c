@@ -46,6 +46,10 @@
 #define STOP_WAIT_MS	10000	/* at SIGTERM, how long running workers get */
 #define MGR_RESTART_MS	5000	/* a manager connection that ended starts again */
 #define MGR_BUSY_MAX	64	/* hosts a link works on at once */
+/* A reconcile runs when someone else scanned or is scanning (iscsid, after
+ * an Async Message or a login): a LUN without a device yet is given this
+ * long to get one from that scan before the reconcile scans itself. */
+#define ISCSID_SCAN_GRACE_MS	1000
 
 struct known {
 	unsigned int host;
@@ -163,9 +167,15 @@ static const char *key_name(const struct rd_job_key *k, char buf[RD_HCTL_LEN])
 
 /* ---- workers -------------------------------------------------------------- */
 
-/* The child's work: never returns. */
-static void worker(struct daemon *d, const struct rd_job_key *key, unsigned int events)
+/* The child's work: never returns.  A follow-up of a scan (events that
+ * came during the scan or its hold) reconciles: the scan found what the
+ * target had when it ran; a LUN added after it shows in REPORT LUNS as one
+ * without a device, and only then is the host scanned again. */
+static void worker(struct daemon *d, const struct rd_sched_run *run)
 {
+	const struct rd_job_key *key = &run->key;
+	unsigned int events = run->events;
+	const char *evs = events == 1 ? "" : "s";
 	struct known *k = known_get(d, key->hctl.host);
 	const struct rd_devtab *before = k ? &k->t : NULL;
 	struct rd_changes ch = { 0 };
@@ -197,13 +207,22 @@ static void worker(struct daemon *d, const struct rd_job_key *key, unsigned int 
 	}
 	switch (key->kind) {
 	case RD_JOB_SCAN:
+		if (run->followup) {
+			rd_info("reconciling host%u (session %u, %s) with the target's LUNs for %u "
+				"LUN change event%s that came after its scan began", s.host, s.sid,
+				s.target, events, evs);
+			d->env->scan_grace_ms = 0;	/* no one else is scanning */
+			rd_reconcile_session(d->env, &s, before, &ch);
+			break;
+		}
 		rd_info("scanning host%u (session %u, %s) for %u LUN change event%s", s.host, s.sid,
-			s.target, events, events == 1 ? "" : "s");
+			s.target, events, evs);
 		rd_rescan_session(d->env, &s, before, &ch);
 		break;
 	case RD_JOB_RECONCILE:
 		rd_info("reconciling host%u (session %u, %s) with the target's LUNs for %u "
-			"event%s", s.host, s.sid, s.target, events, events == 1 ? "" : "s");
+			"event%s", s.host, s.sid, s.target, events, evs);
+		d->env->scan_grace_ms = ISCSID_SCAN_GRACE_MS;
 		rd_reconcile_session(d->env, &s, before, &ch);
 		break;
 	case RD_JOB_RESCAN:
@@ -240,13 +259,13 @@ static void worker(struct daemon *d, const struct rd_job_key *key, unsigned int 
 
 static void start_jobs(struct daemon *d)
 {
-	struct rd_job_key key;
-	unsigned int events;
+	struct rd_sched_run run;
+	const struct rd_job_key *key = &run.key;
 	char hb[RD_HCTL_LEN];
 
 	if (d->stopping)
 		return;
-	while (rd_sched_take(&d->sched, now_ms(), &key, &events)) {
+	while (rd_sched_take(&d->sched, now_ms(), &run)) {
 		struct job *j = NULL;
 		pid_t pid;
 
@@ -258,20 +277,20 @@ static void start_jobs(struct daemon *d)
 		else
 			pid = fork();
 		if (pid == 0)
-			worker(d, &key, events);
+			worker(d, &run);
 		if (pid < 0) {
-			rd_err("cannot start the %s of %s: fork: %s", rd_job_kind_name(key.kind),
-			       key_name(&key, hb), strerror(errno));
-			rd_sched_done(&d->sched, &key, now_ms());
-			/* noted again, it is retried after a window, not at once */
-			rd_sched_note(&d->sched, &key, now_ms());
+			rd_err("cannot start the %s of %s: fork: %s", rd_job_kind_name(key->kind),
+			       key_name(key, hb), strerror(errno));
+			rd_sched_done(&d->sched, key, now_ms());
+			/* noted again while held, it is retried after the hold, not at once */
+			rd_sched_note(&d->sched, key, now_ms());
 			break;
 		}
 		j->pid = pid;
-		j->key = key;
+		j->key = *key;
 		j->started = now_ms();
-		rd_debug("worker %d: %s of %s", (int)pid, rd_job_kind_name(key.kind),
-			 key_name(&key, hb));
+		rd_debug("worker %d: %s%s of %s", (int)pid, run.followup ? "follow-up " : "",
+			 rd_job_kind_name(key->kind), key_name(key, hb));
 	}
 }
 
@@ -440,14 +459,20 @@ static void note(struct daemon *d, enum rd_job_kind kind, const struct rd_hctl *
 	}
 	switch (rd_sched_note(&d->sched, &key, now_ms())) {
 	case RD_NOTE_NEW:
-		rd_info("%s: %s of %s in %u ms", why, rd_job_kind_name(kind), key_name(&key, hb),
-			d->cfg->debounce_ms);
+		rd_info("%s: %s of %s %s", why, rd_job_kind_name(kind), key_name(&key, hb),
+			rd_sched_host_busy(&d->sched, h->host) ? "once the job running on its host ends" :
+								 "now");
 		break;
 	case RD_NOTE_COALESCED:
 		rd_debug("%s: joins the pending %s", why, rd_job_kind_name(kind));
 		break;
 	case RD_NOTE_AGAIN:
-		rd_info("%s: the %s running now will run once more", why, rd_job_kind_name(kind));
+		rd_info("%s: came during the %s of %s: one follow-up after its hold", why,
+			rd_job_kind_name(kind), key_name(&key, hb));
+		break;
+	case RD_NOTE_HELD:
+		rd_info("%s: the %s of %s ran less than %u ms ago: one follow-up after its hold",
+			why, rd_job_kind_name(kind), key_name(&key, hb), d->cfg->hold_ms);
 		break;
 	case RD_NOTE_FULL:
 		rd_err("%s: dropped, %d jobs are already waiting", why, RD_SCHED_MAX);
@@ -805,7 +830,7 @@ int rd_daemon_run(const struct rd_config *cfg, struct rd_env *env,
 	 * no such thing) */
 	d.iscsi_wanted = d.netlink && cfg->async_messages;
 	open_iscsi(&d);
-	rd_sched_init(&d.sched, cfg->debounce_ms, cfg->debounce_max_ms, cfg->max_parallel);
+	rd_sched_init(&d.sched, cfg->hold_ms, cfg->hold_max_ms, cfg->max_parallel);
 	if (rd_sessions_list(env, &sessions, &n, err, sizeof(err))) {
 		rd_err("%s", err);
 		goto out;

@@ -36,7 +36,7 @@ enum { EXIT_OK = 0, EXIT_ERRORS = 1, EXIT_USAGE = 2, EXIT_KEPT = 3 };
 
 enum {
 	OPT_SYSFS = 256, OPT_DEV, OPT_MOUNTINFO, OPT_ISCSIADM, OPT_LOG, OPT_PIDFILE,
-	OPT_DEBOUNCE, OPT_PERIODIC, OPT_UEVENT_SOCKET, OPT_TEST_KERNEL, OPT_TEST_LUNS,
+	OPT_DEBOUNCE, OPT_HOLD, OPT_PERIODIC, OPT_UEVENT_SOCKET, OPT_TEST_KERNEL, OPT_TEST_LUNS,
 	OPT_JSON, OPT_DISCOVER, OPT_NO_SCAN, OPT_NO_REMOVE, OPT_JOIN,
 };
 
@@ -53,6 +53,7 @@ static const struct option long_opts[] = {
 	{ "iscsiadm", required_argument, NULL, OPT_ISCSIADM },
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+	{ "hold", required_argument, NULL, OPT_HOLD },
 	{ "debounce", required_argument, NULL, OPT_DEBOUNCE },
 	{ "periodic", required_argument, NULL, OPT_PERIODIC },
 	{ "uevent-socket", required_argument, NULL, OPT_UEVENT_SOCKET },
@@ -84,7 +85,8 @@ static void usage(FILE *f, bool oneshot)
 		      "new LUNs, capacity changes, stale and reused LUNs.\n\n"
 		      "  -f, --foreground      stay in the foreground (systemd Type=simple)\n"
 		      "  --pidfile FILE        write the daemon's pid to FILE\n"
-		      "  --debounce MS         quiet time that ends a burst of events (2000)\n"
+		      "  --hold MS             after a scan starts, gather later events this long\n"
+		      "                        into one follow-up (2000)\n"
 		      "  --periodic SECONDS    also ask each target for its LUNs this often (0: off)\n"
 		      "  --join TOKEN          first start with a manager: join the cluster as this\n"
 		      "                        host (a token from lunlinkctl token create --role host)\n"
@@ -246,8 +248,8 @@ int main(int argc, char **argv)
 	struct rd_daemon_opts dopts = { 0 };
 	bool verbose = false, dry_run = false, json = false, no_scan = false, no_remove = false;
 	struct rd_config cfg, cli;
-	unsigned int debounce = 0, periodic = 0;
-	bool set_debounce = false, set_periodic = false;
+	unsigned int hold = 0, periodic = 0;
+	bool set_hold = false, set_periodic = false;
 	char err[768];
 	struct rd_env env;
 	enum rd_log_sink sink;
@@ -308,11 +310,17 @@ int main(int argc, char **argv)
 			}
 			log_opt = optarg;
 			break;
-		case OPT_DEBOUNCE:
-			if (parse_uint("--debounce", optarg, 600000, &debounce))
+		case OPT_HOLD:
+			if (parse_uint("--hold", optarg, 600000, &hold))
 				return EXIT_USAGE;
-			set_debounce = true;
+			set_hold = true;
 			break;
+		case OPT_DEBOUNCE:
+			/* not an alias: it delayed the first scan, which now runs at once */
+			fprintf(stderr, "%s: --debounce is gone: the first event of a burst is acted "
+				"on at once; use --hold MS for how long later events are gathered\n",
+				prog);
+			return EXIT_USAGE;
 		case OPT_PERIODIC:
 			if (parse_uint("--periodic", optarg, 86400, &periodic))
 				return EXIT_USAGE;
@@ -376,10 +384,10 @@ int main(int argc, char **argv)
 		strcpy(cfg.iscsiadm, cli.iscsiadm);
 	if (cli.pidfile[0])
 		strcpy(cfg.pidfile, cli.pidfile);
-	if (set_debounce) {
-		cfg.debounce_ms = debounce;
-		if (cfg.debounce_max_ms < debounce)
-			cfg.debounce_max_ms = debounce;
+	if (set_hold) {
+		cfg.hold_ms = hold;
+		if (cfg.hold_max_ms < hold)
+			cfg.hold_max_ms = hold;
 	}
 	if (set_periodic)
 		cfg.periodic_s = periodic;

@@ -177,6 +177,29 @@ static const uint64_t *lun_without_device(const struct rd_lunlist *luns,
 	return NULL;
 }
 
+/* Wait up to env->scan_grace_ms for every LUN of luns to have a device
+ * (someone else's scan, iscsid's, is adding them), refreshing *present;
+ * the LUN still without one, or NULL. */
+static const uint64_t *wait_for_devices(const struct rd_env *env, const struct rd_session *s,
+					const struct rd_lunlist *luns, struct rd_devtab *present)
+{
+	const struct timespec step = { 0, 20 * 1000000 };
+	const uint64_t *missing = lun_without_device(luns, present);
+	char err[512];
+
+	for (unsigned int waited = 0; missing && waited < env->scan_grace_ms; waited += 20) {
+		struct rd_devtab now;
+
+		nanosleep(&step, NULL);
+		if (rd_devtab_snapshot(env, s->host, &now, err, sizeof(err)))
+			break;
+		rd_devtab_free(present);
+		*present = now;
+		missing = lun_without_device(luns, present);
+	}
+	return missing;
+}
+
 static int session_pass(const struct rd_env *env, const struct rd_session *s,
 			const struct rd_devtab *before, struct rd_changes *out, bool reconcile)
 {
@@ -220,6 +243,11 @@ static int session_pass(const struct rd_env *env, const struct rd_session *s,
 	if (reconcile && luns_known && env->host_scan) {
 		const uint64_t *missing = lun_without_device(&luns, &after);
 
+		if (missing && env->scan_grace_ms) {
+			rd_debug("session %u: LUN %" PRIu64 " has no device yet: waiting up to %u ms "
+				 "for iscsid's scan", s->sid, *missing, env->scan_grace_ms);
+			missing = wait_for_devices(env, s, &luns, &after);
+		}
 		if (missing) {
 			rd_info("session %u (%s): the target reports LUN %" PRIu64 ", which has no "
 				"device here: scanning host%u once", s->sid, s->target, *missing,

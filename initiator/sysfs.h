@@ -79,6 +79,9 @@ struct rd_env {
 	bool rescan_existing;		/* write 1 to every existing device's rescan */
 	bool remove_stale;		/* delete LUNs the target no longer reports */
 	bool remove_wwid_changed;	/* delete a LUN whose WWID changed */
+	unsigned int scan_grace_ms;	/* a reconcile first waits this long for
+					 * someone else's scan (iscsid's) to add a
+					 * LUN that has no device: 0 = scan at once */
 
 	rd_report_luns_fn report_luns;	/* rd_report_luns_sgio on real hosts */
 	const char *fake_luns_dir;	/* for rd_report_luns_fake */

@@ -1,30 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * agent.c: the node agent's loop (see agent.h).  A persistent timer on the
- * daemon's event base runs one round every heartbeat_interval:
+ * agent.c: the node agent's loop (see agent.h), on the daemon's event
+ * base, never waiting on the network (the asynchronous client, client.h):
  *
- *   1. read tgtd (up? version, LUNs) and the areas (size, used, free);
- *   2. POST /v1/nodes/report with that and each volume's result from the
- *      last pass; the reply carries the revision of this node's desired
- *      state;
- *   3. when it moved (or none is known yet), GET /v1/nodes/desired and
- *      keep it, in memory and in the state folder;
- *   4. reconcile with the desired state kept (agent_reconcile.c), every
- *      round: the images (one lunlink-image show each), then tgtd (one
- *      tgtadm show; nothing more when it is converged), so that a tgtd
- *      restarted empty is found at the next heartbeat and filled again.
+ *   - one long poll always out, GET /v1/nodes/desired?since=REV&wait=30:
+ *     the manager answers it as soon as this node's desired state
+ *     changes; the agent keeps the new state (in memory and in the state
+ *     folder), reconciles at once, and puts the next poll out;
+ *   - a persistent timer, every heartbeat_interval: POST
+ *     /v1/nodes/report (tgtd, the areas, each volume's result from the
+ *     last pass), then reconcile with the desired state kept (the images:
+ *     one lunlink-image show each; tgtd: one tgtadm show, nothing more
+ *     when it is converged), so that a tgtd restarted empty is found at
+ *     the next heartbeat and filled again;
+ *   - a reconcile that changed something (tgtd, a volume's state) is
+ *     reported at once, not at the next heartbeat, so the manager learns
+ *     within milliseconds.  One report is out at a time; one wanted
+ *     meanwhile follows it.
  *
- * The API calls are libcurl's blocking calls, each bounded by its
- * timeout (call_timeout_ms, 5 s by default), and so are tgtadm's: the
- * agent has nothing else to do meanwhile, and a round never outlasts
- * its bounds.  (The manager, if it runs in the same daemon, waits that
- * long too: run the agent's calls with short timeouts there.)
+ * tgtadm and lunlink-image still run to completion, each bounded by its
+ * timeout: they are local.  Because nothing else blocks, the agent can run
+ * in the manager's own process (doc/policy.md).
  *
  * A manager that does not answer is said once in the log, then retried
  * with a back-off (the heartbeat, doubling up to a minute), and the agent
  * goes on reconciling with the desired state it last had, from disk after
  * a restart: it never tears anything down because the manager is
  * unreachable.  With no desired state ever received it leaves tgtd alone.
+ * A manager that answers a poll at once with nothing new (one that does
+ * not park) is polled again at the next heartbeat, not in a loop.
  */
 #include "agent.h"
 #include "client.h"
@@ -40,12 +44,18 @@
 #include <unistd.h>
 
 #define BACKOFF_MAX_MS	60000
+#define POLL_WAIT_S	30	/* a long poll's wait (the manager allows up to 60) */
+#define POLL_MARGIN_MS	10000	/* its call's timeout beyond the wait */
 
 struct pg_agent {
 	struct pg_agent_opts o;
 	struct pg_reconcile_opts ro;
-	struct event *timer;
-	struct pa_client *client;
+	struct event *timer;		/* the heartbeat */
+	struct event *poll_retry;	/* the next long poll, after a back-off */
+	struct pa_aclient *client;
+	struct pa_acall *report_call, *poll_call;	/* under way */
+	bool report_again;		/* a report wanted while one was out */
+	long poll_started_ms;
 	char record_path[4200], desired_path[4200];
 	struct pg_desired desired;
 	bool have_desired;
@@ -243,7 +253,8 @@ static int take_desired(struct pg_agent *a, json_object *j, bool save, char *err
 
 	if (pg_desired_read(j, &d, err, errlen))
 		return -1;
-	if (!d.changed) {
+	/* nothing new, or what we hold already (its results are kept) */
+	if (!d.changed || (a->have_desired && d.revision == a->desired.revision)) {
 		pg_desired_free(&d);
 		return 0;
 	}
@@ -265,61 +276,19 @@ static int take_desired(struct pg_agent *a, json_object *j, bool save, char *err
 	return 0;
 }
 
-static int fetch_desired(struct pg_agent *a, char *err, size_t errlen)
+/* ---- talking to the manager ---------------------------------------- */
+
+static void manager_ok(struct pg_agent *a)
 {
-	json_object *reply = NULL;
-	char path[96];
-	long status;
-	int rc;
-
-	if (a->have_desired)
-		snprintf(path, sizeof(path), "/v1/nodes/desired?since=%lld",
-			 (long long)a->desired.revision);
-	else
-		snprintf(path, sizeof(path), "/v1/nodes/desired");
-	if (pa_client_call(a->client, "GET", path, NULL, &reply, &status, err, errlen)) {
-		if (reply)
-			json_object_put(reply);
-		return -1;
-	}
-	rc = reply ? take_desired(a, reply, true, err, errlen) : 0;
-	/* said once while the manager sends the same (a heartbeat each) */
-	if (rc && strcmp(err, a->desired_err))
-		say(a, "agent: the manager's desired state is refused, the last one is kept: %s",
-		    err);
-	snprintf(a->desired_err, sizeof(a->desired_err), "%s", rc ? err : "");
-	if (reply)
-		json_object_put(reply);
-	return 0;
-}
-
-/* ---- one round --------------------------------------------------------- */
-
-static int talk_to_manager(struct pg_agent *a)
-{
-	json_object *report = report_json(a), *reply = NULL, *v;
-	char err[1024];
-	long status = 0;
-	int64_t revision = -1;
-
-	if (pa_client_call(a->client, "POST", "/v1/nodes/report", report, &reply, &status, err,
-			   sizeof(err)))
-		goto err;
-	if (reply && json_object_object_get_ex(reply, "desired_revision", &v))
-		revision = json_object_get_int64(v);
-	if (!a->have_desired || revision != a->desired.revision)
-		if (fetch_desired(a, err, sizeof(err)))
-			goto err;
 	if (a->manager_down)
 		say(a, "agent: the manager at %s answers again", a->o.manager_url);
 	a->manager_down = false;
 	a->backoff_ms = 0;
 	a->next_try_ms = 0;
-	json_object_put(report);
-	if (reply)
-		json_object_put(reply);
-	return 0;
-err:
+}
+
+static void manager_failed(struct pg_agent *a, const char *err)
+{
 	a->backoff_ms = a->backoff_ms ? a->backoff_ms * 2 : heartbeat_ms(a);
 	if (a->backoff_ms > BACKOFF_MAX_MS)
 		a->backoff_ms = BACKOFF_MAX_MS;
@@ -331,27 +300,145 @@ err:
 		    BACKOFF_MAX_MS / 1000);
 	snprintf(a->manager_err, sizeof(a->manager_err), "%s", err);
 	a->manager_down = true;
-	json_object_put(report);
-	if (reply)
-		json_object_put(reply);
-	return -1;
 }
 
-static void reconcile(struct pg_agent *a)
+static void start_poll(struct pg_agent *a);
+static void send_report(struct pg_agent *a);
+
+static void poll_later(struct pg_agent *a, long ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	evtimer_add(a->poll_retry, &tv);
+}
+
+static void on_report_done(void *arg, long status, json_object *reply, const char *err)
+{
+	struct pg_agent *a = arg;
+
+	(void)status;
+	(void)reply;
+	a->report_call = NULL;
+	if (err) {
+		manager_failed(a, err);
+		a->report_again = false;
+		return;
+	}
+	manager_ok(a);
+	/* the manager is there: a poll waiting out a back-off goes now */
+	if (!a->poll_call) {
+		evtimer_del(a->poll_retry);
+		start_poll(a);
+	}
+	if (a->report_again) {
+		a->report_again = false;
+		send_report(a);
+	}
+}
+
+static void send_report(struct pg_agent *a)
+{
+	json_object *report;
+	char err[1024];
+
+	if (a->report_call) {
+		a->report_again = true;
+		return;
+	}
+	if (now_ms() < a->next_try_ms)
+		return;		/* backing off */
+	report = report_json(a);
+	a->report_call = pa_aclient_call(a->client, "POST", "/v1/nodes/report", report, 0,
+					 on_report_done, a, err, sizeof(err));
+	json_object_put(report);
+	if (!a->report_call)
+		manager_failed(a, err);
+}
+
+static bool reconcile(struct pg_agent *a);
+
+static void on_poll_done(void *arg, long status, json_object *reply, const char *err)
+{
+	struct pg_agent *a = arg;
+	int64_t before = a->desired.revision;
+	bool had = a->have_desired, news;
+	char why[1024];
+	int rc;
+
+	(void)status;
+	a->poll_call = NULL;
+	if (err) {
+		manager_failed(a, err);
+		poll_later(a, a->backoff_ms);
+		return;
+	}
+	manager_ok(a);
+	rc = reply ? take_desired(a, reply, true, why, sizeof(why)) : 0;
+	/* said once while the manager sends the same */
+	if (rc && strcmp(why, a->desired_err))
+		say(a, "agent: the manager's desired state is refused, the last one is kept: %s",
+		    why);
+	snprintf(a->desired_err, sizeof(a->desired_err), "%s", rc ? why : "");
+	news = a->have_desired && (!had || a->desired.revision != before);
+	if (news && reconcile(a))
+		send_report(a);
+	/* an answer long before its wait with nothing new: a manager that
+	 * does not park; ask again at the heartbeat, not in a loop */
+	if (!news && now_ms() - a->poll_started_ms < POLL_WAIT_S * 1000 / 2)
+		poll_later(a, heartbeat_ms(a));
+	else
+		start_poll(a);
+}
+
+static void start_poll(struct pg_agent *a)
+{
+	char path[96], err[1024];
+
+	if (a->poll_call)
+		return;
+	if (a->have_desired)
+		snprintf(path, sizeof(path), "/v1/nodes/desired?since=%lld&wait=%d",
+			 (long long)a->desired.revision, POLL_WAIT_S);
+	else
+		snprintf(path, sizeof(path), "/v1/nodes/desired?wait=%d", POLL_WAIT_S);
+	a->poll_started_ms = now_ms();
+	a->poll_call = pa_aclient_call(a->client, "GET", path, NULL,
+				       POLL_WAIT_S * 1000L + POLL_MARGIN_MS, on_poll_done, a, err,
+				       sizeof(err));
+	if (!a->poll_call) {
+		manager_failed(a, err);
+		poll_later(a, a->backoff_ms);
+	}
+}
+
+static void on_poll_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	start_poll(arg);
+}
+
+/* ---- one round --------------------------------------------------------- */
+
+/* One pass; whether it changed anything the manager should hear of now:
+ * tgtd (a plan ran) or a volume's state, error or size. */
+static bool reconcile(struct pg_agent *a)
 {
 	struct pg_vol_result *before;
 	struct pg_plan plan;
 	char err[1024];
+	bool changed;
 	int rc;
 
 	if (!a->have_desired)
-		return;	/* nothing known: tgtd is left as it is */
+		return false;	/* nothing known: tgtd is left as it is */
 	before = calloc(a->desired.n ? a->desired.n : 1, sizeof(*before));
 	if (!before)
-		return;
+		return false;
 	memcpy(before, a->results, a->desired.n * sizeof(*before));
 	a->ro.nareas = a->o.nareas;
 	rc = pg_reconcile(&a->ro, &a->desired, false, &plan, a->results, err, sizeof(err));
+	changed = plan.n > 0;
 	for (size_t k = 0; k < plan.n; k++) {
 		char what[1536];
 
@@ -363,24 +450,29 @@ static void reconcile(struct pg_agent *a)
 	for (size_t i = 0; i < a->desired.n; i++) {
 		const struct pg_vol_result *r = &a->results[i];
 
-		if (r->state != before[i].state || strcmp(r->error, before[i].error))
+		if (r->state != before[i].state || strcmp(r->error, before[i].error)) {
 			say(a, "agent: volume %s: %s%s%s", a->desired.volumes[i].name,
 			    pg_vol_state_name(r->state), r->error[0] ? ": " : "", r->error);
+			changed = true;
+		}
+		changed |= r->size != before[i].size;
 	}
 	pg_plan_free(&plan);
 	free(before);
+	return changed;
 }
 
 int pg_agent_round(struct pg_agent *a)
 {
-	int rc = 0;
+	send_report(a);
+	if (reconcile(a))
+		send_report(a);	/* after the one out, if it is */
+	return a->manager_down ? -1 : 0;
+}
 
-	if (now_ms() >= a->next_try_ms)
-		rc = talk_to_manager(a);
-	else
-		rc = -1;
-	reconcile(a);
-	return rc;
+bool pg_agent_manager_answers(const struct pg_agent *a)
+{
+	return !a->manager_down;
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -426,7 +518,7 @@ struct pg_agent *pg_agent_new(struct event_base *base, const struct pg_agent_opt
 	co.files = o->files;
 	co.timeout_ms = o->call_timeout_ms ? o->call_timeout_ms : 5000;
 	co.connect_timeout_ms = co.timeout_ms < 5000 ? co.timeout_ms : 5000;
-	a->client = pa_client_new(&co, err, errlen);
+	a->client = pa_aclient_new(base, &co, err, errlen);
 	if (!a->client)
 		goto err;
 	/* the desired state it had before a restart: kept serving while the
@@ -439,7 +531,8 @@ struct pg_agent *pg_agent_new(struct event_base *base, const struct pg_agent_opt
 		json_object_put(saved);
 	}
 	a->timer = event_new(base, -1, EV_PERSIST, on_timer, a);
-	if (!a->timer) {
+	a->poll_retry = evtimer_new(base, on_poll_retry, a);
+	if (!a->timer || !a->poll_retry) {
 		snprintf(err, errlen, "cannot make the agent's timer");
 		goto err;
 	}
@@ -450,6 +543,7 @@ struct pg_agent *pg_agent_new(struct event_base *base, const struct pg_agent_opt
 		goto err;
 	}
 	event_active(a->timer, EV_TIMEOUT, 0);	/* the first round at once */
+	start_poll(a);
 	return a;
 err:
 	pg_agent_free(a);
@@ -462,7 +556,9 @@ void pg_agent_free(struct pg_agent *a)
 		return;
 	if (a->timer)
 		event_free(a->timer);
-	pa_client_free(a->client);
+	if (a->poll_retry)
+		event_free(a->poll_retry);
+	pa_aclient_free(a->client);	/* the calls under way cancelled */
 	pg_desired_free(&a->desired);
 	free(a->results);
 	free(a);

@@ -11,9 +11,10 @@
  * Two layers:
  *   - pg_reconcile (agent_reconcile.c): one pass, images then tgtd, for a
  *     desired state; used by the loop and by t/helpers/agent-tool;
- *   - pg_agent (agent.c): the loop on the daemon's libevent base: every
- *     heartbeat, report, fetch the desired state when its revision moved,
- *     reconcile.
+ *   - pg_agent (agent.c): the loop on the daemon's libevent base: a long
+ *     poll for the desired state always out (reconcile as soon as it
+ *     comes), and every heartbeat a report and a reconcile; nothing in it
+ *     waits on the network (the asynchronous client, client.h).
  */
 #ifndef LUNLINK_POLICY_AGENT_H
 #define LUNLINK_POLICY_AGENT_H
@@ -88,7 +89,7 @@ struct pg_agent_opts {
 	const char *lunlink_image;	/* NULL: /usr/sbin/lunlink-image */
 	const char *state_dir;		/* keeps agent-record.json and agent-desired.json (0600) */
 	const char *lunlink_version;	/* reported; NULL: none */
-	long call_timeout_ms;		/* each API call; 0: 5000 */
+	long call_timeout_ms;		/* each API call but the long poll; 0: 5000 */
 	const char *status_dir;		/* the module's status files; NULL: /run/lunlink */
 	pa_log_fn log;			/* one line per message; NULL: stderr */
 	void *log_arg;
@@ -97,15 +98,19 @@ struct pg_agent_opts {
 /* The strings and arrays o points at must outlive the agent. */
 struct pg_agent;
 
-/* Start the agent's timer on base (its first round at once).  NULL with
- * err on a bad option (no manager URL, no prefix, no state folder). */
+/* Start the agent on base: its timer (its first round at once) and its
+ * long poll.  NULL with err on a bad option (no manager URL, no prefix,
+ * no state folder). */
 struct pg_agent *pg_agent_new(struct event_base *base, const struct pg_agent_opts *o,
 			      char *err, size_t errlen);
 void pg_agent_free(struct pg_agent *a);
 
-/* One round now (the timer calls it): report, fetch, reconcile.  0 when the
- * manager answered, -1 when it did not (the round still reconciled with the
- * last desired state it had). */
+/* One round now (the timer calls it): send the report (its answer comes
+ * later, in the loop), reconcile with the desired state held, and report
+ * again at once if that changed anything.  0 when the manager answered
+ * the last call, -1 when it did not. */
 int pg_agent_round(struct pg_agent *a);
+/* Whether the manager answered the agent's last call. */
+bool pg_agent_manager_answers(const struct pg_agent *a);
 
 #endif

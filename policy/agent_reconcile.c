@@ -32,8 +32,8 @@ static void set(struct pg_vol_result *r, enum pg_vol_state s, const char *msg)
 	snprintf(r->error, sizeof(r->error), "%s", msg ? msg : "");
 }
 
-/* Whether a LUN's bsopts export its lunlink image raw (raw=on): tgtd
- * then serves the file's data as it is, and resize= cannot grow it. */
+/* Whether a LUN's bsopts export its lunlink image raw (raw=on, a
+ * mirror's leg): tgtd then serves the whole file, superblock first. */
 static bool raw_on(const char *bsopts)
 {
 	for (const char *p = bsopts; (p = strstr(p, "raw=on")); p++)
@@ -50,6 +50,53 @@ static bool has_extents(const char *bsopts)
 		if (p == bsopts || p[-1] == ';' || p[-1] == ':')
 			return true;
 	return false;
+}
+
+/*
+ * A lunlink image exported raw (a mirror's leg) that must hold want bytes
+ * of data.  Its LUN is the whole file, and its superblock is the
+ * primary's to write: the primary writes the new data size to its legs
+ * when it grows, and only after it saw each leg large enough (it asks
+ * their capacity), so that it never writes past a leg's end.  The leg
+ * therefore grows its file alone, through its own LUN: resize=SIZE on a
+ * raw LUN extends the file (sparse) and takes the new size in the one
+ * process that has it open, and the primary's session gets UNIT
+ * ATTENTION 2A/09 and asks again.  A file grown already (a round that
+ * ran the resize, or by hand) needs only tgtd to show its size
+ * (resize=reread, which the planner leaves out when tgtd does).  false if
+ * the image cannot hold want (r says why).
+ */
+static bool leg_room(const struct pg_want_image *im, const struct pg_image_info *info,
+		     uint64_t want, struct pg_want_lun *lun, struct pg_vol_result *r)
+{
+	char err[PG_ERROR_MAX];
+	uint64_t need = info->data_offset + want;
+
+	if (info->data_size >= want)
+		return true;
+	if (want > info->max_data_size) {
+		snprintf(err, sizeof(err), "image %s cannot grow to %llu bytes of data: it was made "
+			 "for at most %llu (lunlink-image create --max-size; its dirty-region map "
+			 "covers that much); make a new volume of the size wanted and copy the data",
+			 im->path, (unsigned long long)want,
+			 (unsigned long long)info->max_data_size);
+		set(r, PG_VOL_FAILED, err);
+		return false;
+	}
+	if (!info->file_bytes) {
+		snprintf(err, sizeof(err), "image %s is a block device, which the agent cannot "
+			 "grow; grow it with its own tools to at least %llu bytes", im->path,
+			 (unsigned long long)need);
+		set(r, PG_VOL_FAILED, err);
+		return false;
+	}
+	if (info->file_bytes < need) {
+		lun->grow_to = need;
+	} else {
+		lun->reread = true;
+		lun->file_bytes = info->file_bytes;
+	}
+	return true;
 }
 
 /* The volume's images, made if missing; what the LUN needs to grow set in
@@ -119,14 +166,18 @@ static bool images_step(const struct pg_reconcile_opts *o, const struct pg_volum
 			r->size = info.data_size;
 		if (!info.lunlink || info.data_size >= want)
 			continue;
-		if (served && lunlink_lun && !raw) {
+		if (served && lunlink_lun && raw) {
+			if (!leg_room(im, &info, want, lun, r))
+				return false;
+			continue;
+		}
+		if (served && lunlink_lun) {
 			lun->grow_to = want;	/* resize=SIZE grows the image too */
 			continue;
 		}
-		snprintf(err, sizeof(err), "image %s holds %llu bytes of the %llu wanted: only a "
-			 "lunlink LUN serving it without raw=on can grow it (resize=); "
-			 "lunlink-image has no grow command", im->path,
-			 (unsigned long long)info.data_size, (unsigned long long)want);
+		snprintf(err, sizeof(err), "image %s holds %llu bytes of the %llu wanted: it grows "
+			 "only through a lunlink LUN that serves it (resize=), and none does",
+			 im->path, (unsigned long long)info.data_size, (unsigned long long)want);
 		set(r, PG_VOL_FAILED, err);
 	}
 	/* an rdwr LUN on a file that is none of this volume's images: its size
@@ -337,9 +388,12 @@ int pg_reconcile(const struct pg_reconcile_opts *o, const struct pg_desired *d, 
 	}
 	/* deletion orders' images, once their LUNs are gone: only after a
 	 * plan that ran whole (a dry run says what it would delete) */
-	/* a LUN grown by the plan that ran whole has its new size */
+	/* a LUN grown by the plan that ran whole has its new size (a raw
+	 * leg's is its file's: its data size is the superblock's, which its
+	 * primary writes) */
 	for (size_t i = 0; i < d->n && !dry_run && !plan_failed; i++)
-		if (grow[i].grow_to && results[i].state != PG_VOL_FAILED)
+		if (grow[i].grow_to && results[i].state != PG_VOL_FAILED &&
+		    !raw_on(d->volumes[i].lun.bsopts))
 			results[i].size = grow[i].grow_to;
 	for (size_t i = 0; i < d->n; i++) {
 		if (!d->volumes[i].delete || (!dry_run && plan_failed))

@@ -2,10 +2,13 @@
 /*
  * client.c: the policy API's libcurl client (see client.h).  One easy
  * handle per client, reused across calls (curl keeps the connection).
+ * The options every handle gets, blocking or not (client_async.c), are
+ * set in one place, pa_client_setopts; a request's set-up and outcome
+ * are pa_transfer_setup and pa_transfer_outcome, shared the same way.
  * The work here is the translation of curl's outcome into a sentence for
  * the operator; the HTTP and TLS are curl's and OpenSSL's.
  */
-#include "client.h"
+#include "client_int.h"
 #include "lunlink/errmsg.h"
 
 #include <curl/curl.h>
@@ -17,63 +20,41 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct pa_client {
-	CURL *curl;
-	char *base;		/* "https://host:port" or "http://localhost" */
-	char *where;		/* "host:port" or "the socket /path", for messages */
-	char *unix_path;
-	struct pa_tls_files files;
-	bool tls;
-};
-
-struct buf {
-	char *data;
-	size_t len;
-	bool too_big;
-};
-
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
 {
-	struct buf *b = arg;
+	struct pa_transfer *t = arg;
 	size_t add = size * n;
 	char *nd;
 
-	if (b->len + add > PA_CLIENT_REPLY_MAX) {
-		b->too_big = true;
+	if (t->len + add > PA_CLIENT_REPLY_MAX) {
+		t->too_big = true;
 		return 0;
 	}
-	nd = realloc(b->data, b->len + add + 1);
+	nd = realloc(t->data, t->len + add + 1);
 	if (!nd)
 		return 0;
-	memcpy(nd + b->len, p, add);
-	b->data = nd;
-	b->len += add;
-	b->data[b->len] = '\0';
+	memcpy(nd + t->len, p, add);
+	t->data = nd;
+	t->len += add;
+	t->data[t->len] = '\0';
 	return add;
 }
 
-void pa_client_free(struct pa_client *c)
+void pa_client_clear(struct pa_client *c)
 {
-	if (!c)
-		return;
-	if (c->curl)
-		curl_easy_cleanup(c->curl);
 	free(c->base);
 	free(c->where);
 	free(c->unix_path);
-	free(c);
+	memset(c, 0, sizeof(*c));
 }
 
-struct pa_client *pa_client_new(const struct pa_client_opts *o, char *err, size_t errlen)
+int pa_client_init(struct pa_client *c, const struct pa_client_opts *o, char *err, size_t errlen)
 {
-	struct pa_client *c = calloc(1, sizeof(*c));
-	long timeout = o->timeout_ms ? o->timeout_ms : 30000;
-	long ctimeout = o->connect_timeout_ms ? o->connect_timeout_ms : 5000;
-
-	if (!c || curl_global_init(CURL_GLOBAL_DEFAULT) || !(c->curl = curl_easy_init())) {
-		ll_fail(err, errlen, "out of memory");
-		goto err;
-	}
+	memset(c, 0, sizeof(*c));
+	c->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
+	c->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 5000;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT))
+		return ll_fail(err, errlen, "out of memory");
 	if (!strncmp(o->url, "unix:", 5)) {
 		c->unix_path = strdup(o->url + 5);
 		c->base = strdup("http://localhost");
@@ -86,40 +67,70 @@ struct pa_client *pa_client_new(const struct pa_client_opts *o, char *err, size_
 		if (c->base && c->base[strlen(c->base) - 1] == '/')
 			c->base[strlen(c->base) - 1] = '\0';
 	} else {
-		ll_fail(err, errlen, "the API's address %s is neither https://HOST:PORT nor unix:PATH",
-			o->url);
-		goto err;
+		return ll_fail(err, errlen, "the API's address %s is neither https://HOST:PORT nor "
+			       "unix:PATH", o->url);
 	}
-	if (!c->base || !c->where || (!c->tls && !c->unix_path)) {
+	if (!c->base || !c->where || (!c->tls && !c->unix_path))
+		return ll_fail(err, errlen, "out of memory");
+	if (c->tls) {
+		c->files = o->files;
+		if (!o->files.ca_file)
+			return ll_fail(err, errlen, "no cluster CA certificate given for %s", o->url);
+		if (o->files.cert_file && pa_tls_check_files(&o->files, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+void pa_client_setopts(const struct pa_client *c, CURL *h)
+{
+	if (c->tls) {
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->files.ca_file);
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+		curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+		if (c->files.cert_file) {
+			curl_easy_setopt(h, CURLOPT_SSLCERT, c->files.cert_file);
+			curl_easy_setopt(h, CURLOPT_SSLKEY, c->files.key_file);
+		}
+	} else {
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
+	}
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, c->tls ? "https" : "http");
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+}
+
+void pa_client_free(struct pa_client *c)
+{
+	if (!c)
+		return;
+	if (c->curl)
+		curl_easy_cleanup(c->curl);
+	pa_client_clear(c);
+	free(c);
+}
+
+struct pa_client *pa_client_new(const struct pa_client_opts *o, char *err, size_t errlen)
+{
+	struct pa_client *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		ll_fail(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (pa_client_init(c, o, err, errlen))
+		goto err;
+	c->curl = curl_easy_init();
+	if (!c->curl) {
 		ll_fail(err, errlen, "out of memory");
 		goto err;
 	}
-	if (c->tls) {
-		c->files = o->files;
-		if (!o->files.ca_file) {
-			ll_fail(err, errlen, "no cluster CA certificate given for %s", o->url);
-			goto err;
-		}
-		if (o->files.cert_file && pa_tls_check_files(&o->files, err, errlen))
-			goto err;
-		curl_easy_setopt(c->curl, CURLOPT_CAINFO, o->files.ca_file);
-		curl_easy_setopt(c->curl, CURLOPT_CAPATH, NULL);
-		curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-		curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-		curl_easy_setopt(c->curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-		if (o->files.cert_file) {
-			curl_easy_setopt(c->curl, CURLOPT_SSLCERT, o->files.cert_file);
-			curl_easy_setopt(c->curl, CURLOPT_SSLKEY, o->files.key_file);
-		}
-	} else {
-		curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
-	}
-	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, c->tls ? "https" : "http");
-	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, timeout);
-	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, ctimeout);
-	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
+	pa_client_setopts(c, c->curl);
 	return c;
 err:
 	pa_client_free(c);
@@ -127,13 +138,13 @@ err:
 }
 
 /* The sentence for a transfer that got no HTTP reply. */
-static void transport_error(struct pa_client *c, CURLcode rc, const char *detail, char *err,
-			    size_t errlen)
+static void transport_error(const struct pa_client *c, CURL *h, CURLcode rc, const char *detail,
+			    char *err, size_t errlen)
 {
 	const char *d = detail[0] ? detail : curl_easy_strerror(rc);
 	long os_errno = 0;
 
-	curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
+	curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -181,80 +192,95 @@ static void transport_error(struct pa_client *c, CURLcode rc, const char *detail
 	}
 }
 
-int pa_client_call(struct pa_client *c, const char *method, const char *path,
-		   json_object *body, json_object **reply, long *status, char *err, size_t errlen)
+int pa_transfer_setup(const struct pa_client *c, CURL *h, struct pa_transfer *t,
+		      const char *method, const char *path, json_object *body, long timeout_ms,
+		      char *err, size_t errlen)
 {
-	char detail[CURL_ERROR_SIZE] = "", *url = NULL;
-	struct curl_slist *h = NULL;
-	struct buf b = { 0 };
+	memset(t, 0, sizeof(*t));
+	snprintf(t->method, sizeof(t->method), "%s", method);
+	snprintf(t->path, sizeof(t->path), "%s", path);
+	if (asprintf(&t->url, "%s%s", c->base, path) < 0) {
+		t->url = NULL;
+		return ll_fail(err, errlen, "out of memory");
+	}
+	if (body && !(t->body = strdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN))))
+		return ll_fail(err, errlen, "out of memory");
+	t->headers = curl_slist_append(t->headers, "Accept: application/json");
+	t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
+	t->headers = curl_slist_append(t->headers, "Expect:");
+	curl_easy_setopt(h, CURLOPT_URL, t->url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->detail);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms ? timeout_ms : c->timeout_ms);
+	if (t->body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, t->body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(t->body));
+	} else {
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	}
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	return 0;
+}
+
+void pa_transfer_free(struct pa_transfer *t)
+{
+	free(t->url);
+	free(t->body);
+	free(t->data);
+	curl_slist_free_all(t->headers);
+	memset(t, 0, sizeof(*t));
+}
+
+int pa_transfer_outcome(const struct pa_client *c, CURL *h, struct pa_transfer *t, CURLcode rc,
+			json_object **reply, long *status, char *err, size_t errlen)
+{
 	struct pjr_err pe;
 	json_object *e, *f, *m;
-	const char *text;
 	long code = 0;
-	CURLcode rc;
 
 	*reply = NULL;
 	if (status)
 		*status = 0;
-	if (asprintf(&url, "%s%s", c->base, path) < 0) {
-		url = NULL;
-		ll_fail(err, errlen, "out of memory");
-		goto err;
-	}
-	h = curl_slist_append(h, "Accept: application/json");
-	h = curl_slist_append(h, "Content-Type: application/json");
-	h = curl_slist_append(h, "Expect:");
-	text = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL;
-	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, detail);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &b);
-	if (text) {
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, text);
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
-	} else {
-		curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
-		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
-	}
-	rc = curl_easy_perform(c->curl);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
-	if (rc == CURLE_WRITE_ERROR && b.too_big) {
-		ll_fail(err, errlen, "the reply from %s is larger than %d bytes", c->where,
-			PA_CLIENT_REPLY_MAX);
-		goto err;
-	}
+	if (rc == CURLE_WRITE_ERROR && t->too_big)
+		return ll_fail(err, errlen, "the reply from %s is larger than %d bytes", c->where,
+			       PA_CLIENT_REPLY_MAX);
 	if (rc != CURLE_OK) {
-		transport_error(c, rc, detail, err, errlen);
-		goto err;
+		transport_error(c, h, rc, t->detail, err, errlen);
+		return -1;
 	}
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	if (status)
 		*status = code;
-	if (b.len && pjr_parse(b.data, b.len, reply, &pe) && code >= 200 && code < 300) {
-		ll_fail(err, errlen, "the reply from %s is not a JSON object: %s", c->where, pe.message);
-		goto err;
-	}
-	if (code < 200 || code >= 300) {
-		if (*reply && json_object_object_get_ex(*reply, "error", &e) &&
-		    json_object_object_get_ex(e, "field", &f) &&
-		    json_object_object_get_ex(e, "message", &m))
-			ll_fail(err, errlen, "HTTP %ld: field '%s': %s", code, json_object_get_string(f),
-				json_object_get_string(m));
-		else
-			ll_fail(err, errlen, "HTTP %ld from %s %s%s", code, method, path,
-				code == 413 ? ": the request is too large" : "");
-		goto err;
-	}
-	free(b.data);
-	curl_slist_free_all(h);
-	free(url);
-	return 0;
-err:
-	free(b.data);
-	curl_slist_free_all(h);
-	free(url);
-	return -1;
+	if (t->len && pjr_parse(t->data, t->len, reply, &pe) && code >= 200 && code < 300)
+		return ll_fail(err, errlen, "the reply from %s is not a JSON object: %s", c->where,
+			       pe.message);
+	if (code >= 200 && code < 300)
+		return 0;
+	if (*reply && json_object_object_get_ex(*reply, "error", &e) &&
+	    json_object_object_get_ex(e, "field", &f) && json_object_object_get_ex(e, "message", &m))
+		return ll_fail(err, errlen, "HTTP %ld: field '%s': %s", code, json_object_get_string(f),
+			       json_object_get_string(m));
+	return ll_fail(err, errlen, "HTTP %ld from %s %s%s", code, t->method, t->path,
+		       code == 413 ? ": the request is too large" : "");
+}
+
+int pa_client_call(struct pa_client *c, const char *method, const char *path,
+		   json_object *body, json_object **reply, long *status, char *err, size_t errlen)
+{
+	struct pa_transfer t;
+	int rc = -1;
+
+	*reply = NULL;
+	if (status)
+		*status = 0;
+	if (!pa_transfer_setup(c, c->curl, &t, method, path, body, 0, err, errlen))
+		rc = pa_transfer_outcome(c, c->curl, &t, curl_easy_perform(c->curl), reply, status,
+					 err, errlen);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, NULL);
+	pa_transfer_free(&t);
+	return rc;
 }
 
 static int write_file(const char *path, const char *text, mode_t mode, char *err, size_t errlen)

@@ -14,6 +14,7 @@
 #ifndef LUNLINK_POLICY_CLIENT_H
 #define LUNLINK_POLICY_CLIENT_H
 
+#include <event2/event.h>
 #include <json-c/json.h>
 #include <stddef.h>
 
@@ -42,6 +43,40 @@ void pa_client_free(struct pa_client *c);
  */
 int pa_client_call(struct pa_client *c, const char *method, const char *path,
 		   json_object *body, json_object **reply, long *status, char *err, size_t errlen);
+
+/*
+ * The asynchronous client (client_async.c), for the agents: the same
+ * address, TLS and JSON as pa_client, driven by the daemon's libevent
+ * loop (libcurl's multi-socket interface), so that nothing waits on the
+ * network; several calls may be under way at once, each on its own easy
+ * handle, sharing the multi handle's connections.
+ *
+ * done(arg, status, reply, err) is called once per call, from the loop:
+ * err NULL on a 2xx reply (reply its JSON, or NULL if it had none),
+ * otherwise the sentence pa_client_call would give, with status the HTTP
+ * status (0 if none came) and reply the server's error object if it sent
+ * one.  reply is put after done returns (json_object_get to keep it).
+ * done may start other calls, and cancel others.
+ */
+struct pa_aclient;
+struct pa_acall;
+typedef void (*pa_done_fn)(void *arg, long status, json_object *reply, const char *err);
+
+struct pa_aclient *pa_aclient_new(struct event_base *base, const struct pa_client_opts *o,
+				  char *err, size_t errlen);
+/* Cancels the calls under way (their done is not called). */
+void pa_aclient_free(struct pa_aclient *a);
+/* Start METHOD path with body (may be NULL; copied); timeout_ms 0: the
+ * client's (a long poll gives its wait and a margin).  The call, or NULL
+ * with err (then done is never called). */
+struct pa_acall *pa_aclient_call(struct pa_aclient *a, const char *method, const char *path,
+				 json_object *body, long timeout_ms, pa_done_fn done, void *arg,
+				 char *err, size_t errlen);
+/* Stop a call under way (its connection is closed); done is not called.
+ * Not for a call whose done was called: it is gone. */
+void pa_acall_cancel(struct pa_acall *call);
+/* Calls under way. */
+size_t pa_aclient_pending(const struct pa_aclient *a);
 
 /*
  * Join the cluster through its join port at url with a token: make a key

@@ -217,6 +217,7 @@ static const struct setting settings[] = {
 	{ "socket", K_ABSPATH, F(socket), 0, 0 },
 	{ "socket_group", K_GROUP, F(socket_group), 0, 0 },
 	{ "state_dir", K_ABSPATH, F(state_dir), 0, 0 },
+	{ "agent_state_dir", K_ABSPATH, F(agent_state_dir), 0, 0 },
 	{ "manager_url", K_URL, F(manager_url), 0, 0 },
 	{ "join_token", K_TOKEN, F(join_token), 0, 0 },
 	{ "node_name", K_NAME, F(node_name), 0, 0 },
@@ -555,6 +556,30 @@ int pcf_mkdirs(const char *path, unsigned int mode, char *err, size_t errlen)
 			*p = c;
 		}
 	}
+	return 0;
+}
+
+int pcf_role(struct pcf_config *c, enum pcf_role role, const char *name, char *err,
+	     size_t errlen)
+{
+	if (role == PCF_ROLE_MANAGER) {
+		if (!c->manager)
+			return ll_fail(err, errlen, "--role manager: %s does not make this host the "
+				       "manager (policy.manager is not true); set `manager = true;` "
+				       "in its policy group, or run --role agent", name);
+		c->manager_url[0] = '\0';
+		c->join_token[0] = '\0';
+	} else if (role == PCF_ROLE_AGENT) {
+		if (!c->manager_url[0])
+			return ll_fail(err, errlen, "--role agent: %s sets no policy.manager_url, the "
+				       "manager's \"https://HOST:PORT\" the agent reports to; set it "
+				       "in its policy group", name);
+		c->manager = false;
+	}
+	/* the agent alone: its files apart from the manager's, which belong to
+	 * another user when both run on one host */
+	if (!c->manager && c->agent_state_dir[0])
+		snprintf(c->state_dir, sizeof(c->state_dir), "%s", c->agent_state_dir);
 	return 0;
 }
 

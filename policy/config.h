@@ -58,6 +58,7 @@ struct pcf_config {
 	char socket[PATH_MAX];			/* the local Unix socket */
 	char socket_group[64];			/* "": none */
 	char state_dir[PATH_MAX];		/* ca/, node.key, node.crt, ca.crt */
+	char agent_state_dir[PATH_MAX];		/* a lone agent's state_dir; "": state_dir */
 	char manager_url[PCF_URL_MAX + 1];	/* agents: "https://HOST:PORT"; "": none */
 	char join_token[PCF_TOKEN_MAX + 1];	/* agents' first start; "": none */
 	char node_name[64];
@@ -88,6 +89,25 @@ int pcf_load(struct pcf_config *c, const char *path, bool must_exist, char *err,
  * in messages as the file's.  @include is refused. */
 int pcf_load_string(struct pcf_config *c, const char *text, const char *name, char *err,
 		    size_t errlen);
+
+/*
+ * What one daemon runs (lunlink-policyd --role): PCF_ROLE_ALL, everything
+ * the configuration says (manager = true, manager_url); PCF_ROLE_MANAGER
+ * or PCF_ROLE_AGENT, that part alone, as its own daemon (the packages'
+ * lunlink-manager.service and lunlink-agent.service).
+ */
+enum pcf_role { PCF_ROLE_ALL, PCF_ROLE_MANAGER, PCF_ROLE_AGENT };
+
+/*
+ * Narrow c to role, after pcf_load and before pcf_check: the manager's
+ * part alone (manager_url and join_token dropped) or the agent's (manager
+ * dropped).  A daemon that runs the agent without the manager keeps its
+ * files in agent_state_dir when that is set (state_dir then holds it).
+ * 0, or -1 when the configuration (name) lacks what role needs, the
+ * message naming the setting and the file.
+ */
+int pcf_role(struct pcf_config *c, enum pcf_role role, const char *name, char *err,
+	     size_t errlen);
 
 /* The checks after every setting is read: the settings taken together
  * (offline_after above heartbeat_interval; something to do). */

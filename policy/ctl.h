@@ -99,6 +99,10 @@ void ctl_table_row(struct ctl_table *t, const char *const *cells);
 void ctl_table_print(struct ctl_table *t);
 
 /* ctl_cmds.c: each command; c->args holds its words */
+/* GET path and print the reply with print (or as JSON with --json). */
+int ctl_get_print(struct ctl *c, const char *path, void (*print)(json_object *reply));
+/* A reply as "key: value" lines. */
+void ctl_print_reply(json_object *reply);
 int ctl_ca_init(struct ctl *c);
 int ctl_token_create(struct ctl *c);
 int ctl_node_list(struct ctl *c);

@@ -43,7 +43,7 @@ static long long duration_parse(const char *s, long long max)
 }
 
 /* GET path and print its reply as JSON, or hand it to print. */
-static int get_and_print(struct ctl *c, const char *path, void (*print)(json_object *reply))
+int ctl_get_print(struct ctl *c, const char *path, void (*print)(json_object *reply))
 {
 	json_object *reply;
 	int rc = ctl_call(c, "GET", path, NULL, &reply);
@@ -168,10 +168,10 @@ int ctl_node_list(struct ctl *c)
 {
 	if (ctl_parse(c, NULL, 0, 0))
 		return CTL_USAGE;
-	return get_and_print(c, "/v1/nodes", print_nodes);
+	return ctl_get_print(c, "/v1/nodes", print_nodes);
 }
 
-static void print_object(json_object *reply)
+void ctl_print_reply(json_object *reply)
 {
 	ctl_print_object(reply, 0);
 }
@@ -183,7 +183,7 @@ int ctl_node_show(struct ctl *c)
 	if (ctl_parse(c, NULL, 1, 1) || ctl_check_name(c, "the node", c->args[0]))
 		return CTL_USAGE;
 	snprintf(path, sizeof(path), "/v1/nodes/%s", c->args[0]);
-	return get_and_print(c, path, print_object);
+	return ctl_get_print(c, path, ctl_print_reply);
 }
 
 int ctl_node_remove(struct ctl *c)
@@ -245,7 +245,7 @@ int ctl_area_list(struct ctl *c)
 {
 	if (ctl_parse(c, NULL, 0, 0))
 		return CTL_USAGE;
-	return get_and_print(c, "/v1/areas", print_areas);
+	return ctl_get_print(c, "/v1/areas", print_areas);
 }
 
 int ctl_area_remove(struct ctl *c)
@@ -343,7 +343,7 @@ int ctl_volume_list(struct ctl *c)
 {
 	if (ctl_parse(c, NULL, 0, 0))
 		return CTL_USAGE;
-	return get_and_print(c, "/v1/volumes", print_volumes);
+	return ctl_get_print(c, "/v1/volumes", print_volumes);
 }
 
 /* A copy's sync state in words: "up to date", "resyncing, 2G left", ... */
@@ -400,7 +400,7 @@ int ctl_volume_show(struct ctl *c)
 	if (ctl_parse(c, NULL, 1, 1) || ctl_check_name(c, "the volume", c->args[0]))
 		return CTL_USAGE;
 	snprintf(path, sizeof(path), "/v1/volumes/%s", c->args[0]);
-	return get_and_print(c, path, print_volume);
+	return ctl_get_print(c, path, print_volume);
 }
 
 int ctl_volume_delete(struct ctl *c)
@@ -488,5 +488,5 @@ int ctl_status(struct ctl *c)
 {
 	if (ctl_parse(c, NULL, 0, 0))
 		return CTL_USAGE;
-	return get_and_print(c, "/v1/status", print_status);
+	return ctl_get_print(c, "/v1/status", print_status);
 }

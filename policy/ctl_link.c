@@ -71,31 +71,11 @@ static void print_hosts(json_object *reply)
 	ctl_table_print(t);
 }
 
-static int get_print(struct ctl *c, const char *path, void (*print)(json_object *))
-{
-	json_object *reply;
-	int rc = ctl_call(c, "GET", path, NULL, &reply);
-
-	if (rc)
-		return rc;
-	if (c->json)
-		ctl_print_json(reply);
-	else
-		print(reply);
-	json_object_put(reply);
-	return CTL_OK;
-}
-
-static void print_object(json_object *o)
-{
-	ctl_print_object(o, 0);
-}
-
 int ctl_host_list(struct ctl *c)
 {
 	if (ctl_parse(c, NULL, 0, 0))
 		return CTL_USAGE;
-	return get_print(c, "/v1/hosts", print_hosts);
+	return ctl_get_print(c, "/v1/hosts", print_hosts);
 }
 
 int ctl_host_show(struct ctl *c)
@@ -105,7 +85,7 @@ int ctl_host_show(struct ctl *c)
 	if (ctl_parse(c, NULL, 1, 1) || ctl_check_name(c, "the host", c->args[0]))
 		return CTL_USAGE;
 	snprintf(path, sizeof(path), "/v1/hosts/%s", c->args[0]);
-	return get_print(c, path, print_object);
+	return ctl_get_print(c, path, ctl_print_reply);
 }
 
 /* ---- waiting on a link ---- */
@@ -133,8 +113,11 @@ struct waiter {
 	struct pa_client *cl;
 	const char *volume;
 	bool verbose;
+	bool force;
 	bool shown[NSTEPS];
 	int64_t t0;		/* the link's "requested" step, or our start */
+	int64_t rev;		/* the revision of our request */
+	char host[80];
 };
 
 /* Print the steps not printed yet, in order (--verbose). */
@@ -226,16 +209,92 @@ static int parse_timeout(struct ctl *c, const char *s, int *out)
 	return 0;
 }
 
+/*
+ * Post the request (body put here), then read the link until decide says
+ * it is over: decide(w, link or NULL when gone) returns CTL_OK or
+ * CTL_FAIL when it is (having said why), -1 to go on.  At the deadline
+ * the stalled step is named.
+ */
+static int ask_and_wait(struct waiter *w, const char *action, json_object *body, int timeout,
+			int (*decide)(struct waiter *w, json_object *link))
+{
+	char path[160];
+	json_object *reply = NULL, *l = NULL;
+	int64_t deadline;
+	bool gone, failed;
+	int rc = CTL_FAIL;
+
+	w->t0 = now_ms();
+	snprintf(path, sizeof(path), "/v1/volumes/%s/%s", w->volume, action);
+	if (ctl_call(w->c, "POST", path, body, &reply))
+		return CTL_FAIL;
+	w->rev = json_object_get_int64(ctl_member(reply, "revision"));
+	snprintf(w->host, sizeof(w->host), "%s", ctl_field(reply, "host"));
+	json_object_put(reply);
+	w->cl = ctl_client(w->c);
+	if (!w->cl)
+		return CTL_FAIL;
+	deadline = now_ms() + (int64_t)(timeout + WAIT_MARGIN_S) * 1000;
+	for (;;) {
+		json_object_put(l);
+		l = read_link(w, &gone, &failed);
+		if (failed)
+			break;
+		if (l)
+			show_steps(w, l);
+		if ((rc = decide(w, l)) >= 0)
+			break;
+		rc = CTL_FAIL;
+		if (now_ms() >= deadline) {
+			say_stalled(w, l, timeout);
+			break;
+		}
+		sleep_ms(POLL_MS);
+	}
+	json_object_put(l);
+	pa_client_free(w->cl);
+	w->cl = NULL;
+	return rc;
+}
+
+static int link_done(struct waiter *w, json_object *l)
+{
+	struct ctl *c = w->c;
+	const char *state = ctl_field(l, "state");
+	json_object *d = ctl_member(l, "device");
+	const char *mp = ctl_field(d, "multipath");
+	char size[32];
+
+	if (!l)
+		return ctl_fail(c, "the link of %s went while waiting (unlinked meanwhile?)",
+				w->volume);
+	if (!strcmp(state, "failed")) {
+		ctl_fail(c, "failed at '%s': %s", ctl_field(l, "failed_step"), ctl_field(l, "error"));
+		if (c->json)
+			ctl_print_json(l);
+		return CTL_FAIL;
+	}
+	if (strcmp(state, "linked"))
+		return -1;
+	if (c->json)
+		ctl_print_json(l);
+	else
+		printf("volume %s is /dev/%s on host %s\n  by-id %s\n  WWID  %s\n  size  %s\n"
+		       "%s%s%s", w->volume, ctl_field(d, "name"), ctl_field(l, "host"),
+		       ctl_field(d, "by_id"), ctl_field(d, "wwid"),
+		       ctl_json_size(ctl_member(d, "size"), size, sizeof(size)),
+		       mp[0] != '-' && mp[0] ? "  multipath " : "", mp[0] != '-' ? mp : "",
+		       mp[0] != '-' && mp[0] ? "\n" : "");
+	return CTL_OK;
+}
+
 int ctl_link(struct ctl *c)
 {
 	struct ctl_opt opts[] = { { "--to", true, NULL }, { "--timeout", true, NULL },
 				  { "--verbose", false, NULL }, { NULL } };
 	struct waiter w = { .c = c };
-	char path[160];
-	json_object *body, *reply = NULL, *l = NULL;
-	int timeout = 30, rc = CTL_FAIL;
-	int64_t rev, deadline;
-	bool gone, failed;
+	json_object *body;
+	int timeout = 30;
 
 	if (ctl_parse(c, opts, 1, 1) || ctl_check_name(c, "the volume", c->args[0]))
 		return CTL_USAGE;
@@ -246,69 +305,28 @@ int ctl_link(struct ctl *c)
 		return CTL_USAGE;
 	w.volume = c->args[0];
 	w.verbose = opts[2].value != NULL;
-	w.t0 = now_ms();
 	body = json_object_new_object();
 	json_object_object_add(body, "host", json_object_new_string(opts[0].value));
 	json_object_object_add(body, "timeout_s", json_object_new_int(timeout));
-	snprintf(path, sizeof(path), "/v1/volumes/%s/link", w.volume);
-	if (ctl_call(c, "POST", path, body, &reply))
-		return CTL_FAIL;
-	rev = json_object_get_int64(ctl_member(reply, "revision"));
-	json_object_put(reply);
-	w.cl = ctl_client(c);
-	if (!w.cl)
-		return CTL_FAIL;
-	deadline = now_ms() + (int64_t)(timeout + WAIT_MARGIN_S) * 1000;
-	for (;;) {
-		const char *state;
+	return ask_and_wait(&w, "link", body, timeout, link_done);
+}
 
-		json_object_put(l);
-		l = read_link(&w, &gone, &failed);
-		if (failed)
-			goto out;
-		if (gone) {
-			ctl_fail(c, "the link of %s went while waiting (unlinked meanwhile?)", w.volume);
-			goto out;
-		}
-		show_steps(&w, l);
-		state = ctl_field(l, "state");
-		if (json_object_get_int64(ctl_member(l, "revision")) < rev)
-			state = "old";	/* cannot be: the POST answered after its commit */
-		if (!strcmp(state, "linked")) {
-			json_object *d = ctl_member(l, "device");
-			char size[32];
-
-			if (c->json)
-				ctl_print_json(l);
-			else
-				printf("volume %s is /dev/%s on host %s\n  by-id %s\n  WWID  %s\n"
-				       "  size  %s\n%s%s%s", w.volume, ctl_field(d, "name"),
-				       ctl_field(l, "host"), ctl_field(d, "by_id"),
-				       ctl_field(d, "wwid"),
-				       ctl_json_size(ctl_member(d, "size"), size, sizeof(size)),
-				       ctl_field(d, "multipath")[0] != '-' ? "  multipath " : "",
-				       ctl_field(d, "multipath")[0] != '-' ? ctl_field(d, "multipath") : "",
-				       ctl_field(d, "multipath")[0] != '-' ? "\n" : "");
-			rc = CTL_OK;
-			goto out;
-		}
-		if (!strcmp(state, "failed")) {
-			ctl_fail(c, "failed at '%s': %s", ctl_field(l, "failed_step"),
-				 ctl_field(l, "error"));
-			if (c->json)
-				ctl_print_json(l);
-			goto out;
-		}
-		if (now_ms() >= deadline) {
-			say_stalled(&w, l, timeout);
-			goto out;
-		}
-		sleep_ms(POLL_MS);
+static int unlink_done(struct waiter *w, json_object *l)
+{
+	if (!l) {
+		if (w->c->json)
+			printf("{\"volume\":\"%s\",\"host\":\"%s\",\"unlinked\":true}\n",
+			       w->volume, w->host);
+		else
+			printf("volume %s is unlinked from host %s\n", w->volume, w->host);
+		return CTL_OK;
 	}
-out:
-	json_object_put(l);
-	pa_client_free(w.cl);
-	return rc;
+	if (!strcmp(ctl_field(l, "state"), "linked") &&
+	    json_object_get_int64(ctl_member(l, "unlink_revision")) >= w->rev)
+		return ctl_fail(w->c, "host %s refused: %s%s", w->host,
+				ctl_field(l, "unlink_error"),
+				w->force ? "" : " (--force deletes the device anyway)");
+	return -1;
 }
 
 int ctl_unlink(struct ctl *c)
@@ -316,59 +334,16 @@ int ctl_unlink(struct ctl *c)
 	struct ctl_opt opts[] = { { "--force", false, NULL }, { "--timeout", true, NULL },
 				  { "--verbose", false, NULL }, { NULL } };
 	struct waiter w = { .c = c };
-	char path[160], host[80] = "";
-	json_object *body, *reply = NULL, *l = NULL;
-	int timeout = 30, rc = CTL_FAIL;
-	int64_t rev, deadline;
-	bool gone, failed;
+	json_object *body;
+	int timeout = 30;
 
 	if (ctl_parse(c, opts, 1, 1) || ctl_check_name(c, "the volume", c->args[0]) ||
 	    parse_timeout(c, opts[1].value, &timeout))
 		return CTL_USAGE;
 	w.volume = c->args[0];
 	w.verbose = opts[2].value != NULL;
-	w.t0 = now_ms();
+	w.force = opts[0].value != NULL;
 	body = json_object_new_object();
-	json_object_object_add(body, "force", json_object_new_boolean(opts[0].value != NULL));
-	snprintf(path, sizeof(path), "/v1/volumes/%s/unlink", w.volume);
-	if (ctl_call(c, "POST", path, body, &reply))
-		return CTL_FAIL;
-	rev = json_object_get_int64(ctl_member(reply, "revision"));
-	snprintf(host, sizeof(host), "%s", ctl_field(reply, "host"));
-	json_object_put(reply);
-	w.cl = ctl_client(c);
-	if (!w.cl)
-		return CTL_FAIL;
-	deadline = now_ms() + (int64_t)(timeout + WAIT_MARGIN_S) * 1000;
-	for (;;) {
-		json_object_put(l);
-		l = read_link(&w, &gone, &failed);
-		if (failed)
-			goto out;
-		if (gone) {
-			if (c->json)
-				printf("{\"volume\":\"%s\",\"host\":\"%s\",\"unlinked\":true}\n",
-				       w.volume, host);
-			else
-				printf("volume %s is unlinked from host %s\n", w.volume, host);
-			rc = CTL_OK;
-			goto out;
-		}
-		show_steps(&w, l);
-		if (!strcmp(ctl_field(l, "state"), "linked") &&
-		    json_object_get_int64(ctl_member(l, "unlink_revision")) >= rev) {
-			ctl_fail(c, "host %s refused: %s%s", host, ctl_field(l, "unlink_error"),
-				 opts[0].value ? "" : " (--force deletes the device anyway)");
-			goto out;
-		}
-		if (now_ms() >= deadline) {
-			say_stalled(&w, l, timeout);
-			goto out;
-		}
-		sleep_ms(POLL_MS);
-	}
-out:
-	json_object_put(l);
-	pa_client_free(w.cl);
-	return rc;
+	json_object_object_add(body, "force", json_object_new_boolean(w.force));
+	return ask_and_wait(&w, "unlink", body, timeout, unlink_done);
 }

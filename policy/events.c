@@ -214,26 +214,6 @@ void pm_followers_free(struct pm_manager *m)
 
 /* ---- the handler ---- */
 
-static int number_param(struct pa_request *r, const char *name, int64_t min, int64_t max,
-			int64_t *out)
-{
-	char *s = pm_query(r, name), *end = NULL;
-	long long v;
-
-	if (!s)
-		return 0;
-	v = strtoll(s, &end, 10);
-	if (!*s || *end || v < min || v > max) {
-		pa_reply_error(r, 400, name, "parameter '%s' must be a number between %lld and %lld, "
-			       "not '%.32s'", name, (long long)min, (long long)max, s);
-		free(s);
-		return -1;
-	}
-	free(s);
-	*out = v;
-	return 1;
-}
-
 static void follow(struct pa_request *r, struct pm_manager *m, struct ps_watch *w)
 {
 	struct pm_follower *f;
@@ -277,9 +257,9 @@ void pm_events_get(struct pa_request *r, void *arg)
 		pa_reply_error(r, 404, "path", "no such resource: %s", r->path);
 		return;
 	}
-	if (number_param(r, "since", 0, INT64_MAX - 1, &since) < 0 ||
-	    number_param(r, "follow", 0, 1, &fol) < 0 ||
-	    number_param(r, "limit", 1, LIMIT_MAX, &limit) < 0)
+	if (pm_query_number(r, "since", 0, INT64_MAX - 1, &since) < 0 ||
+	    pm_query_number(r, "follow", 0, 1, &fol) < 0 ||
+	    pm_query_number(r, "limit", 1, LIMIT_MAX, &limit) < 0)
 		return;
 	if (ps_revision(m->st, NULL, &compacted)) {
 		pm_reply_store(r, m, "reading its revision");

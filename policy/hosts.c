@@ -17,6 +17,7 @@
  */
 #include "manager_int.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,48 @@ static void redact(json_object *h)
 		json_object_object_add(chap, "secret", json_object_new_string("(hidden)"));
 }
 
+/* ---- in touch ---- */
+
+static struct pm_host_conn *conn_of(struct pm_manager *m, const char *id, bool make)
+{
+	struct pm_host_conn *c;
+
+	for (size_t i = 0; i < m->nconns; i++)
+		if (!strcmp(m->conns[i].id, id))
+			return &m->conns[i];
+	if (!make || !(c = realloc(m->conns, (m->nconns + 1) * sizeof(*c))))
+		return NULL;
+	m->conns = c;
+	c = &m->conns[m->nconns++];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	return c;
+}
+
+static void touched(struct pm_manager *m, const char *id)
+{
+	struct pm_host_conn *c = conn_of(m, id, true);
+
+	if (c)
+		c->last_ms = ps_now_ms();
+}
+
+bool pm_host_connected(struct pm_manager *m, const char *id, int64_t *last_ms)
+{
+	struct pm_host_conn *c = conn_of(m, id, false);
+
+	if (last_ms)
+		*last_ms = c ? c->last_ms : 0;
+	return c && (c->parked > 0 || ps_now_ms() - c->last_ms < PM_HOST_GRACE_MS);
+}
+
+void pm_host_conns_free(struct pm_manager *m)
+{
+	free(m->conns);
+	m->conns = NULL;
+	m->nconns = 0;
+}
+
 /* ---- reports ---- */
 
 /* Copy the report's fields into the host record; true if any changed. */
@@ -83,17 +126,10 @@ static bool merge(json_object *h, json_object *report)
 void pm_hosts_report(struct pa_request *r, void *arg)
 {
 	struct pm_manager *m = arg;
-	char id[PM_ID_LEN + 1], hkey[PS_KEY_MAX + 1], akey[PS_KEY_MAX + 1], why[256];
-	json_object *body = NULL, *report = NULL, *links = NULL, *h = NULL, *out;
-	struct ps_kv hkv = { 0 };
+	char why[256];
+	json_object *body = NULL, *report = NULL, *links = NULL, *out;
 	struct pjr_err e = { 0 };
-	struct ps_cmp cmp = { .key = hkey, .target = PS_CMP_MOD_REVISION, .result = PS_EQUAL };
-	struct ps_op ops[2];
-	struct ps_txn txn = { .cmp = &cmp, .ncmp = 1, .success = ops };
-	struct ps_txn_result res = { 0 };
-	int64_t rev, lease = 0;
-	char *alive_text = NULL;
-	bool changed;
+	struct pm_beat b = { 0 };
 
 	if (pa_request_json(r, &body))
 		goto out;
@@ -107,65 +143,24 @@ void pm_hosts_report(struct pa_request *r, void *arg)
 			       "name: %s", why);
 		goto out;
 	}
-	h = pm_member_by_name(m, &pm_kind_host, r->caller->cert.name, id, &hkv);
-	if (!h) {	/* authorize let it through: removed meanwhile */
-		pa_reply_error(r, 403, "caller", "host %s is not registered", r->caller->cert.name);
+	if (pm_beat_begin(r, m, &pm_kind_host, &b))
 		goto out;
-	}
-	pm_key(hkey, "hosts/%s", id);
-	pm_key(akey, "host-alive/%s", id);
-	rev = pm_next_revision(m);
-	if (rev < 0) {
-		pm_reply_store(r, m, "reading its revision");
+	if (merge(b.rec, report))
+		b.changed = true;
+	if (pm_beat_commit(r, m, &pm_kind_host, &b, NULL, 0))
 		goto out;
-	}
-	switch (pm_alive_renew(m, akey, &ops[txn.nsuccess], &alive_text, &lease)) {
-	case -1:
-		pm_reply_store(r, m, "granting the host's alive lease");
-		goto out;
-	case 0:
-		txn.nsuccess++;
-		break;
-	default:
-		lease = 0;
-	}
-	changed = merge(h, report);
-	if (lease || strcmp(pm_str(h, "state"), "online")) {
-		pm_set_state(h, "online", rev);
-		changed = true;
-		pm_log(m, "host %s (%s, %s) is online", r->caller->cert.name, id,
-		       pm_str(h, "initiator"));
-	}
-	if (changed)
-		ops[txn.nsuccess++] = (struct ps_op){ .type = PS_OP_PUT, .key = hkey,
-						      .value = pm_text(h),
-						      .value_len = strlen(pm_text(h)) };
-	cmp.number = hkv.mod_revision;
-	if (txn.nsuccess && (ps_txn(m->st, &txn, &res) || !res.succeeded)) {
-		if (res.succeeded)
-			pm_reply_store(r, m, "storing the report");
-		else
-			pa_reply_error(r, 409, "body", "host %s changed while its report was read; "
-				       "report again", r->caller->cert.name);
-		goto out;
-	}
-	lease = 0;	/* the alive key holds it now */
+	touched(m, b.id);
 	for (size_t i = 0; i < json_object_array_length(links); i++)
-		pm_link_host_report(m, id, json_object_array_get_idx(links, i));
-	json_object_put(h);
-	h = pm_host_get(m, id, NULL);
+		pm_link_host_report(m, b.id, json_object_array_get_idx(links, i));
+	json_object_put(b.rec);
+	b.rec = pm_host_get(m, b.id, NULL);
 	out = json_object_new_object();
-	json_object_object_add(out, "id", json_object_new_string(id));
+	json_object_object_add(out, "id", json_object_new_string(b.id));
 	json_object_object_add(out, "desired_revision",
-			       json_object_new_int64(h ? pm_int(h, "desired_revision") : 0));
+			       json_object_new_int64(b.rec ? pm_int(b.rec, "desired_revision") : 0));
 	pa_reply_json(r, 200, out);
 out:
-	if (lease)
-		ps_lease_revoke(m->st, lease, NULL);
-	free(alive_text);
-	ps_txn_result_free(&res);
-	ps_kv_free(&hkv);
-	json_object_put(h);
+	pm_beat_free(m, &b);
 	json_object_put(links);
 	json_object_put(report);
 	json_object_put(body);
@@ -173,19 +168,27 @@ out:
 
 /* ---- its desired links ---- */
 
-void pm_hosts_desired(struct pa_request *r, void *arg)
+/*
+ * Answer r with the host's links if its desired_revision is past since,
+ * or if must; 1 if there was nothing new (not answered), with the host's
+ * id in id.
+ */
+static int desired_answer(struct pa_request *r, struct pm_manager *m, int64_t since, bool must,
+			  char id[PM_ID_LEN + 1])
 {
-	struct pm_manager *m = arg;
-	char id[PM_ID_LEN + 1], *since_s = pm_query(r, "since");
 	json_object *h = pm_member_by_name(m, &pm_kind_host, r->caller->cert.name, id, NULL), *out;
-	long long since = since_s ? strtoll(since_s, NULL, 10) : -1;
 	int64_t desired;
+	int rc = 0;
 
 	if (!h) {
 		pa_reply_error(r, 403, "caller", "host %s is not registered", r->caller->cert.name);
 		goto out;
 	}
 	desired = pm_int(h, "desired_revision");
+	if (!must && since >= desired) {
+		rc = 1;
+		goto out;
+	}
 	out = json_object_new_object();
 	json_object_object_add(out, "id", json_object_new_string(id));
 	json_object_object_add(out, "desired_revision", json_object_new_int64(desired));
@@ -194,8 +197,76 @@ void pm_hosts_desired(struct pa_request *r, void *arg)
 		json_object_object_add(out, "links", pm_links_for_host(m, id));
 	pa_reply_json(r, 200, out);
 out:
-	free(since_s);
 	json_object_put(h);
+	return rc;
+}
+
+struct host_wait {
+	struct pm_manager *m;
+	int64_t since;
+	char id[PM_ID_LEN + 1];
+};
+
+static void desired_check(struct pa_request *r, void *arg, bool last)
+{
+	struct host_wait *hw = arg;
+	char id[PM_ID_LEN + 1];
+
+	desired_answer(r, hw->m, hw->since, last, id);
+}
+
+/* A parked poll ended (answered, timed out, or its client went). */
+static void wait_free(void *arg)
+{
+	struct host_wait *hw = arg;
+	struct pm_host_conn *c = conn_of(hw->m, hw->id, false);
+
+	if (c) {
+		c->parked--;
+		c->last_ms = ps_now_ms();
+	}
+	free(hw);
+}
+
+/*
+ * GET /v1/hosts/desired?since=REV&wait=S: as the nodes' (registry.c),
+ * parked until the host's record (its desired_revision moves in the same
+ * transaction as its links) changes so, or S seconds pass.  A parked poll
+ * is also how the manager knows the host's daemon is there
+ * (pm_host_connected): one whose daemon died has none.
+ */
+void pm_hosts_desired(struct pa_request *r, void *arg)
+{
+	struct pm_manager *m = arg;
+	char id[PM_ID_LEN + 1] = "", key[PS_KEY_MAX + 1];
+	int64_t since = -1, wait = 0;
+	struct host_wait *hw;
+	struct pm_host_conn *c;
+
+	if (pm_query_number(r, "since", 0, INT64_MAX - 1, &since) < 0 ||
+	    pm_query_number(r, "wait", 0, PW_WAIT_MAX, &wait) < 0)
+		return;
+	if (desired_answer(r, m, since, wait == 0, id) == 0) {
+		if (id[0])
+			touched(m, id);
+		return;
+	}
+	hw = malloc(sizeof(*hw));
+	c = conn_of(m, id, true);
+	if (!hw || !c) {
+		free(hw);
+		pa_reply_error(r, 500, "body", "out of memory");
+		return;
+	}
+	*hw = (struct host_wait){ .m = m, .since = since };
+	snprintf(hw->id, sizeof(hw->id), "%s", id);
+	pm_key(key, "hosts/%s", id);
+	if (pw_park(m->waiters, r, key, (long)wait * 1000, desired_check, wait_free, hw)) {
+		free(hw);
+		return;
+	}
+	c->parked++;
+	c->last_ms = ps_now_ms();
 }
 
 /* ---- reading ---- */

@@ -64,6 +64,24 @@ struct pa_stream {
 	void *arg;
 };
 
+/* A request whose reply waits (pa_request_park): a copy of the request,
+ * and evhttp's callbacks of its connection while ours watch it. */
+struct pa_parked {
+	struct pa_request r;
+	struct pa_caller caller;
+	char *body;
+	struct evhttp_connection *conn;
+	struct bufferevent *bev;
+	bufferevent_data_cb readcb, writecb;
+	bufferevent_event_cb eventcb;
+	void *cbarg;
+	bool watching;		/* our callbacks are on bev */
+	pa_parked_gone_fn gone;
+	void *arg;
+};
+
+static void parked_unwatch(struct pa_parked *p);
+
 static void say(struct pa_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(struct pa_server *s, const char *fmt, ...)
 {
@@ -91,6 +109,10 @@ static void send_reply(struct pa_request *r, int status, const char *ctype, cons
 		say(r->srv, "internal error: a second reply to %s %s", r->method, r->path);
 		evbuffer_free(b);
 		return;
+	}
+	if (r->parked) {
+		parked_unwatch(r->parked);
+		evhttp_connection_set_closecb(r->parked->conn, NULL, NULL);
 	}
 	r->status = status;
 	pa_metric_inc(l->replies[status < 400 ? 0 : status < 500 ? 1 : 2], 1);
@@ -243,6 +265,105 @@ void pa_stream_end(struct pa_stream *st)
 	evhttp_connection_set_closecb(st->conn, NULL, NULL);
 	evhttp_send_reply_end(st->req);
 	free(st);
+}
+
+/* ---- parked requests ---- */
+
+/* evhttp reads nothing between a request and its reply, so it would not
+ * see the client go away: while parked, our callbacks read the
+ * connection, and give its end (EOF, an error) to evhttp, which frees it
+ * and so calls parked_closed.  No timeout meanwhile: the parker has its
+ * deadline. */
+static void parked_read(struct bufferevent *bev, void *arg)
+{
+	/* bytes from a client that pipelines: left for evhttp after the
+	 * reply; the connection is no longer watched */
+	parked_unwatch(arg);
+}
+
+static void parked_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct pa_parked *p = arg;
+	bufferevent_event_cb cb = p->eventcb;
+	void *cbarg = p->cbarg;
+
+	/* evhttp's own callback fails the connection and frees it, which
+	 * calls parked_closed (still set) */
+	parked_unwatch(p);
+	cb(bev, what, cbarg);
+}
+
+static void parked_closed(struct evhttp_connection *conn, void *arg)
+{
+	struct pa_parked *p = arg;
+	struct evhttp_request *req = p->r.req;
+
+	p->watching = false;	/* the bufferevent goes with the connection */
+	if (p->gone)
+		p->gone(p->arg);
+	/* a request failed by its connection was taken off it, and is ours */
+	if (!evhttp_request_get_connection(req))
+		evhttp_request_free(req);
+	free(p->body);
+	free(p);
+}
+
+static void parked_unwatch(struct pa_parked *p)
+{
+	struct timeval tv = { .tv_sec = p->r.srv->o.timeout };
+
+	if (!p->watching)
+		return;
+	p->watching = false;
+	bufferevent_disable(p->bev, EV_READ);
+	bufferevent_setcb(p->bev, p->readcb, p->writecb, p->eventcb, p->cbarg);
+	bufferevent_set_timeouts(p->bev, &tv, &tv);
+}
+
+struct pa_request *pa_request_park(struct pa_request *r, pa_parked_gone_fn gone, void *arg)
+{
+	struct pa_parked *p = calloc(1, sizeof(*p));
+
+	if (p)
+		p->body = malloc(r->body_len + 1);
+	p->conn = p ? evhttp_request_get_connection(r->req) : NULL;
+	p->bev = p->conn ? evhttp_connection_get_bufferevent(p->conn) : NULL;
+	if (!p || !p->body || !p->bev) {
+		if (p)
+			free(p->body);
+		free(p);
+		pa_reply_error(r, 500, "body", "out of memory");
+		return NULL;
+	}
+	memcpy(p->body, r->body, r->body_len);
+	p->body[r->body_len] = '\0';
+	p->caller = *r->caller;
+	p->r = *r;
+	p->r.caller = &p->caller;
+	p->r.body = p->body;
+	p->r.parked = p;
+	p->gone = gone;
+	p->arg = arg;
+	r->parked = p;
+	bufferevent_getcb(p->bev, &p->readcb, &p->writecb, &p->eventcb, &p->cbarg);
+	bufferevent_setcb(p->bev, parked_read, p->writecb, parked_event, p);
+	bufferevent_set_timeouts(p->bev, NULL, NULL);
+	bufferevent_enable(p->bev, EV_READ);
+	p->watching = true;
+	evhttp_connection_set_closecb(p->conn, parked_closed, p);
+	return &p->r;
+}
+
+void pa_parked_free(struct pa_request *r)
+{
+	struct pa_parked *p = r ? r->parked : NULL;
+
+	if (!p)
+		return;
+	if (!r->status)
+		pa_reply_error(r, 503, "body", "the server is stopping; ask again");
+	free(p->body);
+	free(p);
 }
 
 void pa_metrics_handler(struct pa_request *r, void *arg)
@@ -401,7 +522,7 @@ static void dispatch(struct pa_request *r)
 		return;
 	}
 	route->fn(r, route->arg);
-	if (!r->status) {
+	if (!r->status && !r->parked) {
 		say(s, "internal error: the handler of %s %s did not reply", r->method, r->path);
 		pa_reply_error(r, 500, "body", "the server did not answer this request");
 	}

@@ -79,6 +79,7 @@ struct pa_request {
 	const char *body;		/* NUL-terminated copy, body_len bytes */
 	size_t body_len;
 	int status;			/* 0 until replied */
+	struct pa_parked *parked;	/* set by pa_request_park */
 };
 
 /*
@@ -160,6 +161,27 @@ struct pa_stream *pa_reply_stream(struct pa_request *r, int status, const char *
 int pa_stream_send(struct pa_stream *st, const char *data, size_t len);
 size_t pa_stream_pending(const struct pa_stream *st);
 void pa_stream_end(struct pa_stream *st);
+
+/*
+ * A parked request (a long poll: GET /v1/nodes/desired?wait=S): the
+ * handler calls pa_request_park and returns without replying; a later turn
+ * of the loop replies to the request it got back with pa_reply_* (which
+ * takes it off the parking first), then frees it with pa_parked_free.
+ * The copy keeps the caller, the path, the query and the body.
+ *
+ * While parked the connection has no timeout (the parker keeps its own
+ * deadline) and is watched for the client going away: then gone(arg) is
+ * called once and the request is freed by the server (it must not be used
+ * after that).  A client that sends more bytes while parked (pipelining)
+ * is no longer watched until the reply; the parker's deadline still ends
+ * it.  Freeing the server calls gone for every parked request.
+ * pa_parked_free on a request not replied to answers 503 first.  NULL
+ * (and a 500 answered) on no memory.
+ */
+struct pa_parked;
+typedef void (*pa_parked_gone_fn)(void *arg);
+struct pa_request *pa_request_park(struct pa_request *r, pa_parked_gone_fn gone, void *arg);
+void pa_parked_free(struct pa_request *parked);
 
 /* A handler for GET /metrics: arg is the struct pa_metrics to render. */
 void pa_metrics_handler(struct pa_request *r, void *arg);

@@ -83,6 +83,8 @@ int pg_image_show(const struct pg_image_opts *o, const char *path, struct pg_ima
 		return -1;
 	}
 	info->exists = true;
+	if (S_ISREG(st.st_mode))
+		info->file_bytes = (uint64_t)st.st_size;
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
 		snprintf(err, errlen, "image %s is neither a file nor a block device; it is left "
 			 "alone: remove it, or place the volume elsewhere", path);
@@ -106,6 +108,8 @@ int pg_image_show(const struct pg_image_opts *o, const char *path, struct pg_ima
 		info->lunlink = true;
 		if (json_object_object_get_ex(j, "volume", &v))
 			snprintf(info->volume, sizeof(info->volume), "%s", json_object_get_string(v));
+		if (json_object_object_get_ex(j, "data_offset", &v))
+			info->data_offset = (uint64_t)json_object_get_int64(v);
 		if (json_object_object_get_ex(j, "data_size", &v))
 			info->data_size = (uint64_t)json_object_get_int64(v);
 		if (json_object_object_get_ex(j, "max_data_size", &v))
@@ -314,24 +318,17 @@ int pg_plain_delete(const struct pg_area *areas, size_t nareas, const char *path
 	return 0;
 }
 
-/* Whether the file at dirfd/name begins with a lunlink superblock's magic;
- * its size in *bytes. */
-static bool lunlink_file(int dirfd, const char *name, uint64_t *bytes)
+/* Whether dirfd/name is a regular file (not followed if a link); its
+ * size in *bytes.  Every image in a directory area is one: a lunlink
+ * image, or a plain file (an integrated volume's part). */
+static bool area_file(int dirfd, const char *name, uint64_t *bytes)
 {
-	char magic[16];
 	struct stat st;
-	bool yes = false;
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
-	if (fd < 0)
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
 		return false;
-	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && pread(fd, magic, 16, 0) == 16 &&
-	    !memcmp(magic, LL_IMAGE_MAGIC, 16)) {
-		*bytes = (uint64_t)st.st_size;
-		yes = true;
-	}
-	close(fd);
-	return yes;
+	*bytes = (uint64_t)st.st_size;
+	return true;
 }
 
 int pg_area_usage(const struct pg_area *area, uint64_t *size, uint64_t *used, uint64_t *free_b,
@@ -373,7 +370,7 @@ int pg_area_usage(const struct pg_area *area, uint64_t *size, uint64_t *used, ui
 	while ((d = readdir(dir)) && seen++ < PG_AREA_FILES_MAX) {
 		uint64_t bytes;
 
-		if (d->d_name[0] != '.' && lunlink_file(dirfd(dir), d->d_name, &bytes))
+		if (d->d_name[0] != '.' && area_file(dirfd(dir), d->d_name, &bytes))
 			sum += bytes;
 	}
 	closedir(dir);

@@ -41,7 +41,8 @@ struct pg_image_info {
 	bool exists;
 	bool lunlink;			/* has a lunlink superblock */
 	char volume[PG_VOLUME_ID_LEN + 1];
-	uint64_t data_size, max_data_size;
+	uint64_t data_offset, data_size, max_data_size;
+	uint64_t file_bytes;		/* a regular file's size (0: a block device) */
 };
 
 /* Whether name is a valid image name: 1..PG_IMAGE_NAME_MAX of [a-z0-9._-],
@@ -95,8 +96,9 @@ int pg_image_delete(const struct pg_image_opts *o, const struct pg_area *areas, 
 /*
  * An area's size, used and free bytes.  A directory: size is its limit
  * (or, with none, used + the file system's free space), used the sizes
- * of the lunlink images in it, free the rest, bounded by the file
- * system's free space.  A device: its size; used is all of it if it holds
+ * of the regular files in it (lunlink images and plain parts alike; a
+ * name starting with '.' is not looked at), free the rest, bounded by
+ * the file system's free space.  A device: its size; used is all of it if it holds
  * a lunlink image, else 0.
  */
 int pg_area_usage(const struct pg_area *area, uint64_t *size, uint64_t *used, uint64_t *free_b,

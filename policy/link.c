@@ -297,6 +297,8 @@ static json_object *host_ready(struct pa_request *r, struct pm_manager *m, const
 			       "them; a host joins with 'lunlink-rescand --join TOKEN')", name);
 		return NULL;
 	}
+	int64_t last = 0;
+
 	if (strcmp(pm_str(h, "state"), "online")) {
 		pa_reply_error(r, 409, "host", "host %s is not connected: its lunlink-rescand last "
 			       "reported %lld s ago (offline since revision %lld); start it there "
@@ -304,6 +306,16 @@ static json_object *host_ready(struct pa_request *r, struct pm_manager *m, const
 			       (long long)((ps_now_ms() - pm_int(h, "since_ms")) / 1000 +
 					   m->o.offline_after),
 			       (long long)pm_int(h, "since"));
+	} else if (!pm_host_connected(m, id, &last)) {
+		if (last)
+			pa_reply_error(r, 409, "host", "host %s is not connected: its lunlink-rescand "
+				       "has not asked for work for %lld s (stopped?); start it "
+				       "there ('systemctl start lunlink-rescand')", name,
+				       (long long)((ps_now_ms() - last) / 1000));
+		else
+			pa_reply_error(r, 409, "host", "host %s is not connected: its lunlink-rescand "
+				       "has not asked this manager for work since it started; start "
+				       "it there ('systemctl start lunlink-rescand')", name);
 	} else if (!pm_str(h, "initiator")[0]) {
 		pa_reply_error(r, 409, "host", "host %s has not reported its initiator name (is "
 			       "/etc/iscsi/initiatorname.iscsi there?)", name);

@@ -4,7 +4,8 @@
 # lunlink-cluster-demo.sh start|stop: lunlink's main job on one machine: a
 # cluster of three storage nodes, each a network namespace with its own
 # address, tgtd (this build's bs_lunlink.so, in a private mount namespace;
-# nothing is installed) and lunlink-policyd agent; the manager on node 1.
+# nothing is installed) and lunlink-policyd agent; the manager on node 1,
+# in the same lunlink-policyd as node 1's agent.
 # The nodes join with one-time tokens, give a folder each to the pool, and
 # lunlinkctl makes a doubled volume (a mirror over two nodes), lends it to
 # an initiator name and prints its URL, its CHAP account and what to try.
@@ -73,18 +74,28 @@ for i in 1 2 3; do
 done
 
 mgr=$(node_addr 1)
+mkdir -p "$AREAS/n1"
+# the manager is also node 1's agent: one daemon, its node registered with
+# the manager's own certificate (no token)
 cat >"$STATE/manager.conf" <<EOF
 policy = {
 	manager = true;
+	manager_url = "https://$mgr:7700";
 	store = "sqlite:$STATE/manager/policy.db";
 	listen = "$mgr:7700";
 	socket = "$STATE/manager/policyd.sock";
 	state_dir = "$STATE/manager";
-	node_name = "manager";
+	node_name = "n1";
+	address = "$mgr";
+	portals = [ "$mgr:$N1_PORT" ];
+	areas = ( { path = "$AREAS/n1"; size = "8G"; } );
+	tgtadm = "$TGTADM";
+	tgt_control_port = $N1_CTL;
 };
 EOF
 ctl ca init >/dev/null || die "cannot make the cluster CA"
-ip netns exec "$(node_ns 1)" "$PD" -f -c "$STATE/manager.conf" >/dev/null 2>>"$STATE/manager.log" &
+env TGT_IPC_SOCKET="$N1_DIR/socket" LUNLINK_IMAGE="$SRC_DIR/target/lunlink-image" \
+	ip netns exec "$(node_ns 1)" "$PD" -f -c "$STATE/manager.conf" >/dev/null 2>>"$STATE/manager.log" &
 DAEMONS="$DAEMONS $!"
 save
 i=0
@@ -93,7 +104,7 @@ until [ -S "$STATE/manager/policyd.sock" ]; do
 	sleep 0.1
 done
 
-for i in 1 2 3; do
+for i in 2 3; do
 	eval "port=\$N${i}_PORT ctl_port=\$N${i}_CTL dir=\$N${i}_DIR"
 	mkdir -p "$STATE/n$i" "$AREAS/n$i"
 	cp "$STATE/manager/ca/ca.crt" "$STATE/n$i/ca.crt"
@@ -132,7 +143,7 @@ user=$(echo "$vol" | jq -r .borrower.chap_user)
 secret=$(echo "$vol" | jq -r .borrower.chap_secret)
 
 cat <<MSG
-lunlink cluster demo: three nodes in network namespaces, the manager on n1
+lunlink cluster demo: three nodes in network namespaces, the manager on n1 (in n1's agent's daemon)
   volume    : demo, doubled ($SIZE), copies on two nodes: lunlinkctl -c $STATE/manager.conf volume show demo
   iSCSI URL : $url
   lent to   : $CLIENT, CHAP user $user secret $secret

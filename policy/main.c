@@ -7,11 +7,17 @@
  * serves its routes on the API, join and Unix listeners (http.h), starts
  * the node agent (manager_url), and runs libevent's loop until SIGTERM or
  * SIGINT, after which everything is closed in reverse order (the server
- * first: it removes its socket; the store last).
+ * first: it removes its socket; the store last).  --role manager or
+ * --role agent runs one of the two parts alone (config.h, pcf_role), so
+ * that each can be its own daemon with its own privileges: the manager as
+ * an unprivileged user, the agent as root (it drives tgtd through tgtadm).
  *
  * The manager's certificate for its own API listener is issued by its CA
  * at its first start (state_dir/node.key, node.crt), so `lunlinkctl ca
- * init` is the only step before the first start.
+ * init` is the only step before the first start.  With both manager =
+ * true and manager_url, one daemon is the manager and its node's agent:
+ * the agent never waits on the network, so it shares the loop; its node
+ * is registered with that same certificate (pm_manager_enrol), no token.
  */
 #include "ca.h"
 #include "client.h"
@@ -75,22 +81,29 @@ static void part_log(void *arg, const char *msg)
 struct pd_opts {
 	const char *conf_path;
 	const char *join_token;
+	enum pcf_role role;
+	bool join_only;
 	bool foreground;
 };
 
-enum { OPT_JOIN = 256, OPT_VERSION };
+enum { OPT_JOIN = 256, OPT_JOIN_ONLY, OPT_ROLE, OPT_VERSION };
 
 static void usage(FILE *f)
 {
-	fputs("usage: lunlink-policyd [-f] [-v] [-c FILE] [--join TOKEN]\n"
+	fputs("usage: lunlink-policyd [-f] [-v] [-c FILE] [--role manager|agent] [--join TOKEN]\n"
+	      "       lunlink-policyd [-c FILE] --join-only TOKEN\n"
 	      "       lunlink-policyd -h | --version\n"
 	      "The lunlink policy daemon: the node agent of a storage node, and the\n"
 	      "cluster's manager where the configuration says manager = true.\n\n"
 	      "  -c, --config FILE   the configuration (default " PCF_FILE ")\n"
 	      "  -f, --foreground    stay in the foreground, log to stderr\n"
 	      "  -v, --verbose       log debug messages too\n"
+	      "  --role ROLE         run only the manager or only the agent of what the\n"
+	      "                      configuration says (default: both, as configured)\n"
 	      "  --join TOKEN        first start of an agent: join the cluster with a token\n"
 	      "                      from `lunlinkctl token create --role node`\n"
+	      "  --join-only TOKEN   join as this host's agent, keep the key and certificate,\n"
+	      "                      and exit (then start the agent, e.g. its systemd unit)\n"
 	      "  -h, --help          this text\n"
 	      "  --version           the version\n\n"
 	      "See lunlink-policyd(8).\n", f);
@@ -104,6 +117,8 @@ static int parse_args(int argc, char **argv, struct pd_opts *o)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "join", required_argument, NULL, OPT_JOIN },
+		{ "join-only", required_argument, NULL, OPT_JOIN_ONLY },
+		{ "role", required_argument, NULL, OPT_ROLE },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -115,6 +130,22 @@ static int parse_args(int argc, char **argv, struct pd_opts *o)
 		case 'f': o->foreground = true; break;
 		case 'v': log_level = LOG_DEBUG; break;
 		case OPT_JOIN: o->join_token = optarg; break;
+		case OPT_JOIN_ONLY:
+			o->join_token = optarg;
+			o->join_only = true;
+			break;
+		case OPT_ROLE:
+			if (!strcmp(optarg, "manager")) {
+				o->role = PCF_ROLE_MANAGER;
+			} else if (!strcmp(optarg, "agent")) {
+				o->role = PCF_ROLE_AGENT;
+			} else {
+				fprintf(stderr, "lunlink-policyd: --role '%s': a role is manager or "
+					"agent\n", optarg);
+				usage(stderr);
+				return -1;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -131,6 +162,15 @@ static int parse_args(int argc, char **argv, struct pd_opts *o)
 		usage(stderr);
 		return -1;
 	}
+	/* joining is the agent's; the manager has a CA of its own */
+	if (o->join_token && o->role == PCF_ROLE_MANAGER) {
+		fprintf(stderr, "lunlink-policyd: --role manager does not join: joining is an "
+			"agent's (--role agent)\n");
+		usage(stderr);
+		return -1;
+	}
+	if (o->join_only)
+		o->role = PCF_ROLE_AGENT;
 	return 0;
 }
 
@@ -330,6 +370,29 @@ static int start_manager(struct pd *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* The manager's own node, for the agent in this process: registered
+ * with the manager's certificate, which the agent presents. */
+static int enrol_own_node(struct pd *d, char *err, size_t errlen)
+{
+	char crt_path[PATH_MAX + 16], *pem = NULL;
+	const char *hosts[2] = { d->conf.address[0] ? d->conf.address : NULL, NULL };
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	pcf_state_path(&d->conf, "node.crt", crt_path, sizeof(crt_path));
+	f = fopen(crt_path, "r");
+	if (!f || getdelim(&pem, &len, '\0', f) < 0) {
+		rc = ll_fail(err, errlen, "cannot read %s: %s", crt_path, strerror(errno));
+	} else {
+		rc = pm_manager_enrol(d->manager, pem, hosts, err, errlen);
+	}
+	if (f)
+		fclose(f);
+	free(pem);
+	return rc;
+}
+
 static int start_agent(struct pd *d, char *err, size_t errlen)
 {
 #if PD_HAVE_AGENT
@@ -466,11 +529,20 @@ int main(int argc, char **argv)
 	d.conf_path = o.conf_path ? o.conf_path : PCF_FILE;
 	pcf_defaults(&d.conf);
 	if (pcf_load(&d.conf, d.conf_path, true, err, sizeof(err)) ||
+	    pcf_role(&d.conf, o.role, d.conf_path, err, sizeof(err)) ||
 	    pcf_check(&d.conf, d.conf_path, err, sizeof(err))) {
 		pd_log(LOG_ERR, "%s", err);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (o.join_only) {
+		if (pcf_mkdirs(d.conf.state_dir, 0700, err, sizeof(err)) ||
+		    join(&d.conf, o.join_token, err, sizeof(err))) {
+			pd_log(LOG_ERR, "%s", err);
+			return 1;
+		}
+		return 0;
+	}
 	if (!o.foreground && background(&ready_fd)) {
 		pd_log(LOG_ERR, "cannot go to the background: %s", strerror(errno));
 		return 1;
@@ -498,6 +570,8 @@ int main(int argc, char **argv)
 		goto err;
 	}
 	if (d.conf.manager && start_manager(&d, err, sizeof(err)))
+		goto err;
+	if (d.conf.manager && d.conf.manager_url[0] && enrol_own_node(&d, err, sizeof(err)))
 		goto err;
 	if (d.conf.manager_url[0] && start_agent(&d, err, sizeof(err)))
 		goto err;

@@ -5,7 +5,8 @@
  * own watch over /lunlink/ (a node's alive key deleted: the node is
  * offline; a serial revoked: refused at the next handshake; a node's
  * actual state of a volume: is the volume ready), the authorize and
- * revoked hooks, /metrics and GET /v1/status.  The handlers live in
+ * revoked hooks, /metrics and GET /v1/status.  Each change the watch
+ * delivers also goes to the parked long polls (waiters.h).  The handlers live in
  * registry.c, pool.c, events.c and volume.c; the store helpers they share
  * are here.
  */
@@ -120,6 +121,26 @@ char *pm_query(struct pa_request *r, const char *name)
 	return out;
 }
 
+int pm_query_number(struct pa_request *r, const char *name, int64_t min, int64_t max,
+		    int64_t *out)
+{
+	char *s = pm_query(r, name), *end = NULL;
+	long long v;
+
+	if (!s)
+		return 0;
+	v = strtoll(s, &end, 10);
+	if (!*s || *end || v < min || v > max) {
+		pa_reply_error(r, 400, name, "parameter '%s' must be a number between %lld and %lld, "
+			       "not '%.32s'", name, (long long)min, (long long)max, s);
+		free(s);
+		return -1;
+	}
+	free(s);
+	*out = v;
+	return 1;
+}
+
 const char *pm_str(json_object *o, const char *field)
 {
 	json_object *v;
@@ -232,6 +253,7 @@ static void on_change(struct pm_manager *m, const struct ps_event *ev)
 	const char *k = ev->kv.key + strlen(PM_PREFIX);
 	int64_t rev = ev->kv.mod_revision;
 
+	pw_changed(m->waiters, ev->kv.key);
 	if (!strncmp(k, "alive/", 6) && ev->type == PS_EVENT_DELETE)
 		pm_member_gone(m, &pm_kind_node, k + 6, rev);
 	else if (!strncmp(k, "host-alive/", 11) && ev->type == PS_EVENT_DELETE)
@@ -279,6 +301,7 @@ void pm_drain(struct pm_manager *m)
 	if (m->watch)
 		watch_drain(m);
 	pm_followers_drain(m);
+	pw_run(m->waiters);	/* long polls answered once the changes are all in */
 }
 
 static void compact(struct pm_manager *m)
@@ -475,6 +498,8 @@ struct pm_manager *pm_manager_new(struct event_base *base, struct ps_store *st,
 		m->o.compact_interval = PM_COMPACT_INTERVAL;
 	if (!m->o.followers_max)
 		m->o.followers_max = PM_FOLLOWERS_MAX;
+	if (!m->o.waiters_max)
+		m->o.waiters_max = PW_WAITERS_MAX;
 	if (m->o.offline_after < 1 || m->o.token_ttl < 1 || m->o.token_ttl > PCA_TOKEN_TTL_MAX ||
 	    m->o.compact_keep < 1 || m->o.followers_max < 1) {
 		ll_fail(err, errlen, "manager options out of range: offline_after %d s (>= 1), "
@@ -496,7 +521,8 @@ struct pm_manager *pm_manager_new(struct event_base *base, struct ps_store *st,
 					    .commit = pm_join_commit, .arg = m };
 	add_routes(m);
 	m->metrics = pa_metrics_new();
-	if (!m->metrics || add_metrics(m)) {
+	m->waiters = pw_waiters_new(base, (size_t)m->o.waiters_max);
+	if (!m->metrics || !m->waiters || add_metrics(m)) {
 		ll_fail(err, errlen, "out of memory");
 		goto err;
 	}
@@ -530,6 +556,8 @@ void pm_manager_free(struct pm_manager *m)
 	if (!m)
 		return;
 	pm_followers_free(m);
+	pw_waiters_free(m->waiters);
+	pm_host_conns_free(m);
 	if (m->tick)
 		event_free(m->tick);
 	if (m->notify)

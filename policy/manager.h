@@ -55,6 +55,7 @@ struct pm_options {
 	int64_t compact_keep;		/* revisions; 0: PM_COMPACT_KEEP */
 	int compact_interval;		/* seconds; 0: PM_COMPACT_INTERVAL */
 	int followers_max;		/* 0: PM_FOLLOWERS_MAX */
+	int waiters_max;		/* long polls parked at once; 0: PW_WAITERS_MAX (1024) */
 	pa_log_fn log;			/* may be NULL */
 	void *log_arg;
 };
@@ -83,6 +84,18 @@ bool pm_manager_revoked(void *arg, const char *serial);
 /* pa_authorize_fn: a node certificate may act only while its name is
  * registered with this very certificate (serial); arg is m. */
 int pm_manager_authorize(void *arg, const struct pa_caller *c, char *why, size_t len);
+
+/*
+ * The manager's own node, when the same daemon is its agent (the
+ * configuration has manager = true and manager_url): registered with the
+ * manager's certificate (PEM; its CA issued it, role node), as a join
+ * would register it, with no token.  Nothing to do when it is registered
+ * with that certificate already; refused, naming the cure, when the name
+ * is another certificate's.  hosts (NULL-ended, may be NULL): its
+ * addresses.  0, or -1 with err.
+ */
+int pm_manager_enrol(struct pm_manager *m, const char *cert_pem, const char *const *hosts,
+		     char *err, size_t errlen);
 
 /* The registry the manager's series are in (lunlink_nodes, lunlink_volumes,
  * lunlink_resync_bytes_left); give it to the server so that /metrics

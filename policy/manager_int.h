@@ -19,6 +19,7 @@
 
 #include "join.h"
 #include "manager.h"
+#include "waiters.h"
 
 #define PM_PREFIX	"/lunlink/"
 #define PM_ID_LEN	16		/* hex digits of a node's or an area's id */
@@ -49,6 +50,9 @@ struct pm_manager {
 	size_t nrevoked;
 	struct pm_follower *followers;
 	int nfollowers;
+	struct pw_waiters *waiters;	/* parked long polls (waiters.h) */
+	struct pm_host_conn *conns;	/* hosts' daemons in touch (hosts.c) */
+	size_t nconns;
 	struct pa_metrics *metrics;
 	struct pa_metric *nodes_state[2];	/* online, offline */
 	struct pa_metric *volumes_state[5];	/* creating ready failed deleting degraded */
@@ -77,6 +81,10 @@ bool pm_caller_admin(const struct pa_request *r);
 void pm_reply_store(struct pa_request *r, struct pm_manager *m, const char *doing);
 /* A query string parameter of the request (malloc'd), or NULL. */
 char *pm_query(struct pa_request *r, const char *name);
+/* A query parameter as an integer from min to max: 1 and *out; 0 if
+ * absent; -1 when it is not one, with a 400 naming it answered. */
+int pm_query_number(struct pa_request *r, const char *name, int64_t min, int64_t max,
+		    int64_t *out);
 /* A field of a JSON object as a string ("" if absent) or an integer (0). */
 const char *pm_str(json_object *o, const char *field);
 int64_t pm_int(json_object *o, const char *field);
@@ -121,6 +129,32 @@ void pm_set_state(json_object *rec, const char *state, int64_t since);
  * store error. */
 int pm_alive_renew(struct pm_manager *m, const char *akey, struct ps_op *op, char **text,
 		   int64_t *lease);
+/*
+ * A report's part common to nodes and hosts, in three calls: begin finds
+ * the caller's record (rec, its id, kv), renews its alive key or readies
+ * a put of it on a new lease, and sets the record online if it was not
+ * (changed); the caller merges its fields (changed too); commit puts it
+ * all, with extra operations, in one transaction if the record did not
+ * change meanwhile; free undoes what a failed commit left.  begin and
+ * commit answer r themselves on failure (403, 409, 500) and return -1.
+ */
+#define PM_BEAT_OPS	2
+struct pm_beat {
+	char id[PM_ID_LEN + 1];
+	char rkey[PS_KEY_MAX + 1], akey[PS_KEY_MAX + 1];
+	json_object *rec;
+	struct ps_kv kv;
+	struct ps_op ops[PM_BEAT_OPS];
+	size_t nops;
+	char *alive_text;
+	int64_t lease;
+	bool changed;
+};
+int pm_beat_begin(struct pa_request *r, struct pm_manager *m, const struct pm_kind *k,
+		  struct pm_beat *b);
+int pm_beat_commit(struct pa_request *r, struct pm_manager *m, const struct pm_kind *k,
+		   struct pm_beat *b, const struct ps_op *extra, size_t nextra);
+void pm_beat_free(struct pm_manager *m, struct pm_beat *b);
 /* The alive key of a node or host went at revision rev: mark it offline. */
 void pm_member_gone(struct pm_manager *m, const struct pm_kind *k, const char *id, int64_t rev);
 /* At start: every node's and host's state as its alive key says. */
@@ -128,6 +162,19 @@ int pm_nodes_reconcile(struct pm_manager *m, char *err, size_t errlen);
 
 /* ---- hosts.c ---- */
 
+/* When the host's daemon was last in touch: its polls parked now, and
+ * the last time one ended or it reported (not stored: a restarted
+ * manager knows again at the host's next poll). */
+struct pm_host_conn {
+	char id[PM_ID_LEN + 1];
+	int parked;
+	int64_t last_ms;
+};
+/* Whether host id's daemon is in touch: a poll parked, or news from it
+ * within PM_HOST_GRACE_MS; *last_ms (may be NULL) when it last was. */
+#define PM_HOST_GRACE_MS	3000
+bool pm_host_connected(struct pm_manager *m, const char *id, int64_t *last_ms);
+void pm_host_conns_free(struct pm_manager *m);
 /* A joining host's record (NULL without randomness for its CHAP). */
 json_object *pm_host_new(const char *id, int64_t rev, const struct pca_identity *who);
 void pm_hosts_report(struct pa_request *r, void *arg);

@@ -134,28 +134,42 @@ out:
 	json_object_put(body);
 }
 
-/* used and free of an area: the node's report if it names the path, else
- * what the manager placed there */
+/*
+ * used and free of an area: the larger use of what its node last reported
+ * for the path and what the manager placed there, and usage_from names
+ * the one taken.  The report alone would be stale for a volume placed
+ * since the node last reported (two made in a row would both see the
+ * room the first takes), and the manager's count alone misses what else
+ * fills the directory; free is also bounded by the node's word, which
+ * knows its file system's free space.
+ */
 static void area_usage(struct pm_manager *m, json_object *a, json_object *report)
 {
-	json_object *areas, *ra;
-	uint64_t size = (uint64_t)pm_int(a, "size"), used;
+	json_object *areas, *ra = NULL;
+	uint64_t size = (uint64_t)pm_int(a, "size"), used, free_b;
+	bool from_report = false;
 
-	if (report && json_object_object_get_ex(report, "areas", &areas)) {
-		for (size_t i = 0; i < json_object_array_length(areas); i++) {
-			ra = json_object_array_get_idx(areas, i);
-			if (strcmp(pm_str(ra, "path"), pm_str(a, "path")))
-				continue;
-			json_object_object_add(a, "used", json_object_new_int64(pm_int(ra, "used")));
-			json_object_object_add(a, "free", json_object_new_int64(pm_int(ra, "free")));
-			json_object_object_add(a, "usage_from", json_object_new_string("report"));
-			return;
-		}
-	}
 	used = pm_area_allocated(m, pm_str(a, "node_id"), pm_str(a, "id"));
+	free_b = used < size ? size - used : 0;
+	if (report && json_object_object_get_ex(report, "areas", &areas)) {
+		for (size_t i = 0; !ra && i < json_object_array_length(areas); i++)
+			if (!strcmp(pm_str(json_object_array_get_idx(areas, i), "path"),
+				    pm_str(a, "path")))
+				ra = json_object_array_get_idx(areas, i);
+	}
+	if (ra) {
+		uint64_t r_used = (uint64_t)pm_int(ra, "used"), r_free = (uint64_t)pm_int(ra, "free");
+
+		from_report = r_used >= used;
+		if (from_report)
+			used = r_used;
+		if (r_free < free_b)
+			free_b = r_free;
+	}
 	json_object_object_add(a, "used", json_object_new_uint64(used));
-	json_object_object_add(a, "free", json_object_new_uint64(used < size ? size - used : 0));
-	json_object_object_add(a, "usage_from", json_object_new_string("manager"));
+	json_object_object_add(a, "free", json_object_new_uint64(free_b));
+	json_object_object_add(a, "usage_from", json_object_new_string(from_report ? "report" :
+								      "manager"));
 }
 
 json_object *pm_areas_all(struct pm_manager *m)

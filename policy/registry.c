@@ -393,20 +393,92 @@ int pm_alive_renew(struct pm_manager *m, const char *akey, struct ps_op *op, cha
 	return 0;
 }
 
+int pm_beat_begin(struct pa_request *r, struct pm_manager *m, const struct pm_kind *k,
+		  struct pm_beat *b)
+{
+	int64_t rev;
+
+	b->rec = pm_member_by_name(m, k, r->caller->cert.name, b->id, &b->kv);
+	if (!b->rec) {	/* authorize let it through: removed meanwhile */
+		pa_reply_error(r, 403, "caller", "%s %s is not registered", k->what,
+			       r->caller->cert.name);
+		return -1;
+	}
+	pm_key(b->rkey, "%s/%s", k->records, b->id);
+	pm_key(b->akey, "%s/%s", k->alive, b->id);
+	rev = pm_next_revision(m);
+	if (rev < 0) {
+		pm_reply_store(r, m, "reading its revision");
+		return -1;
+	}
+	switch (pm_alive_renew(m, b->akey, &b->ops[b->nops], &b->alive_text, &b->lease)) {
+	case -1:
+		pm_reply_store(r, m, "granting its alive lease");
+		return -1;
+	case 0:
+		b->nops++;
+		break;
+	default:
+		b->lease = 0;
+	}
+	if (b->lease || strcmp(pm_str(b->rec, "state"), "online")) {
+		pm_set_state(b->rec, "online", rev);
+		b->changed = true;
+		pm_log(m, "%s %s (%s) is online", k->what, r->caller->cert.name, b->id);
+	}
+	return 0;
+}
+
+int pm_beat_commit(struct pa_request *r, struct pm_manager *m, const struct pm_kind *k,
+		   struct pm_beat *b, const struct ps_op *extra, size_t nextra)
+{
+	struct ps_cmp cmp = { .key = b->rkey, .target = PS_CMP_MOD_REVISION, .result = PS_EQUAL,
+			      .number = b->kv.mod_revision };
+	struct ps_op ops[PM_BEAT_OPS + 2];
+	struct ps_txn txn = { .cmp = &cmp, .ncmp = 1, .success = ops };
+	struct ps_txn_result res = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < b->nops; i++)
+		ops[txn.nsuccess++] = b->ops[i];
+	if (b->changed)
+		ops[txn.nsuccess++] = (struct ps_op){ .type = PS_OP_PUT, .key = b->rkey,
+						      .value = pm_text(b->rec),
+						      .value_len = strlen(pm_text(b->rec)) };
+	for (size_t i = 0; i < nextra && txn.nsuccess < PM_BEAT_OPS + 2; i++)
+		ops[txn.nsuccess++] = extra[i];
+	if (txn.nsuccess && (ps_txn(m->st, &txn, &res) || !res.succeeded)) {
+		if (res.succeeded)
+			pm_reply_store(r, m, "storing the report");
+		else
+			pa_reply_error(r, 409, "body", "%s %s changed while its report was read; "
+				       "report again", k->what, r->caller->cert.name);
+		rc = -1;
+	} else {
+		b->lease = 0;	/* the alive key holds it now */
+	}
+	ps_txn_result_free(&res);
+	return rc;
+}
+
+void pm_beat_free(struct pm_manager *m, struct pm_beat *b)
+{
+	if (b->lease)
+		ps_lease_revoke(m->st, b->lease, NULL);
+	free(b->alive_text);
+	ps_kv_free(&b->kv);
+	json_object_put(b->rec);
+}
+
 void pm_nodes_report(struct pa_request *r, void *arg)
 {
 	struct pm_manager *m = arg;
-	char id[PM_ID_LEN + 1], nkey[PS_KEY_MAX + 1], akey[PS_KEY_MAX + 1], rkey[PS_KEY_MAX + 1];
-	json_object *body = NULL, *report = NULL, *volumes = NULL, *node = NULL, *out;
-	struct ps_kv nkv = { 0 };
+	char rkey[PS_KEY_MAX + 1];
+	json_object *body = NULL, *report = NULL, *volumes = NULL, *out;
 	struct pjr_err e = { 0 };
-	struct ps_cmp cmp = { .target = PS_CMP_MOD_REVISION, .result = PS_EQUAL };
-	struct ps_op ops[3];
-	struct ps_txn txn = { .cmp = &cmp, .ncmp = 1, .success = ops };
-	struct ps_txn_result res = { 0 };
-	int64_t rev, lease = 0, now = ps_now_ms();
-	bool node_changed, online;
-	char *alive_text = NULL, *report_text = NULL;
+	struct pm_beat b = { 0 };
+	struct ps_op op;
+	char *report_text = NULL;
 
 	if (pa_request_json(r, &body))
 		goto out;
@@ -418,75 +490,31 @@ void pm_nodes_report(struct pa_request *r, void *arg)
 		json_object_get(volumes);
 		json_object_object_del(report, "volumes");
 	}
-	node = pm_node_by_name(m, r->caller->cert.name, id, &nkv);
-	if (!node) {	/* authorize let it through: removed meanwhile */
-		pa_reply_error(r, 403, "caller", "node %s is not registered", r->caller->cert.name);
+	if (pm_beat_begin(r, m, &pm_kind_node, &b))
 		goto out;
-	}
-	pm_key(nkey, "nodes/%s", id);
-	pm_key(akey, "alive/%s", id);
-	pm_key(rkey, "reports/%s", id);
-	rev = pm_next_revision(m);
-	if (rev < 0) {
-		pm_reply_store(r, m, "reading its revision");
-		goto out;
-	}
-	switch (pm_alive_renew(m, akey, &ops[txn.nsuccess], &alive_text, &lease)) {
-	case -1:
-		pm_reply_store(r, m, "granting the node's alive lease");
-		goto out;
-	case 0:
-		txn.nsuccess++;
-		online = false;
-		break;
-	default:
-		online = true;
-	}
-	node_changed = merge_fields(node, report);
-	if (!online || strcmp(pm_str(node, "state"), "online")) {
-		pm_set_state(node, "online", rev);
-		node_changed = true;
-		pm_log(m, "node %s (%s) is online", r->caller->cert.name, id);
-	}
-	if (node_changed)
-		ops[txn.nsuccess++] = (struct ps_op){ .type = PS_OP_PUT, .key = nkey,
-						      .value = pm_text(node),
-						      .value_len = strlen(pm_text(node)) };
+	if (merge_fields(b.rec, report))
+		b.changed = true;
+	pm_key(rkey, "reports/%s", b.id);
 	if (report_changed(m, rkey, report)) {
-		json_object_object_add(report, "at_ms", json_object_new_int64(now));
+		json_object_object_add(report, "at_ms", json_object_new_int64(ps_now_ms()));
 		report_text = strdup(pm_text(report));
-		if (report_text)
-			ops[txn.nsuccess++] = (struct ps_op){ .type = PS_OP_PUT, .key = rkey,
-							      .value = report_text,
-							      .value_len = strlen(report_text) };
 	}
-	cmp.key = nkey;
-	cmp.number = nkv.mod_revision;
-	if (txn.nsuccess && (ps_txn(m->st, &txn, &res) || !res.succeeded)) {
-		if (res.succeeded)
-			pm_reply_store(r, m, "storing the report");
-		else
-			pa_reply_error(r, 409, "body", "node %s changed while its report was read; "
-				       "report again", r->caller->cert.name);
+	op = (struct ps_op){ .type = PS_OP_PUT, .key = rkey, .value = report_text,
+			     .value_len = report_text ? strlen(report_text) : 0 };
+	if (pm_beat_commit(r, m, &pm_kind_node, &b, &op, report_text ? 1 : 0))
 		goto out;
-	}
-	lease = 0;	/* the alive key holds it now */
-	if (volumes && store_actual(m, id, volumes)) {
+	if (volumes && store_actual(m, b.id, volumes)) {
 		pm_reply_store(r, m, "storing the node's volumes");
 		goto out;
 	}
 	out = json_object_new_object();
-	json_object_object_add(out, "id", json_object_new_string(id));
+	json_object_object_add(out, "id", json_object_new_string(b.id));
 	json_object_object_add(out, "desired_revision",
-			       json_object_new_int64(pm_int(node, "desired_revision")));
+			       json_object_new_int64(pm_int(b.rec, "desired_revision")));
 	pa_reply_json(r, 200, out);
 out:
-	if (lease)
-		ps_lease_revoke(m->st, lease, NULL);
-	free(alive_text);
+	pm_beat_free(m, &b);
 	free(report_text);
-	ps_txn_result_free(&res);
-	json_object_put(node);
 	json_object_put(volumes);
 	json_object_put(report);
 	json_object_put(body);
@@ -674,20 +702,97 @@ out:
 
 /* ---- the node's desired state, for its agent ---- */
 
-void pm_nodes_desired(struct pa_request *r, void *arg)
+int pm_manager_enrol(struct pm_manager *m, const char *cert_pem, const char *const *hosts,
+		     char *err, size_t errlen)
 {
-	struct pm_manager *m = arg;
-	char id[PM_ID_LEN + 1], prefix[PS_KEY_MAX + 1], *since_s = pm_query(r, "since");
+	char nkey[PS_KEY_MAX + 1], lkey[PS_KEY_MAX + 1], id[PM_ID_LEN + 1];
+	struct pca_identity who;
+	json_object *node, *link = NULL;
+	struct ps_cmp cmp[2];
+	struct ps_op ops[2];
+	struct ps_txn txn = { .cmp = cmp, .ncmp = 2, .success = ops, .nsuccess = 2 };
+	struct ps_txn_result res = { 0 };
+	int64_t rev;
+	int rc = -1;
+
+	if (pca_identity_pem(cert_pem, &who, err, errlen))
+		return -1;
+	if (who.role != PCA_ROLE_NODE)
+		return ll_fail(err, errlen, "the manager's certificate is for a %s, not a node",
+			       pca_role_name(who.role));
+	node = pm_node_by_name(m, who.name, id, NULL);
+	if (node) {
+		if (strcmp(pm_str(node, "serial"), who.serial))
+			ll_fail(err, errlen, "node %s (%s) is registered with another certificate "
+				"(serial %s; this daemon's is %s): remove it with 'lunlinkctl node "
+				"remove %s' (a separate agent that joined under this name must stop "
+				"first), or give this daemon another node_name", who.name, id,
+				pm_str(node, "serial"), who.serial, who.name);
+		else
+			rc = 0;
+		json_object_put(node);
+		return rc;
+	}
+	rev = pm_next_revision(m);
+	if (rev < 0)
+		return ll_fail(err, errlen, "the store: %s", ps_error(m->st));
+	pm_hex_id(rev, id);
+	pm_key(lkey, "node-names/%s", who.name);
+	pm_key(nkey, "nodes/%s", id);
+	node = new_node(id, rev, &who, hosts);
+	link = json_object_new_object();
+	json_object_object_add(link, "id", json_object_new_string(id));
+	cmp[0] = (struct ps_cmp){ .key = lkey, .target = PS_CMP_VERSION, .result = PS_EQUAL };
+	cmp[1] = (struct ps_cmp){ .key = nkey, .target = PS_CMP_VERSION, .result = PS_EQUAL };
+	ops[0] = (struct ps_op){ .type = PS_OP_PUT, .key = lkey, .value = pm_text(link),
+				 .value_len = strlen(pm_text(link)) };
+	ops[1] = (struct ps_op){ .type = PS_OP_PUT, .key = nkey, .value = pm_text(node),
+				 .value_len = strlen(pm_text(node)) };
+	if (ps_txn(m->st, &txn, &res))
+		ll_fail(err, errlen, "the store failed registering node %s: %s", who.name,
+			ps_error(m->st));
+	else if (!res.succeeded)
+		ll_fail(err, errlen, "node %s was registered meanwhile; start again", who.name);
+	else
+		rc = 0;
+	if (!rc)
+		pm_log(m, "registered this daemon's own node %s (%s), its agent in this process",
+		       who.name, id);
+	ps_txn_result_free(&res);
+	json_object_put(link);
+	json_object_put(node);
+	return rc;
+}
+
+/* What a parked GET /v1/nodes/desired waits with. */
+struct desired_wait {
+	struct pm_manager *m;
+	int64_t since;
+};
+
+/*
+ * Answer the caller's desired state if its desired_revision is newer than
+ * since, or if must: 0 when answered (an error too), 1 when there is
+ * nothing new (not answered), with the node's id in id.
+ */
+static int desired_answer(struct pa_request *r, struct pm_manager *m, int64_t since, bool must,
+			  char id[PM_ID_LEN + 1])
+{
 	json_object *node = pm_node_by_name(m, r->caller->cert.name, id, NULL), *out, *vols;
+	char prefix[PS_KEY_MAX + 1];
 	struct ps_range rg = { 0 };
-	long long since = since_s ? strtoll(since_s, NULL, 10) : -1;
 	int64_t desired;
+	int rc = 0;
 
 	if (!node) {
 		pa_reply_error(r, 403, "caller", "node %s is not registered", r->caller->cert.name);
 		goto out;
 	}
 	desired = pm_int(node, "desired_revision");
+	if (!must && since >= desired) {
+		rc = 1;
+		goto out;
+	}
 	pm_key(prefix, "desired/%s/", id);
 	if (ps_range(m->st, prefix, NULL, 0, &rg)) {
 		pm_reply_store(r, m, "reading the node's desired state");
@@ -711,6 +816,43 @@ void pm_nodes_desired(struct pa_request *r, void *arg)
 	pa_reply_json(r, 200, out);
 out:
 	ps_range_free(&rg);
-	free(since_s);
 	json_object_put(node);
+	return rc;
+}
+
+static void desired_check(struct pa_request *r, void *arg, bool last)
+{
+	struct desired_wait *dw = arg;
+	char id[PM_ID_LEN + 1];
+
+	desired_answer(r, dw->m, dw->since, last, id);
+}
+
+/*
+ * GET /v1/nodes/desired?since=REV&wait=S: with wait, a request that finds
+ * nothing newer than since is parked (waiters.h) until the node's record
+ * (where its desired_revision is, written in the same transaction as its
+ * desired keys) changes so, or S seconds pass ("changed":false).
+ */
+void pm_nodes_desired(struct pa_request *r, void *arg)
+{
+	struct pm_manager *m = arg;
+	char id[PM_ID_LEN + 1], key[PS_KEY_MAX + 1];
+	int64_t since = -1, wait = 0;
+	struct desired_wait *dw;
+
+	if (pm_query_number(r, "since", 0, INT64_MAX - 1, &since) < 0 ||
+	    pm_query_number(r, "wait", 0, PW_WAIT_MAX, &wait) < 0)
+		return;
+	if (desired_answer(r, m, since, wait == 0, id) == 0)
+		return;
+	dw = malloc(sizeof(*dw));
+	if (!dw) {
+		pa_reply_error(r, 500, "body", "out of memory");
+		return;
+	}
+	*dw = (struct desired_wait){ .m = m, .since = since };
+	pm_key(key, "nodes/%s", id);
+	if (pw_park(m->waiters, r, key, (long)wait * 1000, desired_check, free, dw))
+		free(dw);
 }

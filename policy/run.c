@@ -114,7 +114,9 @@ int pg_run(char *const argv[], char *const env[], long timeout_ms,
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, envp);
+	/* spawnp: a bare name (the default tgtadm = "tgtadm") is looked up in
+	 * PATH, as a shell would; a path is taken as it is */
+	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp);
 	if (rc) {
 		snprintf(errbuf, errlen, "cannot run %s: %s (is it installed? set its path in "
 			 "the configuration)", argv[0], strerror(rc));

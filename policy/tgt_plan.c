@@ -351,7 +351,7 @@ int pg_plan_make(const struct pg_actual *actual, const struct pg_want_lun *want,
 		const struct pg_target *t = pg_actual_target(actual, w->iqn);
 		const struct pg_lun *l = have_lun(t, w->lun);
 		unsigned int tid = 0;
-		bool made = !l || !same_lun(l, w);
+		bool made = !l || !same_lun(l, w), reread;
 
 		for (size_t k = 0; k < nwt; k++)
 			if (!strcmp(wt[k].iqn, w->iqn))
@@ -373,10 +373,13 @@ int pg_plan_make(const struct pg_actual *actual, const struct pg_want_lun *want,
 			snprintf(a->scsi_id, sizeof(a->scsi_id), "%s", w->scsi_id);
 			a->volume = w->volume;
 		}
-		if ((w->grow_to || w->reread) && !strcmp(w->bstype, "lunlink")) {
+		/* a raw leg's file grown already: reread unless tgtd shows its
+		 * size (a LUN made now reads it) */
+		reread = w->reread && !(w->file_bytes && (made || size_shown_is(l, w->file_bytes)));
+		if ((w->grow_to || reread) && !strcmp(w->bstype, "lunlink")) {
 			a = ADD(PG_LUN_RESIZE, tid);
 			a->lun = w->lun;
-			a->size = w->reread ? 0 : w->grow_to;
+			a->size = w->grow_to;	/* 0: resize=reread */
 			snprintf(a->iqn, sizeof(a->iqn), "%s", w->iqn);
 			a->volume = w->volume;
 		}

@@ -444,7 +444,7 @@ void pm_volumes_delete(struct pa_request *r, void *arg)
 	}
 	if (json_object_object_get_ex(vol, "borrower", &b) && b) {
 		pa_reply_error(r, 409, "path", "volume %s is lent to %s; return it first "
-			       "('lunlinkctl volume return %s')", name, pm_str(b, "initiator"), name);
+			       "('lunlinkctl return %s')", name, pm_str(b, "initiator"), name);
 		goto out;
 	}
 	if (!strcmp(pm_str(vol, "state"), "deleting")) {

@@ -81,7 +81,9 @@ static json_object *desired_get(struct pm_manager *m, const char *node, const ch
 	return pm_get(m, key, NULL);
 }
 
-/* Set a desired state's first image and its LUN to size bytes. */
+/* Set a desired state's first image and its LUN to size bytes.  The
+ * image's max_size (what its dirty-region map was made for) only rises
+ * to the size, never falls: an image made again keeps its room. */
 static void desired_size(json_object *d, int64_t image_size, int64_t lun_size)
 {
 	json_object *imgs, *img, *l;
@@ -89,7 +91,8 @@ static void desired_size(json_object *d, int64_t image_size, int64_t lun_size)
 	if (json_object_object_get_ex(d, "images", &imgs) && json_object_array_length(imgs)) {
 		img = json_object_array_get_idx(imgs, 0);
 		json_object_object_add(img, "size", json_object_new_int64(image_size));
-		json_object_object_add(img, "max_size", json_object_new_int64(image_size));
+		if (pm_int(img, "max_size") < image_size)
+			json_object_object_add(img, "max_size", json_object_new_int64(image_size));
 	}
 	if (json_object_object_get_ex(d, "lun", &l) && l)
 		json_object_object_add(l, "size", json_object_new_int64(lun_size));
@@ -136,6 +139,40 @@ out:
 	free(bsopts);
 	json_object_put(d);
 	return rc;
+}
+
+/*
+ * Whether every growing part's lunlink image was made for its new size
+ * (its desired image's max_size: the dirty-region map, and so how far a
+ * mirror can grow, is sized by it when the image is made); if not, why.
+ */
+static bool within_max(struct pm_manager *m, const char *name, json_object *parts, char *why,
+		       size_t len)
+{
+	bool ok = true;
+
+	for (size_t i = 0; ok && i < json_object_array_length(parts); i++) {
+		json_object *p = json_object_array_get_idx(parts, i), *imgs, *img;
+		json_object *d = pm_int(p, "grows") ? desired_get(m, pm_str(p, "node"), name) : NULL;
+		char want[32], max[32];
+
+		if (d && json_object_object_get_ex(d, "images", &imgs) &&
+		    json_object_array_length(imgs)) {
+			img = json_object_array_get_idx(imgs, 0);
+			if (strcmp(pm_str(img, "format"), "plain") && pm_int(img, "max_size") &&
+			    pm_int(img, "max_size") < pm_int(p, "size")) {
+				ok = false;
+				pm_human((uint64_t)pm_int(p, "size"), want, sizeof(want));
+				pm_human((uint64_t)pm_int(img, "max_size"), max, sizeof(max));
+				snprintf(why, len, "the %s's image on node %s was made to grow to at "
+					 "most %s (its dirty-region map covers that), and would need "
+					 "%s; make a new volume of the size wanted and copy the data",
+					 pm_str(p, "role"), pm_str(p, "node_name"), max, want);
+			}
+		}
+		json_object_put(d);
+	}
+	return ok;
 }
 
 /* Whether every growing part's area has delta bytes more; if not, why. */
@@ -236,7 +273,8 @@ static void volume_resize(struct pa_request *r, struct pm_manager *m, const char
 		json_object_object_add(p, "size", json_object_new_int64(pm_int(p, "size") +
 									  (int64_t)(size - old)));
 	}
-	if (!room(m, parts, size - old, why, sizeof(why))) {
+	if (!within_max(m, name, parts, why, sizeof(why)) ||
+	    !room(m, parts, size - old, why, sizeof(why))) {
 		pa_reply_error(r, 409, "size", "volume %s cannot grow to %s: %s", name, b, why);
 		goto out;
 	}
@@ -384,7 +422,7 @@ static void volume_lend(struct pa_request *r, struct pm_manager *m, const char *
 		goto out;
 	if (json_object_object_get_ex(vol, "borrower", &b) && b) {
 		pa_reply_error(r, 409, "path", "volume %s is lent to %s; it has one borrower at a "
-			       "time: return it first ('lunlinkctl volume return %s')", name,
+			       "time: return it first ('lunlinkctl return %s')", name,
 			       pm_str(b, "initiator"), name);
 		goto out;
 	}
@@ -445,7 +483,7 @@ static void volume_return(struct pa_request *r, struct pm_manager *m, const char
 	if (!vol)
 		goto out;
 	if (!json_object_object_get_ex(vol, "borrower", &b) || !b) {
-		pa_reply_error(r, 409, "path", "volume %s is not lent ('lunlinkctl volume lend %s "
+		pa_reply_error(r, 409, "path", "volume %s is not lent ('lunlinkctl lend %s "
 			       "--to IQN' lends it)", name, name);
 		goto out;
 	}

@@ -67,16 +67,17 @@ pkg_deb() { ls "$PKG_OUT/$1"_*.deb 2>/dev/null | grep -v dbgsym | head -n 1; }
 #
 # The base is made once by debootstrap (minbase, with systemd, tgt,
 # open-iscsi, libiscsi-bin and the libraries lunlink's packages need, so
-# installing them needs no network) in $PKG_DEBROOT, outside the tree
+# installing them needs no network; recipe 2 added lunlink-policy's:
+# SQLite, libevent, libcurl) in $PKG_DEBROOT, outside the tree
 # (/var/cache/lunlink-test/debroot-RECIPE); each container is an overlay
 # over it (upper layer in the scratch folder), so the base is never
 # changed and a boot starts from it in seconds.  systemd-nspawn runs with
 # --register=no --keep-unit (no machined or system bus on the host) and a
 # private network (only lo).  Commands enter the container's namespaces
 # with nsenter; systemctl there talks to the container's systemd.
-PKG_DEBROOT_RECIPE=1
+PKG_DEBROOT_RECIPE=2
 PKG_DEBROOT=${PKG_DEBROOT:-/var/cache/lunlink-test/debroot-$PKG_DEBROOT_RECIPE}
-PKG_DEBROOT_PACKAGES=systemd,systemd-sysv,dbus,adduser,tgt,open-iscsi,libiscsi-bin,libiscsi7,liburing2,libconfig9,libssl3,libsystemd0
+PKG_DEBROOT_PACKAGES=systemd,systemd-sysv,dbus,adduser,tgt,open-iscsi,libiscsi-bin,libiscsi7,liburing2,libconfig9,libssl3,libsystemd0,libsqlite3-0,libevent-2.1-7,libevent-openssl-2.1-7,libjson-c5,libcurl4,procps
 PKG_SKIP=
 
 pkg_debroot() {

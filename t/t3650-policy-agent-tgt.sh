@@ -221,6 +221,55 @@ test_expect_success 'lun.size: a lunlink LUN grows its image with resize=SIZE' '
 	agent apply big.json | grep -qx "nothing to do"
 '
 
+# leg FILE SIZE [MAX]: grown.json and a doubled volume's leg "lg": a
+# lunlink image (made with room for MAX, 64M) exported raw=on, as the
+# manager places one
+leg() {
+	jq --arg p "$TRASH/area/lg.img" --arg vid "$LEG_ID" --argjson size "$2" \
+	   --argjson max "${3:-67108864}" \
+	   ".volumes.lg = {\"images\": [{\"area\": \"0000000000000009\", \"path\": \$p,
+	     \"size\": \$size, \"max_size\": \$max, \"volume_id\": \$vid}],
+	     \"lun\": {\"iqn\": \"$P:lg\", \"lun\": 1, \"path\": \$p, \"bstype\": \"lunlink\",
+	     \"bsopts\": \"raw=on\", \"acl\": [\"ALL\"], \"size\": \$size}}" grown.json >"$1"
+}
+LEG_ID=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+lg_json() { "$IMAGE_TOOL" show --json area/lg.img | jq -r ".$1"; }
+
+test_expect_success 'a raw=on leg to hold more: its file grows through its LUN, its superblock left to the primary' '
+	leg leg.json 16777216 &&
+	agent apply leg.json >leg.out;
+	cat leg.out && grep -q "^volume lg: ready$" leg.out &&
+	off=$(lg_json data_offset) &&
+	leg leg-big.json 50331648 &&
+	agent apply leg-big.json >leg-big.out;
+	cat leg-big.out &&
+	grep -q "^action: grow LUN 1 of target [0-9]* ($P:lg) to $((off + 50331648)) bytes" leg-big.out &&
+	grep -q "^volume lg: ready$" leg-big.out &&
+	test "$(stat -c %s area/lg.img)" = $((off + 50331648)) &&
+	test "$(lg_json data_size)" = 16777216 &&
+	"$IO" "iscsi://127.0.0.1:$A_PORT/$P:lg/1" capacity >cap &&
+	echo "$(( (off + 50331648) / 512 )) 512" >expect && test_cmp expect cap &&
+	agent apply leg-big.json | grep -qx "nothing to do"
+'
+
+test_expect_success 'a raw=on leg grown behind tgtd is reread; past what its image was made for it is refused by name' '
+	truncate -s $((off + 58720256)) area/lg.img &&
+	leg leg-more.json 58720256 &&
+	agent apply leg-more.json >leg-more.out;
+	cat leg-more.out &&
+	grep -q "^action: make LUN 1 of target [0-9]* ($P:lg) read its image.s size again" leg-more.out &&
+	"$IO" "iscsi://127.0.0.1:$A_PORT/$P:lg/1" capacity >cap &&
+	echo "$(( (off + 58720256) / 512 )) 512" >expect && test_cmp expect cap &&
+	agent apply leg-more.json | grep -qx "nothing to do" &&
+	leg leg-huge.json 134217728 134217728 &&
+	agent apply leg-huge.json >leg-huge.out;
+	cat leg-huge.out &&
+	grep -q "^volume lg: failed: image $TRASH/area/lg.img cannot grow to 134217728 bytes of data: it was made for at most 67108864" leg-huge.out &&
+	test "$(stat -c %s area/lg.img)" = $((off + 58720256)) &&
+	agent apply grown.json >/dev/null &&
+	agent apply grown.json | grep -qx "nothing to do"
+'
+
 test_expect_success 'a deletion order: the LUN and its target go, then the plain image' '
 	jq --arg p "$TRASH/area/pl.img" --arg vid "$VOL_ID" \
 	   ".volumes.pl = {\"delete\": true, \"images\": [], \"lun\": null,

@@ -249,12 +249,17 @@ test_expect_success 'a bad sysfs root or configuration is named' '
 	test_grep "the sysfs root .*/nosys (--sysfs) is not a folder: No such file" err &&
 	test_must_fail "$RESCAN" -c "$TRASH/nonexistent.conf" 2>err &&
 	test_grep "nonexistent.conf" err &&
-	printf "debounce_ms = 10;\nsysfs_root = \"/x\";\n" >bad.conf &&
+	printf "hold_ms = 10;\nsysfs_root = \"/x\";\n" >bad.conf &&
 	test_must_fail "$RESCAN" -c bad.conf 2>err &&
 	test_grep "bad.conf:2: unknown setting .sysfs_root." err &&
 	printf "max_parallel = 0;\n" >bad.conf &&
 	test_must_fail "$RESCAN" -c bad.conf 2>err &&
-	test_grep "bad.conf:1: max_parallel = 0 is out of range (1 to 64)" err
+	test_grep "bad.conf:1: max_parallel = 0 is out of range (1 to 64)" err &&
+	printf "debounce_ms = 2000;\n" >old.conf &&
+	test_must_fail "$RESCAN" -c old.conf 2>err &&
+	test_grep "old.conf:1: debounce_ms is gone: .* set hold_ms" err &&
+	test_must_fail "$RESCAND" -c /dev/null --debounce 500 2>err &&
+	test_grep "debounce is gone: .*use --hold MS" err
 '
 
 # ---- --discover ------------------------------------------------------------------
@@ -315,6 +320,28 @@ uevent() {
 		DEVTYPE=scsi_device "SDEV_UA=$2" "SEQNUM=${3:-1000}"
 }
 
+# uevent_burst SDEV_UA H:C:T:L...: that UA from each device, all sent by one
+# process: queued together, as the kernel queues a burst the daemon has
+# not read yet
+uevent_burst() {
+	local ua=$1 seq=700
+	shift
+	perl -MSocket -e '
+		socket(my $s, PF_UNIX, SOCK_DGRAM, 0) or die "socket: $!";
+		my ($sock, $ua, $seq) = splice(@ARGV, 0, 3);
+		for my $d (@ARGV) {
+			(my $ct = $d) =~ s/:[^:]*$//; (my $h = $d) =~ s/:.*//;
+			my $p = "/devices/platform/host$h/session1/target$ct/$d";
+			my $m = join("\0", "change\@$p", "ACTION=change", "DEVPATH=$p",
+				"SUBSYSTEM=scsi", "DEVTYPE=scsi_device", "SDEV_UA=$ua",
+				"SEQNUM=" . $seq++) . "\0";
+			send($s, $m, 0, pack_sockaddr_un($sock)) or die "send: $!";
+		}' "$SOCK" "$ua" "$seq" "$@"
+}
+
+# workers_done N: the daemon's log says N workers ended
+workers_done() { test "$(grep -c "worker .* done" "$DLOG")" = "$1"; }
+
 # send_file FILE: one datagram with FILE's bytes
 send_file() {
 	perl -MSocket -e '
@@ -325,7 +352,7 @@ send_file() {
 
 test_expect_success 'the daemon starts in the foreground and says it is ready' '
 	build_tree &&
-	"$RESCAND" -f -c /dev/null --log stderr -v --debounce 1000 --uevent-socket "$SOCK" \
+	"$RESCAND" -f -c /dev/null --log stderr -v --hold 1000 --uevent-socket "$SOCK" \
 		--sysfs "$SYS" --dev "$TRASH/dev" --mountinfo "$MOUNTS" \
 		--test-kernel "$TRASH/fake-kernel.sh" --test-report-luns "$LUNS" 2>"$DLOG" &
 	daemon_pid=$! &&
@@ -333,14 +360,31 @@ test_expect_success 'the daemon starts in the foreground and says it is ready' '
 	test -S "$SOCK"
 '
 
-test_expect_success 'a burst of LUN-change uevents from every LUN: one scan of that host' '
-	for l in 0 1 2 4; do uevent 2:0:0:$l REPORTED_LUNS_DATA_HAS_CHANGED 10$l || return 1; done &&
+test_expect_success 'a burst of LUN-change uevents from every LUN: one scan of that host, at once' '
+	t0=$(date +%s%N) &&
+	uevent_burst REPORTED_LUNS_DATA_HAS_CHANGED 2:0:0:0 2:0:0:1 2:0:0:2 2:0:0:4 &&
+	wait_for 5 grep -q "worker [0-9]*: scan of host2" "$DLOG" &&
+	ms=$((($(date +%s%N) - t0) / 1000000)) &&
+	uevent 2:0:0:1 REPORTED_LUNS_DATA_HAS_CHANGED 110 &&
+	say "burst to its scan started: $ms ms (the hold is 1000 ms; the scan does not wait for it)" &&
+	test $ms -lt 900 &&
 	wait_for 10 grep -q "new device 2:0:0:3" "$DLOG" &&
-	wait_for 5 grep -q "worker .* done" "$DLOG" &&
-	test "$(grep -c "scan - - -" "$KLOG")" = 1 &&
+	test_grep "REPORTED LUNS DATA HAS CHANGED from 2:0:0:0 (session 1, $IQN:t1): scan of host2 now" "$DLOG" &&
+	test_grep "scanning host2 (session 1, $IQN:t1) for [1-4] LUN change events\{0,1\}$" "$DLOG" &&
 	test_grep "^class/scsi_host/host2/scan - - -$" "$KLOG" &&
-	test_grep "scanning host2 (session 1, $IQN:t1) for 4 LUN change events" "$DLOG" &&
 	! grep host3 "$KLOG"
+'
+
+test_expect_success 'the straggler that came after the scan began: one follow-up reconcile, no second scan' '
+	test_grep "came during the scan of host2\|scan of host2 ran less than 1000 ms ago" "$DLOG" &&
+	wait_for 5 grep -q "reconciling host2 .* for [1-4] LUN change events\{0,1\} that came after its scan began" "$DLOG" &&
+	first=$(sed -n "s/.*scanning host2 .* for \([0-9]*\) LUN change.*/\1/p" "$DLOG") &&
+	then=$(sed -n "s/.*reconciling host2 .* for \([0-9]*\) LUN change .*after its scan began/\1/p" "$DLOG") &&
+	say "the scan stood for $first events, its follow-up for $then" &&
+	test $((first + then)) = 5 &&
+	wait_for 5 workers_done 2 &&
+	test "$(grep -c "scan - - -" "$KLOG")" = 1 &&
+	test "$(grep -c "scanning host2" "$DLOG")" = 1
 '
 
 test_expect_success 'the daemon deleted the dropped LUN and kept the held one, naming dm-0' '

@@ -284,6 +284,35 @@ test_expect_success 'a leg refused for its size is probed again with retry=legs 
 	tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 5
 '
 
+grow_lun8() {
+	tgtadm_on A --lld iscsi --mode logicalunit --op update --tid 1 --lun 8 \
+		--params resize=32M 2>/dev/null
+}
+
+# As the policy daemon grows a doubled volume: the leg, exported raw=on,
+# grows its file in place through its LUN (its primary's session gets
+# 2A/09), then the primary.  An idle primary learns the leg's new size at
+# its first refused try (it asks the leg again, past the leg's unit
+# attention), so the second try goes through.
+test_expect_success 'a raw=on leg grown in place (resize= on its LUN): the idle primary grows at its next try' '
+	"$IMG" create --size 16M m.img >/dev/null && "$IMG" create --size 16M n.img >/dev/null &&
+	lun_new B 1 8 "$TRASH/n.img" lunlink raw=on &&
+	lun_new A 1 8 "$TRASH/m.img" lunlink "mirror=$(url B 1 8)" &&
+	wait_for 30 leg_is "/run/lunlink/c${A_CTL}-t1-l8.status" up &&
+	off=$("$IMG" show --json n.img | sed -n "s/.*\"data_offset\":\([0-9]*\).*/\1/p") &&
+	tgtadm_on B --lld iscsi --mode logicalunit --op update --tid 1 --lun 8 \
+		--params resize=$((off + (32 << 20))) &&
+	test "$(stat -c %s n.img)" = $((off + (32 << 20))) &&
+	"$IMG" show --json n.img | grep -q "\"data_size\":16777216" &&
+	{ grow_lun8 || { sleep 1 && grow_lun8; }; } &&
+	"$IMG" show --json m.img | grep -q "\"data_size\":33554432" &&
+	head -c 512 /dev/urandom >x8 &&
+	"$IO" "$(url A 1 8)" write $((65536 - 1)) x8 &&
+	data_of $((65536 - 1)) 1 n.img >n8 && test_cmp x8 n8 &&
+	"$IMG" show --json n.img | grep -q "\"data_size\":33554432" &&
+	tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 8
+'
+
 test_expect_success 'verify=start reaches the set inside the concatenation and names the region' '
 	head -c 4096 /dev/urandom >junk &&
 	off=$("$IMG" show --json d.img | sed -n "s/.*\"data_offset\":\([0-9]*\).*/\1/p") &&

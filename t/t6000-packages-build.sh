@@ -71,13 +71,43 @@ test_expect_success 'lunlink-initiator enables its unit; lunlink-tgtd does not, 
 '
 
 if test_have_prereq POLICY; then
-	test_expect_success 'with policy/main.c, lunlink-policy is built, with its unit, conffile and user' '
+	test_expect_success 'with policy/main.c, lunlink-policy is built, with its two units, conffile and user' '
 		d=$(pkg_deb lunlink-policy) && test -n "$d" &&
 		dpkg-deb -c "$d" >policy.list &&
 		grep -q "\./usr/sbin/lunlink-policyd\$" policy.list &&
-		grep -q "\./lib/systemd/system/lunlink-policyd.service\$" policy.list &&
+		grep -q "\./lib/systemd/system/lunlink-manager.service\$" policy.list &&
+		grep -q "\./lib/systemd/system/lunlink-agent.service\$" policy.list &&
+		! grep -q "lunlink-policyd.service" policy.list &&
 		dpkg-deb -I "$d" conffiles | grep -q "^/etc/lunlink/" &&
-		dpkg-deb -I "$d" postinst | grep -q "adduser --system"
+		dpkg-deb -I "$d" postinst >policy.postinst &&
+		grep -q "adduser --system" policy.postinst
+	'
+
+	test_expect_success 'lunlink-policy enables neither unit on install, restarts them on upgrade, stops them on removal' '
+		dpkg-deb -I "$(pkg_deb lunlink-policy)" prerm >policy.prerm &&
+		(for u in lunlink-manager lunlink-agent; do
+			# dh_installsystemd --no-enable: a unit is enabled again only
+			# where debhelper had installed it and it was enabled
+			grep -q "if deb-systemd-helper debian-installed .$u.service" policy.postinst &&
+			grep -q "deb-systemd-invoke \$_dh_action .*$u\.service" policy.postinst &&
+			grep -q "deb-systemd-invoke stop .*$u\.service" policy.prerm || exit 1
+		done) &&
+		# the one unit of earlier versions: stopped before its file goes
+		dpkg-deb -I "$(pkg_deb lunlink-policy)" preinst | grep -q "deb-systemd-invoke stop lunlink-policyd.service"
+	'
+
+	test_expect_success 'the units run the two roles: the manager as lunlink, the agent as root' '
+		mkdir -p pol && dpkg-deb -x "$(pkg_deb lunlink-policy)" pol &&
+		m=pol/lib/systemd/system/lunlink-manager.service &&
+		a=pol/lib/systemd/system/lunlink-agent.service &&
+		grep -qx "ExecStart=/usr/sbin/lunlink-policyd --foreground --role manager" $m &&
+		grep -qx "User=lunlink" $m &&
+		grep -qx "CapabilityBoundingSet=" $m &&
+		grep -qx "ExecStart=/usr/sbin/lunlink-policyd --foreground --role agent" $a &&
+		! grep -q "^User=" $a &&
+		grep -qx "CapabilityBoundingSet=" $a &&
+		grep -qx "StateDirectory=lunlink-agent" $a &&
+		grep -Eq "^[[:space:]]*agent_state_dir = \"/var/lib/lunlink-agent\";" pol/etc/lunlink/lunlink.conf
 	'
 else
 	test_expect_success 'without policy/main.c, lunlink-policy is left out' '
@@ -115,7 +145,9 @@ normalize() {
 }
 
 test_expect_success RPM 'each rpm installs the same files as its deb' '
-	for p in lunlink-target lunlink-tgtd lunlink-initiator; do
+	pkgs="lunlink-target lunlink-tgtd lunlink-initiator" &&
+	if test_have_prereq POLICY; then pkgs="$pkgs lunlink-policy"; fi &&
+	for p in $pkgs; do
 		dpkg-deb -c "$(pkg_deb $p)" | awk "{ \$1=\$2=\$3=\$4=\$5=\"\"; sub(/^ +/, \"\"); print }" |
 			normalize >"$p.deb.files" &&
 		rpm -qp --qf "[%{FILEMODES:perms} %{FILENAMES}\n]" "$PKG_OUT/$p-$VERSION"-1.*.rpm |

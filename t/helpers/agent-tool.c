@@ -8,8 +8,8 @@
  *   agent-tool [OPTIONS] apply DESIRED.json   make the images, run the actions
  *   agent-tool [OPTIONS] run URL ROUNDS STATE-DIR
  *                      the agent's loop (pg_agent) against a manager at URL,
- *                      ROUNDS rounds one heartbeat (1 s) apart, its log on
- *                      stderr; exit 0 if the manager answered the last round
+ *                      for ROUNDS heartbeats (1 s) and a half, its log on
+ *                      stderr; exit 0 if the manager answered the last call
  *   agent-tool fake-manager SOCKET DESIRED.json REPORTS
  *                      a stand-in manager on a Unix socket: answers
  *                      GET /v1/nodes/desired with DESIRED.json (its
@@ -145,13 +145,15 @@ static int run_agent(const struct pg_reconcile_opts *ro, const char *url, int ro
 		fprintf(stderr, "agent-tool: run: %s\n", base ? err : "no event base");
 		return 2;
 	}
-	/* the rounds are driven here, not by the timer, so the test knows
-	 * how many ran */
-	for (int i = 0; i < rounds; i++) {
-		if (i)
-			sleep(1);
-		rc = pg_agent_round(a);
+	/* the first round at once, then one per second: the loop runs until
+	 * half a second after round ROUNDS, so that its calls are answered */
+	{
+		struct timeval tv = { .tv_sec = rounds > 1 ? rounds - 1 : 0, .tv_usec = 500000 };
+
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
 	}
+	rc = pg_agent_manager_answers(a) ? 0 : -1;
 	pg_agent_free(a);
 	event_base_free(base);
 	return rc ? 1 : 0;

@@ -3,7 +3,8 @@
  * t/unit/policy-config.c: unit tests (TAP) of the `policy` part of
  * lunlink.conf (policy/config.c): the defaults, a file with every
  * setting, each setting refused with its file, line and name, unknown
- * settings, a missing file, and the address parser on its own.
+ * settings, a missing file, the roles (pcf_role: what --role needs and
+ * what it drops), and the address parser on its own.
  */
 #include "config.h"
 #include "scratch.h"
@@ -65,6 +66,7 @@ static void test_good(void)
 		    "  socket = \"/tmp/p.sock\";\n"
 		    "  socket_group = \"lunlink\";\n"
 		    "  state_dir = \"/tmp/state\";\n"
+		    "  agent_state_dir = \"/tmp/agent\";\n"
 		    "  manager_url = \"https://mgr.example:8700\";\n"
 		    "  join_token = \"0123abcd.0123456789abcdef0123456789abcdef\";\n"
 		    "  node_name = \"db1\";\n"
@@ -85,6 +87,7 @@ static void test_good(void)
 	is_str(pcf_hostport_str(&c.join_listen, buf, sizeof(buf)), "[::1]:8701", "  join_listen");
 	ok(!strcmp(c.socket, "/tmp/p.sock") && !strcmp(c.socket_group, "lunlink") &&
 	   !strcmp(c.state_dir, "/tmp/state"), "  socket, socket_group, state_dir");
+	is_str(c.agent_state_dir, "/tmp/agent", "  agent_state_dir");
 	is_str(c.manager_url, "https://mgr.example:8700", "  manager_url");
 	is_str(c.join_token, "0123abcd.0123456789abcdef0123456789abcdef", "  join_token");
 	ok(!strcmp(c.node_name, "db1") && !strcmp(c.address, "10.0.0.5"), "  node_name, address");
@@ -127,6 +130,7 @@ static const struct {
 	{ "policy = { socket = \"policyd.sock\"; };", "policy.socket: 'policyd.sock' is not an absolute path" },
 	{ "policy = { socket_group = \"wheel!\"; };", "policy.socket_group: 'wheel!' is not a group name" },
 	{ "policy = { state_dir = \"\"; };", "policy.state_dir: the path is empty" },
+	{ "policy = { agent_state_dir = \"agent\"; };", "policy.agent_state_dir: 'agent' is not an absolute path" },
 	{ "policy = { manager_url = \"http://m:7700\"; };", "policy.manager_url: 'http://m:7700' must be https://" },
 	{ "policy = { manager_url = \"https://m\"; };", "policy.manager_url: 'm' has no port" },
 	{ "policy = { join_token = \"abc\"; };", "policy.join_token: not a join token" },
@@ -186,6 +190,61 @@ static void test_files(void)
 	ok(c.manager, "  and takes");
 }
 
+/* --role: what each needs from the file, named with it; what each drops;
+ * where a lone agent keeps its files. */
+static void test_roles(void)
+{
+	struct pcf_config c;
+	char buf[PATH_MAX + 16];
+
+	pcf_defaults(&c);
+	c.manager = true;
+	snprintf(c.manager_url, sizeof(c.manager_url), "https://127.0.0.1:7700");
+	snprintf(c.join_token, sizeof(c.join_token), "0123abcd.0123456789abcdef0123456789abcdef");
+	snprintf(c.agent_state_dir, sizeof(c.agent_state_dir), "/var/lib/lunlink-agent");
+	is_int(pcf_role(&c, PCF_ROLE_ALL, "x.conf", err, sizeof(err)), 0, "no role: both parts");
+	ok(c.manager && c.manager_url[0] && c.join_token[0], "  both kept");
+	is_str(c.state_dir, "/var/lib/lunlink", "  one state_dir for both, as configured");
+
+	is_int(pcf_role(&c, PCF_ROLE_MANAGER, "x.conf", err, sizeof(err)), 0, "--role manager");
+	ok(c.manager && !c.manager_url[0] && !c.join_token[0], "  drops the agent's settings");
+	is_str(c.state_dir, "/var/lib/lunlink", "  keeps state_dir");
+	is_int(pcf_check(&c, "x.conf", err, sizeof(err)), 0, "  and passes the checks");
+
+	pcf_defaults(&c);
+	c.manager = true;
+	snprintf(c.manager_url, sizeof(c.manager_url), "https://127.0.0.1:7700");
+	snprintf(c.agent_state_dir, sizeof(c.agent_state_dir), "/var/lib/lunlink-agent");
+	is_int(pcf_role(&c, PCF_ROLE_AGENT, "x.conf", err, sizeof(err)), 0, "--role agent");
+	ok(!c.manager && c.manager_url[0], "  drops the manager");
+	is_str(c.state_dir, "/var/lib/lunlink-agent", "  and keeps its files in agent_state_dir");
+	is_str(pcf_state_path(&c, "ca.crt", buf, sizeof(buf)), "/var/lib/lunlink-agent/ca.crt",
+	       "  the CA's certificate too (the operator's copy)");
+
+	pcf_defaults(&c);
+	snprintf(c.manager_url, sizeof(c.manager_url), "https://10.0.0.1:7700");
+	is_int(pcf_role(&c, PCF_ROLE_ALL, "x.conf", err, sizeof(err)), 0, "an agent-only file");
+	is_str(c.state_dir, "/var/lib/lunlink", "  without agent_state_dir keeps state_dir");
+	snprintf(c.agent_state_dir, sizeof(c.agent_state_dir), "/srv/agent");
+	is_int(pcf_role(&c, PCF_ROLE_ALL, "x.conf", err, sizeof(err)), 0, "  with it");
+	is_str(c.state_dir, "/srv/agent", "  uses it: no manager runs here");
+
+	pcf_defaults(&c);
+	snprintf(c.manager_url, sizeof(c.manager_url), "https://10.0.0.1:7700");
+	is_int(pcf_role(&c, PCF_ROLE_MANAGER, "/etc/lunlink/lunlink.conf", err, sizeof(err)), -1,
+	       "--role manager without manager = true is refused");
+	like(err, "--role manager: /etc/lunlink/lunlink.conf does not make this host the manager "
+	     "(policy.manager is not true); set `manager = true;`", "  naming the file and setting");
+
+	pcf_defaults(&c);
+	c.manager = true;
+	is_int(pcf_role(&c, PCF_ROLE_AGENT, "/etc/lunlink/lunlink.conf", err, sizeof(err)), -1,
+	       "--role agent without manager_url is refused");
+	like(err, "--role agent: /etc/lunlink/lunlink.conf sets no policy.manager_url",
+	     "  naming the file and setting");
+	ok(c.manager, "  and changes nothing");
+}
+
 /* The commented sample loads, and says the defaults (run from the top
  * folder, as make unit does). */
 static void test_sample(void)
@@ -203,7 +262,12 @@ static void test_sample(void)
 	is_int(pcf_load(&c, "conf/lunlink.conf", true, err, sizeof(err)), 0, "the sample loads");
 	if (err[0])
 		diag("%s", err);
-	ok(!memcmp(&c, &d, sizeof(c)), "  and its values are the defaults");
+	/* but one: the packages install the sample, and their agent runs as
+	 * root apart from the manager's user (doc/packaging.md) */
+	is_str(c.agent_state_dir, "/var/lib/lunlink-agent",
+	       "  agent_state_dir set, for the packages' two daemons");
+	strcpy(d.agent_state_dir, "/var/lib/lunlink-agent");
+	ok(!memcmp(&c, &d, sizeof(c)), "  and its other values are the defaults");
 }
 
 static void test_hostport(void)
@@ -229,6 +293,7 @@ int main(void)
 	test_good();
 	test_bad();
 	test_files();
+	test_roles();
 	test_sample();
 	test_hostport();
 	return done_testing();

@@ -29,6 +29,7 @@ struct node {
 	struct pa_client *c;
 	char id[PM_ID_LEN + 1];
 	json_object *vols;		/* what its agent says of each volume */
+	json_object *areas;		/* what it says of its areas, or NULL: nothing */
 } nodes[3] = { { .name = "db1", .addr = "127.0.0.1" }, { .name = "db2", .addr = "127.0.0.2" },
 		{ .name = "db3", .addr = "127.0.0.3" } };
 
@@ -46,6 +47,8 @@ static void report_all(void)
 		snprintf(portal, sizeof(portal), "iqn.2026-11.org.lunlink:%s", nodes[i].name);
 		json_object_object_add(b, "initiator", json_object_new_string(portal));
 		json_object_object_add(b, "volumes", json_object_get(nodes[i].vols));
+		if (nodes[i].areas)
+			json_object_object_add(b, "areas", json_object_get(nodes[i].areas));
 		if (call(nodes[i].c, "POST", "/v1/nodes/report", pm_text(b), &r, NULL) != 200)
 			diag("report of %s: %s", nodes[i].name, err_message(r));
 		json_object_put(r);
@@ -314,8 +317,13 @@ static void test_resize(void)
 	   !strcmp(err_field(r), "size"), "shrinking is refused: 400");
 	like(err_message(r), "volume m is 2G; 1G is smaller", "... naming both sizes");
 	json_object_put(r);
-	ok(post("/v1/volumes/m/resize", "{\"size\":\"100G\"}", &r) == 409, "growing past an area: 409");
-	like(err_message(r), "needs 98G more in its area", "... naming the area and what it lacks");
+	ok(post("/v1/volumes/m/resize", "{\"size\":\"12G\"}", &r) == 409, "growing past an area: 409");
+	like(err_message(r), "needs 10G more in its area", "... naming the area and what it lacks");
+	json_object_put(r);
+	ok(post("/v1/volumes/m/resize", "{\"size\":\"100G\"}", &r) == 409,
+	   "growing past what the images were made for: 409");
+	like(err_message(r), "was made to grow to at most 16G (its dirty-region map covers that), "
+	     "and would need 100G", "... naming the limit and why");
 	json_object_put(r);
 	is_int(post("/v1/volumes/m/resize", "{\"size\":\"3G\"}", &r), 200, "m grows to 3G");
 	is_str(jstr(member(r, "resize"), "step"), "parts", "... the leg first");
@@ -323,8 +331,10 @@ static void test_resize(void)
 	json_object_put(r);
 	d = desired(2);
 	is_int(pm_int(member(desired_vol(d, "m"), "lun"), "size"), 3 * G, "the leg's LUN is to be 3G");
-	is_int(pm_int(json_object_array_get_idx(member(desired_vol(d, "m"), "images"), 0), "max_size"),
+	is_int(pm_int(json_object_array_get_idx(member(desired_vol(d, "m"), "images"), 0), "size"),
 	       3 * G, "... its image too");
+	is_int(pm_int(json_object_array_get_idx(member(desired_vol(d, "m"), "images"), 0), "max_size"),
+	       16 * G, "... whose max_size stays what it was made for");
 	json_object_put(d);
 	d = desired(1);
 	is_int(pm_int(member(desired_vol(d, "m"), "lun"), "size"), 2 * G,
@@ -420,6 +430,8 @@ static void test_lend(void)
 	   "nor do the events (the record's nor the desired LUN's)");
 	json_object_put(r);
 	ok(call(admin, "DELETE", "/v1/volumes/d1", NULL, &r, NULL) == 409, "a lent volume is not deleted");
+	like(err_message(r), "return it first ('lunlinkctl return d1')",
+	     "... saying which command returns it");
 	json_object_put(r);
 	is_int(post("/v1/volumes/d1/return", NULL, &r), 200, "d1 is returned");
 	ok(!member(r, "borrower"), "... no borrower");
@@ -430,20 +442,30 @@ static void test_lend(void)
 	ok(!member(l, "chap"), "... and has no account");
 	json_object_put(d);
 	ok(post("/v1/volumes/d1/return", NULL, &r) == 409, "returned again: 409");
+	like(err_message(r), "('lunlinkctl lend d1 --to IQN' lends it)", "... saying which command lends it");
 	json_object_put(r);
+}
+
+/* The area at path as GET /v1/areas shows it (put it), or NULL. */
+static json_object *area_listed(const char *path)
+{
+	json_object *r = NULL, *list, *a = NULL;
+
+	call(admin, "GET", "/v1/areas", NULL, &r, NULL);
+	list = member(r, "areas");
+	for (size_t i = 0; !a && list && i < json_object_array_length(list); i++)
+		if (!strcmp(jstr(json_object_array_get_idx(list, i), "path"), path))
+			a = json_object_get(json_object_array_get_idx(list, i));
+	json_object_put(r);
+	return a;
 }
 
 static int64_t area_used(const char *path)
 {
-	json_object *r = NULL, *list;
-	int64_t used = -1;
+	json_object *a = area_listed(path);
+	int64_t used = a ? pm_int(a, "used") : -1;
 
-	call(admin, "GET", "/v1/areas", NULL, &r, NULL);
-	list = member(r, "areas");
-	for (size_t i = 0; list && i < json_object_array_length(list); i++)
-		if (!strcmp(jstr(json_object_array_get_idx(list, i), "path"), path))
-			used = pm_int(json_object_array_get_idx(list, i), "used");
-	json_object_put(r);
+	json_object_put(a);
 	return used;
 }
 
@@ -510,6 +532,47 @@ static void test_failed_and_removal(void)
 
 /* A creating record and desired keys, as a manager killed after its
  * transaction would have left them. */
+/* A node's report of an area is as old as its last heartbeat: a volume
+ * placed since counts, and the room it took is not given twice. */
+static void test_stale_report(void)
+{
+	json_object *r = NULL, *a;
+
+	is_int(call(admin, "POST", "/v1/areas", "{\"node\":\"db3\",\"path\":\"/srv/t\",\"size\":\"1G\"}",
+		    NULL, NULL), 201, "db3 gets a 1G area");
+	nodes[2].areas = json_tokener_parse("[{\"path\":\"/srv/t\",\"size\":1073741824,"
+					    "\"used\":0,\"free\":1073741824}]");
+	report_all();
+	a = area_listed("/srv/t");
+	is_int(pm_int(a, "free"), G, "db3 reports it empty");
+	is_str(jstr(a, "usage_from"), "report", "... and the area list says so");
+	json_object_put(a);
+	is_int(post("/v1/volumes", "{\"name\":\"t1\",\"way\":\"divided\",\"size\":\"600M\","
+		    "\"on\":[\"db3\"]}", &r), 201, "a divided volume of 600M on db3");
+	is_str(jstr(part(r, 0), "path"), "/srv/t/t1.img", "... best fit: in the new area");
+	json_object_put(r);
+	a = area_listed("/srv/t");
+	is_int(pm_int(a, "used"), 600LL << 20, "before db3 reports it, the area's use counts it");
+	is_int(pm_int(a, "free"), G - (600LL << 20), "... and its free space");
+	is_str(jstr(a, "usage_from"), "manager", "... from the manager's count");
+	json_object_put(a);
+	post("/v1/volumes", "{\"name\":\"t2\",\"way\":\"divided\",\"size\":\"600M\","
+	     "\"on\":[\"db3\"]}", &r);
+	ok(!member(r, "parts") || strcmp(jstr(part(r, 0), "path"), "/srv/t/t2.img"),
+	   "a second one does not go where the first took the room");
+	json_object_put(r);
+	json_object_put(nodes[2].areas);
+	nodes[2].areas = json_tokener_parse("[{\"path\":\"/srv/t\",\"size\":1073741824,"
+					    "\"used\":700000000,\"free\":373741824}]");
+	report_all();
+	a = area_listed("/srv/t");
+	is_int(pm_int(a, "used"), 700000000, "a report of more use than the manager's count is taken");
+	is_str(jstr(a, "usage_from"), "report", "... saying so");
+	json_object_put(a);
+	json_object_put(nodes[2].areas);
+	nodes[2].areas = NULL;
+}
+
 static void put_creating(const char *name, const char *node_id, const char *node_name,
 			 bool with_desired)
 {
@@ -582,6 +645,7 @@ int main(void)
 	test_delete();
 	test_failed_and_removal();
 	test_interrupted();
+	test_stale_report();
 	for (size_t i = 0; i < 3; i++) {
 		pa_client_free(nodes[i].c);
 		json_object_put(nodes[i].vols);

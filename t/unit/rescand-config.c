@@ -35,7 +35,7 @@ static void test_config(void)
 	struct rd_config c;
 
 	rd_config_defaults(&c);
-	ok(!strcmp(c.sysfs, "/sys") && c.debounce_ms == 2000 && c.periodic_s == 0 &&
+	ok(!strcmp(c.sysfs, "/sys") && c.hold_ms == 2000 && c.hold_max_ms == 10000 && c.periodic_s == 0 &&
 	   c.host_scan && c.remove_stale && c.max_parallel == 4, "the defaults");
 	is_int(rd_config_load(&c, "/nonexistent/lunlink-rescand.conf", false, err, sizeof(err)), 0,
 	       "the default file may be absent");
@@ -43,19 +43,19 @@ static void test_config(void)
 	       "a file named on the command line may not");
 	like(err, "/nonexistent/x.conf: No such file", "  and the error names it");
 
-	is_int(load("# a comment\nsysfs = \"/tmp/fake\";\ndebounce_ms = 500;\n"
+	is_int(load("# a comment\nsysfs = \"/tmp/fake\";\nhold_ms = 500;\n"
 		    "periodic_check_s = 300;\nremove_stale = false;\nlog = \"syslog\";\n"
 		    "log_level = \"debug\";\niscsiadm = \"/sbin/iscsiadm\";\n", &c), 0,
 	       "a file with every kind of setting loads");
-	ok(!strcmp(c.sysfs, "/tmp/fake") && c.debounce_ms == 500 && c.periodic_s == 300 &&
+	ok(!strcmp(c.sysfs, "/tmp/fake") && c.hold_ms == 500 && c.periodic_s == 300 &&
 	   !c.remove_stale && c.log == RD_LOGTO_SYSLOG && c.log_level == LOG_DEBUG &&
 	   !strcmp(c.iscsiadm, "/sbin/iscsiadm"), "  and each setting takes");
 	ok(c.remove_wwid_changed && c.host_scan, "  the rest keep their defaults");
 
 	is_int(load("sysfs = \"/x\";\nsysfs_root = \"/y\";\n", &c), -1, "an unknown setting");
 	like(err, ":2: unknown setting 'sysfs_root'", "  is named with its line");
-	is_int(load("debounce_ms = \"fast\";\n", &c), -1, "a string for a number");
-	like(err, ":1: debounce_ms must be a whole number", "  is refused");
+	is_int(load("hold_ms = \"fast\";\n", &c), -1, "a string for a number");
+	like(err, ":1: hold_ms must be a whole number", "  is refused");
 	is_int(load("max_parallel = 65;\n", &c), -1, "a number out of range");
 	like(err, "max_parallel = 65 is out of range (1 to 64)", "  says the range");
 	is_int(load("remove_stale = 1;\n", &c), -1, "a number for a boolean");
@@ -63,10 +63,16 @@ static void test_config(void)
 	is_int(load("log = \"journal\";\n", &c), -1, "an unknown log sink");
 	like(err, "use \"auto\", \"stderr\" or \"syslog\"", "  lists the choices");
 	is_int(load("log_level = \"loud\";\n", &c), -1, "an unknown log level");
-	is_int(load("debounce_ms = 5000;\ndebounce_max_ms = 1000;\n", &c), -1,
-	       "a maximum wait shorter than the window");
-	like(err, "debounce_max_ms (1000) is less than debounce_ms (5000)", "  is refused");
-	is_int(load("sysfs = \"/x\"\n debounce_ms = ;\n", &c), -1, "a syntax error");
+	is_int(load("hold_ms = 5000;\nhold_max_ms = 1000;\n", &c), -1,
+	       "a maximum wait shorter than the hold");
+	like(err, "hold_max_ms (1000) is less than hold_ms (5000)", "  is refused");
+	is_int(load("sysfs = \"/x\";\ndebounce_ms = 2000;\n", &c), -1,
+	       "the old debounce_ms (it delayed the first scan, which now runs at once)");
+	like(err, ":2: debounce_ms is gone: ", "  is refused");
+	like(err, "at once; set hold_ms (", "  naming hold_ms");
+	is_int(load("debounce_max_ms = 10000;\n", &c), -1, "the old debounce_max_ms");
+	like(err, "; set hold_max_ms (", "  names hold_max_ms");
+	is_int(load("sysfs = \"/x\"\n hold_ms = ;\n", &c), -1, "a syntax error");
 	like(err, ":2: syntax error", "  with its line");
 }
 

@@ -579,13 +579,13 @@ static void test_config(void)
 	ok(!c.mgr.url[0] && c.mgr.heartbeat_interval == 2 && c.mgr.join_port == 7701 &&
 	   !strcmp(c.mgr.cert, "/var/lib/lunlink/host.crt"),
 	   "no manager by default; its defaults");
-	put("debounce_ms = 500;\nmanager = {\n  url = \"https://10.0.0.1:7700\";\n"
+	put("hold_ms = 500;\nmanager = {\n  url = \"https://10.0.0.1:7700\";\n"
 	    "  ca = \"/x/ca.crt\";\n  host_name = \"web1\";\n  heartbeat_interval = 1;\n};\n",
 	    "rescand.conf");
 	ok(!rd_config_load(&c, p, true, err, sizeof(err)) &&
 	   !strcmp(c.mgr.url, "https://10.0.0.1:7700") && !strcmp(c.mgr.ca, "/x/ca.crt") &&
 	   !strcmp(c.mgr.host_name, "web1") && c.mgr.heartbeat_interval == 1 &&
-	   c.debounce_ms == 500, "the manager group is read beside the other settings");
+	   c.hold_ms == 500, "the manager group is read beside the other settings");
 	put("manager = { url = \"https://h:1\"; hearbeat_interval = 1; };\n", "rescand.conf");
 	ok(rd_config_load(&c, p, true, err, sizeof(err)), "a misspelt manager setting is refused");
 	like(err, "rescand.conf:1: unknown setting 'manager.hearbeat_interval'", "  naming it");

@@ -24,6 +24,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char root[512];
@@ -659,6 +661,63 @@ static void test_reconcile_only(void)
 	rd_changes_free(&c);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The daemon's reconcile runs beside iscsid's scan (an Async Message): a
+ * LUN without a device is given scan_grace_ms to get one from that scan. */
+static void test_reconcile_grace(void)
+{
+	struct rd_session s;
+	struct rd_changes c = { 0 };
+	uint64_t t0, took;
+	pid_t pid;
+
+	/* "iscsid" adds LUN 3's device 150 ms into the reconcile */
+	build_host2();
+	set_luns(6, 0, 1, 2, 3, 4, 5);
+	env.remove_wwid_changed = false;
+	env.scan_grace_ms = 3000;
+	nstaged = 0;
+	rd_session_of_host(&env, 2, &s, NULL, 0);
+	pid = fork();
+	if (pid == 0) {
+		usleep(150 * 1000);
+		fake_sdev(1, "2:0:0:3", "naa.d3", "sdd", GIB, "8:48");
+		_exit(0);
+	}
+	t0 = mono_ms();
+	rd_reconcile_session(&env, &s, NULL, &c);
+	took = mono_ms() - t0;
+	waitpid(pid, NULL, 0);
+	is_int(writes_of("/scan", "- - -"), 0, "iscsid's scan adds the missing LUN in the grace: no scan of ours");
+	ok(find_change(&c, RD_CH_NEW, "2:0:0:3") != NULL, "  its device is reported new");
+	ok(took >= 150 && took < 3000, "  waited for it, not for the whole grace (%llu ms)",
+	   (unsigned long long)took);
+	rd_changes_free(&c);
+
+	/* nobody adds it (iscsid's scan = manual): one scan, after the grace */
+	build_host2();
+	set_luns(6, 0, 1, 2, 3, 4, 5);
+	env.remove_wwid_changed = false;
+	env.scan_grace_ms = 200;
+	rd_session_of_host(&env, 2, &s, NULL, 0);
+	t0 = mono_ms();
+	rd_reconcile_session(&env, &s, NULL, &c);
+	took = mono_ms() - t0;
+	is_int(writes_of("class/scsi_host/host2/scan", "- - -"), 1,
+	       "no one adds it: the host is scanned once, after the grace");
+	ok(took >= 200, "  not before the grace ended (%llu ms)", (unsigned long long)took);
+	ok(find_change(&c, RD_CH_NEW, "2:0:0:3") != NULL, "  and its device is new");
+	rd_changes_free(&c);
+	env.scan_grace_ms = 0;
+}
+
 static void test_capacity(void)
 {
 	struct rd_session s;
@@ -773,6 +832,7 @@ int main(void)
 	test_reconcile();
 	test_reconcile_variants();
 	test_reconcile_only();
+	test_reconcile_grace();
 	test_capacity();
 	test_holders();
 	test_luns();

@@ -57,6 +57,7 @@ struct ll_leg {
 	char public_url[LL_URL_MAX + 1];	/* its URL for messages: no password */
 	struct ll_conn conn;		/* its connection (remote/conn.c) */
 	uint64_t capacity;		/* bytes, from its last probe (0: not yet) */
+	unsigned char recap_ua;		/* unit attentions its capacity re-ask met */
 	enum leg_state state;
 	uint64_t retry_at;		/* ms */
 	unsigned int backoff;		/* ms */

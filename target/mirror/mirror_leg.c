@@ -742,7 +742,18 @@ static void recapacity(struct iscsi_context *iscsi, int status, void *data, void
 	struct ll_leg *g = priv;
 	struct scsi_task *t = data;
 	struct scsi_readcapacity16 *rc;
+	int asc, ascq;
 
+	/* the leg's own 2A/09 (its node grew it) answers the first ask of an
+	 * idle leg in place of its capacity: ask again, so that the next
+	 * resize of this LUN sees the new size */
+	if (t && g->conn.iscsi == iscsi && !g->conn.dead &&
+	    ll_conn_ua(status, t, &g->recap_ua, &asc, &ascq)) {
+		scsi_free_scsi_task(t);
+		iscsi_readcapacity16_task(iscsi, g->conn.lun, recapacity, g);
+		return;
+	}
+	g->recap_ua = 0;
 	rc = status == SCSI_STATUS_GOOD && t && g->conn.iscsi == iscsi ? scsi_datain_unmarshall(t) : NULL;
 	if (rc && rc->block_length == 512)
 		g->capacity = (rc->returned_lba + 1) * rc->block_length;
@@ -762,8 +773,9 @@ int ll_mirror_can_grow(struct ll_mirror *m, uint64_t file_size)
 			continue;
 		ok = 0;
 		leg_err(g, "resize refused: the leg was %" PRIu64 " bytes when last asked, and "
-			"the image would need %" PRIu64 "; grow the leg's image file on its node, "
-			"export it again, and retry (the leg is being asked again now)\n",
+			"the image would need %" PRIu64 "; grow the leg on its node (resize= on "
+			"its LUN if exported raw=on, else grow its file and export it again), and "
+			"retry (the leg is being asked again now)\n",
 			g->capacity, file_size);
 		/* its peer may have grown it since: ask, for the next try */
 		if (g->conn.iscsi && !g->conn.dead &&
