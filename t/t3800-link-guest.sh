@@ -3,11 +3,12 @@
 test_description='lunlinkctl link to a real Linux host: lunlink-rescand in a QEMU guest joins the manager, a volume linked to it appears as its disk with the volume'"'"'s WWID and size, holds what the guest writes, a second one appears beside it; unlink refused while mounted, clean after; a lent volume and a host that is down are refused; a reused LUN number never shows old data'
 . "$(dirname "$0")/test-lib.sh"
 . "$T_DIR/lib-cluster.sh"
+. "$T_DIR/lib-policy-cluster.sh"
 . "$T_DIR/lib-guest.sh"
 
 # The story of doc/link.md with every part real: two storage nodes in
 # network namespaces (t/lib-cluster.sh), each with its tgtd and its agent,
-# the manager on node 1 (as t/t3700 starts them), and a Debian 12 guest
+# the manager on node 1 (t/lib-policy-cluster.sh), and a Debian 12 guest
 # (t/lib-guest.sh: Linux 6.1, open-iscsi 2.1.8) running the dynamically
 # linked lunlink-rescand, with its shared libraries, its configuration and
 # the cluster CA copied in through GUEST_FILES.  The guest's namespace is
@@ -21,12 +22,9 @@ test_description='lunlinkctl link to a real Linux host: lunlink-rescand in a QEM
 test_have_prereq ROOT || skip_all "needs root (namespaces, tap devices)"
 test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
 test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
-CTL="$SRC_DIR/policy/lunlinkctl"
-PD="$SRC_DIR/policy/lunlink-policyd"
+policy_cluster_prereqs
 RESCAND="$SRC_DIR/initiator/lunlink-rescand"
-[ -x "$PD" ] && [ -x "$CTL" ] || skip_all "lunlink-policyd not built (make policy-progs)"
 [ -x "$RESCAND" ] || skip_all "initiator/lunlink-rescand not built (run make)"
-command -v jq >/dev/null || skip_all "jq not installed"
 PATCHED="$SRC_DIR/build/tgt/usr/tgtd"
 case "${LINK_TGTD:-patched}" in
 patched)
@@ -52,73 +50,8 @@ guest_watchdog 600
 tap_note() { printf '# %s\n' "$*" >&5; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-mgr_conf() {
-	cat >mgr.conf <<-EOF
-	policy = {
-		manager = true;
-		store = "sqlite:$TRASH/mgr/policy.db";
-		listen = "$MGR_ADDR:$API_PORT";
-		join_listen = "$MGR_ADDR:$JOIN_PORT";
-		socket = "$TRASH/mgr/policyd.sock";
-		state_dir = "$TRASH/mgr";
-		node_name = "manager";
-		address = "$MGR_ADDR";
-		offline_after = 3;
-		heartbeat_interval = 1;
-	};
-	EOF
-}
-agent_conf() {
-	local i=$1 port ctl
-	eval "port=\$N${i}_PORT ctl=\$N${i}_CTL"
-	mkdir -p "n$i/state" "n$i/area" &&
-	cat >"n$i.conf" <<-EOF
-	policy = {
-		manager_url = "https://$MGR_ADDR:$API_PORT";
-		join_listen = "$MGR_ADDR:$JOIN_PORT";
-		node_name = "n$i";
-		address = "$(node_addr "$i")";
-		portals = [ "$(node_addr "$i"):$port" ];
-		areas = ( { path = "$TRASH/n$i/area"; size = "256M"; } );
-		heartbeat_interval = 1;
-		offline_after = 3;
-		tgtadm = "$TGTADM";
-		tgt_control_port = $ctl;
-		state_dir = "$TRASH/n$i/state";
-	};
-	EOF
-}
-MGR_PID=
-mgr_start() {
-	ip netns exec "$(node_ns 1)" "$PD" -f -c mgr.conf 2>>mgr.log &
-	MGR_PID=$!
-	wait_for 10 test -S "$TRASH/mgr/policyd.sock"
-}
-agent_start() {
-	local i=$1 dir
-	shift
-	eval "dir=\$N${i}_DIR"
-	env TGT_IPC_SOCKET="$dir/socket" LUNLINK_IMAGE="$SRC_DIR/target/lunlink-image" \
-		ip netns exec "$(node_ns "$i")" "$PD" -f -c "n$i.conf" "$@" 2>>"n$i.log" &
-	eval "AGENT${i}_PID=\$!"
-}
-stop_all() {
-	local pid
-	for pid in ${AGENT1_PID:-} ${AGENT2_PID:-} $MGR_PID; do
-		kill -9 "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	return 0
-}
-test_atexit stop_all
-
-ctl() { "$CTL" -c mgr.conf "$@"; }
-vol_is() { test "$(ctl --json volume show "$1" | jq -r .state)" = "$2"; }
 host_state() { ctl --json host list | jq -r ".hosts[] | select(.name == \"$1\") | .state"; }
 host_is() { test "$(host_state "$1")" = "$2"; }
-nodes_online() {
-	ctl --json node list | jq -e "[.nodes[] | select(.state == \"online\")] | length == $N" >/dev/null
-}
 # a link's field as the host list shows it
 link_field() {
 	ctl --json host list |
@@ -132,17 +65,7 @@ g() { guest_run h 30 "$1"; }
 pattern() { yes "lunlink $1 written by the guest" | head -c 65536; }
 
 test_expect_success 'two nodes in namespaces with their tgtds, the manager and two agents' '
-	cluster_up $N &&
-	MGR_ADDR=$(node_addr 1) &&
-	for i in 1 2; do node_tgtd_start $i || return 1; done &&
-	mgr_conf && ctl ca init >out && mgr_start &&
-	for i in 1 2; do
-		agent_conf $i && cp mgr/ca/ca.crt "n$i/state/ca.crt" &&
-		tok=$(ctl token create --role node) &&
-		agent_start $i --join "$tok" || return 1
-	done &&
-	wait_for 20 nodes_online &&
-	for i in 1 2; do ctl area add n$i "$TRASH/n$i/area" --size 256M || return 1; done
+	policy_cluster_up
 '
 
 test_expect_success 'volumes: three on node 2, one on node 1 lent to another initiator' '
