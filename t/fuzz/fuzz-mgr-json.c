@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * fuzz-mgr-json.c: libFuzzer target for initiator/mgr_json.c, the host's
+ * reader of the manager's answer to GET /v1/hosts/desired (doc/link.md)
+ * and the builder of the report it posts back.  `make fuzz-mgr-json` runs
+ * it under libFuzzer; t/fuzz/replay.c replays t/fuzz/corpus/mgr-json
+ * without clang (t/t0112-fuzz-mgr-json-corpus.sh).
+ *
+ * The input is an answer body, read as the host reads it (pjr_parse, as
+ * policy/client.c does).  Invariants: rd_mgr_desired_read refuses it with
+ * -1, a message, and nothing kept (d all zero, freeing it harmless); or
+ * reads it: at most RD_MGR_LINKS_MAX entries, each with a valid volume
+ * name (no two alike) and a revision above 0, pending, its result zeroed,
+ * and either `bad` with a reason or every field within its bounds (action,
+ * LUN, target, portal, WWID non-empty, no blank, NUL-terminated inside
+ * their buffers).  The report built from what was read, as the host first
+ * sends it (entries working, bad ones failed with their reason), is taken
+ * by the manager's own reader (policy/report.c, pm_host_report_parse)
+ * with every entry in it: the host never sends what the manager refuses.
+ */
+#include "mgr_json.h"
+#include "manager_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#include "check.h"
+
+/* a string field ends inside its buffer */
+#define bounded(a)	(strnlen((a), sizeof(a)) < sizeof(a))
+
+static bool all_zero(const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+static bool has_blank(const char *s)
+{
+	return strchr(s, ' ') != NULL;
+}
+
+static void check_entry(const struct rd_mgr_desired *d, size_t i)
+{
+	const struct rd_mgr_link *l = &d->v[i];
+	const struct rd_link_req *r = &l->req;
+
+	check(bounded(r->volume) && pjr_name_valid(r->volume, strlen(r->volume)));
+	for (size_t k = 0; k < i; k++)
+		check(strcmp(d->v[k].req.volume, r->volume));
+	check(r->revision > 0);
+	check(l->pending);
+	check(all_zero(&l->res, sizeof(l->res)));
+	check(bounded(l->bad));
+	if (l->bad[0])
+		return;
+	check(r->lun <= 16383);
+	check(bounded(r->target) && r->target[0] && !has_blank(r->target));
+	check(bounded(r->portal) && r->portal[0] && !has_blank(r->portal));
+	check(bounded(r->wwid) && r->wwid[0]);
+	check(pjr_name_valid(r->wwid, strlen(r->wwid)) || strlen(r->wwid) > PJR_NAME_MAX);
+	check(r->size <= (uint64_t)INT64_MAX);
+	check(r->timeout_s >= 1 && r->timeout_s <= 3600);
+	check(bounded(r->chap_user) && bounded(r->chap_secret));
+}
+
+/* The report as the host first sends it after this answer: the worker
+ * takes each entry (working), a bad one fails at once with its reason. */
+static void check_report(const struct rd_mgr_desired *d)
+{
+	static const struct rd_mgr_ident id = {
+		.initiator = "iqn.1993-08.org.debian:01:5f1c2d",
+		.hostname = "web1",
+		.version = "0.6.0",
+	};
+	struct rd_mgr_link *v = calloc(d->n ? d->n : 1, sizeof(*v));
+	struct pjr_err e = { 0 };
+	json_object *rep, *body = NULL, *out = NULL, *links = NULL;
+	const char *text;
+
+	check(v);
+	for (size_t i = 0; i < d->n; i++) {
+		v[i] = d->v[i];
+		v[i].res.state = RD_LINK_WORKING;
+		if (v[i].bad[0]) {
+			v[i].res.state = RD_LINK_FAILED;
+			snprintf(v[i].res.error, sizeof(v[i].res.error), "%s", v[i].bad);
+		}
+	}
+	rep = rd_mgr_report_json(&id, v, d->n);
+	check(rep && json_object_is_type(rep, json_type_object));
+	/* over the wire, as policy/client.c sends it and the manager reads it */
+	text = json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PLAIN);
+	check(pjr_parse(text, strlen(text), &body, &e) == 0);
+	if (pm_host_report_parse(body, &out, &links, &e))
+		fprintf(stderr, "the manager refuses the report: field '%s': %s\n", e.field,
+			e.message);
+	check(out && links);
+	check(json_object_array_length(links) == d->n);
+	json_object_put(links);
+	json_object_put(out);
+	json_object_put(body);
+	json_object_put(rep);
+	free(v);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const struct rd_mgr_desired zero;
+	struct rd_mgr_desired d;
+	struct pjr_err e = { 0 };
+	json_object *j = NULL;
+	char err[256];
+
+	if (pjr_parse((const char *)data, size, &j, &e))
+		return 0;
+	memset(&d, 0x5a, sizeof(d));
+	err[0] = '\0';
+	if (rd_mgr_desired_read(j, &d, err, sizeof(err))) {
+		check(err[0] && bounded(err));
+		check(!memcmp(&d, &zero, sizeof(d)));
+	} else {
+		check(d.n <= RD_MGR_LINKS_MAX);
+		check(d.n == 0 || d.v);
+		check(d.revision >= 0);
+		for (size_t i = 0; i < d.n; i++)
+			check_entry(&d, i);
+		check_report(&d);
+	}
+	rd_mgr_desired_free(&d);
+	check(!memcmp(&d, &zero, sizeof(d)));
+	json_object_put(j);
+	return 0;
+}
