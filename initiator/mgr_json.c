@@ -36,7 +36,7 @@ static int read_entry(json_object *o, struct rd_link_req *r, struct pjr_err *e)
 	r->unlink = !strcmp(action, "unlink");
 	if (copy(o, "target", true, sizeof(r->target) - 1, PJR_TEXT, r->target, sizeof(r->target), e) ||
 	    copy(o, "portal", true, sizeof(r->portal) - 1, PJR_TEXT, r->portal, sizeof(r->portal), e) ||
-	    copy(o, "wwid", true, sizeof(r->wwid) - 1, PJR_NAME, r->wwid, sizeof(r->wwid), e))
+	    copy(o, "wwid", true, RD_MGR_WWID_MAX, PJR_NAME, r->wwid, sizeof(r->wwid), e))
 		return -1;
 	if (strchr(r->target, ' ') || strchr(r->portal, ' '))
 		return pjr_fail(e, 400, strchr(r->target, ' ') ? "target" : "portal",
@@ -86,14 +86,22 @@ int rd_mgr_desired_read(json_object *j, struct rd_mgr_desired *d, char *err, siz
 	d->changed = changed;
 	if (!json_object_object_get_ex(j, "links", &links) || json_object_is_type(links, json_type_null))
 		return 0;
-	if (!json_object_is_type(links, json_type_array))
-		return ll_fail(err, errlen, "the desired links' field 'links' is not an array");
+	/* from here a refusal leaves d as it found it: zero */
+	if (!json_object_is_type(links, json_type_array)) {
+		ll_fail(err, errlen, "the desired links' field 'links' is not an array");
+		goto err;
+	}
 	n = json_object_array_length(links);
-	if (n > RD_MGR_LINKS_MAX)
-		return ll_fail(err, errlen, "%zu desired links: more than %d", n, RD_MGR_LINKS_MAX);
+	if (n > RD_MGR_LINKS_MAX) {
+		ll_fail(err, errlen, "%zu desired links: more than the %d the manager takes back",
+			n, RD_MGR_LINKS_MAX);
+		goto err;
+	}
 	d->v = calloc(n ? n : 1, sizeof(*d->v));
-	if (!d->v)
-		return ll_fail(err, errlen, "out of memory");
+	if (!d->v) {
+		ll_fail(err, errlen, "out of memory");
+		goto err;
+	}
 	for (size_t i = 0; i < n; i++) {
 		json_object *o = json_object_array_get_idx(links, i);
 		struct rd_mgr_link *l = &d->v[d->n];
@@ -102,10 +110,11 @@ int rd_mgr_desired_read(json_object *j, struct rd_mgr_desired *d, char *err, siz
 			ll_fail(err, errlen, "desired link %zu is not an object", i);
 			goto err;
 		}
+		/* revision 0 is none: the manager would refuse it as link_revision */
 		rev = 0;
 		if (copy(o, "volume", true, PJR_NAME_MAX, PJR_NAME, l->req.volume,
 			 sizeof(l->req.volume), &e) ||
-		    pjr_int(o, "revision", true, 0, INT64_MAX, &rev, &e)) {
+		    pjr_int(o, "revision", true, 1, INT64_MAX, &rev, &e)) {
 			ll_fail(err, errlen, "desired link %zu, field '%s': %s", i, e.field, e.message);
 			goto err;
 		}
