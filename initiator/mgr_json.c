@@ -149,6 +149,73 @@ static void add_str(json_object *o, const char *k, const char *v)
 	json_object_object_add(o, k, json_object_new_string(v));
 }
 
+/*
+ * What the manager takes of a report's link (policy/report.c, the host's
+ * report): one field out of bounds refuses the whole report, heartbeat and
+ * all, so the host sends each within them.  t/fuzz/fuzz-mgr-json.c checks
+ * that the two agree.
+ */
+#define REPORT_DEVICE_MAX	32
+#define REPORT_BY_ID_MAX	255
+#define REPORT_WWID_MAX		80
+#define REPORT_MULTIPATH_MAX	64
+#define REPORT_ERROR_MAX	512
+#define REPORT_SIZE_MAX		(1ULL << 60)
+#define REPORT_STEP_MS_MAX	(3600 * 1000)
+
+/* The length of the UTF-8 character at s (at most left bytes), 0 if it is
+ * not one. */
+static size_t utf8_len(const unsigned char *s, size_t left)
+{
+	size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+
+	if (s[0] >= 0xf5 || n > left)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* v as text the manager takes (PJR_TEXT): at most max bytes, cut between
+ * characters; a control character becomes a blank, a byte that is not
+ * UTF-8 a '?'.  The host's messages quote what iscsiadm and sysfs said. */
+static void add_text(json_object *o, const char *k, const char *v, size_t max)
+{
+	const unsigned char *s = (const unsigned char *)v;
+	size_t len = strlen(v), i = 0, n = 0, cl;
+	char *out = malloc(max + 1);
+
+	if (!out) {
+		add_str(o, k, "");
+		return;
+	}
+	while (i < len && n < max) {
+		if (s[i] < 0x80) {
+			out[n++] = s[i] < 0x20 || s[i] == 0x7f ? ' ' : (char)s[i];
+			i++;
+		} else if ((cl = utf8_len(s + i, len - i))) {
+			if (n + cl > max)
+				break;
+			memcpy(out + n, s + i, cl);
+			n += cl;
+			i += cl;
+		} else {
+			out[n++] = '?';
+			i++;
+		}
+	}
+	out[n] = '\0';
+	add_str(o, k, out);
+	free(out);
+}
+
+static void add_ms(json_object *o, const char *k, unsigned int ms)
+{
+	json_object_object_add(o, k, json_object_new_int64(ms < REPORT_STEP_MS_MAX ? ms :
+								 REPORT_STEP_MS_MAX));
+}
+
 json_object *rd_mgr_report_json(const struct rd_mgr_ident *id, const struct rd_mgr_link *v,
 				size_t n)
 {
@@ -164,15 +231,18 @@ json_object *rd_mgr_report_json(const struct rd_mgr_ident *id, const struct rd_m
 		add_str(l, "volume", v[i].req.volume);
 		json_object_object_add(l, "link_revision", json_object_new_int64(v[i].req.revision));
 		add_str(l, "state", rd_link_state_name(r->state));
-		add_str(l, "device", r->device);
-		add_str(l, "by_id", r->by_id);
-		add_str(l, "wwid", r->wwid[0] ? r->wwid : v[i].req.wwid);
-		json_object_object_add(l, "size", json_object_new_int64((int64_t)r->size));
-		add_str(l, "multipath", r->multipath);
-		json_object_object_add(l, "login_ms", json_object_new_int64(r->login_ms));
-		json_object_object_add(l, "scan_ms", json_object_new_int64(r->scan_ms));
-		json_object_object_add(l, "device_ms", json_object_new_int64(r->device_ms));
-		add_str(l, "error", r->error);
+		add_text(l, "device", r->device, REPORT_DEVICE_MAX);
+		/* a path cut short names no link: none then */
+		add_text(l, "by_id", strncmp(r->by_id, "/dev/", 5) ||
+			 strlen(r->by_id) > REPORT_BY_ID_MAX ? "" : r->by_id, REPORT_BY_ID_MAX);
+		add_text(l, "wwid", r->wwid[0] ? r->wwid : v[i].req.wwid, REPORT_WWID_MAX);
+		json_object_object_add(l, "size", json_object_new_int64(
+			(int64_t)(r->size < REPORT_SIZE_MAX ? r->size : REPORT_SIZE_MAX)));
+		add_text(l, "multipath", r->multipath, REPORT_MULTIPATH_MAX);
+		add_ms(l, "login_ms", r->login_ms);
+		add_ms(l, "scan_ms", r->scan_ms);
+		add_ms(l, "device_ms", r->device_ms);
+		add_text(l, "error", r->error, REPORT_ERROR_MAX);
 		json_object_array_add(links, l);
 	}
 	json_object_object_add(o, "links", links);

@@ -17,6 +17,9 @@
  * sends it (entries working, bad ones failed with their reason), is taken
  * by the manager's own reader (policy/report.c, pm_host_report_parse)
  * with every entry in it: the host never sends what the manager refuses.
+ * So is a later report, each good entry's result filled to its buffers'
+ * end with text from the entry (the host's messages quote the target) or
+ * with the input's raw bytes (what sysfs or iscsiadm said may be any).
  */
 #include "mgr_json.h"
 #include "manager_int.h"
@@ -71,9 +74,56 @@ static void check_entry(const struct rd_mgr_desired *d, size_t i)
 	check(bounded(r->chap_user) && bounded(r->chap_secret));
 }
 
+/* s over and over, cut where out ends (maybe inside a character), as a
+ * long message naming the target would be */
+static void fill(char *out, size_t outlen, const char *prefix, const char *s)
+{
+	size_t n = (size_t)snprintf(out, outlen, "%s", prefix);
+
+	while (s[0] && n + 1 < outlen)
+		n += (size_t)snprintf(out + n, outlen - n, "%s ", s);
+}
+
+/* the input's raw bytes, as sysfs or iscsiadm might print anything */
+static const uint8_t *raw;
+static size_t raw_len;
+
+/* flip 0x80: the input parsed, so it is UTF-8; flipped it is mostly not */
+static void fill_raw(char *out, size_t outlen, unsigned char flip)
+{
+	size_t n = raw_len < outlen - 1 ? raw_len : outlen - 1;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)(raw[i] ^ flip);
+	out[n] = '\0';
+}
+
+/* What the link steps could give back for an entry, every result field
+ * full, its text taken from the entry (any UTF-8 the manager sent) or,
+ * for the multipath name and a linked entry's error, any bytes at all. */
+static void result_of(struct rd_mgr_link *l)
+{
+	struct rd_link_result *r = &l->res;
+	const char *t = l->req.target;
+
+	r->state = (enum rd_link_state)(l->req.lun % 4);
+	fill(r->device, sizeof(r->device), "", t);
+	fill(r->by_id, sizeof(r->by_id), "/dev/disk/by-id/", t);
+	fill(r->wwid, sizeof(r->wwid), "", t);
+	fill_raw(r->multipath, sizeof(r->multipath), 0);
+	if (r->state == RD_LINK_LINKED)
+		fill_raw(r->error, sizeof(r->error), 0x80);
+	else
+		fill(r->error, sizeof(r->error), "", t);
+	r->size = l->req.size;
+	r->login_ms = l->req.timeout_s * 1000u;
+	r->scan_ms = r->device_ms = UINT32_MAX - (unsigned int)l->req.lun;
+}
+
 /* The report as the host first sends it after this answer: the worker
- * takes each entry (working), a bad one fails at once with its reason. */
-static void check_report(const struct rd_mgr_desired *d)
+ * takes each entry (working), a bad one fails at once with its reason;
+ * with done, as it may send it later, every good entry's result full. */
+static void check_report(const struct rd_mgr_desired *d, bool done)
 {
 	static const struct rd_mgr_ident id = {
 		.initiator = "iqn.1993-08.org.debian:01:5f1c2d",
@@ -92,6 +142,8 @@ static void check_report(const struct rd_mgr_desired *d)
 		if (v[i].bad[0]) {
 			v[i].res.state = RD_LINK_FAILED;
 			snprintf(v[i].res.error, sizeof(v[i].res.error), "%s", v[i].bad);
+		} else if (done) {
+			result_of(&v[i]);
 		}
 	}
 	rep = rd_mgr_report_json(&id, v, d->n);
@@ -121,6 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (pjr_parse((const char *)data, size, &j, &e))
 		return 0;
+	raw = data;
+	raw_len = size;
 	memset(&d, 0x5a, sizeof(d));
 	err[0] = '\0';
 	if (rd_mgr_desired_read(j, &d, err, sizeof(err))) {
@@ -132,7 +186,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(d.revision >= 0);
 		for (size_t i = 0; i < d.n; i++)
 			check_entry(&d, i);
-		check_report(&d);
+		check_report(&d, false);
+		check_report(&d, true);
 	}
 	rd_mgr_desired_free(&d);
 	check(!memcmp(&d, &zero, sizeof(d)));
