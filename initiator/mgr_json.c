@@ -216,35 +216,71 @@ static void add_ms(json_object *o, const char *k, unsigned int ms)
 								 REPORT_STEP_MS_MAX));
 }
 
+/* One link's entry; the higher the level, the less detail, so that many
+ * links with long messages still fit in one request body. */
+static json_object *report_link(const struct rd_mgr_link *v, int level)
+{
+	static const size_t error_max[] = { REPORT_ERROR_MAX, 128, 32 };
+	const struct rd_link_result *r = &v->res;
+	json_object *l = json_object_new_object();
+	bool paths = level < 2;
+
+	add_str(l, "volume", v->req.volume);
+	json_object_object_add(l, "link_revision", json_object_new_int64(v->req.revision));
+	add_str(l, "state", rd_link_state_name(r->state));
+	add_text(l, "device", r->device, REPORT_DEVICE_MAX);
+	/* a path cut short names no link: none then */
+	add_text(l, "by_id", !paths || strncmp(r->by_id, "/dev/", 5) ||
+		 strlen(r->by_id) > REPORT_BY_ID_MAX ? "" : r->by_id, REPORT_BY_ID_MAX);
+	add_text(l, "wwid", r->wwid[0] ? r->wwid : v->req.wwid, REPORT_WWID_MAX);
+	json_object_object_add(l, "size", json_object_new_int64(
+		(int64_t)(r->size < REPORT_SIZE_MAX ? r->size : REPORT_SIZE_MAX)));
+	add_text(l, "multipath", paths ? r->multipath : "", REPORT_MULTIPATH_MAX);
+	add_ms(l, "login_ms", r->login_ms);
+	add_ms(l, "scan_ms", r->scan_ms);
+	add_ms(l, "device_ms", r->device_ms);
+	add_text(l, "error", r->error, error_max[level]);
+	return l;
+}
+
+static size_t text_len(json_object *o)
+{
+	return strlen(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+}
+
+/*
+ * The manager reads at most PJR_MAX_BODY bytes of a request.  The entries
+ * are built at full detail; if they do not fit, again with shorter errors,
+ * then without by_id and multipath; at the last level the entries that do
+ * not fit are left out (the first RD_MGR_REPORT_ALL always fit).
+ */
 json_object *rd_mgr_report_json(const struct rd_mgr_ident *id, const struct rd_mgr_link *v,
 				size_t n)
 {
 	json_object *o = json_object_new_object(), *links = json_object_new_array();
+	size_t base, total;
 
 	add_str(o, "initiator", id->initiator);
 	add_str(o, "hostname", id->hostname);
 	add_str(o, "lunlink_version", id->version ? id->version : "");
-	for (size_t i = 0; i < n; i++) {
-		const struct rd_link_result *r = &v[i].res;
-		json_object *l = json_object_new_object();
-
-		add_str(l, "volume", v[i].req.volume);
-		json_object_object_add(l, "link_revision", json_object_new_int64(v[i].req.revision));
-		add_str(l, "state", rd_link_state_name(r->state));
-		add_text(l, "device", r->device, REPORT_DEVICE_MAX);
-		/* a path cut short names no link: none then */
-		add_text(l, "by_id", strncmp(r->by_id, "/dev/", 5) ||
-			 strlen(r->by_id) > REPORT_BY_ID_MAX ? "" : r->by_id, REPORT_BY_ID_MAX);
-		add_text(l, "wwid", r->wwid[0] ? r->wwid : v[i].req.wwid, REPORT_WWID_MAX);
-		json_object_object_add(l, "size", json_object_new_int64(
-			(int64_t)(r->size < REPORT_SIZE_MAX ? r->size : REPORT_SIZE_MAX)));
-		add_text(l, "multipath", r->multipath, REPORT_MULTIPATH_MAX);
-		add_ms(l, "login_ms", r->login_ms);
-		add_ms(l, "scan_ms", r->scan_ms);
-		add_ms(l, "device_ms", r->device_ms);
-		add_text(l, "error", r->error, REPORT_ERROR_MAX);
-		json_object_array_add(links, l);
-	}
 	json_object_object_add(o, "links", links);
+	base = text_len(o);
+	for (int level = 0; level < 3; level++) {
+		total = base;
+		json_object_array_del_idx(links, 0, json_object_array_length(links));
+		for (size_t i = 0; i < n; i++) {
+			json_object *l = report_link(&v[i], level);
+			size_t len = text_len(l) + 1;	/* and a comma */
+
+			if (level == 2 && total + len > PJR_MAX_BODY) {
+				json_object_put(l);
+				break;
+			}
+			total += len;
+			json_object_array_add(links, l);
+		}
+		if (total <= PJR_MAX_BODY)
+			break;
+	}
 	return o;
 }

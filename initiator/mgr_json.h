@@ -50,7 +50,11 @@ struct rd_mgr_ident {
 int rd_mgr_desired_read(json_object *j, struct rd_mgr_desired *d, char *err, size_t errlen);
 void rd_mgr_desired_free(struct rd_mgr_desired *d);
 
-/* The report: the host's identity and one entry per link (a new reference). */
+/* The report: the host's identity and one entry per link (a new reference),
+ * each field within the manager's bounds and the whole within one request
+ * body (PJR_MAX_BODY): with many links and long messages, less detail,
+ * and past RD_MGR_REPORT_ALL links the ones that do not fit left out. */
+#define RD_MGR_REPORT_ALL	64
 json_object *rd_mgr_report_json(const struct rd_mgr_ident *id, const struct rd_mgr_link *v,
 				size_t n);
 

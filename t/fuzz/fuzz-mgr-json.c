@@ -16,7 +16,8 @@
  * their buffers).  The report built from what was read, as the host first
  * sends it (entries working, bad ones failed with their reason), is taken
  * by the manager's own reader (policy/report.c, pm_host_report_parse)
- * with every entry in it: the host never sends what the manager refuses.
+ * with every entry in it, or, past RD_MGR_REPORT_ALL, as many as fit in
+ * one request body: the host never sends what the manager refuses.
  * So is a later report, each good entry's result filled to its buffers'
  * end with text from the entry (the host's messages quote the target) or
  * with the input's raw bytes (what sysfs or iscsiadm said may be any).
@@ -150,12 +151,24 @@ static void check_report(const struct rd_mgr_desired *d, bool done)
 	check(rep && json_object_is_type(rep, json_type_object));
 	/* over the wire, as policy/client.c sends it and the manager reads it */
 	text = json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PLAIN);
-	check(pjr_parse(text, strlen(text), &body, &e) == 0);
+	if (pjr_parse(text, strlen(text), &body, &e))
+		fprintf(stderr, "the manager cannot read the report (%zu bytes): %s\n", strlen(text),
+			e.message);
+	check(body);
 	if (pm_host_report_parse(body, &out, &links, &e))
 		fprintf(stderr, "the manager refuses the report: field '%s': %s\n", e.field,
 			e.message);
 	check(out && links);
-	check(json_object_array_length(links) == d->n);
+	/* in order; all of them, or as many as fit, never fewer than the first few */
+	check(json_object_array_length(links) <= d->n);
+	check(json_object_array_length(links) >= (d->n < RD_MGR_REPORT_ALL ? d->n :
+						   RD_MGR_REPORT_ALL));
+	for (size_t i = 0; i < json_object_array_length(links); i++) {
+		json_object *vol;
+
+		check(json_object_object_get_ex(json_object_array_get_idx(links, i), "volume", &vol));
+		check(!strcmp(json_object_get_string(vol), v[i].req.volume));
+	}
 	json_object_put(links);
 	json_object_put(out);
 	json_object_put(body);
