@@ -36,7 +36,7 @@ static int read_entry(json_object *o, struct rd_link_req *r, struct pjr_err *e)
 	r->unlink = !strcmp(action, "unlink");
 	if (copy(o, "target", true, sizeof(r->target) - 1, PJR_TEXT, r->target, sizeof(r->target), e) ||
 	    copy(o, "portal", true, sizeof(r->portal) - 1, PJR_TEXT, r->portal, sizeof(r->portal), e) ||
-	    copy(o, "wwid", true, sizeof(r->wwid) - 1, PJR_NAME, r->wwid, sizeof(r->wwid), e))
+	    copy(o, "wwid", true, RD_MGR_WWID_MAX, PJR_NAME, r->wwid, sizeof(r->wwid), e))
 		return -1;
 	if (strchr(r->target, ' ') || strchr(r->portal, ' '))
 		return pjr_fail(e, 400, strchr(r->target, ' ') ? "target" : "portal",
@@ -86,14 +86,22 @@ int rd_mgr_desired_read(json_object *j, struct rd_mgr_desired *d, char *err, siz
 	d->changed = changed;
 	if (!json_object_object_get_ex(j, "links", &links) || json_object_is_type(links, json_type_null))
 		return 0;
-	if (!json_object_is_type(links, json_type_array))
-		return ll_fail(err, errlen, "the desired links' field 'links' is not an array");
+	/* from here a refusal leaves d as it found it: zero */
+	if (!json_object_is_type(links, json_type_array)) {
+		ll_fail(err, errlen, "the desired links' field 'links' is not an array");
+		goto err;
+	}
 	n = json_object_array_length(links);
-	if (n > RD_MGR_LINKS_MAX)
-		return ll_fail(err, errlen, "%zu desired links: more than %d", n, RD_MGR_LINKS_MAX);
+	if (n > RD_MGR_LINKS_MAX) {
+		ll_fail(err, errlen, "%zu desired links: more than the %d the manager takes back",
+			n, RD_MGR_LINKS_MAX);
+		goto err;
+	}
 	d->v = calloc(n ? n : 1, sizeof(*d->v));
-	if (!d->v)
-		return ll_fail(err, errlen, "out of memory");
+	if (!d->v) {
+		ll_fail(err, errlen, "out of memory");
+		goto err;
+	}
 	for (size_t i = 0; i < n; i++) {
 		json_object *o = json_object_array_get_idx(links, i);
 		struct rd_mgr_link *l = &d->v[d->n];
@@ -102,10 +110,11 @@ int rd_mgr_desired_read(json_object *j, struct rd_mgr_desired *d, char *err, siz
 			ll_fail(err, errlen, "desired link %zu is not an object", i);
 			goto err;
 		}
+		/* revision 0 is none: the manager would refuse it as link_revision */
 		rev = 0;
 		if (copy(o, "volume", true, PJR_NAME_MAX, PJR_NAME, l->req.volume,
 			 sizeof(l->req.volume), &e) ||
-		    pjr_int(o, "revision", true, 0, INT64_MAX, &rev, &e)) {
+		    pjr_int(o, "revision", true, 1, INT64_MAX, &rev, &e)) {
 			ll_fail(err, errlen, "desired link %zu, field '%s': %s", i, e.field, e.message);
 			goto err;
 		}
@@ -140,32 +149,138 @@ static void add_str(json_object *o, const char *k, const char *v)
 	json_object_object_add(o, k, json_object_new_string(v));
 }
 
+/*
+ * What the manager takes of a report's link (policy/report.c, the host's
+ * report): one field out of bounds refuses the whole report, heartbeat and
+ * all, so the host sends each within them.  t/fuzz/fuzz-mgr-json.c checks
+ * that the two agree.
+ */
+#define REPORT_DEVICE_MAX	32
+#define REPORT_BY_ID_MAX	255
+#define REPORT_WWID_MAX		80
+#define REPORT_MULTIPATH_MAX	64
+#define REPORT_ERROR_MAX	512
+#define REPORT_SIZE_MAX		(1ULL << 60)
+#define REPORT_STEP_MS_MAX	(3600 * 1000)
+
+/* The length of the UTF-8 character at s (at most left bytes), 0 if it is
+ * not one. */
+static size_t utf8_len(const unsigned char *s, size_t left)
+{
+	size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+
+	if (s[0] >= 0xf5 || n > left)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* v as text the manager takes (PJR_TEXT): at most max bytes, cut between
+ * characters; a control character becomes a blank, a byte that is not
+ * UTF-8 a '?'.  The host's messages quote what iscsiadm and sysfs said. */
+static void add_text(json_object *o, const char *k, const char *v, size_t max)
+{
+	const unsigned char *s = (const unsigned char *)v;
+	size_t len = strlen(v), i = 0, n = 0, cl;
+	char *out = malloc(max + 1);
+
+	if (!out) {
+		add_str(o, k, "");
+		return;
+	}
+	while (i < len && n < max) {
+		if (s[i] < 0x80) {
+			out[n++] = s[i] < 0x20 || s[i] == 0x7f ? ' ' : (char)s[i];
+			i++;
+		} else if ((cl = utf8_len(s + i, len - i))) {
+			if (n + cl > max)
+				break;
+			memcpy(out + n, s + i, cl);
+			n += cl;
+			i += cl;
+		} else {
+			out[n++] = '?';
+			i++;
+		}
+	}
+	out[n] = '\0';
+	add_str(o, k, out);
+	free(out);
+}
+
+static void add_ms(json_object *o, const char *k, unsigned int ms)
+{
+	json_object_object_add(o, k, json_object_new_int64(ms < REPORT_STEP_MS_MAX ? ms :
+								 REPORT_STEP_MS_MAX));
+}
+
+/* One link's entry; the higher the level, the less detail, so that many
+ * links with long messages still fit in one request body. */
+static json_object *report_link(const struct rd_mgr_link *v, int level)
+{
+	static const size_t error_max[] = { REPORT_ERROR_MAX, 128, 32 };
+	const struct rd_link_result *r = &v->res;
+	json_object *l = json_object_new_object();
+	bool paths = level < 2;
+
+	add_str(l, "volume", v->req.volume);
+	json_object_object_add(l, "link_revision", json_object_new_int64(v->req.revision));
+	add_str(l, "state", rd_link_state_name(r->state));
+	add_text(l, "device", r->device, REPORT_DEVICE_MAX);
+	/* a path cut short names no link: none then */
+	add_text(l, "by_id", !paths || strncmp(r->by_id, "/dev/", 5) ||
+		 strlen(r->by_id) > REPORT_BY_ID_MAX ? "" : r->by_id, REPORT_BY_ID_MAX);
+	add_text(l, "wwid", r->wwid[0] ? r->wwid : v->req.wwid, REPORT_WWID_MAX);
+	json_object_object_add(l, "size", json_object_new_int64(
+		(int64_t)(r->size < REPORT_SIZE_MAX ? r->size : REPORT_SIZE_MAX)));
+	add_text(l, "multipath", paths ? r->multipath : "", REPORT_MULTIPATH_MAX);
+	add_ms(l, "login_ms", r->login_ms);
+	add_ms(l, "scan_ms", r->scan_ms);
+	add_ms(l, "device_ms", r->device_ms);
+	add_text(l, "error", r->error, error_max[level]);
+	return l;
+}
+
+static size_t text_len(json_object *o)
+{
+	return strlen(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+}
+
+/*
+ * The manager reads at most PJR_MAX_BODY bytes of a request.  The entries
+ * are built at full detail; if they do not fit, again with shorter errors,
+ * then without by_id and multipath; at the last level the entries that do
+ * not fit are left out (the first RD_MGR_REPORT_ALL always fit).
+ */
 json_object *rd_mgr_report_json(const struct rd_mgr_ident *id, const struct rd_mgr_link *v,
 				size_t n)
 {
 	json_object *o = json_object_new_object(), *links = json_object_new_array();
+	size_t base, total;
 
 	add_str(o, "initiator", id->initiator);
 	add_str(o, "hostname", id->hostname);
 	add_str(o, "lunlink_version", id->version ? id->version : "");
-	for (size_t i = 0; i < n; i++) {
-		const struct rd_link_result *r = &v[i].res;
-		json_object *l = json_object_new_object();
-
-		add_str(l, "volume", v[i].req.volume);
-		json_object_object_add(l, "link_revision", json_object_new_int64(v[i].req.revision));
-		add_str(l, "state", rd_link_state_name(r->state));
-		add_str(l, "device", r->device);
-		add_str(l, "by_id", r->by_id);
-		add_str(l, "wwid", r->wwid[0] ? r->wwid : v[i].req.wwid);
-		json_object_object_add(l, "size", json_object_new_int64((int64_t)r->size));
-		add_str(l, "multipath", r->multipath);
-		json_object_object_add(l, "login_ms", json_object_new_int64(r->login_ms));
-		json_object_object_add(l, "scan_ms", json_object_new_int64(r->scan_ms));
-		json_object_object_add(l, "device_ms", json_object_new_int64(r->device_ms));
-		add_str(l, "error", r->error);
-		json_object_array_add(links, l);
-	}
 	json_object_object_add(o, "links", links);
+	base = text_len(o);
+	for (int level = 0; level < 3; level++) {
+		total = base;
+		json_object_array_del_idx(links, 0, json_object_array_length(links));
+		for (size_t i = 0; i < n; i++) {
+			json_object *l = report_link(&v[i], level);
+			size_t len = text_len(l) + 1;	/* and a comma */
+
+			if (level == 2 && total + len > PJR_MAX_BODY) {
+				json_object_put(l);
+				break;
+			}
+			total += len;
+			json_object_array_add(links, l);
+		}
+		if (total <= PJR_MAX_BODY)
+			break;
+	}
 	return o;
 }
