@@ -271,8 +271,9 @@ static void *poller(void *arg)
 			m->since = d.revision;
 		pthread_mutex_unlock(&m->mu);
 		rd_mgr_desired_free(&d);
-		/* no long poll, or a manager that answers one at once: pace it */
-		if (!waited || (!d.changed && now_ms() - t0 < 500))
+		/* no long poll, or a manager that answers one at once: pace it;
+		 * the first read (no since) goes straight on to a long poll */
+		if (!use_wait || (waited && !d.changed && now_ms() - t0 < 500))
 			sleep_s(hb);
 	}
 	return NULL;

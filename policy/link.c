@@ -119,7 +119,7 @@ static int link_put(struct pm_manager *m, const char *name, json_object *link, i
  * state in the one transaction (pm_volume_commit_ex). */
 static int link_commit(struct pm_manager *m, const char *name, json_object *vol, int64_t vol_mod,
 		       const char *node_id, json_object *desired, json_object *link,
-		       int64_t link_mod, const char *host_id, int64_t *revision)
+		       int64_t link_mod, const char *host_id, bool bump, int64_t *revision)
 {
 	char lkey[PS_KEY_MAX + 1], hkey[PS_KEY_MAX + 1];
 	struct ps_kv hkv = { 0 };
@@ -127,7 +127,7 @@ static int link_commit(struct pm_manager *m, const char *name, json_object *vol,
 	struct ps_op ops[2];
 	struct pm_txn_extra x = { .cmp = cmp, .ops = ops };
 	struct pm_desired pd = { .node = node_id, .desired = desired };
-	json_object *h = pm_host_get(m, host_id, &hkv);
+	json_object *h = bump ? pm_host_get(m, host_id, &hkv) : NULL;
 	int64_t rev = pm_next_revision(m);
 	int rc;
 
@@ -263,7 +263,7 @@ static int release(struct pm_manager *m, const char *name, json_object *link, in
 	json_object_object_add(link, "revision", json_object_new_int64(rev));
 	step(link, "releasing", ps_now_ms());
 	rc = link_commit(m, name, vol, vkv.mod_revision, pm_str(link, "node_id"), d, link, link_mod,
-			 pm_str(link, "host_id"), revision);
+			 pm_str(link, "host_id"), true, revision);
 	if (!rc)
 		pm_log(m, "volume %s: host %s gave it up; LUN %lld of %s goes back to %s", name,
 		       pm_str(link, "host"), (long long)pm_int(link, "lun"), pm_str(link, "target"),
@@ -450,8 +450,10 @@ void pm_volume_link(struct pa_request *r, struct pm_manager *m, const char *name
 	json_object_object_add(b, "since_revision", json_object_new_int64(rev));
 	json_object_object_add(vol, "borrower", b);
 	serving_set(vol, iqn, lun, portal);
+	/* the host hears of it once the node presents it (pm_link_check);
+	 * a failed link it had is gone from its list already */
 	rc = link_commit(m, name, vol, vkv.mod_revision, node_id, d, link,
-			 old ? lkv.mod_revision : 0, hid, &done);
+			 old ? lkv.mod_revision : 0, hid, false, &done);
 	if (rc) {
 		reply_changed(r, m, rc, "linking the volume");
 		goto out;

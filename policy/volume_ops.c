@@ -324,7 +324,12 @@ out:
 
 bool pm_iqn_valid(const char *s, char *why, size_t len)
 {
-	static const char name_set[] = "abcdefghijklmnopqrstuvwxyz0123456789-.:";
+	/* RFC 3720 folds names to lower case, but initiators send the name
+	 * as their file has it, and tgtd's ACL compares it byte for byte:
+	 * upper case is taken (and kept) after the domain, where
+	 * hand-written names have it (":Guest-A") */
+	static const char name_set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "0123456789-.:";
 	static const char hex[] = "0123456789abcdefABCDEF";
 	size_t n = strlen(s), auth;
 	int month;
@@ -358,8 +363,8 @@ bool pm_iqn_valid(const char *s, char *why, size_t len)
 		return false;
 	}
 	if (strspn(s, name_set) != n) {
-		snprintf(why, len, "an iSCSI name has lower case letters, digits and '-', '.', ':' "
-			 "only; byte %zu is not one", strspn(s, name_set));
+		snprintf(why, len, "an iSCSI name has letters, digits and '-', '.', ':' only; byte "
+			 "%zu is not one", strspn(s, name_set));
 		return false;
 	}
 	return true;
