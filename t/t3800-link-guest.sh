@@ -19,6 +19,13 @@ test_description='lunlinkctl link to a real Linux host: lunlink-rescand in a QEM
 # LINK_TGTD=stock (t/t3810-link-guest-stock.sh) Debian's: then nothing but
 # the host's own targeted scan brings a LUN, which is the point.
 
+# set before any skip: the exit handlers read them
+BOUND=20
+N=2
+API_PORT=7700
+JOIN_PORT=7701
+HOST=g1
+times=
 test_have_prereq ROOT || skip_all "needs root (namespaces, tap devices)"
 test_have_prereq TGTD || skip_all "tgtd/tgtadm not installed (run make setup)"
 test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
@@ -39,12 +46,6 @@ guest_prepare || skip_all "$GUEST_SKIP"
 # device reported: the host polls its desired links every heartbeat (1 s
 # here), logs in, scans, the kernel probes, under software emulation on a
 # shared machine.  Typically 2 to 4 s.
-BOUND=20
-N=2
-API_PORT=7700
-JOIN_PORT=7701
-HOST=g1
-times=
 guest_watchdog 600
 
 tap_note() { printf '# %s\n' "$*" >&5; }
