@@ -311,6 +311,25 @@ guest_init_script() {
 	EOF
 }
 
+# guest_binary BIN GUESTPATH: GUEST_FILES entries (printed) for a
+# dynamically linked program and the shared libraries ldd lists for it
+# (copied under $TRASH/guest-libs, to /lib/x86_64-linux-gnu in the guest,
+# where the base initramfs keeps iscsid's).  Fails if ldd finds one
+# missing.
+guest_binary() {
+	local bin=$1 dst=$2 dir="$TRASH/guest-libs" out lib
+	mkdir -p "$dir" && out="$bin=$dst" || return 1
+	if LC_ALL=C ldd "$bin" | grep 'not found' >&2; then
+		echo "guest_binary: $bin needs libraries this machine lacks" >&2
+		return 1
+	fi
+	for lib in $(LC_ALL=C ldd "$bin" | sed -n 's/^[[:space:]]*\([^ ]*\) => \(\/[^ ]*\) .*/\1=\2/p'); do
+		cp -L "${lib#*=}" "$dir/${lib%%=*}" || return 1
+		out="$out $dir/${lib%%=*}=/lib/x86_64-linux-gnu/${lib%%=*}"
+	done
+	echo "$out"
+}
+
 # ---- one guest -----------------------------------------------------------
 
 # guest_net NAME: its network namespace with tap0 at 10.231.0.1/24; sets

@@ -98,12 +98,9 @@ test_expect_success 'the guest boots and reaches the cluster through its namespa
 		poll_wait_s = 10;
 	};
 	EOF
-	files="$RESCAND=/sbin/lunlink-rescand $TRASH/rescand.conf=/etc/lunlink/lunlink-rescand.conf" &&
+	files="$(guest_binary "$RESCAND" /sbin/lunlink-rescand)" &&
+	files="$files $TRASH/rescand.conf=/etc/lunlink/lunlink-rescand.conf" &&
 	files="$files $TRASH/mgr/ca/ca.crt=/var/lib/lunlink/ca.crt" &&
-	for lib in $(ldd "$RESCAND" | sed -n "s/^[[:space:]]*\([^ ]*\) => \(\/[^ ]*\) .*/\1=\2/p"); do
-		cp -L "${lib#*=}" "$TRASH/lib-${lib%%=*}" &&
-		files="$files $TRASH/lib-${lib%%=*}=/lib/x86_64-linux-gnu/${lib%%=*}" || return 1
-	done &&
 	GUEST_FILES=$files guest_start h &&
 	g "ip route add default via 10.231.0.1 && ping -c 1 -W 5 $MGR_ADDR"
 '

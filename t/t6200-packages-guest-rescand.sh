@@ -7,17 +7,15 @@ test_description='the packaged lunlink-rescand (from the lunlink-initiator deb) 
 
 # The guest of t/lib-guest.sh (Debian 12's kernel and open-iscsi) with the
 # deb's own /usr/sbin/lunlink-rescand (dpkg-deb -x), dynamically linked as
-# shipped, with the one library it needs that the guest lacks (libconfig,
-# from the host: the same Debian 12 package the deb depends on) and the
-# deb's configuration file.  The stock tgtd with this build's module
+# shipped, with the libraries it needs (guest_binary: ldd's list, from the
+# host: the same Debian 12 packages the deb depends on) and the deb's
+# configuration file.  The stock tgtd with this build's module
 # serves the LUNs, as in t4100's first steps.
 
 packages_required
 require_tgtd
 guest_prepare || skip_all "$GUEST_SKIP"
 VERSION=$(cat "$SRC_DIR/VERSION")
-LIBCONFIG=$(ldconfig -p | sed -n 's/.*libconfig\.so\.9 (libc6,x86-64) => //p' | head -n 1)
-[ -f "$LIBCONFIG" ] || skip_all "no libconfig.so.9 on the host (apt-get install libconfig9)"
 guest_watchdog 600
 
 test_expect_success 'the lunlink-initiator deb, unpacked' '
@@ -29,7 +27,8 @@ test_expect_success 'the lunlink-initiator deb, unpacked' '
 
 test_expect_success 'a guest logged in to LUN 1, the packaged daemon started in it with the packaged configuration' '
 	truncate -s 64M 1.img && truncate -s 48M 2.img &&
-	GUEST_FILES="$TRASH/deb/usr/sbin/lunlink-rescand=/sbin/lunlink-rescand $LIBCONFIG=/lib/x86_64-linux-gnu/libconfig.so.9 $TRASH/deb/etc/lunlink/lunlink-rescand.conf=/etc/lunlink/lunlink-rescand.conf" &&
+	files=$(guest_binary "$TRASH/deb/usr/sbin/lunlink-rescand" /sbin/lunlink-rescand) &&
+	GUEST_FILES="$files $TRASH/deb/etc/lunlink/lunlink-rescand.conf=/etc/lunlink/lunlink-rescand.conf" &&
 	guest_net A &&
 	TGTD_NETNS=$A_NETNS TGTD_ADDR=$A_HOST_ADDR tgtd_start S &&
 	target_new S 1 && lun_new S 1 1 "$TRASH/1.img" &&
