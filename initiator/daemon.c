@@ -18,6 +18,7 @@
  */
 #include "daemon.h"
 #include "background.h"
+#include "lunlink/daemon.h"
 #include "iscsinl.h"
 #include "log.h"
 #include "manager.h"
@@ -786,7 +787,7 @@ int rd_daemon_run(const struct rd_config *cfg, struct rd_env *env,
 	size_t n;
 	sigset_t mask;
 
-	if (!o->foreground && rd_daemonize(&ready_fd)) {
+	if (!o->foreground && ll_daemonize(&ready_fd)) {
 		rd_err("cannot go to the background: %s", strerror(errno));
 		return 1;
 	}
@@ -844,7 +845,7 @@ int rd_daemon_run(const struct rd_config *cfg, struct rd_env *env,
 	free(sessions);
 	if (cfg->mgr.url[0])
 		mgr_start(&d);
-	rd_daemon_ready(&ready_fd, 0, cfg->log == RD_LOGTO_STDERR);
+	ll_daemon_ready(&ready_fd, 0, cfg->log == RD_LOGTO_STDERR);
 
 	for (;;) {
 		struct pollfd p[6] = {
@@ -908,7 +909,7 @@ int rd_daemon_run(const struct rd_config *cfg, struct rd_env *env,
 	rc = 0;
 	rd_info("stopped");
 out:
-	rd_daemon_ready(&ready_fd, (char)(rc ? 1 : 0), true);
+	ll_daemon_ready(&ready_fd, (char)(rc ? 1 : 0), true);
 	if (d.ufd >= 0) {
 		close(d.ufd);
 		if (o->uevent_socket)

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "daemon_parts.h"
 #include "http.h"
+#include "lunlink/daemon.h"
 #include "lunlink/errmsg.h"
 #include "store.h"
 
@@ -474,47 +475,16 @@ static void pd_stop(struct pd *d)
 }
 
 /*
- * Without -f: go to the background, but return (0, or 1 with the error on
- * stderr) only once the daemon listens, so that a start script or an
- * operator sees a failure.  The child keeps stderr until then.
+ * Without -f the daemon goes to the background (ll_daemonize), and the
+ * command returns (0, or 1 with the error on stderr) only once the daemon
+ * listens, so that a start script or an operator sees a failure.  Then
+ * its log is syslog.
  */
-static int background(int *ready_fd)
+static void detach(int *ready_fd)
 {
-	int p[2];
-	char c;
-	pid_t pid;
-
-	if (pipe(p))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid > 0) {
-		close(p[1]);
-		exit(read(p[0], &c, 1) == 1 && c == '0' ? 0 : 1);
-	}
-	close(p[0]);
-	setsid();
-	*ready_fd = p[1];
-	return 0;
-}
-
-static void detach(int ready_fd)
-{
-	int null = open("/dev/null", O_RDWR);
-
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		if (null > 2)
-			close(null);
-	}
 	openlog("lunlink-policyd", LOG_PID, LOG_DAEMON);
 	log_syslog = true;
-	if (write(ready_fd, "0", 1) != 1)
-		pd_log(LOG_WARNING, "could not tell the starting process that we are ready");
-	close(ready_fd);
+	ll_daemon_ready(ready_fd, 0, false);
 }
 
 int main(int argc, char **argv)
@@ -543,7 +513,7 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
-	if (!o.foreground && background(&ready_fd)) {
+	if (!o.foreground && ll_daemonize(&ready_fd)) {
 		pd_log(LOG_ERR, "cannot go to the background: %s", strerror(errno));
 		return 1;
 	}
@@ -576,7 +546,7 @@ int main(int argc, char **argv)
 	if (d.conf.manager_url[0] && start_agent(&d, err, sizeof(err)))
 		goto err;
 	if (ready_fd >= 0)
-		detach(ready_fd);
+		detach(&ready_fd);
 	pd_log(LOG_INFO, "lunlink-policyd %s running (%s)", LUNLINK_VERSION, d.conf_path);
 	if (event_base_dispatch(d.base) < 0)
 		pd_log(LOG_ERR, "the event loop failed");
