@@ -107,22 +107,6 @@ void pm_host_conns_free(struct pm_manager *m)
 
 /* ---- reports ---- */
 
-/* Copy the report's fields into the host record; true if any changed. */
-static bool merge(json_object *h, json_object *report)
-{
-	bool changed = false;
-
-	json_object_object_foreach(report, field, v) {
-		json_object *old;
-
-		if (json_object_object_get_ex(h, field, &old) && !strcmp(pm_text(old), pm_text(v)))
-			continue;
-		json_object_object_add(h, field, json_object_get(v));
-		changed = true;
-	}
-	return changed;
-}
-
 void pm_hosts_report(struct pa_request *r, void *arg)
 {
 	struct pm_manager *m = arg;
@@ -145,7 +129,7 @@ void pm_hosts_report(struct pa_request *r, void *arg)
 	}
 	if (pm_beat_begin(r, m, &pm_kind_host, &b))
 		goto out;
-	if (merge(b.rec, report))
+	if (pm_merge_fields(b.rec, report, NULL))	/* all: checked by the parser */
 		b.changed = true;
 	if (pm_beat_commit(r, m, &pm_kind_host, &b, NULL, 0))
 		goto out;

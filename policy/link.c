@@ -68,50 +68,70 @@ static void set(json_object *o, const char *field, const char *v)
 /* ---- transactions ---- */
 
 /*
- * Put (link non-NULL) or delete the record of volume name if it is still
- * at link_mod, and, when bump, move its host's desired_revision to this
- * revision so that the host reads its links again.  0, 1 if either
- * changed meanwhile, -1 on a store error.
+ * The comparisons and operations of one step of a link: put (link
+ * non-NULL) or delete the record of volume name if it is still at
+ * link_mod, and, when bump, move its host's desired_revision to rev (the
+ * revision the transaction will make) so that the host reads its links
+ * again.  The keys and the host's record live in t until link_ops_free.
  */
+struct link_ops {
+	char lkey[PS_KEY_MAX + 1], hkey[PS_KEY_MAX + 1];
+	struct ps_kv hkv;
+	json_object *h;
+	struct ps_cmp cmp[2];
+	struct ps_op ops[2];
+	size_t n;		/* as many comparisons as operations */
+};
+
+static void link_ops(struct pm_manager *m, const char *name, json_object *link, int64_t link_mod,
+		     const char *host_id, bool bump, int64_t rev, struct link_ops *t)
+{
+	memset(t, 0, sizeof(*t));
+	pm_key(t->lkey, "links/%s", name);
+	t->cmp[t->n] = (struct ps_cmp){ .key = t->lkey, .target = PS_CMP_MOD_REVISION,
+					.result = PS_EQUAL, .number = link_mod };
+	t->ops[t->n++] = link ? (struct ps_op){ .type = PS_OP_PUT, .key = t->lkey,
+						.value = pm_text(link),
+						.value_len = strlen(pm_text(link)) } :
+				(struct ps_op){ .type = PS_OP_DELETE, .key = t->lkey };
+	if (!bump || !(t->h = pm_host_get(m, host_id, &t->hkv)))
+		return;		/* a host removed has nobody to tell */
+	pm_key(t->hkey, "hosts/%s", host_id);
+	json_object_object_add(t->h, "desired_revision", json_object_new_int64(rev));
+	t->cmp[t->n] = (struct ps_cmp){ .key = t->hkey, .target = PS_CMP_MOD_REVISION,
+					.result = PS_EQUAL, .number = t->hkv.mod_revision };
+	t->ops[t->n++] = (struct ps_op){ .type = PS_OP_PUT, .key = t->hkey, .value = pm_text(t->h),
+					 .value_len = strlen(pm_text(t->h)) };
+}
+
+static void link_ops_free(struct link_ops *t)
+{
+	ps_kv_free(&t->hkv);
+	json_object_put(t->h);
+}
+
+/* One step of a link alone (link_ops).  0, 1 if the link or its host
+ * changed meanwhile, -1 on a store error. */
 static int link_put(struct pm_manager *m, const char *name, json_object *link, int64_t link_mod,
 		    const char *host_id, bool bump, int64_t *revision)
 {
-	char lkey[PS_KEY_MAX + 1], hkey[PS_KEY_MAX + 1];
-	struct ps_kv hkv = { 0 };
-	struct ps_cmp cmp[2];
-	struct ps_op ops[2];
-	struct ps_txn txn = { .cmp = cmp, .success = ops };
+	struct link_ops t;
+	struct ps_txn txn = { .cmp = t.cmp, .success = t.ops };
 	struct ps_txn_result res = { 0 };
-	json_object *h = NULL;
 	int64_t rev = pm_next_revision(m);
 	int rc = -1;
 
 	if (rev < 0)
 		return -1;
-	pm_key(lkey, "links/%s", name);
-	cmp[txn.ncmp++] = (struct ps_cmp){ .key = lkey, .target = PS_CMP_MOD_REVISION,
-					   .result = PS_EQUAL, .number = link_mod };
-	ops[txn.nsuccess++] = link ? (struct ps_op){ .type = PS_OP_PUT, .key = lkey,
-						     .value = pm_text(link),
-						     .value_len = strlen(pm_text(link)) } :
-				     (struct ps_op){ .type = PS_OP_DELETE, .key = lkey };
-	if (bump && (h = pm_host_get(m, host_id, &hkv))) {
-		pm_key(hkey, "hosts/%s", host_id);
-		json_object_object_add(h, "desired_revision", json_object_new_int64(rev));
-		cmp[txn.ncmp++] = (struct ps_cmp){ .key = hkey, .target = PS_CMP_MOD_REVISION,
-						   .result = PS_EQUAL, .number = hkv.mod_revision };
-		ops[txn.nsuccess++] = (struct ps_op){ .type = PS_OP_PUT, .key = hkey,
-						      .value = pm_text(h),
-						      .value_len = strlen(pm_text(h)) };
-	}
+	link_ops(m, name, link, link_mod, host_id, bump, rev, &t);
+	txn.ncmp = txn.nsuccess = t.n;
 	if (!ps_txn(m->st, &txn, &res)) {
 		rc = res.succeeded ? 0 : 1;
 		if (revision)
 			*revision = res.revision;
 	}
 	ps_txn_result_free(&res);
-	ps_kv_free(&hkv);
-	json_object_put(h);
+	link_ops_free(&t);
 	return rc;
 }
 
@@ -121,35 +141,18 @@ static int link_commit(struct pm_manager *m, const char *name, json_object *vol,
 		       const char *node_id, json_object *desired, json_object *link,
 		       int64_t link_mod, const char *host_id, bool bump, int64_t *revision)
 {
-	char lkey[PS_KEY_MAX + 1], hkey[PS_KEY_MAX + 1];
-	struct ps_kv hkv = { 0 };
-	struct ps_cmp cmp[2];
-	struct ps_op ops[2];
-	struct pm_txn_extra x = { .cmp = cmp, .ops = ops };
+	struct link_ops t;
+	struct pm_txn_extra x = { .cmp = t.cmp, .ops = t.ops };
 	struct pm_desired pd = { .node = node_id, .desired = desired };
-	json_object *h = bump ? pm_host_get(m, host_id, &hkv) : NULL;
 	int64_t rev = pm_next_revision(m);
 	int rc;
 
-	pm_key(lkey, "links/%s", name);
-	cmp[x.ncmp++] = (struct ps_cmp){ .key = lkey, .target = PS_CMP_MOD_REVISION,
-					 .result = PS_EQUAL, .number = link_mod };
-	ops[x.nops++] = link ? (struct ps_op){ .type = PS_OP_PUT, .key = lkey,
-					       .value = pm_text(link),
-					       .value_len = strlen(pm_text(link)) } :
-			       (struct ps_op){ .type = PS_OP_DELETE, .key = lkey };
-	if (h && rev >= 0) {
-		pm_key(hkey, "hosts/%s", host_id);
-		json_object_object_add(h, "desired_revision", json_object_new_int64(rev));
-		cmp[x.ncmp++] = (struct ps_cmp){ .key = hkey, .target = PS_CMP_MOD_REVISION,
-						 .result = PS_EQUAL, .number = hkv.mod_revision };
-		ops[x.nops++] = (struct ps_op){ .type = PS_OP_PUT, .key = hkey, .value = pm_text(h),
-						.value_len = strlen(pm_text(h)) };
-	}
-	rc = rev < 0 ? -1 : pm_volume_commit_ex(m, name, vol, vol_mod, &pd, desired ? 1 : 0, &x,
-						  revision);
-	ps_kv_free(&hkv);
-	json_object_put(h);
+	if (rev < 0)
+		return -1;
+	link_ops(m, name, link, link_mod, host_id, bump, rev, &t);
+	x.ncmp = x.nops = t.n;
+	rc = pm_volume_commit_ex(m, name, vol, vol_mod, &pd, desired ? 1 : 0, &x, revision);
+	link_ops_free(&t);
 	return rc;
 }
 
@@ -249,15 +252,8 @@ static int release(struct pm_manager *m, const char *name, json_object *link, in
 		json_object_object_del(l, "chap");
 		json_object_object_del(l, "tid");
 	}
-	if (vs) {
-		json_object *s;
-
-		if (json_object_object_get_ex(vol, "serving", &s) && s) {
-			set(s, "iqn", pm_str(vs, "iqn"));
-			json_object_object_add(s, "lun", json_object_new_int64(pm_int(vs, "lun")));
-			set(s, "url", pm_str(vs, "url"));
-		}
-	}
+	if (vs)
+		serving_set(vol, pm_str(vs, "iqn"), pm_int(vs, "lun"), pm_str(link, "portal"));
 	json_object_object_add(vol, "borrower", NULL);
 	set(link, "state", "releasing");
 	json_object_object_add(link, "revision", json_object_new_int64(rev));

@@ -333,7 +333,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	pm_drain(m);
 	pm_volumes_sweep(m, false);
-	pm_links_sweep(m);
 }
 
 static void on_notify(evutil_socket_t fd, short what, void *arg)
@@ -537,7 +536,6 @@ struct pm_manager *pm_manager_new(struct event_base *base, struct ps_store *st,
 		goto err;
 	/* volumes in the middle of a step carry on, or fail naming it */
 	pm_volumes_sweep(m, true);
-	pm_links_sweep(m);
 	m->last_compact_ms = ps_now_ms();
 	m->tick = event_new(base, -1, EV_PERSIST, on_tick, m);
 	m->notify = event_new(base, ps_notify_fd(st), EV_READ | EV_PERSIST, on_notify, m);

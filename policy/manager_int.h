@@ -155,6 +155,9 @@ int pm_beat_begin(struct pa_request *r, struct pm_manager *m, const struct pm_ki
 int pm_beat_commit(struct pa_request *r, struct pm_manager *m, const struct pm_kind *k,
 		   struct pm_beat *b, const struct ps_op *extra, size_t nextra);
 void pm_beat_free(struct pm_manager *m, struct pm_beat *b);
+/* Copy into rec the fields of report named in fields (NULL: all of them)
+ * whose value differs; true if any did. */
+bool pm_merge_fields(json_object *rec, json_object *report, const char *const *fields);
 /* The alive key of a node or host went at revision rev: mark it offline. */
 void pm_member_gone(struct pm_manager *m, const struct pm_kind *k, const char *id, int64_t rev);
 /* At start: every node's and host's state as its alive key says. */
@@ -200,7 +203,7 @@ void pm_link_host_report(struct pm_manager *m, const char *host_id, json_object 
 /* The serving node's actual state of volume name changed: a requested
  * link presented, a released one gone? */
 void pm_link_check(struct pm_manager *m, const char *name);
-/* Every link looked at again (sweep, start). */
+/* Every link looked at again (from pm_volumes_sweep). */
 void pm_links_sweep(struct pm_manager *m);
 /* The link record of a volume (new reference), or NULL. */
 json_object *pm_link_get(struct pm_manager *m, const char *name, struct ps_kv *kv);
@@ -305,7 +308,8 @@ void pm_volumes_delete(struct pa_request *r, void *arg);
  * its copies, is its resize or deletion further? */
 void pm_volume_check(struct pm_manager *m, const char *name);
 /* Every volume in a transition (creating, deleting, resizing) looked at
- * again: at start, whose nodes are gone is failed; then checked. */
+ * again: at start, whose nodes are gone is failed; then checked; and
+ * every link (pm_links_sweep).  At start, then every few seconds. */
 void pm_volumes_sweep(struct pm_manager *m, bool start);
 /* Hide the CHAP secret from those who may not see it. */
 void pm_volume_redact(json_object *vol);

@@ -302,27 +302,29 @@ out:
 
 /* ---- reports: online, and the node's fields ---- */
 
-/* Copy into node the fields of the report that the node record carries;
- * true if any changed. */
-static bool merge_fields(json_object *node, json_object *report)
+bool pm_merge_fields(json_object *rec, json_object *report, const char *const *fields)
 {
-	static const char *const fields[] = { "address", "portals", "tgt_version",
-					      "lunlink_version", "initiator", NULL };
 	bool changed = false;
 
-	for (size_t i = 0; fields[i]; i++) {
-		json_object *nv, *ov;
+	json_object_object_foreach(report, field, nv) {
+		json_object *ov;
+		size_t i = 0;
 
-		if (!json_object_object_get_ex(report, fields[i], &nv))
+		while (fields && fields[i] && strcmp(fields[i], field))
+			i++;
+		if (fields && !fields[i])
 			continue;
-		if (json_object_object_get_ex(node, fields[i], &ov) &&
-		    !strcmp(pm_text(ov), pm_text(nv)))
+		if (json_object_object_get_ex(rec, field, &ov) && !strcmp(pm_text(ov), pm_text(nv)))
 			continue;
-		json_object_object_add(node, fields[i], json_object_get(nv));
+		json_object_object_add(rec, field, json_object_get(nv));
 		changed = true;
 	}
 	return changed;
 }
+
+/* The fields of an agent's report that the node record carries. */
+static const char *const node_fields[] = { "address", "portals", "tgt_version",
+					   "lunlink_version", "initiator", NULL };
 
 /* Whether the report differs from the one stored (at_ms aside). */
 static bool report_changed(struct pm_manager *m, const char *key, json_object *report)
@@ -492,7 +494,7 @@ void pm_nodes_report(struct pa_request *r, void *arg)
 	}
 	if (pm_beat_begin(r, m, &pm_kind_node, &b))
 		goto out;
-	if (merge_fields(b.rec, report))
+	if (pm_merge_fields(b.rec, report, node_fields))
 		b.changed = true;
 	pm_key(rkey, "reports/%s", b.id);
 	if (report_changed(m, rkey, report)) {

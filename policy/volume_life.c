@@ -362,6 +362,7 @@ void pm_volumes_sweep(struct pm_manager *m, bool start)
 		json_object_put(vol);
 	}
 	ps_range_free(&rg);
+	pm_links_sweep(m);	/* links wait on the same reports */
 }
 
 /* ---- reading and deleting ---- */

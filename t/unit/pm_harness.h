@@ -235,6 +235,16 @@ static inline struct pa_client *local_client(void)
 
 /* ---- helpers over replies ---- */
 
+/* A member of an object (a borrowed reference), or NULL, o NULL too. */
+static inline json_object *member(json_object *o, const char *field)
+{
+	json_object *v = NULL;
+
+	if (o)
+		json_object_object_get_ex(o, field, &v);
+	return v;
+}
+
 static inline const char *jstr(json_object *o, const char *path)
 {
 	return pm_str(o, path);

@@ -37,15 +37,6 @@ struct host {
 } hosts[2] = { { .name = "web1", .iqn = "iqn.1993-08.org.debian:01:web1" },
 	       { .name = "web2", .iqn = "iqn.1993-08.org.debian:01:web2" } };
 
-static json_object *member(json_object *o, const char *field)
-{
-	json_object *v = NULL;
-
-	if (o)
-		json_object_object_get_ex(o, field, &v);
-	return v;
-}
-
 static json_object *desired(size_t n)
 {
 	json_object *r = NULL;

@@ -77,15 +77,6 @@ static json_object *desired_vol(json_object *d, const char *vol)
 	return v;
 }
 
-static json_object *member(json_object *o, const char *field)
-{
-	json_object *v = NULL;
-
-	if (o)
-		json_object_object_get_ex(o, field, &v);
-	return v;
-}
-
 /* Node n's agent says vol is state for its desired state now (extra:
  * more fields as JSON, or NULL). */
 static void actual(size_t n, const char *vol, const char *state, const char *extra)
