@@ -263,6 +263,7 @@ static int link_done(struct waiter *w, json_object *l)
 	const char *state = ctl_field(l, "state");
 	json_object *d = ctl_member(l, "device");
 	const char *mp = ctl_field(d, "multipath");
+	bool has_mp = mp[0] && strcmp(mp, "-");
 	char size[32];
 
 	if (!l)
@@ -276,15 +277,15 @@ static int link_done(struct waiter *w, json_object *l)
 	}
 	if (strcmp(state, "linked"))
 		return -1;
-	if (c->json)
+	if (c->json) {
 		ctl_print_json(l);
-	else
-		printf("volume %s is /dev/%s on host %s\n  by-id %s\n  WWID  %s\n  size  %s\n"
-		       "%s%s%s", w->volume, ctl_field(d, "name"), ctl_field(l, "host"),
-		       ctl_field(d, "by_id"), ctl_field(d, "wwid"),
-		       ctl_json_size(ctl_member(d, "size"), size, sizeof(size)),
-		       mp[0] != '-' && mp[0] ? "  multipath " : "", mp[0] != '-' ? mp : "",
-		       mp[0] != '-' && mp[0] ? "\n" : "");
+	} else {
+		printf("volume %s is /dev/%s on host %s\n  by-id %s\n  WWID  %s\n  size  %s\n",
+		       w->volume, ctl_field(d, "name"), ctl_field(l, "host"), ctl_field(d, "by_id"),
+		       ctl_field(d, "wwid"), ctl_json_size(ctl_member(d, "size"), size, sizeof(size)));
+		if (has_mp)
+			printf("  multipath %s\n", mp);
+	}
 	return CTL_OK;
 }
 
