@@ -85,8 +85,10 @@ static void touched(struct pm_manager *m, const char *id)
 {
 	struct pm_host_conn *c = conn_of(m, id, true);
 
-	if (c)
+	if (c) {
 		c->last_ms = ps_now_ms();
+		c->gone = false;
+	}
 }
 
 bool pm_host_connected(struct pm_manager *m, const char *id, int64_t *last_ms)
@@ -95,7 +97,7 @@ bool pm_host_connected(struct pm_manager *m, const char *id, int64_t *last_ms)
 
 	if (last_ms)
 		*last_ms = c ? c->last_ms : 0;
-	return c && (c->parked > 0 || ps_now_ms() - c->last_ms < PM_HOST_GRACE_MS);
+	return c && (c->parked > 0 || (!c->gone && ps_now_ms() - c->last_ms < PM_HOST_GRACE_MS));
 }
 
 void pm_host_conns_free(struct pm_manager *m)
@@ -189,6 +191,7 @@ struct host_wait {
 	struct pm_manager *m;
 	int64_t since;
 	char id[PM_ID_LEN + 1];
+	bool answered;
 };
 
 static void desired_check(struct pa_request *r, void *arg, bool last)
@@ -196,10 +199,12 @@ static void desired_check(struct pa_request *r, void *arg, bool last)
 	struct host_wait *hw = arg;
 	char id[PM_ID_LEN + 1];
 
-	desired_answer(r, hw->m, hw->since, last, id);
+	hw->answered = desired_answer(r, hw->m, hw->since, last, id) == 0;
 }
 
-/* A parked poll ended (answered, timed out, or its client went). */
+/* A parked poll ended: answered (the host polls again at once), or
+ * unanswered because its connection went (the daemon stopped, or the
+ * manager does). */
 static void wait_free(void *arg)
 {
 	struct host_wait *hw = arg;
@@ -208,6 +213,7 @@ static void wait_free(void *arg)
 	if (c) {
 		c->parked--;
 		c->last_ms = ps_now_ms();
+		c->gone = !hw->answered;
 	}
 	free(hw);
 }
@@ -251,6 +257,7 @@ void pm_hosts_desired(struct pa_request *r, void *arg)
 	}
 	c->parked++;
 	c->last_ms = ps_now_ms();
+	c->gone = false;
 }
 
 /* ---- reading ---- */

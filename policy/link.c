@@ -305,8 +305,9 @@ static json_object *host_ready(struct pa_request *r, struct pm_manager *m, const
 	} else if (!pm_host_connected(m, id, &last)) {
 		if (last)
 			pa_reply_error(r, 409, "host", "host %s is not connected: its lunlink-rescand "
-				       "has not asked for work for %lld s (stopped?); start it "
-				       "there ('systemctl start lunlink-rescand')", name,
+				       "is not waiting for work (its connection closed or went "
+				       "silent %lld s ago: stopped?); start it there ('systemctl "
+				       "start lunlink-rescand')", name,
 				       (long long)((ps_now_ms() - last) / 1000));
 		else
 			pa_reply_error(r, 409, "host", "host %s is not connected: its lunlink-rescand "

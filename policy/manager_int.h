@@ -172,9 +172,12 @@ struct pm_host_conn {
 	char id[PM_ID_LEN + 1];
 	int parked;
 	int64_t last_ms;
+	bool gone;	/* its last poll ended with its connection, unanswered */
 };
 /* Whether host id's daemon is in touch: a poll parked, or news from it
- * within PM_HOST_GRACE_MS; *last_ms (may be NULL) when it last was. */
+ * within PM_HOST_GRACE_MS unless its last poll ended with its connection
+ * (the daemon stopped: no grace); *last_ms (may be NULL) when it last
+ * was. */
 #define PM_HOST_GRACE_MS	3000
 bool pm_host_connected(struct pm_manager *m, const char *id, int64_t *last_ms);
 void pm_host_conns_free(struct pm_manager *m);
