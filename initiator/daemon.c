@@ -168,6 +168,21 @@ static const char *key_name(const struct rd_job_key *k, char buf[RD_HCTL_LEN])
 
 /* ---- workers -------------------------------------------------------------- */
 
+/* In a forked child (a worker, the manager connection): the main loop's
+ * descriptors are the parent's to read; the child closes its copies. */
+static void close_loop_fds(const struct daemon *d)
+{
+	close(d->ufd);
+	close(d->sfd);
+	close(d->tfd);
+	if (d->pfd >= 0)
+		close(d->pfd);
+	if (d->ifd >= 0)
+		close(d->ifd);
+	if (d->mfd >= 0)
+		close(d->mfd);
+}
+
 /* The child's work: never returns.  A follow-up of a scan (events that
  * came during the scan or its hold) reconciles: the scan found what the
  * target had when it ran; a LUN added after it shows in REPORT LUNS as one
@@ -188,15 +203,7 @@ static void worker(struct daemon *d, const struct rd_sched_run *run)
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	close(d->ufd);
-	close(d->sfd);
-	close(d->tfd);
-	if (d->pfd >= 0)
-		close(d->pfd);
-	if (d->ifd >= 0)
-		close(d->ifd);
-	if (d->mfd >= 0)
-		close(d->mfd);
+	close_loop_fds(d);
 
 	rc = rd_session_of_host(d->env, key->hctl.host, &s, err, sizeof(err));
 	if (rc <= 0) {
@@ -319,15 +326,7 @@ static void mgr_start(struct daemon *d)
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		close(d->ufd);
-		close(d->sfd);
-		close(d->tfd);
-		if (d->pfd >= 0)
-			close(d->pfd);
-		if (d->ifd >= 0)
-			close(d->ifd);
-		if (d->mfd >= 0)
-			close(d->mfd);
+		close_loop_fds(d);
 		rd_mgr_run(d->cfg, d->env, d->opts->version, p[1]);
 	}
 	close(p[1]);

@@ -435,7 +435,7 @@ void rd_mgr_run(const struct rd_config *cfg, const struct rd_env *env, const cha
 	pthread_t t;
 	sigset_t stop;
 	char err[ERR_LEN];
-	int sig;
+	int sig, rc;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	m.cfg = cfg;
@@ -464,9 +464,11 @@ void rd_mgr_run(const struct rd_config *cfg, const struct rd_env *env, const cha
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	if (pthread_create(&t, NULL, reporter, &m) || pthread_create(&t, NULL, poller, &m) ||
-	    pthread_create(&t, NULL, executor, &m)) {
-		rd_err("manager connection: cannot start its threads");
+	if ((rc = pthread_create(&t, NULL, reporter, &m)) ||
+	    (rc = pthread_create(&t, NULL, poller, &m)) ||
+	    (rc = pthread_create(&t, NULL, executor, &m))) {
+		rd_err("manager connection: cannot start its threads: %s (raise the process "
+		       "or memory limits of lunlink-rescand's service)", strerror(rc));
 		_exit(1);
 	}
 	rd_info("connecting to the manager %s as host %s (%s)", cfg->mgr.url, m.id.hostname,

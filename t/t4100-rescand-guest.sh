@@ -169,6 +169,22 @@ median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
 # scans GUEST: how many '- - -' the daemon has written so far
 scans() { rescand_log "$1" && { grep -c "writing .- - -." "rescand-$1.log" || :; }; }
 
+# add_luns_measured GUEST SERVER PREFIX: add LUNs 5, 6 and 7 (backed by
+# $TRASH/PREFIX5.img ...) to SERVER's target 1, each measured to its disk
+# in GUEST; sets add and ua (the times in ms, as measure gives them), per
+# (the daemon's host scans per add) and failed (the LUN that failed)
+add_luns_measured() {
+	add= && ua= && per= && failed= &&
+	for l in 5 6 7; do
+		before=$(scans "$1") &&
+		m=$(measure "$1" $MEASURE_BOUND "has_disk 0:0:0:$l" lun_new "$2" 1 $l "$TRASH/$3$l.img") &&
+		sleep $QUIET && after=$(scans "$1") &&
+		per="$per $((after - before))" && add="$add ${m% *}" && ua="$ua ${m#* }" ||
+			{ failed=$l; break; }
+	done &&
+	test -z "$failed"
+}
+
 # The bound the measuring steps assert: the device is there, or the size
 # new, within 10 s of tgtadm (the issue's goal is well under 1.5 s; the
 # measured numbers are in doc/initiator.md).
@@ -291,15 +307,8 @@ test_expect_success 'the daemon saw the new session and reconciled it, removing 
 
 test_expect_success 'stock tgtd, a host reading 4 KiB a second: LUNs added, tgtadm to the disk in the guest' '
 	truncate -s 16M m5.img m6.img m7.img &&
-	io_start A && add= && ua= && per= && failed= &&
-	for l in 5 6 7; do
-		before=$(scans A) &&
-		m=$(measure A $MEASURE_BOUND "has_disk 0:0:0:$l" lun_new S 1 $l "$TRASH/m$l.img") &&
-		sleep $QUIET && after=$(scans A) &&
-		per="$per $((after - before))" && add="$add ${m% *}" && ua="$ua ${m#* }" ||
-			{ failed=$l; break; }
-	done &&
-	test -z "$failed" &&
+	io_start A &&
+	add_luns_measured A S m &&
 	rescand_log A &&
 	tap_note "stock tgtd, 4 KiB read a second: LUN added -> its disk in the guest (ms):$add, median $(median $add); from the unit attention:$ua, median $(median $ua); host scans per add:$per" &&
 	times="$times io-add=$(median $add)" &&
@@ -373,15 +382,8 @@ test_expect_success PATCHED 'patched tgtd: a LUN added comes by iscsid'\''s scan
 
 test_expect_success PATCHED 'patched tgtd, a host reading 4 KiB a second: LUNs added, tgtadm to the disk in the guest' '
 	truncate -s 16M q5.img q6.img q7.img &&
-	io_start B && add= && ua= && per= && failed= &&
-	for l in 5 6 7; do
-		before=$(scans B) &&
-		m=$(measure B $MEASURE_BOUND "has_disk 0:0:0:$l" lun_new P 1 $l "$TRASH/q$l.img") &&
-		sleep $QUIET && after=$(scans B) &&
-		per="$per $((after - before))" && add="$add ${m% *}" && ua="$ua ${m#* }" ||
-			{ failed=$l; break; }
-	done &&
-	test -z "$failed" &&
+	io_start B &&
+	add_luns_measured B P q &&
 	tap_note "patched tgtd, 4 KiB read a second: LUN added -> its disk in the guest (ms):$add, median $(median $add); from a unit attention (- when the Async Message came first):$ua; daemon scans per add (iscsid scans on the Async Message):$per" &&
 	times="$times patched-io-add=$(median $add)"
 '

@@ -18,6 +18,7 @@
 #include "mgr_json.h"
 #include "sysfs.h"
 #include "tap.h"
+#include "fake_sysfs.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -25,141 +26,29 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char root[512];
 static struct rd_env env;
 static struct rd_link_ctx ctx;
 
 /* ---- the tree --------------------------------------------------------------- */
 
-static const char *at(const char *fmt, va_list ap)
-{
-	static char p[PATH_MAX * 2];
-	int n = snprintf(p, sizeof(p), "%s/", root);
-
-	vsnprintf(p + n, sizeof(p) - (size_t)n, fmt, ap);
-	return p;
-}
-
 static const char *at_path(const char *rel)
 {
 	static char p[PATH_MAX * 2];
 
-	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	snprintf(p, sizeof(p), "%s/%s", fake_root, rel);
 	return p;
 }
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-	char cmd[PATH_MAX * 3];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd))
-		diag("failed: %s", cmd);
-}
-
-static void mkdirs(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void mkdirs(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	sh("mkdir -p '%s'", at(fmt, ap));
-	va_end(ap);
-}
-
-static void put(const char *content, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(const char *content, const char *fmt, ...)
-{
-	va_list ap;
-	FILE *f;
-
-	va_start(ap, fmt);
-	f = fopen(at(fmt, ap), "w");
-	va_end(ap);
-	if (!f) {
-		diag("cannot write: %s", strerror(errno));
-		return;
-	}
-	fputs(content, f);
-	fclose(f);
-}
-
-static void link_at(const char *target, const char *link)
-{
-	char t[PATH_MAX * 2], l[PATH_MAX * 2];
-
-	snprintf(t, sizeof(t), "%s/%s", root, target);
-	snprintf(l, sizeof(l), "%s/%s", root, link);
-	if (symlink(t, l))
-		diag("symlink %s: %s", l, strerror(errno));
-}
-
-static void fake_session(unsigned int sid, unsigned int host, const char *target,
+/* fake_session with port 3260 and the session's target_id */
+static void link_session(unsigned int sid, unsigned int host, const char *target,
 			 const char *addr, unsigned int target_id)
 {
-	char h[128], p[512], l[256], tid[16];
+	char tid[16];
 
-	snprintf(h, sizeof(h), "devices/platform/host%u", host);
-	mkdirs("%s/session%u/iscsi_session/session%u", h, sid, sid);
-	mkdirs("%s/session%u/connection%u:0/iscsi_connection/connection%u:0", h, sid, sid, sid);
-	mkdirs("%s/scsi_host/host%u", h, host);
-	mkdirs("class/iscsi_session");
-	mkdirs("class/iscsi_connection");
-	mkdirs("class/scsi_host");
-	mkdirs("class/scsi_device");
-	mkdirs("block");
-	put(target, "%s/session%u/iscsi_session/session%u/targetname", h, sid, sid);
+	fake_session(sid, host, target, addr, "3260");
 	snprintf(tid, sizeof(tid), "%u\n", target_id);
-	put(tid, "%s/session%u/iscsi_session/session%u/target_id", h, sid, sid);
-	put(addr, "%s/session%u/connection%u:0/iscsi_connection/connection%u:0/persistent_address",
-	    h, sid, sid, sid);
-	put("3260", "%s/session%u/connection%u:0/iscsi_connection/connection%u:0/persistent_port",
-	    h, sid, sid, sid);
-	put("", "%s/scsi_host/host%u/scan", h, host);
-	snprintf(p, sizeof(p), "%s/session%u/iscsi_session/session%u", h, sid, sid);
-	snprintf(l, sizeof(l), "class/iscsi_session/session%u", sid);
-	link_at(p, l);
-	snprintf(p, sizeof(p), "%s/session%u/connection%u:0/iscsi_connection/connection%u:0", h,
-		 sid, sid, sid);
-	snprintf(l, sizeof(l), "class/iscsi_connection/connection%u:0", sid);
-	link_at(p, l);
-	snprintf(p, sizeof(p), "%s/scsi_host/host%u", h, host);
-	snprintf(l, sizeof(l), "class/scsi_host/host%u", host);
-	link_at(p, l);
-}
-
-/* name NULL: no block device (a LUN 0 controller) */
-static void fake_sdev(unsigned int sid, const char *hctl, const char *wwid, const char *name,
-		      const char *sectors, const char *devnum)
-{
-	char d[256], p[512], l[256];
-	struct rd_hctl h;
-
-	rd_hctl_parse(hctl, &h);
-	snprintf(d, sizeof(d), "devices/platform/host%u/session%u/target%u:%u:%u/%s", h.host, sid,
-		 h.host, h.channel, h.target, hctl);
-	mkdirs("%s/scsi_device/%s", d, hctl);
-	put("running\n", "%s/state", d);
-	put(wwid, "%s/wwid", d);
-	put("", "%s/rescan", d);
-	put("", "%s/delete", d);
-	snprintf(p, sizeof(p), "%s/scsi_device/%s/device", d, hctl);
-	link_at(d, p);
-	snprintf(p, sizeof(p), "%s/scsi_device/%s", d, hctl);
-	snprintf(l, sizeof(l), "class/scsi_device/%s", hctl);
-	link_at(p, l);
-	if (!name)
-		return;
-	mkdirs("%s/block/%s/holders", d, name);
-	put(sectors, "%s/block/%s/size", d, name);
-	put(devnum, "%s/block/%s/dev", d, name);
-	snprintf(p, sizeof(p), "%s/block/%s", d, name);
-	snprintf(l, sizeof(l), "block/%s", name);
-	link_at(p, l);
+	put(tid, "devices/platform/host%u/session%u/iscsi_session/session%u/target_id", host, sid,
+	    sid);
 }
 
 /* a device-mapper device dm-N holding disk `disk`, with a dm uuid */
@@ -168,16 +57,14 @@ static void fake_dm(const char *disk, const char *dm, const char *name, const ch
 	mkdirs("devices/virtual/block/%s/dm", dm);
 	put(name, "devices/virtual/block/%s/dm/name", dm);
 	put(uuid, "devices/virtual/block/%s/dm/uuid", dm);
-	sh("ln -s '%s/devices/virtual/block/%s' '%s/block/%s'", root, dm, root, dm);
-	sh("ln -s '%s/devices/virtual/block/%s' '%s/block/%s/holders/%s'", root, dm, root, disk, dm);
+	sh("ln -s '%s/devices/virtual/block/%s' '%s/block/%s'", fake_root, dm, fake_root, dm);
+	sh("ln -s '%s/devices/virtual/block/%s' '%s/block/%s/holders/%s'", fake_root, dm, fake_root, disk, dm);
 }
 
 static void fresh_tree(void)
 {
-	sh("rm -rf '%s'/*", root);
-	mkdirs("deleted");
+	fake_tree_clear();
 	mkdirs("dev");
-	put("", "mountinfo");
 	put("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n", "swaps");
 	put("", "iscsiadm.log");
 }
@@ -201,7 +88,7 @@ static void stage(unsigned int sid, const char *hctl, const char *wwid, const ch
 
 static void kernel_hook(const struct rd_env *e, const char *path, const char *value)
 {
-	const char *rel = path + strlen(root) + 1;
+	const char *rel = path + strlen(fake_root) + 1;
 	unsigned int host, c, t;
 	unsigned long long l;
 	char hctl[64], real[PATH_MAX], link[PATH_MAX * 2];
@@ -228,13 +115,13 @@ static void kernel_hook(const struct rd_env *e, const char *path, const char *va
 	rd_hctl_parse(hctl, &h);
 	if (rd_sdev_read(&env, &h, &d, NULL, 0) <= 0)
 		return;
-	snprintf(link, sizeof(link), "%s/class/scsi_device/%s/device", root, hctl);
+	snprintf(link, sizeof(link), "%s/class/scsi_device/%s/device", fake_root, hctl);
 	if (!realpath(link, real))
 		return;
 	if (d.block[0])
-		sh("rm -f '%s/block/%s'", root, d.block);
+		sh("rm -f '%s/block/%s'", fake_root, d.block);
 	sh("rm -f '%s/class/scsi_device/%s' && rm -rf '%s/deleted/%s' && mv '%s' '%s/deleted/%s'",
-	   root, hctl, root, hctl, real, root, hctl);
+	   fake_root, hctl, fake_root, hctl, real, fake_root, hctl);
 }
 
 static const char *iscsiadm_log(void)
@@ -244,7 +131,7 @@ static const char *iscsiadm_log(void)
 	size_t n;
 	char p[PATH_MAX];
 
-	snprintf(p, sizeof(p), "%s/iscsiadm.log", root);
+	snprintf(p, sizeof(p), "%s/iscsiadm.log", fake_root);
 	f = fopen(p, "r");
 	if (!f)
 		return "";
@@ -260,15 +147,15 @@ static void reset(void)
 
 	fresh_tree();
 	rd_env_default(&env);
-	snprintf(env.sysfs, sizeof(env.sysfs), "%s", root);
-	snprintf(env.dev, sizeof(env.dev), "%s/dev", root);
-	snprintf(env.mountinfo, sizeof(env.mountinfo), "%s/mountinfo", root);
-	snprintf(env.swaps, sizeof(env.swaps), "%s/swaps", root);
+	snprintf(env.sysfs, sizeof(env.sysfs), "%s", fake_root);
+	snprintf(env.dev, sizeof(env.dev), "%s/dev", fake_root);
+	snprintf(env.mountinfo, sizeof(env.mountinfo), "%s/mountinfo", fake_root);
+	snprintf(env.swaps, sizeof(env.swaps), "%s/swaps", fake_root);
 	env.kernel_hook = kernel_hook;
 	nstaged = nscans = 0;
 	/* iscsiadm: logs its arguments; a login is refused as a wrong CHAP
 	 * secret is, with iscsiadm's words and status */
-	snprintf(iscsiadm, sizeof(iscsiadm), "%s/iscsiadm", root);
+	snprintf(iscsiadm, sizeof(iscsiadm), "%s/iscsiadm", fake_root);
 	put("#!/bin/sh\n"
 	    "echo \"$*\" >> \"${0%/*}/iscsiadm.log\"\n"
 	    "case \"$*\" in *--login*)\n"
@@ -321,7 +208,7 @@ static void test_initiator_name(void)
 	char p[PATH_MAX], name[256], err[512];
 
 	reset();
-	snprintf(p, sizeof(p), "%s/initiatorname.iscsi", root);
+	snprintf(p, sizeof(p), "%s/initiatorname.iscsi", fake_root);
 	put("## DO NOT EDIT OR REMOVE THIS FILE!\n"
 	    "## If you remove this file, the iSCSI daemon will not start.\n"
 	    "InitiatorName=iqn.1993-08.org.debian:01:5f1c2d  \n", "initiatorname.iscsi");
@@ -331,7 +218,7 @@ static void test_initiator_name(void)
 	put("# nothing\n", "initiatorname.iscsi");
 	ok(rd_initiator_name_read(p, name, sizeof(name), err, sizeof(err)), "no name: refused");
 	like(err, "has no InitiatorName= line", "  naming the file's fault");
-	snprintf(p, sizeof(p), "%s/none", root);
+	snprintf(p, sizeof(p), "%s/none", fake_root);
 	ok(rd_initiator_name_read(p, name, sizeof(name), err, sizeof(err)), "no file: refused");
 	like(err, "No such file", "  with the reason");
 }
@@ -343,8 +230,8 @@ static void test_find(void)
 	int n;
 
 	reset();
-	fake_session(1, 2, T1, "10.0.0.5", 0);
-	fake_session(2, 3, T1, "10.0.0.6", 0);
+	link_session(1, 2, T1, "10.0.0.5", 0);
+	link_session(2, 3, T1, "10.0.0.6", 0);
 	fake_sdev(1, "2:0:0:0", "", NULL, "", "");
 	fake_sdev(1, "2:0:0:1", W1, "sdb", "2048", "8:16");
 	fake_sdev(2, "3:0:0:1", "naa.60000000000000000000000000000A01", "sdc", "2048", "8:32");
@@ -374,7 +261,7 @@ static void test_link(void)
 	char err[256];
 
 	reset();
-	fake_session(1, 2, T1, "10.0.0.5", 4);
+	link_session(1, 2, T1, "10.0.0.5", 4);
 	fake_sdev(1, "2:0:4:0", "", NULL, "", "");
 	ok(rd_session_find(&env, T1, "10.0.0.5:3260", &s, err, sizeof(err)) == 1 && s.host == 2,
 	   "the session is found by target and portal");
@@ -469,7 +356,7 @@ static void test_unlink(void)
 	struct rd_link_result res;
 
 	reset();
-	fake_session(1, 2, T1, "10.0.0.5", 0);
+	link_session(1, 2, T1, "10.0.0.5", 0);
 	fake_sdev(1, "2:0:0:0", "", NULL, "", "");
 	fake_sdev(1, "2:0:0:1", W1, "sdc", "2048", "8:32");
 	fake_sdev(1, "2:0:0:2", W2, "sdd", "2048", "8:48");
@@ -487,7 +374,7 @@ static void test_unlink(void)
 	{
 		char line[PATH_MAX + 64];
 
-		snprintf(line, sizeof(line), "%s/dev/sdc1 partition 1048572 0 -2\n", root);
+		snprintf(line, sizeof(line), "%s/dev/sdc1 partition 1048572 0 -2\n", fake_root);
 		put(line, "swaps");
 	}
 	rd_unlink_do(&ctx, &r, &res);
@@ -574,7 +461,7 @@ static void test_config(void)
 	char p[PATH_MAX], err[1024];
 
 	reset();
-	snprintf(p, sizeof(p), "%s/rescand.conf", root);
+	snprintf(p, sizeof(p), "%s/rescand.conf", fake_root);
 	rd_config_defaults(&c);
 	ok(!c.mgr.url[0] && c.mgr.heartbeat_interval == 2 && c.mgr.join_port == 7701 &&
 	   !strcmp(c.mgr.cert, "/var/lib/lunlink/host.crt"),
@@ -602,14 +489,8 @@ static void test_config(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(root, sizeof(root), "%s/rescand-link.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	rd_log_open("rescand-link", RD_LOG_STDERR, LOG_ERR);
-	if (!mkdtemp(root)) {
-		printf("1..0 # SKIP cannot make a temporary folder: %s\n", strerror(errno));
-		return 0;
-	}
+	fake_sysfs_init("rescand-link");
 	test_names();
 	test_initiator_name();
 	test_find();
@@ -618,6 +499,5 @@ int main(void)
 	test_unlink();
 	test_json();
 	test_config();
-	sh("rm -rf '%s'", root);
 	return done_testing();
 }

@@ -19,6 +19,7 @@
 #include "reconcile.h"
 #include "sysfs.h"
 #include "tap.h"
+#include "fake_sysfs.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -28,150 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static char root[512];
 static struct rd_env env;
 
-/* ---- building the tree -------------------------------------------------------- */
-
-static const char *at(const char *fmt, va_list ap)
-{
-	static char p[PATH_MAX * 2];
-	int n = snprintf(p, sizeof(p), "%s/", root);
-
-	vsnprintf(p + n, sizeof(p) - (size_t)n, fmt, ap);
-	return p;
-}
-
-static void mkdirs(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void mkdirs(const char *fmt, ...)
-{
-	char cmd[PATH_MAX * 2 + 16];
-	va_list ap;
-
-	va_start(ap, fmt);
-	snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", at(fmt, ap));
-	va_end(ap);
-	if (system(cmd))
-		diag("failed: %s", cmd);
-}
-
-static void put(const char *content, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(const char *content, const char *fmt, ...)
-{
-	va_list ap;
-	FILE *f;
-
-	va_start(ap, fmt);
-	f = fopen(at(fmt, ap), "w");
-	va_end(ap);
-	if (!f) {
-		diag("cannot write: %s", strerror(errno));
-		return;
-	}
-	fputs(content, f);
-	fclose(f);
-}
-
-static const char *get(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *get(const char *fmt, ...)
-{
-	static char buf[4096];
-	va_list ap;
-	FILE *f;
-	size_t n;
-
-	va_start(ap, fmt);
-	f = fopen(at(fmt, ap), "r");
-	va_end(ap);
-	if (!f)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-/* symlink root/LINK -> root/TARGET */
-static void link_at(const char *target, const char *link)
-{
-	char t[PATH_MAX * 2], l[PATH_MAX * 2];
-
-	snprintf(t, sizeof(t), "%s/%s", root, target);
-	snprintf(l, sizeof(l), "%s/%s", root, link);
-	if (symlink(t, l))
-		diag("symlink %s: %s", l, strerror(errno));
-}
-
-static void fake_session(unsigned int sid, unsigned int host, const char *target,
-			 const char *addr, const char *port)
-{
-	char h[128], p[512], l[256];
-
-	snprintf(h, sizeof(h), "devices/platform/host%u", host);
-	mkdirs("%s/session%u/iscsi_session/session%u", h, sid, sid);
-	mkdirs("%s/session%u/connection%u:0/iscsi_connection/connection%u:0", h, sid, sid, sid);
-	mkdirs("%s/scsi_host/host%u", h, host);
-	mkdirs("class/iscsi_session");
-	mkdirs("class/iscsi_connection");
-	mkdirs("class/scsi_host");
-	mkdirs("class/scsi_device");
-	mkdirs("block");
-	put(target, "%s/session%u/iscsi_session/session%u/targetname", h, sid, sid);
-	put(addr, "%s/session%u/connection%u:0/iscsi_connection/connection%u:0/persistent_address",
-	    h, sid, sid, sid);
-	put(port, "%s/session%u/connection%u:0/iscsi_connection/connection%u:0/persistent_port",
-	    h, sid, sid, sid);
-	put("", "%s/scsi_host/host%u/scan", h, host);
-	snprintf(p, sizeof(p), "%s/session%u/iscsi_session/session%u", h, sid, sid);
-	snprintf(l, sizeof(l), "class/iscsi_session/session%u", sid);
-	link_at(p, l);
-	snprintf(p, sizeof(p), "%s/session%u/connection%u:0/iscsi_connection/connection%u:0", h,
-		 sid, sid, sid);
-	snprintf(l, sizeof(l), "class/iscsi_connection/connection%u:0", sid);
-	link_at(p, l);
-	snprintf(p, sizeof(p), "%s/scsi_host/host%u", h, host);
-	snprintf(l, sizeof(l), "class/scsi_host/host%u", host);
-	link_at(p, l);
-}
-
-static char *sdev_dir(unsigned int sid, const char *hctl)
-{
-	static char d[256];
-	struct rd_hctl h;
-
-	rd_hctl_parse(hctl, &h);
-	snprintf(d, sizeof(d), "devices/platform/host%u/session%u/target%u:%u:%u/%s", h.host, sid,
-		 h.host, h.channel, h.target, hctl);
-	return d;
-}
-
-/* wwid NULL: no wwid file; name NULL: no block device */
-static void fake_sdev(unsigned int sid, const char *hctl, const char *wwid, const char *name,
-		      const char *sectors, const char *devnum)
-{
-	char d[256], p[512], l[256];
-
-	snprintf(d, sizeof(d), "%s", sdev_dir(sid, hctl));
-	mkdirs("%s/scsi_device/%s", d, hctl);
-	put("running\n", "%s/state", d);
-	if (wwid)
-		put(wwid, "%s/wwid", d);
-	put("", "%s/rescan", d);
-	put("", "%s/delete", d);
-	snprintf(p, sizeof(p), "%s/scsi_device/%s/device", d, hctl);
-	link_at(d, p);
-	snprintf(p, sizeof(p), "%s/scsi_device/%s", d, hctl);
-	snprintf(l, sizeof(l), "class/scsi_device/%s", hctl);
-	link_at(p, l);
-	if (!name)
-		return;
-	mkdirs("%s/block/%s/holders", d, name);
-	put(sectors, "%s/block/%s/size", d, name);
-	put(devnum, "%s/block/%s/dev", d, name);
-	snprintf(p, sizeof(p), "%s/block/%s", d, name);
-	snprintf(l, sizeof(l), "block/%s", name);
-	link_at(p, l);
-}
+/* ---- building the tree (the rest: fake_sysfs.h) ----------------------------- */
 
 static void fake_part(const char *disk, const char *part, const char *devnum)
 {
@@ -182,13 +42,7 @@ static void fake_part(const char *disk, const char *part, const char *devnum)
 
 static void fresh_tree(void)
 {
-	char cmd[PATH_MAX + 16];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'/*", root);
-	if (system(cmd))
-		diag("failed: %s", cmd);
-	mkdirs("deleted");
-	put("", "mountinfo");
+	fake_tree_clear();
 }
 
 /* ---- the kernel's side, and the target's LUN list ------------------------------- */
@@ -241,7 +95,7 @@ static size_t writes_of(const char *suffix, const char *value)
 
 static void kernel_hook(const struct rd_env *e, const char *path, const char *value)
 {
-	const char *rel = path + strlen(root) + 1;
+	const char *rel = path + strlen(fake_root) + 1;
 	char hctl[64], cmd[PATH_MAX * 3];
 	unsigned int host;
 	struct rd_hctl h;
@@ -294,17 +148,17 @@ static void kernel_hook(const struct rd_env *e, const char *path, const char *va
 		rd_hctl_parse(hctl, &h);
 		if (rd_sdev_read(&env, &h, &d, NULL, 0) <= 0)
 			return;
-		snprintf(link, sizeof(link), "%s/class/scsi_device/%s/device", root, hctl);
+		snprintf(link, sizeof(link), "%s/class/scsi_device/%s/device", fake_root, hctl);
 		if (!realpath(link, real))
 			return;
 		if (d.block[0]) {
-			snprintf(link, sizeof(link), "%s/block/%s", root, d.block);
+			snprintf(link, sizeof(link), "%s/block/%s", fake_root, d.block);
 			unlink(link);
 		}
-		snprintf(link, sizeof(link), "%s/class/scsi_device/%s", root, hctl);
+		snprintf(link, sizeof(link), "%s/class/scsi_device/%s", fake_root, hctl);
 		unlink(link);
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s/deleted/%s' && mv '%s' '%s/deleted/%s'", root,
-			 hctl, real, root, hctl);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s/deleted/%s' && mv '%s' '%s/deleted/%s'", fake_root,
+			 hctl, real, fake_root, hctl);
 		if (system(cmd))
 			diag("failed: %s", cmd);
 	}
@@ -346,9 +200,9 @@ static void set_luns(size_t n, ...)
 static void reset_env(void)
 {
 	rd_env_default(&env);
-	snprintf(env.sysfs, sizeof(env.sysfs), "%s", root);
-	snprintf(env.dev, sizeof(env.dev), "%s/dev", root);	/* no nodes: no O_EXCL check */
-	snprintf(env.mountinfo, sizeof(env.mountinfo), "%s/mountinfo", root);
+	snprintf(env.sysfs, sizeof(env.sysfs), "%s", fake_root);
+	snprintf(env.dev, sizeof(env.dev), "%s/dev", fake_root);	/* no nodes: no O_EXCL check */
+	snprintf(env.mountinfo, sizeof(env.mountinfo), "%s/mountinfo", fake_root);
 	env.report_luns = fake_luns;
 	env.kernel_hook = kernel_hook;
 	reset_kernel();
@@ -432,7 +286,7 @@ static void test_snapshot(void)
 		char p[1024];
 		FILE *f;
 
-		snprintf(p, sizeof(p), "%s/%s/vpd_pg83", root, sdev_dir(2, "3:0:0:1"));
+		snprintf(p, sizeof(p), "%s/%s/vpd_pg83", fake_root, sdev_dir(2, "3:0:0:1"));
 		f = fopen(p, "w");
 		if (f) {
 			fwrite(vpd, 1, sizeof(vpd), f);
@@ -600,7 +454,7 @@ static void test_reconcile_variants(void)
 	{
 		char p[PATH_MAX * 2];
 
-		snprintf(p, sizeof(p), "%s/class/scsi_host/host2/scan", root);
+		snprintf(p, sizeof(p), "%s/class/scsi_host/host2/scan", fake_root);
 		unlink(p);
 	}
 	rd_session_of_host(&env, 2, &s, NULL, 0);
@@ -761,7 +615,7 @@ static void test_holders(void)
 	rd_device_in_use(&env, &d, why_, sizeof(why_));
 	is_str(why_, "held by md0 through sdb; held by dm-3 through sdb2; mounted on /srv (sdb)",
 	       "every holder is listed: the disk's, a partition's, a mount");
-	snprintf(env.mountinfo, sizeof(env.mountinfo), "%s/nonexistent", root);
+	snprintf(env.mountinfo, sizeof(env.mountinfo), "%s/nonexistent", fake_root);
 	is_int(rd_device_in_use(&env, &d, why_, sizeof(why_)), -1, "no mount table: cannot tell");
 	like(why_, "nonexistent: No such file", "  naming the file");
 	rd_hctl_parse("2:0:0:0", &h);
@@ -801,7 +655,7 @@ static void test_luns(void)
 	reset_env();
 	mkdirs("luns");
 	put("0\n1\n3\n", "luns/host2");
-	snprintf(err, sizeof(err), "%s/luns", root);
+	snprintf(err, sizeof(err), "%s/luns", fake_root);
 	env.fake_luns_dir = err;
 	{
 		char e2[256];
@@ -819,14 +673,8 @@ static void test_luns(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(root, sizeof(root), "%s/rescand-sysfs.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	rd_log_open("rescand-sysfs", RD_LOG_STDERR, LOG_WARNING);
-	if (!mkdtemp(root)) {
-		printf("1..0 # SKIP cannot make a temporary folder: %s\n", strerror(errno));
-		return 0;
-	}
+	fake_sysfs_init("rescand-sysfs");
 	test_sessions();
 	test_snapshot();
 	test_reconcile();
@@ -836,12 +684,5 @@ int main(void)
 	test_capacity();
 	test_holders();
 	test_luns();
-	{
-		char cmd[PATH_MAX + 16];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-		if (system(cmd))
-			diag("could not remove %s", root);
-	}
 	return done_testing();
 }
