@@ -43,14 +43,16 @@ static bool path_ok(const char *p)
 	return true;
 }
 
-/* An iSCSI name as tgt takes it: iqn./eui./naa. and [a-z0-9.:-]. */
+/* An iSCSI name as tgt takes it: iqn./eui./naa. and [A-Za-z0-9.:-].
+ * Upper case too: the manager lends to an initiator name as the
+ * initiator sends it (pm_iqn_valid), and tgtd's ACL compares bytes. */
 static bool iqn_ok(const char *s)
 {
 	size_t n = strlen(s);
 
 	return n > 4 && n <= PG_IQN_MAX &&
 	       (!strncmp(s, "iqn.", 4) || !strncmp(s, "eui.", 4) || !strncmp(s, "naa.", 4)) &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.:-") == n;
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:-") == n;
 }
 
 /* Printable ASCII, no space, no ',' (tgt splits its parameters on it). */
@@ -133,7 +135,7 @@ static int read_lun(json_object *o, const char *place, struct pg_want_lun *w, ch
 			     "letters, digits, '.', ':', '_', '-'");
 	if (!iqn_ok(iqn))
 		return failf(err, errlen, place, "iqn must be an iSCSI name (iqn.YYYY-MM.domain:"
-			     "name, of a-z, 0-9, '.', ':', '-')");
+			     "name, of letters, digits, '.', ':', '-')");
 	if (!path_ok(path))
 		return failf(err, errlen, place, "path must be absolute and normalised, of "
 			     "letters, digits and /._+-, at most 255 bytes");

@@ -47,7 +47,8 @@ struct pa_aclient {
 
 static void collect(struct pa_aclient *a);
 
-static void call_unlink(struct pa_acall *call)
+/* Off the client's list and out of curl's multi; not freed yet. */
+static void call_detach(struct pa_acall *call)
 {
 	struct pa_aclient *a = call->a;
 
@@ -59,9 +60,19 @@ static void call_unlink(struct pa_acall *call)
 		call->next->prev = call->prev;
 	a->ncalls--;
 	curl_multi_remove_handle(a->multi, call->h);
+}
+
+static void call_free(struct pa_acall *call)
+{
 	curl_easy_cleanup(call->h);
 	pa_transfer_free(&call->t);
 	free(call);
+}
+
+static void call_unlink(struct pa_acall *call)
+{
+	call_detach(call);
+	call_free(call);
 }
 
 static void on_event(evutil_socket_t fd, short what, void *arg)
@@ -160,11 +171,12 @@ static void collect(struct pa_aclient *a)
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
 		rc = pa_transfer_outcome(&a->c, call->h, &call->t, msg->data.result, &reply, &status,
 					 err, sizeof(err));
-		/* off the list before done: done may start or cancel calls */
-		curl_multi_remove_handle(a->multi, call->h);
+		/* off the list before done: done may start or cancel other
+		 * calls, and pa_aclient_pending no longer counts this one */
+		call_detach(call);
 		call->done(call->arg, status, reply, rc ? err : NULL);
 		json_object_put(reply);
-		call_unlink(call);
+		call_free(call);
 	}
 }
 

@@ -97,12 +97,8 @@ int pw_park(struct pw_waiters *w, struct pa_request *r, const char *prefix, long
 	wt->check = check;
 	wt->arg = arg;
 	wt->r = pa_request_park(r, on_gone, wt);
-	if (!wt->r) {		/* answered 500 */
-		event_free(wt->deadline);
-		free(wt->prefix);
-		free(wt);
-		return -1;
-	}
+	if (!wt->r)		/* answered 500 */
+		goto out;
 	wt->free_arg = free_arg;	/* from now on the waiter owns arg */
 	wt->next = w->head;
 	if (w->head)
@@ -111,13 +107,14 @@ int pw_park(struct pw_waiters *w, struct pa_request *r, const char *prefix, long
 	w->n++;
 	return 0;
 err:
+	pa_reply_error(r, 500, "body", "out of memory");
+out:
 	if (wt) {
 		if (wt->deadline)
 			event_free(wt->deadline);
 		free(wt->prefix);
 		free(wt);
 	}
-	pa_reply_error(r, 500, "body", "out of memory");
 	return -1;
 }
 

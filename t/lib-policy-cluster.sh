@@ -13,6 +13,8 @@
 #                         node's area in the pool
 #   ctl ARGS...           lunlinkctl as the manager's admin
 #   vol_is NAME STATE, vol_url NAME, lent_url NAME, legs_up NAME
+#   node_join I          node I's agent configured, given the CA and started
+#                         with a fresh one-time token
 #   agent_start I, agent_kill I, mgr_start, mgr_kill, stop_all (at exit)
 #
 # With MGR_AGENT=1 the manager is also node 1's agent, in the same
@@ -126,6 +128,14 @@ agent_kill() {
 	wait "$pid" 2>/dev/null
 	eval "AGENT${1}_PID="
 }
+# node_join I: node I's agent joins the manager with a one-time token
+node_join() {
+	local tok
+	agent_conf "$1" &&
+	cp mgr/ca/ca.crt "n$1/state/ca.crt" &&
+	tok=$(ctl token create --role node) &&
+	agent_start "$1" --join "$tok"
+}
 stop_all() {
 	local i=1
 	while [ "$i" -le "$N" ]; do agent_kill $i; i=$((i + 1)); done
@@ -153,7 +163,7 @@ legs_up() {
 }
 
 policy_cluster_up() {
-	local i=1 tok
+	local i=1
 	cluster_up "$N" &&
 	MGR_ADDR=$(node_addr 1) &&
 	while [ "$i" -le "$N" ]; do node_tgtd_start $i || return 1; i=$((i + 1)); done &&
@@ -161,10 +171,7 @@ policy_cluster_up() {
 	i=1
 	[ -z "${MGR_AGENT:-}" ] || i=2
 	while [ "$i" -le "$N" ]; do
-		agent_conf $i &&
-		cp mgr/ca/ca.crt "n$i/state/ca.crt" &&
-		tok=$(ctl token create --role node) &&
-		agent_start $i --join "$tok" || return 1
+		node_join $i || return 1
 		i=$((i + 1))
 	done
 	i=1

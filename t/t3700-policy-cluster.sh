@@ -33,12 +33,7 @@ test_expect_success 'the manager starts on node 1 with a new CA, node 1'"'"'s ag
 '
 
 test_expect_success 'each node joins with a one-time token and reports' '
-	for i in 2 3; do
-		agent_conf $i &&
-		cp mgr/ca/ca.crt "n$i/state/ca.crt" &&
-		tok=$(ctl token create --role node) &&
-		agent_start $i --join "$tok" || return 1
-	done &&
+	for i in 2 3; do node_join $i || return 1; done &&
 	for i in 1 2 3; do wait_for 20 node_is n$i online || return 1; done &&
 	ctl node list &&
 	grep -q "registered this daemon.s own node n1" mgr.log

@@ -74,12 +74,7 @@ test_expect_success 'the manager starts on node 1; an event follower starts with
 '
 
 test_expect_success 'each node joins and reports; its 64M area is in the pool' '
-	for i in 2 3; do
-		agent_conf $i &&
-		cp mgr/ca/ca.crt "n$i/state/ca.crt" &&
-		tok=$(ctl token create --role node) &&
-		agent_start $i --join "$tok" || return 1
-	done &&
+	for i in 2 3; do node_join $i || return 1; done &&
 	for i in 1 2 3; do wait_for 20 node_is n$i online || return 1; done &&
 	for i in 1 2 3; do ctl area add n$i "$TRASH/n$i/area" --size 64M || return 1; done &&
 	ctl --json area list >areas.json &&

@@ -667,6 +667,17 @@ static void test_desired(void)
 	is_int(desired("{\"volumes\":{\"v\":{\"delete\":true,\"delete_images\":[{\"path\":"
 		       "\"/srv/../etc/x\",\"size\":1,\"volume_id\":\"" VID "\"}]}}}", &d, err,
 		       sizeof(err)), -1, "a deletion of a path not normalised refused");
+	/* the manager lends to a name with upper case after the domain */
+	is_int(desired("{\"volumes\":{\"v\":{\"lun\":{\"iqn\":\"" P "v\",\"lun\":1,\"path\":"
+		       "\"/srv/v.img\",\"bstype\":\"rdwr\",\"acl\":[\"iqn.2026-11.org.example:Guest-A\"]}}}}",
+		       &d, err, sizeof(err)), 0, "an ACL entry with upper case taken");
+	if (d.n == 1 && d.volumes[0].has_lun)
+		is_str(d.volumes[0].lun.acl[0], "iqn.2026-11.org.example:Guest-A", "as it is");
+	pg_desired_free(&d);
+	is_int(desired("{\"volumes\":{\"v\":{\"lun\":{\"iqn\":\"" P "v\",\"lun\":1,\"path\":"
+		       "\"/srv/v.img\",\"bstype\":\"rdwr\",\"acl\":[\"iqn.2026-11.org.example:a b\"]}}}}",
+		       &d, err, sizeof(err)), -1, "an ACL entry with a space refused");
+	like(err, "each acl entry", "saying which");
 }
 
 int main(int argc, char **argv)
