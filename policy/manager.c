@@ -3,7 +3,7 @@
  * manager.c: the manager object (manager.h): its route table, its timers
  * (lease expiry every second, since SQLite has no clock; compaction), its
  * own watch over /lunlink/ (a node's alive key deleted: the node is
- * offline; a serial revoked: refused at the next handshake; a node's
+ * offline; a volume's lease record deleted: forgotten; a serial revoked: refused at the next handshake; a node's
  * actual state of a volume: is the volume ready), the authorize and
  * revoked hooks, /metrics and GET /v1/status.  Each change the watch
  * delivers also goes to the parked long polls (waiters.h).  The handlers live in
@@ -262,6 +262,8 @@ static void on_change(struct pm_manager *m, const struct ps_event *ev)
 		revoked_add(m, k + 8);
 	else if (!strncmp(k, "revoked/", 8))
 		revoked_del(m, k + 8);
+	else if (!strncmp(k, "leases/", 7) && ev->type == PS_EVENT_DELETE)
+		pm_lease_forget(m, k + 7);
 	else if (!strncmp(k, "actual/", 7) && strchr(k + 7, '/')) {
 		pm_volume_check(m, strchr(k + 7, '/') + 1);
 		pm_link_check(m, strchr(k + 7, '/') + 1);
@@ -327,6 +329,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	if (ps_lease_expire(m->st, now, &expired))
 		pm_log(m, "cannot expire leases: %s", ps_error(m->st));
+	pm_leases_tick(m);	/* the volumes' write leases */
 	if (now - m->last_compact_ms >= (int64_t)m->o.compact_interval * 1000) {
 		m->last_compact_ms = now;
 		compact(m);
@@ -396,6 +399,11 @@ static void status_get(struct pa_request *r, void *arg)
 	json_object_object_add(out, "revision", json_object_new_int64(rev));
 	json_object_object_add(out, "nodes", pm_nodes_all(m));
 	json_object_object_add(out, "areas", pm_areas_all(m));
+	for (size_t i = 0; i < json_object_array_length(vols); i++) {
+		json_object *v = json_object_array_get_idx(vols, i);
+
+		json_object_object_add(v, "lease", pm_lease_json(m, pm_str(v, "name")));
+	}
 	json_object_object_add(out, "volumes", vols);
 	pa_reply_json(r, 200, out);
 }
@@ -452,6 +460,7 @@ static void add_routes(struct pm_manager *m)
 		{ "POST", "/v1/join", PA_ALLOW_JOIN, pa_join_handler, &m->join },
 		{ "POST", "/v1/tokens", admins, pm_tokens_post, m },
 		{ "POST", "/v1/nodes/report", PA_ALLOW_NODE, pm_nodes_report, m },
+		{ "POST", "/v1/nodes/leases", PA_ALLOW_NODE, pm_nodes_leases, m },
 		{ "GET", "/v1/nodes/desired", PA_ALLOW_NODE, pm_nodes_desired, m },
 		{ "GET", "/v1/nodes", PA_ALLOW_MEMBERS, pm_nodes_get, m },
 		{ "POST", "/v1/hosts/report", PA_ALLOW_HOST, pm_hosts_report, m },
@@ -499,12 +508,16 @@ struct pm_manager *pm_manager_new(struct event_base *base, struct ps_store *st,
 		m->o.followers_max = PM_FOLLOWERS_MAX;
 	if (!m->o.waiters_max)
 		m->o.waiters_max = PW_WAITERS_MAX;
+	if (!m->o.lease_ms)
+		m->o.lease_ms = PM_LEASE_MS;
 	if (m->o.offline_after < 1 || m->o.token_ttl < 1 || m->o.token_ttl > PCA_TOKEN_TTL_MAX ||
-	    m->o.compact_keep < 1 || m->o.followers_max < 1) {
+	    m->o.compact_keep < 1 || m->o.followers_max < 1 || m->o.lease_ms < PM_LEASE_MS_MIN ||
+	    m->o.lease_ms > PM_LEASE_MS_MAX) {
 		ll_fail(err, errlen, "manager options out of range: offline_after %d s (>= 1), "
-			"token_ttl %d s (1 to %d), compact_keep %lld (>= 1), followers %d (>= 1)",
-			m->o.offline_after, m->o.token_ttl, PCA_TOKEN_TTL_MAX,
-			(long long)m->o.compact_keep, m->o.followers_max);
+			"token_ttl %d s (1 to %d), compact_keep %lld (>= 1), followers %d (>= 1), "
+			"lease_ms %lld (%d to %d)", m->o.offline_after, m->o.token_ttl,
+			PCA_TOKEN_TTL_MAX, (long long)m->o.compact_keep, m->o.followers_max,
+			(long long)m->o.lease_ms, PM_LEASE_MS_MIN, PM_LEASE_MS_MAX);
 		goto err;
 	}
 	if (!o->ca_dir) {
@@ -532,7 +545,7 @@ struct pm_manager *pm_manager_new(struct event_base *base, struct ps_store *st,
 		ll_fail(err, errlen, "cannot watch the store: %s", ps_error(st));
 		goto err;
 	}
-	if (pm_nodes_reconcile(m, err, errlen))
+	if (pm_nodes_reconcile(m, err, errlen) || pm_leases_load(m, err, errlen))
 		goto err;
 	/* volumes in the middle of a step carry on, or fail naming it */
 	pm_volumes_sweep(m, true);
@@ -556,6 +569,7 @@ void pm_manager_free(struct pm_manager *m)
 	pm_followers_free(m);
 	pw_waiters_free(m->waiters);
 	pm_host_conns_free(m);
+	pm_leases_free(m);
 	if (m->tick)
 		event_free(m->tick);
 	if (m->notify)

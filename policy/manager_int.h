@@ -13,6 +13,7 @@
  *   volume.c    volumes: placement, the record and desired state, commits
  *   volume_life.c  readiness, sync state, deletion, a restart's carrying on
  *   volume_ops.c   resize, lending
+ *   lease.c     write ownership: doubled volumes' leases, their renewal
  */
 #ifndef LUNLINK_POLICY_MANAGER_INT_H
 #define LUNLINK_POLICY_MANAGER_INT_H
@@ -33,6 +34,18 @@
 #define PM_CHAP_SECRET_LEN	16	/* iSCSI wants 12 to 16 bytes (RFC 3720 8.2.1) */
 
 struct pm_follower;
+
+/* A doubled volume's write lease as the manager holds it (lease.c): its
+ * record is leases/NAME; the deadline is on this process's monotonic
+ * clock, never stored. */
+struct pm_lease {
+	char volume[PJR_NAME_MAX + 1];
+	char holder[PM_ID_LEN + 1];	/* the node's id */
+	char holder_name[PJR_NAME_MAX + 1];
+	int64_t epoch;			/* the revision that granted it */
+	int64_t deadline_ms;		/* pm_mono_ms(): renewed before it, or expired */
+	bool held;			/* false: its expiry is recorded */
+};
 
 struct pm_manager {
 	struct event_base *base;
@@ -59,6 +72,8 @@ struct pm_manager {
 	struct pa_metric *resync_left;
 	int64_t last_sweep_ms;		/* volumes in a transition looked at again */
 	char cluster[PM_CLUSTER_LEN + 1];	/* from the CA's certificate: in every WWID */
+	struct pm_lease *leases;	/* the doubled volumes' write leases (lease.c) */
+	size_t nleases;
 };
 
 /* ---- manager.c: helpers ---- */
@@ -332,5 +347,37 @@ bool pm_iqn_valid(const char *s, char *why, size_t len);
  * letters and digits, a 16-character random secret.  -1 without
  * randomness. */
 int pm_chap_make(char user[PM_CHAP_USER_LEN + 1], char secret[PM_CHAP_SECRET_LEN + 1]);
+
+/* ---- lease.c ---- */
+
+#define PM_LEASES_PER_CALL	256	/* volumes one renewal names */
+/* After a lease's deadline, how long before another node may have it:
+ * the holder's tgtd stopped acknowledging writes before the deadline
+ * (its agent's margin); the grace covers the clocks' rates and a late
+ * tick besides. */
+#define PM_LEASE_GRACE_MS	1000
+
+/* The manager's clock for leases: CLOCK_MONOTONIC in ms. */
+int64_t pm_mono_ms(void);
+/* POST /v1/nodes/leases */
+void pm_nodes_leases(struct pa_request *r, void *arg);
+/* At start: each lease in the store, a held one given a full lease_ms
+ * from now.  0, or -1 with err. */
+int pm_leases_load(struct pm_manager *m, char *err, size_t errlen);
+void pm_leases_free(struct pm_manager *m);
+/* Every tick: leases past their deadline recorded expired (an event). */
+void pm_leases_tick(struct pm_manager *m);
+/* leases/NAME was deleted (its volume went): forget it. */
+void pm_lease_forget(struct pm_manager *m, const char *volume);
+/* A volume's lease as GET /v1/volumes shows it: the record with "state"
+ * (held or expired, by the clock) and "left_ms"; NULL if it has none. */
+json_object *pm_lease_json(struct pm_manager *m, const char *volume);
+/*
+ * The seam for failover: the volumes whose lease ran out more than
+ * PM_LEASE_GRACE_MS ago and was not granted again, whose primary may be
+ * handed to another node.  Up to max names into names; returns how many
+ * there are (may be more than max).
+ */
+size_t pm_leases_expired(struct pm_manager *m, char (*names)[PJR_NAME_MAX + 1], size_t max);
 
 #endif

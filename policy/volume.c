@@ -618,16 +618,17 @@ int pm_volume_commit_ex(struct pm_manager *m, const char *name, json_object *vol
 			int64_t *revision)
 {
 	size_t xc = x ? x->ncmp : 0, xo = x ? x->nops : 0;
-	char vkey[PS_KEY_MAX + 1], (*keys)[PS_KEY_MAX + 1] = calloc(2 * n + 1, sizeof(*keys));
+	char vkey[PS_KEY_MAX + 1], lkey[PS_KEY_MAX + 1];
+	char (*keys)[PS_KEY_MAX + 1] = calloc(2 * n + 1, sizeof(*keys));
 	json_object **nodes = calloc(n + 1, sizeof(*nodes));
 	struct ps_cmp *cmp = calloc(n + 1 + xc, sizeof(*cmp));
-	struct ps_op *ops = calloc(2 * n + 1 + xo, sizeof(*ops));
+	struct ps_op *ops = calloc(2 * n + 2 + xo, sizeof(*ops));
 	struct ps_txn txn = { .cmp = cmp, .success = ops };
 	struct ps_txn_result res = { 0 };
 	int64_t rev = pm_next_revision(m);
 	int rc = -1;
 
-	if (!keys || !nodes || !cmp || !ops || rev < 0 || 2 * n + 1 + xo > PS_TXN_OPS_MAX)
+	if (!keys || !nodes || !cmp || !ops || rev < 0 || 2 * n + 2 + xo > PS_TXN_OPS_MAX)
 		goto out;
 	for (size_t i = 0; i < xc; i++)
 		cmp[txn.ncmp++] = x->cmp[i];
@@ -640,6 +641,10 @@ int pm_volume_commit_ex(struct pm_manager *m, const char *name, json_object *vol
 						    .value = pm_text(vol),
 						    .value_len = strlen(pm_text(vol)) } :
 				    (struct ps_op){ .type = PS_OP_DELETE, .key = vkey };
+	if (!vol) {	/* its write lease goes with it (lease.c) */
+		pm_key(lkey, "leases/%s", name);
+		ops[txn.nsuccess++] = (struct ps_op){ .type = PS_OP_DELETE, .key = lkey };
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct ps_kv nkv = { 0 };
 

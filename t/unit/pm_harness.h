@@ -35,6 +35,7 @@ static struct pm_manager *m;
 static struct pa_server *srv;
 static struct pa_client *admin;
 static int waiters_max;		/* the manager's bound on long polls; 0: its default */
+static int64_t lease_ms;	/* the volumes' write leases; 0: the manager's default */
 
 static inline void quiet(void *arg, const char *msg)
 {
@@ -53,7 +54,7 @@ static inline void path_in(char *out, size_t len, const char *name)
 static inline int start(int followers_max)
 {
 	struct pm_options o = { .ca_dir = ca_dir, .offline_after = 1, .followers_max = followers_max,
-				.waiters_max = waiters_max, .log = quiet };
+				.waiters_max = waiters_max, .lease_ms = lease_ms, .log = quiet };
 	struct pa_server_opts so = { .base = base, .tls_addr = "127.0.0.1",
 				     .join_addr = "127.0.0.1", .unix_path = sock,
 				     .unix_gid = (gid_t)-1, .log = quiet };

@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * policy-leases.c: doubled volumes' write leases at the manager
+ * (policy/lease.c), in one process as policy-volumes.c runs it
+ * (pm_harness.h), with lease_ms at its least (1 s) so that expiry is
+ * quick; two nodes played by the test.
+ *
+ * The story: a doubled volume served by db1 with a leg on db2; db1's
+ * renewal grants the lease with the revision of the granting transaction
+ * as its epoch (an event), its renewals before the deadline keep it; db2
+ * (the leg), a single volume, an unknown one and bad bodies are refused,
+ * by name; the volume shows its owner, epoch and time left; unrenewed,
+ * the lease expires (an event), the failover seam names the volume past
+ * the grace, and db1's next renewal is a new grant with a higher epoch; a
+ * restarted manager keeps the lease and its epoch for a full lease_ms;
+ * the lease's record goes with the volume.
+ */
+#include "pm_harness.h"
+
+#include <inttypes.h>
+
+struct node {
+	const char *name, *addr;
+	struct pa_client *c;
+	json_object *vols;
+} nodes[2] = { { .name = "db1", .addr = "127.0.0.1" }, { .name = "db2", .addr = "127.0.0.2" } };
+
+static void report_all(void)
+{
+	for (size_t i = 0; i < 2; i++) {
+		json_object *b = json_object_new_object(), *p = json_object_new_array(), *r = NULL;
+		char portal[64];
+
+		snprintf(portal, sizeof(portal), "%s:3260", nodes[i].addr);
+		json_object_array_add(p, json_object_new_string(portal));
+		json_object_object_add(b, "address", json_object_new_string(nodes[i].addr));
+		json_object_object_add(b, "portals", p);
+		snprintf(portal, sizeof(portal), "iqn.2026-11.org.lunlink:%s", nodes[i].name);
+		json_object_object_add(b, "initiator", json_object_new_string(portal));
+		json_object_object_add(b, "volumes", json_object_get(nodes[i].vols));
+		if (call(nodes[i].c, "POST", "/v1/nodes/report", pm_text(b), &r, NULL) != 200)
+			diag("report of %s: %s", nodes[i].name, err_message(r));
+		json_object_put(r);
+		json_object_put(b);
+	}
+	wait_ms(30);	/* the manager's watch turns */
+}
+
+/* Node n renews body's volumes: the status, the reply in *reply. */
+static long renew(size_t n, const char *body, json_object **reply)
+{
+	return call(nodes[n].c, "POST", "/v1/nodes/leases", body, reply, NULL);
+}
+
+static json_object *lease_of(json_object *reply, const char *vol)
+{
+	return member(member(reply, "leases"), vol);
+}
+
+static const char *refusal(json_object *reply, const char *vol)
+{
+	json_object *r = member(member(reply, "refused"), vol);
+
+	return r ? json_object_get_string(r) : "";
+}
+
+/* The volume's "lease", as GET /v1/volumes/NAME shows it (a new reference). */
+static json_object *shown(const char *vol)
+{
+	char path[96];
+	json_object *r = NULL, *l;
+
+	snprintf(path, sizeof(path), "/v1/volumes/%s", vol);
+	call(admin, "GET", path, NULL, &r, NULL);
+	l = json_object_get(member(r, "lease"));
+	json_object_put(r);
+	return l;
+}
+
+/* The events after since whose key is key: the last one's value (a new
+ * reference), its revision in *rev. */
+static json_object *last_event(int64_t since, const char *key, int64_t *rev)
+{
+	char path[96];
+	json_object *r = NULL, *evs, *last = NULL;
+
+	snprintf(path, sizeof(path), "/v1/events?since=%" PRId64, since);
+	call(admin, "GET", path, NULL, &r, NULL);
+	evs = member(r, "events");
+	for (size_t i = 0; evs && i < json_object_array_length(evs); i++) {
+		json_object *ev = json_object_array_get_idx(evs, i);
+
+		if (!strcmp(jstr(ev, "key"), key)) {
+			last = member(ev, "value");
+			*rev = pm_int(ev, "revision");
+		}
+	}
+	last = json_object_get(last);
+	json_object_put(r);
+	return last;
+}
+
+/* The last event of key after since and before revision until. */
+static json_object *last_event_before(int64_t since, int64_t until, const char *key)
+{
+	char path[96];
+	json_object *r = NULL, *evs, *last = NULL;
+
+	snprintf(path, sizeof(path), "/v1/events?since=%" PRId64, since);
+	call(admin, "GET", path, NULL, &r, NULL);
+	evs = member(r, "events");
+	for (size_t i = 0; evs && i < json_object_array_length(evs); i++) {
+		json_object *ev = json_object_array_get_idx(evs, i);
+
+		if (!strcmp(jstr(ev, "key"), key) && pm_int(ev, "revision") < until)
+			last = member(ev, "value");
+	}
+	last = json_object_get(last);
+	json_object_put(r);
+	return last;
+}
+
+static void setup(void)
+{
+	char err[512];
+
+	for (size_t i = 0; i < 2; i++) {
+		char *t = make_token("node");
+
+		ok(t && join(t, nodes[i].name, err) == 0, "%s joins (%s)", nodes[i].name, err);
+		free(t);
+		nodes[i].c = node_client(nodes[i].name);
+		nodes[i].vols = json_object_new_object();
+	}
+	report_all();
+	is_int(call(admin, "POST", "/v1/areas", "{\"node\":\"db1\",\"path\":\"/srv/a\",\"size\":\"4G\"}",
+		    NULL, NULL), 201, "db1 has an area");
+	is_int(call(admin, "POST", "/v1/areas", "{\"node\":\"db2\",\"path\":\"/srv/b\",\"size\":\"4G\"}",
+		    NULL, NULL), 201, "db2 has an area");
+	report_all();
+	is_int(call(admin, "POST", "/v1/volumes",
+		    "{\"name\":\"m\",\"way\":\"doubled\",\"size\":\"1G\",\"on\":[\"db1\",\"db2\"]}",
+		    NULL, NULL), 201, "a doubled volume m served by db1, its leg on db2");
+	is_int(call(admin, "POST", "/v1/volumes",
+		    "{\"name\":\"s\",\"way\":\"single\",\"size\":\"1G\",\"on\":[\"db1\"]}", NULL, NULL),
+	       201, "a single volume s on db1");
+}
+
+static int64_t epoch1;
+
+static void test_grant_and_renew(void)
+{
+	json_object *r = NULL, *l, *ev;
+	int64_t before = revision_now(), rev = 0, epoch;
+
+	is_int(renew(0, "{\"volumes\":[\"m\"]}", &r), 200, "db1 renews m's lease");
+	l = lease_of(r, "m");
+	epoch = pm_int(l, "epoch");
+	ok(epoch > before, "... granted with an epoch past the store's revision before (%" PRId64
+	   " > %" PRId64 ")", epoch, before);
+	ok(json_object_get_boolean(member(l, "granted")), "... a new grant");
+	is_int(pm_int(l, "ttl_ms"), 1000, "... for lease_ms");
+	is_int(pm_int(r, "ttl_ms"), 1000, "the answer says lease_ms too");
+	json_object_put(r);
+	wait_ms(20);
+	ev = last_event(before, "/lunlink/leases/m", &rev);
+	is_int(rev, epoch, "the grant is an event at the revision that is the epoch");
+	is_str(jstr(ev, "state"), "held", "... its record: held");
+	is_str(jstr(ev, "node"), "db1", "... by db1");
+	is_int(pm_int(ev, "epoch"), epoch, "... with that epoch");
+	json_object_put(ev);
+	epoch1 = epoch;
+
+	wait_ms(500);
+	before = revision_now();
+	is_int(renew(0, "{\"volumes\":[\"m\"]}", &r), 200, "db1 renews again before the deadline");
+	is_int(pm_int(lease_of(r, "m"), "epoch"), epoch, "... the same epoch");
+	ok(!json_object_get_boolean(member(lease_of(r, "m"), "granted")), "... not a new grant");
+	is_int(revision_now(), before, "... and nothing written: a renewal makes no revision");
+	json_object_put(r);
+
+	/* renewed at 500 ms: alive at 1200 ms, past the first deadline */
+	wait_ms(700);
+	is_int(renew(0, "{\"volumes\":[\"m\"]}", &r), 200, "a renewal 700 ms later");
+	is_int(pm_int(lease_of(r, "m"), "epoch"), epoch, "... the lease was moved on: the same epoch");
+	json_object_put(r);
+
+	l = shown("m");
+	is_str(jstr(l, "node"), "db1", "the volume shows its owner");
+	is_int(pm_int(l, "epoch"), epoch, "... the epoch");
+	is_str(jstr(l, "state"), "held", "... held");
+	ok(pm_int(l, "left_ms") > 0 && pm_int(l, "left_ms") <= 1000, "... with %" PRId64 " ms left",
+	   pm_int(l, "left_ms"));
+	json_object_put(l);
+	l = shown("s");
+	ok(!l, "a single volume has no lease");
+	json_object_put(l);
+}
+
+static void test_refusals(void)
+{
+	json_object *r = NULL;
+
+	is_int(renew(1, "{\"volumes\":[\"m\"]}", &r), 200, "db2, the leg's node, asks for m's lease");
+	ok(!lease_of(r, "m"), "... it gets none");
+	like(refusal(r, "m"), "node db2 does not serve volume m's primary (node db1 does)",
+	     "... refused, naming the primary's node");
+	json_object_put(r);
+
+	is_int(renew(0, "{\"volumes\":[\"m\",\"s\",\"nope\"]}", &r), 200,
+	       "db1 renews m, a single volume and an unknown one in one call");
+	is_int(pm_int(lease_of(r, "m"), "epoch"), epoch1, "... m is renewed");
+	like(refusal(r, "s"), "volume s is single: only a doubled volume's primary holds a lease",
+	     "... s refused: single");
+	like(refusal(r, "nope"), "no volume named 'nope'", "... the unknown one refused by name");
+	json_object_put(r);
+
+	ok(renew(0, "{\"volumes\":\"m\"}", &r) == 400 && !strcmp(err_field(r), "volumes"),
+	   "volumes not a list: 400 naming it");
+	json_object_put(r);
+	ok(renew(0, "{\"volumes\":[]}", &r) == 400 && !strcmp(err_field(r), "volumes"),
+	   "an empty list: 400");
+	json_object_put(r);
+	ok(renew(0, "{\"volumes\":[\"m\"],\"epoch\":9}", &r) == 400 && !strcmp(err_field(r), "epoch"),
+	   "a field of its own (an epoch asked for): 400 naming it");
+	json_object_put(r);
+	ok(renew(0, "{\"volumes\":[\"../m\"]}", &r) == 400, "a name that is no name: 400");
+	json_object_put(r);
+	is_int(call(admin, "POST", "/v1/nodes/leases", "{\"volumes\":[\"m\"]}", &r, NULL), 403,
+	       "the admin holds no lease: only nodes renew");
+	json_object_put(r);
+}
+
+static void test_expiry(void)
+{
+	json_object *r = NULL, *l, *ev;
+	char names[4][PJR_NAME_MAX + 1];
+	int64_t before = revision_now(), rev = 0, epoch;
+
+	is_int(pm_leases_expired(m, names, 4), 0, "a held lease is not among the expired");
+	wait_ms(1300);	/* past the deadline, and a tick */
+	l = shown("m");
+	is_str(jstr(l, "state"), "expired", "unrenewed for lease_ms, the lease is expired");
+	is_int(pm_int(l, "left_ms"), 0, "... nothing left");
+	json_object_put(l);
+	ev = last_event(before, "/lunlink/leases/m", &rev);
+	is_str(jstr(ev, "state"), "expired", "the expiry is an event");
+	is_int(pm_int(ev, "epoch"), epoch1, "... of that epoch");
+	json_object_put(ev);
+	wait_ms(PM_LEASE_GRACE_MS);
+	ok(pm_leases_expired(m, names, 4) == 1 && !strcmp(names[0], "m"),
+	   "past the grace, the failover seam names m");
+
+	is_int(renew(0, "{\"volumes\":[\"m\"]}", &r), 200, "db1 renews after the expiry");
+	epoch = pm_int(lease_of(r, "m"), "epoch");
+	ok(epoch > epoch1, "... a new epoch, higher (%" PRId64 " > %" PRId64 ")", epoch, epoch1);
+	ok(json_object_get_boolean(member(lease_of(r, "m"), "granted")), "... a new grant");
+	json_object_put(r);
+	is_int(pm_leases_expired(m, names, 4), 0, "held again: no longer expired");
+	epoch1 = epoch;
+}
+
+/* A renewal after the deadline, whether the tick saw the expiry first or
+ * not: the expiry of the old epoch is recorded, then the new grant. */
+static void test_late_renewal(void)
+{
+	json_object *r = NULL, *ev;
+	int64_t before = revision_now(), rev = 0, epoch;
+
+	wait_ms(1150);
+	is_int(renew(0, "{\"volumes\":[\"m\"]}", &r), 200, "db1 renews 1150 ms after its last");
+	epoch = pm_int(lease_of(r, "m"), "epoch");
+	ok(epoch > epoch1, "... too late: a new epoch");
+	json_object_put(r);
+	ev = last_event(before, "/lunlink/leases/m", &rev);
+	is_str(jstr(ev, "state"), "held", "... its record held");
+	is_int(rev, epoch, "... at the revision of its epoch");
+	json_object_put(ev);
+	ev = last_event_before(before, epoch, "/lunlink/leases/m");
+	is_str(jstr(ev, "state"), "expired", "the old epoch's expiry was recorded before it");
+	is_int(pm_int(ev, "epoch"), epoch1, "... naming the old epoch");
+	json_object_put(ev);
+	epoch1 = epoch;
+}
+
+static void test_restart(void)
+{
+	json_object *r = NULL, *l;
+
+	stop();
+	is_int(start(2), 0, "the manager restarts on its store");
+	pa_client_free(admin);
+	admin = local_client();
+	for (size_t i = 0; i < 2; i++) {
+		pa_client_free(nodes[i].c);
+		nodes[i].c = node_client(nodes[i].name);
+	}
+	l = shown("m");
+	is_str(jstr(l, "state"), "held", "the lease is held after the restart");
+	is_int(pm_int(l, "epoch"), epoch1, "... with its epoch");
+	json_object_put(l);
+	is_int(renew(0, "{\"volumes\":[\"m\"]}", &r), 200, "db1 renews with the restarted manager");
+	if (!lease_of(r, "m"))
+		diag("refused: %s", refusal(r, "m"));
+	is_int(pm_int(lease_of(r, "m"), "epoch"), epoch1, "... the same epoch: a full lease was given");
+	json_object_put(r);
+}
+
+static void test_delete(void)
+{
+	char key[PS_KEY_MAX + 1];
+	struct ps_kv kv = { 0 };
+
+	is_int(call(admin, "DELETE", "/v1/volumes/m", NULL, NULL, NULL), 200, "m is deleted");
+	/* the nodes no longer list it: their parts are gone */
+	report_all();
+	pm_key(key, "leases/m");
+	is_int(ps_get(st, key, &kv), PS_NOT_FOUND, "its lease's record went with it");
+	ps_kv_free(&kv);
+	ok(!m->nleases, "... and the manager forgot it");
+}
+
+int main(void)
+{
+	lease_ms = 1000;
+	if (harness_begin("policy-leases", 2))
+		return done_testing();
+	setup();
+	test_grant_and_renew();
+	test_refusals();
+	test_expiry();
+	test_late_renewal();
+	test_restart();
+	test_delete();
+	for (size_t i = 0; i < 2; i++) {
+		pa_client_free(nodes[i].c);
+		json_object_put(nodes[i].vols);
+	}
+	pa_client_free(admin);
+	stop();
+	event_base_free(base);
+	return done_testing();
+}
