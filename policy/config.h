@@ -69,6 +69,7 @@ struct pcf_config {
 	size_t nareas;
 	unsigned int heartbeat_interval;	/* seconds */
 	unsigned int offline_after;		/* seconds */
+	unsigned int lease_ms;			/* doubled volumes' write leases (manager) */
 	char tgtadm[PATH_MAX];
 	unsigned int tgt_control_port;		/* tgtd -C N; 0: tgtd's default */
 	char iqn_prefix[224];

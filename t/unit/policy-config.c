@@ -42,6 +42,7 @@ static void test_defaults(void)
 	is_str(c.socket, "/run/lunlink/policyd.sock", "defaults: socket");
 	is_str(c.state_dir, "/var/lib/lunlink", "defaults: state_dir");
 	ok(c.heartbeat_interval == 2 && c.offline_after == 10, "defaults: heartbeat, offline");
+	is_int(c.lease_ms, 6000, "default: a write lease of 6 s");
 	is_str(c.tgtadm, "tgtadm", "defaults: tgtadm");
 	is_str(c.iqn_prefix, "iqn.2026-11.org.lunlink.cluster", "defaults: iqn_prefix");
 	ok(c.nareas == 0 && c.nportals == 0 && !c.manager_url[0], "defaults: no areas, no manager");
@@ -76,6 +77,7 @@ static void test_good(void)
 		    "            { path = \"/dev/sdb\"; } );\n"
 		    "  heartbeat_interval = 3;\n"
 		    "  offline_after = 15;\n"
+		    "  lease_ms = 4500;\n"
 		    "  tgtadm = \"/usr/sbin/tgtadm\";\n"
 		    "  tgt_control_port = 3;\n"
 		    "  iqn_prefix = \"iqn.2026-11.com.example:san\";\n"
@@ -96,8 +98,8 @@ static void test_good(void)
 	is_int(c.nareas, 2, "  two areas");
 	is_u64(c.areas[0].size, 500ULL << 30, "  500G");
 	ok(!strcmp(c.areas[1].path, "/dev/sdb") && c.areas[1].size == 0, "  an area without a size");
-	ok(c.heartbeat_interval == 3 && c.offline_after == 15 && c.tgt_control_port == 3,
-	   "  the numbers");
+	ok(c.heartbeat_interval == 3 && c.offline_after == 15 && c.tgt_control_port == 3 &&
+	   c.lease_ms == 4500, "  the numbers");
 	ok(!strcmp(c.tgtadm, "/usr/sbin/tgtadm") && !strcmp(c.iqn_prefix,
 	   "iqn.2026-11.com.example:san"), "  tgtadm, iqn_prefix");
 	is_int(pcf_check(&c, path, err, sizeof(err)), 0, "  and it makes sense");
@@ -148,6 +150,8 @@ static const struct {
 	{ "policy = { offline_after = 1; };", "policy.offline_after: 1 is out of range (2 to 86400)" },
 	{ "policy = { heartbeat_interval = 10; };", "policy.offline_after (10) must be longer than policy.heartbeat_interval (10)" },
 	{ "policy = { offline_after = \"10s\"; };", "policy.offline_after: must be a whole number" },
+	{ "policy = { lease_ms = 999; };", "policy.lease_ms: 999 is out of range (1000 to 300000)" },
+	{ "policy = { lease_ms = 300001; };", "policy.lease_ms: 300001 is out of range (1000 to 300000)" },
 	{ "policy = { tgtadm = \"\"; };", "policy.tgtadm: the path is empty" },
 	{ "policy = { tgt_control_port = 70000; };", "policy.tgt_control_port: 70000 is out of range" },
 	{ "policy = { iqn_prefix = \"iqn.2026-11.Org.Example\"; };", "policy.iqn_prefix: 'iqn.2026-11.Org.Example' has 'O'" },
