@@ -165,6 +165,7 @@ static void action_args(const struct pg_tgt_opts *o, const struct pg_action *x, 
 		[PG_ACCOUNT_UNBIND] = "account", [PG_LUN_DELETE] = "logicalunit",
 		[PG_LUN_NEW] = "logicalunit", [PG_LUN_RESIZE] = "logicalunit",
 		[PG_LUN_IDENTITY] = "logicalunit", [PG_TARGET_DELETE] = "target",
+		[PG_LUN_LEASE] = "logicalunit",
 	};
 	static const char *const op[] = {
 		[PG_ACCOUNT_DELETE] = "delete", [PG_ACCOUNT_NEW] = "new",
@@ -172,6 +173,7 @@ static void action_args(const struct pg_tgt_opts *o, const struct pg_action *x, 
 		[PG_ACCOUNT_BIND] = "bind", [PG_ACCOUNT_UNBIND] = "unbind",
 		[PG_LUN_DELETE] = "delete", [PG_LUN_NEW] = "new", [PG_LUN_RESIZE] = "update",
 		[PG_LUN_IDENTITY] = "update", [PG_TARGET_DELETE] = "delete",
+		[PG_LUN_LEASE] = "update",
 	};
 	base_args(o, av);
 	arg(av, "--mode");
@@ -245,6 +247,17 @@ static void action_args(const struct pg_tgt_opts *o, const struct pg_action *x, 
 	case PG_TARGET_DELETE:
 		arg(av, "--force");
 		break;
+	case PG_LUN_LEASE:
+		/* VALID_MS counted now, just before tgtadm runs: tgtd's
+		 * deadline is its receipt plus that, within a margin of
+		 * the agent's, so before the manager's (doc/policy.md) */
+		arg(av, "--lun");
+		arg_num(av, x->lun);
+		arg(av, "--params");
+		snprintf(av->text, sizeof(av->text), "lease=%" PRIu64 ":%" PRId64, x->epoch,
+			 x->deadline_ms - pg_mono_ms());
+		arg(av, av->text);
+		break;
 	}
 }
 
@@ -259,13 +272,21 @@ int pg_plan_apply(const struct pg_tgt_opts *o, const struct pg_plan *plan, size_
 		int rc;
 
 		pg_action_describe(x, what, sizeof(what));
+		if (x->op == PG_LUN_LEASE && x->deadline_ms <= pg_mono_ms()) {
+			snprintf(err, errlen, "%s: the lease ran out before it reached tgtd (the "
+				 "manager's answer came late); the next renewal brings another",
+				 what);
+			*failed = i;
+			return -1;
+		}
 		action_args(o, x, &av);
 		rc = tgtadm(o, &av, &r, what, err, errlen);
 		if (rc) {
 			size_t n = strlen(err);
 
-			if ((x->op == PG_LUN_NEW || x->op == PG_LUN_RESIZE) && rc > 0 &&
-			    (!strcmp(x->bstype, "lunlink") || x->op == PG_LUN_RESIZE) && n < errlen)
+			if ((x->op == PG_LUN_NEW || x->op == PG_LUN_RESIZE || x->op == PG_LUN_LEASE) &&
+			    rc > 0 && (!strcmp(x->bstype, "lunlink") || x->op != PG_LUN_NEW) &&
+			    n < errlen)
 				snprintf(err + n, errlen - n, " (tgtd's log has bs_lunlink's reason: "
 					 "'lunlink: tid %u lun %u')", x->tid, x->lun);
 			*failed = i;

@@ -142,6 +142,7 @@ enum pg_op {
 	PG_LUN_RESIZE,		/* tid, lun, size (0: resize=reread) */
 	PG_LUN_IDENTITY,	/* tid, lun, scsi_sn, scsi_id */
 	PG_TARGET_DELETE,	/* tid */
+	PG_LUN_LEASE,		/* tid, lun, epoch, deadline_ms: lease=EPOCH:VALID_MS */
 };
 
 struct pg_action {
@@ -159,6 +160,8 @@ struct pg_action {
 	char scsi_id[PG_SCSI_ID_MAX + 1];
 	bool outgoing;				/* an account bound for outgoing CHAP */
 	const char *volume;			/* the volume it is for, or NULL */
+	uint64_t epoch;				/* PG_LUN_LEASE: the lease's epoch */
+	int64_t deadline_ms;			/* PG_LUN_LEASE: pg_mono_ms() it is good until */
 };
 
 struct pg_plan {
@@ -181,6 +184,31 @@ struct pg_plan {
 int pg_plan_make(const struct pg_actual *actual, const struct pg_want_lun *want, size_t n,
 		 const char *prefix, struct pg_plan *plan, char *err, size_t errlen);
 void pg_plan_free(struct pg_plan *plan);
+
+/* Whether a LUN's bsopts hold opt ("lease=on"), as a whole option
+ * (options are separated by ';'). */
+bool pg_bsopts_has(const char *bsopts, const char *opt);
+
+/* A write lease the manager granted, to push to the LUN serving a
+ * doubled volume's primary (agent_lease.c). */
+struct pg_lease_push {
+	const struct pg_want_lun *lun;	/* the volume's wanted LUN */
+	uint64_t epoch;
+	int64_t deadline_ms;		/* pg_mono_ms(): the agent's send time + ttl - margin */
+};
+
+/*
+ * The tgtadm actions that push leases to tgtd: one PG_LUN_LEASE for each
+ * push whose LUN serves with lease=on, is in tgtd (its target, its
+ * number, its path) and whose deadline is after now_ms.  Pure, as
+ * pg_plan_make; leases of LUNs not there (yet) are left out: the agent
+ * pushes again once the reconcile made them.  0, or -1 (out of memory).
+ */
+int pg_lease_plan(const struct pg_actual *actual, const struct pg_lease_push *push, size_t n,
+		  int64_t now_ms, struct pg_plan *plan);
+
+/* The agent's clock for leases: CLOCK_MONOTONIC in ms. */
+int64_t pg_mono_ms(void);
 /* "add LUN 1 to target 3 (iqn...): /srv/a.img, lunlink, bsopts '...'" */
 void pg_action_describe(const struct pg_action *a, char *buf, size_t len);
 

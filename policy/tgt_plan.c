@@ -21,6 +21,9 @@
  *   6. accounts the agent made that nothing wants any more go.
  * Targets whose IQN lacks the cluster's prefix are never named by any
  * action, and neither are accounts the agent did not make.
+ *
+ * Write leases (pg_lease_plan) are planned apart: they are pushed every
+ * renewal, to LUNs the plan above made already.
  */
 #include "tgt.h"
 
@@ -28,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* One wanted target: the wanted LUNs that name its IQN. */
 struct want_target {
@@ -453,6 +457,56 @@ void pg_plan_free(struct pg_plan *plan)
 	memset(plan, 0, sizeof(*plan));
 }
 
+bool pg_bsopts_has(const char *bsopts, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	for (const char *p = bsopts; n && (p = strstr(p, opt)); p++)
+		if ((p == bsopts || p[-1] == ';') && (!p[n] || p[n] == ';'))
+			return true;
+	return false;
+}
+
+int64_t pg_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int pg_lease_plan(const struct pg_actual *actual, const struct pg_lease_push *push, size_t n,
+		  int64_t now_ms, struct pg_plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	for (size_t i = 0; i < n; i++) {
+		const struct pg_want_lun *w = push[i].lun;
+		const struct pg_target *t = pg_actual_target(actual, w->iqn);
+		const struct pg_lun *l = NULL;
+		struct pg_action *a;
+
+		if (push[i].deadline_ms <= now_ms || !pg_bsopts_has(w->bsopts, "lease=on") || !t)
+			continue;
+		for (size_t k = 0; k < t->nluns && !l; k++)
+			if (t->luns[k].lun == w->lun && !strcmp(t->luns[k].path, w->path))
+				l = &t->luns[k];
+		/* a LUN made before lease=on (the reconcile replaces it) */
+		if (!l || (l->bsopts_known && !pg_bsopts_has(l->bsopts, "lease=on")))
+			continue;
+		a = add(plan, PG_LUN_LEASE, t->tid);
+		if (!a) {
+			pg_plan_free(plan);
+			return -1;
+		}
+		a->lun = w->lun;
+		snprintf(a->iqn, sizeof(a->iqn), "%s", w->iqn);
+		a->epoch = push[i].epoch;
+		a->deadline_ms = push[i].deadline_ms;
+		a->volume = w->volume;
+	}
+	return 0;
+}
+
 void pg_action_describe(const struct pg_action *a, char *buf, size_t len)
 {
 	switch (a->op) {
@@ -503,6 +557,11 @@ void pg_action_describe(const struct pg_action *a, char *buf, size_t len)
 		break;
 	case PG_TARGET_DELETE:
 		snprintf(buf, len, "delete target %u (%s) and its LUNs", a->tid, a->iqn);
+		break;
+	case PG_LUN_LEASE:
+		snprintf(buf, len, "give LUN %u of target %u (%s) the write lease of epoch %" PRIu64
+			 ", good for %" PRId64 " ms", a->lun, a->tid, a->iqn, a->epoch,
+			 a->deadline_ms - pg_mono_ms());
 		break;
 	default:
 		snprintf(buf, len, "unknown action %d", (int)a->op);

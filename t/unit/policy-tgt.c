@@ -13,6 +13,7 @@
 
 #include <libgen.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define P "iqn.2026-11.org.lunlink.cluster:"
@@ -497,6 +498,7 @@ static void shorten(const struct pg_plan *p, char *buf, size_t len)
 		[PG_ACCOUNT_UNBIND] = "account-unbind", [PG_LUN_DELETE] = "lun-delete",
 		[PG_LUN_NEW] = "lun-new", [PG_LUN_RESIZE] = "lun-resize",
 		[PG_LUN_IDENTITY] = "lun-identity", [PG_TARGET_DELETE] = "target-delete",
+		[PG_LUN_LEASE] = "lun-lease",
 	};
 	size_t o = 0;
 
@@ -540,6 +542,10 @@ static void shorten(const struct pg_plan *p, char *buf, size_t len)
 		case PG_LUN_IDENTITY:
 			o += (size_t)snprintf(buf + o, len - o, "%s%s %u/%u %s %s", sep, names[a->op],
 					      a->tid, a->lun, a->scsi_sn, a->scsi_id);
+			break;
+		case PG_LUN_LEASE:
+			o += (size_t)snprintf(buf + o, len - o, "%s%s %u/%u %" PRIu64, sep, names[a->op],
+					      a->tid, a->lun, a->epoch);
 			break;
 		}
 	}
@@ -680,6 +686,114 @@ static void test_desired(void)
 	like(err, "each acl entry", "saying which");
 }
 
+/* ---- write leases pushed to tgtd ---------------------------------------- */
+
+#define MIRROR "mirror=iscsi://10.0.0.6:3260/" P "m-leg-2/1"
+
+/*
+ * The leases planner: a lease goes to the LUN serving with lease=on that
+ * tgtd has, with a deadline still ahead; the others are left out.
+ */
+static void test_lease_plan(void)
+{
+	static const struct row have = {
+		.have = { { 3, P "m", { { 0, "", "null" }, { 1, "/srv/m.img", "lunlink" } } },
+			  { 4, P "old", { { 0, "", "null" }, { 1, "/srv/old.img", "lunlink" } } },
+			  { 5, P "s", { { 0, "", "null" }, { 1, "/srv/s.img", "lunlink" } } } },
+		.want = { { "m", P "m", 0, 1, "/srv/m.img", "lunlink", MIRROR ";lease=on" },
+			  { "new", P "new", 0, 1, "/srv/new.img", "lunlink", MIRROR ";lease=on" },
+			  { "old", P "old", 0, 1, "/srv/old.img", "lunlink", MIRROR ";lease=on" },
+			  { "s", P "s", 0, 1, "/srv/s.img", "lunlink", "" } },
+	};
+	const char *rec = "{\"luns\":[{\"iqn\":\"" P "old\",\"lun\":1,\"path\":\"/srv/old.img\","
+			  "\"bstype\":\"lunlink\",\"bsopts\":\"" MIRROR "\"}],\"accounts\":{}}";
+	struct pg_actual a;
+	struct pg_want_lun w[4];
+	struct pg_lease_push push[4];
+	struct pg_plan plan;
+	json_object *record = json_tokener_parse(rec);
+	char got[1024], d[1024];
+	int64_t now = pg_mono_ms();
+	size_t n;
+
+	ok(pg_bsopts_has(MIRROR ";lease=on", "lease=on"), "lease=on after mirror=, ';' between");
+	ok(pg_bsopts_has("lease=on", "lease=on"), "lease=on alone");
+	ok(!pg_bsopts_has("lease=one", "lease=on") && !pg_bsopts_has("xlease=on", "lease=on") &&
+	   !pg_bsopts_has("", "lease=on"), "not a longer or another option");
+
+	build_actual(&have, &a);
+	pg_actual_recall(&a, record);
+	n = build_want(&have, w);
+	for (size_t i = 0; i < n; i++)
+		push[i] = (struct pg_lease_push){ .lun = &w[i], .epoch = 57 + i,
+						   .deadline_ms = now + 5000 };
+	is_int(pg_lease_plan(&a, push, n, now, &plan), 0, "leases planned");
+	shorten(&plan, got, sizeof(got));
+	is_str(got, "lun-lease 3/1 57", "only the served lease=on LUN gets its lease (not one "
+	       "tgtd lacks yet, one made without lease=on, nor a LUN without it)");
+	pg_action_describe(&plan.actions[0], d, sizeof(d));
+	like(d, "give LUN 1 of target 3 (" P "m) the write lease of epoch 57, good for ",
+	     "the action in words");
+	pg_plan_free(&plan);
+
+	push[0].deadline_ms = now;
+	is_int(pg_lease_plan(&a, push, 1, now, &plan), 0, "a lease whose deadline passed");
+	is_int(plan.n, 0, "... is not pushed");
+	pg_plan_free(&plan);
+	for (size_t k = 0; k < n; k++)
+		free(w[k].acl);
+	pg_actual_free(&a);
+	json_object_put(record);
+}
+
+/* The lease's tgtadm: lease=EPOCH:VALID_MS, VALID_MS counted when tgtadm
+ * runs; a lease run out is not sent.  tgtadm is a script that writes its
+ * arguments down. */
+static void test_lease_apply(void)
+{
+	char tmpl[] = "/tmp/policy-tgt-lease.XXXXXX", script[4200], args[4200], line[512] = "";
+	struct pg_action act = { .op = PG_LUN_LEASE, .tid = 3, .lun = 1, .epoch = 57,
+				 .iqn = P "m" };
+	struct pg_plan plan = { .actions = &act, .n = 1, .cap = 1 };
+	struct pg_tgt_opts o = { .tgtadm = script, .control_port = -1 };
+	char err[1024], *dir = mkdtemp(tmpl);
+	long long valid = -1;
+	size_t failed = 9;
+	FILE *f;
+
+	if (!dir) {
+		ok(0, "a scratch folder for the fake tgtadm");
+		return;
+	}
+	snprintf(script, sizeof(script), "%s/tgtadm", dir);
+	snprintf(args, sizeof(args), "%s/args", dir);
+	f = fopen(script, "w");
+	fprintf(f, "#!/bin/sh\necho \"$@\" >%s\n", args);
+	fclose(f);
+	chmod(script, 0755);
+
+	act.deadline_ms = pg_mono_ms() + 5000;
+	is_int(pg_plan_apply(&o, &plan, &failed, err, sizeof(err)), 0, "a lease pushed");
+	f = fopen(args, "r");
+	if (f && fgets(line, sizeof(line), f))
+		line[strcspn(line, "\n")] = '\0';
+	if (f)
+		fclose(f);
+	like(line, "--lld iscsi --mode logicalunit --op update --tid 3 --lun 1 --params lease=57:",
+	     "... as tgtadm --op update --params lease=EPOCH:VALID_MS");
+	if (strstr(line, "lease=57:"))
+		valid = atoll(strstr(line, "lease=57:") + 9);
+	ok(valid > 4000 && valid <= 5000, "... VALID_MS the time left to the deadline (%lld)", valid);
+
+	unlink(args);
+	act.deadline_ms = pg_mono_ms() - 1;
+	is_int(pg_plan_apply(&o, &plan, &failed, err, sizeof(err)), -1, "a lease run out");
+	like(err, "the lease ran out before it reached tgtd", "... is refused, saying so");
+	ok(access(args, F_OK) != 0, "... and tgtadm never ran");
+	unlink(script);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	char *self = strdup(argv[0]);
@@ -692,6 +806,8 @@ int main(int argc, char **argv)
 	test_desired();
 	test_planner();
 	test_record_round_trip();
+	test_lease_plan();
+	test_lease_apply();
 	free(self);
 	return done_testing();
 }
