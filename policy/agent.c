@@ -29,8 +29,13 @@
  * unreachable.  With no desired state ever received it leaves tgtd alone.
  * A manager that answers a poll at once with nothing new (one that does
  * not park) is polled again at the next heartbeat, not in a loop.
+ *
+ * The write leases of the volumes whose primary this node serves are
+ * renewed on their own timer (agent_lease.c), every third of their ttl
+ * whatever the heartbeat and its back-off, and pushed to tgtd.
  */
 #include "agent.h"
+#include "agent_lease.h"
 #include "client.h"
 #include "lunlink/initiator.h"
 #include "status_file.h"
@@ -53,6 +58,7 @@ struct pg_agent {
 	struct event *timer;		/* the heartbeat */
 	struct event *poll_retry;	/* the next long poll, after a back-off */
 	struct pa_aclient *client;
+	struct pg_leases *leases;	/* write leases renewed and pushed (agent_lease.c) */
 	struct pa_acall *report_call, *poll_call;	/* under way */
 	bool report_again;		/* a report wanted while one was out */
 	long poll_started_ms;
@@ -271,6 +277,7 @@ static int take_desired(struct pg_agent *a, json_object *j, bool save, char *err
 	a->desired = d;
 	a->results = results;
 	a->have_desired = true;
+	pg_leases_want(a->leases, &a->desired);
 	if (save && pg_write_private(a->desired_path, j, err, errlen))
 		say(a, "agent: %s; a restarted agent will wait for the manager", err);
 	return 0;
@@ -439,6 +446,8 @@ static bool reconcile(struct pg_agent *a)
 	a->ro.nareas = a->o.nareas;
 	rc = pg_reconcile(&a->ro, &a->desired, false, &plan, a->results, err, sizeof(err));
 	changed = plan.n > 0;
+	if (changed)	/* a LUN made (again) starts with no lease: push it now */
+		pg_leases_kick(a->leases);
 	for (size_t k = 0; k < plan.n; k++) {
 		char what[1536];
 
@@ -488,6 +497,7 @@ struct pg_agent *pg_agent_new(struct event_base *base, const struct pg_agent_opt
 			      char *err, size_t errlen)
 {
 	struct pa_client_opts co = { 0 };
+	struct pg_leases_opts lo = { 0 };
 	struct pg_agent *a;
 	struct timeval tv;
 	json_object *saved;
@@ -520,6 +530,13 @@ struct pg_agent *pg_agent_new(struct event_base *base, const struct pg_agent_opt
 	co.connect_timeout_ms = co.timeout_ms < 5000 ? co.timeout_ms : 5000;
 	a->client = pa_aclient_new(base, &co, err, errlen);
 	if (!a->client)
+		goto err;
+	lo.client = a->client;
+	lo.tgt = &a->ro.tgt;
+	lo.log = o->log;
+	lo.log_arg = o->log_arg;
+	a->leases = pg_leases_new(base, &lo, err, errlen);
+	if (!a->leases)
 		goto err;
 	/* the desired state it had before a restart: kept serving while the
 	 * manager is away */
@@ -558,6 +575,7 @@ void pg_agent_free(struct pg_agent *a)
 		event_free(a->timer);
 	if (a->poll_retry)
 		event_free(a->poll_retry);
+	pg_leases_free(a->leases);	/* its call, before the client goes */
 	pa_aclient_free(a->client);	/* the calls under way cancelled */
 	pg_desired_free(&a->desired);
 	free(a->results);

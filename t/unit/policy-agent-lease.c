@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * policy-agent-lease.c: the node agent's write leases (policy/
+ * agent_lease.c) against the real manager, on one event loop
+ * (pm_harness.h): the agent's renewals go through the asynchronous
+ * client while the test steps the loop, and its tgtadm is a script that
+ * shows one target (the volume's) and writes down every update it is
+ * asked for.  lease_ms is 1500, so a renewal every 500 ms.
+ *
+ * The story: a doubled volume served by db1; its LUN serving with
+ * lease=on is renewed at once and its lease pushed to tgtd with the
+ * manager's epoch and VALID_MS under the ttl less the margin; renewals
+ * go on every third of the ttl with the same epoch; the agent gone, the
+ * lease expires at the manager, and a new agent gets a higher epoch; a
+ * LUN tgtd does not have gets nothing pushed; a LUN without lease=on is
+ * not renewed at all.
+ */
+#include "pm_harness.h"
+#include "agent_lease.h"
+
+#include <inttypes.h>
+
+static char fake_dir[PATH_MAX], fake_tgtadm[PATH_MAX + 16], show_path[PATH_MAX + 16],
+	    updates_path[PATH_MAX + 16];
+static struct pa_client *db1, *db2;
+static struct pa_aclient *db1_async;
+static struct pg_tgt_opts tgt_opts;
+
+static void sayit(void *arg, const char *msg)
+{
+	diag("agent: %s", msg);
+}
+
+static void report(struct pa_client *c, const char *addr)
+{
+	char body[256];
+	json_object *r = NULL;
+
+	snprintf(body, sizeof(body), "{\"address\":\"%s\",\"portals\":[\"%s:3260\"]}", addr, addr);
+	if (call(c, "POST", "/v1/nodes/report", body, &r, NULL) != 200)
+		diag("report: %s", err_message(r));
+	json_object_put(r);
+}
+
+/* The fake tgtadm: shows show_path, takes no account, writes each
+ * update down. */
+static int make_fake_tgtadm(void)
+{
+	FILE *f;
+
+	path_in(fake_dir, sizeof(fake_dir), "fake");
+	mkdir(fake_dir, 0700);
+	snprintf(fake_tgtadm, sizeof(fake_tgtadm), "%s/tgtadm", fake_dir);
+	snprintf(show_path, sizeof(show_path), "%s/show", fake_dir);
+	snprintf(updates_path, sizeof(updates_path), "%s/updates", fake_dir);
+	f = fopen(fake_tgtadm, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "#!/bin/sh\n"
+		"case \"$*\" in\n"
+		"*'--mode target --op show'*) cat '%s' ;;\n"
+		"*'--mode account --op show'*) ;;\n"
+		"*'--op update'*) echo \"$*\" >>'%s' ;;\n"
+		"*) echo \"unexpected: $*\" >>'%s'; exit 22 ;;\n"
+		"esac\n", show_path, updates_path, updates_path);
+	fclose(f);
+	chmod(fake_tgtadm, 0755);
+	tgt_opts = (struct pg_tgt_opts){ .tgtadm = fake_tgtadm, .control_port = -1 };
+	return 0;
+}
+
+/* tgtd's show: target 1, iqn, with LUN 1 on path (NULL: no LUN 1). */
+static void tgtd_has(const char *iqn, const char *path)
+{
+	FILE *f = fopen(show_path, "w");
+
+	fprintf(f, "Target 1: %s\n    System information:\n        Driver: iscsi\n"
+		"        State: ready\n    I_T nexus information:\n    LUN information:\n"
+		"        LUN: 0\n            Type: controller\n            SCSI ID: IET     00010000\n"
+		"            SCSI SN: beaf10\n            Size: 0 MB, Block size: 1\n"
+		"            Online: Yes\n            Removable media: No\n"
+		"            Prevent removal: No\n            Readonly: No\n            SWP: No\n"
+		"            Thin-provisioning: No\n            Backing store type: null\n"
+		"            Backing store path: None\n            Backing store flags: \n", iqn);
+	if (path)
+		fprintf(f, "        LUN: 1\n            Type: disk\n            SCSI ID: IET     00010001\n"
+			"            SCSI SN: beaf11\n            Size: 1074 MB, Block size: 512\n"
+			"            Online: Yes\n            Removable media: No\n"
+			"            Prevent removal: No\n            Readonly: No\n            SWP: No\n"
+			"            Thin-provisioning: Yes\n            Backing store type: lunlink\n"
+			"            Backing store path: %s\n            Backing store flags: \n", path);
+	fprintf(f, "    Account information:\n    ACL information:\n");
+	fclose(f);
+}
+
+/* The updates tgtadm was asked for, one a line; how many; the last's
+ * epoch and VALID_MS. */
+static size_t updates(int64_t *epoch, int64_t *valid)
+{
+	char line[1024], *p;
+	size_t n = 0;
+	FILE *f = fopen(updates_path, "r");
+
+	*epoch = *valid = -1;
+	while (f && fgets(line, sizeof(line), f)) {
+		n++;
+		p = strstr(line, "lease=");
+		if (p && sscanf(p, "lease=%" SCNd64 ":%" SCNd64, epoch, valid) != 2)
+			*epoch = *valid = -1;
+		if (!strstr(line, "--mode logicalunit --op update --tid 1 --lun 1 --params lease="))
+			diag("an update of another shape: %s", line);
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* db1's desired state as the manager gives it, with lease=on in m's LUN
+ * if wanted and not there; into d. */
+static int desired_of_db1(bool lease_on, struct pg_desired *d, char *iqn, char *path)
+{
+	json_object *r = NULL, *lun;
+	char err[512], bsopts[1100];
+
+	call(db1, "GET", "/v1/nodes/desired", NULL, &r, NULL);
+	lun = member(member(member(r, "volumes"), "m"), "lun");
+	if (!lun) {
+		json_object_put(r);
+		return -1;
+	}
+	snprintf(iqn, PG_IQN_MAX + 1, "%s", jstr(lun, "iqn"));
+	snprintf(path, PG_PATH_MAX + 1, "%s", jstr(lun, "path"));
+	snprintf(bsopts, sizeof(bsopts), "%s", jstr(lun, "bsopts"));
+	if (lease_on && !pg_bsopts_has(bsopts, "lease=on"))
+		snprintf(bsopts + strlen(bsopts), sizeof(bsopts) - strlen(bsopts), ";lease=on");
+	if (!lease_on)	/* a LUN from before leases */
+		bsopts[strcspn(bsopts, ";")] = '\0';
+	json_object_object_add(lun, "bsopts", json_object_new_string(bsopts));
+	if (pg_desired_read(r, d, err, sizeof(err))) {
+		diag("desired: %s", err);
+		json_object_put(r);
+		return -1;
+	}
+	json_object_put(r);
+	return 0;
+}
+
+static int64_t manager_epoch(void)
+{
+	json_object *r = NULL;
+	int64_t e;
+
+	call(admin, "GET", "/v1/volumes/m", NULL, &r, NULL);
+	e = pm_int(member(r, "lease"), "epoch");
+	json_object_put(r);
+	return e;
+}
+
+static struct pg_leases *agent_leases(void)
+{
+	struct pg_leases_opts o = { .client = db1_async, .tgt = &tgt_opts,
+				    .log = getenv("VERBOSE") ? sayit : quiet };
+	char err[512];
+	struct pg_leases *l = pg_leases_new(base, &o, err, sizeof(err));
+
+	if (!l)
+		diag("leases: %s", err);
+	return l;
+}
+
+int main(void)
+{
+	struct pa_client_opts o = { 0 };
+	char err[512], cert[PATH_MAX], key[PATH_MAX], iqn[PG_IQN_MAX + 1], path[PG_PATH_MAX + 1];
+	struct pg_desired d = { 0 }, plain = { 0 };
+	struct pg_leases *l;
+	int64_t epoch, valid, epoch1;
+	size_t n, n1;
+	char *tok;
+
+	lease_ms = 1500;
+	if (harness_begin("policy-agent-lease", 2))
+		return done_testing();
+	for (int i = 0; i < 2; i++) {
+		tok = make_token("node");
+		ok(tok && join(tok, i ? "db2" : "db1", err) == 0, "%s joins (%s)", i ? "db2" : "db1",
+		   err);
+		free(tok);
+	}
+	db1 = node_client("db1");
+	db2 = node_client("db2");
+	report(db1, "127.0.0.1");
+	report(db2, "127.0.0.2");
+	call(admin, "POST", "/v1/areas", "{\"node\":\"db1\",\"path\":\"/srv/a\",\"size\":\"4G\"}", NULL,
+	     NULL);
+	call(admin, "POST", "/v1/areas", "{\"node\":\"db2\",\"path\":\"/srv/b\",\"size\":\"4G\"}", NULL,
+	     NULL);
+	report(db1, "127.0.0.1");
+	report(db2, "127.0.0.2");
+	is_int(call(admin, "POST", "/v1/volumes",
+		    "{\"name\":\"m\",\"way\":\"doubled\",\"size\":\"1G\",\"on\":[\"db1\",\"db2\"]}",
+		    NULL, NULL), 201, "a doubled volume m served by db1");
+	path_in(cert, sizeof(cert), "db1.crt");
+	path_in(key, sizeof(key), "db1.key");
+	o.url = tls_url;
+	o.files = (struct pa_tls_files){ .ca_file = ca_file, .cert_file = cert, .key_file = key };
+	db1_async = pa_aclient_new(base, &o, err, sizeof(err));
+	ok(db1_async && !make_fake_tgtadm(), "db1's asynchronous client and a fake tgtadm");
+	ok(!desired_of_db1(true, &d, iqn, path), "db1's desired state, its LUN with lease=on");
+	tgtd_has(iqn, path);
+
+	l = agent_leases();
+	pg_leases_want(l, &d);
+	wait_ms(300);
+	n = updates(&epoch, &valid);
+	ok(n >= 1, "the lease is renewed at once and pushed to tgtd (%zu update)", n);
+	epoch1 = manager_epoch();
+	ok(epoch1 > 0 && epoch == epoch1, "... with the manager's epoch (%" PRId64 ", %" PRId64 ")",
+	   epoch, epoch1);
+	ok(valid > 1000 && valid <= 1500 - PG_LEASE_MARGIN_MS(1500),
+	   "... VALID_MS under the ttl less the margin (%" PRId64 " <= %d)", valid,
+	   1500 - PG_LEASE_MARGIN_MS(1500));
+
+	n1 = n;
+	wait_ms(2100);
+	n = updates(&epoch, &valid);
+	ok(n - n1 >= 3 && n - n1 <= 5, "renewed and pushed every third of the ttl: %zu in 2.1 s",
+	   n - n1);
+	is_int(epoch, epoch1, "... the same epoch");
+	is_int(manager_epoch(), epoch1, "... at the manager too");
+
+	pg_leases_free(l);
+	n1 = updates(&epoch, &valid);
+	wait_ms(2700);	/* the lease's 1.5 s, a tick, the grace */
+	is_int(updates(&epoch, &valid), n1, "the agent gone, nothing is pushed");
+	l = agent_leases();
+	pg_leases_want(l, &d);
+	wait_ms(300);
+	n = updates(&epoch, &valid);
+	ok(n == n1 + 1 && epoch > epoch1, "a new agent: a new lease of a higher epoch pushed (%"
+	   PRId64 " > %" PRId64 ")", epoch, epoch1);
+	is_int(manager_epoch(), epoch, "... the manager's");
+
+	tgtd_has(iqn, NULL);
+	n1 = updates(&epoch, &valid);
+	wait_ms(1100);
+	is_int(updates(&epoch, &valid), n1, "tgtd without the LUN: nothing pushed");
+	tgtd_has(iqn, path);
+	pg_leases_kick(l);
+	ok(updates(&epoch, &valid) == n1 + 1, "the LUN back (the reconcile made it): pushed at once");
+
+	ok(!desired_of_db1(false, &plain, iqn, path), "a desired state whose LUN has no lease=on");
+	pg_leases_want(l, &plain);
+	n1 = updates(&epoch, &valid);
+	wait_ms(1100);
+	is_int(updates(&epoch, &valid), n1, "... is not renewed nor pushed");
+
+	pg_leases_free(l);
+	pg_desired_free(&d);
+	pg_desired_free(&plain);
+	pa_aclient_free(db1_async);
+	pa_client_free(db1);
+	pa_client_free(db2);
+	pa_client_free(admin);
+	stop();
+	event_base_free(base);
+	return done_testing();
+}
