@@ -17,6 +17,8 @@
 #                         with a fresh one-time token
 #   agent_start I, agent_kill I, mgr_start, mgr_kill, stop_all (at exit)
 #
+# MGR_EXTRA, if set, is more of the manager's settings ("lease_ms = 3000;").
+#
 # With MGR_AGENT=1 the manager is also node 1's agent, in the same
 # lunlink-policyd (manager = true and manager_url: its node registered
 # with the manager's certificate, no token); agent_start 1 and agent_kill 1
@@ -62,6 +64,7 @@ mgr_conf() {
 		address = "$MGR_ADDR";
 		offline_after = 3;
 		heartbeat_interval = 1;
+		${MGR_EXTRA:-}
 		$agent
 	};
 	EOC
