@@ -13,7 +13,9 @@
  * the lease expires (an event), the failover seam names the volume past
  * the grace, and db1's next renewal is a new grant with a higher epoch; a
  * restarted manager keeps the lease and its epoch for a full lease_ms;
- * the lease's record goes with the volume.
+ * another node serving the primary (the record changed by hand, as a
+ * failover will) has the lease only past the old one's deadline and the
+ * grace; the lease's record goes with the volume.
  */
 #include "pm_harness.h"
 
@@ -306,6 +308,60 @@ static void test_restart(void)
 	json_object_put(r);
 }
 
+/* Point volume m's serving node at node n in its record, as a failover
+ * would (none exists yet: the test writes the record itself). */
+static void serve_from(size_t n)
+{
+	char key[PS_KEY_MAX + 1], id[PM_ID_LEN + 1];
+	json_object *vol, *serving, *node;
+
+	pm_key(key, "volumes/m");
+	vol = pm_get(m, key, NULL);
+	node = pm_node_by_name(m, nodes[n].name, id, NULL);
+	json_object_object_get_ex(vol, "serving", &serving);
+	json_object_object_add(serving, "node", json_object_new_string(nodes[n].name));
+	json_object_object_add(serving, "node_id", json_object_new_string(id));
+	if (ps_put(st, key, pm_text(vol), strlen(pm_text(vol)), 0, NULL))
+		diag("put: %s", ps_error(st));
+	json_object_put(node);
+	json_object_put(vol);
+}
+
+/* Another node serves the primary: it gets the lease only once the old
+ * holder's ran out and the grace passed. */
+static void test_other_node(void)
+{
+	json_object *r = NULL;
+	int64_t epoch;
+
+	is_int(renew(0, "{\"volumes\":[\"m\"]}", &r), 200, "db1 renews");
+	json_object_put(r);
+	serve_from(1);
+	is_int(renew(1, "{\"volumes\":[\"m\"]}", &r), 200, "db2 serves m's primary now and renews");
+	ok(!lease_of(r, "m"), "... it gets no lease while db1's holds");
+	like(refusal(r, "m"), "the lease of volume m is node db1's (epoch ", "... saying whose");
+	json_object_put(r);
+	is_int(renew(0, "{\"volumes\":[\"m\"]}", &r), 200, "db1 renews");
+	like(refusal(r, "m"), "node db1 does not serve volume m's primary (node db2 does)",
+	     "... refused: it no longer serves the primary");
+	json_object_put(r);
+	wait_ms(1300);
+	is_int(renew(1, "{\"volumes\":[\"m\"]}", &r), 200, "db2, once db1's lease ran out");
+	like(refusal(r, "m"), "the lease of volume m is node db1's", "... still refused within the grace");
+	json_object_put(r);
+	wait_ms(PM_LEASE_GRACE_MS);
+	is_int(renew(1, "{\"volumes\":[\"m\"]}", &r), 200, "db2, past the grace");
+	epoch = pm_int(lease_of(r, "m"), "epoch");
+	ok(epoch > epoch1, "... gets the lease, a higher epoch (%" PRId64 " > %" PRId64 ")", epoch,
+	   epoch1);
+	json_object_put(r);
+	r = shown("m");
+	is_str(jstr(r, "node"), "db2", "the volume shows db2 holding it");
+	json_object_put(r);
+	serve_from(0);
+	epoch1 = epoch;
+}
+
 static void test_delete(void)
 {
 	char key[PS_KEY_MAX + 1];
@@ -331,6 +387,7 @@ int main(void)
 	test_expiry();
 	test_late_renewal();
 	test_restart();
+	test_other_node();
 	test_delete();
 	for (size_t i = 0; i < 2; i++) {
 		pa_client_free(nodes[i].c);
