@@ -139,6 +139,29 @@ static void add_copies(struct pg_agent *a, const struct pg_actual *actual,
 	json_object_object_add(v, "copies", list);
 }
 
+/* volumes.NAME.lease: the write lease the serving LUN's module holds, as
+ * its status file says ({"state","epoch"}; none said: left out).  Not
+ * its time left: the report would differ at every heartbeat. */
+static void add_lease(struct pg_agent *a, const struct pg_actual *actual,
+		      const struct pg_volume *vol, json_object *v)
+{
+	const struct pg_target *t;
+	json_object *l;
+	uint64_t epoch;
+	char word[8];
+
+	if (!vol->has_lun || vol->delete || !pg_bsopts_has(vol->lun.bsopts, "lease=on"))
+		return;
+	t = pg_actual_target(actual, vol->lun.iqn);
+	if (!t || pg_status_lease(a->o.status_dir, a->ro.tgt.control_port, t->tid, vol->lun.lun,
+				  word, &epoch) != 1)
+		return;
+	l = json_object_new_object();
+	json_object_object_add(l, "state", json_object_new_string(word));
+	json_object_object_add(l, "epoch", json_object_new_int64((int64_t)epoch));
+	json_object_object_add(v, "lease", l);
+}
+
 static json_object *report_json(struct pg_agent *a)
 {
 	json_object *r = json_object_new_object(), *tgtd = json_object_new_object();
@@ -238,8 +261,10 @@ static json_object *report_json(struct pg_agent *a)
 			if (a->results[i].size)
 				json_object_object_add(v, "size",
 						       json_object_new_int64((int64_t)a->results[i].size));
-			if (rc == 0)
+			if (rc == 0) {
 				add_copies(a, &actual, &a->desired.volumes[i], v);
+				add_lease(a, &actual, &a->desired.volumes[i], v);
+			}
 			json_object_object_add(vols, a->desired.volumes[i].name, v);
 		}
 		json_object_object_add(r, "volumes", vols);

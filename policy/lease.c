@@ -184,12 +184,13 @@ size_t pm_leases_expired(struct pm_manager *m, char (*names)[PJR_NAME_MAX + 1], 
 	return n;
 }
 
-json_object *pm_lease_json(struct pm_manager *m, const char *volume)
+json_object *pm_lease_json(struct pm_manager *m, json_object *vol)
 {
+	const char *volume = pm_str(vol, "name");
 	char key[PS_KEY_MAX + 1];
 	const struct pm_lease *e = find(m, volume);
 	int64_t left = e && e->held ? e->deadline_ms - pm_mono_ms() : 0;
-	json_object *rec;
+	json_object *rec, *serving = NULL, *act, *lun;
 
 	pm_key(key, "leases/%s", volume);
 	rec = pm_get(m, key, NULL);
@@ -199,6 +200,13 @@ json_object *pm_lease_json(struct pm_manager *m, const char *volume)
 	json_object_object_add(rec, "state", json_object_new_string(left > 0 ? "held" : "expired"));
 	json_object_object_add(rec, "left_ms", json_object_new_int64(left > 0 ? left : 0));
 	json_object_object_del(rec, "volume");
+	/* and what the primary's LUN holds, as its node last reported */
+	json_object_object_get_ex(vol, "serving", &serving);
+	pm_key(key, "actual/%s/%s", pm_str(serving, "node_id"), volume);
+	act = pm_get(m, key, NULL);
+	if (act && json_object_object_get_ex(act, "lease", &lun))
+		json_object_object_add(rec, "lun", json_object_get(lun));
+	json_object_put(act);
 	return rec;
 }
 

@@ -402,7 +402,7 @@ static void status_get(struct pa_request *r, void *arg)
 	for (size_t i = 0; i < json_object_array_length(vols); i++) {
 		json_object *v = json_object_array_get_idx(vols, i);
 
-		json_object_object_add(v, "lease", pm_lease_json(m, pm_str(v, "name")));
+		json_object_object_add(v, "lease", pm_lease_json(m, v));
 	}
 	json_object_object_add(out, "volumes", vols);
 	pa_reply_json(r, 200, out);

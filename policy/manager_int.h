@@ -370,8 +370,10 @@ void pm_leases_tick(struct pm_manager *m);
 /* leases/NAME was deleted (its volume went): forget it. */
 void pm_lease_forget(struct pm_manager *m, const char *volume);
 /* A volume's lease as GET /v1/volumes shows it: the record with "state"
- * (held or expired, by the clock) and "left_ms"; NULL if it has none. */
-json_object *pm_lease_json(struct pm_manager *m, const char *volume);
+ * (held or expired, by the clock), "left_ms" and "lun", what the serving
+ * node last reported its LUN holds; NULL if it has none.  vol: the
+ * volume's record. */
+json_object *pm_lease_json(struct pm_manager *m, json_object *vol);
 /*
  * The seam for failover: the volumes whose lease ran out more than
  * PM_LEASE_GRACE_MS ago and was not granted again, whose primary may be

@@ -17,7 +17,9 @@
  *                       "desired_revision": N, "size": N,
  *                       "copies": [{"node": "ID", "url": "iscsi://...",
  *                                   "state": "up"|"syncing"|"connecting"|"down"|"refused",
- *                                   "left_bytes": N, "error": "..."}]}}}
+ *                                   "left_bytes": N, "error": "..."}],
+ *                       "lease": {"state": "none"|"held"|"expired"|"deposed",
+ *                                 "epoch": N}}}}
  *
  * Every field is optional: an agent reports what it knows.  Paths (areas',
  * images') are checked here too (pm_path_check), so that this file and
@@ -237,16 +239,44 @@ static int parse_copy(json_object *in, size_t i, json_object *list, struct pjr_e
 	return 0;
 }
 
+/* The write lease the serving LUN's module holds (its status file):
+ * {"state":"none"|"held"|"expired"|"deposed","epoch"}, into v. */
+static int parse_lease(json_object *in, json_object *v, struct pjr_err *e)
+{
+	static const char *const fields[] = { "state", "epoch", NULL };
+	const char *state;
+	int64_t epoch = 0;
+	json_object *l;
+
+	if (!json_object_is_type(in, json_type_object))
+		return pjr_fail(e, 400, "lease", "field 'lease' must be an object");
+	if (pjr_only(in, fields, e) ||
+	    pjr_string(in, "state", true, 16, PJR_NAME, &state, e) ||
+	    pjr_int(in, "epoch", true, 0, (1LL << 48) - 1, &epoch, e))
+		return nested(e, "lease");
+	if (strcmp(state, "none") && strcmp(state, "held") && strcmp(state, "expired") &&
+	    strcmp(state, "deposed")) {
+		pjr_fail(e, 400, "state", "field 'state' must be none, held, expired or deposed, "
+			 "not '%s'", state);
+		return nested(e, "lease");
+	}
+	l = json_object_new_object();
+	json_object_object_add(l, "state", json_object_new_string(state));
+	json_object_object_add(l, "epoch", json_object_new_int64(epoch));
+	json_object_object_add(v, "lease", l);
+	return 0;
+}
+
 static int parse_volume(const char *name, json_object *in, json_object *vols,
 			struct pjr_err *e)
 {
 	static const char *const fields[] = { "state", "error", "desired_revision", "size",
-					      "copies", NULL };
+					      "copies", "lease", NULL };
 	char place[96];
 	const char *state, *error = NULL;
 	int64_t desired = 0;
 	uint64_t size = 0;
-	json_object *v, *copies, *list;
+	json_object *v, *copies, *list, *lease;
 
 	snprintf(place, sizeof(place), "volumes.%s", name);
 	if (!pjr_name_valid(name, strlen(name)))
@@ -273,6 +303,8 @@ static int parse_volume(const char *name, json_object *in, json_object *vols,
 	json_object_object_add(v, "desired_revision", json_object_new_int64(desired));
 	if (json_object_object_get_ex(in, "size", NULL))
 		add_size(v, "size", size);
+	if (json_object_object_get_ex(in, "lease", &lease) && parse_lease(lease, v, e))
+		return nested(e, place);
 	if (!copies)
 		return 0;
 	list = json_object_new_array();

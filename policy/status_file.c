@@ -94,6 +94,17 @@ static bool state_ok(const char *s, size_t n, bool peer)
 	return false;
 }
 
+/* A write lease's word (target/mirror/status.c). */
+static bool lease_ok(const char *s, size_t n)
+{
+	static const char *const names[] = { "none", "held", "expired", "deposed" };
+
+	for (size_t i = 0; i < 4; i++)
+		if (strlen(names[i]) == n && !strncmp(s, names[i], n))
+			return true;
+	return false;
+}
+
 static bool url_ok(const char *s, size_t n)
 {
 	if (n < 9 || n > PG_COPY_URL_MAX || strncmp(s, "iscsi://", 8))
@@ -129,6 +140,16 @@ static int parse_line(char *line, size_t no, struct pg_status *s, bool *head, ch
 			if (number(v, n, INT32_MAX, &x))
 				return fail(err, errlen, no, "tgtd= is not a process id");
 			s->tgtd_pid = (int)x;
+		}
+		if ((v = field(line, "lease", &n))) {
+			if (!lease_ok(v, n))
+				return fail(err, errlen, no, "lease= is none of none, held, expired, "
+					    "deposed");
+			snprintf(s->lease, sizeof(s->lease), "%.*s", (int)n, v);
+			if (!(v = field(line, "lease_epoch", &n)) ||
+			    number(v, n, PG_LEASE_EPOCH_MAX, &s->lease_epoch))
+				return fail(err, errlen, no, "lease_epoch= is not a number from 0 to "
+					    "2^48-1");
 		}
 		if ((v = field(line, "remote", &n))) {
 			if (!url_ok(v, n))
@@ -236,10 +257,57 @@ static int read_file(const char *path, char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
+/* The status file of extent e (1: the LUN's own) into *s: 0, or -1 when
+ * missing, refused (why, if errlen), another LUN's or a dead tgtd's. */
+static int read_status(const char *dir, int control_port, unsigned int tid, unsigned int lun,
+		       unsigned int e, char *buf, struct pg_status *s, char *why, size_t errlen)
+{
+	char path[4200], reason[512];
+	size_t len;
+
+	if (e == 1)
+		snprintf(path, sizeof(path), "%s/c%d-t%u-l%u.status", dir ? dir : STATUS_DIR,
+			 control_port < 0 ? 0 : control_port, tid, lun);
+	else
+		snprintf(path, sizeof(path), "%s/c%d-t%u-l%u-e%u.status", dir ? dir : STATUS_DIR,
+			 control_port < 0 ? 0 : control_port, tid, lun, e);
+	if (read_file(path, buf, PG_STATUS_MAX + 1, &len))
+		return -1;
+	if (pg_status_parse(buf, len, s, reason, sizeof(reason))) {
+		if (errlen)
+			snprintf(why, errlen, "%s: %s", path, reason);
+		return -1;
+	}
+	/* left behind by a tgtd that was killed: not this LUN's */
+	if (s->tid != tid || s->lun != lun ||
+	    (s->tgtd_pid > 0 && kill(s->tgtd_pid, 0) && errno == ESRCH))
+		return -1;
+	return 0;
+}
+
+int pg_status_lease(const char *dir, int control_port, unsigned int tid, unsigned int lun,
+		    char word[8], uint64_t *epoch)
+{
+	char *buf = malloc(PG_STATUS_MAX + 1);
+	struct pg_status s;
+	int rc = 0;
+
+	word[0] = '\0';
+	*epoch = 0;
+	if (!buf)
+		return -1;
+	if (read_status(dir, control_port, tid, lun, 1, buf, &s, NULL, 0) == 0 && s.lease[0]) {
+		snprintf(word, 8, "%s", s.lease);
+		*epoch = s.lease_epoch;
+		rc = 1;
+	}
+	free(buf);
+	return rc;
+}
+
 size_t pg_status_copies(const char *dir, int control_port, unsigned int tid, unsigned int lun,
 			struct pg_copy *out, size_t max, char *err, size_t errlen)
 {
-	char path[4200], why[512];
 	char *buf = malloc(PG_STATUS_MAX + 1);
 	size_t n = 0;
 
@@ -249,25 +317,10 @@ size_t pg_status_copies(const char *dir, int control_port, unsigned int tid, uns
 		return 0;
 	for (unsigned int e = 1; e <= EXTENTS_MAX && n < max; e++) {
 		struct pg_status s;
-		size_t len;
 
-		if (e == 1)
-			snprintf(path, sizeof(path), "%s/c%d-t%u-l%u.status", dir ? dir : STATUS_DIR,
-				 control_port < 0 ? 0 : control_port, tid, lun);
-		else
-			snprintf(path, sizeof(path), "%s/c%d-t%u-l%u-e%u.status",
-				 dir ? dir : STATUS_DIR, control_port < 0 ? 0 : control_port, tid,
-				 lun, e);
-		if (read_file(path, buf, PG_STATUS_MAX + 1, &len))
-			continue;
-		if (pg_status_parse(buf, len, &s, why, sizeof(why))) {
-			if (errlen && !err[0])
-				snprintf(err, errlen, "%s: %s", path, why);
-			continue;
-		}
-		/* left behind by a tgtd that was killed: not this LUN's */
-		if (s.tid != tid || s.lun != lun ||
-		    (s.tgtd_pid > 0 && kill(s.tgtd_pid, 0) && errno == ESRCH))
+		/* the first reason a file was refused is said */
+		if (read_status(dir, control_port, tid, lun, e, buf, &s, err,
+				errlen && !err[0] ? errlen : 0))
 			continue;
 		for (size_t i = 0; i < s.ncopies && n < max; i++)
 			out[n++] = s.copies[i];

@@ -28,9 +28,15 @@ struct pg_copy {
 	char error[PG_COPY_ERROR_MAX + 1];	/* why it is down or refused, or "" */
 };
 
+#define PG_LEASE_EPOCH_MAX	((1ULL << 48) - 1)
+
 struct pg_status {
 	unsigned int tid, lun, extent;		/* extent 0: the LUN's own set */
 	int tgtd_pid;				/* the tgtd that wrote it (0: not said) */
+	/* lease=on: the write lease, "none", "held", "expired" or "deposed";
+	 * "" when the LUN has no lease=on */
+	char lease[8];
+	uint64_t lease_epoch;
 	struct pg_copy copies[PG_COPIES_MAX];
 	size_t ncopies;
 };
@@ -39,12 +45,22 @@ struct pg_status {
  * Parse one status file's text (len bytes, need not be NUL-terminated).
  * "leg N url=U state=S ... [left=L|out_of_date=L] ... [error="E"]" lines
  * give a copy each (a mirror's), "peer state=S ... [error="E"]" one for
- * the remote extent of the first line's "remote=URL"; "copy", "local" and
+ * the remote extent of the first line's "remote=URL"; the first line's
+ * "lease=W lease_epoch=E" the write lease; "copy", "local" and
  * unknown key=value fields are skipped.  0, or -1 with "line N: reason"
  * in err and *s empty.
  */
 int pg_status_parse(const char *text, size_t len, struct pg_status *s, char *err,
 		    size_t errlen);
+
+/*
+ * The write lease of the LUN tid/lun served by the tgtd on control_port,
+ * from its own status file (as pg_status_copies finds it): 1 with its
+ * word (none|held|expired|deposed) in word and *epoch, 0 when the file
+ * has none (no file, no lease=on, another tgtd's), -1 when it is refused.
+ */
+int pg_status_lease(const char *dir, int control_port, unsigned int tid, unsigned int lun,
+		    char word[8], uint64_t *epoch);
 
 /*
  * The copies of the LUN tid/lun served by the tgtd on control_port (its

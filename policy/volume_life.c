@@ -384,7 +384,7 @@ void pm_volumes_get(struct pa_request *r, void *arg)
 		if (!pm_caller_admin(r))
 			pm_volume_redact(out);
 		json_object_object_add(out, "link", pm_link_get(m, r->rest + 1, NULL));
-		json_object_object_add(out, "lease", pm_lease_json(m, r->rest + 1));
+		json_object_object_add(out, "lease", pm_lease_json(m, out));
 		pa_reply_json(r, 200, out);
 		return;
 	}
@@ -396,7 +396,7 @@ void pm_volumes_get(struct pa_request *r, void *arg)
 
 		pm_volume_redact(v);
 		json_object_object_add(v, "link", pm_link_get(m, pm_str(v, "name"), NULL));
-		json_object_object_add(v, "lease", pm_lease_json(m, pm_str(v, "name")));
+		json_object_object_add(v, "lease", pm_lease_json(m, v));
 	}
 	json_object_object_add(out, "revision", json_object_new_int64(rev));
 	json_object_object_add(out, "volumes", all);

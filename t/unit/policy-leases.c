@@ -9,7 +9,8 @@
  * renewal grants the lease with the revision of the granting transaction
  * as its epoch (an event), its renewals before the deadline keep it; db2
  * (the leg), a single volume, an unknown one and bad bodies are refused,
- * by name; the volume shows its owner, epoch and time left; unrenewed,
+ * by name; the volume shows its owner, epoch and time left, and what its
+ * node reports its LUN holds; unrenewed,
  * the lease expires (an event), the failover seam names the volume past
  * the grace, and db1's next renewal is a new grant with a higher epoch; a
  * restarted manager keeps the lease and its epoch for a full lease_ms;
@@ -233,6 +234,33 @@ static void test_refusals(void)
 	json_object_put(r);
 }
 
+/* What db1's tgtd holds, as its agent reports it, shows with the lease. */
+static void test_lun_view(void)
+{
+	json_object *r = NULL, *l;
+	char body[160];
+
+	snprintf(body, sizeof(body), "{\"state\":\"ready\",\"lease\":{\"state\":\"held\","
+		 "\"epoch\":%" PRId64 "}}", epoch1);
+	json_object_object_add(nodes[0].vols, "m", json_tokener_parse(body));
+	report_all();
+	l = shown("m");
+	is_str(jstr(member(l, "lun"), "state"), "held", "db1 reports its LUN holds the lease: shown");
+	is_int(pm_int(member(l, "lun"), "epoch"), epoch1, "... with the epoch it holds");
+	json_object_put(l);
+	ok(call(nodes[0].c, "POST", "/v1/nodes/report",
+		"{\"volumes\":{\"m\":{\"state\":\"ready\",\"lease\":{\"state\":\"lost\",\"epoch\":1}}}}",
+		&r, NULL) == 400, "a lease in an unknown state: 400");
+	is_str(err_field(r), "volumes.m.lease.state", "... naming it by its place");
+	json_object_put(r);
+	ok(call(nodes[0].c, "POST", "/v1/nodes/report",
+		"{\"volumes\":{\"m\":{\"state\":\"ready\",\"lease\":{\"state\":\"held\","
+		"\"epoch\":281474976710656}}}}", &r, NULL) == 400, "an epoch past 2^48-1: 400");
+	is_str(err_field(r), "volumes.m.lease.epoch", "... naming it");
+	json_object_put(r);
+	json_object_object_del(nodes[0].vols, "m");
+}
+
 static void test_expiry(void)
 {
 	json_object *r = NULL, *l, *ev;
@@ -384,6 +412,7 @@ int main(void)
 	setup();
 	test_grant_and_renew();
 	test_refusals();
+	test_lun_view();
 	test_expiry();
 	test_late_renewal();
 	test_restart();

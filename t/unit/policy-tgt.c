@@ -46,7 +46,9 @@ static char *slurp(const char *dir, const char *name, size_t *len)
 static void test_status(const char *dir)
 {
 	static const char *const bad[] = { "bad-no-lun-line", "bad-state", "bad-tid", "bad-url",
-					   "bad-peer-no-remote" };
+					   "bad-peer-no-remote", "bad-lease-word" };
+	char word[8];
+	uint64_t epoch;
 	struct pg_status s;
 	struct pg_copy c[4];
 	char err[256], *text, tmpl[] = "/tmp/policy-tgt-status.XXXXXX", path[4200];
@@ -85,6 +87,23 @@ static void test_status(const char *dir)
 		ok(0, "the remote extent's file parses: %s", text ? err : "missing");
 	}
 	free(text);
+	text = slurp_in(dir, "status-file", "lease-held", &len);
+	if (text && !pg_status_parse(text, len, &s, err, sizeof(err))) {
+		is_str(s.lease, "held", "a lease=on LUN's file: its lease held");
+		is_u64(s.lease_epoch, 5, "... of epoch 5");
+		is_int(s.ncopies, 2, "... its two legs as well");
+	} else {
+		ok(0, "the module's file with a lease parses: %s", text ? err : "missing");
+	}
+	free(text);
+	text = slurp_in(dir, "status-file", "lease-deposed", &len);
+	ok(text && !pg_status_parse(text, len, &s, err, sizeof(err)) && !strcmp(s.lease, "deposed"),
+	   "a deposed mirror's file says so");
+	free(text);
+	text = slurp_in(dir, "status-file", "leg-up", &len);
+	ok(text && !pg_status_parse(text, len, &s, err, sizeof(err)) && !s.lease[0],
+	   "a LUN without lease=on: no lease");
+	free(text);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		text = slurp_in(dir, "status-file", bad[i], &len);
 		is_int(text ? pg_status_parse(text, len, &s, err, sizeof(err)) : 0, -1,
@@ -96,7 +115,8 @@ static void test_status(const char *dir)
 	ok(mkdtemp(tmpl) != NULL, "a scratch status folder");
 	snprintf(path, sizeof(path), "%s/c7-t3-l1.status", tmpl);
 	f = fopen(path, "w");
-	fprintf(f, "lun tid=3 lun=1 image=/a volume=x copy=y tgtd=%d\n"
+	fprintf(f, "lun tid=3 lun=1 image=/a volume=x copy=y tgtd=%d lease=expired lease_epoch=42 "
+		"lease_left_ms=0\n"
 		"leg 1 url=iscsi://b:3260/iqn.2026-11.x:y/1 state=up out_of_date=0\n", (int)getpid());
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/c7-t3-l1-e3.status", tmpl);
@@ -117,6 +137,10 @@ static void test_status(const char *dir)
 	}
 	is_int(pg_status_copies(tmpl, 7, 4, 1, c, 4, err, sizeof(err)), 0,
 	       "a file a dead tgtd left is not taken");
+	is_int(pg_status_lease(tmpl, 7, 3, 1, word, &epoch), 1, "the LUN's lease, from its own file");
+	ok(!strcmp(word, "expired") && epoch == 42, "... expired, epoch 42");
+	is_int(pg_status_lease(tmpl, 7, 4, 1, word, &epoch), 0, "none from a dead tgtd's file");
+	is_int(pg_status_lease(tmpl, 7, 9, 1, word, &epoch), 0, "none without a file");
 	is_int(pg_status_copies(tmpl, 8, 3, 1, c, 4, err, sizeof(err)), 0,
 	       "another tgtd's control port: not this LUN");
 	snprintf(path, sizeof(path), "rm -rf '%s'", tmpl);
