@@ -6,6 +6,7 @@
  * the table, so an unknown or misspelt name is an error, not ignored.
  */
 #include "config.h"
+#include "lunlink/config_file.h"
 #include "lunlink/errmsg.h"
 #include "log.h"
 
@@ -231,19 +232,11 @@ int rd_config_load(struct rd_config *c, const char *path, bool must_exist,
 		   char *err, size_t errlen)
 {
 	config_setting_t *root, *st;
-	struct stat sb;
 	config_t cf;
-	int rc = 0;
+	int rc = ll_config_read(&cf, path, must_exist, err, errlen);
 
-	if (stat(path, &sb)) {
-		if (errno == ENOENT && !must_exist)
-			return 0;
-		return ll_fail(err, errlen, "configuration file %s: %s", path, strerror(errno));
-	}
-	config_init(&cf);
-	if (!config_read_file(&cf, path)) {
-		rc = ll_fail(err, errlen, "%s:%d: %s", config_error_file(&cf) ? config_error_file(&cf) : path,
-			  config_error_line(&cf), config_error_text(&cf));
+	if (rc) {
+		rc = rc > 0 ? 0 : rc;
 		goto out;
 	}
 	root = config_root_setting(&cf);

@@ -167,7 +167,7 @@ static json_object *report_json(struct pg_agent *a)
 	json_object *r = json_object_new_object(), *tgtd = json_object_new_object();
 	json_object *areas = json_object_new_array(), *luns = json_object_new_array();
 	struct pg_actual actual;
-	char version[64] = "", err[1024], initiator[LL_INITIATOR_MAX + 1];
+	char version[64] = "", err[1024], initiator[LL_INITIATOR_MAX + 1], why[160];
 	int rc;
 
 	if (a->o.address)
@@ -183,14 +183,11 @@ static json_object *report_json(struct pg_agent *a)
 	 * the manager puts it in their LUNs' ACLs (a host name the manager
 	 * would refuse is left out, and said once) */
 	ll_initiator_name(initiator, sizeof(initiator));
-	if (strlen(initiator) <= PG_IQN_MAX &&
-	    strspn(initiator, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:-") ==
-	    strlen(initiator))
+	if (ll_iscsi_name_valid(initiator, why, sizeof(why)))
 		json_object_object_add(r, "initiator", json_object_new_string(initiator));
 	else if (!a->initiator_said) {
-		say(a, "agent: the module's initiator name '%.64s' has characters iSCSI does not "
-		    "take; not reported (rename the host): its legs and peers will refuse it",
-		    initiator);
+		say(a, "agent: the module's initiator name '%.64s' is not an iSCSI name (%s); not "
+		    "reported (rename the host): its legs and peers will refuse it", initiator, why);
 		a->initiator_said = true;
 	}
 	if (a->o.lunlink_version)

@@ -7,6 +7,7 @@
  * character set, and a path must be absolute and normalised.
  */
 #include "agent_desired.h"
+#include "lunlink/initiator.h"
 #include "json_req.h"
 
 #include <stdio.h>
@@ -41,18 +42,6 @@ static bool path_ok(const char *p)
 			return false;
 	}
 	return true;
-}
-
-/* An iSCSI name as tgt takes it: iqn./eui./naa. and [A-Za-z0-9.:-].
- * Upper case too: the manager lends to an initiator name as the
- * initiator sends it (pm_iqn_valid), and tgtd's ACL compares bytes. */
-static bool iqn_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 4 && n <= PG_IQN_MAX &&
-	       (!strncmp(s, "iqn.", 4) || !strncmp(s, "eui.", 4) || !strncmp(s, "naa.", 4)) &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:-") == n;
 }
 
 /* Printable ASCII, no space, no ',' (tgt splits its parameters on it). */
@@ -133,7 +122,7 @@ static int read_lun(json_object *o, const char *place, struct pg_want_lun *w, ch
 	if ((sn && !scsi_ok(sn)) || (id && !scsi_ok(id)))
 		return failf(err, errlen, place, "scsi_sn and scsi_id must be at most 36 of "
 			     "letters, digits, '.', ':', '_', '-'");
-	if (!iqn_ok(iqn))
+	if (!ll_iscsi_name_valid(iqn, NULL, 0))
 		return failf(err, errlen, place, "iqn must be an iSCSI name (iqn.YYYY-MM.domain:"
 			     "name, of letters, digits, '.', ':', '-')");
 	if (!path_ok(path))
@@ -149,7 +138,7 @@ static int read_lun(json_object *o, const char *place, struct pg_want_lun *w, ch
 	if (!w->acl)
 		return failf(err, errlen, place, "out of memory");
 	for (size_t i = 0; i < nacl; i++) {
-		if (strcmp(acl[i], "ALL") && !iqn_ok(acl[i]))
+		if (strcmp(acl[i], "ALL") && !ll_iscsi_name_valid(acl[i], NULL, 0))
 			return failf(err, errlen, place, "each acl entry must be an initiator's "
 				     "iSCSI name, or ALL");
 		snprintf(w->acl[i], sizeof(*w->acl), "%s", acl[i]);

@@ -73,7 +73,9 @@ struct pa_acall *pa_aclient_call(struct pa_aclient *a, const char *method, const
 				 json_object *body, long timeout_ms, pa_done_fn done, void *arg,
 				 char *err, size_t errlen);
 /* Stop a call under way (its connection is closed); done is not called.
- * Not for a call whose done was called: it is gone. */
+ * From inside the call's own done it does nothing (the call is being
+ * finished and is freed when done returns); after done returned the call
+ * is gone: not for it. */
 void pa_acall_cancel(struct pa_acall *call);
 /* Calls under way. */
 size_t pa_aclient_pending(const struct pa_aclient *a);

@@ -15,6 +15,7 @@
 #include "client_int.h"
 #include "lunlink/errmsg.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,7 @@ struct pa_acall {
 	struct pa_transfer t;
 	pa_done_fn done;
 	void *arg;
+	bool finishing;		/* in its done: collect frees it after */
 };
 
 struct pa_aclient {
@@ -136,9 +138,12 @@ static int on_socket(CURL *h, curl_socket_t fd, int what, void *arg, void *sockp
 		a->socks = s;
 		curl_multi_assign(a->multi, fd, s);
 	}
-	if (s->ev)
-		event_free(s->ev);
-	s->ev = event_new(a->base, fd, kind | EV_PERSIST, on_event, s);
+	/* one event per socket, set again when curl wants other things */
+	if (!s->ev)
+		s->ev = event_new(a->base, fd, kind | EV_PERSIST, on_event, s);
+	else if (event_del(s->ev) ||
+		 event_assign(s->ev, a->base, fd, kind | EV_PERSIST, on_event, s))
+		return -1;
 	return s->ev && !event_add(s->ev, NULL) ? 0 : -1;
 }
 
@@ -174,6 +179,7 @@ static void collect(struct pa_aclient *a)
 		/* off the list before done: done may start or cancel other
 		 * calls, and pa_aclient_pending no longer counts this one */
 		call_detach(call);
+		call->finishing = true;
 		call->done(call->arg, status, reply, rc ? err : NULL);
 		json_object_put(reply);
 		call_free(call);
@@ -217,7 +223,7 @@ err:
 
 void pa_acall_cancel(struct pa_acall *call)
 {
-	if (call)
+	if (call && !call->finishing)
 		call_unlink(call);
 }
 

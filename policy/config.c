@@ -11,6 +11,7 @@
 #include "json_req.h"
 #include "ca.h"
 #include "manager.h"	/* lease_ms's default and bounds */
+#include "lunlink/config_file.h"
 #include "lunlink/errmsg.h"
 
 #include <arpa/inet.h>
@@ -496,24 +497,13 @@ static int load(struct pcf_config *c, config_t *cf, const char *name, char *err,
 
 int pcf_load(struct pcf_config *c, const char *path, bool must_exist, char *err, size_t errlen)
 {
-	struct stat sb;
 	config_t cf;
-	int rc;
+	int rc = ll_config_read(&cf, path, must_exist, err, errlen);
 
-	if (stat(path, &sb)) {
-		if (errno == ENOENT && !must_exist)
-			return 0;
-		return ll_fail(err, errlen, "configuration file %s: %s", path, strerror(errno));
-	}
-	config_init(&cf);
-	if (!config_read_file(&cf, path)) {
-		rc = ll_fail(err, errlen, "%s:%d: %s",
-			     config_error_file(&cf) ? config_error_file(&cf) : path,
-			     config_error_line(&cf), config_error_text(&cf));
-		goto out;
-	}
-	rc = load(c, &cf, path, err, errlen);
-out:
+	if (!rc)
+		rc = load(c, &cf, path, err, errlen);
+	else if (rc > 0)
+		rc = 0;
 	config_destroy(&cf);
 	return rc;
 }

@@ -16,6 +16,7 @@
  * since= answers "changed" only then.
  */
 #include "manager_int.h"
+#include "lunlink/initiator.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -124,7 +125,7 @@ void pm_hosts_report(struct pa_request *r, void *arg)
 		goto out;
 	}
 	if (pm_str(report, "initiator")[0] &&
-	    !pm_iqn_valid(pm_str(report, "initiator"), why, sizeof(why))) {
+	    !ll_iscsi_name_valid(pm_str(report, "initiator"), why, sizeof(why))) {
 		pa_reply_error(r, 400, "initiator", "field 'initiator' is not an iSCSI initiator "
 			       "name: %s", why);
 		goto out;

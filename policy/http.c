@@ -614,6 +614,10 @@ static struct evhttp *new_http(struct pa_server *s, struct listener *l)
 	if (!h)
 		return NULL;
 	evhttp_set_max_body_size(h, (ev_ssize_t)s->o.max_body);
+	/* An oversize body is read and dropped before the 413 goes out: a
+	 * client still sending it would otherwise meet a closed socket
+	 * (EPIPE) and never see the answer. */
+	evhttp_set_flags(h, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_max_headers_size(h, HEADERS_MAX);
 	evhttp_set_timeout(h, s->o.timeout);
 	evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |

@@ -339,10 +339,6 @@ void pm_volume_action(struct pa_request *r, struct pm_manager *m);
 /* A resize whose other parts have grown: grow the serving node's (the
  * record's mod revision vol_mod).  0, 1 if changed meanwhile, -1. */
 int pm_resize_serving(struct pm_manager *m, json_object *vol, int64_t vol_mod);
-/* Whether s is an iSCSI initiator name lunlink accepts (RFC 3720 3.2.6:
- * iqn.YYYY-MM.reverse.domain[:...] or eui. and 16 hex digits); if not,
- * why. */
-bool pm_iqn_valid(const char *s, char *why, size_t len);
 /* A CHAP account the manager makes: user "ll-" and 9 random lower-case
  * letters and digits, a 16-character random secret.  -1 without
  * randomness. */

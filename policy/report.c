@@ -25,6 +25,7 @@
  * images') are checked here too (pm_path_check), so that this file and
  * json_req.c are all the fuzz target needs.
  */
+#include "lunlink/initiator.h"
 #include "manager_int.h"
 
 #include <stdio.h>
@@ -36,7 +37,6 @@
 #define VOLUMES_MAX	1024
 #define VERSION_MAX	64
 #define ERROR_MAX	512
-#define IQN_MAX		223
 #define SIZE_MAX_BYTES	(1ULL << 60)
 #define COPIES_MAX	16	/* a serving LUN's legs or remote extents */
 #define URL_MAX		300
@@ -178,7 +178,7 @@ static int parse_lun(json_object *in, size_t i, json_object *list, struct pjr_er
 	if (pjr_only(in, fields, e) ||
 	    pjr_int(in, "tid", true, 1, 65535, &tid, e) ||
 	    pjr_int(in, "lun", true, 0, 16383, &lun, e) ||
-	    pjr_string(in, "iqn", true, IQN_MAX, PJR_HOST, &iqn, e) ||
+	    pjr_string(in, "iqn", true, LL_ISCSI_NAME_MAX, PJR_HOST, &iqn, e) ||
 	    pjr_string(in, "path", false, PM_PATH_MAX, PJR_TEXT, &path, e) ||
 	    (path && pm_path_check(path, "path", e)) ||
 	    pjr_size(in, "size", false, 0, SIZE_MAX_BYTES, &size, e))
@@ -331,7 +331,7 @@ int pm_report_parse(json_object *body, json_object **out, json_object **volumes,
 	    pjr_string_array(body, "portals", false, PORTALS_MAX, 64, PJR_HOST, portals, e) ||
 	    pjr_string(body, "tgt_version", false, VERSION_MAX, PJR_TEXT, &tgt, e) ||
 	    pjr_string(body, "lunlink_version", false, VERSION_MAX, PJR_TEXT, &lunlink, e) ||
-	    pjr_string(body, "initiator", false, IQN_MAX, PJR_HOST, &initiator, e))
+	    pjr_string(body, "initiator", false, LL_ISCSI_NAME_MAX, PJR_HOST, &initiator, e))
 		goto err;
 	if (address)
 		json_object_object_add(r, "address", json_object_new_string(address));
@@ -465,7 +465,7 @@ int pm_host_report_parse(json_object *body, json_object **out, json_object **lin
 
 	*out = *links = NULL;
 	if (pjr_only(body, fields, e) ||
-	    pjr_string(body, "initiator", false, IQN_MAX, PJR_HOST, &initiator, e) ||
+	    pjr_string(body, "initiator", false, LL_ISCSI_NAME_MAX, PJR_HOST, &initiator, e) ||
 	    pjr_string(body, "hostname", false, 253, PJR_HOST, &hostname, e) ||
 	    pjr_string(body, "lunlink_version", false, VERSION_MAX, PJR_TEXT, &version, e) ||
 	    get_array(body, "links", HOST_LINKS_MAX, &in, e))

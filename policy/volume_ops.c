@@ -20,6 +20,7 @@
  * record, shown only to admins (pm_volume_redact).
  */
 #include "manager_int.h"
+#include "lunlink/initiator.h"
 
 #include <inttypes.h>
 #include <openssl/rand.h>
@@ -27,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IQN_MAX		223	/* RFC 3720 3.2.6.1 */
 
 /* ---- shared ---- */
 
@@ -322,54 +322,6 @@ out:
 
 /* ---- lending ---- */
 
-bool pm_iqn_valid(const char *s, char *why, size_t len)
-{
-	/* RFC 3720 folds names to lower case, but initiators send the name
-	 * as their file has it, and tgtd's ACL compares it byte for byte:
-	 * upper case is taken (and kept) after the domain, where
-	 * hand-written names have it (":Guest-A") */
-	static const char name_set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				       "0123456789-.:";
-	static const char hex[] = "0123456789abcdefABCDEF";
-	size_t n = strlen(s), auth;
-	int month;
-
-	if (n > IQN_MAX) {
-		snprintf(why, len, "an iSCSI name is at most %d bytes, this one %zu", IQN_MAX, n);
-		return false;
-	}
-	if (!strncmp(s, "eui.", 4)) {
-		if (n == 20 && strspn(s + 4, hex) == 16)
-			return true;
-		snprintf(why, len, "an eui. name is eui. and 16 hex digits (eui.02004567A425678D)");
-		return false;
-	}
-	if (strncmp(s, "iqn.", 4) || n < 12 || strspn(s + 4, "0123456789") != 4 || s[8] != '-' ||
-	    strspn(s + 9, "0123456789") != 2 || s[11] != '.') {
-		snprintf(why, len, "an iSCSI name is iqn.YYYY-MM.reversed.domain[:anything] (as in "
-			 "/etc/iscsi/initiatorname.iscsi) or eui. and 16 hex digits");
-		return false;
-	}
-	month = (s[9] - '0') * 10 + (s[10] - '0');
-	if (month < 1 || month > 12) {
-		snprintf(why, len, "the month in '%.12s' must be 01 to 12", s);
-		return false;
-	}
-	auth = strcspn(s + 12, ":");
-	if (!auth || s[12] == '.' || s[12 + auth - 1] == '.' ||
-	    strspn(s + 12, "abcdefghijklmnopqrstuvwxyz0123456789-.") != auth) {
-		snprintf(why, len, "after iqn.YYYY-MM. comes a reversed domain name in lower case "
-			 "(com.example), then optionally ':' and the rest");
-		return false;
-	}
-	if (strspn(s, name_set) != n) {
-		snprintf(why, len, "an iSCSI name has letters, digits and '-', '.', ':' only; byte "
-			 "%zu is not one", strspn(s, name_set));
-		return false;
-	}
-	return true;
-}
-
 /* len random characters of set into out (NUL-terminated); -1 if the
  * system has no randomness to give. */
 static int random_text(char *out, size_t len, const char *set)
@@ -413,11 +365,11 @@ static void volume_lend(struct pa_request *r, struct pm_manager *m, const char *
 	if (pa_request_json(r, &body))
 		goto out;
 	if (pjr_only(body, fields, &e) ||
-	    pjr_string(body, "initiator", true, IQN_MAX + 1, PJR_TEXT, &iqn, &e)) {
+	    pjr_string(body, "initiator", true, LL_ISCSI_NAME_MAX + 1, PJR_TEXT, &iqn, &e)) {
 		pa_reply_pjr(r, &e);
 		goto out;
 	}
-	if (!pm_iqn_valid(iqn, why, sizeof(why))) {
+	if (!ll_iscsi_name_valid(iqn, why, sizeof(why))) {
 		pa_reply_error(r, 400, "initiator", "field 'initiator' is not an iSCSI initiator "
 			       "name: %s", why);
 		goto out;
@@ -481,7 +433,7 @@ static void volume_return(struct pa_request *r, struct pm_manager *m, const char
 	struct ps_kv vkv = { 0 };
 	struct pm_desired pd;
 	int64_t done = 0;
-	char who[IQN_MAX + 1];
+	char who[LL_ISCSI_NAME_MAX + 1];
 	int rc;
 
 	vol = volume_get(r, m, name, &vkv);

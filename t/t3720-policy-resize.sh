@@ -78,6 +78,8 @@ start_waiter() {
 	mkfifo go || return 1
 	"$IO" "$url" await-ua <go >ua.out 2>&1 &
 	waiter=$!
+	# a step failing before "go" must not leave it waiting
+	test_atexit "kill $waiter 2>/dev/null"
 	exec 7>go &&
 	wait_for 10 grep -q ready ua.out
 }

@@ -132,6 +132,34 @@ static void test_first_answer_at_once(void)
 	forget(&a);
 }
 
+/* A done that cancels its own call (as an agent tearing down from inside
+ * a callback might): nothing happens twice. */
+struct self_cancel {
+	struct pa_acall *call;
+	struct answer a;
+};
+
+static void on_done_cancel(void *arg, long status, json_object *reply, const char *err)
+{
+	struct self_cancel *sc = arg;
+
+	pa_acall_cancel(sc->call);
+	on_done(&sc->a, status, reply, err);
+}
+
+static void test_cancel_in_done(void)
+{
+	struct self_cancel sc = { 0 };
+	char err[512];
+
+	sc.call = pa_aclient_call(db1_async, "GET", "/v1/nodes/desired", NULL, 5000,
+				  on_done_cancel, &sc, err, sizeof(err));
+	ok(sc.call && answered(&sc.a, 3000) && sc.a.status == 200,
+	   "a call whose done cancels it is answered (%s)", sc.call ? sc.a.err : err);
+	is_int(pa_aclient_pending(db1_async), 0, "... and counted once: none pending after");
+	forget(&sc.a);
+}
+
 static void test_parked_until_change(void)
 {
 	struct answer a, b;
@@ -307,6 +335,7 @@ int main(void)
 		       200, "db1 reports (%s)", err);
 		test_bad_requests();
 		test_first_answer_at_once();
+		test_cancel_in_done();
 		test_parked_until_change();
 		test_fast();
 		test_timeout();
