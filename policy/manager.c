@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * manager.c: the manager object (manager.h): its route table, its timers
- * (lease expiry every second, since SQLite has no clock; compaction), its
+ * (every second: the store's lease expiry, since SQLite has no clock, and
+ * the volumes' write leases, lease.c; compaction), its
  * own watch over /lunlink/ (a node's alive key deleted: the node is
- * offline; a volume's lease record deleted: forgotten; a serial revoked: refused at the next handshake; a node's
- * actual state of a volume: is the volume ready), the authorize and
+ * offline; a volume's lease record deleted: forgotten; a serial revoked:
+ * refused at the next handshake; a node's actual state of a volume: is
+ * the volume ready), the authorize and
  * revoked hooks, /metrics and GET /v1/status.  Each change the watch
  * delivers also goes to the parked long polls (waiters.h).  The handlers live in
  * registry.c, pool.c, events.c and volume.c; the store helpers they share
