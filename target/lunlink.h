@@ -64,6 +64,9 @@ struct ll_lu {
 	int later_scheduled;
 	struct event_data later_ev;
 
+	/* persistent reservations (pr_scsi.c) */
+	struct ll_pr *pr;
+
 	/* finished commands' state, kept for the next commands (commands.c):
 	 * no allocation per command */
 	struct ll_io *cmd_cache;
@@ -86,6 +89,12 @@ void ll_notify_luns_changed(int tid, uint64_t lun);
 #define LL_UNMAP_MAX_DESCRIPTORS	256
 void ll_sbc_override(struct scsi_lu *lu);
 void ll_vpd_refresh(struct scsi_lu *lu);
+
+/* pr_scsi.c */
+struct ll_pr;
+int ll_pr_setup(struct scsi_lu *lu);
+int ll_pr_open(struct ll_lu *l, const char *path, int regular_file);
+void ll_pr_free(struct ll_lu *l);
 
 /* lu_config.c */
 tgtadm_err ll_lu_config(struct scsi_lu *lu, char *params);
