@@ -575,9 +575,9 @@ static void do_register_and_move(struct ll_pr_state *st, const struct ll_pr_nexu
 	r->changed = 1;
 }
 
-void ll_pr_out(struct ll_pr_state *st, const struct ll_pr_nexus *nexus,
-	       const uint8_t *cdb, size_t cdb_len, const uint8_t *param, size_t plen,
-	       struct ll_pr_result *r)
+static void apply(struct ll_pr_state *st, const struct ll_pr_nexus *nexus,
+		  const uint8_t *cdb, size_t cdb_len, const uint8_t *param, size_t plen,
+		  struct ll_pr_result *r)
 {
 	uint8_t sa, scope, type;
 	uint32_t want;
@@ -644,6 +644,25 @@ out:
 		r->nua = r->nabort = 0;
 	}
 	r->persist = r->changed && (was_aptpl || st->aptpl);
+}
+
+/* A service action may fail half-way (SPEC_I_PT registering several
+ * nexuses): it works on a copy, kept only if it ended GOOD. */
+void ll_pr_out(struct ll_pr_state *st, const struct ll_pr_nexus *nexus,
+	       const uint8_t *cdb, size_t cdb_len, const uint8_t *param, size_t plen,
+	       struct ll_pr_result *r)
+{
+	struct ll_pr_state *work = malloc(sizeof(*work));
+
+	if (!work) {
+		memset(r, 0, sizeof(*r));
+		return fail(r, LL_PR_CHECK_CONDITION, ASC_NO_REG_RESOURCES);
+	}
+	*work = *st;
+	apply(work, nexus, cdb, cdb_len, param, plen, r);
+	if (r->status == LL_PR_GOOD && r->changed)
+		*st = *work;
+	free(work);
 }
 
 /* ---- PERSISTENT RESERVE IN ----------------------------------------------- */
