@@ -71,4 +71,87 @@ test_expect_success 'tgtd survived the runs' '
 	if test_have_prereq PATCHED; then tgtd_alive P; fi
 '
 
+# iscsi-pr: one login, one command, logout; -n names the initiator, the
+# ISID is the same every run (qualifier 1), so two runs are one
+# initiator port logging in again
+HA=$IQN_BASE:pr-a HB=$IQN_BASE:pr-b
+pr_a() { "$PR" -n "$HA" "$(url A 1 2)" "$@"; }
+pr_b() { "$PR" -n "$HB" "$(url A 1 2)" "$@"; }
+# answers EXPECTED CMD...: the command prints EXPECTED (its last line)
+answers() {
+	local want=$1 out
+	shift
+	out=$("$@" 2>&1 | tail -n 1)
+	[ "$out" = "$want" ] || { echo "$* printed \"$out\", not \"$want\""; return 1; }
+}
+
+test_expect_success PRHELPER 'a registration survives a logout and a re-login of its initiator port' '
+	truncate -s 16M b.img && lun_new A 1 2 "$TRASH/b.img" lunlink &&
+	answers GOOD pr_a register 0 a1 &&
+	pr_a read-keys >keys && grep -x "key a1" keys &&
+	answers GOOD pr_a reserve a1 1 &&
+	answers "reservation a1 1" pr_a read-reservation &&
+	answers GOOD pr_a write 0
+'
+
+test_expect_success PRHELPER 'READ FULL STATUS lists each registration by its TransportID' '
+	answers GOOD pr_b register 0 b2 &&
+	pr_a read-full-status >status && cat status &&
+	grep -x "reg a1 holder 1 type 1 rtpi 1 all_tg_pt 0 id $HA,i,0x800012340001" status &&
+	grep -x "reg b2 holder 0 type 0 rtpi 1 all_tg_pt 0 id $HB,i,0x800012340001" status
+'
+
+test_expect_success PRHELPER 'another initiator port of the same name is another nexus' '
+	"$PR" -n "$HA" -q 2 "$(url A 1 2)" read-keys >keys2 &&
+	answers "RESERVATION CONFLICT" "$PR" -n "$HA" -q 2 "$(url A 1 2)" write 0
+'
+
+test_expect_success PRHELPER 'WRITE EXCLUSIVE: a second initiator reads, its writes conflict' '
+	answers GOOD pr_b read 0 &&
+	answers "RESERVATION CONFLICT" pr_b write 0 &&
+	answers GOOD pr_a release a1 1
+'
+
+test_expect_success PRHELPER 'WRITE EXCLUSIVE - REGISTRANTS ONLY: registrants write, others conflict' '
+	answers GOOD pr_a reserve a1 5 &&
+	answers GOOD pr_b write 0 &&
+	answers GOOD pr_b register b2 0 &&
+	answers "RESERVATION CONFLICT" pr_b write 0 &&
+	answers GOOD pr_b read 0
+'
+
+# the mirror lease helper's sequence: a new primary registers and
+# preempts the old one's key; the old primary is cut off
+test_expect_success PRHELPER 'a preempted holder is cut off: its registration goes, its writes conflict' '
+	answers GOOD pr_b register-ignore b3 &&
+	answers GOOD pr_b preempt b3 a1 5 &&
+	answers "reservation b3 5" pr_a read-reservation &&
+	pr_a read-keys >keys && ! grep -x "key a1" keys &&
+	answers "RESERVATION CONFLICT" pr_a write 0 &&
+	answers GOOD pr_b write 0 &&
+	answers "RESERVATION CONFLICT" pr_a reserve a1 5 &&
+	answers GOOD pr_b clear b3
+'
+
+test_expect_success PRHELPER 'PREEMPT AND ABORT too' '
+	answers GOOD pr_a register-ignore a4 &&
+	answers GOOD pr_a reserve a4 6 &&
+	answers GOOD pr_b register-ignore b4 &&
+	answers GOOD pr_b preempt b4 a4 6 abort &&
+	answers "RESERVATION CONFLICT" pr_a read 0 &&
+	answers GOOD pr_b clear b4
+'
+
+# (an SPC-2 reservation ends with its session, so iscsi-pr, one session a
+# command, cannot hold one while another initiator tries a PR OUT:
+# libiscsi's Reserve6 suite above covers SPC-2's own rules)
+test_expect_success PRHELPER 'RESERVE(6) conflicts while persistent reservations are in use, the holder'"'"'s too' '
+	answers GOOD pr_a register-ignore a5 &&
+	answers "RESERVATION CONFLICT" pr_b reserve6 &&
+	answers "RESERVATION CONFLICT" pr_a reserve6 &&
+	answers GOOD pr_a clear a5 &&
+	answers GOOD pr_b reserve6 &&
+	answers GOOD pr_b release6
+'
+
 test_done
