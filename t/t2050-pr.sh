@@ -154,4 +154,67 @@ test_expect_success PRHELPER 'RESERVE(6) conflicts while persistent reservations
 	answers GOOD pr_b release6
 '
 
+# APTPL: the state is in IMAGE.pr (or bsopts pr_file=) before the PR OUT
+# returns; a tgtd killed and started again on the same image reads it back
+# pr_on NAME LUN COMMAND...: iscsi-pr as initiator NAME on tid 1's LUN
+pr_on() {
+	local name=$1 lun=$2
+	shift 2
+	"$PR" -n "$name" "$(url A 1 "$lun")" "$@"
+}
+
+test_expect_success PRHELPER 'APTPL: the state is on disk when the PR OUT returns' '
+	truncate -s 16M c.img d.img e.img &&
+	lun_new A 1 3 "$TRASH/c.img" lunlink &&
+	lun_new A 1 4 "$TRASH/d.img" lunlink &&
+	lun_new A 1 5 "$TRASH/e.img" lunlink "pr_file=$TRASH/e-reservations" &&
+	answers "ptpl_c 1 ptpl_a 0" pr_on $HA 3 capabilities &&
+	answers GOOD pr_on $HA 3 register 0 c1 aptpl &&
+	answers GOOD pr_on $HA 3 reserve c1 5 &&
+	answers "ptpl_c 1 ptpl_a 1" pr_on $HA 3 capabilities &&
+	cat c.img.pr &&
+	grep -x "aptpl 1" c.img.pr &&
+	grep -x "reg 00000000000000c1 1 0 $HA,i,0x800012340001" c.img.pr &&
+	grep -x "reservation 5 0 1 $HA,i,0x800012340001" c.img.pr &&
+	answers GOOD pr_on $HB 5 register-ignore e1 aptpl &&
+	grep -x "reg 00000000000000e1 1 0 $HB,i,0x800012340001" e-reservations &&
+	! test -e e.img.pr &&
+	answers GOOD pr_on $HA 4 register 0 d1 &&
+	! test -e d.img.pr
+'
+
+test_expect_success PRHELPER 'APTPL state survives a tgtd killed with SIGKILL; without APTPL none does' '
+	kill -9 $A_PID && tgtd_stop A &&
+	tgtd_start A && target_new A 1 &&
+	lun_new A 1 3 "$TRASH/c.img" lunlink &&
+	lun_new A 1 4 "$TRASH/d.img" lunlink &&
+	lun_new A 1 5 "$TRASH/e.img" lunlink "pr_file=$TRASH/e-reservations" &&
+	test_grep "persistent reservations restored from $TRASH/c.img.pr (APTPL): 1 registrations, WRITE EXCLUSIVE - REGISTRANTS ONLY" "$A_LOG" &&
+	pr_on $HB 3 read-keys >keys3 && grep -x "key c1" keys3 &&
+	answers "reservation c1 5" pr_on $HB 3 read-reservation &&
+	answers "RESERVATION CONFLICT" pr_on $HB 3 write 0 &&
+	answers GOOD pr_on $HA 3 write 0 &&
+	pr_on $HB 5 read-keys >keys5 && grep -x "key e1" keys5 &&
+	pr_on $HA 4 read-keys >keys4 && ! grep key keys4 &&
+	answers GOOD pr_on $HB 4 write 0
+'
+
+test_expect_success PRHELPER 'a REGISTER with APTPL 0 turns it off: the next restart forgets' '
+	answers GOOD pr_on $HA 3 register c1 c2 &&
+	grep -x "aptpl 0" c.img.pr &&
+	kill -9 $A_PID && tgtd_stop A &&
+	tgtd_start A && target_new A 1 &&
+	lun_new A 1 3 "$TRASH/c.img" lunlink &&
+	pr_on $HB 3 read-keys >keys3 && ! grep key keys3 &&
+	answers "no reservation" pr_on $HB 3 read-reservation
+'
+
+test_expect_success PRHELPER 'a damaged reservation file: the LUN is refused, saying which file and what to do' '
+	printf "lunlink-pr 1\ngeneration 1\naptpl 1\nreg zz\n" >f.img.pr &&
+	truncate -s 16M f.img &&
+	mark &&
+	test_must_fail lun_new A 1 6 "$TRASH/f.img" lunlink &&
+	new_log_has "refused: the reservation file $TRASH/f.img.pr is damaged (line 4: not a valid line of a reservation file); move it away to start without persistent reservations"
+'
+
 test_done
