@@ -98,12 +98,12 @@ void ll_pr_init(struct ll_pr_state *st, const uint16_t *ports, unsigned int npor
 	st->ptpl_capable = ptpl_capable;
 }
 
-/* a byte an iSCSI name may hold (RFC 3720 3.2.6.2, after stringprep; we
- * keep to printable ASCII without space and comma, which the TransportID
- * uses as separator) */
+/* a byte an iSCSI name may hold (RFC 3720 3.2.6.2, after stringprep):
+ * printable ASCII but space and the comma the TransportID uses as
+ * separator, and the bytes of UTF-8 sequences; never a control byte */
 static int name_byte_ok(unsigned char c)
 {
-	return c > 0x20 && c < 0x7f && c != ',';
+	return (c > 0x20 && c < 0x7f && c != ',') || c >= 0x80;
 }
 
 int ll_pr_nexus_set(struct ll_pr_nexus *n, const char *iscsi_name, const uint8_t isid[6],
