@@ -144,24 +144,21 @@ test_expect_success PRHELPER 'PREEMPT AND ABORT too' '
 
 # Unit attentions on the right nexus: B keeps a session open, registered,
 # while A acts; then B's next command shows what it was told.
-# b_waits KEY: B's session registers KEY and waits; b_told: B goes on and
-# prints what its TEST UNIT READY got (GOOD or the unit attention)
+# b_waits KEY: B's session registers KEY and waits; told EXPECTED: B goes
+# on, and its TEST UNIT READY got EXPECTED (GOOD or the unit attention).
+# Not in a $(...): wait must run in the shell that started B.
 b_waits() {
 	rm -f go && mkfifo go &&
 	{ "$PR" -n "$HB" -q 9 "$(url A 1 2)" await-ua "$1" <go >ua.out 2>&1 & } &&
 	bpid=$! && exec 7>go &&
 	wait_for 10 grep -q ready ua.out
 }
-b_told() {
-	echo >&7 && exec 7>&- &&
-	{ wait $bpid; true; } &&
-	tail -n 1 ua.out
-}
-# told EXPECTED: b_told prints EXPECTED
 told() {
 	local got
-	got=$(b_told)
-	[ "$got" = "$1" ] || { echo "B was told \"$got\", not \"$1\""; return 1; }
+	echo >&7 && exec 7>&- &&
+	{ wait $bpid; true; } &&
+	got=$(tail -n 1 ua.out) &&
+	[ "$got" = "$1" ] || { say "B was told \"$got\", not \"$1\"" >&5; cat ua.out; return 1; }
 }
 
 test_expect_success PRHELPER 'RELEASE of WERO: RESERVATIONS RELEASED to the other registrants' '
