@@ -67,6 +67,10 @@ struct ll_bsopts {
 	 * superblock included (a leg's export whose copy goes on into
 	 * extent= areas) */
 	bool raw;
+	/* pr_file=PATH: where the persistent reservations are kept while
+	 * APTPL is on (default: the image's path with ".pr" added, for an
+	 * image that is a regular file; "" here for that default) */
+	char pr_file[LL_EXTENT_PATH_MAX + 1];
 };
 
 #define LL_BSOPTS_LEG_TIMEOUT_DEFAULT	10

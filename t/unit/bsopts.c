@@ -497,8 +497,27 @@ static void test_copy_areas(void)
 	refused("raw=maybe", "raw='maybe' must be on or off", NULL);
 }
 
+/* pr_file=: where the persistent reservations are kept while APTPL is on */
+static void test_pr_file(void)
+{
+	struct ll_bsopts o, p;
+	char buf[2048];
+
+	is_int(parse("", &o), 0, "no pr_file=");
+	is_str(o.pr_file, "", "  the default (IMAGE.pr) is an empty path");
+	is_int(parse("pr_file=/var/lib/lunlink/v1.pr", &o), 0, "pr_file= parses");
+	is_str(o.pr_file, "/var/lib/lunlink/v1.pr", "  its path");
+	ll_bsopts_format(&o, buf, sizeof(buf));
+	ok(strstr(buf, ";pr_file=/var/lib/lunlink/v1.pr") != NULL, "  format writes it back");
+	is_int(parse(buf, &p), 0, "  and that parses");
+	is_str(p.pr_file, o.pr_file, "  to the same path");
+	refused("pr_file=v1.pr", "pr_file='v1.pr' is not an absolute file path", NULL);
+	refused("pr_file=/var/lib/", "is not an absolute file path", NULL);
+}
+
 int main(void)
 {
+	test_pr_file();
 	test_copy_areas();
 	test_defaults();
 	test_keys();

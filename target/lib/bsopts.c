@@ -27,6 +27,7 @@ void ll_bsopts_default(struct ll_bsopts *o)
 	o->nextents = 0;
 	o->ncopy_extents = 0;
 	o->raw = false;
+	o->pr_file[0] = '\0';
 }
 
 bool ll_extent_is_remote(const struct ll_extent_opt *x)
@@ -224,13 +225,24 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 	}
 	if (!strcmp(kv, "raw"))
 		return parse_bool(kv, v, &o->raw, err, errlen);
+	if (!strcmp(kv, "pr_file")) {
+		size_t n = strlen(v);
+
+		if (v[0] != '/' || n > LL_EXTENT_PATH_MAX || v[n - 1] == '/')
+			return ll_fail(err, errlen, "bsopts: pr_file='%.80s' is not an absolute "
+				       "file path of at most %d characters (where the persistent "
+				       "reservations are kept while APTPL is on)", v,
+				       LL_EXTENT_PATH_MAX);
+		memcpy(o->pr_file, v, n + 1);
+		return 0;
+	}
 	if (!strcmp(kv, "leg_timeout"))
 		return parse_uint(kv, v, 1, LL_BSOPTS_LEG_TIMEOUT_MAX, &o->leg_timeout, err,
 				  errlen);
 
 	return ll_fail(err, errlen,
 		    "bsopts: unknown key '%s' (known: io, threads, queue_depth, thin, mirror, "
-		    "resync_rate, leg_timeout, window, extent, copy_extent, raw)", kv);
+		    "resync_rate, leg_timeout, window, extent, copy_extent, raw, pr_file)", kv);
 }
 
 /* What only the options together say. */
@@ -345,6 +357,10 @@ static int format(const struct ll_bsopts *o, char *buf, size_t len, bool public)
 		n += snprintf(buf + used, len - used, ";window=%llu:%llu",
 			      (unsigned long long)o->window_offset,
 			      (unsigned long long)o->window_length);
+	}
+	if (o->pr_file[0] && n >= 0) {
+		used = (size_t)n < len ? (size_t)n : len;
+		n += snprintf(buf + used, len - used, ";pr_file=%s", o->pr_file);
 	}
 	return n;
 }

@@ -103,10 +103,17 @@ static tgtadm_err lunlink_init(struct scsi_lu *lu, char *bsopts)
 		return TGTADM_INVALID_REQUEST;
 	}
 	ll_range_lock_init(&l->ranges);
+	INIT_LIST_HEAD(&l->inflight);
 	ll_later_init(l);
 	/* our own runtime keys (resize=, fault=) besides tgt's */
 	lu->dev_type_template.lu_config = ll_lu_config;
 	ll_sbc_override(lu);
+	/* last: it wraps every dispatch entry, the overrides' too */
+	if (ll_pr_setup(lu)) {
+		ll_log(LL_LOG_ERROR, "tid %d lun %" PRIu64 ": refused: out of memory\n",
+			lu->tgt->tid, lu->lun);
+		return TGTADM_NOMEM;
+	}
 	return TGTADM_SUCCESS;
 }
 
@@ -204,6 +211,10 @@ static int lunlink_open(struct scsi_lu *lu, char *path, int *fd, uint64_t *size)
 		ll_stack_close(l);
 		goto err_engine;
 	}
+	if (ll_pr_open(l, path, S_ISREG(st.st_mode))) {
+		ll_stack_close(l);
+		goto err_engine;
+	}
 	say_serving(l);
 
 	if (!lu->attrs.no_auto_lbppbe)
@@ -255,6 +266,7 @@ static void lunlink_exit(struct scsi_lu *lu)
 
 	ll_later_cancel(l);
 	ll_cmd_cache_free(l);
+	ll_pr_free(l);
 	/* the LUN is going (tgt queues 3F/0E on the others itself) */
 	if (l->announced)
 		ll_notify_luns_changed(lu->tgt->tid, lu->lun);
