@@ -82,7 +82,8 @@ struct ll_pr_wire_msg {
 	int has_param;			/* 0: PARAMHEX was "-" */
 	uint8_t param[LL_PR_WIRE_PARAM_MAX];
 	size_t plen;
-	/* STATE, VALID, ACK: the store revision of the state, only grows */
+	/* STATE, VALID, ACK: the store revision of the state, only grows; 0
+	 * for a volume whose state was never written (the empty state) */
 	uint64_t gen;
 	/* STATE, VALID: how long from receipt the state may be used */
 	uint32_t valid_ms;

@@ -211,7 +211,8 @@ int main(void)
 	refused("HELLO 1 0123456789abcdef0123456789abcdef 1", "fields", "HELLO without LUN");
 	refused("HELLO  1 0123456789abcdef0123456789abcdef 1 0", "single spaces", "two spaces");
 	refused("ACK 1 ", "single spaces", "a trailing space");
-	refused("ACK 0", "generation", "generation 0");
+	ok(!ll_pr_wire_parse("ACK 0", 5, &r, why, sizeof(why)) && r.gen == 0,
+	   "generation 0 (a state never written) is read");
 	refused("ACK 01", "generation", "a leading zero");
 	refused("ACK +1", "generation", "a sign");
 	refused("ACK 18446744073709551616", "generation", "a generation past 64 bits");

@@ -202,8 +202,8 @@ static int parse_out(const struct field *f, int nf, struct ll_pr_wire_msg *m, ch
 static int parse_gen(const struct field *f, const char *what, uint64_t *gen, char *why,
 		     size_t why_len)
 {
-	if (decimal(f, UINT64_MAX, gen) || !*gen)
-		BAD("%s: the generation is not a number from 1", what);
+	if (decimal(f, UINT64_MAX, gen))
+		BAD("%s: the generation is not a number", what);
 	return 0;
 }
 
@@ -489,16 +489,14 @@ long ll_pr_wire_format(const struct ll_pr_wire_msg *m, char *buf, size_t len, ch
 			put(&o, "-");
 		break;
 	case LL_PR_WIRE_ACK:
-		if (!m->gen)
-			BAD("ACK: generation 0");
 		put(&o, "ACK %" PRIu64, m->gen);
 		break;
 	case LL_PR_WIRE_STATE: {
 		struct ll_pr_state *check = NULL;
 
-		if (!m->gen || m->valid_ms > LL_PR_WIRE_VALID_MS_MAX || m->nua > LL_PR_MAX_REGS ||
+		if (m->valid_ms > LL_PR_WIRE_VALID_MS_MAX || m->nua > LL_PR_MAX_REGS ||
 		    m->nabort > LL_PR_MAX_REGS)
-			BAD("STATE: generation 0, or a validity or count out of range");
+			BAD("STATE: a validity or count out of range");
 		put(&o, "STATE %" PRIu64 " %" PRIu32 " %u %u\n", m->gen, m->valid_ms, m->nua,
 		    m->nabort);
 		for (unsigned int i = 0; i < m->nua; i++) {
@@ -528,8 +526,8 @@ long ll_pr_wire_format(const struct ll_pr_wire_msg *m, char *buf, size_t len, ch
 		break;
 	}
 	case LL_PR_WIRE_VALID:
-		if (!m->gen || m->valid_ms > LL_PR_WIRE_VALID_MS_MAX)
-			BAD("VALID: generation 0, or a validity over %d ms", LL_PR_WIRE_VALID_MS_MAX);
+		if (m->valid_ms > LL_PR_WIRE_VALID_MS_MAX)
+			BAD("VALID: a validity over %d ms", LL_PR_WIRE_VALID_MS_MAX);
 		put(&o, "VALID %" PRIu64 " %" PRIu32, m->gen, m->valid_ms);
 		break;
 	case LL_PR_WIRE_DONE:
