@@ -81,7 +81,9 @@ static int sense(struct scsi_cmd *cmd, uint8_t key, uint16_t asc)
 }
 
 /* The nexus of an I_T nexus id: its iSCSI session's initiator name and
- * ISID; for a nexus that is no iSCSI session, a name made of its id. */
+ * ISID; for a nexus that is no iSCSI session (or whose name no iSCSI name
+ * can be, which tgt's login refuses anyway), a name made of its id, which
+ * does not survive a re-login. */
 static void nexus_of_itn(uint64_t itn_id, struct ll_pr_nexus *n)
 {
 	struct iscsi_session *s = itn_id <= UINT16_MAX ? session_lookup_by_tsih((uint16_t)itn_id) :
