@@ -12,7 +12,7 @@ IMAGE="$SRC_DIR/target/lunlink-image"
 [ -x "$IMAGE" ] || skip_all "$IMAGE not built (make builds it)"
 
 VOL=0123456789abcdef00112233445566aa
-HA=$IQN_BASE:pr-a HB=$IQN_BASE:pr-b
+HA=$IQN_BASE:pr-a HB=$IQN_BASE:pr-b HC=$IQN_BASE:pr-c
 # iscsi-pr as initiator NAME through node N (A or B): one login, one
 # command, logout
 pr_via() {
@@ -56,15 +56,20 @@ agent_log_has() { grep -qF -- "$1" agent.log; }
 # so far (functions: wait_for runs them again and again)
 acked() { test "$(grep -c "^ACK $1\$" agent.log)" = "$2"; }
 hellos() { test "$(grep -c "^HELLO $VOL" agent.log)" -ge "$1"; }
+# the last generation the agent end pushed
+last_gen() { sed -n 's/^sent STATE \([0-9]*\) .*/\1/p' agent.log | tail -n 1; }
 # the agent end, on one socket per node; control lines through a FIFO
 agent_start() {
 	"$AGENT" -l "$TRASH/agent.log" -c "$TRASH/agent.ctl" -V $VOL "$@" \
 		"$TRASH/a.sock" "$TRASH/b.sock" 3>&- 4>&- 5>&- 6>&- &
 	AGENT_PID=$!
+	AGENT_PIDS="$AGENT_PIDS $AGENT_PID"
 	wait_for 5 test -S "$TRASH/b.sock"
 }
-agent_ctl() { echo "$*" >"$TRASH/agent.ctl"; }
-test_atexit 'kill -9 $AGENT_PID 2>/dev/null'
+# (bounded: a FIFO nobody reads blocks its writer)
+agent_ctl() { timeout 5 sh -c 'echo "$1" >"$2"' sh "$*" "$TRASH/agent.ctl"; }
+AGENT_PIDS=
+test_atexit '[ -z "$AGENT_PIDS" ] || kill -9 $AGENT_PIDS 2>/dev/null'
 
 OPTS_A="pr=cluster;pr_socket=$TRASH/a.sock;pr_timeout=3"
 OPTS_B="pr=cluster;pr_socket=$TRASH/b.sock;pr_timeout=3"
@@ -112,10 +117,44 @@ test_expect_success 'a PREEMPT AND ABORT through B reaches A: the state, its uni
 	new_log_has "1 unit attentions, 1 nexuses aborted" "$A_LOG"
 '
 
+# A holder writing through A (16 writes with FUA in flight on one session)
+# is preempted and aborted through B: A applies the new state at once, but
+# ACKs it only once the holder's writes in its store have ended, and the
+# agent end answers B's PR OUT only after that ACK.
+test_expect_success 'PREEMPT AND ABORT through B of a holder writing through A: A ACKs once its writes have ended' '
+	answers GOOD pr_via B $HB clear b2 &&
+	{ "$PR" -n "$HA" -q 7 "$(url A 1 1)" hold-writes a7 5 1000000 >hold.out 2>&1 & } &&
+	holder=$! &&
+	wait_for 10 grep -q reserved hold.out &&
+	sleep 0.5 &&
+	answers GOOD pr_via B $HC register-ignore c7 &&
+	mark "$A_LOG" &&
+	answers GOOD pr_via B $HC preempt c7 a7 5 abort &&
+	{ wait $holder; rc=$?; } &&
+	cat hold.out &&
+	test $rc = 2 && test "$(tail -n 1 hold.out)" = "sense 6/2a/05" &&
+	test "$(sed -n "s/^acked //p" hold.out)" -gt 0 &&
+	gen=$(last_gen) &&
+	tail -n +$((log_mark + 1)) "$A_LOG" | join_log | grep "generation $gen from the cluster" >applied &&
+	cat applied &&
+	if grep -q "still running" applied; then
+		new_log_has "the aborted nexuses'"'"' commands have ended; generation $gen is applied" "$A_LOG"
+	fi &&
+	sed -n "/^sent STATE $gen /,\$p" agent.log >after &&
+	test "$(grep -c "^ACK $gen\$" after)" = 2 &&
+	test "$(grep -n "^ACK $gen\$" after | tail -n 1 | cut -d: -f1)" -lt \
+	     "$(grep -n "^sent DONE" after | head -n 1 | cut -d: -f1)" &&
+	answers "RESERVATION CONFLICT" "$PR" -n "$HA" -q 7 "$(url A 1 1)" write 0 &&
+	answers GOOD pr_via A $HC clear c7 &&
+	answers GOOD pr_via B $HB register-ignore b2 &&
+	answers GOOD pr_via B $HB reserve b2 1
+'
+
 test_expect_success 'a PR OUT'"'"'s status waits for the agent'"'"'s DONE' '
+	gen=$(last_gen) &&
 	agent_ctl hold on &&
-	(pr_via A $HA register-ignore a3 >held.out 2>&1; echo $? >held.rc) &
-	wait_for 5 acked 15 2 &&
+	{ (pr_via A $HA register-ignore a3 >held.out 2>&1; echo $? >held.rc) & } &&
+	wait_for 5 acked $((gen + 1)) 2 &&
 	sleep 1 && test ! -e held.rc &&
 	agent_ctl hold off &&
 	wait_for 5 test -e held.rc &&
@@ -163,9 +202,10 @@ test_expect_success 'a message out of the protocol drops the connection; the mod
 '
 
 test_expect_success 'the agent killed while a PR OUT waits: it fails at once, tgtd goes on' '
+	gen=$(last_gen) &&
 	agent_ctl hold on &&
-	(pr_via A $HA register-ignore a4 >dying.out 2>&1; echo $? >dying.rc) &
-	wait_for 5 acked 16 2 &&
+	{ (pr_via A $HA register-ignore a4 >dying.out 2>&1; echo $? >dying.rc) & } &&
+	wait_for 5 acked $((gen + 1)) 2 &&
 	kill -9 $AGENT_PID &&
 	wait_for 3 test -e dying.rc &&
 	test "$(tail -n 1 dying.out)" = "sense b/08/00" &&
