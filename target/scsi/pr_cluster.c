@@ -64,6 +64,12 @@ struct ll_pr_link {
 	uint64_t gen;
 	uint64_t valid_until;		/* ms; 0: never valid */
 	int said_invalid;		/* "no valid state" logged */
+	int ack_held;			/* gen's ACK waits for aborted commands */
+	/* the connection was lost: the PR OUTs waiting end at the next tick
+	 * (link_drop may run inside a command's dispatch, where tgt must
+	 * not see other commands complete) */
+	int fail_due;
+	char fail_why[160];
 	uint64_t seq;
 	struct pending out[LINK_PENDING];
 	/* packets: one buffer each way, the parsed message (large) */
@@ -169,7 +175,10 @@ static void link_drop(struct ll_pr_link *k, const char *why)
 		k->fd = -1;
 	}
 	k->connecting = 0;
-	out_fail_all(k, why);
+	if (!k->fail_due) {
+		k->fail_due = 1;
+		snprintf(k->fail_why, sizeof(k->fail_why), "%s", why);
+	}
 	if (strncmp(k->last_why, why, sizeof(k->last_why) - 1)) {
 		snprintf(k->last_why, sizeof(k->last_why), "%s", why);
 		ll_warn(k->l, "persistent reservations: no connection to the policy agent at %s: "
@@ -193,10 +202,14 @@ static void on_state(struct ll_pr_link *k, const struct ll_pr_wire_msg *m, uint6
 		k->has_state = 1;
 		k->gen = m->gen;
 		k->valid_until = now + m->valid_ms;
-		if (!ll_pr_cluster_apply(k->l, m))
-			return;		/* ACKed once the aborted commands have ended */
+		if (!ll_pr_cluster_apply(k->l, m)) {
+			k->ack_held = 1;	/* ACKed once the aborted commands end */
+			return;
+		}
 	} else {
 		k->valid_until = now + m->valid_ms;	/* the same state again */
+		if (k->ack_held)
+			return;		/* not applied whole yet: ACKed then */
 	}
 	ll_pr_link_ack(k, m->gen);
 }
@@ -334,6 +347,10 @@ static void link_tick(int fd, int events, void *data)
 	(void)events;
 	if (read(fd, &n, sizeof(n)) < 0)
 		n = 1;
+	if (k->fail_due) {
+		k->fail_due = 0;
+		out_fail_all(k, k->fail_why);
+	}
 	if (k->fd < 0 && now >= k->retry_at)
 		link_connect(k);
 	for (i = 0; i < LINK_PENDING; i++)
@@ -371,6 +388,8 @@ void ll_pr_link_ack(struct ll_pr_link *k, uint64_t gen)
 {
 	struct ll_pr_wire_msg *m = &k->msg;
 
+	if (gen >= k->gen)
+		k->ack_held = 0;
 	if (k->fd < 0 || k->connecting)
 		return;		/* the agent pushes the state again on reconnecting */
 	m->type = LL_PR_WIRE_ACK;
