@@ -246,9 +246,9 @@ static void on_message(struct ll_pr_link *k, size_t len, uint64_t now)
 		break;
 	case LL_PR_WIRE_FAIL:
 		o = out_find(k, m->seq);
-		ll_err(k->l, "persistent reservations: the cluster did not apply PERSISTENT "
-		       "RESERVE OUT %" PRIu64 ": %s%s\n", m->seq, m->reason,
-		       o ? "; it ends ABORTED COMMAND (08/00), nothing changed" : "");
+		ll_err(k->l, "persistent reservations: the policy agent failed PERSISTENT RESERVE "
+		       "OUT %" PRIu64 ": %s%s\n", m->seq, m->reason,
+		       o ? "; it ends ABORTED COMMAND (08/00)" : "");
 		if (o)
 			out_end(k, o, SAM_STAT_CHECK_CONDITION, LL_PRC_OUT_FAILED_KEY,
 				LL_PRC_OUT_FAILED_ASC);
