@@ -199,10 +199,16 @@ static void on_state(struct ll_pr_link *k, const struct ll_pr_wire_msg *m, uint6
 		return;
 	}
 	if (!k->has_state || m->gen > k->gen) {
+		int applied = ll_pr_cluster_apply(k->l, m);
+
+		if (applied < 0) {
+			link_drop(k, "it sent a state this LUN cannot take");
+			return;
+		}
 		k->has_state = 1;
 		k->gen = m->gen;
 		k->valid_until = now + m->valid_ms;
-		if (!ll_pr_cluster_apply(k->l, m)) {
+		if (!applied) {
 			k->ack_held = 1;	/* ACKed once the aborted commands end */
 			return;
 		}

@@ -457,7 +457,7 @@ int ll_pr_cluster_apply(struct ll_lu *l, const struct ll_pr_wire_msg *m)
 	if (ll_pr_parse(&p->next, m->text, m->text_len, why, sizeof(why))) {
 		ll_err(l, "persistent reservations: generation %" PRIu64 " from the agent: %s\n",
 		       m->gen, why);
-		return 1;
+		return -1;
 	}
 	p->state = p->next;
 	/* the wire names a nexus by its TransportID: tgt has one target port */
