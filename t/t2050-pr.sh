@@ -142,6 +142,67 @@ test_expect_success PRHELPER 'PREEMPT AND ABORT too' '
 	answers GOOD pr_b clear b4
 '
 
+# Unit attentions on the right nexus: B keeps a session open, registered,
+# while A acts; then B's next command shows what it was told.
+# b_waits KEY: B's session registers KEY and waits; told EXPECTED: B goes
+# on, and its TEST UNIT READY got EXPECTED (GOOD or the unit attention).
+# Not in a $(...): wait must run in the shell that started B.
+b_waits() {
+	rm -f go && mkfifo go &&
+	{ "$PR" -n "$HB" -q 9 "$(url A 1 2)" await-ua "$1" <go >ua.out 2>&1 & } &&
+	bpid=$! && exec 7>go &&
+	wait_for 10 grep -q ready ua.out
+}
+told() {
+	local got
+	echo >&7 && exec 7>&- &&
+	{ wait $bpid; true; } &&
+	got=$(tail -n 1 ua.out) &&
+	[ "$got" = "$1" ] || { say "B was told \"$got\", not \"$1\"" >&5; cat ua.out; return 1; }
+}
+
+test_expect_success PRHELPER 'RELEASE of WERO: RESERVATIONS RELEASED to the other registrants' '
+	answers GOOD pr_a register-ignore a9 &&
+	b_waits b9 &&
+	answers GOOD pr_a reserve a9 5 &&
+	answers GOOD pr_a release a9 5 &&
+	told "sense 6/2a/04"
+'
+
+test_expect_success PRHELPER 'RELEASE of WE: no unit attention' '
+	b_waits b9 &&
+	answers GOOD pr_a reserve a9 1 &&
+	answers GOOD pr_a release a9 1 &&
+	told GOOD
+'
+
+test_expect_success PRHELPER 'the WERO holder unregisters: RESERVATIONS RELEASED to the others' '
+	b_waits b9 &&
+	answers GOOD pr_a reserve a9 5 &&
+	answers GOOD pr_a register a9 0 &&
+	told "sense 6/2a/04" &&
+	answers "no reservation" pr_b read-reservation
+'
+
+test_expect_success PRHELPER 'CLEAR: RESERVATIONS PREEMPTED to the others' '
+	answers GOOD pr_a register-ignore a9 &&
+	b_waits b9 &&
+	answers GOOD pr_a clear a9 &&
+	told "sense 6/2a/03"
+'
+
+test_expect_success PRHELPER 'PREEMPT: REGISTRATIONS PREEMPTED to the preempted only' '
+	answers GOOD pr_a register-ignore a9 &&
+	b_waits b9 &&
+	answers GOOD pr_a preempt a9 b9 5 &&
+	told "sense 6/2a/05" &&
+	b_waits b9 &&
+	answers GOOD "$PR" -n "$HC" "$(url A 1 2)" register-ignore c9 &&
+	answers GOOD "$PR" -n "$HC" "$(url A 1 2)" preempt c9 a9 5 &&
+	told GOOD &&
+	answers GOOD "$PR" -n "$HC" "$(url A 1 2)" clear c9
+'
+
 # (an SPC-2 reservation ends with its session, so iscsi-pr, one session a
 # command, cannot hold one while another initiator tries a PR OUT:
 # libiscsi's Reserve6 suite above covers SPC-2's own rules)

@@ -88,6 +88,7 @@ static void nexus_of_itn(uint64_t itn_id, struct ll_pr_nexus *n)
 {
 	struct iscsi_session *s = itn_id <= UINT16_MAX ? session_lookup_by_tsih((uint16_t)itn_id) :
 				  NULL;
+
 	if (s && s->initiator && !ll_pr_nexus_set(n, s->initiator, s->isid, LL_PR_RTPI))
 		return;
 	snprintf(n->id, sizeof(n->id), "tgt.nexus.%" PRIu64 ",i,0x000000000000", itn_id);
