@@ -165,8 +165,6 @@ static void link_hello(struct ll_pr_link *k)
 		return;
 	ll_info(k->l, "persistent reservations: connected to the policy agent at %s for "
 		"volume %s\n", k->l->opts.pr_socket, k->volume);
-	k->last_why[0] = '\0';
-	k->backoff = LINK_BACKOFF_MIN_MS;
 }
 
 /* The connection is lost (or never came): close it, fail what waits,
@@ -199,6 +197,10 @@ static void link_drop(struct ll_pr_link *k, const char *why)
 
 static void on_state(struct ll_pr_link *k, const struct ll_pr_wire_msg *m, uint64_t now)
 {
+	/* the agent answers: a connection lost from now on is tried again
+	 * soon (one it closes at once is not: the back-off grows) */
+	k->last_why[0] = '\0';
+	k->backoff = LINK_BACKOFF_MIN_MS;
 	if (k->has_state && m->gen < k->gen) {
 		ll_warn(k->l, "persistent reservations: the agent sent generation %" PRIu64
 			", older than the %" PRIu64 " in use: ignored\n", m->gen, k->gen);
