@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-test_description='pr=cluster, the module side: two tgtds serve LUNs of one volume whose persistent reservation state comes from the policy agent over the pr_socket protocol. A protocol test of the module: the agent end is t/helpers/pr-agent (the engine and pr_wire.c in one process, playing agent and manager), not lunlink-policyd; the test across real agents and the manager comes with the policy side'
+test_description='pr=cluster, the module side: two tgtds serve LUNs of one volume whose persistent reservation state comes from the policy agent over the pr_socket protocol. A protocol test of the module: the agent end is t/helpers/pr-agent (the engine and pr_wire.c in one process, playing agent and manager), not lunlink-policyd (t3750 runs the real agents and manager)'
 . "$(dirname "$0")/test-lib.sh"
 
 require_tgtd
@@ -84,6 +84,13 @@ test_expect_success 'two nodes, one volume: each LUN says HELLO and ACKs the sta
 	wait_for 5 hellos 2 && test "$(grep -c "^HELLO $VOL 1 1\$" agent.log)" = 2 &&
 	wait_for 5 acked 10 2 &&
 	test_grep "persistent reservations: pr=cluster, volume $VOL" "$A_LOG"
+'
+
+test_expect_success 'pr=cluster on an image without a volume id: the LUN is refused, saying why' '
+	truncate -s 16M raw.img &&
+	mark "$A_LOG" &&
+	test_must_fail lun_new A 1 2 "$TRASH/raw.img" lunlink "$OPTS_A" &&
+	new_log_has "refused: pr=cluster needs a lunlink image: its volume id names the reservations in the cluster" "$A_LOG"
 '
 
 test_expect_success 'a registration made through A is seen by READ KEYS through B' '
