@@ -56,6 +56,8 @@ agent_log_has() { grep -qF -- "$1" agent.log; }
 # so far (functions: wait_for runs them again and again)
 acked() { test "$(grep -c "^ACK $1\$" agent.log)" = "$2"; }
 hellos() { test "$(grep -c "^HELLO $VOL" agent.log)" -ge "$1"; }
+# closed_more N: the agent end has seen more than N connections close
+closed_more() { test "$(grep -c "^closed" agent.log)" -gt "$1"; }
 # the last generation the agent end pushed
 last_gen() { sed -n 's/^sent STATE \([0-9]*\) .*/\1/p' agent.log | tail -n 1; }
 # the agent end, on one socket per node; control lines through a FIFO
@@ -232,6 +234,17 @@ test_expect_success 'an agent back with a newer generation: served again' '
 	wait_for 8 acked 50 2 &&
 	wait_for 3 pr_via A $HB read 0 &&
 	pr_via A $HB read-keys >keys && ! grep key keys
+'
+
+test_expect_success 'a LUN deleted closes its connection; added again, it says HELLO and is served' '
+	closed=$(grep -c "^closed" agent.log) &&
+	hello=$(grep -c "^HELLO $VOL" agent.log) &&
+	tgtadm_on B --lld iscsi --mode logicalunit --op delete --tid 1 --lun 1 &&
+	wait_for 5 closed_more $closed &&
+	lun_new B 1 1 "$TRASH/b.img" lunlink "$OPTS_B" &&
+	wait_for 5 hellos $((hello + 1)) &&
+	wait_for 3 pr_via B $HB read 0 &&
+	tgtd_alive B
 '
 
 test_done
