@@ -156,6 +156,10 @@ static void tick(int fd, int events, void *data)
 		/* libiscsi's timeouts, and a login nobody answers (a cut
 		 * link, a node gone), bounded by leg_timeout */
 		ll_conn_tick(&g->conn, now);
+		/* lease=on: legs are connected (and fenced), resynced and
+		 * verified only under a valid lease */
+		if (!ll_lease_legs_may_write(m, now))
+			continue;
 		if (g->state == LEG_DOWN && !g->conn.iscsi && now >= g->retry_at)
 			ll_leg_connect(g);
 		ll_resync_unpark(g, 0);
@@ -164,6 +168,7 @@ static void tick(int fd, int events, void *data)
 		else if (g->verifying)
 			ll_verify_next(g);
 	}
+	ll_lease_waiters_run(m);	/* the gate may have opened (or shut) */
 	if (m->quiet && now - m->quiet_since >= LOCAL_MSG_MS) {
 		m_err(m, "%" PRIu64 " more like the messages above (local I/O errors, failed "
 		       "metadata writes, refused or unrecorded writes, failed repairs) in the "
