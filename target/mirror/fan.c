@@ -491,6 +491,10 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 	f->local.complete = local_done;
 	f->pending = 1;
 	f->local_fault = local_fault;
+	if (l->opts.lease && io->op != LL_OP_DATASYNC && m->term_epoch != l->lease.epoch) {
+		m->term_epoch = l->lease.epoch;		/* a new owner's term */
+		f->map_need = ll_map_new_term(m, m->term_epoch);
+	}
 	if (io->op != LL_OP_DATASYNC) {
 		f->e0 = (io->off - m->image->data_offset) >> m->al_shift;
 		f->e1 = io->len ? (io->off - m->image->data_offset + io->len - 1) >> m->al_shift : f->e0;

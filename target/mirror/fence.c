@@ -10,7 +10,9 @@
  *      newer primary got there first: this mirror is deposed, and it does
  *      not register (with type 5 a registrant may write).
  *   2. REGISTER AND IGNORE EXISTING KEY, K(E): works whatever this I_T
- *      nexus had registered before (a new login is a new nexus).
+ *      nexus had registered before (a new login is a new nexus); then
+ *      READ KEYS again, for the keys to preempt (this nexus's older key,
+ *      replaced now, is no longer among them).
  *   3. READ RESERVATION, then: none: RESERVE (type 5, WRITE EXCLUSIVE -
  *      REGISTRANTS ONLY); held under another key: PREEMPT it (type 5),
  *      which removes its registrations too; held under K(E): RESERVE,
@@ -39,17 +41,18 @@
 #define FENCE_TRIES	4
 #define READ_KEYS_LEN	(8 + 8 * (LL_FENCE_KEYS + 1))
 
-enum step { F_READ_KEYS, F_REGISTER, F_READ_RESERVATION, F_RESERVE, F_PREEMPT_HOLDER, F_PREEMPT_OWN,
-	    F_PREEMPT_OTHER };
+enum step { F_READ_KEYS, F_REGISTER, F_READ_KEYS_AGAIN, F_READ_RESERVATION, F_RESERVE,
+	    F_PREEMPT_HOLDER, F_PREEMPT_OWN, F_PREEMPT_OTHER };
 
 static const char *const step_name[] = {
-	[F_READ_KEYS] = "PERSISTENT F_RESERVE IN (READ KEYS)",
-	[F_REGISTER] = "PERSISTENT F_RESERVE OUT (F_REGISTER AND IGNORE EXISTING KEY)",
-	[F_READ_RESERVATION] = "PERSISTENT F_RESERVE IN (READ RESERVATION)",
-	[F_RESERVE] = "PERSISTENT F_RESERVE OUT (F_RESERVE)",
-	[F_PREEMPT_HOLDER] = "PERSISTENT F_RESERVE OUT (PREEMPT of the holder)",
-	[F_PREEMPT_OWN] = "PERSISTENT F_RESERVE OUT (PREEMPT of an older login's key)",
-	[F_PREEMPT_OTHER] = "PERSISTENT F_RESERVE OUT (PREEMPT of another key)",
+	[F_READ_KEYS] = "PERSISTENT RESERVE IN (READ KEYS)",
+	[F_REGISTER] = "PERSISTENT RESERVE OUT (REGISTER AND IGNORE EXISTING KEY)",
+	[F_READ_KEYS_AGAIN] = "PERSISTENT RESERVE IN (READ KEYS, once registered)",
+	[F_READ_RESERVATION] = "PERSISTENT RESERVE IN (READ RESERVATION)",
+	[F_RESERVE] = "PERSISTENT RESERVE OUT (RESERVE)",
+	[F_PREEMPT_HOLDER] = "PERSISTENT RESERVE OUT (PREEMPT of the holder)",
+	[F_PREEMPT_OWN] = "PERSISTENT RESERVE OUT (PREEMPT of an older login's key)",
+	[F_PREEMPT_OTHER] = "PERSISTENT RESERVE OUT (PREEMPT of another key)",
 };
 
 /* one fence step in flight: the leg and what it was (its callback's) */
@@ -69,7 +72,7 @@ static void fence_done(struct ll_leg *g)
 	g->fenced_epoch = e;
 	leg_info(g, "fenced for epoch %" PRIu64 ": key %016llx registered, WRITE EXCLUSIVE - "
 		 "REGISTRANTS ONLY reservation held, %u other key(s) preempted\n", e,
-		 (unsigned long long)LL_LEASE_KEY(e), g->nfence_keys);
+		 (unsigned long long)LL_LEASE_KEY(e), g->fence_preempted);
 	if (g->m->l->lease.epoch != e && !g->m->l->lease.deposed) {
 		ll_fence_start(g, g->fence_then_probe);	/* it rose meanwhile */
 		return;
@@ -81,7 +84,7 @@ static void fence_done(struct ll_leg *g)
 static void restart(struct ll_leg *g)
 {
 	g->fencing = g->m->l->lease.epoch;
-	g->nfence_keys = g->fence_next = 0;
+	g->nfence_keys = g->fence_next = g->fence_preempted = 0;
 	send_step(g, F_READ_KEYS, 0);
 }
 
@@ -99,15 +102,17 @@ static void next_other(struct ll_leg *g)
 	if (g->fence_next < g->nfence_keys) {
 		uint64_t k = g->fence_keys[g->fence_next++];
 
+		g->fence_preempted++;
 		send_step(g, F_PREEMPT_OTHER, k);
 		return;
 	}
 	fence_done(g);
 }
 
-/* READ KEYS answered: deposed if a newer epoch's key is there; the other
- * keys (not ours at E), once each, to preempt at the end. */
-static int keys_read(struct ll_leg *g, struct scsi_task *t)
+/* READ KEYS answered: deposed if a newer epoch's key is there; once
+ * registered (collect), the other keys (not ours at E), once each, to
+ * preempt at the end (before, this nexus's own older key may be there). */
+static int keys_read(struct ll_leg *g, struct scsi_task *t, int collect)
 {
 	struct scsi_persistent_reserve_in_read_keys *rk = scsi_datain_unmarshall(t);
 	uint64_t own = LL_LEASE_KEY(g->fencing);
@@ -127,7 +132,7 @@ static int keys_read(struct ll_leg *g, struct scsi_task *t)
 			ll_leg_fenced_off(g, what);
 			return 1;
 		}
-		if (k == own)
+		if (k == own || !collect)
 			continue;
 		for (j = 0; j < g->nfence_keys && g->fence_keys[j] != k; j++)
 			;
@@ -154,6 +159,7 @@ static int reservation_read(struct ll_leg *g, struct scsi_task *t)
 		for (unsigned int j = 0; j < g->nfence_keys; j++)
 			if (g->fence_keys[j] == rr->reservation_key)
 				g->fence_keys[j] = g->fence_keys[--g->nfence_keys];
+		g->fence_preempted++;
 		send_step(g, F_PREEMPT_HOLDER, rr->reservation_key);
 		return 0;
 	}
@@ -217,19 +223,29 @@ static void answered(struct iscsi_context *iscsi, int status, void *data, void *
 	}
 	switch (step) {
 	case F_READ_KEYS:
-		r = keys_read(g, t);
+		r = keys_read(g, t, 0);
 		if (!r)
 			send_step(g, F_REGISTER, 0);
 		break;
 	case F_REGISTER:
-		send_step(g, F_READ_RESERVATION, 0);
+		send_step(g, F_READ_KEYS_AGAIN, 0);
+		break;
+	case F_READ_KEYS_AGAIN:
+		r = keys_read(g, t, 1);
+		if (!r)
+			send_step(g, F_READ_RESERVATION, 0);
 		break;
 	case F_READ_RESERVATION:
 		r = reservation_read(g, t);
 		break;
+	case F_PREEMPT_OWN:
+		leg_info(g, "its reservation was held by an older login of this mirror under the "
+			 "same key (the leg keys registrations by session): preempted, which drops "
+			 "that login's registration\n");
+		next_other(g);
+		break;
 	case F_RESERVE:
 	case F_PREEMPT_HOLDER:
-	case F_PREEMPT_OWN:
 	case F_PREEMPT_OTHER:
 		next_other(g);
 		break;
@@ -264,6 +280,7 @@ static void send_step(struct ll_leg *g, enum step step, uint64_t key)
 	p.reservation_key = own;
 	switch (step) {
 	case F_READ_KEYS:
+	case F_READ_KEYS_AGAIN:
 		t = iscsi_persistent_reserve_in_task(g->conn.iscsi, g->conn.lun,
 						     SCSI_PERSISTENT_RESERVE_READ_KEYS, READ_KEYS_LEN,
 						     answered, c);

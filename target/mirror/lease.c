@@ -12,8 +12,9 @@
  * anywhere, and again just before it is acknowledged, against the clock of
  * that moment, so that no write is acknowledged after the deadline however
  * long it took.  Without a valid lease a write waits (lease_loss=suspend:
- * held here, at most LL_LEASE_WAIT_MAX, until a lease comes, failed when
- * the LUN closes) or fails (lease_loss=fail); while the legs are being
+ * held here, at most LL_LEASE_WAIT_MAX of them, until a lease comes; failed
+ * after LL_LEASE_HOLD_MS, or when the LUN closes) or fails
+ * (lease_loss=fail); while the legs are being
  * fenced for a new epoch it waits either way.  A write that is done on the
  * copies but whose acknowledgement found no lease is held the same way
  * (suspend) or fails: it is never acknowledged without one.
@@ -27,6 +28,13 @@
  * DATA PROTECT, WRITE PROTECTED (7/27/00): this node may not write the
  * volume now (doc/mirror.md says why this sense).
  *
+ * Why a held write is failed after LL_LEASE_HOLD_MS: tgt deletes no LUN
+ * with a command in flight (TGTADM_LUN_ACTIVE), and an initiator whose
+ * command gets no answer aborts it, then resets the LUN, the target, the
+ * session (Linux after 30 s), none of which tgt can end while the command
+ * is held: a write held for ever would make the LUN impossible to delete
+ * and its initiator's error handling escalate.
+ *
  * Owns: the LUN's struct ll_lease (lunlink.h), each mirror's held writes.
  */
 #define _GNU_SOURCE
@@ -38,6 +46,7 @@
 /* one held write: not sent yet (f NULL) or done, its ack waiting (f) */
 struct lease_wait {
 	struct ll_io *io;
+	uint64_t since;			/* ms: held from */
 	int local_fault;
 	struct fan *f;
 	struct lease_wait *next;
@@ -185,6 +194,7 @@ static int hold(struct ll_mirror *m, struct ll_io *io, int local_fault, struct f
 	if (m->lw_count >= LL_LEASE_WAIT_MAX || m->closing || !(w = calloc(1, sizeof(*w))))
 		return -1;
 	w->io = io;
+	w->since = ll_now_ms();
 	w->local_fault = local_fault;
 	w->f = f;
 	if (m->lw_tail)
@@ -244,6 +254,18 @@ int ll_lease_hold_ack(struct fan *f)
 	return 1;
 }
 
+/* One held write fails (why), and its entry goes. */
+static void fail_one(struct ll_mirror *m, struct lease_wait *w, const char *why)
+{
+	say_failed(m, w->io, why);
+	w->io->res = -EACCES;
+	if (w->f)
+		ll_fan_finish_now(w->f);
+	else
+		w->io->complete(w->io);
+	free(w);
+}
+
 /* Let the held writes go if the gate is open, or fail them if it says
  * fail; keep them if it still says wait. */
 void ll_lease_waiters_run(struct ll_mirror *m)
@@ -251,12 +273,25 @@ void ll_lease_waiters_run(struct ll_mirror *m)
 	struct lease_wait *w, *next;
 	enum ll_gate gate;
 	unsigned int n = m->lw_count;
+	uint64_t now;
 
 	if (!m->lw_head)
 		return;
-	gate = ll_lease_gate(m, ll_now_ms());
-	if (gate == LL_GATE_WAIT)
+	now = ll_now_ms();
+	gate = ll_lease_gate(m, now);
+	if (gate == LL_GATE_WAIT) {
+		/* held long enough: failed (oldest first), before the
+		 * initiator's own timeout starts aborting and resetting */
+		while ((w = m->lw_head) && now - w->since >= LL_LEASE_HOLD_MS) {
+			m->lw_head = w->next;
+			if (!m->lw_head)
+				m->lw_tail = NULL;
+			m->lw_count--;
+			fail_one(m, w, "it waited " LL_STR(LL_LEASE_HOLD_MS) " ms for a "
+				 "write-ownership lease (lease_loss=suspend holds a write that long)");
+		}
 		return;
+	}
 	w = m->lw_head;
 	m->lw_head = m->lw_tail = NULL;
 	m->lw_count = 0;
@@ -265,17 +300,13 @@ void ll_lease_waiters_run(struct ll_mirror *m)
 	for (; w; w = next) {
 		next = w->next;
 		if (gate == LL_GATE_FAIL) {
-			say_failed(m, w->io, why_not(m));
-			w->io->res = -EACCES;
-			if (w->f)
-				ll_fan_finish_now(w->f);
-			else
-				ll_later(m->l, w->io);
-		} else if (w->f) {
-			ll_fan_finish_now(w->f);
-		} else {
-			ll_mirror_submit(m, w->io, w->local_fault);
+			fail_one(m, w, why_not(m));
+			continue;
 		}
+		if (w->f)
+			ll_fan_finish_now(w->f);
+		else
+			ll_mirror_submit(m, w->io, w->local_fault);
 		free(w);
 	}
 }
@@ -290,14 +321,7 @@ void ll_lease_waiters_fail(struct ll_mirror *m, const char *why)
 	m->lw_count = 0;
 	for (; w; w = next) {
 		next = w->next;
-		say_failed(m, w->io, why);
-		w->io->res = -EACCES;
-		if (w->f) {
-			ll_fan_finish_now(w->f);
-		} else {
-			w->io->complete(w->io);
-		}
-		free(w);
+		fail_one(m, w, why);
 	}
 }
 

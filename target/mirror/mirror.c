@@ -158,8 +158,12 @@ static void tick(int fd, int events, void *data)
 		ll_conn_tick(&g->conn, now);
 		/* lease=on: legs are connected (and fenced), resynced and
 		 * verified only under a valid lease */
-		if (!ll_lease_legs_may_write(m, now))
+		if (!ll_lease_legs_may_write(m, now)) {
+			if (g->state == LEG_DOWN && !g->conn.iscsi && !g->why[0])
+				snprintf(g->why, sizeof(g->why), "waiting for a write-ownership "
+					 "lease (lease=on): it is connected under one");
 			continue;
+		}
 		if (g->state == LEG_DOWN && !g->conn.iscsi && now >= g->retry_at)
 			ll_leg_connect(g);
 		ll_resync_unpark(g, 0);

@@ -38,6 +38,9 @@
 
 #define LL_FENCE_KEYS	32	/* other keys on a leg that a fence preempts */
 #define LL_LEASE_WAIT_MAX	1024	/* writes a mirror holds for a lease */
+#define LL_LEASE_HOLD_MS	20000	/* and for this long at most (lease.c) */
+#define LL_STR_(x)	#x
+#define LL_STR(x)	LL_STR_(x)
 
 
 enum leg_state {
@@ -133,7 +136,7 @@ struct ll_leg {
 	uint64_t fenced_epoch, fencing;
 	int fence_then_probe;
 	unsigned char fence_tries, fence_ua;
-	unsigned int nfence_keys, fence_next;
+	unsigned int nfence_keys, fence_next, fence_preempted;
 	uint64_t fence_keys[LL_FENCE_KEYS];
 	char why[640];
 };
@@ -273,6 +276,7 @@ struct ll_mirror {
 	struct lease_wait *lw_head, *lw_tail;
 	unsigned int lw_count;
 	uint64_t lease_failed;
+	uint64_t term_epoch;		/* the epoch whose generation this copy has */
 
 	/* ---- mirror.c: the status file's path (set at open) and when the
 	 * tick last had status.c write it ---- */
@@ -444,6 +448,7 @@ uint64_t ll_map_local_lost(struct ll_mirror *m, uint64_t r0, uint64_t r1);
 uint64_t ll_map_changed(struct ll_mirror *m, uint64_t r0, uint64_t r1);
 uint64_t ll_map_sb_changed(struct ll_mirror *m);
 uint64_t ll_map_leg_missed(struct ll_leg *g, uint64_t r0, uint64_t r1);
+uint64_t ll_map_new_term(struct ll_mirror *m, uint64_t epoch);
 uint64_t ll_map_absent_missed(struct ll_mirror *m, uint64_t r0, uint64_t r1);
 void ll_map_all_synced(struct ll_mirror *m);
 void ll_map_leg_sb_done(struct ll_mirror *m);
