@@ -51,6 +51,8 @@ test_expect_success 'without a lease, a write is not acknowledged (suspend): hel
 	update A lease=1:60000 &&
 	wait $client &&
 	wait_for 5 lease_is held && lun_field_is "$(status_file)" lease_epoch 1 &&
+	"$SRC_DIR/target/tools/lunlink-status" >st &&
+	grep "^  lease: lease=held lease_epoch=1 lease_left_ms=[0-9]* lease_held_writes=0 lease_failed_writes=0\$" st &&
 	wait_for 30 eval "leg_is up && test \"\$(leg_state_in \"\$(status_file)\" 2)\" = up" &&
 	a_log_has "leg 1 ($(url C 1 1)): fenced for epoch 1: key 4c4c000000000001 registered" &&
 	a_log_has "leg 2 ($(url D 1 1)): fenced for epoch 1: key 4c4c000000000001 registered" &&

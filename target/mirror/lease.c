@@ -349,16 +349,18 @@ void ll_lease_deposed(struct ll_leg *g, const char *what)
 
 /* ---- the mirror hears of a change ----------------------------------------- */
 
+/* From lu_config (through the layers) and from the tick. */
 int ll_mirror_lease_changed(struct ll_mirror *m)
 {
 	uint64_t epoch = m->l->lease.epoch;
 
-	for (unsigned int i = 0; i < m->nlegs; i++) {
+	/* fenced only under a valid lease, and never by a deposed mirror */
+	for (unsigned int i = 0; i < m->nlegs && ll_lease_legs_may_write(m, ll_now_ms()); i++) {
 		struct ll_leg *g = &m->leg[i];
 
-		/* a leg that takes writes, fenced for an older epoch, or
-		 * logged in and waiting for the fence that precedes its probe
-		 * (a fence in flight checks the epoch when it ends) */
+		/* a leg that takes writes, fenced for an older epoch (a fence
+		 * in flight checks the epoch when it ends; a leg that came up
+		 * from a probe begun under an older one is found by the tick) */
 		if (g->fencing || g->fenced_epoch == epoch || !epoch)
 			continue;
 		if (leg_is(g, LEG_UP) || leg_is(g, LEG_SYNCING))

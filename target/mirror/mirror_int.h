@@ -8,7 +8,8 @@
  * mirror_close.c: tear down without waiting for a peer; mirror_leg.c:
  * connecting, probing and dropping legs; mirror_resync.c: copying dirty
  * regions to a returning leg, repair; verify.c: online verify; status.c:
- * the status file.  What one needs of another goes through the functions
+ * the status file; lease.c: the write-ownership lease (lease=on) and the
+ * writes held for it; fence.c: the legs' persistent reservations.  What one needs of another goes through the functions
  * declared at the end.  Everything here runs in tgtd's main loop.
  */
 #ifndef LUNLINK_MIRROR_INT_H
