@@ -104,7 +104,7 @@ test_expect_success 'released, a write waits, and fails after 20 s without a lea
 
 # lease_loss=fail: the same images, the LUN made again.
 test_expect_success 'lease_loss=fail: without a lease a write fails at once with DATA PROTECT, WRITE PROTECTED' '
-	lun_new A 1 1 "$TRASH/a.img" lunlink "$(legs);lease=on;lease_loss=fail" &&
+	lun_new A 1 1 "$TRASH/a.img" lunlink "$(legs);lease=on;lease_loss=fail;leg_timeout=2" &&
 	wait_for 5 lease_is none &&
 	head -c 4096 /dev/urandom >w5 &&
 	test_must_fail the_write A 600 w5 && test_grep "sense 7/27/00" w5.out &&
@@ -131,6 +131,29 @@ test_expect_success 'a lease that expires stops acknowledging writes within its 
 	test $((t2 - t0)) -lt $((valid + 1000)) &&
 	wait_for 3 lease_is expired &&
 	a_log_has "lease: epoch 4 expired"
+'
+
+# A write sent under the lease, whose leg then hangs (SIGSTOP) past the
+# lease: the leg is dropped at leg_timeout, after the deadline, and the
+# write, degraded, would be acknowledged then: the check at the
+# acknowledgement fails it instead (lease_loss=fail).
+cont_d() { [ -z "${D_PID:-}" ] || kill -CONT "$D_PID" 2>/dev/null || true; }
+test_atexit cont_d
+test_expect_success 'a write whose leg hangs past the lease is not acknowledged degraded: it fails at its acknowledgement' '
+	update A lease=4:60000 &&
+	wait_for 30 eval "leg_is up && test \"\$(leg_state_in \"\$(status_file)\" 2)\" = up" &&
+	head -c 4096 /dev/urandom >w7 && the_write A 800 w7 &&
+	kill -STOP $D_PID && mark &&
+	t0=$(now_ms) && update A lease=4:1000 &&
+	test_must_fail the_write A 800 w7 && t1=$(now_ms) && cont_d &&
+	echo "the write failed $((t1 - t0)) ms after a 1000 ms lease was granted (leg_timeout=2)" &&
+	test_grep "sense 7/27/00" w7.out &&
+	test $((t1 - t0)) -ge 1900 &&
+	new_log_has "leg 2 ($(url D 1 1)): dropped: a write timed out after leg_timeout=2 s" &&
+	new_log_has "lease: epoch 4 expired" &&
+	new_log_has "write of 4096 bytes at offset 409600 failed" &&
+	update A lease=4:60000 &&
+	wait_for 30 eval "test \"\$(leg_state_in \"\$(status_file)\" 2)\" = up"
 '
 
 # B: a second primary over the same legs.  b.img is a.img copied while A
