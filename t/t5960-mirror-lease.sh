@@ -12,6 +12,8 @@ IMG="$SRC_DIR/target/lunlink-image"
 # on its own tgtd over the same two legs (b.img, a copy of a.img).  Every
 # copy is made blank, of one volume, so they start in sync.
 
+# tgtd's messages reach its log through its logger process, after the
+# answer to the command that caused them: every check of a log waits a little.
 legs() { echo "mirror=$(url C 1 1);mirror=$(url D 1 1)"; }
 update() {	# update NAME PARAMS: tgtadm's update of NAME's tid 1 lun 1
 	tgtadm_on "$1" --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params "$2"
@@ -19,6 +21,7 @@ update() {	# update NAME PARAMS: tgtadm's update of NAME's tid 1 lun 1
 lease_is() { lun_field_is "$(status_file)" lease "$1"; }
 b_status() { echo "/run/lunlink/c${B_CTL}-t1-l1.status"; }
 b_log_has() { join_log "$B_LOG" | grep -qF "$1"; }
+a_log_matches() { join_log "$A_LOG" | grep -qE "$1"; }
 now_ms() { date +%s%3N; }
 # the_write NAME LBA FILE: a write to NAME's LUN, its output in FILE.out
 the_write() { "$IO" "$(url "$1" 1 1)" write "$2" "$3" >"$3.out" 2>&1; }
@@ -54,8 +57,8 @@ test_expect_success 'without a lease, a write is not acknowledged (suspend): hel
 	"$SRC_DIR/target/tools/lunlink-status" >st &&
 	grep "^  lease: lease=held lease_epoch=1 lease_left_ms=[0-9]* lease_held_writes=0 lease_failed_writes=0\$" st &&
 	wait_for 30 eval "leg_is up && test \"\$(leg_state_in \"\$(status_file)\" 2)\" = up" &&
-	a_log_has "leg 1 ($(url C 1 1)): fenced for epoch 1: key 4c4c000000000001 registered" &&
-	a_log_has "leg 2 ($(url D 1 1)): fenced for epoch 1: key 4c4c000000000001 registered" &&
+	wait_for 5 a_log_has "leg 1 ($(url C 1 1)): fenced for epoch 1: key 4c4c000000000001 registered" &&
+	wait_for 5 a_log_has "leg 2 ($(url D 1 1)): fenced for epoch 1: key 4c4c000000000001 registered" &&
 	"$IO" "$(url A 1 1)" sync &&
 	data_of 100 128 a.img >ina && test_cmp w1 ina &&
 	data_of 100 128 c.img >inc && test_cmp w1 inc &&
@@ -67,9 +70,9 @@ test_expect_success 'a higher epoch fences again; a lower one is refused, named'
 	wait_for 5 new_log_has "leg 1 ($(url C 1 1)): fenced for epoch 3: key 4c4c000000000003 registered, WRITE EXCLUSIVE - REGISTRANTS ONLY reservation held, 0 other key(s) preempted" &&
 	wait_for 5 new_log_has "leg 2 ($(url D 1 1)): fenced for epoch 3" &&
 	test_must_fail update A lease=2:60000 &&
-	a_log_has "lease=2:60000 refused: epoch 2 is lower than this LUN'"'"'s epoch 3" &&
+	wait_for 5 a_log_has "lease=2:60000 refused: epoch 2 is lower than this LUN'"'"'s epoch 3" &&
 	test_must_fail update A lease=0:60000 &&
-	a_log_has "lease='"'"'0:60000'"'"' is not EPOCH:VALID_MS" &&
+	wait_for 5 a_log_has "lease='"'"'0:60000'"'"' is not EPOCH:VALID_MS" &&
 	wait_for 3 lun_field_is "$(status_file)" lease_epoch 3 &&
 	head -c 4096 /dev/urandom >w2 && the_write A 300 w2
 '
@@ -79,7 +82,7 @@ test_expect_success 'a leg whose connection drops is fenced again on its new log
 	test -n "$sid" && mark &&
 	tgtadm_on C --lld iscsi --mode conn --op delete --tid 1 --sid "$sid" --cid 0 &&
 	wait_for 20 new_log_has "leg 1 ($(url C 1 1)): fenced for epoch 3" &&
-	new_log_has "leg 1 ($(url C 1 1)): its reservation was held by an older login of this mirror under the same key" &&
+	wait_for 5 new_log_has "leg 1 ($(url C 1 1)): its reservation was held by an older login of this mirror under the same key" &&
 	wait_for 30 leg_is up &&
 	head -c 4096 /dev/urandom >w3 && the_write A 400 w3 &&
 	data_of 400 8 c.img >inc && test_cmp w3 inc
@@ -98,18 +101,40 @@ test_expect_success 'released, a write waits, and fails after 20 s without a lea
 	echo "the held write failed after $((t1 - t0)) ms" &&
 	test_grep "sense 7/27/00" w4.out &&
 	test $((t1 - t0)) -ge 19000 && test $((t1 - t0)) -le 23000 &&
-	a_log_has "it waited 20000 ms for a write-ownership lease" &&
+	wait_for 5 a_log_has "it waited 20000 ms for a write-ownership lease" &&
 	tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 1
 '
 
 # lease_loss=fail: the same images, the LUN made again.
 test_expect_success 'lease_loss=fail: without a lease a write fails at once with DATA PROTECT, WRITE PROTECTED' '
-	lun_new A 1 1 "$TRASH/a.img" lunlink "$(legs);lease=on;lease_loss=fail;leg_timeout=2" &&
+	lun_new A 1 1 "$TRASH/a.img" lunlink "$(legs);lease=on;lease_loss=fail;leg_timeout=3" &&
 	wait_for 5 lease_is none &&
 	head -c 4096 /dev/urandom >w5 &&
 	test_must_fail the_write A 600 w5 && test_grep "sense 7/27/00" w5.out &&
 	wait_for 3 lun_field_is "$(status_file)" lease_failed_writes 1 &&
-	a_log_has "a write at offset 307200 fails (DATA PROTECT, WRITE PROTECTED): this node holds no write-ownership lease (lease_loss=fail)"
+	wait_for 5 a_log_has "a write at offset 307200 fails (DATA PROTECT, WRITE PROTECTED): this node holds no write-ownership lease (lease_loss=fail)"
+'
+
+# Forty other initiators registered on leg C (each iscsi-io login is a new
+# I_T nexus, and tgt keeps its registration after the logout), besides the
+# reservation of A's deleted LUN: the fence preempts them all, in two
+# rounds of READ KEYS, and a nexus that is not registered cannot write.
+test_expect_success 'the fence preempts every other key on a leg (41, in rounds); an unregistered initiator cannot write the leg' '
+	i=1 && while [ $i -le 40 ]; do
+		"$IO" "$(url C 1 1)" pr-register $((0x1000 + i)) || return 1; i=$((i + 1))
+	done &&
+	"$IO" "$(url C 1 1)" pr-keys >keys-before &&
+	test "$(grep -c "^key " keys-before)" = 41 &&
+	grep -q "^reservation 4c4c000000000003 type 5$" keys-before &&
+	mark && update A lease=4:60000 &&
+	wait_for 30 eval "leg_is up && test \"\$(leg_state_in \"\$(status_file)\" 2)\" = up" &&
+	wait_for 5 new_log_has "leg 1 ($(url C 1 1)): fenced for epoch 4: key 4c4c000000000004 registered, WRITE EXCLUSIVE - REGISTRANTS ONLY reservation held, 41 other key(s) preempted" &&
+	"$IO" "$(url C 1 1)" pr-keys >keys && cat keys &&
+	test "$(grep -c "^key " keys)" = 1 && grep -q "^key 4c4c000000000004$" keys &&
+	grep -q "^reservation 4c4c000000000004 type 5$" keys &&
+	head -c 4096 /dev/urandom >f1 &&
+	test_must_fail "$IO" "$(url C 1 1)" write 900 f1 2>err && test_grep "status 0x18" err &&
+	data_of 900 8 c.img >inc && ! cmp -s f1 inc
 '
 
 test_expect_success 'a lease that expires stops acknowledging writes within its VALID_MS' '
@@ -130,7 +155,7 @@ test_expect_success 'a lease that expires stops acknowledging writes within its 
 	test $((last_start - t1)) -lt $valid &&
 	test $((t2 - t0)) -lt $((valid + 1000)) &&
 	wait_for 3 lease_is expired &&
-	a_log_has "lease: epoch 4 expired"
+	wait_for 5 a_log_has "lease: epoch 4 expired"
 '
 
 # A write sent under the lease, whose leg then hangs (SIGSTOP) past the
@@ -146,12 +171,12 @@ test_expect_success 'a write whose leg hangs past the lease is not acknowledged 
 	kill -STOP $D_PID && mark &&
 	t0=$(now_ms) && update A lease=4:1000 &&
 	test_must_fail the_write A 800 w7 && t1=$(now_ms) && cont_d &&
-	echo "the write failed $((t1 - t0)) ms after a 1000 ms lease was granted (leg_timeout=2)" &&
+	echo "the write failed $((t1 - t0)) ms after a 1000 ms lease was granted (leg_timeout=3: libiscsi counts it in whole seconds, so 2 to 3 s)" &&
 	test_grep "sense 7/27/00" w7.out &&
 	test $((t1 - t0)) -ge 1900 &&
-	new_log_has "leg 2 ($(url D 1 1)): dropped: a write timed out after leg_timeout=2 s" &&
-	new_log_has "lease: epoch 4 expired" &&
-	new_log_has "write of 4096 bytes at offset 409600 failed" &&
+	wait_for 5 new_log_has "leg 2 ($(url D 1 1)): dropped: a write timed out after leg_timeout=3 s" &&
+	wait_for 5 new_log_has "lease: epoch 4 expired" &&
+	wait_for 5 new_log_has "write of 4096 bytes at offset 409600 failed" &&
 	update A lease=4:60000 &&
 	wait_for 30 eval "test \"\$(leg_state_in \"\$(status_file)\" 2)\" = up"
 '
@@ -166,10 +191,10 @@ test_expect_success 'a second primary B with a higher epoch fences the legs: A i
 	lun_new B 1 1 "$TRASH/b.img" lunlink "$(legs);lease=on" &&
 	update B lease=5:120000 &&
 	wait_for 30 eval "test \"\$(leg_state_in \"\$(b_status)\" 1)\" = up && test \"\$(leg_state_in \"\$(b_status)\" 2)\" = up" &&
-	b_log_has "leg 1 ($(url C 1 1)): fenced for epoch 5: key 4c4c000000000005 registered, WRITE EXCLUSIVE - REGISTRANTS ONLY reservation held, 1 other key(s) preempted" &&
+	wait_for 5 b_log_has "leg 1 ($(url C 1 1)): fenced for epoch 5: key 4c4c000000000005 registered, WRITE EXCLUSIVE - REGISTRANTS ONLY reservation held, 1 other key(s) preempted" &&
 	head -c 4096 /dev/urandom >z1 &&
 	test_must_fail the_write A 2000 z1 && test_grep "sense 7/27/00" z1.out &&
-	join_log "$A_LOG" | grep -E "leg [12] \(iscsi://[^)]*\): answered a write with RESERVATION CONFLICT: a newer primary holds this leg.s reservation, so this mirror is deposed \(epoch 4\)" &&
+	wait_for 5 a_log_matches "leg [12] \(iscsi://[^)]*\): answered a write with RESERVATION CONFLICT: a newer primary holds this leg.s reservation, so this mirror is deposed \(epoch 4\)" &&
 	wait_for 3 lease_is deposed &&
 	head -c 4096 /dev/urandom >z2 &&
 	test_must_fail the_write A 2100 z2 && test_grep "sense 7/27/00" z2.out &&
@@ -187,16 +212,16 @@ test_expect_success 'a second primary B with a higher epoch fences the legs: A i
 # taken for in sync.
 test_expect_success 'a deposed A takes no lease of its old epoch; a higher one lifts it: it fences B off, and finds the legs newer than its copy' '
 	test_must_fail update A lease=4:60000 &&
-	a_log_has "this LUN was deposed under epoch 4" &&
+	wait_for 5 a_log_has "this LUN was deposed under epoch 4" &&
 	mark && update A lease=6:60000 && wait_for 3 lease_is held &&
 	wait_for 30 eval "test \"\$(leg_state_in \"\$(status_file)\" 1)\" = refused && test \"\$(leg_state_in \"\$(status_file)\" 2)\" = refused" &&
-	new_log_has "leg 1 ($(url C 1 1)): fenced for epoch 6: key 4c4c000000000006 registered, WRITE EXCLUSIVE - REGISTRANTS ONLY reservation held, 1 other key(s) preempted" &&
-	new_log_has "leg 1 ($(url C 1 1)): refused: the leg is newer than this copy" &&
-	new_log_has "leg 2 ($(url D 1 1)): refused: the leg is newer than this copy" &&
+	wait_for 5 new_log_has "leg 1 ($(url C 1 1)): fenced for epoch 6: key 4c4c000000000006 registered, WRITE EXCLUSIVE - REGISTRANTS ONLY reservation held, 1 other key(s) preempted" &&
+	wait_for 5 new_log_has "leg 1 ($(url C 1 1)): refused: the leg is newer than this copy" &&
+	wait_for 5 new_log_has "leg 2 ($(url D 1 1)): refused: the leg is newer than this copy" &&
 	head -c 4096 /dev/urandom >z3 &&
 	test_must_fail the_write B 2200 z3 && test_grep "sense 7/27/00" z3.out &&
 	wait_for 3 lun_field_is "$(b_status)" lease deposed &&
-	b_log_has "answered a write with RESERVATION CONFLICT: a newer primary holds this leg"
+	wait_for 5 b_log_has "answered a write with RESERVATION CONFLICT: a newer primary holds this leg"
 '
 
 test_expect_success 'each leg alone holds B'"'"'s writes and none of A'"'"'s made after B fenced them' '

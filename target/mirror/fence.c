@@ -20,7 +20,8 @@
  *      mirror, with the same key: stock tgt keys registrations by
  *      session), PREEMPT K(E), which keeps this nexus and drops the others.
  *   4. PREEMPT each other key READ KEYS found (older primaries' and any
- *      other registrant's), so that only this nexus may write.
+ *      other registrant's), so that only this nexus may write (in rounds
+ *      of LL_FENCE_KEYS, READ KEYS again between them, if there are more).
  *
  * A RESERVATION CONFLICT on the way (a key gone between READ KEYS and its
  * PREEMPT, this nexus's registration removed by a newer primary) starts
@@ -39,6 +40,7 @@
 #include "mirror_int.h"
 
 #define FENCE_TRIES	4
+#define FENCE_ROUNDS	8	/* of LL_FENCE_KEYS other keys each */
 #define READ_KEYS_LEN	(8 + 8 * (LL_FENCE_KEYS + 1))
 
 enum step { F_READ_KEYS, F_REGISTER, F_READ_KEYS_AGAIN, F_READ_RESERVATION, F_RESERVE,
@@ -85,6 +87,7 @@ static void restart(struct ll_leg *g)
 {
 	g->fencing = g->m->l->lease.epoch;
 	g->nfence_keys = g->fence_next = g->fence_preempted = 0;
+	g->fence_more = g->fence_rounds = 0;
 	send_step(g, F_READ_KEYS, 0);
 }
 
@@ -96,14 +99,30 @@ void ll_fence_start(struct ll_leg *g, int then_probe)
 	restart(g);
 }
 
-/* The next key READ KEYS found, to PREEMPT; or the fence is done. */
+/* The next key READ KEYS found, to PREEMPT; then, if it found more than
+ * fence_keys holds, another round from READ KEYS; or the fence is done. */
 static void next_other(struct ll_leg *g)
 {
+	char why[160];
+
 	if (g->fence_next < g->nfence_keys) {
 		uint64_t k = g->fence_keys[g->fence_next++];
 
 		g->fence_preempted++;
 		send_step(g, F_PREEMPT_OTHER, k);
+		return;
+	}
+	if (g->fence_more && ++g->fence_rounds < FENCE_ROUNDS) {
+		g->fence_more = 0;
+		g->nfence_keys = g->fence_next = 0;
+		send_step(g, F_READ_KEYS_AGAIN, 0);
+		return;
+	}
+	if (g->fence_more) {
+		g->fencing = 0;
+		snprintf(why, sizeof(why), "it cannot be fenced: more than %d other keys are "
+			 "registered on it", FENCE_ROUNDS * LL_FENCE_KEYS);
+		ll_leg_down(g, why);
 		return;
 	}
 	fence_done(g);
@@ -120,6 +139,9 @@ static int keys_read(struct ll_leg *g, struct scsi_task *t, int collect)
 
 	if (!rk)
 		return -1;
+	/* more registered than the answer held: another round for them */
+	if (collect && rk->additional_length / 8 > (uint32_t)rk->num_keys)
+		g->fence_more = 1;
 	for (int i = 0; i < rk->num_keys; i++) {
 		uint64_t k = rk->keys[i];
 		unsigned int j;
@@ -136,8 +158,12 @@ static int keys_read(struct ll_leg *g, struct scsi_task *t, int collect)
 			continue;
 		for (j = 0; j < g->nfence_keys && g->fence_keys[j] != k; j++)
 			;
-		if (j == g->nfence_keys && g->nfence_keys < LL_FENCE_KEYS)
+		if (j < g->nfence_keys)
+			continue;
+		if (g->nfence_keys < LL_FENCE_KEYS)
 			g->fence_keys[g->nfence_keys++] = k;
+		else
+			g->fence_more = 1;
 	}
 	return 0;
 }

@@ -136,7 +136,7 @@ struct ll_leg {
 	 * (the fence after login), its tries, the keys it found to preempt */
 	uint64_t fenced_epoch, fencing;
 	int fence_then_probe;
-	unsigned char fence_tries, fence_ua;
+	unsigned char fence_tries, fence_ua, fence_more, fence_rounds;
 	unsigned int nfence_keys, fence_next, fence_preempted;
 	uint64_t fence_keys[LL_FENCE_KEYS];
 	char why[640];
