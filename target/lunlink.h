@@ -52,6 +52,7 @@ struct ll_lu {
 	struct ll_engine engine;
 	struct ll_range_lock ranges;
 	enum ll_fault fault;		/* injected failures, for tests (fault=) */
+	struct ll_lease lease;		/* lease=on: write ownership (mirror/lease.c) */
 	/* the stack of layers the commands go to (layers/stack.c) */
 	struct ll_layer *top;
 	unsigned int nmirrors;		/* mirror layers in it */

@@ -27,6 +27,10 @@ enum ll_io_path {
 #define LL_URL_MAX		512
 #define LL_MAX_EXTENTS		16	/* extent= options after the backing store */
 #define LL_EXTENT_PATH_MAX	256
+#define LL_PR_SOCKET_MAX	107	/* a Unix socket's path (sun_path) */
+#define LL_PR_SOCKET_DEFAULT	"/run/lunlink/pr.sock"
+#define LL_BSOPTS_PR_TIMEOUT_DEFAULT	15
+#define LL_BSOPTS_PR_TIMEOUT_MAX	600
 
 struct ll_bsopts {
 	enum ll_io_path io;
@@ -71,6 +75,22 @@ struct ll_bsopts {
 	 * APTPL is on (default: the image's path with ".pr" added, for an
 	 * image that is a regular file; "" here for that default) */
 	char pr_file[LL_EXTENT_PATH_MAX + 1];
+	/* pr=local|cluster: the LUN's persistent reservations are its own
+	 * (local) or its volume's, kept by the policy manager and pushed by
+	 * the node's agent over pr_socket= (cluster; doc/reservations.md) */
+	bool pr_cluster;
+	char pr_socket[LL_PR_SOCKET_MAX + 1];	/* default LL_PR_SOCKET_DEFAULT */
+	/* pr_timeout=SECONDS: how long a PR OUT waits for the agent's answer */
+	unsigned int pr_timeout;
+	/* lease=on: a mirrored LUN acknowledges a write (and drops a leg)
+	 * only while it holds a write-ownership lease (granted with the
+	 * update key lease=EPOCH:VALID_MS), and fences its legs for the
+	 * lease's epoch; lease_loss: what a write without one gets */
+	bool lease;
+	enum ll_lease_loss {
+		LL_LEASE_LOSS_SUSPEND = 0,	/* waits, bounded, for a lease */
+		LL_LEASE_LOSS_FAIL,		/* fails at once */
+	} lease_loss;
 };
 
 #define LL_BSOPTS_LEG_TIMEOUT_DEFAULT	10
@@ -124,7 +144,14 @@ enum ll_update_kind {
 	LL_UPDATE_VERIFY,		/* verify=start */
 	LL_UPDATE_RETRY_LEGS,		/* retry=legs: probe refused legs again */
 	LL_UPDATE_FORGET,		/* forget=ID: a recorded copy is gone for good */
+	LL_UPDATE_LEASE,		/* lease=EPOCH:VALID_MS: grant or renew */
+	LL_UPDATE_LEASE_RELEASE,	/* lease=release: drop it at once */
 };
+
+/* a lease's epoch: 1 .. 2^48-1 (the low 48 bits of the fencing key) */
+#define LL_LEASE_EPOCH_MAX	((1ULL << 48) - 1)
+/* a lease's validity at most (a day: the agent renews every few s) */
+#define LL_LEASE_VALID_MS_MAX	86400000ULL
 
 enum ll_fault {
 	LL_FAULT_NONE = 0,
@@ -150,6 +177,7 @@ struct ll_update {
 	uint64_t size;			/* LL_UPDATE_RESIZE_TO */
 	enum ll_fault fault;		/* LL_UPDATE_FAULT */
 	uint64_t copy_id;		/* LL_UPDATE_FORGET */
+	uint64_t epoch, valid_ms;	/* LL_UPDATE_LEASE */
 };
 
 /*

@@ -5,7 +5,8 @@
  * any broken invariant aborts.  `make fuzz` runs it under libFuzzer with
  * ASan and UBSan; t/fuzz/replay.c replays the corpus without clang.
  *
- * Invariants: parsed options are within their documented ranges and their
+ * Invariants: parsed options are within their documented ranges (a lease's
+ * epoch and validity too) and their
  * format re-parses to the same options; a size agrees with an independent
  * reference parser (overflow included); a refusal leaves a non-empty,
  * NUL-terminated message in the buffer given, however small, and leaves
@@ -48,7 +49,8 @@ static bool same_opts(const struct ll_bsopts *a, const struct ll_bsopts *b)
 	if (a->io != b->io || a->threads != b->threads || a->queue_depth != b->queue_depth ||
 	    a->thin != b->thin || a->nlegs != b->nlegs || a->nextents != b->nextents ||
 	    a->window != b->window || a->resync_rate != b->resync_rate ||
-	    a->leg_timeout != b->leg_timeout)
+	    a->leg_timeout != b->leg_timeout || a->lease != b->lease ||
+	    a->lease_loss != b->lease_loss)
 		return false;
 	if (a->window && (a->window_offset != b->window_offset ||
 			  a->window_length != b->window_length))
@@ -203,6 +205,14 @@ static void fuzz_update(const char *s, size_t small)
 		check(u.kind == LL_UPDATE_FORGET && u.copy_id);
 		check(strlen(s + 7) == 16 && strspn(s + 7, "0123456789abcdefABCDEF") == 16);
 		check(u.copy_id == strtoull(s + 7, NULL, 16));
+	} else if (!strcmp(s, "lease=release")) {
+		check(u.kind == LL_UPDATE_LEASE_RELEASE);
+	} else if (!strncmp(s, "lease=", 6)) {
+		/* EPOCH:VALID_MS, both plain decimals within their bounds */
+		check(u.kind == LL_UPDATE_LEASE);
+		check(u.epoch >= 1 && u.epoch <= LL_LEASE_EPOCH_MAX);
+		check(u.valid_ms >= 1 && u.valid_ms <= LL_LEASE_VALID_MS_MAX);
+		check(strspn(s + 6, "0123456789:") == strlen(s + 6));
 	} else {
 		/* the keys with one value each */
 		check((!strcmp(s, "resolve=discard-leg") && u.kind == LL_UPDATE_RESOLVE_DISCARD_LEG) ||
@@ -211,7 +221,8 @@ static void fuzz_update(const char *s, size_t small)
 	}
 	/* Only these are keys. */
 	if (strncmp(s, "resize=", 7) && strncmp(s, "fault=", 6) && strncmp(s, "resolve=", 8) &&
-	    strncmp(s, "verify=", 7) && strncmp(s, "retry=", 6) && strncmp(s, "forget=", 7))
+	    strncmp(s, "verify=", 7) && strncmp(s, "retry=", 6) && strncmp(s, "forget=", 7) &&
+	    strncmp(s, "lease=", 6))
 		check(rc == -1);
 
 	e = err_buf(small);

@@ -45,6 +45,12 @@
  *                                       block acked several times: the last);
  *                                       print "checked N blocks" or the
  *                                       first mismatch (exit 2)
+ *   iscsi-io URL pr-register KEY        PERSISTENT RESERVE OUT, REGISTER AND
+ *                                       IGNORE EXISTING KEY with KEY (0x...)
+ *   iscsi-io URL pr-keys                PERSISTENT RESERVE IN: "key HEX" for
+ *                                       each registered key (READ KEYS), then
+ *                                       "reservation HEX type N" or
+ *                                       "reservation none" (READ RESERVATION)
  *   iscsi-io URL await-ua               log in, clear pending unit attentions,
  *                                       print "ready", wait for a line on
  *                                       stdin, then TEST UNIT READY: print
@@ -456,13 +462,53 @@ static int cmd_await_ua(void)
 	return 0;
 }
 
+static int cmd_pr_register(const char *key)
+{
+	struct scsi_persistent_reserve_out_basic p = { .service_action_reservation_key = num(key) };
+	struct scsi_task *t = iscsi_persistent_reserve_out_sync(iscsi, lun,
+		SCSI_PERSISTENT_RESERVE_REGISTER_AND_IGNORE_EXISTING_KEY,
+		SCSI_PERSISTENT_RESERVE_SCOPE_LU, 0, &p);
+
+	check(t, "PERSISTENT RESERVE OUT (REGISTER AND IGNORE EXISTING KEY)");
+	scsi_free_scsi_task(t);
+	return 0;
+}
+
+static int cmd_pr_keys(void)
+{
+	struct scsi_persistent_reserve_in_read_keys *rk;
+	struct scsi_persistent_reserve_in_read_reservation *rr;
+	struct scsi_task *t = iscsi_persistent_reserve_in_sync(iscsi, lun,
+		SCSI_PERSISTENT_RESERVE_READ_KEYS, 8 + 8 * 512);
+
+	check(t, "PERSISTENT RESERVE IN (READ KEYS)");
+	rk = scsi_datain_unmarshall(t);
+	if (!rk)
+		die("READ KEYS: %s", "cannot read the answer");
+	for (int i = 0; i < rk->num_keys; i++)
+		printf("key %016llx\n", (unsigned long long)rk->keys[i]);
+	scsi_free_scsi_task(t);
+	t = iscsi_persistent_reserve_in_sync(iscsi, lun, SCSI_PERSISTENT_RESERVE_READ_RESERVATION, 24);
+	check(t, "PERSISTENT RESERVE IN (READ RESERVATION)");
+	rr = scsi_datain_unmarshall(t);
+	if (!rr)
+		die("READ RESERVATION: %s", "cannot read the answer");
+	if (rr->reserved)
+		printf("reservation %016llx type %u\n", (unsigned long long)rr->reservation_key,
+		       rr->pr_type);
+	else
+		printf("reservation none\n");
+	scsi_free_scsi_task(t);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *op;
 	int ret;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: iscsi-io URL write|write-every|read|sync|unmap|ws-unmap|capacity|lbp|wce|caw|stream|read-latency|check|await-ua ...\n");
+		fprintf(stderr, "usage: iscsi-io URL write|write-every|read|sync|unmap|ws-unmap|capacity|lbp|wce|caw|stream|read-latency|check|await-ua|pr-register|pr-keys ...\n");
 		return 1;
 	}
 	op = argv[2];
@@ -507,6 +553,10 @@ int main(int argc, char **argv)
 		ret = cmd_check();
 	else if (!strcmp(op, "await-ua"))
 		ret = cmd_await_ua();
+	else if (!strcmp(op, "pr-register") && argc == 4)
+		ret = cmd_pr_register(argv[3]);
+	else if (!strcmp(op, "pr-keys"))
+		ret = cmd_pr_keys();
 	else {
 		fprintf(stderr, "iscsi-io: unknown or incomplete subcommand '%s'\n", op);
 		ret = 1;

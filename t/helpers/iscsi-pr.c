@@ -9,6 +9,11 @@
  *     -n NAME        the initiator name (default iqn.2026-11.org.lunlink:pr-a)
  *     -q QUALIFIER   the ISID's qualifier, 0-65535 (default 1): the ISID is
  *                    of the random type, 0x80 0x00 0x12 0x34 then QUALIFIER
+ *     -w             log in without libiscsi's TEST UNIT READY (which gives
+ *                    up on NOT READY), clear the login's unit attentions,
+ *                    print "ready", wait for a line on stdin, then run the
+ *                    command on that session (it then meets the unit
+ *                    attentions queued meanwhile)
  *   Commands (KEY, SAKEY in hex; TYPE 1, 3, 5, 6, 7 or 8):
  *     register RKEY SAKEY [aptpl] [all_tg_pt]   PR OUT REGISTER
  *     register-ignore SAKEY [aptpl]             REGISTER AND IGNORE EXISTING KEY
@@ -65,7 +70,7 @@ static uint64_t hex(const char *s, const char *what)
 	return v;
 }
 
-static void connect_to(const char *name, unsigned int qualifier, const char *url_s)
+static void connect_to(const char *name, unsigned int qualifier, const char *url_s, int wait)
 {
 	struct iscsi_url *url;
 
@@ -83,8 +88,30 @@ static void connect_to(const char *name, unsigned int qualifier, const char *url
 	/* the same ISID every run: the same initiator port */
 	iscsi_set_isid_random(iscsi, 0x001234, qualifier);
 	lun = url->lun;
-	if (iscsi_full_connect_sync(iscsi, url->portal, url->lun))
+	if (wait) {
+		char line[16];
+
+		if (iscsi_connect_sync(iscsi, url->portal) || iscsi_login_sync(iscsi))
+			die("login failed", iscsi_get_error(iscsi));
+		/* the login's own (POWER ON, REPORTED LUNS DATA CHANGED...):
+		 * any other answer (NOT READY) is left for the command */
+		for (int i = 0; i < 8; i++) {
+			struct scsi_task *t = iscsi_testunitready_sync(iscsi, lun);
+			int ua = t && t->status == SCSI_STATUS_CHECK_CONDITION &&
+				 t->sense.key == SCSI_SENSE_UNIT_ATTENTION;
+
+			if (t)
+				scsi_free_scsi_task(t);
+			if (!ua)
+				break;
+		}
+		printf("ready\n");
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin))
+			die("stdin", "closed before a line came");
+	} else if (iscsi_full_connect_sync(iscsi, url->portal, url->lun)) {
 		die("login failed", iscsi_get_error(iscsi));
+	}
 	iscsi_destroy_url(url);
 }
 
@@ -243,21 +270,23 @@ int main(int argc, char **argv)
 	const char *name = "iqn.2026-11.org.lunlink:pr-a", *cmd;
 	unsigned int qualifier = 1;
 	struct scsi_task *t;
-	int c;
+	int c, wait = 0;
 
-	while ((c = getopt(argc, argv, "n:q:")) != -1) {
+	while ((c = getopt(argc, argv, "n:q:w")) != -1) {
 		if (c == 'n')
 			name = optarg;
+		else if (c == 'w')
+			wait = 1;
 		else if (c == 'q')
 			qualifier = (unsigned int)strtoul(optarg, NULL, 0) & 0xffff;
 		else
 			return 1;
 	}
 	if (argc - optind < 2) {
-		fprintf(stderr, "usage: iscsi-pr [-n NAME] [-q QUALIFIER] URL COMMAND ARGS...\n");
+		fprintf(stderr, "usage: iscsi-pr [-n NAME] [-q QUALIFIER] [-w] URL COMMAND ARGS...\n");
 		return 1;
 	}
-	connect_to(name, qualifier, argv[optind]);
+	connect_to(name, qualifier, argv[optind], wait);
 	cmd = argv[optind + 1];
 	argv += optind + 2;
 	argc -= optind + 2;

@@ -515,9 +515,103 @@ static void test_pr_file(void)
 	refused("pr_file=/var/lib/", "is not an absolute file path", NULL);
 }
 
+/* pr=cluster, pr_socket=, pr_timeout=: the volume's reservations, from the agent */
+static void test_pr_cluster(void)
+{
+	struct ll_bsopts o, p;
+	char buf[2048];
+
+	is_int(parse("", &o), 0, "no pr=");
+	ok(!o.pr_cluster, "  the default is pr=local");
+	is_str(o.pr_socket, "/run/lunlink/pr.sock", "  the agent's default socket");
+	is_int(o.pr_timeout, 15, "  a PR OUT waits 15 s by default");
+	ll_bsopts_format(&o, buf, sizeof(buf));
+	ok(!strstr(buf, "pr="), "  format writes no pr= for local");
+	is_int(parse("pr=local", &o), 0, "pr=local parses");
+	ok(!o.pr_cluster, "  local");
+	is_int(parse("pr=cluster;pr_socket=/tmp/t/pr.sock;pr_timeout=3", &o), 0,
+	       "pr=cluster with pr_socket= and pr_timeout= parses");
+	ok(o.pr_cluster, "  cluster");
+	is_str(o.pr_socket, "/tmp/t/pr.sock", "  the socket");
+	is_int(o.pr_timeout, 3, "  the timeout");
+	ll_bsopts_format(&o, buf, sizeof(buf));
+	ok(strstr(buf, ";pr=cluster;pr_socket=/tmp/t/pr.sock;pr_timeout=3") != NULL,
+	   "  format writes them back");
+	is_int(parse(buf, &p), 0, "  and that parses");
+	ok(p.pr_cluster && !strcmp(p.pr_socket, o.pr_socket) && p.pr_timeout == 3,
+	   "  to the same options");
+	refused("pr=shared", "pr='shared' must be local", NULL);
+	refused("pr_socket=pr.sock", "pr_socket='pr.sock' is not an absolute path", NULL);
+	refused("pr_socket=/run/lunlink/0123456789012345678901234567890123456789012345678901"
+		"234567890123456789012345678901234567890123456789", "at most 107 characters", NULL);
+	refused("pr_timeout=0", "pr_timeout='0' is not a whole number from 1 to 600", NULL);
+	refused("pr=cluster;pr_file=/var/lib/v.pr", "pr_file= with pr=cluster", NULL);
+}
+
+/* lease=on, lease_loss=: on a mirrored LUN only, in the format */
+static void test_lease(void)
+{
+	static const char leg[] = "mirror=iscsi://10.0.0.2/iqn.2026-11.x:v/1";
+	char s[256], fmt[1024];
+	struct ll_bsopts o, p;
+
+	is_int(parse(leg, &o), 0, "mirror= alone parses");
+	ok(!o.lease && o.lease_loss == LL_LEASE_LOSS_SUSPEND, "  lease is off, its loss suspend");
+	snprintf(s, sizeof(s), "%s;lease=on", leg);
+	is_int(parse(s, &o), 0, "lease=on with mirror= parses");
+	ok(o.lease && o.lease_loss == LL_LEASE_LOSS_SUSPEND, "  lease on, lease_loss=suspend");
+	snprintf(s, sizeof(s), "%s;lease=on;lease_loss=fail", leg);
+	is_int(parse(s, &o), 0, "lease_loss=fail parses");
+	ok(o.lease && o.lease_loss == LL_LEASE_LOSS_FAIL, "  to FAIL");
+	ll_bsopts_format(&o, fmt, sizeof(fmt));
+	like(fmt, ";lease=on;lease_loss=fail", "  the format has both");
+	is_int(parse(fmt, &p), 0, "  and parses back");
+	ok(p.lease && p.lease_loss == LL_LEASE_LOSS_FAIL, "  to the same");
+	snprintf(s, sizeof(s), "%s;lease=on;lease_loss=suspend", leg);
+	is_int(parse(s, &o), 0, "lease_loss=suspend parses");
+	ok(o.lease_loss == LL_LEASE_LOSS_SUSPEND, "  to SUSPEND");
+
+	refused("lease=on", "lease=on without mirror=", "nothing to fence");
+	refused("lease=maybe", "lease", "'maybe'");
+	snprintf(s, sizeof(s), "%s;lease=on;lease_loss=freeze", leg);
+	refused(s, "lease_loss='freeze'", "suspend");
+	snprintf(s, sizeof(s), "%s;lease_loss=fail", leg);
+	refused(s, "lease_loss=fail without lease=on", NULL);
+	refused("leases=on", "unknown key 'leases'", "lease_loss");
+}
+
+static void test_lease_update(void)
+{
+	struct ll_update u;
+
+	memset(&u, 0, sizeof(u));
+	is_int(ll_update_parse("lease=7:6000", &u, err, sizeof(err)), 0, "lease=7:6000 parses");
+	ok(u.kind == LL_UPDATE_LEASE && u.epoch == 7 && u.valid_ms == 6000,
+	   "  to epoch 7, 6000 ms");
+	is_int(ll_update_parse("lease=281474976710655:1", &u, err, sizeof(err)), 0,
+	       "lease=2^48-1:1 parses");
+	ok(u.epoch == LL_LEASE_EPOCH_MAX && u.valid_ms == 1, "  to the highest epoch");
+	is_int(ll_update_parse("lease=release", &u, err, sizeof(err)), 0, "lease=release parses");
+	is_int(u.kind, LL_UPDATE_LEASE_RELEASE, "  to LEASE_RELEASE");
+
+	static const char *const bad[] = {
+		"lease=", "lease=0:6000", "lease=281474976710656:6000", "lease=7", "lease=7:",
+		"lease=7:0", "lease=:6000", "lease=7:6000:1", "lease=-7:6000", "lease=7:6e3",
+		"lease=7:86400001", "lease= 7:6000", "lease=99999999999999999999999:1",
+		"lease=releases", "lease=7:99999999999999999999999",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		is_int(ll_update_parse(bad[i], &u, err, sizeof(err)), -1, "%s is refused", bad[i]);
+		like(err, "EPOCH:VALID_MS", "  the message says what is accepted");
+	}
+	is_int(ll_update_parse("leases=1:1", &u, err, sizeof(err)), -1, "leases= is refused");
+	like(err, "lease=EPOCH:VALID_MS|release", "  the message lists lease=");
+}
+
 int main(void)
 {
 	test_pr_file();
+	test_pr_cluster();
 	test_copy_areas();
 	test_defaults();
 	test_keys();
@@ -528,5 +622,7 @@ int main(void)
 	test_remote_extents();
 	test_sizes();
 	test_update();
+	test_lease();
+	test_lease_update();
 	return done_testing();
 }

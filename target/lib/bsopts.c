@@ -28,6 +28,11 @@ void ll_bsopts_default(struct ll_bsopts *o)
 	o->ncopy_extents = 0;
 	o->raw = false;
 	o->pr_file[0] = '\0';
+	o->pr_cluster = false;
+	snprintf(o->pr_socket, sizeof(o->pr_socket), "%s", LL_PR_SOCKET_DEFAULT);
+	o->pr_timeout = LL_BSOPTS_PR_TIMEOUT_DEFAULT;
+	o->lease = false;
+	o->lease_loss = LL_LEASE_LOSS_SUSPEND;
 }
 
 bool ll_extent_is_remote(const struct ll_extent_opt *x)
@@ -239,10 +244,45 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 	if (!strcmp(kv, "leg_timeout"))
 		return parse_uint(kv, v, 1, LL_BSOPTS_LEG_TIMEOUT_MAX, &o->leg_timeout, err,
 				  errlen);
+	if (!strcmp(kv, "pr")) {
+		if (strcmp(v, "local") && strcmp(v, "cluster"))
+			return ll_fail(err, errlen, "bsopts: pr='%.80s' must be local (the LUN's own "
+				       "reservations) or cluster (the volume's, kept by the policy "
+				       "manager)", v);
+		o->pr_cluster = !strcmp(v, "cluster");
+		return 0;
+	}
+	if (!strcmp(kv, "pr_socket")) {
+		size_t n = strlen(v);
+
+		if (v[0] != '/' || n > LL_PR_SOCKET_MAX || v[n - 1] == '/')
+			return ll_fail(err, errlen, "bsopts: pr_socket='%.80s' is not an absolute "
+				       "path of at most %d characters (the policy agent's pr_socket)",
+				       v, LL_PR_SOCKET_MAX);
+		memcpy(o->pr_socket, v, n + 1);
+		return 0;
+	}
+	if (!strcmp(kv, "pr_timeout"))
+		return parse_uint(kv, v, 1, LL_BSOPTS_PR_TIMEOUT_MAX, &o->pr_timeout, err, errlen);
+
+	if (!strcmp(kv, "lease"))
+		return parse_bool(kv, v, &o->lease, err, errlen);
+	if (!strcmp(kv, "lease_loss")) {
+		if (!strcmp(v, "suspend"))
+			o->lease_loss = LL_LEASE_LOSS_SUSPEND;
+		else if (!strcmp(v, "fail"))
+			o->lease_loss = LL_LEASE_LOSS_FAIL;
+		else
+			return ll_fail(err, errlen, "bsopts: lease_loss='%s' is not suspend (writes "
+				       "wait for a lease) or fail (writes fail without one)", v);
+		return 0;
+	}
+
 
 	return ll_fail(err, errlen,
 		    "bsopts: unknown key '%s' (known: io, threads, queue_depth, thin, mirror, "
-		    "resync_rate, leg_timeout, window, extent, copy_extent, raw, pr_file)", kv);
+		    "resync_rate, leg_timeout, window, extent, copy_extent, raw, pr_file, pr, "
+		    "pr_socket, pr_timeout, lease, lease_loss)", kv);
 }
 
 /* What only the options together say. */
@@ -256,10 +296,21 @@ static int check_together(const struct ll_bsopts *o, char *err, size_t errlen)
 		return ll_fail(err, errlen, "bsopts: copy_extent=%.80s: a copy_extent= continues the "
 			       "mirrored copy of the backing store, and it has no mirror= (give "
 			       "mirror= before any extent=)", o->copy_extent[0].path);
+	if (o->lease && !o->nlegs)
+		return ll_fail(err, errlen, "bsopts: lease=on without mirror=: a lease says which "
+			       "node may write a mirrored volume's legs; a LUN with no legs has "
+			       "nothing to fence");
+	if (o->lease_loss != LL_LEASE_LOSS_SUSPEND && !o->lease)
+		return ll_fail(err, errlen, "bsopts: lease_loss=fail without lease=on: it says "
+			       "what a write gets without a lease, and only lease=on asks for one");
 	if (o->raw && mirrored)
 		return ll_fail(err, errlen, "bsopts: raw=on with mirror= on the backing store: raw "
 			       "serves the image's superblock as data (a leg's export), and a "
 			       "mirror keeps its generations there");
+	if (o->pr_cluster && o->pr_file[0])
+		return ll_fail(err, errlen, "bsopts: pr_file= with pr=cluster: a cluster's "
+			       "reservations are kept by the policy manager, not in a file on "
+			       "the node (drop pr_file=)");
 	return 0;
 }
 
@@ -362,6 +413,16 @@ static int format(const struct ll_bsopts *o, char *buf, size_t len, bool public)
 		used = (size_t)n < len ? (size_t)n : len;
 		n += snprintf(buf + used, len - used, ";pr_file=%s", o->pr_file);
 	}
+	if (o->pr_cluster && n >= 0) {
+		used = (size_t)n < len ? (size_t)n : len;
+		n += snprintf(buf + used, len - used, ";pr=cluster;pr_socket=%s;pr_timeout=%u",
+			      o->pr_socket, o->pr_timeout);
+	}
+	if (o->lease && n >= 0) {
+		used = (size_t)n < len ? (size_t)n : len;
+		n += snprintf(buf + used, len - used, ";lease=on;lease_loss=%s",
+			      o->lease_loss == LL_LEASE_LOSS_FAIL ? "fail" : "suspend");
+	}
 	return n;
 }
 
@@ -434,6 +495,45 @@ bad:
 		    "size '%s' is not a size (bytes, or a number with K, M, G, T or P)", s);
 }
 
+/* A decimal of 1 to 20 digits in [lo, hi], up to the character end (or
+ * the string's end if end is 0); 0 or -1. */
+static int parse_u64_upto(const char *s, char end, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	uint64_t n = 0;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p != end || n < lo || n > hi)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* lease=EPOCH:VALID_MS or lease=release (the value v). */
+static int parse_lease(const char *v, struct ll_update *u, char *err, size_t errlen)
+{
+	const char *colon = strchr(v, ':');
+
+	if (!strcmp(v, "release")) {
+		u->kind = LL_UPDATE_LEASE_RELEASE;
+		return 0;
+	}
+	if (!colon || parse_u64_upto(v, ':', 1, LL_LEASE_EPOCH_MAX, &u->epoch) ||
+	    parse_u64_upto(colon + 1, '\0', 1, LL_LEASE_VALID_MS_MAX, &u->valid_ms))
+		return ll_fail(err, errlen, "lease='%.64s' is not EPOCH:VALID_MS (EPOCH a whole "
+			       "number from 1 to %llu, VALID_MS from 1 to %llu) or release", v,
+			       (unsigned long long)LL_LEASE_EPOCH_MAX,
+			       (unsigned long long)LL_LEASE_VALID_MS_MAX);
+	u->kind = LL_UPDATE_LEASE;
+	return 0;
+}
+
 int ll_update_parse(const char *kv, struct ll_update *u, char *err, size_t errlen)
 {
 	const char *v = strchr(kv, '=');
@@ -504,9 +604,11 @@ int ll_update_parse(const char *kv, struct ll_update *u, char *err, size_t errle
 		u->kind = LL_UPDATE_FORGET;
 		return 0;
 	}
+	if (klen == 5 && !strncmp(kv, "lease", 5))
+		return parse_lease(v, u, err, errlen);
 	return ll_fail(err, errlen,
-		    "unknown parameter '%.*s' (lunlink takes resize=reread|SIZE, "
-		    "fault=none|read|write|both|write-all|meta-write|flush|slow-resync, "
-		    "resolve=discard-leg, verify=start, retry=legs and forget=COPY-ID)",
+		    "unknown parameter '%.*s' (lunlink takes resize=reread|SIZE, fault=KIND, "
+		    "resolve=discard-leg, verify=start, retry=legs, forget=COPY-ID and "
+		    "lease=EPOCH:VALID_MS|release)",
 		    (int)(klen > 64 ? 64 : klen), kv);
 }

@@ -86,3 +86,8 @@ int ll_pr_spc2_conflicts(const struct ll_pr_state *st, const struct ll_pr_nexus 
 		return 0;
 	return ll_pr_is_holder(st, nexus) ? 2 : 1;
 }
+
+int ll_pr_checked(const uint8_t *cdb, size_t cdb_len)
+{
+	return cdb_len && cdb[0] != 0x5e && cdb[0] != 0x5f && access_of(cdb, cdb_len) != ALLOWED;
+}

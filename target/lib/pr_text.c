@@ -196,3 +196,8 @@ bad:
 	snprintf(why, why_len, "line %u: not a valid line of a reservation file", lineno);
 	return -1;
 }
+
+int ll_pr_id_valid(const char *id)
+{
+	return id_valid(id);
+}

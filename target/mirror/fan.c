@@ -126,12 +126,23 @@ void ll_fan_queue_release(struct fan_queue *q, uint64_t durable,
 
 /* ---- I/O fan-out ------------------------------------------------------------ */
 
-void ll_fan_finish(struct fan *f)
+void ll_fan_finish_now(struct fan *f)
 {
 	struct ll_io *io = f->io;
 
 	free(f);
 	io->complete(io);
+}
+
+/* The write's answer: with lease=on, a write, flush or punch done on the
+ * copies is acknowledged only if the lease holds at this moment (lease.c
+ * holds or fails it otherwise). */
+void ll_fan_finish(struct fan *f)
+{
+	if (f->m->l->opts.lease && f->io->op != LL_OP_READ && !f->io->res &&
+	    ll_lease_hold_ack(f))
+		return;
+	ll_fan_finish_now(f);
 }
 
 /* The record this write waited for (what a leg missed, what this copy
@@ -209,6 +220,13 @@ static void fan_done(struct fan *f)
 
 	if (f->in_al)
 		ll_al_end(m, f->e0, f->e1);
+	if (f->legs_conflict || m->l->lease.deposed) {
+		/* deposed (lease.c): a newer primary holds the legs; the write
+		 * fails, and nothing goes into the map, no new generation */
+		io->res = -EACCES;
+		ll_fan_finish(f);
+		return;
+	}
 	if (io->op == LL_OP_DATASYNC) {
 		/* a leg that flushed has on disk all it took before the flush */
 		for (i = 0; i < m->nlegs; i++)
@@ -327,6 +345,10 @@ static void leg_cb(struct iscsi_context *iscsi, int status, void *data, void *pr
 	}
 	if (status == SCSI_STATUS_GOOD && g->conn.iscsi == iscsi) {
 		f->legs_ok |= 1u << c->leg;
+	} else if (status == SCSI_STATUS_RESERVATION_CONFLICT && g->conn.iscsi == iscsi &&
+		   f->m->l->opts.lease) {
+		f->legs_conflict |= 1u << c->leg;
+		ll_leg_fenced_off(g, op_what(f->io->op));
 	} else {
 		f->legs_failed |= 1u << c->leg;
 		ll_leg_failed(g, iscsi, op_what(f->io->op), status, t);
@@ -443,6 +465,11 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 		return;
 	}
 
+	/* lease=on: not sent anywhere without the lease (held or failed) */
+	if (l->opts.lease && ll_lease_hold_submit(m, io, local_fault)) {
+		free(f);
+		return;
+	}
 	if (io->op != LL_OP_DATASYNC)
 		m->blank = 0;		/* a write is on its way: not zeros any more */
 
@@ -464,6 +491,10 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 	f->local.complete = local_done;
 	f->pending = 1;
 	f->local_fault = local_fault;
+	if (l->opts.lease && io->op != LL_OP_DATASYNC && m->term_epoch != l->lease.epoch) {
+		m->term_epoch = l->lease.epoch;		/* a new owner's term */
+		f->map_need = ll_map_new_term(m, m->term_epoch);
+	}
 	if (io->op != LL_OP_DATASYNC) {
 		f->e0 = (io->off - m->image->data_offset) >> m->al_shift;
 		f->e1 = io->len ? (io->off - m->image->data_offset + io->len - 1) >> m->al_shift : f->e0;

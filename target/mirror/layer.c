@@ -9,7 +9,7 @@
  * works in offsets of the copy's file and reaches it through the LUN's
  * engine itself; this file moves requests into those offsets and answers
  * the ops (resize asks the legs first, the runtime keys verify=, retry=,
- * resolve=, forget= go to the engine).  The place the LUN serves the
+ * resolve=, forget=, lease= go to the engine).  The place the LUN serves the
  * mirror's data at is given when the layer is made: a resync holds the
  * LUN's range of what it copies, so that a write there waits for it.
  */
@@ -95,6 +95,9 @@ static int ml_message(struct ll_layer *ly, const struct ll_update *u)
 		return ll_mirror_discard_split_legs(m);
 	case LL_UPDATE_FORGET:
 		return ll_mirror_forget_copy(m, u->copy_id);
+	case LL_UPDATE_LEASE:
+	case LL_UPDATE_LEASE_RELEASE:
+		return ll_mirror_lease_changed(m);
 	default:
 		return 0;
 	}

@@ -288,6 +288,25 @@ static uint64_t miss_commit(struct ll_mirror *m, uint64_t r0, uint64_t r1, int n
 	return m->map_version > m->map_durable ? m->map_version : 0;
 }
 
+/*
+ * lease=on: the first write of a new lease epoch starts a new generation
+ * (the legs that are up take it, as for a degraded write), so that copies
+ * written in two owners' terms never share one: a deposed primary's copy,
+ * which may hold writes it sent after it was preempted (never
+ * acknowledged), is then behind the new owner's (earlier: resynced whole
+ * as its leg; a leg newer than it if it is made primary again).  The map
+ * version the write's acknowledgement waits for.
+ */
+uint64_t ll_map_new_term(struct ll_mirror *m, uint64_t epoch)
+{
+	struct ll_image *im = m->image;
+
+	ll_image_new_generation(im);
+	m_info(m, "lease epoch %" PRIu64 ": its first write starts generation %016" PRIx64 "\n",
+	       epoch, im->gen_current);
+	return ll_map_sb_to_legs(m);
+}
+
 /* The leg misses regions r0..r1; the map version to wait for. */
 uint64_t ll_map_leg_missed(struct ll_leg *g, uint64_t r0, uint64_t r1)
 {

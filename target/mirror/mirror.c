@@ -46,6 +46,12 @@
  * Verify compares each region of a leg with this copy's by SHA-256 and
  * resyncs the ones that differ.
  *
+ * Write ownership (lease=on).  A write is acknowledged, and the volume goes
+ * degraded, only under a valid lease from the policy manager, checked at
+ * submit and again at acknowledgement against CLOCK_MONOTONIC; the legs
+ * are fenced for the lease's epoch with persistent reservations, and a leg
+ * that answers RESERVATION CONFLICT deposes this mirror (lease.c, fence.c).
+ *
  * Extent maps.  A LUN may serve a window of a mirrored image, or several
  * mirrored sets concatenated (extents.c): each set is one struct ll_mirror
  * over its own image file, with its own legs, map, log and status file.
@@ -59,7 +65,8 @@
  * fan-out; map.c: the dirty-region map and the stale list; actlog.c: the
  * activity log; mirror_close.c: tear down; mirror_leg.c: legs (connect,
  * probe, generations, drop); mirror_resync.c: resync, repair; verify.c:
- * online verify; status.c: the status file.
+ * online verify; status.c: the status file; lease.c: the write-ownership
+ * lease and the writes held for it; fence.c: the legs' reservations.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -156,6 +163,14 @@ static void tick(int fd, int events, void *data)
 		/* libiscsi's timeouts, and a login nobody answers (a cut
 		 * link, a node gone), bounded by leg_timeout */
 		ll_conn_tick(&g->conn, now);
+		/* lease=on: legs are connected (and fenced), resynced and
+		 * verified only under a valid lease */
+		if (!ll_lease_legs_may_write(m, now)) {
+			if (g->state == LEG_DOWN && !g->conn.iscsi && !g->why[0])
+				snprintf(g->why, sizeof(g->why), "waiting for a write-ownership "
+					 "lease (lease=on): it is connected under one");
+			continue;
+		}
 		if (g->state == LEG_DOWN && !g->conn.iscsi && now >= g->retry_at)
 			ll_leg_connect(g);
 		ll_resync_unpark(g, 0);
@@ -164,6 +179,10 @@ static void tick(int fd, int events, void *data)
 		else if (g->verifying)
 			ll_verify_next(g);
 	}
+	/* lease=on: a leg that came up under an older epoch is fenced; the
+	 * gate may have opened (or shut) for the writes held */
+	if (m->l->opts.lease)
+		ll_mirror_lease_changed(m);
 	if (m->quiet && now - m->quiet_since >= LOCAL_MSG_MS) {
 		m_err(m, "%" PRIu64 " more like the messages above (local I/O errors, failed "
 		       "metadata writes, refused or unrecorded writes, failed repairs) in the "

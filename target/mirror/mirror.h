@@ -15,6 +15,37 @@ struct ll_mirror;
 
 struct ll_extent;
 
+/*
+ * A LUN's write-ownership lease (lease=on; lease.c owns it): the epoch of
+ * the last grant (0: none yet; it only grows), the deadline of the lease
+ * in ms of CLOCK_MONOTONIC (0: none: never granted, or released), and
+ * whether a leg has said that a newer primary holds it (deposed, under
+ * deposed_epoch: only a higher epoch ends it).
+ */
+struct ll_lease {
+	uint64_t epoch;
+	uint64_t deadline;
+	int deposed;
+	uint64_t deposed_epoch;
+	int expiry_said;		/* the expiry was logged */
+};
+
+/* The fencing key of epoch e: "LL" in the top 16 bits, e below. */
+#define LL_LEASE_KEY(e)		(0x4c4c000000000000ULL | (e))
+#define LL_LEASE_KEY_IS_OURS(k)	(((k) >> 48) == 0x4c4c)
+
+/* lease=EPOCH:VALID_MS, received at now (ms): 0, or -1 refused (the reason
+ * logged: the LUN has no lease=on, a lower epoch, deposed at this epoch).
+ * The mirrors then hear of it through the layers (ll_mirror_lease_changed). */
+int ll_lease_grant(struct ll_lu *l, uint64_t epoch, uint64_t valid_ms, uint64_t now);
+/* lease=release: the lease ends now; 0, or -1 (no lease=on, logged) */
+int ll_lease_release(struct ll_lu *l);
+/* none, held, expired or deposed, as the status file says it */
+const char *ll_lease_word(const struct ll_lu *l, uint64_t now);
+/* The LUN's lease changed (granted, renewed, released): fence the legs
+ * for a new epoch, let waiting writes go.  1 (a mirror that heard it). */
+int ll_mirror_lease_changed(struct ll_mirror *m);
+
 /* Mirror extent e (set 0: the backing store; k: the k-th extent=) to the
  * legs the options give it.  0, or -1 with the reason logged (the LUN is
  * then refused). */

@@ -169,6 +169,7 @@ void ll_mirror_quiesce(struct ll_mirror *m)
 {
 	if (m->closing)
 		return;
+	ll_lease_waiters_fail(m, "the LUN closes while it waits for the write-ownership lease");
 	m->closing = 1;
 	m->close_deadline = ll_now_ms() + CLOSE_FLUSH_MS;
 	close_flush_send(m);

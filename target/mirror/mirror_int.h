@@ -8,7 +8,8 @@
  * mirror_close.c: tear down without waiting for a peer; mirror_leg.c:
  * connecting, probing and dropping legs; mirror_resync.c: copying dirty
  * regions to a returning leg, repair; verify.c: online verify; status.c:
- * the status file.  What one needs of another goes through the functions
+ * the status file; lease.c: the write-ownership lease (lease=on) and the
+ * writes held for it; fence.c: the legs' persistent reservations.  What one needs of another goes through the functions
  * declared at the end.  Everything here runs in tgtd's main loop.
  */
 #ifndef LUNLINK_MIRROR_INT_H
@@ -35,6 +36,12 @@
 #define LL_RESYNC_JOBS	4
 
 #define LL_CLOSE_REQS	2	/* a mirror's close writes two records at once */
+
+#define LL_FENCE_KEYS	32	/* other keys on a leg that a fence preempts */
+#define LL_LEASE_WAIT_MAX	1024	/* writes a mirror holds for a lease */
+#define LL_LEASE_HOLD_MS	20000	/* and for this long at most (lease.c) */
+#define LL_STR_(x)	#x
+#define LL_STR(x)	LL_STR_(x)
 
 
 enum leg_state {
@@ -123,6 +130,15 @@ struct ll_leg {
 		struct ll_io rd;	/* the local read */
 		uint8_t local_md[32];	/* verify: this copy's digest */
 	} job[LL_RESYNC_JOBS];
+	/* fence.c's (lease=on): the epoch this leg is fenced for (our key
+	 * registered, the reservation ours), the one a fence in flight is
+	 * for (0: none), and that fence's state: whether the probe follows
+	 * (the fence after login), its tries, the keys it found to preempt */
+	uint64_t fenced_epoch, fencing;
+	int fence_then_probe;
+	unsigned char fence_tries, fence_ua, fence_more, fence_rounds;
+	unsigned int nfence_keys, fence_next, fence_preempted;
+	uint64_t fence_keys[LL_FENCE_KEYS];
 	char why[640];
 };
 
@@ -254,6 +270,15 @@ struct ll_mirror {
 	} close_req[LL_CLOSE_REQS];
 	int close_stuck;
 
+	/* ---- lease.c: writes held for the lease (lease=on): not yet sent
+	 * (a lease, its fence, was missing at submit) or done and waiting
+	 * to be acknowledged (the lease ran out meanwhile); counts of writes
+	 * failed for the lease, for the status file ---- */
+	struct lease_wait *lw_head, *lw_tail;
+	unsigned int lw_count;
+	uint64_t lease_failed;
+	uint64_t term_epoch;		/* the epoch whose generation this copy has */
+
 	/* ---- mirror.c: the status file's path (set at open) and when the
 	 * tick last had status.c write it ---- */
 	uint64_t last_status;
@@ -270,6 +295,7 @@ struct fan {
 	int pending;
 	uint32_t legs_failed;
 	uint32_t legs_ok;
+	uint32_t legs_conflict;		/* answered RESERVATION CONFLICT (lease.c) */
 	struct iscsi_task_ctx {
 		struct fan *f;
 		unsigned int leg;
@@ -423,6 +449,7 @@ uint64_t ll_map_local_lost(struct ll_mirror *m, uint64_t r0, uint64_t r1);
 uint64_t ll_map_changed(struct ll_mirror *m, uint64_t r0, uint64_t r1);
 uint64_t ll_map_sb_changed(struct ll_mirror *m);
 uint64_t ll_map_leg_missed(struct ll_leg *g, uint64_t r0, uint64_t r1);
+uint64_t ll_map_new_term(struct ll_mirror *m, uint64_t epoch);
 uint64_t ll_map_absent_missed(struct ll_mirror *m, uint64_t r0, uint64_t r1);
 void ll_map_all_synced(struct ll_mirror *m);
 void ll_map_leg_sb_done(struct ll_mirror *m);
@@ -497,6 +524,26 @@ void ll_repair_next(struct ll_mirror *m);
 
 /* verify.c */
 void ll_verify_next(struct ll_leg *g);
+
+/* lease.c: what a write may do under the LUN's lease (lease=on) */
+enum ll_gate { LL_GATE_GO, LL_GATE_WAIT, LL_GATE_FAIL };
+enum ll_gate ll_lease_gate(struct ll_mirror *m, uint64_t now);
+int ll_lease_legs_may_write(const struct ll_mirror *m, uint64_t now);
+int ll_lease_hold_submit(struct ll_mirror *m, struct ll_io *io, int local_fault);
+int ll_lease_hold_ack(struct fan *f);
+void ll_lease_waiters_run(struct ll_mirror *m);
+void ll_lease_waiters_fail(struct ll_mirror *m, const char *why);
+void ll_lease_deposed(struct ll_leg *g, const char *what);
+
+/* fence.c */
+void ll_fence_start(struct ll_leg *g, int then_probe);
+
+/* mirror_leg.c, for fence.c */
+void ll_leg_fenced(struct ll_leg *g);
+void ll_leg_fenced_off(struct ll_leg *g, const char *what);
+
+/* fan.c, for lease.c */
+void ll_fan_finish_now(struct fan *f);
 
 /* status.c */
 void ll_mirror_write_status(struct ll_mirror *m);

@@ -111,8 +111,42 @@ void ll_leg_failed(struct ll_leg *g, struct iscsi_context *iscsi, const char *wh
 
 	if (g->conn.iscsi != iscsi)
 		return;
+	if (status == SCSI_STATUS_RESERVATION_CONFLICT && g->m->l->opts.lease) {
+		ll_leg_fenced_off(g, what);	/* a newer primary holds it */
+		return;
+	}
 	ll_conn_describe(&g->conn, what, status, t, why, sizeof(why));
 	ll_leg_down(g, why);
+}
+
+/*
+ * lease=on: the leg answered what with RESERVATION CONFLICT, or its fence
+ * found a newer epoch's key: this mirror is deposed (lease.c).  The leg is
+ * disconnected, and is not marked out of date: nothing it missed goes into
+ * the map, no new generation is made; it is connected again (and fenced)
+ * only under a lease with a higher epoch.
+ */
+void ll_leg_fenced_off(struct ll_leg *g, const char *what)
+{
+	ll_lease_deposed(g, what);
+	if (g->state == LEG_REFUSED || g->conn.dead)
+		return;
+	snprintf(g->why, sizeof(g->why), "deposed: it answered %s with RESERVATION CONFLICT "
+		 "(a newer primary holds it)", what);
+	ll_leg_set_state(g, LEG_DOWN, "%s", g->why);
+	g->conn.dead = 1;
+}
+
+/* fence.c's fence of the leg is done: the probe follows the fence after a
+ * login; else writes held for it may go. */
+void ll_leg_fenced(struct ll_leg *g)
+{
+	if (g->fence_then_probe && g->state == LEG_CONNECTING) {
+		g->fence_then_probe = 0;
+		probe(g);
+		return;
+	}
+	ll_lease_waiters_run(g->m);
 }
 
 /* A command could not even be queued: libiscsi says why. */
@@ -133,7 +167,11 @@ void ll_leg_down(struct ll_leg *g, const char *why)
 	why = ll_conn_plain(&g->conn, why);
 	snprintf(g->why, sizeof(g->why), "%s", why);
 	g->why[strcspn(g->why, "\r\n")] = '\0';	/* libiscsi's messages end in one */
-	if (g->state == LEG_UP || g->state == LEG_SYNCING) {
+	if ((g->state == LEG_UP || g->state == LEG_SYNCING) && g->m->l->lease.deposed) {
+		/* no write is acknowledged any more: nothing to mark */
+		leg_err(g, "disconnected: %s; this mirror is deposed, so the leg is not marked "
+			"out of date\n", g->why);
+	} else if (g->state == LEG_UP || g->state == LEG_SYNCING) {
 		leg_err(g, "dropped: %s; the LUN goes on without it and the leg will be "
 			"resynced when it returns\n", g->why);
 		g->drops++;
@@ -181,6 +219,10 @@ static void connected(struct iscsi_context *iscsi, int status, void *data, void 
 		ll_leg_down(g, iscsi_get_error(iscsi));
 		return;
 	}
+	if (g->m->l->opts.lease && g->m->l->lease.epoch) {
+		ll_fence_start(g, 1);	/* fenced for the epoch before it is probed */
+		return;
+	}
 	probe(g);
 }
 
@@ -197,6 +239,7 @@ void ll_leg_connect(struct ll_leg *g)
 
 	ll_leg_set_state(g, LEG_CONNECTING, "logging in to its portal");
 	g->verdict = 0;		/* this connection's probe says */
+	g->fenced_epoch = g->fencing = 0;	/* a new login is a new registrant */
 	g->joined = LEG_JOINED_NONE;
 	g->own_regions = 0;
 	if (!ll_conn_start(&g->conn, connected, g, &bad_url, why, sizeof(why)))

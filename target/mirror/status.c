@@ -3,7 +3,7 @@
  * status.c: the status file of a mirrored set, /run/lunlink/cPORT-tTID-lLUN
  * [-eN].status, rewritten whole (a temporary file renamed over it) once a
  * second by the tick and at open: the volume and this copy's generations,
- * each leg's state, its resync's progress or verify's, the copies recorded
+ * the write-ownership lease (lease=on), each leg's state, its resync's progress or verify's, the copies recorded
  * that no leg is, and this copy's stale regions and error counts.
  * lunlink-status reads it (doc/lunlink-status.8 names every field; t0200
  * checks that it does).  It writes nothing else and owns nothing but its
@@ -32,8 +32,19 @@ void ll_mirror_write_status(struct ll_mirror *m)
 	if (m->set)
 		fprintf(f, " extent=%u", m->set + 1);
 	fprintf(f, " image=%s volume=%s copy=%016" PRIx64 " generation=%016" PRIx64
-		" bitmap_generation=%016" PRIx64 " tgtd=%d\n", m->ext->path, id,
+		" bitmap_generation=%016" PRIx64 " tgtd=%d", m->ext->path, id,
 		m->image->copy_id, m->image->gen_current, m->image->gen_bitmap, (int)getpid());
+	if (m->l->opts.lease) {		/* lease=on: the write-ownership lease */
+		const struct ll_lease *ls = &m->l->lease;
+		uint64_t now = ll_now_ms();
+
+		fprintf(f, " lease=%s lease_epoch=%" PRIu64 " lease_left_ms=%" PRIu64
+			" lease_held_writes=%u lease_failed_writes=%" PRIu64,
+			ll_lease_word(m->l, now), ls->epoch,
+			ls->deadline > now && !ls->deposed ? ls->deadline - now : 0,
+			m->lw_count, m->lease_failed);
+	}
+	fputc('\n', f);
 	for (i = 0; i < m->nlegs; i++) {
 		struct ll_leg *g = &m->leg[i];
 		uint64_t left = g->need_count << m->shift, ms = ll_now_ms() - g->sync_start;

@@ -7,7 +7,10 @@
  *                   file or the block device;
  *   resize=SIZE     grow the image file to SIZE (sparse) and take it;
  *   fault=none|read|write|both|write-all|meta-write|flush|slow-resync
- *                   make local reads and/or writes fail with EIO, for tests.
+ *                   make local reads and/or writes fail with EIO, for tests;
+ *   lease=EPOCH:VALID_MS, lease=release
+ *                   grant, renew or drop the write-ownership lease of a
+ *                   LUN made with lease=on (mirror/lease.c).
  *
  * A resize changes the LUN's capacity at once and queues UNIT ATTENTION
  * 2A/09 CAPACITY DATA HAS CHANGED on every I_T nexus of the LUN.  A LUN is
@@ -101,8 +104,28 @@ static tgtadm_err on_mirrors(struct ll_lu *l, const char *key, const struct ll_u
 	return TGTADM_SUCCESS;
 }
 
+/* lease=EPOCH:VALID_MS, lease=release (mirror/lease.c): the LUN's lease
+ * changes, then every mirrored set hears of it (fences its legs for a new
+ * epoch, lets the writes held for a lease go). */
+static tgtadm_err lease(struct ll_lu *l, const struct ll_update *u, uint64_t now)
+{
+	int r;
+
+	if (not_mirrored(l, "lease="))
+		return TGTADM_INVALID_REQUEST;
+	if (u->kind == LL_UPDATE_LEASE)
+		r = ll_lease_grant(l, u->epoch, u->valid_ms, now);
+	else
+		r = ll_lease_release(l);
+	if (r)
+		return TGTADM_INVALID_REQUEST;
+	ll_layer_message(l->top, u);
+	return TGTADM_SUCCESS;
+}
+
 static tgtadm_err config_key(struct scsi_lu *lu, char *kv)
 {
+	uint64_t now = ll_now_ms();	/* a lease's deadline counts from here */
 	struct ll_lu *l = ll_lu(lu);
 	struct ll_update u;
 	char err[256], key[32];
@@ -137,6 +160,9 @@ static tgtadm_err config_key(struct scsi_lu *lu, char *kv)
 			 "images (lunlink-status lists the absent ones, lunlink-image show all)");
 		snprintf(key, sizeof(key), "forget=%016" PRIx64, u.copy_id);
 		return on_mirrors(l, key, &u, err);
+	case LL_UPDATE_LEASE:
+	case LL_UPDATE_LEASE_RELEASE:
+		return lease(l, &u, now);
 	}
 	return TGTADM_INVALID_REQUEST;
 }

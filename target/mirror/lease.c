@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * lease.c: write ownership (issue 18, lease=on).  A mirrored LUN with
+ * lease=on acknowledges a write only while it holds a lease from the policy
+ * daemon's manager: `--params lease=EPOCH:VALID_MS` grants or renews it
+ * (the deadline is CLOCK_MONOTONIC at receipt plus VALID_MS), `lease=release`
+ * drops it.  The epoch only grows; a higher one means this node just became
+ * the volume's owner, and fence.c makes every leg this mirror's alone for it
+ * before a write is acknowledged under it.
+ *
+ * The gate (ll_lease_gate) is asked twice per write: before it is sent
+ * anywhere, and again just before it is acknowledged, against the clock of
+ * that moment, so that no write is acknowledged after the deadline however
+ * long it took.  Without a valid lease a write waits (lease_loss=suspend:
+ * held here, at most LL_LEASE_WAIT_MAX of them, until a lease comes; failed
+ * after LL_LEASE_HOLD_MS, or when the LUN closes) or fails
+ * (lease_loss=fail); while the legs are being
+ * fenced for a new epoch it waits either way.  A write that is done on the
+ * copies but whose acknowledgement found no lease is held the same way
+ * (suspend) or fails: it is never acknowledged without one.
+ *
+ * Deposed: a leg answered RESERVATION CONFLICT, so a newer primary holds
+ * it.  Writes fail from then on (not held: this node is no longer the
+ * owner), the leg is not marked out of date, the volume does not go
+ * degraded, and only a lease with a higher epoch ends it.
+ *
+ * A write failed here completes with -EACCES, which commands.c turns into
+ * DATA PROTECT, WRITE PROTECTED (7/27/00): this node may not write the
+ * volume now (doc/mirror.md says why this sense).
+ *
+ * Why a held write is failed after LL_LEASE_HOLD_MS: tgt deletes no LUN
+ * with a command in flight (TGTADM_LUN_ACTIVE), and an initiator whose
+ * command gets no answer aborts it, then resets the LUN, the target, the
+ * session (Linux after 30 s), none of which tgt can end while the command
+ * is held: a write held for ever would make the LUN impossible to delete
+ * and its initiator's error handling escalate.
+ *
+ * Owns: the LUN's struct ll_lease (lunlink.h), each mirror's held writes.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+
+#include "mirror_int.h"
+
+/* one held write: not sent yet (f NULL) or done, its ack waiting (f) */
+struct lease_wait {
+	struct ll_io *io;
+	uint64_t since;			/* ms: held from */
+	int local_fault;
+	struct fan *f;
+	struct lease_wait *next;
+};
+
+/* ---- the LUN's lease --------------------------------------------------- */
+
+static int valid(const struct ll_lease *ls, uint64_t now)
+{
+	return ls->epoch && ls->deadline && !ls->deposed && now < ls->deadline;
+}
+
+const char *ll_lease_word(const struct ll_lu *l, uint64_t now)
+{
+	const struct ll_lease *ls = &l->lease;
+
+	if (ls->deposed)
+		return "deposed";
+	if (!ls->epoch || !ls->deadline)
+		return "none";
+	return now < ls->deadline ? "held" : "expired";
+}
+
+int ll_lease_grant(struct ll_lu *l, uint64_t epoch, uint64_t valid_ms, uint64_t now)
+{
+	struct ll_lease *ls = &l->lease;
+
+	if (!l->opts.lease) {
+		ll_err(l, "lease=%" PRIu64 ":%" PRIu64 " refused: this LUN was not made with "
+		       "lease=on in its bsopts (it writes without a lease)\n", epoch, valid_ms);
+		return -1;
+	}
+	if (epoch < ls->epoch) {
+		ll_err(l, "lease=%" PRIu64 ":%" PRIu64 " refused: epoch %" PRIu64 " is lower than "
+		       "this LUN's epoch %" PRIu64 " (epochs only grow: a lease of an older "
+		       "owner's term is stale)\n", epoch, valid_ms, epoch, ls->epoch);
+		return -1;
+	}
+	if (ls->deposed && epoch <= ls->deposed_epoch) {
+		ll_err(l, "lease=%" PRIu64 ":%" PRIu64 " refused: this LUN was deposed under epoch "
+		       "%" PRIu64 " (a leg answered RESERVATION CONFLICT: a newer primary holds "
+		       "it); only a lease with a higher epoch makes it the owner again\n", epoch,
+		       valid_ms, ls->deposed_epoch);
+		return -1;
+	}
+	if (epoch > ls->epoch)
+		ll_info(l, "lease: epoch %" PRIu64 " -> %" PRIu64 ", valid %" PRIu64 " ms: this "
+			"node owns the volume; its legs are fenced (key %016llx) before a write is "
+			"acknowledged under it\n", ls->epoch, epoch, valid_ms,
+			(unsigned long long)LL_LEASE_KEY(epoch));
+	else if (!ls->deadline || now >= ls->deadline)
+		ll_info(l, "lease: epoch %" PRIu64 " held again, valid %" PRIu64 " ms\n", epoch,
+			valid_ms);
+	if (ls->deposed)
+		ll_info(l, "lease: no longer deposed (epoch %" PRIu64 " > %" PRIu64 ")\n", epoch,
+			ls->deposed_epoch);
+	ls->deposed = 0;
+	ls->epoch = epoch;
+	ls->deadline = now + valid_ms;
+	ls->expiry_said = 0;
+	return 0;
+}
+
+int ll_lease_release(struct ll_lu *l)
+{
+	if (!l->opts.lease) {
+		ll_err(l, "lease=release refused: this LUN was not made with lease=on\n");
+		return -1;
+	}
+	if (l->lease.deadline)
+		ll_info(l, "lease: released (epoch %" PRIu64 "): writes are no longer "
+			"acknowledged\n", l->lease.epoch);
+	l->lease.deadline = 0;
+	l->lease.expiry_said = 1;	/* said here */
+	return 0;
+}
+
+/* ---- the gate ------------------------------------------------------------ */
+
+/* Every leg that takes writes is fenced for the lease's epoch. */
+static int legs_fenced(const struct ll_mirror *m, uint64_t epoch)
+{
+	for (unsigned int i = 0; i < m->nlegs; i++) {
+		const struct ll_leg *g = &m->leg[i];
+
+		if ((leg_is(g, LEG_UP) || leg_is(g, LEG_SYNCING)) && g->fenced_epoch != epoch)
+			return 0;
+	}
+	return 1;
+}
+
+enum ll_gate ll_lease_gate(struct ll_mirror *m, uint64_t now)
+{
+	struct ll_lu *l = m->l;
+	struct ll_lease *ls = &l->lease;
+
+	if (ls->deposed)
+		return LL_GATE_FAIL;
+	if (!valid(ls, now)) {
+		if (ls->epoch && ls->deadline && !ls->expiry_said) {
+			ls->expiry_said = 1;
+			ll_warn(l, "lease: epoch %" PRIu64 " expired %" PRIu64 " ms ago without a "
+				"renewal: writes are %s until a lease comes\n", ls->epoch,
+				now - ls->deadline, l->opts.lease_loss == LL_LEASE_LOSS_FAIL ?
+				"failed (lease_loss=fail)" : "held (lease_loss=suspend)");
+		}
+		return l->opts.lease_loss == LL_LEASE_LOSS_FAIL ? LL_GATE_FAIL : LL_GATE_WAIT;
+	}
+	return legs_fenced(m, ls->epoch) ? LL_GATE_GO : LL_GATE_WAIT;
+}
+
+/* The mirror may connect to, resync and verify its legs: it holds a valid
+ * lease (or has no lease=on). */
+int ll_lease_legs_may_write(const struct ll_mirror *m, uint64_t now)
+{
+	return !m->l->opts.lease || valid(&m->l->lease, now);
+}
+
+/* ---- held writes ----------------------------------------------------------- */
+
+static void say_failed(struct ll_mirror *m, const struct ll_io *io, const char *why)
+{
+	m->lease_failed++;
+	if (ll_local_say(m, &m->refused))
+		m_err(m, "a %s at offset %" PRIu64 " fails (DATA PROTECT, WRITE PROTECTED): %s\n",
+		      io->op == LL_OP_DATASYNC ? "flush" : "write",
+		      io->op == LL_OP_DATASYNC ? 0 : io->off - m->image->data_offset, why);
+}
+
+static const char *why_not(const struct ll_mirror *m)
+{
+	const struct ll_lease *ls = &m->l->lease;
+
+	if (ls->deposed)
+		return "this mirror is deposed (a newer primary holds its legs)";
+	if (!ls->epoch || !ls->deadline)
+		return "this node holds no write-ownership lease (lease_loss=fail)";
+	return "its write-ownership lease expired (lease_loss=fail)";
+}
+
+static int hold(struct ll_mirror *m, struct ll_io *io, int local_fault, struct fan *f)
+{
+	struct lease_wait *w;
+
+	if (m->lw_count >= LL_LEASE_WAIT_MAX || m->closing || !(w = calloc(1, sizeof(*w))))
+		return -1;
+	w->io = io;
+	w->since = ll_now_ms();
+	w->local_fault = local_fault;
+	w->f = f;
+	if (m->lw_tail)
+		m->lw_tail->next = w;
+	else
+		m->lw_head = w;
+	m->lw_tail = w;
+	if (!m->lw_count++)
+		m_warn(m, "writes wait for the lease (%s)\n", m->l->lease.epoch ?
+		       "its legs being fenced for the new epoch, or its renewal" :
+		       "none granted yet: tgtadm ... --params lease=EPOCH:VALID_MS");
+	return 0;
+}
+
+/* A write, flush or hole punch at submit: 0 if it goes on now; 1 if it was
+ * held or failed here (it is then this file's). */
+int ll_lease_hold_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
+{
+	switch (ll_lease_gate(m, ll_now_ms())) {
+	case LL_GATE_GO:
+		return 0;
+	case LL_GATE_WAIT:
+		if (!hold(m, io, local_fault, NULL))
+			return 1;
+		say_failed(m, io, "more writes wait for the lease than a mirror holds");
+		break;
+	case LL_GATE_FAIL:
+		say_failed(m, io, why_not(m));
+		break;
+	}
+	io->res = -EACCES;
+	ll_later(m->l, io);
+	return 1;
+}
+
+/* A write done on the copies, about to be acknowledged: 0 if it may be now;
+ * 1 if it was held or failed (ll_fan_finish_now then runs later, or did). */
+int ll_lease_hold_ack(struct fan *f)
+{
+	struct ll_mirror *m = f->m;
+
+	switch (ll_lease_gate(m, ll_now_ms())) {
+	case LL_GATE_GO:
+		return 0;
+	case LL_GATE_WAIT:
+		if (!hold(m, f->io, 0, f))
+			return 1;
+		say_failed(m, f->io, "it is done, but more writes wait for the lease than a "
+			   "mirror holds, and it is never acknowledged without one");
+		break;
+	case LL_GATE_FAIL:
+		say_failed(m, f->io, why_not(m));
+		break;
+	}
+	f->io->res = -EACCES;
+	ll_fan_finish_now(f);
+	return 1;
+}
+
+/* One held write fails (why), and its entry goes. */
+static void fail_one(struct ll_mirror *m, struct lease_wait *w, const char *why)
+{
+	say_failed(m, w->io, why);
+	w->io->res = -EACCES;
+	if (w->f)
+		ll_fan_finish_now(w->f);
+	else
+		w->io->complete(w->io);
+	free(w);
+}
+
+/* Let the held writes go if the gate is open, or fail them if it says
+ * fail; keep them if it still says wait. */
+void ll_lease_waiters_run(struct ll_mirror *m)
+{
+	struct lease_wait *w, *next;
+	enum ll_gate gate;
+	unsigned int n = m->lw_count;
+	uint64_t now;
+
+	if (!m->lw_head)
+		return;
+	now = ll_now_ms();
+	gate = ll_lease_gate(m, now);
+	if (gate == LL_GATE_WAIT) {
+		/* held long enough: failed (oldest first), before the
+		 * initiator's own timeout starts aborting and resetting */
+		while ((w = m->lw_head) && now - w->since >= LL_LEASE_HOLD_MS) {
+			m->lw_head = w->next;
+			if (!m->lw_head)
+				m->lw_tail = NULL;
+			m->lw_count--;
+			fail_one(m, w, "it waited " LL_STR(LL_LEASE_HOLD_MS) " ms for a "
+				 "write-ownership lease (lease_loss=suspend holds a write that long)");
+		}
+		return;
+	}
+	w = m->lw_head;
+	m->lw_head = m->lw_tail = NULL;
+	m->lw_count = 0;
+	if (gate == LL_GATE_GO)
+		m_info(m, "lease: %u held write(s) go on\n", n);
+	for (; w; w = next) {
+		next = w->next;
+		if (gate == LL_GATE_FAIL) {
+			fail_one(m, w, why_not(m));
+			continue;
+		}
+		if (w->f)
+			ll_fan_finish_now(w->f);
+		else
+			ll_mirror_submit(m, w->io, w->local_fault);
+		free(w);
+	}
+}
+
+/* The LUN closes (or the mirror cannot hold them): every held write fails
+ * now, from here (tgt waits for them before it frees the LUN). */
+void ll_lease_waiters_fail(struct ll_mirror *m, const char *why)
+{
+	struct lease_wait *w = m->lw_head, *next;
+
+	m->lw_head = m->lw_tail = NULL;
+	m->lw_count = 0;
+	for (; w; w = next) {
+		next = w->next;
+		fail_one(m, w, why);
+	}
+}
+
+/* ---- deposed --------------------------------------------------------------- */
+
+/* Leg g answered RESERVATION CONFLICT to what: a newer primary holds it. */
+void ll_lease_deposed(struct ll_leg *g, const char *what)
+{
+	struct ll_mirror *m = g->m;
+	struct ll_lease *ls = &m->l->lease;
+
+	if (!ls->deposed) {
+		ls->deposed = 1;
+		ls->deposed_epoch = ls->epoch;
+		leg_err(g, "answered %s with RESERVATION CONFLICT: a newer primary holds this "
+			"leg's reservation, so this mirror is deposed (epoch %" PRIu64 "): writes "
+			"fail from now on (DATA PROTECT, WRITE PROTECTED), the leg is not marked "
+			"out of date and the volume does not go degraded; only a lease with a "
+			"higher epoch makes this node the owner again\n", what, ls->epoch);
+	} else {
+		leg_info(g, "answered %s with RESERVATION CONFLICT too (deposed)\n", what);
+	}
+	ll_lease_waiters_run(m);
+}
+
+/* ---- the mirror hears of a change ----------------------------------------- */
+
+/* From lu_config (through the layers) and from the tick. */
+int ll_mirror_lease_changed(struct ll_mirror *m)
+{
+	uint64_t epoch = m->l->lease.epoch;
+
+	/* fenced only under a valid lease, and never by a deposed mirror */
+	for (unsigned int i = 0; i < m->nlegs && ll_lease_legs_may_write(m, ll_now_ms()); i++) {
+		struct ll_leg *g = &m->leg[i];
+
+		/* a leg that takes writes, fenced for an older epoch (a fence
+		 * in flight checks the epoch when it ends; a leg that came up
+		 * from a probe begun under an older one is found by the tick) */
+		if (g->fencing || g->fenced_epoch == epoch || !epoch)
+			continue;
+		if (leg_is(g, LEG_UP) || leg_is(g, LEG_SYNCING))
+			ll_fence_start(g, 0);
+	}
+	ll_lease_waiters_run(m);
+	return 1;
+}
