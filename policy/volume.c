@@ -11,7 +11,8 @@
  * The ways:
  *  - single: one image, one lunlink LUN.
  *  - doubled: an image on each of N nodes with one volume id; N-1 exported
- *    as raw legs, the first served with mirror= to them.
+ *    as raw legs, the first served with mirror= to them and lease=on: it
+ *    acknowledges writes only under the volume's write lease (lease.c).
  *  - divided: a part of an area, areas shared: one sparse image per volume
  *    in a dir area, placed best fit (the area with the least free space
  *    that holds it), so that small volumes fill areas others already use
@@ -548,6 +549,10 @@ static void compose(json_object *vol, struct place *pl, size_t n, json_object **
 			if (b)
 				fprintf(b, "%smirror=%s", ftell(b) > 0 ? ";" : "", url);
 		} else {
+			/* a mirror acknowledges writes only while its node
+			 * holds the volume's write lease (lease.c) */
+			if (b && n > 1)
+				fprintf(b, ";lease=on");
 			if (b)
 				fclose(b);
 			b = NULL;

@@ -123,6 +123,19 @@ static json_object *last_event_before(int64_t since, int64_t until, const char *
 	return last;
 }
 
+/* Node n's desired LUN's bsopts for vol ("" if none). */
+static const char *desired_bsopts(size_t n, const char *vol)
+{
+	static char out[1100];
+	json_object *r = NULL;
+
+	call(nodes[n].c, "GET", "/v1/nodes/desired", NULL, &r, NULL);
+	snprintf(out, sizeof(out), "%s", jstr(member(member(member(r, "volumes"), vol), "lun"),
+					      "bsopts"));
+	json_object_put(r);
+	return out;
+}
+
 static void setup(void)
 {
 	char err[512];
@@ -147,6 +160,10 @@ static void setup(void)
 	is_int(call(admin, "POST", "/v1/volumes",
 		    "{\"name\":\"s\",\"way\":\"single\",\"size\":\"1G\",\"on\":[\"db1\"]}", NULL, NULL),
 	       201, "a single volume s on db1");
+	like(desired_bsopts(0, "m"), "mirror=iscsi://127.0.0.2:3260/", "db1 serves m with mirror=");
+	like(desired_bsopts(0, "m"), "/1;lease=on", "... and lease=on after it");
+	is_str(desired_bsopts(1, "m"), "raw=on", "db2 exports its leg raw, with no lease");
+	is_str(desired_bsopts(0, "s"), "", "the single volume has no lease=on");
 }
 
 static int64_t epoch1;
