@@ -308,8 +308,8 @@ static void send_step(struct ll_leg *g, enum step step, uint64_t key)
 	case F_READ_KEYS:
 	case F_READ_KEYS_AGAIN:
 		t = iscsi_persistent_reserve_in_task(g->conn.iscsi, g->conn.lun,
-						     SCSI_PERSISTENT_RESERVE_READ_KEYS, READ_KEYS_LEN,
-						     answered, c);
+						     SCSI_PERSISTENT_RESERVE_READ_KEYS,
+						     READ_KEYS_LEN, answered, c);
 		break;
 	case F_READ_RESERVATION:
 		t = iscsi_persistent_reserve_in_task(g->conn.iscsi, g->conn.lun,

@@ -169,8 +169,7 @@ int ll_lease_legs_may_write(const struct ll_mirror *m, uint64_t now)
 
 static void say_failed(struct ll_mirror *m, const struct ll_io *io, const char *why)
 {
-	m->lease_failed++;
-	if (ll_local_say(m, &m->refused))
+	if (ll_local_say(m, &m->lease_errs))	/* counts them, for the status */
 		m_err(m, "a %s at offset %" PRIu64 " fails (DATA PROTECT, WRITE PROTECTED): %s\n",
 		      io->op == LL_OP_DATASYNC ? "flush" : "write",
 		      io->op == LL_OP_DATASYNC ? 0 : io->off - m->image->data_offset, why);
@@ -288,7 +287,8 @@ void ll_lease_waiters_run(struct ll_mirror *m)
 				m->lw_tail = NULL;
 			m->lw_count--;
 			fail_one(m, w, "it waited " LL_STR(LL_LEASE_HOLD_MS) " ms for a "
-				 "write-ownership lease (lease_loss=suspend holds a write that long)");
+				 "write-ownership lease (lease_loss=suspend holds a write "
+				 "that long)");
 		}
 		return;
 	}

@@ -185,8 +185,9 @@ static void tick(int fd, int events, void *data)
 		ll_mirror_lease_changed(m);
 	if (m->quiet && now - m->quiet_since >= LOCAL_MSG_MS) {
 		m_err(m, "%" PRIu64 " more like the messages above (local I/O errors, failed "
-		       "metadata writes, refused or unrecorded writes, failed repairs) in the "
-		       "last %" PRIu64 " s; %" PRIu64 " region(s) of this copy are stale "
+		       "metadata writes, refused or unrecorded writes, failed repairs, writes "
+		       "failed for the lease) in the last %" PRIu64 " s; %" PRIu64 " region(s) "
+		       "of this copy are stale "
 		       "(totals: lunlink-status)\n", m->quiet,
 		       (now - m->quiet_since) / 1000, m->bad_count);
 		m->quiet = 0;

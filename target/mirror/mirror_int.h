@@ -272,11 +272,11 @@ struct ll_mirror {
 
 	/* ---- lease.c: writes held for the lease (lease=on): not yet sent
 	 * (a lease, its fence, was missing at submit) or done and waiting
-	 * to be acknowledged (the lease ran out meanwhile); counts of writes
-	 * failed for the lease, for the status file ---- */
+	 * to be acknowledged (the lease ran out meanwhile); the writes
+	 * failed for the lease (counted and said as mirror.c's errors) ---- */
 	struct lease_wait *lw_head, *lw_tail;
 	unsigned int lw_count;
-	uint64_t lease_failed;
+	struct ll_local_errs lease_errs;
 	uint64_t term_epoch;		/* the epoch whose generation this copy has */
 
 	/* ---- mirror.c: the status file's path (set at open) and when the

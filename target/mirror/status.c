@@ -42,7 +42,7 @@ void ll_mirror_write_status(struct ll_mirror *m)
 			" lease_held_writes=%u lease_failed_writes=%" PRIu64,
 			ll_lease_word(m->l, now), ls->epoch,
 			ls->deadline > now && !ls->deposed ? ls->deadline - now : 0,
-			m->lw_count, m->lease_failed);
+			m->lw_count, m->lease_errs.n);
 	}
 	fputc('\n', f);
 	for (i = 0; i < m->nlegs; i++) {
