@@ -10,6 +10,7 @@
 #include "config.h"
 #include "json_req.h"
 #include "ca.h"
+#include "manager.h"	/* pr_valid_ms's default and bounds */
 #include "lunlink/errmsg.h"
 
 #include <arpa/inet.h>
@@ -41,6 +42,8 @@ void pcf_defaults(struct pcf_config *c)
 	}
 	c->heartbeat_interval = 2;
 	c->offline_after = 10;
+	c->pr_valid_ms = PM_PR_VALID_MS;
+	strcpy(c->pr_socket, PCF_PR_SOCKET);
 	strcpy(c->tgtadm, "tgtadm");
 	strcpy(c->iqn_prefix, PCF_IQN_PREFIX);
 }
@@ -226,6 +229,8 @@ static const struct setting settings[] = {
 	{ "areas", K_AREAS, F(areas), 0, 0 },
 	{ "heartbeat_interval", K_UINT, F(heartbeat_interval), 1, 3600 },
 	{ "offline_after", K_UINT, F(offline_after), 2, 86400 },
+	{ "pr_valid_ms", K_UINT, F(pr_valid_ms), PM_PR_VALID_MS_MIN, PM_PR_VALID_MS_MAX },
+	{ "pr_socket", K_ABSPATH, F(pr_socket), 0, 0 },
 	{ "tgtadm", K_PATH, F(tgtadm), 0, 0 },
 	{ "tgt_control_port", K_UINT, F(tgt_control_port), 0, 65535 },
 	{ "iqn_prefix", K_IQN, F(iqn_prefix), 0, 0 },

@@ -47,6 +47,9 @@
 #define PM_COMPACT_KEEP		10000	/* revisions of history kept for --since */
 #define PM_COMPACT_INTERVAL	60	/* seconds between compactions */
 #define PM_FOLLOWERS_MAX	64	/* GET /v1/events?follow=1 at once */
+#define PM_PR_VALID_MS		5000	/* a node's reservation state is valid this long */
+#define PM_PR_VALID_MS_MIN	1000
+#define PM_PR_VALID_MS_MAX	60000
 
 struct pm_options {
 	const char *ca_dir;		/* the cluster CA (ca.key, ca.crt): signs joins */
@@ -56,6 +59,7 @@ struct pm_options {
 	int compact_interval;		/* seconds; 0: PM_COMPACT_INTERVAL */
 	int followers_max;		/* 0: PM_FOLLOWERS_MAX */
 	int waiters_max;		/* long polls parked at once; 0: PW_WAITERS_MAX (1024) */
+	int64_t pr_valid_ms;		/* reservation state's validity; 0: PM_PR_VALID_MS */
 	pa_log_fn log;			/* may be NULL */
 	void *log_arg;
 };
