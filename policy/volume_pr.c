@@ -297,7 +297,29 @@ struct pr_wait {
 	size_t n;
 	char ids[PM_PR_EXPORTERS_MAX][PM_ID_LEN + 1];
 	int64_t stale_until[PM_PR_EXPORTERS_MAX];
+	struct event *recheck;		/* at the next stale_until: nothing else wakes it */
 };
+
+static void wait_free(void *arg)
+{
+	struct pr_wait *w = arg;
+
+	if (w->recheck)
+		event_free(w->recheck);
+	free(w);
+}
+
+static void on_recheck(evutil_socket_t fd, short what, void *arg)
+{
+	struct pr_wait *w = arg;
+	char key[PS_KEY_MAX + 1];
+
+	(void)fd;
+	(void)what;
+	pm_key(key, "pr/%s", w->volume);
+	pw_changed(w->m->waiters, key);
+	pw_run(w->m->waiters);		/* may free w */
+}
 
 static json_object *answer_json(const struct ll_pr_result *res, int64_t generation)
 {
@@ -315,7 +337,7 @@ static json_object *answer_json(const struct ll_pr_result *res, int64_t generati
 static void wait_check(struct pa_request *r, void *arg, bool last)
 {
 	struct pr_wait *w = arg;
-	int64_t now = pm_pr_mono_ms();
+	int64_t now = pm_pr_mono_ms(), next = 0;
 	json_object *out, *late = json_object_new_array();
 	size_t acked = 0;
 
@@ -326,10 +348,19 @@ static void wait_check(struct pa_request *r, void *arg, bool last)
 			acked++;
 		else if (now >= w->stale_until[i] || last)
 			json_object_array_add(late, json_object_new_string(w->ids[i]));
-		else {
-			json_object_put(late);
-			return;		/* this one may still serve the old state */
-		}
+		else
+			next = !next || w->stale_until[i] < next ? w->stale_until[i] : next;
+	}
+	if (next) {	/* some may still serve the old state: look again when it runs out */
+		struct timeval tv = { .tv_sec = (next - now) / 1000,
+				      .tv_usec = (next - now) % 1000 * 1000 + 1000 };
+
+		json_object_put(late);
+		if (!w->recheck)
+			w->recheck = evtimer_new(w->m->base, on_recheck, w);
+		if (w->recheck)
+			evtimer_add(w->recheck, &tv);
+		return;
 	}
 	out = answer_json(&w->res, w->generation);
 	json_object_object_add(out, "acked", json_object_new_int64((int64_t)acked));
@@ -521,11 +552,12 @@ void pm_pr_post(struct pa_request *r, struct pm_manager *m, const char *volume)
 		key_wait = until - now + 5;
 		pm_key(key, "pr/%s", volume);
 		if (!pw_park(m->waiters, r, key, (long)(key_wait > 5 ? key_wait : 5), wait_check,
-			     free, w))
+			     wait_free, w))
 			w = NULL;	/* the waiter's now */
 	}
 out:
-	free(w);
+	if (w)
+		wait_free(w);
 	json_object_put(node);
 	json_object_put(body);
 }
