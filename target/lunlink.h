@@ -64,8 +64,12 @@ struct ll_lu {
 	int later_scheduled;
 	struct event_data later_ev;
 
-	/* persistent reservations (pr_scsi.c) */
+	/* persistent reservations (pr_scsi.c); pr_waiting: a PREEMPT AND
+	 * ABORT waits for the preempted nexuses' commands in flight */
 	struct ll_pr *pr;
+	int pr_waiting;
+	/* the commands in flight in the store (commands.c) */
+	struct list_head inflight;
 
 	/* finished commands' state, kept for the next commands (commands.c):
 	 * no allocation per command */
@@ -81,6 +85,8 @@ static inline struct ll_lu *ll_lu(struct scsi_lu *lu)
 /* commands.c */
 int ll_cmd_submit(struct scsi_cmd *cmd);
 void ll_cmd_cache_free(struct ll_lu *l);
+/* how many commands in flight came from these I_T nexuses */
+int ll_cmd_inflight_from(struct ll_lu *l, const uint64_t *itn_ids, unsigned int n);
 
 /* notify.c */
 void ll_notify_luns_changed(int tid, uint64_t lun);
@@ -95,6 +101,7 @@ struct ll_pr;
 int ll_pr_setup(struct scsi_lu *lu);
 int ll_pr_open(struct ll_lu *l, const char *path, int regular_file);
 void ll_pr_free(struct ll_lu *l);
+void ll_pr_io_done(struct ll_lu *l);
 
 /* lu_config.c */
 tgtadm_err ll_lu_config(struct scsi_lu *lu, char *params);

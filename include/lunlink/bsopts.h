@@ -27,6 +27,10 @@ enum ll_io_path {
 #define LL_URL_MAX		512
 #define LL_MAX_EXTENTS		16	/* extent= options after the backing store */
 #define LL_EXTENT_PATH_MAX	256
+#define LL_PR_SOCKET_MAX	107	/* a Unix socket's path (sun_path) */
+#define LL_PR_SOCKET_DEFAULT	"/run/lunlink/pr.sock"
+#define LL_BSOPTS_PR_TIMEOUT_DEFAULT	15
+#define LL_BSOPTS_PR_TIMEOUT_MAX	600
 
 struct ll_bsopts {
 	enum ll_io_path io;
@@ -71,6 +75,13 @@ struct ll_bsopts {
 	 * APTPL is on (default: the image's path with ".pr" added, for an
 	 * image that is a regular file; "" here for that default) */
 	char pr_file[LL_EXTENT_PATH_MAX + 1];
+	/* pr=local|cluster: the LUN's persistent reservations are its own
+	 * (local) or its volume's, kept by the policy manager and pushed by
+	 * the node's agent over pr_socket= (cluster; doc/reservations.md) */
+	bool pr_cluster;
+	char pr_socket[LL_PR_SOCKET_MAX + 1];	/* default LL_PR_SOCKET_DEFAULT */
+	/* pr_timeout=SECONDS: how long a PR OUT waits for the agent's answer */
+	unsigned int pr_timeout;
 };
 
 #define LL_BSOPTS_LEG_TIMEOUT_DEFAULT	10

@@ -197,6 +197,16 @@ int ll_pr_is_holder(const struct ll_pr_state *st, const struct ll_pr_nexus *nexu
 long ll_pr_format(const struct ll_pr_state *st, char *buf, size_t len);
 int ll_pr_parse(struct ll_pr_state *st, const char *text, size_t len, char *why, size_t why_len);
 
+/* ll_pr_checked: 1 if some reservation type can refuse the command in cdb
+ * (ll_pr_conflicts looks at it), 0 for those every type allows (INQUIRY,
+ * REPORT LUNS, TEST UNIT READY, READ CAPACITY, PERSISTENT RESERVE IN/OUT,
+ * ...).  A pr=cluster LUN without a valid state refuses the first kind. */
+int ll_pr_checked(const uint8_t *cdb, size_t cdb_len);
+
+/* 1 if id is a nexus id as ll_pr_nexus_set writes it (and the text form
+ * and the cluster's wire, lunlink/pr_wire.h, carry it), else 0 */
+int ll_pr_id_valid(const char *id);
+
 /* "WRITE EXCLUSIVE - REGISTRANTS ONLY" and the like, for messages */
 const char *ll_pr_type_name(uint8_t type);
 

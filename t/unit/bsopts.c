@@ -515,9 +515,43 @@ static void test_pr_file(void)
 	refused("pr_file=/var/lib/", "is not an absolute file path", NULL);
 }
 
+/* pr=cluster, pr_socket=, pr_timeout=: the volume's reservations, from the agent */
+static void test_pr_cluster(void)
+{
+	struct ll_bsopts o, p;
+	char buf[2048];
+
+	is_int(parse("", &o), 0, "no pr=");
+	ok(!o.pr_cluster, "  the default is pr=local");
+	is_str(o.pr_socket, "/run/lunlink/pr.sock", "  the agent's default socket");
+	is_int(o.pr_timeout, 15, "  a PR OUT waits 15 s by default");
+	ll_bsopts_format(&o, buf, sizeof(buf));
+	ok(!strstr(buf, "pr="), "  format writes no pr= for local");
+	is_int(parse("pr=local", &o), 0, "pr=local parses");
+	ok(!o.pr_cluster, "  local");
+	is_int(parse("pr=cluster;pr_socket=/tmp/t/pr.sock;pr_timeout=3", &o), 0,
+	       "pr=cluster with pr_socket= and pr_timeout= parses");
+	ok(o.pr_cluster, "  cluster");
+	is_str(o.pr_socket, "/tmp/t/pr.sock", "  the socket");
+	is_int(o.pr_timeout, 3, "  the timeout");
+	ll_bsopts_format(&o, buf, sizeof(buf));
+	ok(strstr(buf, ";pr=cluster;pr_socket=/tmp/t/pr.sock;pr_timeout=3") != NULL,
+	   "  format writes them back");
+	is_int(parse(buf, &p), 0, "  and that parses");
+	ok(p.pr_cluster && !strcmp(p.pr_socket, o.pr_socket) && p.pr_timeout == 3,
+	   "  to the same options");
+	refused("pr=shared", "pr='shared' must be local", NULL);
+	refused("pr_socket=pr.sock", "pr_socket='pr.sock' is not an absolute path", NULL);
+	refused("pr_socket=/run/lunlink/0123456789012345678901234567890123456789012345678901"
+		"234567890123456789012345678901234567890123456789", "at most 107 characters", NULL);
+	refused("pr_timeout=0", "pr_timeout='0' is not a whole number from 1 to 600", NULL);
+	refused("pr=cluster;pr_file=/var/lib/v.pr", "pr_file= with pr=cluster", NULL);
+}
+
 int main(void)
 {
 	test_pr_file();
+	test_pr_cluster();
 	test_copy_areas();
 	test_defaults();
 	test_keys();

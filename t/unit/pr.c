@@ -604,6 +604,28 @@ static void test_text(void)
 
 
 
+/* ll_pr_checked: the commands a reservation can refuse (a pr=cluster LUN
+ * without a valid state refuses them), and those every type allows */
+static void test_checked(void)
+{
+	static const uint8_t read10[10] = { 0x28 }, write10[10] = { 0x2a }, tur[6] = { 0x00 },
+			     inquiry[6] = { 0x12 }, report_luns[12] = { 0xa0 },
+			     pr_in[10] = { 0x5e }, pr_out[10] = { 0x5f }, sync[10] = { 0x35 },
+			     rc16[16] = { 0x9e, 0x10 }, lba_status[16] = { 0x9e, 0x12 };
+
+	ok(ll_pr_checked(read10, 10), "checked: READ(10)");
+	ok(ll_pr_checked(write10, 10), "checked: WRITE(10)");
+	ok(ll_pr_checked(sync, 10), "checked: SYNCHRONIZE CACHE");
+	ok(ll_pr_checked(lba_status, 16), "checked: GET LBA STATUS");
+	ok(!ll_pr_checked(tur, 6), "not checked: TEST UNIT READY");
+	ok(!ll_pr_checked(inquiry, 6), "not checked: INQUIRY");
+	ok(!ll_pr_checked(report_luns, 12), "not checked: REPORT LUNS");
+	ok(!ll_pr_checked(rc16, 16), "not checked: READ CAPACITY(16)");
+	ok(!ll_pr_checked(pr_in, 10) && !ll_pr_checked(pr_out, 10),
+	   "not checked: PERSISTENT RESERVE IN and OUT");
+	ok(!ll_pr_checked(read10, 0), "not checked: no CDB");
+}
+
 int main(void)
 {
 	nexus(&A, "iqn.2026-11.org.lunlink:a", 1, 1);
@@ -623,5 +645,6 @@ int main(void)
 	test_conflict_table();
 	test_pr_in();
 	test_text();
+	test_checked();
 	return done_testing();
 }

@@ -28,6 +28,9 @@ void ll_bsopts_default(struct ll_bsopts *o)
 	o->ncopy_extents = 0;
 	o->raw = false;
 	o->pr_file[0] = '\0';
+	o->pr_cluster = false;
+	snprintf(o->pr_socket, sizeof(o->pr_socket), "%s", LL_PR_SOCKET_DEFAULT);
+	o->pr_timeout = LL_BSOPTS_PR_TIMEOUT_DEFAULT;
 }
 
 bool ll_extent_is_remote(const struct ll_extent_opt *x)
@@ -239,10 +242,31 @@ static int parse_one(char *kv, struct ll_bsopts *o, char *err, size_t errlen)
 	if (!strcmp(kv, "leg_timeout"))
 		return parse_uint(kv, v, 1, LL_BSOPTS_LEG_TIMEOUT_MAX, &o->leg_timeout, err,
 				  errlen);
+	if (!strcmp(kv, "pr")) {
+		if (strcmp(v, "local") && strcmp(v, "cluster"))
+			return ll_fail(err, errlen, "bsopts: pr='%.80s' must be local (the LUN's own "
+				       "reservations) or cluster (the volume's, kept by the policy "
+				       "manager)", v);
+		o->pr_cluster = !strcmp(v, "cluster");
+		return 0;
+	}
+	if (!strcmp(kv, "pr_socket")) {
+		size_t n = strlen(v);
+
+		if (v[0] != '/' || n > LL_PR_SOCKET_MAX || v[n - 1] == '/')
+			return ll_fail(err, errlen, "bsopts: pr_socket='%.80s' is not an absolute "
+				       "path of at most %d characters (the policy agent's pr_socket)",
+				       v, LL_PR_SOCKET_MAX);
+		memcpy(o->pr_socket, v, n + 1);
+		return 0;
+	}
+	if (!strcmp(kv, "pr_timeout"))
+		return parse_uint(kv, v, 1, LL_BSOPTS_PR_TIMEOUT_MAX, &o->pr_timeout, err, errlen);
 
 	return ll_fail(err, errlen,
 		    "bsopts: unknown key '%s' (known: io, threads, queue_depth, thin, mirror, "
-		    "resync_rate, leg_timeout, window, extent, copy_extent, raw, pr_file)", kv);
+		    "resync_rate, leg_timeout, window, extent, copy_extent, raw, pr_file, pr, "
+		    "pr_socket, pr_timeout)", kv);
 }
 
 /* What only the options together say. */
@@ -260,6 +284,10 @@ static int check_together(const struct ll_bsopts *o, char *err, size_t errlen)
 		return ll_fail(err, errlen, "bsopts: raw=on with mirror= on the backing store: raw "
 			       "serves the image's superblock as data (a leg's export), and a "
 			       "mirror keeps its generations there");
+	if (o->pr_cluster && o->pr_file[0])
+		return ll_fail(err, errlen, "bsopts: pr_file= with pr=cluster: a cluster's "
+			       "reservations are kept by the policy manager, not in a file on "
+			       "the node (drop pr_file=)");
 	return 0;
 }
 
@@ -361,6 +389,11 @@ static int format(const struct ll_bsopts *o, char *buf, size_t len, bool public)
 	if (o->pr_file[0] && n >= 0) {
 		used = (size_t)n < len ? (size_t)n : len;
 		n += snprintf(buf + used, len - used, ";pr_file=%s", o->pr_file);
+	}
+	if (o->pr_cluster && n >= 0) {
+		used = (size_t)n < len ? (size_t)n : len;
+		n += snprintf(buf + used, len - used, ";pr=cluster;pr_socket=%s;pr_timeout=%u",
+			      o->pr_socket, o->pr_timeout);
 	}
 	return n;
 }

@@ -1039,3 +1039,13 @@ bad:
 	snprintf(why, why_len, "line %u: not a valid line of a reservation file", lineno);
 	return -1;
 }
+
+int ll_pr_id_valid(const char *id)
+{
+	return id_valid(id);
+}
+
+int ll_pr_checked(const uint8_t *cdb, size_t cdb_len)
+{
+	return cdb_len && cdb[0] != 0x5e && cdb[0] != 0x5f && access_of(cdb, cdb_len) != ALLOWED;
+}

@@ -103,6 +103,7 @@ static tgtadm_err lunlink_init(struct scsi_lu *lu, char *bsopts)
 		return TGTADM_INVALID_REQUEST;
 	}
 	ll_range_lock_init(&l->ranges);
+	INIT_LIST_HEAD(&l->inflight);
 	ll_later_init(l);
 	/* our own runtime keys (resize=, fault=) besides tgt's */
 	lu->dev_type_template.lu_config = ll_lu_config;

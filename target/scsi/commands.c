@@ -47,6 +47,7 @@ struct ll_cmd {
 					 * below move io.off into their own) */
 	uint8_t sense_key;		/* fail(): the sense to complete with */
 	uint16_t sense_asc;
+	struct list_head inflight;	/* in the LUN's list until it completes */
 };
 
 static inline struct ll_cmd *to_cmd(struct ll_io *io)
@@ -101,8 +102,25 @@ static void finish(struct ll_cmd *c, int status)
 	if (c->range.held)
 		ll_range_release(&l->ranges, &c->range);
 	free(c->bounce);
+	list_del(&c->inflight);
 	cmd_put(l, c);
 	target_cmd_io_done(cmd, status);
+	if (l->pr_waiting)
+		ll_pr_io_done(l);	/* a PREEMPT AND ABORT may be waiting for it */
+}
+
+int ll_cmd_inflight_from(struct ll_lu *l, const uint64_t *itn_ids, unsigned int n)
+{
+	struct ll_cmd *c;
+	int count = 0;
+
+	list_for_each_entry(c, &l->inflight, inflight)
+		for (unsigned int i = 0; i < n; i++)
+			if (c->cmd->cmd_itn_id == itn_ids[i]) {
+				count++;
+				break;
+			}
+	return count;
 }
 
 static void finish_sense(struct ll_io *io)
@@ -642,6 +660,7 @@ int ll_cmd_submit(struct scsi_cmd *cmd)
 		return EIO;	/* sbc.c turns this into HARDWARE ERROR */
 	c->cmd = cmd;
 	c->l = l;
+	list_add_tail(&c->inflight, &l->inflight);
 	set_cmd_async(cmd);
 
 	switch (cmd->scb[0]) {

@@ -57,6 +57,11 @@ struct ll_pr {
 		struct ll_pr_nexus nexus;
 	} cache[LL_PR_NEXUS_CACHE];
 	unsigned int cache_next;
+	/* a PREEMPT AND ABORT whose status waits until the commands of the
+	 * preempted I_T nexuses that were in the store have ended */
+	struct scsi_cmd *waiting;
+	unsigned int nwait;
+	uint64_t wait_itn[LL_PR_MAX_REGS];
 };
 
 static int sense(struct scsi_cmd *cmd, uint8_t key, uint16_t asc)
@@ -92,6 +97,22 @@ static const struct ll_pr_nexus *nexus_of(struct ll_pr *p, struct scsi_cmd *cmd)
 	p->cache[i].ctime = itn ? itn->ctime : 0;
 	nexus_of_itn(p->cache[i].itn_id, &p->cache[i].nexus);
 	return &p->cache[i].nexus;
+}
+
+/* The I_T nexus ids of the LU's target that are n, added to ids (at
+ * most max); returns the new count. */
+static unsigned int itn_ids_of(struct scsi_lu *lu, const struct ll_pr_nexus *n, uint64_t *ids,
+			       unsigned int count, unsigned int max)
+{
+	struct it_nexus *itn;
+	struct ll_pr_nexus each;
+
+	list_for_each_entry(itn, &lu->tgt->it_nexus_list, nexus_siblings) {
+		nexus_of_itn(itn->itn_id, &each);
+		if (count < max && each.rtpi == n->rtpi && !strcmp(each.id, n->id))
+			ids[count++] = itn->itn_id;
+	}
+	return count;
 }
 
 /* Queue asc on every I_T nexus of the LU's target that is n. */
@@ -237,6 +258,50 @@ static int pr_in(int host_no, struct scsi_cmd *cmd)
 	return SAM_STAT_GOOD;
 }
 
+/*
+ * PREEMPT AND ABORT: tgt gives a module no way to abort a command (its
+ * task set abort is static, and a command handed to io_uring or a worker
+ * cannot be recalled), so the preempted nexuses' commands already in the
+ * store run to their end, and the PR OUT's status waits until they have:
+ * once it returns GOOD, nothing of theirs is still being written.  Their
+ * later commands meet the new reservation at dispatch.
+ */
+static int preempt_and_abort(struct ll_lu *l, struct scsi_cmd *cmd, const struct ll_pr_nexus *me,
+			     const struct ll_pr_result *r)
+{
+	struct ll_pr *p = l->pr;
+	unsigned int i, n = 0;
+	int busy;
+
+	for (i = 0; i < r->nabort; i++)
+		n = itn_ids_of(l->lu, &r->abort[i], p->wait_itn, n, LL_PR_MAX_REGS);
+	busy = n ? ll_cmd_inflight_from(l, p->wait_itn, n) : 0;
+	ll_info(l, "PREEMPT AND ABORT from %s: %u nexuses preempted, %d of their commands "
+		"still in the store%s\n", me->id, r->nabort, busy,
+		busy ? ": the status waits for them" : "");
+	if (!busy)
+		return SAM_STAT_GOOD;
+	p->nwait = n;
+	p->waiting = cmd;
+	l->pr_waiting = 1;
+	set_cmd_async(cmd);
+	return SAM_STAT_GOOD;
+}
+
+/* A command of the store ended: the waiting PREEMPT AND ABORT may go. */
+void ll_pr_io_done(struct ll_lu *l)
+{
+	struct ll_pr *p = l->pr;
+	struct scsi_cmd *cmd = p->waiting;
+
+	if (!cmd || ll_cmd_inflight_from(l, p->wait_itn, p->nwait))
+		return;
+	p->waiting = NULL;
+	l->pr_waiting = 0;
+	ll_info(l, "PREEMPT AND ABORT: the preempted nexuses' commands have ended\n");
+	target_cmd_io_done(cmd, SAM_STAT_GOOD);
+}
+
 static int pr_out(int host_no, struct scsi_cmd *cmd)
 {
 	struct scsi_lu *lu = cmd->dev;
@@ -249,6 +314,8 @@ static int pr_out(int host_no, struct scsi_cmd *cmd)
 	(void)host_no;
 	if (device_reserved(cmd))
 		return SAM_STAT_RESERVATION_CONFLICT;
+	if (p->waiting)
+		return SAM_STAT_BUSY;	/* one PREEMPT AND ABORT at a time */
 	me = nexus_of(p, cmd);
 	p->next = p->state;
 	ll_pr_out(&p->next, me, cmd->scb, (size_t)cmd->scb_len, scsi_get_out_buffer(cmd),
@@ -265,9 +332,7 @@ static int pr_out(int host_no, struct scsi_cmd *cmd)
 	for (i = 0; i < r->nua; i++)
 		ua_on(lu, &r->ua[i].nexus, r->ua[i].asc);
 	if (r->nabort)
-		ll_info(l, "PREEMPT AND ABORT from %s: %u nexuses preempted; their commands "
-			"already in the store complete, later ones are refused\n", me->id,
-			r->nabort);
+		return preempt_and_abort(l, cmd, me, r);
 	return SAM_STAT_GOOD;
 }
 
