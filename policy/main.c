@@ -439,6 +439,7 @@ static int start_agent(struct pd *d, char *err, size_t errlen)
 	ao.lunlink_image = getenv("LUNLINK_IMAGE");	/* NULL: the installed one */
 	ao.state_dir = cf->state_dir;
 	ao.lunlink_version = LUNLINK_VERSION;
+	ao.pr_socket = cf->pr_socket;
 	ao.log = part_log;
 	d->agent = pg_agent_new(d->base, &ao, err, errlen);
 	if (!d->agent)
