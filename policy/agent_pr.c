@@ -473,6 +473,8 @@ static void on_out_done(void *arg, long status, json_object *reply, const char *
 	else if (status)
 		send_fail(c, seq, "the manager failed it (HTTP %ld), nothing was applied: %s", status,
 			  err ? err : "no answer");
+	else if (err && strstr(err, "cannot connect"))
+		send_fail(c, seq, "the manager cannot be reached, nothing was applied: %s", err);
 	else
 		send_fail(c, seq, "no answer from the manager (%s): if it was reached, the PR OUT "
 			  "may have been applied; PR IN shows the state", err ? err : "");
