@@ -7,8 +7,9 @@ client (t/helpers/pr-module.py, speaking the pr_wire messages), not by tgtd: the
 with real tgtds comes once the module (branch cprn) and the daemon are merged. Both nodes say
 HELLO for one volume and get its state; a REGISTER on node 1 is answered DONE only after node 2
 acked the state that brings the registration; a refused RESERVE is answered at once; lunlinkctl
-volume pr shows the keys, the registrant and the nodes; the manager stopped, a PR OUT gets FAIL
-and VALID stops coming, so the modules'"'"' state runs out'
+volume pr shows the keys, the registrant and the nodes; the manager killed -9 while a PR OUT
+waits for an ack leaves it applied whole, and served again once restarted; the manager stopped,
+a PR OUT gets FAIL and VALID stops coming, so the modules'"'"' state runs out'
 . "$(dirname "$0")/test-lib.sh"
 . "$SRC_DIR/t/lib-cluster.sh"
 
@@ -25,9 +26,11 @@ PRM="$SRC_DIR/t/helpers/pr-module.py"
 V=1abcdef0123456789abcdef012345678
 NEXUS1=iqn.2026-11.org.lunlink:test-host1,i,0x000000000001
 NEXUS2=iqn.2026-11.org.lunlink:test-host2,i,0x000000000002
+NEXUS3=iqn.2026-11.org.lunlink:test-host3,i,0x000000000003
 REGISTER=5f000000000000001800
 RESERVE_WE=5f010100000000001800
 KEY_A=00000000000000aa
+KEY_C=00000000000000cc
 
 # client I [--auto-ack]: node I's module, played by the test client; what
 # it is sent goes through the FIFO c<I>.in (held open on fd 7+I), what it
@@ -99,6 +102,22 @@ test_expect_success 'lunlinkctl volume pr shows the key, the registrant and both
 	ctl --json volume pr $V >pr.json &&
 	test "$(jq "[.nodes[] | select(.current)] | length" pr.json)" = 2 &&
 	ctl --json events --since 1 | grep -q "lunlink.\{1,2\}pr.\{1,2\}$V"
+'
+
+test_expect_success 'the manager killed -9 while a PR OUT waits: applied whole, served again after' '
+	to 1 "OUT 4 $NEXUS3 1 $REGISTER 0000000000000000${KEY_C}0000000000000000" &&
+	wait_for 10 grep -q "^STATE .*reg $KEY_C 1 0 $NEXUS3" c2.log &&
+	gen=$(state_gen 2 "reg $KEY_C") &&
+	mgr_kill &&
+	wait_for 10 grep -q "^FAIL 4 " c1.log &&
+	grep "^FAIL 4 " c1.log &&
+	mgr_start &&
+	ctl --json volume pr $V >pr.json &&
+	test "$(jq .generation pr.json)" = "$gen" &&
+	test "$(jq -r ".registrations[1].nexus" pr.json)" = "$NEXUS3" &&
+	to 2 "ACK $gen" &&
+	wait_for 10 grep -q "^VALID $gen " c2.log &&
+	wait_for 10 grep -q "^VALID $gen " c1.log
 '
 
 test_expect_success 'the manager stopped: a PR OUT gets FAIL, and VALID stops coming' '
