@@ -260,8 +260,9 @@ static bool report_exports(json_object *report, const char *volume)
 	return false;
 }
 
-/* The ids of the nodes exporting volume, and self (may be NULL) if not
- * among them: at most PM_PR_EXPORTERS_MAX. */
+/* The ids of the nodes exporting volume, self (may be NULL) if not among
+ * them, and those whose last grant still runs: at most
+ * PM_PR_EXPORTERS_MAX. */
 static size_t exporters(struct pm_manager *m, const char *volume, const char *self,
 			char (*ids)[PM_ID_LEN + 1])
 {
@@ -284,6 +285,19 @@ static size_t exporters(struct pm_manager *m, const char *volume, const char *se
 	}
 	if (!have_self && n < PM_PR_EXPORTERS_MAX)
 		snprintf(ids[n++], PM_ID_LEN + 1, "%s", self);
+	/* and a node whose module went from its agent while its last grant
+	 * runs: the module may go on serving the state until then */
+	for (size_t i = 0; i < m->pr->n && n < PM_PR_EXPORTERS_MAX; i++) {
+		const struct pr_copy *c = &m->pr->copies[i];
+		bool known = false;
+
+		if (strcmp(c->volume, volume) || c->valid_until <= pm_pr_mono_ms())
+			continue;
+		for (size_t k = 0; k < n && !known; k++)
+			known = !strcmp(ids[k], c->node);
+		if (!known)
+			snprintf(ids[n++], PM_ID_LEN + 1, "%s", c->node);
+	}
 	return n;
 }
 

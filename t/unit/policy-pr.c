@@ -14,7 +14,9 @@
  * granted it has run out; a record changed between the read and the
  * write is read again and the PR OUT applied on top of it; GET
  * /v1/volumes/V/pr shows keys, reservation and nodes; the event log has
- * the change; bad requests are refused with 400 naming the field.
+ * the change; a node whose module went is waited for while its last grant
+ * runs, and not after; bad requests are refused with 400 naming the
+ * field.
  */
 #include "pm_harness.h"
 
@@ -136,6 +138,18 @@ static json_object *desired_pr(int n, int64_t *desired_rev)
 	return v;
 }
 
+/* V's record's mod revision (its generation). */
+static int64_t pr_revision(void)
+{
+	struct ps_kv kv = { 0 };
+	int64_t rev;
+
+	ps_get(st, PM_PREFIX "pr/" V, &kv);
+	rev = kv.mod_revision;
+	ps_kv_free(&kv);
+	return rev;
+}
+
 static void test_exporters_get_the_state(void)
 {
 	json_object *p;
@@ -188,14 +202,14 @@ static int64_t test_register_waits_for_acks(void)
 static void test_refused_at_once(int64_t gen)
 {
 	struct answer a;
-	int64_t rev = revision_now();
+	int64_t rev = pr_revision();
 
 	pr_out(&a, NEXUS2, CDB_RESERVE_WE, PARAM_KEY(KEY_B));
 	ok(answered(&a, 500) && a.status == 200, "a RESERVE from an unregistered nexus is "
 	   "answered at once (%s)", a.err);
 	is_int(pm_int(a.reply, "status"), 0x18, "... RESERVATION CONFLICT");
 	is_int(pm_int(a.reply, "generation"), gen, "... the generation unchanged");
-	is_int(revision_now(), rev, "... and nothing was written to the store");
+	is_int(pr_revision(), rev, "... and V's record was not written");
 	forget(&a);
 }
 
@@ -316,6 +330,50 @@ static void test_show_and_events(int64_t since)
 	}
 }
 
+/* A node whose module went from its agent (its report no longer lists
+ * V) may go on serving the state until its last grant runs out: a PR
+ * OUT waits for that; once it ran out, the node is no longer waited for. */
+static void test_gone_node_waited_for(void)
+{
+	struct answer a;
+	json_object *p, *r = NULL;
+	long granted;
+	int64_t gen;
+
+	m->o.pr_valid_ms = 1000;
+	p = desired_pr(1, NULL);
+	gen = pm_int(p, "generation");
+	json_object_put(p);
+	granted = now_ms();	/* before the grant: the manager's is later */
+	ok(ack(1, gen), "db2 renews: valid for 1000 ms");
+	is_int(call(nd[1], "POST", "/v1/nodes/report", "{\"address\":\"127.0.0.1\",\"pr\":[]}",
+		    &r, NULL), 200, "db2's report no longer lists V (its module went)");
+	json_object_put(r);
+	pr_out(&a, "iqn.2026-11.test:host3,i,0x000000000003", CDB_REGISTER,
+	       PARAM_SARK("00000000000000cc"));
+	wait_ms(50);
+	p = desired_pr(0, NULL);
+	gen = pm_int(p, "generation");
+	json_object_put(p);
+	ok(ack(0, gen), "db1 acks the new generation %lld", (long long)gen);
+	ok(!answered(&a, 300), "not answered while db2's last grant runs");
+	ok(answered(&a, 2000) && pm_int(a.reply, "status") == 0, "answered once it ran out (%s)",
+	   a.err);
+	ok(a.at_ms - granted >= 1000, "... %ld ms after db2's grant", a.at_ms - granted);
+	forget(&a);
+	pr_out(&a, "iqn.2026-11.test:host4,i,0x000000000004", CDB_REGISTER,
+	       PARAM_SARK("00000000000000dd"));
+	wait_ms(50);
+	p = desired_pr(0, NULL);
+	gen = pm_int(p, "generation");
+	json_object_put(p);
+	ack(0, gen);
+	ok(answered(&a, 300) && pm_int(a.reply, "acked") == 1, "the next PR OUT waits for db1 "
+	   "alone: db2 is no longer an exporter (%s)", a.err);
+	forget(&a);
+	m->o.pr_valid_ms = PM_PR_VALID_MS;
+}
+
 static void test_bad_requests(void)
 {
 	static const struct {
@@ -339,7 +397,7 @@ static void test_bad_requests(void)
 		{ "/v1/nodes/pr-ack", "{\"volume\":\"" V "\",\"generation\":-1}", "generation" },
 		{ "/v1/nodes/pr-ack", "{\"volumes\":{}}", "volumes" },
 	};
-	int64_t rev = revision_now();
+	int64_t rev = pr_revision();
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		json_object *r = NULL;
@@ -360,7 +418,7 @@ static void test_bad_requests(void)
 		       "a node still may not make volumes");
 		json_object_put(r);
 	}
-	is_int(revision_now(), rev, "none of them wrote anything");
+	is_int(pr_revision(), rev, "none of them changed V's record");
 }
 
 int main(void)
@@ -397,6 +455,7 @@ int main(void)
 		test_validity_runs_out(gen);
 		test_race_retried();
 		test_show_and_events(since);
+		test_gone_node_waited_for();
 		test_bad_requests();
 	}
 	pa_aclient_free(db1_async);
