@@ -104,6 +104,18 @@ test_expect_success 'lunlinkctl volume pr shows the key, the registrant and both
 	ctl --json events --since 1 | grep -q "lunlink.\{1,2\}pr.\{1,2\}$V"
 '
 
+test_expect_success 'lunlinkctl volume pr NAME: a volume by its name, its image'"'"'s volume id' '
+	ctl volume create s1 --way single --size 16M --on n1 &&
+	vid=$(ctl --json volume show s1 | jq -r .identity.image_volume_id) &&
+	ctl volume pr s1 >out &&
+	cat out &&
+	grep -q "^volume: $vid (s1)" out &&
+	grep -q "^generation: 0 " out &&
+	grep -q "reservation: none" out &&
+	test_must_fail ctl volume pr nosuch 2>err &&
+	grep -q "no volume named" err
+'
+
 test_expect_success 'the manager killed -9 while a PR OUT waits: applied whole, served again after' '
 	to 1 "OUT 4 $NEXUS3 1 $REGISTER 0000000000000000${KEY_C}0000000000000000" &&
 	wait_for 10 grep -q "^STATE .*reg $KEY_C 1 0 $NEXUS3" c2.log &&
