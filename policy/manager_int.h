@@ -371,6 +371,9 @@ json_object *pm_pr_for_node(struct pm_manager *m, const char *id);
 /* Whether a node's new report (checked) lists a volume its stored one
  * did not: its desired state must then bring it that state. */
 bool pm_pr_report_news(struct pm_manager *m, const char *id, json_object *report);
+/* Tests only: as if the manager had started at start_ms (pm_pr_mono_ms):
+ * no PR OUT is answered before start_ms + pr_valid_ms. */
+void pm_pr_set_start(struct pm_manager *m, int64_t start_ms);
 /* Tests only: called between reading the record and writing it. */
 extern void (*pm_pr_race_hook)(struct pm_manager *m, const char *volume);
 

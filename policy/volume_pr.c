@@ -27,7 +27,9 @@
  * that has not acked it stops serving the old one by the time the
  * manager's record of its last grant says, and the PR OUT may be answered
  * then.  A manager that restarted knows no grant of its predecessor: any
- * is over pr_valid_ms after its own start.
+ * is over pr_valid_ms after its own start, and no PR OUT is answered
+ * before then (a node whose module left its agent just before the
+ * restart is neither reported nor remembered).
  *
  * Who exports a volume: the nodes whose agent reports a module connected
  * for it (the report's "pr" list: the LUNs whose module said HELLO), and
@@ -60,6 +62,11 @@ struct pm_pr {
 };
 
 void (*pm_pr_race_hook)(struct pm_manager *m, const char *volume);
+
+void pm_pr_set_start(struct pm_manager *m, int64_t start_ms)
+{
+	m->pr->start_ms = start_ms;
+}
 
 int64_t pm_pr_mono_ms(void)
 {
@@ -312,6 +319,9 @@ struct pr_wait {
 	char ids[PM_PR_EXPORTERS_MAX][PM_ID_LEN + 1];
 	int64_t stale_until[PM_PR_EXPORTERS_MAX];
 	struct event *recheck;		/* at the next stale_until: nothing else wakes it */
+	/* a manager that started less than pr_valid_ms ago: a node it knows
+	 * nothing of may hold a grant of the one before until then */
+	int64_t floor_until;
 };
 
 static void wait_free(void *arg)
@@ -365,6 +375,8 @@ static void wait_check(struct pa_request *r, void *arg, bool last)
 		else
 			next = !next || w->stale_until[i] < next ? w->stale_until[i] : next;
 	}
+	if (!last && now < w->floor_until && (!next || w->floor_until < next))
+		next = w->floor_until;
 	if (next) {	/* some may still serve the old state: look again when it runs out */
 		struct timeval tv = { .tv_sec = (next - now) / 1000,
 				      .tv_usec = (next - now) % 1000 * 1000 + 1000 };
@@ -473,6 +485,8 @@ static int apply_once(struct pa_request *r, struct pm_manager *m, const char *vo
 	for (size_t i = 0; i < w->n; i++)
 		w->stale_until[i] = stale_until(m, volume, w->ids[i]);
 	w->generation = tres.revision;
+	if (pm_pr_mono_ms() < m->pr->start_ms + m->o.pr_valid_ms)
+		w->floor_until = m->pr->start_ms + m->o.pr_valid_ms;
 	w->res.status = res.status;
 	w->res.sense_key = res.sense_key;
 	w->res.asc = res.asc;
@@ -560,6 +574,7 @@ void pm_pr_post(struct pa_request *r, struct pm_manager *m, const char *volume)
 		int64_t until = 0, now = pm_pr_mono_ms(), key_wait;
 		char key[PS_KEY_MAX + 1];
 
+		until = w->floor_until;
 		for (size_t i = 0; i < w->n; i++)
 			if (w->stale_until[i] > until)
 				until = w->stale_until[i];

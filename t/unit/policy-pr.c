@@ -7,7 +7,8 @@
  * acks are what their agents would relay.
  *
  * The story: each exporter's desired state carries the volume's empty
- * state; a REGISTER from db1 is applied in one transaction and answered
+ * state; a manager just started answers a PR OUT only once pr_valid_ms
+ * have passed since, acks or not; a REGISTER from db1 is applied in one transaction and answered
  * only once both nodes acked its generation (and not before db2 did); a
  * refused RESERVE changes nothing and is answered at once; a node that
  * never acks holds the answer only until the validity the manager last
@@ -168,6 +169,43 @@ static void test_exporters_get_the_state(void)
 	like(pm_str(p, "state"), "lunlink-pr 1", "... the engine's text form of an empty state");
 	json_object_put(p);
 	ok(ack(0, 0) && ack(1, 0), "both nodes' acks of generation 0 are granted validity");
+}
+
+/* A manager that has just started knows no grant of the one before it:
+ * even with every exporter's ack, a PR OUT waits out pr_valid_ms from
+ * the start.  The rest of the story runs as if it had started long ago. */
+static void test_fresh_manager_waits(void)
+{
+	struct answer a;
+	json_object *p;
+	int64_t gen;
+	long t0 = now_ms();
+
+	m->o.pr_valid_ms = 1000;
+	pm_pr_set_start(m, pm_pr_mono_ms());
+	pr_out(&a, "iqn.2026-11.test:host9,i,0x000000000009", CDB_REGISTER,
+	       PARAM_SARK("0000000000000099"));
+	wait_ms(50);
+	p = desired_pr(0, NULL);
+	gen = pm_int(p, "generation");
+	json_object_put(p);
+	ok(ack(0, gen) && ack(1, gen), "both nodes ack generation %lld at once", (long long)gen);
+	ok(!answered(&a, 300), "a manager started just now does not answer yet");
+	ok(answered(&a, 2000) && pm_int(a.reply, "status") == 0 && a.at_ms - t0 >= 1000,
+	   "answered GOOD %ld ms after its start: pr_valid_ms (%s)", a.at_ms - t0, a.err);
+	forget(&a);
+	/* unregistered again: the story goes on from an empty state */
+	pr_out(&a, "iqn.2026-11.test:host9,i,0x000000000009", CDB_REGISTER,
+	       "0000000000000099" "0000000000000000" "0000000000000000");
+	wait_ms(50);
+	p = desired_pr(0, NULL);
+	gen = pm_int(p, "generation");
+	json_object_put(p);
+	ack(0, gen);
+	ack(1, gen);
+	ok(answered(&a, 2000) && pm_int(a.reply, "status") == 0, "and unregistered (%s)", a.err);
+	forget(&a);
+	m->o.pr_valid_ms = PM_PR_VALID_MS;
 }
 
 static int64_t test_register_waits_for_acks(void)
@@ -450,6 +488,8 @@ int main(void)
 	if (nd[0] && nd[1] && db1_async) {
 		since = revision_now();
 		test_exporters_get_the_state();
+		test_fresh_manager_waits();
+		pm_pr_set_start(m, pm_pr_mono_ms() - 3600 * 1000);
 		gen = test_register_waits_for_acks();
 		test_refused_at_once(gen);
 		test_validity_runs_out(gen);
