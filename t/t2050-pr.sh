@@ -74,7 +74,7 @@ test_expect_success 'tgtd survived the runs' '
 # iscsi-pr: one login, one command, logout; -n names the initiator, the
 # ISID is the same every run (qualifier 1), so two runs are one
 # initiator port logging in again
-HA=$IQN_BASE:pr-a HB=$IQN_BASE:pr-b
+HA=$IQN_BASE:pr-a HB=$IQN_BASE:pr-b HC=$IQN_BASE:pr-c
 pr_a() { "$PR" -n "$HA" "$(url A 1 2)" "$@"; }
 pr_b() { "$PR" -n "$HB" "$(url A 1 2)" "$@"; }
 # answers EXPECTED CMD...: the command prints EXPECTED (its last line)
@@ -145,6 +145,35 @@ test_expect_success PRHELPER 'PREEMPT AND ABORT too' '
 # (an SPC-2 reservation ends with its session, so iscsi-pr, one session a
 # command, cannot hold one while another initiator tries a PR OUT:
 # libiscsi's Reserve6 suite above covers SPC-2's own rules)
+# A holder writing, 16 writes with FUA in flight on one session, is
+# preempted and aborted by another initiator: the PR OUT returns once the
+# holder's writes in the store have ended; the holder's session is told
+# REGISTRATIONS PREEMPTED (6/2A/05) on its next command, and its writes
+# conflict from then on.
+test_expect_success PRHELPER 'PREEMPT AND ABORT of a holder with writes in flight cuts it off' '
+	mark &&
+	"$PR" -n "$HA" -q 7 "$(url A 1 2)" hold-writes a7 5 1000000 >hold.out 2>&1 &
+	holder=$! &&
+	wait_for 10 grep -q reserved hold.out &&
+	sleep 0.5 &&
+	answers GOOD "$PR" -n "$HC" "$(url A 1 2)" register-ignore b7 &&
+	answers GOOD "$PR" -n "$HC" "$(url A 1 2)" preempt b7 a7 5 abort &&
+	{ wait $holder; rc=$?; } &&
+	cat hold.out &&
+	test $rc = 2 && test "$(tail -n 1 hold.out)" = "sense 6/2a/05" &&
+	answers "RESERVATION CONFLICT" "$PR" -n "$HA" -q 7 "$(url A 1 2)" write 0 &&
+	test "$(sed -n "s/^acked //p" hold.out)" -gt 0 &&
+	answers "reservation b7 5" pr_b read-reservation &&
+	wait_for 5 new_log_has "PREEMPT AND ABORT from $HC,i,0x800012340001: 1 nexuses preempted, " &&
+	tail -n +$((log_mark + 1)) "$A_LOG" | join_log |
+		sed -n "s/.*pr-c,i,0x800012340001: 1 nexuses preempted, \([0-9]*\) of their.*/\1/p" >busy &&
+	say "commands of the preempted holder in the store at the PREEMPT AND ABORT: $(cat busy)" >&5 &&
+	if [ "$(cat busy)" -gt 0 ]; then
+		wait_for 5 new_log_has "PREEMPT AND ABORT: the preempted nexuses'"'"' commands have ended"
+	fi &&
+	answers GOOD "$PR" -n "$HC" "$(url A 1 2)" clear b7
+'
+
 test_expect_success PRHELPER 'RESERVE(6) conflicts while persistent reservations are in use, the holder'"'"'s too' '
 	answers GOOD pr_a register-ignore a5 &&
 	answers "RESERVATION CONFLICT" pr_b reserve6 &&

@@ -138,7 +138,7 @@ void ll_pr_init(struct ll_pr_state *st, const uint16_t *ports, unsigned int npor
 /*
  * ll_pr_nexus_set: fill n from an iSCSI initiator name and its 6-byte
  * ISID; 0, or -1 if the name is empty, too long or holds a byte an iSCSI
- * name cannot (ASCII control, space, comma).
+ * name cannot (ASCII control, DEL, space, comma).
  */
 int ll_pr_nexus_set(struct ll_pr_nexus *n, const char *iscsi_name, const uint8_t isid[6],
 		    uint16_t rtpi);

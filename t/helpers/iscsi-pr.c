@@ -9,6 +9,11 @@
  *     -n NAME        the initiator name (default iqn.2026-11.org.lunlink:pr-a)
  *     -q QUALIFIER   the ISID's qualifier, 0-65535 (default 1): the ISID is
  *                    of the random type, 0x80 0x00 0x12 0x34 then QUALIFIER
+ *     -w             log in without libiscsi's TEST UNIT READY (which gives
+ *                    up on NOT READY), clear the login's unit attentions,
+ *                    print "ready", wait for a line on stdin, then run the
+ *                    command on that session (it then meets the unit
+ *                    attentions queued meanwhile)
  *   Commands (KEY, SAKEY in hex; TYPE 1, 3, 5, 6, 7 or 8):
  *     register RKEY SAKEY [aptpl] [all_tg_pt]   PR OUT REGISTER
  *     register-ignore SAKEY [aptpl]             REGISTER AND IGNORE EXISTING KEY
@@ -22,10 +27,17 @@
  *                        "reg KEY holder 0|1 type T rtpi N all_tg_pt 0|1 id ID"
  *     write LBA | read LBA   WRITE(10)/READ(10) of one 512-byte block
  *     reserve6 | release6    SPC-2 RESERVE(6), RELEASE(6)
+ *     hold-writes KEY TYPE COUNT
+ *                        register KEY (ignoring any), reserve TYPE, print
+ *                        "reserved", then keep 16 WRITE(10)s with FUA of
+ *                        64 KiB in flight, COUNT in all, until one is not
+ *                        GOOD; print "acked N" and how the first that was
+ *                        not GOOD ended (as above)
  *
  * Output and exit status: "GOOD" and 0; "RESERVATION CONFLICT" and 3;
  * "sense KEY/ASC/ASCQ" (hex) and 2 for CHECK CONDITION; 1 on anything else.
  */
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +66,7 @@ static uint64_t hex(const char *s, const char *what)
 	return v;
 }
 
-static void connect_to(const char *name, unsigned int qualifier, const char *url_s)
+static void connect_to(const char *name, unsigned int qualifier, const char *url_s, int wait)
 {
 	struct iscsi_url *url;
 
@@ -72,8 +84,30 @@ static void connect_to(const char *name, unsigned int qualifier, const char *url
 	/* the same ISID every run: the same initiator port */
 	iscsi_set_isid_random(iscsi, 0x001234, qualifier);
 	lun = url->lun;
-	if (iscsi_full_connect_sync(iscsi, url->portal, url->lun))
+	if (wait) {
+		char line[16];
+
+		if (iscsi_connect_sync(iscsi, url->portal) || iscsi_login_sync(iscsi))
+			die("login failed", iscsi_get_error(iscsi));
+		/* the login's own (POWER ON, REPORTED LUNS DATA CHANGED...):
+		 * any other answer (NOT READY) is left for the command */
+		for (int i = 0; i < 8; i++) {
+			struct scsi_task *t = iscsi_testunitready_sync(iscsi, lun);
+			int ua = t && t->status == SCSI_STATUS_CHECK_CONDITION &&
+				 t->sense.key == SCSI_SENSE_UNIT_ATTENTION;
+
+			if (t)
+				scsi_free_scsi_task(t);
+			if (!ua)
+				break;
+		}
+		printf("ready\n");
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin))
+			die("stdin", "closed before a line came");
+	} else if (iscsi_full_connect_sync(iscsi, url->portal, url->lun)) {
 		die("login failed", iscsi_get_error(iscsi));
+	}
 	iscsi_destroy_url(url);
 }
 
@@ -141,6 +175,84 @@ static struct scsi_task *pr_in(int sa)
 	return run(cdb, 10, NULL, 0, 0x1000);
 }
 
+/* hold-writes: the writes in flight and how they ended */
+static struct {
+	unsigned int inflight, sent, count, acked;
+	int stop;		/* 0 running, else the status that stopped it */
+	int sense_key, ascq;	/* its sense, for CHECK CONDITION */
+	uint8_t data[64 * 1024];
+} hw;
+
+static void hold_send(void);
+
+static void hold_done(struct iscsi_context *ctx, int status, void *command_data, void *priv)
+{
+	struct scsi_task *t = command_data;
+
+	(void)ctx;
+	(void)priv;
+	hw.inflight--;
+	if (status == SCSI_STATUS_GOOD)
+		hw.acked++;
+	else if (!hw.stop) {
+		hw.stop = t && t->status ? t->status : -1;
+		if (t && t->status == SCSI_STATUS_CHECK_CONDITION) {
+			hw.sense_key = t->sense.key;
+			hw.ascq = t->sense.ascq;
+		}
+	}
+	if (t)
+		scsi_free_scsi_task(t);
+	hold_send();
+}
+
+static void hold_send(void)
+{
+	while (!hw.stop && hw.inflight < 16 && hw.sent < hw.count) {
+		uint32_t lba = (hw.sent % 256) * 128;
+
+		if (!iscsi_write10_task(iscsi, lun, lba, hw.data, sizeof(hw.data), 512, 0, 0, 1, 0, 0,
+					hold_done, NULL))
+			die("WRITE(10)", iscsi_get_error(iscsi));
+		hw.inflight++;
+		hw.sent++;
+	}
+}
+
+static int hold_writes(unsigned int count)
+{
+	struct pollfd pfd;
+
+	printf("reserved\n");
+	fflush(stdout);
+	memset(hw.data, 0x77, sizeof(hw.data));
+	hw.count = count;
+	hold_send();
+	while (hw.inflight) {
+		pfd.fd = iscsi_get_fd(iscsi);
+		pfd.events = (short)iscsi_which_events(iscsi);
+		if (poll(&pfd, 1, 30000) <= 0)
+			die("poll", "no answer in 30 s");
+		if (iscsi_service(iscsi, pfd.revents))
+			die("iscsi_service", iscsi_get_error(iscsi));
+	}
+	printf("acked %u\n", hw.acked);
+	if (hw.stop == SCSI_STATUS_RESERVATION_CONFLICT) {
+		printf("RESERVATION CONFLICT\n");
+		return 3;
+	}
+	if (hw.stop == SCSI_STATUS_CHECK_CONDITION) {
+		printf("sense %x/%02x/%02x\n", hw.sense_key, (hw.ascq >> 8) & 0xff, hw.ascq & 0xff);
+		return 2;
+	}
+	if (hw.stop) {
+		printf("status 0x%x\n", (unsigned int)hw.stop);
+		return 1;
+	}
+	printf("GOOD\n");
+	return 0;
+}
+
 static int has(int argc, char **argv, int from, const char *word)
 {
 	for (int i = from; i < argc; i++)
@@ -154,21 +266,23 @@ int main(int argc, char **argv)
 	const char *name = "iqn.2026-11.org.lunlink:pr-a", *cmd;
 	unsigned int qualifier = 1;
 	struct scsi_task *t;
-	int c;
+	int c, wait = 0;
 
-	while ((c = getopt(argc, argv, "n:q:")) != -1) {
+	while ((c = getopt(argc, argv, "n:q:w")) != -1) {
 		if (c == 'n')
 			name = optarg;
+		else if (c == 'w')
+			wait = 1;
 		else if (c == 'q')
 			qualifier = (unsigned int)strtoul(optarg, NULL, 0) & 0xffff;
 		else
 			return 1;
 	}
 	if (argc - optind < 2) {
-		fprintf(stderr, "usage: iscsi-pr [-n NAME] [-q QUALIFIER] URL COMMAND ARGS...\n");
+		fprintf(stderr, "usage: iscsi-pr [-n NAME] [-q QUALIFIER] [-w] URL COMMAND ARGS...\n");
 		return 1;
 	}
-	connect_to(name, qualifier, argv[optind]);
+	connect_to(name, qualifier, argv[optind], wait);
 	cmd = argv[optind + 1];
 	argv += optind + 2;
 	argc -= optind + 2;
@@ -231,6 +345,15 @@ int main(int argc, char **argv)
 			off += 24 + tl;
 		}
 		return 0;
+	} else if (!strcmp(cmd, "hold-writes") && argc == 3) {
+		uint64_t key = hex(argv[0], "KEY");
+		int rc;
+
+		pr_out(6, 0, 0, key, 0);
+		pr_out(1, atoi(argv[1]), key, 0, 0);
+		rc = hold_writes((unsigned int)strtoul(argv[2], NULL, 0));
+		iscsi_logout_sync(iscsi);
+		return rc;
 	} else if (!strcmp(cmd, "reserve6") || !strcmp(cmd, "release6")) {
 		uint8_t cdb[6] = { cmd[2] == 's' ? 0x16 : 0x17 };
 

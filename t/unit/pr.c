@@ -105,6 +105,9 @@ static void test_identity(void)
 	ok(ll_pr_nexus_set(&n, "", isid, 1), "an empty name is no nexus");
 	ok(ll_pr_nexus_set(&n, "iqn.a b", isid, 1), "nor one with a space");
 	ok(ll_pr_nexus_set(&n, "iqn.a,b", isid, 1), "nor one with a comma");
+	ok(ll_pr_nexus_set(&n, "iqn.a\x7f", isid, 1), "nor one with DEL");
+	ok(!ll_pr_nexus_set(&n, "iqn.2026-11.org.lunlink:h\xc3\xb4te", isid, 1),
+	   "UTF-8 in a name is kept");
 }
 
 static void test_register(void)

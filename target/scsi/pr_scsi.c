@@ -28,14 +28,18 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/fs.h>
 
 #include "lunlink.h"
 #include "be_byteshift.h"
 #include "iscsi/iscsid.h"
 
+#include "lunlink/image.h"
 #include "lunlink/pr.h"
+#include "scsi/pr_cluster.h"
 
 /* tgt's relative target port: see above */
 #define LL_PR_RTPI	1
@@ -62,6 +66,12 @@ struct ll_pr {
 	struct scsi_cmd *waiting;
 	unsigned int nwait;
 	uint64_t wait_itn[LL_PR_MAX_REGS];
+	/* pr=cluster: the link to the policy agent (pr_cluster.c), NULL for
+	 * pr=local; a STATE's ACK waiting, like a PREEMPT AND ABORT, for the
+	 * aborted nexuses' commands in the store */
+	struct ll_pr_link *link;
+	int ack_waiting;
+	uint64_t ack_gen;
 };
 
 static int sense(struct scsi_cmd *cmd, uint8_t key, uint16_t asc)
@@ -71,7 +81,9 @@ static int sense(struct scsi_cmd *cmd, uint8_t key, uint16_t asc)
 }
 
 /* The nexus of an I_T nexus id: its iSCSI session's initiator name and
- * ISID; for a nexus that is no iSCSI session, a name made of its id. */
+ * ISID; for a nexus that is no iSCSI session (or whose name no iSCSI name
+ * can be, which tgt's login refuses anyway), a name made of its id, which
+ * does not survive a re-login. */
 static void nexus_of_itn(uint64_t itn_id, struct ll_pr_nexus *n)
 {
 	struct iscsi_session *s = itn_id <= UINT16_MAX ? session_lookup_by_tsih((uint16_t)itn_id) :
@@ -248,6 +260,8 @@ static int pr_in(int host_no, struct scsi_cmd *cmd)
 	(void)host_no;
 	if (device_reserved(cmd))
 		return SAM_STAT_RESERVATION_CONFLICT;
+	if (p->link && !ll_pr_link_valid(p->link))
+		return sense(cmd, LL_PRC_NOT_VALID_KEY, LL_PRC_NOT_VALID_ASC);
 	if (room > alloc)
 		room = alloc;
 	n = ll_pr_in(&p->state, nexus_of(p, cmd), cmd->scb, (size_t)cmd->scb_len,
@@ -294,6 +308,14 @@ void ll_pr_io_done(struct ll_lu *l)
 	struct ll_pr *p = l->pr;
 	struct scsi_cmd *cmd = p->waiting;
 
+	if (p->ack_waiting && !ll_cmd_inflight_from(l, p->wait_itn, p->nwait)) {
+		p->ack_waiting = 0;
+		l->pr_waiting = 0;
+		ll_info(l, "persistent reservations: the aborted nexuses' commands have ended; "
+			"generation %" PRIu64 " is applied\n", p->ack_gen);
+		ll_pr_link_ack(p->link, p->ack_gen);
+		return;
+	}
 	if (!cmd || ll_cmd_inflight_from(l, p->wait_itn, p->nwait))
 		return;
 	p->waiting = NULL;
@@ -314,6 +336,8 @@ static int pr_out(int host_no, struct scsi_cmd *cmd)
 	(void)host_no;
 	if (device_reserved(cmd))
 		return SAM_STAT_RESERVATION_CONFLICT;
+	if (p->link)		/* the cluster applies it: pr_cluster.c */
+		return ll_pr_link_out(p->link, cmd, nexus_of(p, cmd));
 	if (p->waiting)
 		return SAM_STAT_BUSY;	/* one PREEMPT AND ABORT at a time */
 	me = nexus_of(p, cmd);
@@ -345,6 +369,9 @@ static int spc2_gate(int host_no, struct scsi_cmd *cmd)
 {
 	struct ll_pr *p = ll_lu(cmd->dev)->pr;
 
+	/* tgt keeps SPC-2 reservations per node: not the volume's */
+	if (p->link)
+		return sense(cmd, ILLEGAL_REQUEST, ASC_INVALID_OP_CODE);
 	switch (ll_pr_spc2_conflicts(&p->state, nexus_of(p, cmd))) {
 	case 1:
 		return SAM_STAT_RESERVATION_CONFLICT;
@@ -354,10 +381,19 @@ static int spc2_gate(int host_no, struct scsi_cmd *cmd)
 	return p->orig[cmd->scb[0]](host_no, cmd);
 }
 
-/* Every other command: refused if it conflicts with the reservation. */
+/*
+ * Every other command: refused if it conflicts with the reservation.  A
+ * pr=cluster LUN without a valid state cannot tell: the commands a
+ * reservation could refuse end NOT READY, and TEST UNIT READY too, so that
+ * a path checker (dm-multipath's tur) takes the path out meanwhile.
+ */
 static int pr_gate(int host_no, struct scsi_cmd *cmd)
 {
 	struct ll_pr *p = ll_lu(cmd->dev)->pr;
+
+	if (p->link && !ll_pr_link_valid(p->link) &&
+	    (cmd->scb[0] == TEST_UNIT_READY || ll_pr_checked(cmd->scb, (size_t)cmd->scb_len)))
+		return sense(cmd, LL_PRC_NOT_VALID_KEY, LL_PRC_NOT_VALID_ASC);
 
 	if (p->state.reserved &&
 	    ll_pr_conflicts(&p->state, nexus_of(p, cmd), cmd->scb, (size_t)cmd->scb_len))
@@ -406,6 +442,108 @@ int ll_pr_setup(struct scsi_lu *lu)
 	return 0;
 }
 
+/* ---- pr=cluster ---------------------------------------------------------- */
+
+int ll_pr_cluster_apply(struct ll_lu *l, const struct ll_pr_wire_msg *m)
+{
+	struct ll_pr *p = l->pr;
+	struct ll_pr_nexus n;
+	char why[200];
+	unsigned int i, nitn = 0;
+	int busy;
+
+	/* the message's text was parsed once already: this keeps our ports */
+	p->next = p->state;
+	if (ll_pr_parse(&p->next, m->text, m->text_len, why, sizeof(why))) {
+		ll_err(l, "persistent reservations: generation %" PRIu64 " from the agent: %s\n",
+		       m->gen, why);
+		return 1;
+	}
+	p->state = p->next;
+	/* the wire names a nexus by its TransportID: tgt has one target port */
+	for (i = 0; i < m->nua; i++) {
+		n = m->ua[i].nexus;
+		n.rtpi = LL_PR_RTPI;
+		ua_on(l->lu, &n, m->ua[i].asc);
+	}
+	if (p->ack_waiting)
+		nitn = p->nwait;	/* an earlier generation's aborts still run */
+	for (i = 0; i < m->nabort; i++) {
+		n = m->abort[i];
+		n.rtpi = LL_PR_RTPI;
+		nitn = itn_ids_of(l->lu, &n, p->wait_itn, nitn, LL_PR_MAX_REGS);
+	}
+	busy = nitn ? ll_cmd_inflight_from(l, p->wait_itn, nitn) : 0;
+	ll_info(l, "persistent reservations: generation %" PRIu64 " from the cluster: %u "
+		"registrations, %s; %u unit attentions, %u nexuses aborted%s\n", m->gen,
+		p->state.nregs, p->state.reserved ? ll_pr_type_name(p->state.type) :
+		"no reservation", m->nua, m->nabort,
+		busy ? ", their commands in the store still running: ACK once they end" : "");
+	if (!busy && !p->ack_waiting)
+		return 1;
+	p->nwait = nitn;
+	p->ack_gen = m->gen;
+	p->ack_waiting = 1;
+	l->pr_waiting = 1;
+	return 0;
+}
+
+/* The volume id of the image at path: the name of its reservations in
+ * the cluster. */
+static int volume_of(struct ll_lu *l, const char *path, char hex[33])
+{
+	struct ll_image *im = calloc(1, sizeof(*im));
+	char err[256];
+	uint64_t size = 0;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = -1;
+
+	if (!im || fd < 0 || fstat(fd, &st)) {
+		ll_err(l, "refused: pr=cluster: cannot read the image's volume id: %s\n",
+		       strerror(errno));
+		goto out;
+	}
+	if (S_ISBLK(st.st_mode) ? ioctl(fd, BLKGETSIZE64, &size) : (size = (uint64_t)st.st_size, 0)) {
+		ll_err(l, "refused: pr=cluster: cannot read the image's size: %s\n", strerror(errno));
+		goto out;
+	}
+	switch (ll_image_read(fd, size, im, err, sizeof(err))) {
+	case 1:
+		ll_image_id_hex(im->volume_id, hex);
+		ret = 0;
+		break;
+	case 0:
+		ll_err(l, "refused: pr=cluster needs a lunlink image: its volume id names the "
+		       "reservations in the cluster; prepare it with 'lunlink-image create --size "
+		       "SIZE --volume ID %s' (which erases it)\n", path);
+		break;
+	default:
+		ll_err(l, "refused: pr=cluster: the image's superblock: %s\n", err);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(im);
+	return ret;
+}
+
+/* pr=cluster at bs_open: no APTPL file (the manager's store keeps the
+ * state, so REPORT CAPABILITIES says PTPL_C 1), the link to the agent. */
+static int pr_cluster_open(struct ll_lu *l, const char *path)
+{
+	struct ll_pr *p = l->pr;
+	char volume[33];
+
+	if (volume_of(l, path, volume))
+		return -1;
+	ll_pr_link_close(p->link);
+	p->link = ll_pr_link_open(l, volume);
+	if (!p->link)
+		return -1;
+	p->state.ptpl_capable = 1;
+	return 0;
+}
+
 /*
  * At bs_open: where the APTPL file is (bsopts pr_file=, or IMAGE.pr beside
  * a regular file's image), and what it holds.  A block device without
@@ -416,6 +554,8 @@ int ll_pr_open(struct ll_lu *l, const char *path, int regular_file)
 {
 	struct ll_pr *p = l->pr;
 
+	if (l->opts.pr_cluster)
+		return pr_cluster_open(l, path);
 	free(p->file);
 	p->file = NULL;
 	if (l->opts.pr_file[0])
@@ -434,6 +574,7 @@ void ll_pr_free(struct ll_lu *l)
 {
 	if (!l->pr)
 		return;
+	ll_pr_link_close(l->pr->link);
 	free(l->pr->file);
 	free(l->pr);
 	l->pr = NULL;
