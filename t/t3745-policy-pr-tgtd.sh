@@ -5,7 +5,8 @@ with its tgtd serving a lunlink LUN of one volume with bsopts pr=cluster (the mo
 cprn) connected to its node'"'"'s real agent (lunlink-policyd), the manager a daemon of its own on
 node 1; a libiscsi client (t/helpers/iscsi-pr) registers and reserves through one node and is
 seen, and refused, through the other; a PREEMPT AND ABORT through node 2 gives the preempted
-session on node 1 its unit attention; with the manager stopped, a PR OUT fails with ABORTED
+session on node 1 its unit attention; node 2'"'"'s agent killed -9 and started again gets its LUN
+back; with the manager stopped, a PR OUT fails with ABORTED
 COMMAND, and once the validity ran out the LUNs answer NOT READY'
 . "$(dirname "$0")/test-lib.sh"
 . "$SRC_DIR/t/lib-cluster.sh"
@@ -94,9 +95,18 @@ test_expect_success 'PREEMPT AND ABORT through node 2: the state and its unit at
 	answers "RESERVATION CONFLICT" pr_via 1 $HA write 0
 '
 
+test_expect_success 'node 2'"'"'s agent killed -9 and started again: its LUN comes back to it and serves' '
+	agent_kill 2 &&
+	agent_start 2 &&
+	wait_for 20 current &&
+	answers "reservation b2 1" pr_via 2 $HB read-reservation &&
+	answers GOOD pr_via 2 $HB register-ignore b3 &&
+	answers "reservation b3 1" pr_via 1 $HA read-reservation
+'
+
 test_expect_success 'the manager stopped: PR OUT fails, and the state runs out (NOT READY)' '
 	mgr_kill &&
-	answers "sense b/08/00" pr_via 2 $HB clear b2 &&
+	answers "sense b/08/00" pr_via 2 $HB clear b3 &&
 	sleep 6 &&
 	echo | "$PR" -w -n "$HB" "$(url N2 1 1)" read-keys >nr.out 2>&1;
 	cat nr.out &&
@@ -105,8 +115,8 @@ test_expect_success 'the manager stopped: PR OUT fails, and the state runs out (
 
 test_expect_success 'the manager back: the state is valid again, as it was' '
 	mgr_start &&
-	wait_for 20 answers "reservation b2 1" pr_via 2 $HB read-reservation &&
-	answers "reservation b2 1" pr_via 1 $HA read-reservation
+	wait_for 20 answers "reservation b3 1" pr_via 2 $HB read-reservation &&
+	wait_for 20 answers "reservation b3 1" pr_via 1 $HA read-reservation
 '
 
 test_done
