@@ -164,8 +164,9 @@ static int nexus_field(json_object *body, struct ll_pr_nexus *nx, struct pjr_err
 		return -1;
 	n = strlen(s);
 	tail = n > 17 ? s + n - 17 : NULL;
+	/* the engine's own rule too: what the store holds, the wire carries */
 	if (!tail || strncmp(tail, ",i,0x", 5) || strspn(tail + 5, "0123456789abcdef") != 12 ||
-	    strcspn(s, " ,") != (size_t)(tail - s))
+	    strcspn(s, " ,") != (size_t)(tail - s) || !ll_pr_id_valid(s))
 		return pjr_fail(e, 400, "nexus", "field 'nexus' must be an initiator port's "
 				"TransportID as 'NAME,i,0xISID' (the iSCSI name, no space or ','; "
 				"12 lower-case hex digits of ISID)");
