@@ -38,6 +38,11 @@ answers() {
 	out=$("$@" 2>&1 | tail -n 1)
 	[ "$out" = "$want" ] || { echo "$* printed \"$out\", not \"$want\""; return 1; }
 }
+# node 2's LUN said HELLO to its restarted agent (its module connects
+# again with a back-off; until then a PR OUT there is 0B/08/00).  The new
+# agent knows no validity: its STATE says 0 ms, and the LUN is NOT READY
+# until its ACK went to the manager and VALID came back, a moment later.
+hello_again() { test "$(grep -c "keeps volume $V" n2.log)" -ge 2; }
 current() {
 	ctl --json volume pr $V >pr.json &&
 	test "$(jq "[.nodes[] | select(.current)] | length" pr.json)" = 2
@@ -98,8 +103,8 @@ test_expect_success 'PREEMPT AND ABORT through node 2: the state and its unit at
 test_expect_success 'node 2'"'"'s agent killed -9 and started again: its LUN comes back to it and serves' '
 	agent_kill 2 &&
 	agent_start 2 &&
-	wait_for 20 current &&
-	answers "reservation b2 1" pr_via 2 $HB read-reservation &&
+	wait_for 20 hello_again &&
+	wait_for 20 answers "reservation b2 1" pr_via 2 $HB read-reservation &&
 	answers GOOD pr_via 2 $HB register-ignore b3 &&
 	answers "reservation b3 1" pr_via 1 $HA read-reservation
 '
