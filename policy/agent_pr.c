@@ -483,7 +483,7 @@ static void on_out_done(void *arg, long status, json_object *reply, const char *
 static void handle_out(struct pr_conn *c, const struct ll_pr_wire_msg *m)
 {
 	struct pg_pr *p = c->p;
-	char hex[LL_PR_WIRE_PARAM_MAX * 2 + 1], path[96], err[512], seq[24];
+	char path[96], err[512], seq[24], *hex;
 	json_object *body;
 	struct pr_out *o;
 
@@ -496,7 +496,10 @@ static void handle_out(struct pr_conn *c, const struct ll_pr_wire_msg *m)
 		return;
 	}
 	o = calloc(1, sizeof(*o));
-	if (!o) {
+	hex = malloc(LL_PR_WIRE_PARAM_MAX * 2 + 1);	/* 48 KiB: not on the stack */
+	if (!o || !hex) {
+		free(o);
+		free(hex);
 		send_fail(c, m->seq, "the agent is out of memory");
 		return;
 	}
@@ -513,6 +516,7 @@ static void handle_out(struct pr_conn *c, const struct ll_pr_wire_msg *m)
 		hex[2 * m->plen] = '\0';
 		json_object_object_add(body, "param", json_object_new_string(hex));
 	}
+	free(hex);
 	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)m->seq);
 	json_object_object_add(body, "seq", json_object_new_string(seq));
 	snprintf(path, sizeof(path), "/v1/volumes/%s/pr", c->vol->id);

@@ -1,13 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-test_description='cluster-wide persistent reservations end to end: two nodes in namespaces, each
-with its tgtd serving a lunlink LUN of one volume with bsopts pr=cluster (the module, branch
-cprn) connected to its node'"'"'s real agent (lunlink-policyd), the manager a daemon of its own on
-node 1; a libiscsi client (t/helpers/iscsi-pr) registers and reserves through one node and is
-seen, and refused, through the other; a PREEMPT AND ABORT through node 2 gives the preempted
-session on node 1 its unit attention; node 2'"'"'s agent killed -9 and started again gets its LUN
-back; with the manager stopped, a PR OUT fails with ABORTED
-COMMAND, and once the validity ran out the LUNs answer NOT READY'
+test_description='the agent'"'"'s end of pr=cluster with real tgtds (t3750, branch cprn, is the
+acceptance test of the whole; this one is about the agent): two nodes in namespaces, each tgtd
+serving a pr=cluster LUN of one volume on its real agent, the manager a daemon of its own on node
+1; a REGISTER and a RESERVE through node 1 timed against a READ RESERVATION, seen through node 2;
+node 2'"'"'s agent killed -9 and started again: its LUN says HELLO to the new agent and serves again,
+and a PR OUT through it reaches node 1'
 . "$(dirname "$0")/test-lib.sh"
 . "$SRC_DIR/t/lib-cluster.sh"
 
@@ -40,8 +38,10 @@ answers() {
 }
 # node 2's LUN said HELLO to its restarted agent (its module connects
 # again with a back-off; until then a PR OUT there is 0B/08/00).  The new
-# agent knows no validity: its STATE says 0 ms, and the LUN is NOT READY
-# until its ACK went to the manager and VALID came back, a moment later.
+# agent knows no validity: its STATE (some 0.5 s after the HELLO: it asks
+# for the state) says 0 ms, which today's module takes as the end of the
+# validity it had for that same generation, so the LUN is NOT READY until
+# its ACK went to the manager and VALID came back, a moment later.
 hello_again() { test "$(grep -c "keeps volume $V" n2.log)" -ge 2; }
 current() {
 	ctl --json volume pr $V >pr.json &&
@@ -87,41 +87,15 @@ test_expect_success 'a reservation through node 1 refuses a write through node 2
 	answers GOOD pr_via 2 $HA write 0
 '
 
-test_expect_success 'PREEMPT AND ABORT through node 2: the state and its unit attention on node 1' '
-	answers GOOD pr_via 2 $HB register-ignore b2 &&
-	rm -f go && mkfifo go &&
-	{ ("$PR" -w -n "$HA" "$(url N1 1 1)" read 0 <>go >held.out 2>&1; echo $? >held.rc) & } &&
-	wait_for 10 grep -qx ready held.out &&
-	answers GOOD pr_via 2 $HB preempt b2 a1 1 abort &&
-	echo >go && wait_for 10 test -e held.rc &&
-	cat held.out &&
-	test "$(tail -n 1 held.out)" = "sense 6/2a/05" &&
-	answers "reservation b2 1" pr_via 1 $HA read-reservation &&
-	answers "RESERVATION CONFLICT" pr_via 1 $HA write 0
-'
-
 test_expect_success 'node 2'"'"'s agent killed -9 and started again: its LUN comes back to it and serves' '
 	agent_kill 2 &&
 	agent_start 2 &&
 	wait_for 20 hello_again &&
-	wait_for 20 answers "reservation b2 1" pr_via 2 $HB read-reservation &&
-	answers GOOD pr_via 2 $HB register-ignore b3 &&
-	answers "reservation b3 1" pr_via 1 $HA read-reservation
-'
-
-test_expect_success 'the manager stopped: PR OUT fails, and the state runs out (NOT READY)' '
-	mgr_kill &&
-	answers "sense b/08/00" pr_via 2 $HB clear b3 &&
-	sleep 6 &&
-	echo | "$PR" -w -n "$HB" "$(url N2 1 1)" read-keys >nr.out 2>&1;
-	cat nr.out &&
-	test "$(tail -n 1 nr.out)" = "sense 2/04/01"
-'
-
-test_expect_success 'the manager back: the state is valid again, as it was' '
-	mgr_start &&
-	wait_for 20 answers "reservation b3 1" pr_via 2 $HB read-reservation &&
-	wait_for 20 answers "reservation b3 1" pr_via 1 $HA read-reservation
+	sleep 1 &&
+	wait_for 20 answers "reservation a1 1" pr_via 2 $HB read-reservation &&
+	wait_for 10 answers GOOD pr_via 2 $HB register-ignore b3 &&
+	pr_via 1 $HA read-keys >keys && cat keys &&
+	grep -x "key b3" keys
 '
 
 test_done
