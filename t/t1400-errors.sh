@@ -24,7 +24,7 @@ refused() {
 }
 
 test_expect_success 'an unknown bsopts key is refused by name' '
-	refused 1 "io=uring;speed=fast" "bsopts: unknown key '"'"'speed'"'"' (known: io, threads, queue_depth, thin, mirror, resync_rate, leg_timeout, window, extent, copy_extent, raw, pr_file)"
+	refused 1 "io=uring;speed=fast" "bsopts: unknown key '"'"'speed'"'"' (known: io, threads, queue_depth, thin, mirror, resync_rate, leg_timeout, window, extent, copy_extent, raw, pr_file, pr, pr_socket, pr_timeout)"
 '
 
 test_expect_success 'a bad value is refused with what is accepted' '

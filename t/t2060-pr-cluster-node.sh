@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-test_description='pr=cluster, the module side: two tgtds serve LUNs of one volume whose persistent reservation state comes from the policy agent over the pr_socket protocol. A protocol test of the module: the agent end is t/helpers/pr-agent (the engine and pr_wire.c in one process, playing agent and manager), not lunlink-policyd; the test across real agents and the manager comes with the policy side'
+test_description='pr=cluster, the module side: two tgtds serve LUNs of one volume whose persistent reservation state comes from the policy agent over the pr_socket protocol. A protocol test of the module: the agent end is t/helpers/pr-agent (the engine and pr_wire.c in one process, playing agent and manager), not lunlink-policyd (t3750 runs the real agents and manager)'
 . "$(dirname "$0")/test-lib.sh"
 
 require_tgtd
@@ -56,6 +56,8 @@ agent_log_has() { grep -qF -- "$1" agent.log; }
 # so far (functions: wait_for runs them again and again)
 acked() { test "$(grep -c "^ACK $1\$" agent.log)" = "$2"; }
 hellos() { test "$(grep -c "^HELLO $VOL" agent.log)" -ge "$1"; }
+# closed_more N: the agent end has seen more than N connections close
+closed_more() { test "$(grep -c "^closed" agent.log)" -gt "$1"; }
 # the last generation the agent end pushed
 last_gen() { sed -n 's/^sent STATE \([0-9]*\) .*/\1/p' agent.log | tail -n 1; }
 # the agent end, on one socket per node; control lines through a FIFO
@@ -84,6 +86,13 @@ test_expect_success 'two nodes, one volume: each LUN says HELLO and ACKs the sta
 	wait_for 5 hellos 2 && test "$(grep -c "^HELLO $VOL 1 1\$" agent.log)" = 2 &&
 	wait_for 5 acked 10 2 &&
 	test_grep "persistent reservations: pr=cluster, volume $VOL" "$A_LOG"
+'
+
+test_expect_success 'pr=cluster on an image without a volume id: the LUN is refused, saying why' '
+	truncate -s 16M raw.img &&
+	mark "$A_LOG" &&
+	test_must_fail lun_new A 1 2 "$TRASH/raw.img" lunlink "$OPTS_A" &&
+	new_log_has "refused: pr=cluster needs a lunlink image: its volume id names the reservations in the cluster" "$A_LOG"
 '
 
 test_expect_success 'a registration made through A is seen by READ KEYS through B' '
@@ -225,6 +234,17 @@ test_expect_success 'an agent back with a newer generation: served again' '
 	wait_for 8 acked 50 2 &&
 	wait_for 3 pr_via A $HB read 0 &&
 	pr_via A $HB read-keys >keys && ! grep key keys
+'
+
+test_expect_success 'a LUN deleted closes its connection; added again, it says HELLO and is served' '
+	closed=$(grep -c "^closed" agent.log) &&
+	hello=$(grep -c "^HELLO $VOL" agent.log) &&
+	tgtadm_on B --lld iscsi --mode logicalunit --op delete --tid 1 --lun 1 &&
+	wait_for 5 closed_more $closed &&
+	lun_new B 1 1 "$TRASH/b.img" lunlink "$OPTS_B" &&
+	wait_for 5 hellos $((hello + 1)) &&
+	wait_for 3 pr_via B $HB read 0 &&
+	tgtd_alive B
 '
 
 test_done

@@ -27,6 +27,10 @@
  *                        "reg KEY holder 0|1 type T rtpi N all_tg_pt 0|1 id ID"
  *     write LBA | read LBA   WRITE(10)/READ(10) of one 512-byte block
  *     reserve6 | release6    SPC-2 RESERVE(6), RELEASE(6)
+ *     await-ua KEY       register KEY (ignoring any), print "ready", wait for
+ *                        a line on stdin, then TEST UNIT READY on the same
+ *                        session: "GOOD", or the unit attention it reports
+ *                        ("sense 6/2a/04")
  *     hold-writes KEY TYPE COUNT
  *                        register KEY (ignoring any), reserve TYPE, print
  *                        "reserved", then keep 16 WRITE(10)s with FUA of
@@ -345,6 +349,16 @@ int main(int argc, char **argv)
 			off += 24 + tl;
 		}
 		return 0;
+	} else if (!strcmp(cmd, "await-ua") && argc == 1) {
+		uint8_t tur[6] = { 0 };
+		char line[16];
+
+		pr_out(6, 0, 0, hex(argv[0], "KEY"), 0);
+		printf("ready\n");
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin))
+			die("await-ua", "stdin closed before the line");
+		run(tur, 6, NULL, 0, 0);
 	} else if (!strcmp(cmd, "hold-writes") && argc == 3) {
 		uint64_t key = hex(argv[0], "KEY");
 		int rc;

@@ -72,10 +72,16 @@ struct ll_pr_link {
 	char fail_why[160];
 	uint64_t seq;
 	struct pending out[LINK_PENDING];
-	/* packets: one buffer each way, the parsed message (large) */
-	char rx[LL_PR_WIRE_MAX + 1], tx[LL_PR_WIRE_BUF];
-	struct ll_pr_wire_msg msg;
 };
+
+/*
+ * One packet buffer each way and one parsed message (about 200 KiB) for
+ * every LUN: tgtd's loop is one thread, and nothing here reads them again
+ * after a call that can complete a command (a completion may dispatch the
+ * next command, and with it another LUN's PR OUT through them).
+ */
+static char rx[LL_PR_WIRE_MAX + 1], tx[LL_PR_WIRE_BUF];
+static struct ll_pr_wire_msg msg;
 
 static void link_drop(struct ll_pr_link *k, const char *why);
 
@@ -122,7 +128,7 @@ static struct pending *out_find(struct ll_pr_link *k, uint64_t seq)
 static int link_send(struct ll_pr_link *k, const struct ll_pr_wire_msg *m)
 {
 	char why[200];
-	long n = ll_pr_wire_format(m, k->tx, sizeof(k->tx), why, sizeof(why));
+	long n = ll_pr_wire_format(m, tx, sizeof(tx), why, sizeof(why));
 	ssize_t w;
 
 	if (n < 0) {
@@ -133,7 +139,7 @@ static int link_send(struct ll_pr_link *k, const struct ll_pr_wire_msg *m)
 	if (k->fd < 0 || k->connecting)
 		return -1;
 	do
-		w = send(k->fd, k->tx, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		w = send(k->fd, tx, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (w < 0 && errno == EINTR);
 	if (w != n) {
 		snprintf(why, sizeof(why), "sending %s to the policy agent: %s",
@@ -149,7 +155,7 @@ static int link_send(struct ll_pr_link *k, const struct ll_pr_wire_msg *m)
 
 static void link_hello(struct ll_pr_link *k)
 {
-	struct ll_pr_wire_msg *m = &k->msg;
+	struct ll_pr_wire_msg *m = &msg;
 
 	m->type = LL_PR_WIRE_HELLO;
 	memcpy(m->volume, k->volume, sizeof(m->volume));
@@ -159,8 +165,6 @@ static void link_hello(struct ll_pr_link *k)
 		return;
 	ll_info(k->l, "persistent reservations: connected to the policy agent at %s for "
 		"volume %s\n", k->l->opts.pr_socket, k->volume);
-	k->last_why[0] = '\0';
-	k->backoff = LINK_BACKOFF_MIN_MS;
 }
 
 /* The connection is lost (or never came): close it, fail what waits,
@@ -193,16 +197,26 @@ static void link_drop(struct ll_pr_link *k, const char *why)
 
 static void on_state(struct ll_pr_link *k, const struct ll_pr_wire_msg *m, uint64_t now)
 {
+	/* the agent answers: a connection lost from now on is tried again
+	 * soon (one it closes at once is not: the back-off grows) */
+	k->last_why[0] = '\0';
+	k->backoff = LINK_BACKOFF_MIN_MS;
 	if (k->has_state && m->gen < k->gen) {
 		ll_warn(k->l, "persistent reservations: the agent sent generation %" PRIu64
 			", older than the %" PRIu64 " in use: ignored\n", m->gen, k->gen);
 		return;
 	}
 	if (!k->has_state || m->gen > k->gen) {
+		int applied = ll_pr_cluster_apply(k->l, m);
+
+		if (applied < 0) {
+			link_drop(k, "it sent a state this LUN cannot take");
+			return;
+		}
 		k->has_state = 1;
 		k->gen = m->gen;
 		k->valid_until = now + m->valid_ms;
-		if (!ll_pr_cluster_apply(k->l, m)) {
+		if (!applied) {
 			k->ack_held = 1;	/* ACKed once the aborted commands end */
 			return;
 		}
@@ -216,11 +230,11 @@ static void on_state(struct ll_pr_link *k, const struct ll_pr_wire_msg *m, uint6
 
 static void on_message(struct ll_pr_link *k, size_t len, uint64_t now)
 {
-	struct ll_pr_wire_msg *m = &k->msg;
+	struct ll_pr_wire_msg *m = &msg;
 	struct pending *o;
 	char why[256], drop[320];
 
-	if (ll_pr_wire_parse(k->rx, len, m, why, sizeof(why))) {
+	if (ll_pr_wire_parse(rx, len, m, why, sizeof(why))) {
 		snprintf(drop, sizeof(drop), "it sent a message out of the protocol (%s)", why);
 		link_drop(k, drop);
 		return;
@@ -282,7 +296,7 @@ static void link_event(int fd, int events, void *data)
 	/* every packet there is, each whole; MSG_TRUNC gives a longer one's
 	 * real length */
 	while (k->fd == fd) {
-		n = recv(fd, k->rx, sizeof(k->rx), MSG_DONTWAIT | MSG_TRUNC);
+		n = recv(fd, rx, sizeof(rx), MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -386,7 +400,7 @@ int ll_pr_link_valid(struct ll_pr_link *k)
 
 void ll_pr_link_ack(struct ll_pr_link *k, uint64_t gen)
 {
-	struct ll_pr_wire_msg *m = &k->msg;
+	struct ll_pr_wire_msg *m = &msg;
 
 	if (gen >= k->gen)
 		k->ack_held = 0;
@@ -399,7 +413,7 @@ void ll_pr_link_ack(struct ll_pr_link *k, uint64_t gen)
 
 int ll_pr_link_out(struct ll_pr_link *k, struct scsi_cmd *cmd, const struct ll_pr_nexus *me)
 {
-	struct ll_pr_wire_msg *m = &k->msg;
+	struct ll_pr_wire_msg *m = &msg;
 	struct pending *o = NULL;
 	uint32_t plen = scsi_get_out_length(cmd);
 	unsigned int i;

@@ -36,6 +36,7 @@
 #include "lunlink.h"
 #include "be_byteshift.h"
 #include "iscsi/iscsid.h"
+#include "spc.h"
 
 #include "lunlink/image.h"
 #include "lunlink/pr.h"
@@ -88,6 +89,7 @@ static void nexus_of_itn(uint64_t itn_id, struct ll_pr_nexus *n)
 {
 	struct iscsi_session *s = itn_id <= UINT16_MAX ? session_lookup_by_tsih((uint16_t)itn_id) :
 				  NULL;
+
 	if (s && s->initiator && !ll_pr_nexus_set(n, s->initiator, s->isid, LL_PR_RTPI))
 		return;
 	snprintf(n->id, sizeof(n->id), "tgt.nexus.%" PRIu64 ",i,0x000000000000", itn_id);
@@ -401,6 +403,20 @@ static int pr_gate(int host_no, struct scsi_cmd *cmd)
 	return p->orig[cmd->scb[0]](host_no, cmd);
 }
 
+/* What REPORT SUPPORTED OPERATION CODES lists for 5Eh and 5Fh (tgt reads
+ * these tables only for that: dispatch goes to pr_in and pr_out) */
+static struct service_action pr_in_actions[] = {
+	{ PR_IN_READ_KEYS, pr_in }, { PR_IN_READ_RESERVATION, pr_in },
+	{ PR_IN_REPORT_CAPABILITIES, pr_in }, { PR_IN_READ_FULL_STATUS, pr_in },
+	{ 0, NULL },
+};
+static struct service_action pr_out_actions[] = {
+	{ PR_OUT_REGISTER, pr_out }, { PR_OUT_RESERVE, pr_out }, { PR_OUT_RELEASE, pr_out },
+	{ PR_OUT_CLEAR, pr_out }, { PR_OUT_PREEMPT, pr_out }, { PR_OUT_PREEMPT_AND_ABORT, pr_out },
+	{ PR_OUT_REGISTER_AND_IGNORE_EXISTING_KEY, pr_out }, { PR_OUT_REGISTER_AND_MOVE, pr_out },
+	{ 0, NULL },
+};
+
 int ll_pr_setup(struct scsi_lu *lu)
 {
 	struct ll_lu *l = ll_lu(lu);
@@ -414,17 +430,19 @@ int ll_pr_setup(struct scsi_lu *lu)
 	for (op = 0; op < 256; op++) {
 		struct device_type_operations *o = &lu->dev_type_template.ops[op];
 
-		if (!o->cmd_perform)
+		/* an opcode tgt refuses stays tgt's: REPORT SUPPORTED
+		 * OPERATION CODES leaves out exactly those */
+		if (!o->cmd_perform || o->cmd_perform == spc_illegal_op)
 			continue;
 		p->orig[op] = o->cmd_perform;
 		switch (op) {
 		case PERSISTENT_RESERVE_IN:
 			o->cmd_perform = pr_in;
-			o->service_actions = NULL;
+			o->service_actions = pr_in_actions;
 			break;
 		case PERSISTENT_RESERVE_OUT:
 			o->cmd_perform = pr_out;
-			o->service_actions = NULL;
+			o->service_actions = pr_out_actions;
 			break;
 		case RESERVE:
 		case RELEASE:
@@ -457,7 +475,7 @@ int ll_pr_cluster_apply(struct ll_lu *l, const struct ll_pr_wire_msg *m)
 	if (ll_pr_parse(&p->next, m->text, m->text_len, why, sizeof(why))) {
 		ll_err(l, "persistent reservations: generation %" PRIu64 " from the agent: %s\n",
 		       m->gen, why);
-		return 1;
+		return -1;
 	}
 	p->state = p->next;
 	/* the wire names a nexus by its TransportID: tgt has one target port */

@@ -1,0 +1,105 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+test_description='cluster-wide persistent reservations end to end: two nodes in namespaces, each with its tgtd serving a pr=cluster LUN of one volume, its agent (pr_socket) and the manager on node 1; libiscsi clients (t/helpers/iscsi-pr) register and reserve through one node and meet the state through the other; the manager killed: a PR OUT fails, the nodes stop serving once their validity runs out, and serve the same state again once it is back'
+. "$(dirname "$0")/test-lib.sh"
+. "$SRC_DIR/t/lib-cluster.sh"
+
+require_tgtd
+test_have_prereq ROOT || skip_all "needs root (network namespaces)"
+N=2
+API_PORT=7750
+JOIN_PORT=7751
+. "$SRC_DIR/t/lib-policy-cluster.sh"
+policy_cluster_prereqs
+grep -qa pr_socket "$PD" ||
+	skip_all "this lunlink-policyd has no pr_socket: the agent's end of pr=cluster is not built in"
+PR="$T_DIR/helpers/iscsi-pr"
+[ -x "$PR" ] || skip_all "$PR not built (make check builds it)"
+
+VOL=0123456789abcdef00112233445566bb
+HA=$IQN_BASE:pr-a HB=$IQN_BASE:pr-b
+# iscsi-pr as initiator NAME through node I's LUN
+pr_via() {
+	local i=$1 name=$2
+	shift 2
+	"$PR" -n "$name" "$(url N$i 100 1)" "$@"
+}
+# the same, logged in without libiscsi's TEST UNIT READY (it gives up on
+# NOT READY)
+pr_now() {
+	local i=$1 name=$2
+	shift 2
+	echo | "$PR" -w -n "$name" "$(url N$i 100 1)" "$@"
+}
+# answers EXPECTED CMD...: the command prints EXPECTED (its last line)
+answers() {
+	local want=$1 out
+	shift
+	out=$("$@" 2>&1 | tail -n 1)
+	[ "$out" = "$want" ] || { echo "$* printed \"$out\", not \"$want\""; return 1; }
+}
+exporters_acked() {
+	ctl --json volume pr $VOL >pr.json &&
+	test "$(jq "[.nodes[] | select(.current)] | length" pr.json)" = 2
+}
+
+test_expect_success 'two nodes, the manager on node 1, an agent with its pr socket on each' '
+	policy_cluster_up
+'
+
+test_expect_success 'a pr=cluster LUN of one volume on each node gets the state' '
+	for i in 1 2; do
+		"$SRC_DIR/target/lunlink-image" create --size 16M --volume $VOL v$i.img >/dev/null &&
+		tgtadm_on N$i --lld iscsi --mode target --op new --tid 100 \
+			--targetname "$IQN_BASE:$TEST_NAME-100" &&
+		tgtadm_on N$i --lld iscsi --mode target --op bind --tid 100 --initiator-address ALL &&
+		lun_new N$i 100 1 "$TRASH/v$i.img" lunlink "pr=cluster;pr_socket=$TRASH/n$i/pr.sock" ||
+		return 1
+	done &&
+	wait_for 20 pr_via 1 $HA read-keys &&
+	wait_for 20 pr_via 2 $HB read-keys &&
+	wait_for 10 exporters_acked
+'
+
+test_expect_success 'a registration made through node 1 is in READ KEYS through node 2' '
+	answers GOOD pr_via 1 $HA register 0 a1 &&
+	pr_via 2 $HB read-keys >keys && cat keys &&
+	grep -x "key a1" keys &&
+	exporters_acked
+'
+
+test_expect_success 'a reservation made through node 1 refuses node 2'"'"'s writes from another initiator' '
+	answers GOOD pr_via 1 $HA reserve a1 1 &&
+	answers "reservation a1 1" pr_via 2 $HB read-reservation &&
+	answers "RESERVATION CONFLICT" pr_via 2 $HB write 0 &&
+	answers GOOD pr_via 2 $HB read 0 &&
+	answers GOOD pr_via 2 $HA write 0
+'
+
+test_expect_success 'PREEMPT AND ABORT through node 2 cuts the holder off on node 1' '
+	answers GOOD pr_via 2 $HB register-ignore b2 &&
+	answers GOOD pr_via 2 $HB preempt b2 a1 1 abort &&
+	answers "reservation b2 1" pr_via 1 $HA read-reservation &&
+	answers "RESERVATION CONFLICT" pr_via 1 $HA write 0 &&
+	ctl volume pr $VOL >pr.txt && cat pr.txt &&
+	grep "PREEMPT AND ABORT from node n2" pr.txt
+'
+
+test_expect_success 'the manager killed: a PR OUT fails, the nodes stop serving once their validity runs out' '
+	mgr_kill &&
+	answers "sense b/08/00" pr_via 1 $HA register-ignore a9 &&
+	sleep 6 &&
+	answers "sense 2/04/01" pr_now 2 $HB read 0 &&
+	answers "sense 2/04/01" pr_now 1 $HB read-keys
+'
+
+test_expect_success 'the manager back: the same state served again, nothing of the failed PR OUT' '
+	mgr_start &&
+	wait_for 20 pr_via 2 $HB read 0 &&
+	wait_for 20 pr_via 1 $HB read 0 &&
+	answers "reservation b2 1" pr_via 1 $HA read-reservation &&
+	pr_via 1 $HA read-keys >keys && cat keys &&
+	grep -x "key b2" keys && ! grep -x "key a9" keys
+'
+
+test_done
