@@ -52,6 +52,7 @@ struct pr_vol {
 	int64_t gen;		/* state's generation; -1: none yet */
 	int64_t valid_until;	/* mono ms: what the modules were told */
 	size_t nconns;
+	bool want_grant;	/* its STATE waits for a validity to give with it */
 };
 
 struct pr_conn {
@@ -82,8 +83,9 @@ struct pg_pr {
 	struct ll_pr_wire_msg *msg;	/* large: one, on the heap */
 	char *buf;			/* LL_PR_WIRE_BUF */
 	struct event *renew, *fetch;
-	struct pa_acall *renew_call, *fetch_call;
-	bool renew_again;
+	struct pa_acall *renew_call, *fetch_call, *grant_call;
+	bool renew_again, grant_again;
+	int64_t grant_sent_ms;
 	int64_t renew_sent_ms;
 	int64_t valid_ms;		/* the manager's pr_valid_ms; 0: not known yet */
 	bool manager_down;
@@ -176,6 +178,13 @@ static int send_fail(struct pr_conn *c, uint64_t seq, const char *fmt, ...)
 	    (unsigned long long)seq, c->tid, (unsigned long long)c->lun, c->vol ? c->vol->id : "?",
 	    m->reason);
 	return send_msg(c);
+}
+
+/* What the agent keeps off a validity it hands on: the clocks' rates, the
+ * socket, its own loop's turns. */
+static int64_t margin_ms(const struct pg_pr *p)
+{
+	return p->valid_ms / 10 > 100 ? p->valid_ms / 10 : 100;
 }
 
 static int64_t left_ms(const struct pr_vol *v)
@@ -301,7 +310,7 @@ static void on_renew_done(void *arg, long status, json_object *reply, const char
 		/* the module's deadline comes before the manager's: counted
 		 * from when the request was SENT, less a margin for the
 		 * clocks' rates and the socket */
-		margin = p->valid_ms / 10 > 100 ? p->valid_ms / 10 : 100;
+		margin = margin_ms(p);
 		if (p->valid_ms && json_object_object_get_ex(reply, "volumes", &list) &&
 		    json_object_is_type(list, json_type_array))
 			for (size_t i = 0; i < json_object_array_length(list); i++) {
@@ -385,6 +394,111 @@ static void on_renew_timer(evutil_socket_t fd, short what, void *arg)
 	arm(p->renew, p->valid_ms ? p->valid_ms / 3 : RENEW_FIRST_MS);
 }
 
+/* ---- a STATE with a validity: asked for before the STATE ---- */
+
+/*
+ * An agent that knows no validity for a volume (just started, or the
+ * manager was away) would hand its LUNs the state with 0 ms, and a
+ * module that still had a validity for that same generation would lose
+ * it.  So it first asks the manager for validity alone ("ack":false: the
+ * LUNs have not acked that state), then sends the STATE with it, or with
+ * 0 ms if the manager grants none.
+ */
+static void grant_now(struct pg_pr *p);
+
+/* Each LUN of v that lacks v's state gets it now. */
+static void push_state(struct pg_pr *p, struct pr_vol *v)
+{
+	for (struct pr_conn *c = p->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->vol == v && c->sent_gen < v->gen)
+			send_state(c);
+	}
+}
+
+/* v's state to its LUNs that lack it: now if the agent has a validity to
+ * give with it, else once it asked for one. */
+static void offer_state(struct pg_pr *p, struct pr_vol *v)
+{
+	if (v->gen < 0)
+		return;
+	if (left_ms(v) > 0) {
+		push_state(p, v);
+		return;
+	}
+	v->want_grant = true;
+	grant_now(p);
+}
+
+static void on_grant_done(void *arg, long status, json_object *reply, const char *err)
+{
+	struct pg_pr *p = arg;
+	json_object *list, *v;
+
+	(void)status;
+	p->grant_call = NULL;
+	if (!err && json_object_object_get_ex(reply, "valid_ms", &v) &&
+	    json_object_get_int64(v) >= 1000 && json_object_get_int64(v) <= LL_PR_WIRE_VALID_MS_MAX)
+		p->valid_ms = json_object_get_int64(v);
+	if (!err && p->valid_ms && json_object_object_get_ex(reply, "volumes", &list) &&
+	    json_object_is_type(list, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(list); i++) {
+			json_object *e = json_object_array_get_idx(list, i), *g;
+			struct pr_vol *vol = vol_get(p, json_object_get_string(
+				json_object_object_get(e, "volume")), false);
+
+			if (vol && vol->want_grant && json_object_object_get_ex(e, "valid", &v) &&
+			    json_object_get_boolean(v) && json_object_object_get_ex(e, "generation", &g) &&
+			    json_object_get_int64(g) == vol->gen)
+				vol->valid_until = p->grant_sent_ms + p->valid_ms - margin_ms(p);
+		}
+	/* granted or not, the LUNs get the state (0 ms: valid once they ACKed) */
+	for (size_t i = 0; i < p->nvols; i++)
+		if (p->vols[i].want_grant && !p->grant_again) {
+			p->vols[i].want_grant = false;
+			push_state(p, &p->vols[i]);
+		}
+	if (p->grant_again) {
+		p->grant_again = false;
+		grant_now(p);
+	}
+}
+
+static void grant_now(struct pg_pr *p)
+{
+	json_object *body, *list;
+	char err[512];
+
+	if (p->grant_call) {
+		p->grant_again = true;
+		return;
+	}
+	list = json_object_new_array();
+	for (size_t i = 0; i < p->nvols; i++) {
+		json_object *e;
+
+		if (!p->vols[i].want_grant)
+			continue;
+		e = json_object_new_object();
+		json_object_object_add(e, "volume", json_object_new_string(p->vols[i].id));
+		json_object_object_add(e, "generation", json_object_new_int64(p->vols[i].gen));
+		json_object_object_add(e, "ack", json_object_new_boolean(0));
+		json_object_array_add(list, e);
+	}
+	if (!json_object_array_length(list)) {
+		json_object_put(list);
+		return;
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "volumes", list);
+	p->grant_sent_ms = mono_ms();
+	p->grant_call = pa_aclient_call(p->o.client, "POST", "/v1/nodes/pr-ack", body, 0,
+					on_grant_done, p, err, sizeof(err));
+	json_object_put(body);
+	if (!p->grant_call)		/* the LUNs get the state all the same */
+		on_grant_done(p, 0, NULL, err);
+}
+
 /* ---- the state: from the desired state, or fetched for a new LUN ---- */
 
 void pg_pr_desired(struct pg_pr *p, json_object *reply)
@@ -406,11 +520,7 @@ void pg_pr_desired(struct pg_pr *p, json_object *reply)
 		json_object_put(v->state);
 		v->state = json_object_get(st);
 		v->gen = gen;
-		for (struct pr_conn *c = p->conns, *next; c; c = next) {
-			next = c->next;
-			if (c->vol == v && c->sent_gen < gen)
-				send_state(c);
-		}
+		offer_state(p, v);
 	}
 }
 
@@ -584,8 +694,7 @@ static void handle_hello(struct pr_conn *c, const struct ll_pr_wire_msg *m)
 	c->lun = m->lun;
 	say(p, "pr: LUN %u:%llu keeps volume %s's reservations with the cluster", c->tid,
 	    (unsigned long long)c->lun, v->id);
-	if (v->gen >= 0)
-		send_state(c);		/* another LUN of it has the state */
+	offer_state(p, v);		/* another LUN of it has the state */
 	if (is_new && p->o.report_now)
 		p->o.report_now(p->o.report_arg);
 	if (v->gen < 0)
@@ -787,6 +896,8 @@ void pg_pr_free(struct pg_pr *p)
 		pa_acall_cancel(p->renew_call);
 	if (p->fetch_call)
 		pa_acall_cancel(p->fetch_call);
+	if (p->grant_call)
+		pa_acall_cancel(p->grant_call);
 	if (p->lev)
 		event_free(p->lev);
 	if (p->renew)

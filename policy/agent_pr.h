@@ -16,7 +16,8 @@
  *           no (FAIL's reason names which);
  *   STATE   pushed to each LUN of a volume when the desired state brings a
  *           newer generation, with what is left of the validity its
- *           modules have;
+ *           modules have (an agent that knows none asks the manager for
+ *           one first, "ack":false);
  *   ACK     relayed to the manager (POST /v1/nodes/pr-ack) at once;
  *   VALID   sent after each renewal the manager grants (every
  *           pr_valid_ms/3): VALID_MS is pr_valid_ms less the time since the

@@ -597,14 +597,14 @@ out:
 /* One {"volume","generation"}: recorded, and granted validity if it is
  * the current generation and the node exports the volume. */
 static json_object *ack_one(struct pm_manager *m, const char *id, json_object *report,
-			    const char *volume, int64_t generation, int64_t now)
+			    const char *volume, int64_t generation, bool is_ack, int64_t now)
 {
 	char key[PS_KEY_MAX + 1];
 	struct ps_kv kv = { 0 };
 	struct pr_copy *c;
 	json_object *o = json_object_new_object();
 	int64_t current;
-	bool valid = false;
+	bool valid = false, exports;
 
 	pm_key(key, "pr/%s", volume);
 	ps_get(m->st, key, &kv);
@@ -612,10 +612,13 @@ static json_object *ack_one(struct pm_manager *m, const char *id, json_object *r
 	ps_kv_free(&kv);
 	/* only the volumes it exports are remembered: a node cannot fill
 	 * the manager's memory with made-up ids */
-	c = copy_find(m->pr, volume, id, report_exports(report, volume));
-	if (c && generation > c->acked && generation <= current)
+	exports = report_exports(report, volume);
+	c = copy_find(m->pr, volume, id, exports);
+	/* "ack":false asks for validity only: the agent is about to hand its
+	 * LUNs that state, which they have not acked */
+	if (c && is_ack && generation > c->acked && generation <= current)
 		c->acked = generation;
-	if (c && generation == current) {
+	if (c && exports && generation == current) {
 		c->valid_until = now + m->o.pr_valid_ms;
 		valid = true;
 	}
@@ -631,15 +634,16 @@ static json_object *ack_one(struct pm_manager *m, const char *id, json_object *r
 }
 
 static int ack_entry(json_object *in, const char *place, const char **volume, int64_t *gen,
-		     struct pjr_err *e)
+		     bool *is_ack, struct pjr_err *e)
 {
-	static const char *const fields[] = { "volume", "generation", NULL };
+	static const char *const fields[] = { "volume", "generation", "ack", NULL };
 
 	if (!json_object_is_type(in, json_type_object))
 		return pjr_fail(e, 400, place, "field '%s' must be {\"volume\",\"generation\"}", place);
 	if (pjr_only(in, fields, e) ||
 	    pjr_string(in, "volume", true, PM_PR_VOLUME_LEN, PJR_NAME, volume, e) ||
-	    pjr_int(in, "generation", true, 0, INT64_MAX, gen, e))
+	    pjr_int(in, "generation", true, 0, INT64_MAX, gen, e) ||
+	    (*is_ack = true, pjr_bool(in, "ack", false, is_ack, e)))
 		return -1;
 	if (!pm_pr_volume_valid(*volume))
 		return pjr_fail(e, 400, "volume", "field 'volume' must be 32 lower-case hex digits");
@@ -648,13 +652,14 @@ static int ack_entry(json_object *in, const char *place, const char **volume, in
 
 void pm_nodes_pr_ack(struct pa_request *r, void *arg)
 {
-	static const char *const fields[] = { "volume", "generation", "volumes", NULL };
+	static const char *const fields[] = { "volume", "generation", "ack", "volumes", NULL };
 	struct pm_manager *m = arg;
 	char id[PM_ID_LEN + 1], key[PS_KEY_MAX + 1];
 	json_object *body = NULL, *node = NULL, *report = NULL, *list, *out, *answers;
 	struct pjr_err e = { 0 };
 	const char *volume;
 	int64_t gen, now = pm_pr_mono_ms();
+	bool is_ack;
 
 	if (pa_request_json(r, &body))
 		return;
@@ -681,20 +686,22 @@ void pm_nodes_pr_ack(struct pa_request *r, void *arg)
 		}
 		for (size_t i = 0; i < json_object_array_length(list); i++)
 			if (ack_entry(json_object_array_get_idx(list, i), "volumes", &volume, &gen,
-				      &e)) {
+				      &is_ack, &e)) {
 				json_object_put(out);
 				goto bad;
 			}
 		for (size_t i = 0; i < json_object_array_length(list); i++) {
-			ack_entry(json_object_array_get_idx(list, i), "volumes", &volume, &gen, &e);
-			json_object_array_add(answers, ack_one(m, id, report, volume, gen, now));
+			ack_entry(json_object_array_get_idx(list, i), "volumes", &volume, &gen,
+				  &is_ack, &e);
+			json_object_array_add(answers, ack_one(m, id, report, volume, gen, is_ack,
+							       now));
 		}
 	} else if (json_object_object_get_ex(body, "volume", NULL)) {
-		if (ack_entry(body, "body", &volume, &gen, &e)) {
+		if (ack_entry(body, "body", &volume, &gen, &is_ack, &e)) {
 			json_object_put(out);
 			goto bad;
 		}
-		json_object_array_add(answers, ack_one(m, id, report, volume, gen, now));
+		json_object_array_add(answers, ack_one(m, id, report, volume, gen, is_ack, now));
 	}
 	pa_reply_json(r, 200, out);
 	pw_run(m->waiters);	/* PR OUTs waiting for these acks */

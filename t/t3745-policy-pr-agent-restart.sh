@@ -4,8 +4,9 @@ test_description='the agent'"'"'s end of pr=cluster with real tgtds (t3750, bran
 acceptance test of the whole; this one is about the agent): two nodes in namespaces, each tgtd
 serving a pr=cluster LUN of one volume on its real agent, the manager a daemon of its own on node
 1; a REGISTER and a RESERVE through node 1 timed against a READ RESERVATION, seen through node 2;
-node 2'"'"'s agent killed -9 and started again: its LUN says HELLO to the new agent and serves again,
-and a PR OUT through it reaches node 1'
+node 2'"'"'s agent killed -9 and started again: its LUN says HELLO to the new agent and serves on,
+never NOT READY (the new agent asks for a validity before it sends the state), and a PR OUT
+through it reaches node 1'
 . "$(dirname "$0")/test-lib.sh"
 . "$SRC_DIR/t/lib-cluster.sh"
 
@@ -38,10 +39,9 @@ answers() {
 }
 # node 2's LUN said HELLO to its restarted agent (its module connects
 # again with a back-off; until then a PR OUT there is 0B/08/00).  The new
-# agent knows no validity: its STATE (some 0.5 s after the HELLO: it asks
-# for the state) says 0 ms, which today's module takes as the end of the
-# validity it had for that same generation, so the LUN is NOT READY until
-# its ACK went to the manager and VALID came back, a moment later.
+# agent knows no validity: it asks the manager for one before it sends
+# the STATE, so the LUN, still valid from the old agent's last VALID, is
+# never NOT READY meanwhile (a STATE of 0 ms would end that validity).
 hello_again() { test "$(grep -c "keeps volume $V" n2.log)" -ge 2; }
 current() {
 	ctl --json volume pr $V >pr.json &&
@@ -91,9 +91,11 @@ test_expect_success 'node 2'"'"'s agent killed -9 and started again: its LUN com
 	agent_kill 2 &&
 	agent_start 2 &&
 	wait_for 20 hello_again &&
-	sleep 1 &&
 	wait_for 20 answers "reservation a1 1" pr_via 2 $HB read-reservation &&
-	wait_for 10 answers GOOD pr_via 2 $HB register-ignore b3 &&
+	for k in 1 2 3 4 5 6 7 8 9 10; do
+		answers "reservation a1 1" pr_via 2 $HB read-reservation || return 1
+	done &&
+	answers GOOD pr_via 2 $HB register-ignore b3 &&
 	pr_via 1 $HA read-keys >keys && cat keys &&
 	grep -x "key b3" keys
 '

@@ -105,14 +105,16 @@ static void pr_out(struct answer *a, const char *nexus, const char *cdb, const c
 #define KEY_A		"00000000000000aa"
 #define KEY_B		"00000000000000bb"
 
-/* Node n acks generation gen of V: whether the manager granted validity. */
-static bool ack(int n, int64_t gen)
+/* Node n acks generation gen of V (with "ack":false only asks for its
+ * validity): whether the manager granted validity. */
+static bool ack_ex(int n, int64_t gen, bool is_ack)
 {
-	char body[128];
+	char body[160];
 	json_object *r = NULL, *list;
 	bool valid;
 
-	snprintf(body, sizeof(body), "{\"volume\":\"%s\",\"generation\":%lld}", V, (long long)gen);
+	snprintf(body, sizeof(body), "{\"volume\":\"%s\",\"generation\":%lld%s}", V,
+		 (long long)gen, is_ack ? "" : ",\"ack\":false");
 	if (call(nd[n], "POST", "/v1/nodes/pr-ack", body, &r, NULL) != 200) {
 		diag("ack: %s", err_message(r));
 		json_object_put(r);
@@ -123,6 +125,11 @@ static bool ack(int n, int64_t gen)
 		json_object_get_boolean(member(json_object_array_get_idx(list, 0), "valid"));
 	json_object_put(r);
 	return valid;
+}
+
+static bool ack(int n, int64_t gen)
+{
+	return ack_ex(n, gen, true);
 }
 
 /* Node n's desired state's record of V (a new reference), or NULL. */
@@ -228,6 +235,9 @@ static int64_t test_register_waits_for_acks(void)
 	json_object_put(p);
 	ok(ack(0, gen), "db1 acks generation %lld", (long long)gen);
 	ok(!answered(&a, 200), "... still not answered: db2 has not acked");
+	ok(ack_ex(1, gen, false), "db2 asks for validity of it without acking (\"ack\":false): "
+	   "granted");
+	ok(!answered(&a, 200), "... and the REGISTER still waits: that was no ack");
 	ok(ack(1, gen), "db2 acks it");
 	ok(answered(&a, 500) && a.status == 200, "... and the REGISTER is answered (%s)", a.err);
 	is_int(pm_int(a.reply, "status"), 0, "... GOOD");
