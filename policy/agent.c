@@ -36,6 +36,7 @@
  */
 #include "agent.h"
 #include "agent_lease.h"
+#include "agent_pr.h"
 #include "client.h"
 #include "lunlink/initiator.h"
 #include "status_file.h"
@@ -72,6 +73,7 @@ struct pg_agent {
 	long backoff_ms, next_try_ms;
 	bool tgtd_down;
 	bool initiator_said;
+	struct pg_pr *pr;		/* pr=cluster LUNs' socket (agent_pr.c) */
 };
 
 static void say(struct pg_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -228,6 +230,8 @@ static json_object *report_json(struct pg_agent *a)
 		}
 	}
 	json_object_object_add(r, "luns", luns);
+	if (a->pr)
+		json_object_object_add(r, "pr", pg_pr_report(a->pr));
 	for (size_t i = 0; i < a->o.nareas; i++) {
 		uint64_t size, used, free_b;
 		json_object *e;
@@ -403,6 +407,7 @@ static void on_poll_done(void *arg, long status, json_object *reply, const char 
 	}
 	manager_ok(a);
 	rc = reply ? take_desired(a, reply, true, why, sizeof(why)) : 0;
+	pg_pr_desired(a->pr, reply);	/* newer reservation state to the LUNs */
 	/* said once while the manager sends the same */
 	if (rc && strcmp(why, a->desired_err))
 		say(a, "agent: the manager's desired state is refused, the last one is kept: %s",
@@ -515,6 +520,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- life ------------------------------------------------------------- */
 
+/* The LUNs' volumes changed (a module said HELLO, or went): the manager
+ * hears of it now, not at the next heartbeat. */
+static void pr_report_now(void *arg)
+{
+	send_report(arg);
+}
+
 struct pg_agent *pg_agent_new(struct event_base *base, const struct pg_agent_opts *o,
 			      char *err, size_t errlen)
 {
@@ -560,6 +572,18 @@ struct pg_agent *pg_agent_new(struct event_base *base, const struct pg_agent_opt
 	a->leases = pg_leases_new(base, &lo, err, errlen);
 	if (!a->leases)
 		goto err;
+	{
+		struct pg_pr_opts po = { .socket_path = o->pr_socket, .client = a->client,
+					 .report_now = pr_report_now, .report_arg = a,
+					 .log = o->log, .log_arg = o->log_arg };
+		char why[512];
+
+		/* without it the node serves no pr=cluster LUN, but all else */
+		a->pr = pg_pr_new(base, &po, why, sizeof(why));
+		if (!a->pr)
+			say(a, "agent: %s; LUNs with pr=cluster on this node get no reservation "
+			    "state and refuse the commands a reservation could affect", why);
+	}
 	/* the desired state it had before a restart: kept serving while the
 	 * manager is away */
 	if (!access(a->desired_path, F_OK) && (saved = json_object_from_file(a->desired_path))) {
@@ -598,6 +622,7 @@ void pg_agent_free(struct pg_agent *a)
 	if (a->poll_retry)
 		event_free(a->poll_retry);
 	pg_leases_free(a->leases);	/* its call, before the client goes */
+	pg_pr_free(a->pr);		/* its calls first: they are the client's */
 	pa_aclient_free(a->client);	/* the calls under way cancelled */
 	pg_desired_free(&a->desired);
 	free(a->results);

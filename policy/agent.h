@@ -91,6 +91,7 @@ struct pg_agent_opts {
 	const char *lunlink_version;	/* reported; NULL: none */
 	long call_timeout_ms;		/* each API call but the long poll; 0: 5000 */
 	const char *status_dir;		/* the module's status files; NULL: /run/lunlink */
+	const char *pr_socket;		/* pr=cluster LUNs' socket (agent_pr.h); NULL: default */
 	pa_log_fn log;			/* one line per message; NULL: stderr */
 	void *log_arg;
 };

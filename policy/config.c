@@ -10,7 +10,7 @@
 #include "config.h"
 #include "json_req.h"
 #include "ca.h"
-#include "manager.h"	/* lease_ms's default and bounds */
+#include "manager.h"	/* lease_ms's and pr_valid_ms's defaults and bounds */
 #include "lunlink/config_file.h"
 #include "lunlink/errmsg.h"
 
@@ -44,6 +44,8 @@ void pcf_defaults(struct pcf_config *c)
 	c->heartbeat_interval = 2;
 	c->offline_after = 10;
 	c->lease_ms = PM_LEASE_MS;
+	c->pr_valid_ms = PM_PR_VALID_MS;
+	strcpy(c->pr_socket, PCF_PR_SOCKET);
 	strcpy(c->tgtadm, "tgtadm");
 	strcpy(c->iqn_prefix, PCF_IQN_PREFIX);
 }
@@ -230,6 +232,8 @@ static const struct setting settings[] = {
 	{ "heartbeat_interval", K_UINT, F(heartbeat_interval), 1, 3600 },
 	{ "offline_after", K_UINT, F(offline_after), 2, 86400 },
 	{ "lease_ms", K_UINT, F(lease_ms), PM_LEASE_MS_MIN, PM_LEASE_MS_MAX },
+	{ "pr_valid_ms", K_UINT, F(pr_valid_ms), PM_PR_VALID_MS_MIN, PM_PR_VALID_MS_MAX },
+	{ "pr_socket", K_ABSPATH, F(pr_socket), 0, 0 },
 	{ "tgtadm", K_PATH, F(tgtadm), 0, 0 },
 	{ "tgt_control_port", K_UINT, F(tgt_control_port), 0, 65535 },
 	{ "iqn_prefix", K_IQN, F(iqn_prefix), 0, 0 },

@@ -33,6 +33,7 @@
 #define PCF_SOCKET		"/run/lunlink/policyd.sock"
 #define PCF_STATE_DIR		"/var/lib/lunlink"
 #define PCF_IQN_PREFIX		"iqn.2026-11.org.lunlink.cluster"
+#define PCF_PR_SOCKET		"/run/lunlink/pr.sock"	/* the modules reach the agent here */
 #define PCF_HOST_MAX		255	/* a host name or an address, as text */
 #define PCF_PORTALS_MAX		16
 #define PCF_AREAS_MAX		64
@@ -70,6 +71,8 @@ struct pcf_config {
 	unsigned int heartbeat_interval;	/* seconds */
 	unsigned int offline_after;		/* seconds */
 	unsigned int lease_ms;			/* doubled volumes' write leases (manager) */
+	unsigned int pr_valid_ms;		/* reservation state's validity (manager) */
+	char pr_socket[PATH_MAX];		/* the modules' socket (agent) */
 	char tgtadm[PATH_MAX];
 	unsigned int tgt_control_port;		/* tgtd -C N; 0: tgtd's default */
 	char iqn_prefix[224];

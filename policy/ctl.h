@@ -129,4 +129,7 @@ int ctl_unlink(struct ctl *c);
 /* ctl_events.c */
 int ctl_events(struct ctl *c);
 
+/* ctl_pr.c */
+int ctl_volume_pr(struct ctl *c);
+
 #endif

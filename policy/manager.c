@@ -464,6 +464,7 @@ static void add_routes(struct pm_manager *m)
 		{ "POST", "/v1/nodes/report", PA_ALLOW_NODE, pm_nodes_report, m },
 		{ "POST", "/v1/nodes/leases", PA_ALLOW_NODE, pm_nodes_leases, m },
 		{ "GET", "/v1/nodes/desired", PA_ALLOW_NODE, pm_nodes_desired, m },
+		{ "POST", "/v1/nodes/pr-ack", PA_ALLOW_NODE, pm_nodes_pr_ack, m },
 		{ "GET", "/v1/nodes", PA_ALLOW_MEMBERS, pm_nodes_get, m },
 		{ "POST", "/v1/hosts/report", PA_ALLOW_HOST, pm_hosts_report, m },
 		{ "GET", "/v1/hosts/desired", PA_ALLOW_HOST, pm_hosts_desired, m },
@@ -473,7 +474,8 @@ static void add_routes(struct pm_manager *m)
 		{ "POST", "/v1/areas", admins, pm_areas_post, m },
 		{ "GET", "/v1/areas", PA_ALLOW_MEMBERS, pm_areas_get, m },
 		{ "DELETE", "/v1/areas", admins, pm_areas_delete, m },
-		{ "POST", "/v1/volumes", admins, pm_volumes_post, m },
+		/* nodes only for /v1/volumes/ID/pr (volume.c) */
+		{ "POST", "/v1/volumes", admins | PA_ALLOW_NODE, pm_volumes_post, m },
 		{ "GET", "/v1/volumes", PA_ALLOW_MEMBERS, pm_volumes_get, m },
 		{ "DELETE", "/v1/volumes", admins, pm_volumes_delete, m },
 		{ "GET", "/v1/events", PA_ALLOW_MEMBERS, pm_events_get, m },
@@ -512,6 +514,13 @@ struct pm_manager *pm_manager_new(struct event_base *base, struct ps_store *st,
 		m->o.waiters_max = PW_WAITERS_MAX;
 	if (!m->o.lease_ms)
 		m->o.lease_ms = PM_LEASE_MS;
+	if (!m->o.pr_valid_ms)
+		m->o.pr_valid_ms = PM_PR_VALID_MS;
+	if (m->o.pr_valid_ms < PM_PR_VALID_MS_MIN || m->o.pr_valid_ms > PM_PR_VALID_MS_MAX) {
+		ll_fail(err, errlen, "manager option pr_valid_ms %lld is out of range (%d to %d)",
+			(long long)m->o.pr_valid_ms, PM_PR_VALID_MS_MIN, PM_PR_VALID_MS_MAX);
+		goto err;
+	}
 	if (m->o.offline_after < 1 || m->o.token_ttl < 1 || m->o.token_ttl > PCA_TOKEN_TTL_MAX ||
 	    m->o.compact_keep < 1 || m->o.followers_max < 1 || m->o.lease_ms < PM_LEASE_MS_MIN ||
 	    m->o.lease_ms > PM_LEASE_MS_MAX) {
@@ -536,7 +545,8 @@ struct pm_manager *pm_manager_new(struct event_base *base, struct ps_store *st,
 	add_routes(m);
 	m->metrics = pa_metrics_new();
 	m->waiters = pw_waiters_new(base, (size_t)m->o.waiters_max);
-	if (!m->metrics || !m->waiters || add_metrics(m)) {
+	m->pr = pm_pr_new();
+	if (!m->metrics || !m->waiters || !m->pr || add_metrics(m)) {
 		ll_fail(err, errlen, "out of memory");
 		goto err;
 	}
@@ -570,6 +580,7 @@ void pm_manager_free(struct pm_manager *m)
 		return;
 	pm_followers_free(m);
 	pw_waiters_free(m->waiters);
+	pm_pr_free(m->pr);
 	pm_host_conns_free(m);
 	pm_leases_free(m);
 	if (m->tick)

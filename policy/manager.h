@@ -50,6 +50,9 @@
 #define PM_LEASE_MS		6000	/* a doubled volume's write lease (lease.c) */
 #define PM_LEASE_MS_MIN		1000
 #define PM_LEASE_MS_MAX		300000
+#define PM_PR_VALID_MS		5000	/* a node's reservation state is valid this long */
+#define PM_PR_VALID_MS_MIN	1000
+#define PM_PR_VALID_MS_MAX	60000
 
 struct pm_options {
 	const char *ca_dir;		/* the cluster CA (ca.key, ca.crt): signs joins */
@@ -60,6 +63,7 @@ struct pm_options {
 	int followers_max;		/* 0: PM_FOLLOWERS_MAX */
 	int waiters_max;		/* long polls parked at once; 0: PW_WAITERS_MAX (1024) */
 	int64_t lease_ms;		/* write leases' ttl; 0: PM_LEASE_MS */
+	int64_t pr_valid_ms;		/* reservation state's validity; 0: PM_PR_VALID_MS */
 	pa_log_fn log;			/* may be NULL */
 	void *log_arg;
 };

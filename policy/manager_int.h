@@ -14,6 +14,7 @@
  *   volume_life.c  readiness, sync state, deletion, a restart's carrying on
  *   volume_ops.c   resize, lending
  *   lease.c     write ownership: doubled volumes' leases, their renewal
+ *   volume_pr.c    a volume's persistent reservations, for the cluster
  */
 #ifndef LUNLINK_POLICY_MANAGER_INT_H
 #define LUNLINK_POLICY_MANAGER_INT_H
@@ -21,6 +22,8 @@
 #include "join.h"
 #include "manager.h"
 #include "waiters.h"
+
+#include <string.h>
 
 #define PM_PREFIX	"/lunlink/"
 #define PM_ID_LEN	16		/* hex digits of a node's or an area's id */
@@ -64,6 +67,7 @@ struct pm_manager {
 	struct pm_follower *followers;
 	int nfollowers;
 	struct pw_waiters *waiters;	/* parked long polls (waiters.h) */
+	struct pm_pr *pr;		/* acks and grants of reservation state (volume_pr.c) */
 	struct pm_host_conn *conns;	/* hosts' daemons in touch (hosts.c) */
 	size_t nconns;
 	struct pa_metrics *metrics;
@@ -377,5 +381,44 @@ json_object *pm_lease_json(struct pm_manager *m, json_object *vol);
  * there are (may be more than max).
  */
 size_t pm_leases_expired(struct pm_manager *m, char (*names)[PJR_NAME_MAX + 1], size_t max);
+/* ---- volume_pr.c ---- */
+
+#define PM_PR_VOLUME_LEN	32	/* hex digits of the image's volume id */
+#define PM_PR_EXPORTERS_MAX	32	/* nodes exporting one volume */
+#define PM_PR_CDB_MAX		16	/* bytes of a PR OUT's CDB */
+#define PM_PR_PARAM_MAX		24576	/* bytes of its parameter list (64 TransportIDs) */
+#define PM_PR_ACKS_MAX		1024	/* volumes one pr-ack names */
+#define PM_PR_RTPI		1	/* the target port ALL_TG_PT registers on, as the module's */
+
+struct pm_pr;
+struct pm_pr *pm_pr_new(void);
+void pm_pr_free(struct pm_pr *p);
+/* The clock of grants: CLOCK_MONOTONIC in ms. */
+int64_t pm_pr_mono_ms(void);
+/* Whether s is a volume id as the module names its LUN's volume (inline:
+ * report.c's fuzz target links no more than report.c). */
+static inline bool pm_pr_volume_valid(const char *s)
+{
+	return strlen(s) == PM_PR_VOLUME_LEN &&
+	       strspn(s, "0123456789abcdef") == PM_PR_VOLUME_LEN;
+}
+/* POST /v1/volumes/ID/pr: a PR OUT, answered once every exporter has the
+ * new state or can no longer serve an older one. */
+void pm_pr_post(struct pa_request *r, struct pm_manager *m, const char *volume);
+/* GET /v1/volumes/NAME/pr (or ID): keys, reservation, generation, nodes. */
+void pm_pr_get(struct pa_request *r, struct pm_manager *m, const char *which);
+/* POST /v1/nodes/pr-ack: {"volume","generation"} or {"volumes":[...]}. */
+void pm_nodes_pr_ack(struct pa_request *r, void *arg);
+/* The state of each volume node id exports, for its desired state: an
+ * object by volume id of {"generation","state","ua","abort"}. */
+json_object *pm_pr_for_node(struct pm_manager *m, const char *id);
+/* Whether a node's new report (checked) lists a volume its stored one
+ * did not: its desired state must then bring it that state. */
+bool pm_pr_report_news(struct pm_manager *m, const char *id, json_object *report);
+/* Tests only: as if the manager had started at start_ms (pm_pr_mono_ms):
+ * no PR OUT is answered before start_ms + pr_valid_ms. */
+void pm_pr_set_start(struct pm_manager *m, int64_t start_ms);
+/* Tests only: called between reading the record and writing it. */
+extern void (*pm_pr_race_hook)(struct pm_manager *m, const char *volume);
 
 #endif

@@ -496,6 +496,13 @@ void pm_nodes_report(struct pa_request *r, void *arg)
 		goto out;
 	if (pm_merge_fields(b.rec, report, node_fields))
 		b.changed = true;
+	/* a module newly connected for a volume: its desired state brings
+	 * the volume's reservation state (volume_pr.c) */
+	if (pm_pr_report_news(m, b.id, report)) {
+		json_object_object_add(b.rec, "desired_revision",
+				       json_object_new_int64(pm_next_revision(m)));
+		b.changed = true;
+	}
 	pm_key(rkey, "reports/%s", b.id);
 	if (report_changed(m, rkey, report)) {
 		json_object_object_add(report, "at_ms", json_object_new_int64(ps_now_ms()));
@@ -814,6 +821,7 @@ static int desired_answer(struct pa_request *r, struct pm_manager *m, int64_t si
 				json_object_object_add(vols, rg.kvs[i].key + strlen(prefix), v);
 		}
 		json_object_object_add(out, "volumes", vols);
+		json_object_object_add(out, "pr", pm_pr_for_node(m, id));
 	}
 	pa_reply_json(r, 200, out);
 out:

@@ -13,6 +13,7 @@
  *    "tgtd": {"up": true, "version": "1.0.85"},
  *    "areas": [{"path": "/srv/lunlink", "size": N, "used": N, "free": N}],
  *    "luns": [{"tid": 1, "lun": 1, "iqn": "iqn...", "path": "/...", "size": N}],
+ *    "pr": [{"volume": "32 hex digits", "tid": 1, "lun": 1}],
  *    "volumes": {"db": {"state": "ready"|"working"|"failed", "error": "...",
  *                       "desired_revision": N, "size": N,
  *                       "copies": [{"node": "ID", "url": "iscsi://...",
@@ -40,6 +41,7 @@
 #define SIZE_MAX_BYTES	(1ULL << 60)
 #define COPIES_MAX	16	/* a serving LUN's legs or remote extents */
 #define URL_MAX		300
+#define PR_MAX		1024	/* LUNs whose module shares a volume's reservations */
 
 int pm_path_check(const char *path, const char *field, struct pjr_err *e)
 {
@@ -194,6 +196,36 @@ static int parse_lun(json_object *in, size_t i, json_object *list, struct pjr_er
 	return 0;
 }
 
+/* A LUN whose module keeps its volume's reservations with the cluster's
+ * (bsopts pr=cluster: its module said HELLO to the agent). */
+static int parse_pr(json_object *in, size_t i, json_object *list, struct pjr_err *e)
+{
+	static const char *const fields[] = { "volume", "tid", "lun", NULL };
+	char place[32];
+	const char *volume;
+	int64_t tid = 0, lun = 0;
+	json_object *l;
+
+	snprintf(place, sizeof(place), "pr[%zu]", i);
+	if (!json_object_is_type(in, json_type_object))
+		return pjr_fail(e, 400, place, "field '%s' must be an object", place);
+	if (pjr_only(in, fields, e) ||
+	    pjr_string(in, "volume", true, PM_PR_VOLUME_LEN, PJR_NAME, &volume, e) ||
+	    pjr_int(in, "tid", false, 0, 65535, &tid, e) ||
+	    pjr_int(in, "lun", false, 0, 16383, &lun, e))
+		return nested(e, place);
+	if (!pm_pr_volume_valid(volume)) {
+		pjr_fail(e, 400, "volume", "field 'volume' must be 32 lower-case hex digits");
+		return nested(e, place);
+	}
+	l = json_object_new_object();
+	json_object_object_add(l, "volume", json_object_new_string(volume));
+	json_object_object_add(l, "tid", json_object_new_int64(tid));
+	json_object_object_add(l, "lun", json_object_new_int64(lun));
+	json_object_array_add(list, l);
+	return 0;
+}
+
 /* One of the serving LUN's other copies, as its status file says. */
 static int parse_copy(json_object *in, size_t i, json_object *list, struct pjr_err *e)
 {
@@ -320,7 +352,7 @@ int pm_report_parse(json_object *body, json_object **out, json_object **volumes,
 {
 	static const char *const fields[] = { "address", "portals", "tgt_version",
 					      "lunlink_version", "initiator", "tgtd", "areas",
-					      "luns", "volumes", NULL };
+					      "luns", "pr", "volumes", NULL };
 	const char *address = NULL, *tgt = NULL, *lunlink = NULL, *initiator = NULL;
 	const char *portals[PORTALS_MAX + 1];
 	json_object *r = json_object_new_object(), *in, *list;
@@ -365,6 +397,15 @@ int pm_report_parse(json_object *body, json_object **out, json_object **volumes,
 		json_object_object_add(r, "luns", list);
 		for (size_t i = 0; i < json_object_array_length(in); i++)
 			if (parse_lun(json_object_array_get_idx(in, i), i, list, e))
+				goto err;
+	}
+	if (get_array(body, "pr", PR_MAX, &in, e))
+		goto err;
+	if (in) {
+		list = json_object_new_array();
+		json_object_object_add(r, "pr", list);
+		for (size_t i = 0; i < json_object_array_length(in); i++)
+			if (parse_pr(json_object_array_get_idx(in, i), i, list, e))
 				goto err;
 	}
 	if (get_object(body, "volumes", &in, e))

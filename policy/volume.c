@@ -815,9 +815,19 @@ out:
 void pm_volumes_post(struct pa_request *r, void *arg)
 {
 	struct pm_manager *m = arg;
+	size_t n = strlen(r->rest);
+	char id[PM_PR_VOLUME_LEN + 1];
 
-	if (!r->rest[0] || !strcmp(r->rest, "/"))
+	/* /ID/pr: a PR OUT from a node's agent (volume_pr.c) */
+	if (n > 4 && n <= PM_PR_VOLUME_LEN + 4 && !strcmp(r->rest + n - 3, "/pr")) {
+		snprintf(id, sizeof(id), "%.*s", (int)(n - 4), r->rest + 1);
+		pm_pr_post(r, m, id);
+	} else if (!pm_caller_admin(r)) {
+		pa_reply_error(r, 403, "caller", "%s may not %s %s", r->caller->desc, r->method,
+			       r->path);
+	} else if (!r->rest[0] || !strcmp(r->rest, "/")) {
 		volumes_create(r, m);
-	else
+	} else {
 		pm_volume_action(r, m);
+	}
 }

@@ -374,6 +374,12 @@ void pm_volumes_get(struct pa_request *r, void *arg)
 	json_object *out, *all;
 	int64_t rev = 0;
 
+	if (r->rest[0] && strlen(r->rest) > 4 && strlen(r->rest) <= 100 &&
+	    !strcmp(r->rest + strlen(r->rest) - 3, "/pr")) {
+		snprintf(key, sizeof(key), "%.*s", (int)strlen(r->rest) - 4, r->rest + 1);
+		pm_pr_get(r, m, key);	/* volume_pr.c */
+		return;
+	}
 	if (r->rest[0] && strcmp(r->rest, "/")) {
 		if (!pjr_name_valid(r->rest + 1, strlen(r->rest + 1)) ||
 		    (pm_key(key, "volumes/%s", r->rest + 1), !(out = pm_get(m, key, NULL)))) {

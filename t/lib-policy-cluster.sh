@@ -50,7 +50,8 @@ mgr_conf() {
 		portals = [ \"$MGR_ADDR:$N1_PORT\" ];
 		areas = ( { path = \"$TRASH/n1/area\"; size = \"$AREA_SIZE\"; } );
 		tgtadm = \"$TGTADM\";
-		tgt_control_port = $N1_CTL;" || return 1
+		tgt_control_port = $N1_CTL;
+		pr_socket = \"$TRASH/n1/pr.sock\";" || return 1
 	fi
 	cat >mgr.conf <<-EOC
 	policy = {
@@ -70,7 +71,8 @@ mgr_conf() {
 	EOC
 }
 
-# node I's agent: its areas in the scratch folder, its tgtd N<I>
+# node I's agent: its areas in the scratch folder, its tgtd N<I>, the
+# socket of its pr=cluster LUNs n<I>/pr.sock
 agent_conf() {
 	local i=$1 port ctl
 	eval "port=\$N${i}_PORT ctl=\$N${i}_CTL"
@@ -88,6 +90,7 @@ agent_conf() {
 		tgtadm = "$TGTADM";
 		tgt_control_port = $ctl;
 		state_dir = "$TRASH/n$i/state";
+		pr_socket = "$TRASH/n$i/pr.sock";
 	};
 	EOC
 }

@@ -137,9 +137,12 @@ static int run_agent(const struct pg_reconcile_opts *ro, const char *url, int ro
 	};
 	struct event_base *base = event_base_new();
 	struct pg_agent *a;
-	char err[512];
+	char err[512], pr_socket[4200];
 	int rc = -1;
 
+	/* the pr=cluster socket in the test's folder, not /run/lunlink */
+	snprintf(pr_socket, sizeof(pr_socket), "%s/pr.sock", state_dir);
+	ao.pr_socket = pr_socket;
 	a = base ? pg_agent_new(base, &ao, err, sizeof(err)) : NULL;
 	if (!a) {
 		fprintf(stderr, "agent-tool: run: %s\n", base ? err : "no event base");

@@ -46,6 +46,8 @@ static void test_defaults(void)
 	is_str(c.tgtadm, "tgtadm", "defaults: tgtadm");
 	is_str(c.iqn_prefix, "iqn.2026-11.org.lunlink.cluster", "defaults: iqn_prefix");
 	ok(c.nareas == 0 && c.nportals == 0 && !c.manager_url[0], "defaults: no areas, no manager");
+	is_int(c.pr_valid_ms, 5000, "default: reservation state valid 5 s");
+	is_str(c.pr_socket, "/run/lunlink/pr.sock", "default: the modules' socket");
 	is_str(pcf_state_path(&c, "ca.crt", buf, sizeof(buf)), "/var/lib/lunlink/ca.crt",
 	       "an agent's CA certificate is in state_dir");
 	c.manager = true;
@@ -154,6 +156,8 @@ static const struct {
 	{ "policy = { lease_ms = 300001; };", "policy.lease_ms: 300001 is out of range (1000 to 300000)" },
 	{ "policy = { tgtadm = \"\"; };", "policy.tgtadm: the path is empty" },
 	{ "policy = { tgt_control_port = 70000; };", "policy.tgt_control_port: 70000 is out of range" },
+	{ "policy = { pr_valid_ms = 999; };", "policy.pr_valid_ms: 999 is out of range (1000 to 60000)" },
+	{ "policy = { pr_socket = \"pr.sock\"; };", "policy.pr_socket" },
 	{ "policy = { iqn_prefix = \"iqn.2026-11.Org.Example\"; };", "policy.iqn_prefix: 'iqn.2026-11.Org.Example' has 'O'" },
 	{ "policy = { iqn_prefix = \"eui.02004567\"; };", "policy.iqn_prefix: 'eui.02004567' is not an iSCSI name prefix" },
 	{ "policy = {\n manger = true;\n};", ":2: policy.manger: unknown setting" },
