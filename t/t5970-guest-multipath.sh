@@ -211,7 +211,7 @@ test_expect_success 'sg_persist: a key registered and a reservation taken throug
 	grep -q "there are NO registered reservation keys" keys2 &&
 	g "sg_persist --in --read-reservation /dev/$d2" >resv2 && cat resv2 &&
 	grep -q "there is NO reservation held" resv2 &&
-	tap_note "sg_persist: the key and WE_RO reservation taken through node 1 are invisible through node 2 (per-node PR state in tgt)" &&
+	tap_note "sg_persist: the key and WE_RO reservation taken through node 1 are invisible through node 2 (pr=local: each LUN its own state)" &&
 	g "sg_persist --out --release --param-rk=0x1a11 --prout-type=5 /dev/$d1 &&
 	   sg_persist --out --register --param-rk=0x1a11 --param-sark=0 /dev/$d1" &&
 	g "sg_persist --in --read-keys /dev/$d1" | grep -q "there are NO registered reservation keys"
