@@ -31,7 +31,7 @@ test_expect_success 'a module built against other headers refuses to register' '
 		$(mk print-MODULE_CPPFLAGS | sed "s/-DLUNLINK_TGT_VERSION=[^ ]*//") \
 		-DLUNLINK_TGT_VERSION="\"0.0.1\"" -DLUNLINK_VERSION="\"$(cat VERSION)\"" \
 		-DLUNLINK_EXPORT="__attribute__((visibility(\"default\")))" \
-		-o "$TRASH/bs/bs_lunlink.so" $(mk print-MODULE_SRCS) $(mk print-LIB_SRCS) \
+		-o "$TRASH/bs/bs_lunlink.so" $(mk print-MODULE_SRCS) $(mk print-LIBLUNLINK) \
 		$(mk print-MODULE_LIBS)) &&
 	MODULE_DIR="$TRASH/bs" tgtd_start B &&
 	test_grep -F "not registering backing store '"'"'lunlink'"'"': bs_lunlink.so was built against tgt 0.0.1 headers, but this tgtd (/usr/sbin/tgtd) is version '"'"'1.0.85'"'"'" "$B_LOG"
