@@ -62,6 +62,7 @@ struct ll_pr {
 		struct ll_pr_nexus nexus;
 	} cache[LL_PR_NEXUS_CACHE];
 	unsigned int cache_next;
+	unsigned int cache_last;	/* the entry found last */
 	/* a PREEMPT AND ABORT whose status waits until the commands of the
 	 * preempted I_T nexuses that were in the store have ended */
 	struct scsi_cmd *waiting;
@@ -96,16 +97,28 @@ static void nexus_of_itn(uint64_t itn_id, struct ll_pr_nexus *n)
 	n->rtpi = LL_PR_RTPI;
 }
 
+static int cache_holds(const struct ll_pr *p, unsigned int i, const struct it_nexus *itn)
+{
+	return p->cache[i].itn == itn && itn && p->cache[i].itn_id == itn->itn_id &&
+	       p->cache[i].ctime == itn->ctime;
+}
+
+/* The last entry found is tried first: under a reservation every command
+ * comes here, most of them from the nexus before (doc/perf.md). */
 static const struct ll_pr_nexus *nexus_of(struct ll_pr *p, struct scsi_cmd *cmd)
 {
 	struct it_nexus *itn = cmd->it_nexus;
 	unsigned int i;
 
+	if (cache_holds(p, p->cache_last, itn))
+		return &p->cache[p->cache_last].nexus;
 	for (i = 0; i < LL_PR_NEXUS_CACHE; i++)
-		if (p->cache[i].itn == itn && itn && p->cache[i].itn_id == itn->itn_id &&
-		    p->cache[i].ctime == itn->ctime)
+		if (cache_holds(p, i, itn)) {
+			p->cache_last = i;
 			return &p->cache[i].nexus;
+		}
 	i = p->cache_next++ % LL_PR_NEXUS_CACHE;
+	p->cache_last = i;
 	p->cache[i].itn = itn;
 	p->cache[i].itn_id = itn ? itn->itn_id : cmd->cmd_itn_id;
 	p->cache[i].ctime = itn ? itn->ctime : 0;
