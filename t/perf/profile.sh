@@ -24,7 +24,11 @@
 # randwrite seqwrite seqread", as in run.sh), PROFILE_IOS4K (20000),
 # PROFILE_IOS1M (2000), PROFILE_LOCATION (tmpfs or disk; tmpfs),
 # IMAGE_MB (256), PROFILE_OUT (t/trash/profile), MODULE (a bs_lunlink.so
-# other than this tree's, e.g. an old commit's build), FIO.  fio sends
+# other than this tree's, e.g. an old commit's build), FIO, PROFILE_PR
+# (empty; "we": before the runs, lunlink's LUN gets a registration and a
+# WRITE EXCLUSIVE reservation of fio's own initiator port, so that every
+# I/O meets the reservation check as the holder's, the fence_scsi and
+# cluster case; needs t/helpers/iscsi-pr and a C compiler).  fio sends
 # PROFILE_IOS4K (or _1M) I/Os over the first IMAGE_MB MiB of each LUN
 # (io_size), login included: enough I/Os make the login's share small.
 # Everything is bounded: fio under timeout, tgtd stopped on exit.
@@ -96,6 +100,54 @@ for s in $STORES; do
 done
 grep 'serving through' "$prof_LOG" | head -1 >&2
 
+# PROFILE_PR=we: fio's initiator port, the same in every run (its name,
+# and the ISID t/helpers/iscsi-pr gives with -q 1: libiscsi picks a
+# random one, which no registration made beforehand could name), holds
+# the registration and the reservation
+FIO_ENV=
+FIO_INITIATOR=iqn.2019-04.org.fio:fio
+case "${PROFILE_PR:-}" in
+"") ;;
+we)
+	[ -x "$SRC_DIR/t/helpers/iscsi-pr" ] || die "PROFILE_PR=we needs t/helpers/iscsi-pr (make t/helpers/iscsi-pr)"
+	case " $STORES " in
+	*" lunlink "*) ;;
+	*) die "PROFILE_PR=we reserves lunlink's LUN: PROFILE_STORES must name lunlink" ;;
+	esac
+	cat >"$TRASH/fixed-isid.c" <<'EOF_C'
+/* fio's libiscsi contexts with the ISID of iscsi-pr -q 1 */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stddef.h>
+#include <iscsi/iscsi.h>
+
+struct iscsi_context *iscsi_create_context(const char *name)
+{
+	struct iscsi_context *(*real)(const char *) =
+		(struct iscsi_context *(*)(const char *))dlsym(RTLD_NEXT, "iscsi_create_context");
+	struct iscsi_context *c = real ? real(name) : NULL;
+
+	if (c)
+		iscsi_set_isid_random(c, 0x001234, 1);
+	return c;
+}
+EOF_C
+	cc -shared -fPIC -O2 -o "$TRASH/fixed-isid.so" "$TRASH/fixed-isid.c" -ldl ||
+		die "cannot build $TRASH/fixed-isid.so"
+	FIO_ENV="LD_PRELOAD=$TRASH/fixed-isid.so"
+	pr_url=$(url prof 1 "$LUN_lunlink")
+	for cmd in "register 0 abc1" "reserve abc1 1"; do
+		# shellcheck disable=SC2086
+		timeout 30 "$SRC_DIR/t/helpers/iscsi-pr" -n "$FIO_INITIATOR" -q 1 "$pr_url" $cmd >/dev/null ||
+			die "PROFILE_PR=we: iscsi-pr $cmd failed on $pr_url"
+	done
+	timeout 30 "$SRC_DIR/t/helpers/iscsi-pr" -n "$FIO_INITIATOR" -q 1 "$pr_url" read-reservation |
+		grep -qx 'reservation abc1 1' || die "PROFILE_PR=we: no WRITE EXCLUSIVE reservation after reserve"
+	say "lunlink's LUN: key abc1 registered and WRITE EXCLUSIVE reserved by fio's initiator port"
+	;;
+*) die "PROFILE_PR is empty or we, not '$PROFILE_PR'" ;;
+esac
+
 job_args() {
 	case "$1" in
 	randread) echo "--rw=randread --bs=4k --iodepth=32 --io_size=$((IOS4K * 4))k" ;;
@@ -111,7 +163,7 @@ fio_ios() {
 	jq -r '.jobs[0] | .read.total_ios + .write.total_ios' "$1" 2>/dev/null
 }
 
-echo "profile: $TOOL, $LOC, module $MODULE, $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d ' ' -f 1-3 /proc/loadavg)"
+echo "profile: $TOOL, $LOC, module $MODULE${PROFILE_PR:+, PROFILE_PR=$PROFILE_PR}, $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d ' ' -f 1-3 /proc/loadavg)"
 for job in $JOBS; do
 	for s in $STORES; do
 		eval "lun=\$LUN_$s"
@@ -137,7 +189,8 @@ for job in $JOBS; do
 			;;
 		esac
 		# shellcheck disable=SC2086
-		timeout -k 5 900 "$FIO" --name="$job" --ioengine=libiscsi --filename="$fn" $args \
+		env $FIO_ENV timeout -k 5 900 "$FIO" --name="$job" --ioengine=libiscsi \
+			--initiator="$FIO_INITIATOR" --filename="$fn" $args \
 			--size="${IMAGE_MB}m" --time_based=0 --norandommap --randrepeat=0 \
 			--output-format=json --output="$json" >/dev/null 2>"$json.err" ||
 			die "fio failed on $s $job: $(head -c 300 "$json.err")"
