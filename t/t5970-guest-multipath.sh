@@ -1,0 +1,155 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+test_description='the host side of failover, in a QEMU guest: one dm-multipath map over two nodes serving the same volume (same WWID); kill -9 of the first node'"'"'s tgtd while a writer writes through an ext4 file system on the map: it stays mounted and the writer resumes through the second path (time printed); and when the second node serves the LUN only seconds after the kill, the map queues until the guest adds the new path; sg_persist through each path shows per-node reservation state'
+. "$(dirname "$0")/test-lib.sh"
+. "$T_DIR/lib-cluster.sh"
+. "$T_DIR/lib-guest.sh"
+
+# Four storage nodes in namespaces (t/lib-cluster.sh), each with a stock
+# tgtd serving target tid 1 on its address, and a guest whose namespace is
+# bridged to theirs (as t/t3800).  Volume V1 is served by nodes 1 and 2 at
+# once (the standby case), volume V2 by node 3, and by node 4 only after
+# node 3 died (the promotion case).  Each node's LUN 1 is a lunlink LUN on
+# its own image; the copies of one volume have its volume id (the host
+# copies one image to the others while nothing serves them) and both nodes
+# give the LUN the volume's identity (scsi_sn, scsi_id: tgtadm update, as
+# the agent does), so the guest sees one WWID on both paths.  The images
+# are not mirrored: only what was written before the copy is on both,
+# which is what the test checks after a failover, with the writes made
+# after it.
+#
+# No multipathd: the guest's map is a dmsetup table (doc/initiator.md,
+# "Failover on the host", says why and what a daemon must do instead).
+
+N=4
+test_have_prereq ROOT || skip_all "needs root (namespaces, tap devices)"
+require_tgtd
+GUEST_EXTRAS="multipath sg_persist"
+guest_prepare || skip_all "$GUEST_SKIP"
+IMG="$SRC_DIR/target/lunlink-image"
+
+guest_watchdog 600
+
+MB=32
+# the guest's iSCSI timeouts: a dead path fails its I/O after
+# REPLACEMENT s of recovery; an idle connection is checked every second
+REPLACEMENT=${REPLACEMENT:-3}
+# the two volumes' identities (doc/policy.md, "A volume's identity")
+ID1=6a11f0000000000000000000000000a1
+ID2=6a11f0000000000000000000000000a2
+
+tap_note() { printf '# %s\n' "$*" >&5; }
+g() { guest_run G 30 "$1"; }
+
+# identity NODE VOLID: node NODE's LUN 1 is that volume, as the agent says
+identity() {
+	tgtadm_on "N$1" --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 \
+		--params "scsi_sn=ll-$2,scsi_id=$2"
+}
+# serve NODE IMAGE VOLID: LUN 1 of node NODE's target, with the identity
+serve() { lun_new "N$1" 1 1 "$TRASH/$2" && identity "$1" "$3"; }
+
+# The guest's helpers, in /tmp/mp.sh.  disk_at ADDR: the disk of the
+# session whose portal is ADDR; dev_no DISK: its MAJ:MIN; rescan_at
+# ADDR: scan that session for new LUNs; map_create NAME DISK [DISK2]: a
+# multipath map, DISK's path in the active group, DISK2's in a standby
+# one, queueing when no path is left; map_add NAME DISK: reload NAME
+# with DISK as a second group (a noflush suspend: I/O may be queued);
+# writer PREFIX N: N files of 4 KiB, each written with dd and fsync,
+# "UPTIME SHA256 NAME" to /tmp/w.done after each, "END STATUS" at the end.
+GUEST_LIB='
+export DM_DISABLE_UDEV=1
+disk_at() {
+	iscsiadm.real -m session -P 3 | awk -v p="$1:" "
+		/Current Portal:/ { cur = index(\$3, p) == 1 }
+		cur && /Attached scsi disk/ { print \$4; exit }"
+}
+dev_no() { cat /sys/block/$1/dev; }
+sid_at() { iscsiadm.real -m session | awk -v p="$1:" "index(\$3, p) == 1 { gsub(/[][]/, \"\", \$2); print \$2 }"; }
+rescan_at() { iscsiadm -m session -r "$(sid_at "$1")" --rescan >/dev/null; }
+wait_disk_at() {
+	i=0
+	until [ -n "$(disk_at "$1")" ] && [ -b "/dev/$(disk_at "$1")" ] || [ $i -ge 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	disk_at "$1"
+}
+pg() { echo "round-robin 0 1 1 $(dev_no $1) 1"; }
+map_create() {
+	n=1 groups="$(pg $2)"
+	[ -n "${3:-}" ] && n=2 groups="$groups $(pg $3)"
+	dmsetup create "$1" --table "0 $(cat /sys/block/$2/size) multipath 1 queue_if_no_path 0 $n 1 $groups"
+}
+map_add() {
+	dmsetup reload "$1" --table "$(dmsetup table "$1" | sed "s/ 0 1 1 / 0 2 1 /") $(pg $2)" &&
+	dmsetup suspend --noflush "$1" && dmsetup resume "$1"
+}
+writer() {
+	i=0 rc=0
+	while [ $i -lt $2 ] && ! [ -e /tmp/w.stop ]; do
+		i=$((i + 1))
+		head -c 4096 /dev/urandom >/tmp/src &&
+		dd if=/tmp/src of=/mnt/$1$i bs=4k conv=fsync 2>>/tmp/w.err || { rc=1; break; }
+		echo "$(cut -d" " -f1 /proc/uptime) $(sha256sum </tmp/src | cut -d" " -f1) $1$i" >>/tmp/w.done
+		sleep 0.2
+	done
+	echo "END $rc" >>/tmp/w.done
+}
+'
+
+test_expect_success 'four nodes with their tgtds, a guest bridged to them, logged in to every node' '
+	cluster_up $N &&
+	for i in 1 2 3 4; do
+		node_tgtd_start $i && target_new N$i 1 || return 1
+	done &&
+	"$IMG" create --size ${MB}M a.img >/dev/null &&
+	serve 1 a.img $ID1 &&
+	guest_net G &&
+	ip link add "llg$CL_ID" type veth peer name up0 netns "$G_NETNS" &&
+	test_atexit "ip link del llg$CL_ID 2>/dev/null" &&
+	ip link set "llg$CL_ID" master "$CL_BR" && ip link set "llg$CL_ID" up &&
+	ip -n "$G_NETNS" addr add "$CL_NET.200/24" dev up0 && ip -n "$G_NETNS" link set up0 up &&
+	ip netns exec "$G_NETNS" sysctl -qw net.ipv4.ip_forward=1 &&
+	for i in 1 2 3 4; do ip -n "$(node_ns $i)" route add 10.231.0.0/24 via "$CL_NET.200" || return 1; done &&
+	guest_start G &&
+	g "cat >/tmp/mp.sh <<\"EOF\"
+$GUEST_LIB
+EOF" &&
+	g "ip route add default via 10.231.0.1" &&
+	for i in 1 2 3 4; do
+		a=$(node_addr $i) p=$(eval echo \$N${i}_PORT) &&
+		g "iscsiadm -m discovery -t sendtargets -p $a:$p >/dev/null &&
+		   iscsiadm -m node -p $a:$p -o update -n node.session.timeo.replacement_timeout -v $REPLACEMENT &&
+		   iscsiadm -m node -p $a:$p -o update -n node.conn[0].timeo.noop_out_interval -v 1 &&
+		   iscsiadm -m node -p $a:$p -o update -n node.conn[0].timeo.noop_out_timeout -v 2 &&
+		   iscsiadm -m node -p $a:$p --login >/dev/null" || return 1
+	done &&
+	g "iscsiadm.real -m session" >sessions && cat sessions &&
+	test "$(wc -l <sessions)" = 4
+'
+
+test_expect_success 'the guest makes ext4 on node 1'"'"'s LUN and writes the files every copy will hold' '
+	d=$(g ". /tmp/mp.sh; wait_disk_at $(node_addr 1)") && test -n "$d" &&
+	g "/sbin/mke2fs -q -t ext4 /dev/$d && mkdir -p /mnt && mount -t ext4 /dev/$d /mnt &&
+	   for i in 1 2 3 4 5 6 7 8; do head -c 65536 /dev/urandom >/mnt/pre\$i || exit 1; done &&
+	   cd /mnt && sha256sum pre* >/tmp/pre.sums && cd / && umount /mnt" &&
+	g "cat /tmp/pre.sums" >pre.sums && test "$(wc -l <pre.sums)" = 8
+'
+
+test_expect_success 'the copies: node 1'"'"'s image, with its volume id, to nodes 2 and 3; node 2 and 3 serve them' '
+	for c in b c d; do cp --sparse=always a.img $c.img || return 1; done &&
+	test "$("$IMG" show --json b.img | jq -r .volume)" = "$("$IMG" show --json a.img | jq -r .volume)" &&
+	serve 2 b.img $ID1 && serve 3 c.img $ID2 &&
+	for i in 2 3; do g ". /tmp/mp.sh; rescan_at $(node_addr $i)" || return 1; done &&
+	d1=$(g ". /tmp/mp.sh; wait_disk_at $(node_addr 1)") &&
+	d2=$(g ". /tmp/mp.sh; wait_disk_at $(node_addr 2)") &&
+	d3=$(g ". /tmp/mp.sh; wait_disk_at $(node_addr 3)") &&
+	echo "V1: node 1 $d1, node 2 $d2; V2: node 3 $d3" &&
+	test -n "$d1" && test -n "$d2" && test -n "$d3" &&
+	w1=$(g "cat /sys/block/$d1/device/wwid") && w2=$(g "cat /sys/block/$d2/device/wwid") &&
+	w3=$(g "cat /sys/block/$d3/device/wwid") &&
+	echo "WWIDs: $w1 $w2 $w3" &&
+	test "$w1" = "naa.$ID1" && test "$w2" = "$w1" && test "$w3" = "naa.$ID2"
+'
+
+test_done
