@@ -38,6 +38,9 @@ REPLACEMENT=${REPLACEMENT:-3}
 ID1=6a11f0000000000000000000000000a1
 ID2=6a11f0000000000000000000000000a2
 
+# what a guest kernel logs when ext4 meets an error it passes up
+EXT4_ERRORS="EXT4-fs (error|warning)|Buffer I/O error on dev dm|Aborting journal|Remounting|I/O error, dev dm"
+
 tap_note() { printf '# %s\n' "$*" >&5; }
 g() { guest_run G 30 "$1"; }
 
@@ -55,8 +58,9 @@ serve() { lun_new "N$1" 1 1 "$TRASH/$2" && identity "$1" "$3"; }
 # multipath map, DISK's path in the active group, DISK2's in a standby
 # one, queueing when no path is left; map_add NAME DISK: reload NAME
 # with DISK as a second group (a noflush suspend: I/O may be queued);
-# writer PREFIX N: N files of 4 KiB, each written with dd and fsync,
-# "UPTIME SHA256 NAME" to /tmp/w.done after each, "END STATUS" at the end.
+# writer DIR P N: N files DIR/P1... of 4 KiB, each written with dd and
+# fsync, "UPTIME SHA256 NAME" to /tmp/P.done after each, "END STATUS" at
+# the end (or when DIR/.stop exists).
 GUEST_LIB='
 export DM_DISABLE_UDEV=1
 disk_at() {
@@ -86,14 +90,14 @@ map_add() {
 }
 writer() {
 	i=0 rc=0
-	while [ $i -lt $2 ] && ! [ -e /tmp/w.stop ]; do
+	while [ $i -lt $3 ] && ! [ -e $1/.stop ]; do
 		i=$((i + 1))
-		head -c 4096 /dev/urandom >/tmp/src &&
-		dd if=/tmp/src of=/mnt/$1$i bs=4k conv=fsync 2>>/tmp/w.err || { rc=1; break; }
-		echo "$(cut -d" " -f1 /proc/uptime) $(sha256sum </tmp/src | cut -d" " -f1) $1$i" >>/tmp/w.done
+		head -c 4096 /dev/urandom >/tmp/src.$2 &&
+		dd if=/tmp/src.$2 of=$1/$2$i bs=4k conv=fsync 2>>/tmp/$2.err || { rc=1; break; }
+		echo "$(cut -d" " -f1 /proc/uptime) $(sha256sum </tmp/src.$2 | cut -d" " -f1) $2$i" >>/tmp/$2.done
 		sleep 0.2
 	done
-	echo "END $rc" >>/tmp/w.done
+	echo "END $rc" >>/tmp/$2.done
 }
 '
 
@@ -150,6 +154,58 @@ test_expect_success 'the copies: node 1'"'"'s image, with its volume id, to node
 	w3=$(g "cat /sys/block/$d3/device/wwid") &&
 	echo "WWIDs: $w1 $w2 $w3" &&
 	test "$w1" = "naa.$ID1" && test "$w2" = "$w1" && test "$w3" = "naa.$ID2"
+'
+
+# done_after P T: the first line of the writer P's record written after
+# the guest's uptime T; done_count P: how many files it wrote
+done_after() { g "awk -v t=$2 '\$1 > t && !/^END/ { print; exit }' /tmp/$1.done"; }
+wrote_after() { test -n "$(done_after "$1" "$2")"; }
+done_count() { g "grep -vc ^END /tmp/$1.done"; }
+done_at_least() { test "$(done_count "$1")" -ge "$2"; }
+uptime() { g "cut -d\" \" -f1 /proc/uptime"; }
+ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
+
+test_expect_success 'sg_persist: a key registered and a reservation taken through node 1'"'"'s path show on node 1 only' '
+	g "sg_persist --out --register --param-sark=0x1a11 /dev/$d1 &&
+	   sg_persist --out --reserve --param-rk=0x1a11 --prout-type=5 /dev/$d1" &&
+	g "sg_persist --in --read-keys /dev/$d1" >keys1 && cat keys1 &&
+	grep -q "0x1a11" keys1 &&
+	g "sg_persist --in --read-reservation /dev/$d1" >resv1 && cat resv1 &&
+	grep -q "Key=0x1a11" resv1 && grep -q "Write Exclusive, registrants only" resv1 &&
+	g "sg_persist --in --read-keys /dev/$d2" >keys2 && cat keys2 &&
+	grep -q "there are NO registered reservation keys" keys2 &&
+	g "sg_persist --in --read-reservation /dev/$d2" >resv2 && cat resv2 &&
+	grep -q "there is NO reservation held" resv2 &&
+	tap_note "sg_persist: the key and WE_RO reservation taken through node 1 are invisible through node 2 (per-node PR state in tgt)" &&
+	g "sg_persist --out --release --param-rk=0x1a11 --prout-type=5 /dev/$d1 &&
+	   sg_persist --out --register --param-rk=0x1a11 --param-sark=0 /dev/$d1" &&
+	g "sg_persist --in --read-keys /dev/$d1" | grep -q "there are NO registered reservation keys"
+'
+
+test_expect_success 'V1: a multipath map, node 1 active and node 2 standby, ext4 mounted, a writer writing' '
+	g ". /tmp/mp.sh; map_create v1 $d1 $d2 && dmsetup table v1 && dmsetup status v1" >map1 && cat map1 &&
+	g "cat /sys/module/dm_multipath/parameters/queue_if_no_path_timeout_secs" &&
+	g "mkdir -p /mnt && mount -t ext4 /dev/mapper/v1 /mnt && cd /mnt && sha256sum -c /tmp/pre.sums" &&
+	g ". /tmp/mp.sh; writer /mnt w 2000 >/dev/null 2>&1 &" &&
+	wait_for 30 done_at_least w 5
+'
+
+test_expect_success 'V1: kill -9 node 1'"'"'s tgtd: the writer goes on through node 2, the file system mounted' '
+	before=$(done_count w) &&
+	kill -9 $N1_PID && t_kill=$(uptime) && wait $N1_PID 2>/dev/null
+	N1_PID= &&
+	last=$(g "grep -v ^END /tmp/w.done | tail -n 1 | cut -d\" \" -f1") &&
+	wait_for 60 wrote_after w "$t_kill" &&
+	first=$(done_after w "$t_kill" | cut -d" " -f1) &&
+	ms=$(ms_between "$t_kill" "$first") && gap=$(ms_between "$last" "$first") &&
+	tap_note "V1 failover (standby path, replacement_timeout $REPLACEMENT s): first write completed $ms ms after the kill (gap between writes $gap ms; $before files before)" &&
+	g "dmsetup status v1" >status1 && cat status1 &&
+	grep -q " F " status1 && grep -q " A " status1 &&
+	g "grep -q \" /mnt ext4 rw\" /proc/mounts" &&
+	n=$(done_count w) && wait_for 30 done_at_least w $((n + 5)) &&
+	g dmesg >dmesg1 &&
+	grep -E "connection|session recovery|multipath|rejecting|I/O error" dmesg1 | tail -n 20 &&
+	! grep -E "$EXT4_ERRORS" dmesg1
 '
 
 test_done
