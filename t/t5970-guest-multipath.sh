@@ -34,6 +34,8 @@ MB=32
 # the guest's iSCSI timeouts: a dead path fails its I/O after
 # REPLACEMENT s of recovery; an idle connection is checked every second
 REPLACEMENT=${REPLACEMENT:-3}
+# how long node 4 takes to serve V2 after node 3 died (the promotion)
+PROMOTION=5
 # the two volumes' identities (doc/policy.md, "A volume's identity")
 ID1=6a11f0000000000000000000000000a1
 ID2=6a11f0000000000000000000000000a2
@@ -93,7 +95,8 @@ writer() {
 	while [ $i -lt $3 ] && ! [ -e $1/.stop ]; do
 		i=$((i + 1))
 		head -c 4096 /dev/urandom >/tmp/src.$2 &&
-		dd if=/tmp/src.$2 of=$1/$2$i bs=4k conv=fsync 2>>/tmp/$2.err || { rc=1; break; }
+		dd if=/tmp/src.$2 of=$1/$2$i bs=4k conv=fsync 2>/tmp/$2.dd ||
+			{ rc=1; cat /tmp/$2.dd >>/tmp/$2.err; break; }
 		echo "$(cut -d" " -f1 /proc/uptime) $(sha256sum </tmp/src.$2 | cut -d" " -f1) $2$i" >>/tmp/$2.done
 		sleep 0.2
 	done
@@ -206,6 +209,68 @@ test_expect_success 'V1: kill -9 node 1'"'"'s tgtd: the writer goes on through n
 	g dmesg >dmesg1 &&
 	grep -E "connection|session recovery|multipath|rejecting|I/O error" dmesg1 | tail -n 20 &&
 	! grep -E "$EXT4_ERRORS" dmesg1
+'
+
+# writer_ended P: writer P wrote its END line, with status 0
+writer_ended() { g "grep -qx \"END 0\" /tmp/$1.done"; }
+
+# post_sums P T: the "SHA256  NAME" list of the files writer P started
+# after the guest's uptime T (those that went through the new path only)
+post_sums() { g "awk -v t=$2 '\$1 > t && !/^END/ { print \$2 \"  \" \$3 }' /tmp/$1.done >/tmp/$1.post && wc -l </tmp/$1.post"; }
+
+test_expect_success 'V1: uncached, the files on both copies and those written after the failover read back right' '
+	g "touch /mnt/.stop" && wait_for 30 writer_ended w &&
+	g "! test -s /tmp/w.err || { cat /tmp/w.err; false; }" &&
+	n=$(post_sums w "$first") && echo "$n files written after the failover" && test "$n" -ge 5 &&
+	g "sync && echo 3 >/proc/sys/vm/drop_caches && cd /mnt && sha256sum -c /tmp/pre.sums && sha256sum -c /tmp/w.post" >sums1 &&
+	test "$(grep -c ": OK\$" sums1)" = $((8 + n)) &&
+	g "umount /mnt"
+'
+
+test_expect_success 'V2: a map over node 3'"'"'s path alone (node 4 serves nothing yet), ext4 mounted, a writer writing' '
+	g "echo 60 >/sys/module/dm_multipath/parameters/queue_if_no_path_timeout_secs" &&
+	g ". /tmp/mp.sh; map_create v2 $d3 && dmsetup table v2" &&
+	g "mkdir -p /mnt2 && mount -t ext4 /dev/mapper/v2 /mnt2 && cd /mnt2 && sha256sum -c /tmp/pre.sums" &&
+	g ". /tmp/mp.sh; writer /mnt2 x 2000 >/dev/null 2>&1 &" &&
+	wait_for 30 done_at_least x 5
+'
+
+# map_queueing NAME: the map has no path left and queues its I/O (status
+# "2 1 ...": MPATH_QUEUE_IO set)
+map_queueing() { g "dmsetup status $1" | grep -q "^0 [0-9]* multipath 2 1 "; }
+
+test_expect_success 'V2: kill -9 node 3'"'"'s tgtd: the map queues, no write fails, none completes' '
+	kill -9 $N3_PID && t_kill2=$(uptime) && wait $N3_PID 2>/dev/null
+	N3_PID= &&
+	wait_for 20 map_queueing v2 &&
+	t_queue=$(uptime) &&
+	sleep $PROMOTION &&
+	g "dmsetup status v2" &&
+	! wrote_after x "$t_kill2" &&
+	g "! test -s /tmp/x.err || { cat /tmp/x.err; false; }" &&
+	tap_note "V2: the map queues $(ms_between "$t_kill2" "$t_queue") ms after the kill (path failed after replacement_timeout $REPLACEMENT s)"
+'
+
+test_expect_success 'V2: node 4 serves the volume; the guest scans, adds the path, and the queued writes complete' '
+	serve 4 d.img $ID2 && t_serve=$(uptime) &&
+	g ". /tmp/mp.sh; rescan_at $(node_addr 4)" &&
+	d4=$(g ". /tmp/mp.sh; wait_disk_at $(node_addr 4)") && test -n "$d4" &&
+	t_disk=$(uptime) &&
+	test "$(g "cat /sys/block/$d4/device/wwid")" = "naa.$ID2" &&
+	g ". /tmp/mp.sh; map_add v2 $d4 && dmsetup table v2 && dmsetup status v2" &&
+	t_added=$(uptime) &&
+	wait_for 30 wrote_after x "$t_kill2" &&
+	first2=$(done_after x "$t_kill2" | cut -d" " -f1) &&
+	tap_note "V2 promotion: LUN served $(ms_between "$t_kill2" "$t_serve") ms after the kill; disk after $(ms_between "$t_serve" "$t_disk") ms more (rescan), path added after $(ms_between "$t_disk" "$t_added") ms more (reload); first write completed $(ms_between "$t_serve" "$first2") ms after the LUN was served, $(ms_between "$t_kill2" "$first2") ms after the kill" &&
+	g "grep -q \" /mnt2 ext4 rw\" /proc/mounts" &&
+	n=$(done_count x) && wait_for 30 done_at_least x $((n + 5)) &&
+	g "touch /mnt2/.stop" && wait_for 30 writer_ended x &&
+	g "! test -s /tmp/x.err || { cat /tmp/x.err; false; }" &&
+	n=$(post_sums x "$first2") && test "$n" -ge 5 &&
+	g "sync && echo 3 >/proc/sys/vm/drop_caches && cd /mnt2 && sha256sum -c /tmp/pre.sums && sha256sum -c /tmp/x.post" >sums2 &&
+	test "$(grep -c ": OK\$" sums2)" = $((8 + n)) &&
+	g dmesg >dmesg2 && ! grep -E "$EXT4_ERRORS" dmesg2 &&
+	g "umount /mnt2"
 '
 
 test_done
