@@ -81,6 +81,7 @@ wait_disk_at() {
 	disk_at "$1"
 }
 pg() { echo "round-robin 0 1 1 $(dev_no $1) 1"; }
+up() { cut -d" " -f1 /proc/uptime; }
 map_create() {
 	n=1 groups="$(pg $2)"
 	[ -n "${3:-}" ] && n=2 groups="$groups $(pg $3)"
@@ -89,6 +90,14 @@ map_create() {
 map_add() {
 	dmsetup reload "$1" --table "$(dmsetup table "$1" | sed "s/ 0 1 1 / 0 2 1 /") $(pg $2)" &&
 	dmsetup suspend --noflush "$1" && dmsetup resume "$1"
+}
+# path_join ADDR NAME WWID: what a host daemon does when a node starts
+# serving a map'"'"'s volume: scan the session at ADDR, wait for its disk,
+# check its WWID, add it to map NAME; prints "DISK T0 T1 T2" (uptimes:
+# start, disk there, path added)
+path_join() {
+	t0=$(up) && rescan_at "$1" && d=$(wait_disk_at "$1") && [ -n "$d" ] && t1=$(up) &&
+	[ "$(cat /sys/block/$d/device/wwid)" = "$3" ] && map_add "$2" "$d" && echo "$d $t0 $t1 $(up)"
 }
 writer() {
 	i=0 rc=0
@@ -235,9 +244,13 @@ test_expect_success 'V2: a map over node 3'"'"'s path alone (node 4 serves nothi
 	wait_for 30 done_at_least x 5
 '
 
-# map_queueing NAME: the map has no path left and queues its I/O (status
-# "2 1 ...": MPATH_QUEUE_IO set)
-map_queueing() { g "dmsetup status $1" | grep -q "^0 [0-9]* multipath 2 1 "; }
+# map_queueing NAME: every path of the map has failed ("MAJ:MIN F" in its
+# status, none "A") and its table queues when no path is left
+map_queueing() {
+	g "dmsetup status $1; dmsetup table $1" >map.now &&
+	grep -q " [0-9]*:[0-9]* F " map.now && ! grep -q " [0-9]*:[0-9]* A " map.now &&
+	grep -q " queue_if_no_path " map.now
+}
 
 test_expect_success 'V2: kill -9 node 3'"'"'s tgtd: the map queues, no write fails, none completes' '
 	kill -9 $N3_PID && t_kill2=$(uptime) && wait $N3_PID 2>/dev/null
@@ -253,15 +266,11 @@ test_expect_success 'V2: kill -9 node 3'"'"'s tgtd: the map queues, no write fai
 
 test_expect_success 'V2: node 4 serves the volume; the guest scans, adds the path, and the queued writes complete' '
 	serve 4 d.img $ID2 && t_serve=$(uptime) &&
-	g ". /tmp/mp.sh; rescan_at $(node_addr 4)" &&
-	d4=$(g ". /tmp/mp.sh; wait_disk_at $(node_addr 4)") && test -n "$d4" &&
-	t_disk=$(uptime) &&
-	test "$(g "cat /sys/block/$d4/device/wwid")" = "naa.$ID2" &&
-	g ". /tmp/mp.sh; map_add v2 $d4 && dmsetup table v2 && dmsetup status v2" &&
-	t_added=$(uptime) &&
+	g ". /tmp/mp.sh; path_join $(node_addr 4) v2 naa.$ID2" >join && read -r d4 t0 t1 t2 <join &&
+	g "dmsetup table v2 && dmsetup status v2" &&
 	wait_for 30 wrote_after x "$t_kill2" &&
 	first2=$(done_after x "$t_kill2" | cut -d" " -f1) &&
-	tap_note "V2 promotion: LUN served $(ms_between "$t_kill2" "$t_serve") ms after the kill; disk after $(ms_between "$t_serve" "$t_disk") ms more (rescan), path added after $(ms_between "$t_disk" "$t_added") ms more (reload); first write completed $(ms_between "$t_serve" "$first2") ms after the LUN was served, $(ms_between "$t_kill2" "$first2") ms after the kill" &&
+	tap_note "V2 promotion: LUN served $(ms_between "$t_kill2" "$t_serve") ms after the kill; in the guest, the scan gave $d4 in $(ms_between "$t0" "$t1") ms, the reload took $(ms_between "$t1" "$t2") ms; first write completed $(ms_between "$t_serve" "$first2") ms after the LUN was served, $(ms_between "$t_kill2" "$first2") ms after the kill" &&
 	g "grep -q \" /mnt2 ext4 rw\" /proc/mounts" &&
 	n=$(done_count x) && wait_for 30 done_at_least x $((n + 5)) &&
 	g "touch /mnt2/.stop" && wait_for 30 writer_ended x &&
