@@ -71,13 +71,12 @@
 #   multipath   device-mapper multipath: the modules dm_mod dm_multipath
 #               dm_round_robin dm_service_time (loaded at boot after the
 #               base ones), the host's dmsetup with its libraries, and
-#               multipath-tools' multipath and multipathd unpacked from
-#               Debian's package (with liburcu8) under /opt/multipath in
-#               the guest, for trying; in a busybox initramfs with no udev
-#               they cannot build a map (doc/initiator.md, "Failover on
-#               the host"), so tests drive dmsetup tables themselves.
-#               Call dmsetup with DM_DISABLE_UDEV=1: there is no udevd to
-#               make /dev/mapper's nodes or to answer its cookies.
+#               multipath-tools' multipath and multipathd (unpacked from
+#               Debian's package, with liburcu8, and libgcc_s).  There is
+#               no udevd: call dmsetup with DM_DISABLE_UDEV=1 (nobody
+#               else makes /dev/mapper's nodes or answers its cookies);
+#               multipathd runs only with the stand-ins doc/initiator.md
+#               ("Failover on the host") lists.
 #
 # Extra files: GUEST_FILES, a space-separated list of HOSTPATH=GUESTPATH
 # (absolute in the guest, no spaces), are copied into each boot's small
@@ -99,7 +98,7 @@ GUEST_SKIP=
 GUEST_FILES=${GUEST_FILES:-}
 GUEST_EXTRAS=${GUEST_EXTRAS:-}
 # the extras' recipe: bump it when an extra's cpio changes
-GUEST_EXTRA_RECIPE=1
+GUEST_EXTRA_RECIPE=2
 GUEST_EXTRA_CPIOS=
 
 guest_say() { printf '# guest: %s\n' "$*" >&3; }
@@ -266,19 +265,26 @@ guest_extra_build() {
 		rm -rf "$k"
 		cp /sbin/dmsetup "$root/sbin/dmsetup" &&
 		guest_copy_libs "$root" "" /sbin/dmsetup || return 1
-		# multipath-tools, unpacked, not installed, under /opt/multipath
+		# multipath-tools, unpacked, not installed: the programs in /sbin,
+		# their libraries beside the others, the checkers and
+		# prioritizers in /lib/multipath where they look; libgcc_s,
+		# which glibc loads for pthread_cancel (ldd does not list it)
 		for name in multipath-tools liburcu8; do
 			ls "$debs/${name}_"*.deb >/dev/null 2>&1 && continue
 			(cd "$debs" && timeout 300 apt-get download "$name") || return 1
 		done
-		mp=$root/opt/multipath
-		mkdir -p "$mp" || return 1
+		mp=$dir/extra-$x-unpacked
+		rm -rf "$mp" && mkdir -p "$mp" || return 1
 		for name in multipath-tools liburcu8; do
 			dpkg-deb -x "$(ls "$debs/${name}_"*.deb | tail -n 1)" "$mp" || return 1
 		done
-		rm -rf "$mp/usr/share" "$mp/usr/include" "$mp/etc/init.d" "$mp/lib/systemd"
+		cp "$mp/sbin/multipath" "$mp/sbin/multipathd" "$root/sbin/" &&
+		mkdir -p "$root/lib/multipath" && cp "$mp"/lib/multipath/*.so "$root/lib/multipath/" &&
 		guest_copy_libs "$root" "$mp/lib:$mp/usr/lib/x86_64-linux-gnu" \
-			"$mp/sbin/multipathd" "$mp/sbin/multipath" || return 1
+			"$mp/sbin/multipathd" "$mp/sbin/multipath" &&
+		cp -L "$(LC_ALL=C ldconfig -p | sed -n 's/^[[:space:]]*libgcc_s.so.1 (libc6,x86-64) => //p' | head -n 1)" \
+			"$root/lib/x86_64-linux-gnu/libgcc_s.so.1" || return 1
+		rm -rf "$mp"
 		;;
 	esac
 	(cd "$root" && find . | sort | cpio -o -H newc --quiet) >"$cpio.tmp" &&

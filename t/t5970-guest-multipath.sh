@@ -21,7 +21,7 @@ test_description='the host side of failover, in a QEMU guest: one dm-multipath m
 # No multipathd: the guest's map is a dmsetup table (doc/initiator.md,
 # "Failover on the host", says why and what a daemon must do instead).
 
-N=4
+N=6
 test_have_prereq ROOT || skip_all "needs root (namespaces, tap devices)"
 require_tgtd
 GUEST_EXTRAS="multipath sg_persist"
@@ -39,6 +39,7 @@ PROMOTION=5
 # the two volumes' identities (doc/policy.md, "A volume's identity")
 ID1=6a11f0000000000000000000000000a1
 ID2=6a11f0000000000000000000000000a2
+ID3=6a11f0000000000000000000000000a3
 
 # what a guest kernel logs when ext4 meets an error it passes up
 EXT4_ERRORS="EXT4-fs (error|warning)|Buffer I/O error on dev dm|Aborting journal|Remounting|I/O error, dev dm"
@@ -99,6 +100,23 @@ path_join() {
 	t0=$(up) && rescan_at "$1" && d=$(wait_disk_at "$1") && [ -n "$d" ] && t1=$(up) &&
 	[ "$(cat /sys/block/$d/device/wwid)" = "$3" ] && map_add "$2" "$d" && echo "$d $t0 $t1 $(up)"
 }
+# udev_stub DISK: what multipathd needs of udev for DISK, an entry for
+# it in the udev database (any content: libudev then calls it
+# initialized; the WWID comes from sysfs, uid_attribute "")
+udev_stub() { mkdir -p /run/udev/data && echo I:1 >/run/udev/data/b$(dev_no $1); }
+# mpath_dev WWID: the block device of the map multipathd made for WWID
+mpath_dev() {
+	for m in /sys/block/dm-*; do
+		[ "$(cat $m/dm/uuid 2>/dev/null)" = "mpath-$1" ] && echo /dev/${m##*/}
+	done
+}
+# mpathd_join ADDR WWID: path_join with multipathd: scan, wait, check,
+# udev_stub, "multipathd add path"; prints "DISK T0 T1 T2"
+mpathd_join() {
+	t0=$(up) && rescan_at "$1" && d=$(wait_disk_at "$1") && [ -n "$d" ] && t1=$(up) &&
+	[ "$(cat /sys/block/$d/device/wwid)" = "$2" ] && udev_stub $d &&
+	multipathd add path $d >/dev/null && echo "$d $t0 $t1 $(up)"
+}
 writer() {
 	i=0 rc=0
 	while [ $i -lt $3 ] && ! [ -e $1/.stop ]; do
@@ -115,7 +133,7 @@ writer() {
 
 test_expect_success 'four nodes with their tgtds, a guest bridged to them, logged in to every node' '
 	cluster_up $N &&
-	for i in 1 2 3 4; do
+	for i in $(seq $N); do
 		node_tgtd_start $i && target_new N$i 1 || return 1
 	done &&
 	"$IMG" create --size ${MB}M a.img >/dev/null &&
@@ -126,13 +144,13 @@ test_expect_success 'four nodes with their tgtds, a guest bridged to them, logge
 	ip link set "llg$CL_ID" master "$CL_BR" && ip link set "llg$CL_ID" up &&
 	ip -n "$G_NETNS" addr add "$CL_NET.200/24" dev up0 && ip -n "$G_NETNS" link set up0 up &&
 	ip netns exec "$G_NETNS" sysctl -qw net.ipv4.ip_forward=1 &&
-	for i in 1 2 3 4; do ip -n "$(node_ns $i)" route add 10.231.0.0/24 via "$CL_NET.200" || return 1; done &&
+	for i in $(seq $N); do ip -n "$(node_ns $i)" route add 10.231.0.0/24 via "$CL_NET.200" || return 1; done &&
 	guest_start G &&
 	g "cat >/tmp/mp.sh <<\"EOF\"
 $GUEST_LIB
 EOF" &&
 	g "ip route add default via 10.231.0.1" &&
-	for i in 1 2 3 4; do
+	for i in $(seq $N); do
 		a=$(node_addr $i) p=$(eval echo \$N${i}_PORT) &&
 		g "iscsiadm -m discovery -t sendtargets -p $a:$p >/dev/null &&
 		   iscsiadm -m node -p $a:$p -o update -n node.session.timeo.replacement_timeout -v $REPLACEMENT &&
@@ -141,7 +159,7 @@ EOF" &&
 		   iscsiadm -m node -p $a:$p --login >/dev/null" || return 1
 	done &&
 	g "iscsiadm.real -m session" >sessions && cat sessions &&
-	test "$(wc -l <sessions)" = 4
+	test "$(wc -l <sessions)" = $N
 '
 
 test_expect_success 'the guest makes ext4 on node 1'"'"'s LUN and writes the files every copy will hold' '
@@ -153,7 +171,7 @@ test_expect_success 'the guest makes ext4 on node 1'"'"'s LUN and writes the fil
 '
 
 test_expect_success 'the copies: node 1'"'"'s image, with its volume id, to nodes 2 and 3; node 2 and 3 serve them' '
-	for c in b c d; do cp --sparse=always a.img $c.img || return 1; done &&
+	for c in b c d e f; do cp --sparse=always a.img $c.img || return 1; done &&
 	test "$("$IMG" show --json b.img | jq -r .volume)" = "$("$IMG" show --json a.img | jq -r .volume)" &&
 	serve 2 b.img $ID1 && serve 3 c.img $ID2 &&
 	for i in 2 3; do g ". /tmp/mp.sh; rescan_at $(node_addr $i)" || return 1; done &&
@@ -280,6 +298,68 @@ test_expect_success 'V2: node 4 serves the volume; the guest scans, adds the pat
 	test "$(grep -c ": OK\$" sums2)" = $((8 + n)) &&
 	g dmesg >dmesg2 && ! grep -E "$EXT4_ERRORS" dmesg2 &&
 	g "umount /mnt2"
+'
+
+# multipathd's configuration for V3: one map per WWID even with one path,
+# named by its WWID; the failover policy (a group per path); queue when no
+# path is left; the checker every second; the map usable at once though
+# no udev event for it will ever come (missing_uev_wait_timeout);
+# fast_io_fail_tmo, which multipathd writes into each iSCSI session's
+# recovery_tmo, as our replacement_timeout
+MPATH_CONF="defaults {
+	find_multipaths no
+	user_friendly_names no
+	uid_attribute \"\"
+	path_grouping_policy failover
+	no_path_retry queue
+	polling_interval 1
+	max_polling_interval 1
+	missing_uev_wait_timeout 1
+	fast_io_fail_tmo $REPLACEMENT
+}"
+
+test_expect_success 'V3: multipathd in the guest, without udevd, makes the map over node 5'"'"'s path; ext4 mounted, a writer writing' '
+	serve 5 e.img $ID3 &&
+	d5=$(g ". /tmp/mp.sh; rescan_at $(node_addr 5) && wait_disk_at $(node_addr 5)") && test -n "$d5" &&
+	g "cat >/etc/multipath.conf <<\"EOF\"
+$MPATH_CONF
+EOF" &&
+	g ". /tmp/mp.sh; udev_stub $d5 && (multipathd -d -s >/tmp/mpd.log 2>&1 &)" &&
+	wait_for 20 g ". /tmp/mp.sh; test -n \"\$(mpath_dev 3$ID3)\"" &&
+	g "multipathd show paths; multipathd show maps; dmsetup table" &&
+	g ". /tmp/mp.sh; mkdir -p /mnt3 && mount -t ext4 \$(mpath_dev 3$ID3) /mnt3 && cd /mnt3 && sha256sum -c /tmp/pre.sums" &&
+	g ". /tmp/mp.sh; writer /mnt3 y 2000 >/dev/null 2>&1 &" &&
+	wait_for 30 done_at_least y 5
+'
+
+test_expect_success 'V3: kill -9 node 5'"'"'s tgtd: multipathd'"'"'s map queues' '
+	kill -9 $N5_PID && t_kill3=$(uptime) && wait $N5_PID 2>/dev/null
+	N5_PID= &&
+	mp3=$(g ". /tmp/mp.sh; mpath_dev 3$ID3") && mp3=${mp3#/dev/} &&
+	wait_for 20 map_queueing 3$ID3 &&
+	t_queue3=$(uptime) &&
+	sleep $PROMOTION &&
+	! wrote_after y "$t_kill3" &&
+	g "! test -s /tmp/y.err || { cat /tmp/y.err; false; }" &&
+	tap_note "V3: multipathd'"'"'s map queues $(ms_between "$t_kill3" "$t_queue3") ms after the kill"
+'
+
+test_expect_success 'V3: node 6 serves the volume; the guest scans, multipathd adds the path when told, the writes complete' '
+	serve 6 f.img $ID3 && t_serve3=$(uptime) &&
+	g ". /tmp/mp.sh; mpathd_join $(node_addr 6) naa.$ID3" >join3 && read -r d6 t0 t1 t2 <join3 &&
+	g "multipathd show paths; dmsetup table 3$ID3; dmsetup status 3$ID3" &&
+	wait_for 30 wrote_after y "$t_kill3" &&
+	first3=$(done_after y "$t_kill3" | cut -d" " -f1) &&
+	tap_note "V3 promotion with multipathd: LUN served $(ms_between "$t_kill3" "$t_serve3") ms after the kill; the scan gave $d6 in $(ms_between "$t0" "$t1") ms, multipathd add path took $(ms_between "$t1" "$t2") ms; first write completed $(ms_between "$t_serve3" "$first3") ms after the LUN was served, $(ms_between "$t_kill3" "$first3") ms after the kill" &&
+	g "grep -q \" /mnt3 ext4 rw\" /proc/mounts" &&
+	n=$(done_count y) && wait_for 30 done_at_least y $((n + 5)) &&
+	g "touch /mnt3/.stop" && wait_for 30 writer_ended y &&
+	g "! test -s /tmp/y.err || { cat /tmp/y.err; false; }" &&
+	n=$(post_sums y "$first3") && test "$n" -ge 5 &&
+	g "sync && echo 3 >/proc/sys/vm/drop_caches && cd /mnt3 && sha256sum -c /tmp/pre.sums && sha256sum -c /tmp/y.post" >sums3 &&
+	test "$(grep -c ": OK\$" sums3)" = $((8 + n)) &&
+	g dmesg >dmesg3 && ! grep -E "$EXT4_ERRORS" dmesg3 &&
+	g "umount /mnt3"
 '
 
 test_done
