@@ -254,6 +254,26 @@ test_expect_success 'V1: uncached, the files on both copies and those written af
 	g "umount /mnt"
 '
 
+# disk_running DISK: its SCSI device is back in service (its session
+# logged in again)
+disk_running() { test "$(g "cat /sys/block/$1/device/state")" = running; }
+
+test_expect_success 'V1 back to node 1 with the current copy: its session returns by itself, its path only with reinstate_path' '
+	cp --sparse=always b.img a.img &&
+	TGTD_PORT=$N1_PORT && node_tgtd_start 1 && unset TGTD_PORT &&
+	target_new N1 1 && serve 1 a.img $ID1 && t_back=$(uptime) &&
+	wait_for 60 disk_running $d1 && t_run=$(uptime) &&
+	tap_note "V1: node 1 served again; its session back in service $(ms_between "$t_back" "$t_run") ms later (iscsid retries by itself)" &&
+	dev1=$(g "cat /sys/block/$d1/dev") &&
+	sleep 2 && g "dmsetup status v1" >st && cat st &&
+	grep -q " $dev1 F " st &&
+	g "dmsetup message v1 0 reinstate_path $dev1 && dmsetup message v1 0 switch_group 1" &&
+	g "mount -t ext4 /dev/mapper/v1 /mnt && cd /mnt && sha256sum -c /tmp/pre.sums && sha256sum -c /tmp/w.post && cd / && umount /mnt" >sums1b &&
+	test "$(grep -c ": OK\$" sums1b)" = "$(grep -c ": OK\$" sums1)" &&
+	g "dmsetup status v1" >st && cat st &&
+	grep -q " 2 1 A 0 1 0 $dev1 A [0-9]* " st
+'
+
 test_expect_success 'V2: a map over node 3'"'"'s path alone (node 4 serves nothing yet), ext4 mounted, a writer writing' '
 	g "echo 60 >/sys/module/dm_multipath/parameters/queue_if_no_path_timeout_secs" &&
 	g ". /tmp/mp.sh; map_create v2 $d3 && dmsetup table v2" &&
