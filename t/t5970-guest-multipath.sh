@@ -1,25 +1,26 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-test_description='the host side of failover, in a QEMU guest: one dm-multipath map over two nodes serving the same volume (same WWID); kill -9 of the first node'"'"'s tgtd while a writer writes through an ext4 file system on the map: it stays mounted and the writer resumes through the second path (time printed); and when the second node serves the LUN only seconds after the kill, the map queues until the guest adds the new path; sg_persist through each path shows per-node reservation state'
+test_description='the host side of failover, in a QEMU guest: one dm-multipath map over two nodes serving the same volume (same WWID); kill -9 of the first node'"'"'s tgtd while a writer writes through an ext4 file system on the map: it stays mounted and the writer resumes through the second path (time printed), and the path comes back with reinstate_path; when the second node serves the LUN only seconds after the kill, the map queues until the guest adds the new path (dmsetup reload, or multipathd add path with multipathd running without udevd); sg_persist through each path shows per-node reservation state'
 . "$(dirname "$0")/test-lib.sh"
 . "$T_DIR/lib-cluster.sh"
 . "$T_DIR/lib-guest.sh"
 
-# Four storage nodes in namespaces (t/lib-cluster.sh), each with a stock
+# Six storage nodes in namespaces (t/lib-cluster.sh), each with a stock
 # tgtd serving target tid 1 on its address, and a guest whose namespace is
-# bridged to theirs (as t/t3800).  Volume V1 is served by nodes 1 and 2 at
-# once (the standby case), volume V2 by node 3, and by node 4 only after
-# node 3 died (the promotion case).  Each node's LUN 1 is a lunlink LUN on
-# its own image; the copies of one volume have its volume id (the host
-# copies one image to the others while nothing serves them) and both nodes
-# give the LUN the volume's identity (scsi_sn, scsi_id: tgtadm update, as
-# the agent does), so the guest sees one WWID on both paths.  The images
-# are not mirrored: only what was written before the copy is on both,
-# which is what the test checks after a failover, with the writes made
-# after it.
+# bridged to theirs (as t/t3800), logged in to all six.  Volume V1 is
+# served by nodes 1 and 2 at once (the standby case); V2 by node 3, and by
+# node 4 only after node 3 died (the promotion case), with a map that
+# dmsetup makes and reloads; V3 the same on nodes 5 and 6 with multipathd
+# keeping the map.  Each node's LUN 1 is a lunlink LUN on its own image;
+# the copies of one volume have its volume id (the host copies one image
+# to the others while nothing serves them) and both nodes give the LUN the
+# volume's identity (scsi_sn, scsi_id: tgtadm update, as the agent does),
+# so the guest sees one WWID on both paths.  The images are not mirrored:
+# only what was written before the copy is on every copy, which is what
+# the test checks after a failover, with the files written after it.
 #
-# No multipathd: the guest's map is a dmsetup table (doc/initiator.md,
-# "Failover on the host", says why and what a daemon must do instead).
+# doc/initiator.md, "Failover on the host", has the settings, the times
+# measured and what multipathd needs where there is no udevd.
 
 N=6
 test_have_prereq ROOT || skip_all "needs root (namespaces, tap devices)"
@@ -131,7 +132,7 @@ writer() {
 }
 '
 
-test_expect_success 'four nodes with their tgtds, a guest bridged to them, logged in to every node' '
+test_expect_success 'six nodes with their tgtds, a guest bridged to them, logged in to every node' '
 	cluster_up $N &&
 	for i in $(seq $N); do
 		node_tgtd_start $i && target_new N$i 1 || return 1
@@ -170,7 +171,7 @@ test_expect_success 'the guest makes ext4 on node 1'"'"'s LUN and writes the fil
 	g "cat /tmp/pre.sums" >pre.sums && test "$(wc -l <pre.sums)" = 8
 '
 
-test_expect_success 'the copies: node 1'"'"'s image, with its volume id, to nodes 2 and 3; node 2 and 3 serve them' '
+test_expect_success 'the copies: node 1'"'"'s image, with its volume id, to every other node; nodes 2 and 3 serve theirs, one WWID per volume' '
 	for c in b c d e f; do cp --sparse=always a.img $c.img || return 1; done &&
 	test "$("$IMG" show --json b.img | jq -r .volume)" = "$("$IMG" show --json a.img | jq -r .volume)" &&
 	serve 2 b.img $ID1 && serve 3 c.img $ID2 &&
