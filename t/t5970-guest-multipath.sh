@@ -63,8 +63,9 @@ serve() { lun_new "N$1" 1 1 "$TRASH/$2" && identity "$1" "$3"; }
 # one, queueing when no path is left; map_add NAME DISK: reload NAME
 # with DISK as a second group (a noflush suspend: I/O may be queued);
 # writer DIR P N: N files DIR/P1... of 4 KiB, each written with dd and
-# fsync, "UPTIME SHA256 NAME" to /tmp/P.done after each, "END STATUS" at
-# the end (or when DIR/.stop exists).
+# fsync, "END START SHA256 NAME" to /tmp/P.done after each (END and START:
+# the uptimes just after dd returned and just before it began), "END
+# STATUS" at the end (or when DIR/.stop exists).
 GUEST_LIB='
 export DM_DISABLE_UDEV=1
 disk_at() {
@@ -122,10 +123,10 @@ writer() {
 	i=0 rc=0
 	while [ $i -lt $3 ] && ! [ -e $1/.stop ]; do
 		i=$((i + 1))
-		head -c 4096 /dev/urandom >/tmp/src.$2 &&
+		head -c 4096 /dev/urandom >/tmp/src.$2 && t=$(up) &&
 		dd if=/tmp/src.$2 of=$1/$2$i bs=4k conv=fsync 2>/tmp/$2.dd ||
 			{ rc=1; cat /tmp/$2.dd >>/tmp/$2.err; break; }
-		echo "$(cut -d" " -f1 /proc/uptime) $(sha256sum </tmp/src.$2 | cut -d" " -f1) $2$i" >>/tmp/$2.done
+		echo "$(up) $t $(sha256sum </tmp/src.$2 | cut -d" " -f1) $2$i" >>/tmp/$2.done
 		sleep 0.2
 	done
 	echo "END $rc" >>/tmp/$2.done
@@ -187,10 +188,12 @@ test_expect_success 'the copies: node 1'"'"'s image, with its volume id, to ever
 	test "$w1" = "naa.$ID1" && test "$w2" = "$w1" && test "$w3" = "naa.$ID2"
 '
 
-# done_after P T: the first line of the writer P's record written after
-# the guest's uptime T; done_count P: how many files it wrote
+# done_after P T: the first line of the writer P's record that ends
+# after the guest's uptime T; started_after P T: one file was begun after
+# T, and written (T read after a kill: that file went through another
+# path); done_count P: how many files it wrote
 done_after() { g "awk -v t=$2 '\$1 > t && !/^END/ { print; exit }' /tmp/$1.done"; }
-wrote_after() { test -n "$(done_after "$1" "$2")"; }
+started_after() { g "awk -v t=$2 '\$2 > t && !/^END/ { f = 1 } END { exit !f }' /tmp/$1.done"; }
 done_count() { g "grep -vc ^END /tmp/$1.done"; }
 done_at_least() { test "$(done_count "$1")" -ge "$2"; }
 uptime() { g "cut -d\" \" -f1 /proc/uptime"; }
@@ -226,12 +229,13 @@ test_expect_success 'V1: kill -9 node 1'"'"'s tgtd: the writer goes on through n
 	kill -9 $N1_PID && t_kill=$(uptime) && wait $N1_PID 2>/dev/null
 	N1_PID= &&
 	last=$(g "grep -v ^END /tmp/w.done | tail -n 1 | cut -d\" \" -f1") &&
-	wait_for 60 wrote_after w "$t_kill" &&
+	wait_for 60 started_after w "$t_kill" &&
 	first=$(done_after w "$t_kill" | cut -d" " -f1) &&
 	ms=$(ms_between "$t_kill" "$first") && gap=$(ms_between "$last" "$first") &&
 	tap_note "V1 failover (standby path, replacement_timeout $REPLACEMENT s): first write completed $ms ms after the kill (gap between writes $gap ms; $before files before)" &&
 	g "dmsetup status v1" >status1 && cat status1 &&
-	grep -q " F " status1 && grep -q " A " status1 &&
+	grep -q " $(g "cat /sys/block/$d1/dev") F " status1 &&
+	grep -q " $(g "cat /sys/block/$d2/dev") A " status1 &&
 	g "grep -q \" /mnt ext4 rw\" /proc/mounts" &&
 	n=$(done_count w) && wait_for 30 done_at_least w $((n + 5)) &&
 	g dmesg >dmesg1 &&
@@ -243,13 +247,14 @@ test_expect_success 'V1: kill -9 node 1'"'"'s tgtd: the writer goes on through n
 writer_ended() { g "grep -qx \"END 0\" /tmp/$1.done"; }
 
 # post_sums P T: the "SHA256  NAME" list of the files writer P started
-# after the guest's uptime T (those that went through the new path only)
-post_sums() { g "awk -v t=$2 '\$1 > t && !/^END/ { print \$2 \"  \" \$3 }' /tmp/$1.done >/tmp/$1.post && wc -l </tmp/$1.post"; }
+# after the guest's uptime T, read after the kill (those that went through
+# the new path only)
+post_sums() { g "awk -v t=$2 '\$2 > t && !/^END/ { print \$3 \"  \" \$4 }' /tmp/$1.done >/tmp/$1.post && wc -l </tmp/$1.post"; }
 
 test_expect_success 'V1: uncached, the files on both copies and those written after the failover read back right' '
 	g "touch /mnt/.stop" && wait_for 30 writer_ended w &&
 	g "! test -s /tmp/w.err || { cat /tmp/w.err; false; }" &&
-	n=$(post_sums w "$first") && echo "$n files written after the failover" && test "$n" -ge 5 &&
+	n=$(post_sums w "$t_kill") && echo "$n files written after the failover" && test "$n" -ge 5 &&
 	g "sync && echo 3 >/proc/sys/vm/drop_caches && cd /mnt && sha256sum -c /tmp/pre.sums && sha256sum -c /tmp/w.post" >sums1 &&
 	test "$(grep -c ": OK\$" sums1)" = $((8 + n)) &&
 	g "umount /mnt"
@@ -295,10 +300,10 @@ test_expect_success 'V2: kill -9 node 3'"'"'s tgtd: the map queues, no write fai
 	kill -9 $N3_PID && t_kill2=$(uptime) && wait $N3_PID 2>/dev/null
 	N3_PID= &&
 	wait_for 20 map_queueing v2 &&
-	t_queue=$(uptime) &&
+	t_queue=$(uptime) && n_queue=$(done_count x) &&
 	sleep $PROMOTION &&
 	g "dmsetup status v2" &&
-	! wrote_after x "$t_kill2" &&
+	test "$(done_count x)" = "$n_queue" &&
 	g "! test -s /tmp/x.err || { cat /tmp/x.err; false; }" &&
 	tap_note "V2: the map queues $(ms_between "$t_kill2" "$t_queue") ms after the kill (path failed after replacement_timeout $REPLACEMENT s)"
 '
@@ -307,14 +312,14 @@ test_expect_success 'V2: node 4 serves the volume; the guest scans, adds the pat
 	serve 4 d.img $ID2 && t_serve=$(uptime) &&
 	g ". /tmp/mp.sh; path_join $(node_addr 4) v2 naa.$ID2" >join && read -r d4 t0 t1 t2 <join &&
 	g "dmsetup table v2 && dmsetup status v2" &&
-	wait_for 30 wrote_after x "$t_kill2" &&
-	first2=$(done_after x "$t_kill2" | cut -d" " -f1) &&
+	wait_for 30 started_after x "$t_kill2" &&
+	first2=$(g "sed -n $((n_queue + 1))p /tmp/x.done" | cut -d" " -f1) &&
 	tap_note "V2 promotion: LUN served $(ms_between "$t_kill2" "$t_serve") ms after the kill; in the guest, the scan gave $d4 in $(ms_between "$t0" "$t1") ms, the reload took $(ms_between "$t1" "$t2") ms; first write completed $(ms_between "$t_serve" "$first2") ms after the LUN was served, $(ms_between "$t_kill2" "$first2") ms after the kill" &&
 	g "grep -q \" /mnt2 ext4 rw\" /proc/mounts" &&
 	n=$(done_count x) && wait_for 30 done_at_least x $((n + 5)) &&
 	g "touch /mnt2/.stop" && wait_for 30 writer_ended x &&
 	g "! test -s /tmp/x.err || { cat /tmp/x.err; false; }" &&
-	n=$(post_sums x "$first2") && test "$n" -ge 5 &&
+	n=$(post_sums x "$t_kill2") && test "$n" -ge 5 &&
 	g "sync && echo 3 >/proc/sys/vm/drop_caches && cd /mnt2 && sha256sum -c /tmp/pre.sums && sha256sum -c /tmp/x.post" >sums2 &&
 	test "$(grep -c ": OK\$" sums2)" = $((8 + n)) &&
 	g dmesg >dmesg2 && ! grep -E "$EXT4_ERRORS" dmesg2 &&
@@ -358,9 +363,9 @@ test_expect_success 'V3: kill -9 node 5'"'"'s tgtd: multipathd'"'"'s map queues'
 	N5_PID= &&
 	mp3=$(g ". /tmp/mp.sh; mpath_dev 3$ID3") && mp3=${mp3#/dev/} &&
 	wait_for 20 map_queueing 3$ID3 &&
-	t_queue3=$(uptime) &&
+	t_queue3=$(uptime) && n_queue3=$(done_count y) &&
 	sleep $PROMOTION &&
-	! wrote_after y "$t_kill3" &&
+	test "$(done_count y)" = "$n_queue3" &&
 	g "! test -s /tmp/y.err || { cat /tmp/y.err; false; }" &&
 	tap_note "V3: multipathd'"'"'s map queues $(ms_between "$t_kill3" "$t_queue3") ms after the kill"
 '
@@ -369,14 +374,14 @@ test_expect_success 'V3: node 6 serves the volume; the guest scans, multipathd a
 	serve 6 f.img $ID3 && t_serve3=$(uptime) &&
 	g ". /tmp/mp.sh; mpathd_join $(node_addr 6) naa.$ID3" >join3 && read -r d6 t0 t1 t2 <join3 &&
 	g "multipathd show paths; dmsetup table 3$ID3; dmsetup status 3$ID3" &&
-	wait_for 30 wrote_after y "$t_kill3" &&
-	first3=$(done_after y "$t_kill3" | cut -d" " -f1) &&
+	wait_for 30 started_after y "$t_kill3" &&
+	first3=$(g "sed -n $((n_queue3 + 1))p /tmp/y.done" | cut -d" " -f1) &&
 	tap_note "V3 promotion with multipathd: LUN served $(ms_between "$t_kill3" "$t_serve3") ms after the kill; the scan gave $d6 in $(ms_between "$t0" "$t1") ms, multipathd add path took $(ms_between "$t1" "$t2") ms; first write completed $(ms_between "$t_serve3" "$first3") ms after the LUN was served, $(ms_between "$t_kill3" "$first3") ms after the kill" &&
 	g "grep -q \" /mnt3 ext4 rw\" /proc/mounts" &&
 	n=$(done_count y) && wait_for 30 done_at_least y $((n + 5)) &&
 	g "touch /mnt3/.stop" && wait_for 30 writer_ended y &&
 	g "! test -s /tmp/y.err || { cat /tmp/y.err; false; }" &&
-	n=$(post_sums y "$first3") && test "$n" -ge 5 &&
+	n=$(post_sums y "$t_kill3") && test "$n" -ge 5 &&
 	g "sync && echo 3 >/proc/sys/vm/drop_caches && cd /mnt3 && sha256sum -c /tmp/pre.sums && sha256sum -c /tmp/y.post" >sums3 &&
 	test "$(grep -c ": OK\$" sums3)" = $((8 + n)) &&
 	g dmesg >dmesg3 && ! grep -E "$EXT4_ERRORS" dmesg3 &&
