@@ -388,4 +388,17 @@ test_expect_success 'V3: node 6 serves the volume; the guest scans, multipathd a
 	g "umount /mnt3"
 '
 
+# path_state DISK: multipathd's dm_st and chk_st for DISK ("active ready")
+path_state() { g "multipathd show paths format \"%d %t %T\"" | awk -v d="$1" '$1 == d { print $2, $3 }'; }
+path_is() { test "$(path_state "$1")" = "$2"; }
+
+test_expect_success 'V3: node 5 back, exporting the volume'"'"'s identity on its stale copy: multipathd reinstates its path by itself' '
+	path_is $d5 "failed faulty" &&
+	TGTD_PORT=$N5_PORT && node_tgtd_start 5 && unset TGTD_PORT &&
+	target_new N5 1 && serve 5 e.img $ID3 && t_back3=$(uptime) &&
+	wait_for 30 path_is $d5 "active ready" && t_re=$(uptime) &&
+	tap_note "V3: node 5 back; multipathd reinstated its (stale) path $(ms_between "$t_back3" "$t_re") ms later, unasked: an old primary must not export the identity" &&
+	g "multipathd show paths; dmsetup status 3$ID3"
+'
+
 test_done
