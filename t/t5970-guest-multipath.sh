@@ -280,6 +280,26 @@ test_expect_success 'V1 back to node 1 with the current copy: its session return
 	grep -q " 2 1 A 0 1 0 $dev1 A [0-9]* " st
 '
 
+test_expect_success 'V1 again, node 1 cut off (its link down: no reset): the no-op finds it, the writer goes on through node 2' '
+	g "mount -t ext4 /dev/mapper/v1 /mnt && rm -f /mnt/.stop" &&
+	g ". /tmp/mp.sh; writer /mnt z 2000 >/dev/null 2>&1 &" &&
+	wait_for 30 done_at_least z 5 &&
+	node_cut 1 && t_cut=$(uptime) &&
+	wait_for 60 started_after z "$t_cut" &&
+	first=$(done_after z "$t_cut" | cut -d" " -f1) &&
+	tap_note "V1 partition (noop_out 1 s/2 s, replacement_timeout $REPLACEMENT s): first write completed $(ms_between "$t_cut" "$first") ms after the cut" &&
+	g "dmsetup status v1" >status1c && cat status1c &&
+	grep -q " $dev1 F " status1c &&
+	g dmesg | grep -E "ping timeout|conn error|session recovery|Failing path" | tail -n 6 &&
+	g "touch /mnt/.stop" && wait_for 30 writer_ended z &&
+	g "! test -s /tmp/z.err || { cat /tmp/z.err; false; }" &&
+	n=$(post_sums z "$t_cut") && test "$n" -ge 1 &&
+	g "sync && echo 3 >/proc/sys/vm/drop_caches && cd /mnt && sha256sum -c /tmp/pre.sums && sha256sum -c /tmp/z.post" >sums1c &&
+	test "$(grep -c ": OK\$" sums1c)" = $((8 + n)) &&
+	g dmesg >dmesg1c && ! grep -E "$EXT4_ERRORS" dmesg1c &&
+	g "umount /mnt" && node_heal 1
+'
+
 test_expect_success 'V2: a map over node 3'"'"'s path alone (node 4 serves nothing yet), ext4 mounted, a writer writing' '
 	g "echo 60 >/sys/module/dm_multipath/parameters/queue_if_no_path_timeout_secs" &&
 	g ". /tmp/mp.sh; map_create v2 $d3 && dmsetup table v2" &&
