@@ -62,6 +62,22 @@
 # The serial console (kernel log, /init's messages) goes to
 # $TRASH/guest-NAME.console.
 #
+# Opt-in extras: GUEST_EXTRAS, a space-separated list, empty by default
+# (the other guest tests boot exactly as before).  Each extra is a cpio
+# built once under the kernel's cache folder and appended to each boot's
+# initramfs; set it before guest_prepare, which checks and builds them.
+#   sg_persist  sg3-utils' sg_persist (the host's, with the libraries ldd
+#               lists), for PERSISTENT RESERVE IN/OUT from the guest
+#   multipath   device-mapper multipath: the modules dm_mod dm_multipath
+#               dm_round_robin dm_service_time (loaded at boot after the
+#               base ones), the host's dmsetup with its libraries, and
+#               multipath-tools' multipath and multipathd (unpacked from
+#               Debian's package, with liburcu8, and libgcc_s).  There is
+#               no udevd: call dmsetup with DM_DISABLE_UDEV=1 (nobody
+#               else makes /dev/mapper's nodes or answers its cookies);
+#               multipathd runs only with the stand-ins doc/initiator.md
+#               ("Failover on the host") lists.
+#
 # Extra files: GUEST_FILES, a space-separated list of HOSTPATH=GUESTPATH
 # (absolute in the guest, no spaces), are copied into each boot's small
 # cpio, mode kept (t/t4100 puts a static lunlink-rescand there).  Empty by
@@ -80,6 +96,10 @@ GUEST_BOOT_TIMEOUT=${GUEST_BOOT_TIMEOUT:-90}
 GUEST_RECIPE=2
 GUEST_SKIP=
 GUEST_FILES=${GUEST_FILES:-}
+GUEST_EXTRAS=${GUEST_EXTRAS:-}
+# the extras' recipe: bump it when an extra's cpio changes
+GUEST_EXTRA_RECIPE=2
+GUEST_EXTRA_CPIOS=
 
 guest_say() { printf '# guest: %s\n' "$*" >&3; }
 
@@ -108,6 +128,13 @@ guest_missing_packages() {
 	command -v depmod >/dev/null && command -v modprobe >/dev/null || echo kmod
 	command -v xz >/dev/null || echo xz-utils
 	[ -x /sbin/mke2fs ] && [ -f /etc/mke2fs.conf ] || echo e2fsprogs
+	case " $GUEST_EXTRAS " in *" sg_persist "*)
+		command -v sg_persist >/dev/null || echo sg3-utils ;;
+	esac
+	case " $GUEST_EXTRAS " in *" multipath "*)
+		[ -x /sbin/dmsetup ] || echo dmsetup ;;
+	esac
+	return 0
 }
 
 # guest_host_tools: install what the host lacks, with apt-get (bounded)
@@ -150,20 +177,121 @@ guest_prepare() {
 	GUEST_KVER=$kver
 	GUEST_VMLINUX=$dir/vmlinux
 	GUEST_BASE_CPIO=$dir/base-$GUEST_RECIPE.cpio
-	if [ -s "$GUEST_VMLINUX" ] && [ -s "$GUEST_BASE_CPIO" ]; then
-		return 0
+	if ! [ -s "$GUEST_VMLINUX" ] || ! [ -s "$GUEST_BASE_CPIO" ]; then
+		# one builder at a time; the others wait (bounded) and reuse its work
+		(
+			flock -w 300 9 || { echo "timed out waiting for $GUEST_CACHE/lock" >"$GUEST_CACHE/last-error"; exit 1; }
+			[ -s "$GUEST_VMLINUX" ] && [ -s "$GUEST_BASE_CPIO" ] && exit 0
+			guest_build "$kpkg" "$kver" "$dir" >"$GUEST_CACHE/build.log" 2>&1 ||
+				{ tail -n 5 "$GUEST_CACHE/build.log" | tr '\n' ' ' >"$GUEST_CACHE/last-error"; exit 1; }
+		) 9>"$GUEST_CACHE/lock" || {
+			GUEST_SKIP="building the guest failed: $(cat "$GUEST_CACHE/last-error" 2>/dev/null) (log: $GUEST_CACHE/build.log)"
+			return 1
+		}
+		[ -s "$GUEST_VMLINUX" ] && [ -s "$GUEST_BASE_CPIO" ] || return 1
 	fi
-	# one builder at a time; the others wait (bounded) and reuse its work
-	(
-		flock -w 300 9 || { echo "timed out waiting for $GUEST_CACHE/lock" >"$GUEST_CACHE/last-error"; exit 1; }
-		[ -s "$GUEST_VMLINUX" ] && [ -s "$GUEST_BASE_CPIO" ] && exit 0
-		guest_build "$kpkg" "$kver" "$dir" >"$GUEST_CACHE/build.log" 2>&1 ||
-			{ tail -n 5 "$GUEST_CACHE/build.log" | tr '\n' ' ' >"$GUEST_CACHE/last-error"; exit 1; }
-	) 9>"$GUEST_CACHE/lock" || {
-		GUEST_SKIP="building the guest failed: $(cat "$GUEST_CACHE/last-error" 2>/dev/null) (log: $GUEST_CACHE/build.log)"
-		return 1
-	}
-	[ -s "$GUEST_VMLINUX" ] && [ -s "$GUEST_BASE_CPIO" ]
+	guest_extras_prepare "$kpkg" "$kver" "$dir"
+}
+
+# guest_extras_prepare KPKG KVER DIR: each of GUEST_EXTRAS's cpios, built
+# once (under the same lock as the base); sets GUEST_EXTRA_CPIOS
+guest_extras_prepare() {
+	local kpkg=$1 kver=$2 dir=$3 x cpio
+	GUEST_EXTRA_CPIOS=
+	for x in $GUEST_EXTRAS; do
+		case "$x" in
+		sg_persist|multipath) ;;
+		*) GUEST_SKIP="GUEST_EXTRAS: unknown extra $x (sg_persist, multipath)"; return 1 ;;
+		esac
+		cpio=$dir/extra-$x-$GUEST_EXTRA_RECIPE.cpio
+		if ! [ -s "$cpio" ]; then
+			(
+				flock -w 300 9 || { echo "timed out waiting for $GUEST_CACHE/lock" >"$GUEST_CACHE/last-error"; exit 1; }
+				[ -s "$cpio" ] && exit 0
+				guest_extra_build "$x" "$kpkg" "$kver" "$dir" "$cpio" >"$GUEST_CACHE/build-$x.log" 2>&1 ||
+					{ tail -n 5 "$GUEST_CACHE/build-$x.log" | tr '\n' ' ' >"$GUEST_CACHE/last-error"; exit 1; }
+			) 9>"$GUEST_CACHE/lock" || {
+				GUEST_SKIP="building the guest's $x extra failed: $(cat "$GUEST_CACHE/last-error" 2>/dev/null) (log: $GUEST_CACHE/build-$x.log)"
+				return 1
+			}
+		fi
+		GUEST_EXTRA_CPIOS="$GUEST_EXTRA_CPIOS $cpio"
+	done
+}
+
+# guest_copy_libs ROOT LIBPATH BIN...: the shared libraries ldd lists for
+# each BIN (looked up in LIBPATH first) into ROOT/lib/x86_64-linux-gnu;
+# fails if one is missing
+guest_copy_libs() {
+	local root=$1 libpath=$2 name path
+	shift 2
+	mkdir -p "$root/lib/x86_64-linux-gnu" || return 1
+	LD_LIBRARY_PATH=$libpath LC_ALL=C ldd "$@" >"$root.ldd" || return 1
+	if grep 'not found' "$root.ldd"; then
+		echo "$*: needs libraries the host lacks"; return 1
+	fi
+	sed -n 's/^[[:space:]]*\([^ ]*\) => \(\/[^ ]*\) .*/\1 \2/p' "$root.ldd" | sort -u |
+	while read -r name path; do
+		cp -L "$path" "$root/lib/x86_64-linux-gnu/$name" || exit 1
+	done
+}
+
+# guest_extra_build NAME KPKG KVER DIR CPIO: one extra's cpio, logged
+guest_extra_build() {
+	local x=$1 kpkg=$2 kver=$3 dir=$4 cpio=$5 debs="$GUEST_CACHE/debs" root k mp name m
+	set -x
+	root=$dir/extra-$x
+	rm -rf "$root" && mkdir -p "$root/sbin" "$root/lib/modules" || return 1
+	case "$x" in
+	sg_persist)
+		cp /usr/bin/sg_persist "$root/sbin/" &&
+		guest_copy_libs "$root" "" /usr/bin/sg_persist || return 1
+		;;
+	multipath)
+		# the modules, from the kernel's package again (the base build
+		# keeps only vmlinux), less those the base already loads
+		k=$dir/kernel-$x
+		rm -rf "$k" && mkdir -p "$k" &&
+		dpkg-deb -x "$(ls "$debs/${kpkg}_"*.deb | tail -n 1)" "$k" &&
+		depmod -b "$k" "$kver" &&
+		modprobe -d "$k" -S "$kver" --show-depends -a \
+			dm_mod dm_multipath dm_round_robin dm_service_time >"$root.dep" || return 1
+		awk '$1 == "insmod" && !seen[$2]++ { print $2 }' "$root.dep" |
+		while read -r m; do
+			awk '$1 == "insmod" { print $2 }' "$dir/modules.dep" |
+				grep -q "/${m##*/}\$" && continue
+			cp "$m" "$root/lib/modules/" && basename "$m" || exit 1
+		done >"$root/lib/modules/load-multipath.list" || return 1
+		rm -rf "$k"
+		cp /sbin/dmsetup "$root/sbin/dmsetup" &&
+		guest_copy_libs "$root" "" /sbin/dmsetup || return 1
+		# multipath-tools, unpacked, not installed: the programs in /sbin,
+		# their libraries beside the others, the checkers and
+		# prioritizers in /lib/multipath where they look; libgcc_s,
+		# which glibc loads for pthread_cancel (ldd does not list it)
+		for name in multipath-tools liburcu8; do
+			ls "$debs/${name}_"*.deb >/dev/null 2>&1 && continue
+			(cd "$debs" && timeout 300 apt-get download "$name") || return 1
+		done
+		mp=$dir/extra-$x-unpacked
+		rm -rf "$mp" && mkdir -p "$mp" || return 1
+		for name in multipath-tools liburcu8; do
+			dpkg-deb -x "$(ls "$debs/${name}_"*.deb | tail -n 1)" "$mp" || return 1
+		done
+		cp "$mp/sbin/multipath" "$mp/sbin/multipathd" "$root/sbin/" &&
+		mkdir -p "$root/lib/multipath" && cp "$mp"/lib/multipath/*.so "$root/lib/multipath/" &&
+		guest_copy_libs "$root" "$mp/lib:$mp/usr/lib/x86_64-linux-gnu" \
+			"$mp/sbin/multipathd" "$mp/sbin/multipath" &&
+		cp -L "$(LC_ALL=C ldconfig -p | sed -n 's/^[[:space:]]*libgcc_s.so.1 (libc6,x86-64) => //p' | head -n 1)" \
+			"$root/lib/x86_64-linux-gnu/libgcc_s.so.1" || return 1
+		rm -rf "$mp"
+		;;
+	esac
+	(cd "$root" && find . | sort | cpio -o -H newc --quiet) >"$cpio.tmp" &&
+	mv "$cpio.tmp" "$cpio" || return 1
+	rm -rf "$root" "$root.ldd" "$root.dep"
+	set +x
+	echo "built $cpio ($(du -h "$cpio" | cut -f1))"
 }
 
 # guest_build KPKG KVER DIR: the slow part, logged to build.log
@@ -265,7 +393,8 @@ guest_init_script() {
 	mkdir -p /run/lock/iscsi /etc/iscsi/nodes /etc/iscsi/send_targets /etc/iscsi/ifaces
 	say() { echo "lunlink-guest: $*"; }
 	arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^lunlink\.$1=//p"; }
-	for m in $(cat /lib/modules/load.list); do
+	# the base modules, then an extra's (GUEST_EXTRAS), in load order
+	for m in $(cat /lib/modules/load.list /lib/modules/load-*.list 2>/dev/null); do
 		insmod "/lib/modules/$m" 2>/dev/null || say "insmod $m failed"
 	done
 	ip link set lo up
@@ -381,7 +510,7 @@ guest_start() {
 	echo "InitiatorName=$IQN_BASE:guest-$TEST_NAME-$name" >"$dir/root/etc/iscsi/initiatorname.iscsi" &&
 	guest_copy_files "$dir/root" &&
 	(cd "$dir/root" && find . | cpio -o -H newc --quiet) >"$dir/init.cpio" &&
-	cat "$GUEST_BASE_CPIO" "$dir/init.cpio" >"$dir/initrd" || return 1
+	cat "$GUEST_BASE_CPIO" $GUEST_EXTRA_CPIOS "$dir/init.cpio" >"$dir/initrd" || return 1
 	mkfifo "$dir/cmd.in" "$dir/cmd.out" && : >"$dir/channel.log" || return 1
 	cat "$dir/cmd.out" >>"$dir/channel.log" 2>/dev/null 3>&- 4>&- 5>&- 6>&- &
 	eval "${name}_DRAIN=$! ${name}_DIR=\$dir ${name}_CONSOLE=\$TRASH/guest-$name.console"
