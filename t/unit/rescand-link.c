@@ -426,6 +426,27 @@ static void test_json(void)
 	rd_mgr_desired_free(&d);
 	json_object_put(j);
 
+	j = json_tokener_parse(
+		"{\"desired_revision\":215,\"links\":["
+		"{\"volume\":\"db\",\"revision\":215,\"action\":\"link\",\"target\":\"" T1 "\","
+		"\"portal\":\"10.0.0.6:3260\",\"lun\":3,\"wwid\":\"" W1 "\",\"size\":1,"
+		"\"multipath\":true,\"moved_from\":{\"target\":\"" T1 "\","
+		"\"portal\":\"10.0.0.5:3260\",\"lun\":1}},"
+		"{\"volume\":\"web\",\"revision\":9,\"action\":\"link\",\"target\":\"t\","
+		"\"portal\":\"p:1\",\"lun\":1,\"wwid\":\"" W2 "\",\"size\":1,"
+		"\"moved_from\":{\"target\":\"t\",\"portal\":\"p:1\",\"lun\":70000}},"
+		"{\"volume\":\"old\",\"revision\":9,\"action\":\"link\",\"target\":\"t\","
+		"\"portal\":\"p:1\",\"lun\":1,\"wwid\":\"" W2 "\",\"size\":1}]}");
+	ok(!rd_mgr_desired_read(j, &d, err, sizeof(err)) && d.n == 3, "a moved entry is read");
+	ok(d.n == 3 && d.v[0].req.multipath && !strcmp(d.v[0].req.moved_from.target, T1) &&
+	   !strcmp(d.v[0].req.moved_from.portal, "10.0.0.5:3260") && d.v[0].req.moved_from.lun == 1 &&
+	   !d.v[0].bad[0], "  multipath and moved_from as sent");
+	like(d.n == 3 ? d.v[1].bad : "", "'moved_from.lun'", "  a bad moved_from field is named");
+	ok(d.n == 3 && !d.v[2].bad[0] && !d.v[2].req.multipath && !d.v[2].req.moved_from.target[0],
+	   "  an entry without them: no map, not moved (as before)");
+	rd_mgr_desired_free(&d);
+	json_object_put(j);
+
 	j = json_tokener_parse("{\"desired_revision\":3,\"links\":[{\"volume\":\"db\"}]}");
 	ok(rd_mgr_desired_read(j, &d, err, sizeof(err)), "an entry without a revision refuses all");
 	like(err, "desired link 0, field 'revision'", "  naming it");
