@@ -12,18 +12,31 @@
  *   4. "C T L" to the session host's scan, again every second while waiting;
  *   5. the block device with the WWID, within timeout_s; its size at least
  *      the volume's; a dm-multipath map over it is reported instead.
+ *
+ * A link whose volume can move ("multipath": true) differs in three
+ * places: its sessions fail fast (replacement_timeout, no-op pings: a dead
+ * node's path fails and the map queues), its device is the one on the
+ * entry's session (the volume's WWID is on every node's path), and its
+ * paths are put behind a map of our own (mpath.h), this entry's path in
+ * the first group.  An entry with "moved_from" (the same volume, served
+ * before at another address) then drops the old path: once the new one
+ * serves through the map, the old one leaves the table, its device is
+ * deleted and its session logged out if it has no disk left.  Whatever
+ * sits on the map (a mounted file system) never notices.
  */
 #include "link.h"
 #include "discover.h"
 #include "holders.h"
 #include "lunlink/errmsg.h"
 #include "log.h"
+#include "mpath.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,8 +333,17 @@ static int login(const struct rd_link_ctx *c, const struct rd_link_req *r, char 
 	rd_info("link %s: logging in to %s at %s", r->volume, r->target, r->portal);
 	/* the secret goes on iscsiadm's command line, as open-iscsi has no
 	 * other way in; it is the host's own account, readable by root */
+	char rt[16];
+
+	snprintf(rt, sizeof(rt), "%u", c->replacement_timeout_s ? c->replacement_timeout_s : 5);
 	if (node_cmd(c, r, "making the node record", newrec, err, errlen) ||
 	    set_node(c, r, "node.session.scan", "manual", err, errlen) ||
+	    /* a path of a volume that can move fails fast: the map queues
+	     * and the next node's path takes over (doc/initiator.md) */
+	    (r->multipath &&
+	     (set_node(c, r, "node.session.timeo.replacement_timeout", rt, err, errlen) ||
+	      set_node(c, r, "node.conn[0].timeo.noop_out_interval", "1", err, errlen) ||
+	      set_node(c, r, "node.conn[0].timeo.noop_out_timeout", "2", err, errlen))) ||
 	    set_node(c, r, "node.session.auth.authmethod", chap ? "CHAP" : "None", err, errlen) ||
 	    (chap && (set_node(c, r, "node.session.auth.username", r->chap_user, err, errlen) ||
 		      set_node(c, r, "node.session.auth.password", r->chap_secret, err, errlen))))
@@ -335,7 +357,8 @@ static int logout(const struct rd_link_ctx *c, const struct rd_link_req *r, char
 	char *out[] = { "--logout", NULL };
 	char *del[] = { "-o", "delete", NULL };
 
-	rd_info("unlink %s: no disk left on %s at %s: logging out", r->volume, r->target, r->portal);
+	rd_info("%s %s: no disk left on %s at %s: logging out", r->unlink ? "unlink" : "link",
+		r->volume, r->target, r->portal);
 	if (node_cmd(c, r, "logout", out, err, errlen))
 		return -1;
 	return node_cmd(c, r, "deleting the node record", del, err, errlen);
@@ -413,7 +436,11 @@ static void report_device(const struct rd_link_ctx *c, const struct rd_sdev *d,
 				sizeof(uuid)) > 0) {
 		snprintf(out->device, sizeof(out->device), "%s", dm);
 		snprintf(out->multipath, sizeof(out->multipath), "%s", name);
-		snprintf(out->by_id, sizeof(out->by_id), "/dev/disk/by-id/dm-uuid-%s", uuid);
+		/* our own map has no udev: dmsetup made /dev/mapper/NAME */
+		if (!strncmp(name, "lunlink-", 8))
+			snprintf(out->by_id, sizeof(out->by_id), "/dev/mapper/%s", name);
+		else
+			snprintf(out->by_id, sizeof(out->by_id), "/dev/disk/by-id/dm-uuid-%s", uuid);
 	} else {
 		snprintf(out->device, sizeof(out->device), "%s", d->block);
 		out->multipath[0] = '\0';
@@ -421,24 +448,244 @@ static void report_device(const struct rd_link_ctx *c, const struct rd_sdev *d,
 	}
 }
 
-/* The first device with the WWID that has its block device, or NULL. */
-static const struct rd_sdev *with_block(const struct rd_sdev *v, int n)
+#define ANY_HOST	UINT_MAX
+
+/* The first device with the WWID that has its block device, on SCSI host
+ * `host` (ANY_HOST: any), or NULL. */
+static const struct rd_sdev *with_block(const struct rd_sdev *v, int n, unsigned int host)
 {
 	for (int i = 0; i < n; i++)
-		if (v[i].block[0])
+		if (v[i].block[0] && (host == ANY_HOST || v[i].hctl.host == host))
 			return &v[i];
 	return NULL;
+}
+
+/* The kernel drops its cached pages of a device at BLKFLSBUF, after
+ * writing back the dirty ones (fsync).  No node (a test's tree): nothing
+ * can be cached. */
+static void flush(const struct rd_link_ctx *c, const char *node, const char *devnum)
+{
+	char path[PATH_MAX];
+	unsigned int ma, mi;
+	struct stat st;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", c->env->dev, node) >= sizeof(path) ||
+	    sscanf(devnum, "%u:%u", &ma, &mi) != 2 || stat(path, &st) || !S_ISBLK(st.st_mode) ||
+	    major(st.st_rdev) != ma || minor(st.st_rdev) != mi)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		rd_warn("cannot open %s to flush it: %s", path, strerror(errno));
+		return;
+	}
+	if (fsync(fd))
+		rd_warn("fsync of %s: %s", path, strerror(errno));
+	if (ioctl(fd, BLKFLSBUF, 0))
+		rd_warn("BLKFLSBUF on %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+/* Does the session still have a disk (a device with a block device)? */
+static int session_has_disk(const struct rd_env *env, const struct rd_session *s, char *err,
+			    size_t errlen)
+{
+	struct rd_devtab t;
+	int any = 0;
+
+	if (rd_devtab_snapshot(env, s->host, &t, err, errlen))
+		return -1;
+	for (size_t i = 0; i < t.n && !any; i++)
+		any = t.v[i].block[0] != '\0';
+	rd_devtab_free(&t);
+	return any;
+}
+
+/* A session of a volume that can move fails fast: its recovery timeout
+ * (replacement_timeout) set on a session there before (a login makes
+ * the node record with it).  Best effort: the link works without it. */
+static void tune_session(const struct rd_link_ctx *c, const struct rd_link_req *r,
+			 const struct rd_session *s)
+{
+	char path[PATH_MAX], now[32], want[32], err[512];
+
+	snprintf(want, sizeof(want), "%u", c->replacement_timeout_s ? c->replacement_timeout_s : 5);
+	if (rd_path(c->env, path, sizeof(path), NULL, 0, "class/iscsi_session/session%u/recovery_tmo",
+		    s->sid) || (!rd_read_attr(path, now, sizeof(now)) && !strcmp(now, want)))
+		return;
+	if (rd_attr_write(c->env, path, want, err, sizeof(err)))
+		rd_warn("link %s: session %u keeps its recovery timeout: %s", r->volume, s->sid, err);
+}
+
+/* One direct read of the path's first 4 KiB: the node serves it.  No node
+ * under the dev root (a test's tree): nothing to read, taken as served. */
+static int read_path(const struct rd_link_ctx *c, const struct rd_sdev *d, char *err,
+		     size_t errlen)
+{
+	char path[PATH_MAX];
+	unsigned int ma, mi;
+	struct stat st;
+	void *buf;
+	ssize_t got;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", c->env->dev, d->block) >= sizeof(path) ||
+	    sscanf(d->devnum, "%u:%u", &ma, &mi) != 2 || stat(path, &st) || !S_ISBLK(st.st_mode) ||
+	    major(st.st_rdev) != ma || minor(st.st_rdev) != mi)
+		return 0;
+	fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		return ll_fail(err, errlen, "cannot open %s: %s", path, strerror(errno));
+	if (posix_memalign(&buf, 4096, 4096)) {
+		close(fd);
+		return ll_fail(err, errlen, "out of memory");
+	}
+	got = pread(fd, buf, 4096, 0);
+	free(buf);
+	close(fd);
+	if (got != 4096)
+		return ll_fail(err, errlen, "a read of %s failed: %s", path,
+			       got < 0 ? strerror(errno) : "short read");
+	return 0;
+}
+
+/* The devices of the volume on the session the entry says it moved from
+ * go: out of the map (map_join did that), deleted, and the session logged
+ * out when it has no disk left.  A device in use (only without a map: a
+ * map's paths are held by nothing else) stays, said.  Each failure is
+ * said, not the link's: the volume is served through its new path. */
+static void drop_old(const struct rd_link_ctx *c, const struct rd_link_req *r)
+{
+	struct rd_sdev found[MAX_PATHS];
+	struct rd_link_req old = *r;
+	struct rd_session s;
+	char err[RD_LINK_ERR_MAX - 128], why[512], hb[RD_HCTL_LEN];
+	int n, rc = rd_session_find(c->env, r->moved_from.target, r->moved_from.portal, &s, err,
+				    sizeof(err));
+
+	if (rc <= 0) {
+		if (rc < 0)
+			rd_warn("link %s: the old session: %s", r->volume, err);
+		return;		/* logged out already: its devices went with it */
+	}
+	n = rd_find_by_wwid(c->env, r->wwid, found, MAX_PATHS, err, sizeof(err));
+	for (int i = 0; i < n; i++) {
+		if (found[i].hctl.host != s.host)
+			continue;
+		rd_hctl_fmt(&found[i].hctl, hb);
+		if (found[i].block[0] && rd_device_in_use(c->env, &found[i], why, sizeof(why))) {
+			rd_notice("link %s: the old path %s (%s) stays: %s", r->volume, hb,
+				  found[i].block, why);
+			continue;
+		}
+		rd_info("link %s: moved from %s at %s: deleting the old path %s (%s)", r->volume,
+			r->moved_from.target, r->moved_from.portal, hb,
+			found[i].block[0] ? found[i].block : "no block device");
+		busy(c, s.host, true);
+		rc = rd_sdev_delete(c->env, &found[i].hctl, err, sizeof(err));
+		if (!rc && !gone(c, &found[i].hctl, now_ms() + GONE_WAIT_MS))
+			rc = ll_fail(err, sizeof(err), "%s was deleted but is still there", hb);
+		busy(c, s.host, false);
+		if (rc)
+			rd_warn("link %s: the old path: %s", r->volume, err);
+	}
+	if (session_has_disk(c->env, &s, err, sizeof(err)))
+		return;
+	snprintf(old.target, sizeof(old.target), "%s", r->moved_from.target);
+	snprintf(old.portal, sizeof(old.portal), "%s", r->moved_from.portal);
+	old.unlink = false;
+	if (logout(c, &old, err, sizeof(err)))
+		rd_warn("link %s: the old session: %s", r->volume, err);
+}
+
+/*
+ * The volume's map over its paths, d (this entry's) in the first group,
+ * every other path with the WWID a standby group.  Moved: once d serves
+ * (a direct read through it, and the map shows it active), the paths of
+ * the old session leave the table.  0, or -1 with err.
+ */
+static int map_join(const struct rd_link_ctx *c, const struct rd_link_req *r,
+		    const struct rd_sdev *d, char *err, size_t errlen)
+{
+	const struct rd_dmsetup ds = { c->dmsetup ? c->dmsetup : "dmsetup", c->iscsiadm_timeout_s };
+	const char *devs[RD_MAP_PATHS_MAX];
+	char name[RD_MAP_NAME_MAX], uuid[160], table[RD_MAP_TABLE_MAX], why[512];
+	struct rd_sdev found[MAX_PATHS];
+	struct rd_session old;
+	bool moved = r->moved_from.target[0] != '\0';
+	int n, has_old = 0;
+	size_t np = 0, all;
+	char st;
+
+	rd_map_name(r->volume, name, sizeof(name));
+	rd_map_uuid(r->wwid, name, uuid, sizeof(uuid));
+	n = rd_find_by_wwid(c->env, r->wwid, found, MAX_PATHS, err, errlen);
+	if (n < 0)
+		return -1;
+	if (moved && (has_old = rd_session_find(c->env, r->moved_from.target, r->moved_from.portal,
+						&old, why, sizeof(why))) < 0)
+		rd_warn("link %s: the old session: %s", r->volume, why);
+	devs[np++] = d->devnum;
+	/* the others: standby groups, the old session's last */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < n && np < RD_MAP_PATHS_MAX; i++) {
+			bool is_old = has_old > 0 && found[i].hctl.host == old.host;
+
+			if (!found[i].block[0] || !found[i].devnum[0] ||
+			    !rd_hctl_cmp(&found[i].hctl, &d->hctl) || is_old != (pass == 1))
+				continue;
+			devs[np++] = found[i].devnum;
+		}
+	all = np;
+	if (rd_map_table(d->size / 512, devs, np, table, sizeof(table)))
+		return ll_fail(err, errlen, "the table of map %s does not fit", name);
+	if (rd_map_set(&ds, name, uuid, table, err, errlen))
+		return -1;
+	if (rd_map_queue_timeout(c->env, c->map_queue_s ? c->map_queue_s : 60, why, sizeof(why)))
+		rd_warn("link %s: map %s may queue I/O with no path for ever: %s", r->volume, name, why);
+	if (!moved)
+		return 0;
+
+	if (read_path(c, d, why, sizeof(why)))
+		return ll_fail(err, errlen, "the new path %s does not serve: %s; map %s keeps the old "
+			       "one", d->block, why, name);
+	st = rd_map_path_state(&ds, name, d->devnum, why, sizeof(why));
+	if (st != 'A')
+		return ll_fail(err, errlen, "the new path %s (%s) is %s in map %s%s%s", d->block,
+			       d->devnum, st == 'F' ? "failed" : "not active", name, st ? "" : ": ",
+			       st ? "" : why);
+	/* the old session's paths were put last: the table without them */
+	if (has_old > 0) {
+		np = 0;
+		devs[np++] = d->devnum;
+		for (int i = 0; i < n && np < RD_MAP_PATHS_MAX; i++)
+			if (found[i].block[0] && found[i].devnum[0] &&
+			    rd_hctl_cmp(&found[i].hctl, &d->hctl) && found[i].hctl.host != old.host)
+				devs[np++] = found[i].devnum;
+		if (np < all && (rd_map_table(d->size / 512, devs, np, table, sizeof(table)) ||
+				 rd_map_set(&ds, name, uuid, table, err, errlen)))
+			return -1;
+	}
+	return 0;
 }
 
 static void finish_link(const struct rd_link_ctx *c, const struct rd_link_req *r,
 			const struct rd_sdev *d, uint64_t t0, struct rd_link_result *out)
 {
+	char err[RD_LINK_ERR_MAX - 128];
+
 	out->device_ms = (unsigned int)(now_ms() - t0);
 	if (d->size < r->size) {
 		fail(out, RD_LINK_FAILED, "%s has %" PRIu64 " bytes, less than the volume's %" PRIu64,
 		     d->block, d->size, r->size);
 		return;
 	}
+	if (r->multipath && map_join(c, r, d, err, sizeof(err))) {
+		fail(out, RD_LINK_FAILED, "%s", err);
+		return;
+	}
+	if (r->moved_from.target[0])
+		drop_old(c, r);
 	report_device(c, d, r, out);
 	out->state = RD_LINK_LINKED;
 	out->error[0] = '\0';
@@ -451,7 +698,10 @@ void rd_link_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 		struct rd_link_result *out)
 {
 	uint64_t t0 = now_ms(), deadline, next_scan;
-	unsigned int timeout_s = r->timeout_s ? r->timeout_s : 30;
+	unsigned int timeout_s = r->timeout_s ? r->timeout_s : 30, host;
+	/* a volume that can move has a path on every node that served it:
+	 * only the one on this entry's session is this entry's device */
+	bool own = r->multipath || r->moved_from.target[0];
 	struct rd_sdev found[MAX_PATHS];
 	const struct rd_sdev *d;
 	struct rd_session s;
@@ -469,7 +719,7 @@ void rd_link_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 		fail(out, RD_LINK_FAILED, "%s", err);
 		return;
 	}
-	if ((d = with_block(found, n))) {
+	if (!own && (d = with_block(found, n, ANY_HOST))) {
 		finish_link(c, r, d, t0, out);
 		return;
 	}
@@ -495,7 +745,10 @@ void rd_link_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 			return;
 		}
 		out->login_ms = (unsigned int)(now_ms() - t0);
+	} else if (r->multipath) {
+		tune_session(c, r, &s);
 	}
+	host = own ? s.host : ANY_HOST;
 
 	/* 3. and 4. the LUN's address, cleared, and scanned */
 	h.host = s.host;
@@ -503,6 +756,10 @@ void rd_link_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 	rd_session_ids(c->env, &s, &h.channel, &h.target);
 	rd_hctl_fmt(&h, hb);
 	busy(c, s.host, true);
+	if (own && (d = with_block(found, n, host))) {
+		finish_link(c, r, d, t0, out);
+		goto out;
+	}
 	if (clear_address(c, r, &h, err, sizeof(err))) {
 		fail(out, RD_LINK_FAILED, "%s", err);
 		goto out;
@@ -522,7 +779,7 @@ void rd_link_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 			fail(out, RD_LINK_FAILED, "%s", err);
 			goto out;
 		}
-		if ((d = with_block(found, n))) {
+		if ((d = with_block(found, n, host))) {
 			finish_link(c, r, d, t0, out);
 			goto out;
 		}
@@ -553,45 +810,45 @@ out:
 
 /* ---- unlink ----------------------------------------------------------------------- */
 
-/* The kernel drops its cached pages of a device at BLKFLSBUF, after
- * writing back the dirty ones (fsync).  No node (a test's tree): nothing
- * can be cached. */
-static void flush(const struct rd_link_ctx *c, const struct rd_sdev *d)
+/* The volume's map (whether or not the entry says multipath: a map made
+ * for it before is its own), unless in use and not forced: then out says
+ * what holds it, the link stays.  Flushed, then removed.  0 gone (or none),
+ * -1 out filled (refused or failed). */
+static int unmap(const struct rd_link_ctx *c, const struct rd_link_req *r,
+		 struct rd_link_result *out)
 {
-	char path[PATH_MAX];
-	unsigned int ma, mi;
-	struct stat st;
-	int fd;
+	const struct rd_dmsetup ds = { c->dmsetup ? c->dmsetup : "dmsetup", c->iscsiadm_timeout_s };
+	char name[RD_MAP_NAME_MAX], err[RD_LINK_ERR_MAX - 128], why[512];
+	struct rd_sdev md = { 0 };
+	struct rd_map m;
+	int rc;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", c->env->dev, d->block) >= sizeof(path) ||
-	    sscanf(d->devnum, "%u:%u", &ma, &mi) != 2 || stat(path, &st) || !S_ISBLK(st.st_mode) ||
-	    major(st.st_rdev) != ma || minor(st.st_rdev) != mi)
-		return;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		rd_warn("cannot open %s to flush it: %s", path, strerror(errno));
-		return;
+	rd_map_name(r->volume, name, sizeof(name));
+	rc = rd_map_find(c->env, name, &m, err, sizeof(err));
+	if (rc <= 0) {
+		if (rc < 0)
+			fail(out, RD_LINK_FAILED, "%s", err);
+		return rc;
 	}
-	if (fsync(fd))
-		rd_warn("fsync of %s: %s", path, strerror(errno));
-	if (ioctl(fd, BLKFLSBUF, 0))
-		rd_warn("BLKFLSBUF on %s: %s", path, strerror(errno));
-	close(fd);
-}
-
-/* Does the session still have a disk (a device with a block device)? */
-static int session_has_disk(const struct rd_env *env, const struct rd_session *s, char *err,
-			    size_t errlen)
-{
-	struct rd_devtab t;
-	int any = 0;
-
-	if (rd_devtab_snapshot(env, s->host, &t, err, errlen))
+	snprintf(md.block, sizeof(md.block), "%s", m.dm);
+	snprintf(md.devnum, sizeof(md.devnum), "%s", m.devnum);
+	if (!r->force && (rc = rd_device_in_use(c->env, &md, why, sizeof(why)))) {
+		snprintf(out->device, sizeof(out->device), "%s", m.dm);
+		snprintf(out->multipath, sizeof(out->multipath), "%s", name);
+		snprintf(out->by_id, sizeof(out->by_id), "/dev/mapper/%s", name);
+		fail(out, RD_LINK_LINKED, "%s (map %s) is in use: %s", m.dm, name,
+		     rc > 0 ? why : "cannot tell whether it is in use");
+		rd_notice("unlink %s refused: %s", r->volume, out->error);
 		return -1;
-	for (size_t i = 0; i < t.n && !any; i++)
-		any = t.v[i].block[0] != '\0';
-	rd_devtab_free(&t);
-	return any;
+	}
+	/* its node is /dev/mapper/NAME (dmsetup made it, no udev) */
+	snprintf(why, sizeof(why), "mapper/%s", name);
+	flush(c, why, m.devnum);
+	if (rd_map_remove(&ds, name, err, sizeof(err))) {
+		fail(out, RD_LINK_FAILED, "removing map %s (%s): %s", name, m.dm, err);
+		return -1;
+	}
+	return 0;
 }
 
 void rd_unlink_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
@@ -606,6 +863,9 @@ void rd_unlink_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 	memset(out, 0, sizeof(*out));
 	out->state = RD_LINK_WORKING;
 	snprintf(out->wwid, sizeof(out->wwid), "%s", r->wwid);
+	/* the volume's map first: it holds the paths */
+	if (unmap(c, r, out))
+		return;
 	n = rd_find_by_wwid(c->env, r->wwid, found, MAX_PATHS, err, sizeof(err));
 	if (n < 0) {
 		fail(out, RD_LINK_FAILED, "%s", err);
@@ -625,7 +885,7 @@ void rd_unlink_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 	for (int i = 0; i < n; i++) {
 		rd_hctl_fmt(&found[i].hctl, hb);
 		if (found[i].block[0])
-			flush(c, &found[i]);
+			flush(c, found[i].block, found[i].devnum);
 		rd_info("unlink %s: deleting %s (%s)%s", r->volume, hb,
 			found[i].block[0] ? found[i].block : "no block device",
 			r->force ? ", forced" : "");
