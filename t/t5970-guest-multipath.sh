@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-test_description='the host side of failover, in a QEMU guest: one dm-multipath map over two nodes serving the same volume (same WWID); kill -9 of the first node'"'"'s tgtd while a writer writes through an ext4 file system on the map: it stays mounted and the writer resumes through the second path (time printed), and the path comes back with reinstate_path; when the second node serves the LUN only seconds after the kill, the map queues until the guest adds the new path (dmsetup reload, or multipathd add path with multipathd running without udevd); sg_persist through each path shows per-node reservation state'
+test_description='the host side of failover, in a QEMU guest: one dm-multipath map over two nodes serving the same volume (same WWID); kill -9 of the first node'"'"'s tgtd while a writer writes through an ext4 file system on the map: it stays mounted and the writer resumes through the second path (time printed), and the path comes back with reinstate_path; the same with the node cut off instead of killed; when the second node serves the LUN only seconds after the kill, the map queues until the guest adds the new path (dmsetup reload, or multipathd add path with multipathd running without udevd); sg_persist through each path shows per-node reservation state'
 . "$(dirname "$0")/test-lib.sh"
 . "$T_DIR/lib-cluster.sh"
 . "$T_DIR/lib-guest.sh"
@@ -8,7 +8,8 @@ test_description='the host side of failover, in a QEMU guest: one dm-multipath m
 # Six storage nodes in namespaces (t/lib-cluster.sh), each with a stock
 # tgtd serving target tid 1 on its address, and a guest whose namespace is
 # bridged to theirs (as t/t3800), logged in to all six.  Volume V1 is
-# served by nodes 1 and 2 at once (the standby case); V2 by node 3, and by
+# served by nodes 1 and 2 at once (the standby case: node 1 killed, back,
+# then cut off); V2 by node 3, and by
 # node 4 only after node 3 died (the promotion case), with a map that
 # dmsetup makes and reloads; V3 the same on nodes 5 and 6 with multipathd
 # keeping the map.  Each node's LUN 1 is a lunlink LUN on its own image;
@@ -210,7 +211,7 @@ test_expect_success 'sg_persist: a key registered and a reservation taken throug
 	grep -q "there are NO registered reservation keys" keys2 &&
 	g "sg_persist --in --read-reservation /dev/$d2" >resv2 && cat resv2 &&
 	grep -q "there is NO reservation held" resv2 &&
-	tap_note "sg_persist: the key and WE_RO reservation taken through node 1 are invisible through node 2 (per-node PR state in tgt)" &&
+	tap_note "sg_persist: the key and WE_RO reservation taken through node 1 are invisible through node 2 (pr=local: each LUN its own state)" &&
 	g "sg_persist --out --release --param-rk=0x1a11 --prout-type=5 /dev/$d1 &&
 	   sg_persist --out --register --param-rk=0x1a11 --param-sark=0 /dev/$d1" &&
 	g "sg_persist --in --read-keys /dev/$d1" | grep -q "there are NO registered reservation keys"
