@@ -707,6 +707,16 @@ static void test_config(void)
 	put("manager = { heartbeat_interval = 0; };\n", "rescand.conf");
 	ok(rd_config_load(&c, p, true, err, sizeof(err)), "heartbeat_interval 0 is refused");
 	like(err, "manager.heartbeat_interval = 0 is out of range (1 to 60)", "  with the range");
+	rd_config_defaults(&c);
+	ok(!strcmp(c.mgr.dmsetup, "dmsetup") && c.mgr.replacement_timeout == 5 &&
+	   c.mgr.map_queue_timeout == 60, "the map settings' defaults: dmsetup, 5 s, 60 s");
+	put("manager = { replacement_timeout = 2; map_queue_timeout = 120; dmsetup = \"/x/dm\"; };\n",
+	    "rescand.conf");
+	ok(!rd_config_load(&c, p, true, err, sizeof(err)) && c.mgr.replacement_timeout == 2 &&
+	   c.mgr.map_queue_timeout == 120 && !strcmp(c.mgr.dmsetup, "/x/dm"), "  read");
+	put("manager = { map_queue_timeout = 0; };\n", "rescand.conf");
+	ok(rd_config_load(&c, p, true, err, sizeof(err)), "a map that queues for ever is refused");
+	like(err, "manager.map_queue_timeout = 0 is out of range (10 to 86400)", "  with the range");
 	put("manager = \"https://h:1\";\n", "rescand.conf");
 	ok(rd_config_load(&c, p, true, err, sizeof(err)), "manager not a group is refused");
 	like(err, "manager must be a group", "  saying so");
