@@ -127,6 +127,43 @@ static int dmsetup(const struct rd_dmsetup *ds, const char *step, char *const ar
 	return 0;
 }
 
+/* The next word of *p that names a device (MAJ:MIN), or the length
+ * (the second word); NULL at the end.  Words are copied into w. */
+static const char *next_key(const char **p, char *w, size_t wlen, int *word)
+{
+	while (**p) {
+		size_t n;
+
+		*p += strspn(*p, " \n");
+		n = strcspn(*p, " \n");
+		if (!n)
+			break;
+		snprintf(w, wlen, "%.*s", (int)(n < wlen ? n : wlen - 1), *p);
+		*p += n;
+		if (++*word == 2 || strchr(w, ':'))
+			return w;
+	}
+	return NULL;
+}
+
+/* Whether the map's table (as the kernel prints it: it adds features of
+ * its own, retain_attached_hw_handler) has the length and the paths, in
+ * order, of the one we would load. */
+static bool same_paths(const char *now, const char *want)
+{
+	char a[64], b[64];
+	int wa = 0, wb = 0;
+	const char *x, *y;
+
+	do {
+		x = next_key(&now, a, sizeof(a), &wa);
+		y = next_key(&want, b, sizeof(b), &wb);
+		if (!x != !y || (x && strcmp(x, y)))
+			return false;
+	} while (x);
+	return true;
+}
+
 int rd_map_set(const struct rd_dmsetup *ds, const char *name, const char *uuid, const char *table,
 	       char *err, size_t errlen)
 {
@@ -147,7 +184,7 @@ int rd_map_set(const struct rd_dmsetup *ds, const char *name, const char *uuid, 
 	len = strlen(now);
 	while (len && (now[len - 1] == '\n' || now[len - 1] == ' '))
 		now[--len] = '\0';
-	if (!strcmp(now, table))
+	if (same_paths(now, table))
 		return 0;
 	rd_info("map %s: reloading: %s (was %s)", name, table, now);
 	if (dmsetup(ds, "reload", reload, NULL, 0, err, errlen))
