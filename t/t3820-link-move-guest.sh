@@ -87,7 +87,7 @@ EXT4_ERRORS="EXT4-fs (error|warning)|Buffer I/O error on dev dm|Aborting journal
 map_on() {
 	g "DM_DISABLE_UDEV=1 dmsetup table lunlink-v" >table &&
 	test "$(grep -o "round-robin" table | wc -l)" = 1 &&
-	dev=$(grep -o "[0-9]*:[0-9]* 1\$" table | cut -d" " -f1) &&
+	dev=$(sed "s/ *$//" table | grep -o "[0-9]*:[0-9]* 1$" | cut -d" " -f1) &&
 	g "for b in /sys/block/sd*; do [ \"\$(cat \$b/dev)\" = $dev ] && readlink -f \$b/device; done" >path &&
 	sid=$(grep -o "session[0-9]*" path | head -n 1) &&
 	g "cat /sys/class/iscsi_session/$sid/device/connection*/iscsi_connection/*/persistent_address" >addr &&
