@@ -216,6 +216,11 @@ test_expect_success 'kill -9 of node 2'"'"'s tgtd: the map queues; moved back to
 	! grep -E "$EXT4_ERRORS" dmesg2
 '
 
+test_expect_success 'the daemon'"'"'s log of the two moves' '
+	g "grep -E \"link v|map lunlink-v|dm_multipath\" /tmp/rescand.log" >moves.log &&
+	cat moves.log && grep -q "moved from $IQN at $(portal 1): deleting the old path" moves.log
+'
+
 test_expect_success 'every file the writer completed reads back right, uncached' '
 	g "touch /mnt/.stop" && wait_for 60 writer_ended w &&
 	g "! test -s /tmp/w.err || { cat /tmp/w.err; false; }" &&
