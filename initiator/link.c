@@ -22,14 +22,15 @@
  * before at another address) then drops the old path: once the new one
  * serves through the map, the old one leaves the table, its device is
  * deleted and its session logged out if it has no disk left.  Whatever
- * sits on the map (a mounted file system) never notices.
+ * sits on the map (a mounted file system) never notices.  Those pieces
+ * are link_move.c's.
  */
 #include "link.h"
+#include "link_int.h"
 #include "discover.h"
 #include "holders.h"
 #include "lunlink/errmsg.h"
 #include "log.h"
-#include "mpath.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -48,11 +49,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_PATHS	16	/* devices with one WWID: the paths of a multipath disk */
 #define RESCAN_EVERY_MS	1000	/* the targeted scan is repeated while waiting */
-#define GONE_WAIT_MS	5000	/* a deleted device leaves sysfs within this */
 
-static uint64_t now_ms(void)
+uint64_t rd_link_now_ms(void)
 {
 	struct timespec ts;
 
@@ -68,7 +67,7 @@ static void nap(const struct rd_link_ctx *c)
 	nanosleep(&ts, NULL);
 }
 
-static void busy(const struct rd_link_ctx *c, unsigned int host, bool on)
+void rd_link_busy(const struct rd_link_ctx *c, unsigned int host, bool on)
 {
 	if (c->busy)
 		c->busy(c->busy_arg, host, on);
@@ -88,10 +87,7 @@ const char *rd_link_state_name(enum rd_link_state s)
 	}
 }
 
-static void fail(struct rd_link_result *out, enum rd_link_state st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void fail(struct rd_link_result *out, enum rd_link_state st, const char *fmt, ...)
+void rd_link_fail(struct rd_link_result *out, enum rd_link_state st, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -351,7 +347,7 @@ static int login(const struct rd_link_ctx *c, const struct rd_link_req *r, char 
 	return node_cmd(c, r, "login refused", in, err, errlen);
 }
 
-static int logout(const struct rd_link_ctx *c, const struct rd_link_req *r, char *err,
+int rd_link_logout(const struct rd_link_ctx *c, const struct rd_link_req *r, char *err,
 		  size_t errlen)
 {
 	char *out[] = { "--logout", NULL };
@@ -383,12 +379,12 @@ static void describe(const struct rd_env *env, const struct rd_hctl *h, char *ou
 		snprintf(out, len, "%s is %s with WWID %s", hb, d.block, d.wwid[0] ? d.wwid : "none");
 }
 
-static bool gone(const struct rd_link_ctx *c, const struct rd_hctl *h, uint64_t deadline)
+bool rd_link_gone(const struct rd_link_ctx *c, const struct rd_hctl *h, uint64_t deadline)
 {
 	struct rd_sdev d;
 
 	while (rd_sdev_read(c->env, h, &d, NULL, 0) > 0) {
-		if (now_ms() >= deadline)
+		if (rd_link_now_ms() >= deadline)
 			return false;
 		nap(c);
 	}
@@ -416,7 +412,7 @@ static int clear_address(const struct rd_link_ctx *c, const struct rd_link_req *
 		  hb, d.block[0] ? d.block : "no block device", d.wwid);
 	if (rd_sdev_delete(c->env, h, err, errlen))
 		return -1;
-	if (!gone(c, h, now_ms() + GONE_WAIT_MS))
+	if (!rd_link_gone(c, h, rd_link_now_ms() + GONE_WAIT_MS))
 		return ll_fail(err, errlen, "%s was deleted but is still there after %u ms", hb,
 			       GONE_WAIT_MS);
 	return 0;
@@ -463,7 +459,7 @@ static const struct rd_sdev *with_block(const struct rd_sdev *v, int n, unsigned
 /* The kernel drops its cached pages of a device at BLKFLSBUF, after
  * writing back the dirty ones (fsync).  No node (a test's tree): nothing
  * can be cached. */
-static void flush(const struct rd_link_ctx *c, const char *node, const char *devnum)
+void rd_link_flush(const struct rd_link_ctx *c, const char *node, const char *devnum)
 {
 	char path[PATH_MAX];
 	unsigned int ma, mi;
@@ -487,7 +483,7 @@ static void flush(const struct rd_link_ctx *c, const char *node, const char *dev
 }
 
 /* Does the session still have a disk (a device with a block device)? */
-static int session_has_disk(const struct rd_env *env, const struct rd_session *s, char *err,
+int rd_link_session_has_disk(const struct rd_env *env, const struct rd_session *s, char *err,
 			    size_t errlen)
 {
 	struct rd_devtab t;
@@ -501,191 +497,23 @@ static int session_has_disk(const struct rd_env *env, const struct rd_session *s
 	return any;
 }
 
-/* A session of a volume that can move fails fast: its recovery timeout
- * (replacement_timeout) set on a session there before (a login makes
- * the node record with it).  Best effort: the link works without it. */
-static void tune_session(const struct rd_link_ctx *c, const struct rd_link_req *r,
-			 const struct rd_session *s)
-{
-	char path[PATH_MAX], now[32], want[32], err[512];
-
-	snprintf(want, sizeof(want), "%u", c->replacement_timeout_s ? c->replacement_timeout_s : 5);
-	if (rd_path(c->env, path, sizeof(path), NULL, 0, "class/iscsi_session/session%u/recovery_tmo",
-		    s->sid) || (!rd_read_attr(path, now, sizeof(now)) && !strcmp(now, want)))
-		return;
-	if (rd_attr_write(c->env, path, want, err, sizeof(err)))
-		rd_warn("link %s: session %u keeps its recovery timeout: %s", r->volume, s->sid, err);
-}
-
-/* One direct read of the path's first 4 KiB: the node serves it.  No node
- * under the dev root (a test's tree): nothing to read, taken as served. */
-static int read_path(const struct rd_link_ctx *c, const struct rd_sdev *d, char *err,
-		     size_t errlen)
-{
-	char path[PATH_MAX];
-	unsigned int ma, mi;
-	struct stat st;
-	void *buf;
-	ssize_t got;
-	int fd;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", c->env->dev, d->block) >= sizeof(path) ||
-	    sscanf(d->devnum, "%u:%u", &ma, &mi) != 2 || stat(path, &st) || !S_ISBLK(st.st_mode) ||
-	    major(st.st_rdev) != ma || minor(st.st_rdev) != mi)
-		return 0;
-	fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
-	if (fd < 0)
-		return ll_fail(err, errlen, "cannot open %s: %s", path, strerror(errno));
-	if (posix_memalign(&buf, 4096, 4096)) {
-		close(fd);
-		return ll_fail(err, errlen, "out of memory");
-	}
-	got = pread(fd, buf, 4096, 0);
-	free(buf);
-	close(fd);
-	if (got != 4096)
-		return ll_fail(err, errlen, "a read of %s failed: %s", path,
-			       got < 0 ? strerror(errno) : "short read");
-	return 0;
-}
-
-/* The devices of the volume on the session the entry says it moved from
- * go: out of the map (map_join did that), deleted, and the session logged
- * out when it has no disk left.  A device in use (only without a map: a
- * map's paths are held by nothing else) stays, said.  Each failure is
- * said, not the link's: the volume is served through its new path. */
-static void drop_old(const struct rd_link_ctx *c, const struct rd_link_req *r)
-{
-	struct rd_sdev found[MAX_PATHS];
-	struct rd_link_req old = *r;
-	struct rd_session s;
-	char err[RD_LINK_ERR_MAX - 128], why[512], hb[RD_HCTL_LEN];
-	int n, rc = rd_session_find(c->env, r->moved_from.target, r->moved_from.portal, &s, err,
-				    sizeof(err));
-
-	if (rc <= 0) {
-		if (rc < 0)
-			rd_warn("link %s: the old session: %s", r->volume, err);
-		return;		/* logged out already: its devices went with it */
-	}
-	n = rd_find_by_wwid(c->env, r->wwid, found, MAX_PATHS, err, sizeof(err));
-	for (int i = 0; i < n; i++) {
-		if (found[i].hctl.host != s.host)
-			continue;
-		rd_hctl_fmt(&found[i].hctl, hb);
-		if (found[i].block[0] && rd_device_in_use(c->env, &found[i], why, sizeof(why))) {
-			rd_notice("link %s: the old path %s (%s) stays: %s", r->volume, hb,
-				  found[i].block, why);
-			continue;
-		}
-		rd_info("link %s: moved from %s at %s: deleting the old path %s (%s)", r->volume,
-			r->moved_from.target, r->moved_from.portal, hb,
-			found[i].block[0] ? found[i].block : "no block device");
-		busy(c, s.host, true);
-		rc = rd_sdev_delete(c->env, &found[i].hctl, err, sizeof(err));
-		if (!rc && !gone(c, &found[i].hctl, now_ms() + GONE_WAIT_MS))
-			rc = ll_fail(err, sizeof(err), "%s was deleted but is still there", hb);
-		busy(c, s.host, false);
-		if (rc)
-			rd_warn("link %s: the old path: %s", r->volume, err);
-	}
-	if (session_has_disk(c->env, &s, err, sizeof(err)))
-		return;
-	snprintf(old.target, sizeof(old.target), "%s", r->moved_from.target);
-	snprintf(old.portal, sizeof(old.portal), "%s", r->moved_from.portal);
-	old.unlink = false;
-	if (logout(c, &old, err, sizeof(err)))
-		rd_warn("link %s: the old session: %s", r->volume, err);
-}
-
-/*
- * The volume's map over its paths, d (this entry's) in the first group,
- * every other path with the WWID a standby group.  Moved: once d serves
- * (a direct read through it, and the map shows it active), the paths of
- * the old session leave the table.  0, or -1 with err.
- */
-static int map_join(const struct rd_link_ctx *c, const struct rd_link_req *r,
-		    const struct rd_sdev *d, char *err, size_t errlen)
-{
-	const struct rd_dmsetup ds = { c->dmsetup ? c->dmsetup : "dmsetup", c->iscsiadm_timeout_s };
-	const char *devs[RD_MAP_PATHS_MAX];
-	char name[RD_MAP_NAME_MAX], uuid[160], table[RD_MAP_TABLE_MAX], why[512];
-	struct rd_sdev found[MAX_PATHS];
-	struct rd_session old;
-	bool moved = r->moved_from.target[0] != '\0';
-	int n, has_old = 0;
-	size_t np = 0, all;
-	char st;
-
-	rd_map_name(r->volume, name, sizeof(name));
-	rd_map_uuid(r->wwid, name, uuid, sizeof(uuid));
-	n = rd_find_by_wwid(c->env, r->wwid, found, MAX_PATHS, err, errlen);
-	if (n < 0)
-		return -1;
-	if (moved && (has_old = rd_session_find(c->env, r->moved_from.target, r->moved_from.portal,
-						&old, why, sizeof(why))) < 0)
-		rd_warn("link %s: the old session: %s", r->volume, why);
-	devs[np++] = d->devnum;
-	/* the others: standby groups, the old session's last */
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < n && np < RD_MAP_PATHS_MAX; i++) {
-			bool is_old = has_old > 0 && found[i].hctl.host == old.host;
-
-			if (!found[i].block[0] || !found[i].devnum[0] ||
-			    !rd_hctl_cmp(&found[i].hctl, &d->hctl) || is_old != (pass == 1))
-				continue;
-			devs[np++] = found[i].devnum;
-		}
-	all = np;
-	if (rd_map_table(d->size / 512, devs, np, table, sizeof(table)))
-		return ll_fail(err, errlen, "the table of map %s does not fit", name);
-	if (rd_map_set(&ds, name, uuid, table, err, errlen))
-		return -1;
-	if (rd_map_queue_timeout(c->env, c->map_queue_s ? c->map_queue_s : 60, why, sizeof(why)))
-		rd_warn("link %s: map %s may queue I/O with no path for ever: %s", r->volume, name, why);
-	if (!moved)
-		return 0;
-
-	if (read_path(c, d, why, sizeof(why)))
-		return ll_fail(err, errlen, "the new path %s does not serve: %s; map %s keeps the old "
-			       "one", d->block, why, name);
-	st = rd_map_path_state(&ds, name, d->devnum, why, sizeof(why));
-	if (st != 'A')
-		return ll_fail(err, errlen, "the new path %s (%s) is %s in map %s%s%s", d->block,
-			       d->devnum, st == 'F' ? "failed" : "not active", name, st ? "" : ": ",
-			       st ? "" : why);
-	/* the old session's paths were put last: the table without them */
-	if (has_old > 0) {
-		np = 0;
-		devs[np++] = d->devnum;
-		for (int i = 0; i < n && np < RD_MAP_PATHS_MAX; i++)
-			if (found[i].block[0] && found[i].devnum[0] &&
-			    rd_hctl_cmp(&found[i].hctl, &d->hctl) && found[i].hctl.host != old.host)
-				devs[np++] = found[i].devnum;
-		if (np < all && (rd_map_table(d->size / 512, devs, np, table, sizeof(table)) ||
-				 rd_map_set(&ds, name, uuid, table, err, errlen)))
-			return -1;
-	}
-	return 0;
-}
-
 static void finish_link(const struct rd_link_ctx *c, const struct rd_link_req *r,
 			const struct rd_sdev *d, uint64_t t0, struct rd_link_result *out)
 {
 	char err[RD_LINK_ERR_MAX - 128];
 
-	out->device_ms = (unsigned int)(now_ms() - t0);
+	out->device_ms = (unsigned int)(rd_link_now_ms() - t0);
 	if (d->size < r->size) {
-		fail(out, RD_LINK_FAILED, "%s has %" PRIu64 " bytes, less than the volume's %" PRIu64,
+		rd_link_fail(out, RD_LINK_FAILED, "%s has %" PRIu64 " bytes, less than the volume's %" PRIu64,
 		     d->block, d->size, r->size);
 		return;
 	}
-	if (r->multipath && map_join(c, r, d, err, sizeof(err))) {
-		fail(out, RD_LINK_FAILED, "%s", err);
+	if (r->multipath && rd_link_map_join(c, r, d, err, sizeof(err))) {
+		rd_link_fail(out, RD_LINK_FAILED, "%s", err);
 		return;
 	}
 	if (r->moved_from.target[0])
-		drop_old(c, r);
+		rd_link_drop_old(c, r);
 	report_device(c, d, r, out);
 	out->state = RD_LINK_LINKED;
 	out->error[0] = '\0';
@@ -697,7 +525,7 @@ static void finish_link(const struct rd_link_ctx *c, const struct rd_link_req *r
 void rd_link_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 		struct rd_link_result *out)
 {
-	uint64_t t0 = now_ms(), deadline, next_scan;
+	uint64_t t0 = rd_link_now_ms(), deadline, next_scan;
 	unsigned int timeout_s = r->timeout_s ? r->timeout_s : 30, host;
 	/* a volume that can move has a path on every node that served it:
 	 * only the one on this entry's session is this entry's device */
@@ -716,7 +544,7 @@ void rd_link_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 	/* 1. there already (the daemon restarted, the entry came again) */
 	n = rd_find_by_wwid(c->env, r->wwid, found, MAX_PATHS, err, sizeof(err));
 	if (n < 0) {
-		fail(out, RD_LINK_FAILED, "%s", err);
+		rd_link_fail(out, RD_LINK_FAILED, "%s", err);
 		return;
 	}
 	if (!own && (d = with_block(found, n, ANY_HOST))) {
@@ -727,26 +555,26 @@ void rd_link_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 	/* 2. the session */
 	rc = rd_session_find(c->env, r->target, r->portal, &s, err, sizeof(err));
 	if (rc < 0) {
-		fail(out, RD_LINK_FAILED, "%s", err);
+		rd_link_fail(out, RD_LINK_FAILED, "%s", err);
 		return;
 	}
 	if (!rc) {
 		if (login(c, r, err, sizeof(err))) {
-			fail(out, RD_LINK_FAILED, "login to %s at %s: %s", r->target, r->portal, err);
+			rd_link_fail(out, RD_LINK_FAILED, "login to %s at %s: %s", r->target, r->portal, err);
 			return;
 		}
 		/* iscsiadm returns once the session is up; sysfs shows it then */
 		while ((rc = rd_session_find(c->env, r->target, r->portal, &s, err, sizeof(err))) == 0 &&
-		       now_ms() < deadline)
+		       rd_link_now_ms() < deadline)
 			nap(c);
 		if (rc <= 0) {
-			fail(out, RD_LINK_FAILED, "logged in to %s at %s, but %s", r->target, r->portal,
+			rd_link_fail(out, RD_LINK_FAILED, "logged in to %s at %s, but %s", r->target, r->portal,
 			     rc < 0 ? err : "no such iSCSI session shows in sysfs");
 			return;
 		}
-		out->login_ms = (unsigned int)(now_ms() - t0);
+		out->login_ms = (unsigned int)(rd_link_now_ms() - t0);
 	} else if (r->multipath) {
-		tune_session(c, r, &s);
+		rd_link_tune_session(c, r, &s);
 	}
 	host = own ? s.host : ANY_HOST;
 
@@ -755,106 +583,65 @@ void rd_link_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 	h.lun = r->lun;
 	rd_session_ids(c->env, &s, &h.channel, &h.target);
 	rd_hctl_fmt(&h, hb);
-	busy(c, s.host, true);
+	rd_link_busy(c, s.host, true);
 	if (own && (d = with_block(found, n, host))) {
 		finish_link(c, r, d, t0, out);
 		goto out;
 	}
 	if (clear_address(c, r, &h, err, sizeof(err))) {
-		fail(out, RD_LINK_FAILED, "%s", err);
+		rd_link_fail(out, RD_LINK_FAILED, "%s", err);
 		goto out;
 	}
 	snprintf(spec, sizeof(spec), "%u %u %" PRIu64, h.channel, h.target, h.lun);
 	if (rd_host_scan(c->env, s.host, spec, err, sizeof(err))) {
-		fail(out, RD_LINK_FAILED, "the scan of LUN %" PRIu64 ": %s", r->lun, err);
+		rd_link_fail(out, RD_LINK_FAILED, "the scan of LUN %" PRIu64 ": %s", r->lun, err);
 		goto out;
 	}
-	out->scan_ms = (unsigned int)(now_ms() - t0);
-	next_scan = now_ms() + RESCAN_EVERY_MS;
+	out->scan_ms = (unsigned int)(rd_link_now_ms() - t0);
+	next_scan = rd_link_now_ms() + RESCAN_EVERY_MS;
 
 	/* 5. the device */
 	for (;;) {
 		n = rd_find_by_wwid(c->env, r->wwid, found, MAX_PATHS, err, sizeof(err));
 		if (n < 0) {
-			fail(out, RD_LINK_FAILED, "%s", err);
+			rd_link_fail(out, RD_LINK_FAILED, "%s", err);
 			goto out;
 		}
 		if ((d = with_block(found, n, host))) {
 			finish_link(c, r, d, t0, out);
 			goto out;
 		}
-		if (now_ms() >= deadline)
+		if (rd_link_now_ms() >= deadline)
 			break;
-		if (now_ms() >= next_scan) {
+		if (rd_link_now_ms() >= next_scan) {
 			/* the LUN may have come after our scan (a slow target);
 			 * a device that sits there with another WWID is not ours */
 			if (clear_address(c, r, &h, err, sizeof(err))) {
-				fail(out, RD_LINK_FAILED, "%s", err);
+				rd_link_fail(out, RD_LINK_FAILED, "%s", err);
 				goto out;
 			}
 			if (rd_host_scan(c->env, s.host, spec, err, sizeof(err)))
 				rd_warn("link %s: scanning LUN %" PRIu64 " again: %s", r->volume, r->lun,
 					err);
-			next_scan = now_ms() + RESCAN_EVERY_MS;
+			next_scan = rd_link_now_ms() + RESCAN_EVERY_MS;
 		}
 		nap(c);
 	}
 	describe(c->env, &h, seen, sizeof(seen));
-	fail(out, RD_LINK_FAILED, "no block device with WWID %s %u s after the scan of host%u "
+	rd_link_fail(out, RD_LINK_FAILED, "no block device with WWID %s %u s after the scan of host%u "
 	     "(LUN %" PRIu64 " of session %u: %s)", r->wwid, timeout_s, s.host, r->lun, s.sid, seen);
 out:
-	busy(c, s.host, false);
+	rd_link_busy(c, s.host, false);
 	if (out->state == RD_LINK_FAILED)
 		rd_warn("link %s: %s", r->volume, out->error);
 }
 
 /* ---- unlink ----------------------------------------------------------------------- */
 
-/* The volume's map (whether or not the entry says multipath: a map made
- * for it before is its own), unless in use and not forced: then out says
- * what holds it, the link stays.  Flushed, then removed.  0 gone (or none),
- * -1 out filled (refused or failed). */
-static int unmap(const struct rd_link_ctx *c, const struct rd_link_req *r,
-		 struct rd_link_result *out)
-{
-	const struct rd_dmsetup ds = { c->dmsetup ? c->dmsetup : "dmsetup", c->iscsiadm_timeout_s };
-	char name[RD_MAP_NAME_MAX], err[RD_LINK_ERR_MAX - 128], why[512];
-	struct rd_sdev md = { 0 };
-	struct rd_map m;
-	int rc;
-
-	rd_map_name(r->volume, name, sizeof(name));
-	rc = rd_map_find(c->env, name, &m, err, sizeof(err));
-	if (rc <= 0) {
-		if (rc < 0)
-			fail(out, RD_LINK_FAILED, "%s", err);
-		return rc;
-	}
-	snprintf(md.block, sizeof(md.block), "%s", m.dm);
-	snprintf(md.devnum, sizeof(md.devnum), "%s", m.devnum);
-	if (!r->force && (rc = rd_device_in_use(c->env, &md, why, sizeof(why)))) {
-		snprintf(out->device, sizeof(out->device), "%s", m.dm);
-		snprintf(out->multipath, sizeof(out->multipath), "%s", name);
-		snprintf(out->by_id, sizeof(out->by_id), "/dev/mapper/%s", name);
-		fail(out, RD_LINK_LINKED, "%s (map %s) is in use: %s", m.dm, name,
-		     rc > 0 ? why : "cannot tell whether it is in use");
-		rd_notice("unlink %s refused: %s", r->volume, out->error);
-		return -1;
-	}
-	/* its node is /dev/mapper/NAME (dmsetup made it, no udev) */
-	snprintf(why, sizeof(why), "mapper/%s", name);
-	flush(c, why, m.devnum);
-	if (rd_map_remove(&ds, name, err, sizeof(err))) {
-		fail(out, RD_LINK_FAILED, "removing map %s (%s): %s", name, m.dm, err);
-		return -1;
-	}
-	return 0;
-}
-
 void rd_unlink_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 		  struct rd_link_result *out)
 {
-	uint64_t deadline = now_ms() + (uint64_t)(r->timeout_s ? r->timeout_s : 30) * 1000;
+	uint64_t deadline = rd_link_now_ms() + (uint64_t)(r->timeout_s ? r->timeout_s : 30) * 1000;
 	struct rd_sdev found[MAX_PATHS];
 	struct rd_session s;
 	char err[RD_LINK_ERR_MAX - 128], why[512], hb[RD_HCTL_LEN];
@@ -864,11 +651,11 @@ void rd_unlink_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 	out->state = RD_LINK_WORKING;
 	snprintf(out->wwid, sizeof(out->wwid), "%s", r->wwid);
 	/* the volume's map first: it holds the paths */
-	if (unmap(c, r, out))
+	if (rd_link_unmap(c, r, out))
 		return;
 	n = rd_find_by_wwid(c->env, r->wwid, found, MAX_PATHS, err, sizeof(err));
 	if (n < 0) {
-		fail(out, RD_LINK_FAILED, "%s", err);
+		rd_link_fail(out, RD_LINK_FAILED, "%s", err);
 		return;
 	}
 	/* every path is checked before any is deleted: all or nothing */
@@ -876,7 +663,7 @@ void rd_unlink_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 		rc = rd_device_in_use(c->env, &found[i], why, sizeof(why));
 		if (rc) {
 			report_device(c, &found[i], r, out);
-			fail(out, RD_LINK_LINKED, "%s is in use: %s", found[i].block,
+			rd_link_fail(out, RD_LINK_LINKED, "%s is in use: %s", found[i].block,
 			     rc > 0 ? why : "cannot tell whether it is in use");
 			rd_notice("unlink %s refused: %s", r->volume, out->error);
 			return;
@@ -885,27 +672,27 @@ void rd_unlink_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 	for (int i = 0; i < n; i++) {
 		rd_hctl_fmt(&found[i].hctl, hb);
 		if (found[i].block[0])
-			flush(c, found[i].block, found[i].devnum);
+			rd_link_flush(c, found[i].block, found[i].devnum);
 		rd_info("unlink %s: deleting %s (%s)%s", r->volume, hb,
 			found[i].block[0] ? found[i].block : "no block device",
 			r->force ? ", forced" : "");
-		busy(c, found[i].hctl.host, true);
+		rd_link_busy(c, found[i].hctl.host, true);
 		rc = rd_sdev_delete(c->env, &found[i].hctl, err, sizeof(err));
-		if (!rc && !gone(c, &found[i].hctl, deadline))
+		if (!rc && !rd_link_gone(c, &found[i].hctl, deadline))
 			rc = ll_fail(err, sizeof(err), "%s was deleted but is still there", hb);
-		busy(c, found[i].hctl.host, false);
+		rd_link_busy(c, found[i].hctl.host, false);
 		if (rc) {
-			fail(out, RD_LINK_FAILED, "%s", err);
+			rd_link_fail(out, RD_LINK_FAILED, "%s", err);
 			return;
 		}
 	}
 	out->state = RD_LINK_UNLINKED;
 	rc = rd_session_find(c->env, r->target, r->portal, &s, err, sizeof(err));
 	if (rc > 0)
-		rc = session_has_disk(c->env, &s, err, sizeof(err)) == 0 ? 1 : 0;
+		rc = rd_link_session_has_disk(c->env, &s, err, sizeof(err)) == 0 ? 1 : 0;
 	/* the device is gone, which is what the manager waits for: a logout
 	 * that fails is said, not a failure of the unlink */
-	if (rc > 0 && logout(c, r, err, sizeof(err)))
+	if (rc > 0 && rd_link_logout(c, r, err, sizeof(err)))
 		rc = -1;
 	if (rc < 0) {
 		snprintf(out->error, sizeof(out->error), "the device is gone, but: %s", err);
