@@ -147,18 +147,20 @@ static void add_lease(struct pg_agent *a, const struct pg_actual *actual,
 {
 	const struct pg_target *t;
 	json_object *l;
-	uint64_t epoch;
-	char word[8];
+	uint64_t epoch, gen;
+	char word[8], hex[17];
 
 	if (!vol->has_lun || vol->delete || !pg_bsopts_has(vol->lun.bsopts, "lease=on"))
 		return;
 	t = pg_actual_target(actual, vol->lun.iqn);
 	if (!t || pg_status_lease(a->o.status_dir, a->ro.tgt.control_port, t->tid, vol->lun.lun,
-				  word, &epoch) != 1)
+				  word, &epoch, &gen) != 1)
 		return;
 	l = json_object_new_object();
 	json_object_object_add(l, "state", json_object_new_string(word));
 	json_object_object_add(l, "epoch", json_object_new_int64((int64_t)epoch));
+	snprintf(hex, sizeof(hex), "%016" PRIx64, gen);
+	json_object_object_add(l, "generation", json_object_new_string(hex));
 	json_object_object_add(v, "lease", l);
 }
 
@@ -555,6 +557,7 @@ struct pg_agent *pg_agent_new(struct event_base *base, const struct pg_agent_opt
 		goto err;
 	lo.client = a->client;
 	lo.tgt = &a->ro.tgt;
+	lo.status_dir = a->o.status_dir;
 	lo.log = o->log;
 	lo.log_arg = o->log_arg;
 	a->leases = pg_leases_new(base, &lo, err, errlen);

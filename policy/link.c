@@ -612,6 +612,21 @@ void pm_links_sweep(struct pm_manager *m)
 
 /* ---- the host's side ---- */
 
+/* Whether volume name is doubled: its copies on other nodes may take
+ * its place (failover.c). */
+static bool doubled(struct pm_manager *m, const char *name)
+{
+	char key[PS_KEY_MAX + 1];
+	json_object *vol;
+	bool yes;
+
+	pm_key(key, "volumes/%s", name);
+	vol = pm_get(m, key, NULL);
+	yes = vol && !strcmp(pm_str(vol, "way"), "doubled");
+	json_object_put(vol);
+	return yes;
+}
+
 json_object *pm_links_for_host(struct pm_manager *m, const char *host_id)
 {
 	json_object *out = json_object_new_array(), *h = pm_host_get(m, host_id, NULL), *hchap = NULL;
@@ -647,6 +662,14 @@ json_object *pm_links_for_host(struct pm_manager *m, const char *host_id)
 		json_object_object_add(e, "timeout_s", json_object_new_int64(pm_int(l, "timeout_s")));
 		json_object_object_add(e, "force", json_object_new_boolean(
 			json_object_object_get_ex(l, "force", &chap) && json_object_get_boolean(chap)));
+		/* a doubled volume can move to another node (failover): the host
+		 * keeps it behind a multipath map of its own */
+		if (doubled(m, pm_str(l, "volume")))
+			json_object_object_add(e, "multipath", json_object_new_boolean(true));
+		/* it moved: the same volume (WWID) from another target, portal
+		 * or LUN; the host swaps the path under its map */
+		if (json_object_object_get_ex(l, "moved_from", &chap) && chap)
+			json_object_object_add(e, "moved_from", json_object_get(chap));
 		json_object_array_add(out, e);
 		/* the host is told now: the first time for this request */
 		if (!strcmp(state, "presented") && !step_of(l, "host_told")) {

@@ -45,6 +45,10 @@ struct pm_lease {
 	int64_t epoch;			/* the revision that granted it */
 	int64_t deadline_ms;		/* pm_mono_ms(): renewed before it, or expired */
 	bool held;			/* false: its expiry is recorded */
+	/* the primary's generation the holder last reported, recorded in
+	 * leases/NAME ("": none yet): a leg with it holds every write
+	 * acknowledged (the module acknowledges no write of another) */
+	char generation[17];
 };
 
 struct pm_manager {

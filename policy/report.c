@@ -19,7 +19,7 @@
  *                                   "state": "up"|"syncing"|"connecting"|"down"|"refused",
  *                                   "left_bytes": N, "error": "..."}],
  *                       "lease": {"state": "none"|"held"|"expired"|"deposed",
- *                                 "epoch": N}}}}
+ *                                 "epoch": N, "generation": "16 hex digits"}}}}
  *
  * Every field is optional: an agent reports what it knows.  Paths (areas',
  * images') are checked here too (pm_path_check), so that this file and
@@ -240,11 +240,12 @@ static int parse_copy(json_object *in, size_t i, json_object *list, struct pjr_e
 }
 
 /* The write lease the serving LUN's module holds (its status file):
- * {"state":"none"|"held"|"expired"|"deposed","epoch"}, into v. */
+ * {"state":"none"|"held"|"expired"|"deposed","epoch"[,"generation"]},
+ * into v (generation: its copy's, 16 lower-case hex digits). */
 static int parse_lease(json_object *in, json_object *v, struct pjr_err *e)
 {
-	static const char *const fields[] = { "state", "epoch", NULL };
-	const char *state;
+	static const char *const fields[] = { "state", "epoch", "generation", NULL };
+	const char *state, *gen = NULL;
 	int64_t epoch = 0;
 	json_object *l;
 
@@ -252,8 +253,14 @@ static int parse_lease(json_object *in, json_object *v, struct pjr_err *e)
 		return pjr_fail(e, 400, "lease", "field 'lease' must be an object");
 	if (pjr_only(in, fields, e) ||
 	    pjr_string(in, "state", true, 16, PJR_NAME, &state, e) ||
-	    pjr_int(in, "epoch", true, 0, (1LL << 48) - 1, &epoch, e))
+	    pjr_int(in, "epoch", true, 0, (1LL << 48) - 1, &epoch, e) ||
+	    pjr_string(in, "generation", false, 16, PJR_NAME, &gen, e))
 		return nested(e, "lease");
+	if (gen && (strlen(gen) != 16 || strspn(gen, "0123456789abcdef") != 16)) {
+		pjr_fail(e, 400, "generation", "field 'generation' must be 16 lower-case hex "
+			 "digits, not '%s'", gen);
+		return nested(e, "lease");
+	}
 	if (strcmp(state, "none") && strcmp(state, "held") && strcmp(state, "expired") &&
 	    strcmp(state, "deposed")) {
 		pjr_fail(e, 400, "state", "field 'state' must be none, held, expired or deposed, "
@@ -263,6 +270,8 @@ static int parse_lease(json_object *in, json_object *v, struct pjr_err *e)
 	l = json_object_new_object();
 	json_object_object_add(l, "state", json_object_new_string(state));
 	json_object_object_add(l, "epoch", json_object_new_int64(epoch));
+	if (gen)
+		json_object_object_add(l, "generation", json_object_new_string(gen));
 	json_object_object_add(v, "lease", l);
 	return 0;
 }

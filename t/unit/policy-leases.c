@@ -251,6 +251,57 @@ static void test_refusals(void)
 	json_object_put(r);
 }
 
+/* The holder's generations: recorded when new, answered back. */
+static void test_generation(void)
+{
+	json_object *r = NULL, *ev;
+	int64_t before = revision_now(), rev = 0;
+	char key[PS_KEY_MAX + 1];
+	struct ps_kv kv = { 0 }, kv2 = { 0 };
+
+	is_int(renew(0, "{\"volumes\":[\"m\"]}", &r), 200, "a renewal without a generation");
+	ok(!member(lease_of(r, "m"), "generation"), "... none answered: none recorded yet");
+	json_object_put(r);
+	is_int(renew(0, "{\"volumes\":[\"m\"],\"generations\":{\"m\":\"53109b3905b28803\"}}",
+		     &r), 200, "db1 reports m's generation");
+	is_str(jstr(lease_of(r, "m"), "generation"), "53109b3905b28803", "... answered back");
+	is_int(pm_int(lease_of(r, "m"), "epoch"), epoch1, "... the same epoch");
+	json_object_put(r);
+	wait_ms(20);
+	ev = last_event(before, "/lunlink/leases/m", &rev);
+	is_str(jstr(ev, "generation"), "53109b3905b28803", "... recorded in leases/m (an event)");
+	is_str(jstr(ev, "state"), "held", "... still held");
+	json_object_put(ev);
+	pm_key(key, "leases/m");
+	ps_get(st, key, &kv);
+	is_int(renew(0, "{\"volumes\":[\"m\"],\"generations\":{\"m\":\"53109b3905b28803\"}}",
+		     &r), 200, "the same generation again");
+	ps_kv_free(&kv2);
+	ps_get(st, key, &kv2);
+	is_int(kv2.mod_revision, kv.mod_revision, "... nothing written");
+	ps_kv_free(&kv);
+	ps_kv_free(&kv2);
+	json_object_put(r);
+	is_int(renew(0, "{\"volumes\":[\"m\"]}", &r), 200, "a renewal without one");
+	is_str(jstr(lease_of(r, "m"), "generation"), "53109b3905b28803", "... answers the recorded one");
+	json_object_put(r);
+	is_int(renew(1, "{\"volumes\":[\"m\"],\"generations\":{\"m\":\"0000000000000001\"}}",
+		     &r), 200, "db2, not the primary's node, reports one");
+	ok(!lease_of(r, "m"), "... refused");
+	json_object_put(r);
+	is_int(renew(0, "{\"volumes\":[\"m\"]}", &r), 200, "db1 renews");
+	is_str(jstr(lease_of(r, "m"), "generation"), "53109b3905b28803",
+	       "... the generation db2 reported was not recorded");
+	json_object_put(r);
+	ok(renew(0, "{\"volumes\":[\"m\"],\"generations\":{\"m\":\"53109B3905B28803\"}}", &r) ==
+	   400 && !strcmp(err_field(r), "generations"), "a generation in upper case: 400 naming it");
+	like(err_message(r), "16 lower-case hex digits", "... saying what it must be");
+	json_object_put(r);
+	ok(renew(0, "{\"volumes\":[\"m\"],\"generations\":[\"53109b3905b28803\"]}", &r) ==
+	   400 && !strcmp(err_field(r), "generations"), "generations not an object: 400");
+	json_object_put(r);
+}
+
 /* What db1's tgtd holds, as its agent reports it, shows with the lease. */
 static void test_lun_view(void)
 {
@@ -291,6 +342,11 @@ static void test_expiry(void)
 	is_int(pm_int(l, "left_ms"), 0, "... nothing left");
 	json_object_put(l);
 	ev = last_event(before, "/lunlink/leases/m", &rev);
+	for (int i = 0; i < 10 && strcmp(jstr(ev, "state"), "expired"); i++) {
+		json_object_put(ev);	/* the tick, once a second, records it */
+		wait_ms(100);
+		ev = last_event(before, "/lunlink/leases/m", &rev);
+	}
 	is_str(jstr(ev, "state"), "expired", "the expiry is an event");
 	is_int(pm_int(ev, "epoch"), epoch1, "... of that epoch");
 	json_object_put(ev);
@@ -428,6 +484,7 @@ int main(void)
 		return done_testing();
 	setup();
 	test_grant_and_renew();
+	test_generation();
 	test_refusals();
 	test_lun_view();
 	test_expiry();
