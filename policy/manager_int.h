@@ -375,6 +375,14 @@ void pm_lease_forget(struct pm_manager *m, const char *volume);
  * volume's record. */
 json_object *pm_lease_json(struct pm_manager *m, json_object *vol);
 /*
+ * A doubled volume's legs as GET /v1/volumes shows them (failover.c):
+ * [{"node","node_id","generation","promotable"[,"why_not"]}], promotable
+ * when the leg's superblock generation (its node's report) is the
+ * primary's recorded one and its node is online.  The first promotable
+ * leg's node id into promote_id ("" if none; promote_id may be NULL).
+ */
+json_object *pm_volume_legs_json(struct pm_manager *m, json_object *vol, char *promote_id);
+/*
  * The seam for failover: the volumes whose lease ran out more than
  * PM_LEASE_GRACE_MS ago and was not granted again, whose primary may be
  * handed to another node.  Up to max names into names; returns how many

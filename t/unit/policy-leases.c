@@ -302,6 +302,64 @@ static void test_generation(void)
 	json_object_put(r);
 }
 
+/* Leg i of volume vol as GET /v1/volumes/NAME shows it (a new reference). */
+static json_object *leg_shown(const char *vol, size_t i)
+{
+	char path[96];
+	json_object *r = NULL, *l;
+
+	snprintf(path, sizeof(path), "/v1/volumes/%s", vol);
+	call(admin, "GET", path, NULL, &r, NULL);
+	l = json_object_get(json_object_array_get_idx(member(r, "legs"), i));
+	json_object_put(r);
+	return l;
+}
+
+/* db2's leg of m is promotable only with the primary's recorded generation. */
+static void test_promotable(void)
+{
+	json_object *l, *vol;
+	char id[PM_ID_LEN + 1], key[PS_KEY_MAX + 1];
+
+	l = leg_shown("m", 0);
+	is_str(jstr(l, "node"), "db2", "m's leg is on db2");
+	ok(!json_object_get_boolean(member(l, "promotable")), "... not promotable before it "
+	   "reported its generation");
+	like(jstr(l, "why_not"), "has not reported", "... saying so");
+	json_object_put(l);
+	json_object_object_add(nodes[1].vols, "m", json_tokener_parse(
+		"{\"state\":\"ready\",\"leg_generation\":\"1a50d3f4fb62e39d\"}"));
+	report_all();
+	l = leg_shown("m", 0);
+	is_str(jstr(l, "generation"), "1a50d3f4fb62e39d", "db2 reports its leg's generation");
+	ok(!json_object_get_boolean(member(l, "promotable")), "... another than the primary's: "
+	   "not promotable");
+	like(jstr(l, "why_not"), "is not the primary's 53109b3905b28803: it lacks writes",
+	     "... it lacks acknowledged writes");
+	json_object_put(l);
+	json_object_object_add(nodes[1].vols, "m", json_tokener_parse(
+		"{\"state\":\"ready\",\"leg_generation\":\"53109b3905b28803\"}"));
+	report_all();
+	l = leg_shown("m", 0);
+	ok(json_object_get_boolean(member(l, "promotable")), "the primary's generation: promotable");
+	ok(!member(l, "why_not"), "... with no why_not");
+	json_object_put(l);
+	pm_key(key, "volumes/m");
+	vol = pm_get(m, key, NULL);
+	json_object_put(pm_volume_legs_json(m, vol, id));
+	json_object_put(vol);
+	is_str(id, jstr(l = leg_shown("m", 0), "node_id"), "the promotion would take db2's leg");
+	json_object_put(l);
+	ok(renew(0, "{\"volumes\":[\"m\"],\"generations\":{\"m\":\"2a5c7405f32f2283\"}}",
+		 &l) == 200, "the primary starts a new generation (a leg dropped) and reports it");
+	json_object_put(l);
+	l = leg_shown("m", 0);
+	ok(!json_object_get_boolean(member(l, "promotable")), "... db2's leg is no longer "
+	   "promotable");
+	json_object_put(l);
+	json_object_object_del(nodes[1].vols, "m");
+}
+
 /* What db1's tgtd holds, as its agent reports it, shows with the lease. */
 static void test_lun_view(void)
 {
@@ -485,6 +543,7 @@ int main(void)
 	setup();
 	test_grant_and_renew();
 	test_generation();
+	test_promotable();
 	test_refusals();
 	test_lun_view();
 	test_expiry();
