@@ -350,7 +350,7 @@ int pm_chap_make(char user[PM_CHAP_USER_LEN + 1], char secret[PM_CHAP_SECRET_LEN
 
 /* ---- lease.c ---- */
 
-#define PM_LEASES_PER_CALL	256	/* volumes one renewal names */
+#define PM_LEASES_PER_CALL	1024	/* volumes one renewal names: all a node may serve (PG_VOLUMES_MAX) */
 /* After a lease's deadline, how long before another node may have it:
  * the holder's tgtd stopped acknowledging writes before the deadline
  * (its agent's margin); the grace covers the clocks' rates and a late
