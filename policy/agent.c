@@ -37,13 +37,19 @@
 #include "agent.h"
 #include "agent_lease.h"
 #include "client.h"
+#include "lunlink/image.h"
 #include "lunlink/initiator.h"
 #include "status_file.h"
 
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -164,6 +170,33 @@ static void add_lease(struct pg_agent *a, const struct pg_actual *actual,
 	json_object_object_add(v, "lease", l);
 }
 
+/* A leg's image (its LUN exported raw=on): the generation in its
+ * superblock, which the manager compares with the primary's recorded one
+ * (equal: the leg holds every acknowledged write, it may be promoted). */
+static void add_leg_generation(const struct pg_volume *vol, json_object *v)
+{
+	struct ll_image im;
+	struct stat st;
+	uint64_t size = 0;
+	char hex[17], err[256];
+	int fd;
+
+	if (!vol->has_lun || vol->delete || !pg_bsopts_has(vol->lun.bsopts, "raw=on"))
+		return;
+	fd = open(vol->lun.path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
+		size = (uint64_t)st.st_size;
+	else if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, &size))
+		size = 0;
+	if (size && ll_image_read(fd, size, &im, err, sizeof(err)) == 1) {
+		snprintf(hex, sizeof(hex), "%016" PRIx64, im.gen_current);
+		json_object_object_add(v, "leg_generation", json_object_new_string(hex));
+	}
+	close(fd);
+}
+
 static json_object *report_json(struct pg_agent *a)
 {
 	json_object *r = json_object_new_object(), *tgtd = json_object_new_object();
@@ -264,6 +297,7 @@ static json_object *report_json(struct pg_agent *a)
 				add_copies(a, &actual, &a->desired.volumes[i], v);
 				add_lease(a, &actual, &a->desired.volumes[i], v);
 			}
+			add_leg_generation(&a->desired.volumes[i], v);
 			json_object_object_add(vols, a->desired.volumes[i].name, v);
 		}
 		json_object_object_add(r, "volumes", vols);

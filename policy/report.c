@@ -18,6 +18,7 @@
  *                       "copies": [{"node": "ID", "url": "iscsi://...",
  *                                   "state": "up"|"syncing"|"connecting"|"down"|"refused",
  *                                   "left_bytes": N, "error": "..."}],
+ *                       "leg_generation": "16 hex digits",
  *                       "lease": {"state": "none"|"held"|"expired"|"deposed",
  *                                 "epoch": N, "generation": "16 hex digits"}}}}
  *
@@ -280,9 +281,9 @@ static int parse_volume(const char *name, json_object *in, json_object *vols,
 			struct pjr_err *e)
 {
 	static const char *const fields[] = { "state", "error", "desired_revision", "size",
-					      "copies", "lease", NULL };
+					      "copies", "lease", "leg_generation", NULL };
 	char place[96];
-	const char *state, *error = NULL;
+	const char *state, *error = NULL, *leg_gen = NULL;
 	int64_t desired = 0;
 	uint64_t size = 0;
 	json_object *v, *copies, *list, *lease;
@@ -298,8 +299,14 @@ static int parse_volume(const char *name, json_object *in, json_object *vols,
 	    pjr_string(in, "error", false, ERROR_MAX, PJR_TEXT, &error, e) ||
 	    pjr_int(in, "desired_revision", false, 0, INT64_MAX, &desired, e) ||
 	    pjr_size(in, "size", false, 0, SIZE_MAX_BYTES, &size, e) ||
-	    get_array(in, "copies", COPIES_MAX, &copies, e))
+	    get_array(in, "copies", COPIES_MAX, &copies, e) ||
+	    pjr_string(in, "leg_generation", false, 16, PJR_NAME, &leg_gen, e))
 		return nested(e, place);
+	if (leg_gen && (strlen(leg_gen) != 16 || strspn(leg_gen, "0123456789abcdef") != 16)) {
+		pjr_fail(e, 400, "leg_generation", "field 'leg_generation' must be 16 lower-case hex "
+			 "digits, not '%s'", leg_gen);
+		return nested(e, place);
+	}
 	if (strcmp(state, "ready") && strcmp(state, "working") && strcmp(state, "failed")) {
 		pjr_fail(e, 400, "state", "field 'state' must be ready, working or failed, not '%s'",
 			 state);
@@ -312,6 +319,8 @@ static int parse_volume(const char *name, json_object *in, json_object *vols,
 	json_object_object_add(v, "desired_revision", json_object_new_int64(desired));
 	if (json_object_object_get_ex(in, "size", NULL))
 		add_size(v, "size", size);
+	if (leg_gen)	/* its leg image's superblock: promotable if the primary's */
+		json_object_object_add(v, "leg_generation", json_object_new_string(leg_gen));
 	if (json_object_object_get_ex(in, "lease", &lease) && parse_lease(lease, v, e))
 		return nested(e, place);
 	if (!copies)
