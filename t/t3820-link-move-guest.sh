@@ -34,9 +34,10 @@ RESCAND="$SRC_DIR/initiator/lunlink-rescand"
 # for the map, the switchover and the promotion for the moves
 grep -q '"multipath"' "$SRC_DIR"/policy/link.c ||
 	skip_all "waits for the cluster side (branch failover): the manager's link entry has no \"multipath\" yet (doc/link.md, When a volume moves)"
-SWITCHOVER_WAIT="the switchover and failover steps wait for the cluster side (branch failover, issue 18): \`lunlinkctl volume switchover NAME --to NODE\` and the promotion, which re-present the link on the new node with \"moved_from\" in the host's entry"
-"$CTL" volume switchover 2>&1 | grep -q "unknown subcommand switchover" ||
-	test_set_prereq SWITCHOVER
+SWITCHOVER_WAIT="the switchover step waits for the cluster side (branch failover, issue 18): POST /v1/volumes/NAME/switchover (or lunlinkctl volume switchover NAME --to NODE), which re-presents the link on the new node with \"moved_from\" in the host's entry"
+FAILOVER_WAIT="the kill step waits for the cluster side (branch failover, issue 18): the automatic promotion when a primary's lease expires with its node offline (pm_leases_expired used by policy/failover.c)"
+grep -q '"switchover"' "$SRC_DIR"/policy/volume_ops.c && test_set_prereq SWITCHOVER
+grep -q pm_leases_expired "$SRC_DIR"/policy/failover.c 2>/dev/null && test_set_prereq FAILOVER
 GUEST_EXTRAS=multipath
 guest_prepare || skip_all "$GUEST_SKIP"
 
@@ -83,6 +84,21 @@ writer_ended() { g "grep -qx \"END 0\" /tmp/$1.done"; }
 uptime() { g "cut -d\" \" -f1 /proc/uptime"; }
 ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
 EXT4_ERRORS="EXT4-fs (error|warning)|Buffer I/O error on dev dm|Aborting journal|Remounting|I/O error, dev dm"
+# switchover VOLUME NODE: with lunlinkctl when it has the command, else
+# the API's POST with an admin certificate (made once, from node 1)
+switchover() {
+	if ! "$CTL" volume switchover 2>&1 | grep -q "unknown subcommand switchover"; then
+		ctl volume switchover "$1" --to "$2"
+		return
+	fi
+	if ! [ -s admin.crt ]; then
+		tok=$(ctl token create --role admin) &&
+		node_exec 1 "$TOOL" join "https://$MGR_ADDR:$JOIN_PORT" mgr/ca/ca.crt "$tok" \
+			t3820-admin admin.key admin.crt >/dev/null || return 1
+	fi
+	node_exec 1 "$TOOL" call "https://$MGR_ADDR:$API_PORT" POST "/v1/volumes/$1/switchover" \
+		"{\"to\":\"$2\"}" --ca mgr/ca/ca.crt --cert admin.crt --key admin.key
+}
 # the map's table in the guest has exactly the one path of the session to node $1
 map_on() {
 	g "DM_DISABLE_UDEV=1 dmsetup table lunlink-v" >table &&
@@ -158,9 +174,10 @@ test_expect_success 'ext4 on the map, mounted, a writer writing' '
 '
 
 test_have_prereq SWITCHOVER || tap_note "$SWITCHOVER_WAIT"
+test_have_prereq FAILOVER || tap_note "$FAILOVER_WAIT"
 test_expect_success SWITCHOVER 'switchover to node 3: the map takes node 3'"'"'s path and drops node 2'"'"'s, the writer goes on' '
 	t_sw=$(uptime) &&
-	ctl volume switchover v --to n3 &&
+	switchover v n3 &&
 	{ wait_for 60 moved_to 3 || { g "tail -n 30 /tmp/rescand.log"; false; }; } &&
 	test "$(jq -r .device.name v.json)" = "$(link_field device.name)" &&
 	wait_for 60 started_after w "$(uptime)" &&
@@ -170,7 +187,7 @@ test_expect_success SWITCHOVER 'switchover to node 3: the map takes node 3'"'"'s
 	g dmesg >dmesg1 && ! grep -E "$EXT4_ERRORS" dmesg1
 '
 
-test_expect_success SWITCHOVER 'kill -9 of node 3'"'"'s tgtd and agent: node 2 is promoted, the map follows, the writer goes on' '
+test_expect_success FAILOVER 'kill -9 of node 3'"'"'s tgtd and agent: node 2 is promoted, the map follows, the writer goes on' '
 	kill -9 $N3_PID && agent_kill 3 && t_kill=$(uptime) && wait $N3_PID 2>/dev/null
 	N3_PID= &&
 	{ wait_for 120 moved_to 2 || { g "tail -n 30 /tmp/rescand.log"; false; }; } &&
