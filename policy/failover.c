@@ -254,7 +254,13 @@ int pm_volume_promote(struct pm_manager *m, const char *name, const char *to_id,
 	set_s(newl, "bsopts", bsopts);
 	set_s(newl, "scsi_sn", pm_str(oldl, "scsi_sn"));	/* the same WWID */
 	set_s(newl, "scsi_id", pm_str(oldl, "scsi_id"));
-	json_object_object_add(newl, "acl", json_object_new_array());
+	/* lent (or linked: pm_link_move below sets the host's): the
+	 * borrower's ACL and CHAP account go with it */
+	json_object_object_add(newl, "acl", json_object_object_get_ex(oldl, "acl", &s) ?
+			       json_object_get(s) : json_object_new_array());
+	json_object_object_del(newl, "chap");
+	if (json_object_object_get_ex(oldl, "chap", &s))
+		json_object_object_add(newl, "chap", json_object_get(s));
 	/* the old primary: its image exported raw, a leg of the new one */
 	set_s(oldl, "iqn", old_leg_iqn);
 	json_object_object_add(oldl, "lun", json_object_new_int(1));
