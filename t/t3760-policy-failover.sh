@@ -74,4 +74,27 @@ test_expect_success 'node 2'"'"'s image is node 3'"'"'s leg, in sync: both copie
 	data_at n3/area/v.img 300 128 >c3 && test_cmp w2 c3
 '
 
+test_expect_success 'kill -9 of node 3'"'"'s tgtd and agent: the manager promotes node 2'"'"'s leg, the writes go on through its URL' '
+	head -c 65536 /dev/urandom >w3 &&
+	write_acked "$url3" 500 w3 &&
+	t0=$(now_ms) &&
+	kill -9 "$N3_PID" && N3_PID= &&
+	agent_kill 3 &&
+	wait_for 30 eval "test \"\$(vol_field .serving.node)\" = n2" &&
+	t1=$(now_ms) &&
+	test "$(vol_field .last_failover.kind)" = failover &&
+	test "$(vol_field .last_failover.from)" = n3 &&
+	test "$(vol_field .identity.wwid)" = "$wwid" &&
+	url2=$(lent_url v) &&
+	head -c 65536 /dev/urandom >w4 &&
+	wait_for 30 write_acked "$url2" 700 w4 &&
+	echo "node 2 promoted $((t1 - t0)) ms after the kill; its first write acknowledged $(( $(now_ms) - t0 )) ms after it (lease_ms $LEASE_MS)" &&
+	for w in 100:w1 300:w2 500:w3 700:w4; do
+		"$IO" "$url2" read ${w%%:*} 128 back && test_cmp ${w#*:} back || return 1
+	done &&
+	"$IO" "$url2" sync &&
+	data_at n2/area/v.img 500 128 >c2 && test_cmp w3 c2 &&
+	data_at n2/area/v.img 700 128 >c2 && test_cmp w4 c2
+'
+
 test_done
