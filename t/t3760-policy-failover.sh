@@ -97,4 +97,21 @@ test_expect_success 'kill -9 of node 3'"'"'s tgtd and agent: the manager promote
 	data_at n2/area/v.img 700 128 >c2 && test_cmp w4 c2
 '
 
+# leg_of NODE FIELD: a field of the volume's leg on NODE
+leg_of() { vol_field ".legs[] | select(.node == \"$1\") | .$2"; }
+
+test_expect_success 'node 3 restarted: its image comes back as node 2'"'"'s leg, resynced; the copies are equal' '
+	TGTD_PORT=$N3_PORT node_tgtd_start 3 &&
+	agent_start 3 &&
+	wait_for 30 node_is n3 online &&
+	wait_for 90 eval "test \"\$(leg_of n3 promotable)\" = true" &&
+	leg_of n3 generation &&
+	"$IO" "$url2" sync &&
+	for w in 100:w1 300:w2 500:w3 700:w4; do
+		data_at n3/area/v.img ${w%%:*} 128 >c3 && test_cmp ${w#*:} c3 || return 1
+	done &&
+	data_at n2/area/v.img 0 32768 >all2 && data_at n3/area/v.img 0 32768 >all3 &&
+	test_cmp all2 all3
+'
+
 test_done
