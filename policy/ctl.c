@@ -43,6 +43,7 @@ static const struct command commands[] = {
 	{ "volume show", "volume show NAME", ctl_volume_show },
 	{ "volume delete", "volume delete NAME", ctl_volume_delete },
 	{ "volume resize", "volume resize NAME --size SIZE", ctl_volume_resize },
+	{ "volume switchover", "volume switchover NAME --to NODE", ctl_volume_switchover },
 	{ "lend", "lend VOLUME --to IQN", ctl_lend },
 	{ "return", "return VOLUME", ctl_return },
 	{ "host list", "host list", ctl_host_list },

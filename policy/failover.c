@@ -254,7 +254,13 @@ int pm_volume_promote(struct pm_manager *m, const char *name, const char *to_id,
 	set_s(newl, "bsopts", bsopts);
 	set_s(newl, "scsi_sn", pm_str(oldl, "scsi_sn"));	/* the same WWID */
 	set_s(newl, "scsi_id", pm_str(oldl, "scsi_id"));
-	json_object_object_add(newl, "acl", json_object_new_array());
+	/* lent (or linked: pm_link_move below sets the host's): the
+	 * borrower's ACL and CHAP account go with it */
+	json_object_object_add(newl, "acl", json_object_object_get_ex(oldl, "acl", &s) ?
+			       json_object_get(s) : json_object_new_array());
+	json_object_object_del(newl, "chap");
+	if (json_object_object_get_ex(oldl, "chap", &s))
+		json_object_object_add(newl, "chap", json_object_get(s));
 	/* the old primary: its image exported raw, a leg of the new one */
 	set_s(oldl, "iqn", old_leg_iqn);
 	json_object_object_add(oldl, "lun", json_object_new_int(1));
@@ -294,6 +300,14 @@ int pm_volume_promote(struct pm_manager *m, const char *name, const char *to_id,
 	set_s(last, "to", pm_str(nn, "name"));
 	json_object_object_add(last, "revision", json_object_new_int64(rev));
 	json_object_object_add(last, "promoted_ms", json_object_new_int64(ps_now_ms()));
+	pm_key(key, "leases/%s", name);
+	if ((s = pm_get(m, key, NULL))) {	/* when the old primary's lease ran out */
+		if (!strcmp(pm_str(s, "state"), "expired"))
+			json_object_object_add(last, "lease_expired_ms",
+					       json_object_new_int64(pm_int(s, "expired_ms")));
+		json_object_put(s);
+	}
+	json_object_object_del(vol, "failover");	/* a none-promotable verdict is over */
 	json_object_object_add(vol, "last_failover", last);
 	/* a link moves with it */
 	link = pm_link_get(m, name, &lkv);
@@ -390,4 +404,71 @@ out:
 	json_object_put(vol);
 	json_object_put(node);
 	json_object_put(body);
+}
+
+/* ---- automatic failover ---- */
+
+/* Volume name cannot be failed over: said in its record (an event) and
+ * the log, once per reason. */
+static void none_promotable(struct pm_manager *m, const char *name, json_object *vol,
+			    int64_t vol_mod, const char *why)
+{
+	json_object *f = NULL, *o;
+
+	if (json_object_object_get_ex(vol, "failover", &f) && !strcmp(pm_str(f, "why"), why))
+		return;
+	o = json_object_new_object();
+	set_s(o, "state", "none promotable");
+	set_s(o, "why", why);
+	json_object_object_add(o, "at_ms", json_object_new_int64(ps_now_ms()));
+	json_object_object_add(vol, "failover", o);
+	if (pm_volume_commit(m, name, vol, vol_mod, NULL, 0, NULL) == 0)
+		pm_log(m, "volume %s: failed-over: none promotable (%s); nothing serves it until its "
+		       "primary's node returns", name, why);
+}
+
+void pm_failover_tick(struct pm_manager *m)
+{
+	char names[16][PJR_NAME_MAX + 1];
+	size_t n = pm_leases_expired(m, names, 16);
+
+	for (size_t i = 0; i < n && i < 16; i++) {
+		char key[PS_KEY_MAX + 1], id[PM_ID_LEN + 1], why[1024];
+		struct ps_kv vkv = { 0 };
+		json_object *vol, *lease, *node, *serving = NULL, *legs;
+		int64_t rev = 0;
+		bool offline;
+
+		pm_key(key, "leases/%s", names[i]);
+		lease = pm_get(m, key, NULL);
+		pm_key(key, "nodes/%s", pm_str(lease, "node_id"));
+		node = pm_get(m, key, NULL);
+		offline = !node || strcmp(pm_str(node, "state"), "online");
+		pm_key(key, "volumes/%s", names[i]);
+		vol = pm_get(m, key, &vkv);
+		json_object_object_get_ex(vol, "serving", &serving);
+		/* the holder's node is alive (its agent or manager link is what
+		 * failed: it renews again, or the operator moves it), or the
+		 * volume was promoted already and the new node's lease is due */
+		if (!vol || !lease || !offline ||
+		    strcmp(pm_str(serving, "node_id"), pm_str(lease, "node_id")) ||
+		    (strcmp(pm_str(vol, "state"), "ready") && strcmp(pm_str(vol, "state"), "degraded")))
+			goto next;
+		legs = pm_volume_legs_json(m, vol, id);
+		if (!id[0]) {
+			size_t k = json_object_array_length(legs);
+
+			snprintf(why, sizeof(why), "%s", k ? pm_str(json_object_array_get_idx(legs, 0),
+								  "why_not") : "no leg");
+			none_promotable(m, names[i], vol, vkv.mod_revision, why);
+		} else if (pm_volume_promote(m, names[i], id, "failover", &rev, why, sizeof(why))) {
+			pm_log(m, "volume %s: failover: %s", names[i], why);
+		}
+		json_object_put(legs);
+next:
+		ps_kv_free(&vkv);
+		json_object_put(vol);
+		json_object_put(node);
+		json_object_put(lease);
+	}
 }

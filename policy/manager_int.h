@@ -397,6 +397,10 @@ int pm_link_move(struct pm_manager *m, const char *name, json_object *vol, json_
  */
 int pm_volume_promote(struct pm_manager *m, const char *name, const char *to_id,
 		      const char *kind, int64_t *revision, char *why, size_t len);
+/* From the manager's tick: each volume whose lease ran out past the grace
+ * and whose holder's node is offline: its promotable leg is promoted
+ * ("failover"), or the volume says "none promotable" (its "failover"). */
+void pm_failover_tick(struct pm_manager *m);
 /* POST /v1/volumes/NAME/switchover {"to":"NODE"} (admin) */
 void pm_volume_switchover(struct pa_request *r, struct pm_manager *m, const char *name);
 /*

@@ -28,9 +28,13 @@ struct node {
 	json_object *vols;
 } nodes[2] = { { .name = "db1", .addr = "127.0.0.1" }, { .name = "db2", .addr = "127.0.0.2" } };
 
+static bool silent[2];	/* a node that reports nothing (killed) */
+
 static void report_all(void)
 {
 	for (size_t i = 0; i < 2; i++) {
+		if (silent[i])
+			continue;
 		json_object *b = json_object_new_object(), *p = json_object_new_array(), *r = NULL;
 		char portal[64];
 
@@ -597,6 +601,79 @@ static void test_switchover(void)
 	json_object_object_del(nodes[1].vols, "m");
 }
 
+/* db2, now the primary's node, goes silent (killed): once its lease ran
+ * out past the grace and it is offline, db1's leg is promoted. */
+static void test_failover(void)
+{
+	json_object *r = NULL, *v = NULL;
+	int64_t t0 = pm_mono_ms();
+	int i;
+
+	/* db2 takes the lease (the old one ran out meanwhile) */
+	wait_ms(PM_LEASE_GRACE_MS + 1100);
+	is_int(renew(1, "{\"volumes\":[\"m\"]}", &r), 200, "db2, the new primary's node, renews");
+	is_str(jstr(lease_of(r, "m"), "generation"), "2a5c7405f32f2283",
+	       "... the recorded generation went with the volume");
+	json_object_put(r);
+	json_object_object_add(nodes[0].vols, "m", json_tokener_parse(
+		"{\"state\":\"ready\",\"leg_generation\":\"2a5c7405f32f2283\"}"));
+	silent[1] = true;
+	t0 = pm_mono_ms();
+	for (i = 0; i < 60; i++) {	/* lease 1 s + grace 1 s + offline + a tick */
+		report_all();
+		wait_ms(100);
+		call(admin, "GET", "/v1/volumes/m", NULL, &v, NULL);
+		if (!strcmp(jstr(member(v, "serving"), "node"), "db1"))
+			break;
+		json_object_put(v);
+		v = NULL;
+	}
+	ok(v != NULL, "db2 silent: db1 serves m's primary again %" PRId64 " ms later",
+	   pm_mono_ms() - t0);
+	is_str(jstr(member(v, "last_failover"), "kind"), "failover", "... a failover, recorded");
+	is_str(jstr(member(v, "last_failover"), "from"), "db2", "... from db2");
+	ok(pm_int(member(v, "last_failover"), "lease_expired_ms") > 0,
+	   "... with the time db2's lease expired");
+	json_object_put(v);
+	silent[1] = false;
+	json_object_object_del(nodes[0].vols, "m");
+	report_all();
+
+	/* db1 serves and holds it; db2's leg is behind; db1 goes silent */
+	for (i = 0; i < 40; i++) {
+		is_int(renew(0, "{\"volumes\":[\"m\"]}", &r), 200, "db1 renews");
+		if (lease_of(r, "m"))
+			break;
+		json_object_put(r);
+		r = NULL;
+		wait_ms(100);
+	}
+	ok(lease_of(r, "m") != NULL, "... and holds the lease");
+	json_object_put(r);
+	json_object_object_add(nodes[1].vols, "m", json_tokener_parse(
+		"{\"state\":\"ready\",\"leg_generation\":\"1a50d3f4fb62e39d\"}"));
+	silent[0] = true;
+	v = NULL;
+	for (i = 0; i < 60; i++) {
+		report_all();
+		wait_ms(100);
+		call(admin, "GET", "/v1/volumes/m", NULL, &v, NULL);
+		if (member(v, "failover"))
+			break;
+		json_object_put(v);
+		v = NULL;
+	}
+	is_str(jstr(member(v, "failover"), "state"), "none promotable",
+	       "db1 silent, db2's leg behind: the volume says none promotable");
+	like(jstr(member(v, "failover"), "why"), "lacks writes the primary acknowledged",
+	     "... and why");
+	is_str(jstr(member(v, "serving"), "node"), "db1", "... db2 is not promoted");
+	json_object_put(v);
+	silent[0] = false;
+	json_object_object_del(nodes[1].vols, "m");
+	report_all();
+}
+
 static void test_delete(void)
 {
 	char key[PS_KEY_MAX + 1];
@@ -627,6 +704,7 @@ int main(void)
 	test_restart();
 	test_other_node();
 	test_switchover();
+	test_failover();
 	test_delete();
 	for (size_t i = 0; i < 2; i++) {
 		pa_client_free(nodes[i].c);
