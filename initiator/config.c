@@ -43,6 +43,9 @@ void rd_config_defaults(struct rd_config *c)
 	strcpy(c->mgr.initiator_file, "/etc/iscsi/initiatorname.iscsi");
 	c->mgr.heartbeat_interval = 2;
 	c->mgr.poll_wait_s = 30;
+	strcpy(c->mgr.dmsetup, "dmsetup");
+	c->mgr.replacement_timeout = 5;
+	c->mgr.map_queue_timeout = 60;
 }
 
 enum kind { K_PATH, K_UINT, K_BOOL, K_LOG, K_LEVEL, K_GROUP };
@@ -100,6 +103,11 @@ static const struct msetting msettings[] = {
 	{ "host_name", M_STR, MOFF(host_name), 0, 0 },
 	{ "heartbeat_interval", M_UINT, MOFF(heartbeat_interval), 1, 60 },
 	{ "poll_wait_s", M_UINT, MOFF(poll_wait_s), 1, 300 },
+	{ "dmsetup", M_STR, MOFF(dmsetup), 0, 0 },
+	{ "replacement_timeout", M_UINT, MOFF(replacement_timeout), 1, 600 },
+	/* bounded: a map that queues for ever hangs its file system's
+	 * writers for ever when no node comes back */
+	{ "map_queue_timeout", M_UINT, MOFF(map_queue_timeout), 10, 86400 },
 };
 
 static int apply_manager(struct rd_mgr_config *m, const char *path, config_setting_t *grp,

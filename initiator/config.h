@@ -30,6 +30,10 @@ struct rd_mgr_config {
 	char host_name[256];		/* "" : gethostname() */
 	unsigned int heartbeat_interval;	/* seconds between reports */
 	unsigned int poll_wait_s;	/* the long poll of the desired links */
+	/* links of volumes that can move (a map each: mpath.h) */
+	char dmsetup[PATH_MAX];		/* "dmsetup" */
+	unsigned int replacement_timeout;	/* their sessions' recovery timeout, s (5) */
+	unsigned int map_queue_timeout;	/* queue_if_no_path_timeout_secs (60) */
 };
 
 struct rd_config {

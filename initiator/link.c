@@ -12,8 +12,21 @@
  *   4. "C T L" to the session host's scan, again every second while waiting;
  *   5. the block device with the WWID, within timeout_s; its size at least
  *      the volume's; a dm-multipath map over it is reported instead.
+ *
+ * A link whose volume can move ("multipath": true) differs in three
+ * places: its sessions fail fast (replacement_timeout, no-op pings: a dead
+ * node's path fails and the map queues), its device is the one on the
+ * entry's session (the volume's WWID is on every node's path), and its
+ * paths are put behind a map of our own (mpath.h), this entry's path in
+ * the first group.  An entry with "moved_from" (the same volume, served
+ * before at another address) then drops the old path: once the new one
+ * serves through the map, the old one leaves the table, its device is
+ * deleted and its session logged out if it has no disk left.  Whatever
+ * sits on the map (a mounted file system) never notices.  Those pieces
+ * are link_move.c's.
  */
 #include "link.h"
+#include "link_int.h"
 #include "discover.h"
 #include "holders.h"
 #include "lunlink/errmsg.h"
@@ -24,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,11 +49,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_PATHS	16	/* devices with one WWID: the paths of a multipath disk */
 #define RESCAN_EVERY_MS	1000	/* the targeted scan is repeated while waiting */
-#define GONE_WAIT_MS	5000	/* a deleted device leaves sysfs within this */
 
-static uint64_t now_ms(void)
+uint64_t rd_link_now_ms(void)
 {
 	struct timespec ts;
 
@@ -55,7 +67,7 @@ static void nap(const struct rd_link_ctx *c)
 	nanosleep(&ts, NULL);
 }
 
-static void busy(const struct rd_link_ctx *c, unsigned int host, bool on)
+void rd_link_busy(const struct rd_link_ctx *c, unsigned int host, bool on)
 {
 	if (c->busy)
 		c->busy(c->busy_arg, host, on);
@@ -75,10 +87,7 @@ const char *rd_link_state_name(enum rd_link_state s)
 	}
 }
 
-static void fail(struct rd_link_result *out, enum rd_link_state st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void fail(struct rd_link_result *out, enum rd_link_state st, const char *fmt, ...)
+void rd_link_fail(struct rd_link_result *out, enum rd_link_state st, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -320,8 +329,17 @@ static int login(const struct rd_link_ctx *c, const struct rd_link_req *r, char 
 	rd_info("link %s: logging in to %s at %s", r->volume, r->target, r->portal);
 	/* the secret goes on iscsiadm's command line, as open-iscsi has no
 	 * other way in; it is the host's own account, readable by root */
+	char rt[16];
+
+	snprintf(rt, sizeof(rt), "%u", c->replacement_timeout_s ? c->replacement_timeout_s : 5);
 	if (node_cmd(c, r, "making the node record", newrec, err, errlen) ||
 	    set_node(c, r, "node.session.scan", "manual", err, errlen) ||
+	    /* a path of a volume that can move fails fast: the map queues
+	     * and the next node's path takes over (doc/initiator.md) */
+	    (r->multipath &&
+	     (set_node(c, r, "node.session.timeo.replacement_timeout", rt, err, errlen) ||
+	      set_node(c, r, "node.conn[0].timeo.noop_out_interval", "1", err, errlen) ||
+	      set_node(c, r, "node.conn[0].timeo.noop_out_timeout", "2", err, errlen))) ||
 	    set_node(c, r, "node.session.auth.authmethod", chap ? "CHAP" : "None", err, errlen) ||
 	    (chap && (set_node(c, r, "node.session.auth.username", r->chap_user, err, errlen) ||
 		      set_node(c, r, "node.session.auth.password", r->chap_secret, err, errlen))))
@@ -329,13 +347,14 @@ static int login(const struct rd_link_ctx *c, const struct rd_link_req *r, char 
 	return node_cmd(c, r, "login refused", in, err, errlen);
 }
 
-static int logout(const struct rd_link_ctx *c, const struct rd_link_req *r, char *err,
+int rd_link_logout(const struct rd_link_ctx *c, const struct rd_link_req *r, char *err,
 		  size_t errlen)
 {
 	char *out[] = { "--logout", NULL };
 	char *del[] = { "-o", "delete", NULL };
 
-	rd_info("unlink %s: no disk left on %s at %s: logging out", r->volume, r->target, r->portal);
+	rd_info("%s %s: no disk left on %s at %s: logging out", r->unlink ? "unlink" : "link",
+		r->volume, r->target, r->portal);
 	if (node_cmd(c, r, "logout", out, err, errlen))
 		return -1;
 	return node_cmd(c, r, "deleting the node record", del, err, errlen);
@@ -360,12 +379,12 @@ static void describe(const struct rd_env *env, const struct rd_hctl *h, char *ou
 		snprintf(out, len, "%s is %s with WWID %s", hb, d.block, d.wwid[0] ? d.wwid : "none");
 }
 
-static bool gone(const struct rd_link_ctx *c, const struct rd_hctl *h, uint64_t deadline)
+bool rd_link_gone(const struct rd_link_ctx *c, const struct rd_hctl *h, uint64_t deadline)
 {
 	struct rd_sdev d;
 
 	while (rd_sdev_read(c->env, h, &d, NULL, 0) > 0) {
-		if (now_ms() >= deadline)
+		if (rd_link_now_ms() >= deadline)
 			return false;
 		nap(c);
 	}
@@ -393,7 +412,7 @@ static int clear_address(const struct rd_link_ctx *c, const struct rd_link_req *
 		  hb, d.block[0] ? d.block : "no block device", d.wwid);
 	if (rd_sdev_delete(c->env, h, err, errlen))
 		return -1;
-	if (!gone(c, h, now_ms() + GONE_WAIT_MS))
+	if (!rd_link_gone(c, h, rd_link_now_ms() + GONE_WAIT_MS))
 		return ll_fail(err, errlen, "%s was deleted but is still there after %u ms", hb,
 			       GONE_WAIT_MS);
 	return 0;
@@ -413,7 +432,11 @@ static void report_device(const struct rd_link_ctx *c, const struct rd_sdev *d,
 				sizeof(uuid)) > 0) {
 		snprintf(out->device, sizeof(out->device), "%s", dm);
 		snprintf(out->multipath, sizeof(out->multipath), "%s", name);
-		snprintf(out->by_id, sizeof(out->by_id), "/dev/disk/by-id/dm-uuid-%s", uuid);
+		/* our own map has no udev: dmsetup made /dev/mapper/NAME */
+		if (!strncmp(name, "lunlink-", 8))
+			snprintf(out->by_id, sizeof(out->by_id), "/dev/mapper/%s", name);
+		else
+			snprintf(out->by_id, sizeof(out->by_id), "/dev/disk/by-id/dm-uuid-%s", uuid);
 	} else {
 		snprintf(out->device, sizeof(out->device), "%s", d->block);
 		out->multipath[0] = '\0';
@@ -421,150 +444,30 @@ static void report_device(const struct rd_link_ctx *c, const struct rd_sdev *d,
 	}
 }
 
-/* The first device with the WWID that has its block device, or NULL. */
-static const struct rd_sdev *with_block(const struct rd_sdev *v, int n)
+#define ANY_HOST	UINT_MAX
+
+/* The first device with the WWID that has its block device, on SCSI host
+ * `host` (ANY_HOST: any), or NULL. */
+static const struct rd_sdev *with_block(const struct rd_sdev *v, int n, unsigned int host)
 {
 	for (int i = 0; i < n; i++)
-		if (v[i].block[0])
+		if (v[i].block[0] && (host == ANY_HOST || v[i].hctl.host == host))
 			return &v[i];
 	return NULL;
 }
 
-static void finish_link(const struct rd_link_ctx *c, const struct rd_link_req *r,
-			const struct rd_sdev *d, uint64_t t0, struct rd_link_result *out)
-{
-	out->device_ms = (unsigned int)(now_ms() - t0);
-	if (d->size < r->size) {
-		fail(out, RD_LINK_FAILED, "%s has %" PRIu64 " bytes, less than the volume's %" PRIu64,
-		     d->block, d->size, r->size);
-		return;
-	}
-	report_device(c, d, r, out);
-	out->state = RD_LINK_LINKED;
-	out->error[0] = '\0';
-	rd_info("link %s: %s%s%s, WWID %s, %" PRIu64 " bytes (login %u ms, scan %u ms, device %u ms)",
-		r->volume, out->device, out->multipath[0] ? " multipath " : "", out->multipath,
-		out->wwid, out->size, out->login_ms, out->scan_ms, out->device_ms);
-}
-
-void rd_link_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
-		struct rd_link_result *out)
-{
-	uint64_t t0 = now_ms(), deadline, next_scan;
-	unsigned int timeout_s = r->timeout_s ? r->timeout_s : 30;
-	struct rd_sdev found[MAX_PATHS];
-	const struct rd_sdev *d;
-	struct rd_session s;
-	struct rd_hctl h;
-	char err[RD_LINK_ERR_MAX - 128], spec[80], seen[512], hb[RD_HCTL_LEN];
-	int n, rc;
-
-	memset(out, 0, sizeof(*out));
-	out->state = RD_LINK_WORKING;
-	deadline = t0 + (uint64_t)timeout_s * 1000;
-
-	/* 1. there already (the daemon restarted, the entry came again) */
-	n = rd_find_by_wwid(c->env, r->wwid, found, MAX_PATHS, err, sizeof(err));
-	if (n < 0) {
-		fail(out, RD_LINK_FAILED, "%s", err);
-		return;
-	}
-	if ((d = with_block(found, n))) {
-		finish_link(c, r, d, t0, out);
-		return;
-	}
-
-	/* 2. the session */
-	rc = rd_session_find(c->env, r->target, r->portal, &s, err, sizeof(err));
-	if (rc < 0) {
-		fail(out, RD_LINK_FAILED, "%s", err);
-		return;
-	}
-	if (!rc) {
-		if (login(c, r, err, sizeof(err))) {
-			fail(out, RD_LINK_FAILED, "login to %s at %s: %s", r->target, r->portal, err);
-			return;
-		}
-		/* iscsiadm returns once the session is up; sysfs shows it then */
-		while ((rc = rd_session_find(c->env, r->target, r->portal, &s, err, sizeof(err))) == 0 &&
-		       now_ms() < deadline)
-			nap(c);
-		if (rc <= 0) {
-			fail(out, RD_LINK_FAILED, "logged in to %s at %s, but %s", r->target, r->portal,
-			     rc < 0 ? err : "no such iSCSI session shows in sysfs");
-			return;
-		}
-		out->login_ms = (unsigned int)(now_ms() - t0);
-	}
-
-	/* 3. and 4. the LUN's address, cleared, and scanned */
-	h.host = s.host;
-	h.lun = r->lun;
-	rd_session_ids(c->env, &s, &h.channel, &h.target);
-	rd_hctl_fmt(&h, hb);
-	busy(c, s.host, true);
-	if (clear_address(c, r, &h, err, sizeof(err))) {
-		fail(out, RD_LINK_FAILED, "%s", err);
-		goto out;
-	}
-	snprintf(spec, sizeof(spec), "%u %u %" PRIu64, h.channel, h.target, h.lun);
-	if (rd_host_scan(c->env, s.host, spec, err, sizeof(err))) {
-		fail(out, RD_LINK_FAILED, "the scan of LUN %" PRIu64 ": %s", r->lun, err);
-		goto out;
-	}
-	out->scan_ms = (unsigned int)(now_ms() - t0);
-	next_scan = now_ms() + RESCAN_EVERY_MS;
-
-	/* 5. the device */
-	for (;;) {
-		n = rd_find_by_wwid(c->env, r->wwid, found, MAX_PATHS, err, sizeof(err));
-		if (n < 0) {
-			fail(out, RD_LINK_FAILED, "%s", err);
-			goto out;
-		}
-		if ((d = with_block(found, n))) {
-			finish_link(c, r, d, t0, out);
-			goto out;
-		}
-		if (now_ms() >= deadline)
-			break;
-		if (now_ms() >= next_scan) {
-			/* the LUN may have come after our scan (a slow target);
-			 * a device that sits there with another WWID is not ours */
-			if (clear_address(c, r, &h, err, sizeof(err))) {
-				fail(out, RD_LINK_FAILED, "%s", err);
-				goto out;
-			}
-			if (rd_host_scan(c->env, s.host, spec, err, sizeof(err)))
-				rd_warn("link %s: scanning LUN %" PRIu64 " again: %s", r->volume, r->lun,
-					err);
-			next_scan = now_ms() + RESCAN_EVERY_MS;
-		}
-		nap(c);
-	}
-	describe(c->env, &h, seen, sizeof(seen));
-	fail(out, RD_LINK_FAILED, "no block device with WWID %s %u s after the scan of host%u "
-	     "(LUN %" PRIu64 " of session %u: %s)", r->wwid, timeout_s, s.host, r->lun, s.sid, seen);
-out:
-	busy(c, s.host, false);
-	if (out->state == RD_LINK_FAILED)
-		rd_warn("link %s: %s", r->volume, out->error);
-}
-
-/* ---- unlink ----------------------------------------------------------------------- */
-
 /* The kernel drops its cached pages of a device at BLKFLSBUF, after
  * writing back the dirty ones (fsync).  No node (a test's tree): nothing
  * can be cached. */
-static void flush(const struct rd_link_ctx *c, const struct rd_sdev *d)
+void rd_link_flush(const struct rd_link_ctx *c, const char *node, const char *devnum)
 {
 	char path[PATH_MAX];
 	unsigned int ma, mi;
 	struct stat st;
 	int fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", c->env->dev, d->block) >= sizeof(path) ||
-	    sscanf(d->devnum, "%u:%u", &ma, &mi) != 2 || stat(path, &st) || !S_ISBLK(st.st_mode) ||
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", c->env->dev, node) >= sizeof(path) ||
+	    sscanf(devnum, "%u:%u", &ma, &mi) != 2 || stat(path, &st) || !S_ISBLK(st.st_mode) ||
 	    major(st.st_rdev) != ma || minor(st.st_rdev) != mi)
 		return;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -580,7 +483,7 @@ static void flush(const struct rd_link_ctx *c, const struct rd_sdev *d)
 }
 
 /* Does the session still have a disk (a device with a block device)? */
-static int session_has_disk(const struct rd_env *env, const struct rd_session *s, char *err,
+int rd_link_session_has_disk(const struct rd_env *env, const struct rd_session *s, char *err,
 			    size_t errlen)
 {
 	struct rd_devtab t;
@@ -594,10 +497,151 @@ static int session_has_disk(const struct rd_env *env, const struct rd_session *s
 	return any;
 }
 
+static void finish_link(const struct rd_link_ctx *c, const struct rd_link_req *r,
+			const struct rd_sdev *d, uint64_t t0, struct rd_link_result *out)
+{
+	char err[RD_LINK_ERR_MAX - 128];
+
+	out->device_ms = (unsigned int)(rd_link_now_ms() - t0);
+	if (d->size < r->size) {
+		rd_link_fail(out, RD_LINK_FAILED, "%s has %" PRIu64 " bytes, less than the volume's %" PRIu64,
+		     d->block, d->size, r->size);
+		return;
+	}
+	if (r->multipath && rd_link_map_join(c, r, d, err, sizeof(err))) {
+		rd_link_fail(out, RD_LINK_FAILED, "%s", err);
+		return;
+	}
+	if (r->moved_from.target[0])
+		rd_link_drop_old(c, r);
+	report_device(c, d, r, out);
+	out->state = RD_LINK_LINKED;
+	out->error[0] = '\0';
+	rd_info("link %s: %s%s%s, WWID %s, %" PRIu64 " bytes (login %u ms, scan %u ms, device %u ms)",
+		r->volume, out->device, out->multipath[0] ? " multipath " : "", out->multipath,
+		out->wwid, out->size, out->login_ms, out->scan_ms, out->device_ms);
+}
+
+void rd_link_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
+		struct rd_link_result *out)
+{
+	uint64_t t0 = rd_link_now_ms(), deadline, next_scan;
+	unsigned int timeout_s = r->timeout_s ? r->timeout_s : 30, host;
+	/* a volume that can move has a path on every node that served it:
+	 * only the one on this entry's session is this entry's device */
+	bool own = r->multipath || r->moved_from.target[0];
+	struct rd_sdev found[MAX_PATHS];
+	const struct rd_sdev *d;
+	struct rd_session s;
+	struct rd_hctl h;
+	char err[RD_LINK_ERR_MAX - 128], spec[80], seen[512], hb[RD_HCTL_LEN];
+	int n, rc;
+
+	memset(out, 0, sizeof(*out));
+	out->state = RD_LINK_WORKING;
+	deadline = t0 + (uint64_t)timeout_s * 1000;
+
+	/* 1. there already (the daemon restarted, the entry came again) */
+	n = rd_find_by_wwid(c->env, r->wwid, found, MAX_PATHS, err, sizeof(err));
+	if (n < 0) {
+		rd_link_fail(out, RD_LINK_FAILED, "%s", err);
+		return;
+	}
+	if (!own && (d = with_block(found, n, ANY_HOST))) {
+		finish_link(c, r, d, t0, out);
+		return;
+	}
+
+	/* 2. the session */
+	rc = rd_session_find(c->env, r->target, r->portal, &s, err, sizeof(err));
+	if (rc < 0) {
+		rd_link_fail(out, RD_LINK_FAILED, "%s", err);
+		return;
+	}
+	if (!rc) {
+		if (login(c, r, err, sizeof(err))) {
+			rd_link_fail(out, RD_LINK_FAILED, "login to %s at %s: %s", r->target, r->portal, err);
+			return;
+		}
+		/* iscsiadm returns once the session is up; sysfs shows it then */
+		while ((rc = rd_session_find(c->env, r->target, r->portal, &s, err, sizeof(err))) == 0 &&
+		       rd_link_now_ms() < deadline)
+			nap(c);
+		if (rc <= 0) {
+			rd_link_fail(out, RD_LINK_FAILED, "logged in to %s at %s, but %s", r->target, r->portal,
+			     rc < 0 ? err : "no such iSCSI session shows in sysfs");
+			return;
+		}
+		out->login_ms = (unsigned int)(rd_link_now_ms() - t0);
+	} else if (r->multipath) {
+		rd_link_tune_session(c, r, &s);
+	}
+	host = own ? s.host : ANY_HOST;
+
+	/* 3. and 4. the LUN's address, cleared, and scanned */
+	h.host = s.host;
+	h.lun = r->lun;
+	rd_session_ids(c->env, &s, &h.channel, &h.target);
+	rd_hctl_fmt(&h, hb);
+	rd_link_busy(c, s.host, true);
+	if (own && (d = with_block(found, n, host))) {
+		finish_link(c, r, d, t0, out);
+		goto out;
+	}
+	if (clear_address(c, r, &h, err, sizeof(err))) {
+		rd_link_fail(out, RD_LINK_FAILED, "%s", err);
+		goto out;
+	}
+	snprintf(spec, sizeof(spec), "%u %u %" PRIu64, h.channel, h.target, h.lun);
+	if (rd_host_scan(c->env, s.host, spec, err, sizeof(err))) {
+		rd_link_fail(out, RD_LINK_FAILED, "the scan of LUN %" PRIu64 ": %s", r->lun, err);
+		goto out;
+	}
+	out->scan_ms = (unsigned int)(rd_link_now_ms() - t0);
+	next_scan = rd_link_now_ms() + RESCAN_EVERY_MS;
+
+	/* 5. the device */
+	for (;;) {
+		n = rd_find_by_wwid(c->env, r->wwid, found, MAX_PATHS, err, sizeof(err));
+		if (n < 0) {
+			rd_link_fail(out, RD_LINK_FAILED, "%s", err);
+			goto out;
+		}
+		if ((d = with_block(found, n, host))) {
+			finish_link(c, r, d, t0, out);
+			goto out;
+		}
+		if (rd_link_now_ms() >= deadline)
+			break;
+		if (rd_link_now_ms() >= next_scan) {
+			/* the LUN may have come after our scan (a slow target);
+			 * a device that sits there with another WWID is not ours */
+			if (clear_address(c, r, &h, err, sizeof(err))) {
+				rd_link_fail(out, RD_LINK_FAILED, "%s", err);
+				goto out;
+			}
+			if (rd_host_scan(c->env, s.host, spec, err, sizeof(err)))
+				rd_warn("link %s: scanning LUN %" PRIu64 " again: %s", r->volume, r->lun,
+					err);
+			next_scan = rd_link_now_ms() + RESCAN_EVERY_MS;
+		}
+		nap(c);
+	}
+	describe(c->env, &h, seen, sizeof(seen));
+	rd_link_fail(out, RD_LINK_FAILED, "no block device with WWID %s %u s after the scan of host%u "
+	     "(LUN %" PRIu64 " of session %u: %s)", r->wwid, timeout_s, s.host, r->lun, s.sid, seen);
+out:
+	rd_link_busy(c, s.host, false);
+	if (out->state == RD_LINK_FAILED)
+		rd_warn("link %s: %s", r->volume, out->error);
+}
+
+/* ---- unlink ----------------------------------------------------------------------- */
+
 void rd_unlink_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 		  struct rd_link_result *out)
 {
-	uint64_t deadline = now_ms() + (uint64_t)(r->timeout_s ? r->timeout_s : 30) * 1000;
+	uint64_t deadline = rd_link_now_ms() + (uint64_t)(r->timeout_s ? r->timeout_s : 30) * 1000;
 	struct rd_sdev found[MAX_PATHS];
 	struct rd_session s;
 	char err[RD_LINK_ERR_MAX - 128], why[512], hb[RD_HCTL_LEN];
@@ -606,9 +650,12 @@ void rd_unlink_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 	memset(out, 0, sizeof(*out));
 	out->state = RD_LINK_WORKING;
 	snprintf(out->wwid, sizeof(out->wwid), "%s", r->wwid);
+	/* the volume's map first: it holds the paths */
+	if (rd_link_unmap(c, r, out))
+		return;
 	n = rd_find_by_wwid(c->env, r->wwid, found, MAX_PATHS, err, sizeof(err));
 	if (n < 0) {
-		fail(out, RD_LINK_FAILED, "%s", err);
+		rd_link_fail(out, RD_LINK_FAILED, "%s", err);
 		return;
 	}
 	/* every path is checked before any is deleted: all or nothing */
@@ -616,7 +663,7 @@ void rd_unlink_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 		rc = rd_device_in_use(c->env, &found[i], why, sizeof(why));
 		if (rc) {
 			report_device(c, &found[i], r, out);
-			fail(out, RD_LINK_LINKED, "%s is in use: %s", found[i].block,
+			rd_link_fail(out, RD_LINK_LINKED, "%s is in use: %s", found[i].block,
 			     rc > 0 ? why : "cannot tell whether it is in use");
 			rd_notice("unlink %s refused: %s", r->volume, out->error);
 			return;
@@ -625,27 +672,27 @@ void rd_unlink_do(const struct rd_link_ctx *c, const struct rd_link_req *r,
 	for (int i = 0; i < n; i++) {
 		rd_hctl_fmt(&found[i].hctl, hb);
 		if (found[i].block[0])
-			flush(c, &found[i]);
+			rd_link_flush(c, found[i].block, found[i].devnum);
 		rd_info("unlink %s: deleting %s (%s)%s", r->volume, hb,
 			found[i].block[0] ? found[i].block : "no block device",
 			r->force ? ", forced" : "");
-		busy(c, found[i].hctl.host, true);
+		rd_link_busy(c, found[i].hctl.host, true);
 		rc = rd_sdev_delete(c->env, &found[i].hctl, err, sizeof(err));
-		if (!rc && !gone(c, &found[i].hctl, deadline))
+		if (!rc && !rd_link_gone(c, &found[i].hctl, deadline))
 			rc = ll_fail(err, sizeof(err), "%s was deleted but is still there", hb);
-		busy(c, found[i].hctl.host, false);
+		rd_link_busy(c, found[i].hctl.host, false);
 		if (rc) {
-			fail(out, RD_LINK_FAILED, "%s", err);
+			rd_link_fail(out, RD_LINK_FAILED, "%s", err);
 			return;
 		}
 	}
 	out->state = RD_LINK_UNLINKED;
 	rc = rd_session_find(c->env, r->target, r->portal, &s, err, sizeof(err));
 	if (rc > 0)
-		rc = session_has_disk(c->env, &s, err, sizeof(err)) == 0 ? 1 : 0;
+		rc = rd_link_session_has_disk(c->env, &s, err, sizeof(err)) == 0 ? 1 : 0;
 	/* the device is gone, which is what the manager waits for: a logout
 	 * that fails is said, not a failure of the unlink */
-	if (rc > 0 && logout(c, r, err, sizeof(err)))
+	if (rc > 0 && rd_link_logout(c, r, err, sizeof(err)))
 		rc = -1;
 	if (rc < 0) {
 		snprintf(out->error, sizeof(out->error), "the device is gone, but: %s", err);

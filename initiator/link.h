@@ -42,6 +42,16 @@ struct rd_link_req {
 	char chap_user[256], chap_secret[256];	/* "" "": no CHAP */
 	unsigned int timeout_s;
 	bool force;
+	/* "multipath": true: the volume can move between nodes, so its paths
+	 * are kept behind a dm-multipath map of our own (mpath.h) */
+	bool multipath;
+	/* "moved_from": the same volume (same WWID) served before at this
+	 * address; target[0] == '\0': none */
+	struct {
+		char target[RD_TARGET_LEN];
+		char portal[80];
+		uint64_t lun;
+	} moved_from;
 };
 
 enum rd_link_state { RD_LINK_WORKING, RD_LINK_LINKED, RD_LINK_FAILED, RD_LINK_UNLINKED };
@@ -69,6 +79,10 @@ struct rd_link_ctx {
 	unsigned int poll_ms;		/* sysfs is looked at this often (20) */
 	rd_link_busy_fn busy;		/* may be NULL */
 	void *busy_arg;
+	/* multipath links (mpath.h) */
+	const char *dmsetup;		/* "dmsetup" */
+	unsigned int replacement_timeout_s;	/* their sessions' recovery timeout (5) */
+	unsigned int map_queue_s;	/* queue_if_no_path_timeout_secs (60) */
 };
 
 const char *rd_link_state_name(enum rd_link_state s);

@@ -354,6 +354,9 @@ static void *executor(void *arg)
 		.env = m->env, .iscsiadm = m->cfg->iscsiadm,
 		.iscsiadm_timeout_s = m->cfg->iscsiadm_timeout_s, .poll_ms = 20,
 		.busy = on_busy, .busy_arg = m,
+		.dmsetup = m->cfg->mgr.dmsetup,
+		.replacement_timeout_s = m->cfg->mgr.replacement_timeout,
+		.map_queue_s = m->cfg->mgr.map_queue_timeout,
 	};
 	struct rd_mgr_link job;
 	struct rd_link_result res;
@@ -438,6 +441,10 @@ void rd_mgr_run(const struct rd_config *cfg, const struct rd_env *env, const cha
 	int sig, rc;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* dmsetup (a volume's map, mpath.h) without udev: libdevmapper makes
+	 * /dev/mapper/NAME itself and waits for no udev cookie.  Set before
+	 * the threads start: setenv is not for a threaded process. */
+	setenv("DM_DISABLE_UDEV", "1", 1);
 	m.cfg = cfg;
 	m.env = env;
 	m.pipe_fd = pipe_fd;

@@ -22,6 +22,44 @@ static int copy(json_object *o, const char *field, bool required, size_t max,
 	return 0;
 }
 
+/* "moved_from": {"target","portal","lun"}, the address the volume was
+ * served at before this entry's (doc/link.md, "When a volume moves");
+ * absent or null: none.  Its fields are named "moved_from.FIELD". */
+static int read_moved_from(json_object *o, struct rd_link_req *r, struct pjr_err *e)
+{
+	json_object *m;
+	int64_t v = 0;
+
+	memset(&r->moved_from, 0, sizeof(r->moved_from));
+	if (!json_object_object_get_ex(o, "moved_from", &m) || json_object_is_type(m, json_type_null))
+		return 0;
+	if (!json_object_is_type(m, json_type_object))
+		return pjr_fail(e, 400, "moved_from", "not an object");
+	if (copy(m, "target", true, sizeof(r->moved_from.target) - 1, PJR_TEXT, r->moved_from.target,
+		 sizeof(r->moved_from.target), e) ||
+	    copy(m, "portal", true, sizeof(r->moved_from.portal) - 1, PJR_TEXT, r->moved_from.portal,
+		 sizeof(r->moved_from.portal), e) ||
+	    pjr_int(m, "lun", true, 0, 16383, &v, e)) {
+		/* the field inside moved_from, named as such */
+		char field[sizeof(e->field)];
+
+		snprintf(field, sizeof(field), "moved_from.%.40s", e->field);
+		memcpy(e->field, field, sizeof(field));
+		memset(&r->moved_from, 0, sizeof(r->moved_from));
+		return -1;
+	}
+	r->moved_from.lun = (uint64_t)v;
+	if (!r->moved_from.target[0] || !r->moved_from.portal[0] ||
+	    strchr(r->moved_from.target, ' ') || strchr(r->moved_from.portal, ' ')) {
+		bool t = !r->moved_from.target[0] || strchr(r->moved_from.target, ' ');
+
+		memset(&r->moved_from, 0, sizeof(r->moved_from));
+		return pjr_fail(e, 400, t ? "moved_from.target" : "moved_from.portal",
+				"is empty or has a blank");
+	}
+	return 0;
+}
+
 /* The fields after volume and revision; -1 with e naming the field. */
 static int read_entry(json_object *o, struct rd_link_req *r, struct pjr_err *e)
 {
@@ -55,6 +93,9 @@ static int read_entry(json_object *o, struct rd_link_req *r, struct pjr_err *e)
 	r->timeout_s = (unsigned int)v;
 	r->force = false;
 	if (pjr_bool(o, "force", false, &r->force, e))
+		return -1;
+	r->multipath = false;
+	if (pjr_bool(o, "multipath", false, &r->multipath, e) || read_moved_from(o, r, e))
 		return -1;
 	if (json_object_object_get_ex(o, "chap", &chap) && !json_object_is_type(chap, json_type_null)) {
 		if (!json_object_is_type(chap, json_type_object))

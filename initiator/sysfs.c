@@ -436,6 +436,12 @@ static int write_attr(const struct rd_env *env, const char *path, const char *va
 	return 0;
 }
 
+int rd_attr_write(const struct rd_env *env, const char *path, const char *value, char *err,
+		  size_t errlen)
+{
+	return write_attr(env, path, value, err, errlen);
+}
+
 int rd_host_scan(const struct rd_env *env, unsigned int host, const char *spec,
 		 char *err, size_t errlen)
 {

@@ -128,6 +128,10 @@ int rd_host_scan(const struct rd_env *env, unsigned int host, const char *spec,
 		 char *err, size_t errlen);
 int rd_sdev_rescan(const struct rd_env *env, const struct rd_hctl *h, char *err, size_t errlen);
 int rd_sdev_delete(const struct rd_env *env, const struct rd_hctl *h, char *err, size_t errlen);
+/* Any other attribute, path made with rd_path (a session's recovery_tmo,
+ * a module parameter). */
+int rd_attr_write(const struct rd_env *env, const char *path, const char *value, char *err,
+		  size_t errlen);
 
 /* The --test-kernel hook: runs env->test_kernel_cmd PATH VALUE and waits. */
 void rd_kernel_hook_cmd(const struct rd_env *env, const char *path, const char *value);

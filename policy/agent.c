@@ -38,13 +38,19 @@
 #include "agent_lease.h"
 #include "agent_pr.h"
 #include "client.h"
+#include "lunlink/image.h"
 #include "lunlink/initiator.h"
 #include "status_file.h"
 
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -149,19 +155,48 @@ static void add_lease(struct pg_agent *a, const struct pg_actual *actual,
 {
 	const struct pg_target *t;
 	json_object *l;
-	uint64_t epoch;
-	char word[8];
+	uint64_t epoch, gen;
+	char word[8], hex[17];
 
 	if (!vol->has_lun || vol->delete || !pg_bsopts_has(vol->lun.bsopts, "lease=on"))
 		return;
 	t = pg_actual_target(actual, vol->lun.iqn);
 	if (!t || pg_status_lease(a->o.status_dir, a->ro.tgt.control_port, t->tid, vol->lun.lun,
-				  word, &epoch) != 1)
+				  word, &epoch, &gen) != 1)
 		return;
 	l = json_object_new_object();
 	json_object_object_add(l, "state", json_object_new_string(word));
 	json_object_object_add(l, "epoch", json_object_new_int64((int64_t)epoch));
+	snprintf(hex, sizeof(hex), "%016" PRIx64, gen);
+	json_object_object_add(l, "generation", json_object_new_string(hex));
 	json_object_object_add(v, "lease", l);
+}
+
+/* A leg's image (its LUN exported raw=on): the generation in its
+ * superblock, which the manager compares with the primary's recorded one
+ * (equal: the leg holds every acknowledged write, it may be promoted). */
+static void add_leg_generation(const struct pg_volume *vol, json_object *v)
+{
+	struct ll_image im;
+	struct stat st;
+	uint64_t size = 0;
+	char hex[17], err[256];
+	int fd;
+
+	if (!vol->has_lun || vol->delete || !pg_bsopts_has(vol->lun.bsopts, "raw=on"))
+		return;
+	fd = open(vol->lun.path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
+		size = (uint64_t)st.st_size;
+	else if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, &size))
+		size = 0;
+	if (size && ll_image_read(fd, size, &im, err, sizeof(err)) == 1) {
+		snprintf(hex, sizeof(hex), "%016" PRIx64, im.gen_current);
+		json_object_object_add(v, "leg_generation", json_object_new_string(hex));
+	}
+	close(fd);
 }
 
 static json_object *report_json(struct pg_agent *a)
@@ -266,6 +301,7 @@ static json_object *report_json(struct pg_agent *a)
 				add_copies(a, &actual, &a->desired.volumes[i], v);
 				add_lease(a, &actual, &a->desired.volumes[i], v);
 			}
+			add_leg_generation(&a->desired.volumes[i], v);
 			json_object_object_add(vols, a->desired.volumes[i].name, v);
 		}
 		json_object_object_add(r, "volumes", vols);
@@ -567,6 +603,7 @@ struct pg_agent *pg_agent_new(struct event_base *base, const struct pg_agent_opt
 		goto err;
 	lo.client = a->client;
 	lo.tgt = &a->ro.tgt;
+	lo.status_dir = a->o.status_dir;
 	lo.log = o->log;
 	lo.log_arg = o->log_arg;
 	a->leases = pg_leases_new(base, &lo, err, errlen);

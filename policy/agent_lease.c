@@ -20,8 +20,17 @@
  * is cancelled (its answer would be worth less than a fresh one's).  A
  * manager that does not answer is said once; the leases held run out at
  * their deadline by themselves, in tgtd, with no word from the agent.
+ *
+ * The generation: each renewal carries the generation of each LUN (its
+ * status file), and the manager answers the one it recorded, which is
+ * pushed with the lease (lease=EPOCH:VALID_MS:GENERATION): the module
+ * acknowledges no write of another.  So a new generation (a leg dropped,
+ * a new term) is looked for every PG_LEASE_GEN_POLL_MS in the status
+ * files of the LUNs pushed to, and renewed at once: its writes wait for
+ * that round trip.
  */
 #include "agent_lease.h"
+#include "status_file.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -37,12 +46,21 @@ struct held {
 	uint64_t epoch;			/* 0: none granted yet */
 	int64_t deadline_ms;		/* good until (pg_mono_ms); 0: none */
 	uint64_t pushed_epoch;		/* the last epoch tgtd took */
+	/* the LUN's generation as its status file said (0: not read yet),
+	 * and the one the manager recorded (has_gen: it answered one) */
+	uint64_t gen_seen;
+	bool has_gen;
+	uint64_t gen;
+	uint64_t pushed_gen;		/* the last generation tgtd took */
+	unsigned int tid, lun;		/* where it was pushed (0: not yet) */
 	char said[1536];		/* the last refusal or push failure said */
 };
 
 struct pg_leases {
 	struct pg_leases_opts o;
 	struct event *timer;
+	struct event *gen_timer;	/* looks for new generations */
+	bool renew_again;		/* a new one came while a renewal was out */
 	struct pa_acall *call;		/* the renewal under way */
 	int64_t sent_ms;		/* when it left */
 	int64_t ttl_ms;			/* the manager's, from its last answer */
@@ -109,7 +127,9 @@ static void push(struct pg_leases *l)
 			continue;
 		of[n] = &l->held[i];
 		p[n++] = (struct pg_lease_push){ .lun = w, .epoch = l->held[i].epoch,
-						 .deadline_ms = l->held[i].deadline_ms };
+						 .deadline_ms = l->held[i].deadline_ms,
+						 .has_gen = l->held[i].has_gen,
+						 .gen = l->held[i].gen };
 	}
 	/* tgtd down: the agent's report says so; nothing to push to */
 	if (!n || pg_tgt_read(l->o.tgt, &actual, err, sizeof(err)))
@@ -138,7 +158,14 @@ static void push(struct pg_leases *l)
 		if (h->pushed_epoch != x->epoch)
 			say(l, "agent: volume %s: LUN %u of target %u holds the write lease of epoch "
 			    "%" PRIu64, h->volume, x->lun, x->tid, x->epoch);
+		if (x->has_gen && h->pushed_gen != x->gen)
+			say(l, "agent: volume %s: LUN %u of target %u acknowledges the writes of "
+			    "generation %016" PRIx64 " (recorded by the manager)", h->volume, x->lun,
+			    x->tid, x->gen);
 		h->pushed_epoch = x->epoch;
+		h->pushed_gen = x->has_gen ? x->gen : 0;
+		h->tid = x->tid;
+		h->lun = x->lun;
 		h->said[0] = '\0';
 	}
 out:
@@ -148,6 +175,37 @@ out:
 }
 
 /* ---- renewing ---- */
+
+/* "0123456789abcdef" -> *out; false if it is not 16 hex digits. */
+static bool parse_gen(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!s || strlen(s) != 16)
+		return false;
+	for (int i = 0; i < 16; i++) {
+		int d = s[i] >= '0' && s[i] <= '9' ? s[i] - '0' :
+			s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10 : -1;
+
+		if (d < 0)
+			return false;
+		v = v << 4 | (uint64_t)d;
+	}
+	*out = v;
+	return true;
+}
+
+/* h's LUN's generation, from its status file, into h->gen_seen (kept if
+ * the file cannot be read: not pushed to yet, tgtd down). */
+static void read_gen(struct pg_leases *l, struct held *h)
+{
+	uint64_t epoch, gen;
+	char word[8];
+
+	if (h->tid && pg_status_lease(l->o.status_dir, l->o.tgt->control_port, h->tid, h->lun,
+				      word, &epoch, &gen) == 1 && gen)
+		h->gen_seen = gen;
+}
 
 static struct held *held_of(struct pg_leases *l, const char *name)
 {
@@ -204,6 +262,8 @@ static void on_renewed(void *arg, long status, json_object *reply, const char *e
 				    "manager", h->volume, epoch);
 			h->epoch = (uint64_t)epoch;
 			h->deadline_ms = l->sent_ms + gttl - PG_LEASE_MARGIN_MS(gttl);
+			h->has_gen = json_object_object_get_ex(g, "generation", &v) &&
+				     parse_gen(json_object_get_string(v), &h->gen);
 			if (!strncmp(h->said, "refused", 7))
 				h->said[0] = '\0';
 		} else if (refused && json_object_object_get_ex(refused, h->volume, &why)) {
@@ -217,11 +277,15 @@ static void on_renewed(void *arg, long status, json_object *reply, const char *e
 		}
 	}
 	push(l);
+	if (l->renew_again) {	/* a generation came meanwhile: report it now */
+		l->renew_again = false;
+		renew(l);
+	}
 }
 
 static void renew(struct pg_leases *l)
 {
-	json_object *body, *names;
+	json_object *body, *names, *gens;
 	char err[1024];
 	long timeout = l->ttl_ms / 3;
 
@@ -236,6 +300,17 @@ static void renew(struct pg_leases *l)
 	for (size_t i = 0; i < l->nheld; i++)
 		json_object_array_add(names, json_object_new_string(l->held[i].volume));
 	json_object_object_add(body, "volumes", names);
+	gens = json_object_new_object();
+	for (size_t i = 0; i < l->nheld; i++) {
+		char hex[17];
+
+		read_gen(l, &l->held[i]);
+		if (!l->held[i].gen_seen)
+			continue;
+		snprintf(hex, sizeof(hex), "%016" PRIx64, l->held[i].gen_seen);
+		json_object_object_add(gens, l->held[i].volume, json_object_new_string(hex));
+	}
+	json_object_object_add(body, "generations", gens);
 	l->sent_ms = pg_mono_ms();
 	l->call = pa_aclient_call(l->o.client, "POST", "/v1/nodes/leases", body,
 				  timeout < RENEW_TIMEOUT_MIN_MS ? RENEW_TIMEOUT_MIN_MS : timeout,
@@ -263,6 +338,33 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	renew(arg);
+}
+
+/* A LUN pushed to has a generation the manager has not recorded: renew
+ * now (after the renewal out, if one is). */
+static void on_gen_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct pg_leases *l = arg;
+	bool news = false;
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < l->nheld; i++) {
+		struct held *h = &l->held[i];
+		uint64_t before = h->gen_seen;
+
+		if (h->deadline_ms <= pg_mono_ms())
+			continue;	/* no lease to renew */
+		read_gen(l, h);
+		if (h->gen_seen && h->gen_seen != before && (!h->has_gen || h->gen_seen != h->gen))
+			news = true;
+	}
+	if (!news)
+		return;
+	if (l->call)
+		l->renew_again = true;
+	else
+		renew(l);
 }
 
 /* ---- the interface ---- */
@@ -319,6 +421,14 @@ struct pg_leases *pg_leases_new(struct event_base *base, const struct pg_leases_
 		free(l);
 		return NULL;
 	}
+	l->gen_timer = event_new(base, -1, EV_PERSIST, on_gen_timer, l);
+	if (!l->gen_timer) {
+		snprintf(err, errlen, "cannot make the generations' timer");
+		event_free(l->timer);
+		free(l);
+		return NULL;
+	}
+	event_add(l->gen_timer, &(struct timeval){ .tv_usec = PG_LEASE_GEN_POLL_MS * 1000 });
 	arm(l);
 	return l;
 }
@@ -329,6 +439,7 @@ void pg_leases_free(struct pg_leases *l)
 		return;
 	pa_acall_cancel(l->call);
 	event_free(l->timer);
+	event_free(l->gen_timer);
 	free(l->held);
 	free(l);
 }

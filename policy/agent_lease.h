@@ -24,6 +24,10 @@
 #include "tgt.h"
 
 #define PG_LEASE_TTL_GUESS_MS	6000	/* the ttl until the manager says it */
+/* How often the LUNs' status files are read for a new generation, which
+ * is renewed (reported) at once: the module holds its writes until the
+ * manager recorded it. */
+#define PG_LEASE_GEN_POLL_MS	100
 /* The agent's margin: tgtd's deadline this far before the manager's (it
  * covers tgtadm's start and the clocks' rates). */
 #define PG_LEASE_MARGIN_MS(ttl)	((ttl) / 10)
@@ -31,6 +35,7 @@
 struct pg_leases_opts {
 	struct pa_aclient *client;	/* the agent's; outlives the leases */
 	const struct pg_tgt_opts *tgt;
+	const char *status_dir;		/* the module's status files (NULL: /run/lunlink) */
 	pa_log_fn log;			/* NULL: stderr */
 	void *log_arg;
 };

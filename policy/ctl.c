@@ -44,6 +44,7 @@ static const struct command commands[] = {
 	{ "volume delete", "volume delete NAME", ctl_volume_delete },
 	{ "volume resize", "volume resize NAME --size SIZE", ctl_volume_resize },
 	{ "volume pr", "volume pr NAME|VOLUME-ID", ctl_volume_pr },
+	{ "volume switchover", "volume switchover NAME --to NODE", ctl_volume_switchover },
 	{ "lend", "lend VOLUME --to IQN", ctl_lend },
 	{ "return", "return VOLUME", ctl_return },
 	{ "host list", "host list", ctl_host_list },

@@ -116,6 +116,7 @@ int ctl_volume_list(struct ctl *c);
 int ctl_volume_show(struct ctl *c);
 int ctl_volume_delete(struct ctl *c);
 int ctl_volume_resize(struct ctl *c);
+int ctl_volume_switchover(struct ctl *c);
 int ctl_lend(struct ctl *c);
 int ctl_return(struct ctl *c);
 int ctl_status(struct ctl *c);

@@ -431,6 +431,26 @@ int ctl_volume_resize(struct ctl *c)
 	return send_and_say(c, "POST", path, body, done);
 }
 
+/* volume switchover NAME --to NODE: NODE's leg becomes the primary */
+int ctl_volume_switchover(struct ctl *c)
+{
+	struct ctl_opt opts[] = { { "--to", true, NULL }, { NULL } };
+	char path[160], done[200];
+	json_object *body;
+
+	if (ctl_parse(c, opts, 1, 1) || ctl_check_name(c, "the volume", c->args[0]))
+		return CTL_USAGE;
+	if (!opts[0].value || !opts[0].value[0])
+		return ctl_usage_error(c, "--to NODE is needed: the node whose leg becomes the "
+				       "primary");
+	body = json_object_new_object();
+	json_object_object_add(body, "to", json_object_new_string(opts[0].value));
+	snprintf(path, sizeof(path), "/v1/volumes/%s/switchover", c->args[0]);
+	snprintf(done, sizeof(done), "switching volume %s over to node %s", c->args[0],
+		 opts[0].value);
+	return send_and_say(c, "POST", path, body, done);
+}
+
 int ctl_lend(struct ctl *c)
 {
 	struct ctl_opt opts[] = { { "--to", true, NULL }, { NULL } };

@@ -26,6 +26,13 @@
  * lease_ms from its start, as the store does its leases: nobody could
  * renew while it was down.
  *
+ * The generation: each renewal carries the generation of the primary's
+ * copy (its status file); the manager records a new one in leases/NAME
+ * (a commit, only when it changed) and answers the one recorded, which
+ * the agent pushes with the lease: the module acknowledges no write of a
+ * generation not recorded here.  So a leg whose superblock has the
+ * recorded generation holds every acknowledged write: it may be promoted.
+ *
  * Failover is not here yet: pm_leases_expired says which volumes' leases
  * have run out past the grace, the volumes a later step may promote a
  * leg of.
@@ -104,6 +111,8 @@ int pm_leases_load(struct pm_manager *m, char *err, size_t errlen)
 			snprintf(e->holder_name, sizeof(e->holder_name), "%s", pm_str(rec, "node"));
 			e->epoch = pm_int(rec, "epoch");
 			e->held = !strcmp(pm_str(rec, "state"), "held");
+			snprintf(e->generation, sizeof(e->generation), "%s",
+				 pm_str(rec, "generation"));
 			/* a full lease from now: nobody could renew meanwhile */
 			e->deadline_ms = now + m->o.lease_ms;
 		}
@@ -124,6 +133,8 @@ static json_object *record(struct pm_manager *m, const struct pm_lease *e, const
 	json_object_object_add(o, "node_id", json_object_new_string(e->holder));
 	json_object_object_add(o, "epoch", json_object_new_int64(e->epoch));
 	json_object_object_add(o, "state", json_object_new_string(state));
+	if (e->generation[0])
+		json_object_object_add(o, "generation", json_object_new_string(e->generation));
 	json_object_object_add(o, "lease_ms", json_object_new_int64(m->o.lease_ms));
 	json_object_object_add(o, !strcmp(state, "held") ? "granted_ms" : "expired_ms",
 			       json_object_new_int64(ps_now_ms()));
@@ -243,6 +254,12 @@ static int grant(struct pm_manager *m, const char *name, int64_t vol_mod, const 
 	snprintf(next.holder_name, sizeof(next.holder_name), "%s", node_name);
 	next.epoch = epoch;
 	next.held = true;
+	if (lkv.value) {	/* the recorded generation stays: a new term starts from it */
+		json_object *old = json_tokener_parse(lkv.value);
+
+		snprintf(next.generation, sizeof(next.generation), "%s", pm_str(old, "generation"));
+		json_object_put(old);
+	}
 	rec = record(m, &next, node_name, "held");
 	cmp[0] = (struct ps_cmp){ .key = vkey, .target = PS_CMP_MOD_REVISION, .result = PS_EQUAL,
 				  .number = vol_mod };
@@ -285,8 +302,49 @@ out:
  * {"epoch","ttl_ms","granted"}, or into refused a sentence.  -1 on a
  * store error (the caller answers 500).
  */
+/* Whether s is a generation as the status file writes it: 16 lower-case
+ * hex digits. */
+static bool gen_ok(const char *s)
+{
+	if (strlen(s) != 16)
+		return false;
+	for (int i = 0; i < 16; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* The holder of e reported generation gen: recorded in leases/NAME if it
+ * is new (an event).  0, or -1 on a store error. */
+static int record_generation(struct pm_manager *m, struct pm_lease *e, const char *gen)
+{
+	char key[PS_KEY_MAX + 1], before[17];
+	json_object *rec;
+	int rc = 0;
+
+	if (!strcmp(e->generation, gen))
+		return 0;
+	snprintf(before, sizeof(before), "%s", e->generation);
+	snprintf(e->generation, sizeof(e->generation), "%s", gen);
+	pm_key(key, "leases/%s", e->volume);
+	rec = record(m, e, e->holder_name, "held");
+	if (ps_put(m->st, key, pm_text(rec), strlen(pm_text(rec)), 0, NULL)) {
+		pm_log(m, "cannot record volume %s's generation %s: %s", e->volume, gen,
+		       ps_error(m->st));
+		snprintf(e->generation, sizeof(e->generation), "%s", before);
+		rc = -1;
+	} else {
+		pm_log(m, "volume %s: the primary's copy on node %s has generation %s (was %s): "
+		       "its writes are acknowledged", e->volume, e->holder_name, gen,
+		       before[0] ? before : "none");
+	}
+	json_object_put(rec);
+	return rc;
+}
+
 static int renew_one(struct pm_manager *m, const char *name, const char *id,
-		     const char *node_name, int64_t now, json_object *leases, json_object *refused)
+		     const char *node_name, const char *gen, int64_t now, json_object *leases,
+		     json_object *refused)
 {
 	char vkey[PS_KEY_MAX + 1], why[512] = "";
 	struct ps_kv vkv = { 0 };
@@ -331,10 +389,14 @@ static int renew_one(struct pm_manager *m, const char *name, const char *id,
 		}
 		granted = true;
 	}
+	if (gen && record_generation(m, e, gen))
+		goto err;
 	l = json_object_new_object();
 	json_object_object_add(l, "epoch", json_object_new_int64(e->epoch));
 	json_object_object_add(l, "ttl_ms", json_object_new_int64(m->o.lease_ms));
 	json_object_object_add(l, "granted", json_object_new_boolean(granted));
+	if (e->generation[0])
+		json_object_object_add(l, "generation", json_object_new_string(e->generation));
 	json_object_object_add(leases, name, l);
 	goto out;
 refuse:
@@ -349,20 +411,21 @@ out:
 }
 
 /*
- * POST /v1/nodes/leases {"volumes":[NAME...]}: the calling node (its
- * certificate) renews the leases of the volumes it serves as primary, all
- * in one call.  200 {"id","ttl_ms","leases":{NAME:{"epoch","ttl_ms",
- * "granted"}},"refused":{NAME:"why"}}: a volume refused does not fail
- * the others.
+ * POST /v1/nodes/leases {"volumes":[NAME...],"generations":{NAME:GEN}}:
+ * the calling node (its certificate) renews the leases of the volumes it
+ * serves as primary, all in one call, and reports their copies'
+ * generations (optional, 16 hex digits).  200 {"id","ttl_ms","leases":
+ * {NAME:{"epoch","ttl_ms","granted"[,"generation"]}},"refused":
+ * {NAME:"why"}}: a volume refused does not fail the others.
  */
 void pm_nodes_leases(struct pa_request *r, void *arg)
 {
-	static const char *const fields[] = { "volumes", NULL };
+	static const char *const fields[] = { "volumes", "generations", NULL };
 	struct pm_manager *m = arg;
 	int64_t now = pm_mono_ms();	/* the deadline counts from the request's arrival */
 	const char *names[PM_LEASES_PER_CALL + 1];
 	char id[PM_ID_LEN + 1];
-	json_object *body = NULL, *node = NULL, *out, *leases, *refused;
+	json_object *body = NULL, *node = NULL, *out, *leases, *refused, *gens = NULL, *g;
 	struct pjr_err e = { 0 };
 
 	if (pa_request_json(r, &body))
@@ -372,6 +435,23 @@ void pm_nodes_leases(struct pa_request *r, void *arg)
 			     names, &e)) {
 		pa_reply_pjr(r, &e);
 		goto out;
+	}
+	/* "generations":{NAME:"16 hex digits"}: each primary copy's, optional */
+	if (json_object_object_get_ex(body, "generations", &gens)) {
+		if (!json_object_is_type(gens, json_type_object)) {
+			pa_reply_error(r, 400, "generations", "field 'generations' must be an object "
+				       "of volume names to generations (16 hex digits)");
+			goto out;
+		}
+		json_object_object_foreach(gens, gname, gval) {
+			if (!json_object_is_type(gval, json_type_string) ||
+			    !gen_ok(json_object_get_string(gval))) {
+				pa_reply_error(r, 400, "generations", "field 'generations.%.64s' must "
+					       "be 16 lower-case hex digits, as the status file "
+					       "writes a generation", gname);
+				goto out;
+			}
+		}
 	}
 	node = pm_node_by_name(m, r->caller->cert.name, id, NULL);
 	if (!node) {
@@ -386,7 +466,9 @@ void pm_nodes_leases(struct pa_request *r, void *arg)
 	json_object_object_add(out, "leases", leases);
 	json_object_object_add(out, "refused", refused);
 	for (size_t i = 0; names[i]; i++)
-		if (renew_one(m, names[i], id, r->caller->cert.name, now, leases, refused)) {
+		if (renew_one(m, names[i], id, r->caller->cert.name,
+			      gens && json_object_object_get_ex(gens, names[i], &g) ?
+			      json_object_get_string(g) : NULL, now, leases, refused)) {
 			json_object_put(out);
 			pm_reply_store(r, m, "granting a lease");
 			goto out;

@@ -156,6 +156,102 @@ static int link_commit(struct pm_manager *m, const char *name, json_object *vol,
 	return rc;
 }
 
+/* ---- a volume that moves to another node (failover.c) ---- */
+
+static int free_lun(struct pm_manager *m, const char *node_id, const char *host_id,
+		    const char *volume);
+static void serving_set(json_object *vol, const char *iqn, int64_t lun, const char *portal);
+
+/*
+ * The promotion's transaction: vol and the n nodes' desired states d, and,
+ * if link is not NULL (at link_mod), the link moved with them (its host
+ * told).  0, 1 if something changed meanwhile, -1 on a store error.
+ */
+int pm_link_move_commit(struct pm_manager *m, const char *name, json_object *vol, int64_t vol_mod,
+			const struct pm_desired *d, size_t n, json_object *link, int64_t link_mod,
+			int64_t *revision)
+{
+	struct link_ops t;
+	struct pm_txn_extra x = { 0 };
+	int64_t rev = pm_next_revision(m);
+	int rc;
+
+	if (rev < 0)
+		return -1;
+	if (!link)
+		return pm_volume_commit_ex(m, name, vol, vol_mod, d, n, NULL, revision);
+	link_ops(m, name, link, link_mod, pm_str(link, "host_id"), true, rev, &t);
+	x = (struct pm_txn_extra){ .cmp = t.cmp, .ncmp = t.n, .ops = t.ops, .nops = t.n };
+	rc = pm_volume_commit_ex(m, name, vol, vol_mod, d, n, &x, revision);
+	link_ops_free(&t);
+	return rc;
+}
+
+/*
+ * The link moves with its volume to node (node_id, node_name, portal),
+ * whose desired serving LUN is l: l goes into the host's target there
+ * (its ACL and CHAP account, the lowest LUN free), the link's record says
+ * where it was (moved_from) and where it is, state requested again at
+ * revision rev (pm_link_check presents it once the node applied it).
+ * vol_iqn: the volume's own target on that node.  0, or -1 (the host has
+ * no LUN free on that node, or is gone: why says so).
+ */
+int pm_link_move(struct pm_manager *m, const char *name, json_object *vol, json_object *link,
+		 const char *node_id, const char *node_name, const char *portal,
+		 const char *vol_iqn, json_object *l, int64_t rev, char *why, size_t len)
+{
+	json_object *h = pm_host_get(m, pm_str(link, "host_id"), NULL), *from, *vs, *acl, *chap,
+		    *hchap = NULL;
+	int lun = free_lun(m, node_id, pm_str(link, "host_id"), name);
+	char url[512];
+	int64_t now = ps_now_ms();
+
+	if (!h || lun < 1) {
+		snprintf(why, len, "host %s %s", pm_str(link, "host"), !h ? "is gone" :
+			 "has as many volumes linked from that node as a target holds");
+		json_object_put(h);
+		return -1;
+	}
+	json_object_object_get_ex(h, "chap", &hchap);
+	from = json_object_new_object();
+	set(from, "target", pm_str(link, "target"));
+	set(from, "portal", pm_str(link, "portal"));
+	json_object_object_add(from, "lun", json_object_new_int64(pm_int(link, "lun")));
+	set(from, "node", pm_str(link, "node"));
+	json_object_object_add(link, "moved_from", from);
+	set(link, "node", node_name);
+	set(link, "node_id", node_id);
+	set(link, "portal", portal);
+	json_object_object_add(link, "lun", json_object_new_int(lun));
+	set(link, "state", "requested");
+	set(link, "error", "");
+	json_object_object_add(link, "revision", json_object_new_int64(rev));
+	json_object_object_add(link, "since_ms", json_object_new_int64(now));
+	json_object_object_del(link, "steps");
+	step(link, "requested", now);
+	step(link, "lend", now);
+	snprintf(url, sizeof(url), "iscsi://%s/%s/1", portal, vol_iqn);
+	vs = json_object_new_object();
+	set(vs, "iqn", vol_iqn);
+	json_object_object_add(vs, "lun", json_object_new_int64(1));
+	set(vs, "url", url);
+	json_object_object_add(link, "vol_serving", vs);
+	/* the serving LUN into the host's target there */
+	set(l, "iqn", pm_str(link, "target"));
+	json_object_object_add(l, "lun", json_object_new_int(lun));
+	json_object_object_del(l, "tid");
+	acl = json_object_new_array();
+	json_object_array_add(acl, json_object_new_string(pm_str(link, "initiator")));
+	json_object_object_add(l, "acl", acl);
+	chap = json_object_new_object();
+	set(chap, "user", pm_str(hchap, "user"));
+	set(chap, "secret", pm_str(hchap, "secret"));
+	json_object_object_add(l, "chap", chap);
+	serving_set(vol, pm_str(link, "target"), lun, portal);
+	json_object_put(h);
+	return 0;
+}
+
 /* ---- where the LUN is ---- */
 
 /* The serving node's desired state of the volume, and its "lun" in *l. */
@@ -612,6 +708,21 @@ void pm_links_sweep(struct pm_manager *m)
 
 /* ---- the host's side ---- */
 
+/* Whether volume name is doubled: its copies on other nodes may take
+ * its place (failover.c). */
+static bool doubled(struct pm_manager *m, const char *name)
+{
+	char key[PS_KEY_MAX + 1];
+	json_object *vol;
+	bool yes;
+
+	pm_key(key, "volumes/%s", name);
+	vol = pm_get(m, key, NULL);
+	yes = vol && !strcmp(pm_str(vol, "way"), "doubled");
+	json_object_put(vol);
+	return yes;
+}
+
 json_object *pm_links_for_host(struct pm_manager *m, const char *host_id)
 {
 	json_object *out = json_object_new_array(), *h = pm_host_get(m, host_id, NULL), *hchap = NULL;
@@ -647,6 +758,14 @@ json_object *pm_links_for_host(struct pm_manager *m, const char *host_id)
 		json_object_object_add(e, "timeout_s", json_object_new_int64(pm_int(l, "timeout_s")));
 		json_object_object_add(e, "force", json_object_new_boolean(
 			json_object_object_get_ex(l, "force", &chap) && json_object_get_boolean(chap)));
+		/* a doubled volume can move to another node (failover): the host
+		 * keeps it behind a multipath map of its own */
+		if (doubled(m, pm_str(l, "volume")))
+			json_object_object_add(e, "multipath", json_object_new_boolean(true));
+		/* it moved: the same volume (WWID) from another target, portal
+		 * or LUN; the host swaps the path under its map */
+		if (json_object_object_get_ex(l, "moved_from", &chap) && chap)
+			json_object_object_add(e, "moved_from", json_object_get(chap));
 		json_object_array_add(out, e);
 		/* the host is told now: the first time for this request */
 		if (!strcmp(state, "presented") && !step_of(l, "host_told")) {

@@ -332,6 +332,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	if (ps_lease_expire(m->st, now, &expired))
 		pm_log(m, "cannot expire leases: %s", ps_error(m->st));
 	pm_leases_tick(m);	/* the volumes' write leases */
+	pm_failover_tick(m);	/* and their holders' nodes gone: promotion */
 	if (now - m->last_compact_ms >= (int64_t)m->o.compact_interval * 1000) {
 		m->last_compact_ms = now;
 		compact(m);

@@ -48,6 +48,10 @@ struct pm_lease {
 	int64_t epoch;			/* the revision that granted it */
 	int64_t deadline_ms;		/* pm_mono_ms(): renewed before it, or expired */
 	bool held;			/* false: its expiry is recorded */
+	/* the primary's generation the holder last reported, recorded in
+	 * leases/NAME ("": none yet): a leg with it holds every write
+	 * acknowledged (the module acknowledges no write of another) */
+	char generation[17];
 };
 
 struct pm_manager {
@@ -374,6 +378,35 @@ void pm_lease_forget(struct pm_manager *m, const char *volume);
  * node last reported its LUN holds; NULL if it has none.  vol: the
  * volume's record. */
 json_object *pm_lease_json(struct pm_manager *m, json_object *vol);
+/*
+ * A doubled volume's legs as GET /v1/volumes shows them (failover.c):
+ * [{"node","node_id","generation","promotable"[,"why_not"]}], promotable
+ * when the leg's superblock generation (its node's report) is the
+ * primary's recorded one and its node is online.  The first promotable
+ * leg's node id into promote_id ("" if none; promote_id may be NULL).
+ */
+json_object *pm_volume_legs_json(struct pm_manager *m, json_object *vol, char *promote_id);
+/* link.c: a linked volume that moves to another node (its promotion) */
+int pm_link_move_commit(struct pm_manager *m, const char *name, json_object *vol, int64_t vol_mod,
+			const struct pm_desired *d, size_t n, json_object *link, int64_t link_mod,
+			int64_t *revision);
+int pm_link_move(struct pm_manager *m, const char *name, json_object *vol, json_object *link,
+		 const char *node_id, const char *node_name, const char *portal,
+		 const char *vol_iqn, json_object *l, int64_t rev, char *why, size_t len);
+/*
+ * failover.c: promote volume name's leg on node to_id to primary, in one
+ * transaction (doc/policy.md, "Switchover and failover"); kind
+ * "switchover" or "failover".  0 (the revision in *revision), 1 if
+ * something changed meanwhile, -1 on a store error, -2 refused (why).
+ */
+int pm_volume_promote(struct pm_manager *m, const char *name, const char *to_id,
+		      const char *kind, int64_t *revision, char *why, size_t len);
+/* From the manager's tick: each volume whose lease ran out past the grace
+ * and whose holder's node is offline: its promotable leg is promoted
+ * ("failover"), or the volume says "none promotable" (its "failover"). */
+void pm_failover_tick(struct pm_manager *m);
+/* POST /v1/volumes/NAME/switchover {"to":"NODE"} (admin) */
+void pm_volume_switchover(struct pa_request *r, struct pm_manager *m, const char *name);
 /*
  * The seam for failover: the volumes whose lease ran out more than
  * PM_LEASE_GRACE_MS ago and was not granted again, whose primary may be

@@ -19,8 +19,9 @@
  *                       "copies": [{"node": "ID", "url": "iscsi://...",
  *                                   "state": "up"|"syncing"|"connecting"|"down"|"refused",
  *                                   "left_bytes": N, "error": "..."}],
+ *                       "leg_generation": "16 hex digits",
  *                       "lease": {"state": "none"|"held"|"expired"|"deposed",
- *                                 "epoch": N}}}}
+ *                                 "epoch": N, "generation": "16 hex digits"}}}}
  *
  * Every field is optional: an agent reports what it knows.  Paths (areas',
  * images') are checked here too (pm_path_check), so that this file and
@@ -272,11 +273,12 @@ static int parse_copy(json_object *in, size_t i, json_object *list, struct pjr_e
 }
 
 /* The write lease the serving LUN's module holds (its status file):
- * {"state":"none"|"held"|"expired"|"deposed","epoch"}, into v. */
+ * {"state":"none"|"held"|"expired"|"deposed","epoch"[,"generation"]},
+ * into v (generation: its copy's, 16 lower-case hex digits). */
 static int parse_lease(json_object *in, json_object *v, struct pjr_err *e)
 {
-	static const char *const fields[] = { "state", "epoch", NULL };
-	const char *state;
+	static const char *const fields[] = { "state", "epoch", "generation", NULL };
+	const char *state, *gen = NULL;
 	int64_t epoch = 0;
 	json_object *l;
 
@@ -284,8 +286,14 @@ static int parse_lease(json_object *in, json_object *v, struct pjr_err *e)
 		return pjr_fail(e, 400, "lease", "field 'lease' must be an object");
 	if (pjr_only(in, fields, e) ||
 	    pjr_string(in, "state", true, 16, PJR_NAME, &state, e) ||
-	    pjr_int(in, "epoch", true, 0, (1LL << 48) - 1, &epoch, e))
+	    pjr_int(in, "epoch", true, 0, (1LL << 48) - 1, &epoch, e) ||
+	    pjr_string(in, "generation", false, 16, PJR_NAME, &gen, e))
 		return nested(e, "lease");
+	if (gen && (strlen(gen) != 16 || strspn(gen, "0123456789abcdef") != 16)) {
+		pjr_fail(e, 400, "generation", "field 'generation' must be 16 lower-case hex "
+			 "digits, not '%s'", gen);
+		return nested(e, "lease");
+	}
 	if (strcmp(state, "none") && strcmp(state, "held") && strcmp(state, "expired") &&
 	    strcmp(state, "deposed")) {
 		pjr_fail(e, 400, "state", "field 'state' must be none, held, expired or deposed, "
@@ -295,6 +303,8 @@ static int parse_lease(json_object *in, json_object *v, struct pjr_err *e)
 	l = json_object_new_object();
 	json_object_object_add(l, "state", json_object_new_string(state));
 	json_object_object_add(l, "epoch", json_object_new_int64(epoch));
+	if (gen)
+		json_object_object_add(l, "generation", json_object_new_string(gen));
 	json_object_object_add(v, "lease", l);
 	return 0;
 }
@@ -303,9 +313,9 @@ static int parse_volume(const char *name, json_object *in, json_object *vols,
 			struct pjr_err *e)
 {
 	static const char *const fields[] = { "state", "error", "desired_revision", "size",
-					      "copies", "lease", NULL };
+					      "copies", "lease", "leg_generation", NULL };
 	char place[96];
-	const char *state, *error = NULL;
+	const char *state, *error = NULL, *leg_gen = NULL;
 	int64_t desired = 0;
 	uint64_t size = 0;
 	json_object *v, *copies, *list, *lease;
@@ -321,8 +331,14 @@ static int parse_volume(const char *name, json_object *in, json_object *vols,
 	    pjr_string(in, "error", false, ERROR_MAX, PJR_TEXT, &error, e) ||
 	    pjr_int(in, "desired_revision", false, 0, INT64_MAX, &desired, e) ||
 	    pjr_size(in, "size", false, 0, SIZE_MAX_BYTES, &size, e) ||
-	    get_array(in, "copies", COPIES_MAX, &copies, e))
+	    get_array(in, "copies", COPIES_MAX, &copies, e) ||
+	    pjr_string(in, "leg_generation", false, 16, PJR_NAME, &leg_gen, e))
 		return nested(e, place);
+	if (leg_gen && (strlen(leg_gen) != 16 || strspn(leg_gen, "0123456789abcdef") != 16)) {
+		pjr_fail(e, 400, "leg_generation", "field 'leg_generation' must be 16 lower-case hex "
+			 "digits, not '%s'", leg_gen);
+		return nested(e, place);
+	}
 	if (strcmp(state, "ready") && strcmp(state, "working") && strcmp(state, "failed")) {
 		pjr_fail(e, 400, "state", "field 'state' must be ready, working or failed, not '%s'",
 			 state);
@@ -335,6 +351,8 @@ static int parse_volume(const char *name, json_object *in, json_object *vols,
 	json_object_object_add(v, "desired_revision", json_object_new_int64(desired));
 	if (json_object_object_get_ex(in, "size", NULL))
 		add_size(v, "size", size);
+	if (leg_gen)	/* its leg image's superblock: promotable if the primary's */
+		json_object_object_add(v, "leg_generation", json_object_new_string(leg_gen));
 	if (json_object_object_get_ex(in, "lease", &lease) && parse_lease(lease, v, e))
 		return nested(e, place);
 	if (!copies)

@@ -52,6 +52,25 @@ static int number(const char *s, size_t n, uint64_t max, uint64_t *out)
 
 /* The value of " key=" in line (up to the next space), or NULL; *n its
  * length.  error="..." is found by field_error. */
+/* A generation: 16 hex digits, as target/mirror/status.c writes it. */
+static int hex16(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n != 16)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int d = s[i] >= '0' && s[i] <= '9' ? s[i] - '0' :
+			s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10 : -1;
+
+		if (d < 0)
+			return -1;
+		v = v << 4 | (uint64_t)d;
+	}
+	*out = v;
+	return 0;
+}
+
 static const char *field(const char *line, const char *key, size_t *n)
 {
 	size_t k = strlen(key);
@@ -135,6 +154,10 @@ static int parse_line(char *line, size_t no, struct pg_status *s, bool *head, ch
 			if (number(v, n, 65535, &x) || x < 2)
 				return fail(err, errlen, no, "extent= is not a number from 2");
 			s->extent = (unsigned int)x;
+		}
+		if ((v = field(line, "generation", &n))) {
+			if (hex16(v, n, &s->generation))
+				return fail(err, errlen, no, "generation= is not 16 hex digits");
 		}
 		if ((v = field(line, "tgtd", &n))) {
 			if (number(v, n, INT32_MAX, &x))
@@ -286,7 +309,7 @@ static int read_status(const char *dir, int control_port, unsigned int tid, unsi
 }
 
 int pg_status_lease(const char *dir, int control_port, unsigned int tid, unsigned int lun,
-		    char word[8], uint64_t *epoch)
+		    char word[8], uint64_t *epoch, uint64_t *gen)
 {
 	char *buf = malloc(PG_STATUS_MAX + 1);
 	struct pg_status s;
@@ -294,11 +317,15 @@ int pg_status_lease(const char *dir, int control_port, unsigned int tid, unsigne
 
 	word[0] = '\0';
 	*epoch = 0;
+	if (gen)
+		*gen = 0;
 	if (!buf)
 		return -1;
 	if (read_status(dir, control_port, tid, lun, 1, buf, &s, NULL, 0) == 0 && s.lease[0]) {
 		snprintf(word, 8, "%s", s.lease);
 		*epoch = s.lease_epoch;
+		if (gen)
+			*gen = s.generation;
 		rc = 1;
 	}
 	free(buf);

@@ -37,6 +37,7 @@ struct pg_status {
 	 * "" when the LUN has no lease=on */
 	char lease[8];
 	uint64_t lease_epoch;
+	uint64_t generation;			/* this copy's (0: not said) */
 	struct pg_copy copies[PG_COPIES_MAX];
 	size_t ncopies;
 };
@@ -56,11 +57,12 @@ int pg_status_parse(const char *text, size_t len, struct pg_status *s, char *err
 /*
  * The write lease of the LUN tid/lun served by the tgtd on control_port,
  * from its own status file (as pg_status_copies finds it): 1 with its
- * word (none|held|expired|deposed) in word and *epoch, 0 when the file
+ * word (none|held|expired|deposed) in word and *epoch, and this copy's
+ * generation in *gen (if gen is not NULL; 0 if not said), 0 when the file
  * has none (no file, no lease=on, another tgtd's), -1 when it is refused.
  */
 int pg_status_lease(const char *dir, int control_port, unsigned int tid, unsigned int lun,
-		    char word[8], uint64_t *epoch);
+		    char word[8], uint64_t *epoch, uint64_t *gen);
 
 /*
  * The copies of the LUN tid/lun served by the tgtd on control_port (its

@@ -254,8 +254,12 @@ static void action_args(const struct pg_tgt_opts *o, const struct pg_action *x, 
 		arg(av, "--lun");
 		arg_num(av, x->lun);
 		arg(av, "--params");
-		snprintf(av->text, sizeof(av->text), "lease=%" PRIu64 ":%" PRId64, x->epoch,
-			 x->deadline_ms - pg_mono_ms());
+		if (x->has_gen)	/* the module holds writes of another generation */
+			snprintf(av->text, sizeof(av->text), "lease=%" PRIu64 ":%" PRId64 ":%016"
+				 PRIx64, x->epoch, x->deadline_ms - pg_mono_ms(), x->gen);
+		else
+			snprintf(av->text, sizeof(av->text), "lease=%" PRIu64 ":%" PRId64, x->epoch,
+				 x->deadline_ms - pg_mono_ms());
 		arg(av, av->text);
 		break;
 	}

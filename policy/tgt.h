@@ -142,7 +142,7 @@ enum pg_op {
 	PG_LUN_RESIZE,		/* tid, lun, size (0: resize=reread) */
 	PG_LUN_IDENTITY,	/* tid, lun, scsi_sn, scsi_id */
 	PG_TARGET_DELETE,	/* tid */
-	PG_LUN_LEASE,		/* tid, lun, epoch, deadline_ms: lease=EPOCH:VALID_MS */
+	PG_LUN_LEASE,		/* tid, lun, epoch, deadline_ms[, gen]: lease=EPOCH:VALID_MS[:GEN] */
 };
 
 struct pg_action {
@@ -161,6 +161,10 @@ struct pg_action {
 	bool outgoing;				/* an account bound for outgoing CHAP */
 	const char *volume;			/* the volume it is for, or NULL */
 	uint64_t epoch;				/* PG_LUN_LEASE: the lease's epoch */
+	/* PG_LUN_LEASE: the generation the manager recorded (:GENERATION),
+	 * if has_gen */
+	bool has_gen;
+	uint64_t gen;
 	int64_t deadline_ms;			/* PG_LUN_LEASE: pg_mono_ms() it is good until */
 };
 
@@ -195,6 +199,8 @@ struct pg_lease_push {
 	const struct pg_want_lun *lun;	/* the volume's wanted LUN */
 	uint64_t epoch;
 	int64_t deadline_ms;		/* pg_mono_ms(): the agent's send time + ttl - margin */
+	bool has_gen;			/* the manager recorded gen: lease=E:V:GEN */
+	uint64_t gen;
 };
 
 /*

@@ -502,6 +502,8 @@ int pg_lease_plan(const struct pg_actual *actual, const struct pg_lease_push *pu
 		snprintf(a->iqn, sizeof(a->iqn), "%s", w->iqn);
 		a->epoch = push[i].epoch;
 		a->deadline_ms = push[i].deadline_ms;
+		a->has_gen = push[i].has_gen;
+		a->gen = push[i].gen;
 		a->volume = w->volume;
 	}
 	return 0;

@@ -391,6 +391,8 @@ void pm_volumes_get(struct pa_request *r, void *arg)
 			pm_volume_redact(out);
 		json_object_object_add(out, "link", pm_link_get(m, r->rest + 1, NULL));
 		json_object_object_add(out, "lease", pm_lease_json(m, out));
+		if (!strcmp(pm_str(out, "way"), "doubled"))
+			json_object_object_add(out, "legs", pm_volume_legs_json(m, out, NULL));
 		pa_reply_json(r, 200, out);
 		return;
 	}

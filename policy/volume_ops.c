@@ -478,7 +478,8 @@ void pm_volume_action(struct pa_request *r, struct pm_manager *m)
 
 	if (!slash || len > PJR_NAME_MAX) {
 		pa_reply_error(r, 404, "path", "POST %s: a volume's actions are "
-			       "/v1/volumes/NAME/resize, /lend, /return, /link and /unlink", r->path);
+			       "/v1/volumes/NAME/resize, /lend, /return, /link, /unlink and /switchover",
+			       r->path);
 		return;
 	}
 	memcpy(name, r->rest + 1, len);
@@ -494,7 +495,9 @@ void pm_volume_action(struct pa_request *r, struct pm_manager *m)
 		pm_volume_link(r, m, name);
 	else if (!strcmp(action, "unlink"))
 		pm_volume_unlink(r, m, name);
+	else if (!strcmp(action, "switchover"))
+		pm_volume_switchover(r, m, name);
 	else
-		pa_reply_error(r, 404, "path", "POST %s: no action '%s' (resize, lend, return, link "
-			       "or unlink)", r->path, action);
+		pa_reply_error(r, 404, "path", "POST %s: no action '%s' (resize, lend, return, link, "
+			       "unlink or switchover)", r->path, action);
 }

@@ -47,6 +47,14 @@ lun_lease_is() {
 lun_reported() {
 	test "$(ctl --json volume show v | jq -r '.lease.lun | "\(.state):\(.epoch)"')" = "$1"
 }
+# gen_settled: the manager recorded the generation the primary's LUN has
+# and pushed it back (status file: generation= and lease_generation=); in $gen
+gen_settled() {
+	gen=$(ctl --json volume show v | jq -r .lease.generation) &&
+	test ${#gen} = 16 &&
+	lun_status >st.line &&
+	grep -q " generation=$gen " st.line && grep -q " lease_generation=$gen" st.line
+}
 # write_acked LBA FILE: a write through the volume's URL acknowledged
 # within 3 s (a write the module holds back, having no lease, is not)
 write_acked() { timeout -s KILL 3 "$IO" "$url" write "$1" "$2" >/dev/null 2>&1 || return 1; }
@@ -76,6 +84,13 @@ test_expect_success 'lent, the volume takes writes through the primary'"'"'s LUN
 	head -c 65536 /dev/urandom >w1 &&
 	write_acked 100 w1 &&
 	"$IO" "$url" read 100 128 back && test_cmp w1 back
+'
+
+test_expect_success 'the primary'"'"'s generation is recorded; node 3'"'"'s leg has it: promotable' '
+	wait_for 10 gen_settled &&
+	wait_for 10 eval "test \"\$(ctl --json volume show v | jq -r \".legs[0].promotable\")\" = true" &&
+	test "$(ctl --json volume show v | jq -r ".legs[0].generation")" = "$gen" &&
+	test "$(ctl --json volume show v | jq -r ".legs[0].node")" = n3
 '
 
 test_expect_success 'node 2'"'"'s agent killed: within lease_ms its LUN'"'"'s lease runs out and writes are not acknowledged' '

@@ -77,6 +77,26 @@ test_expect_success 'a higher epoch fences again; a lower one is refused, named'
 	head -c 4096 /dev/urandom >w2 && the_write A 300 w2
 '
 
+test_expect_success 'lease=EPOCH:VALID_MS:GENERATION: a write of a generation other than the one given waits; the given one lets it go' '
+	mark && update A lease=3:60000:0000000000000001 &&
+	wait_for 3 lun_field_is "$(status_file)" lease_generation 0000000000000001 &&
+	head -c 4096 /dev/urandom >w3 &&
+	{ the_write A 400 w3 & } && client=$! &&
+	sleep 2 && kill -0 $client &&
+	wait_for 3 lun_field_is "$(status_file)" lease_held_writes 1 &&
+	gen=$(lun_field "$(status_file)" generation) && test -n "$gen" &&
+	wait_for 5 new_log_has "lease: generation $gen is not confirmed yet (the manager recorded 0000000000000001): its writes wait until it is" &&
+	update A "lease=3:60000:$gen" &&
+	wait $client &&
+	wait_for 5 new_log_has "lease: generation $gen is the one the manager recorded: writes of it are acknowledged" &&
+	wait_for 3 lun_field_is "$(status_file)" lease_generation "$gen" &&
+	test_must_fail update A lease=3:60000:12 &&
+	wait_for 5 a_log_has "lease='"'"'3:60000:12'"'"' is not EPOCH:VALID_MS[:GENERATION]" &&
+	update A lease=3:60000 &&
+	wait_for 3 eval "! grep -q lease_generation= \"\$(status_file)\"" &&
+	head -c 4096 /dev/urandom >w4 && the_write A 401 w4
+'
+
 test_expect_success 'a leg whose connection drops is fenced again on its new login (stock tgt: a new registrant, with the same key)' '
 	sid=$(tgtadm_on C --lld iscsi --mode target --op show | sed -n "s/^ *I_T nexus: \([0-9]*\)$/\1/p" | head -1) &&
 	test -n "$sid" && mark &&

@@ -178,6 +178,10 @@ struct ll_update {
 	enum ll_fault fault;		/* LL_UPDATE_FAULT */
 	uint64_t copy_id;		/* LL_UPDATE_FORGET */
 	uint64_t epoch, valid_ms;	/* LL_UPDATE_LEASE */
+	/* LL_UPDATE_LEASE with :GENERATION: the generation the manager
+	 * recorded (writes of another one are held, mirror/lease.c) */
+	int has_gen;
+	uint64_t gen_confirmed;
 };
 
 /*

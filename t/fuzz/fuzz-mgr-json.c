@@ -13,7 +13,8 @@
  * name (no two alike) and a revision above 0, pending, its result zeroed,
  * and either `bad` with a reason or every field within its bounds (action,
  * LUN, target, portal, WWID non-empty, no blank, NUL-terminated inside
- * their buffers).  The report built from what was read, as the host first
+ * their buffers; moved_from none, all zero, or a whole address of the
+ * same kind).  The report built from what was read, as the host first
  * sends it (entries working, bad ones failed with their reason), is taken
  * by the manager's own reader (policy/report.c, pm_host_report_parse)
  * with every entry in it, or, past RD_MGR_REPORT_ALL, as many as fit in
@@ -73,6 +74,15 @@ static void check_entry(const struct rd_mgr_desired *d, size_t i)
 	check(r->size <= (uint64_t)INT64_MAX);
 	check(r->timeout_s >= 1 && r->timeout_s <= 3600);
 	check(bounded(r->chap_user) && bounded(r->chap_secret));
+	/* moved_from: none (all zero), or a whole address */
+	if (!r->moved_from.target[0]) {
+		check(all_zero(&r->moved_from, sizeof(r->moved_from)));
+		return;
+	}
+	check(bounded(r->moved_from.target) && !has_blank(r->moved_from.target));
+	check(bounded(r->moved_from.portal) && r->moved_from.portal[0] &&
+	      !has_blank(r->moved_from.portal));
+	check(r->moved_from.lun <= 16383);
 }
 
 /* s over and over, cut where out ends (maybe inside a character), as a

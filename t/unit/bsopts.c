@@ -591,6 +591,11 @@ static void test_lease_update(void)
 	is_int(ll_update_parse("lease=281474976710655:1", &u, err, sizeof(err)), 0,
 	       "lease=2^48-1:1 parses");
 	ok(u.epoch == LL_LEASE_EPOCH_MAX && u.valid_ms == 1, "  to the highest epoch");
+	ok(!u.has_gen, "  without a generation");
+	is_int(ll_update_parse("lease=7:6000:00ab00cd00ef0012", &u, err, sizeof(err)), 0,
+	       "lease=7:6000:GENERATION parses");
+	ok(u.has_gen && u.gen_confirmed == 0x00ab00cd00ef0012ULL && u.valid_ms == 6000,
+	   "  to the generation, in hex");
 	is_int(ll_update_parse("lease=release", &u, err, sizeof(err)), 0, "lease=release parses");
 	is_int(u.kind, LL_UPDATE_LEASE_RELEASE, "  to LEASE_RELEASE");
 
@@ -598,7 +603,9 @@ static void test_lease_update(void)
 		"lease=", "lease=0:6000", "lease=281474976710656:6000", "lease=7", "lease=7:",
 		"lease=7:0", "lease=:6000", "lease=7:6000:1", "lease=-7:6000", "lease=7:6e3",
 		"lease=7:86400001", "lease= 7:6000", "lease=99999999999999999999999:1",
-		"lease=releases", "lease=7:99999999999999999999999",
+		"lease=releases", "lease=7:99999999999999999999999", "lease=7:6000:",
+		"lease=7:6000:00ab00cd00ef001", "lease=7:6000:00ab00cd00ef00120",
+		"lease=7:6000:00ab00cd00ef001g", "lease=7:6000:00ab00cd00ef0012:1",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		is_int(ll_update_parse(bad[i], &u, err, sizeof(err)), -1, "%s is refused", bad[i]);

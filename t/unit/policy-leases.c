@@ -28,9 +28,13 @@ struct node {
 	json_object *vols;
 } nodes[2] = { { .name = "db1", .addr = "127.0.0.1" }, { .name = "db2", .addr = "127.0.0.2" } };
 
+static bool silent[2];	/* a node that reports nothing (killed) */
+
 static void report_all(void)
 {
 	for (size_t i = 0; i < 2; i++) {
+		if (silent[i])
+			continue;
 		json_object *b = json_object_new_object(), *p = json_object_new_array(), *r = NULL;
 		char portal[64];
 
@@ -251,6 +255,115 @@ static void test_refusals(void)
 	json_object_put(r);
 }
 
+/* The holder's generations: recorded when new, answered back. */
+static void test_generation(void)
+{
+	json_object *r = NULL, *ev;
+	int64_t before = revision_now(), rev = 0;
+	char key[PS_KEY_MAX + 1];
+	struct ps_kv kv = { 0 }, kv2 = { 0 };
+
+	is_int(renew(0, "{\"volumes\":[\"m\"]}", &r), 200, "a renewal without a generation");
+	ok(!member(lease_of(r, "m"), "generation"), "... none answered: none recorded yet");
+	json_object_put(r);
+	is_int(renew(0, "{\"volumes\":[\"m\"],\"generations\":{\"m\":\"53109b3905b28803\"}}",
+		     &r), 200, "db1 reports m's generation");
+	is_str(jstr(lease_of(r, "m"), "generation"), "53109b3905b28803", "... answered back");
+	is_int(pm_int(lease_of(r, "m"), "epoch"), epoch1, "... the same epoch");
+	json_object_put(r);
+	wait_ms(20);
+	ev = last_event(before, "/lunlink/leases/m", &rev);
+	is_str(jstr(ev, "generation"), "53109b3905b28803", "... recorded in leases/m (an event)");
+	is_str(jstr(ev, "state"), "held", "... still held");
+	json_object_put(ev);
+	pm_key(key, "leases/m");
+	ps_get(st, key, &kv);
+	is_int(renew(0, "{\"volumes\":[\"m\"],\"generations\":{\"m\":\"53109b3905b28803\"}}",
+		     &r), 200, "the same generation again");
+	ps_kv_free(&kv2);
+	ps_get(st, key, &kv2);
+	is_int(kv2.mod_revision, kv.mod_revision, "... nothing written");
+	ps_kv_free(&kv);
+	ps_kv_free(&kv2);
+	json_object_put(r);
+	is_int(renew(0, "{\"volumes\":[\"m\"]}", &r), 200, "a renewal without one");
+	is_str(jstr(lease_of(r, "m"), "generation"), "53109b3905b28803", "... answers the recorded one");
+	json_object_put(r);
+	is_int(renew(1, "{\"volumes\":[\"m\"],\"generations\":{\"m\":\"0000000000000001\"}}",
+		     &r), 200, "db2, not the primary's node, reports one");
+	ok(!lease_of(r, "m"), "... refused");
+	json_object_put(r);
+	is_int(renew(0, "{\"volumes\":[\"m\"]}", &r), 200, "db1 renews");
+	is_str(jstr(lease_of(r, "m"), "generation"), "53109b3905b28803",
+	       "... the generation db2 reported was not recorded");
+	json_object_put(r);
+	ok(renew(0, "{\"volumes\":[\"m\"],\"generations\":{\"m\":\"53109B3905B28803\"}}", &r) ==
+	   400 && !strcmp(err_field(r), "generations"), "a generation in upper case: 400 naming it");
+	like(err_message(r), "16 lower-case hex digits", "... saying what it must be");
+	json_object_put(r);
+	ok(renew(0, "{\"volumes\":[\"m\"],\"generations\":[\"53109b3905b28803\"]}", &r) ==
+	   400 && !strcmp(err_field(r), "generations"), "generations not an object: 400");
+	json_object_put(r);
+}
+
+/* Leg i of volume vol as GET /v1/volumes/NAME shows it (a new reference). */
+static json_object *leg_shown(const char *vol, size_t i)
+{
+	char path[96];
+	json_object *r = NULL, *l;
+
+	snprintf(path, sizeof(path), "/v1/volumes/%s", vol);
+	call(admin, "GET", path, NULL, &r, NULL);
+	l = json_object_get(json_object_array_get_idx(member(r, "legs"), i));
+	json_object_put(r);
+	return l;
+}
+
+/* db2's leg of m is promotable only with the primary's recorded generation. */
+static void test_promotable(void)
+{
+	json_object *l, *vol;
+	char id[PM_ID_LEN + 1], key[PS_KEY_MAX + 1];
+
+	l = leg_shown("m", 0);
+	is_str(jstr(l, "node"), "db2", "m's leg is on db2");
+	ok(!json_object_get_boolean(member(l, "promotable")), "... not promotable before it "
+	   "reported its generation");
+	like(jstr(l, "why_not"), "has not reported", "... saying so");
+	json_object_put(l);
+	json_object_object_add(nodes[1].vols, "m", json_tokener_parse(
+		"{\"state\":\"ready\",\"leg_generation\":\"1a50d3f4fb62e39d\"}"));
+	report_all();
+	l = leg_shown("m", 0);
+	is_str(jstr(l, "generation"), "1a50d3f4fb62e39d", "db2 reports its leg's generation");
+	ok(!json_object_get_boolean(member(l, "promotable")), "... another than the primary's: "
+	   "not promotable");
+	like(jstr(l, "why_not"), "is not the primary's 53109b3905b28803: it lacks writes",
+	     "... it lacks acknowledged writes");
+	json_object_put(l);
+	json_object_object_add(nodes[1].vols, "m", json_tokener_parse(
+		"{\"state\":\"ready\",\"leg_generation\":\"53109b3905b28803\"}"));
+	report_all();
+	l = leg_shown("m", 0);
+	ok(json_object_get_boolean(member(l, "promotable")), "the primary's generation: promotable");
+	ok(!member(l, "why_not"), "... with no why_not");
+	json_object_put(l);
+	pm_key(key, "volumes/m");
+	vol = pm_get(m, key, NULL);
+	json_object_put(pm_volume_legs_json(m, vol, id));
+	json_object_put(vol);
+	is_str(id, jstr(l = leg_shown("m", 0), "node_id"), "the promotion would take db2's leg");
+	json_object_put(l);
+	ok(renew(0, "{\"volumes\":[\"m\"],\"generations\":{\"m\":\"2a5c7405f32f2283\"}}",
+		 &l) == 200, "the primary starts a new generation (a leg dropped) and reports it");
+	json_object_put(l);
+	l = leg_shown("m", 0);
+	ok(!json_object_get_boolean(member(l, "promotable")), "... db2's leg is no longer "
+	   "promotable");
+	json_object_put(l);
+	json_object_object_del(nodes[1].vols, "m");
+}
+
 /* What db1's tgtd holds, as its agent reports it, shows with the lease. */
 static void test_lun_view(void)
 {
@@ -291,6 +404,11 @@ static void test_expiry(void)
 	is_int(pm_int(l, "left_ms"), 0, "... nothing left");
 	json_object_put(l);
 	ev = last_event(before, "/lunlink/leases/m", &rev);
+	for (int i = 0; i < 10 && strcmp(jstr(ev, "state"), "expired"); i++) {
+		json_object_put(ev);	/* the tick, once a second, records it */
+		wait_ms(100);
+		ev = last_event(before, "/lunlink/leases/m", &rev);
+	}
 	is_str(jstr(ev, "state"), "expired", "the expiry is an event");
 	is_int(pm_int(ev, "epoch"), epoch1, "... of that epoch");
 	json_object_put(ev);
@@ -407,6 +525,155 @@ static void test_other_node(void)
 	epoch1 = epoch;
 }
 
+/* node n's desired state of m (a new reference) */
+static json_object *desired_of(size_t n)
+{
+	char key[PS_KEY_MAX + 1], id[PM_ID_LEN + 1];
+	json_object *node = pm_node_by_name(m, nodes[n].name, id, NULL), *d;
+
+	json_object_put(node);
+	pm_key(key, "desired/%s/m", id);
+	d = pm_get(m, key, NULL);
+	return d;
+}
+
+/* A planned switchover to db2: one transaction moves the primary. */
+static void test_switchover(void)
+{
+	json_object *r = NULL, *d, *l, *v, *p;
+	char want[64], key[PS_KEY_MAX + 1];
+
+	/* ready, as its nodes' reports would have made it (this test's
+	 * nodes report no volume states) */
+	pm_key(key, "volumes/m");
+	v = pm_get(m, key, NULL);
+	json_object_object_add(v, "state", json_object_new_string("ready"));
+	ps_put(st, key, pm_text(v), strlen(pm_text(v)), 0, NULL);
+	json_object_put(v);
+
+	json_object_object_add(nodes[1].vols, "m", json_tokener_parse(
+		"{\"state\":\"ready\",\"leg_generation\":\"1a50d3f4fb62e39d\"}"));
+	report_all();
+	ok(call(admin, "POST", "/v1/volumes/m/switchover", "{\"to\":\"db2\"}", &r, NULL) == 409,
+	   "a switchover to a leg that is behind: refused");
+	like(err_message(r), "not promotable: its generation 1a50d3f4fb62e39d is not the primary's",
+	     "... saying why");
+	json_object_put(r);
+	ok(call(admin, "POST", "/v1/volumes/m/switchover", "{\"to\":\"db1\"}", &r, NULL) == 409,
+	   "to the node that serves it: refused");
+	json_object_put(r);
+	json_object_object_add(nodes[1].vols, "m", json_tokener_parse(
+		"{\"state\":\"ready\",\"leg_generation\":\"2a5c7405f32f2283\"}"));
+	report_all();
+	is_int(call(admin, "POST", "/v1/volumes/m/switchover", "{\"to\":\"db2\"}", &r, NULL), 202,
+	       "a switchover to db2, whose leg has the primary's generation");
+	json_object_put(r);
+	call(admin, "GET", "/v1/volumes/m", NULL, &v, NULL);
+	is_str(jstr(member(v, "serving"), "node"), "db2", "db2 serves m's primary");
+	p = json_object_array_get_idx(member(v, "parts"), 0);
+	ok(!strcmp(jstr(p, "role"), "primary") && !strcmp(jstr(p, "node_name"), "db2"),
+	   "... its part first, the primary");
+	p = json_object_array_get_idx(member(v, "parts"), 1);
+	ok(!strcmp(jstr(p, "role"), "leg") && !strcmp(jstr(p, "node_name"), "db1"),
+	   "... db1's the leg");
+	snprintf(want, sizeof(want), "-leg-%s/1", jstr(p, "node"));
+	like(jstr(p, "url"), want, "... exported as a leg target of db1's");
+	is_str(jstr(member(v, "last_failover"), "kind"), "switchover", "the volume records it");
+	d = desired_of(1);
+	l = member(d, "lun");
+	snprintf(want, sizeof(want), "-leg-%s/1;lease=on", jstr(p, "node"));
+	ok(!strncmp(jstr(l, "bsopts"), "mirror=iscsi://127.0.0.1:3260/", 30) &&
+	   strstr(jstr(l, "bsopts"), want), "db2 serves it with mirror= to db1's image and lease=on");
+	ok(strlen(jstr(l, "scsi_id")) == 32, "... with the volume's identity");
+	json_object_put(d);
+	d = desired_of(0);
+	l = member(d, "lun");
+	is_str(jstr(l, "bsopts"), "raw=on", "db1 exports its image raw");
+	is_str(json_object_get_string(json_object_array_get_idx(member(l, "acl"), 0)),
+	       "iqn.2026-11.org.lunlink:db2", "... to db2's module alone");
+	ok(!member(l, "scsi_id"), "... without the volume's identity");
+	json_object_put(d);
+	json_object_put(v);
+	is_int(renew(0, "{\"volumes\":[\"m\"]}", &r), 200, "db1 renews");
+	like(refusal(r, "m"), "node db1 does not serve volume m's primary (node db2 does)",
+	     "... refused: its lease runs out");
+	json_object_put(r);
+	json_object_object_del(nodes[1].vols, "m");
+}
+
+/* db2, now the primary's node, goes silent (killed): once its lease ran
+ * out past the grace and it is offline, db1's leg is promoted. */
+static void test_failover(void)
+{
+	json_object *r = NULL, *v = NULL;
+	int64_t t0 = pm_mono_ms();
+	int i;
+
+	/* db2 takes the lease (the old one ran out meanwhile) */
+	wait_ms(PM_LEASE_GRACE_MS + 1100);
+	is_int(renew(1, "{\"volumes\":[\"m\"]}", &r), 200, "db2, the new primary's node, renews");
+	is_str(jstr(lease_of(r, "m"), "generation"), "2a5c7405f32f2283",
+	       "... the recorded generation went with the volume");
+	json_object_put(r);
+	json_object_object_add(nodes[0].vols, "m", json_tokener_parse(
+		"{\"state\":\"ready\",\"leg_generation\":\"2a5c7405f32f2283\"}"));
+	silent[1] = true;
+	t0 = pm_mono_ms();
+	for (i = 0; i < 60; i++) {	/* lease 1 s + grace 1 s + offline + a tick */
+		report_all();
+		wait_ms(100);
+		call(admin, "GET", "/v1/volumes/m", NULL, &v, NULL);
+		if (!strcmp(jstr(member(v, "serving"), "node"), "db1"))
+			break;
+		json_object_put(v);
+		v = NULL;
+	}
+	ok(v != NULL, "db2 silent: db1 serves m's primary again %" PRId64 " ms later",
+	   pm_mono_ms() - t0);
+	is_str(jstr(member(v, "last_failover"), "kind"), "failover", "... a failover, recorded");
+	is_str(jstr(member(v, "last_failover"), "from"), "db2", "... from db2");
+	ok(pm_int(member(v, "last_failover"), "lease_expired_ms") > 0,
+	   "... with the time db2's lease expired");
+	json_object_put(v);
+	silent[1] = false;
+	json_object_object_del(nodes[0].vols, "m");
+	report_all();
+
+	/* db1 serves and holds it; db2's leg is behind; db1 goes silent */
+	for (i = 0; i < 40; i++) {
+		is_int(renew(0, "{\"volumes\":[\"m\"]}", &r), 200, "db1 renews");
+		if (lease_of(r, "m"))
+			break;
+		json_object_put(r);
+		r = NULL;
+		wait_ms(100);
+	}
+	ok(lease_of(r, "m") != NULL, "... and holds the lease");
+	json_object_put(r);
+	json_object_object_add(nodes[1].vols, "m", json_tokener_parse(
+		"{\"state\":\"ready\",\"leg_generation\":\"1a50d3f4fb62e39d\"}"));
+	silent[0] = true;
+	v = NULL;
+	for (i = 0; i < 60; i++) {
+		report_all();
+		wait_ms(100);
+		call(admin, "GET", "/v1/volumes/m", NULL, &v, NULL);
+		if (member(v, "failover"))
+			break;
+		json_object_put(v);
+		v = NULL;
+	}
+	is_str(jstr(member(v, "failover"), "state"), "none promotable",
+	       "db1 silent, db2's leg behind: the volume says none promotable");
+	like(jstr(member(v, "failover"), "why"), "lacks writes the primary acknowledged",
+	     "... and why");
+	is_str(jstr(member(v, "serving"), "node"), "db1", "... db2 is not promoted");
+	json_object_put(v);
+	silent[0] = false;
+	json_object_object_del(nodes[1].vols, "m");
+	report_all();
+}
+
 static void test_delete(void)
 {
 	char key[PS_KEY_MAX + 1];
@@ -428,12 +695,16 @@ int main(void)
 		return done_testing();
 	setup();
 	test_grant_and_renew();
+	test_generation();
+	test_promotable();
 	test_refusals();
 	test_lun_view();
 	test_expiry();
 	test_late_renewal();
 	test_restart();
 	test_other_node();
+	test_switchover();
+	test_failover();
 	test_delete();
 	for (size_t i = 0; i < 2; i++) {
 		pa_client_free(nodes[i].c);

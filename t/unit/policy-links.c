@@ -295,6 +295,8 @@ static void test_link(void)
 	is_str(jstr(member(e, "chap"), "secret"), secret, "... and the account to log in with");
 	like(jstr(e, "wwid"), "naa.6", "... and the WWID to look for");
 	is_int(pm_int(e, "timeout_s"), 20, "... and how long to try");
+	ok(!member(e, "multipath"), "... no multipath: a single volume does not move");
+	ok(!member(e, "moved_from"), "... and it did not move");
 	ok(member(d, "changed") && json_object_get_boolean(member(d, "changed")), "... changed");
 	json_object_put(d);
 	r = link_of("v1");
@@ -367,6 +369,30 @@ static void test_second_lun(void)
 	is_int(pm_int(r, "lun"), 1, "... as LUN 1 of web1's target on db2");
 	is_str(jstr(r, "portal"), "127.0.0.2:3260", "... db2's portal");
 	json_object_put(r);
+}
+
+/* A doubled volume's link carries multipath: its host keeps it behind a
+ * map, for the day another node serves it. */
+static void test_doubled(void)
+{
+	json_object *r = NULL, *d;
+
+	is_int(post("/v1/volumes", "{\"name\":\"dv\",\"way\":\"doubled\",\"copies\":2,"
+		    "\"size\":\"1G\",\"on\":[\"db1\",\"db2\"]}", NULL), 201,
+	       "a doubled volume dv on db1 and db2");
+	actual(1, "dv", "ready");
+	report_nodes();
+	actual(0, "dv", "ready");
+	report_nodes();
+	is_int(post("/v1/volumes/dv/link", "{\"host\":\"web1\"}", &r), 202, "dv is linked to web1");
+	json_object_put(r);
+	actual(0, "dv", "ready");
+	report_nodes();
+	d = host_desired(0);
+	ok(entry_of(d, "dv") && json_object_get_boolean(member(entry_of(d, "dv"), "multipath")),
+	   "... its entry says multipath: true");
+	ok(!member(entry_of(d, "dv"), "moved_from"), "... and no moved_from: it has not moved");
+	json_object_put(d);
 }
 
 static void test_unlink(void)
@@ -476,6 +502,7 @@ int main(void)
 	test_link();
 	test_refusals();
 	test_second_lun();
+	test_doubled();
 	test_unlink();
 	test_reuse_and_failure();
 	test_restart_and_offline();

@@ -137,10 +137,10 @@ static void test_status(const char *dir)
 	}
 	is_int(pg_status_copies(tmpl, 7, 4, 1, c, 4, err, sizeof(err)), 0,
 	       "a file a dead tgtd left is not taken");
-	is_int(pg_status_lease(tmpl, 7, 3, 1, word, &epoch), 1, "the LUN's lease, from its own file");
+	is_int(pg_status_lease(tmpl, 7, 3, 1, word, &epoch, NULL), 1, "the LUN's lease, from its own file");
 	ok(!strcmp(word, "expired") && epoch == 42, "... expired, epoch 42");
-	is_int(pg_status_lease(tmpl, 7, 4, 1, word, &epoch), 0, "none from a dead tgtd's file");
-	is_int(pg_status_lease(tmpl, 7, 9, 1, word, &epoch), 0, "none without a file");
+	is_int(pg_status_lease(tmpl, 7, 4, 1, word, &epoch, NULL), 0, "none from a dead tgtd's file");
+	is_int(pg_status_lease(tmpl, 7, 9, 1, word, &epoch, NULL), 0, "none without a file");
 	is_int(pg_status_copies(tmpl, 8, 3, 1, c, 4, err, sizeof(err)), 0,
 	       "another tgtd's control port: not this LUN");
 	snprintf(path, sizeof(path), "rm -rf '%s'", tmpl);

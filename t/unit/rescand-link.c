@@ -16,6 +16,7 @@
 #include "link.h"
 #include "log.h"
 #include "mgr_json.h"
+#include "mpath.h"
 #include "sysfs.h"
 #include "tap.h"
 #include "fake_sysfs.h"
@@ -141,6 +142,31 @@ static const char *iscsiadm_log(void)
 	return buf;
 }
 
+/* t/unit/fake-dmsetup, beside this program */
+static const char *fake_dmsetup(void)
+{
+	static char p[PATH_MAX];
+	char *slash;
+
+	if (!p[0]) {
+		ssize_t n = readlink("/proc/self/exe", p, sizeof(p) - 32);
+
+		p[n > 0 ? n : 0] = '\0';
+		slash = strrchr(p, '/');
+		snprintf(slash ? slash + 1 : p, 32, "fake-dmsetup");
+	}
+	return p;
+}
+
+static const char *dmsetup_log(void)
+{
+	static char buf[8192];
+	const char *t = get("dmsetup.log");
+
+	snprintf(buf, sizeof(buf), "%s", t ? t : "");
+	return buf;
+}
+
 static void reset(void)
 {
 	static char iscsiadm[PATH_MAX];
@@ -166,7 +192,10 @@ static void reset(void)
 	    "esac\n", "iscsiadm");
 	chmod(iscsiadm, 0755);
 	ctx = (struct rd_link_ctx){ .env = &env, .iscsiadm = iscsiadm, .iscsiadm_timeout_s = 10,
-				    .poll_ms = 5 };
+				    .poll_ms = 5, .dmsetup = fake_dmsetup(),
+				    .replacement_timeout_s = 5, .map_queue_s = 60 };
+	setenv("FAKE_ROOT", fake_root, 1);
+	put("", "dmsetup.log");
 }
 
 #define T1	"iqn.2026-11.org.lunlink.cluster:host-00000000000000c1"
@@ -331,6 +360,173 @@ static void test_link(void)
 	       "  its by-id path");
 }
 
+static void test_map_pieces(void)
+{
+	const char *two[] = { "8:48", "8:32" };
+	char b[RD_MAP_TABLE_MAX];
+
+	rd_map_name("db", b, sizeof(b));
+	is_str(b, "lunlink-db", "a volume's map is named lunlink-VOLUME");
+	rd_map_uuid("naa.6A11F00000000000000000000000A1", "lunlink-db", b, sizeof(b));
+	is_str(b, "mpath-36a11f00000000000000000000000a1",
+	       "its uuid: mpath-3 and the NAA digits, as multipath-tools has it");
+	rd_map_uuid("t10.IET VIRTUAL-DISK", "lunlink-db", b, sizeof(b));
+	is_str(b, "mpath-lunlink-db", "  a WWID that is not NAA: mpath- and the map's name");
+	ok(!rd_map_table(8192, two, 2, b, sizeof(b)), "the table of two paths");
+	is_str(b, "0 8192 multipath 1 queue_if_no_path 0 2 1 round-robin 0 1 1 8:48 1 "
+	       "round-robin 0 1 1 8:32 1", "  failover groups, the first path first, queueing");
+	ok(rd_map_table(8192, two, 0, b, sizeof(b)), "  no path: no table");
+	is_int(rd_map_status_path("0 8192 multipath 2 0 0 0 2 1 A 0 1 0 8:48 A 0 E 0 1 0 8:32 F 3",
+				  "8:32"), 'F', "a failed path in dmsetup status");
+	is_int(rd_map_status_path("0 8192 multipath 2 0 0 0 2 1 A 0 1 0 18:48 A 0 E 0 1 0 8:48 A 0",
+				  "8:48"), 'A', "  an active one (18:48 is not 8:48)");
+	is_int(rd_map_status_path("0 8192 multipath 2 0 0 0 1 1 A 0 1 0 8:48 A 0", "8:4"), 0,
+	       "  a path not in the map");
+}
+
+/* node 1 (10.0.0.5, host 2) serves db at LUN 1; node 2 (10.0.0.6, host 3)
+ * will serve it at LUN 3 with the same WWID */
+static void two_nodes(void)
+{
+	reset();
+	link_session(1, 2, T1, "10.0.0.5", 0);
+	link_session(2, 3, T1, "10.0.0.6", 0);
+	fake_sdev(1, "2:0:0:0", "", NULL, "", "");
+	fake_sdev(2, "3:0:0:0", "", NULL, "", "");
+	mkdirs("module/dm_multipath/parameters");
+	put("0\n", "module/dm_multipath/parameters/queue_if_no_path_timeout_secs");
+	put("120\n", "devices/platform/host2/session1/iscsi_session/session1/recovery_tmo");
+	stage(1, "2:0:0:1", W1, "sdc", "8192", "8:32");
+}
+
+static struct rd_link_req moved_req(void)
+{
+	struct rd_link_req r = req("db", W1, 3);
+
+	r.multipath = true;
+	r.revision = 8;
+	snprintf(r.portal, sizeof(r.portal), "10.0.0.6:3260");
+	snprintf(r.moved_from.target, sizeof(r.moved_from.target), "%s", T1);
+	snprintf(r.moved_from.portal, sizeof(r.moved_from.portal), "10.0.0.5:3260");
+	r.moved_from.lun = 1;
+	return r;
+}
+
+static void test_multipath(void)
+{
+	struct rd_link_req r = req("db", W1, 1);
+	struct rd_link_result res;
+	struct rd_map m;
+	char err[256];
+
+	two_nodes();
+	r.multipath = true;
+	rd_link_do(&ctx, &r, &res);
+	is_str(rd_link_state_name(res.state), "linked", "a multipath link: linked");
+	is_str(res.device, "dm-0", "  its device is the map");
+	is_str(res.multipath, "lunlink-db", "  named after the volume");
+	is_str(res.by_id, "/dev/mapper/lunlink-db", "  at the node dmsetup made");
+	like(dmsetup_log(), "create lunlink-db --uuid mpath-360000000000000000000000000000a01 --table "
+	     "0 8192 multipath 1 queue_if_no_path 0 1 1 round-robin 0 1 1 8:32 1\n",
+	     "  made with dmsetup create: the path, queue_if_no_path");
+	is_str(get("module/dm_multipath/parameters/queue_if_no_path_timeout_secs"), "60",
+	       "  queueing bounded (queue_if_no_path_timeout_secs)");
+	is_str(get("devices/platform/host2/session1/iscsi_session/session1/recovery_tmo"), "5",
+	       "  its session fails fast (recovery_tmo = replacement_timeout)");
+	ok(rd_map_find(&env, "lunlink-db", &m, err, sizeof(err)) == 1 && m.nslaves == 1 &&
+	   !strcmp(m.slaves[0], "sdc"), "  the map holds the path");
+
+	rd_link_do(&ctx, &r, &res);
+	ok(res.state == RD_LINK_LINKED && !strcmp(res.device, "dm-0") && nscans == 1 &&
+	   !strstr(dmsetup_log(), "reload"),
+	   "link again: the same map (its table as the kernel prints it), no scan, no reload");
+
+	/* a file system on the map */
+	put("36 35 254:0 / /srv/db rw - ext4 /dev/mapper/lunlink-db rw\n", "mountinfo");
+
+	/* the volume moves to node 2 */
+	stage(2, "3:0:0:3", W1, "sdd", "8192", "8:48");
+	r = moved_req();
+	put("", "dmsetup.log");
+	rd_link_do(&ctx, &r, &res);
+	is_str(rd_link_state_name(res.state), "linked", "moved: linked");
+	is_str(res.error, "", "  no error");
+	ok(!strcmp(res.device, "dm-0") && !strcmp(res.multipath, "lunlink-db"),
+	   "  the same map (the mounted file system stays)");
+	like(dmsetup_log(), "reload lunlink-db --table 0 8192 multipath 1 queue_if_no_path 0 2 1 "
+	     "round-robin 0 1 1 8:48 1 round-robin 0 1 1 8:32 1\n",
+	     "  reloaded with the new path first, the old one standby");
+	like(dmsetup_log(), "suspend --noflush lunlink-db\nresume lunlink-db\nstatus lunlink-db\n",
+	     "  swapped with a noflush suspend (queued I/O stays), then its state read");
+	like(dmsetup_log(), "reload lunlink-db --table 0 8192 multipath 1 queue_if_no_path 0 1 1 "
+	     "round-robin 0 1 1 8:48 1\n", "  then the old path dropped");
+	ok(rd_map_find(&env, "lunlink-db", &m, err, sizeof(err)) == 1 && m.nslaves == 1 &&
+	   !strcmp(m.slaves[0], "sdd"), "  the map holds the new path alone");
+	ok(!access(at_path("deleted/2:0:0:1"), F_OK), "  the old path's device deleted");
+	like(iscsiadm_log(), "-m node -T " T1 " -p 10.0.0.5:3260 --logout\n",
+	     "  and its session, with no disk left, logged out");
+
+	r.unlink = true;
+	rd_unlink_do(&ctx, &r, &res);
+	is_str(rd_link_state_name(res.state), "linked", "unlink of a mounted map: refused");
+	like(res.error, "dm-0 (map lunlink-db) is in use: mounted on /srv/db", "  naming the mount");
+	ok(rd_map_find(&env, "lunlink-db", &m, err, sizeof(err)) == 1, "  the map stays");
+
+	put("", "mountinfo");
+	rd_unlink_do(&ctx, &r, &res);
+	is_str(rd_link_state_name(res.state), "unlinked", "unmounted: unlinked");
+	is_int(rd_map_find(&env, "lunlink-db", &m, err, sizeof(err)), 0, "  the map is gone");
+	ok(!access(at_path("deleted/3:0:0:3"), F_OK), "  then the path");
+	like(iscsiadm_log(), "-p 10.0.0.6:3260 --logout\n", "  and its session");
+}
+
+static void test_move_fails(void)
+{
+	struct rd_link_req r = req("db", W1, 1);
+	struct rd_link_result res;
+	struct rd_map m;
+	char err[256];
+
+	two_nodes();
+	r.multipath = true;
+	rd_link_do(&ctx, &r, &res);
+	stage(2, "3:0:0:3", W1, "sdd", "8192", "8:48");
+	put("8:48\n", "devices/virtual/block/dm-0/failed");
+	r = moved_req();
+	rd_link_do(&ctx, &r, &res);
+	is_str(rd_link_state_name(res.state), "failed", "moved, the new path failed in the map: failed");
+	like(res.error, "the new path sdd (8:48) is failed in map lunlink-db", "  saying so");
+	ok(rd_map_find(&env, "lunlink-db", &m, err, sizeof(err)) == 1 && m.nslaves == 2 &&
+	   access(at_path("deleted/2:0:0:1"), F_OK), "  the old path stays in the map and in sysfs");
+
+	put("", "devices/virtual/block/dm-0/failed");
+	put("reload\n", "dmsetup.fail");
+	snprintf(r.portal, sizeof(r.portal), "10.0.0.6:3260");
+	/* a map to change whose reload fails: its old table stays */
+	put("0 8192 multipath 1 queue_if_no_path 0 1 1 round-robin 0 1 1 8:32 1\n",
+	    "devices/virtual/block/dm-0/table");
+	rd_link_do(&ctx, &r, &res);
+	is_str(rd_link_state_name(res.state), "failed", "the reload refused: failed");
+	like(res.error, "dmsetup reload exited 1: device-mapper: reload ioctl on lunlink-db",
+	     "  with dmsetup's words");
+	put("", "dmsetup.fail");
+	rd_link_do(&ctx, &r, &res);
+	ok(res.state == RD_LINK_LINKED && rd_map_find(&env, "lunlink-db", &m, err, sizeof(err)) == 1 &&
+	   m.nslaves == 1 && !strcmp(m.slaves[0], "sdd"), "the entry carried out again: moved");
+
+	/* without a map (no "multipath"): the new path, the old device deleted */
+	two_nodes();
+	r = req("db", W1, 1);
+	rd_link_do(&ctx, &r, &res);
+	stage(2, "3:0:0:3", W1, "sdd", "8192", "8:48");
+	r = moved_req();
+	r.multipath = false;
+	rd_link_do(&ctx, &r, &res);
+	ok(res.state == RD_LINK_LINKED && !strcmp(res.device, "sdd") && !res.multipath[0] &&
+	   !access(at_path("deleted/2:0:0:1"), F_OK) && !strstr(dmsetup_log(), "create"),
+	   "moved without multipath: the new disk, the old one deleted, no map");
+}
+
 static void test_login(void)
 {
 	struct rd_link_req r = req("db", W1, 1);
@@ -348,6 +544,15 @@ static void test_login(void)
 	like(iscsiadm_log(), "-n node.session.auth.authmethod -v CHAP\n", "  CHAP");
 	like(iscsiadm_log(), "-n node.session.auth.username -v ll-hc1\n", "  its user");
 	like(iscsiadm_log(), "-n node.session.auth.password -v s3cret\n", "  and secret");
+	ok(!strstr(iscsiadm_log(), "replacement_timeout"), "  the default recovery timeout");
+
+	reset();
+	r.multipath = true;
+	rd_link_do(&ctx, &r, &res);
+	like(iscsiadm_log(), "-n node.session.timeo.replacement_timeout -v 5\n",
+	     "a multipath link's session: replacement_timeout 5 s");
+	like(iscsiadm_log(), "-n node.conn[0].timeo.noop_out_interval -v 1\n", "  a no-op every 1 s");
+	like(iscsiadm_log(), "-n node.conn[0].timeo.noop_out_timeout -v 2\n", "  answered within 2 s");
 }
 
 static void test_unlink(void)
@@ -426,6 +631,27 @@ static void test_json(void)
 	rd_mgr_desired_free(&d);
 	json_object_put(j);
 
+	j = json_tokener_parse(
+		"{\"desired_revision\":215,\"links\":["
+		"{\"volume\":\"db\",\"revision\":215,\"action\":\"link\",\"target\":\"" T1 "\","
+		"\"portal\":\"10.0.0.6:3260\",\"lun\":3,\"wwid\":\"" W1 "\",\"size\":1,"
+		"\"multipath\":true,\"moved_from\":{\"target\":\"" T1 "\","
+		"\"portal\":\"10.0.0.5:3260\",\"lun\":1}},"
+		"{\"volume\":\"web\",\"revision\":9,\"action\":\"link\",\"target\":\"t\","
+		"\"portal\":\"p:1\",\"lun\":1,\"wwid\":\"" W2 "\",\"size\":1,"
+		"\"moved_from\":{\"target\":\"t\",\"portal\":\"p:1\",\"lun\":70000}},"
+		"{\"volume\":\"old\",\"revision\":9,\"action\":\"link\",\"target\":\"t\","
+		"\"portal\":\"p:1\",\"lun\":1,\"wwid\":\"" W2 "\",\"size\":1}]}");
+	ok(!rd_mgr_desired_read(j, &d, err, sizeof(err)) && d.n == 3, "a moved entry is read");
+	ok(d.n == 3 && d.v[0].req.multipath && !strcmp(d.v[0].req.moved_from.target, T1) &&
+	   !strcmp(d.v[0].req.moved_from.portal, "10.0.0.5:3260") && d.v[0].req.moved_from.lun == 1 &&
+	   !d.v[0].bad[0], "  multipath and moved_from as sent");
+	like(d.n == 3 ? d.v[1].bad : "", "'moved_from.lun'", "  a bad moved_from field is named");
+	ok(d.n == 3 && !d.v[2].bad[0] && !d.v[2].req.multipath && !d.v[2].req.moved_from.target[0],
+	   "  an entry without them: no map, not moved (as before)");
+	rd_mgr_desired_free(&d);
+	json_object_put(j);
+
 	j = json_tokener_parse("{\"desired_revision\":3,\"links\":[{\"volume\":\"db\"}]}");
 	ok(rd_mgr_desired_read(j, &d, err, sizeof(err)), "an entry without a revision refuses all");
 	like(err, "desired link 0, field 'revision'", "  naming it");
@@ -482,6 +708,16 @@ static void test_config(void)
 	put("manager = { heartbeat_interval = 0; };\n", "rescand.conf");
 	ok(rd_config_load(&c, p, true, err, sizeof(err)), "heartbeat_interval 0 is refused");
 	like(err, "manager.heartbeat_interval = 0 is out of range (1 to 60)", "  with the range");
+	rd_config_defaults(&c);
+	ok(!strcmp(c.mgr.dmsetup, "dmsetup") && c.mgr.replacement_timeout == 5 &&
+	   c.mgr.map_queue_timeout == 60, "the map settings' defaults: dmsetup, 5 s, 60 s");
+	put("manager = { replacement_timeout = 2; map_queue_timeout = 120; dmsetup = \"/x/dm\"; };\n",
+	    "rescand.conf");
+	ok(!rd_config_load(&c, p, true, err, sizeof(err)) && c.mgr.replacement_timeout == 2 &&
+	   c.mgr.map_queue_timeout == 120 && !strcmp(c.mgr.dmsetup, "/x/dm"), "  read");
+	put("manager = { map_queue_timeout = 0; };\n", "rescand.conf");
+	ok(rd_config_load(&c, p, true, err, sizeof(err)), "a map that queues for ever is refused");
+	like(err, "manager.map_queue_timeout = 0 is out of range (10 to 86400)", "  with the range");
 	put("manager = \"https://h:1\";\n", "rescand.conf");
 	ok(rd_config_load(&c, p, true, err, sizeof(err)), "manager not a group is refused");
 	like(err, "manager must be a group", "  saying so");
@@ -496,6 +732,9 @@ int main(void)
 	test_find();
 	test_link();
 	test_login();
+	test_map_pieces();
+	test_multipath();
+	test_move_fails();
 	test_unlink();
 	test_json();
 	test_config();

@@ -515,21 +515,48 @@ static int parse_u64_upto(const char *s, char end, uint64_t lo, uint64_t hi, uin
 	return 0;
 }
 
-/* lease=EPOCH:VALID_MS or lease=release (the value v). */
+/* 16 hex digits, as the status file writes a generation, ending at end. */
+static int parse_gen_hex(const char *s, char end, uint64_t *out)
+{
+	uint64_t n = 0;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		char c = s[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+			c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+
+		if (d < 0)
+			return -1;
+		n = n << 4 | (uint64_t)d;
+	}
+	if (s[16] != end)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* lease=EPOCH:VALID_MS[:GENERATION] or lease=release (the value v). */
 static int parse_lease(const char *v, struct ll_update *u, char *err, size_t errlen)
 {
-	const char *colon = strchr(v, ':');
+	const char *colon = strchr(v, ':'), *colon2 = colon ? strchr(colon + 1, ':') : NULL;
 
 	if (!strcmp(v, "release")) {
 		u->kind = LL_UPDATE_LEASE_RELEASE;
 		return 0;
 	}
+	u->gen_confirmed = 0;
+	u->has_gen = 0;
 	if (!colon || parse_u64_upto(v, ':', 1, LL_LEASE_EPOCH_MAX, &u->epoch) ||
-	    parse_u64_upto(colon + 1, '\0', 1, LL_LEASE_VALID_MS_MAX, &u->valid_ms))
-		return ll_fail(err, errlen, "lease='%.64s' is not EPOCH:VALID_MS (EPOCH a whole "
-			       "number from 1 to %llu, VALID_MS from 1 to %llu) or release", v,
-			       (unsigned long long)LL_LEASE_EPOCH_MAX,
+	    parse_u64_upto(colon + 1, colon2 ? ':' : '\0', 1, LL_LEASE_VALID_MS_MAX,
+			   &u->valid_ms) ||
+	    (colon2 && parse_gen_hex(colon2 + 1, '\0', &u->gen_confirmed)))
+		return ll_fail(err, errlen, "lease='%.64s' is not EPOCH:VALID_MS[:GENERATION] "
+			       "(EPOCH a whole number from 1 to %llu, VALID_MS from 1 to %llu, "
+			       "GENERATION 16 hex digits as the status file writes it) or release",
+			       v, (unsigned long long)LL_LEASE_EPOCH_MAX,
 			       (unsigned long long)LL_LEASE_VALID_MS_MAX);
+	u->has_gen = !!colon2;
 	u->kind = LL_UPDATE_LEASE;
 	return 0;
 }

@@ -19,6 +19,15 @@
  * copies but whose acknowledgement found no lease is held the same way
  * (suspend) or fails: it is never acknowledged without one.
  *
+ * The generation (lease=EPOCH:VALID_MS:GENERATION): a copy may be promoted
+ * in this one's place only if it holds every write acknowledged here, and
+ * the manager knows that by the generation: a leg with this copy's
+ * generation has them all.  So a write of a generation the manager has not
+ * recorded (a leg dropped, a new term began) is not acknowledged: it waits
+ * as for the lease, until the agent has reported the generation, the
+ * manager recorded it, and a lease with it came back.  A lease without
+ * :GENERATION checks none.
+ *
  * Deposed: a leg answered RESERVATION CONFLICT, so a newer primary holds
  * it.  Writes fail from then on (not held: this node is no longer the
  * owner), the leg is not marked out of date, the volume does not go
@@ -70,7 +79,8 @@ const char *ll_lease_word(const struct ll_lu *l, uint64_t now)
 	return now < ls->deadline ? "held" : "expired";
 }
 
-int ll_lease_grant(struct ll_lu *l, uint64_t epoch, uint64_t valid_ms, uint64_t now)
+int ll_lease_grant(struct ll_lu *l, uint64_t epoch, uint64_t valid_ms, int has_gen, uint64_t gen,
+		   uint64_t now)
 {
 	struct ll_lease *ls = &l->lease;
 
@@ -92,6 +102,16 @@ int ll_lease_grant(struct ll_lu *l, uint64_t epoch, uint64_t valid_ms, uint64_t 
 		       valid_ms, ls->deposed_epoch);
 		return -1;
 	}
+	if (has_gen && l->nmirrors > 1) {
+		ll_err(l, "lease=%" PRIu64 ":%" PRIu64 ":%016" PRIx64 " refused: this LUN has %u "
+		       "mirrored sets, each with its own generation; :GENERATION confirms the "
+		       "generation of a LUN of one set (give lease=EPOCH:VALID_MS)\n", epoch,
+		       valid_ms, gen, l->nmirrors);
+		return -1;
+	}
+	if (has_gen && (!ls->gen_check || ls->gen_confirmed != gen))
+		ll_info(l, "lease: generation %016" PRIx64 " is the one the manager recorded: "
+			"writes of it are acknowledged, of another held\n", gen);
 	if (epoch > ls->epoch)
 		ll_info(l, "lease: epoch %" PRIu64 " -> %" PRIu64 ", valid %" PRIu64 " ms: this "
 			"node owns the volume; its legs are fenced (key %016llx) before a write is "
@@ -107,6 +127,8 @@ int ll_lease_grant(struct ll_lu *l, uint64_t epoch, uint64_t valid_ms, uint64_t 
 	ls->epoch = epoch;
 	ls->deadline = now + valid_ms;
 	ls->expiry_said = 0;
+	ls->gen_check = has_gen;
+	ls->gen_confirmed = gen;
 	return 0;
 }
 
@@ -155,7 +177,19 @@ enum ll_gate ll_lease_gate(struct ll_mirror *m, uint64_t now)
 		}
 		return l->opts.lease_loss == LL_LEASE_LOSS_FAIL ? LL_GATE_FAIL : LL_GATE_WAIT;
 	}
-	return legs_fenced(m, ls->epoch) ? LL_GATE_GO : LL_GATE_WAIT;
+	if (!legs_fenced(m, ls->epoch))
+		return LL_GATE_WAIT;
+	if (ls->gen_check && m->image->gen_current != ls->gen_confirmed) {
+		if (m->gen_said != m->image->gen_current) {
+			m->gen_said = m->image->gen_current;
+			m_info(m, "lease: generation %016" PRIx64 " is not confirmed yet (the manager "
+			       "recorded %016" PRIx64 "): its writes wait until it is\n",
+			       m->image->gen_current, ls->gen_confirmed);
+			ll_mirror_write_status(m);	/* the agent reads it from there */
+		}
+		return LL_GATE_WAIT;
+	}
+	return LL_GATE_GO;
 }
 
 /* The mirror may connect to, resync and verify its legs: it holds a valid

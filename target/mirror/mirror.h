@@ -28,16 +28,24 @@ struct ll_lease {
 	int deposed;
 	uint64_t deposed_epoch;
 	int expiry_said;		/* the expiry was logged */
+	/* lease=EPOCH:VALID_MS:GENERATION: the generation the manager
+	 * recorded; a mirror acknowledges no write while its own differs */
+	int gen_check;
+	uint64_t gen_confirmed;
 };
 
 /* The fencing key of epoch e: "LL" in the top 16 bits, e below. */
 #define LL_LEASE_KEY(e)		(0x4c4c000000000000ULL | (e))
 #define LL_LEASE_KEY_IS_OURS(k)	(((k) >> 48) == 0x4c4c)
 
-/* lease=EPOCH:VALID_MS, received at now (ms): 0, or -1 refused (the reason
- * logged: the LUN has no lease=on, a lower epoch, deposed at this epoch).
+/* lease=EPOCH:VALID_MS[:GENERATION], received at now (ms): 0, or -1 refused
+ * (the reason logged: the LUN has no lease=on, a lower epoch, deposed at
+ * this epoch, a GENERATION for a LUN of several mirrored sets).  With
+ * has_gen, gen is the generation the manager recorded (writes of another
+ * are held); without, no generation is checked (as before it existed).
  * The mirrors then hear of it through the layers (ll_mirror_lease_changed). */
-int ll_lease_grant(struct ll_lu *l, uint64_t epoch, uint64_t valid_ms, uint64_t now);
+int ll_lease_grant(struct ll_lu *l, uint64_t epoch, uint64_t valid_ms, int has_gen, uint64_t gen,
+		   uint64_t now);
 /* lease=release: the lease ends now; 0, or -1 (no lease=on, logged) */
 int ll_lease_release(struct ll_lu *l);
 /* none, held, expired or deposed, as the status file says it */

@@ -278,6 +278,7 @@ struct ll_mirror {
 	unsigned int lw_count;
 	struct ll_local_errs lease_errs;
 	uint64_t term_epoch;		/* the epoch whose generation this copy has */
+	uint64_t gen_said;		/* an unconfirmed generation, logged */
 
 	/* ---- mirror.c: the status file's path (set at open) and when the
 	 * tick last had status.c write it ---- */

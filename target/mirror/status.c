@@ -43,6 +43,8 @@ void ll_mirror_write_status(struct ll_mirror *m)
 			ll_lease_word(m->l, now), ls->epoch,
 			ls->deadline > now && !ls->deposed ? ls->deadline - now : 0,
 			m->lw_count, m->lease_errs.n);
+		if (ls->gen_check)	/* :GENERATION: the one the manager recorded */
+			fprintf(f, " lease_generation=%016" PRIx64, ls->gen_confirmed);
 	}
 	fputc('\n', f);
 	for (i = 0; i < m->nlegs; i++) {

@@ -8,7 +8,7 @@
  *   resize=SIZE     grow the image file to SIZE (sparse) and take it;
  *   fault=none|read|write|both|write-all|meta-write|flush|slow-resync
  *                   make local reads and/or writes fail with EIO, for tests;
- *   lease=EPOCH:VALID_MS, lease=release
+ *   lease=EPOCH:VALID_MS[:GENERATION], lease=release
  *                   grant, renew or drop the write-ownership lease of a
  *                   LUN made with lease=on (mirror/lease.c).
  *
@@ -114,7 +114,7 @@ static tgtadm_err lease(struct ll_lu *l, const struct ll_update *u, uint64_t now
 	if (not_mirrored(l, "lease="))
 		return TGTADM_INVALID_REQUEST;
 	if (u->kind == LL_UPDATE_LEASE)
-		r = ll_lease_grant(l, u->epoch, u->valid_ms, now);
+		r = ll_lease_grant(l, u->epoch, u->valid_ms, u->has_gen, u->gen_confirmed, now);
 	else
 		r = ll_lease_release(l);
 	if (r)

@@ -1,0 +1,246 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+test_description='the host'"'"'s side of a volume that moves, in a QEMU guest, against a stand-in for the manager: lunlink-rescand links a "multipath" entry as its own dm-multipath map lunlink-v (dmsetup, no udev), ext4 on it mounted and a writer writing; an entry moved to node 2 (moved_from) puts node 2'"'"'s path in and node 1'"'"'s out (device deleted, session logged out) under the mounted file system; kill -9 of node 2'"'"'s tgtd, the map queues, an entry moved back to node 1 three seconds later: the writer goes on (time from the kill printed); every file reads back; unlink refused while mounted, then map and paths gone'
+. "$(dirname "$0")/test-lib.sh"
+. "$T_DIR/lib-cluster.sh"
+. "$T_DIR/lib-guest.sh"
+
+# What t3820 does with the whole cluster, here with the host's part alone,
+# so that it runs before the cluster's side of a move exists: two nodes in
+# namespaces (t/lib-cluster.sh), each a stock tgtd whose target tid 1 has
+# the same name (as the host's target has on every node); both serve the
+# same file (bs rdwr: one copy, so whichever path the guest uses, it reads
+# what it wrote) with the volume's identity (scsi_id, scsi_sn: one WWID).
+# The manager is t/helpers/host-manager-standin on node 1: it serves the
+# desired links the test writes (desired.json) over mutual TLS and keeps
+# the host's last report (report.json).  The guest (t/lib-guest.sh,
+# GUEST_EXTRAS=multipath) runs the dynamically linked lunlink-rescand.
+
+N=2
+API_PORT=7815
+HOST=g1
+test_have_prereq ROOT || skip_all "needs root (namespaces, tap devices)"
+require_tgtd
+RESCAND="$SRC_DIR/initiator/lunlink-rescand"
+[ -x "$RESCAND" ] || skip_all "initiator/lunlink-rescand not built (run make)"
+command -v python3 >/dev/null || skip_all "python3 not installed (the stand-in manager)"
+command -v openssl >/dev/null || skip_all "openssl not installed (the stand-in's certificates)"
+command -v jq >/dev/null || skip_all "jq not installed"
+GUEST_EXTRAS=multipath
+guest_prepare || skip_all "$GUEST_SKIP"
+
+guest_watchdog 600
+
+# how long the "promotion" takes after node 2's death
+PROMOTION=3
+ID=6a11f0000000000000000000000000c1
+WWID=naa.$ID
+MB=64
+
+tap_note() { printf '# %s\n' "$*" >&5; }
+g() { guest_run h 30 "$1"; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+identity() {
+	tgtadm_on "N$1" --lld iscsi --mode logicalunit --op update --tid 1 --lun "$2" \
+		--params "scsi_sn=ll-$ID,scsi_id=$ID"
+}
+IQN="$IQN_BASE:$TEST_NAME-1"
+portal() { eval "echo $(node_addr "$1"):\$N${1}_PORT"; }
+
+# desire REV ACTION NODE LUN [FROM_NODE FROM_LUN]: the stand-in's answer
+desire() {
+	local moved=null
+	[ -z "${5:-}" ] || moved="{\"target\":\"$IQN\",\"portal\":\"$(portal "$5")\",\"lun\":$6}"
+	cat >mgr/desired.json.tmp <<-EOF &&
+	{"desired_revision":$1,"links":[{"volume":"v","revision":$1,"action":"$2",
+	 "target":"$IQN","portal":"$(portal "$3")","lun":$4,"wwid":"$WWID",
+	 "size":$((MB * 1048576)),"timeout_s":30,"force":false,"multipath":true,
+	 "moved_from":$moved}]}
+	EOF
+	mv mgr/desired.json.tmp mgr/desired.json
+}
+# the host's last report of v: FIELD
+reported() { jq -r ".links[] | select(.volume == \"v\") | .$1" mgr/report.json 2>/dev/null; }
+# the host reports revision $1 $2 (a state)
+report_is() { test "$(reported link_revision)" = "$1" && test "$(reported state)" = "$2"; }
+
+# The writer (as t5970's), in the guest's /tmp/mv.sh
+GUEST_LIB='
+up() { cut -d" " -f1 /proc/uptime; }
+writer() {
+	i=0 rc=0
+	while ! [ -e $1/.stop ]; do
+		i=$((i + 1))
+		head -c 4096 /dev/urandom >/tmp/src.$2 && t=$(up) &&
+		dd if=/tmp/src.$2 of=$1/$2$i bs=4k conv=fsync 2>/tmp/$2.dd ||
+			{ rc=1; cat /tmp/$2.dd >>/tmp/$2.err; break; }
+		echo "$(up) $t $(sha256sum </tmp/src.$2 | cut -d" " -f1) $2$i" >>/tmp/$2.done
+		sleep 0.2
+	done
+	echo "END $rc" >>/tmp/$2.done
+}
+'
+done_after() { g "awk -v t=$2 '\$2 > t && !/^END/ { print; exit }' /tmp/$1.done"; }
+started_after() { g "awk -v t=$2 '\$2 > t && !/^END/ { f = 1 } END { exit !f }' /tmp/$1.done"; }
+done_count() { g "grep -vc ^END /tmp/$1.done"; }
+done_at_least() { test "$(done_count "$1")" -ge "$2"; }
+writer_ended() { g "grep -qx \"END 0\" /tmp/$1.done"; }
+uptime() { g "cut -d\" \" -f1 /proc/uptime"; }
+ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
+EXT4_ERRORS="EXT4-fs (error|warning)|Buffer I/O error on dev dm|Aborting journal|Remounting|I/O error, dev dm"
+# map_on NODE: the map's table has exactly one path, a disk of the session to NODE
+map_on() {
+	g "DM_DISABLE_UDEV=1 dmsetup table lunlink-v" >table && cat table &&
+	test "$(grep -o "round-robin" table | wc -l)" = 1 &&
+	dev=$(sed "s/ *$//" table | grep -o "[0-9]*:[0-9]* 1$" | cut -d" " -f1) &&
+	g "for b in /sys/block/sd*; do [ \"\$(cat \$b/dev)\" = $dev ] && readlink -f \$b/device; done" >path &&
+	sid=$(grep -o "session[0-9]*" path | head -n 1) && test -n "$sid" &&
+	g "cat /sys/class/iscsi_session/$sid/device/connection*/iscsi_connection/*/persistent_address" >addr &&
+	test "$(cat addr)" = "$(node_addr "$1")"
+}
+# sessions_to NODE...: the guest's sessions are to those nodes, no other
+sessions_to() {
+	g "cat /sys/class/iscsi_connection/*/persistent_address 2>/dev/null | sort" >sessions &&
+	for i in "$@"; do node_addr "$i"; done | sort >expect &&
+	test_cmp expect sessions
+}
+
+test_expect_success 'two nodes serve one file as the volume (one WWID); the stand-in manager on node 1' '
+	cluster_up $N &&
+	for i in 1 2; do node_tgtd_start $i && target_new N$i 1 || return 1; done &&
+	truncate -s ${MB}M v.raw &&
+	lun_new N1 1 1 "$TRASH/v.raw" rdwr && identity 1 1 &&
+	mkdir -p mgr &&
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-keyout mgr/ca.key -out mgr/ca.crt -subj /CN=lunlink-test-ca 2>/dev/null &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout mgr/api.key \
+		-out mgr/api.csr -subj /CN=manager 2>/dev/null &&
+	printf "subjectAltName=IP:%s\n" "$(node_addr 1)" >mgr/san &&
+	openssl x509 -req -in mgr/api.csr -CA mgr/ca.crt -CAkey mgr/ca.key -CAcreateserial \
+		-days 2 -extfile mgr/san -out mgr/api.crt 2>/dev/null &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout mgr/host.key \
+		-out mgr/host.csr -subj /CN=$HOST 2>/dev/null &&
+	openssl x509 -req -in mgr/host.csr -CA mgr/ca.crt -CAkey mgr/ca.key -CAcreateserial \
+		-days 2 -out mgr/host.crt 2>/dev/null &&
+	echo "{\"desired_revision\":0,\"links\":[]}" >mgr/desired.json || return 1
+	# the & puts this command alone in the background, not the chain above
+	node_exec 1 python3 "$SRC_DIR/t/helpers/host-manager-standin" "$(node_addr 1)" $API_PORT \
+		"$TRASH/mgr" mgr/api.crt mgr/api.key mgr/ca.crt 2>mgr/log &
+	MGR_PID=$!
+	test_atexit "kill $MGR_PID 2>/dev/null" &&
+	sleep 1 && kill -0 $MGR_PID
+'
+
+test_expect_success 'the guest boots, reaches both nodes, and its lunlink-rescand reports to the stand-in' '
+	guest_net h &&
+	ip link add "llg$CL_ID" type veth peer name up0 netns "$h_NETNS" &&
+	test_atexit "ip link del llg$CL_ID 2>/dev/null" &&
+	ip link set "llg$CL_ID" master "$CL_BR" && ip link set "llg$CL_ID" up &&
+	ip -n "$h_NETNS" addr add "$CL_NET.200/24" dev up0 && ip -n "$h_NETNS" link set up0 up &&
+	ip netns exec "$h_NETNS" sysctl -qw net.ipv4.ip_forward=1 &&
+	for i in $(seq $N); do ip -n "$(node_ns $i)" route add 10.231.0.0/24 via "$CL_NET.200" || return 1; done &&
+	cat >rescand.conf <<-EOF &&
+	manager = {
+		url = "https://$(node_addr 1):$API_PORT";
+		ca = "/var/lib/lunlink/ca.crt";
+		cert = "/var/lib/lunlink/host.crt";
+		key = "/var/lib/lunlink/host.key";
+		host_name = "$HOST";
+		heartbeat_interval = 1;
+		poll_wait_s = 10;
+	};
+	EOF
+	files="$(guest_binary "$RESCAND" /sbin/lunlink-rescand)" &&
+	files="$files $TRASH/rescand.conf=/etc/lunlink/lunlink-rescand.conf" &&
+	for f in ca.crt host.crt host.key; do files="$files $TRASH/mgr/$f=/var/lib/lunlink/$f"; done &&
+	GUEST_FILES=$files guest_start h &&
+	g "ip route add default via 10.231.0.1 && ping -c 1 -W 5 $(node_addr 1)" &&
+	g "cat >/tmp/mv.sh <<\"EOF\"
+$GUEST_LIB
+EOF" &&
+	g "/sbin/lunlink-rescand -f -v >/tmp/rescand.log 2>&1 & echo \$! >/tmp/rescand.pid" &&
+	{ wait_for 30 test -s mgr/report.json || { g "cat /tmp/rescand.log"; cat mgr/log; false; }; } &&
+	jq -e ".hostname == \"$HOST\"" mgr/report.json
+'
+
+test_expect_success 'a multipath entry: the volume is the map lunlink-v over node 1'"'"'s path, its session fails fast' '
+	t0=$(now_ms) && desire 1 link 1 1 &&
+	{ wait_for 30 report_is 1 linked || { cat mgr/report.json; g "tail -n 20 /tmp/rescand.log"; false; }; } &&
+	tap_note "linked in $(($(now_ms) - t0)) ms (a login, the scan, the map)" &&
+	dev=$(reported device) && case "$dev" in dm-*) ;; *) echo "device $dev"; false ;; esac &&
+	test "$(reported multipath)" = lunlink-v &&
+	test "$(reported by_id)" = /dev/mapper/lunlink-v &&
+	g "test -b /dev/mapper/lunlink-v && cat /sys/block/$dev/dm/name /sys/block/$dev/dm/uuid /sys/block/$dev/size" >info &&
+	printf "lunlink-v\nmpath-3%s\n%s\n" $ID $((MB * 2048)) >expect && test_cmp expect info &&
+	map_on 1 &&
+	g "cat /sys/module/dm_multipath/parameters/queue_if_no_path_timeout_secs /sys/class/iscsi_session/session*/recovery_tmo" >tmo &&
+	printf "60\n5\n" >expect && test_cmp expect tmo
+'
+
+test_expect_success 'ext4 on the map, mounted, a writer writing' '
+	g "/sbin/mke2fs -q -t ext4 /dev/mapper/lunlink-v && mkdir -p /mnt &&
+	   mount -t ext4 /dev/mapper/lunlink-v /mnt" &&
+	g ". /tmp/mv.sh; writer /mnt w >/dev/null 2>&1 &" &&
+	wait_for 30 done_at_least w 5
+'
+
+test_expect_success 'moved to node 2 (LUN 3): node 2'"'"'s path in, node 1'"'"'s out (deleted, logged out), the file system mounted, the writer goes on' '
+	lun_new N2 1 3 "$TRASH/v.raw" rdwr && identity 2 3 &&
+	dev=$(reported device) && t_mv=$(uptime) && t0=$(now_ms) &&
+	desire 2 link 2 3 1 1 &&
+	{ wait_for 30 report_is 2 linked || { cat mgr/report.json; g "tail -n 30 /tmp/rescand.log"; false; }; } &&
+	tap_note "moved in $(($(now_ms) - t0)) ms (a login, the scan, two reloads, the old path deleted, a logout)" &&
+	test "$(reported device)" = "$dev" && test "$(reported error)" = "" &&
+	map_on 2 && sessions_to 2 &&
+	g "grep -l $WWID /sys/class/scsi_device/*/device/wwid | wc -l" >n && echo 1 >expect && test_cmp expect n &&
+	wait_for 30 started_after w "$t_mv" &&
+	n=$(done_count w) && wait_for 30 done_at_least w $((n + 3)) &&
+	g "grep -q \" /mnt ext4 rw\" /proc/mounts" &&
+	g dmesg >dmesg1 && ! grep -E "$EXT4_ERRORS" dmesg1
+'
+
+test_expect_success 'kill -9 of node 2'"'"'s tgtd: the map queues; moved back to node 1 three seconds later, the writer goes on' '
+	kill -9 $N2_PID && t_kill=$(uptime) && wait $N2_PID 2>/dev/null
+	N2_PID= &&
+	sleep $PROMOTION &&
+	desire 3 link 1 1 2 3 &&
+	{ wait_for 60 report_is 3 linked || { cat mgr/report.json; g "tail -n 30 /tmp/rescand.log"; false; }; } &&
+	map_on 1 &&
+	wait_for 60 started_after w "$t_kill" &&
+	first=$(done_after w "$t_kill" | cut -d" " -f1) &&
+	tap_note "kill -9 of the serving tgtd, the entry moved back after $PROMOTION s: the first write completed in the guest $(ms_between "$t_kill" "$first") ms after the kill" &&
+	g "grep -q \" /mnt ext4 rw\" /proc/mounts" &&
+	n=$(done_count w) && wait_for 30 done_at_least w $((n + 3)) &&
+	g dmesg >dmesg2 &&
+	grep -E "connection|session recovery|multipath|queue_if_no_path" dmesg2 | tail -n 15 &&
+	! grep -E "$EXT4_ERRORS" dmesg2
+'
+
+test_expect_success 'the daemon'"'"'s log of the two moves' '
+	g "grep -E \"link v|map lunlink-v|dm_multipath\" /tmp/rescand.log" >moves.log &&
+	cat moves.log && grep -q "moved from $IQN at $(portal 1): deleting the old path" moves.log
+'
+
+test_expect_success 'every file the writer completed reads back right, uncached' '
+	g "touch /mnt/.stop" && wait_for 60 writer_ended w &&
+	g "! test -s /tmp/w.err || { cat /tmp/w.err; false; }" &&
+	g "awk '\''!/^END/ { print \$3 \"  \" \$4 }'\'' /tmp/w.done >/tmp/w.sums && wc -l </tmp/w.sums" >count &&
+	g "sync && echo 3 >/proc/sys/vm/drop_caches && cd /mnt && sha256sum -c /tmp/w.sums" >sums &&
+	test "$(grep -c ": OK\$" sums)" = "$(cat count)" &&
+	tap_note "$(cat count) files written and read back"
+'
+
+test_expect_success 'unlink refused while the map is mounted; after umount, the map, the path and the session go' '
+	desire 4 unlink 1 1 &&
+	wait_for 30 report_is 4 linked &&
+	reported error >err && cat err &&
+	grep -q "(map lunlink-v) is in use: mounted on /mnt" err &&
+	g "umount /mnt" &&
+	desire 5 unlink 1 1 &&
+	wait_for 30 report_is 5 unlinked &&
+	g "! DM_DISABLE_UDEV=1 dmsetup info lunlink-v >/dev/null 2>&1" &&
+	g "! grep -l $WWID /sys/class/scsi_device/*/device/wwid" &&
+	sessions_to
+'
+
+test_done
