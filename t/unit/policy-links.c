@@ -419,6 +419,15 @@ static void test_doubled_moves(void)
 	is_int(post("/v1/volumes/dv/switchover", "{\"to\":\"db2\"}", &r), 202,
 	       "dv is switched over to db2");
 	json_object_put(r);
+	actual(0, "dv", "ready");	/* db1 stopped serving it: the tick promotes */
+	for (int i = 0; i < 30; i++) {
+		report_nodes();
+		wait_ms(100);
+		r = link_of("dv");
+		if (!strcmp(jstr(r, "node"), "db2"))
+			i = 30;
+		json_object_put(r);
+	}
 	r = link_of("dv");
 	is_str(jstr(r, "state"), "requested", "its link is requested again, on db2");
 	is_str(jstr(r, "node"), "db2", "... from db2");
