@@ -44,6 +44,7 @@ void pcf_defaults(struct pcf_config *c)
 	c->heartbeat_interval = 2;
 	c->offline_after = 10;
 	c->lease_ms = PM_LEASE_MS;
+	c->failover = true;
 	strcpy(c->tgtadm, "tgtadm");
 	strcpy(c->iqn_prefix, PCF_IQN_PREFIX);
 }
@@ -230,6 +231,7 @@ static const struct setting settings[] = {
 	{ "heartbeat_interval", K_UINT, F(heartbeat_interval), 1, 3600 },
 	{ "offline_after", K_UINT, F(offline_after), 2, 86400 },
 	{ "lease_ms", K_UINT, F(lease_ms), PM_LEASE_MS_MIN, PM_LEASE_MS_MAX },
+	{ "failover", K_BOOL, F(failover), 0, 0 },
 	{ "tgtadm", K_PATH, F(tgtadm), 0, 0 },
 	{ "tgt_control_port", K_UINT, F(tgt_control_port), 0, 65535 },
 	{ "iqn_prefix", K_IQN, F(iqn_prefix), 0, 0 },

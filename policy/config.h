@@ -70,6 +70,7 @@ struct pcf_config {
 	unsigned int heartbeat_interval;	/* seconds */
 	unsigned int offline_after;		/* seconds */
 	unsigned int lease_ms;			/* doubled volumes' write leases (manager) */
+	bool failover;				/* promote on a lease's expiry (manager) */
 	char tgtadm[PATH_MAX];
 	unsigned int tgt_control_port;		/* tgtd -C N; 0: tgtd's default */
 	char iqn_prefix[224];

@@ -557,7 +557,7 @@ static void switchovers(struct pm_manager *m)
 void pm_failover_tick(struct pm_manager *m)
 {
 	char names[16][PJR_NAME_MAX + 1];
-	size_t n = pm_leases_expired(m, names, 16);
+	size_t n = m->o.no_failover ? 0 : pm_leases_expired(m, names, 16);
 
 	switchovers(m);
 	for (size_t i = 0; i < n && i < 16; i++) {

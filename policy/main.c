@@ -319,7 +319,8 @@ static int start_manager(struct pd *d, char *err, size_t errlen)
 	char ca_dir[PATH_MAX + 8], key_path[PATH_MAX + 16], crt_path[PATH_MAX + 16];
 	char ca_path[PATH_MAX + 16], sockdir[PATH_MAX];
 	struct pm_options mo = { .ca_dir = ca_dir, .offline_after = (int)cf->offline_after,
-				 .lease_ms = cf->lease_ms, .log = part_log };
+				 .lease_ms = cf->lease_ms, .no_failover = !cf->failover,
+				 .log = part_log };
 	struct pa_server_opts so = { .base = d->base, .unix_gid = (gid_t)-1 };
 	struct group *g;
 	char *slash;

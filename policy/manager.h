@@ -60,6 +60,7 @@ struct pm_options {
 	int followers_max;		/* 0: PM_FOLLOWERS_MAX */
 	int waiters_max;		/* long polls parked at once; 0: PW_WAITERS_MAX (1024) */
 	int64_t lease_ms;		/* write leases' ttl; 0: PM_LEASE_MS */
+	bool no_failover;		/* no promotion on a lease's expiry */
 	pa_log_fn log;			/* may be NULL */
 	void *log_arg;
 };
