@@ -46,6 +46,7 @@ void pcf_defaults(struct pcf_config *c)
 	c->lease_ms = PM_LEASE_MS;
 	c->pr_valid_ms = PM_PR_VALID_MS;
 	strcpy(c->pr_socket, PCF_PR_SOCKET);
+	c->failover = true;
 	strcpy(c->tgtadm, "tgtadm");
 	strcpy(c->iqn_prefix, PCF_IQN_PREFIX);
 }
@@ -234,6 +235,7 @@ static const struct setting settings[] = {
 	{ "lease_ms", K_UINT, F(lease_ms), PM_LEASE_MS_MIN, PM_LEASE_MS_MAX },
 	{ "pr_valid_ms", K_UINT, F(pr_valid_ms), PM_PR_VALID_MS_MIN, PM_PR_VALID_MS_MAX },
 	{ "pr_socket", K_ABSPATH, F(pr_socket), 0, 0 },
+	{ "failover", K_BOOL, F(failover), 0, 0 },
 	{ "tgtadm", K_PATH, F(tgtadm), 0, 0 },
 	{ "tgt_control_port", K_UINT, F(tgt_control_port), 0, 65535 },
 	{ "iqn_prefix", K_IQN, F(iqn_prefix), 0, 0 },

@@ -73,6 +73,7 @@ struct pcf_config {
 	unsigned int lease_ms;			/* doubled volumes' write leases (manager) */
 	unsigned int pr_valid_ms;		/* reservation state's validity (manager) */
 	char pr_socket[PATH_MAX];		/* the modules' socket (agent) */
+	bool failover;				/* promote on a lease's expiry (manager) */
 	char tgtadm[PATH_MAX];
 	unsigned int tgt_control_port;		/* tgtd -C N; 0: tgtd's default */
 	char iqn_prefix[224];

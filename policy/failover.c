@@ -198,7 +198,8 @@ int pm_volume_promote(struct pm_manager *m, const char *name, const char *to_id,
 			pt = i;
 		pm_key(key, "desired/%s/%s", pm_str(p, "node"), name);
 		desired[i] = pm_get(m, key, NULL);
-		if (!desired[i] || !json_object_object_get_ex(desired[i], "lun", NULL)) {
+		/* the old primary's may have no LUN: a switchover's first step */
+		if (!desired[i] || (p0 != i && !json_object_object_get_ex(desired[i], "lun", NULL))) {
 			snprintf(why, len, "node %s has no desired state of volume %s",
 				 pm_str(p, "node_name"), name);
 			goto out;
@@ -246,21 +247,33 @@ int pm_volume_promote(struct pm_manager *m, const char *name, const char *to_id,
 	fprintf(b, ";lease=on");
 	fclose(b);
 	json_object_object_get_ex(desired[pt], "lun", &newl);
-	json_object_object_get_ex(desired[p0], "lun", &oldl);
+	if (!json_object_object_get_ex(desired[p0], "lun", &oldl) || !oldl) {
+		oldl = json_object_new_object();	/* made here as a leg's */
+		set_s(oldl, "path", pm_str(p0j, "path"));
+		set_s(oldl, "bstype", "lunlink");
+		json_object_object_add(oldl, "size", json_object_new_int64(pm_int(vol, "size")));
+		json_object_object_add(desired[p0], "lun", oldl);
+	}
 	set_s(newl, "iqn", vol_iqn);
 	json_object_object_add(newl, "lun", json_object_new_int(1));
 	json_object_object_del(newl, "tid");
 	set_s(newl, "bstype", "lunlink");
 	set_s(newl, "bsopts", bsopts);
-	set_s(newl, "scsi_sn", pm_str(oldl, "scsi_sn"));	/* the same WWID */
-	set_s(newl, "scsi_id", pm_str(oldl, "scsi_id"));
+	json_object_object_get_ex(vol, "identity", &s);	/* the same WWID */
+	set_s(newl, "scsi_sn", pm_str(s, "scsi_sn"));
+	set_s(newl, "scsi_id", pm_str(s, "scsi_id"));
 	/* lent (or linked: pm_link_move below sets the host's): the
 	 * borrower's ACL and CHAP account go with it */
-	json_object_object_add(newl, "acl", json_object_object_get_ex(oldl, "acl", &s) ?
-			       json_object_get(s) : json_object_new_array());
+	json_object_object_add(newl, "acl", json_object_new_array());
 	json_object_object_del(newl, "chap");
-	if (json_object_object_get_ex(oldl, "chap", &s))
-		json_object_object_add(newl, "chap", json_object_get(s));
+	if (json_object_object_get_ex(vol, "borrower", &s) && s) {
+		json_object *chap = json_object_new_object();
+
+		acl_one(newl, pm_str(s, "initiator"));
+		set_s(chap, "user", pm_str(s, "chap_user"));
+		set_s(chap, "secret", pm_str(s, "chap_secret"));
+		json_object_object_add(newl, "chap", chap);
+	}
 	/* the old primary: its image exported raw, a leg of the new one */
 	set_s(oldl, "iqn", old_leg_iqn);
 	json_object_object_add(oldl, "lun", json_object_new_int(1));
@@ -308,6 +321,7 @@ int pm_volume_promote(struct pm_manager *m, const char *name, const char *to_id,
 		json_object_put(s);
 	}
 	json_object_object_del(vol, "failover");	/* a none-promotable verdict is over */
+	json_object_object_del(vol, "switchover");	/* its first step is done */
 	json_object_object_add(vol, "last_failover", last);
 	/* a link moves with it */
 	link = pm_link_get(m, name, &lkv);
@@ -352,6 +366,87 @@ out:
 
 /* ---- POST /v1/volumes/NAME/switchover ---- */
 
+/*
+ * A switchover's first step: the old primary's node stops serving the
+ * volume (its desired LUN goes; its image stays), one commit that also
+ * records "switchover":{"to","revision"} in the volume.  Its tgtd closes
+ * the LUN with its legs up, so they keep its generation; the tick
+ * (pm_failover_tick) promotes once that node reports the revision
+ * applied.  Promoting at once instead would take the promoted leg's LUN
+ * away under a primary still serving: it would drop the leg and start a
+ * generation the new primary then finds newer than itself.
+ */
+static int switchover_release(struct pm_manager *m, const char *name, const char *to_id,
+			      int64_t *revision, char *why, size_t len)
+{
+	char vkey[PS_KEY_MAX + 1], key[PS_KEY_MAX + 1];
+	struct ps_kv vkv = { 0 };
+	json_object *vol, *s = NULL, *d = NULL, *o, *legs = NULL;
+	struct pm_desired pd;
+	int64_t rev = pm_next_revision(m);
+	bool ok = false;
+	int rc = -2;
+
+	pm_key(vkey, "volumes/%s", name);
+	vol = pm_get(m, vkey, &vkv);
+	if (!vol || rev < 0) {
+		snprintf(why, len, "no volume named '%s'", name);
+		rc = rev < 0 ? -1 : -2;
+		goto out;
+	}
+	if (strcmp(pm_str(vol, "way"), "doubled") ||
+	    (strcmp(pm_str(vol, "state"), "ready") && strcmp(pm_str(vol, "state"), "degraded"))) {
+		snprintf(why, len, "volume %s is %s %s: only a ready doubled volume switches over",
+			 name, pm_str(vol, "state"), pm_str(vol, "way"));
+		goto out;
+	}
+	if (json_object_object_get_ex(vol, "switchover", &o) && o) {
+		snprintf(why, len, "volume %s is switching over already", name);
+		goto out;
+	}
+	legs = pm_volume_legs_json(m, vol, NULL);
+	for (size_t i = 0; i < json_object_array_length(legs); i++) {
+		json_object *e = json_object_array_get_idx(legs, i), *p;
+
+		if (strcmp(pm_str(e, "node_id"), to_id))
+			continue;
+		json_object_object_get_ex(e, "promotable", &p);
+		if (!json_object_get_boolean(p)) {
+			snprintf(why, len, "the leg of volume %s on node %s is not promotable: %s",
+				 name, pm_str(e, "node"), pm_str(e, "why_not"));
+			goto out;
+		}
+		ok = true;
+	}
+	if (!ok) {
+		snprintf(why, len, "volume %s has no leg on that node", name);
+		goto out;
+	}
+	json_object_object_get_ex(vol, "serving", &s);
+	pm_key(key, "desired/%s/%s", pm_str(s, "node_id"), name);
+	d = pm_get(m, key, NULL);
+	if (!d) {
+		snprintf(why, len, "the primary's node has no desired state of volume %s", name);
+		goto out;
+	}
+	json_object_object_del(d, "lun");	/* served no more; its image stays */
+	o = json_object_new_object();
+	set_s(o, "to", to_id);
+	json_object_object_add(o, "revision", json_object_new_int64(rev));
+	json_object_object_add(o, "since_ms", json_object_new_int64(ps_now_ms()));
+	json_object_object_add(vol, "switchover", o);
+	pd = (struct pm_desired){ .node = pm_str(s, "node_id"), .desired = d };
+	rc = pm_volume_commit(m, name, vol, vkv.mod_revision, &pd, 1, revision);
+	if (rc > 0)
+		snprintf(why, len, "volume %s changed meanwhile", name);
+out:
+	json_object_put(legs);
+	json_object_put(d);
+	ps_kv_free(&vkv);
+	json_object_put(vol);
+	return rc;
+}
+
 void pm_volume_switchover(struct pa_request *r, struct pm_manager *m, const char *name)
 {
 	static const char *const fields[] = { "to", NULL };
@@ -384,7 +479,7 @@ void pm_volume_switchover(struct pa_request *r, struct pm_manager *m, const char
 		pa_reply_error(r, 409, "to", "node %s serves volume %s's primary already", to, name);
 		goto out;
 	}
-	rc = pm_volume_promote(m, name, id, "switchover", &rev, why, sizeof(why));
+	rc = switchover_release(m, name, id, &rev, why, sizeof(why));
 	if (rc == -2) {
 		pa_reply_error(r, vol ? 409 : 404, vol ? "to" : "path", "%s", why);
 	} else if (rc < 0) {
@@ -397,7 +492,8 @@ void pm_volume_switchover(struct pa_request *r, struct pm_manager *m, const char
 		json_object_object_add(o, "volume", json_object_new_string(name));
 		json_object_object_add(o, "to", json_object_new_string(to));
 		json_object_object_add(o, "revision", json_object_new_int64(rev));
-		pm_log(m, "%s switched volume %s over to node %s", r->caller->desc, name, to);
+		pm_log(m, "%s switches volume %s over to node %s: its primary's node stops serving "
+		       "it first", r->caller->desc, name, to);
 		pa_reply_json(r, 202, o);
 	}
 out:
@@ -427,11 +523,43 @@ static void none_promotable(struct pm_manager *m, const char *name, json_object 
 		       "primary's node returns", name, why);
 }
 
+/* Volumes switching over whose old primary's node applied the first
+ * step (its LUN gone, its legs closed in sync): promoted now. */
+static void switchovers(struct pm_manager *m)
+{
+	struct ps_range rg = { 0 };
+
+	if (ps_range(m->st, PM_PREFIX "volumes/", NULL, 0, &rg))
+		return;
+	for (size_t i = 0; i < rg.count; i++) {
+		json_object *vol = json_tokener_parse(rg.kvs[i].value), *so = NULL, *s = NULL, *act;
+		char key[PS_KEY_MAX + 1], why[1024];
+		int64_t rev = 0;
+
+		if (!vol || !json_object_object_get_ex(vol, "switchover", &so) || !so) {
+			json_object_put(vol);
+			continue;
+		}
+		json_object_object_get_ex(vol, "serving", &s);
+		pm_key(key, "actual/%s/%s", pm_str(s, "node_id"), pm_str(vol, "name"));
+		act = pm_get(m, key, NULL);
+		if (act && !strcmp(pm_str(act, "state"), "ready") &&
+		    pm_int(act, "desired_revision") >= pm_int(so, "revision") &&
+		    pm_volume_promote(m, pm_str(vol, "name"), pm_str(so, "to"), "switchover", &rev,
+				      why, sizeof(why)))
+			pm_log(m, "volume %s: switchover: %s", pm_str(vol, "name"), why);
+		json_object_put(act);
+		json_object_put(vol);
+	}
+	ps_range_free(&rg);
+}
+
 void pm_failover_tick(struct pm_manager *m)
 {
 	char names[16][PJR_NAME_MAX + 1];
-	size_t n = pm_leases_expired(m, names, 16);
+	size_t n = m->o.no_failover ? 0 : pm_leases_expired(m, names, 16);
 
+	switchovers(m);
 	for (size_t i = 0; i < n && i < 16; i++) {
 		char key[PS_KEY_MAX + 1], id[PM_ID_LEN + 1], why[1024];
 		struct ps_kv vkv = { 0 };

@@ -342,6 +342,29 @@ static int record_generation(struct pm_manager *m, struct pm_lease *e, const cha
 	return rc;
 }
 
+/*
+ * Whether the old holder of e, moved off volume vol's primary by a
+ * promotion (vol's last_failover), has applied its new desired state: its
+ * node reports that revision reconciled, so its tgtd serves the volume's
+ * primary LUN no more (it exports the image raw) and acknowledges none of
+ * its writes: its lease need not run out before another node's.
+ */
+static bool holder_let_go(struct pm_manager *m, const struct pm_lease *e, json_object *vol)
+{
+	char key[PS_KEY_MAX + 1];
+	json_object *last = NULL, *act;
+	bool yes;
+
+	if (!json_object_object_get_ex(vol, "last_failover", &last) || !last)
+		return false;
+	pm_key(key, "actual/%s/%s", e->holder, e->volume);
+	act = pm_get(m, key, NULL);
+	yes = act && !strcmp(pm_str(act, "state"), "ready") &&
+	      pm_int(act, "desired_revision") >= pm_int(last, "revision");
+	json_object_put(act);
+	return yes;
+}
+
 static int renew_one(struct pm_manager *m, const char *name, const char *id,
 		     const char *node_name, const char *gen, int64_t now, json_object *leases,
 		     json_object *refused)
@@ -374,7 +397,8 @@ static int renew_one(struct pm_manager *m, const char *name, const char *id,
 		goto err;
 	if (e && e->held && !strcmp(e->holder, id)) {
 		e->deadline_ms = now + m->o.lease_ms;	/* renewed: the same epoch */
-	} else if (e && strcmp(e->holder, id) && now < e->deadline_ms + PM_LEASE_GRACE_MS) {
+	} else if (e && strcmp(e->holder, id) && now < e->deadline_ms + PM_LEASE_GRACE_MS &&
+		   !holder_let_go(m, e, vol)) {
 		snprintf(why, sizeof(why), "the lease of volume %s is node %s's (epoch %" PRId64
 			 ") for %" PRId64 " ms more", name, e->holder_name, e->epoch,
 			 e->deadline_ms + PM_LEASE_GRACE_MS - now);

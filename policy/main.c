@@ -320,6 +320,7 @@ static int start_manager(struct pd *d, char *err, size_t errlen)
 	char ca_path[PATH_MAX + 16], sockdir[PATH_MAX];
 	struct pm_options mo = { .ca_dir = ca_dir, .offline_after = (int)cf->offline_after,
 				 .lease_ms = cf->lease_ms, .pr_valid_ms = cf->pr_valid_ms,
+				 .no_failover = !cf->failover,
 				 .log = part_log };
 	struct pa_server_opts so = { .base = d->base, .unix_gid = (gid_t)-1 };
 	struct group *g;

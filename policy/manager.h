@@ -64,6 +64,7 @@ struct pm_options {
 	int waiters_max;		/* long polls parked at once; 0: PW_WAITERS_MAX (1024) */
 	int64_t lease_ms;		/* write leases' ttl; 0: PM_LEASE_MS */
 	int64_t pr_valid_ms;		/* reservation state's validity; 0: PM_PR_VALID_MS */
+	bool no_failover;		/* no promotion on a lease's expiry */
 	pa_log_fn log;			/* may be NULL */
 	void *log_arg;
 };

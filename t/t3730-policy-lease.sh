@@ -17,7 +17,9 @@ API_PORT=7730
 JOIN_PORT=7731
 AREA_SIZE=64M
 LEASE_MS=3000
-MGR_EXTRA="lease_ms = $LEASE_MS;"
+# the expiry and the re-grant to the same node are what is tested here:
+# no failover (t3760 tests it)
+MGR_EXTRA="lease_ms = $LEASE_MS; failover = false;"
 MGR_AGENT=1	# node 1's agent is the manager's daemon
 . "$SRC_DIR/t/lib-policy-cluster.sh"
 policy_cluster_prereqs

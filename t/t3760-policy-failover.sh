@@ -54,7 +54,8 @@ test_expect_success 'switchover to a node without a leg, or to the primary'"'"'s
 test_expect_success 'switchover to node 3: it serves the volume, the same WWID; writes go on through its URL' '
 	t0=$(now_ms) &&
 	ctl volume switchover v --to n3 &&
-	test "$(vol_field .serving.node)" = n3 &&
+	wait_for 15 eval "test \"\$(vol_field .serving.node)\" = n3" &&
+	echo "node 3 promoted $(( $(now_ms) - t0 )) ms after the request (node 2 stopped serving first)" &&
 	test "$(vol_field .identity.wwid)" = "$wwid" &&
 	test "$(vol_field .last_failover.kind)" = switchover &&
 	url3=$(lent_url v) &&

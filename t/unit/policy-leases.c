@@ -567,8 +567,25 @@ static void test_switchover(void)
 	report_all();
 	is_int(call(admin, "POST", "/v1/volumes/m/switchover", "{\"to\":\"db2\"}", &r, NULL), 202,
 	       "a switchover to db2, whose leg has the primary's generation");
+	snprintf(want, sizeof(want), "{\"state\":\"ready\",\"desired_revision\":%" PRId64 "}",
+		 pm_int(r, "revision"));
 	json_object_put(r);
+	d = desired_of(0);
+	ok(d && !member(d, "lun"), "first db1 stops serving m (its image stays)");
+	json_object_put(d);
 	call(admin, "GET", "/v1/volumes/m", NULL, &v, NULL);
+	is_str(jstr(member(v, "serving"), "node"), "db1", "... db2 is not promoted before db1 did");
+	json_object_put(v);
+	json_object_object_add(nodes[0].vols, "m", json_tokener_parse(want));
+	for (int i = 0; i < 30; i++) {	/* db1 reports it done; the tick promotes */
+		report_all();
+		wait_ms(100);
+		call(admin, "GET", "/v1/volumes/m", NULL, &v, NULL);
+		if (!strcmp(jstr(member(v, "serving"), "node"), "db2"))
+			break;
+		json_object_put(v);
+	}
+	json_object_object_del(nodes[0].vols, "m");
 	is_str(jstr(member(v, "serving"), "node"), "db2", "db2 serves m's primary");
 	p = json_object_array_get_idx(member(v, "parts"), 0);
 	ok(!strcmp(jstr(p, "role"), "primary") && !strcmp(jstr(p, "node_name"), "db2"),

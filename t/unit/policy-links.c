@@ -395,6 +395,69 @@ static void test_doubled(void)
 	json_object_put(d);
 }
 
+/* The linked doubled volume switched over to db2: its link moves with it,
+ * the host's entry says from where. */
+static void test_doubled_moves(void)
+{
+	json_object *r = NULL, *d, *e, *from, *a;
+	char target[160];
+
+	is_int(call(nodes[0].c, "POST", "/v1/nodes/leases", "{\"volumes\":[\"dv\"],"
+		    "\"generations\":{\"dv\":\"53109b3905b28803\"}}", &r, NULL), 200,
+	       "db1, dv's primary, takes its lease and reports its generation");
+	json_object_put(r);
+	a = json_tokener_parse("{\"state\":\"ready\",\"leg_generation\":\"53109b3905b28803\"}");
+	d = desired(1);
+	json_object_object_add(a, "desired_revision",
+			       json_object_new_int64(pm_int(d, "desired_revision")));
+	json_object_put(d);
+	json_object_object_add(nodes[1].vols, "dv", a);
+	report_nodes();
+	r = link_of("dv");
+	snprintf(target, sizeof(target), "%s", jstr(r, "target"));
+	json_object_put(r);
+	is_int(post("/v1/volumes/dv/switchover", "{\"to\":\"db2\"}", &r), 202,
+	       "dv is switched over to db2");
+	json_object_put(r);
+	actual(0, "dv", "ready");	/* db1 stopped serving it: the tick promotes */
+	for (int i = 0; i < 30; i++) {
+		report_nodes();
+		wait_ms(100);
+		r = link_of("dv");
+		if (!strcmp(jstr(r, "node"), "db2"))
+			i = 30;
+		json_object_put(r);
+	}
+	r = link_of("dv");
+	is_str(jstr(r, "state"), "requested", "its link is requested again, on db2");
+	is_str(jstr(r, "node"), "db2", "... from db2");
+	is_str(jstr(r, "portal"), "127.0.0.2:3260", "... db2's portal");
+	is_str(jstr(member(r, "moved_from"), "portal"), "127.0.0.1:3260", "... moved from db1's");
+	json_object_put(r);
+	actual(1, "dv", "ready");
+	report_nodes();
+	r = link_of("dv");
+	is_str(jstr(r, "state"), "presented", "db2 applied it: presented");
+	json_object_put(r);
+	d = host_desired(0);
+	e = entry_of(d, "dv");
+	is_str(jstr(e, "portal"), "127.0.0.2:3260", "web1's entry: db2's portal");
+	is_str(jstr(e, "target"), target, "... the host's own target there");
+	from = member(e, "moved_from");
+	ok(from && !strcmp(jstr(from, "portal"), "127.0.0.1:3260") &&
+	   !strcmp(jstr(from, "target"), target) && pm_int(from, "lun") >= 1,
+	   "... moved_from: the old target, portal and LUN");
+	ok(json_object_get_boolean(member(e, "multipath")), "... multipath still");
+	json_object_put(d);
+	d = desired(1);
+	e = desired_lun(d, "dv");
+	is_str(jstr(e, "iqn"), target, "db2 serves dv in web1's target");
+	ok(e && member(e, "chap") && strstr(jstr(e, "bsopts"), ";lease=on"),
+	   "... with web1's account, mirror= and lease=on");
+	json_object_put(d);
+	json_object_object_del(nodes[1].vols, "dv");
+}
+
 static void test_unlink(void)
 {
 	json_object *r = NULL, *d, *l;
@@ -503,6 +566,7 @@ int main(void)
 	test_refusals();
 	test_second_lun();
 	test_doubled();
+	test_doubled_moves();
 	test_unlink();
 	test_reuse_and_failure();
 	test_restart_and_offline();
