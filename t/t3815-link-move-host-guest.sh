@@ -123,9 +123,14 @@ test_expect_success 'two nodes serve one file as the volume (one WWID); the stan
 	openssl x509 -req -in mgr/host.csr -CA mgr/ca.crt -CAkey mgr/ca.key -CAcreateserial \
 		-days 2 -out mgr/host.crt 2>/dev/null &&
 	echo "{\"desired_revision\":0,\"links\":[]}" >mgr/desired.json || return 1
-	# the & puts this command alone in the background, not the chain above
-	node_exec 1 python3 "$SRC_DIR/t/helpers/host-manager-standin" "$(node_addr 1)" $API_PORT \
-		"$TRASH/mgr" mgr/api.crt mgr/api.key mgr/ca.crt 2>mgr/log &
+	# the & puts this command alone in the background, not the chain above;
+	# ip netns exec execs python3, so $! is the stand-in itself (a shell
+	# function in the background would be a subshell, and killing that
+	# would leave python3 holding prove'"'"'s pipe open); none of the test'"'"'s
+	# descriptors go with it
+	ip netns exec "$(node_ns 1)" python3 "$SRC_DIR/t/helpers/host-manager-standin" \
+		"$(node_addr 1)" $API_PORT "$TRASH/mgr" mgr/api.crt mgr/api.key mgr/ca.crt \
+		</dev/null >mgr/out 2>mgr/log 3>&- 4>&- 5>&- 6>&- &
 	MGR_PID=$!
 	test_atexit "kill $MGR_PID 2>/dev/null" &&
 	sleep 1 && kill -0 $MGR_PID
