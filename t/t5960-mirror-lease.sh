@@ -198,21 +198,15 @@ test_expect_success 'a write whose leg hangs past the lease is not acknowledged 
 	wait_for 5 new_log_has "lease: epoch 4 expired" &&
 	wait_for 5 new_log_has "write of 4096 bytes at offset 409600 failed" &&
 	update A lease=4:60000 &&
-	wait_for 30 eval "test \"\$(leg_state_in \"\$(status_file)\" 2)\" = up"
+	# back up after the drop: the log says so; the status file can still
+	# show the "up" of before the drop, and B below must meet a clean A
+	wait_for 30 new_log_has "leg 2 ($(url D 1 1)): state syncing -> up" &&
+	wait_for 5 eval "test \"\$(leg_state_in \"\$(status_file)\" 2)\" = up"
 '
 
 # B: a second primary over the same legs.  b.img is a.img copied while A
 # serves it (A is idle then: everything it acknowledged is on both).
-# KNOWN DEFECT (issue 18 note, 2026-12-03): since the failover merge
-# (writes held until the manager records a generation), A's write after B
-# fences the legs fails with 7/27/00 without A logging the RESERVATION
-# CONFLICT that deposes it, and A given epoch 6 then resyncs a leg from its
-# older copy instead of refusing it as newer.  The managed flow never
-# grants such a copy a lease (it is not promotable), but the module's own
-# rule is broken.  These two steps are skipped, saying so in TAP, until it
-# is fixed: set FENCE_FIXED=1 to run them.
-[ -n "${FENCE_FIXED:-}" ] && test_set_prereq FENCE_FIXED
-test_expect_success FENCE_FIXED 'a second primary B with a higher epoch fences the legs: A is deposed, B writes on' '
+test_expect_success 'a second primary B with a higher epoch fences the legs: A is deposed, B writes on' '
 	update A lease=4:120000 &&
 	head -c 65536 /dev/urandom >x1 && the_write A 1000 x1 && "$IO" "$(url A 1 1)" sync &&
 	cp a.img b.img && mark &&
@@ -239,7 +233,7 @@ test_expect_success FENCE_FIXED 'a second primary B with a higher epoch fences t
 # copy (B's first write started a generation of B's term): refused, so the
 # writes A sent after B's preemption (on its own copy only) are never
 # taken for in sync.
-test_expect_success FENCE_FIXED 'a deposed A takes no lease of its old epoch; a higher one lifts it: it fences B off, and finds the legs newer than its copy' '
+test_expect_success 'a deposed A takes no lease of its old epoch; a higher one lifts it: it fences B off, and finds the legs newer than its copy' '
 	test_must_fail update A lease=4:60000 &&
 	wait_for 5 a_log_has "this LUN was deposed under epoch 4" &&
 	mark && update A lease=6:60000 && wait_for 3 lease_is held &&
@@ -253,7 +247,7 @@ test_expect_success FENCE_FIXED 'a deposed A takes no lease of its old epoch; a 
 	wait_for 5 b_log_has "answered a write with RESERVATION CONFLICT: a newer primary holds this leg"
 '
 
-test_expect_success FENCE_FIXED 'each leg alone holds B'"'"'s writes and none of A'"'"'s made after B fenced them' '
+test_expect_success 'each leg alone holds B'"'"'s writes and none of A'"'"'s made after B fenced them' '
 	tgtd_stop A && tgtd_stop B && tgtd_stop C && tgtd_stop D &&
 	for leg in c.img d.img; do
 		data_of 1000 128 $leg >got && test_cmp x1 got &&
