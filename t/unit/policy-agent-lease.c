@@ -151,7 +151,7 @@ static int64_t manager_epoch(void)
 	json_object *r = NULL;
 	int64_t e;
 
-	call(admin, "GET", "/v1/volumes/m", NULL, &r, NULL);
+	r = volume_shown("m");
 	e = pm_int(member(r, "lease"), "epoch");
 	json_object_put(r);
 	return e;
