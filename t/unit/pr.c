@@ -60,6 +60,18 @@ static uint8_t out(const struct ll_pr_nexus *n, int sa, int type, uint64_t rkey,
 	return out_flags(n, sa, type, rkey, sakey, 0);
 }
 
+/* An iSCSI TransportID of format 01b (name,i,0xISID) for id at p, padded
+ * to a multiple of 4 as SPC-4 7.6.4.6 wants: its length. */
+static size_t put_tid(uint8_t *p, const char *id)
+{
+	size_t tl = 4 + ((strlen(id) + 1 + 3) & ~3u);
+
+	p[0] = 0x45;
+	p[3] = (uint8_t)(tl - 4);
+	memcpy(p + 4, id, strlen(id) + 1);
+	return tl;
+}
+
 /* whether res queues asc on n */
 static int ua_for(const struct ll_pr_nexus *n, uint16_t asc)
 {
@@ -341,12 +353,8 @@ static void test_register_and_move(void)
 {
 	uint8_t cdb[10] = { 0x5f, LL_PR_REGISTER_AND_MOVE, 0, 0, 0, 0, 0, 0, 0, 0 };
 	uint8_t p[24 + 64] = { 0 };
-	const char *tid = "iqn.2026-11.org.lunlink:b,i,0x400000000001";
-	size_t tl = 4 + ((strlen(tid) + 1 + 3) & ~3u);
+	size_t tl = put_tid(p + 24, "iqn.2026-11.org.lunlink:b,i,0x400000000001");
 
-	p[24] = 0x45;
-	p[27] = (uint8_t)(tl - 4);
-	memcpy(p + 28, tid, strlen(tid) + 1);
 	be64(p, 0xa);
 	be64(p + 8, 0xb);
 	p[19] = 1;	/* relative target port 1 */
@@ -389,14 +397,8 @@ static void test_spec_i_pt(void)
 			       "IQN.2026-11.org.lunlink:c,I,0X400000000001" };
 	size_t off = 28;
 
-	for (int i = 0; i < 2; i++) {
-		size_t tl = 4 + ((strlen(ids[i]) + 1 + 3) & ~3u);
-
-		p[off] = 0x45;
-		p[off + 3] = (uint8_t)(tl - 4);
-		memcpy(p + off + 4, ids[i], strlen(ids[i]) + 1);
-		off += tl;
-	}
+	for (int i = 0; i < 2; i++)
+		off += put_tid(p + off, ids[i]);
 	be64(p + 8, 0x77);
 	p[20] = 0x08;
 	p[27] = (uint8_t)(off - 28);
@@ -566,7 +568,6 @@ static void test_text(void)
 	   back.type == LL_PR_WERO && back.aptpl && !memcmp(back.regs, st.regs, sizeof(st.regs[0]) * st.nregs) &&
 	   !strcmp(back.holder.id, A.id), "the same state");
 	ok(back.nports == 1 && back.ports[0] == 1, "the ports are the reader's");
-	out(&B, LL_PR_RESERVE, 0, 0, 0);
 	fresh();
 	out(&A, LL_PR_REGISTER, 0, 0, 0xa);
 	out(&A, LL_PR_RESERVE, LL_PR_EAAR, 0xa, 0);
@@ -604,8 +605,6 @@ static void test_text(void)
 	}
 	ok(ll_pr_parse(&back, "lunlink-pr 1\0\n", 14, why, sizeof(why)) == -1, "a NUL byte is refused");
 }
-
-
 
 /* ll_pr_checked: the commands a reservation can refuse (a pr=cluster LUN
  * without a valid state refuses them), and those every type allows */
