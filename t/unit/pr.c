@@ -72,6 +72,22 @@ static size_t put_tid(uint8_t *p, const char *id)
 	return tl;
 }
 
+/* A fresh state: the first n of A, B and C registered with keys a, b and
+ * c, and A holding a reservation of type.  A step of it refused is a
+ * failed check (the engine broke before the case began). */
+static void reserved_by_a(unsigned int n, int type)
+{
+	static const struct ll_pr_nexus *const who[] = { &A, &B, &C };
+	static const uint64_t key[] = { 0xa, 0xb, 0xc };
+
+	fresh();
+	for (unsigned int i = 0; i < n; i++)
+		if (out(who[i], LL_PR_REGISTER, 0, 0, key[i]) != LL_PR_GOOD)
+			ok(0, "set-up: nexus %u registers key %llx", i, (unsigned long long)key[i]);
+	if (out(&A, LL_PR_RESERVE, type, 0xa, 0) != LL_PR_GOOD)
+		ok(0, "set-up: A reserves type %d", type);
+}
+
 /* whether res queues asc on n */
 static int ua_for(const struct ll_pr_nexus *n, uint16_t asc)
 {
@@ -243,10 +259,7 @@ static void test_unregister_holder(void)
 	};
 
 	for (unsigned int i = 0; i < 6; i++) {
-		fresh();
-		out(&A, LL_PR_REGISTER, 0, 0, 0xa);
-		out(&B, LL_PR_REGISTER, 0, 0, 0xb);
-		out(&A, LL_PR_RESERVE, c[i].type, 0xa, 0);
+		reserved_by_a(2, c[i].type);
 		is_int(out(&A, LL_PR_REGISTER, 0, 0xa, 0), LL_PR_GOOD, "type %d: the holder unregisters",
 		       c[i].type);
 		is_int(st.reserved, c[i].stays, "type %d: reservation %s", c[i].type,
@@ -263,11 +276,7 @@ static void test_unregister_holder(void)
 
 static void test_clear(void)
 {
-	fresh();
-	out(&A, LL_PR_REGISTER, 0, 0, 0xa);
-	out(&B, LL_PR_REGISTER, 0, 0, 0xb);
-	out(&C, LL_PR_REGISTER, 0, 0, 0xc);
-	out(&A, LL_PR_RESERVE, LL_PR_EA, 0xa, 0);
+	reserved_by_a(3, LL_PR_EA);
 	is_int(out(&B, LL_PR_CLEAR, 0, 0xa, 0), LL_PR_CONFLICT, "CLEAR with another's key: CONFLICT");
 	uint32_t gen = st.generation;
 	is_int(out(&B, LL_PR_CLEAR, 0, 0xb, 0), LL_PR_GOOD, "B clears");
@@ -307,11 +316,7 @@ static void test_preempt(void)
 
 	/* preempting the holder with another type: RESERVATIONS RELEASED to
 	 * those that stay */
-	fresh();
-	out(&A, LL_PR_REGISTER, 0, 0, 0xa);
-	out(&B, LL_PR_REGISTER, 0, 0, 0xb);
-	out(&C, LL_PR_REGISTER, 0, 0, 0xc);
-	out(&A, LL_PR_RESERVE, LL_PR_WE, 0xa, 0);
+	reserved_by_a(3, LL_PR_WE);
 	is_int(out(&B, LL_PR_PREEMPT, LL_PR_EA, 0xb, 0xa), LL_PR_GOOD, "B preempts A, as EA");
 	ok(ua_for(&A, LL_PR_UA_REG_PREEMPTED) && ua_for(&C, LL_PR_UA_RES_RELEASED) && res.nua == 2,
 	   "A: REGISTRATIONS PREEMPTED; C: RESERVATIONS RELEASED (type changed)");
@@ -335,11 +340,7 @@ static void test_preempt(void)
 	   ua_for(&C, LL_PR_UA_REG_PREEMPTED), "B and C, both of key 5, go, told; no reservation made");
 
 	/* all registrants: key 0 takes everything */
-	fresh();
-	out(&A, LL_PR_REGISTER, 0, 0, 0xa);
-	out(&B, LL_PR_REGISTER, 0, 0, 0xb);
-	out(&C, LL_PR_REGISTER, 0, 0, 0xc);
-	out(&A, LL_PR_RESERVE, LL_PR_EAAR, 0xa, 0);
+	reserved_by_a(3, LL_PR_EAAR);
 	is_int(out(&B, LL_PR_PREEMPT, LL_PR_EAAR, 0xb, 0xc), LL_PR_GOOD, "EAAR: B preempts C's key");
 	ok(st.reserved && st.type == LL_PR_EAAR && !ll_pr_find(&st, &C) && ll_pr_find(&st, &A),
 	   "C goes; the reservation stays all registrants'");
@@ -468,10 +469,7 @@ static void test_conflict_table(void)
 	uint8_t start[6] = { 0x1b, 0, 0, 0, 0x01 }, stop[6] = { 0x1b, 0, 0, 0, 0x00 };
 
 	for (unsigned int i = 0; i < 6; i++) {
-		fresh();
-		out(&A, LL_PR_REGISTER, 0, 0, 0xa);
-		out(&B, LL_PR_REGISTER, 0, 0, 0xb);
-		out(&A, LL_PR_RESERVE, c[i].type, 0xa, 0);
+		reserved_by_a(2, c[i].type);
 		ok(!conflicts(&A, 0x28) && !conflicts(&A, 0x2a), "%s: the holder reads and writes",
 		   ll_pr_type_name((uint8_t)c[i].type));
 		ok(conflicts(&B, 0x28) == c[i].reg_r && conflicts(&B, 0x2a) == c[i].reg_w,
