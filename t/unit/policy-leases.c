@@ -14,9 +14,12 @@
  * the lease expires (an event), the failover seam names the volume past
  * the grace, and db1's next renewal is a new grant with a higher epoch; a
  * restarted manager keeps the lease and its epoch for a full lease_ms;
- * another node serving the primary (the record changed by hand, as a
- * failover will) has the lease only past the old one's deadline and the
- * grace; the lease's record goes with the volume.
+ * another node serving the primary (the record changed by hand, so that
+ * the lease's rule is seen apart from the failover's) has the lease only
+ * past the old one's deadline and the grace; a planned switchover moves
+ * the primary once the old node stopped serving; a silent primary's
+ * volume fails over to a leg that is current, and not to one that is
+ * behind; the lease's record goes with the volume.
  */
 #include "pm_harness.h"
 
@@ -421,8 +424,9 @@ static void test_restart(void)
 	json_object_put(r);
 }
 
-/* Point volume m's serving node at node n in its record, as a failover
- * would (none exists yet: the test writes the record itself). */
+/* Point volume m's serving node at node n in its record by hand: the
+ * lease's rule alone, without the switchover's or the failover's steps
+ * (test_switchover and test_failover take those). */
 static void serve_from(size_t n)
 {
 	char key[PS_KEY_MAX + 1], id[PM_ID_LEN + 1];
