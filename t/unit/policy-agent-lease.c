@@ -23,7 +23,6 @@
 static char fake_dir[PATH_MAX], fake_tgtadm[PATH_MAX + 16], show_path[PATH_MAX + 16],
 	    updates_path[PATH_MAX + 16];
 static struct pa_client *db1, *db2;
-static json_object *no_vols;	/* the nodes' reports list no volume */
 static struct pa_aclient *db1_async;
 static struct pg_tgt_opts tgt_opts;
 
@@ -182,15 +181,14 @@ int main(void)
 		return done_testing();
 	db1 = join_node("db1");
 	db2 = join_node("db2");
-	no_vols = json_object_new_object();
-	node_report(db1, "db1", "127.0.0.1", no_vols, NULL);
-	node_report(db2, "db2", "127.0.0.2", no_vols, NULL);
+	node_report(db1, "db1", "127.0.0.1", NULL, NULL);
+	node_report(db2, "db2", "127.0.0.2", NULL, NULL);
 	call(admin, "POST", "/v1/areas", "{\"node\":\"db1\",\"path\":\"/srv/a\",\"size\":\"4G\"}", NULL,
 	     NULL);
 	call(admin, "POST", "/v1/areas", "{\"node\":\"db2\",\"path\":\"/srv/b\",\"size\":\"4G\"}", NULL,
 	     NULL);
-	node_report(db1, "db1", "127.0.0.1", no_vols, NULL);
-	node_report(db2, "db2", "127.0.0.2", no_vols, NULL);
+	node_report(db1, "db1", "127.0.0.1", NULL, NULL);
+	node_report(db2, "db2", "127.0.0.2", NULL, NULL);
 	is_int(call(admin, "POST", "/v1/volumes",
 		    "{\"name\":\"m\",\"way\":\"doubled\",\"size\":\"1G\",\"on\":[\"db1\",\"db2\"]}",
 		    NULL, NULL), 201, "a doubled volume m served by db1");
@@ -252,6 +250,5 @@ int main(void)
 	pa_aclient_free(db1_async);
 	pa_client_free(db1);
 	pa_client_free(db2);
-	json_object_put(no_vols);
 	return harness_end();
 }
