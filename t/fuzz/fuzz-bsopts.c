@@ -6,7 +6,7 @@
  * ASan and UBSan; t/fuzz/replay.c replays the corpus without clang.
  *
  * Invariants: parsed options are within their documented ranges (a lease's
- * epoch and validity too) and their
+ * epoch and validity too, and its generation the hex given) and their
  * format re-parses to the same options; a size agrees with an independent
  * reference parser (overflow included); a refusal leaves a non-empty,
  * NUL-terminated message in the buffer given, however small, and leaves
@@ -208,11 +208,23 @@ static void fuzz_update(const char *s, size_t small)
 	} else if (!strcmp(s, "lease=release")) {
 		check(u.kind == LL_UPDATE_LEASE_RELEASE);
 	} else if (!strncmp(s, "lease=", 6)) {
-		/* EPOCH:VALID_MS, both plain decimals within their bounds */
+		/* EPOCH:VALID_MS, both plain decimals within their bounds, and
+		 * :GENERATION if given, 16 hex digits that are gen_confirmed */
+		const char *gen = strchr(s + 6, ':');
+		size_t head;
+
+		gen = gen ? strchr(gen + 1, ':') : NULL;
+		head = gen ? (size_t)(gen - (s + 6)) : strlen(s + 6);
 		check(u.kind == LL_UPDATE_LEASE);
 		check(u.epoch >= 1 && u.epoch <= LL_LEASE_EPOCH_MAX);
 		check(u.valid_ms >= 1 && u.valid_ms <= LL_LEASE_VALID_MS_MAX);
-		check(strspn(s + 6, "0123456789:") == strlen(s + 6));
+		check(strspn(s + 6, "0123456789:") >= head);
+		check(!u.has_gen == !gen);
+		if (gen) {
+			check(strlen(gen + 1) == 16 &&
+			      strspn(gen + 1, "0123456789abcdefABCDEF") == 16);
+			check(u.gen_confirmed == strtoull(gen + 1, NULL, 16));
+		}
 	} else {
 		/* the keys with one value each */
 		check((!strcmp(s, "resolve=discard-leg") && u.kind == LL_UPDATE_RESOLVE_DISCARD_LEG) ||

@@ -24,31 +24,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #include "check.h"
+#include "pr_state_check.h"
 
 static struct ll_pr_state st, before, back;
 static struct ll_pr_result res;
 static char text[LL_PR_TEXT_MAX];
-
-static int same_nexus(const struct ll_pr_nexus *a, const struct ll_pr_nexus *b)
-{
-	return a->rtpi == b->rtpi && !strcmp(a->id, b->id);
-}
-
-static void consistent(const struct ll_pr_state *s)
-{
-	check(s->nregs <= LL_PR_MAX_REGS);
-	for (unsigned int i = 0; i < s->nregs; i++) {
-		check(s->regs[i].key != 0);
-		check(memchr(s->regs[i].nexus.id, '\0', sizeof(s->regs[i].nexus.id)));
-		for (unsigned int k = i + 1; k < s->nregs; k++)
-			check(!same_nexus(&s->regs[i].nexus, &s->regs[k].nexus));
-	}
-	if (s->reserved) {
-		check(s->nregs > 0);
-		if (s->type != LL_PR_WEAR && s->type != LL_PR_EAAR)
-			check(ll_pr_find(s, &s->holder) != NULL);
-	}
-}
 
 static int was_registered(const struct ll_pr_nexus *n)
 {
@@ -118,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (res.status == LL_PR_CHECK_CONDITION)
 				check(res.sense_key == 0x05 && res.asc);
 		}
-		consistent(&st);
+		pr_check_consistent(&st);
 		check(st.generation >= before.generation);
 		check(res.nua <= LL_PR_MAX_REGS && res.nabort <= LL_PR_MAX_REGS);
 		for (unsigned int i = 0; i < res.nua; i++)
@@ -130,11 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(tl > 0);
 		ll_pr_init(&back, ports, 2, 1);
 		check(!ll_pr_parse(&back, text, (size_t)tl, why, sizeof(why)));
-		check(back.generation == st.generation && back.nregs == st.nregs &&
-		      back.reserved == st.reserved && back.aptpl == st.aptpl);
-		for (unsigned int i = 0; i < st.nregs; i++)
-			check(same_nexus(&back.regs[i].nexus, &st.regs[i].nexus) &&
-			      back.regs[i].key == st.regs[i].key);
+		pr_check_same_state(&st, &back);
 	}
 	return 0;
 }

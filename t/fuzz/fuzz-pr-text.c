@@ -18,6 +18,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #include "check.h"
+#include "pr_state_check.h"
 
 static struct ll_pr_state st, again;
 static char text[LL_PR_TEXT_MAX];
@@ -41,23 +42,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	free(copy);
-	check(st.nregs <= LL_PR_MAX_REGS && st.nports == 1 && st.ports[0] == 1);
-	for (unsigned int i = 0; i < st.nregs; i++) {
-		check(st.regs[i].key);
-		for (unsigned int k = i + 1; k < st.nregs; k++)
-			check(st.regs[i].nexus.rtpi != st.regs[k].nexus.rtpi ||
-			      strcmp(st.regs[i].nexus.id, st.regs[k].nexus.id));
-	}
-	if (st.reserved && st.type != LL_PR_WEAR && st.type != LL_PR_EAAR)
-		check(ll_pr_find(&st, &st.holder));
-	if (st.reserved)
-		check(st.nregs);
+	check(st.nports == 1 && st.ports[0] == 1);
+	pr_check_consistent(&st);
 	n = ll_pr_format(&st, text, sizeof(text));
 	check(n > 0);
 	ll_pr_init(&again, &port, 1, 1);
 	check(!ll_pr_parse(&again, text, (size_t)n, why, sizeof(why)));
-	check(!memcmp(&again, &st, sizeof(st)) ||
-	      (again.generation == st.generation && again.nregs == st.nregs &&
-	       again.reserved == st.reserved && again.type == st.type));
+	pr_check_same_state(&st, &again);
 	return 0;
 }

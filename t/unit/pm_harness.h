@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pm_harness.h: the manager in one process, for the tests that drive it
- * through its API (policy-manager.c, policy-volumes.c): a scratch folder
- * with a CA and the manager's certificate, a SQLite store, the server on
- * 127.0.0.1 port 0 and a Unix socket, and calls made with the library's
- * client in a thread while the test steps the event loop.  Static inline
+ * through its API (policy-manager.c, policy-volumes.c and the others): a
+ * scratch folder with a CA and the manager's certificate, a SQLite store,
+ * the server on 127.0.0.1 port 0 and a Unix socket, and calls made with
+ * the library's client in a thread while the test steps the event loop,
+ * or with its asynchronous client on that loop (struct answer).  The
+ * steps every such test takes are here once: a node joining, its report,
+ * a volume shown, a restart, the start and the end.  Static inline
  * throughout, so that a test takes what it uses.
  */
 #ifndef LUNLINK_T_PM_HARNESS_H
@@ -207,18 +210,41 @@ static inline void wait_ms(int ms)
 	event_free(ev);
 }
 
+/*
+ * Node name's TLS files: the cluster CA, name.crt and name.key in the
+ * scratch folder.  The clients keep the paths they are given (they read
+ * them again for each transfer, and name them in errors), so the paths
+ * live here for the program's life, one slot a node.
+ */
+static inline struct pa_tls_files node_files(const char *name)
+{
+	static struct {
+		char name[64], cert[PATH_MAX], key[PATH_MAX];
+	} slot[8];
+	size_t i;
+	char c[80], k[80];
+
+	for (i = 0; i < 8 && slot[i].name[0] && strcmp(slot[i].name, name); i++)
+		;
+	if (i == 8 || strlen(name) >= sizeof(slot[i].name))
+		abort();	/* a test with more nodes than slots: make more */
+	if (!slot[i].name[0]) {
+		snprintf(slot[i].name, sizeof(slot[i].name), "%s", name);
+		snprintf(c, sizeof(c), "%s.crt", name);
+		snprintf(k, sizeof(k), "%s.key", name);
+		path_in(slot[i].cert, sizeof(slot[i].cert), c);
+		path_in(slot[i].key, sizeof(slot[i].key), k);
+	}
+	return (struct pa_tls_files){ .ca_file = ca_file, .cert_file = slot[i].cert,
+				      .key_file = slot[i].key };
+}
+
 static inline struct pa_client *node_client(const char *name)
 {
-	char cert[PATH_MAX], key[PATH_MAX], c[80], k[80], err[512];
-	struct pa_client_opts o = { .url = tls_url, .files = { .ca_file = ca_file } };
+	struct pa_client_opts o = { .url = tls_url, .files = node_files(name) };
 	struct pa_client *cl;
+	char err[512];
 
-	snprintf(c, sizeof(c), "%s.crt", name);
-	snprintf(k, sizeof(k), "%s.key", name);
-	path_in(cert, sizeof(cert), c);
-	path_in(key, sizeof(key), k);
-	o.files.cert_file = cert;
-	o.files.key_file = key;
 	cl = pa_client_new(&o, err, sizeof(err));
 	if (!cl)
 		diag("client for %s: %s", name, err);
@@ -307,6 +333,130 @@ static inline char *make_token(const char *role)
 		tok = strdup(jstr(r, "token"));
 	json_object_put(r);
 	return tok;
+}
+
+/* ---- the steps the tests share ---- */
+
+/* Node name's asynchronous client on the test's loop, as its agent has
+ * one (NULL, said in a diag, if it cannot be made). */
+static inline struct pa_aclient *node_aclient(const char *name)
+{
+	struct pa_client_opts o = { .url = tls_url, .files = node_files(name) };
+	struct pa_aclient *ac;
+	char err[512];
+
+	ac = pa_aclient_new(base, &o, err, sizeof(err));
+	if (!ac)
+		diag("asynchronous client for %s: %s", name, err);
+	return ac;
+}
+
+/* Node name joins with a node token (a check of its own), and its client. */
+static inline struct pa_client *join_node(const char *name)
+{
+	char err[512] = "no token", *tok = make_token("node");
+
+	ok(tok && join(tok, name, err) == 0, "%s joins (%s)", name, err);
+	free(tok);
+	return node_client(name);
+}
+
+/* Node c (named name, at addr) reports: online, its portal addr:3260, its
+ * initiator, and its volumes and areas as given (either may be NULL). */
+static inline void node_report(struct pa_client *c, const char *name, const char *addr,
+			       json_object *vols, json_object *areas)
+{
+	json_object *b = json_object_new_object(), *p = json_object_new_array(), *r = NULL;
+	char s[PATH_MAX];
+
+	snprintf(s, sizeof(s), "%s:3260", addr);
+	json_object_array_add(p, json_object_new_string(s));
+	json_object_object_add(b, "address", json_object_new_string(addr));
+	json_object_object_add(b, "portals", p);
+	snprintf(s, sizeof(s), "iqn.2026-11.org.lunlink:%s", name);
+	json_object_object_add(b, "initiator", json_object_new_string(s));
+	if (vols)
+		json_object_object_add(b, "volumes", json_object_get(vols));
+	if (areas)
+		json_object_object_add(b, "areas", json_object_get(areas));
+	if (call(c, "POST", "/v1/nodes/report", pm_text(b), &r, NULL) != 200)
+		diag("report of %s: %s", name, err_message(r));
+	json_object_put(r);
+	json_object_put(b);
+}
+
+/* GET path through client c: the reply (a new reference; NULL without one). */
+static inline json_object *get_json(struct pa_client *c, const char *path)
+{
+	json_object *r = NULL;
+
+	call(c, "GET", path, NULL, &r, NULL);
+	return r;
+}
+
+/* The volume as GET /v1/volumes/NAME shows it (a new reference). */
+static inline json_object *volume_shown(const char *name)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/v1/volumes/%s", name);
+	return get_json(admin, path);
+}
+
+/* The manager made again on the same store (a new port) and the admin's
+ * client with it; 0, or -1.  The test makes its nodes' clients again. */
+static inline int restart_manager(int followers_max)
+{
+	int rc;
+
+	stop();
+	rc = start(followers_max);
+	pa_client_free(admin);
+	admin = local_client();
+	return rc;
+}
+
+/* ---- answers of the asynchronous client, the loop turned by the test ---- */
+
+struct answer {
+	bool done;
+	long status;
+	json_object *reply;
+	char err[512];
+	long at_ms;		/* pm_mono_ms() when it came */
+};
+
+/* The asynchronous client's done: the answer into arg (a struct answer). */
+static inline void on_done(void *arg, long status, json_object *reply, const char *err)
+{
+	struct answer *a = arg;
+
+	a->done = true;
+	a->status = status;
+	a->reply = reply ? json_object_get(reply) : NULL;
+	snprintf(a->err, sizeof(a->err), "%s", err ? err : "");
+	a->at_ms = (long)pm_mono_ms();
+}
+
+/* Turn the loop until a is answered or ms pass: whether it was. */
+static inline bool answered(struct answer *a, int ms)
+{
+	long end = (long)pm_mono_ms() + ms;
+
+	while (!a->done && pm_mono_ms() < end) {
+		struct timeval tv = { .tv_usec = 5000 };
+
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+	return a->done;
+}
+
+/* Put a's reply (done stays as it was: a call answered is gone). */
+static inline void forget(struct answer *a)
+{
+	json_object_put(a->reply);
+	a->reply = NULL;
 }
 
 /* ---- raw HTTP over the Unix socket: streams and text ---- */
@@ -412,6 +562,17 @@ static inline int harness_begin(const char *name, int followers_max)
 	}
 	admin = local_client();
 	return 0;
+}
+
+/* The end every test program of the manager shares: the admin's client,
+ * the manager if it still runs, the loop; the plan's end. */
+static inline int harness_end(void)
+{
+	pa_client_free(admin);
+	if (srv)
+		stop();
+	event_base_free(base);
+	return done_testing();
 }
 
 #endif

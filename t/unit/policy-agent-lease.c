@@ -31,17 +31,6 @@ static void sayit(void *arg, const char *msg)
 	diag("agent: %s", msg);
 }
 
-static void report(struct pa_client *c, const char *addr)
-{
-	char body[256];
-	json_object *r = NULL;
-
-	snprintf(body, sizeof(body), "{\"address\":\"%s\",\"portals\":[\"%s:3260\"]}", addr, addr);
-	if (call(c, "POST", "/v1/nodes/report", body, &r, NULL) != 200)
-		diag("report: %s", err_message(r));
-	json_object_put(r);
-}
-
 /* The fake tgtadm: shows show_path, takes no account, writes each
  * update down. */
 static int make_fake_tgtadm(void)
@@ -94,11 +83,15 @@ static void tgtd_has(const char *iqn, const char *path)
 }
 
 /* The updates tgtadm was asked for, one a line; how many; the last's
- * epoch and VALID_MS. */
+ * epoch and VALID_MS.  A line of another shape (another LUN, another
+ * operation, a command the fake does not know) is counted in odd_updates,
+ * which the test checks at its end. */
+static size_t odd_updates;
+
 static size_t updates(int64_t *epoch, int64_t *valid)
 {
 	char line[1024], *p;
-	size_t n = 0;
+	size_t n = 0, odd = 0;
 	FILE *f = fopen(updates_path, "r");
 
 	*epoch = *valid = -1;
@@ -107,16 +100,20 @@ static size_t updates(int64_t *epoch, int64_t *valid)
 		p = strstr(line, "lease=");
 		if (p && sscanf(p, "lease=%" SCNd64 ":%" SCNd64, epoch, valid) != 2)
 			*epoch = *valid = -1;
-		if (!strstr(line, "--mode logicalunit --op update --tid 1 --lun 1 --params lease="))
+		if (!strstr(line, "--mode logicalunit --op update --tid 1 --lun 1 --params lease=")) {
 			diag("an update of another shape: %s", line);
+			odd++;
+		}
 	}
 	if (f)
 		fclose(f);
+	odd_updates = odd;
 	return n;
 }
 
-/* db1's desired state as the manager gives it, with lease=on in m's LUN
- * if wanted and not there; into d. */
+/* db1's desired state as the manager gives it (its LUN for m with
+ * lease=on: checked), or, lease_on false, with m's LUN's bsopts cut
+ * before their first ';' (a LUN from before leases); into d. */
 static int desired_of_db1(bool lease_on, struct pg_desired *d, char *iqn, char *path)
 {
 	json_object *r = NULL, *lun;
@@ -131,8 +128,11 @@ static int desired_of_db1(bool lease_on, struct pg_desired *d, char *iqn, char *
 	snprintf(iqn, PG_IQN_MAX + 1, "%s", jstr(lun, "iqn"));
 	snprintf(path, PG_PATH_MAX + 1, "%s", jstr(lun, "path"));
 	snprintf(bsopts, sizeof(bsopts), "%s", jstr(lun, "bsopts"));
-	if (lease_on && !pg_bsopts_has(bsopts, "lease=on"))
-		snprintf(bsopts + strlen(bsopts), sizeof(bsopts) - strlen(bsopts), ";lease=on");
+	if (lease_on && !pg_bsopts_has(bsopts, "lease=on")) {
+		diag("the manager's bsopts for m have no lease=on: %s", bsopts);
+		json_object_put(r);
+		return -1;
+	}
 	if (!lease_on)	/* a LUN from before leases */
 		bsopts[strcspn(bsopts, ";")] = '\0';
 	json_object_object_add(lun, "bsopts", json_object_new_string(bsopts));
@@ -150,7 +150,7 @@ static int64_t manager_epoch(void)
 	json_object *r = NULL;
 	int64_t e;
 
-	call(admin, "GET", "/v1/volumes/m", NULL, &r, NULL);
+	r = volume_shown("m");
 	e = pm_int(member(r, "lease"), "epoch");
 	json_object_put(r);
 	return e;
@@ -170,41 +170,29 @@ static struct pg_leases *agent_leases(void)
 
 int main(void)
 {
-	struct pa_client_opts o = { 0 };
-	char err[512], cert[PATH_MAX], key[PATH_MAX], iqn[PG_IQN_MAX + 1], path[PG_PATH_MAX + 1];
+	char iqn[PG_IQN_MAX + 1], path[PG_PATH_MAX + 1];
 	struct pg_desired d = { 0 }, plain = { 0 };
 	struct pg_leases *l;
 	int64_t epoch, valid, epoch1;
 	size_t n, n1;
-	char *tok;
 
 	lease_ms = 1500;
 	if (harness_begin("policy-agent-lease", 2))
 		return done_testing();
-	for (int i = 0; i < 2; i++) {
-		tok = make_token("node");
-		ok(tok && join(tok, i ? "db2" : "db1", err) == 0, "%s joins (%s)", i ? "db2" : "db1",
-		   err);
-		free(tok);
-	}
-	db1 = node_client("db1");
-	db2 = node_client("db2");
-	report(db1, "127.0.0.1");
-	report(db2, "127.0.0.2");
+	db1 = join_node("db1");
+	db2 = join_node("db2");
+	node_report(db1, "db1", "127.0.0.1", NULL, NULL);
+	node_report(db2, "db2", "127.0.0.2", NULL, NULL);
 	call(admin, "POST", "/v1/areas", "{\"node\":\"db1\",\"path\":\"/srv/a\",\"size\":\"4G\"}", NULL,
 	     NULL);
 	call(admin, "POST", "/v1/areas", "{\"node\":\"db2\",\"path\":\"/srv/b\",\"size\":\"4G\"}", NULL,
 	     NULL);
-	report(db1, "127.0.0.1");
-	report(db2, "127.0.0.2");
+	node_report(db1, "db1", "127.0.0.1", NULL, NULL);
+	node_report(db2, "db2", "127.0.0.2", NULL, NULL);
 	is_int(call(admin, "POST", "/v1/volumes",
 		    "{\"name\":\"m\",\"way\":\"doubled\",\"size\":\"1G\",\"on\":[\"db1\",\"db2\"]}",
 		    NULL, NULL), 201, "a doubled volume m served by db1");
-	path_in(cert, sizeof(cert), "db1.crt");
-	path_in(key, sizeof(key), "db1.key");
-	o.url = tls_url;
-	o.files = (struct pa_tls_files){ .ca_file = ca_file, .cert_file = cert, .key_file = key };
-	db1_async = pa_aclient_new(base, &o, err, sizeof(err));
+	db1_async = node_aclient("db1");
 	ok(db1_async && !make_fake_tgtadm(), "db1's asynchronous client and a fake tgtadm");
 	ok(!desired_of_db1(true, &d, iqn, path), "db1's desired state, its LUN with lease=on");
 	tgtd_has(iqn, path);
@@ -254,6 +242,7 @@ int main(void)
 	n1 = updates(&epoch, &valid);
 	wait_ms(1100);
 	is_int(updates(&epoch, &valid), n1, "... is not renewed nor pushed");
+	is_int(odd_updates, 0, "every command tgtadm was asked for was lease= of target 1's LUN 1");
 
 	pg_leases_free(l);
 	pg_desired_free(&d);
@@ -261,8 +250,5 @@ int main(void)
 	pa_aclient_free(db1_async);
 	pa_client_free(db1);
 	pa_client_free(db2);
-	pa_client_free(admin);
-	stop();
-	event_base_free(base);
-	return done_testing();
+	return harness_end();
 }

@@ -14,9 +14,12 @@
  * the lease expires (an event), the failover seam names the volume past
  * the grace, and db1's next renewal is a new grant with a higher epoch; a
  * restarted manager keeps the lease and its epoch for a full lease_ms;
- * another node serving the primary (the record changed by hand, as a
- * failover will) has the lease only past the old one's deadline and the
- * grace; the lease's record goes with the volume.
+ * another node serving the primary (the record changed by hand, so that
+ * the lease's rule is seen apart from the failover's) has the lease only
+ * past the old one's deadline and the grace; a planned switchover moves
+ * the primary once the old node stopped serving; a silent primary's
+ * volume fails over to a leg that is current, and not to one that is
+ * behind; the lease's record goes with the volume.
  */
 #include "pm_harness.h"
 
@@ -32,24 +35,9 @@ static bool silent[2];	/* a node that reports nothing (killed) */
 
 static void report_all(void)
 {
-	for (size_t i = 0; i < 2; i++) {
-		if (silent[i])
-			continue;
-		json_object *b = json_object_new_object(), *p = json_object_new_array(), *r = NULL;
-		char portal[64];
-
-		snprintf(portal, sizeof(portal), "%s:3260", nodes[i].addr);
-		json_object_array_add(p, json_object_new_string(portal));
-		json_object_object_add(b, "address", json_object_new_string(nodes[i].addr));
-		json_object_object_add(b, "portals", p);
-		snprintf(portal, sizeof(portal), "iqn.2026-11.org.lunlink:%s", nodes[i].name);
-		json_object_object_add(b, "initiator", json_object_new_string(portal));
-		json_object_object_add(b, "volumes", json_object_get(nodes[i].vols));
-		if (call(nodes[i].c, "POST", "/v1/nodes/report", pm_text(b), &r, NULL) != 200)
-			diag("report of %s: %s", nodes[i].name, err_message(r));
-		json_object_put(r);
-		json_object_put(b);
-	}
+	for (size_t i = 0; i < 2; i++)
+		if (!silent[i])
+			node_report(nodes[i].c, nodes[i].name, nodes[i].addr, nodes[i].vols, NULL);
 	wait_ms(30);	/* the manager's watch turns */
 }
 
@@ -74,53 +62,30 @@ static const char *refusal(json_object *reply, const char *vol)
 /* The volume's "lease", as GET /v1/volumes/NAME shows it (a new reference). */
 static json_object *shown(const char *vol)
 {
-	char path[96];
-	json_object *r = NULL, *l;
+	json_object *r = volume_shown(vol), *l = json_object_get(member(r, "lease"));
 
-	snprintf(path, sizeof(path), "/v1/volumes/%s", vol);
-	call(admin, "GET", path, NULL, &r, NULL);
-	l = json_object_get(member(r, "lease"));
 	json_object_put(r);
 	return l;
 }
 
-/* The events after since whose key is key: the last one's value (a new
- * reference), its revision in *rev. */
-static json_object *last_event(int64_t since, const char *key, int64_t *rev)
+/* The events of key after revision since and before until: the last
+ * one's value (a new reference), its revision in *rev (if rev). */
+static json_object *last_event(int64_t since, int64_t until, const char *key, int64_t *rev)
 {
 	char path[96];
-	json_object *r = NULL, *evs, *last = NULL;
+	json_object *r, *evs, *last = NULL;
 
 	snprintf(path, sizeof(path), "/v1/events?since=%" PRId64, since);
-	call(admin, "GET", path, NULL, &r, NULL);
+	r = get_json(admin, path);
 	evs = member(r, "events");
 	for (size_t i = 0; evs && i < json_object_array_length(evs); i++) {
 		json_object *ev = json_object_array_get_idx(evs, i);
 
-		if (!strcmp(jstr(ev, "key"), key)) {
+		if (!strcmp(jstr(ev, "key"), key) && pm_int(ev, "revision") < until) {
 			last = member(ev, "value");
-			*rev = pm_int(ev, "revision");
+			if (rev)
+				*rev = pm_int(ev, "revision");
 		}
-	}
-	last = json_object_get(last);
-	json_object_put(r);
-	return last;
-}
-
-/* The last event of key after since and before revision until. */
-static json_object *last_event_before(int64_t since, int64_t until, const char *key)
-{
-	char path[96];
-	json_object *r = NULL, *evs, *last = NULL;
-
-	snprintf(path, sizeof(path), "/v1/events?since=%" PRId64, since);
-	call(admin, "GET", path, NULL, &r, NULL);
-	evs = member(r, "events");
-	for (size_t i = 0; evs && i < json_object_array_length(evs); i++) {
-		json_object *ev = json_object_array_get_idx(evs, i);
-
-		if (!strcmp(jstr(ev, "key"), key) && pm_int(ev, "revision") < until)
-			last = member(ev, "value");
 	}
 	last = json_object_get(last);
 	json_object_put(r);
@@ -142,14 +107,8 @@ static const char *desired_bsopts(size_t n, const char *vol)
 
 static void setup(void)
 {
-	char err[512];
-
 	for (size_t i = 0; i < 2; i++) {
-		char *t = make_token("node");
-
-		ok(t && join(t, nodes[i].name, err) == 0, "%s joins (%s)", nodes[i].name, err);
-		free(t);
-		nodes[i].c = node_client(nodes[i].name);
+		nodes[i].c = join_node(nodes[i].name);
 		nodes[i].vols = json_object_new_object();
 	}
 	report_all();
@@ -187,7 +146,7 @@ static void test_grant_and_renew(void)
 	is_int(pm_int(r, "ttl_ms"), 1000, "the answer says lease_ms too");
 	json_object_put(r);
 	wait_ms(20);
-	ev = last_event(before, "/lunlink/leases/m", &rev);
+	ev = last_event(before, INT64_MAX, "/lunlink/leases/m", &rev);
 	is_int(rev, epoch, "the grant is an event at the revision that is the epoch");
 	is_str(jstr(ev, "state"), "held", "... its record: held");
 	is_str(jstr(ev, "node"), "db1", "... by db1");
@@ -272,7 +231,7 @@ static void test_generation(void)
 	is_int(pm_int(lease_of(r, "m"), "epoch"), epoch1, "... the same epoch");
 	json_object_put(r);
 	wait_ms(20);
-	ev = last_event(before, "/lunlink/leases/m", &rev);
+	ev = last_event(before, INT64_MAX, "/lunlink/leases/m", &rev);
 	is_str(jstr(ev, "generation"), "53109b3905b28803", "... recorded in leases/m (an event)");
 	is_str(jstr(ev, "state"), "held", "... still held");
 	json_object_put(ev);
@@ -309,11 +268,8 @@ static void test_generation(void)
 /* Leg i of volume vol as GET /v1/volumes/NAME shows it (a new reference). */
 static json_object *leg_shown(const char *vol, size_t i)
 {
-	char path[96];
-	json_object *r = NULL, *l;
+	json_object *r = volume_shown(vol), *l;
 
-	snprintf(path, sizeof(path), "/v1/volumes/%s", vol);
-	call(admin, "GET", path, NULL, &r, NULL);
 	l = json_object_get(json_object_array_get_idx(member(r, "legs"), i));
 	json_object_put(r);
 	return l;
@@ -403,11 +359,11 @@ static void test_expiry(void)
 	is_str(jstr(l, "state"), "expired", "unrenewed for lease_ms, the lease is expired");
 	is_int(pm_int(l, "left_ms"), 0, "... nothing left");
 	json_object_put(l);
-	ev = last_event(before, "/lunlink/leases/m", &rev);
+	ev = last_event(before, INT64_MAX, "/lunlink/leases/m", &rev);
 	for (int i = 0; i < 10 && strcmp(jstr(ev, "state"), "expired"); i++) {
 		json_object_put(ev);	/* the tick, once a second, records it */
 		wait_ms(100);
-		ev = last_event(before, "/lunlink/leases/m", &rev);
+		ev = last_event(before, INT64_MAX, "/lunlink/leases/m", &rev);
 	}
 	is_str(jstr(ev, "state"), "expired", "the expiry is an event");
 	is_int(pm_int(ev, "epoch"), epoch1, "... of that epoch");
@@ -437,11 +393,11 @@ static void test_late_renewal(void)
 	epoch = pm_int(lease_of(r, "m"), "epoch");
 	ok(epoch > epoch1, "... too late: a new epoch");
 	json_object_put(r);
-	ev = last_event(before, "/lunlink/leases/m", &rev);
+	ev = last_event(before, INT64_MAX, "/lunlink/leases/m", &rev);
 	is_str(jstr(ev, "state"), "held", "... its record held");
 	is_int(rev, epoch, "... at the revision of its epoch");
 	json_object_put(ev);
-	ev = last_event_before(before, epoch, "/lunlink/leases/m");
+	ev = last_event(before, epoch, "/lunlink/leases/m", NULL);
 	is_str(jstr(ev, "state"), "expired", "the old epoch's expiry was recorded before it");
 	is_int(pm_int(ev, "epoch"), epoch1, "... naming the old epoch");
 	json_object_put(ev);
@@ -452,10 +408,7 @@ static void test_restart(void)
 {
 	json_object *r = NULL, *l;
 
-	stop();
-	is_int(start(2), 0, "the manager restarts on its store");
-	pa_client_free(admin);
-	admin = local_client();
+	is_int(restart_manager(2), 0, "the manager restarts on its store");
 	for (size_t i = 0; i < 2; i++) {
 		pa_client_free(nodes[i].c);
 		nodes[i].c = node_client(nodes[i].name);
@@ -471,8 +424,9 @@ static void test_restart(void)
 	json_object_put(r);
 }
 
-/* Point volume m's serving node at node n in its record, as a failover
- * would (none exists yet: the test writes the record itself). */
+/* Point volume m's serving node at node n in its record by hand: the
+ * lease's rule alone, without the switchover's or the failover's steps
+ * (test_switchover and test_failover take those). */
 static void serve_from(size_t n)
 {
 	char key[PS_KEY_MAX + 1], id[PM_ID_LEN + 1];
@@ -573,14 +527,14 @@ static void test_switchover(void)
 	d = desired_of(0);
 	ok(d && !member(d, "lun"), "first db1 stops serving m (its image stays)");
 	json_object_put(d);
-	call(admin, "GET", "/v1/volumes/m", NULL, &v, NULL);
+	v = volume_shown("m");
 	is_str(jstr(member(v, "serving"), "node"), "db1", "... db2 is not promoted before db1 did");
 	json_object_put(v);
 	json_object_object_add(nodes[0].vols, "m", json_tokener_parse(want));
 	for (int i = 0; i < 30; i++) {	/* db1 reports it done; the tick promotes */
 		report_all();
 		wait_ms(100);
-		call(admin, "GET", "/v1/volumes/m", NULL, &v, NULL);
+		v = volume_shown("m");
 		if (!strcmp(jstr(member(v, "serving"), "node"), "db2"))
 			break;
 		json_object_put(v);
@@ -639,7 +593,7 @@ static void test_failover(void)
 	for (i = 0; i < 60; i++) {	/* lease 1 s + grace 1 s + offline + a tick */
 		report_all();
 		wait_ms(100);
-		call(admin, "GET", "/v1/volumes/m", NULL, &v, NULL);
+		v = volume_shown("m");
 		if (!strcmp(jstr(member(v, "serving"), "node"), "db1"))
 			break;
 		json_object_put(v);
@@ -674,7 +628,7 @@ static void test_failover(void)
 	for (i = 0; i < 60; i++) {
 		report_all();
 		wait_ms(100);
-		call(admin, "GET", "/v1/volumes/m", NULL, &v, NULL);
+		v = volume_shown("m");
 		if (member(v, "failover"))
 			break;
 		json_object_put(v);
@@ -727,8 +681,5 @@ int main(void)
 		pa_client_free(nodes[i].c);
 		json_object_put(nodes[i].vols);
 	}
-	pa_client_free(admin);
-	stop();
-	event_base_free(base);
-	return done_testing();
+	return harness_end();
 }

@@ -64,22 +64,8 @@ static void actual(size_t n, const char *vol, const char *state)
 
 static void report_nodes(void)
 {
-	for (size_t i = 0; i < 2; i++) {
-		json_object *b = json_object_new_object(), *p = json_object_new_array(), *r = NULL;
-		char portal[48];
-
-		snprintf(portal, sizeof(portal), "%s:3260", nodes[i].addr);
-		json_object_array_add(p, json_object_new_string(portal));
-		json_object_object_add(b, "address", json_object_new_string(nodes[i].addr));
-		json_object_object_add(b, "portals", p);
-		snprintf(portal, sizeof(portal), "iqn.2026-11.org.lunlink:%s", nodes[i].name);
-		json_object_object_add(b, "initiator", json_object_new_string(portal));
-		json_object_object_add(b, "volumes", json_object_get(nodes[i].vols));
-		if (call(nodes[i].c, "POST", "/v1/nodes/report", pm_text(b), &r, NULL) != 200)
-			diag("report of %s: %s", nodes[i].name, err_message(r));
-		json_object_put(r);
-		json_object_put(b);
-	}
+	for (size_t i = 0; i < 2; i++)
+		node_report(nodes[i].c, nodes[i].name, nodes[i].addr, nodes[i].vols, NULL);
 	wait_ms(30);	/* the manager's watch turns */
 }
 
@@ -170,15 +156,10 @@ static void make_volume(const char *name, const char *on)
 
 static void setup(void)
 {
-	char err[512];
 	json_object *r = NULL;
 
 	for (size_t i = 0; i < 2; i++) {
-		char *t = make_token("node");
-
-		ok(t && join(t, nodes[i].name, err) == 0, "%s joins (%s)", nodes[i].name, err);
-		free(t);
-		nodes[i].c = node_client(nodes[i].name);
+		nodes[i].c = join_node(nodes[i].name);
 		nodes[i].vols = json_object_new_object();
 	}
 	report_nodes();
@@ -321,7 +302,7 @@ static void test_link(void)
 	   "... the host's steps after it was told");
 	json_object_put(r);
 	r = NULL;
-	call(admin, "GET", "/v1/volumes/v1", NULL, &r, NULL);
+	r = volume_shown("v1");
 	is_str(jstr(member(r, "link"), "state"), "linked", "volume show says where it is linked");
 	is_str(jstr(member(r, "borrower"), "host"), "web1", "... and who borrows it");
 	like(jstr(member(r, "serving"), "url"), target, "... and its URL is the host's target's");
@@ -495,7 +476,7 @@ static void test_unlink(void)
 	actual(0, "v1", "ready");
 	report_nodes();
 	ok(!link_of("v1"), "db1 applied it: the link is gone");
-	call(admin, "GET", "/v1/volumes/v1", NULL, &r, NULL);
+	r = volume_shown("v1");
 	ok(!member(r, "borrower"), "v1 has no borrower");
 	ok(!member(r, "link"), "... and no link");
 	json_object_put(r);
@@ -529,10 +510,7 @@ static void test_restart_and_offline(void)
 {
 	json_object *r = NULL;
 
-	stop();
-	ok(start(2) == 0, "the manager restarts");
-	pa_client_free(admin);
-	admin = local_client();
+	ok(restart_manager(2) == 0, "the manager restarts");
 	for (size_t i = 0; i < 2; i++) {
 		pa_client_free(nodes[i].c);
 		nodes[i].c = node_client(nodes[i].name);
@@ -575,8 +553,5 @@ int main(void)
 		pa_client_free(hosts[i].c);
 		json_object_put(nodes[i].vols);
 	}
-	pa_client_free(admin);
-	stop();
-	event_base_free(base);
-	return done_testing();
+	return harness_end();
 }

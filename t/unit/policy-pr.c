@@ -21,8 +21,6 @@
  */
 #include "pm_harness.h"
 
-#include <time.h>
-
 #define V	"1abcdef0123456789abcdef012345678"
 #define NEXUS1	"iqn.2026-11.test:host1,i,0x000000000001"
 #define NEXUS2	"iqn.2026-11.test:host2,i,0x000000000002"
@@ -30,53 +28,6 @@
 static struct pa_client *nd[2];
 static struct pa_aclient *db1_async;
 static char ids[2][PM_ID_LEN + 1];
-
-struct answer {
-	bool done;
-	long status;
-	json_object *reply;
-	char err[512];
-	long at_ms;
-};
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void on_done(void *arg, long status, json_object *reply, const char *err)
-{
-	struct answer *a = arg;
-
-	a->done = true;
-	a->status = status;
-	a->reply = reply ? json_object_get(reply) : NULL;
-	snprintf(a->err, sizeof(a->err), "%s", err ? err : "");
-	a->at_ms = now_ms();
-}
-
-/* Turn the loop until a is answered or ms pass. */
-static bool answered(struct answer *a, int ms)
-{
-	long end = now_ms() + ms;
-
-	while (!a->done && now_ms() < end) {
-		struct timeval tv = { .tv_usec = 5000 };
-
-		event_base_loopexit(base, &tv);
-		event_base_dispatch(base);
-	}
-	return a->done;
-}
-
-static void forget(struct answer *a)
-{
-	json_object_put(a->reply);
-	memset(a, 0, sizeof(*a));
-}
 
 /* A PR OUT from db1's agent, asynchronously (its answer may wait). */
 static void pr_out(struct answer *a, const char *nexus, const char *cdb, const char *param)
@@ -146,6 +97,20 @@ static json_object *desired_pr(int n, int64_t *desired_rev)
 	return v;
 }
 
+/* The generation of V that node n's desired state brings, once the
+ * manager had 50 ms to apply the PR OUT just sent. */
+static int64_t desired_gen(int n)
+{
+	json_object *p;
+	int64_t gen;
+
+	wait_ms(50);
+	p = desired_pr(n, NULL);
+	gen = pm_int(p, "generation");
+	json_object_put(p);
+	return gen;
+}
+
 /* V's record's mod revision (its generation). */
 static int64_t pr_revision(void)
 {
@@ -184,18 +149,14 @@ static void test_exporters_get_the_state(void)
 static void test_fresh_manager_waits(void)
 {
 	struct answer a;
-	json_object *p;
 	int64_t gen;
-	long t0 = now_ms();
+	long t0 = pm_mono_ms();
 
 	m->o.pr_valid_ms = 1000;
 	pm_pr_set_start(m, pm_pr_mono_ms());
 	pr_out(&a, "iqn.2026-11.test:host9,i,0x000000000009", CDB_REGISTER,
 	       PARAM_SARK("0000000000000099"));
-	wait_ms(50);
-	p = desired_pr(0, NULL);
-	gen = pm_int(p, "generation");
-	json_object_put(p);
+	gen = desired_gen(0);
 	ok(ack(0, gen) && ack(1, gen), "both nodes ack generation %lld at once", (long long)gen);
 	ok(!answered(&a, 300), "a manager started just now does not answer yet");
 	ok(answered(&a, 2000) && pm_int(a.reply, "status") == 0 && a.at_ms - t0 >= 1000,
@@ -204,10 +165,7 @@ static void test_fresh_manager_waits(void)
 	/* unregistered again: the story goes on from an empty state */
 	pr_out(&a, "iqn.2026-11.test:host9,i,0x000000000009", CDB_REGISTER,
 	       "0000000000000099" "0000000000000000" "0000000000000000");
-	wait_ms(50);
-	p = desired_pr(0, NULL);
-	gen = pm_int(p, "generation");
-	json_object_put(p);
+	gen = desired_gen(0);
 	ack(0, gen);
 	ack(1, gen);
 	ok(answered(&a, 2000) && pm_int(a.reply, "status") == 0, "and unregistered (%s)", a.err);
@@ -264,19 +222,15 @@ static void test_refused_at_once(int64_t gen)
 static int64_t test_validity_runs_out(int64_t gen)
 {
 	struct answer a;
-	json_object *p;
 	long t0, granted;
 	int64_t g2;
 
 	m->o.pr_valid_ms = 1000;
 	ok(ack(1, gen), "db2 renews generation %lld: valid for 1000 ms from now", (long long)gen);
-	granted = now_ms();
-	t0 = now_ms();
+	granted = pm_mono_ms();
+	t0 = pm_mono_ms();
 	pr_out(&a, NEXUS1, CDB_RESERVE_WE, PARAM_KEY(KEY_A));
-	wait_ms(50);
-	p = desired_pr(0, NULL);
-	g2 = pm_int(p, "generation");
-	json_object_put(p);
+	g2 = desired_gen(0);
 	ok(g2 > gen && ack(0, g2), "db1 acks the reservation's generation %lld", (long long)g2);
 	ok(!answered(&a, 500), "db2 never acks: not answered while its old state may be valid");
 	ok(answered(&a, 2000) && a.status == 200, "answered once its validity ran out (%s)", a.err);
@@ -384,25 +338,20 @@ static void test_show_and_events(int64_t since)
 static void test_gone_node_waited_for(void)
 {
 	struct answer a;
-	json_object *p, *r = NULL;
+	json_object *r = NULL;
 	long granted;
 	int64_t gen;
 
 	m->o.pr_valid_ms = 1000;
-	p = desired_pr(1, NULL);
-	gen = pm_int(p, "generation");
-	json_object_put(p);
-	granted = now_ms();	/* before the grant: the manager's is later */
+	gen = desired_gen(1);
+	granted = pm_mono_ms();	/* before the grant: the manager's is later */
 	ok(ack(1, gen), "db2 renews: valid for 1000 ms");
 	is_int(call(nd[1], "POST", "/v1/nodes/report", "{\"address\":\"127.0.0.1\",\"pr\":[]}",
 		    &r, NULL), 200, "db2's report no longer lists V (its module went)");
 	json_object_put(r);
 	pr_out(&a, "iqn.2026-11.test:host3,i,0x000000000003", CDB_REGISTER,
 	       PARAM_SARK("00000000000000cc"));
-	wait_ms(50);
-	p = desired_pr(0, NULL);
-	gen = pm_int(p, "generation");
-	json_object_put(p);
+	gen = desired_gen(0);
 	ok(ack(0, gen), "db1 acks the new generation %lld", (long long)gen);
 	ok(!answered(&a, 300), "not answered while db2's last grant runs");
 	ok(answered(&a, 2000) && pm_int(a.reply, "status") == 0, "answered once it ran out (%s)",
@@ -411,10 +360,7 @@ static void test_gone_node_waited_for(void)
 	forget(&a);
 	pr_out(&a, "iqn.2026-11.test:host4,i,0x000000000004", CDB_REGISTER,
 	       PARAM_SARK("00000000000000dd"));
-	wait_ms(50);
-	p = desired_pr(0, NULL);
-	gen = pm_int(p, "generation");
-	json_object_put(p);
+	gen = desired_gen(0);
 	ack(0, gen);
 	ok(answered(&a, 300) && pm_int(a.reply, "acked") == 1, "the next PR OUT waits for db1 "
 	   "alone: db2 is no longer an exporter (%s)", a.err);
@@ -471,30 +417,17 @@ static void test_bad_requests(void)
 
 int main(void)
 {
-	struct pa_client_opts o = { 0 };
-	char cert[PATH_MAX], key[PATH_MAX], err[512], *tok;
 	const char *names[2] = { "db1", "db2" };
 	int64_t gen, since;
 
 	if (harness_begin("policy-pr", 2))
 		return done_testing();
 	for (int n = 0; n < 2; n++) {
-		json_object *node;
-
-		tok = make_token("node");
-		ok(tok && join(tok, names[n], err) == 0, "%s joins (%s)", names[n],
-		   tok ? err : "no token");
-		free(tok);
-		nd[n] = node_client(names[n]);
-		node = pm_node_by_name(m, names[n], ids[n], NULL);
-		json_object_put(node);
+		nd[n] = join_node(names[n]);
+		json_object_put(pm_node_by_name(m, names[n], ids[n], NULL));
 	}
-	path_in(cert, sizeof(cert), "db1.crt");
-	path_in(key, sizeof(key), "db1.key");
-	o.url = tls_url;
-	o.files = (struct pa_tls_files){ .ca_file = ca_file, .cert_file = cert, .key_file = key };
-	db1_async = pa_aclient_new(base, &o, err, sizeof(err));
-	ok(nd[0] && nd[1] && db1_async, "the nodes' clients (%s)", db1_async ? "" : err);
+	db1_async = node_aclient("db1");
+	ok(nd[0] && nd[1] && db1_async, "the nodes' clients");
 	if (nd[0] && nd[1] && db1_async) {
 		since = revision_now();
 		test_exporters_get_the_state();
@@ -511,8 +444,5 @@ int main(void)
 	pa_aclient_free(db1_async);
 	for (int n = 0; n < 2; n++)
 		pa_client_free(nd[n]);
-	pa_client_free(admin);
-	stop();
-	event_base_free(base);
-	return done_testing();
+	return harness_end();
 }

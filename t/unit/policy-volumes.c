@@ -36,24 +36,8 @@ struct node {
 /* Every node reports: online, and its volumes as they are now. */
 static void report_all(void)
 {
-	for (size_t i = 0; i < 3; i++) {
-		json_object *b = json_object_new_object(), *p = json_object_new_array(), *r = NULL;
-		char portal[32];
-
-		snprintf(portal, sizeof(portal), "%s:3260", nodes[i].addr);
-		json_object_array_add(p, json_object_new_string(portal));
-		json_object_object_add(b, "address", json_object_new_string(nodes[i].addr));
-		json_object_object_add(b, "portals", p);
-		snprintf(portal, sizeof(portal), "iqn.2026-11.org.lunlink:%s", nodes[i].name);
-		json_object_object_add(b, "initiator", json_object_new_string(portal));
-		json_object_object_add(b, "volumes", json_object_get(nodes[i].vols));
-		if (nodes[i].areas)
-			json_object_object_add(b, "areas", json_object_get(nodes[i].areas));
-		if (call(nodes[i].c, "POST", "/v1/nodes/report", pm_text(b), &r, NULL) != 200)
-			diag("report of %s: %s", nodes[i].name, err_message(r));
-		json_object_put(r);
-		json_object_put(b);
-	}
+	for (size_t i = 0; i < 3; i++)
+		node_report(nodes[i].c, nodes[i].name, nodes[i].addr, nodes[i].vols, nodes[i].areas);
 	wait_ms(30);	/* the manager's watch turns */
 }
 
@@ -90,16 +74,6 @@ static void actual(size_t n, const char *vol, const char *state, const char *ext
 	json_object_put(d);
 }
 
-static json_object *volume(const char *name)
-{
-	char path[96];
-	json_object *r = NULL;
-
-	snprintf(path, sizeof(path), "/v1/volumes/%s", name);
-	call(admin, "GET", path, NULL, &r, NULL);
-	return r;
-}
-
 static json_object *part(json_object *vol, size_t i)
 {
 	return json_object_array_get_idx(member(vol, "parts"), i);
@@ -114,12 +88,8 @@ static long post(const char *path, const char *body, json_object **reply)
 /* The manager made again on the same store: a new port, new clients. */
 static int restart(void)
 {
-	int rc;
+	int rc = restart_manager(2);
 
-	stop();
-	rc = start(2);
-	pa_client_free(admin);
-	admin = local_client();
 	for (size_t i = 0; i < 3; i++) {
 		pa_client_free(nodes[i].c);
 		nodes[i].c = node_client(nodes[i].name);
@@ -135,15 +105,10 @@ static void setup_nodes(void)
 		"{\"node\":\"db2\",\"path\":\"/srv/b\",\"size\":\"8G\"}",
 		"{\"node\":\"db3\",\"path\":\"/srv/c\",\"size\":\"7G\"}",
 	};
-	char err[512];
 	json_object *r = NULL;
 
 	for (size_t i = 0; i < 3; i++) {
-		char *t = make_token("node");
-
-		ok(t && join(t, nodes[i].name, err) == 0, "%s joins (%s)", nodes[i].name, err);
-		free(t);
-		nodes[i].c = node_client(nodes[i].name);
+		nodes[i].c = join_node(nodes[i].name);
 		nodes[i].vols = json_object_new_object();
 	}
 	report_all();
@@ -176,7 +141,7 @@ static void test_divided(void)
 	actual(0, "d1", "ready", NULL);
 	actual(0, "d2", "ready", NULL);
 	report_all();
-	r = volume("d2");
+	r = volume_shown("d2");
 	is_str(jstr(r, "state"), "ready", "d2 is ready when db1 says so");
 	json_object_put(r);
 }
@@ -191,7 +156,7 @@ static void test_doubled(void)
 	actual(1, "m", "ready", NULL);
 	actual(2, "m", "ready", NULL);
 	report_all();
-	r = volume("m");
+	r = volume_shown("m");
 	is_str(jstr(r, "state"), "ready", "... ready");
 	like(jstr(part(r, 1), "url"), "iscsi://127.0.0.3:3260/iqn.2026-11.org.lunlink.cluster:vol-",
 	     "the leg's part names its URL");
@@ -232,7 +197,7 @@ static void test_integrated(void)
 	like(jstr(l, "bsopts"), ":0:5368709120;extent=iscsi://127.0.0.3:3260/", "... then db3's");
 	like(jstr(l, "bsopts"), "/1:0:3221225472", "... each with its length");
 	is_int(pm_int(l, "size"), 18 * G, "the serving LUN's size is the volume's");
-	r = volume("big");
+	r = volume_shown("big");
 	is_str(jstr(l, "scsi_id"), jstr(member(r, "identity"), "scsi_id"),
 	       "the serving LUN carries the volume's scsi_id");
 	is_str(jstr(l, "scsi_sn"), jstr(member(r, "identity"), "scsi_sn"), "... and its serial");
@@ -250,7 +215,7 @@ static void test_integrated(void)
 	for (size_t i = 0; i < 3; i++)
 		actual(i, "big", "ready", NULL);
 	report_all();
-	r = volume("big");
+	r = volume_shown("big");
 	is_str(jstr(r, "state"), "ready", "the integrated volume is ready when its three nodes are");
 	json_object_put(r);
 }
@@ -260,13 +225,13 @@ static void test_sync_state(void)
 	json_object *r = NULL, *v;
 	char extra[512];
 
-	r = volume("m");
+	r = volume_shown("m");
 	snprintf(extra, sizeof(extra), "{\"size\":%lld,\"copies\":[{\"url\":\"%s\",\"state\":\"syncing\","
 		 "\"left_bytes\":1048576}]}", 2 * G, jstr(part(r, 1), "url"));
 	json_object_put(r);
 	actual(1, "m", "ready", extra);
 	report_all();
-	v = volume("m");
+	v = volume_shown("m");
 	is_str(jstr(v, "state"), "degraded", "a leg resyncing: the volume is degraded");
 	is_str(jstr(part(v, 1), "sync"), "syncing", "... the leg's part says syncing");
 	is_int(pm_int(part(v, 1), "left_bytes"), 1048576, "... with the bytes left");
@@ -288,13 +253,13 @@ static void test_sync_state(void)
 		&r, NULL) == 400, "a copy in an unknown state: 400");
 	is_str(err_field(r), "volumes.m.copies[0].state", "... naming it by its place");
 	json_object_put(r);
-	r = volume("m");
+	r = volume_shown("m");
 	snprintf(extra, sizeof(extra), "{\"size\":%lld,\"copies\":[{\"url\":\"%s\",\"state\":\"up\"}]}",
 		 2 * G, jstr(part(r, 1), "url"));
 	json_object_put(r);
 	actual(1, "m", "ready", extra);
 	report_all();
-	v = volume("m");
+	v = volume_shown("m");
 	is_str(jstr(v, "state"), "ready", "the leg up to date: ready again");
 	is_int(pm_int(v, "resync_bytes_left"), 0, "... nothing left to resync");
 	json_object_put(v);
@@ -339,12 +304,12 @@ static void test_resize(void)
 	json_object_put(d);
 	actual(1, "m", "ready", "{\"size\":2147483648}");
 	report_all();
-	v = volume("m");
+	v = volume_shown("m");
 	is_int(pm_int(v, "size"), 2 * G, "the serving node still at 2G: the volume too");
 	json_object_put(v);
 	actual(1, "m", "ready", "{\"size\":3221225472}");
 	report_all();
-	v = volume("m");
+	v = volume_shown("m");
 	is_int(pm_int(v, "size"), 3 * G, "it reports 3G: the volume is 3G");
 	ok(!member(v, "resize"), "... the resize done");
 	json_object_put(v);
@@ -370,7 +335,7 @@ static void test_resize_integrated(void)
 	snprintf(extra, sizeof(extra), "{\"size\":%lld}", 19 * G);
 	actual(0, "big", "ready", extra);
 	report_all();
-	v = volume("big");
+	v = volume_shown("big");
 	is_int(pm_int(v, "size"), 19 * G, "the integrated volume is 19G");
 	json_object_put(v);
 }
@@ -406,7 +371,7 @@ static void test_lend(void)
 	   "lent again: 409");
 	like(err_message(r), "lent to iqn.1994-05.com.redhat:host1", "... naming the borrower");
 	json_object_put(r);
-	r = volume("d1");
+	r = volume_shown("d1");
 	is_str(jstr(member(r, "borrower"), "chap_secret"), secret, "the admin sees the secret");
 	json_object_put(r);
 	call(nodes[1].c, "GET", "/v1/volumes/d1", NULL, &r, NULL);
@@ -476,7 +441,7 @@ static void test_delete(void)
 	json_object_put(d);
 	is_int(area_used("/srv/s"), 2 * G, "its area's use stays while it is deleting");
 	ok(restart() == 0, "the manager restarts in the middle");
-	r = volume("d2");
+	r = volume_shown("d2");
 	is_str(jstr(r, "state"), "deleting", "d2 is still deleting");
 	json_object_put(r);
 	actual(0, "d2", "ready", NULL);
@@ -503,7 +468,7 @@ static void test_failed_and_removal(void)
 	json_object_put(r);
 	actual(0, "f", "failed", "{\"error\":\"lunlink-image: no space left on device\"}");
 	report_all();
-	r = volume("f");
+	r = volume_shown("f");
 	is_str(jstr(r, "state"), "failed", "db1 cannot make it: failed");
 	is_str(jstr(r, "step"), "node db1", "... at db1's step");
 	is_str(jstr(r, "error"), "node db1: lunlink-image: no space left on device", "... in its words");
@@ -601,22 +566,22 @@ static void test_interrupted(void)
 	put_creating("c2", "00000000000000ff", "db9", true);
 	put_creating("c3", nodes[0].id, "db1", false);
 	ok(restart() == 0, "the manager restarts with three creations under way");
-	r = volume("c2");
+	r = volume_shown("c2");
 	is_str(jstr(r, "state"), "failed", "c2, whose node is gone, is failed");
 	is_str(jstr(r, "step"), "placement", "... at the placement");
 	like(jstr(r, "error"), "node db9 (00000000000000ff), which was to hold its primary, is gone",
 	     "... naming the node");
 	json_object_put(r);
-	r = volume("c3");
+	r = volume_shown("c3");
 	is_str(jstr(r, "state"), "failed", "c3, whose node was never told, is failed");
 	is_str(jstr(r, "step"), "desired state", "... at the desired state");
 	json_object_put(r);
-	r = volume("c1");
+	r = volume_shown("c1");
 	is_str(jstr(r, "state"), "creating", "c1 is creating still");
 	json_object_put(r);
 	actual(0, "c1", "ready", NULL);
 	report_all();
-	r = volume("c1");
+	r = volume_shown("c1");
 	is_str(jstr(r, "state"), "ready", "... and ready when its node says so");
 	json_object_put(r);
 }
@@ -641,8 +606,5 @@ int main(void)
 		pa_client_free(nodes[i].c);
 		json_object_put(nodes[i].vols);
 	}
-	pa_client_free(admin);
-	stop();
-	event_base_free(base);
-	return done_testing();
+	return harness_end();
 }

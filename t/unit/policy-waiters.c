@@ -13,38 +13,9 @@
  */
 #include "pm_harness.h"
 
-#include <time.h>
-
 static struct pa_aclient *db1_async;
 static struct pa_client *db1;
 static int64_t desired_rev;
-
-struct answer {
-	bool done;
-	long status;
-	json_object *reply;
-	char err[512];
-	long at_ms;
-};
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void on_done(void *arg, long status, json_object *reply, const char *err)
-{
-	struct answer *a = arg;
-
-	a->done = true;
-	a->status = status;
-	a->reply = reply ? json_object_get(reply) : NULL;
-	snprintf(a->err, sizeof(a->err), "%s", err ? err : "");
-	a->at_ms = now_ms();
-}
 
 static struct pa_acall *ask(struct answer *a, const char *path)
 {
@@ -58,26 +29,12 @@ static struct pa_acall *ask(struct answer *a, const char *path)
 	return c;
 }
 
-/* Turn the loop until a is answered or ms pass. */
-static bool answered(struct answer *a, int ms)
-{
-	long end = now_ms() + ms;
-
-	while (!a->done && now_ms() < end) {
-		struct timeval tv = { .tv_usec = 10000 };
-
-		event_base_loopexit(base, &tv);
-		event_base_dispatch(base);
-	}
-	return a->done;
-}
-
 /* Turn the loop until n requests are parked or ms pass. */
 static bool parked(size_t n, int ms)
 {
-	long end = now_ms() + ms;
+	long end = pm_mono_ms() + ms;
 
-	while (pw_count(m->waiters) != n && now_ms() < end) {
+	while (pw_count(m->waiters) != n && pm_mono_ms() < end) {
 		struct timeval tv = { .tv_usec = 10000 };
 
 		event_base_loopexit(base, &tv);
@@ -91,12 +48,6 @@ static void cancel(struct pa_acall *c, const struct answer *a)
 {
 	if (c && !a->done)
 		pa_acall_cancel(c);
-}
-
-static void forget(struct answer *a)
-{
-	json_object_put(a->reply);
-	a->reply = NULL;
 }
 
 static void test_bad_requests(void)
@@ -122,7 +73,7 @@ static void test_bad_requests(void)
 static void test_first_answer_at_once(void)
 {
 	struct answer a;
-	long t0 = now_ms();
+	long t0 = pm_mono_ms();
 
 	ask(&a, "/v1/nodes/desired?wait=30");
 	ok(answered(&a, 3000) && a.status == 200, "with no since the desired state is answered (%s)",
@@ -204,7 +155,7 @@ static void test_fast(void)
 	snprintf(path, sizeof(path), "/v1/nodes/desired?since=%lld&wait=20", (long long)desired_rev);
 	ask(&a, path);
 	ok(parked(1, 5000), "a poll is parked");
-	t0 = now_ms();
+	t0 = pm_mono_ms();
 	is_int(call(admin, "DELETE", "/v1/volumes/w1", NULL, NULL, NULL), 200, "the volume is deleted");
 	ok(answered(&a, 2000), "the parked poll is answered");
 	ok(a.done && a.at_ms - t0 < 500, "... within 500 ms of the change being asked for (%ld ms)",
@@ -226,7 +177,7 @@ static void test_timeout(void)
 {
 	struct answer a;
 	char path[96];
-	long t0 = now_ms();
+	long t0 = pm_mono_ms();
 
 	snprintf(path, sizeof(path), "/v1/nodes/desired?since=%lld&wait=1", (long long)desired_rev);
 	ask(&a, path);
@@ -313,22 +264,14 @@ static void test_refused(void)
 
 int main(void)
 {
-	struct pa_client_opts o = { 0 };
-	char cert[PATH_MAX], key[PATH_MAX], err[512], *tok;
+	char err[512];
 
 	waiters_max = 3;
 	if (harness_begin("policy-waiters", 2))
 		return done_testing();
-	tok = make_token("node");
-	ok(tok && join(tok, "db1", err) == 0, "db1 joins (%s)", tok ? err : "no token");
-	free(tok);
-	db1 = node_client("db1");
-	path_in(cert, sizeof(cert), "db1.crt");
-	path_in(key, sizeof(key), "db1.key");
-	o.url = tls_url;
-	o.files = (struct pa_tls_files){ .ca_file = ca_file, .cert_file = cert, .key_file = key };
-	db1_async = pa_aclient_new(base, &o, err, sizeof(err));
-	ok(db1 && db1_async, "db1's clients, blocking and asynchronous (%s)", db1_async ? "" : err);
+	db1 = join_node("db1");
+	db1_async = node_aclient("db1");
+	ok(db1 && db1_async, "db1's clients, blocking and asynchronous");
 	if (db1 && db1_async) {
 		is_int(call(db1, "POST", "/v1/nodes/report",
 			    "{\"address\":\"127.0.0.1\",\"portals\":[\"127.0.0.1:3260\"]}", NULL, err),
@@ -346,9 +289,5 @@ int main(void)
 	}
 	pa_aclient_free(db1_async);
 	pa_client_free(db1);
-	pa_client_free(admin);
-	if (srv)
-		stop();
-	event_base_free(base);
-	return done_testing();
+	return harness_end();
 }

@@ -203,65 +203,73 @@ int main(void)
 	   "format: FAIL without a reason refused");
 
 	/* ---- the reader's refusals ---- */
-	refused("", "empty", "an empty packet");
-	refused("HELLO 2 0123456789abcdef0123456789abcdef 1 0", "version 2", "another version");
-	refused("HELLO 1 0123456789abcdef0123456789abcde 1 0", "volume", "a short volume id");
-	refused("HELLO 1 0123456789ABCDEF0123456789abcdef 1 0", "volume", "an upper-case volume");
-	refused("HELLO 1 0123456789abcdef0123456789abcdef 0 0", "target id", "target id 0");
-	refused("HELLO 1 0123456789abcdef0123456789abcdef 1", "fields", "HELLO without LUN");
-	refused("HELLO  1 0123456789abcdef0123456789abcdef 1 0", "single spaces", "two spaces");
-	refused("ACK 1 ", "single spaces", "a trailing space");
+	static const struct {
+		const char *packet, *because, *name;
+	} bad[] = {
+		{ "", "empty", "an empty packet" },
+		{ "HELLO 2 0123456789abcdef0123456789abcdef 1 0", "version 2", "another version" },
+		{ "HELLO 1 0123456789abcdef0123456789abcde 1 0", "volume", "a short volume id" },
+		{ "HELLO 1 0123456789ABCDEF0123456789abcdef 1 0",
+		  "volume", "an upper-case volume" },
+		{ "HELLO 1 0123456789abcdef0123456789abcdef 0 0", "target id", "target id 0" },
+		{ "HELLO 1 0123456789abcdef0123456789abcdef 1", "fields", "HELLO without LUN" },
+		{ "HELLO  1 0123456789abcdef0123456789abcdef 1 0", "single spaces", "two spaces" },
+		{ "ACK 1 ", "single spaces", "a trailing space" },
+		{ "ACK 01", "generation", "a leading zero" },
+		{ "ACK +1", "generation", "a sign" },
+		{ "ACK 18446744073709551616", "generation", "a generation past 64 bits" },
+		{ "ACK 1\n", "newline", "a newline after a one-line message" },
+		{ "VALID 1 600001", "validity", "a validity over ten minutes" },
+		{ "VALID 1", "VALID GEN VALID_MS", "VALID without validity" },
+		{ "DONE 1 03 00 0000", "status", "a status DONE does not carry" },
+		{ "DONE 1 02 00 0000", "sense key", "CHECK CONDITION without sense key" },
+		{ "DONE 1 00 05 2400", "sense key", "GOOD with a sense key" },
+		{ "DONE 1 02 10 2400", "sense key", "a sense key past 0f" },
+		{ "DONE 1 02 05 24", "ASC", "a two-digit ASC" },
+		{ "DONE 1 02 05 2A00", "ASC", "an upper-case ASC" },
+		{ "FAIL 1 ", "FAIL SEQ REASON", "FAIL without reason" },
+		{ "FAIL x why", "sequence", "FAIL without a number" },
+		{ "FAIL 1 a\tb", "printable", "a tab in the reason" },
+		{ "OUT 1 iqn.x,i,0x400000000001 1 5f00000000000000180 -", "CDB", "an odd CDB" },
+		{ "OUT 1 iqn.x,i,0x400000000001 1 5e000000000000001800 -",
+		  "PERSISTENT RESERVE OUT", "a PR IN CDB" },
+		{ "OUT 1 iqn.x,i,0x40000000001 1 5f000000000000001800 -",
+		  "nexus", "an ISID of 11 digits" },
+		{ "OUT 1 iqn.X,i,0x400000000001 1 5f000000000000001800 -",
+		  "nexus", "an upper-case name" },
+		{ "OUT 1 iqn.x,i,0x400000000001 0 5f000000000000001800 -",
+		  "target port", "port 0" },
+		{ "OUT 1 iqn.x,i,0x400000000001 1 5f000000000000001800 0",
+		  "parameter", "a half byte of parameters" },
+		{ "OUT 1 iqn.x,i,0x400000000001 1 5f000000000000001800 - x",
+		  "fields", "a seventh field" },
+		{ "NOPE 1", "unknown", "an unknown message" },
+		{ "STATE 1 0 0 0", "no newline", "STATE on one line" },
+		{ "STATE 1 0 0 0 0\nlunlink-pr 1\n", "first line", "STATE with six fields" },
+		{ "STATE 1 0 65 0\n", "unit attention count", "65 unit attentions" },
+		{ "STATE 1 0 1 0\nlunlink-pr 1\ngeneration 0\naptpl 0\n",
+		  "line 2", "a UA line missing" },
+		{ "STATE 1 0 1 0\nUA iqn.x,i,0x400000000001 2a06\nlunlink-pr 1\ngeneration 0\n"
+		  "aptpl 0\n", "ASC", "a unit attention PR does not raise" },
+		{ "STATE 1 0 0 1\nABORT iqn.x,i,0x400000000001 x\nlunlink-pr 1\ngeneration 0\n"
+		  "aptpl 0\n", "ABORT NEXUSID", "an ABORT line with a third field" },
+		{ "STATE 1 0 0 0\nlunlink-pr 1\ngeneration 0\n",
+		  "reservation state", "a state text without aptpl" },
+		{ "STATE 1 0 0 0\nlunlink-pr 1\ngeneration 0\naptpl 0\n"
+		  "reservation 1 0 1 iqn.x,i,0x400000000001\n",
+		  "holder is not registered", "a holder without registration" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		refused(bad[i].packet, bad[i].because, bad[i].name);
 	ok(!ll_pr_wire_parse("ACK 0", 5, &r, why, sizeof(why)) && r.gen == 0,
 	   "generation 0 (a state never written) is read");
-	refused("ACK 01", "generation", "a leading zero");
-	refused("ACK +1", "generation", "a sign");
-	refused("ACK 18446744073709551616", "generation", "a generation past 64 bits");
-	refused("ACK 1\n", "newline", "a newline after a one-line message");
-	refused("VALID 1 600001", "validity", "a validity over ten minutes");
-	refused("VALID 1", "VALID GEN VALID_MS", "VALID without validity");
-	refused("DONE 1 03 00 0000", "status", "a status DONE does not carry");
-	refused("DONE 1 02 00 0000", "sense key", "CHECK CONDITION without sense key");
-	refused("DONE 1 00 05 2400", "sense key", "GOOD with a sense key");
-	refused("DONE 1 02 10 2400", "sense key", "a sense key past 0f");
-	refused("DONE 1 02 05 24", "ASC", "a two-digit ASC");
-	refused("DONE 1 02 05 2A00", "ASC", "an upper-case ASC");
-	refused("FAIL 1 ", "FAIL SEQ REASON", "FAIL without reason");
-	refused("FAIL x why", "sequence", "FAIL without a number");
-	refused("FAIL 1 a\tb", "printable", "a tab in the reason");
-	refused("OUT 1 iqn.x,i,0x400000000001 1 5f00000000000000180 -", "CDB", "an odd CDB");
-	refused("OUT 1 iqn.x,i,0x400000000001 1 5e000000000000001800 -", "PERSISTENT RESERVE OUT",
-		"a PR IN CDB");
-	refused("OUT 1 iqn.x,i,0x40000000001 1 5f000000000000001800 -", "nexus",
-		"an ISID of 11 digits");
-	refused("OUT 1 iqn.X,i,0x400000000001 1 5f000000000000001800 -", "nexus",
-		"an upper-case name");
-	refused("OUT 1 iqn.x,i,0x400000000001 0 5f000000000000001800 -", "target port",
-		"port 0");
-	refused("OUT 1 iqn.x,i,0x400000000001 1 5f000000000000001800 0", "parameter",
-		"a half byte of parameters");
-	refused("OUT 1 iqn.x,i,0x400000000001 1 5f000000000000001800 - x", "fields",
-		"a seventh field");
-	refused("NOPE 1", "unknown", "an unknown message");
 	ok(ll_pr_wire_parse("ACK 1\0", 6, &r, why, sizeof(why)) == -1 && strstr(why, "NUL"),
 	   "refused: a NUL byte");
 	memset(big, 'a', sizeof(big));
 	ok(ll_pr_wire_parse(big, sizeof(big), &r, why, sizeof(why)) == -1 &&
 	   strstr(why, "more than"), "refused: a packet over 64 KiB");
 
-	refused("STATE 1 0 0 0", "no newline", "STATE on one line");
-	refused("STATE 1 0 0 0 0\nlunlink-pr 1\n", "first line", "STATE with six fields");
-	refused("STATE 1 0 65 0\n", "unit attention count", "65 unit attentions");
-	refused("STATE 1 0 1 0\nlunlink-pr 1\ngeneration 0\naptpl 0\n", "line 2",
-		"a UA line missing");
-	refused("STATE 1 0 1 0\nUA iqn.x,i,0x400000000001 2a06\nlunlink-pr 1\ngeneration 0\n"
-		"aptpl 0\n", "ASC", "a unit attention PR does not raise");
-	refused("STATE 1 0 0 1\nABORT iqn.x,i,0x400000000001 x\nlunlink-pr 1\ngeneration 0\n"
-		"aptpl 0\n", "ABORT NEXUSID", "an ABORT line with a third field");
-	refused("STATE 1 0 0 0\nlunlink-pr 1\ngeneration 0\n", "reservation state",
-		"a state text without aptpl");
-	refused("STATE 1 0 0 0\nlunlink-pr 1\ngeneration 0\naptpl 0\n"
-		"reservation 1 0 1 iqn.x,i,0x400000000001\n", "holder is not registered",
-		"a holder without registration");
 	n = (long)strlen("STATE 1 0 0 0\nlunlink-pr 1\ngeneration 0\naptpl 0\n");
 	ok(!ll_pr_wire_parse("STATE 1 0 0 0\nlunlink-pr 1\ngeneration 0\naptpl 0\n", (size_t)n, &r,
 			     why, sizeof(why)) && r.state.nregs == 0 && !r.state.reserved,

@@ -60,6 +60,34 @@ static uint8_t out(const struct ll_pr_nexus *n, int sa, int type, uint64_t rkey,
 	return out_flags(n, sa, type, rkey, sakey, 0);
 }
 
+/* An iSCSI TransportID of format 01b (name,i,0xISID) for id at p, padded
+ * to a multiple of 4 as SPC-4 7.6.4.6 wants: its length. */
+static size_t put_tid(uint8_t *p, const char *id)
+{
+	size_t tl = 4 + ((strlen(id) + 1 + 3) & ~3u);
+
+	p[0] = 0x45;
+	p[3] = (uint8_t)(tl - 4);
+	memcpy(p + 4, id, strlen(id) + 1);
+	return tl;
+}
+
+/* A fresh state: the first n of A, B and C registered with keys a, b and
+ * c, and A holding a reservation of type.  A step of it refused is a
+ * failed check (the engine broke before the case began). */
+static void reserved_by_a(unsigned int n, int type)
+{
+	static const struct ll_pr_nexus *const who[] = { &A, &B, &C };
+	static const uint64_t key[] = { 0xa, 0xb, 0xc };
+
+	fresh();
+	for (unsigned int i = 0; i < n; i++)
+		if (out(who[i], LL_PR_REGISTER, 0, 0, key[i]) != LL_PR_GOOD)
+			ok(0, "set-up: nexus %u registers key %llx", i, (unsigned long long)key[i]);
+	if (out(&A, LL_PR_RESERVE, type, 0xa, 0) != LL_PR_GOOD)
+		ok(0, "set-up: A reserves type %d", type);
+}
+
 /* whether res queues asc on n */
 static int ua_for(const struct ll_pr_nexus *n, uint16_t asc)
 {
@@ -231,10 +259,7 @@ static void test_unregister_holder(void)
 	};
 
 	for (unsigned int i = 0; i < 6; i++) {
-		fresh();
-		out(&A, LL_PR_REGISTER, 0, 0, 0xa);
-		out(&B, LL_PR_REGISTER, 0, 0, 0xb);
-		out(&A, LL_PR_RESERVE, c[i].type, 0xa, 0);
+		reserved_by_a(2, c[i].type);
 		is_int(out(&A, LL_PR_REGISTER, 0, 0xa, 0), LL_PR_GOOD, "type %d: the holder unregisters",
 		       c[i].type);
 		is_int(st.reserved, c[i].stays, "type %d: reservation %s", c[i].type,
@@ -251,11 +276,7 @@ static void test_unregister_holder(void)
 
 static void test_clear(void)
 {
-	fresh();
-	out(&A, LL_PR_REGISTER, 0, 0, 0xa);
-	out(&B, LL_PR_REGISTER, 0, 0, 0xb);
-	out(&C, LL_PR_REGISTER, 0, 0, 0xc);
-	out(&A, LL_PR_RESERVE, LL_PR_EA, 0xa, 0);
+	reserved_by_a(3, LL_PR_EA);
 	is_int(out(&B, LL_PR_CLEAR, 0, 0xa, 0), LL_PR_CONFLICT, "CLEAR with another's key: CONFLICT");
 	uint32_t gen = st.generation;
 	is_int(out(&B, LL_PR_CLEAR, 0, 0xb, 0), LL_PR_GOOD, "B clears");
@@ -295,11 +316,7 @@ static void test_preempt(void)
 
 	/* preempting the holder with another type: RESERVATIONS RELEASED to
 	 * those that stay */
-	fresh();
-	out(&A, LL_PR_REGISTER, 0, 0, 0xa);
-	out(&B, LL_PR_REGISTER, 0, 0, 0xb);
-	out(&C, LL_PR_REGISTER, 0, 0, 0xc);
-	out(&A, LL_PR_RESERVE, LL_PR_WE, 0xa, 0);
+	reserved_by_a(3, LL_PR_WE);
 	is_int(out(&B, LL_PR_PREEMPT, LL_PR_EA, 0xb, 0xa), LL_PR_GOOD, "B preempts A, as EA");
 	ok(ua_for(&A, LL_PR_UA_REG_PREEMPTED) && ua_for(&C, LL_PR_UA_RES_RELEASED) && res.nua == 2,
 	   "A: REGISTRATIONS PREEMPTED; C: RESERVATIONS RELEASED (type changed)");
@@ -323,11 +340,7 @@ static void test_preempt(void)
 	   ua_for(&C, LL_PR_UA_REG_PREEMPTED), "B and C, both of key 5, go, told; no reservation made");
 
 	/* all registrants: key 0 takes everything */
-	fresh();
-	out(&A, LL_PR_REGISTER, 0, 0, 0xa);
-	out(&B, LL_PR_REGISTER, 0, 0, 0xb);
-	out(&C, LL_PR_REGISTER, 0, 0, 0xc);
-	out(&A, LL_PR_RESERVE, LL_PR_EAAR, 0xa, 0);
+	reserved_by_a(3, LL_PR_EAAR);
 	is_int(out(&B, LL_PR_PREEMPT, LL_PR_EAAR, 0xb, 0xc), LL_PR_GOOD, "EAAR: B preempts C's key");
 	ok(st.reserved && st.type == LL_PR_EAAR && !ll_pr_find(&st, &C) && ll_pr_find(&st, &A),
 	   "C goes; the reservation stays all registrants'");
@@ -341,12 +354,8 @@ static void test_register_and_move(void)
 {
 	uint8_t cdb[10] = { 0x5f, LL_PR_REGISTER_AND_MOVE, 0, 0, 0, 0, 0, 0, 0, 0 };
 	uint8_t p[24 + 64] = { 0 };
-	const char *tid = "iqn.2026-11.org.lunlink:b,i,0x400000000001";
-	size_t tl = 4 + ((strlen(tid) + 1 + 3) & ~3u);
+	size_t tl = put_tid(p + 24, "iqn.2026-11.org.lunlink:b,i,0x400000000001");
 
-	p[24] = 0x45;
-	p[27] = (uint8_t)(tl - 4);
-	memcpy(p + 28, tid, strlen(tid) + 1);
 	be64(p, 0xa);
 	be64(p + 8, 0xb);
 	p[19] = 1;	/* relative target port 1 */
@@ -389,14 +398,8 @@ static void test_spec_i_pt(void)
 			       "IQN.2026-11.org.lunlink:c,I,0X400000000001" };
 	size_t off = 28;
 
-	for (int i = 0; i < 2; i++) {
-		size_t tl = 4 + ((strlen(ids[i]) + 1 + 3) & ~3u);
-
-		p[off] = 0x45;
-		p[off + 3] = (uint8_t)(tl - 4);
-		memcpy(p + off + 4, ids[i], strlen(ids[i]) + 1);
-		off += tl;
-	}
+	for (int i = 0; i < 2; i++)
+		off += put_tid(p + off, ids[i]);
 	be64(p + 8, 0x77);
 	p[20] = 0x08;
 	p[27] = (uint8_t)(off - 28);
@@ -466,10 +469,7 @@ static void test_conflict_table(void)
 	uint8_t start[6] = { 0x1b, 0, 0, 0, 0x01 }, stop[6] = { 0x1b, 0, 0, 0, 0x00 };
 
 	for (unsigned int i = 0; i < 6; i++) {
-		fresh();
-		out(&A, LL_PR_REGISTER, 0, 0, 0xa);
-		out(&B, LL_PR_REGISTER, 0, 0, 0xb);
-		out(&A, LL_PR_RESERVE, c[i].type, 0xa, 0);
+		reserved_by_a(2, c[i].type);
 		ok(!conflicts(&A, 0x28) && !conflicts(&A, 0x2a), "%s: the holder reads and writes",
 		   ll_pr_type_name((uint8_t)c[i].type));
 		ok(conflicts(&B, 0x28) == c[i].reg_r && conflicts(&B, 0x2a) == c[i].reg_w,
@@ -566,7 +566,6 @@ static void test_text(void)
 	   back.type == LL_PR_WERO && back.aptpl && !memcmp(back.regs, st.regs, sizeof(st.regs[0]) * st.nregs) &&
 	   !strcmp(back.holder.id, A.id), "the same state");
 	ok(back.nports == 1 && back.ports[0] == 1, "the ports are the reader's");
-	out(&B, LL_PR_RESERVE, 0, 0, 0);
 	fresh();
 	out(&A, LL_PR_REGISTER, 0, 0, 0xa);
 	out(&A, LL_PR_RESERVE, LL_PR_EAAR, 0xa, 0);
@@ -604,8 +603,6 @@ static void test_text(void)
 	}
 	ok(ll_pr_parse(&back, "lunlink-pr 1\0\n", 14, why, sizeof(why)) == -1, "a NUL byte is refused");
 }
-
-
 
 /* ll_pr_checked: the commands a reservation can refuse (a pr=cluster LUN
  * without a valid state refuses them), and those every type allows */
