@@ -45,6 +45,9 @@ void pa_client_clear(struct pa_client *c)
 	free(c->base);
 	free(c->where);
 	free(c->unix_path);
+	free((char *)c->files.ca_file);
+	free((char *)c->files.cert_file);
+	free((char *)c->files.key_file);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -73,9 +76,16 @@ int pa_client_init(struct pa_client *c, const struct pa_client_opts *o, char *er
 	if (!c->base || !c->where || (!c->tls && !c->unix_path))
 		return ll_fail(err, errlen, "out of memory");
 	if (c->tls) {
-		c->files = o->files;
 		if (!o->files.ca_file)
 			return ll_fail(err, errlen, "no cluster CA certificate given for %s", o->url);
+		/* copies: the client outlives the caller's strings (an agent's
+		 * async calls read them at every request) */
+		c->files.ca_file = strdup(o->files.ca_file);
+		c->files.cert_file = o->files.cert_file ? strdup(o->files.cert_file) : NULL;
+		c->files.key_file = o->files.key_file ? strdup(o->files.key_file) : NULL;
+		if (!c->files.ca_file || (o->files.cert_file && !c->files.cert_file) ||
+		    (o->files.key_file && !c->files.key_file))
+			return ll_fail(err, errlen, "out of memory");
 		if (o->files.cert_file && pa_tls_check_files(&o->files, err, errlen))
 			return -1;
 	}

@@ -25,7 +25,8 @@
 struct pa_client_opts {
 	const char *url;		/* "https://host:port" or "unix:/path" */
 	struct pa_tls_files files;	/* https: the CA, and our certificate and key
-					 * (both NULL: none, for the join port) */
+					 * (both NULL: none, for the join port);
+					 * the client keeps copies of the paths */
 	long timeout_ms;		/* the whole request; 0: 30 s */
 	long connect_timeout_ms;	/* 0: 5 s */
 };
