@@ -15,6 +15,10 @@
 #   guest_run G 10 'ls /sys/block'               # exit status of the command
 #   guest_stop G                                 # also run at exit
 #
+# With t/lib-cluster.sh's nodes: guest_bridge G (after cluster_up) joins
+# G's namespace to their bridge; guest_rescand_files gives GUEST_FILES
+# for a guest running lunlink-rescand.
+#
 # guest_prepare builds once, and reuses, under $GUEST_CACHE
 # (/var/cache/lunlink-test/guest, outside the tree): the kernel that
 # Debian's linux-image-amd64 depends on, unpacked from its .deb, with its
@@ -459,6 +463,32 @@ guest_binary() {
 	echo "$out"
 }
 
+# guest_rescand_files URL HOST_NAME JOIN_PORT CA [CERT KEY]: GUEST_FILES
+# entries (printed) for a guest running lunlink-rescand against the
+# manager at URL: the dynamically linked $RESCAND as /sbin/lunlink-rescand,
+# its configuration ($TRASH/rescand.conf, heartbeat every second, polls of
+# 10 s) and the CA; with CERT and KEY the host's certificate and key, else
+# nothing (the daemon gets them with --join, to JOIN_PORT; "" for none).
+guest_rescand_files() {
+	local url=$1 host=$2 join=$3 ca=$4 cert=${5:-} key=${6:-} files
+	cat >"$TRASH/rescand.conf" <<-EOF || return 1
+	manager = {
+		url = "$url";${join:+
+		join_port = $join;}
+		ca = "/var/lib/lunlink/ca.crt";
+		cert = "/var/lib/lunlink/host.crt";
+		key = "/var/lib/lunlink/host.key";
+		host_name = "$host";
+		heartbeat_interval = 1;
+		poll_wait_s = 10;
+	};
+	EOF
+	files="$(guest_binary "$RESCAND" /sbin/lunlink-rescand)" || return 1
+	files="$files $TRASH/rescand.conf=/etc/lunlink/lunlink-rescand.conf $ca=/var/lib/lunlink/ca.crt"
+	[ -z "$cert" ] || files="$files $cert=/var/lib/lunlink/host.crt $key=/var/lib/lunlink/host.key"
+	echo "$files"
+}
+
 # ---- one guest -----------------------------------------------------------
 
 # guest_net NAME: its network namespace with tap0 at 10.231.0.1/24; sets
@@ -475,6 +505,28 @@ guest_net() {
 	ip -n "$ns" tuntap add dev tap0 mode tap &&
 	ip -n "$ns" addr add 10.231.0.1/24 dev tap0 &&
 	ip -n "$ns" link set tap0 up
+}
+
+# guest_bridge NAME: NAME's namespace joined to t/lib-cluster.sh's bridge
+# (source that first, cluster_up done), so that the guest reaches the
+# nodes: a veth whose far end up0, $CL_NET.200, routes between the
+# bridge and the guest's 10.231.0.0/24; each of the cluster's nodes
+# routes to the guest through it.  The guest still needs its default
+# route: guest_run NAME 30 "ip route add default via 10.231.0.1".  The
+# veth goes at exit.
+guest_bridge() {
+	local name=$1 ns i=1
+	guest_net "$name" || return 1
+	eval "ns=\${${name}_NETNS}"
+	ip link add "llg$CL_ID" type veth peer name up0 netns "$ns" || return 1
+	test_atexit "ip link del llg$CL_ID 2>/dev/null"
+	ip link set "llg$CL_ID" master "$CL_BR" && ip link set "llg$CL_ID" up &&
+	ip -n "$ns" addr add "$CL_NET.200/24" dev up0 && ip -n "$ns" link set up0 up &&
+	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 || return 1
+	while [ "$i" -le "$CL_N" ]; do
+		ip -n "$(node_ns $i)" route add 10.231.0.0/24 via "$CL_NET.200" || return 1
+		i=$((i + 1))
+	done
 }
 
 guest_alive() {

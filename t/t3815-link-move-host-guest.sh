@@ -137,27 +137,9 @@ test_expect_success 'two nodes serve one file as the volume (one WWID); the stan
 '
 
 test_expect_success 'the guest boots, reaches both nodes, and its lunlink-rescand reports to the stand-in' '
-	guest_net h &&
-	ip link add "llg$CL_ID" type veth peer name up0 netns "$h_NETNS" &&
-	test_atexit "ip link del llg$CL_ID 2>/dev/null" &&
-	ip link set "llg$CL_ID" master "$CL_BR" && ip link set "llg$CL_ID" up &&
-	ip -n "$h_NETNS" addr add "$CL_NET.200/24" dev up0 && ip -n "$h_NETNS" link set up0 up &&
-	ip netns exec "$h_NETNS" sysctl -qw net.ipv4.ip_forward=1 &&
-	for i in $(seq $N); do ip -n "$(node_ns $i)" route add 10.231.0.0/24 via "$CL_NET.200" || return 1; done &&
-	cat >rescand.conf <<-EOF &&
-	manager = {
-		url = "https://$(node_addr 1):$API_PORT";
-		ca = "/var/lib/lunlink/ca.crt";
-		cert = "/var/lib/lunlink/host.crt";
-		key = "/var/lib/lunlink/host.key";
-		host_name = "$HOST";
-		heartbeat_interval = 1;
-		poll_wait_s = 10;
-	};
-	EOF
-	files="$(guest_binary "$RESCAND" /sbin/lunlink-rescand)" &&
-	files="$files $TRASH/rescand.conf=/etc/lunlink/lunlink-rescand.conf" &&
-	for f in ca.crt host.crt host.key; do files="$files $TRASH/mgr/$f=/var/lib/lunlink/$f"; done &&
+	guest_bridge h &&
+	files="$(guest_rescand_files "https://$(node_addr 1):$API_PORT" $HOST "" \
+		"$TRASH/mgr/ca.crt" "$TRASH/mgr/host.crt" "$TRASH/mgr/host.key")" &&
 	GUEST_FILES=$files guest_start h &&
 	g "ip route add default via 10.231.0.1 && ping -c 1 -W 5 $(node_addr 1)" &&
 	g "cat >/tmp/mv.sh <<\"EOF\"

@@ -141,13 +141,7 @@ test_expect_success 'six nodes with their tgtds, a guest bridged to them, logged
 	done &&
 	"$IMG" create --size ${MB}M a.img >/dev/null &&
 	serve 1 a.img $ID1 &&
-	guest_net G &&
-	ip link add "llg$CL_ID" type veth peer name up0 netns "$G_NETNS" &&
-	test_atexit "ip link del llg$CL_ID 2>/dev/null" &&
-	ip link set "llg$CL_ID" master "$CL_BR" && ip link set "llg$CL_ID" up &&
-	ip -n "$G_NETNS" addr add "$CL_NET.200/24" dev up0 && ip -n "$G_NETNS" link set up0 up &&
-	ip netns exec "$G_NETNS" sysctl -qw net.ipv4.ip_forward=1 &&
-	for i in $(seq $N); do ip -n "$(node_ns $i)" route add 10.231.0.0/24 via "$CL_NET.200" || return 1; done &&
+	guest_bridge G &&
 	guest_start G &&
 	g "cat >/tmp/mp.sh <<\"EOF\"
 $GUEST_LIB
