@@ -660,3 +660,59 @@ guest_stop() {
 	fi
 	return 0
 }
+
+# ---- a writer in the guest, through a failover ---------------------------
+#
+# For the tests that move a mounted file system's paths under it (t3815,
+# t3820, t5970).  GUEST_WRITER is shell for the guest (the test puts it in
+# a file there and sources it): up, the guest's uptime; writer DIR P [N]
+# writes files DIR/P1... of 4 KiB (N at most, else until DIR/.stop
+# exists), each with dd and fsync, and after each appends
+# "END START SHA256 NAME" to /tmp/P.done (END and START: the uptimes just
+# after dd returned and just before it began); at the end "END STATUS"
+# (1 if a dd failed, its message in /tmp/P.err).  The helpers below read
+# that record in the guest WRITER_GUEST names (each command 30 s at most).
+GUEST_WRITER='
+up() { cut -d" " -f1 /proc/uptime; }
+writer() {
+	i=0 rc=0
+	while { [ -z "${3:-}" ] || [ $i -lt $3 ]; } && ! [ -e $1/.stop ]; do
+		i=$((i + 1))
+		head -c 4096 /dev/urandom >/tmp/src.$2 && t=$(up) &&
+		dd if=/tmp/src.$2 of=$1/$2$i bs=4k conv=fsync 2>/tmp/$2.dd ||
+			{ rc=1; cat /tmp/$2.dd >>/tmp/$2.err; break; }
+		echo "$(up) $t $(sha256sum </tmp/src.$2 | cut -d" " -f1) $2$i" >>/tmp/$2.done
+		sleep 0.2
+	done
+	echo "END $rc" >>/tmp/$2.done
+}
+'
+# what a guest kernel logs when ext4 meets an error it passes up
+EXT4_ERRORS="EXT4-fs (error|warning)|Buffer I/O error on dev dm|Aborting journal|Remounting|I/O error, dev dm"
+writer_g() { guest_run "$WRITER_GUEST" 30 "$1"; }
+# done_after P T: the first line of writer P's record that ended after
+# the guest's uptime T; begun_after P T: the first that began after T
+done_after() { writer_g "awk -v t=$2 '\$1 > t && !/^END/ { print; exit }' /tmp/$1.done"; }
+begun_after() { writer_g "awk -v t=$2 '\$2 > t && !/^END/ { print; exit }' /tmp/$1.done"; }
+# started_after P T: a file begun after T was written (T read after a
+# kill: that file went through another path)
+started_after() { writer_g "awk -v t=$2 '\$2 > t && !/^END/ { f = 1 } END { exit !f }' /tmp/$1.done"; }
+# done_count P: how many files writer P wrote; done_at_least P N
+done_count() { writer_g "grep -vc ^END /tmp/$1.done"; }
+done_at_least() { test "$(done_count "$1")" -ge "$2"; }
+# writer_ended P: writer P wrote its END line, with status 0
+writer_ended() { writer_g "grep -qx \"END 0\" /tmp/$1.done"; }
+# uptime: the guest's; ms_between A B: from uptime A to uptime B, in ms
+uptime() { writer_g "cut -d\" \" -f1 /proc/uptime"; }
+ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
+# map_on MAP NODE: the guest's dm-multipath map MAP has exactly one path,
+# a disk of the guest's session to t/lib-cluster.sh's node NODE
+map_on() {
+	writer_g "DM_DISABLE_UDEV=1 dmsetup table $1" >map.table && cat map.table &&
+	test "$(grep -o "round-robin" map.table | wc -l)" = 1 &&
+	dev=$(sed "s/ *$//" map.table | grep -o "[0-9]*:[0-9]* 1$" | cut -d" " -f1) &&
+	writer_g "for b in /sys/block/sd*; do [ \"\$(cat \$b/dev)\" = $dev ] && readlink -f \$b/device; done" >map.path &&
+	sid=$(grep -o "session[0-9]*" map.path | head -n 1) && test -n "$sid" &&
+	writer_g "cat /sys/class/iscsi_session/$sid/device/connection*/iscsi_connection/*/persistent_address" >map.addr &&
+	test "$(cat map.addr)" = "$(node_addr "$2")"
+}

@@ -38,6 +38,7 @@ WWID=naa.$ID
 MB=64
 
 tap_note() { printf '# %s\n' "$*" >&5; }
+WRITER_GUEST=h
 g() { guest_run h 30 "$1"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 identity() {
@@ -64,40 +65,6 @@ reported() { jq -r ".links[] | select(.volume == \"v\") | .$1" mgr/report.json 2
 # the host reports revision $1 $2 (a state)
 report_is() { test "$(reported link_revision)" = "$1" && test "$(reported state)" = "$2"; }
 
-# The writer (as t5970's), in the guest's /tmp/mv.sh
-GUEST_LIB='
-up() { cut -d" " -f1 /proc/uptime; }
-writer() {
-	i=0 rc=0
-	while ! [ -e $1/.stop ]; do
-		i=$((i + 1))
-		head -c 4096 /dev/urandom >/tmp/src.$2 && t=$(up) &&
-		dd if=/tmp/src.$2 of=$1/$2$i bs=4k conv=fsync 2>/tmp/$2.dd ||
-			{ rc=1; cat /tmp/$2.dd >>/tmp/$2.err; break; }
-		echo "$(up) $t $(sha256sum </tmp/src.$2 | cut -d" " -f1) $2$i" >>/tmp/$2.done
-		sleep 0.2
-	done
-	echo "END $rc" >>/tmp/$2.done
-}
-'
-done_after() { g "awk -v t=$2 '\$2 > t && !/^END/ { print; exit }' /tmp/$1.done"; }
-started_after() { g "awk -v t=$2 '\$2 > t && !/^END/ { f = 1 } END { exit !f }' /tmp/$1.done"; }
-done_count() { g "grep -vc ^END /tmp/$1.done"; }
-done_at_least() { test "$(done_count "$1")" -ge "$2"; }
-writer_ended() { g "grep -qx \"END 0\" /tmp/$1.done"; }
-uptime() { g "cut -d\" \" -f1 /proc/uptime"; }
-ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
-EXT4_ERRORS="EXT4-fs (error|warning)|Buffer I/O error on dev dm|Aborting journal|Remounting|I/O error, dev dm"
-# map_on NODE: the map's table has exactly one path, a disk of the session to NODE
-map_on() {
-	g "DM_DISABLE_UDEV=1 dmsetup table lunlink-v" >table && cat table &&
-	test "$(grep -o "round-robin" table | wc -l)" = 1 &&
-	dev=$(sed "s/ *$//" table | grep -o "[0-9]*:[0-9]* 1$" | cut -d" " -f1) &&
-	g "for b in /sys/block/sd*; do [ \"\$(cat \$b/dev)\" = $dev ] && readlink -f \$b/device; done" >path &&
-	sid=$(grep -o "session[0-9]*" path | head -n 1) && test -n "$sid" &&
-	g "cat /sys/class/iscsi_session/$sid/device/connection*/iscsi_connection/*/persistent_address" >addr &&
-	test "$(cat addr)" = "$(node_addr "$1")"
-}
 # sessions_to NODE...: the guest's sessions are to those nodes, no other
 sessions_to() {
 	g "cat /sys/class/iscsi_connection/*/persistent_address 2>/dev/null | sort" >sessions &&
@@ -143,7 +110,7 @@ test_expect_success 'the guest boots, reaches both nodes, and its lunlink-rescan
 	GUEST_FILES=$files guest_start h &&
 	g "ip route add default via 10.231.0.1 && ping -c 1 -W 5 $(node_addr 1)" &&
 	g "cat >/tmp/mv.sh <<\"EOF\"
-$GUEST_LIB
+$GUEST_WRITER
 EOF" &&
 	g "/sbin/lunlink-rescand -f -v >/tmp/rescand.log 2>&1 & echo \$! >/tmp/rescand.pid" &&
 	{ wait_for 30 test -s mgr/report.json || { g "cat /tmp/rescand.log"; cat mgr/log; false; }; } &&
@@ -159,7 +126,7 @@ test_expect_success 'a multipath entry: the volume is the map lunlink-v over nod
 	test "$(reported by_id)" = /dev/mapper/lunlink-v &&
 	g "test -b /dev/mapper/lunlink-v && cat /sys/block/$dev/dm/name /sys/block/$dev/dm/uuid /sys/block/$dev/size" >info &&
 	printf "lunlink-v\nmpath-3%s\n%s\n" $ID $((MB * 2048)) >expect && test_cmp expect info &&
-	map_on 1 &&
+	map_on lunlink-v 1 &&
 	g "cat /sys/module/dm_multipath/parameters/queue_if_no_path_timeout_secs /sys/class/iscsi_session/session*/recovery_tmo" >tmo &&
 	printf "60\n5\n" >expect && test_cmp expect tmo
 '
@@ -178,7 +145,7 @@ test_expect_success 'moved to node 2 (LUN 3): node 2'"'"'s path in, node 1'"'"'s
 	{ wait_for 30 report_is 2 linked || { cat mgr/report.json; g "tail -n 30 /tmp/rescand.log"; false; }; } &&
 	tap_note "moved in $(($(now_ms) - t0)) ms (a login, the scan, two reloads, the old path deleted, a logout)" &&
 	test "$(reported device)" = "$dev" && test "$(reported error)" = "" &&
-	map_on 2 && sessions_to 2 &&
+	map_on lunlink-v 2 && sessions_to 2 &&
 	g "grep -l $WWID /sys/class/scsi_device/*/device/wwid | wc -l" >n && echo 1 >expect && test_cmp expect n &&
 	wait_for 30 started_after w "$t_mv" &&
 	n=$(done_count w) && wait_for 30 done_at_least w $((n + 3)) &&
@@ -192,9 +159,9 @@ test_expect_success 'kill -9 of node 2'"'"'s tgtd: the map queues; moved back to
 	sleep $PROMOTION &&
 	desire 3 link 1 1 2 3 &&
 	{ wait_for 60 report_is 3 linked || { cat mgr/report.json; g "tail -n 30 /tmp/rescand.log"; false; }; } &&
-	map_on 1 &&
+	map_on lunlink-v 1 &&
 	wait_for 60 started_after w "$t_kill" &&
-	first=$(done_after w "$t_kill" | cut -d" " -f1) &&
+	first=$(begun_after w "$t_kill" | cut -d" " -f1) &&
 	tap_note "kill -9 of the serving tgtd, the entry moved back after $PROMOTION s: the first write completed in the guest $(ms_between "$t_kill" "$first") ms after the kill" &&
 	g "grep -q \" /mnt ext4 rw\" /proc/mounts" &&
 	n=$(done_count w) && wait_for 30 done_at_least w $((n + 3)) &&

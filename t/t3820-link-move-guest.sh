@@ -45,6 +45,7 @@ guest_watchdog 900
 
 tap_note() { printf '# %s\n' "$*" >&5; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
+WRITER_GUEST=h
 g() { guest_run h 30 "$1"; }
 host_is() { test "$(ctl --json host list | jq -r ".hosts[] | select(.name == \"$1\") | .state")" = "$2"; }
 # a field of the link of v as the host list shows it
@@ -56,35 +57,9 @@ link_field() {
 moved_to() {
 	test "$(link_field state)" = linked &&
 	test "$(link_field node)" = "n$1" &&
-	map_on "$1"
+	map_on lunlink-v "$1"
 }
 
-# The writer (as t5970's): 4 KiB files DIR/P1..., each dd'd with fsync,
-# "END START SHA256 NAME" in /tmp/P.done after each (END and START the
-# guest's uptimes after and before dd), "END STATUS" when DIR/.stop exists
-GUEST_LIB='
-up() { cut -d" " -f1 /proc/uptime; }
-writer() {
-	i=0 rc=0
-	while ! [ -e $1/.stop ]; do
-		i=$((i + 1))
-		head -c 4096 /dev/urandom >/tmp/src.$2 && t=$(up) &&
-		dd if=/tmp/src.$2 of=$1/$2$i bs=4k conv=fsync 2>/tmp/$2.dd ||
-			{ rc=1; cat /tmp/$2.dd >>/tmp/$2.err; break; }
-		echo "$(up) $t $(sha256sum </tmp/src.$2 | cut -d" " -f1) $2$i" >>/tmp/$2.done
-		sleep 0.2
-	done
-	echo "END $rc" >>/tmp/$2.done
-}
-'
-done_after() { g "awk -v t=$2 '\$2 > t && !/^END/ { print; exit }' /tmp/$1.done"; }
-started_after() { g "awk -v t=$2 '\$2 > t && !/^END/ { f = 1 } END { exit !f }' /tmp/$1.done"; }
-done_count() { g "grep -vc ^END /tmp/$1.done"; }
-done_at_least() { test "$(done_count "$1")" -ge "$2"; }
-writer_ended() { g "grep -qx \"END 0\" /tmp/$1.done"; }
-uptime() { g "cut -d\" \" -f1 /proc/uptime"; }
-ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
-EXT4_ERRORS="EXT4-fs (error|warning)|Buffer I/O error on dev dm|Aborting journal|Remounting|I/O error, dev dm"
 # longest_pause P A B: the longest time (ms) between two writes of writer
 # P completed from the guest's uptime A to 5 s after B
 longest_pause() {
@@ -105,17 +80,6 @@ switchover() {
 	node_exec 1 "$TOOL" call "https://$MGR_ADDR:$API_PORT" POST "/v1/volumes/$1/switchover" \
 		"{\"to\":\"$2\"}" --ca mgr/ca/ca.crt --cert admin.crt --key admin.key
 }
-# the map's table in the guest has exactly the one path of the session to node $1
-map_on() {
-	g "DM_DISABLE_UDEV=1 dmsetup table lunlink-v" >table &&
-	test "$(grep -o "round-robin" table | wc -l)" = 1 &&
-	dev=$(sed "s/ *$//" table | grep -o "[0-9]*:[0-9]* 1$" | cut -d" " -f1) &&
-	g "for b in /sys/block/sd*; do [ \"\$(cat \$b/dev)\" = $dev ] && readlink -f \$b/device; done" >path &&
-	sid=$(grep -o "session[0-9]*" path | head -n 1) &&
-	g "cat /sys/class/iscsi_session/$sid/device/connection*/iscsi_connection/*/persistent_address" >addr &&
-	test "$(cat addr)" = "$(node_addr "$1")"
-}
-
 test_expect_success 'three nodes in namespaces with their tgtds, the manager (lease_ms 3000) and three agents' '
 	policy_cluster_up
 '
@@ -132,7 +96,7 @@ test_expect_success 'the guest boots, reaches the cluster and its lunlink-rescan
 	GUEST_FILES=$files guest_start h &&
 	g "ip route add default via 10.231.0.1 && ping -c 1 -W 5 $MGR_ADDR" &&
 	g "cat >/tmp/mv.sh <<\"EOF\"
-$GUEST_LIB
+$GUEST_WRITER
 EOF" &&
 	tok=$(ctl token create --role host) &&
 	g "/sbin/lunlink-rescand -f -v --join $tok >/tmp/rescand.log 2>&1 & echo \$! >/tmp/rescand.pid" &&
@@ -147,7 +111,7 @@ test_expect_success 'linked, the volume is the guest'"'"'s map lunlink-v over no
 	g "cat /sys/block/$dev/dm/name" >name && echo lunlink-v >expect && test_cmp expect name &&
 	g "test -b /dev/mapper/lunlink-v && cat /sys/block/$dev/size" >size &&
 	echo $((64 * 2048)) >expect && test_cmp expect size &&
-	map_on 2 &&
+	map_on lunlink-v 2 &&
 	g "cat /sys/module/dm_multipath/parameters/queue_if_no_path_timeout_secs" >qt &&
 	echo 60 >expect && test_cmp expect qt
 '
@@ -183,7 +147,7 @@ test_expect_success FAILOVER 'kill -9 of node 3'"'"'s tgtd and agent: node 2 is 
 	N3_PID= &&
 	{ wait_for 120 moved_to 2 || { g "tail -n 30 /tmp/rescand.log"; false; }; } &&
 	wait_for 60 started_after w "$t_kill" &&
-	first=$(done_after w "$t_kill" | cut -d" " -f1) &&
+	first=$(begun_after w "$t_kill" | cut -d" " -f1) &&
 	tap_note "failover (lease_ms $LEASE_MS): the first write completed in the guest $(ms_between "$t_kill" "$first") ms after the kill" &&
 	g "grep -q \" /mnt ext4 rw\" /proc/mounts" &&
 	n=$(done_count w) && wait_for 30 done_at_least w $((n + 5)) &&

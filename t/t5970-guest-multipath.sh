@@ -43,10 +43,8 @@ ID1=6a11f0000000000000000000000000a1
 ID2=6a11f0000000000000000000000000a2
 ID3=6a11f0000000000000000000000000a3
 
-# what a guest kernel logs when ext4 meets an error it passes up
-EXT4_ERRORS="EXT4-fs (error|warning)|Buffer I/O error on dev dm|Aborting journal|Remounting|I/O error, dev dm"
-
 tap_note() { printf '# %s\n' "$*" >&5; }
+WRITER_GUEST=G
 g() { guest_run G 30 "$1"; }
 
 # identity NODE VOLID: node NODE's LUN 1 is that volume, as the agent says
@@ -63,10 +61,7 @@ serve() { lun_new "N$1" 1 1 "$TRASH/$2" && identity "$1" "$3"; }
 # multipath map, DISK's path in the active group, DISK2's in a standby
 # one, queueing when no path is left; map_add NAME DISK: reload NAME
 # with DISK as a second group (a noflush suspend: I/O may be queued);
-# writer DIR P N: N files DIR/P1... of 4 KiB, each written with dd and
-# fsync, "END START SHA256 NAME" to /tmp/P.done after each (END and START:
-# the uptimes just after dd returned and just before it began), "END
-# STATUS" at the end (or when DIR/.stop exists).
+# then t/lib-guest.sh's GUEST_WRITER (up, writer DIR P N).
 GUEST_LIB='
 export DM_DISABLE_UDEV=1
 disk_at() {
@@ -85,7 +80,6 @@ wait_disk_at() {
 	disk_at "$1"
 }
 pg() { echo "round-robin 0 1 1 $(dev_no $1) 1"; }
-up() { cut -d" " -f1 /proc/uptime; }
 map_create() {
 	n=1 groups="$(pg $2)"
 	[ -n "${3:-}" ] && n=2 groups="$groups $(pg $3)"
@@ -120,19 +114,7 @@ mpathd_join() {
 	[ "$(cat /sys/block/$d/device/wwid)" = "$2" ] && udev_stub $d &&
 	multipathd add path $d >/dev/null && echo "$d $t0 $t1 $(up)"
 }
-writer() {
-	i=0 rc=0
-	while [ $i -lt $3 ] && ! [ -e $1/.stop ]; do
-		i=$((i + 1))
-		head -c 4096 /dev/urandom >/tmp/src.$2 && t=$(up) &&
-		dd if=/tmp/src.$2 of=$1/$2$i bs=4k conv=fsync 2>/tmp/$2.dd ||
-			{ rc=1; cat /tmp/$2.dd >>/tmp/$2.err; break; }
-		echo "$(up) $t $(sha256sum </tmp/src.$2 | cut -d" " -f1) $2$i" >>/tmp/$2.done
-		sleep 0.2
-	done
-	echo "END $rc" >>/tmp/$2.done
-}
-'
+'"$GUEST_WRITER"
 
 test_expect_success 'six nodes with their tgtds, a guest bridged to them, logged in to every node' '
 	cluster_up $N &&
@@ -183,17 +165,6 @@ test_expect_success 'the copies: node 1'"'"'s image, with its volume id, to ever
 	test "$w1" = "naa.$ID1" && test "$w2" = "$w1" && test "$w3" = "naa.$ID2"
 '
 
-# done_after P T: the first line of the writer P's record that ends
-# after the guest's uptime T; started_after P T: one file was begun after
-# T, and written (T read after a kill: that file went through another
-# path); done_count P: how many files it wrote
-done_after() { g "awk -v t=$2 '\$1 > t && !/^END/ { print; exit }' /tmp/$1.done"; }
-started_after() { g "awk -v t=$2 '\$2 > t && !/^END/ { f = 1 } END { exit !f }' /tmp/$1.done"; }
-done_count() { g "grep -vc ^END /tmp/$1.done"; }
-done_at_least() { test "$(done_count "$1")" -ge "$2"; }
-uptime() { g "cut -d\" \" -f1 /proc/uptime"; }
-ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
-
 test_expect_success 'sg_persist: a key registered and a reservation taken through node 1'"'"'s path show on node 1 only' '
 	g "sg_persist --out --register --param-sark=0x1a11 /dev/$d1 &&
 	   sg_persist --out --reserve --param-rk=0x1a11 --prout-type=5 /dev/$d1" &&
@@ -237,9 +208,6 @@ test_expect_success 'V1: kill -9 node 1'"'"'s tgtd: the writer goes on through n
 	grep -E "connection|session recovery|multipath|rejecting|I/O error" dmesg1 | tail -n 20 &&
 	! grep -E "$EXT4_ERRORS" dmesg1
 '
-
-# writer_ended P: writer P wrote its END line, with status 0
-writer_ended() { g "grep -qx \"END 0\" /tmp/$1.done"; }
 
 # post_sums P T: the "SHA256  NAME" list of the files writer P started
 # after the guest's uptime T, read after the kill (those that went through
