@@ -154,8 +154,7 @@ test_expect_success 'moved to node 2 (LUN 3): node 2'"'"'s path in, node 1'"'"'s
 '
 
 test_expect_success 'kill -9 of node 2'"'"'s tgtd: the map queues; moved back to node 1 three seconds later, the writer goes on' '
-	kill -9 $N2_PID && t_kill=$(uptime) && wait $N2_PID 2>/dev/null
-	N2_PID= &&
+	kill -9 $N2_PID && t_kill=$(uptime) && { wait $N2_PID 2>/dev/null; N2_PID=; } &&
 	sleep $PROMOTION &&
 	desire 3 link 1 1 2 3 &&
 	{ wait_for 60 report_is 3 linked || { cat mgr/report.json; g "tail -n 30 /tmp/rescand.log"; false; }; } &&

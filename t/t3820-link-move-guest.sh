@@ -143,8 +143,7 @@ test_expect_success FAILOVER 'kill -9 of node 3'"'"'s tgtd and agent: node 2 is 
 	# node 2'"'"'s copy is promotable only once resynced after the switchover
 	# (the manager never promotes a copy that is behind)
 	wait_for 120 legs_up v &&
-	kill -9 $N3_PID && agent_kill 3 && t_kill=$(uptime) && wait $N3_PID 2>/dev/null
-	N3_PID= &&
+	kill -9 $N3_PID && agent_kill 3 && t_kill=$(uptime) && { wait $N3_PID 2>/dev/null; N3_PID=; } &&
 	{ wait_for 120 moved_to 2 || { g "tail -n 30 /tmp/rescand.log"; false; }; } &&
 	wait_for 60 started_after w "$t_kill" &&
 	first=$(begun_after w "$t_kill" | cut -d" " -f1) &&

@@ -192,8 +192,7 @@ test_expect_success 'V1: a multipath map, node 1 active and node 2 standby, ext4
 
 test_expect_success 'V1: kill -9 node 1'"'"'s tgtd: the writer goes on through node 2, the file system mounted' '
 	before=$(done_count w) &&
-	kill -9 $N1_PID && t_kill=$(uptime) && wait $N1_PID 2>/dev/null
-	N1_PID= &&
+	kill -9 $N1_PID && t_kill=$(uptime) && { wait $N1_PID 2>/dev/null; N1_PID=; } &&
 	last=$(g "grep -v ^END /tmp/w.done | tail -n 1 | cut -d\" \" -f1") &&
 	wait_for 60 started_after w "$t_kill" &&
 	first=$(done_after w "$t_kill" | cut -d" " -f1) &&
@@ -280,8 +279,7 @@ map_queueing() {
 }
 
 test_expect_success 'V2: kill -9 node 3'"'"'s tgtd: the map queues, no write fails, none completes' '
-	kill -9 $N3_PID && t_kill2=$(uptime) && wait $N3_PID 2>/dev/null
-	N3_PID= &&
+	kill -9 $N3_PID && t_kill2=$(uptime) && { wait $N3_PID 2>/dev/null; N3_PID=; } &&
 	wait_for 20 map_queueing v2 &&
 	t_queue=$(uptime) && n_queue=$(done_count x) &&
 	sleep $PROMOTION &&
@@ -342,8 +340,7 @@ EOF" &&
 '
 
 test_expect_success 'V3: kill -9 node 5'"'"'s tgtd: multipathd'"'"'s map queues' '
-	kill -9 $N5_PID && t_kill3=$(uptime) && wait $N5_PID 2>/dev/null
-	N5_PID= &&
+	kill -9 $N5_PID && t_kill3=$(uptime) && { wait $N5_PID 2>/dev/null; N5_PID=; } &&
 	mp3=$(g ". /tmp/mp.sh; mpath_dev 3$ID3") && mp3=${mp3#/dev/} &&
 	wait_for 20 map_queueing 3$ID3 &&
 	t_queue3=$(uptime) && n_queue3=$(done_count y) &&
