@@ -30,14 +30,6 @@ test_have_prereq MODULE || skip_all "target/bs_lunlink.so not built (run make)"
 policy_cluster_prereqs
 RESCAND="$SRC_DIR/initiator/lunlink-rescand"
 [ -x "$RESCAND" ] || skip_all "initiator/lunlink-rescand not built (run make)"
-# the cluster side (branch failover, issue 18): the entry's multipath
-# for the map, the switchover and the promotion for the moves
-grep -q '"multipath"' "$SRC_DIR"/policy/link.c ||
-	skip_all "waits for the cluster side (branch failover): the manager's link entry has no \"multipath\" yet (doc/link.md, When a volume moves)"
-SWITCHOVER_WAIT="the switchover step waits for the cluster side (branch failover, issue 18): POST /v1/volumes/NAME/switchover (or lunlinkctl volume switchover NAME --to NODE), which re-presents the link on the new node with \"moved_from\" in the host's entry"
-FAILOVER_WAIT="the kill step waits for the cluster side (branch failover, issue 18): the automatic promotion when a primary's lease expires with its node offline (pm_leases_expired used by policy/failover.c)"
-grep -q '"switchover"' "$SRC_DIR"/policy/volume_ops.c && test_set_prereq SWITCHOVER
-grep -q pm_leases_expired "$SRC_DIR"/policy/failover.c 2>/dev/null && test_set_prereq FAILOVER
 GUEST_EXTRAS=multipath
 guest_prepare || skip_all "$GUEST_SKIP"
 
@@ -65,21 +57,7 @@ moved_to() {
 longest_pause() {
 	g "awk -v a=$2 -v b=$3 '\$1 > a && \$1 < b + 5 && !/^END/ { if (p && \$1 - p > m) m = \$1 - p; p = \$1 } END { printf \"%d\", m * 1000 }' /tmp/$1.done"
 }
-# switchover VOLUME NODE: with lunlinkctl when it has the command, else
-# the API's POST with an admin certificate (made once, from node 1)
-switchover() {
-	if ! "$CTL" volume switchover 2>&1 | grep -q "unknown subcommand switchover"; then
-		ctl volume switchover "$1" --to "$2"
-		return
-	fi
-	if ! [ -s admin.crt ]; then
-		tok=$(ctl token create --role admin) &&
-		node_exec 1 "$TOOL" join "https://$MGR_ADDR:$JOIN_PORT" mgr/ca/ca.crt "$tok" \
-			t3820-admin admin.key admin.crt >/dev/null || return 1
-	fi
-	node_exec 1 "$TOOL" call "https://$MGR_ADDR:$API_PORT" POST "/v1/volumes/$1/switchover" \
-		"{\"to\":\"$2\"}" --ca mgr/ca/ca.crt --cert admin.crt --key admin.key
-}
+
 test_expect_success 'three nodes in namespaces with their tgtds, the manager (lease_ms 3000) and three agents' '
 	policy_cluster_up
 '
@@ -123,11 +101,9 @@ test_expect_success 'ext4 on the map, mounted, a writer writing' '
 	wait_for 30 done_at_least w 5
 '
 
-test_have_prereq SWITCHOVER || tap_note "$SWITCHOVER_WAIT"
-test_have_prereq FAILOVER || tap_note "$FAILOVER_WAIT"
-test_expect_success SWITCHOVER 'switchover to node 3: the map takes node 3'"'"'s path and drops node 2'"'"'s, the writer goes on' '
+test_expect_success 'switchover to node 3: the map takes node 3'"'"'s path and drops node 2'"'"'s, the writer goes on' '
 	t_sw=$(uptime) && t0=$(now_ms) &&
-	switchover v n3 &&
+	ctl volume switchover v --to n3 &&
 	{ wait_for 60 moved_to 3 || { g "tail -n 30 /tmp/rescand.log"; false; }; } &&
 	moved_ms=$(($(now_ms) - t0)) &&
 	test "$(jq -r .device.name v.json)" = "$(link_field device.name)" &&
@@ -139,7 +115,7 @@ test_expect_success SWITCHOVER 'switchover to node 3: the map takes node 3'"'"'s
 	g dmesg >dmesg1 && ! grep -E "$EXT4_ERRORS" dmesg1
 '
 
-test_expect_success FAILOVER 'kill -9 of node 3'"'"'s tgtd and agent: node 2 is promoted, the map follows, the writer goes on' '
+test_expect_success 'kill -9 of node 3'"'"'s tgtd and agent: node 2 is promoted, the map follows, the writer goes on' '
 	# node 2'"'"'s copy is promotable only once resynced after the switchover
 	# (the manager never promotes a copy that is behind)
 	wait_for 120 legs_up v &&
