@@ -5,8 +5,11 @@ test_description='the host'"'"'s side of a volume that moves, in a QEMU guest, a
 . "$T_DIR/lib-cluster.sh"
 . "$T_DIR/lib-guest.sh"
 
-# What t3820 does with the whole cluster, here with the host's part alone,
-# so that it runs before the cluster's side of a move exists: two nodes in
+# What t3820 does with the whole cluster, here with the host's part alone:
+# the manager's answers are the test's own, so the host's side of a move
+# is checked apart from the cluster's timing, with what t3820 leaves out
+# (the old session logged out, one SCSI device per WWID, the refusal in
+# the host's report, the move back after a fixed delay): two nodes in
 # namespaces (t/lib-cluster.sh), each a stock tgtd whose target tid 1 has
 # the same name (as the host's target has on every node); both serve the
 # same file (bs rdwr: one copy, so whichever path the guest uses, it reads
