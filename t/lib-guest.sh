@@ -716,3 +716,13 @@ map_on() {
 	writer_g "cat /sys/class/iscsi_session/$sid/device/connection*/iscsi_connection/*/persistent_address" >map.addr &&
 	test "$(cat map.addr)" = "$(node_addr "$2")"
 }
+# writer_reads_back P DIR: stop writer P (DIR/.stop), which must end with
+# status 0 and no error, then read back every file it completed, caches
+# dropped: all their checksums match.  How many: in P.count.
+writer_reads_back() {
+	writer_g "touch $2/.stop" && wait_for 60 writer_ended "$1" &&
+	writer_g "! test -s /tmp/$1.err || { cat /tmp/$1.err; false; }" &&
+	writer_g "awk '!/^END/ { print \$3 \"  \" \$4 }' /tmp/$1.done >/tmp/$1.sums && wc -l </tmp/$1.sums" >"$1.count" &&
+	writer_g "sync && echo 3 >/proc/sys/vm/drop_caches && cd $2 && sha256sum -c /tmp/$1.sums" >"$1.sums" &&
+	test "$(grep -c ": OK\$" "$1.sums")" = "$(cat "$1.count")"
+}
