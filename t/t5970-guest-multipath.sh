@@ -222,6 +222,24 @@ test_expect_success 'V1: uncached, the files on both copies and those written af
 	g "umount /mnt"
 '
 
+# goes_on_and_reads_back P MNT T: after a failover, MNT is still mounted
+# read-write and writer P completes 5 more files, then stops without an
+# error; the files every copy holds (pre.sums) and the 5 or more P began
+# after the guest's uptime T read back right, uncached; no ext4 error in
+# the guest's log; MNT unmounted
+goes_on_and_reads_back() {
+	local p=$1 mnt=$2 n
+	g "grep -q \" $mnt ext4 rw\" /proc/mounts" &&
+	n=$(done_count $p) && wait_for 30 done_at_least $p $((n + 5)) &&
+	g "touch $mnt/.stop" && wait_for 30 writer_ended $p &&
+	g "! test -s /tmp/$p.err || { cat /tmp/$p.err; false; }" &&
+	n=$(post_sums $p "$3") && test "$n" -ge 5 &&
+	g "sync && echo 3 >/proc/sys/vm/drop_caches && cd $mnt && sha256sum -c /tmp/pre.sums && sha256sum -c /tmp/$p.post" >sums.$p &&
+	test "$(grep -c ": OK\$" sums.$p)" = $((8 + n)) &&
+	g dmesg >dmesg.$p && ! grep -E "$EXT4_ERRORS" dmesg.$p &&
+	g "umount $mnt"
+}
+
 # disk_running DISK: its SCSI device is back in service (its session
 # logged in again)
 disk_running() { test "$(g "cat /sys/block/$1/device/state")" = running; }
@@ -296,15 +314,7 @@ test_expect_success 'V2: node 4 serves the volume; the guest scans, adds the pat
 	wait_for 30 started_after x "$t_kill2" &&
 	first2=$(g "sed -n $((n_queue + 1))p /tmp/x.done" | cut -d" " -f1) &&
 	tap_note "V2 promotion: LUN served $(ms_between "$t_kill2" "$t_serve") ms after the kill; in the guest, the scan gave $d4 in $(ms_between "$t0" "$t1") ms, the reload took $(ms_between "$t1" "$t2") ms; first write completed $(ms_between "$t_serve" "$first2") ms after the LUN was served, $(ms_between "$t_kill2" "$first2") ms after the kill" &&
-	g "grep -q \" /mnt2 ext4 rw\" /proc/mounts" &&
-	n=$(done_count x) && wait_for 30 done_at_least x $((n + 5)) &&
-	g "touch /mnt2/.stop" && wait_for 30 writer_ended x &&
-	g "! test -s /tmp/x.err || { cat /tmp/x.err; false; }" &&
-	n=$(post_sums x "$t_kill2") && test "$n" -ge 5 &&
-	g "sync && echo 3 >/proc/sys/vm/drop_caches && cd /mnt2 && sha256sum -c /tmp/pre.sums && sha256sum -c /tmp/x.post" >sums2 &&
-	test "$(grep -c ": OK\$" sums2)" = $((8 + n)) &&
-	g dmesg >dmesg2 && ! grep -E "$EXT4_ERRORS" dmesg2 &&
-	g "umount /mnt2"
+	goes_on_and_reads_back x /mnt2 "$t_kill2"
 '
 
 # multipathd's configuration for V3: one map per WWID even with one path,
@@ -357,15 +367,7 @@ test_expect_success 'V3: node 6 serves the volume; the guest scans, multipathd a
 	wait_for 30 started_after y "$t_kill3" &&
 	first3=$(g "sed -n $((n_queue3 + 1))p /tmp/y.done" | cut -d" " -f1) &&
 	tap_note "V3 promotion with multipathd: LUN served $(ms_between "$t_kill3" "$t_serve3") ms after the kill; the scan gave $d6 in $(ms_between "$t0" "$t1") ms, multipathd add path took $(ms_between "$t1" "$t2") ms; first write completed $(ms_between "$t_serve3" "$first3") ms after the LUN was served, $(ms_between "$t_kill3" "$first3") ms after the kill" &&
-	g "grep -q \" /mnt3 ext4 rw\" /proc/mounts" &&
-	n=$(done_count y) && wait_for 30 done_at_least y $((n + 5)) &&
-	g "touch /mnt3/.stop" && wait_for 30 writer_ended y &&
-	g "! test -s /tmp/y.err || { cat /tmp/y.err; false; }" &&
-	n=$(post_sums y "$t_kill3") && test "$n" -ge 5 &&
-	g "sync && echo 3 >/proc/sys/vm/drop_caches && cd /mnt3 && sha256sum -c /tmp/pre.sums && sha256sum -c /tmp/y.post" >sums3 &&
-	test "$(grep -c ": OK\$" sums3)" = $((8 + n)) &&
-	g dmesg >dmesg3 && ! grep -E "$EXT4_ERRORS" dmesg3 &&
-	g "umount /mnt3"
+	goes_on_and_reads_back y /mnt3 "$t_kill3"
 '
 
 # path_state DISK: multipathd's dm_st and chk_st for DISK ("active ready")
