@@ -29,10 +29,6 @@ V=2abcdef0123456789abcdef012345678
 # the STATE, so the LUN, still valid from the old agent's last VALID, is
 # never NOT READY meanwhile (a STATE of 0 ms would end that validity).
 hello_again() { test "$(grep -c "keeps volume $V" n2.log)" -ge 2; }
-current() {
-	ctl --json volume pr $V >pr.json &&
-	test "$(jq "[.nodes[] | select(.current)] | length" pr.json)" = 2
-}
 
 test_expect_success 'two nodes, each tgtd with a pr=cluster LUN of one volume on its agent' '
 	policy_cluster_up &&
@@ -42,7 +38,7 @@ test_expect_success 'two nodes, each tgtd with a pr=cluster LUN of one volume on
 		lun_new N$i 1 1 "$TRASH/n$i.img" lunlink "pr=cluster;pr_socket=$TRASH/n$i/pr.sock;pr_timeout=10" ||
 		return 1
 	done &&
-	wait_for 20 current &&
+	wait_for 20 pr_current $V 2 &&
 	grep -q "keeps volume $V.s reservations" n1.log &&
 	grep -q "keeps volume $V.s reservations" n2.log
 '

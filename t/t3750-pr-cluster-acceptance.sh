@@ -16,10 +16,6 @@ PR_TID=100	# the volume's target on each node
 pr_prereqs
 
 VOL=0123456789abcdef00112233445566bb
-exporters_acked() {
-	ctl --json volume pr $VOL >pr.json &&
-	test "$(jq "[.nodes[] | select(.current)] | length" pr.json)" = 2
-}
 
 test_expect_success 'two nodes, the manager on node 1, an agent with its pr socket on each' '
 	policy_cluster_up
@@ -36,14 +32,14 @@ test_expect_success 'a pr=cluster LUN of one volume on each node gets the state'
 	done &&
 	wait_for 20 pr_via N1 $HA read-keys &&
 	wait_for 20 pr_via N2 $HB read-keys &&
-	wait_for 10 exporters_acked
+	wait_for 10 pr_current $VOL 2
 '
 
 test_expect_success 'a registration made through node 1 is in READ KEYS through node 2' '
 	answers GOOD pr_via N1 $HA register 0 a1 &&
 	pr_via N2 $HB read-keys >keys && cat keys &&
 	grep -x "key a1" keys &&
-	exporters_acked
+	pr_current $VOL 2
 '
 
 test_expect_success 'a reservation made through node 1 refuses node 2'"'"'s writes from another initiator' '
