@@ -210,7 +210,7 @@ test_expect_success PRHELPER 'PREEMPT: REGISTRATIONS PREEMPTED to the preempted 
 # conflict from then on.
 test_expect_success PRHELPER 'PREEMPT AND ABORT of a holder with writes in flight cuts it off' '
 	mark &&
-	"$PR" -n "$HA" -q 7 "$(url A 1 2)" hold-writes a7 5 1000000 >hold.out 2>&1 &
+	{ "$PR" -n "$HA" -q 7 "$(url A 1 2)" hold-writes a7 5 1000000 >hold.out 2>&1 & } &&
 	holder=$! &&
 	wait_for 10 grep -q reserved hold.out &&
 	sleep 0.5 &&
