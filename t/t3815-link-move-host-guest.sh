@@ -27,7 +27,9 @@ require_tgtd
 RESCAND="$SRC_DIR/initiator/lunlink-rescand"
 [ -x "$RESCAND" ] || skip_all "initiator/lunlink-rescand not built (run make)"
 command -v python3 >/dev/null || skip_all "python3 not installed (the stand-in manager)"
-command -v openssl >/dev/null || skip_all "openssl not installed (the stand-in's certificates)"
+# the policy's own CA and certificates (t/helpers/api-tool, policy/ca.c)
+TOOL="$SRC_DIR/t/helpers/api-tool"
+[ -x "$TOOL" ] || skip_all "t/helpers/api-tool not built (make policy)"
 command -v jq >/dev/null || skip_all "jq not installed"
 GUEST_EXTRAS=multipath
 guest_prepare || skip_all "$GUEST_SKIP"
@@ -80,18 +82,9 @@ test_expect_success 'two nodes serve one file as the volume (one WWID); the stan
 	for i in 1 2; do node_tgtd_start $i && target_new N$i 1 || return 1; done &&
 	truncate -s ${MB}M v.raw &&
 	lun_new N1 1 1 "$TRASH/v.raw" rdwr && identity 1 1 &&
-	mkdir -p mgr &&
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-keyout mgr/ca.key -out mgr/ca.crt -subj /CN=lunlink-test-ca 2>/dev/null &&
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout mgr/api.key \
-		-out mgr/api.csr -subj /CN=manager 2>/dev/null &&
-	printf "subjectAltName=IP:%s\n" "$(node_addr 1)" >mgr/san &&
-	openssl x509 -req -in mgr/api.csr -CA mgr/ca.crt -CAkey mgr/ca.key -CAcreateserial \
-		-days 2 -extfile mgr/san -out mgr/api.crt 2>/dev/null &&
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout mgr/host.key \
-		-out mgr/host.csr -subj /CN=$HOST 2>/dev/null &&
-	openssl x509 -req -in mgr/host.csr -CA mgr/ca.crt -CAkey mgr/ca.key -CAcreateserial \
-		-days 2 -out mgr/host.crt 2>/dev/null &&
+	"$TOOL" ca-init mgr &&
+	"$TOOL" issue mgr node manager mgr/api.key mgr/api.crt --host "$(node_addr 1)" &&
+	"$TOOL" issue mgr host $HOST mgr/host.key mgr/host.crt &&
 	echo "{\"desired_revision\":0,\"links\":[]}" >mgr/desired.json || return 1
 	# the & puts this command alone in the background, not the chain above;
 	# ip netns exec execs python3, so $! is the stand-in itself (a shell
