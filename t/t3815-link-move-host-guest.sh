@@ -53,6 +53,11 @@ identity() {
 IQN="$IQN_BASE:$TEST_NAME-1"
 portal() { eval "echo $(node_addr "$1"):\$N${1}_PORT"; }
 
+# as_host METHOD PATH: a call to the stand-in from node 2 with the host's certificate
+as_host() {
+	node_exec 2 "$TOOL" call "https://$(node_addr 1):$API_PORT" "$@" \
+		--ca mgr/ca.crt --cert mgr/host.crt --key mgr/host.key
+}
 # desire REV ACTION NODE LUN [FROM_NODE FROM_LUN]: the stand-in's answer
 desire() {
 	local moved=null
@@ -96,7 +101,9 @@ test_expect_success 'two nodes serve one file as the volume (one WWID); the stan
 		</dev/null >mgr/out 2>mgr/log 3>&- 4>&- 5>&- 6>&- &
 	MGR_PID=$!
 	test_atexit "kill $MGR_PID 2>/dev/null" &&
-	sleep 1 && kill -0 $MGR_PID
+	{ wait_for 10 as_host GET /v1/hosts/desired || { cat mgr/log; false; }; } &&
+	as_host GET /v1/hosts/desired >desired.out && cat desired.out &&
+	grep -q "\"desired_revision\":0" desired.out
 '
 
 test_expect_success 'the guest boots, reaches both nodes, and its lunlink-rescand reports to the stand-in' '
