@@ -15,6 +15,10 @@
 #   guest_run G 10 'ls /sys/block'               # exit status of the command
 #   guest_stop G                                 # also run at exit
 #
+# With t/lib-cluster.sh's nodes: guest_bridge G (after cluster_up) joins
+# G's namespace to their bridge; guest_rescand_files gives GUEST_FILES
+# for a guest running lunlink-rescand.
+#
 # guest_prepare builds once, and reuses, under $GUEST_CACHE
 # (/var/cache/lunlink-test/guest, outside the tree): the kernel that
 # Debian's linux-image-amd64 depends on, unpacked from its .deb, with its
@@ -459,6 +463,32 @@ guest_binary() {
 	echo "$out"
 }
 
+# guest_rescand_files URL HOST_NAME JOIN_PORT CA [CERT KEY]: GUEST_FILES
+# entries (printed) for a guest running lunlink-rescand against the
+# manager at URL: the dynamically linked $RESCAND as /sbin/lunlink-rescand,
+# its configuration ($TRASH/rescand.conf, heartbeat every second, polls of
+# 10 s) and the CA; with CERT and KEY the host's certificate and key, else
+# nothing (the daemon gets them with --join, to JOIN_PORT; "" for none).
+guest_rescand_files() {
+	local url=$1 host=$2 join=$3 ca=$4 cert=${5:-} key=${6:-} files
+	cat >"$TRASH/rescand.conf" <<-EOF || return 1
+	manager = {
+		url = "$url";${join:+
+		join_port = $join;}
+		ca = "/var/lib/lunlink/ca.crt";
+		cert = "/var/lib/lunlink/host.crt";
+		key = "/var/lib/lunlink/host.key";
+		host_name = "$host";
+		heartbeat_interval = 1;
+		poll_wait_s = 10;
+	};
+	EOF
+	files="$(guest_binary "$RESCAND" /sbin/lunlink-rescand)" || return 1
+	files="$files $TRASH/rescand.conf=/etc/lunlink/lunlink-rescand.conf $ca=/var/lib/lunlink/ca.crt"
+	[ -z "$cert" ] || files="$files $cert=/var/lib/lunlink/host.crt $key=/var/lib/lunlink/host.key"
+	echo "$files"
+}
+
 # ---- one guest -----------------------------------------------------------
 
 # guest_net NAME: its network namespace with tap0 at 10.231.0.1/24; sets
@@ -475,6 +505,28 @@ guest_net() {
 	ip -n "$ns" tuntap add dev tap0 mode tap &&
 	ip -n "$ns" addr add 10.231.0.1/24 dev tap0 &&
 	ip -n "$ns" link set tap0 up
+}
+
+# guest_bridge NAME: NAME's namespace joined to t/lib-cluster.sh's bridge
+# (source that first, cluster_up done), so that the guest reaches the
+# nodes: a veth whose far end up0, $CL_NET.200, routes between the
+# bridge and the guest's 10.231.0.0/24; each of the cluster's nodes
+# routes to the guest through it.  The guest still needs its default
+# route: guest_run NAME 30 "ip route add default via 10.231.0.1".  The
+# veth goes at exit.
+guest_bridge() {
+	local name=$1 ns i=1
+	guest_net "$name" || return 1
+	eval "ns=\${${name}_NETNS}"
+	ip link add "llg$CL_ID" type veth peer name up0 netns "$ns" || return 1
+	test_atexit "ip link del llg$CL_ID 2>/dev/null"
+	ip link set "llg$CL_ID" master "$CL_BR" && ip link set "llg$CL_ID" up &&
+	ip -n "$ns" addr add "$CL_NET.200/24" dev up0 && ip -n "$ns" link set up0 up &&
+	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 || return 1
+	while [ "$i" -le "$CL_N" ]; do
+		ip -n "$(node_ns $i)" route add 10.231.0.0/24 via "$CL_NET.200" || return 1
+		i=$((i + 1))
+	done
 }
 
 guest_alive() {
@@ -607,4 +659,70 @@ guest_stop() {
 		eval "${name}_NETNS="
 	fi
 	return 0
+}
+
+# ---- a writer in the guest, through a failover ---------------------------
+#
+# For the tests that move a mounted file system's paths under it (t3815,
+# t3820, t5970).  GUEST_WRITER is shell for the guest (the test puts it in
+# a file there and sources it): up, the guest's uptime; writer DIR P [N]
+# writes files DIR/P1... of 4 KiB (N at most, else until DIR/.stop
+# exists), each with dd and fsync, and after each appends
+# "END START SHA256 NAME" to /tmp/P.done (END and START: the uptimes just
+# after dd returned and just before it began); at the end "END STATUS"
+# (1 if a dd failed, its message in /tmp/P.err).  The helpers below read
+# that record in the guest WRITER_GUEST names (each command 30 s at most).
+GUEST_WRITER='
+up() { cut -d" " -f1 /proc/uptime; }
+writer() {
+	i=0 rc=0
+	while { [ -z "${3:-}" ] || [ $i -lt $3 ]; } && ! [ -e $1/.stop ]; do
+		i=$((i + 1))
+		head -c 4096 /dev/urandom >/tmp/src.$2 && t=$(up) &&
+		dd if=/tmp/src.$2 of=$1/$2$i bs=4k conv=fsync 2>/tmp/$2.dd ||
+			{ rc=1; cat /tmp/$2.dd >>/tmp/$2.err; break; }
+		echo "$(up) $t $(sha256sum </tmp/src.$2 | cut -d" " -f1) $2$i" >>/tmp/$2.done
+		sleep 0.2
+	done
+	echo "END $rc" >>/tmp/$2.done
+}
+'
+# what a guest kernel logs when ext4 meets an error it passes up
+EXT4_ERRORS="EXT4-fs (error|warning)|Buffer I/O error on dev dm|Aborting journal|Remounting|I/O error, dev dm"
+writer_g() { guest_run "$WRITER_GUEST" 30 "$1"; }
+# done_after P T: the first line of writer P's record that ended after
+# the guest's uptime T; begun_after P T: the first that began after T
+done_after() { writer_g "awk -v t=$2 '\$1 > t && !/^END/ { print; exit }' /tmp/$1.done"; }
+begun_after() { writer_g "awk -v t=$2 '\$2 > t && !/^END/ { print; exit }' /tmp/$1.done"; }
+# started_after P T: a file begun after T was written (T read after a
+# kill: that file went through another path)
+started_after() { writer_g "awk -v t=$2 '\$2 > t && !/^END/ { f = 1 } END { exit !f }' /tmp/$1.done"; }
+# done_count P: how many files writer P wrote; done_at_least P N
+done_count() { writer_g "grep -vc ^END /tmp/$1.done"; }
+done_at_least() { test "$(done_count "$1")" -ge "$2"; }
+# writer_ended P: writer P wrote its END line, with status 0
+writer_ended() { writer_g "grep -qx \"END 0\" /tmp/$1.done"; }
+# uptime: the guest's; ms_between A B: from uptime A to uptime B, in ms
+uptime() { writer_g "cut -d\" \" -f1 /proc/uptime"; }
+ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
+# map_on MAP NODE: the guest's dm-multipath map MAP has exactly one path,
+# a disk of the guest's session to t/lib-cluster.sh's node NODE
+map_on() {
+	writer_g "DM_DISABLE_UDEV=1 dmsetup table $1" >map.table && cat map.table &&
+	test "$(grep -o "round-robin" map.table | wc -l)" = 1 &&
+	dev=$(sed "s/ *$//" map.table | grep -o "[0-9]*:[0-9]* 1$" | cut -d" " -f1) &&
+	writer_g "for b in /sys/block/sd*; do [ \"\$(cat \$b/dev)\" = $dev ] && readlink -f \$b/device; done" >map.path &&
+	sid=$(grep -o "session[0-9]*" map.path | head -n 1) && test -n "$sid" &&
+	writer_g "cat /sys/class/iscsi_session/$sid/device/connection*/iscsi_connection/*/persistent_address" >map.addr &&
+	test "$(cat map.addr)" = "$(node_addr "$2")"
+}
+# writer_reads_back P DIR: stop writer P (DIR/.stop), which must end with
+# status 0 and no error, then read back every file it completed, caches
+# dropped: all their checksums match.  How many: in P.count.
+writer_reads_back() {
+	writer_g "touch $2/.stop" && wait_for 60 writer_ended "$1" &&
+	writer_g "! test -s /tmp/$1.err || { cat /tmp/$1.err; false; }" &&
+	writer_g "awk '!/^END/ { print \$3 \"  \" \$4 }' /tmp/$1.done >/tmp/$1.sums && wc -l </tmp/$1.sums" >"$1.count" &&
+	writer_g "sync && echo 3 >/proc/sys/vm/drop_caches && cd $2 && sha256sum -c /tmp/$1.sums" >"$1.sums" &&
+	test "$(grep -c ": OK\$" "$1.sums")" = "$(cat "$1.count")"
 }

@@ -12,7 +12,8 @@
 #                         every node joined with a token and online, each
 #                         node's area in the pool
 #   ctl ARGS...           lunlinkctl as the manager's admin
-#   vol_is NAME STATE, vol_url NAME, lent_url NAME, legs_up NAME
+#   vol_is NAME STATE, vol_url NAME, lent_url NAME, legs_up NAME,
+#   pr_current VOLUME_ID N
 #   node_join I          node I's agent configured, given the CA and started
 #                         with a fresh one-time token
 #   agent_start I, agent_kill I, mgr_start, mgr_kill, stop_all (at exit)
@@ -160,6 +161,12 @@ lent_url() {
 	ctl --json volume show "$1" |
 		jq -r '.borrower.chap_user + "%" + .borrower.chap_secret + "@" + (.serving.url | ltrimstr("iscsi://"))' |
 		sed "s|^|iscsi://|"
+}
+# pr_current VOL N: N nodes hold volume VOL's current reservation state,
+# as lunlinkctl volume pr shows it (the answer left in pr.json)
+pr_current() {
+	ctl --json volume pr "$1" >pr.json &&
+	test "$(jq "[.nodes[] | select(.current)] | length" pr.json)" = "$2"
 }
 # every leg of volume $1 is in sync, as its serving node reports
 legs_up() {

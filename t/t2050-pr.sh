@@ -7,7 +7,7 @@ require_tgtd
 test_have_prereq TEST_CU || skip_all "iscsi-test-cu not installed (libiscsi-bin; run make setup)"
 PATCHED="$SRC_DIR/build/tgt/usr/tgtd"
 [ -x "$PATCHED" ] && test_set_prereq PATCHED
-PR="$T_DIR/helpers/iscsi-pr"
+. "$T_DIR/lib-pr.sh"
 [ -x "$PR" ] && test_set_prereq PRHELPER
 
 # Every suite of persistent reservations that iscsi-test-cu has, SPC-2's
@@ -79,16 +79,8 @@ test_expect_success 'tgtd survived the runs' '
 # iscsi-pr: one login, one command, logout; -n names the initiator, the
 # ISID is the same every run (qualifier 1), so two runs are one
 # initiator port logging in again
-HA=$IQN_BASE:pr-a HB=$IQN_BASE:pr-b HC=$IQN_BASE:pr-c
 pr_a() { "$PR" -n "$HA" "$(url A 1 2)" "$@"; }
 pr_b() { "$PR" -n "$HB" "$(url A 1 2)" "$@"; }
-# answers EXPECTED CMD...: the command prints EXPECTED (its last line)
-answers() {
-	local want=$1 out
-	shift
-	out=$("$@" 2>&1 | tail -n 1)
-	[ "$out" = "$want" ] || { echo "$* printed \"$out\", not \"$want\""; return 1; }
-}
 
 test_expect_success PRHELPER 'a registration survives a logout and a re-login of its initiator port' '
 	truncate -s 16M b.img && lun_new A 1 2 "$TRASH/b.img" lunlink &&
@@ -218,7 +210,7 @@ test_expect_success PRHELPER 'PREEMPT: REGISTRATIONS PREEMPTED to the preempted 
 # conflict from then on.
 test_expect_success PRHELPER 'PREEMPT AND ABORT of a holder with writes in flight cuts it off' '
 	mark &&
-	"$PR" -n "$HA" -q 7 "$(url A 1 2)" hold-writes a7 5 1000000 >hold.out 2>&1 &
+	{ "$PR" -n "$HA" -q 7 "$(url A 1 2)" hold-writes a7 5 1000000 >hold.out 2>&1 & } &&
 	holder=$! &&
 	wait_for 10 grep -q reserved hold.out &&
 	sleep 0.5 &&

@@ -4,29 +4,14 @@ test_description='pr=cluster, the module side: two tgtds serve LUNs of one volum
 . "$(dirname "$0")/test-lib.sh"
 
 require_tgtd
-PR="$T_DIR/helpers/iscsi-pr"
+. "$T_DIR/lib-pr.sh"
+pr_prereqs
 AGENT="$T_DIR/helpers/pr-agent"
-[ -x "$PR" ] || skip_all "$PR not built (make check builds it)"
 [ -x "$AGENT" ] || skip_all "$AGENT not built (make check builds it)"
 IMAGE="$SRC_DIR/target/lunlink-image"
 [ -x "$IMAGE" ] || skip_all "$IMAGE not built (make builds it)"
 
 VOL=0123456789abcdef00112233445566aa
-HA=$IQN_BASE:pr-a HB=$IQN_BASE:pr-b HC=$IQN_BASE:pr-c
-# iscsi-pr as initiator NAME through node N (A or B): one login, one
-# command, logout
-pr_via() {
-	local node=$1 name=$2
-	shift 2
-	"$PR" -n "$name" "$(url "$node" 1 1)" "$@"
-}
-# pr_now NODE NAME CMD...: the same, logged in without libiscsi's TEST
-# UNIT READY (which gives up the login on NOT READY)
-pr_now() {
-	local node=$1 name=$2
-	shift 2
-	echo | "$PR" -w -n "$name" "$(url "$node" 1 1)" "$@"
-}
 # held TAG NODE NAME CMD...: iscsi-pr logged in, in the background, its
 # command waiting for a line on the FIFO TAG.go (the session stays meanwhile:
 # unit attentions are queued on it); its output in TAG.out, exit status in
@@ -43,13 +28,6 @@ go() { echo >"$1.go" && wait_for 10 test -e "$1.rc"; }
 # printed TAG EXPECTED: the held command's last line
 printed() {
 	[ "$(tail -n 1 "$1.out")" = "$2" ] || { echo "$1 printed: $(cat "$1.out")"; return 1; }
-}
-# answers EXPECTED CMD...: the command prints EXPECTED (its last line)
-answers() {
-	local want=$1 out
-	shift
-	out=$("$@" 2>&1 | tail -n 1)
-	[ "$out" = "$want" ] || { echo "$* printed \"$out\", not \"$want\""; return 1; }
 }
 agent_log_has() { grep -qF -- "$1" agent.log; }
 # acked GEN N: N connections have ACKed generation GEN; hellos N: N HELLOs

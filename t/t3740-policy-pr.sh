@@ -99,8 +99,7 @@ test_expect_success 'lunlinkctl volume pr shows the key, the registrant and both
 	grep "0x$KEY_A" out | grep -q "$NEXUS1" &&
 	grep -q "reservation: none" out &&
 	grep -q "last change: REGISTER from node n1" out &&
-	ctl --json volume pr $V >pr.json &&
-	test "$(jq "[.nodes[] | select(.current)] | length" pr.json)" = 2 &&
+	pr_current $V 2 &&
 	ctl --json events --since 1 | grep -q "lunlink.\{1,2\}pr.\{1,2\}$V"
 '
 

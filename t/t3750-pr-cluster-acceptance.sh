@@ -11,37 +11,11 @@ API_PORT=7750
 JOIN_PORT=7751
 . "$SRC_DIR/t/lib-policy-cluster.sh"
 policy_cluster_prereqs
-grep -qa pr_socket "$PD" ||
-	skip_all "this lunlink-policyd has no pr_socket: the agent's end of pr=cluster is not built in"
-PR="$T_DIR/helpers/iscsi-pr"
-[ -x "$PR" ] || skip_all "$PR not built (make check builds it)"
+PR_TID=100	# the volume's target on each node
+. "$T_DIR/lib-pr.sh"
+pr_prereqs
 
 VOL=0123456789abcdef00112233445566bb
-HA=$IQN_BASE:pr-a HB=$IQN_BASE:pr-b
-# iscsi-pr as initiator NAME through node I's LUN
-pr_via() {
-	local i=$1 name=$2
-	shift 2
-	"$PR" -n "$name" "$(url N$i 100 1)" "$@"
-}
-# the same, logged in without libiscsi's TEST UNIT READY (it gives up on
-# NOT READY)
-pr_now() {
-	local i=$1 name=$2
-	shift 2
-	echo | "$PR" -w -n "$name" "$(url N$i 100 1)" "$@"
-}
-# answers EXPECTED CMD...: the command prints EXPECTED (its last line)
-answers() {
-	local want=$1 out
-	shift
-	out=$("$@" 2>&1 | tail -n 1)
-	[ "$out" = "$want" ] || { echo "$* printed \"$out\", not \"$want\""; return 1; }
-}
-exporters_acked() {
-	ctl --json volume pr $VOL >pr.json &&
-	test "$(jq "[.nodes[] | select(.current)] | length" pr.json)" = 2
-}
 
 test_expect_success 'two nodes, the manager on node 1, an agent with its pr socket on each' '
 	policy_cluster_up
@@ -56,49 +30,49 @@ test_expect_success 'a pr=cluster LUN of one volume on each node gets the state'
 		lun_new N$i 100 1 "$TRASH/v$i.img" lunlink "pr=cluster;pr_socket=$TRASH/n$i/pr.sock" ||
 		return 1
 	done &&
-	wait_for 20 pr_via 1 $HA read-keys &&
-	wait_for 20 pr_via 2 $HB read-keys &&
-	wait_for 10 exporters_acked
+	wait_for 20 pr_via N1 $HA read-keys &&
+	wait_for 20 pr_via N2 $HB read-keys &&
+	wait_for 10 pr_current $VOL 2
 '
 
 test_expect_success 'a registration made through node 1 is in READ KEYS through node 2' '
-	answers GOOD pr_via 1 $HA register 0 a1 &&
-	pr_via 2 $HB read-keys >keys && cat keys &&
+	answers GOOD pr_via N1 $HA register 0 a1 &&
+	pr_via N2 $HB read-keys >keys && cat keys &&
 	grep -x "key a1" keys &&
-	exporters_acked
+	pr_current $VOL 2
 '
 
 test_expect_success 'a reservation made through node 1 refuses node 2'"'"'s writes from another initiator' '
-	answers GOOD pr_via 1 $HA reserve a1 1 &&
-	answers "reservation a1 1" pr_via 2 $HB read-reservation &&
-	answers "RESERVATION CONFLICT" pr_via 2 $HB write 0 &&
-	answers GOOD pr_via 2 $HB read 0 &&
-	answers GOOD pr_via 2 $HA write 0
+	answers GOOD pr_via N1 $HA reserve a1 1 &&
+	answers "reservation a1 1" pr_via N2 $HB read-reservation &&
+	answers "RESERVATION CONFLICT" pr_via N2 $HB write 0 &&
+	answers GOOD pr_via N2 $HB read 0 &&
+	answers GOOD pr_via N2 $HA write 0
 '
 
 test_expect_success 'PREEMPT AND ABORT through node 2 cuts the holder off on node 1' '
-	answers GOOD pr_via 2 $HB register-ignore b2 &&
-	answers GOOD pr_via 2 $HB preempt b2 a1 1 abort &&
-	answers "reservation b2 1" pr_via 1 $HA read-reservation &&
-	answers "RESERVATION CONFLICT" pr_via 1 $HA write 0 &&
+	answers GOOD pr_via N2 $HB register-ignore b2 &&
+	answers GOOD pr_via N2 $HB preempt b2 a1 1 abort &&
+	answers "reservation b2 1" pr_via N1 $HA read-reservation &&
+	answers "RESERVATION CONFLICT" pr_via N1 $HA write 0 &&
 	ctl volume pr $VOL >pr.txt && cat pr.txt &&
 	grep "PREEMPT AND ABORT from node n2" pr.txt
 '
 
 test_expect_success 'the manager killed: a PR OUT fails, the nodes stop serving once their validity runs out' '
 	mgr_kill &&
-	answers "sense b/08/00" pr_via 1 $HA register-ignore a9 &&
+	answers "sense b/08/00" pr_via N1 $HA register-ignore a9 &&
 	sleep 6 &&
-	answers "sense 2/04/01" pr_now 2 $HB read 0 &&
-	answers "sense 2/04/01" pr_now 1 $HB read-keys
+	answers "sense 2/04/01" pr_now N2 $HB read 0 &&
+	answers "sense 2/04/01" pr_now N1 $HB read-keys
 '
 
 test_expect_success 'the manager back: the same state served again, nothing of the failed PR OUT' '
 	mgr_start &&
-	wait_for 20 pr_via 2 $HB read 0 &&
-	wait_for 20 pr_via 1 $HB read 0 &&
-	answers "reservation b2 1" pr_via 1 $HA read-reservation &&
-	pr_via 1 $HA read-keys >keys && cat keys &&
+	wait_for 20 pr_via N2 $HB read 0 &&
+	wait_for 20 pr_via N1 $HB read 0 &&
+	answers "reservation b2 1" pr_via N1 $HA read-reservation &&
+	pr_via N1 $HA read-keys >keys && cat keys &&
 	grep -x "key b2" keys && ! grep -x "key a9" keys
 '
 

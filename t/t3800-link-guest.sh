@@ -79,28 +79,8 @@ test_expect_success 'volumes: three on node 2, one on node 1 lent to another ini
 '
 
 test_expect_success 'the guest boots and reaches the cluster through its namespace' '
-	guest_net h &&
-	ip link add "llg$CL_ID" type veth peer name up0 netns "$h_NETNS" &&
-	test_atexit "ip link del llg$CL_ID 2>/dev/null" &&
-	ip link set "llg$CL_ID" master "$CL_BR" && ip link set "llg$CL_ID" up &&
-	ip -n "$h_NETNS" addr add "$CL_NET.200/24" dev up0 && ip -n "$h_NETNS" link set up0 up &&
-	ip netns exec "$h_NETNS" sysctl -qw net.ipv4.ip_forward=1 &&
-	for i in 1 2; do ip -n "$(node_ns $i)" route add 10.231.0.0/24 via "$CL_NET.200" || return 1; done &&
-	cat >rescand.conf <<-EOF &&
-	manager = {
-		url = "https://$MGR_ADDR:$API_PORT";
-		join_port = $JOIN_PORT;
-		ca = "/var/lib/lunlink/ca.crt";
-		cert = "/var/lib/lunlink/host.crt";
-		key = "/var/lib/lunlink/host.key";
-		host_name = "$HOST";
-		heartbeat_interval = 1;
-		poll_wait_s = 10;
-	};
-	EOF
-	files="$(guest_binary "$RESCAND" /sbin/lunlink-rescand)" &&
-	files="$files $TRASH/rescand.conf=/etc/lunlink/lunlink-rescand.conf" &&
-	files="$files $TRASH/mgr/ca/ca.crt=/var/lib/lunlink/ca.crt" &&
+	guest_bridge h &&
+	files="$(guest_rescand_files "https://$MGR_ADDR:$API_PORT" $HOST $JOIN_PORT "$TRASH/mgr/ca/ca.crt")" &&
 	GUEST_FILES=$files guest_start h &&
 	g "ip route add default via 10.231.0.1 && ping -c 1 -W 5 $MGR_ADDR"
 '

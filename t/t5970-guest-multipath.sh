@@ -43,10 +43,8 @@ ID1=6a11f0000000000000000000000000a1
 ID2=6a11f0000000000000000000000000a2
 ID3=6a11f0000000000000000000000000a3
 
-# what a guest kernel logs when ext4 meets an error it passes up
-EXT4_ERRORS="EXT4-fs (error|warning)|Buffer I/O error on dev dm|Aborting journal|Remounting|I/O error, dev dm"
-
 tap_note() { printf '# %s\n' "$*" >&5; }
+WRITER_GUEST=G
 g() { guest_run G 30 "$1"; }
 
 # identity NODE VOLID: node NODE's LUN 1 is that volume, as the agent says
@@ -63,10 +61,7 @@ serve() { lun_new "N$1" 1 1 "$TRASH/$2" && identity "$1" "$3"; }
 # multipath map, DISK's path in the active group, DISK2's in a standby
 # one, queueing when no path is left; map_add NAME DISK: reload NAME
 # with DISK as a second group (a noflush suspend: I/O may be queued);
-# writer DIR P N: N files DIR/P1... of 4 KiB, each written with dd and
-# fsync, "END START SHA256 NAME" to /tmp/P.done after each (END and START:
-# the uptimes just after dd returned and just before it began), "END
-# STATUS" at the end (or when DIR/.stop exists).
+# then t/lib-guest.sh's GUEST_WRITER (up, writer DIR P N).
 GUEST_LIB='
 export DM_DISABLE_UDEV=1
 disk_at() {
@@ -85,7 +80,6 @@ wait_disk_at() {
 	disk_at "$1"
 }
 pg() { echo "round-robin 0 1 1 $(dev_no $1) 1"; }
-up() { cut -d" " -f1 /proc/uptime; }
 map_create() {
 	n=1 groups="$(pg $2)"
 	[ -n "${3:-}" ] && n=2 groups="$groups $(pg $3)"
@@ -120,19 +114,7 @@ mpathd_join() {
 	[ "$(cat /sys/block/$d/device/wwid)" = "$2" ] && udev_stub $d &&
 	multipathd add path $d >/dev/null && echo "$d $t0 $t1 $(up)"
 }
-writer() {
-	i=0 rc=0
-	while [ $i -lt $3 ] && ! [ -e $1/.stop ]; do
-		i=$((i + 1))
-		head -c 4096 /dev/urandom >/tmp/src.$2 && t=$(up) &&
-		dd if=/tmp/src.$2 of=$1/$2$i bs=4k conv=fsync 2>/tmp/$2.dd ||
-			{ rc=1; cat /tmp/$2.dd >>/tmp/$2.err; break; }
-		echo "$(up) $t $(sha256sum </tmp/src.$2 | cut -d" " -f1) $2$i" >>/tmp/$2.done
-		sleep 0.2
-	done
-	echo "END $rc" >>/tmp/$2.done
-}
-'
+'"$GUEST_WRITER"
 
 test_expect_success 'six nodes with their tgtds, a guest bridged to them, logged in to every node' '
 	cluster_up $N &&
@@ -141,13 +123,7 @@ test_expect_success 'six nodes with their tgtds, a guest bridged to them, logged
 	done &&
 	"$IMG" create --size ${MB}M a.img >/dev/null &&
 	serve 1 a.img $ID1 &&
-	guest_net G &&
-	ip link add "llg$CL_ID" type veth peer name up0 netns "$G_NETNS" &&
-	test_atexit "ip link del llg$CL_ID 2>/dev/null" &&
-	ip link set "llg$CL_ID" master "$CL_BR" && ip link set "llg$CL_ID" up &&
-	ip -n "$G_NETNS" addr add "$CL_NET.200/24" dev up0 && ip -n "$G_NETNS" link set up0 up &&
-	ip netns exec "$G_NETNS" sysctl -qw net.ipv4.ip_forward=1 &&
-	for i in $(seq $N); do ip -n "$(node_ns $i)" route add 10.231.0.0/24 via "$CL_NET.200" || return 1; done &&
+	guest_bridge G &&
 	guest_start G &&
 	g "cat >/tmp/mp.sh <<\"EOF\"
 $GUEST_LIB
@@ -189,17 +165,6 @@ test_expect_success 'the copies: node 1'"'"'s image, with its volume id, to ever
 	test "$w1" = "naa.$ID1" && test "$w2" = "$w1" && test "$w3" = "naa.$ID2"
 '
 
-# done_after P T: the first line of the writer P's record that ends
-# after the guest's uptime T; started_after P T: one file was begun after
-# T, and written (T read after a kill: that file went through another
-# path); done_count P: how many files it wrote
-done_after() { g "awk -v t=$2 '\$1 > t && !/^END/ { print; exit }' /tmp/$1.done"; }
-started_after() { g "awk -v t=$2 '\$2 > t && !/^END/ { f = 1 } END { exit !f }' /tmp/$1.done"; }
-done_count() { g "grep -vc ^END /tmp/$1.done"; }
-done_at_least() { test "$(done_count "$1")" -ge "$2"; }
-uptime() { g "cut -d\" \" -f1 /proc/uptime"; }
-ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
-
 test_expect_success 'sg_persist: a key registered and a reservation taken through node 1'"'"'s path show on node 1 only' '
 	g "sg_persist --out --register --param-sark=0x1a11 /dev/$d1 &&
 	   sg_persist --out --reserve --param-rk=0x1a11 --prout-type=5 /dev/$d1" &&
@@ -227,8 +192,7 @@ test_expect_success 'V1: a multipath map, node 1 active and node 2 standby, ext4
 
 test_expect_success 'V1: kill -9 node 1'"'"'s tgtd: the writer goes on through node 2, the file system mounted' '
 	before=$(done_count w) &&
-	kill -9 $N1_PID && t_kill=$(uptime) && wait $N1_PID 2>/dev/null
-	N1_PID= &&
+	kill -9 $N1_PID && t_kill=$(uptime) && { wait $N1_PID 2>/dev/null; N1_PID=; } &&
 	last=$(g "grep -v ^END /tmp/w.done | tail -n 1 | cut -d\" \" -f1") &&
 	wait_for 60 started_after w "$t_kill" &&
 	first=$(done_after w "$t_kill" | cut -d" " -f1) &&
@@ -244,9 +208,6 @@ test_expect_success 'V1: kill -9 node 1'"'"'s tgtd: the writer goes on through n
 	! grep -E "$EXT4_ERRORS" dmesg1
 '
 
-# writer_ended P: writer P wrote its END line, with status 0
-writer_ended() { g "grep -qx \"END 0\" /tmp/$1.done"; }
-
 # post_sums P T: the "SHA256  NAME" list of the files writer P started
 # after the guest's uptime T, read after the kill (those that went through
 # the new path only)
@@ -260,6 +221,24 @@ test_expect_success 'V1: uncached, the files on both copies and those written af
 	test "$(grep -c ": OK\$" sums1)" = $((8 + n)) &&
 	g "umount /mnt"
 '
+
+# goes_on_and_reads_back P MNT T: after a failover, MNT is still mounted
+# read-write and writer P completes 5 more files, then stops without an
+# error; the files every copy holds (pre.sums) and the 5 or more P began
+# after the guest's uptime T read back right, uncached; no ext4 error in
+# the guest's log; MNT unmounted
+goes_on_and_reads_back() {
+	local p=$1 mnt=$2 n
+	g "grep -q \" $mnt ext4 rw\" /proc/mounts" &&
+	n=$(done_count $p) && wait_for 30 done_at_least $p $((n + 5)) &&
+	g "touch $mnt/.stop" && wait_for 30 writer_ended $p &&
+	g "! test -s /tmp/$p.err || { cat /tmp/$p.err; false; }" &&
+	n=$(post_sums $p "$3") && test "$n" -ge 5 &&
+	g "sync && echo 3 >/proc/sys/vm/drop_caches && cd $mnt && sha256sum -c /tmp/pre.sums && sha256sum -c /tmp/$p.post" >sums.$p &&
+	test "$(grep -c ": OK\$" sums.$p)" = $((8 + n)) &&
+	g dmesg >dmesg.$p && ! grep -E "$EXT4_ERRORS" dmesg.$p &&
+	g "umount $mnt"
+}
 
 # disk_running DISK: its SCSI device is back in service (its session
 # logged in again)
@@ -318,8 +297,7 @@ map_queueing() {
 }
 
 test_expect_success 'V2: kill -9 node 3'"'"'s tgtd: the map queues, no write fails, none completes' '
-	kill -9 $N3_PID && t_kill2=$(uptime) && wait $N3_PID 2>/dev/null
-	N3_PID= &&
+	kill -9 $N3_PID && t_kill2=$(uptime) && { wait $N3_PID 2>/dev/null; N3_PID=; } &&
 	wait_for 20 map_queueing v2 &&
 	t_queue=$(uptime) && n_queue=$(done_count x) &&
 	sleep $PROMOTION &&
@@ -336,15 +314,7 @@ test_expect_success 'V2: node 4 serves the volume; the guest scans, adds the pat
 	wait_for 30 started_after x "$t_kill2" &&
 	first2=$(g "sed -n $((n_queue + 1))p /tmp/x.done" | cut -d" " -f1) &&
 	tap_note "V2 promotion: LUN served $(ms_between "$t_kill2" "$t_serve") ms after the kill; in the guest, the scan gave $d4 in $(ms_between "$t0" "$t1") ms, the reload took $(ms_between "$t1" "$t2") ms; first write completed $(ms_between "$t_serve" "$first2") ms after the LUN was served, $(ms_between "$t_kill2" "$first2") ms after the kill" &&
-	g "grep -q \" /mnt2 ext4 rw\" /proc/mounts" &&
-	n=$(done_count x) && wait_for 30 done_at_least x $((n + 5)) &&
-	g "touch /mnt2/.stop" && wait_for 30 writer_ended x &&
-	g "! test -s /tmp/x.err || { cat /tmp/x.err; false; }" &&
-	n=$(post_sums x "$t_kill2") && test "$n" -ge 5 &&
-	g "sync && echo 3 >/proc/sys/vm/drop_caches && cd /mnt2 && sha256sum -c /tmp/pre.sums && sha256sum -c /tmp/x.post" >sums2 &&
-	test "$(grep -c ": OK\$" sums2)" = $((8 + n)) &&
-	g dmesg >dmesg2 && ! grep -E "$EXT4_ERRORS" dmesg2 &&
-	g "umount /mnt2"
+	goes_on_and_reads_back x /mnt2 "$t_kill2"
 '
 
 # multipathd's configuration for V3: one map per WWID even with one path,
@@ -380,8 +350,7 @@ EOF" &&
 '
 
 test_expect_success 'V3: kill -9 node 5'"'"'s tgtd: multipathd'"'"'s map queues' '
-	kill -9 $N5_PID && t_kill3=$(uptime) && wait $N5_PID 2>/dev/null
-	N5_PID= &&
+	kill -9 $N5_PID && t_kill3=$(uptime) && { wait $N5_PID 2>/dev/null; N5_PID=; } &&
 	mp3=$(g ". /tmp/mp.sh; mpath_dev 3$ID3") && mp3=${mp3#/dev/} &&
 	wait_for 20 map_queueing 3$ID3 &&
 	t_queue3=$(uptime) && n_queue3=$(done_count y) &&
@@ -398,15 +367,7 @@ test_expect_success 'V3: node 6 serves the volume; the guest scans, multipathd a
 	wait_for 30 started_after y "$t_kill3" &&
 	first3=$(g "sed -n $((n_queue3 + 1))p /tmp/y.done" | cut -d" " -f1) &&
 	tap_note "V3 promotion with multipathd: LUN served $(ms_between "$t_kill3" "$t_serve3") ms after the kill; the scan gave $d6 in $(ms_between "$t0" "$t1") ms, multipathd add path took $(ms_between "$t1" "$t2") ms; first write completed $(ms_between "$t_serve3" "$first3") ms after the LUN was served, $(ms_between "$t_kill3" "$first3") ms after the kill" &&
-	g "grep -q \" /mnt3 ext4 rw\" /proc/mounts" &&
-	n=$(done_count y) && wait_for 30 done_at_least y $((n + 5)) &&
-	g "touch /mnt3/.stop" && wait_for 30 writer_ended y &&
-	g "! test -s /tmp/y.err || { cat /tmp/y.err; false; }" &&
-	n=$(post_sums y "$t_kill3") && test "$n" -ge 5 &&
-	g "sync && echo 3 >/proc/sys/vm/drop_caches && cd /mnt3 && sha256sum -c /tmp/pre.sums && sha256sum -c /tmp/y.post" >sums3 &&
-	test "$(grep -c ": OK\$" sums3)" = $((8 + n)) &&
-	g dmesg >dmesg3 && ! grep -E "$EXT4_ERRORS" dmesg3 &&
-	g "umount /mnt3"
+	goes_on_and_reads_back y /mnt3 "$t_kill3"
 '
 
 # path_state DISK: multipathd's dm_st and chk_st for DISK ("active ready")
