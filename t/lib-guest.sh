@@ -702,8 +702,8 @@ done_count() { writer_g "grep -vc ^END /tmp/$1.done"; }
 done_at_least() { test "$(done_count "$1")" -ge "$2"; }
 # writer_ended P: writer P wrote its END line, with status 0
 writer_ended() { writer_g "grep -qx \"END 0\" /tmp/$1.done"; }
-# uptime: the guest's; ms_between A B: from uptime A to uptime B, in ms
-uptime() { writer_g "cut -d\" \" -f1 /proc/uptime"; }
+# guest_uptime: the guest's uptime; ms_between A B: from uptime A to uptime B, in ms
+guest_uptime() { writer_g "cut -d\" \" -f1 /proc/uptime"; }
 ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
 # map_on MAP NODE: the guest's dm-multipath map MAP has exactly one path,
 # a disk of the guest's session to t/lib-cluster.sh's node NODE

@@ -143,7 +143,7 @@ test_expect_success 'ext4 on the map, mounted, a writer writing' '
 
 test_expect_success 'moved to node 2 (LUN 3): node 2'"'"'s path in, node 1'"'"'s out (deleted, logged out), the file system mounted, the writer goes on' '
 	lun_new N2 1 3 "$TRASH/v.raw" rdwr && identity 2 3 &&
-	dev=$(reported device) && t_mv=$(uptime) && t0=$(now_ms) &&
+	dev=$(reported device) && t_mv=$(guest_uptime) && t0=$(now_ms) &&
 	desire 2 link 2 3 1 1 &&
 	{ wait_for 30 report_is 2 linked || { cat mgr/report.json; g "tail -n 30 /tmp/rescand.log"; false; }; } &&
 	tap_note "moved in $(($(now_ms) - t0)) ms (a login, the scan, two reloads, the old path deleted, a logout)" &&
@@ -157,7 +157,7 @@ test_expect_success 'moved to node 2 (LUN 3): node 2'"'"'s path in, node 1'"'"'s
 '
 
 test_expect_success 'kill -9 of node 2'"'"'s tgtd: the map queues; moved back to node 1 three seconds later, the writer goes on' '
-	kill -9 $N2_PID && t_kill=$(uptime) && { wait $N2_PID 2>/dev/null; N2_PID=; } &&
+	kill -9 $N2_PID && t_kill=$(guest_uptime) && { wait $N2_PID 2>/dev/null; N2_PID=; } &&
 	sleep $PROMOTION &&
 	desire 3 link 1 1 2 3 &&
 	{ wait_for 60 report_is 3 linked || { cat mgr/report.json; g "tail -n 30 /tmp/rescand.log"; false; }; } &&

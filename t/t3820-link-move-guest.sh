@@ -102,12 +102,12 @@ test_expect_success 'ext4 on the map, mounted, a writer writing' '
 '
 
 test_expect_success 'switchover to node 3: the map takes node 3'"'"'s path and drops node 2'"'"'s, the writer goes on' '
-	t_sw=$(uptime) && t0=$(now_ms) &&
+	t_sw=$(guest_uptime) && t0=$(now_ms) &&
 	ctl volume switchover v --to n3 &&
 	{ wait_for 60 moved_to 3 || { g "tail -n 30 /tmp/rescand.log"; false; }; } &&
 	moved_ms=$(($(now_ms) - t0)) &&
 	test "$(jq -r .device.name v.json)" = "$(link_field device.name)" &&
-	t_done=$(uptime) && wait_for 60 started_after w "$t_done" &&
+	t_done=$(guest_uptime) && wait_for 60 started_after w "$t_done" &&
 	gap=$(longest_pause w "$t_sw" "$t_done") &&
 	tap_note "switchover: linked on node 3 $moved_ms ms after the command (the test polling each second); the longest pause between two completed writes meanwhile: $gap ms" &&
 	g "grep -E \"link v|map lunlink-v\" /tmp/rescand.log | tail -n 8" &&
@@ -119,7 +119,7 @@ test_expect_success 'kill -9 of node 3'"'"'s tgtd and agent: node 2 is promoted,
 	# node 2'"'"'s copy is promotable only once resynced after the switchover
 	# (the manager never promotes a copy that is behind)
 	wait_for 120 legs_up v &&
-	kill -9 $N3_PID && agent_kill 3 && t_kill=$(uptime) && { wait $N3_PID 2>/dev/null; N3_PID=; } &&
+	kill -9 $N3_PID && agent_kill 3 && t_kill=$(guest_uptime) && { wait $N3_PID 2>/dev/null; N3_PID=; } &&
 	{ wait_for 120 moved_to 2 || { g "tail -n 30 /tmp/rescand.log"; false; }; } &&
 	wait_for 60 started_after w "$t_kill" &&
 	first=$(begun_after w "$t_kill" | cut -d" " -f1) &&

@@ -192,7 +192,7 @@ test_expect_success 'V1: a multipath map, node 1 active and node 2 standby, ext4
 
 test_expect_success 'V1: kill -9 node 1'"'"'s tgtd: the writer goes on through node 2, the file system mounted' '
 	before=$(done_count w) &&
-	kill -9 $N1_PID && t_kill=$(uptime) && { wait $N1_PID 2>/dev/null; N1_PID=; } &&
+	kill -9 $N1_PID && t_kill=$(guest_uptime) && { wait $N1_PID 2>/dev/null; N1_PID=; } &&
 	last=$(g "grep -v ^END /tmp/w.done | tail -n 1 | cut -d\" \" -f1") &&
 	wait_for 60 started_after w "$t_kill" &&
 	first=$(done_after w "$t_kill" | cut -d" " -f1) &&
@@ -247,8 +247,8 @@ disk_running() { test "$(g "cat /sys/block/$1/device/state")" = running; }
 test_expect_success 'V1 back to node 1 with the current copy: its session returns by itself, its path only with reinstate_path' '
 	cp --sparse=always b.img a.img &&
 	TGTD_PORT=$N1_PORT && node_tgtd_start 1 && unset TGTD_PORT &&
-	target_new N1 1 && serve 1 a.img $ID1 && t_back=$(uptime) &&
-	wait_for 60 disk_running $d1 && t_run=$(uptime) &&
+	target_new N1 1 && serve 1 a.img $ID1 && t_back=$(guest_uptime) &&
+	wait_for 60 disk_running $d1 && t_run=$(guest_uptime) &&
 	tap_note "V1: node 1 served again; its session back in service $(ms_between "$t_back" "$t_run") ms later (iscsid retries by itself)" &&
 	dev1=$(g "cat /sys/block/$d1/dev") &&
 	sleep 2 && g "dmsetup status v1" >st && cat st &&
@@ -264,7 +264,7 @@ test_expect_success 'V1 again, node 1 cut off (its link down: no reset): the no-
 	g "mount -t ext4 /dev/mapper/v1 /mnt && rm -f /mnt/.stop" &&
 	g ". /tmp/mp.sh; writer /mnt z 2000 >/dev/null 2>&1 &" &&
 	wait_for 30 done_at_least z 5 &&
-	node_cut 1 && t_cut=$(uptime) &&
+	node_cut 1 && t_cut=$(guest_uptime) &&
 	wait_for 60 started_after z "$t_cut" &&
 	first=$(done_after z "$t_cut" | cut -d" " -f1) &&
 	tap_note "V1 partition (noop_out 1 s/2 s, replacement_timeout $REPLACEMENT s): first write completed $(ms_between "$t_cut" "$first") ms after the cut" &&
@@ -297,9 +297,9 @@ map_queueing() {
 }
 
 test_expect_success 'V2: kill -9 node 3'"'"'s tgtd: the map queues, no write fails, none completes' '
-	kill -9 $N3_PID && t_kill2=$(uptime) && { wait $N3_PID 2>/dev/null; N3_PID=; } &&
+	kill -9 $N3_PID && t_kill2=$(guest_uptime) && { wait $N3_PID 2>/dev/null; N3_PID=; } &&
 	wait_for 20 map_queueing v2 &&
-	t_queue=$(uptime) && n_queue=$(done_count x) &&
+	t_queue=$(guest_uptime) && n_queue=$(done_count x) &&
 	sleep $PROMOTION &&
 	g "dmsetup status v2" &&
 	test "$(done_count x)" = "$n_queue" &&
@@ -308,7 +308,7 @@ test_expect_success 'V2: kill -9 node 3'"'"'s tgtd: the map queues, no write fai
 '
 
 test_expect_success 'V2: node 4 serves the volume; the guest scans, adds the path, and the queued writes complete' '
-	serve 4 d.img $ID2 && t_serve=$(uptime) &&
+	serve 4 d.img $ID2 && t_serve=$(guest_uptime) &&
 	g ". /tmp/mp.sh; path_join $(node_addr 4) v2 naa.$ID2" >join && read -r d4 t0 t1 t2 <join &&
 	g "dmsetup table v2 && dmsetup status v2" &&
 	wait_for 30 started_after x "$t_kill2" &&
@@ -350,10 +350,10 @@ EOF" &&
 '
 
 test_expect_success 'V3: kill -9 node 5'"'"'s tgtd: multipathd'"'"'s map queues' '
-	kill -9 $N5_PID && t_kill3=$(uptime) && { wait $N5_PID 2>/dev/null; N5_PID=; } &&
+	kill -9 $N5_PID && t_kill3=$(guest_uptime) && { wait $N5_PID 2>/dev/null; N5_PID=; } &&
 	mp3=$(g ". /tmp/mp.sh; mpath_dev 3$ID3") && mp3=${mp3#/dev/} &&
 	wait_for 20 map_queueing 3$ID3 &&
-	t_queue3=$(uptime) && n_queue3=$(done_count y) &&
+	t_queue3=$(guest_uptime) && n_queue3=$(done_count y) &&
 	sleep $PROMOTION &&
 	test "$(done_count y)" = "$n_queue3" &&
 	g "! test -s /tmp/y.err || { cat /tmp/y.err; false; }" &&
@@ -361,7 +361,7 @@ test_expect_success 'V3: kill -9 node 5'"'"'s tgtd: multipathd'"'"'s map queues'
 '
 
 test_expect_success 'V3: node 6 serves the volume; the guest scans, multipathd adds the path when told, the writes complete' '
-	serve 6 f.img $ID3 && t_serve3=$(uptime) &&
+	serve 6 f.img $ID3 && t_serve3=$(guest_uptime) &&
 	g ". /tmp/mp.sh; mpathd_join $(node_addr 6) naa.$ID3" >join3 && read -r d6 t0 t1 t2 <join3 &&
 	g "multipathd show paths; dmsetup table 3$ID3; dmsetup status 3$ID3" &&
 	wait_for 30 started_after y "$t_kill3" &&
@@ -377,8 +377,8 @@ path_is() { test "$(path_state "$1")" = "$2"; }
 test_expect_success 'V3: node 5 back, exporting the volume'"'"'s identity on its stale copy: multipathd reinstates its path by itself' '
 	path_is $d5 "failed faulty" &&
 	TGTD_PORT=$N5_PORT && node_tgtd_start 5 && unset TGTD_PORT &&
-	target_new N5 1 && serve 5 e.img $ID3 && t_back3=$(uptime) &&
-	wait_for 30 path_is $d5 "active ready" && t_re=$(uptime) &&
+	target_new N5 1 && serve 5 e.img $ID3 && t_back3=$(guest_uptime) &&
+	wait_for 30 path_is $d5 "active ready" && t_re=$(guest_uptime) &&
 	tap_note "V3: node 5 back; multipathd reinstated its (stale) path $(ms_between "$t_back3" "$t_re") ms later, unasked: an old primary must not export the identity" &&
 	g "multipathd show paths; dmsetup status 3$ID3"
 '
