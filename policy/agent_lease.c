@@ -176,25 +176,6 @@ out:
 
 /* ---- renewing ---- */
 
-/* "0123456789abcdef" -> *out; false if it is not 16 hex digits. */
-static bool parse_gen(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!s || strlen(s) != 16)
-		return false;
-	for (int i = 0; i < 16; i++) {
-		int d = s[i] >= '0' && s[i] <= '9' ? s[i] - '0' :
-			s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10 : -1;
-
-		if (d < 0)
-			return false;
-		v = v << 4 | (uint64_t)d;
-	}
-	*out = v;
-	return true;
-}
-
 /* h's LUN's generation, from its status file, into h->gen_seen (kept if
  * the file cannot be read: not pushed to yet, tgtd down). */
 static void read_gen(struct pg_leases *l, struct held *h)
@@ -263,7 +244,9 @@ static void on_renewed(void *arg, long status, json_object *reply, const char *e
 			h->epoch = (uint64_t)epoch;
 			h->deadline_ms = l->sent_ms + gttl - PG_LEASE_MARGIN_MS(gttl);
 			h->has_gen = json_object_object_get_ex(g, "generation", &v) &&
-				     parse_gen(json_object_get_string(v), &h->gen);
+				     json_object_is_type(v, json_type_string) &&
+				     !pg_generation_parse(json_object_get_string(v),
+							  strlen(json_object_get_string(v)), &h->gen);
 			if (!strncmp(h->said, "refused", 7))
 				h->said[0] = '\0';
 		} else if (refused && json_object_object_get_ex(refused, h->volume, &why)) {

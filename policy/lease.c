@@ -297,23 +297,6 @@ out:
 	return rc;
 }
 
-/*
- * One volume of a renewal by node id (named node_name): into leases
- * {"epoch","ttl_ms","granted"}, or into refused a sentence.  -1 on a
- * store error (the caller answers 500).
- */
-/* Whether s is a generation as the status file writes it: 16 lower-case
- * hex digits. */
-static bool gen_ok(const char *s)
-{
-	if (strlen(s) != 16)
-		return false;
-	for (int i = 0; i < 16; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 /* The holder of e reported generation gen: recorded in leases/NAME if it
  * is new (an event).  0, or -1 on a store error. */
 static int record_generation(struct pm_manager *m, struct pm_lease *e, const char *gen)
@@ -365,6 +348,11 @@ static bool holder_let_go(struct pm_manager *m, const struct pm_lease *e, json_o
 	return yes;
 }
 
+/*
+ * One volume of a renewal by node id (named node_name): into leases
+ * {"epoch","ttl_ms","granted"}, or into refused a sentence.  -1 on a
+ * store error (the caller answers 500).
+ */
 static int renew_one(struct pm_manager *m, const char *name, const char *id,
 		     const char *node_name, const char *gen, int64_t now, json_object *leases,
 		     json_object *refused)
@@ -469,7 +457,7 @@ void pm_nodes_leases(struct pa_request *r, void *arg)
 		}
 		json_object_object_foreach(gens, gname, gval) {
 			if (!json_object_is_type(gval, json_type_string) ||
-			    !gen_ok(json_object_get_string(gval))) {
+			    !pjr_hex_valid(json_object_get_string(gval), 16)) {
 				pa_reply_error(r, 400, "generations", "field 'generations.%.64s' must "
 					       "be 16 lower-case hex digits, as the status file "
 					       "writes a generation", gname);

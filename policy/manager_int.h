@@ -432,8 +432,7 @@ int64_t pm_pr_mono_ms(void);
  * report.c's fuzz target links no more than report.c). */
 static inline bool pm_pr_volume_valid(const char *s)
 {
-	return strlen(s) == PM_PR_VOLUME_LEN &&
-	       strspn(s, "0123456789abcdef") == PM_PR_VOLUME_LEN;
+	return pjr_hex_valid(s, PM_PR_VOLUME_LEN);
 }
 /* POST /v1/volumes/ID/pr: a PR OUT, answered once every exporter has the
  * new state or can no longer serve an older one. */
