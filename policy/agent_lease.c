@@ -33,7 +33,6 @@
 #include "status_file.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,20 +69,7 @@ struct pg_leases {
 	char err_said[1024];		/* the last failure of a renewal said */
 };
 
-static void say(struct pg_leases *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct pg_leases *l, const char *fmt, ...)
-{
-	char msg[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (l->o.log)
-		l->o.log(l->o.log_arg, msg);
-	else
-		fprintf(stderr, "lunlink-policyd: %s\n", msg);
-}
+#define say(x, ...)	pa_logf((x)->o.log, (x)->o.log_arg, __VA_ARGS__)
 
 static void arm(struct pg_leases *l)
 {

@@ -19,6 +19,7 @@
  * its module connects again and gets the state afresh.
  */
 #include "agent_pr.h"
+#include "tgt.h"
 #include "lunlink/pr_wire.h"
 
 #include <errno.h>
@@ -91,28 +92,7 @@ struct pg_pr {
 	bool manager_down;
 };
 
-static void say(struct pg_pr *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct pg_pr *p, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (p->o.log)
-		p->o.log(p->o.log_arg, msg);
-	else
-		fprintf(stderr, "lunlink-policyd: %s\n", msg);
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#define say(x, ...)	pa_logf((x)->o.log, (x)->o.log_arg, __VA_ARGS__)
 
 static void arm(struct event *ev, int64_t ms)
 {
@@ -189,7 +169,7 @@ static int64_t margin_ms(const struct pg_pr *p)
 
 static int64_t left_ms(const struct pr_vol *v)
 {
-	int64_t left = v->valid_until - mono_ms();
+	int64_t left = v->valid_until - pg_mono_ms();
 
 	if (left <= 0)
 		return 0;
@@ -291,7 +271,7 @@ static void on_renew_done(void *arg, long status, json_object *reply, const char
 {
 	struct pg_pr *p = arg;
 	json_object *list, *v;
-	int64_t margin, now = mono_ms();
+	int64_t margin, now = pg_mono_ms();
 
 	(void)status;
 	p->renew_call = NULL;
@@ -376,7 +356,7 @@ static void renew_now(struct pg_pr *p)
 	}
 	body = json_object_new_object();
 	json_object_object_add(body, "volumes", list);
-	p->renew_sent_ms = mono_ms();
+	p->renew_sent_ms = pg_mono_ms();
 	p->renew_call = pa_aclient_call(p->o.client, "POST", "/v1/nodes/pr-ack", body, 0,
 					on_renew_done, p, err, sizeof(err));
 	json_object_put(body);
@@ -491,7 +471,7 @@ static void grant_now(struct pg_pr *p)
 	}
 	body = json_object_new_object();
 	json_object_object_add(body, "volumes", list);
-	p->grant_sent_ms = mono_ms();
+	p->grant_sent_ms = pg_mono_ms();
 	p->grant_call = pa_aclient_call(p->o.client, "POST", "/v1/nodes/pr-ack", body, 0,
 					on_grant_done, p, err, sizeof(err));
 	json_object_put(body);

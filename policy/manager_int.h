@@ -361,7 +361,7 @@ int pm_chap_make(char user[PM_CHAP_USER_LEN + 1], char secret[PM_CHAP_SECRET_LEN
  * tick besides. */
 #define PM_LEASE_GRACE_MS	1000
 
-/* The manager's clock for leases: CLOCK_MONOTONIC in ms. */
+/* The manager's clock for leases and PR grants: CLOCK_MONOTONIC in ms. */
 int64_t pm_mono_ms(void);
 /* POST /v1/nodes/leases */
 void pm_nodes_leases(struct pa_request *r, void *arg);
@@ -426,8 +426,6 @@ size_t pm_leases_expired(struct pm_manager *m, char (*names)[PJR_NAME_MAX + 1], 
 struct pm_pr;
 struct pm_pr *pm_pr_new(void);
 void pm_pr_free(struct pm_pr *p);
-/* The clock of grants: CLOCK_MONOTONIC in ms. */
-int64_t pm_pr_mono_ms(void);
 /* Whether s is a volume id as the module names its LUN's volume (inline:
  * report.c's fuzz target links no more than report.c). */
 static inline bool pm_pr_volume_valid(const char *s)
@@ -447,7 +445,7 @@ json_object *pm_pr_for_node(struct pm_manager *m, const char *id);
 /* Whether a node's new report (checked) lists a volume its stored one
  * did not: its desired state must then bring it that state. */
 bool pm_pr_report_news(struct pm_manager *m, const char *id, json_object *report);
-/* Tests only: as if the manager had started at start_ms (pm_pr_mono_ms):
+/* Tests only: as if the manager had started at start_ms (pm_mono_ms):
  * no PR OUT is answered before start_ms + pr_valid_ms. */
 void pm_pr_set_start(struct pm_manager *m, int64_t start_ms);
 /* Tests only: called between reading the record and writing it. */
