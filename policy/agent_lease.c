@@ -28,6 +28,21 @@
  * a new term) is looked for every PG_LEASE_GEN_POLL_MS in the status
  * files of the LUNs pushed to, and renewed at once: its writes wait for
  * that round trip.
+ *
+ * What a push costs the loop: tgtadm runs to completion in it, as the
+ * reconcile's does: one 'tgtadm --op show' to find the LUNs and one
+ * update per lease, each a fork, an exec and a round trip on tgtd's
+ * control socket (a few ms), at every renewal (ttl/3).  Each is bounded
+ * by the tgt timeout (10 s), so a wedged tgtd can hold the loop for
+ * 10 s per call; the renewals, the PR socket and the reports wait
+ * meanwhile, but they all serve that same tgtd.  The margin bounds how
+ * late an update may reach tgtd (VALID_MS is counted when tgtadm
+ * starts, tgtd counts from its receipt): an update that took longer
+ * than the margin is said, since tgtd's deadline may then be after the
+ * manager's by the excess.  Killing tgtadm would not take back a
+ * request tgtd already has in its socket; a deadline tgtd need not
+ * count from its receipt (an absolute CLOCK_MONOTONIC one: the agent
+ * and tgtd share the host) would end this, in the module's lease=.
  */
 #include "agent_lease.h"
 #include "status_file.h"
@@ -135,6 +150,8 @@ static void push(struct pg_leases *l)
 				h = of[i];
 		if (!h)
 			continue;
+		int64_t t0 = pg_mono_ms(), took;
+
 		if (pg_plan_apply(l->o.tgt, &one, &failed, err, sizeof(err))) {
 			if (strcmp(err, h->said))
 				say(l, "agent: volume %s: %s", h->volume, err);
@@ -148,6 +165,14 @@ static void push(struct pg_leases *l)
 			say(l, "agent: volume %s: LUN %u of target %u acknowledges the writes of "
 			    "generation %016" PRIx64 " (recorded by the manager)", h->volume, x->lun,
 			    x->tid, x->gen);
+		took = pg_mono_ms() - t0;
+		if (took > PG_LEASE_MARGIN_MS(l->ttl_ms))
+			say(l, "agent: volume %s: pushing its write lease to tgtd took %" PRId64 " ms, "
+			    "more than the margin of %" PRId64 " ms: tgtd's deadline may be up to %"
+			    PRId64 " ms after the manager's; a tgtd this slow to answer tgtadm "
+			    "should be looked at (its log, its load)", h->volume, took,
+			    (int64_t)PG_LEASE_MARGIN_MS(l->ttl_ms),
+			    took - (int64_t)PG_LEASE_MARGIN_MS(l->ttl_ms));
 		h->pushed_epoch = x->epoch;
 		h->pushed_gen = x->has_gen ? x->gen : 0;
 		h->tid = x->tid;
