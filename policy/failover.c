@@ -471,7 +471,8 @@ void pm_volume_switchover(struct pa_request *r, struct pm_manager *m, const char
 	}
 	node = pm_node_by_name(m, to, id, NULL);
 	if (!node) {
-		pa_reply_error(r, 404, "to", "no node named '%s'", to);
+		pa_reply_error(r, 404, "to", "no node named '%s' ('lunlinkctl node list' shows "
+			       "them)", to);
 		goto out;
 	}
 	pm_key(path, "volumes/%s", name);

@@ -542,7 +542,9 @@ void pm_pr_post(struct pa_request *r, struct pm_manager *m, const char *volume)
 	w = calloc(1, sizeof(*w));
 	if (!node || !w) {
 		if (!node)
-			pa_reply_error(r, 403, "caller", "node %s is not registered",
+			pa_reply_error(r, 403, "caller", "node %s is not registered with this "
+				       "manager (removed meanwhile?): join it again with a token "
+				       "from 'lunlinkctl token create --role node'",
 				       r->caller->cert.name);
 		else
 			pa_reply_error(r, 500, "body", "out of memory");
@@ -657,7 +659,9 @@ void pm_nodes_pr_ack(struct pa_request *r, void *arg)
 		return;
 	node = pm_node_by_name(m, r->caller->cert.name, id, NULL);
 	if (!node) {
-		pa_reply_error(r, 403, "caller", "node %s is not registered", r->caller->cert.name);
+		pa_reply_error(r, 403, "caller", "node %s is not registered with this manager "
+			       "(removed meanwhile?): join it again with a token from 'lunlinkctl "
+			       "token create --role node'", r->caller->cert.name);
 		goto out;
 	}
 	if (pjr_only(body, fields, &e))
