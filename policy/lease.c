@@ -466,13 +466,9 @@ void pm_nodes_leases(struct pa_request *r, void *arg)
 			}
 		}
 	}
-	node = pm_node_by_name(m, r->caller->cert.name, id, NULL);
-	if (!node) {
-		pa_reply_error(r, 403, "caller", "node %s is not registered with this manager "
-			       "(removed meanwhile?): join it again with a token from 'lunlinkctl "
-			       "token create --role node'", r->caller->cert.name);
+	node = pm_caller_node(r, m, id);
+	if (!node)
 		goto out;
-	}
 	out = json_object_new_object();
 	leases = json_object_new_object();
 	refused = json_object_new_object();

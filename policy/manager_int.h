@@ -127,6 +127,9 @@ int pm_join_commit(void *arg, struct pa_join_commit *c);
 /* The node named name: its record (new reference) and id, or NULL. */
 json_object *pm_node_by_name(struct pm_manager *m, const char *name, char id[PM_ID_LEN + 1],
 			     struct ps_kv *kv);
+/* The calling node's record (new reference) and id, or NULL once r is
+ * answered 403 (a node removed since authorize let its call through). */
+json_object *pm_caller_node(struct pa_request *r, struct pm_manager *m, char id[PM_ID_LEN + 1]);
 /* Every node's record, in id order (a new array). */
 json_object *pm_nodes_all(struct pm_manager *m);
 /*

@@ -538,16 +538,12 @@ void pm_pr_post(struct pa_request *r, struct pm_manager *m, const char *volume)
 			       "command (operation code 5f)");
 		goto out;
 	}
-	node = pm_node_by_name(m, r->caller->cert.name, id, NULL);
+	node = pm_caller_node(r, m, id);
+	if (!node)
+		goto out;
 	w = calloc(1, sizeof(*w));
-	if (!node || !w) {
-		if (!node)
-			pa_reply_error(r, 403, "caller", "node %s is not registered with this "
-				       "manager (removed meanwhile?): join it again with a token "
-				       "from 'lunlinkctl token create --role node'",
-				       r->caller->cert.name);
-		else
-			pa_reply_error(r, 500, "body", "out of memory");
+	if (!w) {
+		pa_reply_error(r, 500, "body", "out of memory");
 		goto out;
 	}
 	w->m = m;
@@ -657,13 +653,9 @@ void pm_nodes_pr_ack(struct pa_request *r, void *arg)
 
 	if (pa_request_json(r, &body))
 		return;
-	node = pm_node_by_name(m, r->caller->cert.name, id, NULL);
-	if (!node) {
-		pa_reply_error(r, 403, "caller", "node %s is not registered with this manager "
-			       "(removed meanwhile?): join it again with a token from 'lunlinkctl "
-			       "token create --role node'", r->caller->cert.name);
+	node = pm_caller_node(r, m, id);
+	if (!node)
 		goto out;
-	}
 	if (pjr_only(body, fields, &e))
 		goto bad;
 	pm_key(key, "reports/%s", id);
