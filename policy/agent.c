@@ -45,7 +45,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/fs.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,28 +81,7 @@ struct pg_agent {
 	struct pg_pr *pr;		/* pr=cluster LUNs' socket (agent_pr.c) */
 };
 
-static void say(struct pg_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct pg_agent *a, const char *fmt, ...)
-{
-	char msg[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (a->o.log)
-		a->o.log(a->o.log_arg, msg);
-	else
-		fprintf(stderr, "lunlink-policyd: %s\n", msg);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
+#define say(x, ...)	pa_logf((x)->o.log, (x)->o.log_arg, __VA_ARGS__)
 
 static unsigned int heartbeat_ms(const struct pg_agent *a)
 {
@@ -361,7 +339,7 @@ static void manager_failed(struct pg_agent *a, const char *err)
 	a->backoff_ms = a->backoff_ms ? a->backoff_ms * 2 : heartbeat_ms(a);
 	if (a->backoff_ms > BACKOFF_MAX_MS)
 		a->backoff_ms = BACKOFF_MAX_MS;
-	a->next_try_ms = now_ms() + a->backoff_ms;
+	a->next_try_ms = pg_mono_ms() + a->backoff_ms;
 	if (!a->manager_down || strcmp(err, a->manager_err))
 		say(a, "agent: the manager at %s: %s; serving what tgtd has%s, trying again with "
 		    "a back-off up to %d s", a->o.manager_url, err,
@@ -414,7 +392,7 @@ static void send_report(struct pg_agent *a)
 		a->report_again = true;
 		return;
 	}
-	if (now_ms() < a->next_try_ms)
+	if (pg_mono_ms() < a->next_try_ms)
 		return;		/* backing off */
 	report = report_json(a);
 	a->report_call = pa_aclient_call(a->client, "POST", "/v1/nodes/report", report, 0,
@@ -454,7 +432,7 @@ static void on_poll_done(void *arg, long status, json_object *reply, const char 
 		send_report(a);
 	/* an answer long before its wait with nothing new: a manager that
 	 * does not park; ask again at the heartbeat, not in a loop */
-	if (!news && now_ms() - a->poll_started_ms < POLL_WAIT_S * 1000 / 2)
+	if (!news && pg_mono_ms() - a->poll_started_ms < POLL_WAIT_S * 1000 / 2)
 		poll_later(a, heartbeat_ms(a));
 	else
 		start_poll(a);
@@ -471,7 +449,7 @@ static void start_poll(struct pg_agent *a)
 			 (long long)a->desired.revision, POLL_WAIT_S);
 	else
 		snprintf(path, sizeof(path), "/v1/nodes/desired?wait=%d", POLL_WAIT_S);
-	a->poll_started_ms = now_ms();
+	a->poll_started_ms = pg_mono_ms();
 	a->poll_call = pa_aclient_call(a->client, "GET", path, NULL,
 				       POLL_WAIT_S * 1000L + POLL_MARGIN_MS, on_poll_done, a, err,
 				       sizeof(err));

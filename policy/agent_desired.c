@@ -81,7 +81,7 @@ static int read_image(json_object *o, const char *place, struct pg_want_image *i
 	if (!path_ok(path))
 		return failf(err, errlen, place, "path must be absolute and normalised, of "
 			     "letters, digits and /._+-, at most 255 bytes");
-	if (strlen(vid) != PG_VOLUME_ID_LEN || strspn(vid, "0123456789abcdef") != PG_VOLUME_ID_LEN)
+	if (!pjr_hex_valid(vid, PG_VOLUME_ID_LEN))
 		return failf(err, errlen, place, "volume_id must be 32 lower-case hex digits "
 			     "(as lunlink-image show prints it)");
 	if (max_size && max_size < size)

@@ -28,12 +28,26 @@
  * a new term) is looked for every PG_LEASE_GEN_POLL_MS in the status
  * files of the LUNs pushed to, and renewed at once: its writes wait for
  * that round trip.
+ *
+ * What a push costs the loop: tgtadm runs to completion in it, as the
+ * reconcile's does: one 'tgtadm --op show' to find the LUNs and one
+ * update per lease, each a fork, an exec and a round trip on tgtd's
+ * control socket (a few ms), at every renewal (ttl/3).  Each is bounded
+ * by the tgt timeout (10 s), so a wedged tgtd can hold the loop for
+ * 10 s per call; the renewals, the PR socket and the reports wait
+ * meanwhile, but they all serve that same tgtd.  The margin bounds how
+ * late an update may reach tgtd (VALID_MS is counted when tgtadm
+ * starts, tgtd counts from its receipt): an update that took longer
+ * than the margin is said, since tgtd's deadline may then be after the
+ * manager's by the excess.  Killing tgtadm would not take back a
+ * request tgtd already has in its socket; a deadline tgtd need not
+ * count from its receipt (an absolute CLOCK_MONOTONIC one: the agent
+ * and tgtd share the host) would end this, in the module's lease=.
  */
 #include "agent_lease.h"
 #include "status_file.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,20 +84,7 @@ struct pg_leases {
 	char err_said[1024];		/* the last failure of a renewal said */
 };
 
-static void say(struct pg_leases *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct pg_leases *l, const char *fmt, ...)
-{
-	char msg[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (l->o.log)
-		l->o.log(l->o.log_arg, msg);
-	else
-		fprintf(stderr, "lunlink-policyd: %s\n", msg);
-}
+#define say(x, ...)	pa_logf((x)->o.log, (x)->o.log_arg, __VA_ARGS__)
 
 static void arm(struct pg_leases *l)
 {
@@ -149,6 +150,8 @@ static void push(struct pg_leases *l)
 				h = of[i];
 		if (!h)
 			continue;
+		int64_t t0 = pg_mono_ms(), took;
+
 		if (pg_plan_apply(l->o.tgt, &one, &failed, err, sizeof(err))) {
 			if (strcmp(err, h->said))
 				say(l, "agent: volume %s: %s", h->volume, err);
@@ -162,6 +165,14 @@ static void push(struct pg_leases *l)
 			say(l, "agent: volume %s: LUN %u of target %u acknowledges the writes of "
 			    "generation %016" PRIx64 " (recorded by the manager)", h->volume, x->lun,
 			    x->tid, x->gen);
+		took = pg_mono_ms() - t0;
+		if (took > PG_LEASE_MARGIN_MS(l->ttl_ms))
+			say(l, "agent: volume %s: pushing its write lease to tgtd took %" PRId64 " ms, "
+			    "more than the margin of %" PRId64 " ms: tgtd's deadline may be up to %"
+			    PRId64 " ms after the manager's; a tgtd this slow to answer tgtadm "
+			    "should be looked at (its log, its load)", h->volume, took,
+			    (int64_t)PG_LEASE_MARGIN_MS(l->ttl_ms),
+			    took - (int64_t)PG_LEASE_MARGIN_MS(l->ttl_ms));
 		h->pushed_epoch = x->epoch;
 		h->pushed_gen = x->has_gen ? x->gen : 0;
 		h->tid = x->tid;
@@ -175,25 +186,6 @@ out:
 }
 
 /* ---- renewing ---- */
-
-/* "0123456789abcdef" -> *out; false if it is not 16 hex digits. */
-static bool parse_gen(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!s || strlen(s) != 16)
-		return false;
-	for (int i = 0; i < 16; i++) {
-		int d = s[i] >= '0' && s[i] <= '9' ? s[i] - '0' :
-			s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10 : -1;
-
-		if (d < 0)
-			return false;
-		v = v << 4 | (uint64_t)d;
-	}
-	*out = v;
-	return true;
-}
 
 /* h's LUN's generation, from its status file, into h->gen_seen (kept if
  * the file cannot be read: not pushed to yet, tgtd down). */
@@ -263,7 +255,9 @@ static void on_renewed(void *arg, long status, json_object *reply, const char *e
 			h->epoch = (uint64_t)epoch;
 			h->deadline_ms = l->sent_ms + gttl - PG_LEASE_MARGIN_MS(gttl);
 			h->has_gen = json_object_object_get_ex(g, "generation", &v) &&
-				     parse_gen(json_object_get_string(v), &h->gen);
+				     json_object_is_type(v, json_type_string) &&
+				     !pg_generation_parse(json_object_get_string(v),
+							  strlen(json_object_get_string(v)), &h->gen);
 			if (!strncmp(h->said, "refused", 7))
 				h->said[0] = '\0';
 		} else if (refused && json_object_object_get_ex(refused, h->volume, &why)) {

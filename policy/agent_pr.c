@@ -19,6 +19,7 @@
  * its module connects again and gets the state afresh.
  */
 #include "agent_pr.h"
+#include "tgt.h"
 #include "lunlink/pr_wire.h"
 
 #include <errno.h>
@@ -91,28 +92,7 @@ struct pg_pr {
 	bool manager_down;
 };
 
-static void say(struct pg_pr *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct pg_pr *p, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (p->o.log)
-		p->o.log(p->o.log_arg, msg);
-	else
-		fprintf(stderr, "lunlink-policyd: %s\n", msg);
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#define say(x, ...)	pa_logf((x)->o.log, (x)->o.log_arg, __VA_ARGS__)
 
 static void arm(struct event *ev, int64_t ms)
 {
@@ -189,7 +169,7 @@ static int64_t margin_ms(const struct pg_pr *p)
 
 static int64_t left_ms(const struct pr_vol *v)
 {
-	int64_t left = v->valid_until - mono_ms();
+	int64_t left = v->valid_until - pg_mono_ms();
 
 	if (left <= 0)
 		return 0;
@@ -287,11 +267,75 @@ static int64_t node_ack(struct pg_pr *p, const struct pr_vol *v)
 
 static void renew_now(struct pg_pr *p);
 
+/* ---- POST /v1/nodes/pr-ack: the renewal and the grant share it ---- */
+
+/* One entry of the call's "volumes" ("ack":false: a grant asked before
+ * the LUNs have the state). */
+static void ack_entry(json_object *list, const struct pr_vol *v, int64_t gen, bool ack)
+{
+	json_object *e = json_object_new_object();
+
+	json_object_object_add(e, "volume", json_object_new_string(v->id));
+	json_object_object_add(e, "generation", json_object_new_int64(gen));
+	if (!ack)
+		json_object_object_add(e, "ack", json_object_new_boolean(0));
+	json_object_array_add(list, e);
+}
+
+/* POST list (taken) as {"volumes":list}, *sent_ms its start: the call, or
+ * NULL with err; NULL with err "" if list is empty (nothing to ask). */
+static struct pa_acall *post_ack(struct pg_pr *p, json_object *list, int64_t *sent_ms,
+				 pa_done_fn done, char *err, size_t errlen)
+{
+	json_object *body;
+	struct pa_acall *call;
+
+	err[0] = '\0';
+	if (!json_object_array_length(list)) {
+		json_object_put(list);
+		return NULL;
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "volumes", list);
+	*sent_ms = pg_mono_ms();
+	call = pa_aclient_call(p->o.client, "POST", "/v1/nodes/pr-ack", body, 0, done, p,
+			       err, errlen);
+	json_object_put(body);
+	return call;
+}
+
+/* The answer's validity (pr_valid_ms) kept if it is one to trust; its
+ * "volumes" if there is a validity to give, else NULL. */
+static json_object *ack_answer(struct pg_pr *p, json_object *reply)
+{
+	json_object *v, *list;
+
+	if (json_object_object_get_ex(reply, "valid_ms", &v) && json_object_get_int64(v) >= 1000 &&
+	    json_object_get_int64(v) <= LL_PR_WIRE_VALID_MS_MAX)
+		p->valid_ms = json_object_get_int64(v);
+	return p->valid_ms && json_object_object_get_ex(reply, "volumes", &list) &&
+	       json_object_is_type(list, json_type_array) ? list : NULL;
+}
+
+/* The volume entry e of the answer grants a validity to, for the state
+ * the agent holds, or NULL. */
+static struct pr_vol *ack_granted(struct pg_pr *p, json_object *e)
+{
+	json_object *v, *g;
+	struct pr_vol *vol;
+
+	if (!json_object_object_get_ex(e, "valid", &v) || !json_object_get_boolean(v) ||
+	    !json_object_object_get_ex(e, "generation", &g) ||
+	    !(vol = vol_get(p, json_object_get_string(json_object_object_get(e, "volume")), false)))
+		return NULL;
+	return json_object_get_int64(g) == vol->gen ? vol : NULL;	/* else: not the state held */
+}
+
 static void on_renew_done(void *arg, long status, json_object *reply, const char *err)
 {
 	struct pg_pr *p = arg;
-	json_object *list, *v;
-	int64_t margin, now = mono_ms();
+	json_object *list;
+	int64_t now = pg_mono_ms();
 
 	(void)status;
 	p->renew_call = NULL;
@@ -304,43 +348,31 @@ static void on_renew_done(void *arg, long status, json_object *reply, const char
 		if (p->manager_down)
 			say(p, "pr: the manager renews the reservation state again");
 		p->manager_down = false;
-		if (json_object_object_get_ex(reply, "valid_ms", &v) && json_object_get_int64(v) >= 1000 &&
-		    json_object_get_int64(v) <= LL_PR_WIRE_VALID_MS_MAX)
-			p->valid_ms = json_object_get_int64(v);
 		/* the module's deadline comes before the manager's: counted
 		 * from when the request was SENT, less a margin for the
 		 * clocks' rates and the socket */
-		margin = margin_ms(p);
-		if (p->valid_ms && json_object_object_get_ex(reply, "volumes", &list) &&
-		    json_object_is_type(list, json_type_array))
-			for (size_t i = 0; i < json_object_array_length(list); i++) {
-				json_object *e = json_object_array_get_idx(list, i), *g;
-				struct pr_vol *vol;
-				int64_t gen;
+		list = ack_answer(p, reply);
+		for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+			struct pr_vol *vol = ack_granted(p, json_object_array_get_idx(list, i));
+			int64_t gen;
 
-				if (!json_object_object_get_ex(e, "valid", &v) ||
-				    !json_object_get_boolean(v) ||
-				    !json_object_object_get_ex(e, "generation", &g) ||
-				    !(vol = vol_get(p, json_object_get_string(
-					    json_object_object_get(e, "volume")), false)))
+			if (!vol)
+				continue;
+			gen = vol->gen;
+			vol->valid_until = p->renew_sent_ms + p->valid_ms - margin_ms(p);
+			if (vol->valid_until <= now)
+				continue;
+			for (struct pr_conn *c = p->conns, *next; c; c = next) {
+				next = c->next;
+				if (c->vol != vol || c->acked != gen)
 					continue;
-				gen = json_object_get_int64(g);
-				if (gen != vol->gen)
-					continue;	/* the state it names is not the one held */
-				vol->valid_until = p->renew_sent_ms + p->valid_ms - margin;
-				if (vol->valid_until <= now)
-					continue;
-				for (struct pr_conn *c = p->conns, *next; c; c = next) {
-					next = c->next;
-					if (c->vol != vol || c->acked != gen)
-						continue;
-					memset(p->msg, 0, offsetof(struct ll_pr_wire_msg, state));
-					p->msg->type = LL_PR_WIRE_VALID;
-					p->msg->gen = (uint64_t)gen;
-					p->msg->valid_ms = (uint32_t)left_ms(vol);
-					send_msg(c);
-				}
+				memset(p->msg, 0, offsetof(struct ll_pr_wire_msg, state));
+				p->msg->type = LL_PR_WIRE_VALID;
+				p->msg->gen = (uint64_t)gen;
+				p->msg->valid_ms = (uint32_t)left_ms(vol);
+				send_msg(c);
 			}
+		}
 	}
 	if (p->renew_again) {
 		p->renew_again = false;
@@ -351,7 +383,7 @@ static void on_renew_done(void *arg, long status, json_object *reply, const char
 /* One renewal now of every volume a LUN has (its ack with it). */
 static void renew_now(struct pg_pr *p)
 {
-	json_object *body, *list;
+	json_object *list;
 	char err[512];
 
 	if (p->renew_call) {
@@ -361,26 +393,12 @@ static void renew_now(struct pg_pr *p)
 	list = json_object_new_array();
 	for (size_t i = 0; i < p->nvols; i++) {
 		int64_t ack;
-		json_object *e;
 
-		if (!p->vols[i].nconns || (ack = node_ack(p, &p->vols[i])) < 0)
-			continue;
-		e = json_object_new_object();
-		json_object_object_add(e, "volume", json_object_new_string(p->vols[i].id));
-		json_object_object_add(e, "generation", json_object_new_int64(ack));
-		json_object_array_add(list, e);
+		if (p->vols[i].nconns && (ack = node_ack(p, &p->vols[i])) >= 0)
+			ack_entry(list, &p->vols[i], ack, true);
 	}
-	if (!json_object_array_length(list)) {
-		json_object_put(list);
-		return;
-	}
-	body = json_object_new_object();
-	json_object_object_add(body, "volumes", list);
-	p->renew_sent_ms = mono_ms();
-	p->renew_call = pa_aclient_call(p->o.client, "POST", "/v1/nodes/pr-ack", body, 0,
-					on_renew_done, p, err, sizeof(err));
-	json_object_put(body);
-	if (!p->renew_call)
+	p->renew_call = post_ack(p, list, &p->renew_sent_ms, on_renew_done, err, sizeof(err));
+	if (!p->renew_call && err[0])
 		say(p, "pr: cannot ask the manager to renew: %s", err);
 }
 
@@ -433,25 +451,16 @@ static void offer_state(struct pg_pr *p, struct pr_vol *v)
 static void on_grant_done(void *arg, long status, json_object *reply, const char *err)
 {
 	struct pg_pr *p = arg;
-	json_object *list, *v;
+	json_object *list = err ? NULL : ack_answer(p, reply);
 
 	(void)status;
 	p->grant_call = NULL;
-	if (!err && json_object_object_get_ex(reply, "valid_ms", &v) &&
-	    json_object_get_int64(v) >= 1000 && json_object_get_int64(v) <= LL_PR_WIRE_VALID_MS_MAX)
-		p->valid_ms = json_object_get_int64(v);
-	if (!err && p->valid_ms && json_object_object_get_ex(reply, "volumes", &list) &&
-	    json_object_is_type(list, json_type_array))
-		for (size_t i = 0; i < json_object_array_length(list); i++) {
-			json_object *e = json_object_array_get_idx(list, i), *g;
-			struct pr_vol *vol = vol_get(p, json_object_get_string(
-				json_object_object_get(e, "volume")), false);
+	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+		struct pr_vol *vol = ack_granted(p, json_object_array_get_idx(list, i));
 
-			if (vol && vol->want_grant && json_object_object_get_ex(e, "valid", &v) &&
-			    json_object_get_boolean(v) && json_object_object_get_ex(e, "generation", &g) &&
-			    json_object_get_int64(g) == vol->gen)
-				vol->valid_until = p->grant_sent_ms + p->valid_ms - margin_ms(p);
-		}
+		if (vol && vol->want_grant)
+			vol->valid_until = p->grant_sent_ms + p->valid_ms - margin_ms(p);
+	}
 	/* granted or not, the LUNs get the state (0 ms: valid once they ACKed) */
 	for (size_t i = 0; i < p->nvols; i++)
 		if (p->vols[i].want_grant && !p->grant_again) {
@@ -466,7 +475,7 @@ static void on_grant_done(void *arg, long status, json_object *reply, const char
 
 static void grant_now(struct pg_pr *p)
 {
-	json_object *body, *list;
+	json_object *list;
 	char err[512];
 
 	if (p->grant_call) {
@@ -474,28 +483,11 @@ static void grant_now(struct pg_pr *p)
 		return;
 	}
 	list = json_object_new_array();
-	for (size_t i = 0; i < p->nvols; i++) {
-		json_object *e;
-
-		if (!p->vols[i].want_grant)
-			continue;
-		e = json_object_new_object();
-		json_object_object_add(e, "volume", json_object_new_string(p->vols[i].id));
-		json_object_object_add(e, "generation", json_object_new_int64(p->vols[i].gen));
-		json_object_object_add(e, "ack", json_object_new_boolean(0));
-		json_object_array_add(list, e);
-	}
-	if (!json_object_array_length(list)) {
-		json_object_put(list);
-		return;
-	}
-	body = json_object_new_object();
-	json_object_object_add(body, "volumes", list);
-	p->grant_sent_ms = mono_ms();
-	p->grant_call = pa_aclient_call(p->o.client, "POST", "/v1/nodes/pr-ack", body, 0,
-					on_grant_done, p, err, sizeof(err));
-	json_object_put(body);
-	if (!p->grant_call)		/* the LUNs get the state all the same */
+	for (size_t i = 0; i < p->nvols; i++)
+		if (p->vols[i].want_grant)
+			ack_entry(list, &p->vols[i], p->vols[i].gen, false);
+	p->grant_call = post_ack(p, list, &p->grant_sent_ms, on_grant_done, err, sizeof(err));
+	if (!p->grant_call && err[0])	/* the LUNs get the state all the same */
 		on_grant_done(p, 0, NULL, err);
 }
 

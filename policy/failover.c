@@ -138,6 +138,41 @@ static void acl_one(json_object *l, const char *initiator)
 	json_object_object_add(l, "acl", acl);
 }
 
+/* Whether volume vol (named name) has a promotable leg on node to_id:
+ * true, or false with why saying which leg is not and why, or on which
+ * nodes its legs are. */
+static bool leg_promotable(struct pm_manager *m, json_object *vol, const char *name,
+			   const char *to_id, char *why, size_t len)
+{
+	json_object *legs = pm_volume_legs_json(m, vol, NULL), *p;
+	char on[256] = "";
+	bool ok = false;
+
+	for (size_t i = 0; i < json_object_array_length(legs); i++) {
+		json_object *e = json_object_array_get_idx(legs, i);
+
+		if (strcmp(pm_str(e, "node_id"), to_id)) {
+			size_t k = strlen(on);
+
+			snprintf(on + k, sizeof(on) - k, "%s%s", k ? ", " : "", pm_str(e, "node"));
+			continue;
+		}
+		json_object_object_get_ex(e, "promotable", &p);
+		if (!json_object_get_boolean(p)) {
+			snprintf(why, len, "the leg of volume %s on node %s is not promotable: %s",
+				 name, pm_str(e, "node"), pm_str(e, "why_not"));
+			goto out;
+		}
+		ok = true;
+	}
+	if (!ok)
+		snprintf(why, len, "volume %s has no leg on that node: its legs are on %s; "
+			 "name one of those", name, on[0] ? on : "no node");
+out:
+	json_object_put(legs);
+	return ok;
+}
+
 int pm_volume_promote(struct pm_manager *m, const char *name, const char *to_id,
 		      const char *kind, int64_t *revision, char *why, size_t len)
 {
@@ -146,7 +181,7 @@ int pm_volume_promote(struct pm_manager *m, const char *name, const char *to_id,
 	char url[512], *bsopts = NULL;
 	struct ps_kv vkv = { 0 }, lkv = { 0 };
 	struct pm_desired d[PM_PARTS_MAX];
-	json_object *vol, *parts, *legs = NULL, *desired[PM_PARTS_MAX] = { NULL }, *nn = NULL;
+	json_object *vol, *parts, *desired[PM_PARTS_MAX] = { NULL }, *nn = NULL;
 	json_object *on = NULL, *link = NULL, *newl = NULL, *oldl = NULL, *s, *last, *p0j, *ptj;
 	size_t n = 0, p0 = PM_PARTS_MAX, pt = PM_PARTS_MAX, blen = 0;
 	int64_t rev = pm_next_revision(m);
@@ -167,27 +202,12 @@ int pm_volume_promote(struct pm_manager *m, const char *name, const char *to_id,
 		goto out;
 	}
 	if (strcmp(pm_str(vol, "state"), "ready") && strcmp(pm_str(vol, "state"), "degraded")) {
-		snprintf(why, len, "volume %s is %s", name, pm_str(vol, "state"));
+		snprintf(why, len, "volume %s is %s: only a ready or degraded volume is promoted",
+			 name, pm_str(vol, "state"));
 		goto out;
 	}
-	legs = pm_volume_legs_json(m, vol, NULL);
-	for (size_t i = 0; i < json_object_array_length(legs); i++) {
-		json_object *e = json_object_array_get_idx(legs, i), *ok;
-
-		if (strcmp(pm_str(e, "node_id"), to_id))
-			continue;
-		json_object_object_get_ex(e, "promotable", &ok);
-		if (!json_object_get_boolean(ok)) {
-			snprintf(why, len, "the leg of volume %s on node %s is not promotable: %s",
-				 name, pm_str(e, "node"), pm_str(e, "why_not"));
-			goto out;
-		}
-		pt = 0;		/* found, promotable */
-	}
-	if (pt) {
-		snprintf(why, len, "volume %s has no leg on that node", name);
+	if (!leg_promotable(m, vol, name, to_id, why, len))
 		goto out;
-	}
 	n = pm_volume_parts(vol, &parts);
 	for (size_t i = 0; i < n; i++) {
 		json_object *p = json_object_array_get_idx(parts, i);
@@ -354,7 +374,6 @@ out:
 	free(bsopts);
 	for (size_t i = 0; i < n; i++)
 		json_object_put(desired[i]);
-	json_object_put(legs);
 	json_object_put(link);
 	json_object_put(nn);
 	json_object_put(on);
@@ -381,10 +400,9 @@ static int switchover_release(struct pm_manager *m, const char *name, const char
 {
 	char vkey[PS_KEY_MAX + 1], key[PS_KEY_MAX + 1];
 	struct ps_kv vkv = { 0 };
-	json_object *vol, *s = NULL, *d = NULL, *o, *legs = NULL;
+	json_object *vol, *s = NULL, *d = NULL, *o;
 	struct pm_desired pd;
 	int64_t rev = pm_next_revision(m);
-	bool ok = false;
 	int rc = -2;
 
 	pm_key(vkey, "volumes/%s", name);
@@ -401,27 +419,12 @@ static int switchover_release(struct pm_manager *m, const char *name, const char
 		goto out;
 	}
 	if (json_object_object_get_ex(vol, "switchover", &o) && o) {
-		snprintf(why, len, "volume %s is switching over already", name);
+		snprintf(why, len, "volume %s is switching over already; 'lunlinkctl volume show "
+			 "%s' says when it is done", name, name);
 		goto out;
 	}
-	legs = pm_volume_legs_json(m, vol, NULL);
-	for (size_t i = 0; i < json_object_array_length(legs); i++) {
-		json_object *e = json_object_array_get_idx(legs, i), *p;
-
-		if (strcmp(pm_str(e, "node_id"), to_id))
-			continue;
-		json_object_object_get_ex(e, "promotable", &p);
-		if (!json_object_get_boolean(p)) {
-			snprintf(why, len, "the leg of volume %s on node %s is not promotable: %s",
-				 name, pm_str(e, "node"), pm_str(e, "why_not"));
-			goto out;
-		}
-		ok = true;
-	}
-	if (!ok) {
-		snprintf(why, len, "volume %s has no leg on that node", name);
+	if (!leg_promotable(m, vol, name, to_id, why, len))
 		goto out;
-	}
 	json_object_object_get_ex(vol, "serving", &s);
 	pm_key(key, "desired/%s/%s", pm_str(s, "node_id"), name);
 	d = pm_get(m, key, NULL);
@@ -440,7 +443,6 @@ static int switchover_release(struct pm_manager *m, const char *name, const char
 	if (rc > 0)
 		snprintf(why, len, "volume %s changed meanwhile", name);
 out:
-	json_object_put(legs);
 	json_object_put(d);
 	ps_kv_free(&vkv);
 	json_object_put(vol);
@@ -469,7 +471,8 @@ void pm_volume_switchover(struct pa_request *r, struct pm_manager *m, const char
 	}
 	node = pm_node_by_name(m, to, id, NULL);
 	if (!node) {
-		pa_reply_error(r, 404, "to", "no node named '%s'", to);
+		pa_reply_error(r, 404, "to", "no node named '%s' ('lunlinkctl node list' shows "
+			       "them)", to);
 		goto out;
 	}
 	pm_key(path, "volumes/%s", name);

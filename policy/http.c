@@ -96,6 +96,20 @@ static void say(struct pa_server *s, const char *fmt, ...)
 	s->o.log(s->o.log_arg, msg);
 }
 
+void pa_logf(pa_log_fn log, void *arg, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log)
+		log(arg, msg);
+	else
+		fprintf(stderr, "lunlink-policyd: %s\n", msg);
+}
+
 /* ---- replies ---- */
 
 static void send_reply(struct pa_request *r, int status, const char *ctype, const char *body,

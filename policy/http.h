@@ -101,6 +101,9 @@ struct pa_route {
  * 0 to admit; -1 with a reason to answer 403. */
 typedef int (*pa_authorize_fn)(void *arg, const struct pa_caller *c, char *why, size_t len);
 typedef void (*pa_log_fn)(void *arg, const char *msg);
+/* One line, printf-style, to log(arg, line), or to stderr after
+ * "lunlink-policyd: " if log is NULL (the agent's parts share it). */
+void pa_logf(pa_log_fn log, void *arg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 struct pa_server_opts {
 	struct event_base *base;

@@ -125,6 +125,11 @@ bool pjr_name_valid(const char *s, size_t len)
 	return true;
 }
 
+bool pjr_hex_valid(const char *s, size_t n)
+{
+	return s && strlen(s) == n && strspn(s, "0123456789abcdef") == n;
+}
+
 /* The first byte of s (len bytes) not allowed in cs, or -1. */
 static long bad_char(const char *s, size_t len, enum pjr_charset cs)
 {

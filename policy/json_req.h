@@ -52,6 +52,10 @@ int pjr_only(json_object *obj, const char *const *allowed, struct pjr_err *e);
  * PJR_NAME set. */
 bool pjr_name_valid(const char *s, size_t len);
 
+/* Whether s is exactly n lower-case hex digits: a volume id (32), a
+ * generation as the module's status file writes it (16). */
+bool pjr_hex_valid(const char *s, size_t n);
+
 /*
  * A string field of at most maxlen bytes (and at least 1 if required, or
  * if a name or host) in the given set.  *out points into obj (valid while obj lives); an absent

@@ -123,13 +123,12 @@ int pm_leases_load(struct pm_manager *m, char *err, size_t errlen)
 }
 
 /* The record of e as the store keeps it; state "held" or "expired". */
-static json_object *record(struct pm_manager *m, const struct pm_lease *e, const char *holder_name,
-			   const char *state)
+static json_object *record(struct pm_manager *m, const struct pm_lease *e, const char *state)
 {
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "volume", json_object_new_string(e->volume));
-	json_object_object_add(o, "node", json_object_new_string(holder_name));
+	json_object_object_add(o, "node", json_object_new_string(e->holder_name));
 	json_object_object_add(o, "node_id", json_object_new_string(e->holder));
 	json_object_object_add(o, "epoch", json_object_new_int64(e->epoch));
 	json_object_object_add(o, "state", json_object_new_string(state));
@@ -154,14 +153,14 @@ static int expire(struct pm_manager *m, struct pm_lease *e)
 	e->held = false;
 	if (!old)	/* the volume went meanwhile */
 		return 0;
-	rec = record(m, e, pm_str(old, "node"), "expired");
+	rec = record(m, e, "expired");
 	if (ps_put(m->st, key, pm_text(rec), strlen(pm_text(rec)), 0, NULL)) {
 		pm_log(m, "cannot record the expiry of volume %s's lease: %s", e->volume,
 		       ps_error(m->st));
 		rc = -1;
 	} else {
 		pm_log(m, "the lease of volume %s (epoch %" PRId64 ", node %s) expired: no renewal "
-		       "for %" PRId64 " ms", e->volume, e->epoch, pm_str(old, "node"),
+		       "for %" PRId64 " ms", e->volume, e->epoch, e->holder_name,
 		       m->o.lease_ms);
 	}
 	json_object_put(rec);
@@ -260,7 +259,7 @@ static int grant(struct pm_manager *m, const char *name, int64_t vol_mod, const 
 		snprintf(next.generation, sizeof(next.generation), "%s", pm_str(old, "generation"));
 		json_object_put(old);
 	}
-	rec = record(m, &next, node_name, "held");
+	rec = record(m, &next, "held");
 	cmp[0] = (struct ps_cmp){ .key = vkey, .target = PS_CMP_MOD_REVISION, .result = PS_EQUAL,
 				  .number = vol_mod };
 	cmp[1] = (struct ps_cmp){ .key = lkey, .target = PS_CMP_MOD_REVISION, .result = PS_EQUAL,
@@ -297,23 +296,6 @@ out:
 	return rc;
 }
 
-/*
- * One volume of a renewal by node id (named node_name): into leases
- * {"epoch","ttl_ms","granted"}, or into refused a sentence.  -1 on a
- * store error (the caller answers 500).
- */
-/* Whether s is a generation as the status file writes it: 16 lower-case
- * hex digits. */
-static bool gen_ok(const char *s)
-{
-	if (strlen(s) != 16)
-		return false;
-	for (int i = 0; i < 16; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 /* The holder of e reported generation gen: recorded in leases/NAME if it
  * is new (an event).  0, or -1 on a store error. */
 static int record_generation(struct pm_manager *m, struct pm_lease *e, const char *gen)
@@ -327,7 +309,7 @@ static int record_generation(struct pm_manager *m, struct pm_lease *e, const cha
 	snprintf(before, sizeof(before), "%s", e->generation);
 	snprintf(e->generation, sizeof(e->generation), "%s", gen);
 	pm_key(key, "leases/%s", e->volume);
-	rec = record(m, e, e->holder_name, "held");
+	rec = record(m, e, "held");
 	if (ps_put(m->st, key, pm_text(rec), strlen(pm_text(rec)), 0, NULL)) {
 		pm_log(m, "cannot record volume %s's generation %s: %s", e->volume, gen,
 		       ps_error(m->st));
@@ -365,6 +347,11 @@ static bool holder_let_go(struct pm_manager *m, const struct pm_lease *e, json_o
 	return yes;
 }
 
+/*
+ * One volume of a renewal by node id (named node_name): into leases
+ * {"epoch","ttl_ms","granted"}, or into refused a sentence.  -1 on a
+ * store error (the caller answers 500).
+ */
 static int renew_one(struct pm_manager *m, const char *name, const char *id,
 		     const char *node_name, const char *gen, int64_t now, json_object *leases,
 		     json_object *refused)
@@ -385,7 +372,8 @@ static int renew_one(struct pm_manager *m, const char *name, const char *id,
 		snprintf(why, sizeof(why), "volume %s is %s: only a doubled volume's primary holds "
 			 "a lease", name, pm_str(vol, "way"));
 	else if (!strcmp(pm_str(vol, "state"), "deleting"))
-		snprintf(why, sizeof(why), "volume %s is deleting", name);
+		snprintf(why, sizeof(why), "volume %s is deleting: its lease is not renewed, and "
+			 "its LUN goes", name);
 	else if (strcmp(pm_str(serving, "node_id"), id))
 		snprintf(why, sizeof(why), "node %s does not serve volume %s's primary (node %s "
 			 "does): only the primary's node holds its lease", node_name, name,
@@ -400,8 +388,9 @@ static int renew_one(struct pm_manager *m, const char *name, const char *id,
 	} else if (e && strcmp(e->holder, id) && now < e->deadline_ms + PM_LEASE_GRACE_MS &&
 		   !holder_let_go(m, e, vol)) {
 		snprintf(why, sizeof(why), "the lease of volume %s is node %s's (epoch %" PRId64
-			 ") for %" PRId64 " ms more", name, e->holder_name, e->epoch,
-			 e->deadline_ms + PM_LEASE_GRACE_MS - now);
+			 ") for %" PRId64 " ms more, unless that node applies its move off the "
+			 "primary first; this node is granted it after", name, e->holder_name,
+			 e->epoch, e->deadline_ms + PM_LEASE_GRACE_MS - now);
 		goto refuse;
 	} else {
 		rc = grant(m, name, vkv.mod_revision, id, node_name, &e, why, sizeof(why));
@@ -469,7 +458,7 @@ void pm_nodes_leases(struct pa_request *r, void *arg)
 		}
 		json_object_object_foreach(gens, gname, gval) {
 			if (!json_object_is_type(gval, json_type_string) ||
-			    !gen_ok(json_object_get_string(gval))) {
+			    !pjr_hex_valid(json_object_get_string(gval), 16)) {
 				pa_reply_error(r, 400, "generations", "field 'generations.%.64s' must "
 					       "be 16 lower-case hex digits, as the status file "
 					       "writes a generation", gname);
@@ -477,11 +466,9 @@ void pm_nodes_leases(struct pa_request *r, void *arg)
 			}
 		}
 	}
-	node = pm_node_by_name(m, r->caller->cert.name, id, NULL);
-	if (!node) {
-		pa_reply_error(r, 403, "caller", "node %s is not registered", r->caller->cert.name);
+	node = pm_caller_node(r, m, id);
+	if (!node)
 		goto out;
-	}
 	out = json_object_new_object();
 	leases = json_object_new_object();
 	refused = json_object_new_object();

@@ -65,6 +65,31 @@ static void set(json_object *o, const char *field, const char *v)
 	json_object_object_add(o, field, json_object_new_string(v));
 }
 
+/* A copy of the host's CHAP account hchap, {"user","secret"}. */
+static json_object *chap_copy(json_object *hchap)
+{
+	json_object *chap = json_object_new_object();
+
+	set(chap, "user", pm_str(hchap, "user"));
+	set(chap, "secret", pm_str(hchap, "secret"));
+	return chap;
+}
+
+/* The desired LUN l made the host's: LUN lun of the host's target iqn on
+ * that node, its ACL the host's initiator, its account the host's. */
+static void as_host_lun(json_object *l, const char *iqn, int lun, const char *initiator,
+			json_object *hchap)
+{
+	json_object *acl = json_object_new_array();
+
+	set(l, "iqn", iqn);
+	json_object_object_add(l, "lun", json_object_new_int(lun));
+	json_object_object_del(l, "tid");
+	json_object_array_add(acl, json_object_new_string(initiator));
+	json_object_object_add(l, "acl", acl);
+	json_object_object_add(l, "chap", chap_copy(hchap));
+}
+
 /* ---- transactions ---- */
 
 /*
@@ -200,8 +225,7 @@ int pm_link_move(struct pm_manager *m, const char *name, json_object *vol, json_
 		 const char *node_id, const char *node_name, const char *portal,
 		 const char *vol_iqn, json_object *l, int64_t rev, char *why, size_t len)
 {
-	json_object *h = pm_host_get(m, pm_str(link, "host_id"), NULL), *from, *vs, *acl, *chap,
-		    *hchap = NULL;
+	json_object *h = pm_host_get(m, pm_str(link, "host_id"), NULL), *from, *vs, *hchap = NULL;
 	int lun = free_lun(m, node_id, pm_str(link, "host_id"), name);
 	char url[512];
 	int64_t now = ps_now_ms();
@@ -237,16 +261,7 @@ int pm_link_move(struct pm_manager *m, const char *name, json_object *vol, json_
 	set(vs, "url", url);
 	json_object_object_add(link, "vol_serving", vs);
 	/* the serving LUN into the host's target there */
-	set(l, "iqn", pm_str(link, "target"));
-	json_object_object_add(l, "lun", json_object_new_int(lun));
-	json_object_object_del(l, "tid");
-	acl = json_object_new_array();
-	json_object_array_add(acl, json_object_new_string(pm_str(link, "initiator")));
-	json_object_object_add(l, "acl", acl);
-	chap = json_object_new_object();
-	set(chap, "user", pm_str(hchap, "user"));
-	set(chap, "secret", pm_str(hchap, "secret"));
-	json_object_object_add(l, "chap", chap);
+	as_host_lun(l, pm_str(link, "target"), lun, pm_str(link, "initiator"), hchap);
 	serving_set(vol, pm_str(link, "target"), lun, portal);
 	json_object_put(h);
 	return 0;
@@ -424,7 +439,7 @@ void pm_volume_link(struct pa_request *r, struct pm_manager *m, const char *name
 	static const char *const fields[] = { "host", "timeout_s", NULL };
 	char hid[PM_ID_LEN + 1], vkey[PS_KEY_MAX + 1], portal[128], iqn[160];
 	json_object *body = NULL, *vol = NULL, *h = NULL, *old = NULL, *d = NULL, *l, *link = NULL;
-	json_object *b, *chap, *acl, *vs, *s = NULL, *id, *hchap;
+	json_object *b, *vs, *s = NULL, *id, *hchap;
 	struct ps_kv vkv = { 0 }, lkv = { 0 };
 	struct pjr_err e = { 0 };
 	const char *host, *state, *node_id;
@@ -525,16 +540,7 @@ void pm_volume_link(struct pa_request *r, struct pm_manager *m, const char *name
 	step(link, "requested", now);
 	step(link, "lend", now);
 	/* the serving LUN into the host's target: its ACL and account */
-	set(l, "iqn", iqn);
-	json_object_object_add(l, "lun", json_object_new_int(lun));
-	json_object_object_del(l, "tid");
-	acl = json_object_new_array();
-	json_object_array_add(acl, json_object_new_string(pm_str(h, "initiator")));
-	json_object_object_add(l, "acl", acl);
-	chap = json_object_new_object();
-	set(chap, "user", pm_str(hchap, "user"));
-	set(chap, "secret", pm_str(hchap, "secret"));
-	json_object_object_add(l, "chap", chap);
+	as_host_lun(l, iqn, lun, pm_str(h, "initiator"), hchap);
 	b = json_object_new_object();
 	set(b, "initiator", pm_str(h, "initiator"));
 	set(b, "chap_user", pm_str(hchap, "user"));
@@ -751,10 +757,7 @@ json_object *pm_links_for_host(struct pm_manager *m, const char *host_id)
 		json_object_object_add(e, "lun", json_object_new_int64(pm_int(l, "lun")));
 		set(e, "wwid", pm_str(l, "wwid"));
 		json_object_object_add(e, "size", json_object_new_int64(pm_int(l, "size")));
-		chap = json_object_new_object();
-		set(chap, "user", pm_str(hchap, "user"));
-		set(chap, "secret", pm_str(hchap, "secret"));
-		json_object_object_add(e, "chap", chap);
+		json_object_object_add(e, "chap", chap_copy(hchap));
 		json_object_object_add(e, "timeout_s", json_object_new_int64(pm_int(l, "timeout_s")));
 		json_object_object_add(e, "force", json_object_new_boolean(
 			json_object_object_get_ex(l, "force", &chap) && json_object_get_boolean(chap)));

@@ -127,6 +127,9 @@ int pm_join_commit(void *arg, struct pa_join_commit *c);
 /* The node named name: its record (new reference) and id, or NULL. */
 json_object *pm_node_by_name(struct pm_manager *m, const char *name, char id[PM_ID_LEN + 1],
 			     struct ps_kv *kv);
+/* The calling node's record (new reference) and id, or NULL once r is
+ * answered 403 (a node removed since authorize let its call through). */
+json_object *pm_caller_node(struct pa_request *r, struct pm_manager *m, char id[PM_ID_LEN + 1]);
 /* Every node's record, in id order (a new array). */
 json_object *pm_nodes_all(struct pm_manager *m);
 /*
@@ -361,7 +364,7 @@ int pm_chap_make(char user[PM_CHAP_USER_LEN + 1], char secret[PM_CHAP_SECRET_LEN
  * tick besides. */
 #define PM_LEASE_GRACE_MS	1000
 
-/* The manager's clock for leases: CLOCK_MONOTONIC in ms. */
+/* The manager's clock for leases and PR grants: CLOCK_MONOTONIC in ms. */
 int64_t pm_mono_ms(void);
 /* POST /v1/nodes/leases */
 void pm_nodes_leases(struct pa_request *r, void *arg);
@@ -426,14 +429,11 @@ size_t pm_leases_expired(struct pm_manager *m, char (*names)[PJR_NAME_MAX + 1], 
 struct pm_pr;
 struct pm_pr *pm_pr_new(void);
 void pm_pr_free(struct pm_pr *p);
-/* The clock of grants: CLOCK_MONOTONIC in ms. */
-int64_t pm_pr_mono_ms(void);
 /* Whether s is a volume id as the module names its LUN's volume (inline:
  * report.c's fuzz target links no more than report.c). */
 static inline bool pm_pr_volume_valid(const char *s)
 {
-	return strlen(s) == PM_PR_VOLUME_LEN &&
-	       strspn(s, "0123456789abcdef") == PM_PR_VOLUME_LEN;
+	return pjr_hex_valid(s, PM_PR_VOLUME_LEN);
 }
 /* POST /v1/volumes/ID/pr: a PR OUT, answered once every exporter has the
  * new state or can no longer serve an older one. */
@@ -448,7 +448,7 @@ json_object *pm_pr_for_node(struct pm_manager *m, const char *id);
 /* Whether a node's new report (checked) lists a volume its stored one
  * did not: its desired state must then bring it that state. */
 bool pm_pr_report_news(struct pm_manager *m, const char *id, json_object *report);
-/* Tests only: as if the manager had started at start_ms (pm_pr_mono_ms):
+/* Tests only: as if the manager had started at start_ms (pm_mono_ms):
  * no PR OUT is answered before start_ms + pr_valid_ms. */
 void pm_pr_set_start(struct pm_manager *m, int64_t start_ms);
 /* Tests only: called between reading the record and writing it. */

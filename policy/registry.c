@@ -57,6 +57,17 @@ json_object *pm_node_by_name(struct pm_manager *m, const char *name, char id[PM_
 	return pm_member_by_name(m, &pm_kind_node, name, id, kv);
 }
 
+json_object *pm_caller_node(struct pa_request *r, struct pm_manager *m, char id[PM_ID_LEN + 1])
+{
+	json_object *node = pm_node_by_name(m, r->caller->cert.name, id, NULL);
+
+	if (!node)
+		pa_reply_error(r, 403, "caller", "node %s is not registered with this manager "
+			       "(removed meanwhile?): join it again with a token from 'lunlinkctl "
+			       "token create --role node'", r->caller->cert.name);
+	return node;
+}
+
 json_object *pm_nodes_all(struct pm_manager *m)
 {
 	json_object *all = json_object_new_array();

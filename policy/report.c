@@ -289,7 +289,7 @@ static int parse_lease(json_object *in, json_object *v, struct pjr_err *e)
 	    pjr_int(in, "epoch", true, 0, (1LL << 48) - 1, &epoch, e) ||
 	    pjr_string(in, "generation", false, 16, PJR_NAME, &gen, e))
 		return nested(e, "lease");
-	if (gen && (strlen(gen) != 16 || strspn(gen, "0123456789abcdef") != 16)) {
+	if (gen && !pjr_hex_valid(gen, 16)) {
 		pjr_fail(e, 400, "generation", "field 'generation' must be 16 lower-case hex "
 			 "digits, not '%s'", gen);
 		return nested(e, "lease");
@@ -334,7 +334,7 @@ static int parse_volume(const char *name, json_object *in, json_object *vols,
 	    get_array(in, "copies", COPIES_MAX, &copies, e) ||
 	    pjr_string(in, "leg_generation", false, 16, PJR_NAME, &leg_gen, e))
 		return nested(e, place);
-	if (leg_gen && (strlen(leg_gen) != 16 || strspn(leg_gen, "0123456789abcdef") != 16)) {
+	if (leg_gen && !pjr_hex_valid(leg_gen, 16)) {
 		pjr_fail(e, 400, "leg_generation", "field 'leg_generation' must be 16 lower-case hex "
 			 "digits, not '%s'", leg_gen);
 		return nested(e, place);

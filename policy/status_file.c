@@ -50,10 +50,7 @@ static int number(const char *s, size_t n, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-/* The value of " key=" in line (up to the next space), or NULL; *n its
- * length.  error="..." is found by field_error. */
-/* A generation: 16 hex digits, as target/mirror/status.c writes it. */
-static int hex16(const char *s, size_t n, uint64_t *out)
+int pg_generation_parse(const char *s, size_t n, uint64_t *out)
 {
 	uint64_t v = 0;
 
@@ -71,6 +68,8 @@ static int hex16(const char *s, size_t n, uint64_t *out)
 	return 0;
 }
 
+/* The value of " key=" in line (up to the next space), or NULL; *n its
+ * length.  error="..." is found by field_error. */
 static const char *field(const char *line, const char *key, size_t *n)
 {
 	size_t k = strlen(key);
@@ -156,7 +155,7 @@ static int parse_line(char *line, size_t no, struct pg_status *s, bool *head, ch
 			s->extent = (unsigned int)x;
 		}
 		if ((v = field(line, "generation", &n))) {
-			if (hex16(v, n, &s->generation))
+			if (pg_generation_parse(v, n, &s->generation))
 				return fail(err, errlen, no, "generation= is not 16 hex digits");
 		}
 		if ((v = field(line, "tgtd", &n))) {

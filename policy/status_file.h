@@ -30,6 +30,11 @@ struct pg_copy {
 
 #define PG_LEASE_EPOCH_MAX	((1ULL << 48) - 1)
 
+/* A generation as target/mirror/status.c writes it and the manager
+ * records it: the n bytes of s are 16 lower-case hex digits.  0 with
+ * *out, or -1. */
+int pg_generation_parse(const char *s, size_t n, uint64_t *out);
+
 struct pg_status {
 	unsigned int tid, lun, extent;		/* extent 0: the LUN's own set */
 	int tgtd_pid;				/* the tgtd that wrote it (0: not said) */

@@ -52,7 +52,7 @@ struct pr_copy {
 	char volume[PM_PR_VOLUME_LEN + 1];
 	char node[PM_ID_LEN + 1];
 	int64_t acked;		/* the newest generation it acked */
-	int64_t valid_until;	/* pm_pr_mono_ms(): its last grant runs out */
+	int64_t valid_until;	/* pm_mono_ms(): its last grant runs out */
 };
 
 struct pm_pr {
@@ -68,20 +68,12 @@ void pm_pr_set_start(struct pm_manager *m, int64_t start_ms)
 	m->pr->start_ms = start_ms;
 }
 
-int64_t pm_pr_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct pm_pr *pm_pr_new(void)
 {
 	struct pm_pr *p = calloc(1, sizeof(*p));
 
 	if (p)
-		p->start_ms = pm_pr_mono_ms();
+		p->start_ms = pm_mono_ms();
 	return p;
 }
 
@@ -299,7 +291,7 @@ static size_t exporters(struct pm_manager *m, const char *volume, const char *se
 		const struct pr_copy *c = &m->pr->copies[i];
 		bool known = false;
 
-		if (strcmp(c->volume, volume) || c->valid_until <= pm_pr_mono_ms())
+		if (strcmp(c->volume, volume) || c->valid_until <= pm_mono_ms())
 			continue;
 		for (size_t k = 0; k < n && !known; k++)
 			known = !strcmp(ids[k], c->node);
@@ -362,7 +354,7 @@ static json_object *answer_json(const struct ll_pr_result *res, int64_t generati
 static void wait_check(struct pa_request *r, void *arg, bool last)
 {
 	struct pr_wait *w = arg;
-	int64_t now = pm_pr_mono_ms(), next = 0;
+	int64_t now = pm_mono_ms(), next = 0;
 	json_object *out, *late = json_object_new_array();
 	size_t acked = 0;
 
@@ -486,7 +478,7 @@ static int apply_once(struct pa_request *r, struct pm_manager *m, const char *vo
 	for (size_t i = 0; i < w->n; i++)
 		w->stale_until[i] = stale_until(m, volume, w->ids[i]);
 	w->generation = tres.revision;
-	if (pm_pr_mono_ms() < m->pr->start_ms + m->o.pr_valid_ms)
+	if (pm_mono_ms() < m->pr->start_ms + m->o.pr_valid_ms)
 		w->floor_until = m->pr->start_ms + m->o.pr_valid_ms;
 	w->res.status = res.status;
 	w->res.sense_key = res.sense_key;
@@ -546,19 +538,17 @@ void pm_pr_post(struct pa_request *r, struct pm_manager *m, const char *volume)
 			       "command (operation code 5f)");
 		goto out;
 	}
-	node = pm_node_by_name(m, r->caller->cert.name, id, NULL);
+	node = pm_caller_node(r, m, id);
+	if (!node)
+		goto out;
 	w = calloc(1, sizeof(*w));
-	if (!node || !w) {
-		if (!node)
-			pa_reply_error(r, 403, "caller", "node %s is not registered",
-				       r->caller->cert.name);
-		else
-			pa_reply_error(r, 500, "body", "out of memory");
+	if (!w) {
+		pa_reply_error(r, 500, "body", "out of memory");
 		goto out;
 	}
 	w->m = m;
 	snprintf(w->volume, sizeof(w->volume), "%s", volume);
-	w->started_ms = pm_pr_mono_ms();
+	w->started_ms = pm_mono_ms();
 	for (int tries = 0; tries < PR_TRIES && rc == 1; tries++)
 		rc = apply_once(r, m, volume, id, r->caller->cert.name, seq, &nx, cdb, cdb_len,
 				param, plen, w);
@@ -572,7 +562,7 @@ void pm_pr_post(struct pa_request *r, struct pm_manager *m, const char *volume)
 	if (r->status)
 		goto out;
 	{
-		int64_t until = 0, now = pm_pr_mono_ms(), key_wait;
+		int64_t until = 0, now = pm_mono_ms(), key_wait;
 		char key[PS_KEY_MAX + 1];
 
 		until = w->floor_until;
@@ -658,16 +648,14 @@ void pm_nodes_pr_ack(struct pa_request *r, void *arg)
 	json_object *body = NULL, *node = NULL, *report = NULL, *list, *out, *answers;
 	struct pjr_err e = { 0 };
 	const char *volume;
-	int64_t gen, now = pm_pr_mono_ms();
+	int64_t gen, now = pm_mono_ms();
 	bool is_ack;
 
 	if (pa_request_json(r, &body))
 		return;
-	node = pm_node_by_name(m, r->caller->cert.name, id, NULL);
-	if (!node) {
-		pa_reply_error(r, 403, "caller", "node %s is not registered", r->caller->cert.name);
+	node = pm_caller_node(r, m, id);
+	if (!node)
 		goto out;
-	}
 	if (pjr_only(body, fields, &e))
 		goto bad;
 	pm_key(key, "reports/%s", id);
@@ -792,7 +780,7 @@ void pm_pr_get(struct pa_request *r, struct pm_manager *m, const char *which)
 	struct ll_pr_state *s = calloc(1, sizeof(*s));
 	json_object *vol = NULL, *rec = NULL, *out, *regs, *nodes, *v;
 	struct ps_kv kv = { 0 };
-	int64_t now = pm_pr_mono_ms();
+	int64_t now = pm_mono_ms();
 	size_t n;
 
 	if (!s) {

@@ -153,7 +153,7 @@ static void test_fresh_manager_waits(void)
 	long t0 = pm_mono_ms();
 
 	m->o.pr_valid_ms = 1000;
-	pm_pr_set_start(m, pm_pr_mono_ms());
+	pm_pr_set_start(m, pm_mono_ms());
 	pr_out(&a, "iqn.2026-11.test:host9,i,0x000000000009", CDB_REGISTER,
 	       PARAM_SARK("0000000000000099"));
 	gen = desired_gen(0);
@@ -432,7 +432,7 @@ int main(void)
 		since = revision_now();
 		test_exporters_get_the_state();
 		test_fresh_manager_waits();
-		pm_pr_set_start(m, pm_pr_mono_ms() - 3600 * 1000);
+		pm_pr_set_start(m, pm_mono_ms() - 3600 * 1000);
 		gen = test_register_waits_for_acks();
 		test_refused_at_once(gen);
 		test_validity_runs_out(gen);
