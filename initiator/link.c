@@ -106,19 +106,7 @@ bool rd_wwid_equal(const char *a, const char *b)
 
 void rd_by_id_path(const char *wwid, char *out, size_t outlen)
 {
-	size_t o;
-
-	out[0] = '\0';
-	if (strncasecmp(wwid, "naa.", 4) || !wwid[4])
-		return;
-	for (const char *p = wwid + 4; *p; p++)
-		if (!isxdigit((unsigned char)*p))
-			return;
-	o = (size_t)snprintf(out, outlen, "/dev/disk/by-id/wwn-0x");
-	for (const char *p = wwid + 4; *p && o + 1 < outlen; p++)
-		out[o++] = (char)tolower((unsigned char)*p);
-	if (o < outlen)
-		out[o] = '\0';
+	rd_wwid_naa(wwid, "/dev/disk/by-id/wwn-0x", out, outlen);
 }
 
 static int cmp_sdev(const void *a, const void *b)

@@ -9,13 +9,11 @@
 #include "log.h"
 #include "lunlink/errmsg.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 void rd_map_name(const char *volume, char *out, size_t outlen)
 {
@@ -24,18 +22,8 @@ void rd_map_name(const char *volume, char *out, size_t outlen)
 
 void rd_map_uuid(const char *wwid, const char *name, char *out, size_t outlen)
 {
-	size_t o;
-
-	if (strncasecmp(wwid, "naa.", 4) || !wwid[4] || strspn(wwid + 4, "0123456789abcdefABCDEF") !=
-							     strlen(wwid + 4)) {
+	if (!rd_wwid_naa(wwid, "mpath-3", out, outlen))
 		snprintf(out, outlen, "mpath-%s", name);
-		return;
-	}
-	o = (size_t)snprintf(out, outlen, "mpath-3");
-	for (const char *p = wwid + 4; *p && o + 1 < outlen; p++)
-		out[o++] = (char)tolower((unsigned char)*p);
-	if (o < outlen)
-		out[o] = '\0';
 }
 
 int rd_map_table(uint64_t sectors, const char *const devnums[], size_t n, char *out,
