@@ -209,10 +209,6 @@ static void on_state(struct ll_pr_link *k, const struct ll_pr_wire_msg *m, uint6
 	if (!k->has_state || m->gen > k->gen) {
 		int applied = ll_pr_cluster_apply(k->l, m);
 
-		if (applied < 0) {
-			link_drop(k, "it sent a state this LUN cannot take");
-			return;
-		}
 		k->has_state = 1;
 		k->gen = m->gen;
 		k->valid_until = now + m->valid_ms;

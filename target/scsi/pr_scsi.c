@@ -490,17 +490,15 @@ int ll_pr_cluster_apply(struct ll_lu *l, const struct ll_pr_wire_msg *m)
 {
 	struct ll_pr *p = l->pr;
 	struct ll_pr_nexus n;
-	char why[200];
 	unsigned int i, nitn = 0;
 	int busy;
 
-	/* the message's text was parsed once already: this keeps our ports */
-	p->next = p->state;
-	if (ll_pr_parse(&p->next, m->text, m->text_len, why, sizeof(why))) {
-		ll_err(l, "persistent reservations: generation %" PRIu64 " from the agent: %s\n",
-		       m->gen, why);
-		return -1;
-	}
+	/* pr_wire.c parsed the state; a state's text names no target port
+	 * and no stable storage: the LU's (ll_pr_init's fields) stay */
+	p->next = m->state;
+	p->next.nports = p->state.nports;
+	memcpy(p->next.ports, p->state.ports, sizeof(p->next.ports));
+	p->next.ptpl_capable = p->state.ptpl_capable;
 	p->state = p->next;
 	/* the wire names a nexus by its TransportID: tgt has one target port */
 	for (i = 0; i < m->nua; i++) {
