@@ -106,19 +106,7 @@ bool rd_wwid_equal(const char *a, const char *b)
 
 void rd_by_id_path(const char *wwid, char *out, size_t outlen)
 {
-	size_t o;
-
-	out[0] = '\0';
-	if (strncasecmp(wwid, "naa.", 4) || !wwid[4])
-		return;
-	for (const char *p = wwid + 4; *p; p++)
-		if (!isxdigit((unsigned char)*p))
-			return;
-	o = (size_t)snprintf(out, outlen, "/dev/disk/by-id/wwn-0x");
-	for (const char *p = wwid + 4; *p && o + 1 < outlen; p++)
-		out[o++] = (char)tolower((unsigned char)*p);
-	if (o < outlen)
-		out[o] = '\0';
+	rd_wwid_naa(wwid, "/dev/disk/by-id/wwn-0x", out, outlen);
 }
 
 static int cmp_sdev(const void *a, const void *b)
@@ -456,19 +444,26 @@ static const struct rd_sdev *with_block(const struct rd_sdev *v, int n, unsigned
 	return NULL;
 }
 
+bool rd_link_node(const struct rd_link_ctx *c, const char *node, const char *devnum, char *path,
+		  size_t pathlen)
+{
+	unsigned int ma, mi;
+	struct stat st;
+
+	return (size_t)snprintf(path, pathlen, "%s/%s", c->env->dev, node) < pathlen &&
+	       sscanf(devnum, "%u:%u", &ma, &mi) == 2 && !stat(path, &st) && S_ISBLK(st.st_mode) &&
+	       major(st.st_rdev) == ma && minor(st.st_rdev) == mi;
+}
+
 /* The kernel drops its cached pages of a device at BLKFLSBUF, after
  * writing back the dirty ones (fsync).  No node (a test's tree): nothing
  * can be cached. */
 void rd_link_flush(const struct rd_link_ctx *c, const char *node, const char *devnum)
 {
 	char path[PATH_MAX];
-	unsigned int ma, mi;
-	struct stat st;
 	int fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", c->env->dev, node) >= sizeof(path) ||
-	    sscanf(devnum, "%u:%u", &ma, &mi) != 2 || stat(path, &st) || !S_ISBLK(st.st_mode) ||
-	    major(st.st_rdev) != ma || minor(st.st_rdev) != mi)
+	if (!rd_link_node(c, node, devnum, path, sizeof(path)))
 		return;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {

@@ -25,6 +25,10 @@ int rd_link_logout(const struct rd_link_ctx *c, const struct rd_link_req *r, cha
 /* 1 the session has a disk (a device with a block device), 0 none, -1 err. */
 int rd_link_session_has_disk(const struct rd_env *env, const struct rd_session *s, char *err,
 			     size_t errlen);
+/* Whether node (a name under the dev root) is the block device devnum
+ * ("MAJ:MIN"), its path in path.  A test's tree has no such node. */
+bool rd_link_node(const struct rd_link_ctx *c, const char *node, const char *devnum, char *path,
+		  size_t pathlen);
 /* fsync and BLKFLSBUF on node (under the dev root) if it is devnum's. */
 void rd_link_flush(const struct rd_link_ctx *c, const char *node, const char *devnum);
 

@@ -18,8 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* A session of a volume that can move fails fast: its recovery timeout
@@ -44,15 +42,11 @@ static int read_path(const struct rd_link_ctx *c, const struct rd_sdev *d, char 
 		     size_t errlen)
 {
 	char path[PATH_MAX];
-	unsigned int ma, mi;
-	struct stat st;
 	void *buf;
 	ssize_t got;
 	int fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", c->env->dev, d->block) >= sizeof(path) ||
-	    sscanf(d->devnum, "%u:%u", &ma, &mi) != 2 || stat(path, &st) || !S_ISBLK(st.st_mode) ||
-	    major(st.st_rdev) != ma || minor(st.st_rdev) != mi)
+	if (!rd_link_node(c, d->block, d->devnum, path, sizeof(path)))
 		return 0;
 	fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
 	if (fd < 0)

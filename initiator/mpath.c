@@ -9,13 +9,11 @@
 #include "log.h"
 #include "lunlink/errmsg.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 void rd_map_name(const char *volume, char *out, size_t outlen)
 {
@@ -24,18 +22,8 @@ void rd_map_name(const char *volume, char *out, size_t outlen)
 
 void rd_map_uuid(const char *wwid, const char *name, char *out, size_t outlen)
 {
-	size_t o;
-
-	if (strncasecmp(wwid, "naa.", 4) || !wwid[4] || strspn(wwid + 4, "0123456789abcdefABCDEF") !=
-							     strlen(wwid + 4)) {
+	if (!rd_wwid_naa(wwid, "mpath-3", out, outlen))
 		snprintf(out, outlen, "mpath-%s", name);
-		return;
-	}
-	o = (size_t)snprintf(out, outlen, "mpath-3");
-	for (const char *p = wwid + 4; *p && o + 1 < outlen; p++)
-		out[o++] = (char)tolower((unsigned char)*p);
-	if (o < outlen)
-		out[o] = '\0';
 }
 
 int rd_map_table(uint64_t sectors, const char *const devnums[], size_t n, char *out,
@@ -97,8 +85,22 @@ int rd_map_find(const struct rd_env *env, const char *name, struct rd_map *m, ch
 	return 1;
 }
 
+/* What to do about dmsetup's failure (its exit status, its words): what
+ * dmsetup itself says names no cure. */
+static const char *dmsetup_cure(int st, const char *words)
+{
+	if (st == 127)
+		return " (install dmsetup, or give its path as manager.dmsetup in the configuration)";
+	if (strstr(words, "Device or resource busy"))
+		return " (a device of the table is held by another map or a mount, or the map is "
+		       "open: lsblk and the kernel log say which)";
+	if (strstr(words, "Invalid argument"))
+		return " (the kernel refused the table: its log, dmesg, says why)";
+	return "";
+}
+
 /* dmsetup ARGS: 0, the output in out; or -1 with err: "dmsetup STEP: its
- * words" */
+ * words" and what to do */
 static int dmsetup(const struct rd_dmsetup *ds, const char *step, char *const args[], char *out,
 		   size_t outlen, char *err, size_t errlen)
 {
@@ -122,7 +124,8 @@ static int dmsetup(const struct rd_dmsetup *ds, const char *step, char *const ar
 			*nl = '\0';
 		for (nl = t; (nl = strchr(nl, '\n'));)
 			*nl = ' ';
-		return ll_fail(err, errlen, "dmsetup %s exited %d: %.400s", step, st, t);
+		return ll_fail(err, errlen, "dmsetup %s exited %d: %.400s%s", step, st, t,
+			       dmsetup_cure(st, t));
 	}
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "luns.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -494,4 +496,21 @@ void rd_kernel_hook_cmd(const struct rd_env *env, const char *path, const char *
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		rd_warn("test kernel hook '%s %s %s' failed (status %d)", env->test_kernel_cmd,
 			path, value, status);
+}
+
+bool rd_wwid_naa(const char *wwid, const char *prefix, char *out, size_t outlen)
+{
+	const char *hex = wwid + 4;
+	size_t o;
+
+	out[0] = '\0';
+	if (strncasecmp(wwid, "naa.", 4) || !*hex ||
+	    strspn(hex, "0123456789abcdefABCDEF") != strlen(hex))
+		return false;
+	o = (size_t)snprintf(out, outlen, "%s", prefix);
+	for (; *hex && o + 1 < outlen; hex++)
+		out[o++] = (char)tolower((unsigned char)*hex);
+	if (o < outlen)
+		out[o] = '\0';
+	return true;
 }

@@ -139,4 +139,9 @@ void rd_kernel_hook_cmd(const struct rd_env *env, const char *path, const char *
 void rd_lunlist_free(struct rd_lunlist *l);
 bool rd_lunlist_has(const struct rd_lunlist *l, uint64_t lun);
 
+/* prefix and the digits of an NAA WWID ("naa.HEX") in lower case, in out,
+ * the way udev and multipath-tools spell a disk's names: true; a WWID that
+ * is not NAA: false, out "". */
+bool rd_wwid_naa(const char *wwid, const char *prefix, char *out, size_t outlen);
+
 #endif

@@ -66,7 +66,9 @@ struct ll_lu {
 	struct event_data later_ev;
 
 	/* persistent reservations (pr_scsi.c); pr_waiting: a PREEMPT AND
-	 * ABORT waits for the preempted nexuses' commands in flight */
+	 * ABORT's status, or a pr=cluster STATE's ACK, waits for the aborted
+	 * nexuses' commands in flight (commands.c then calls ll_pr_io_done
+	 * as each command ends; kept here so that the others cost one load) */
 	struct ll_pr *pr;
 	int pr_waiting;
 	/* the commands in flight in the store (commands.c) */

@@ -509,6 +509,8 @@ static void test_move_fails(void)
 	is_str(rd_link_state_name(res.state), "failed", "the reload refused: failed");
 	like(res.error, "dmsetup reload exited 1: device-mapper: reload ioctl on lunlink-db",
 	     "  with dmsetup's words");
+	like(res.error, "(a device of the table is held by another map or a mount",
+	     "  and what to look at");
 	put("", "dmsetup.fail");
 	rd_link_do(&ctx, &r, &res);
 	ok(res.state == RD_LINK_LINKED && rd_map_find(&env, "lunlink-db", &m, err, sizeof(err)) == 1 &&

@@ -447,12 +447,19 @@ void ll_url_public(const char *url, char *buf, size_t len)
 		snprintf(buf, len, "%.*s%%***%s", (int)(pct - url), url, at);
 }
 
-int ll_parse_copy_id(const char *s, uint64_t *id)
+/* 16 hex digits, the whole of s: how a copy id and a generation are
+ * written (lunlink-status, the status file) */
+static int parse_hex16(const char *s, uint64_t *out)
 {
 	if (strlen(s) != 16 || strspn(s, "0123456789abcdefABCDEF") != 16)
 		return -1;
-	*id = strtoull(s, NULL, 16);
-	return *id ? 0 : -1;
+	*out = strtoull(s, NULL, 16);
+	return 0;
+}
+
+int ll_parse_copy_id(const char *s, uint64_t *id)
+{
+	return parse_hex16(s, id) || !*id ? -1 : 0;
 }
 
 int ll_parse_size(const char *s, uint64_t *out, char *err, size_t errlen)
@@ -515,27 +522,6 @@ static int parse_u64_upto(const char *s, char end, uint64_t lo, uint64_t hi, uin
 	return 0;
 }
 
-/* 16 hex digits, as the status file writes a generation, ending at end. */
-static int parse_gen_hex(const char *s, char end, uint64_t *out)
-{
-	uint64_t n = 0;
-	int i;
-
-	for (i = 0; i < 16; i++) {
-		char c = s[i];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-			c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-
-		if (d < 0)
-			return -1;
-		n = n << 4 | (uint64_t)d;
-	}
-	if (s[16] != end)
-		return -1;
-	*out = n;
-	return 0;
-}
-
 /* lease=EPOCH:VALID_MS[:GENERATION] or lease=release (the value v). */
 static int parse_lease(const char *v, struct ll_update *u, char *err, size_t errlen)
 {
@@ -550,7 +536,7 @@ static int parse_lease(const char *v, struct ll_update *u, char *err, size_t err
 	if (!colon || parse_u64_upto(v, ':', 1, LL_LEASE_EPOCH_MAX, &u->epoch) ||
 	    parse_u64_upto(colon + 1, colon2 ? ':' : '\0', 1, LL_LEASE_VALID_MS_MAX,
 			   &u->valid_ms) ||
-	    (colon2 && parse_gen_hex(colon2 + 1, '\0', &u->gen_confirmed)))
+	    (colon2 && parse_hex16(colon2 + 1, &u->gen_confirmed)))
 		return ll_fail(err, errlen, "lease='%.64s' is not EPOCH:VALID_MS[:GENERATION] "
 			       "(EPOCH a whole number from 1 to %llu, VALID_MS from 1 to %llu, "
 			       "GENERATION 16 hex digits as the status file writes it) or release",

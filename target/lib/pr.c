@@ -123,6 +123,15 @@ static void conflict(struct ll_pr_result *r)
 	fail(r, LL_PR_CONFLICT, 0);
 }
 
+/* The sender is registered, under the reservation key it gave: what every
+ * service action but REGISTER asks first (else RESERVATION CONFLICT). */
+static int key_holds(const struct ll_pr_state *st, const struct ll_pr_nexus *n, uint64_t rkey)
+{
+	const struct ll_pr_reg *g = ll_pr_find(st, n);
+
+	return g && g->key == rkey;
+}
+
 static void add_ua(struct ll_pr_result *r, const struct ll_pr_nexus *n, uint16_t asc)
 {
 	if (r->nua < LL_PR_MAX_REGS)
@@ -340,9 +349,7 @@ static void do_register(struct ll_pr_state *st, const struct ll_pr_nexus *n, int
 static void do_reserve(struct ll_pr_state *st, const struct ll_pr_nexus *n, uint64_t rkey,
 		       uint8_t scope, uint8_t type, struct ll_pr_result *r)
 {
-	int i = ll_pr_index(st, n);
-
-	if (i < 0 || st->regs[i].key != rkey)
+	if (!key_holds(st, n, rkey))
 		return conflict(r);
 	if (scope || !type_valid(type))
 		return fail(r, LL_PR_CHECK_CONDITION, ASC_INVALID_CDB);
@@ -364,9 +371,7 @@ static void do_reserve(struct ll_pr_state *st, const struct ll_pr_nexus *n, uint
 static void do_release(struct ll_pr_state *st, const struct ll_pr_nexus *n, uint64_t rkey,
 		       uint8_t scope, uint8_t type, struct ll_pr_result *r)
 {
-	int i = ll_pr_index(st, n);
-
-	if (i < 0 || st->regs[i].key != rkey)
+	if (!key_holds(st, n, rkey))
 		return conflict(r);
 	if (!st->reserved || !ll_pr_is_holder(st, n))
 		return;		/* nothing to release: GOOD */
@@ -385,9 +390,7 @@ static void do_release(struct ll_pr_state *st, const struct ll_pr_nexus *n, uint
 static void do_clear(struct ll_pr_state *st, const struct ll_pr_nexus *n, uint64_t rkey,
 		     struct ll_pr_result *r)
 {
-	int i = ll_pr_index(st, n);
-
-	if (i < 0 || st->regs[i].key != rkey)
+	if (!key_holds(st, n, rkey))
 		return conflict(r);
 	for (unsigned int k = 0; k < st->nregs; k++)
 		if (!same_nexus(&st->regs[k].nexus, n))
@@ -430,11 +433,10 @@ static void do_preempt(struct ll_pr_state *st, const struct ll_pr_nexus *n, uint
 		       uint64_t sakey, uint8_t scope, uint8_t type, int abort,
 		       struct ll_pr_result *r)
 {
-	int i = ll_pr_index(st, n);
 	uint8_t old_type = st->type, old_scope = st->scope;
 	uint64_t holder_key = 0;
 
-	if (i < 0 || st->regs[i].key != rkey)
+	if (!key_holds(st, n, rkey))
 		return conflict(r);
 
 	if (st->reserved && all_registrants(st->type)) {
@@ -498,10 +500,10 @@ static void do_register_and_move(struct ll_pr_state *st, const struct ll_pr_nexu
 	uint16_t rtpi = (uint16_t)(param[18] << 8 | param[19]);
 	uint32_t tlen = be32(param + 20);
 	struct ll_pr_nexus dst = { .rtpi = rtpi };
-	int i = ll_pr_index(st, n), d;
+	int i, d;
 	size_t used;
 
-	if (i < 0 || st->regs[i].key != rkey)
+	if (!key_holds(st, n, rkey))
 		return conflict(r);
 	if ((size_t)tlen > plen - 24)
 		return fail(r, LL_PR_CHECK_CONDITION, ASC_PARAM_LIST_LENGTH);

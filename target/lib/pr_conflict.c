@@ -53,29 +53,34 @@ static enum access access_of(const uint8_t *cdb, size_t len)
 	return WRITES;
 }
 
+static int write_exclusive(uint8_t type)
+{
+	return type == LL_PR_WE || type == LL_PR_WERO || type == LL_PR_WEAR;
+}
+
 int ll_pr_conflicts(const struct ll_pr_state *st, const struct ll_pr_nexus *nexus,
 		    const uint8_t *cdb, size_t cdb_len)
 {
 	enum access a;
-	int registered;
 
 	if (!st->reserved || !cdb_len)
 		return 0;
 	a = access_of(cdb, cdb_len);
-	if (a == ALLOWED || ll_pr_is_holder(st, nexus))
+	/* a read meets no WRITE EXCLUSIVE type: tested before the holder,
+	 * whose test compares TransportIDs (doc/perf.md) */
+	if (a == ALLOWED || (a == READS && write_exclusive(st->type)) ||
+	    ll_pr_is_holder(st, nexus))
 		return 0;
-	registered = ll_pr_index(st, nexus) >= 0;
+	/* a write (or, exclusive access, any command) of someone else */
 	switch (st->type) {
 	case LL_PR_WE:
-		return a == WRITES;
 	case LL_PR_EA:
 		return 1;
 	case LL_PR_WERO:
 	case LL_PR_WEAR:
-		return !registered && a == WRITES;
 	case LL_PR_EARO:
 	case LL_PR_EAAR:
-		return !registered;
+		return ll_pr_index(st, nexus) < 0;	/* the registrants may */
 	}
 	return 0;
 }

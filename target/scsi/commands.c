@@ -106,7 +106,7 @@ static void finish(struct ll_cmd *c, int status)
 	cmd_put(l, c);
 	target_cmd_io_done(cmd, status);
 	if (l->pr_waiting)
-		ll_pr_io_done(l);	/* a PREEMPT AND ABORT may be waiting for it */
+		ll_pr_io_done(l);	/* a PREEMPT AND ABORT or an ACK may wait for it */
 }
 
 int ll_cmd_inflight_from(struct ll_lu *l, const uint64_t *itn_ids, unsigned int n)

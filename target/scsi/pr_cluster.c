@@ -5,7 +5,9 @@
  * (doc/reservations.md, "pr=cluster").
  *
  * One SOCK_SEQPACKET Unix socket per LUN, in tgtd's event loop: connected
- * without blocking and again with a back-off when it is lost; HELLO names
+ * without blocking (a Unix socket's connect never waits: it is made at
+ * once or fails, EAGAIN when the agent's accept queue is full), and again
+ * with a back-off when it is lost; HELLO names
  * the volume; a PERSISTENT RESERVE OUT is sent as OUT and its command
  * stays async until DONE or FAIL comes back (or the connection goes, or
  * pr_timeout runs out: then it ends ABORTED COMMAND and the initiator
@@ -54,7 +56,6 @@ struct ll_pr_link {
 	struct ll_lu *l;
 	char volume[LL_PR_WIRE_VOLUME_LEN + 1];
 	int fd;				/* -1: not connected */
-	int connecting;			/* waiting for EPOLLOUT */
 	int tick_fd;
 	uint64_t retry_at, backoff;
 	uint64_t opened_at;		/* ms: a first state is awaited from then */
@@ -136,7 +137,7 @@ static int link_send(struct ll_pr_link *k, const struct ll_pr_wire_msg *m)
 		       ll_pr_wire_type_name(m->type), why);
 		return -1;
 	}
-	if (k->fd < 0 || k->connecting)
+	if (k->fd < 0)
 		return -1;
 	do
 		w = send(k->fd, tx, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -178,7 +179,6 @@ static void link_drop(struct ll_pr_link *k, const char *why)
 		close(k->fd);
 		k->fd = -1;
 	}
-	k->connecting = 0;
 	if (!k->fail_due) {
 		k->fail_due = 1;
 		snprintf(k->fail_why, sizeof(k->fail_why), "%s", why);
@@ -209,10 +209,6 @@ static void on_state(struct ll_pr_link *k, const struct ll_pr_wire_msg *m, uint6
 	if (!k->has_state || m->gen > k->gen) {
 		int applied = ll_pr_cluster_apply(k->l, m);
 
-		if (applied < 0) {
-			link_drop(k, "it sent a state this LUN cannot take");
-			return;
-		}
 		k->has_state = 1;
 		k->gen = m->gen;
 		k->valid_until = now + m->valid_ms;
@@ -279,20 +275,7 @@ static void link_event(int fd, int events, void *data)
 	struct ll_pr_link *k = data;
 	char why[200];
 	ssize_t n;
-	int err = 0;
-	socklen_t elen = sizeof(err);
 
-	if (k->connecting) {
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) || err) {
-			snprintf(why, sizeof(why), "connect: %s", strerror(err ? err : errno));
-			link_drop(k, why);
-			return;
-		}
-		k->connecting = 0;
-		tgt_event_modify(fd, EPOLLIN);
-		link_hello(k);
-		return;
-	}
 	/* every packet there is, each whole; MSG_TRUNC gives a longer one's
 	 * real length */
 	while (k->fd == fd) {
@@ -331,25 +314,21 @@ static void link_connect(struct ll_pr_link *k)
 		return;
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		if (errno != EINPROGRESS) {
-			snprintf(why, sizeof(why), "connect: %s%s", strerror(errno),
-				 errno == ENOENT || errno == ECONNREFUSED ?
-				 " (is lunlink-policyd's agent running with this pr_socket?)" : "");
-			close(fd);
-			link_drop(k, why);
-			return;
-		}
-		k->connecting = 1;
-	}
-	if (tgt_event_add(fd, k->connecting ? EPOLLOUT : EPOLLIN, link_event, k)) {
+		snprintf(why, sizeof(why), "connect: %s%s", strerror(errno),
+			 errno == ENOENT || errno == ECONNREFUSED ?
+			 " (is lunlink-policyd's agent running with this pr_socket?)" :
+			 errno == EAGAIN ? " (the agent accepts no connection: is it stuck?)" : "");
 		close(fd);
-		k->connecting = 0;
+		link_drop(k, why);
+		return;
+	}
+	if (tgt_event_add(fd, EPOLLIN, link_event, k)) {
+		close(fd);
 		link_drop(k, "cannot watch its socket in tgtd's event loop");
 		return;
 	}
 	k->fd = fd;
-	if (!k->connecting)
-		link_hello(k);
+	link_hello(k);
 }
 
 static void link_tick(int fd, int events, void *data)
@@ -404,7 +383,7 @@ void ll_pr_link_ack(struct ll_pr_link *k, uint64_t gen)
 
 	if (gen >= k->gen)
 		k->ack_held = 0;
-	if (k->fd < 0 || k->connecting)
+	if (k->fd < 0)
 		return;		/* the agent pushes the state again on reconnecting */
 	m->type = LL_PR_WIRE_ACK;
 	m->gen = gen;
@@ -419,7 +398,7 @@ int ll_pr_link_out(struct ll_pr_link *k, struct scsi_cmd *cmd, const struct ll_p
 	unsigned int i;
 
 	/* not connected, or cut off from the cluster: nothing is applied */
-	if (k->fd < 0 || k->connecting || !ll_pr_link_valid(k)) {
+	if (k->fd < 0 || !ll_pr_link_valid(k)) {
 		sense_data_build(cmd, LL_PRC_OUT_FAILED_KEY, LL_PRC_OUT_FAILED_ASC);
 		return SAM_STAT_CHECK_CONDITION;
 	}

@@ -43,11 +43,11 @@ void ll_pr_link_ack(struct ll_pr_link *k, uint64_t gen);
 
 /* pr_scsi.c */
 /*
- * A STATE from the agent, newer than the cached one: take its state, queue
- * its unit attentions, abort its nexuses' commands.  Returns 1 if it is
- * applied whole (ACK now), 0 if the aborted nexuses still have commands in
- * the store (pr_scsi.c sends the ACK when they have ended), -1 if the state
- * cannot be taken (logged; nothing changed).
+ * A STATE from the agent (parsed whole by pr_wire.c), newer than the
+ * cached one: take its state, queue its unit attentions, abort its
+ * nexuses' commands.  Returns 1 if it is applied whole (ACK now), 0 if the
+ * aborted nexuses still have commands in the store (pr_scsi.c sends the
+ * ACK when they have ended).
  */
 int ll_pr_cluster_apply(struct ll_lu *l, const struct ll_pr_wire_msg *m);
 

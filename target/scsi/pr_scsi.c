@@ -126,19 +126,25 @@ static const struct ll_pr_nexus *nexus_of(struct ll_pr *p, struct scsi_cmd *cmd)
 	return &p->cache[i].nexus;
 }
 
+/* Whether tgt's I_T nexus itn is n (a re-login is another itn, the same n) */
+static int itn_is(const struct it_nexus *itn, const struct ll_pr_nexus *n)
+{
+	struct ll_pr_nexus each;
+
+	nexus_of_itn(itn->itn_id, &each);
+	return each.rtpi == n->rtpi && !strcmp(each.id, n->id);
+}
+
 /* The I_T nexus ids of the LU's target that are n, added to ids (at
  * most max); returns the new count. */
 static unsigned int itn_ids_of(struct scsi_lu *lu, const struct ll_pr_nexus *n, uint64_t *ids,
 			       unsigned int count, unsigned int max)
 {
 	struct it_nexus *itn;
-	struct ll_pr_nexus each;
 
-	list_for_each_entry(itn, &lu->tgt->it_nexus_list, nexus_siblings) {
-		nexus_of_itn(itn->itn_id, &each);
-		if (count < max && each.rtpi == n->rtpi && !strcmp(each.id, n->id))
+	list_for_each_entry(itn, &lu->tgt->it_nexus_list, nexus_siblings)
+		if (count < max && itn_is(itn, n))
 			ids[count++] = itn->itn_id;
-	}
 	return count;
 }
 
@@ -146,13 +152,10 @@ static unsigned int itn_ids_of(struct scsi_lu *lu, const struct ll_pr_nexus *n, 
 static void ua_on(struct scsi_lu *lu, const struct ll_pr_nexus *n, uint16_t asc)
 {
 	struct it_nexus *itn;
-	struct ll_pr_nexus each;
 
-	list_for_each_entry(itn, &lu->tgt->it_nexus_list, nexus_siblings) {
-		nexus_of_itn(itn->itn_id, &each);
-		if (each.rtpi == n->rtpi && !strcmp(each.id, n->id))
+	list_for_each_entry(itn, &lu->tgt->it_nexus_list, nexus_siblings)
+		if (itn_is(itn, n))
 			ua_sense_add_it_nexus(itn->itn_id, lu, asc);
-	}
 }
 
 /* ---- the APTPL file --------------------------------------------------- */
@@ -490,17 +493,15 @@ int ll_pr_cluster_apply(struct ll_lu *l, const struct ll_pr_wire_msg *m)
 {
 	struct ll_pr *p = l->pr;
 	struct ll_pr_nexus n;
-	char why[200];
 	unsigned int i, nitn = 0;
 	int busy;
 
-	/* the message's text was parsed once already: this keeps our ports */
-	p->next = p->state;
-	if (ll_pr_parse(&p->next, m->text, m->text_len, why, sizeof(why))) {
-		ll_err(l, "persistent reservations: generation %" PRIu64 " from the agent: %s\n",
-		       m->gen, why);
-		return -1;
-	}
+	/* pr_wire.c parsed the state; a state's text names no target port
+	 * and no stable storage: the LU's (ll_pr_init's fields) stay */
+	p->next = m->state;
+	p->next.nports = p->state.nports;
+	memcpy(p->next.ports, p->state.ports, sizeof(p->next.ports));
+	p->next.ptpl_capable = p->state.ptpl_capable;
 	p->state = p->next;
 	/* the wire names a nexus by its TransportID: tgt has one target port */
 	for (i = 0; i < m->nua; i++) {
