@@ -116,7 +116,9 @@ test_expect_success '--role agent: the agent alone reports from its own files, a
 	wait_for 10 n1_online &&
 	grep "agent: node n1, reporting to https://127.0.0.1:$PORT" agent.log &&
 	! grep "manager:" agent.log &&
-	test -s "$TRASH/agent/agent-record.json" &&
+	# the record is written by the first reconcile, which follows the
+	# first report that made the node online
+	wait_for 10 test -s "$TRASH/agent/agent-record.json" &&
 	test ! -e "$TRASH/mgr/agent-record.json"
 '
 
