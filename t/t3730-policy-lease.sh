@@ -12,6 +12,7 @@ the grants and the expiry are events; the node reports what its LUN holds'
 
 require_tgtd
 test_have_prereq ROOT || skip_all "needs root (network namespaces)"
+test_have_prereq IO || skip_all "t/helpers/iscsi-io not built (make t/helpers/iscsi-io)"
 N=3
 API_PORT=7730
 JOIN_PORT=7731

@@ -10,6 +10,7 @@ through node 3'"'"'s URL and every acknowledged write is on both copies'
 
 require_tgtd
 test_have_prereq ROOT || skip_all "needs root (network namespaces)"
+test_have_prereq IO || skip_all "t/helpers/iscsi-io not built (make t/helpers/iscsi-io)"
 N=3
 API_PORT=7760
 JOIN_PORT=7761
