@@ -84,7 +84,8 @@ struct ll_bsopts {
 	unsigned int pr_timeout;
 	/* lease=on: a mirrored LUN acknowledges a write (and drops a leg)
 	 * only while it holds a write-ownership lease (granted with the
-	 * update key lease=EPOCH:VALID_MS), and fences its legs for the
+	 * update key lease=EPOCH:@DEADLINE_MS or lease=EPOCH:VALID_MS), and
+	 * fences its legs for the
 	 * lease's epoch; lease_loss: what a write without one gets */
 	bool lease;
 	enum ll_lease_loss {
@@ -144,14 +145,19 @@ enum ll_update_kind {
 	LL_UPDATE_VERIFY,		/* verify=start */
 	LL_UPDATE_RETRY_LEGS,		/* retry=legs: probe refused legs again */
 	LL_UPDATE_FORGET,		/* forget=ID: a recorded copy is gone for good */
-	LL_UPDATE_LEASE,		/* lease=EPOCH:VALID_MS: grant or renew */
+	LL_UPDATE_LEASE,		/* lease=EPOCH:@DEADLINE_MS|VALID_MS: grant or renew */
 	LL_UPDATE_LEASE_RELEASE,	/* lease=release: drop it at once */
 };
 
 /* a lease's epoch: 1 .. 2^48-1 (the low 48 bits of the fencing key) */
 #define LL_LEASE_EPOCH_MAX	((1ULL << 48) - 1)
-/* a lease's validity at most (a day: the agent renews every few s) */
+/* a lease's validity at most (a day: the agent renews every few s); an
+ * absolute deadline more than this ahead of the module's clock is refused
+ * too (mirror/lease.c: a clock that is not this host's CLOCK_MONOTONIC) */
 #define LL_LEASE_VALID_MS_MAX	86400000ULL
+/* an absolute deadline (ms of CLOCK_MONOTONIC) at most: 2^62, so that no
+ * sum or difference of two of them overflows */
+#define LL_LEASE_DEADLINE_MS_MAX	(1ULL << 62)
 
 enum ll_fault {
 	LL_FAULT_NONE = 0,
@@ -177,7 +183,13 @@ struct ll_update {
 	uint64_t size;			/* LL_UPDATE_RESIZE_TO */
 	enum ll_fault fault;		/* LL_UPDATE_FAULT */
 	uint64_t copy_id;		/* LL_UPDATE_FORGET */
-	uint64_t epoch, valid_ms;	/* LL_UPDATE_LEASE */
+	/* LL_UPDATE_LEASE: the epoch, and either VALID_MS (counted from
+	 * the module's receipt) or, has_deadline, @DEADLINE_MS: an absolute
+	 * deadline in ms of CLOCK_MONOTONIC, which the agent on the same
+	 * host computes, so a slow push cannot stretch it */
+	uint64_t epoch, valid_ms;
+	int has_deadline;
+	uint64_t deadline_ms;
 	/* LL_UPDATE_LEASE with :GENERATION: the generation the manager
 	 * recorded (writes of another one are held, mirror/lease.c) */
 	int has_gen;

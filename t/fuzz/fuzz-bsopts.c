@@ -208,17 +208,27 @@ static void fuzz_update(const char *s, size_t small)
 	} else if (!strcmp(s, "lease=release")) {
 		check(u.kind == LL_UPDATE_LEASE_RELEASE);
 	} else if (!strncmp(s, "lease=", 6)) {
-		/* EPOCH:VALID_MS, both plain decimals within their bounds, and
-		 * :GENERATION if given, 16 hex digits that are gen_confirmed */
-		const char *gen = strchr(s + 6, ':');
+		/* EPOCH:VALID_MS or EPOCH:@DEADLINE_MS, plain decimals within
+		 * their bounds, and :GENERATION if given, 16 hex digits that
+		 * are gen_confirmed */
+		const char *when = strchr(s + 6, ':'), *gen;
 		size_t head;
 
-		gen = gen ? strchr(gen + 1, ':') : NULL;
+		gen = when ? strchr(when + 1, ':') : NULL;
 		head = gen ? (size_t)(gen - (s + 6)) : strlen(s + 6);
 		check(u.kind == LL_UPDATE_LEASE);
 		check(u.epoch >= 1 && u.epoch <= LL_LEASE_EPOCH_MAX);
-		check(u.valid_ms >= 1 && u.valid_ms <= LL_LEASE_VALID_MS_MAX);
-		check(strspn(s + 6, "0123456789:") >= head);
+		check(when && !u.has_deadline == (when[1] != '@'));
+		if (u.has_deadline) {
+			check(u.deadline_ms >= 1 && u.deadline_ms <= LL_LEASE_DEADLINE_MS_MAX);
+			check(!u.valid_ms);
+			check(u.deadline_ms == strtoull(when + 2, NULL, 10));
+			check(strspn(when + 2, "0123456789") == head - (size_t)(when + 2 - (s + 6)));
+		} else {
+			check(u.valid_ms >= 1 && u.valid_ms <= LL_LEASE_VALID_MS_MAX);
+			check(!u.deadline_ms);
+			check(strspn(s + 6, "0123456789:") >= head);
+		}
 		check(!u.has_gen == !gen);
 		if (gen) {
 			check(strlen(gen + 1) == 16 &&

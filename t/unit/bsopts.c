@@ -596,6 +596,24 @@ static void test_lease_update(void)
 	       "lease=7:6000:GENERATION parses");
 	ok(u.has_gen && u.gen_confirmed == 0x00ab00cd00ef0012ULL && u.valid_ms == 6000,
 	   "  to the generation, in hex");
+	ok(!u.has_deadline, "  relative: counted from the receipt");
+	is_int(ll_update_parse("lease=7:@123456789", &u, err, sizeof(err)), 0,
+	       "lease=7:@DEADLINE_MS parses");
+	ok(u.kind == LL_UPDATE_LEASE && u.epoch == 7 && u.has_deadline &&
+	   u.deadline_ms == 123456789 && !u.valid_ms && !u.has_gen,
+	   "  to epoch 7, an absolute deadline, no VALID_MS");
+	is_int(ll_update_parse("lease=7:@123456789:00ab00cd00ef0012", &u, err, sizeof(err)), 0,
+	       "lease=7:@DEADLINE_MS:GENERATION parses");
+	ok(u.has_deadline && u.deadline_ms == 123456789 && u.has_gen &&
+	   u.gen_confirmed == 0x00ab00cd00ef0012ULL, "  to the deadline and the generation");
+	is_int(ll_update_parse("lease=7:@1", &u, err, sizeof(err)), 0,
+	       "lease=7:@1 parses (a deadline long past: the module expires the lease)");
+	is_int(ll_update_parse("lease=7:@4611686018427387904", &u, err, sizeof(err)), 0,
+	       "lease=7:@2^62 parses");
+	ok(u.deadline_ms == LL_LEASE_DEADLINE_MS_MAX, "  the latest deadline");
+	is_int(ll_update_parse("lease=7:6000", &u, err, sizeof(err)), 0, "lease=7:6000 again");
+	ok(!u.has_deadline && u.valid_ms == 6000 && !u.deadline_ms,
+	   "  relative again: nothing left of the absolute one");
 	is_int(ll_update_parse("lease=release", &u, err, sizeof(err)), 0, "lease=release parses");
 	is_int(u.kind, LL_UPDATE_LEASE_RELEASE, "  to LEASE_RELEASE");
 
@@ -606,13 +624,17 @@ static void test_lease_update(void)
 		"lease=releases", "lease=7:99999999999999999999999", "lease=7:6000:",
 		"lease=7:6000:00ab00cd00ef001", "lease=7:6000:00ab00cd00ef00120",
 		"lease=7:6000:00ab00cd00ef001g", "lease=7:6000:00ab00cd00ef0012:1",
+		"lease=7:@", "lease=7:@0", "lease=7:@4611686018427387905", "lease=7:@-5",
+		"lease=7:@@5", "lease=7:@ 5", "lease=7:@5:", "lease=7:@5:12", "lease=@5",
+		"lease=7:5@", "lease=7:@99999999999999999999999", "lease=7:@5:00ab00cd00ef0012:1",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		is_int(ll_update_parse(bad[i], &u, err, sizeof(err)), -1, "%s is refused", bad[i]);
-		like(err, "EPOCH:VALID_MS", "  the message says what is accepted");
+		like(err, "EPOCH:VALID_MS[:GENERATION] or EPOCH:@DEADLINE_MS[:GENERATION]",
+		     "  the message says what is accepted");
 	}
 	is_int(ll_update_parse("leases=1:1", &u, err, sizeof(err)), -1, "leases= is refused");
-	like(err, "lease=EPOCH:VALID_MS|release", "  the message lists lease=");
+	like(err, "lease=EPOCH:@DEADLINE_MS|EPOCH:VALID_MS|release", "  the message lists lease=");
 }
 
 int main(void)

@@ -522,10 +522,17 @@ static int parse_u64_upto(const char *s, char end, uint64_t lo, uint64_t hi, uin
 	return 0;
 }
 
-/* lease=EPOCH:VALID_MS[:GENERATION] or lease=release (the value v). */
+/*
+ * lease=EPOCH:@DEADLINE_MS[:GENERATION], lease=EPOCH:VALID_MS[:GENERATION]
+ * or lease=release (the value v).  The '@' form is what the agent pushes:
+ * an absolute deadline on the host's CLOCK_MONOTONIC; the relative one,
+ * counted from the module's receipt, stays for operators and tests.
+ */
 static int parse_lease(const char *v, struct ll_update *u, char *err, size_t errlen)
 {
 	const char *colon = strchr(v, ':'), *colon2 = colon ? strchr(colon + 1, ':') : NULL;
+	const char *when = colon ? colon + 1 : NULL;
+	char end = colon2 ? ':' : '\0';
 
 	if (!strcmp(v, "release")) {
 		u->kind = LL_UPDATE_LEASE_RELEASE;
@@ -533,14 +540,18 @@ static int parse_lease(const char *v, struct ll_update *u, char *err, size_t err
 	}
 	u->gen_confirmed = 0;
 	u->has_gen = 0;
+	u->valid_ms = u->deadline_ms = 0;
+	u->has_deadline = when && *when == '@';
 	if (!colon || parse_u64_upto(v, ':', 1, LL_LEASE_EPOCH_MAX, &u->epoch) ||
-	    parse_u64_upto(colon + 1, colon2 ? ':' : '\0', 1, LL_LEASE_VALID_MS_MAX,
-			   &u->valid_ms) ||
+	    (u->has_deadline ?
+	     parse_u64_upto(when + 1, end, 1, LL_LEASE_DEADLINE_MS_MAX, &u->deadline_ms) :
+	     parse_u64_upto(when, end, 1, LL_LEASE_VALID_MS_MAX, &u->valid_ms)) ||
 	    (colon2 && parse_hex16(colon2 + 1, &u->gen_confirmed)))
-		return ll_fail(err, errlen, "lease='%.64s' is not EPOCH:VALID_MS[:GENERATION] "
-			       "(EPOCH a whole number from 1 to %llu, VALID_MS from 1 to %llu, "
-			       "GENERATION 16 hex digits as the status file writes it) or release",
-			       v, (unsigned long long)LL_LEASE_EPOCH_MAX,
+		return ll_fail(err, errlen, "lease='%.48s' is not EPOCH:VALID_MS[:GENERATION] or "
+			       "EPOCH:@DEADLINE_MS[:GENERATION] (EPOCH 1 to %llu, VALID_MS 1 to "
+			       "%llu, DEADLINE_MS ms of CLOCK_MONOTONIC, GENERATION 16 hex "
+			       "digits) or release", v,
+			       (unsigned long long)LL_LEASE_EPOCH_MAX,
 			       (unsigned long long)LL_LEASE_VALID_MS_MAX);
 	u->has_gen = !!colon2;
 	u->kind = LL_UPDATE_LEASE;
@@ -622,6 +633,6 @@ int ll_update_parse(const char *kv, struct ll_update *u, char *err, size_t errle
 	return ll_fail(err, errlen,
 		    "unknown parameter '%.*s' (lunlink takes resize=reread|SIZE, fault=KIND, "
 		    "resolve=discard-leg, verify=start, retry=legs, forget=COPY-ID and "
-		    "lease=EPOCH:VALID_MS|release)",
+		    "lease=EPOCH:@DEADLINE_MS|EPOCH:VALID_MS|release)",
 		    (int)(klen > 64 ? 64 : klen), kv);
 }

@@ -2,9 +2,15 @@
 /*
  * lease.c: write ownership (issue 18, lease=on).  A mirrored LUN with
  * lease=on acknowledges a write only while it holds a lease from the policy
- * daemon's manager: `--params lease=EPOCH:VALID_MS` grants or renews it
- * (the deadline is CLOCK_MONOTONIC at receipt plus VALID_MS), `lease=release`
- * drops it.  The epoch only grows; a higher one means this node just became
+ * daemon's manager: `--params lease=EPOCH:@DEADLINE_MS` grants or renews it
+ * until DEADLINE_MS of CLOCK_MONOTONIC, which the agent, on this host,
+ * computed from when it asked the manager, so a push that reaches tgtd
+ * late cannot stretch it past the manager's deadline (a deadline already
+ * past leaves the lease expired at once).  `lease=EPOCH:VALID_MS`, for
+ * operators and tests, counts VALID_MS from the receipt.  `lease=release`
+ * drops it.  A renewal's deadline is taken as given, earlier than the one
+ * held or later: shortening is the safe direction.  The epoch only grows; a
+ * higher one means this node just became
  * the volume's owner, and fence.c makes every leg this mirror's alone for it
  * before a write is acknowledged under it.
  *
@@ -19,7 +25,7 @@
  * copies but whose acknowledgement found no lease is held the same way
  * (suspend) or fails: it is never acknowledged without one.
  *
- * The generation (lease=EPOCH:VALID_MS:GENERATION): a copy may be promoted
+ * The generation (lease=EPOCH:...:GENERATION): a copy may be promoted
  * in this one's place only if it holds every write acknowledged here, and
  * the manager knows that by the generation: a leg with this copy's
  * generation has them all.  So a write of a generation the manager has not
@@ -79,56 +85,87 @@ const char *ll_lease_word(const struct ll_lu *l, uint64_t now)
 	return now < ls->deadline ? "held" : "expired";
 }
 
-int ll_lease_grant(struct ll_lu *l, uint64_t epoch, uint64_t valid_ms, int has_gen, uint64_t gen,
-		   uint64_t now)
+/* The update as the operator or the agent wrote it, for the log. */
+static void lease_text(const struct ll_update *u, char *buf, size_t len)
+{
+	int n = u->has_deadline ?
+		snprintf(buf, len, "lease=%" PRIu64 ":@%" PRIu64, u->epoch, u->deadline_ms) :
+		snprintf(buf, len, "lease=%" PRIu64 ":%" PRIu64, u->epoch, u->valid_ms);
+
+	if (u->has_gen && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, ":%016" PRIx64, u->gen_confirmed);
+}
+
+int ll_lease_grant(struct ll_lu *l, const struct ll_update *u, uint64_t now)
 {
 	struct ll_lease *ls = &l->lease;
+	uint64_t epoch = u->epoch, deadline;
+	char what[96];
 
+	lease_text(u, what, sizeof(what));
 	if (!l->opts.lease) {
-		ll_err(l, "lease=%" PRIu64 ":%" PRIu64 " refused: this LUN was not made with "
-		       "lease=on in its bsopts (it writes without a lease)\n", epoch, valid_ms);
+		ll_err(l, "%s refused: this LUN was not made with lease=on in its bsopts (it "
+		       "writes without a lease)\n", what);
 		return -1;
 	}
 	if (epoch < ls->epoch) {
-		ll_err(l, "lease=%" PRIu64 ":%" PRIu64 " refused: epoch %" PRIu64 " is lower than "
-		       "this LUN's epoch %" PRIu64 " (epochs only grow: a lease of an older "
-		       "owner's term is stale)\n", epoch, valid_ms, epoch, ls->epoch);
+		ll_err(l, "%s refused: epoch %" PRIu64 " is lower than this LUN's epoch %" PRIu64
+		       " (epochs only grow: a lease of an older owner's term is stale)\n", what,
+		       epoch, ls->epoch);
 		return -1;
 	}
 	if (ls->deposed && epoch <= ls->deposed_epoch) {
-		ll_err(l, "lease=%" PRIu64 ":%" PRIu64 " refused: this LUN was deposed under epoch "
-		       "%" PRIu64 " (a leg answered RESERVATION CONFLICT: a newer primary holds "
-		       "it); only a lease with a higher epoch makes it the owner again\n", epoch,
-		       valid_ms, ls->deposed_epoch);
+		ll_err(l, "%s refused: this LUN was deposed under epoch %" PRIu64 " (a leg answered "
+		       "RESERVATION CONFLICT: a newer primary holds it); only a lease with a higher "
+		       "epoch makes it the owner again\n", what, ls->deposed_epoch);
 		return -1;
 	}
-	if (has_gen && l->nmirrors > 1) {
-		ll_err(l, "lease=%" PRIu64 ":%" PRIu64 ":%016" PRIx64 " refused: this LUN has %u "
-		       "mirrored sets, each with its own generation; :GENERATION confirms the "
-		       "generation of a LUN of one set (give lease=EPOCH:VALID_MS)\n", epoch,
-		       valid_ms, gen, l->nmirrors);
+	if (u->has_gen && l->nmirrors > 1) {
+		ll_err(l, "%s refused: this LUN has %u mirrored sets, each with its own generation; "
+		       ":GENERATION confirms the generation of a LUN of one set (leave it out)\n",
+		       what, l->nmirrors);
 		return -1;
 	}
-	if (has_gen && (!ls->gen_check || ls->gen_confirmed != gen))
+	/* the agent's deadline, computed on this host's CLOCK_MONOTONIC:
+	 * one far ahead is no lease it sent, but a clock that is not ours */
+	if (u->has_deadline && u->deadline_ms > now + LL_LEASE_VALID_MS_MAX) {
+		ll_err(l, "%s refused: its deadline is %" PRIu64 " ms ahead of this host's "
+		       "CLOCK_MONOTONIC (now %" PRIu64 "), more than a lease lasts (%llu ms): "
+		       "DEADLINE_MS must be read from tgtd's own clock (not another host's, "
+		       "nor a time namespace's)\n", what, u->deadline_ms - now, now,
+		       (unsigned long long)LL_LEASE_VALID_MS_MAX);
+		return -1;
+	}
+	deadline = u->has_deadline ? u->deadline_ms : now + u->valid_ms;
+	if (u->has_gen && (!ls->gen_check || ls->gen_confirmed != u->gen_confirmed))
 		ll_info(l, "lease: generation %016" PRIx64 " is the one the manager recorded: "
-			"writes of it are acknowledged, of another held\n", gen);
+			"writes of it are acknowledged, of another held\n", u->gen_confirmed);
 	if (epoch > ls->epoch)
-		ll_info(l, "lease: epoch %" PRIu64 " -> %" PRIu64 ", valid %" PRIu64 " ms: this "
-			"node owns the volume; its legs are fenced (key %016llx) before a write is "
-			"acknowledged under it\n", ls->epoch, epoch, valid_ms,
-			(unsigned long long)LL_LEASE_KEY(epoch));
-	else if (!ls->deadline || now >= ls->deadline)
-		ll_info(l, "lease: epoch %" PRIu64 " held again, valid %" PRIu64 " ms\n", epoch,
-			valid_ms);
+		ll_info(l, "lease: epoch %" PRIu64 " -> %" PRIu64 " (%s): this node owns the "
+			"volume; its legs are fenced (key %016llx) before a write is acknowledged "
+			"under it\n", ls->epoch, epoch, what, (unsigned long long)LL_LEASE_KEY(epoch));
+	else if ((!ls->deadline || now >= ls->deadline) && deadline > now)
+		ll_info(l, "lease: epoch %" PRIu64 " held again (%s)\n", epoch, what);
 	if (ls->deposed)
 		ll_info(l, "lease: no longer deposed (epoch %" PRIu64 " > %" PRIu64 ")\n", epoch,
 			ls->deposed_epoch);
 	ls->deposed = 0;
 	ls->epoch = epoch;
-	ls->deadline = now + valid_ms;
+	/* taken as given, later or earlier than the one held: a shorter
+	 * lease is the safe direction, and nothing here needs the deadline
+	 * to grow (the gate compares it with the clock of each moment) */
+	ls->deadline = deadline;
 	ls->expiry_said = 0;
-	ls->gen_check = has_gen;
-	ls->gen_confirmed = gen;
+	ls->gen_check = u->has_gen;
+	ls->gen_confirmed = u->gen_confirmed;
+	if (deadline <= now) {
+		ls->expiry_said = 1;	/* said here, not again by the gate */
+		ll_warn(l, "lease: %s came %" PRIu64 " ms after its deadline (a push that late: "
+			"tgtd or the agent busy): epoch %" PRIu64 " is expired at once, and writes "
+			"are %s until a lease comes\n", what, now - deadline, epoch,
+			l->opts.lease_loss == LL_LEASE_LOSS_FAIL ? "failed (lease_loss=fail)" :
+			"held (lease_loss=suspend)");
+	}
 	return 0;
 }
 

@@ -14,6 +14,7 @@ struct ll_io;
 struct ll_mirror;
 
 struct ll_extent;
+struct ll_update;
 
 /*
  * A LUN's write-ownership lease (lease=on; lease.c owns it): the epoch of
@@ -28,7 +29,7 @@ struct ll_lease {
 	int deposed;
 	uint64_t deposed_epoch;
 	int expiry_said;		/* the expiry was logged */
-	/* lease=EPOCH:VALID_MS:GENERATION: the generation the manager
+	/* lease=EPOCH:...:GENERATION: the generation the manager
 	 * recorded; a mirror acknowledges no write while its own differs */
 	int gen_check;
 	uint64_t gen_confirmed;
@@ -38,14 +39,17 @@ struct ll_lease {
 #define LL_LEASE_KEY(e)		(0x4c4c000000000000ULL | (e))
 #define LL_LEASE_KEY_IS_OURS(k)	(((k) >> 48) == 0x4c4c)
 
-/* lease=EPOCH:VALID_MS[:GENERATION], received at now (ms): 0, or -1 refused
- * (the reason logged: the LUN has no lease=on, a lower epoch, deposed at
- * this epoch, a GENERATION for a LUN of several mirrored sets).  With
- * has_gen, gen is the generation the manager recorded (writes of another
- * are held); without, no generation is checked (as before it existed).
- * The mirrors then hear of it through the layers (ll_mirror_lease_changed). */
-int ll_lease_grant(struct ll_lu *l, uint64_t epoch, uint64_t valid_ms, int has_gen, uint64_t gen,
-		   uint64_t now);
+/* A grant or renewal (u: LL_UPDATE_LEASE), received at now (ms of
+ * CLOCK_MONOTONIC): its deadline is u's absolute one (lease=EPOCH:@DEADLINE_MS,
+ * taken as given: one already past leaves the lease expired at once, and
+ * says so) or now + VALID_MS.  0, or -1 refused (the reason logged: the
+ * LUN has no lease=on, a lower epoch, deposed at this epoch, a GENERATION
+ * for a LUN of several mirrored sets, a deadline more than a day ahead).
+ * With u->has_gen, u->gen_confirmed is the generation the manager
+ * recorded (writes of another are held); without, no generation is
+ * checked (as before it existed).  The mirrors then hear of it through
+ * the layers (ll_mirror_lease_changed). */
+int ll_lease_grant(struct ll_lu *l, const struct ll_update *u, uint64_t now);
 /* lease=release: the lease ends now; 0, or -1 (no lease=on, logged) */
 int ll_lease_release(struct ll_lu *l);
 /* none, held, expired or deposed, as the status file says it */

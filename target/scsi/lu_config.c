@@ -104,7 +104,8 @@ static tgtadm_err on_mirrors(struct ll_lu *l, const char *key, const struct ll_u
 	return TGTADM_SUCCESS;
 }
 
-/* lease=EPOCH:VALID_MS, lease=release (mirror/lease.c): the LUN's lease
+/* lease=EPOCH:@DEADLINE_MS or EPOCH:VALID_MS, lease=release
+ * (mirror/lease.c): the LUN's lease
  * changes, then every mirrored set hears of it (fences its legs for a new
  * epoch, lets the writes held for a lease go). */
 static tgtadm_err lease(struct ll_lu *l, const struct ll_update *u, uint64_t now)
@@ -114,7 +115,7 @@ static tgtadm_err lease(struct ll_lu *l, const struct ll_update *u, uint64_t now
 	if (not_mirrored(l, "lease="))
 		return TGTADM_INVALID_REQUEST;
 	if (u->kind == LL_UPDATE_LEASE)
-		r = ll_lease_grant(l, u->epoch, u->valid_ms, u->has_gen, u->gen_confirmed, now);
+		r = ll_lease_grant(l, u, now);
 	else
 		r = ll_lease_release(l);
 	if (r)
@@ -125,7 +126,7 @@ static tgtadm_err lease(struct ll_lu *l, const struct ll_update *u, uint64_t now
 
 static tgtadm_err config_key(struct scsi_lu *lu, char *kv)
 {
-	uint64_t now = ll_now_ms();	/* a lease's deadline counts from here */
+	uint64_t now = ll_now_ms();	/* a relative lease's deadline counts from here */
 	struct ll_lu *l = ll_lu(lu);
 	struct ll_update u;
 	char err[256], key[32];
