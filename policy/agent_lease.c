@@ -11,9 +11,13 @@
  *   margin  a tenth of ttl
  *
  * The lease is good here until sent + ttl - margin, and each push gives
- * tgtd what is left of that when tgtadm starts; tgtd counts it from its
- * receipt, a few ms later, which the margin covers.  So tgtd stops
- * acknowledging writes before the manager could think the lease free.
+ * tgtd that deadline itself (lease=EPOCH:@DEADLINE_MS): tgtd runs on this
+ * host and reads the same CLOCK_MONOTONIC, so it stops acknowledging
+ * writes at the agent's deadline, before the manager could think the
+ * lease free, however late the update reaches it.  The margin is left for
+ * the two hosts' clock rates.  (Counting from sent, not from the answer's
+ * arrival: the manager's receipt is between the two, so only sent is
+ * surely before it.)
  *
  * A renewal every ttl/3: two may fail in a row and the lease still
  * holds.  One call is out at a time; one still out when the next is due
@@ -23,7 +27,7 @@
  *
  * The generation: each renewal carries the generation of each LUN (its
  * status file), and the manager answers the one it recorded, which is
- * pushed with the lease (lease=EPOCH:VALID_MS:GENERATION): the module
+ * pushed with the lease (lease=EPOCH:@DEADLINE_MS:GENERATION): the module
  * acknowledges no write of another.  So a new generation (a leg dropped,
  * a new term) is looked for every PG_LEASE_GEN_POLL_MS in the status
  * files of the LUNs pushed to, and renewed at once: its writes wait for
@@ -35,14 +39,13 @@
  * control socket (a few ms), at every renewal (ttl/3).  Each is bounded
  * by the tgt timeout (10 s), so a wedged tgtd can hold the loop for
  * 10 s per call; the renewals, the PR socket and the reports wait
- * meanwhile, but they all serve that same tgtd.  The margin bounds how
- * late an update may reach tgtd (VALID_MS is counted when tgtadm
- * starts, tgtd counts from its receipt): an update that took longer
- * than the margin is said, since tgtd's deadline may then be after the
- * manager's by the excess.  Killing tgtadm would not take back a
- * request tgtd already has in its socket; a deadline tgtd need not
- * count from its receipt (an absolute CLOCK_MONOTONIC one: the agent
- * and tgtd share the host) would end this, in the module's lease=.
+ * meanwhile, but they all serve that same tgtd.  A slow push costs no
+ * safety: the deadline it carries is absolute, and one tgtd receives
+ * after it passed leaves the lease expired there at once (said by the
+ * agent when the push ends after the deadline, and by tgtd's log).  A
+ * time namespace between the agent and tgtd would break this (the
+ * module refuses a deadline more than a day ahead of its clock, which
+ * catches only the gross case): run both in the host's.
  */
 #include "agent_lease.h"
 #include "status_file.h"
@@ -166,13 +169,11 @@ static void push(struct pg_leases *l)
 			    "generation %016" PRIx64 " (recorded by the manager)", h->volume, x->lun,
 			    x->tid, x->gen);
 		took = pg_mono_ms() - t0;
-		if (took > PG_LEASE_MARGIN_MS(l->ttl_ms))
+		if (t0 + took >= x->deadline_ms)
 			say(l, "agent: volume %s: pushing its write lease to tgtd took %" PRId64 " ms, "
-			    "more than the margin of %" PRId64 " ms: tgtd's deadline may be up to %"
-			    PRId64 " ms after the manager's; a tgtd this slow to answer tgtadm "
-			    "should be looked at (its log, its load)", h->volume, took,
-			    (int64_t)PG_LEASE_MARGIN_MS(l->ttl_ms),
-			    took - (int64_t)PG_LEASE_MARGIN_MS(l->ttl_ms));
+			    "and its deadline passed meanwhile: tgtd holds it expired, and holds "
+			    "the writes until the next renewal; a tgtd this slow to answer tgtadm "
+			    "should be looked at (its log, its load)", h->volume, took);
 		h->pushed_epoch = x->epoch;
 		h->pushed_gen = x->has_gen ? x->gen : 0;
 		h->tid = x->tid;

@@ -7,9 +7,10 @@
  * manager every third of its ttl, all volumes in one call
  * (POST /v1/nodes/leases) through the asynchronous client, and pushes
  * each lease granted to the LUN: tgtadm --op update --params
- * lease=EPOCH:VALID_MS, VALID_MS = ttl - (time since the renewal was
- * SENT) - a margin of a tenth of the ttl, so that tgtd's deadline is
- * always before the manager's.  Nothing waits on the network: a renewal
+ * lease=EPOCH:@DEADLINE_MS, DEADLINE_MS = when the renewal was SENT + ttl
+ * - a margin of a tenth of the ttl, in ms of CLOCK_MONOTONIC (tgtd on the
+ * same host reads the same clock), so that tgtd's deadline is always
+ * before the manager's, however late the push.  Nothing waits on the network: a renewal
  * is answered in a later turn of the loop; tgtadm runs to completion, as
  * the reconcile's does.
  */
@@ -29,7 +30,7 @@
  * manager recorded it. */
 #define PG_LEASE_GEN_POLL_MS	100
 /* The agent's margin: tgtd's deadline this far before the manager's (it
- * covers tgtadm's start and the clocks' rates). */
+ * covers the two hosts' clock rates). */
 #define PG_LEASE_MARGIN_MS(ttl)	((ttl) / 10)
 
 struct pg_leases_opts {

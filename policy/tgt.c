@@ -248,18 +248,19 @@ static void action_args(const struct pg_tgt_opts *o, const struct pg_action *x, 
 		arg(av, "--force");
 		break;
 	case PG_LUN_LEASE:
-		/* VALID_MS counted now, just before tgtadm runs: tgtd's
-		 * deadline is its receipt plus that, within a margin of
-		 * the agent's, so before the manager's (doc/policy.md) */
+		/* the deadline itself, on CLOCK_MONOTONIC, which tgtd on this
+		 * host shares: however late the update reaches tgtd, the lease
+		 * ends when the agent's does, before the manager's
+		 * (doc/policy.md, "The timing rule") */
 		arg(av, "--lun");
 		arg_num(av, x->lun);
 		arg(av, "--params");
 		if (x->has_gen)	/* the module holds writes of another generation */
-			snprintf(av->text, sizeof(av->text), "lease=%" PRIu64 ":%" PRId64 ":%016"
-				 PRIx64, x->epoch, x->deadline_ms - pg_mono_ms(), x->gen);
+			snprintf(av->text, sizeof(av->text), "lease=%" PRIu64 ":@%" PRId64 ":%016"
+				 PRIx64, x->epoch, x->deadline_ms, x->gen);
 		else
-			snprintf(av->text, sizeof(av->text), "lease=%" PRIu64 ":%" PRId64, x->epoch,
-				 x->deadline_ms - pg_mono_ms());
+			snprintf(av->text, sizeof(av->text), "lease=%" PRIu64 ":@%" PRId64, x->epoch,
+				 x->deadline_ms);
 		arg(av, av->text);
 		break;
 	}

@@ -142,7 +142,7 @@ enum pg_op {
 	PG_LUN_RESIZE,		/* tid, lun, size (0: resize=reread) */
 	PG_LUN_IDENTITY,	/* tid, lun, scsi_sn, scsi_id */
 	PG_TARGET_DELETE,	/* tid */
-	PG_LUN_LEASE,		/* tid, lun, epoch, deadline_ms[, gen]: lease=EPOCH:VALID_MS[:GEN] */
+	PG_LUN_LEASE,		/* tid, lun, epoch, deadline_ms[, gen]: lease=EPOCH:@DEADLINE_MS[:GEN] */
 };
 
 struct pg_action {
@@ -199,7 +199,7 @@ struct pg_lease_push {
 	const struct pg_want_lun *lun;	/* the volume's wanted LUN */
 	uint64_t epoch;
 	int64_t deadline_ms;		/* pg_mono_ms(): the agent's send time + ttl - margin */
-	bool has_gen;			/* the manager recorded gen: lease=E:V:GEN */
+	bool has_gen;			/* the manager recorded gen: lease=E:@D:GEN */
 	uint64_t gen;
 };
 

@@ -83,23 +83,23 @@ static void tgtd_has(const char *iqn, const char *path)
 }
 
 /* The updates tgtadm was asked for, one a line; how many; the last's
- * epoch and VALID_MS.  A line of another shape (another LUN, another
+ * epoch and DEADLINE_MS (lease=EPOCH:@DEADLINE_MS: -1 if of another form).  A line of another shape (another LUN, another
  * operation, a command the fake does not know) is counted in odd_updates,
  * which the test checks at its end. */
 static size_t odd_updates;
 
-static size_t updates(int64_t *epoch, int64_t *valid)
+static size_t updates(int64_t *epoch, int64_t *deadline)
 {
 	char line[1024], *p;
 	size_t n = 0, odd = 0;
 	FILE *f = fopen(updates_path, "r");
 
-	*epoch = *valid = -1;
+	*epoch = *deadline = -1;
 	while (f && fgets(line, sizeof(line), f)) {
 		n++;
 		p = strstr(line, "lease=");
-		if (p && sscanf(p, "lease=%" SCNd64 ":%" SCNd64, epoch, valid) != 2)
-			*epoch = *valid = -1;
+		if (p && sscanf(p, "lease=%" SCNd64 ":@%" SCNd64, epoch, deadline) != 2)
+			*epoch = *deadline = -1;
 		if (!strstr(line, "--mode logicalunit --op update --tid 1 --lun 1 --params lease=")) {
 			diag("an update of another shape: %s", line);
 			odd++;
@@ -173,7 +173,7 @@ int main(void)
 	char iqn[PG_IQN_MAX + 1], path[PG_PATH_MAX + 1];
 	struct pg_desired d = { 0 }, plain = { 0 };
 	struct pg_leases *l;
-	int64_t epoch, valid, epoch1;
+	int64_t epoch, deadline, epoch1, t0;
 	size_t n, n1;
 
 	lease_ms = 1500;
@@ -198,50 +198,54 @@ int main(void)
 	tgtd_has(iqn, path);
 
 	l = agent_leases();
+	t0 = pg_mono_ms();
 	pg_leases_want(l, &d);
 	wait_ms(300);
-	n = updates(&epoch, &valid);
+	n = updates(&epoch, &deadline);
 	ok(n >= 1, "the lease is renewed at once and pushed to tgtd (%zu update)", n);
 	epoch1 = manager_epoch();
 	ok(epoch1 > 0 && epoch == epoch1, "... with the manager's epoch (%" PRId64 ", %" PRId64 ")",
 	   epoch, epoch1);
-	ok(valid > 1000 && valid <= 1500 - PG_LEASE_MARGIN_MS(1500),
-	   "... VALID_MS under the ttl less the margin (%" PRId64 " <= %d)", valid,
-	   1500 - PG_LEASE_MARGIN_MS(1500));
+	/* sent after t0, and before the manager's receipt, which was
+	 * before now: the deadline is absolute, sent + ttl - margin */
+	ok(deadline >= t0 + 1500 - PG_LEASE_MARGIN_MS(1500) &&
+	   deadline <= pg_mono_ms() + 1500 - PG_LEASE_MARGIN_MS(1500),
+	   "... as lease=EPOCH:@DEADLINE_MS, the deadline on CLOCK_MONOTONIC: its sending "
+	   "plus the ttl less the margin (%" PRId64 " ms after the test asked)", deadline - t0);
 
 	n1 = n;
 	wait_ms(2100);
-	n = updates(&epoch, &valid);
+	n = updates(&epoch, &deadline);
 	ok(n - n1 >= 3 && n - n1 <= 5, "renewed and pushed every third of the ttl: %zu in 2.1 s",
 	   n - n1);
 	is_int(epoch, epoch1, "... the same epoch");
 	is_int(manager_epoch(), epoch1, "... at the manager too");
 
 	pg_leases_free(l);
-	n1 = updates(&epoch, &valid);
+	n1 = updates(&epoch, &deadline);
 	wait_ms(2700);	/* the lease's 1.5 s, a tick, the grace */
-	is_int(updates(&epoch, &valid), n1, "the agent gone, nothing is pushed");
+	is_int(updates(&epoch, &deadline), n1, "the agent gone, nothing is pushed");
 	l = agent_leases();
 	pg_leases_want(l, &d);
 	wait_ms(300);
-	n = updates(&epoch, &valid);
+	n = updates(&epoch, &deadline);
 	ok(n == n1 + 1 && epoch > epoch1, "a new agent: a new lease of a higher epoch pushed (%"
 	   PRId64 " > %" PRId64 ")", epoch, epoch1);
 	is_int(manager_epoch(), epoch, "... the manager's");
 
 	tgtd_has(iqn, NULL);
-	n1 = updates(&epoch, &valid);
+	n1 = updates(&epoch, &deadline);
 	wait_ms(1100);
-	is_int(updates(&epoch, &valid), n1, "tgtd without the LUN: nothing pushed");
+	is_int(updates(&epoch, &deadline), n1, "tgtd without the LUN: nothing pushed");
 	tgtd_has(iqn, path);
 	pg_leases_kick(l);
-	ok(updates(&epoch, &valid) == n1 + 1, "the LUN back (the reconcile made it): pushed at once");
+	ok(updates(&epoch, &deadline) == n1 + 1, "the LUN back (the reconcile made it): pushed at once");
 
 	ok(!desired_of_db1(false, &plain, iqn, path), "a desired state whose LUN has no lease=on");
 	pg_leases_want(l, &plain);
-	n1 = updates(&epoch, &valid);
+	n1 = updates(&epoch, &deadline);
 	wait_ms(1100);
-	is_int(updates(&epoch, &valid), n1, "... is not renewed nor pushed");
+	is_int(updates(&epoch, &deadline), n1, "... is not renewed nor pushed");
 	is_int(odd_updates, 0, "every command tgtadm was asked for was lease= of target 1's LUN 1");
 
 	pg_leases_free(l);
