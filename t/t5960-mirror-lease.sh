@@ -23,6 +23,8 @@ b_status() { echo "/run/lunlink/c${B_CTL}-t1-l1.status"; }
 b_log_has() { join_log "$B_LOG" | grep -qF "$1"; }
 a_log_matches() { join_log "$A_LOG" | grep -qE "$1"; }
 now_ms() { date +%s%3N; }
+# the host's CLOCK_MONOTONIC in ms, which tgtd reads (lease=EPOCH:@DEADLINE_MS)
+mono_ms() { python3 -c 'import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000000)'; }
 # the_write NAME LBA FILE: a write to NAME's LUN, its output in FILE.out
 the_write() { "$IO" "$(url "$1" 1 1)" write "$2" "$3" >"$3.out" 2>&1; }
 
@@ -176,6 +178,34 @@ test_expect_success 'a lease that expires stops acknowledging writes within its 
 	test $((t2 - t0)) -lt $((valid + 1000)) &&
 	wait_for 3 lease_is expired &&
 	wait_for 5 a_log_has "lease: epoch 4 expired"
+'
+
+# The agent's form: the deadline itself, on CLOCK_MONOTONIC, so a push
+# that reaches tgtd late cannot stretch it.  The LUN has lease_loss=fail
+# (made again above): a write without a lease fails at once.
+test_expect_success 'lease=EPOCH:@DEADLINE_MS holds until that instant of CLOCK_MONOTONIC; one already past (a late push) expires the lease at once' '
+	update A lease=4:60000 &&
+	wait_for 30 eval "leg_is up && test \"\$(leg_state_in \"\$(status_file)\" 2)\" = up" &&
+	head -c 4096 /dev/urandom >w8 &&
+	d=$(( $(mono_ms) + 2500 )) && update A "lease=4:@$d" &&
+	wait_for 3 eval "test \"\$(lun_field \"\$(status_file)\" lease_left_ms)\" -le 2500" &&
+	the_write A 720 w8 && data_of 720 8 a.img >ina && test_cmp w8 ina &&
+	while [ "$(mono_ms)" -le "$d" ]; do sleep 0.1; done &&
+	test_must_fail the_write A 720 w8 && test_grep "sense 7/27/00" w8.out &&
+	wait_for 3 lease_is expired &&
+	update A "lease=4:@$(( $(mono_ms) + 60000 ))" && wait_for 3 lease_is held &&
+	the_write A 721 w8 &&
+	mark && past=$(( $(mono_ms) - 5000 )) && update A "lease=4:@$past" &&
+	wait_for 3 lease_is expired &&
+	wait_for 5 new_log_has "lease: lease=4:@$past came " &&
+	wait_for 5 new_log_has "ms after its deadline (a push that late: tgtd or the agent busy): epoch 4 is expired at once, and writes are failed (lease_loss=fail) until a lease comes" &&
+	test_must_fail the_write A 722 w8 && test_grep "sense 7/27/00" w8.out &&
+	far=$(( $(mono_ms) + 86400000 + 60000 )) &&
+	test_must_fail update A "lease=4:@$far" &&
+	wait_for 5 new_log_has "lease=4:@$far refused: its deadline is " &&
+	wait_for 3 lease_is expired &&
+	update A "lease=4:@$(( $(mono_ms) + 60000 ))" && wait_for 3 lease_is held &&
+	the_write A 722 w8
 '
 
 # A write sent under the lease, whose leg then hangs (SIGSTOP) past the
