@@ -9,10 +9,13 @@
  *
  * The story: a doubled volume served by db1; its LUN serving with
  * lease=on is renewed at once and its lease pushed to tgtd with the
- * manager's epoch and VALID_MS under the ttl less the margin; renewals
- * go on every third of the ttl with the same epoch; the agent gone, the
- * lease expires at the manager, and a new agent gets a higher epoch; a
- * LUN tgtd does not have gets nothing pushed; a LUN without lease=on is
+ * manager's epoch and its absolute deadline (lease=EPOCH:@DEADLINE_MS:
+ * the renewal's sending plus the ttl less the margin); renewals go on
+ * every third of the ttl with the same epoch; the agent gone, the lease
+ * expires at the manager, and a new agent gets a higher epoch; a LUN tgtd
+ * does not have gets nothing pushed; a push slower than the lease left
+ * (a tgtadm that sleeps) still carries the deadline as it was, already
+ * past when it lands, and the agent says so; a LUN without lease=on is
  * not renewed at all.
  */
 #include "pm_harness.h"
@@ -26,13 +29,41 @@ static struct pa_client *db1, *db2;
 static struct pa_aclient *db1_async;
 static struct pg_tgt_opts tgt_opts;
 
+/* the agent's log: shown with VERBOSE; whether it said a push outlived
+ * its lease's deadline */
+static bool said_late;
+
 static void sayit(void *arg, const char *msg)
 {
-	diag("agent: %s", msg);
+	if (strstr(msg, "and its deadline passed meanwhile"))
+		said_late = true;
+	if (getenv("VERBOSE"))
+		diag("agent: %s", msg);
 }
 
 /* The fake tgtadm: shows show_path, takes no account, writes each
- * update down. */
+ * update down (after sleeping the seconds in fake/slow, if there). */
+static int write_file(const char *dir, const char *name, const char *text)
+{
+	char p[PATH_MAX + 32];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	f = fopen(p, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+static void remove_in(const char *dir, const char *name)
+{
+	char p[PATH_MAX + 32];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	unlink(p);
+}
+
 static int make_fake_tgtadm(void)
 {
 	FILE *f;
@@ -49,9 +80,10 @@ static int make_fake_tgtadm(void)
 		"case \"$*\" in\n"
 		"*'--mode target --op show'*) cat '%s' ;;\n"
 		"*'--mode account --op show'*) ;;\n"
-		"*'--op update'*) echo \"$*\" >>'%s' ;;\n"
+		"*'--op update'*) [ -f '%s/slow' ] && sleep \"$(cat '%s/slow')\"\n"
+		"	echo \"$*\" >>'%s' ;;\n"
 		"*) echo \"unexpected: $*\" >>'%s'; exit 22 ;;\n"
-		"esac\n", show_path, updates_path, updates_path);
+		"esac\n", show_path, fake_dir, fake_dir, updates_path, updates_path);
 	fclose(f);
 	chmod(fake_tgtadm, 0755);
 	tgt_opts = (struct pg_tgt_opts){ .tgtadm = fake_tgtadm, .control_port = -1 };
@@ -159,7 +191,7 @@ static int64_t manager_epoch(void)
 static struct pg_leases *agent_leases(void)
 {
 	struct pg_leases_opts o = { .client = db1_async, .tgt = &tgt_opts,
-				    .log = getenv("VERBOSE") ? sayit : quiet };
+				    .log = sayit };
 	char err[512];
 	struct pg_leases *l = pg_leases_new(base, &o, err, sizeof(err));
 
@@ -240,6 +272,23 @@ int main(void)
 	tgtd_has(iqn, path);
 	pg_leases_kick(l);
 	ok(updates(&epoch, &deadline) == n1 + 1, "the LUN back (the reconcile made it): pushed at once");
+
+	/* a tgtd slow to answer: the push takes longer than the lease has
+	 * left, and what tgtd gets is the deadline as it was, not the time
+	 * left counted from its receipt (which would outlast the manager's) */
+	ok(!write_file(fake_dir, "slow", "1.5"), "tgtadm's update now takes 1.5 s");
+	n1 = updates(&epoch, &deadline);
+	t0 = pg_mono_ms();
+	said_late = false;
+	pg_leases_kick(l);
+	n = updates(&epoch, &deadline);
+	ok(n == n1 + 1 && pg_mono_ms() - t0 >= 1500, "... a push that took %" PRId64 " ms",
+	   pg_mono_ms() - t0);
+	ok(deadline > 0 && deadline <= t0 + 1500 - PG_LEASE_MARGIN_MS(1500) && deadline < pg_mono_ms(),
+	   "... carries the deadline from before it began (%" PRId64 " ms after it began), "
+	   "already past when it lands", deadline - t0);
+	ok(said_late, "... and the agent says its deadline passed meanwhile");
+	remove_in(fake_dir, "slow");
 
 	ok(!desired_of_db1(false, &plain, iqn, path), "a desired state whose LUN has no lease=on");
 	pg_leases_want(l, &plain);
