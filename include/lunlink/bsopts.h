@@ -85,8 +85,8 @@ struct ll_bsopts {
 	/* lease=on: a mirrored LUN acknowledges a write (and drops a leg)
 	 * only while it holds a write-ownership lease (granted with the
 	 * update key lease=EPOCH:@DEADLINE_MS or lease=EPOCH:VALID_MS), and
-	 * fences its legs for the
-	 * lease's epoch; lease_loss: what a write without one gets */
+	 * fences its legs for the lease's epoch; lease_loss: what a write
+	 * without one gets */
 	bool lease;
 	enum ll_lease_loss {
 		LL_LEASE_LOSS_SUSPEND = 0,	/* waits, bounded, for a lease */

@@ -9,10 +9,10 @@
  * past leaves the lease expired at once).  `lease=EPOCH:VALID_MS`, for
  * operators and tests, counts VALID_MS from the receipt.  `lease=release`
  * drops it.  A renewal's deadline is taken as given, earlier than the one
- * held or later: shortening is the safe direction.  The epoch only grows; a
- * higher one means this node just became
- * the volume's owner, and fence.c makes every leg this mirror's alone for it
- * before a write is acknowledged under it.
+ * held or later: shortening is the safe direction.  The epoch only grows;
+ * a higher one means this node just became the volume's owner, and
+ * fence.c makes every leg this mirror's alone for it before a write is
+ * acknowledged under it.
  *
  * The gate (ll_lease_gate) is asked twice per write: before it is sent
  * anywhere, and again just before it is acknowledged, against the clock of
