@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-test_description='fence_scsi through two nodes, in a QEMU guest: two nodes in namespaces each serve a pr=cluster LUN of one volume (its agents and the manager as in t3750); the guest logs in to both (two sessions, two disks, one VPD 0x83 identity); sg_persist registers the guest'"'"'s key through each path (two I_T nexuses, two registrations), reserves WRITE EXCLUSIVE REGISTRANTS ONLY through path 1 and reads it through path 2; a second initiator (t/helpers/iscsi-pr) registers through node 2 and PREEMPT AND ABORTs the guest'"'"'s key: the guest'"'"'s direct writes through both nodes fail with RESERVATION CONFLICT (kernel log) and its key is gone through both; the guest registers again (unfence) and writes through both nodes'
+test_description='fence_scsi through two nodes, in a QEMU guest: two nodes in namespaces each serve a pr=cluster LUN of one volume (its agents and the manager as in t3750); the guest logs in to both (two sessions, two disks, one VPD 0x83 identity); sg_persist registers the guest'"'"'s key through each path (two I_T nexuses, two registrations), reserves WRITE EXCLUSIVE REGISTRANTS ONLY through path 1 and reads it through path 2; a second initiator (t/helpers/iscsi-pr) registers through node 2 and PREEMPT AND ABORTs the guest'"'"'s key: the guest'"'"'s direct writes through both nodes fail with RESERVATION CONFLICT (kernel log), its reads do not, and its key is gone through both; the guest registers again (unfence) and writes through both nodes'
 . "$(dirname "$0")/test-lib.sh"
 . "$T_DIR/lib-cluster.sh"
 . "$T_DIR/lib-guest.sh"
@@ -152,7 +152,7 @@ test_expect_success 'another initiator registers through node 2 and PREEMPT AND 
 	grep "PREEMPT AND ABORT from node n2" pr.txt
 '
 
-test_expect_success 'fenced: the guest'"'"'s writes through both nodes fail with RESERVATION CONFLICT, its key gone through both' '
+test_expect_success 'fenced: the guest'"'"'s writes through both nodes fail with RESERVATION CONFLICT, its reads do not, its key is gone through both' '
 	g ". /tmp/pr.sh; dmesg -c >/dev/null;
 	   for d in $d1 $d2; do ! wr \$d || { echo \"a write to \$d went through\"; exit 1; }; cat /tmp/dd.\$d; done" >fenced &&
 	# a RESERVATION CONFLICT is BLK_STS_NEXUS in the block layer: EBADE
@@ -166,6 +166,8 @@ test_expect_success 'fenced: the guest'"'"'s writes through both nodes fail with
 		grep "sd $h: reservation conflict" dmesg.fenced &&
 		grep "critical nexus error, dev $d, sector 800 op 0x1:(WRITE)" dmesg.fenced || return 1
 	done &&
+	# reads still go through: type 5 refuses only writes
+	g "for d in $d1 $d2; do dd if=/dev/\$d of=/dev/null bs=4096 count=1 skip=100 iflag=direct || exit 1; done" &&
 	for d in $d1 $d2; do
 		g "sg_persist -n --in --read-keys /dev/$d" >keys.$d && cat keys.$d &&
 		grep -q "^ *0x$FK\$" keys.$d && ! grep -q "0x$GK" keys.$d || return 1
