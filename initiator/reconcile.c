@@ -191,8 +191,10 @@ static const uint64_t *wait_for_devices(const struct rd_env *env, const struct r
 		struct rd_devtab now;
 
 		nanosleep(&step, NULL);
+		/* a device being added (or removed) meanwhile can fail a
+		 * snapshot that catches it half made: look again next step */
 		if (rd_devtab_snapshot(env, s->host, &now, err, sizeof(err)))
-			break;
+			continue;
 		rd_devtab_free(present);
 		*present = now;
 		missing = lun_without_device(luns, present);
