@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-test_description='cluster-wide persistent reservations end to end: two nodes in namespaces, each with its tgtd serving a pr=cluster LUN of one volume, its agent (pr_socket) and the manager on node 1; libiscsi clients (t/helpers/iscsi-pr) register and reserve through one node and meet the state through the other; the manager killed: a PR OUT fails, the nodes stop serving once their validity runs out, and serve the same state again once it is back'
+test_description='cluster-wide persistent reservations end to end: two nodes in namespaces, each with its tgtd serving a pr=cluster LUN of one volume, its agent (pr_socket) and the manager on node 1; libiscsi clients (t/helpers/iscsi-pr) register and reserve through one node and meet the state through the other; the manager killed: a PR OUT fails, the nodes stop serving once their validity runs out, and serve the same state again once it is back; every daemon killed -9 and started again: the same state through both nodes'
 . "$(dirname "$0")/test-lib.sh"
 . "$SRC_DIR/t/lib-cluster.sh"
 
@@ -21,14 +21,18 @@ test_expect_success 'two nodes, the manager on node 1, an agent with its pr sock
 	policy_cluster_up
 '
 
+# lun_up I: node I's target 100 with the volume's pr=cluster LUN on its agent
+lun_up() {
+	tgtadm_on N$1 --lld iscsi --mode target --op new --tid 100 \
+		--targetname "$IQN_BASE:$TEST_NAME-100" &&
+	tgtadm_on N$1 --lld iscsi --mode target --op bind --tid 100 --initiator-address ALL &&
+	lun_new N$1 100 1 "$TRASH/v$1.img" lunlink "pr=cluster;pr_socket=$TRASH/n$1/pr.sock"
+}
+
 test_expect_success 'a pr=cluster LUN of one volume on each node gets the state' '
 	for i in 1 2; do
 		"$SRC_DIR/target/lunlink-image" create --size 16M --volume $VOL v$i.img >/dev/null &&
-		tgtadm_on N$i --lld iscsi --mode target --op new --tid 100 \
-			--targetname "$IQN_BASE:$TEST_NAME-100" &&
-		tgtadm_on N$i --lld iscsi --mode target --op bind --tid 100 --initiator-address ALL &&
-		lun_new N$i 100 1 "$TRASH/v$i.img" lunlink "pr=cluster;pr_socket=$TRASH/n$i/pr.sock" ||
-		return 1
+		lun_up $i || return 1
 	done &&
 	wait_for 20 pr_via N1 $HA read-keys &&
 	wait_for 20 pr_via N2 $HB read-keys &&
@@ -74,6 +78,25 @@ test_expect_success 'the manager back: the same state served again, nothing of t
 	answers "reservation b2 1" pr_via N1 $HA read-reservation &&
 	pr_via N1 $HA read-keys >keys && cat keys &&
 	grep -x "key b2" keys && ! grep -x "key a9" keys
+'
+
+test_expect_success 'every daemon killed -9 (both tgtds, both agents, the manager) and started again: the same state through both nodes' '
+	agent_kill 1 && agent_kill 2 && mgr_kill &&
+	kill -9 "$N1_PID" "$N2_PID" &&
+	tgtd_stop N1 && tgtd_stop N2 &&
+	node_tgtd_start 1 && node_tgtd_start 2 &&
+	lun_up 1 && lun_up 2 &&
+	mgr_start && agent_start 1 && agent_start 2 &&
+	wait_for 30 pr_via N1 $HB read 0 &&
+	wait_for 30 pr_via N2 $HB read 0 &&
+	for n in N1 N2; do
+		answers "reservation b2 1" pr_via $n $HA read-reservation &&
+		pr_via $n $HA read-keys >keys && cat keys &&
+		grep -x "key b2" keys && ! grep -x "key a1" keys &&
+		answers "RESERVATION CONFLICT" pr_via $n $HA write 0 &&
+		answers GOOD pr_via $n $HB write 0 || return 1
+	done &&
+	pr_current $VOL 2
 '
 
 test_done
