@@ -572,6 +572,7 @@ struct pg_agent *pg_agent_new(struct event_base *base, const struct pg_agent_opt
 	snprintf(a->record_path, sizeof(a->record_path), "%s/agent-record.json", o->state_dir);
 	snprintf(a->desired_path, sizeof(a->desired_path), "%s/agent-desired.json", o->state_dir);
 	a->ro.record_path = a->record_path;
+	a->ro.pr_socket = o->pr_socket ? o->pr_socket : PG_PR_SOCKET;
 	co.url = o->manager_url;
 	co.files = o->files;
 	co.timeout_ms = o->call_timeout_ms ? o->call_timeout_ms : 5000;
