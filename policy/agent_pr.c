@@ -11,6 +11,10 @@
  * generation any of its LUNs acked: the manager may count on the node
  * only once every LUN of it has the state.
  *
+ * It also says whether a LUN holds a valid state (pg_pr_lun_ready): its
+ * volume is not ready on this node before, since the module answers NOT
+ * READY meanwhile; a LUN's answer turning is reported at once.
+ *
  * What is deliberately not here: the reservation logic (the manager
  * applies PR OUTs, the module answers PR IN and checks I/O) and the
  * message syntax (liblunlink's pr_wire.c, the module's own reader and
