@@ -177,6 +177,32 @@ static void add_leg_generation(const struct pg_volume *vol, json_object *v)
 	close(fd);
 }
 
+/*
+ * A volume whose LUN keeps its reservations with the cluster (pr=cluster)
+ * is ready on this node only once the LUN's module holds a valid state:
+ * before, it answers NOT READY (04/01) to a host's TEST UNIT READY, and a
+ * login (libiscsi's, the kernel's scan) meets it.  So a volume the pass
+ * left ready is reported working, saying what it waits for, until then;
+ * agent_pr.c reports at once when that comes.  false: ready as it is.
+ */
+static bool pr_waiting(struct pg_agent *a, const struct pg_actual *actual,
+		       const struct pg_volume *vol, char *why, size_t len)
+{
+	const struct pg_target *t;
+	const char *id = NULL;
+
+	if (!vol->has_lun || vol->delete || strcmp(vol->lun.bstype, "lunlink") ||
+	    !pg_bsopts_has(vol->lun.bsopts, "pr=cluster"))
+		return false;
+	for (size_t k = 0; k < vol->nimages; k++)
+		if (!vol->images[k].plain && !strcmp(vol->images[k].path, vol->lun.path))
+			id = vol->images[k].volume_id;
+	t = pg_actual_target(actual, vol->lun.iqn);
+	if (!id || !t)		/* no such LUN: the pass did not leave it ready */
+		return false;
+	return !pg_pr_lun_ready(a->pr, id, (uint32_t)t->tid, vol->lun.lun, why, len);
+}
+
 static json_object *report_json(struct pg_agent *a)
 {
 	json_object *r = json_object_new_object(), *tgtd = json_object_new_object();
@@ -266,10 +292,18 @@ static json_object *report_json(struct pg_agent *a)
 
 		for (size_t i = 0; i < a->desired.n; i++) {
 			json_object *v = json_object_new_object();
+			enum pg_vol_state state = a->results[i].state;
+			const char *error = a->results[i].error;
+			char why[PG_ERROR_MAX];
 
+			if (state == PG_VOL_READY && rc == 0 &&
+			    pr_waiting(a, &actual, &a->desired.volumes[i], why, sizeof(why))) {
+				state = PG_VOL_WORKING;
+				error = why;
+			}
 			json_object_object_add(v, "state", json_object_new_string(
-				pg_vol_state_name(a->results[i].state)));
-			json_object_object_add(v, "error", json_object_new_string(a->results[i].error));
+				pg_vol_state_name(state)));
+			json_object_object_add(v, "error", json_object_new_string(error));
 			json_object_object_add(v, "desired_revision",
 					       json_object_new_int64(a->desired.revision));
 			if (a->results[i].size)
@@ -572,6 +606,7 @@ struct pg_agent *pg_agent_new(struct event_base *base, const struct pg_agent_opt
 	snprintf(a->record_path, sizeof(a->record_path), "%s/agent-record.json", o->state_dir);
 	snprintf(a->desired_path, sizeof(a->desired_path), "%s/agent-desired.json", o->state_dir);
 	a->ro.record_path = a->record_path;
+	a->ro.pr_socket = o->pr_socket ? o->pr_socket : PG_PR_SOCKET;
 	co.url = o->manager_url;
 	co.files = o->files;
 	co.timeout_ms = o->call_timeout_ms ? o->call_timeout_ms : 5000;

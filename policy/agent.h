@@ -40,6 +40,8 @@ struct pg_reconcile_opts {
 	size_t nareas;
 	const char *iqn_prefix;		/* the targets the agent owns */
 	const char *record_path;	/* what it applied (tgt.h); NULL: none kept */
+	const char *pr_socket;		/* appended to pr=cluster LUNs' bsopts
+					 * (pg_bsopts_for_node); NULL: nothing */
 };
 
 enum pg_vol_state { PG_VOL_READY, PG_VOL_WORKING, PG_VOL_FAILED };

@@ -11,6 +11,10 @@
  * generation any of its LUNs acked: the manager may count on the node
  * only once every LUN of it has the state.
  *
+ * It also says whether a LUN holds a valid state (pg_pr_lun_ready): its
+ * volume is not ready on this node before, since the module answers NOT
+ * READY meanwhile; a LUN's answer turning is reported at once.
+ *
  * What is deliberately not here: the reservation logic (the manager
  * applies PR OUTs, the module answers PR IN and checks I/O) and the
  * message syntax (liblunlink's pr_wire.c, the module's own reader and
@@ -69,6 +73,7 @@ struct pr_conn {
 	struct pr_out *outs;
 	size_t nouts;
 	bool said_bad;
+	bool ready;		/* as last told (ready_check) */
 };
 
 struct pg_pr {
@@ -174,6 +179,28 @@ static int64_t left_ms(const struct pr_vol *v)
 	if (left <= 0)
 		return 0;
 	return left > LL_PR_WIRE_VALID_MS_MAX ? LL_PR_WIRE_VALID_MS_MAX : left;
+}
+
+/* Whether c's module holds a valid state: it acked one, and the validity
+ * it was handed (with a STATE or a VALID) runs yet. */
+static bool conn_ready(const struct pr_conn *c)
+{
+	return c->vol && c->acked >= 0 && left_ms(c->vol) > 0;
+}
+
+/* The volumes' readiness to the report at once when a LUN's turned (an
+ * ACK, a validity granted or refused, a LUN gone). */
+static void ready_check(struct pg_pr *p)
+{
+	bool turned = false;
+
+	for (struct pr_conn *c = p->conns; c; c = c->next)
+		if (conn_ready(c) != c->ready) {
+			c->ready = !c->ready;
+			turned = true;
+		}
+	if (turned && p->o.report_now)
+		p->o.report_now(p->o.report_arg);
 }
 
 /* The volume's state to c, with what is left of its validity. */
@@ -374,6 +401,7 @@ static void on_renew_done(void *arg, long status, json_object *reply, const char
 			}
 		}
 	}
+	ready_check(p);
 	if (p->renew_again) {
 		p->renew_again = false;
 		renew_now(p);
@@ -467,6 +495,7 @@ static void on_grant_done(void *arg, long status, json_object *reply, const char
 			p->vols[i].want_grant = false;
 			push_state(p, &p->vols[i]);
 		}
+	ready_check(p);
 	if (p->grant_again) {
 		p->grant_again = false;
 		grant_now(p);
@@ -728,6 +757,7 @@ static void on_conn(evutil_socket_t fd, short what, void *arg)
 		if (c->vol && (int64_t)m->gen > c->acked && (int64_t)m->gen <= c->vol->gen) {
 			c->acked = (int64_t)m->gen;
 			renew_now(p);	/* the manager may be waiting for it */
+			ready_check(p);
 		}
 		break;
 	default:
@@ -773,6 +803,33 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 }
 
 /* ---- the report, and life ---- */
+
+bool pg_pr_lun_ready(struct pg_pr *p, const char *volume, uint32_t tid, uint64_t lun, char *why,
+		     size_t len)
+{
+	const struct pr_conn *c = p ? p->conns : NULL;
+
+	if (!p) {
+		snprintf(why, len, "waiting for the reservation state: the agent has no pr socket "
+			 "(its log says why), so the LUN's module (pr=cluster) cannot get it");
+		return false;
+	}
+	while (c && !(c->vol && !strcmp(c->vol->id, volume) && c->tid == tid && c->lun == lun))
+		c = c->next;
+	if (!c)
+		snprintf(why, len, "waiting for the reservation state: LUN %u:%llu's module has "
+			 "not said HELLO on %s yet", tid, (unsigned long long)lun, p->path);
+	else if (c->acked < 0)
+		snprintf(why, len, "waiting for the reservation state: the manager has not "
+			 "brought volume %s's state to LUN %u:%llu yet", volume, tid,
+			 (unsigned long long)lun);
+	else if (left_ms(c->vol) <= 0)
+		snprintf(why, len, "waiting for the reservation state: LUN %u:%llu's state is "
+			 "not valid (the manager has not renewed it)", tid, (unsigned long long)lun);
+	else
+		return true;
+	return false;
+}
 
 json_object *pg_pr_report(struct pg_pr *p)
 {

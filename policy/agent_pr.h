@@ -31,6 +31,8 @@
 
 #include <event2/event.h>
 #include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "client.h"
 #include "http.h"
@@ -43,7 +45,8 @@
 struct pg_pr_opts {
 	const char *socket_path;	/* NULL: PG_PR_SOCKET */
 	struct pa_aclient *client;	/* the agent's, to the manager */
-	void (*report_now)(void *arg);	/* the modules' volumes changed: report */
+	void (*report_now)(void *arg);	/* the modules' volumes changed, or a LUN
+					 * got or lost its valid state: report */
 	void *report_arg;
 	pa_log_fn log;			/* NULL: stderr */
 	void *log_arg;
@@ -60,6 +63,17 @@ void pg_pr_free(struct pg_pr *p);
 /* The report's "pr": [{"volume","tid","lun"}] of the LUNs that said
  * HELLO (a new array). */
 json_object *pg_pr_report(struct pg_pr *p);
+/*
+ * Whether LUN tid:lun of volume (its image's volume id) serves a valid
+ * reservation state: its module said HELLO, acked a state, and the
+ * validity the agent handed it has not run out.  Until then the module
+ * answers NOT READY (04/01) to what a reservation could refuse, TEST UNIT
+ * READY too, so the volume is not ready on this node.  false with why (p
+ * NULL: the agent has no socket).  The agent is told (report_now) when a
+ * LUN's answer turns, but for a validity that runs out unrenewed.
+ */
+bool pg_pr_lun_ready(struct pg_pr *p, const char *volume, uint32_t tid, uint64_t lun, char *why,
+		     size_t len);
 /* The desired state's answer: its "pr" object, by volume id, brings each
  * volume's state; newer generations are pushed to their LUNs. */
 void pg_pr_desired(struct pg_pr *p, json_object *reply);

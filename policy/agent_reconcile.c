@@ -293,6 +293,7 @@ int pg_reconcile(const struct pg_reconcile_opts *o, const struct pg_desired *d, 
 	struct pg_actual actual = { 0 };
 	struct pg_plan plan = { 0 };
 	json_object *record = NULL;
+	char why[PG_ERROR_MAX];
 	size_t nwant = 0, failed;
 	int rc = -1, plan_failed = 0;
 
@@ -329,6 +330,13 @@ int pg_reconcile(const struct pg_reconcile_opts *o, const struct pg_desired *d, 
 		w->grow_to = grow[i].grow_to;
 		w->file_bytes = grow[i].file_bytes;
 		w->reread = grow[i].reread;
+		/* the options as this node's tgtd gets them (its agent's
+		 * pr_socket): planned and recorded so, compared so */
+		if (img_ok[i] && pg_bsopts_for_node(v->lun.bsopts, o->pr_socket, w->bsopts,
+						    sizeof(w->bsopts), why, sizeof(why))) {
+			set(&results[i], PG_VOL_FAILED, why);
+			img_ok[i] = false;
+		}
 		if (!img_ok[i]) {
 			/* keep what tgtd serves for it, as it is */
 			const struct pg_lun *l = actual_lun(&actual, w->iqn, w->lun);

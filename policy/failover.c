@@ -264,7 +264,7 @@ int pm_volume_promote(struct pm_manager *m, const char *name, const char *to_id,
 		if (i != pt)
 			fprintf(b, "%smirror=%s", ftell(b) > 0 ? ";" : "",
 				i == p0 ? old_url : pm_str(json_object_array_get_idx(parts, i), "url"));
-	fprintf(b, ";lease=on");
+	fprintf(b, ";lease=on;" PM_SERVING_PR);
 	fclose(b);
 	json_object_object_get_ex(desired[pt], "lun", &newl);
 	if (!json_object_object_get_ex(desired[p0], "lun", &oldl) || !oldl) {

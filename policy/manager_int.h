@@ -32,6 +32,13 @@
 #define PM_COPIES_MAX	5		/* a primary and up to four legs (mirror.md) */
 #define PM_PARTS_MAX	16		/* an integrated volume's parts (the module joins 16) */
 #define PM_IQN_BASE	"iqn.2026-11.org.lunlink.cluster"
+/* the last option of every LUN that serves a volume to hosts: its
+ * persistent reservations are the volume's, kept by the manager
+ * (volume_pr.c), so that they follow a switchover or a failover to another
+ * node's copy.  The module names the state by its image's volume id, the
+ * one every copy is made with.  Legs and integrated parts are served to
+ * the primary's module alone and keep the module's default, pr=local. */
+#define PM_SERVING_PR	"pr=cluster"
 #define PM_CLUSTER_LEN	15		/* hex digits of the cluster's id in a WWID */
 #define PM_CHAP_USER_LEN	12	/* "ll-" and 9 random */
 #define PM_CHAP_SECRET_LEN	16	/* iSCSI wants 12 to 16 bytes (RFC 3720 8.2.1) */
@@ -297,8 +304,8 @@ size_t pm_volume_parts(json_object *vol, json_object **parts);
 
 /* vol's "identity": scsi_sn, scsi_id (NAA type 6 as tgt makes it), wwid. */
 void pm_volume_identity(struct pm_manager *m, json_object *vol);
-/* An integrated volume's serving bsopts: extent=URL:0:LEN per other part
- * (malloc'd). */
+/* An integrated volume's serving bsopts: extent=URL:0:LEN per other part,
+ * then PM_SERVING_PR (malloc'd). */
 char *pm_integrated_bsopts(json_object *vol);
 
 /* One node's desired state of a volume: NULL deletes the key. */

@@ -193,6 +193,20 @@ void pg_plan_free(struct pg_plan *plan);
  * (options are separated by ';'). */
 bool pg_bsopts_has(const char *bsopts, const char *opt);
 
+/*
+ * bsopts as this node's tgtd is to get them: a LUN that keeps its volume's
+ * reservations with the cluster (pr=cluster) and names no pr_socket= gets
+ * ";pr_socket=PR_SOCKET" appended, so that its module reaches this node's
+ * agent, wherever its configuration put the socket.  Anything else (no
+ * pr=cluster, a pr_socket= given, pr_socket NULL) is copied as it is.
+ * The agent plans, records and compares these, never the manager's, so a
+ * LUN it made is not seen as changed at the next round.  0, or -1 with
+ * err: the result longer than outlen - 1 (PG_BSOPTS_MAX), or a socket path
+ * bsopts cannot carry (a ';', ',' or space, or not printable).
+ */
+int pg_bsopts_for_node(const char *bsopts, const char *pr_socket, char *out, size_t outlen,
+		       char *err, size_t errlen);
+
 /* A write lease the manager granted, to push to the LUN serving a
  * doubled volume's primary (agent_lease.c). */
 struct pg_lease_push {

@@ -467,6 +467,43 @@ bool pg_bsopts_has(const char *bsopts, const char *opt)
 	return false;
 }
 
+/* Whether bsopts hold an option named key ("pr_socket"), whatever its value. */
+static bool bsopts_has_key(const char *bsopts, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = bsopts; n && (p = strstr(p, key)); p++)
+		if ((p == bsopts || p[-1] == ';') && p[n] == '=')
+			return true;
+	return false;
+}
+
+int pg_bsopts_for_node(const char *bsopts, const char *pr_socket, char *out, size_t outlen,
+		       char *err, size_t errlen)
+{
+	int n;
+
+	if (!pr_socket || !pg_bsopts_has(bsopts, "pr=cluster") ||
+	    bsopts_has_key(bsopts, "pr_socket")) {
+		n = snprintf(out, outlen, "%s", bsopts);
+	} else {
+		for (const char *c = pr_socket; *c; c++)
+			if (*c <= ' ' || *c > '~' || *c == ';' || *c == ',') {
+				snprintf(err, errlen, "the agent's pr_socket '%.200s' cannot go in "
+					 "bsopts (they take no ';', ',', space or unprintable "
+					 "character): set pr_socket to another path", pr_socket);
+				return -1;
+			}
+		n = snprintf(out, outlen, "%s;pr_socket=%s", bsopts, pr_socket);
+	}
+	if (n < 0 || (size_t)n >= outlen) {
+		snprintf(err, errlen, "bsopts '%.200s' with pr_socket=%.200s are longer than the %zu "
+			 "characters tgtd takes", bsopts, pr_socket ? pr_socket : "", outlen - 1);
+		return -1;
+	}
+	return 0;
+}
+
 int64_t pg_mono_ms(void)
 {
 	struct timespec ts;

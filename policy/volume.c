@@ -25,6 +25,11 @@
  *    first, then each other node's part, a plain file it exports as a
  *    plain LUN, joined with extent=iscsi://... in the serving LUN.
  *
+ * Every LUN that serves a volume to hosts ends its bsopts with pr=cluster
+ * (PM_SERVING_PR): its reservations are the volume's, not the node's, and
+ * follow it to another node.  Its image is a lunlink image made with the
+ * volume's image_volume_id, which names the state; legs and parts are not.
+ *
  * Placement: each copy or part on a different online node, in that node's
  * dir area with the most free space (divided: the least that holds it);
  * the nodes with the most free space first, or those the request names
@@ -511,9 +516,9 @@ char *pm_integrated_bsopts(json_object *vol)
 	for (size_t i = 1; parts && i < json_object_array_length(parts); i++) {
 		json_object *p = json_object_array_get_idx(parts, i);
 
-		fprintf(b, "%sextent=%s:0:%" PRId64, i > 1 ? ";" : "", pm_str(p, "url"),
-			pm_int(p, "size"));
+		fprintf(b, "extent=%s:0:%" PRId64 ";", pm_str(p, "url"), pm_int(p, "size"));
 	}
+	fprintf(b, PM_SERVING_PR);
 	fclose(b);
 	return out;
 }
@@ -553,8 +558,10 @@ static void compose(json_object *vol, struct place *pl, size_t n, json_object **
 			 * holds the volume's write lease (lease.c) */
 			if (b && n > 1)
 				fprintf(b, ";lease=on");
-			if (b)
+			if (b) {
+				fprintf(b, "%s" PM_SERVING_PR, ftell(b) > 0 ? ";" : "");
 				fclose(b);
+			}
 			b = NULL;
 			l = lun(iqn, path, "lunlink", bsopts ? bsopts : "", size);
 			serving_lun(vol, l);

@@ -124,9 +124,12 @@ static void setup(void)
 		    "{\"name\":\"s\",\"way\":\"single\",\"size\":\"1G\",\"on\":[\"db1\"]}", NULL, NULL),
 	       201, "a single volume s on db1");
 	like(desired_bsopts(0, "m"), "mirror=iscsi://127.0.0.2:3260/", "db1 serves m with mirror=");
-	like(desired_bsopts(0, "m"), "/1;lease=on", "... and lease=on after it");
-	is_str(desired_bsopts(1, "m"), "raw=on", "db2 exports its leg raw, with no lease");
-	is_str(desired_bsopts(0, "s"), "", "the single volume has no lease=on");
+	like(desired_bsopts(0, "m"), "/1;lease=on;pr=cluster",
+	     "... and lease=on after it, then pr=cluster: its reservations are the volume's");
+	is_str(desired_bsopts(1, "m"), "raw=on", "db2 exports its leg raw, with no lease and its "
+	       "module's own reservations");
+	is_str(desired_bsopts(0, "s"), "pr=cluster", "the single volume has no lease=on, and its "
+	       "reservations are the cluster's");
 }
 
 static int64_t epoch1;
@@ -552,9 +555,10 @@ static void test_switchover(void)
 	is_str(jstr(member(v, "last_failover"), "kind"), "switchover", "the volume records it");
 	d = desired_of(1);
 	l = member(d, "lun");
-	snprintf(want, sizeof(want), "-leg-%s/1;lease=on", jstr(p, "node"));
+	snprintf(want, sizeof(want), "-leg-%s/1;lease=on;pr=cluster", jstr(p, "node"));
 	ok(!strncmp(jstr(l, "bsopts"), "mirror=iscsi://127.0.0.1:3260/", 30) &&
-	   strstr(jstr(l, "bsopts"), want), "db2 serves it with mirror= to db1's image and lease=on");
+	   strstr(jstr(l, "bsopts"), want), "db2 serves it with mirror= to db1's image, lease=on "
+	   "and pr=cluster (the reservations follow the volume)");
 	ok(strlen(jstr(l, "scsi_id")) == 32, "... with the volume's identity");
 	json_object_put(d);
 	d = desired_of(0);

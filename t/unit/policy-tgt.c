@@ -644,6 +644,84 @@ static void test_record_round_trip(void)
 		free(w[k].acl);
 }
 
+/* ---- pr=cluster LUNs: the agent's pr_socket (pg_bsopts_for_node) ------ */
+
+static const struct {
+	const char *name, *bsopts, *socket, *want;
+} for_node_rows[] = {
+	{ "a serving LUN of a single volume gets the agent's socket", "pr=cluster",
+	  "/run/lunlink/pr.sock", "pr=cluster;pr_socket=/run/lunlink/pr.sock" },
+	{ "a doubled volume's primary: after its other options",
+	  "mirror=iscsi://10.0.0.6:3260/" P "m-leg-2/1;lease=on;pr=cluster", "/tmp/n2/pr.sock",
+	  "mirror=iscsi://10.0.0.6:3260/" P "m-leg-2/1;lease=on;pr=cluster;pr_socket=/tmp/n2/pr.sock" },
+	{ "pr=cluster anywhere among the options", "pr=cluster;io=threads", "/s",
+	  "pr=cluster;io=threads;pr_socket=/s" },
+	{ "a leg (raw=on): as it is", "raw=on", "/s", "raw=on" },
+	{ "no options: none", "", "/s", "" },
+	{ "pr=local: as it is", "pr=local", "/s", "pr=local" },
+	{ "not the option pr=cluster, only like it", "xpr=cluster;pr=clusters", "/s",
+	  "xpr=cluster;pr=clusters" },
+	{ "a pr_socket= given is kept, not doubled", "pr=cluster;pr_socket=/other.sock", "/s",
+	  "pr=cluster;pr_socket=/other.sock" },
+	{ "no socket (agent-tool): as it is", "pr=cluster", NULL, "pr=cluster" },
+};
+
+static void test_bsopts_for_node(void)
+{
+	char out[PG_BSOPTS_MAX + 1], err[512], big[PG_BSOPTS_MAX + 1];
+	const struct row *r = &rows[0];
+	struct pg_want_lun w[4];
+	struct pg_actual a;
+	struct pg_plan plan;
+	json_object *rec;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(for_node_rows) / sizeof(for_node_rows[0]); i++) {
+		is_int(pg_bsopts_for_node(for_node_rows[i].bsopts, for_node_rows[i].socket, out,
+					  sizeof(out), err, sizeof(err)), 0, "%s", for_node_rows[i].name);
+		is_str(out, for_node_rows[i].want, "%s: the options", for_node_rows[i].name);
+	}
+	is_int(pg_bsopts_for_node("pr=cluster", "/run/a;b.sock", out, sizeof(out), err,
+				  sizeof(err)), -1, "a socket path with ';' is refused");
+	like(err, "pr_socket '/run/a;b.sock' cannot go in bsopts", "... naming it");
+	is_int(pg_bsopts_for_node("pr=cluster", "/run/a b", out, sizeof(out), err, sizeof(err)), -1,
+	       "one with a space too");
+	is_int(pg_bsopts_for_node("pr=cluster", "/run/a,b", out, sizeof(out), err, sizeof(err)), -1,
+	       "one with a ',' too");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "pr=cluster;io=", 14);
+	is_int(pg_bsopts_for_node(big + 20, "/run/lunlink/pr.sock", out, sizeof(out), err,
+				  sizeof(err)), 0, "options without pr=cluster near the limit: as they are");
+	big[PG_BSOPTS_MAX - 10] = '\0';
+	is_int(pg_bsopts_for_node(big, "/run/lunlink/pr.sock", out, sizeof(out), err, sizeof(err)),
+	       -1, "options that the socket would take past the limit are refused");
+	like(err, "longer than the 1023 characters tgtd takes", "... saying so");
+
+	/* recorded as applied, compared as applied: no change the next round */
+	n = build_want(r, w);
+	pg_bsopts_for_node("pr=cluster", "/run/n1/pr.sock", w[0].bsopts, sizeof(w[0].bsopts), err,
+			   sizeof(err));
+	rec = pg_record_json(w, n);
+	build_actual(&rows[1], &a);
+	pg_actual_recall(&a, rec);
+	is_int(pg_plan_make(&a, w, n, P, &plan, err, sizeof(err)), 0, "planned");
+	is_int(plan.n, 0, "a pr=cluster LUN made with the agent's socket: nothing to do next round");
+	pg_plan_free(&plan);
+	pg_actual_free(&a);
+	build_actual(&rows[1], &a);
+	pg_actual_recall(&a, rec);
+	pg_bsopts_for_node("pr=cluster", "/run/n1/other.sock", w[0].bsopts, sizeof(w[0].bsopts),
+			   err, sizeof(err));
+	is_int(pg_plan_make(&a, w, n, P, &plan, err, sizeof(err)), 0, "planned");
+	is_int(plan.n, 2, "the agent's socket moved: the LUN is made again, so its module finds it");
+	pg_plan_free(&plan);
+	pg_actual_free(&a);
+	json_object_put(rec);
+	for (size_t k = 0; k < n; k++)
+		free(w[k].acl);
+}
+
 /* ---- the desired state's newer fields (agent_desired.c) -------------- */
 
 #define VID "0123456789abcdef0123456789abcdef"
@@ -845,6 +923,7 @@ int main(int argc, char **argv)
 	test_desired();
 	test_planner();
 	test_record_round_trip();
+	test_bsopts_for_node();
 	test_lease_plan();
 	test_lease_apply();
 	free(self);

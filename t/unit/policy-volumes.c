@@ -135,8 +135,9 @@ static void test_divided(void)
 	json_object_put(r);
 	d = desired(0);
 	ok(desired_vol(d, "d1") && desired_vol(d, "d2"), "db1 is to make both");
-	is_str(jstr(member(desired_vol(d, "d2"), "lun"), "bsopts"), "",
-	       "... each its own image and plain lunlink LUN (no window)");
+	is_str(jstr(member(desired_vol(d, "d2"), "lun"), "bsopts"), "pr=cluster",
+	       "... each its own image and plain lunlink LUN (no window), its reservations the "
+	       "cluster's");
 	json_object_put(d);
 	actual(0, "d1", "ready", NULL);
 	actual(0, "d2", "ready", NULL);
@@ -195,7 +196,15 @@ static void test_integrated(void)
 	snprintf(want, sizeof(want), "extent=iscsi://127.0.0.2:3260/iqn.2026-11.org.lunlink.cluster:vol-");
 	like(jstr(l, "bsopts"), want, "db1 serves it with extent= to db2's part");
 	like(jstr(l, "bsopts"), ":0:5368709120;extent=iscsi://127.0.0.3:3260/", "... then db3's");
-	like(jstr(l, "bsopts"), "/1:0:3221225472", "... each with its length");
+	like(jstr(l, "bsopts"), "/1:0:3221225472;pr=cluster", "... each with its length, then "
+	     "pr=cluster");
+	{
+		json_object *d2 = desired(1);
+
+		is_str(jstr(member(desired_vol(d2, "big"), "lun"), "bsopts"), "",
+		       "db2's part is a plain rdwr LUN, no pr=cluster (the serving node's alone)");
+		json_object_put(d2);
+	}
 	is_int(pm_int(l, "size"), 18 * G, "the serving LUN's size is the volume's");
 	r = volume_shown("big");
 	is_str(jstr(l, "scsi_id"), jstr(member(r, "identity"), "scsi_id"),
@@ -328,8 +337,8 @@ static void test_resize_integrated(void)
 	actual(2, "big", "ready", NULL);
 	report_all();
 	d = desired(0);
-	like(jstr(member(desired_vol(d, "big"), "lun"), "bsopts"), "/1:0:4294967296",
-	     "the last part grown, the serving LUN's last extent is 4G");
+	like(jstr(member(desired_vol(d, "big"), "lun"), "bsopts"), "/1:0:4294967296;pr=cluster",
+	     "the last part grown, the serving LUN's last extent is 4G, still with pr=cluster");
 	is_int(pm_int(member(desired_vol(d, "big"), "lun"), "size"), 19 * G, "... and its size 19G");
 	json_object_put(d);
 	snprintf(extra, sizeof(extra), "{\"size\":%lld}", 19 * G);
