@@ -82,7 +82,7 @@ test_expect_success 'three nodes; a doubled volume served by node 2, its leg on 
 	wwid=$(vol_field .identity.wwid) &&
 	ctl lend v --to $CLIENT &&
 	url2=$(lent_url v) &&
-	wait_for 30 "$IO" "$url2" capacity &&
+	wait_for 30 timeout -s KILL 5 "$IO" "$url2" capacity &&
 	head -c 512 /dev/zero >blk0 &&
 	wait_for 15 timeout -s KILL 3 "$IO" "$url2" write 0 blk0 &&
 	wait_for 15 eval "test \"\$(leg_of n3 promotable)\" = true" &&
@@ -151,6 +151,13 @@ old_leg_settled() {
 	test "$(leg_state_in "$B_STATUS" 1)" = refused
 }
 
+# old_leg_generation: node 2's leg has reported its generation, in $g;
+# recorded_generations: every generation the manager recorded for the
+# volume, from its lease record's events in events.json
+old_leg_generation() { g=$(leg_of n2 generation) && test ${#g} = 16; }
+recorded_generations() {
+	jq -r ".events[] | select(.key == \"/lunlink/leases/v\") | .value.generation // empty" events.json | sort -u
+}
 # summaries_bounded LOG: tgtd's summaries of the errors it did not say one
 # by one ("N more like the messages above ... in the last S s") each cover
 # at most a minute (a held write failed in the tick that then read an
@@ -177,7 +184,11 @@ test_expect_success 'the partition healed: node 2 comes back as node 3'"'"'s leg
 		grep "^leg 1 " "$B_STATUS" &&
 		test_grep "refused: split brain\|refused: the leg is newer" "$N3_LOG" &&
 		test_grep "resolve=discard-leg" "$N3_LOG" &&
-		measured "node 3 refused node 2'"'"'s copy (its generation $(leg_of n2 generation), never recorded): resolve=discard-leg, as its log says" &&
+		wait_for 15 old_leg_generation &&
+		ctl --json events --since 0 >events.json &&
+		test "$(recorded_generations | grep -c .)" -gt 0 &&
+		! recorded_generations | grep -qx "$g" &&
+		measured "node 3 refused node 2'"'"'s copy (its generation $g, never recorded): resolve=discard-leg, as its log says" &&
 		tgtadm_on N3 --lld iscsi --mode logicalunit --op update --tid "$tid3" --lun 1 --params resolve=discard-leg
 	fi &&
 	wait_for 120 eval "test \"\$(leg_of n2 promotable)\" = true" &&
@@ -189,7 +200,7 @@ test_expect_success 'the partition healed: node 2 comes back as node 3'"'"'s leg
 	wait_for 30 writes_at_least n3 acked "$t_heal" $((n + 20)) &&
 	writer_stop &&
 	measured "writes: $(grep -c ^acked wlog) acknowledged, $(grep -c ^not wlog) not" &&
-	"$IO" "$url3" sync &&
+	timeout -s KILL 10 "$IO" "$url3" sync &&
 	for p in "$N1_PID" "$N2_PID" "$N3_PID" "$MGR_PID" "$AGENT2_PID" "$AGENT3_PID"; do
 		kill -0 "$p" || return 1
 	done
