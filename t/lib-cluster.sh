@@ -54,6 +54,33 @@ node_addr() { echo "$CL_NET.$(($1 + 1))"; }
 node_cut() { ip link set "llv$CL_ID$1" down; }
 node_heal() { ip link set "llv$CL_ID$1" up; }
 
+# node_isolate I: node I and the other nodes stop reaching each other,
+# silently (each sends the other's frames to a MAC nobody has: no reset,
+# no ICMP, as when the switch between them fails), while the tests' side
+# still reaches every node: a client that sees both halves of a split.
+# node_rejoin I ends it (the addresses resolved again).
+CL_VOID_MAC=02:00:00:00:00:01
+node_isolate() {
+	local j=1
+	while [ "$j" -le "$CL_N" ]; do
+		[ "$j" = "$1" ] ||
+		{ ip -n "$(node_ns "$1")" neigh replace "$(node_addr "$j")" lladdr $CL_VOID_MAC dev eth0 nud permanent &&
+		  ip -n "$(node_ns "$j")" neigh replace "$(node_addr "$1")" lladdr $CL_VOID_MAC dev eth0 nud permanent; } ||
+			return 1
+		j=$((j + 1))
+	done
+}
+node_rejoin() {
+	local j=1
+	while [ "$j" -le "$CL_N" ]; do
+		[ "$j" = "$1" ] ||
+		{ ip -n "$(node_ns "$1")" neigh del "$(node_addr "$j")" dev eth0 &&
+		  ip -n "$(node_ns "$j")" neigh del "$(node_addr "$1")" dev eth0; } ||
+			return 1
+		j=$((j + 1))
+	done
+}
+
 # node_exec I CMD...: run CMD in node I's namespace
 node_exec() {
 	local i=$1

@@ -183,7 +183,9 @@ static void tick(int fd, int events, void *data)
 	 * gate may have opened (or shut) for the writes held */
 	if (m->l->opts.lease)
 		ll_mirror_lease_changed(m);
-	if (m->quiet && now - m->quiet_since >= LOCAL_MSG_MS) {
+	/* quiet_since may be later than now: an error counted in this very
+	 * tick (a held write failed just above) reads the clock again */
+	if (m->quiet && now >= m->quiet_since + LOCAL_MSG_MS) {
 		m_err(m, "%" PRIu64 " more like the messages above (local I/O errors, failed "
 		       "metadata writes, refused or unrecorded writes, failed repairs, writes "
 		       "failed for the lease) in the last %" PRIu64 " s; %" PRIu64 " region(s) "
