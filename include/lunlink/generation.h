@@ -53,6 +53,11 @@ enum ll_gen_verdict {
 	LL_GEN_NEWER,		/* this copy's generation is an earlier one of the leg's:
 				 * it went on without this copy: refused */
 	LL_GEN_SPLIT,		/* neither came from the other: split brain: refused */
+	/* newer or split, but this copy's generation is the one the policy
+	 * manager recorded (the lease's GENERATION): the leg's own were never
+	 * recorded, so no write of them was acknowledged: resynced whole, its
+	 * superblock at generation 0 first, as resolve=discard-leg does */
+	LL_GEN_UNRECORDED,
 };
 
 /* Which copy id the leg has from now on (for the verdicts with
@@ -83,6 +88,10 @@ struct ll_gen_facts {
 	int me_blank;			/* this copy is still the zeros create left (its
 					 * mark is off its disk once served: the mirror
 					 * remembers it until the first write) */
+	uint64_t recorded;		/* the generation the policy manager recorded for
+					 * this volume (lease=...:GENERATION), 0 if none:
+					 * when it is this copy's, a newer or split leg
+					 * is LL_GEN_UNRECORDED, not refused */
 	int tid;			/* the LUN, for the commands a refusal names */
 	uint64_t lun;
 };

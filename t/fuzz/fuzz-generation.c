@@ -6,11 +6,14 @@
  * starts as this copy's (a valid one) and the input patches it: byte 0
  * holds flags (bit 0 resolve=discard-leg, bit 1 this copy still blank,
  * bit 2 recompute the checksum after patching, so that the verdict is
- * reached rather than the checksum refusal), then each 3 bytes patch one
+ * reached rather than the checksum refusal, bit 3 the lease names this
+ * copy's generation as recorded, bit 4 another one), then each 3 bytes patch one
  * byte (a 12-bit offset, a value).  Invariants: a verdict with a name; a
  * refusal copies nothing, says why, and is the only kind that may be split;
  * a leg taken is identified as a copy of this volume; the reason fits and
- * ends; a twin names another leg; only blank copies are in sync with no copy.
+ * ends; a twin names another leg; only blank copies are in sync with no copy;
+ * a leg is found never recorded only when this copy's generation is the
+ * recorded one, and is then resynced whole.
  */
 #include "lunlink/generation.h"
 #include "lunlink/image.h"
@@ -56,6 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	f.discard = data[0] & 1;
 	f.me_blank = !!(data[0] & 2);
+	f.recorded = data[0] & 8 ? me.gen_current : data[0] & 16 ? 0x22 : 0;
 	ll_image_encode(&me, sb);
 	for (i = 1; i + 3 <= size; i += 3)
 		sb[((size_t)data[i] << 4 | data[i + 1] >> 4) % (LL_IMAGE_SB_SIZE - 4)] = data[i + 2];
@@ -80,6 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(r.identified && f.sb == 1);
 	if (r.identified && r.copy_id == LL_GEN_ID_TWIN)
 		check(r.twin < f.nleg_ids && ids[r.twin] == leg.copy_id);
+	if (r.verdict == LL_GEN_UNRECORDED)
+		check(f.recorded == me.gen_current && r.whole && r.unsynced_first && !r.refused);
 	if (r.verdict == LL_GEN_BLANK)
 		check(f.me_blank && !f.discard && !r.whole);
 	return 0;

@@ -37,6 +37,7 @@ struct row {
 	uint64_t leg_max;
 	int other_volume;
 	uint64_t others[2];	/* the copies the other legs hold */
+	uint64_t recorded;	/* the lease's GENERATION: the manager recorded it */
 	int discard;
 	int tid;
 	uint64_t lun;
@@ -80,6 +81,10 @@ struct row {
 #define STALE_ALL_NOTE \
 	"its superblock says more regions of it are stale than its list holds (its disk " \
 	"failed writes when it was a primary): all of it is resynced"
+#define UNRECORDED(leg, me)							\
+	"it has generation " leg ", which the policy manager never recorded (this "	\
+	"copy's " me " is the one it recorded, in the lease): no write of it was "	\
+	"acknowledged, so it is overwritten by a full resync from this copy"
 
 static const struct row rows[] = {
 	/* ---- fresh, discarded: taken, resynced whole ---- */
@@ -232,6 +237,28 @@ static const struct row rows[] = {
 	  .verdict = LL_GEN_SPLIT, .refused = 1, .split = 1, .identified = 1,
 	  .why = CURE_SPLIT("0000000000000077", "0000000000000033", "0000000000000000") },
 
+	/* ---- the lease names the generation the manager recorded ---- */
+	{ "newer, this copy's generation the recorded one: the leg's never was, whole",
+	  /* t3765 (the partitioned primary's copy back as a leg), t3760 (a close
+	   * whose leg flush went unanswered started a generation) */
+	  AT_G3, LEG_AT(G4), .leg_hist = { G3, G2 }, .recorded = G3,
+	  .verdict = LL_GEN_UNRECORDED, .whole = 1, .unsynced_first = 1, .identified = 1,
+	  .why = UNRECORDED("0000000000000044", "0000000000000033") },
+	{ "split, this copy's generation the recorded one: the leg's never was, whole",
+	  /* t3765: the new primary began a generation of its own meanwhile */
+	  AT_G3, LEG_AT(LONE), .leg_hist = { G2, G1 }, .me_bitmap = G2, .recorded = G3,
+	  .verdict = LL_GEN_UNRECORDED, .whole = 1, .unsynced_first = 1, .identified = 1,
+	  .why = UNRECORDED("0000000000000099", "0000000000000033") },
+	{ "newer, another generation recorded (this copy's is not yet): refused",
+	  /* none: a probe while this copy's new generation waits for the manager */
+	  AT_G3, LEG_AT(G4), .leg_hist = { G3, G2 }, .recorded = G2,
+	  .verdict = LL_GEN_NEWER, .refused = 1, .split = 1, .identified = 1,
+	  .why = CURE_NEWER("0000000000000044", "0000000000000033", "1", "1") },
+	{ "the recorded generation does not touch a leg that is behind",
+	  /* t3760: the old primary back as a leg, at the map's generation */
+	  AT_G3, LEG_AT(G2), .me_bitmap = G2, .recorded = G3,
+	  .verdict = LL_GEN_MAP, .identified = 1, .why = "" },
+
 	/* ---- which copy the leg is ---- */
 	{ "no copy id (an older lunlink made it): a new one",
 	  /* none: every image the tests make has one */
@@ -284,6 +311,7 @@ static void check_row(const struct row *w, const struct ll_image *base)
 	struct ll_gen_facts f = {
 		.me = &me, .leg = &leg, .sb = 1, .leg_ids = w->others, .nleg_ids = 2,
 		.discard = w->discard, .tid = w->tid ? w->tid : 1, .lun = w->lun ? w->lun : 1,
+		.recorded = w->recorded,
 	};
 	struct ll_gen_result r;
 
@@ -358,7 +386,7 @@ int main(void)
 	ok(!ll_gen_in_history(&base, 0), "0 never is, though the empty slots hold it");
 
 	/* every verdict has a name */
-	for (int v = LL_GEN_RAW; v <= LL_GEN_SPLIT; v++)
+	for (int v = LL_GEN_RAW; v <= LL_GEN_UNRECORDED; v++)
 		ok(strcmp(ll_gen_name(v), "?"), "verdict %d is named: %s", v, ll_gen_name(v));
 	is_str(ll_gen_name((enum ll_gen_verdict)99), "?", "an unknown verdict is '?'");
 	return done_testing();

@@ -35,6 +35,7 @@ static const char *const verdict_name[] = {
 	[LL_GEN_EARLIER] = "an earlier generation",
 	[LL_GEN_NEWER] = "newer",
 	[LL_GEN_SPLIT] = "split brain",
+	[LL_GEN_UNRECORDED] = "never recorded",
 };
 
 const char *ll_gen_name(enum ll_gen_verdict v)
@@ -191,6 +192,18 @@ enum ll_gen_verdict ll_gen_compare(const struct ll_gen_facts *f, struct ll_gen_r
 			       "one of this copy's (now %016" PRIx64 "): it is behind by writes no "
 			       "map here records, so all of it is resynced", leg->gen_current,
 			       me->gen_current);
+	}
+	if (f->recorded && f->recorded == me->gen_current) {
+		/* the manager holds writes of a generation until it has
+		 * recorded it, and records only its lease holder's: the leg's
+		 * own were never recorded, so they hold no acknowledged write */
+		r->whole = 1;
+		r->unsynced_first = 1;
+		return verdict(r, LL_GEN_UNRECORDED, "it has generation %016" PRIx64 ", which "
+			       "the policy manager never recorded (this copy's %016" PRIx64 " is "
+			       "the one it recorded, in the lease): no write of it was "
+			       "acknowledged, so it is overwritten by a full resync from this copy",
+			       leg->gen_current, me->gen_current);
 	}
 	r->split = 1;
 	if (ll_gen_in_history(leg, me->gen_current))

@@ -236,6 +236,13 @@ int ll_lease_legs_may_write(const struct ll_mirror *m, uint64_t now)
 	return !m->l->opts.lease || valid(&m->l->lease, now);
 }
 
+uint64_t ll_lease_recorded_gen(const struct ll_mirror *m, uint64_t now)
+{
+	const struct ll_lease *ls = &m->l->lease;
+
+	return m->l->opts.lease && ls->gen_check && valid(ls, now) ? ls->gen_confirmed : 0;
+}
+
 /* ---- held writes ----------------------------------------------------------- */
 
 static void say_failed(struct ll_mirror *m, const struct ll_io *io, const char *why)
@@ -437,6 +444,10 @@ int ll_mirror_lease_changed(struct ll_mirror *m)
 		if (leg_is(g, LEG_UP) || leg_is(g, LEG_SYNCING))
 			ll_fence_start(g, 0);
 	}
+	/* a leg refused as newer or split before the manager recorded this
+	 * copy's generation: its own generations were never recorded */
+	if (ll_lease_recorded_gen(m, ll_now_ms()) == m->image->gen_current)
+		ll_mirror_reprobe_split_legs(m);
 	ll_lease_waiters_run(m);
 	return 1;
 }

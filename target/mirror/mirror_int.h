@@ -530,6 +530,14 @@ void ll_verify_next(struct ll_leg *g);
 enum ll_gate { LL_GATE_GO, LL_GATE_WAIT, LL_GATE_FAIL };
 enum ll_gate ll_lease_gate(struct ll_mirror *m, uint64_t now);
 int ll_lease_legs_may_write(const struct ll_mirror *m, uint64_t now);
+/* The generation the manager recorded (lease=...:GENERATION) while the
+ * lease is valid at now, else 0: a leg's generation that departs from this
+ * copy's, when this copy's is that one, was never recorded (generation.c,
+ * LL_GEN_UNRECORDED) */
+uint64_t ll_lease_recorded_gen(const struct ll_mirror *m, uint64_t now);
+/* The legs refused as newer or split are probed again: the lease now names
+ * this copy's generation as the recorded one.  How many. */
+int ll_mirror_reprobe_split_legs(struct ll_mirror *m);
 int ll_lease_hold_submit(struct ll_mirror *m, struct ll_io *io, int local_fault);
 int ll_lease_hold_ack(struct fan *f);
 void ll_lease_waiters_run(struct ll_mirror *m);

@@ -38,14 +38,15 @@ static const char *const verdict_word[] = {
 	[LL_GEN_BLANK] = "blank", [LL_GEN_FOREIGN] = "foreign",
 	[LL_GEN_UNFINISHED] = "unfinished", [LL_GEN_CURRENT] = "current", [LL_GEN_MAP] = "map",
 	[LL_GEN_EARLIER] = "earlier", [LL_GEN_NEWER] = "newer", [LL_GEN_SPLIT] = "split",
+	[LL_GEN_UNRECORDED] = "unrecorded",
 };
-_Static_assert(sizeof(verdict_word) / sizeof(verdict_word[0]) == LL_GEN_SPLIT + 1,
+_Static_assert(sizeof(verdict_word) / sizeof(verdict_word[0]) == LL_GEN_UNRECORDED + 1,
 	       "verdict_word has a word for each verdict");
 
 /* The verdict on the leg at its last probe: "none" before one. */
 const char *ll_leg_verdict_name(const struct ll_leg *g)
 {
-	return g->verdict > 0 && g->verdict <= LL_GEN_SPLIT + 1 ? verdict_word[g->verdict - 1]
+	return g->verdict > 0 && g->verdict <= LL_GEN_UNRECORDED + 1 ? verdict_word[g->verdict - 1]
 		: "none";
 }
 
@@ -639,7 +640,7 @@ static void probed_sb(struct iscsi_context *iscsi, int status, void *data, void 
 	struct ll_gen_facts f = {
 		.me = m->image, .leg = &leg, .leg_ids = ids, .nleg_ids = m->nlegs,
 		.discard = g->discard, .tid = m->l->lu->tgt->tid, .lun = m->l->lu->lun,
-		.me_blank = m->blank,
+		.me_blank = m->blank, .recorded = ll_lease_recorded_gen(m, ll_now_ms()),
 	};
 	struct ll_gen_result r;
 	char err[256];
@@ -734,7 +735,9 @@ static void probe(struct ll_leg *g)
 		ll_leg_unqueued(g, "READ CAPACITY");
 }
 
-int ll_mirror_discard_split_legs(struct ll_mirror *m)
+/* The split legs go down to be probed again at once: with discard (resolve=
+ * discard-leg) as fresh ones, overwritten whole. */
+static int split_legs_again(struct ll_mirror *m, int discard)
 {
 	unsigned int i;
 	int n = 0;
@@ -744,17 +747,32 @@ int ll_mirror_discard_split_legs(struct ll_mirror *m)
 
 		if (g->state != LEG_REFUSED || !g->split)
 			continue;
-		leg_info(g, "resolve=discard-leg: its changes will be overwritten by a full "
-			"resync from this copy\n");
-		ll_leg_set_state(g, LEG_DOWN, "resolve=discard-leg");
+		if (discard)
+			leg_info(g, "resolve=discard-leg: its changes will be overwritten by a full "
+				"resync from this copy\n");
+		else
+			leg_info(g, "probed again: the lease names this copy's generation %016"
+				 PRIx64 " as the one the manager recorded\n", m->image->gen_current);
+		ll_leg_set_state(g, LEG_DOWN, discard ? "resolve=discard-leg" :
+				 "this copy's generation recorded");
 		g->retry_at = 0;
 		/* the next probe must not see split brain: make it "fresh" */
 		g->why[0] = '\0';
 		g->backoff = BACKOFF_MIN_MS;
-		g->discard = 1;
+		g->discard = discard;
 		n++;
 	}
 	return n;
+}
+
+int ll_mirror_discard_split_legs(struct ll_mirror *m)
+{
+	return split_legs_again(m, 1);
+}
+
+int ll_mirror_reprobe_split_legs(struct ll_mirror *m)
+{
+	return split_legs_again(m, 0);
 }
 
 /*
