@@ -10,48 +10,6 @@ PATCHED="$SRC_DIR/build/tgt/usr/tgtd"
 . "$T_DIR/lib-pr.sh"
 [ -x "$PR" ] && test_set_prereq PRHELPER
 
-# Every suite of persistent reservations that iscsi-test-cu has, SPC-2's
-# RESERVE(6), which lunlink refuses while they are in use, and REPORT
-# SUPPORTED OPERATION CODES, which lists the service actions lunlink
-# answers for 5Eh and 5Fh
-PR_SUITES="PrinReadKeys PrinServiceactionRange PrinReportCapabilities ProutRegister
-ProutReserve ProutClear ProutPreempt Reserve6 ReportSupportedOpcodes"
-
-# run_pr_suites URL OUT: each suite; OUT.results holds "Suite.Test STATUS"
-run_pr_suites() {
-	local s
-	: >"$2"
-	for s in $PR_SUITES; do
-		timeout 300 iscsi-test-cu -t "ALL.$s" --dataloss \
-			-i "$IQN_BASE:cu-a" -I "$IQN_BASE:cu-b" "$1" >>"$2" 2>&1
-		[ $? -le 1 ] || { echo "iscsi-test-cu -t ALL.$s failed to run"; tail -20 "$2"; return 1; }
-	done
-	awk '
-	function emit() { if (name != "") print name, (failed ? "FAILED" : skipped ? "SKIPPED" : "passed") }
-	/^Suite: / { emit(); name = ""; suite = $2; next }
-	/^  Test: / { emit(); name = suite "." $2; failed = 0; skipped = 0
-		      if ($0 ~ /\.\.\.FAILED$/) failed = 1 }
-	/\[SKIPPED\]/ { skipped = 1 }
-	/^FAILED$/ { failed = 1 }
-	END { emit() }' "$2" | sort -u >"$2.results" &&
-	cat "$2.results" &&
-	test "$(wc -l <"$2.results")" -ge 25
-}
-
-# all_passed RESULTS: every test passed, but for Reserve6's target cold
-# and warm resets, which tgt does not implement, and
-# ReportSupportedOpcodes.OneCommand, whose one-command form tgt answers
-# in a way libiscsi takes for "not implemented" (libiscsi skips them, on
-# tgt's own rdwr store too)
-all_passed() {
-	if grep -v " passed\$" "$1" |
-	   grep -v "^Reserve6\.Target\(Cold\|Warm\)Reset SKIPPED\$" |
-	   grep -v "^ReportSupportedOpcodes\.OneCommand SKIPPED\$"; then
-		echo "not passed (above); the run's log: ${1%.results}"
-		return 1
-	fi
-}
-
 test_expect_success 'a lunlink LUN on stock tgtd' '
 	tgtd_start A &&
 	truncate -s 64M a.img &&
