@@ -22,6 +22,11 @@
  * A renewal every ttl/3: two may fail in a row and the lease still
  * holds.  One call is out at a time; one still out when the next is due
  * is cancelled (its answer would be worth less than a fresh one's).  A
+ * renewal names at most LEASE_BATCH volumes, so that its body stays far
+ * below the manager's 64 KiB (PJR_MAX_BODY) with the longest names; a
+ * node holding more renews them in calls one after the other, each
+ * answer pushed to tgtd as it comes, each batch's deadline counted from
+ * its own sending.  A
  * manager that does not answer is said once; the leases held run out at
  * their deadline by themselves, in tgtd, with no word from the agent.
  *
@@ -56,6 +61,10 @@
 #include <string.h>
 
 #define RENEW_TIMEOUT_MIN_MS	500
+/* volumes one renewal names: a name of PG_VOLUME_NAME_MAX (63) bytes costs
+ * at most 66 in "volumes" and 87 in "generations", so 128 of them about
+ * 20 KiB of the body's 64 KiB */
+#define LEASE_BATCH		128
 
 /* A volume whose lease the agent renews. */
 struct held {
@@ -79,6 +88,7 @@ struct pg_leases {
 	struct event *gen_timer;	/* looks for new generations */
 	bool renew_again;		/* a new one came while a renewal was out */
 	struct pa_acall *call;		/* the renewal under way */
+	size_t batch_end;		/* it names held[..batch_end) from where it began */
 	int64_t sent_ms;		/* when it left */
 	int64_t ttl_ms;			/* the manager's, from its last answer */
 	const struct pg_desired *d;
@@ -209,6 +219,7 @@ static struct held *held_of(struct pg_leases *l, const char *name)
 }
 
 static void renew(struct pg_leases *l);
+static void renew_from(struct pg_leases *l, size_t from);
 
 static void on_renewed(void *arg, long status, json_object *reply, const char *err)
 {
@@ -272,13 +283,19 @@ static void on_renewed(void *arg, long status, json_object *reply, const char *e
 		}
 	}
 	push(l);
+	if (l->batch_end < l->nheld) {	/* the round's next batch */
+		renew_from(l, l->batch_end);
+		return;
+	}
 	if (l->renew_again) {	/* a generation came meanwhile: report it now */
 		l->renew_again = false;
 		renew(l);
 	}
 }
 
-static void renew(struct pg_leases *l)
+/* A renewal of held[from..], LEASE_BATCH of them at most (on_renewed
+ * sends the next batch). */
+static void renew_from(struct pg_leases *l, size_t from)
 {
 	json_object *body, *names, *gens;
 	char err[1024];
@@ -288,15 +305,16 @@ static void renew(struct pg_leases *l)
 		pa_acall_cancel(l->call);
 		l->call = NULL;
 	}
-	if (!l->nheld)
+	if (from >= l->nheld)
 		return;
+	l->batch_end = from + LEASE_BATCH < l->nheld ? from + LEASE_BATCH : l->nheld;
 	body = json_object_new_object();
 	names = json_object_new_array();
-	for (size_t i = 0; i < l->nheld; i++)
+	for (size_t i = from; i < l->batch_end; i++)
 		json_object_array_add(names, json_object_new_string(l->held[i].volume));
 	json_object_object_add(body, "volumes", names);
 	gens = json_object_new_object();
-	for (size_t i = 0; i < l->nheld; i++) {
+	for (size_t i = from; i < l->batch_end; i++) {
 		char hex[17];
 
 		read_gen(l, &l->held[i]);
@@ -315,6 +333,12 @@ static void renew(struct pg_leases *l)
 		say(l, "agent: renewing the write leases: %s", err);
 		snprintf(l->err_said, sizeof(l->err_said), "%s", err);
 	}
+}
+
+/* A round of renewals, from the first volume held. */
+static void renew(struct pg_leases *l)
+{
+	renew_from(l, 0);
 }
 
 /* Whether a volume renewed has no lease good now. */

@@ -32,11 +32,17 @@ static struct pg_tgt_opts tgt_opts;
 /* the agent's log: shown with VERBOSE; whether it said a push outlived
  * its lease's deadline */
 static bool said_late;
+/* how many volumes it said the manager refused, and renewals that failed */
+static size_t said_refused, said_failed;
 
 static void sayit(void *arg, const char *msg)
 {
 	if (strstr(msg, "and its deadline passed meanwhile"))
 		said_late = true;
+	if (strstr(msg, ": the manager refused: "))
+		said_refused++;
+	if (strstr(msg, "agent: renewing the write leases"))
+		said_failed++;
 	if (getenv("VERBOSE"))
 		diag("agent: %s", msg);
 }
@@ -177,6 +183,38 @@ static int desired_of_db1(bool lease_on, struct pg_desired *d, char *iqn, char *
 	return 0;
 }
 
+/* db1's desired state with n more volumes like m, each named with
+ * PG_VOLUME_NAME_MAX bytes (the manager knows none of them), into d */
+static int desired_of_many(size_t n, struct pg_desired *d)
+{
+	json_object *r = NULL, *vols, *m;
+	char err[512], name[PG_VOLUME_NAME_MAX + 1];
+	int rc;
+
+	call(db1, "GET", "/v1/nodes/desired", NULL, &r, NULL);
+	vols = member(r, "volumes");
+	m = member(vols, "m");
+	if (!m) {
+		json_object_put(r);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *copy = NULL;
+
+		snprintf(name, sizeof(name), "%0*zu", PG_VOLUME_NAME_MAX, i);
+		if (json_object_deep_copy(m, &copy, NULL)) {
+			json_object_put(r);
+			return -1;
+		}
+		json_object_object_add(vols, name, copy);
+	}
+	rc = pg_desired_read(r, d, err, sizeof(err));
+	if (rc)
+		diag("desired: %s", err);
+	json_object_put(r);
+	return rc;
+}
+
 static int64_t manager_epoch(void)
 {
 	json_object *r = NULL;
@@ -289,6 +327,29 @@ int main(void)
 	   "already past when it lands", deadline - t0);
 	ok(said_late, "... and the agent says its deadline passed meanwhile");
 	remove_in(fake_dir, "slow");
+
+	/* 600 volumes of the longest names: one body naming them all would
+	 * be 90 KiB, above the manager's 64 KiB; the agent renews them in
+	 * batches, and the manager answers every one */
+	{
+		struct pg_desired many = { 0 };
+
+		ok(!desired_of_many(600, &many) && many.n == 601,
+		   "a desired state of 601 volumes with lease=on, 600 of 63-byte names");
+		said_refused = said_failed = 0;
+		n1 = updates(&epoch, &deadline);
+		t0 = pg_mono_ms();
+		pg_leases_want(l, &many);
+		wait_ms(800);
+		is_int(said_failed, 0, "... every renewal call is answered (no body too large)");
+		is_int(said_refused, 600, "... the manager refused each of the 600 it does not know");
+		ok(updates(&epoch, &deadline) > n1 && epoch == manager_epoch() &&
+		   deadline >= t0 + 1500 - PG_LEASE_MARGIN_MS(1500),
+		   "... and m's lease is renewed among them and pushed, its deadline from a renewal "
+		   "sent since");
+		pg_leases_want(l, &d);
+		pg_desired_free(&many);
+	}
 
 	ok(!desired_of_db1(false, &plain, iqn, path), "a desired state whose LUN has no lease=on");
 	pg_leases_want(l, &plain);
