@@ -41,8 +41,9 @@
  *
  * Reads: a copy is read only while this node may take it to be the
  * volume's: with a valid lease, or before any lease was granted (a LUN
- * just made, whose agent has not asked yet; nothing was written under
- * another owner that this node could have missed).  Deposed, a newer
+ * just made, whose agent has not asked yet: this file cannot tell a new
+ * volume from a former primary's restart, so keeping a stale copy's LUN
+ * from a host is the manager's, initiator.md's hazard).  Deposed, a newer
  * primary writes the legs: a read fails.  Once granted, a lease that
  * expired or was released is what the manager waits for before it promotes
  * another node, whose writes this copy then lacks: a read waits as a

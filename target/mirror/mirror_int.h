@@ -38,7 +38,7 @@
 #define LL_CLOSE_REQS	2	/* a mirror's close writes two records at once */
 
 #define LL_FENCE_KEYS	32	/* other keys on a leg that a fence preempts */
-#define LL_LEASE_WAIT_MAX	1024	/* writes a mirror holds for a lease */
+#define LL_LEASE_WAIT_MAX	1024	/* requests a mirror holds for a lease */
 #define LL_LEASE_HOLD_MS	20000	/* and for this long at most (lease.c) */
 #define LL_STR_(x)	#x
 #define LL_STR(x)	LL_STR_(x)
