@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-test_description='mirrored LUNs with lease=on: no write acknowledged without the write-ownership lease, none after it expires; the legs fenced with persistent reservations, so a second primary with a higher epoch deposes the first'
+test_description='mirrored LUNs with lease=on: no write acknowledged without the write-ownership lease, none after it expires (NOT READY, TARGET PORT IN STANDBY STATE, 2/04/0B); no read served once a granted lease is gone; the legs fenced with persistent reservations, so a second primary with a higher epoch deposes the first'
 . "$(dirname "$0")/test-lib.sh"
 
 require_tgtd
@@ -27,6 +27,9 @@ now_ms() { date +%s%3N; }
 mono_ms() { python3 -c 'import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000000)'; }
 # the_write NAME LBA FILE: a write to NAME's LUN, its output in FILE.out
 the_write() { "$IO" "$(url "$1" 1 1)" write "$2" "$3" >"$3.out" 2>&1; }
+# the_read NAME LBA FILE: a read of 8 blocks of NAME's LUN into FILE, its
+# output in FILE.out
+the_read() { "$IO" "$(url "$1" 1 1)" read "$2" 8 "$3" >"$3.out" 2>&1; }
 
 test_expect_success 'legs on stock rdwr and on a lunlink raw LUN; A serves a.img with lease=on and no lease yet' '
 	"$IMG" create --size 32M a.img >/dev/null &&
@@ -112,29 +115,43 @@ test_expect_success 'a leg whose connection drops is fenced again on its new log
 
 # tgt deletes no LUN with a command in flight: a held write is failed after
 # 20 s (before a Linux initiator's 30 s command timeout), not held for ever.
-test_expect_success 'released, a write waits, and fails after 20 s without a lease; the LUN can then be deleted' '
+test_expect_success 'released, a read waits as a write does (suspend), and goes on when a lease comes' '
+	update A lease=release && wait_for 3 lease_is none &&
+	{ the_read A 400 r1 & } && reader=$! &&
+	sleep 1 && kill -0 $reader &&
+	wait_for 3 lun_field_is "$(status_file)" lease_held_writes 1 &&
+	wait_for 5 a_log_has "reads wait for the lease" &&
+	update A lease=3:60000 && wait $reader &&
+	data_of 400 8 a.img >ina && test_cmp ina r1
+'
+
+test_expect_success 'released, a write and a read wait, and fail after 20 s without a lease; the LUN can then be deleted' '
 	update A lease=release && wait_for 3 lease_is none &&
 	head -c 4096 /dev/urandom >w4 &&
 	t0=$(now_ms) &&
 	{ the_write A 500 w4 & } && client=$! &&
-	sleep 1 && kill -0 $client &&
+	{ the_read A 500 r4 & } && reader=$! &&
+	sleep 1 && kill -0 $client && kill -0 $reader &&
 	test_must_fail tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 1 &&
 	test_must_fail wait $client && t1=$(now_ms) &&
+	test_must_fail wait $reader &&
 	echo "the held write failed after $((t1 - t0)) ms" &&
-	test_grep "sense 7/27/00" w4.out &&
+	test_grep "sense 2/04/0b" w4.out && test_grep "sense 2/04/0b" r4.out &&
 	test $((t1 - t0)) -ge 19000 && test $((t1 - t0)) -le 23000 &&
 	wait_for 5 a_log_has "it waited 20000 ms for a write-ownership lease" &&
+	wait_for 5 a_log_has "a read at offset 256000 fails (NOT READY, TARGET PORT IN STANDBY STATE): it waited 20000 ms" &&
 	tgtadm_on A --lld iscsi --mode logicalunit --op delete --tid 1 --lun 1
 '
 
 # lease_loss=fail: the same images, the LUN made again.
-test_expect_success 'lease_loss=fail: without a lease a write fails at once with DATA PROTECT, WRITE PROTECTED' '
+test_expect_success 'lease_loss=fail: without a lease a write fails at once with NOT READY, TARGET PORT IN STANDBY STATE (2/04/0B)' '
 	lun_new A 1 1 "$TRASH/a.img" lunlink "$(legs);lease=on;lease_loss=fail;leg_timeout=3" &&
 	wait_for 5 lease_is none &&
 	head -c 4096 /dev/urandom >w5 &&
-	test_must_fail the_write A 600 w5 && test_grep "sense 7/27/00" w5.out &&
+	test_must_fail the_write A 600 w5 && test_grep "sense 2/04/0b" w5.out &&
 	wait_for 3 lun_field_is "$(status_file)" lease_failed_writes 1 &&
-	wait_for 5 a_log_has "a write at offset 307200 fails (DATA PROTECT, WRITE PROTECTED): this node holds no write-ownership lease (lease_loss=fail)"
+	wait_for 5 a_log_has "a write at offset 307200 fails (NOT READY, TARGET PORT IN STANDBY STATE): this node holds no write-ownership lease (lease_loss=fail)" &&
+	the_read A 600 r5 && data_of 600 8 a.img >ina && test_cmp ina r5
 '
 
 # Forty other initiators registered on leg C (each iscsi-io login is a new
@@ -159,7 +176,7 @@ test_expect_success 'the fence preempts every other key on a leg (41, in rounds)
 	data_of 900 8 c.img >inc && ! cmp -s f1 inc
 '
 
-test_expect_success 'a lease that expires stops acknowledging writes within its VALID_MS' '
+test_expect_success 'a lease that expires stops acknowledging writes within its VALID_MS; a read fails then too (lease_loss=fail)' '
 	update A lease=4:60000 &&
 	wait_for 30 eval "leg_is up && test \"\$(leg_state_in \"\$(status_file)\" 2)\" = up" &&
 	head -c 4096 /dev/urandom >w6 &&
@@ -171,13 +188,15 @@ test_expect_success 'a lease that expires stops acknowledging writes within its 
 		last_start=$s n=$((n + 1))
 		test $((s - t0)) -lt 20000 || break
 	done &&
-	t2=$(now_ms) && test_grep "sense 7/27/00" w6.out &&
+	t2=$(now_ms) && test_grep "sense 2/04/0b" w6.out &&
 	echo "lease of $valid ms granted at +0 (tgtadm took $((t1 - t0)) ms): $n writes acknowledged, the last one sent at +$((last_start - t0)) ms; the first refused one answered at +$((t2 - t0)) ms, $((t2 - t0 - valid)) ms after the deadline" &&
 	test $n -gt 0 &&
 	test $((last_start - t1)) -lt $valid &&
 	test $((t2 - t0)) -lt $((valid + 1000)) &&
 	wait_for 3 lease_is expired &&
-	wait_for 5 a_log_has "lease: epoch 4 expired"
+	wait_for 5 a_log_has "lease: epoch 4 expired" &&
+	test_must_fail the_read A 700 r6 && test_grep "sense 2/04/0b" r6.out &&
+	wait_for 5 a_log_has "a read at offset 358400 fails (NOT READY, TARGET PORT IN STANDBY STATE): its write-ownership lease expired (lease_loss=fail)"
 '
 
 # The agent's form: the deadline itself, on CLOCK_MONOTONIC, so a push
@@ -191,7 +210,7 @@ test_expect_success 'lease=EPOCH:@DEADLINE_MS holds until that instant of CLOCK_
 	wait_for 3 eval "test \"\$(lun_field \"\$(status_file)\" lease_left_ms)\" -le 2500" &&
 	the_write A 720 w8 && data_of 720 8 a.img >ina && test_cmp w8 ina &&
 	while [ "$(mono_ms)" -le "$d" ]; do sleep 0.1; done &&
-	test_must_fail the_write A 720 w8 && test_grep "sense 7/27/00" w8.out &&
+	test_must_fail the_write A 720 w8 && test_grep "sense 2/04/0b" w8.out &&
 	wait_for 3 lease_is expired &&
 	update A "lease=4:@$(( $(mono_ms) + 60000 ))" && wait_for 3 lease_is held &&
 	the_write A 721 w8 &&
@@ -199,7 +218,7 @@ test_expect_success 'lease=EPOCH:@DEADLINE_MS holds until that instant of CLOCK_
 	wait_for 3 lease_is expired &&
 	wait_for 5 new_log_has "lease: lease=4:@$past came " &&
 	wait_for 5 new_log_has "ms after its deadline (a push that late: tgtd or the agent busy): epoch 4 is expired at once, and writes are failed (lease_loss=fail) until a lease comes" &&
-	test_must_fail the_write A 722 w8 && test_grep "sense 7/27/00" w8.out &&
+	test_must_fail the_write A 722 w8 && test_grep "sense 2/04/0b" w8.out &&
 	far=$(( $(mono_ms) + 86400000 + 60000 )) &&
 	test_must_fail update A "lease=4:@$far" &&
 	wait_for 5 new_log_has "lease=4:@$far refused: its deadline is " &&
@@ -222,7 +241,7 @@ test_expect_success 'a write whose leg hangs past the lease is not acknowledged 
 	t0=$(now_ms) && update A lease=4:1000 &&
 	test_must_fail the_write A 800 w7 && t1=$(now_ms) && cont_d &&
 	echo "the write failed $((t1 - t0)) ms after a 1000 ms lease was granted (leg_timeout=3: libiscsi counts it in whole seconds, so 2 to 3 s)" &&
-	test_grep "sense 7/27/00" w7.out &&
+	test_grep "sense 2/04/0b" w7.out &&
 	test $((t1 - t0)) -ge 1900 &&
 	wait_for 5 new_log_has "leg 2 ($(url D 1 1)): dropped: a write timed out after leg_timeout=3 s" &&
 	wait_for 5 new_log_has "lease: epoch 4 expired" &&
@@ -236,7 +255,7 @@ test_expect_success 'a write whose leg hangs past the lease is not acknowledged 
 
 # B: a second primary over the same legs.  b.img is a.img copied while A
 # serves it (A is idle then: everything it acknowledged is on both).
-test_expect_success 'a second primary B with a higher epoch fences the legs: A is deposed, B writes on' '
+test_expect_success 'a second primary B with a higher epoch fences the legs: A is deposed (it refuses reads and writes), B writes on' '
 	update A lease=4:120000 &&
 	head -c 65536 /dev/urandom >x1 && the_write A 1000 x1 && "$IO" "$(url A 1 1)" sync &&
 	cp a.img b.img && mark &&
@@ -246,11 +265,12 @@ test_expect_success 'a second primary B with a higher epoch fences the legs: A i
 	wait_for 30 eval "test \"\$(leg_state_in \"\$(b_status)\" 1)\" = up && test \"\$(leg_state_in \"\$(b_status)\" 2)\" = up" &&
 	wait_for 5 b_log_has "leg 1 ($(url C 1 1)): fenced for epoch 5: key 4c4c000000000005 registered, WRITE EXCLUSIVE - REGISTRANTS ONLY reservation held, 1 other key(s) preempted" &&
 	head -c 4096 /dev/urandom >z1 &&
-	test_must_fail the_write A 2000 z1 && test_grep "sense 7/27/00" z1.out &&
+	test_must_fail the_write A 2000 z1 && test_grep "sense 2/04/0b" z1.out &&
 	wait_for 5 a_log_matches "leg [12] \(iscsi://[^)]*\): answered a write with RESERVATION CONFLICT: a newer primary holds this leg.s reservation, so this mirror is deposed \(epoch 4\)" &&
 	wait_for 3 lease_is deposed &&
 	head -c 4096 /dev/urandom >z2 &&
-	test_must_fail the_write A 2100 z2 && test_grep "sense 7/27/00" z2.out &&
+	test_must_fail the_write A 2100 z2 && test_grep "sense 2/04/0b" z2.out &&
+	test_must_fail the_read A 1000 r7 && test_grep "sense 2/04/0b" r7.out &&
 	head -c 65536 /dev/urandom >y1 && the_write B 3000 y1 && "$IO" "$(url B 1 1)" sync &&
 	head -c 4096 /dev/urandom >y2 && the_write B 2000 y2 &&
 	lun_field_is "$(b_status)" lease held &&
@@ -272,7 +292,7 @@ test_expect_success 'a deposed A takes no lease of its old epoch; a higher one l
 	wait_for 5 new_log_has "leg 1 ($(url C 1 1)): refused: the leg is newer than this copy" &&
 	wait_for 5 new_log_has "leg 2 ($(url D 1 1)): refused: the leg is newer than this copy" &&
 	head -c 4096 /dev/urandom >z3 &&
-	test_must_fail the_write B 2200 z3 && test_grep "sense 7/27/00" z3.out &&
+	test_must_fail the_write B 2200 z3 && test_grep "sense 2/04/0b" z3.out &&
 	wait_for 3 lun_field_is "$(b_status)" lease deposed &&
 	wait_for 5 b_log_has "answered a write with RESERVATION CONFLICT: a newer primary holds this leg"
 '

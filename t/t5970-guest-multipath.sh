@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-test_description='the host side of failover, in a QEMU guest: one dm-multipath map over two nodes serving the same volume (same WWID); kill -9 of the first node'"'"'s tgtd while a writer writes through an ext4 file system on the map: it stays mounted and the writer resumes through the second path (time printed), and the path comes back with reinstate_path; the same with the node cut off instead of killed; when the second node serves the LUN only seconds after the kill, the map queues until the guest adds the new path (dmsetup reload, or multipathd add path with multipathd running without udevd); sg_persist through each path shows per-node reservation state'
+test_description='the host side of failover, in a QEMU guest: one dm-multipath map over two nodes serving the same volume (same WWID); kill -9 of the first node'"'"'s tgtd while a writer writes through an ext4 file system on the map: it stays mounted and the writer resumes through the second path (time printed), and the path comes back with reinstate_path; the same with the node cut off instead of killed; the same with the node up but refusing for its lease (NOT READY, TARGET PORT IN STANDBY STATE: a path error, where DATA PROTECT is not); when the second node serves the LUN only seconds after the kill, the map queues until the guest adds the new path (dmsetup reload, or multipathd add path with multipathd running without udevd); sg_persist through each path shows per-node reservation state'
 . "$(dirname "$0")/test-lib.sh"
 . "$T_DIR/lib-cluster.sh"
 . "$T_DIR/lib-guest.sh"
@@ -240,6 +240,14 @@ goes_on_and_reads_back() {
 	g "umount $mnt"
 }
 
+# goes_on_rw P MNT: MNT still mounted read-write, writer P completes 5 more
+# files
+goes_on_rw() {
+	local n
+	g "grep -q \" $2 ext4 rw\" /proc/mounts" &&
+	n=$(done_count $1) && wait_for 30 done_at_least $1 $((n + 5))
+}
+
 # disk_running DISK: its SCSI device is back in service (its session
 # logged in again)
 disk_running() { test "$(g "cat /sys/block/$1/device/state")" = running; }
@@ -278,6 +286,88 @@ test_expect_success 'V1 again, node 1 cut off (its link down: no reset): the no-
 	test "$(grep -c ": OK\$" sums1c)" = $((8 + n)) &&
 	g dmesg >dmesg1c && ! grep -E "$EXT4_ERRORS" dmesg1c &&
 	g "umount /mnt" && node_heal 1
+'
+
+# V1 once more, node 1 alive but refusing.  Node 1's LUN is made again as
+# a mirror with lease=on;lease_loss=fail whose leg is node 2's image (a raw
+# LUN 2 of node 2 over b.img, the file node 2's LUN 1 serves), so every
+# write node 1 acknowledges is on node 2's copy too.  Node 1 then loses
+# its lease (lease=release, as when its agent stops renewing it) but
+# stays up and reachable: the writer's next write gets NOT READY, TARGET
+# PORT IN STANDBY STATE (2/04/0B), which the guest's kernel counts a path
+# error: dm-multipath fails node 1's path (the session stays up) and sends
+# the write to node 2, and ext4 never hears of it.
+n1_status() { echo "/run/lunlink/c${N1_CTL}-t1-l1.status"; }
+n1_leg_up() { test "$(leg_state_in "$(n1_status)" 1)" = up; }
+n1_lease() {
+	tgtadm_on N1 --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params "lease=$1"
+}
+
+test_expect_success 'V1 again, node 1 a lease=on mirror (lease_loss=fail) whose leg is node 2'"'"'s copy; its path active, a writer writing' '
+	wait_for 60 disk_running $d1 &&
+	tgtadm_on N1 --lld iscsi --mode logicalunit --op delete --tid 1 --lun 1 &&
+	cp --sparse=always b.img a.img &&
+	lun_new N2 1 2 "$TRASH/b.img" lunlink raw=on &&
+	lun_new N1 1 1 "$TRASH/a.img" lunlink "mirror=$(url N2 1 2);lease=on;lease_loss=fail" &&
+	identity 1 $ID1 && n1_lease 1:600000 &&
+	wait_for 30 n1_leg_up &&
+	g "dmsetup message v1 0 reinstate_path $dev1 && dmsetup message v1 0 switch_group 1" &&
+	g "mount -t ext4 /dev/mapper/v1 /mnt && rm -f /mnt/.stop && cd /mnt && sha256sum -c /tmp/pre.sums" &&
+	g ". /tmp/mp.sh; writer /mnt q 2000 >/dev/null 2>&1 &" &&
+	wait_for 30 done_at_least q 5 &&
+	g "dmsetup status v1" >st && cat st &&
+	grep -q " 2 1 A 0 1 0 $dev1 A [0-9]* " st && n1_leg_up
+'
+
+test_expect_success 'V1: node 1 loses its lease but stays up: it answers 2/04/0B, dm-multipath fails its path, the writer goes on through node 2, ext4 rw and silent' '
+	g dmesg >dmesg.before &&
+	n1_lease release && t_rel=$(guest_uptime) &&
+	wait_for 60 started_after q "$t_rel" &&
+	first=$(done_after q "$t_rel" | cut -d" " -f1) &&
+	tap_note "V1 lease lost on a live node 1 (2/04/0B): first write completed $(ms_between "$t_rel" "$first") ms after lease=release" &&
+	g "dmsetup status v1" >status1l && cat status1l &&
+	dev2=$(g "cat /sys/block/$d2/dev") &&
+	grep -q " $dev1 F " status1l && grep -q " $dev2 A " status1l &&
+	disk_running $d1 &&
+	wait_for 5 eval "join_log \"\$N1_LOG\" | grep -qF \"fails (NOT READY, TARGET PORT IN STANDBY STATE): this node holds no write-ownership lease (lease_loss=fail)\"" &&
+	g dmesg >dmesg.after &&
+	diff dmesg.before dmesg.after | sed -n "s/^> //p" >dmesg.new &&
+	grep -E "Sense Key|Add. Sense|error, dev|Failing path" dmesg.new | head -n 8 | while read -r l; do tap_note "guest: $l"; done &&
+	grep -q "Add. Sense: Logical unit not accessible, target port in standby state" dmesg.new &&
+	grep -q "Failing path $dev1" dmesg.new &&
+	goes_on_rw q /mnt &&
+	! grep -E "$EXT4_ERRORS" dmesg.after
+'
+
+test_expect_success 'V1: every file of that writer reads back right through node 2, uncached, those node 1 acknowledged too (its leg was node 2'"'"'s copy); reads through node 1 are refused' '
+	writer_reads_back q /mnt && echo "$(cat q.count) files" &&
+	g "cd /mnt && sha256sum -c /tmp/pre.sums" &&
+	g "umount /mnt" &&
+	! g "dd if=/dev/$d1 of=/dev/null bs=4096 count=1 iflag=direct" &&
+	wait_for 5 eval "join_log \"\$N1_LOG\" | grep -qF \"a read at offset\"" &&
+	g dmesg >dmesg1l && ! grep -E "$EXT4_ERRORS" dmesg1l
+'
+
+# The other half of the kernel fact, measured: DATA PROTECT, WRITE
+# PROTECTED (7/27/00, what a lease refusal answered before, and what a
+# read-only LUN answers) is not a path error: the write fails up at once
+# and the path stays active.  Node 2's LUN made read-only (tgt's
+# readonly=1, after the guest's scan, so the guest still writes to it).
+test_expect_success 'V1: DATA PROTECT (7/27/00) from node 2, for contrast: the write fails up, dm-multipath keeps the path' '
+	tgtadm_on N2 --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params readonly=1 &&
+	g dmesg >dmesg.before &&
+	! g "timeout 20 dd if=/dev/zero of=/dev/mapper/v1 bs=4096 count=1 seek=8000 oflag=direct 2>/tmp/dp.err" &&
+	g "cat /tmp/dp.err" >dp.err && cat dp.err &&
+	tgtadm_on N2 --lld iscsi --mode logicalunit --op update --tid 1 --lun 1 --params readonly=0 &&
+	g "dmsetup status v1" >status1p && cat status1p &&
+	grep -q " $dev2 A " status1p &&
+	g dmesg >dmesg.after &&
+	diff dmesg.before dmesg.after | sed -n "s/^> //p" >dmesg.new &&
+	grep -E "Sense Key|Add. Sense|error, dev" dmesg.new | head -n 6 | while read -r l; do tap_note "guest: $l"; done &&
+	tap_note "dd through the map: $(grep -v records dp.err)" &&
+	grep -q "Add. Sense: Write protected" dmesg.new &&
+	grep -q "critical target error, dev dm-" dmesg.new &&
+	! grep -q "Failing path" dmesg.new
 '
 
 test_expect_success 'V2: a map over node 3'"'"'s path alone (node 4 serves nothing yet), ext4 mounted, a writer writing' '

@@ -223,7 +223,7 @@ static void fan_done(struct fan *f)
 	if (f->legs_conflict || m->l->lease.deposed) {
 		/* deposed (lease.c): a newer primary holds the legs; the write
 		 * fails, and nothing goes into the map, no new generation */
-		io->res = -EACCES;
+		io->res = -LL_ESTANDBY;
 		ll_fan_finish(f);
 		return;
 	}
@@ -440,6 +440,12 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 	int bad = 0;
 
 	io->done = 0;
+	/* lease=on: read only while this node may take its copy for the
+	 * volume's (lease.c: held or failed here otherwise) */
+	if (l->opts.lease && io->op == LL_OP_READ && ll_lease_hold_read(m, io, local_fault)) {
+		free(f);
+		return;
+	}
 	if (!f) {
 		io->res = -ENOMEM;
 		ll_later(l, io);

@@ -39,9 +39,22 @@
  * owner), the leg is not marked out of date, the volume does not go
  * degraded, and only a lease with a higher epoch ends it.
  *
- * A write failed here completes with -EACCES, which commands.c turns into
- * DATA PROTECT, WRITE PROTECTED (7/27/00): this node may not write the
- * volume now (doc/mirror.md says why this sense).
+ * Reads: a copy is read only while this node may take it to be the
+ * volume's: with a valid lease, or before any lease was granted (a LUN
+ * just made, whose agent has not asked yet: this file cannot tell a new
+ * volume from a former primary's restart, so keeping a stale copy's LUN
+ * from a host is the manager's, initiator.md's hazard).  Deposed, a newer
+ * primary writes the legs: a read fails.  Once granted, a lease that
+ * expired or was released is what the manager waits for before it promotes
+ * another node, whose writes this copy then lacks: a read waits as a
+ * write does (lease_loss=suspend) or fails (lease_loss=fail), so no stale
+ * read is served through this node's path.
+ *
+ * A request failed here completes with -LL_ESTANDBY, which commands.c
+ * turns into NOT READY, LOGICAL UNIT NOT ACCESSIBLE, TARGET PORT IN
+ * STANDBY STATE (2/04/0B): Linux counts it a path error, and dm-multipath
+ * fails this path and sends the I/O down another (doc/mirror.md, measured
+ * in a guest by t5970).  DATA PROTECT would reach the file system instead.
  *
  * Why a held write is failed after LL_LEASE_HOLD_MS: tgt deletes no LUN
  * with a command in flight (TGTADM_LUN_ACTIVE), and an initiator whose
@@ -247,9 +260,12 @@ uint64_t ll_lease_recorded_gen(const struct ll_mirror *m, uint64_t now)
 
 static void say_failed(struct ll_mirror *m, const struct ll_io *io, const char *why)
 {
-	if (ll_local_say(m, &m->lease_errs))	/* counts them, for the status */
-		m_err(m, "a %s at offset %" PRIu64 " fails (DATA PROTECT, WRITE PROTECTED): %s\n",
-		      io->op == LL_OP_DATASYNC ? "flush" : "write",
+	int read = io->op == LL_OP_READ;
+
+	/* writes counted for the status (lease_failed_writes), reads apart */
+	if (ll_local_say(m, read ? &m->lease_read_errs : &m->lease_errs))
+		m_err(m, "a %s at offset %" PRIu64 " fails (NOT READY, TARGET PORT IN STANDBY "
+		      "STATE): %s\n", read ? "read" : io->op == LL_OP_DATASYNC ? "flush" : "write",
 		      io->op == LL_OP_DATASYNC ? 0 : io->off - m->image->data_offset, why);
 }
 
@@ -280,7 +296,8 @@ static int hold(struct ll_mirror *m, struct ll_io *io, int local_fault, struct f
 		m->lw_head = w;
 	m->lw_tail = w;
 	if (!m->lw_count++)
-		m_warn(m, "writes wait for the lease (%s)\n", m->l->lease.epoch ?
+		m_warn(m, "%s wait for the lease (%s)\n",
+		       io->op == LL_OP_READ ? "reads" : "writes", m->l->lease.epoch ?
 		       "its legs being fenced for the new epoch, or its renewal" :
 		       "none granted yet: tgtadm ... --params lease=EPOCH:VALID_MS");
 	return 0;
@@ -302,7 +319,41 @@ int ll_lease_hold_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 		say_failed(m, io, why_not(m));
 		break;
 	}
-	io->res = -EACCES;
+	io->res = -LL_ESTANDBY;
+	ll_later(m->l, io);
+	return 1;
+}
+
+/* What a read may do (the header says why): served, held as a write is
+ * without a lease, or failed. */
+static enum ll_gate read_gate(const struct ll_lu *l, uint64_t now)
+{
+	const struct ll_lease *ls = &l->lease;
+
+	if (ls->deposed)
+		return LL_GATE_FAIL;
+	if (!ls->epoch || valid(ls, now))
+		return LL_GATE_GO;
+	return l->opts.lease_loss == LL_LEASE_LOSS_FAIL ? LL_GATE_FAIL : LL_GATE_WAIT;
+}
+
+/* A read at submit: 0 if it is served now; 1 if it was held or failed here
+ * (it is then this file's). */
+int ll_lease_hold_read(struct ll_mirror *m, struct ll_io *io, int local_fault)
+{
+	switch (read_gate(m->l, ll_now_ms())) {
+	case LL_GATE_GO:
+		return 0;
+	case LL_GATE_WAIT:
+		if (!hold(m, io, local_fault, NULL))
+			return 1;
+		say_failed(m, io, "more requests wait for the lease than a mirror holds");
+		break;
+	case LL_GATE_FAIL:
+		say_failed(m, io, why_not(m));
+		break;
+	}
+	io->res = -LL_ESTANDBY;
 	ll_later(m->l, io);
 	return 1;
 }
@@ -326,7 +377,7 @@ int ll_lease_hold_ack(struct fan *f)
 		say_failed(m, f->io, why_not(m));
 		break;
 	}
-	f->io->res = -EACCES;
+	f->io->res = -LL_ESTANDBY;
 	ll_fan_finish_now(f);
 	return 1;
 }
@@ -335,7 +386,7 @@ int ll_lease_hold_ack(struct fan *f)
 static void fail_one(struct ll_mirror *m, struct lease_wait *w, const char *why)
 {
 	say_failed(m, w->io, why);
-	w->io->res = -EACCES;
+	w->io->res = -LL_ESTANDBY;
 	if (w->f)
 		ll_fan_finish_now(w->f);
 	else
@@ -343,49 +394,66 @@ static void fail_one(struct ll_mirror *m, struct lease_wait *w, const char *why)
 	free(w);
 }
 
-/* Let the held writes go if the gate is open, or fail them if it says
- * fail; keep them if it still says wait. */
+/* Let each held request go if its gate is open (a read's is read_gate, a
+ * write's ll_lease_gate), or fail it if the gate says fail or it was held
+ * LL_LEASE_HOLD_MS; keep it if its gate still says wait. */
 void ll_lease_waiters_run(struct ll_mirror *m)
 {
-	struct lease_wait *w, *next;
-	enum ll_gate gate;
-	unsigned int n = m->lw_count;
+	struct lease_wait *w, *next, *kept = NULL, *kept_tail = NULL;
+	enum ll_gate wgate, rgate, gate;
+	unsigned int went = 0, nkept = 0;
 	uint64_t now;
 
 	if (!m->lw_head)
 		return;
 	now = ll_now_ms();
-	gate = ll_lease_gate(m, now);
-	if (gate == LL_GATE_WAIT) {
-		/* held long enough: failed (oldest first), before the
-		 * initiator's own timeout starts aborting and resetting */
-		while ((w = m->lw_head) && now - w->since >= LL_LEASE_HOLD_MS) {
-			m->lw_head = w->next;
-			if (!m->lw_head)
-				m->lw_tail = NULL;
-			m->lw_count--;
-			fail_one(m, w, "it waited " LL_STR(LL_LEASE_HOLD_MS) " ms for a "
-				 "write-ownership lease (lease_loss=suspend holds a write "
-				 "that long)");
-		}
-		return;
-	}
+	wgate = ll_lease_gate(m, now);
+	rgate = read_gate(m->l, now);
+	/* taken off the list first: a request sent on may be held again */
 	w = m->lw_head;
 	m->lw_head = m->lw_tail = NULL;
 	m->lw_count = 0;
-	if (gate == LL_GATE_GO)
-		m_info(m, "lease: %u held write(s) go on\n", n);
 	for (; w; w = next) {
 		next = w->next;
+		gate = !w->f && w->io->op == LL_OP_READ ? rgate : wgate;
+		if (gate == LL_GATE_WAIT && now - w->since < LL_LEASE_HOLD_MS) {
+			w->next = NULL;
+			if (kept_tail)
+				kept_tail->next = w;
+			else
+				kept = w;
+			kept_tail = w;
+			nkept++;
+			continue;
+		}
+		if (gate == LL_GATE_WAIT) {
+			/* held long enough: failed, before the initiator's own
+			 * timeout starts aborting and resetting */
+			fail_one(m, w, "it waited " LL_STR(LL_LEASE_HOLD_MS) " ms for a "
+				 "write-ownership lease (lease_loss=suspend holds a request "
+				 "that long)");
+			continue;
+		}
 		if (gate == LL_GATE_FAIL) {
 			fail_one(m, w, why_not(m));
 			continue;
 		}
+		went++;
 		if (w->f)
 			ll_fan_finish_now(w->f);
 		else
 			ll_mirror_submit(m, w->io, w->local_fault);
 		free(w);
+	}
+	if (went)
+		m_info(m, "lease: %u held request(s) go on\n", went);
+	/* the kept ones are older than any held again meanwhile */
+	if (kept) {
+		kept_tail->next = m->lw_head;
+		if (!m->lw_head)
+			m->lw_tail = kept_tail;
+		m->lw_head = kept;
+		m->lw_count += nkept;
 	}
 }
 
@@ -415,10 +483,10 @@ void ll_lease_deposed(struct ll_leg *g, const char *what)
 		ls->deposed = 1;
 		ls->deposed_epoch = ls->epoch;
 		leg_err(g, "answered %s with RESERVATION CONFLICT: a newer primary holds this "
-			"leg's reservation, so this mirror is deposed (epoch %" PRIu64 "): writes "
-			"fail from now on (DATA PROTECT, WRITE PROTECTED), the leg is not marked "
-			"out of date and the volume does not go degraded; only a lease with a "
-			"higher epoch makes this node the owner again\n", what, ls->epoch);
+			"leg's reservation, so this mirror is deposed (epoch %" PRIu64 "): reads "
+			"and writes fail from now on (NOT READY, TARGET PORT IN STANDBY STATE), "
+			"the leg is not marked out of date and the volume does not go degraded; "
+			"only a lease with a higher epoch makes this node the owner again\n", what, ls->epoch);
 	} else {
 		leg_info(g, "answered %s with RESERVATION CONFLICT too (deposed)\n", what);
 	}

@@ -7,6 +7,7 @@
 #ifndef LUNLINK_MIRROR_H
 #define LUNLINK_MIRROR_H
 
+#include <errno.h>
 #include <stdint.h>
 
 struct ll_lu;
@@ -34,6 +35,13 @@ struct ll_lease {
 	int gen_check;
 	uint64_t gen_confirmed;
 };
+
+/* What a request this node may not serve for the lease completes with
+ * (lease.c, fan.c): commands.c answers it NOT READY, LOGICAL UNIT NOT
+ * ACCESSIBLE, TARGET PORT IN STANDBY STATE (2/04/0B), a path error to a
+ * multipath host, where EROFS and EACCES (DATA PROTECT, WRITE PROTECTED)
+ * are not.  An errno no file or leg I/O gives, so the two never mix. */
+#define LL_ESTANDBY		EKEYEXPIRED
 
 /* The fencing key of epoch e: "LL" in the top 16 bits, e below. */
 #define LL_LEASE_KEY(e)		(0x4c4c000000000000ULL | (e))

@@ -38,7 +38,7 @@
 #define LL_CLOSE_REQS	2	/* a mirror's close writes two records at once */
 
 #define LL_FENCE_KEYS	32	/* other keys on a leg that a fence preempts */
-#define LL_LEASE_WAIT_MAX	1024	/* writes a mirror holds for a lease */
+#define LL_LEASE_WAIT_MAX	1024	/* requests a mirror holds for a lease */
 #define LL_LEASE_HOLD_MS	20000	/* and for this long at most (lease.c) */
 #define LL_STR_(x)	#x
 #define LL_STR(x)	LL_STR_(x)
@@ -277,6 +277,7 @@ struct ll_mirror {
 	struct lease_wait *lw_head, *lw_tail;
 	unsigned int lw_count;
 	struct ll_local_errs lease_errs;
+	struct ll_local_errs lease_read_errs;	/* reads refused, said apart */
 	uint64_t term_epoch;		/* the epoch whose generation this copy has */
 	uint64_t gen_said;		/* an unconfirmed generation, logged */
 
@@ -539,6 +540,7 @@ uint64_t ll_lease_recorded_gen(const struct ll_mirror *m, uint64_t now);
  * this copy's generation as the recorded one.  How many. */
 int ll_mirror_reprobe_split_legs(struct ll_mirror *m);
 int ll_lease_hold_submit(struct ll_mirror *m, struct ll_io *io, int local_fault);
+int ll_lease_hold_read(struct ll_mirror *m, struct ll_io *io, int local_fault);
 int ll_lease_hold_ack(struct fan *f);
 void ll_lease_waiters_run(struct ll_mirror *m);
 void ll_lease_waiters_fail(struct ll_mirror *m, const char *why);

@@ -13,7 +13,9 @@
  * the initiator sets FUA or turns the write cache off (mode page 08h, WCE);
  * SYNCHRONIZE CACHE is a real fdatasync.  Errors become the sense an
  * initiator can act on: MEDIUM ERROR for an I/O error, DATA PROTECT when the
- * file system is full (SPACE ALLOCATION FAILED) or read-only.
+ * file system is full (SPACE ALLOCATION FAILED) or read-only, NOT READY,
+ * TARGET PORT IN STANDBY STATE when the lease says this node may not serve
+ * the volume now (a path error: a multipath host moves to another node).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include "be_byteshift.h"
 
 #define ASC_SPACE_ALLOC_FAILED_WRITE_PROTECT	0x2707
+#define ASC_LU_NOT_ACCESSIBLE_STANDBY		0x040b	/* TARGET PORT IN STANDBY STATE */
 #define LL_WRITE_SAME_CHUNK			(1u << 20)
 #define LL_VERIFY_MAX				(64u << 20)
 /* Finished commands kept per LUN for reuse: a malloc and a free per
@@ -163,9 +166,19 @@ static void fail_io(struct ll_cmd *c)
 	int err = -c->io.res;
 	uint8_t key;
 	uint16_t asc;
-	const char *what;
+	const char *what, *cause = strerror(err);
 
 	switch (err) {
+	case LL_ESTANDBY:
+		/* the lease (mirror/lease.c): not this node's to serve now; a
+		 * path error to Linux, so a multipath host tries another path,
+		 * where DATA PROTECT would fail the I/O up to the file system */
+		key = NOT_READY;
+		asc = ASC_LU_NOT_ACCESSIBLE_STANDBY;
+		what = "NOT READY, TARGET PORT IN STANDBY STATE (04/0B)";
+		cause = "this node may not serve the volume now (write-ownership lease: "
+			"none, expired, released or deposed)";
+		break;
 	case ENOSPC:
 	case EDQUOT:
 		key = DATA_PROTECT;
@@ -205,7 +218,7 @@ static void fail_io(struct ll_cmd *c)
 		ll_err(l, "%s of %" PRIu64 " bytes at offset %" PRIu64 " failed: %s%s; "
 		       "the initiator gets %s\n", op_name(c->io.op), c->io.len,
 		       c->lun_off,
-		       strerror(err), l->fault ? " (injected: fault= is set)" : "", what);
+		       cause, l->fault ? " (injected: fault= is set)" : "", what);
 	l->errors_logged++;
 	fail(c, key, asc);
 }
