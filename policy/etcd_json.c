@@ -1138,6 +1138,7 @@ int etcd_stream_take(struct etcd_stream *s, const char **obj, size_t *len, struc
 			}
 			s->start = s->scan - 1;
 			s->depth = 1;
+			s->arrays = 0;
 			continue;
 		}
 		if (s->in_string) {
@@ -1157,7 +1158,14 @@ int etcd_stream_take(struct etcd_stream *s, const char **obj, size_t *len, struc
 				return perr(e, 0, "an answer in the watch stream nests deeper than %d",
 					    JSON_DEPTH);
 			}
+			s->arrays = s->arrays << 1 | (ch == '[');
 		} else if (ch == '}' || ch == ']') {
+			if ((s->arrays & 1) != (ch == ']')) {
+				s->broken = true;
+				return perr(e, 0, "an answer in the watch stream closes a%s with '%c'",
+					    s->arrays & 1 ? "n array" : "n object", ch);
+			}
+			s->arrays >>= 1;
 			if (--s->depth == 0) {
 				*obj = s->buf + s->start;
 				*len = s->scan - s->start;
@@ -1232,6 +1240,7 @@ int etcd_parse_watch(const char *obj, size_t len, struct etcd_watch_resp *out, s
 		snprintf(w, sizeof(w), "result.events[%zu].kv", i);
 		if (get_obj(ev, "", "kv", true, &kvo, e) || parse_kv(kvo, w, &x->kv, true, e))
 			goto err;
+		out->nevents++;	/* freed with the others from here on */
 		if (!x->kv.mod_revision) {
 			perr(e, 0, "etcd's answer: %s has no mod_revision", w);
 			goto err;
@@ -1240,7 +1249,6 @@ int etcd_parse_watch(const char *obj, size_t len, struct etcd_watch_resp *out, s
 			perr(e, 0, "etcd's answer: %s goes back in revisions", w);
 			goto err;
 		}
-		out->nevents++;
 	}
 	json_object_put(o);
 	return ETCD_OK;

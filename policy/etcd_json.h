@@ -81,8 +81,9 @@ int etcd_parse_status(const char *body, size_t len, struct etcd_status *out, str
 /*
  * The framer: bytes in as they come, in chunks cut anywhere; complete
  * top-level JSON objects out.  It tracks strings and escapes, so braces
- * inside strings do not count, and keeps its scan position, so each byte
- * is looked at once.
+ * inside strings do not count, matches each closing bracket to its
+ * opening one, and keeps its scan position, so each byte is looked at
+ * once.  JSON itself is json-c's to check, object by object.
  */
 struct etcd_stream {
 	char *buf;
@@ -90,6 +91,7 @@ struct etcd_stream {
 	size_t start;		/* where the object being framed begins */
 	size_t scan;		/* bytes of buf already looked at */
 	int depth;
+	uint64_t arrays;	/* bit i: level i (innermost bit 0) is an array */
 	bool in_string, escape;
 	bool broken;		/* refused input: stays refused */
 };
@@ -101,7 +103,8 @@ int etcd_stream_feed(struct etcd_stream *s, const char *p, size_t n, struct etcd
 /*
  * 1 and the next complete object (*obj, *len: inside the stream's buffer,
  * valid until the next feed or take); 0 if none is complete yet; -1 with e
- * if the bytes between objects are not whitespace, or nesting is too deep.
+ * if the bytes between objects are not whitespace, a bracket closes the
+ * wrong kind, or nesting is too deep.
  */
 int etcd_stream_take(struct etcd_stream *s, const char **obj, size_t *len, struct etcd_perr *e);
 

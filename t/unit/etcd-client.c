@@ -378,6 +378,11 @@ static void test_stream(void)
 	is_int(etcd_stream_take(&st, &obj, &olen, &e), -1, "a top-level array refused");
 	etcd_stream_free(&st);
 	etcd_stream_init(&st);
+	etcd_stream_feed(&st, "{\"a\":[}", 7, &e);
+	is_int(etcd_stream_take(&st, &obj, &olen, &e), -1, "an array closed with } refused");
+	like(e.message, "closes an array with '}'", "  saying so");
+	etcd_stream_free(&st);
+	etcd_stream_init(&st);
 	etcd_stream_feed(&st, "{", 1, &e);
 	for (int i = 0; i < 40; i++)
 		etcd_stream_feed(&st, "[", 1, &e);
