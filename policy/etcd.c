@@ -171,6 +171,10 @@ struct etcd_client *etcd_new(const struct etcd_opts *o, char *err, size_t errlen
 			 "https://HOST:PORT", o->endpoint ? o->endpoint : "");
 		goto err;
 	}
+	if (strlen(o->endpoint) > 256) {
+		snprintf(err, errlen, "etcd's endpoint is longer than 256 bytes: %.40s...", o->endpoint);
+		goto err;
+	}
 	c->tls = o->endpoint[4] == 's';
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		snprintf(err, errlen, "cannot initialize libcurl");

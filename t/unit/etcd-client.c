@@ -662,6 +662,8 @@ static void test_live_watch(struct etcd_client *c)
 	ok(etcd_watch_created(w), "  etcd confirmed it");
 	n = collect(c, w0, ev, 1, 300);
 	is_int(n, 0, "the second gets nothing yet");
+	for (long long end = now_ms() + 5000; !etcd_watch_created(w0) && now_ms() < end;)
+		collect(c, w0, ev, 1, 100);
 	ok(etcd_watch_created(w0) && etcd_watch_revision(w0) >= first, "  but is confirmed, at the current revision");
 
 	etcd_put(c, "/w/b", 0, "2", 1, 0, NULL);
@@ -741,10 +743,14 @@ static void test_live_backpressure(struct etcd_client *c)
 		etcd_txn_result_free(&t);
 	}
 	is_int(bad, 0, "130 txns of 100 puts each");
-	end = now_ms() + 2000;
+	/* until the queue is full, then half a second more for what a
+	 * stream that did not pause would queue on top */
+	end = now_ms() + 10000;
 	while (now_ms() < end) {
 		struct pollfd p = { .fd = etcd_watch_fd(c), .events = POLLIN };
 
+		if (etcd_watch_queued(w) >= ETCD_WATCH_QUEUE_MAX && end - now_ms() > 500)
+			end = now_ms() + 500;
 		poll(&p, 1, 50);
 		etcd_watch_poll(c);
 	}
