@@ -32,7 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef ETCD_BIN
 #define ETCD_BIN "/usr/bin/etcd"
+#endif
 
 /* ---- recorded answers (etcd 3.4.23, curl against its gateway) ------------------- */
 
