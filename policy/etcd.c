@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * etcd.c: the etcd client's synchronous calls (see etcd.h): each builds
- * its request (etcd_json.c), POSTs it with one reused curl easy handle
+ * its request (etcd_req.c), POSTs it with one reused curl easy handle
  * bounded by the client's timeout, and parses the answer whatever its
  * HTTP status, since etcd's refusals come as JSON too.  The work here is
  * the sentence when a call fails: which endpoint, which call, the HTTP

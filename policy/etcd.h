@@ -16,7 +16,7 @@
  *
  * The gateway's encoding, handled here so callers never see it: keys and
  * values are base64, int64 fields are JSON strings, fields equal to their
- * zero value are left out.  The parsing of responses is etcd_resp.h's,
+ * zero value are left out.  Requests and answers are etcd_json.h's,
  * pure functions over bytes (unit-tested on recorded answers, fuzzed).
  *
  * Return codes: ETCD_OK (0) or a negative ETCD_*; etcd_error() then holds

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * etcd_json.h: the etcd v3 gateway's JSON, both ways, as pure functions
- * over bytes: requests built from etcd.h's structs, answers parsed into
- * them, and the framing of a watch stream.  No I/O here (etcd.c does
- * it), so the unit test feeds recorded answers and the fuzz target
- * (t/fuzz/fuzz-etcd-resp.c) feeds anything.
+ * over bytes: requests built from etcd.h's structs (etcd_req.c, with
+ * base64), answers parsed into them and the framing of a watch stream
+ * (etcd_resp.c).  No I/O here (etcd.c does it), so the unit test feeds
+ * recorded answers and the fuzz target (t/fuzz/fuzz-etcd-resp.c) feeds
+ * anything.
  *
  * The gateway's rules, as etcd 3.4 writes them: keys and values base64;
  * int64 and uint64 fields as JSON strings ("revision":"5"; a bare number

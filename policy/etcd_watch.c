@@ -4,7 +4,7 @@
  * one streaming POST /v3/watch, whose answer never ends: etcd writes a
  * {"result":...} object per batch of events for as long as the watch
  * lives.  The bytes go through the stream framer and parser of
- * etcd_json.c into the watch's queue, which etcd_watch_next drains.
+ * etcd_resp.c into the watch's queue, which etcd_watch_next drains.
  *
  * Why curl's multi-socket interface behind an epoll fd, rather than a
  * plain non-blocking read of a socket of our own: the stream is HTTP/1.1

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * fuzz-etcd-resp.c: libFuzzer target for policy/etcd_json.c, the reader
+ * fuzz-etcd-resp.c: libFuzzer target for policy/etcd_resp.c, the reader
  * of everything etcd's gateway answers.  `make fuzz` runs it under
  * libFuzzer; t/fuzz/replay.c replays t/fuzz/corpus/etcd-resp without
  * clang (t/t0116-fuzz-etcd-resp-corpus.sh).

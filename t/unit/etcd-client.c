@@ -2,7 +2,7 @@
 /*
  * etcd-client.c: the etcd v3 client (policy/etcd.h).  Two parts:
  *
- *   - its JSON (policy/etcd_json.c) on answers recorded from etcd 3.4.23's
+ *   - its JSON (policy/etcd_req.c, etcd_resp.c) on answers recorded from etcd 3.4.23's
  *     gateway: ranges, txns, leases, status, refusals mapped to their
  *     codes, malformed answers refused naming the field, requests built
  *     byte for byte, and a watch stream framed the same at every cut;
