@@ -11,8 +11,8 @@
  *   - kv, txn, lease, status, compaction: synchronous, each bounded by
  *     the client's timeout (one easy handle, its connection kept);
  *   - watches: streams read from the caller's event loop through one fd
- *     (etcd_watch_fd), never blocking (etcd.c says why curl's multi-socket
- *     interface behind an epoll fd).
+ *     (etcd_watch_fd), never blocking (etcd_watch.c says why curl's
+ *     multi-socket interface behind an epoll fd).
  *
  * The gateway's encoding, handled here so callers never see it: keys and
  * values are base64, int64 fields are JSON strings, fields equal to their
@@ -240,7 +240,8 @@ int etcd_watch_next(struct etcd_client *c, struct etcd_watch *w, struct etcd_eve
 		    size_t max);
 /* Whether etcd has confirmed the watch (its "created" answer came). */
 bool etcd_watch_created(const struct etcd_watch *w);
-/* The revision of the last event delivered (start_revision - 1 before any). */
+/* The revision of the last event delivered; before any, start_revision
+ * - 1, or with start_revision 0 the revision etcd confirmed the watch at. */
 int64_t etcd_watch_revision(const struct etcd_watch *w);
 /* Events received and not yet taken (the stream pauses past
  * ETCD_WATCH_QUEUE_MAX, give or take one of etcd's answers). */
