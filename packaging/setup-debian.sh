@@ -19,7 +19,7 @@ cache=${LUNLINK_CACHE:-/var/cache/lunlink}
 packages="build-essential pkg-config dpkg-dev patch tgt libiscsi-bin libiscsi-dev
 liburing-dev libconfig-dev libaio-dev libssl-dev libsqlite3-dev sqlite3 util-linux iproute2 perl tshark
 qemu-system-x86 busybox-static cpio kmod xz-utils jq groff-base
-libevent-dev libjson-c-dev libcurl4-openssl-dev openssl curl
+libevent-dev libjson-c-dev libcurl4-openssl-dev openssl curl etcd-server
 debhelper fakeroot lintian rpm libsystemd-dev debootstrap systemd-container"
 
 say() { printf 'setup: %s\n' "$*"; }
@@ -67,6 +67,10 @@ if [ -n "$missing" ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		$missing >/dev/null || die "apt-get install failed for:$missing"
 fi
+
+# etcd-server is for the etcd client's tests (t/unit/etcd-client.t), which
+# start their own etcd on free ports; the package's own etcd.service, if
+# systemd starts it, listens on 2379 and is left alone.
 
 # The stock tgt service must not hold port 3260 or the default control
 # socket while tests run their own tgtd; the package starts nothing on a
