@@ -17,8 +17,9 @@
 #include <strings.h>
 #include <time.h>
 
-static const struct ps_backend *const backends[] = { &ps_backend_sqlite };
-#define KNOWN_SCHEMES	"sqlite"
+static const struct ps_backend *const backends[] = { &ps_backend_sqlite, &ps_backend_etcd,
+						     &ps_backend_etcds };
+#define KNOWN_SCHEMES	"sqlite, etcd, etcds"
 #define URI_EXAMPLE	"sqlite:/var/lib/lunlink/policy.db"
 
 int ps_set_error(struct ps_store *st, int rc, const char *fmt, ...)
@@ -291,7 +292,8 @@ void ps_close(struct ps_store *st)
 int ps_revision(struct ps_store *st, int64_t *revision, int64_t *compacted)
 {
 	int64_t r, c;
-	int rc = st->be->revision(st, &r, &c);
+	/* the compacted revision may cost etcd more reads: asked only if wanted */
+	int rc = st->be->revision(st, &r, compacted ? &c : NULL);
 
 	if (rc)
 		return rc;

@@ -2,7 +2,7 @@
 /*
  * store_backend.h: what a store backend implements (the ops table) and
  * what store.c gives it (the error setter, the shared checks).  Only
- * store.c and the backends (store_sqlite.c, later store_etcd.c) include
+ * store.c and the backends (store_sqlite.c, store_etcd.c) include
  * it; the daemon sees store.h alone.
  *
  * store.c checks every argument against the bounds of store.h before an
@@ -20,6 +20,7 @@ struct ps_backend {
 	/* rest: the URI after "scheme:"; st->priv is the backend's */
 	int (*open)(struct ps_store *st, const char *rest);
 	void (*close)(struct ps_store *st);
+	/* compacted NULL: not wanted (etcd finds it with extra reads) */
 	int (*revision)(struct ps_store *st, int64_t *revision, int64_t *compacted);
 	/* prefix false: key exactly (limit 1, after NULL) */
 	int (*range)(struct ps_store *st, const char *key, bool prefix, const char *after,
@@ -61,6 +62,8 @@ struct ps_watch {
 };
 
 extern const struct ps_backend ps_backend_sqlite;
+extern const struct ps_backend ps_backend_etcd;		/* store_etcd.c: etcd://HOST:PORT */
+extern const struct ps_backend ps_backend_etcds;	/* etcds://HOST:PORT?ca=...: TLS */
 
 /* Set st's message; returns rc (so: return ps_set_error(st, PS_ERROR, ...)). */
 int ps_set_error(struct ps_store *st, int rc, const char *fmt, ...)

@@ -51,15 +51,32 @@ static void fuzz_uri(const char *s, size_t len, size_t small)
 	const char *rest = NULL;
 	char err[PS_ERR_MAX], *e;
 	int rc;
-	bool want = len <= PS_URI_MAX && len >= 7 && !strncasecmp(s, "sqlite:", 7);
+	/* the reference: a known scheme, then a colon */
+	static const struct { const char *scheme; const struct ps_backend *be; } known[] = {
+		{ "sqlite:", &ps_backend_sqlite }, { "etcd:", &ps_backend_etcd },
+		{ "etcds:", &ps_backend_etcds },
+	};
+	const struct ps_backend *want_be = NULL;
+	size_t want_n = 0;
+	bool want;
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		size_t n = strlen(known[i].scheme);
+
+		if (len >= n && !strncasecmp(s, known[i].scheme, n)) {
+			want_be = known[i].be;
+			want_n = n;
+		}
+	}
+	want = len <= PS_URI_MAX && want_be;
 
 	memset(err, 0x7f, sizeof(err));
 	rc = ps_uri_parse(s, &be, &rest, err, sizeof(err));
 	check(rc == 0 || rc == -1);
 	check((rc == 0) == want);
 	if (rc == 0) {
-		check(be == &ps_backend_sqlite);
-		check(rest == s + 7);
+		check(be == want_be);
+		check(rest == s + want_n);
 	} else {
 		check_err(err, sizeof(err));
 		check(!strncmp(err, "store URI", 9));
