@@ -29,7 +29,7 @@
  * Reads see the latest revision only: reading at a past revision is not
  * offered (SQLite keeps current values and the event history, not old
  * versions).  A handle is for one thread; nothing here blocks on the
- * network for SQLite (an etcd backend bounds each call by its timeout).
+ * network for SQLite (the etcd backend bounds each call by its timeout).
  *
  * Return codes: PS_OK (0), or a negative PS_* code; ps_error() then holds
  * a one-line message naming the cause ("key longer than 1024 bytes",
@@ -87,7 +87,9 @@ struct ps_range {
 
 /*
  * Open the store named by uri: "sqlite:/path/to/policy.db" (created, mode
- * 0600, if missing).  An unknown scheme is refused naming it.  On failure
+ * 0600, if missing), "etcd://HOST:PORT", or "etcds://HOST:PORT?ca=FILE
+ * [&cert=FILE&key=FILE]" (TLS); either etcd scheme takes "timeout=MS"
+ * (doc/store.md).  An unknown scheme is refused naming it.  On failure
  * *out is NULL and err (errlen bytes; may be NULL) says why.
  */
 int ps_open(const char *uri, struct ps_store **out, char *err, size_t errlen);
@@ -95,7 +97,7 @@ void ps_close(struct ps_store *st);
 
 /* The message of the last call that failed (never NULL). */
 const char *ps_error(const struct ps_store *st);
-/* The backend's scheme: "sqlite". */
+/* The backend's scheme: "sqlite", "etcd" or "etcds". */
 const char *ps_backend_name(const struct ps_store *st);
 
 /* The current revision and the compacted one (either pointer may be NULL):
@@ -253,11 +255,15 @@ struct ps_event {
  * (ps_notify_fd) that becomes readable when a change may have committed;
  * the loop then calls ps_poll (clears it, does pending I/O) and
  * ps_watch_next on each watch until it returns fewer than it asked for.
- * ps_watch_next never blocks: it returns the events after the watch's
- * position, oldest first, in revision order, and moves the position.
+ * ps_watch_next does not wait for others' changes: it returns the events
+ * after the watch's position, oldest first, in revision order, and moves
+ * the position.
  * Events of one revision may span calls when max cuts them.  SQLite rings
  * the fd for commits through this handle; another process's commits to
- * the same file are seen by the next ps_watch_next (a timer's).
+ * the same file are seen by the next ps_watch_next (a timer's).  etcd's
+ * fd is its streams'; there ps_watch_next may wait, at most the timeout,
+ * for its stream to bring the revisions this handle has already seen
+ * (its own writes), so a reader never misses them (doc/store.md).
  */
 int ps_watch_open(struct ps_store *st, const char *prefix, int64_t start_revision,
 		  struct ps_watch **out);
