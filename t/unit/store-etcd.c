@@ -11,7 +11,8 @@
  *     that never answers failing within the timeout with a sentence that
  *     names them, etcd's own clock expiring a lease and deleting its key
  *     (ps_lease_expire doing nothing), a compaction by another handle
- *     found by ps_revision.
+ *     found by ps_revision, a watch going on across an etcd restart, and
+ *     etcds:// with client certificates (with the openssl tool).
  *
  * Skipped, saying so, without /usr/bin/etcd.
  */
@@ -37,16 +38,22 @@
 #define ETCD_BIN "/usr/bin/etcd"
 #endif
 
-static pid_t etcd_pid;
+static pid_t etcd_pid, tls_pid;
 static char uri[96];
+
+static void stop(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+		*pid = 0;
+	}
+}
 
 static void stop_etcd(void)
 {
-	if (etcd_pid > 0) {
-		kill(etcd_pid, SIGKILL);
-		waitpid(etcd_pid, NULL, 0);
-		etcd_pid = 0;
-	}
+	stop(&etcd_pid);
+	stop(&tls_pid);
 }
 
 static long long now_ms(void)
@@ -83,55 +90,95 @@ static int free_port(void)
 	return port;
 }
 
-static pid_t start_etcd(const char *dir, int *cport)
+/*
+ * etcd NAME with its data in dir/NAME.data, its log in dir/NAME.log, on
+ * client port *cport (free ports are picked when it is 0, kept when
+ * restarting) and peer port *pport; tls: HTTPS with dir's server
+ * certificate, clients checked against dir's CA.  The pid, or -1.
+ */
+static pid_t start_etcd(const char *dir, const char *name, bool tls, int *cport, int *pport)
 {
 	char data[PATH_MAX], log[PATH_MAX], curl[64], purl[64], cluster[96];
-	int pport = free_port();
+	char cert[PATH_MAX + 16], key[PATH_MAX + 16], ca[PATH_MAX + 24];
 	pid_t pid;
 
-	*cport = free_port();
-	if (*cport < 0 || pport < 0)
+	if (!*cport) {
+		*cport = free_port();
+		*pport = free_port();
+	}
+	if (*cport < 0 || *pport < 0)
 		return -1;
-	snprintf(data, sizeof(data), "%s/etcd.data", dir);
-	snprintf(log, sizeof(log), "%s/etcd.log", dir);
-	snprintf(curl, sizeof(curl), "http://127.0.0.1:%d", *cport);
-	snprintf(purl, sizeof(purl), "http://127.0.0.1:%d", pport);
-	snprintf(cluster, sizeof(cluster), "store=%s", purl);
+	snprintf(data, sizeof(data), "%s/%s.data", dir, name);
+	snprintf(log, sizeof(log), "%s/%s.log", dir, name);
+	snprintf(curl, sizeof(curl), "%s://127.0.0.1:%d", tls ? "https" : "http", *cport);
+	snprintf(purl, sizeof(purl), "http://127.0.0.1:%d", *pport);
+	snprintf(cluster, sizeof(cluster), "%s=%s", name, purl);
+	snprintf(cert, sizeof(cert), "--cert-file=%s/server.crt", dir);
+	snprintf(key, sizeof(key), "--key-file=%s/server.key", dir);
+	snprintf(ca, sizeof(ca), "--trusted-ca-file=%s/ca.crt", dir);
 	pid = fork();
 	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		execl(ETCD_BIN, "etcd", "--name", "store", "--data-dir", data,
-		      "--listen-client-urls", curl, "--advertise-client-urls", curl,
-		      "--listen-peer-urls", purl, "--initial-advertise-peer-urls", purl,
-		      "--initial-cluster", cluster, (char *)NULL);
+		if (tls)
+			execl(ETCD_BIN, "etcd", "--name", name, "--data-dir", data,
+			      "--listen-client-urls", curl, "--advertise-client-urls", curl,
+			      "--listen-peer-urls", purl, "--initial-advertise-peer-urls", purl,
+			      "--initial-cluster", cluster, cert, key, ca, "--client-cert-auth",
+			      (char *)NULL);
+		else
+			execl(ETCD_BIN, "etcd", "--name", name, "--data-dir", data,
+			      "--listen-client-urls", curl, "--advertise-client-urls", curl,
+			      "--listen-peer-urls", purl, "--initial-advertise-peer-urls", purl,
+			      "--initial-cluster", cluster, (char *)NULL);
 		_exit(127);
 	}
 	return pid;
 }
 
-/* Until the store opens, at most 20 s. */
-static struct ps_store *open_when_ready(void)
+/* Until the store at u opens, at most 20 s. */
+static struct ps_store *open_when_ready(const char *u, pid_t *pid)
 {
 	long long end = now_ms() + 20000;
 	struct ps_store *st = NULL;
 	char err[PS_ERR_MAX];
 
 	while (now_ms() < end) {
-		if (!ps_open(uri, &st, err, sizeof(err)))
+		if (!ps_open(u, &st, err, sizeof(err)))
 			return st;
-		if (waitpid(etcd_pid, NULL, WNOHANG) == etcd_pid) {
-			etcd_pid = 0;
+		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+			*pid = 0;
 			break;
 		}
 		usleep(100000);
 	}
 	diag("last: %s", err);
 	return NULL;
+}
+
+/* Until w brings want events, as a loop would: waiting on the notify fd. */
+static int collect(struct ps_store *st, struct ps_watch *w, struct ps_event *ev, size_t want,
+		   int timeout_ms)
+{
+	long long end = now_ms() + timeout_ms;
+	size_t got = 0;
+	int n = 0;
+
+	while (got < want && now_ms() < end) {
+		struct pollfd p = { .fd = ps_notify_fd(st), .events = POLLIN };
+
+		poll(&p, 1, (int)(end - now_ms()));
+		ps_poll(st);
+		n = ps_watch_next(st, w, ev + got, want - got);
+		if (n < 0)
+			return got ? (int)got : n;
+		got += (size_t)n;
+	}
+	return (int)got;
 }
 
 /* ---- the contract, run as a child and reported here -------------------------------- */
@@ -276,6 +323,114 @@ static void test_expiry(struct ps_store *st)
 	}
 }
 
+/* etcd killed and started again under a watch: the watch says so while
+ * etcd is away (each call opens its stream again), then goes on from
+ * where it was. */
+static void test_restart(struct ps_store *st, const char *dir, int *cport, int *pport)
+{
+	struct ps_watch *w = NULL;
+	struct ps_event ev[2];
+	int64_t rev = 0;
+	int n, errors;
+
+	is_int(ps_watch_open(st, "/lunlink-etcd/r/", 0, &w), 0, "a watch");
+	if (!w)
+		return;
+	ps_put(st, "/lunlink-etcd/r/1", "1", 1, 0, NULL);
+	n = collect(st, w, ev, 1, 5000);
+	ok(n == 1, "  sees a put");
+	if (n > 0)
+		ps_events_free(ev, (size_t)n);
+	stop(&etcd_pid);
+	is_int(ps_put(st, "/lunlink-etcd/r/2", "2", 1, 0, NULL), PS_ERROR, "etcd killed: a put fails");
+	like(ps_error(st), "cannot connect", "  saying so: %s", ps_error(st));
+	n = collect(st, w, ev, 1, 5000);
+	is_int(n, PS_ERROR, "  the watch fails while etcd is away");
+	diag("%s", ps_error(st));
+	etcd_pid = start_etcd(dir, "store", false, cport, pport);
+	ok(etcd_pid > 0, "etcd started again, on the same ports and data");
+	for (long long end = now_ms() + 20000; now_ms() < end; usleep(100000))
+		if (!ps_put(st, "/lunlink-etcd/r/3", "3", 1, 0, &rev))
+			break;
+	ok(rev > 0, "  a put goes through the same handle");
+	errors = 0;
+	for (long long end = now_ms() + 5000; now_ms() < end; errors++)
+		if ((n = collect(st, w, ev, 1, 5000)) >= 0)
+			break;
+	ok(errors <= 1, "  the watch reports at most one more error (the stream opened while "
+	   "etcd was away): %d", errors);
+	ok(n == 1 && ev[0].kv.mod_revision == rev && !strcmp(ev[0].kv.key, "/lunlink-etcd/r/3"),
+	   "  the watch goes on from where it was: the put, nothing lost or twice");
+	if (n > 0)
+		ps_events_free(ev, (size_t)n);
+	is_int(ps_watch_next(st, w, ev, 2), 0, "  and nothing more");
+	ps_watch_close(st, w);
+}
+
+/* A CA, a server certificate for 127.0.0.1 and a client certificate, made
+ * in dir with the openssl tool, and a second CA that signed none of them;
+ * 0 if made. */
+static int make_certs(const char *dir)
+{
+	char cmd[4096];
+
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && exec >certs.log 2>&1 && "
+		 "printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,clientAuth\\n' >ext && "
+		 "for ca in ca other; do openssl req -x509 -newkey ec "
+		 "-pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=$ca "
+		 "-keyout $ca.key -out $ca.crt || exit 1; done && "
+		 "for n in server client; do openssl req -newkey ec "
+		 "-pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=$n -keyout $n.key "
+		 "-out $n.csr && openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key "
+		 "-CAcreateserial -days 1 -extfile ext -out $n.crt || exit 1; done", dir);
+	return system(cmd);
+}
+
+/* etcds:// to an etcd that asks for client certificates. */
+static void test_tls(const char *dir)
+{
+	char u[3 * PATH_MAX + 96], err[PS_ERR_MAX];
+	struct ps_store *st, *bad;
+	struct ps_watch *w = NULL;
+	struct ps_event ev[1];
+	struct ps_kv kv;
+	int cport = 0, pport = 0, n;
+
+	if (system("command -v openssl >/dev/null 2>&1")) {
+		ok(1, "# SKIP TLS: no openssl tool to make certificates");
+		return;
+	}
+	if (!ok(!make_certs(dir), "certificates made (log: %s/certs.log)", dir))
+		return;
+	tls_pid = start_etcd(dir, "tls", true, &cport, &pport);
+	snprintf(u, sizeof(u), "etcds://127.0.0.1:%d?ca=%s/ca.crt&cert=%s/client.crt&key=%s/client.key",
+		 cport, dir, dir, dir);
+	st = open_when_ready(u, &tls_pid);
+	if (!ok(st != NULL, "etcds:// with a client certificate opens (log: %s/tls.log)", dir))
+		return;
+	is_str(ps_backend_name(st), "etcds", "  backend etcds");
+	is_int(ps_watch_open(st, "/tls/", 0, &w), 0, "  a watch over TLS");
+	is_int(ps_put(st, "/tls/a", "yes", 3, 0, NULL), 0, "  a put");
+	ok(!ps_get(st, "/tls/a", &kv) && !strcmp(kv.value, "yes"), "  read back");
+	ps_kv_free(&kv);
+	n = w ? collect(st, w, ev, 1, 5000) : 0;
+	ok(n == 1 && !strcmp(ev[0].kv.key, "/tls/a"), "  watched");
+	if (n > 0)
+		ps_events_free(ev, (size_t)n);
+	ps_watch_close(st, w);
+	ps_close(st);
+
+	snprintf(u, sizeof(u), "etcds://127.0.0.1:%d?ca=%s/ca.crt", cport, dir);
+	is_int(ps_open(u, &bad, err, sizeof(err)), PS_ERROR, "etcds:// without a client certificate: refused");
+	like(err, "TLS", "  a TLS error: %s", err);
+	snprintf(u, sizeof(u), "etcds://127.0.0.1:%d?ca=%s/other.crt&cert=%s/client.crt&key=%s/client.key",
+		 cport, dir, dir, dir);
+	is_int(ps_open(u, &bad, err, sizeof(err)), PS_ERROR, "etcd checked against another CA: refused");
+	like(err, "other.crt", "  naming the CA file: %s", err);
+	stop(&tls_pid);
+}
+
 /* A compaction made through another handle is found by ps_revision. */
 static void test_compacted_elsewhere(struct ps_store *st)
 {
@@ -303,7 +458,7 @@ int main(int argc, char **argv)
 {
 	const char *dir;
 	struct ps_store *st;
-	int port;
+	int port = 0, pport = 0;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (access(ETCD_BIN, X_OK)) {
@@ -314,17 +469,19 @@ int main(int argc, char **argv)
 	test_dead();
 	dir = scratch_dir("store-etcd");
 	atexit(stop_etcd);
-	etcd_pid = start_etcd(dir, &port);
-	ok(etcd_pid > 0, "etcd started on 127.0.0.1:%d (log: %s/etcd.log)", port, dir);
+	etcd_pid = start_etcd(dir, "store", false, &port, &pport);
+	ok(etcd_pid > 0, "etcd started on 127.0.0.1:%d (log: %s/store.log)", port, dir);
 	snprintf(uri, sizeof(uri), "etcd://127.0.0.1:%d", port);
-	st = open_when_ready();
+	st = open_when_ready(uri, &etcd_pid);
 	if (!ok(st != NULL, "the store %s opens", uri))
 		return done_testing();
 	is_str(ps_backend_name(st), "etcd", "  backend etcd");
 	test_expiry(st);
 	test_compacted_elsewhere(st);
+	test_restart(st, dir, &port, &pport);
 	ps_delete(st, "/lunlink-etcd/", true, NULL, NULL);
 	ps_close(st);
 	run_contract(argv[0]);
+	test_tls(dir);
 	return done_testing();
 }
