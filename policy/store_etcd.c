@@ -60,6 +60,7 @@ struct es_watch {
 	int64_t done;			/* every revision up to this one is in q or delivered */
 	int64_t last;			/* the revision of the last event taken from the stream */
 	int64_t last_idx;		/* the next idx within it */
+	bool broken;			/* events were lost (memory): never reopened */
 };
 
 static struct es *es_of(struct ps_store *st)
@@ -520,7 +521,7 @@ static int drain(struct ps_store *st, struct ps_watch *w, size_t want)
 nomem:
 			ps_kv_free(&pe.kv);
 			etcd_events_free(ev, (size_t)n);
-			nomem(st);
+			x->broken = true;
 			return ETCD_ERROR;
 		}
 		etcd_events_free(ev, (size_t)n);
@@ -544,6 +545,9 @@ static int stream_failed(struct ps_store *st, struct ps_watch *w, int rc)
 	struct es_watch *x = w->priv;
 	char why[ETCD_ERR_MAX];
 
+	if (x->broken)
+		return ps_set_error(st, PS_ERROR, "watch at revision %lld: out of memory taking its "
+				    "events: close it and watch again", (long long)ps_watch_revision(w));
 	snprintf(why, sizeof(why), "%s", etcd_error(e->c));
 	if (rc == ETCD_COMPACTED)
 		return ps_set_error(st, PS_COMPACTED, "watch at revision %lld: %s",
@@ -570,6 +574,8 @@ static int es_watch_next(struct ps_store *st, struct ps_watch *w, struct ps_even
 		return ps_set_error(st, PS_COMPACTED, "watch at revision %lld: the history before %lld "
 				    "is compacted", (long long)ps_watch_revision(w),
 				    (long long)e->compacted);
+	if (x->broken)
+		return stream_failed(st, w, ETCD_ERROR);
 	if (!x->ew && open_stream(st, x, x->done + 1))
 		return PS_ERROR;
 	if (!max)
