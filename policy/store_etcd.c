@@ -495,8 +495,12 @@ static int drain(struct ps_store *st, struct ps_watch *w, size_t want)
 
 	while (x->len - x->head < want) {
 		n = etcd_watch_next(e->c, x->ew, ev, ES_DRAIN);
-		if (n < 0)
+		if (n < 0) {
+			/* all it brought is taken, in whole answers */
+			if (x->last > x->done)
+				x->done = x->last;
 			return n;
+		}
 		for (int i = 0; i < n; i++) {
 			struct etcd_kv *kv = &ev[i].kv;
 			struct ps_event pe = { .type = ev[i].type == ETCD_EVENT_DELETE ?
