@@ -11,7 +11,7 @@
  *     that never answers failing within the timeout with a sentence that
  *     names them, etcd's own clock expiring a lease and deleting its key
  *     (ps_lease_expire doing nothing), a compaction by another handle
- *     found by ps_revision, a watch going on across an etcd restart, and
+ *     found by ps_revision and cancelling a watch left behind, a watch going on across an etcd restart, and
  *     etcds:// with client certificates (with the openssl tool).
  *
  * Skipped, saying so, without /usr/bin/etcd.
@@ -435,6 +435,8 @@ static void test_tls(const char *dir)
 static void test_compacted_elsewhere(struct ps_store *st)
 {
 	struct ps_store *other = NULL;
+	struct ps_watch *w = NULL;
+	struct ps_event ev[8];
 	int64_t rev = 0, compacted = -1, target;
 	char err[PS_ERR_MAX];
 
@@ -451,6 +453,17 @@ static void test_compacted_elsewhere(struct ps_store *st)
 	is_int(compacted, target, "  it finds the compacted revision");
 	is_int(ps_compact(st, target - 3), PS_COMPACTED, "compacting before it: PS_COMPACTED");
 	like(ps_error(st), "compacted", "  saying so: %s", ps_error(st));
+
+	/* etcd itself cancels a stream that starts before the compaction */
+	is_int(ps_watch_open(other, "/lunlink-etcd/", rev, &w), 0, "a watch of the second handle");
+	for (int i = 0; i < 5; i++)
+		ps_put(st, "/lunlink-etcd/churn", "c", 1, 0, &rev);
+	is_int(ps_compact(st, rev), 0, "the first compacts past it, unread");
+	if (w) {
+		is_int(ps_watch_next(other, w, ev, 8), PS_COMPACTED, "  the watch: PS_COMPACTED, from etcd");
+		like(ps_error(other), "compacted", "  saying so: %s", ps_error(other));
+		ps_watch_close(other, w);
+	}
 	ps_close(other);
 }
 
