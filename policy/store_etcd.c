@@ -17,7 +17,9 @@
  *     brought the revision this handle last saw, so a reader never misses
  *     its own writes.  The price: every watch carries the whole cluster's
  *     changes (lunlink's etcd holds lunlink's keys; a shared busy etcd
- *     costs that traffic).
+ *     costs that traffic).  Not etcd's progress requests: 3.4's answer
+ *     may overtake events still on their way, and the gateway's stream
+ *     takes its one request body only.
  *   - The compacted revision.  etcd 3.4 says it nowhere cheap, but a read
  *     at a revision before it is refused, so it is found by bisection from
  *     the last one known (usually one read).  A watch whose position is
