@@ -153,6 +153,10 @@ static int path_check(const char *s, bool absolute, char *err, size_t errlen)
 
 static int store_check(const char *s, char *err, size_t errlen)
 {
+	if (!strncmp(s, "etcd://", 7) || !strncmp(s, "etcds://", 8))
+		return ll_fail(err, errlen, "'%s': the daemon does not run on an etcd store yet "
+			       "(the store's etcd backend exists, the managers' election does not: "
+			       "issue 19); write \"sqlite:/var/lib/lunlink/policy.db\"", s);
 	if (strncmp(s, "sqlite:", 7))
 		return ll_fail(err, errlen, "'%s' is not a store this build knows: "
 			       "write \"sqlite:/var/lib/lunlink/policy.db\"", s);

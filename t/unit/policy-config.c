@@ -123,7 +123,9 @@ static const struct {
 	const char *text, *want;
 } bad[] = {
 	{ "policy = {\n manager = 1;\n};", ":2: policy.manager: must be true or false" },
-	{ "policy = {\n\n store = \"etcd://x\";\n};", ":3: policy.store: 'etcd://x' is not a store" },
+	{ "policy = {\n\n store = \"etcd://x\";\n};",
+	  ":3: policy.store: 'etcd://x': the daemon does not run on an etcd store yet" },
+	{ "policy = {\n\n store = \"redis://x\";\n};", ":3: policy.store: 'redis://x' is not a store" },
 	{ "policy = { store = \"sqlite:db\"; };", "policy.store: 'db' is not an absolute path" },
 	{ "policy = { listen = \"0.0.0.0\"; };", "policy.listen: '0.0.0.0' has no port" },
 	{ "policy = { listen = \"0.0.0.0:99999\"; };", "policy.listen: the port '99999' is not" },
