@@ -94,19 +94,10 @@ int pa_client_init(struct pa_client *c, const struct pa_client_opts *o, char *er
 
 void pa_client_setopts(const struct pa_client *c, CURL *h)
 {
-	if (c->tls) {
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->files.ca_file);
-		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-		curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-		if (c->files.cert_file) {
-			curl_easy_setopt(h, CURLOPT_SSLCERT, c->files.cert_file);
-			curl_easy_setopt(h, CURLOPT_SSLKEY, c->files.key_file);
-		}
-	} else {
+	if (c->tls)
+		pa_tls_curl(h, &c->files);
+	else
 		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
-	}
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, c->tls ? "https" : "http");
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);

@@ -9,6 +9,7 @@
  * The watch streams are etcd_watch.c's.
  */
 #include "etcd_int.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -108,17 +109,10 @@ void etcd_transport_error(struct etcd_client *c, const char *path, CURL *h, CURL
 
 void etcd_setopts(const struct etcd_client *c, CURL *h)
 {
-	if (c->tls) {
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-		curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-		if (c->cert_file) {
-			curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
-			curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
-		}
-	}
+	if (c->tls)
+		pa_tls_curl(h, &(struct pa_tls_files){ .ca_file = c->ca_file,
+							 .cert_file = c->cert_file,
+							 .key_file = c->key_file });
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, c->tls ? "https" : "http");
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

@@ -8,11 +8,11 @@
  * asked to refuse what can be refused here.
  */
 #include "etcd_json.h"
+#include "lunlink/errmsg.h"
 
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,21 +115,6 @@ static char *finish(json_object *o, bool ok, char *err, size_t errlen)
 	return s;
 }
 
-static int fail_req(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail_req(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /*
  * key and range_end of k into o.  A prefix's end is the prefix with its
  * last byte below 0xff raised by one, what follows it dropped; a prefix
@@ -144,25 +129,25 @@ static int add_keys(json_object *o, const struct etcd_keys *k, char *err, size_t
 	bool ok;
 
 	if (!klen && !k->prefix)
-		return fail_req(err, errlen, "no key given (etcd has no empty key)");
+		return ll_fail(err, errlen, "no key given (etcd has no empty key)");
 	if (k->end && k->prefix)
-		return fail_req(err, errlen, "a range's end and a prefix are given: one or the other");
+		return ll_fail(err, errlen, "a range's end and a prefix are given: one or the other");
 	if (!klen)
 		ok = add_bytes(o, "key", "", 1);
 	else
 		ok = add_bytes(o, "key", k->key, klen);
 	if (!ok)
-		return fail_req(err, errlen, "out of memory building a request to etcd");
+		return ll_fail(err, errlen, "out of memory building a request to etcd");
 	if (k->end) {
 		elen = k->end_len ? k->end_len : strlen(k->end);
 		if (!elen)
-			return fail_req(err, errlen, "an empty range end (\"\\0\", end_len 1, is the end of "
+			return ll_fail(err, errlen, "an empty range end (\"\\0\", end_len 1, is the end of "
 					"the key space)");
 		ok = add_bytes(o, "range_end", k->end, elen);
 	} else if (k->prefix) {
 		end = malloc(klen + 1);
 		if (!end)
-			return fail_req(err, errlen, "out of memory building a request to etcd");
+			return ll_fail(err, errlen, "out of memory building a request to etcd");
 		memcpy(end, klen ? k->key : "", klen);
 		elen = klen;
 		while (elen && (unsigned char)end[elen - 1] == 0xff)
@@ -178,7 +163,7 @@ static int add_keys(json_object *o, const struct etcd_keys *k, char *err, size_t
 	} else {
 		ok = true;
 	}
-	return ok ? 0 : fail_req(err, errlen, "out of memory building a request to etcd");
+	return ok ? 0 : ll_fail(err, errlen, "out of memory building a request to etcd");
 }
 
 static json_object *range_obj(const struct etcd_range_req *r, char *err, size_t errlen)
@@ -187,13 +172,13 @@ static json_object *range_obj(const struct etcd_range_req *r, char *err, size_t 
 	bool ok = o != NULL;
 
 	if (!o) {
-		fail_req(err, errlen, "out of memory building a request to etcd");
+		ll_fail(err, errlen, "out of memory building a request to etcd");
 		return NULL;
 	}
 	if (add_keys(o, &r->keys, err, errlen))
 		goto err;
 	if (r->limit < 0 || r->revision < 0) {
-		fail_req(err, errlen, "a negative %s (%" PRId64 ")", r->limit < 0 ? "limit" : "revision",
+		ll_fail(err, errlen, "a negative %s (%" PRId64 ")", r->limit < 0 ? "limit" : "revision",
 			 r->limit < 0 ? r->limit : r->revision);
 		goto err;
 	}
@@ -207,7 +192,7 @@ static json_object *range_obj(const struct etcd_range_req *r, char *err, size_t 
 		ok = ok && add_bool(o, "count_only", true);
 	if (ok)
 		return o;
-	fail_req(err, errlen, "out of memory building a request to etcd");
+	ll_fail(err, errlen, "out of memory building a request to etcd");
 err:
 	json_object_put(o);
 	return NULL;
@@ -228,11 +213,11 @@ static json_object *put_obj(const char *key, size_t key_len, const char *value, 
 	bool ok;
 
 	if (!o) {
-		fail_req(err, errlen, "out of memory building a request to etcd");
+		ll_fail(err, errlen, "out of memory building a request to etcd");
 		return NULL;
 	}
 	if (!klen) {
-		fail_req(err, errlen, "no key given (etcd has no empty key)");
+		ll_fail(err, errlen, "no key given (etcd has no empty key)");
 		json_object_put(o);
 		return NULL;
 	}
@@ -240,7 +225,7 @@ static json_object *put_obj(const char *key, size_t key_len, const char *value, 
 	if (lease)
 		ok = ok && add_i64(o, "lease", lease);
 	if (!ok) {
-		fail_req(err, errlen, "out of memory building a request to etcd");
+		ll_fail(err, errlen, "out of memory building a request to etcd");
 		json_object_put(o);
 		return NULL;
 	}
@@ -260,7 +245,7 @@ static json_object *delete_obj(const struct etcd_keys *k, char *err, size_t errl
 	json_object *o = json_object_new_object();
 
 	if (!o) {
-		fail_req(err, errlen, "out of memory building a request to etcd");
+		ll_fail(err, errlen, "out of memory building a request to etcd");
 		return NULL;
 	}
 	if (add_keys(o, k, err, errlen)) {
@@ -297,11 +282,11 @@ static json_object *cmp_obj(const struct etcd_cmp *c, size_t i, char *err, size_
 	bool ok;
 
 	if ((unsigned)c->target > ETCD_CMP_LEASE || (unsigned)c->result > ETCD_NOT_EQUAL) {
-		fail_req(err, errlen, "compare %zu: unknown target or result", i);
+		ll_fail(err, errlen, "compare %zu: unknown target or result", i);
 		return NULL;
 	}
 	if (!klen) {
-		fail_req(err, errlen, "compare %zu: no key given", i);
+		ll_fail(err, errlen, "compare %zu: no key given", i);
 		return NULL;
 	}
 	o = json_object_new_object();
@@ -314,7 +299,7 @@ static json_object *cmp_obj(const struct etcd_cmp *c, size_t i, char *err, size_
 		ok = add_i64(o, cmp_field_name[c->target], c->number);
 	if (!ok) {
 		json_object_put(o);
-		fail_req(err, errlen, "out of memory building a request to etcd");
+		ll_fail(err, errlen, "out of memory building a request to etcd");
 		return NULL;
 	}
 	return o;
@@ -337,7 +322,7 @@ static json_object *op_obj(const struct etcd_op *op, const char *branch, size_t 
 		break;
 	case ETCD_OP_PUT:
 		if (op->keys.end || op->keys.prefix) {
-			fail_req(err, errlen, "%s op %zu: a put takes one key, not a range", branch, i);
+			ll_fail(err, errlen, "%s op %zu: a put takes one key, not a range", branch, i);
 			return NULL;
 		}
 		inner = put_obj(op->keys.key, op->keys.key_len, op->value, op->value_len, op->lease, why,
@@ -349,18 +334,18 @@ static json_object *op_obj(const struct etcd_op *op, const char *branch, size_t 
 		name = "request_delete_range";
 		break;
 	default:
-		fail_req(err, errlen, "%s op %zu: unknown type %d", branch, i, (int)op->type);
+		ll_fail(err, errlen, "%s op %zu: unknown type %d", branch, i, (int)op->type);
 		return NULL;
 	}
 	if (!inner) {
-		fail_req(err, errlen, "%s op %zu: %s", branch, i, why);
+		ll_fail(err, errlen, "%s op %zu: %s", branch, i, why);
 		return NULL;
 	}
 	o = json_object_new_object();
 	if (!o || json_object_object_add(o, name, inner)) {
 		json_object_put(o);
 		json_object_put(inner);
-		fail_req(err, errlen, "out of memory building a request to etcd");
+		ll_fail(err, errlen, "out of memory building a request to etcd");
 		return NULL;
 	}
 	return o;
@@ -376,7 +361,7 @@ static bool add_ops(json_object *t, const char *branch, const struct etcd_op *op
 	a = json_object_new_array();
 	if (!a || json_object_object_add(t, branch, a)) {
 		json_object_put(a);
-		fail_req(err, errlen, "out of memory building a request to etcd");
+		ll_fail(err, errlen, "out of memory building a request to etcd");
 		return false;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -386,7 +371,7 @@ static bool add_ops(json_object *t, const char *branch, const struct etcd_op *op
 			return false;
 		if (json_object_array_add(a, o)) {
 			json_object_put(o);
-			fail_req(err, errlen, "out of memory building a request to etcd");
+			ll_fail(err, errlen, "out of memory building a request to etcd");
 			return false;
 		}
 	}
@@ -412,7 +397,7 @@ char *etcd_req_txn(const struct etcd_txn *t, char *err, size_t errlen)
 				json_object_put(o);
 				if (c) {
 					json_object_put(c);
-					fail_req(err, errlen, "out of memory building a request to etcd");
+					ll_fail(err, errlen, "out of memory building a request to etcd");
 				}
 				return NULL;
 			}
@@ -440,7 +425,7 @@ char *etcd_req_watch(const struct etcd_keys *k, int64_t start_revision, char *er
 	}
 	if (start_revision < 0) {
 		json_object_put(o);
-		fail_req(err, errlen, "a negative start revision (%" PRId64 ")", start_revision);
+		ll_fail(err, errlen, "a negative start revision (%" PRId64 ")", start_revision);
 		return NULL;
 	}
 	if (start_revision && !add_i64(create, "start_revision", start_revision))

@@ -19,7 +19,6 @@
 
 static const struct ps_backend *const backends[] = { &ps_backend_sqlite, &ps_backend_etcd,
 						     &ps_backend_etcds };
-#define KNOWN_SCHEMES	"sqlite, etcd, etcds"
 #define URI_EXAMPLE	"sqlite:/var/lib/lunlink/policy.db"
 
 int ps_set_error(struct ps_store *st, int rc, const char *fmt, ...)
@@ -82,7 +81,7 @@ void ps_quote(const char *s, size_t len, char *out, size_t outlen)
 int ps_uri_parse(const char *uri, const struct ps_backend **be, const char **rest,
 		 char *err, size_t errlen)
 {
-	char q[4 * 64 + 4];
+	char q[4 * 64 + 4], known[64];
 	const char *colon;
 	size_t n, i, len;
 
@@ -114,8 +113,11 @@ int ps_uri_parse(const char *uri, const struct ps_backend **be, const char **res
 		}
 	}
 	ps_quote(uri, n, q, sizeof(q));
-	return ll_fail(err, errlen, "store URI: unknown scheme '%s' (known: " KNOWN_SCHEMES ")",
-		       q);
+	/* the known schemes from the table, so a new backend is listed by adding it there */
+	for (i = 0, len = 0; i < sizeof(backends) / sizeof(backends[0]) && len < sizeof(known); i++)
+		len += (size_t)snprintf(known + len, sizeof(known) - len, "%s%s", i ? ", " : "",
+					backends[i]->scheme);
+	return ll_fail(err, errlen, "store URI: unknown scheme '%s' (known: %s)", q, known);
 }
 
 int ps_check_key(const char *key, bool prefix, char *err, size_t errlen)

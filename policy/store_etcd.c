@@ -597,7 +597,9 @@ static int es_watch_next(struct ps_store *st, struct ps_watch *w, struct ps_even
 		left = deadline - mono_ms();
 		if (left <= 0) {
 			return ps_set_error(st, PS_ERROR, "etcd %s /v3/watch: the watch brought the changes "
-					    "up to revision %lld, not up to %lld, in %ld ms",
+					    "up to revision %lld, not up to %lld, in %ld ms: etcd is "
+					    "slow or the stream stalled (the URI's ?timeout=MS "
+					    "allows longer)",
 					    etcd_endpoint(e->c), (long long)x->done, (long long)e->seen,
 					    e->timeout_ms);
 		}

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * tls.c: the policy API's OpenSSL server contexts and the check of a
- * certificate, key and CA set (see tls.h).  The verification itself is
- * OpenSSL's; the callback here only adds what OpenSSL cannot know: that
- * the certificate carries a lunlink identity, and that its serial has not
- * been revoked.
+ * tls.c: the policy API's OpenSSL server contexts, the check of a
+ * certificate, key and CA set, and libcurl's TLS options for the HTTPS
+ * clients (see tls.h).  The verification itself is OpenSSL's; the
+ * callback here only adds what OpenSSL cannot know: that the certificate
+ * carries a lunlink identity, and that its serial has not been revoked.
  */
 #include "tls.h"
 #include "lunlink/errmsg.h"
@@ -245,4 +245,17 @@ err:
 	free(h);
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+void pa_tls_curl(CURL *h, const struct pa_tls_files *f)
+{
+	curl_easy_setopt(h, CURLOPT_CAINFO, f->ca_file);
+	curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (f->cert_file) {
+		curl_easy_setopt(h, CURLOPT_SSLCERT, f->cert_file);
+		curl_easy_setopt(h, CURLOPT_SSLKEY, f->key_file);
+	}
 }

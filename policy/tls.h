@@ -17,6 +17,7 @@
 #ifndef LUNLINK_POLICY_TLS_H
 #define LUNLINK_POLICY_TLS_H
 
+#include <curl/curl.h>
 #include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -51,6 +52,14 @@ struct pa_tls_server_opts {
  * cluster CA in ...", "... has expired").
  */
 int pa_tls_check_files(const struct pa_tls_files *f, char *err, size_t errlen);
+
+/*
+ * libcurl's client side of f, for every HTTPS client here (the agent's,
+ * the etcd store's): the peer checked against f->ca_file alone (not the
+ * system's CAs) and by name, TLS 1.2 or later, and this end's certificate
+ * and key when f has them.
+ */
+void pa_tls_curl(CURL *h, const struct pa_tls_files *f);
 
 /* A server context (files checked first); NULL with a reason in err. */
 SSL_CTX *pa_tls_server_ctx(const struct pa_tls_server_opts *o, char *err, size_t errlen);

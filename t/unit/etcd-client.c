@@ -16,6 +16,7 @@
 #include "etcd.h"
 #include "etcd_json.h"
 
+#include "etcd_scratch.h"
 #include "scratch.h"
 #include "tap.h"
 
@@ -32,9 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef ETCD_BIN
-#define ETCD_BIN "/usr/bin/etcd"
-#endif
 
 /* ---- recorded answers (etcd 3.4.23, curl against its gateway) ------------------- */
 
@@ -396,85 +394,10 @@ static void test_stream(void)
 
 static pid_t etcd_pid, etcd_tls_pid;
 
-static void stop(pid_t *pid)
-{
-	if (*pid > 0) {
-		kill(*pid, SIGKILL);
-		waitpid(*pid, NULL, 0);
-		*pid = 0;
-	}
-}
-
 static void stop_all(void)
 {
 	stop(&etcd_pid);
 	stop(&etcd_tls_pid);
-}
-
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	if (s >= 0 && !bind(s, (struct sockaddr *)&a, sizeof(a)) &&
-	    !getsockname(s, (struct sockaddr *)&a, &alen))
-		port = ntohs(a.sin_port);
-	if (s >= 0)
-		close(s);
-	return port;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* etcd NAME on 127.0.0.1, client port *cport; tls: its certificate and the
- * CA it checks clients against.  The pid, or -1. */
-static pid_t start_etcd(const char *dir, const char *name, bool tls, int *cport)
-{
-	char data[PATH_MAX], log[PATH_MAX], curl[64], purl[64], cluster[96];
-	char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX];
-	int pport = free_port();
-	pid_t pid;
-
-	*cport = free_port();
-	if (*cport < 0 || pport < 0)
-		return -1;
-	snprintf(data, sizeof(data), "%s/%s.data", dir, name);
-	snprintf(log, sizeof(log), "%s/%s.log", dir, name);
-	snprintf(curl, sizeof(curl), "%s://127.0.0.1:%d", tls ? "https" : "http", *cport);
-	snprintf(purl, sizeof(purl), "http://127.0.0.1:%d", pport);
-	snprintf(cluster, sizeof(cluster), "%s=%s", name, purl);
-	snprintf(cert, sizeof(cert), "--cert-file=%s/server.crt", dir);
-	snprintf(key, sizeof(key), "--key-file=%s/server.key", dir);
-	snprintf(ca, sizeof(ca), "--trusted-ca-file=%s/ca.crt", dir);
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		if (tls)
-			execl(ETCD_BIN, "etcd", "--name", name, "--data-dir", data,
-			      "--listen-client-urls", curl, "--advertise-client-urls", curl,
-			      "--listen-peer-urls", purl, "--initial-advertise-peer-urls", purl,
-			      "--initial-cluster", cluster, cert, key, ca, "--client-cert-auth",
-			      (char *)NULL);
-		else
-			execl(ETCD_BIN, "etcd", "--name", name, "--data-dir", data,
-			      "--listen-client-urls", curl, "--advertise-client-urls", curl,
-			      "--listen-peer-urls", purl, "--initial-advertise-peer-urls", purl,
-			      "--initial-cluster", cluster, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
 }
 
 /* Until etcd answers its status, at most 20 s. */
@@ -816,7 +739,7 @@ static void test_tls(const char *dir)
 	char ep[64], ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], other[PATH_MAX], err[ETCD_ERR_MAX];
 	struct etcd_event ev[2];
 	struct etcd_watch *w;
-	int port, n;
+	int port = 0, pport = 0, n;
 
 	if (system("command -v openssl >/dev/null 2>&1")) {
 		ok(1, "# SKIP TLS: no openssl tool to make certificates");
@@ -826,7 +749,7 @@ static void test_tls(const char *dir)
 		ok(0, "make the test's certificates with openssl (see %s/certs.log)", dir);
 		return;
 	}
-	etcd_tls_pid = start_etcd(dir, "tls", true, &port);
+	etcd_tls_pid = start_etcd(dir, "tls", true, &port, &pport);
 	snprintf(ep, sizeof(ep), "https://127.0.0.1:%d", port);
 	snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
 	snprintf(crt, sizeof(crt), "%s/client.crt", dir);
@@ -892,14 +815,14 @@ static void test_live(void)
 	struct etcd_client *c;
 	struct etcd_status st;
 	char ep[64], err[ETCD_ERR_MAX];
-	int port;
+	int port = 0, pport = 0;
 
 	if (access(ETCD_BIN, X_OK)) {
 		ok(1, "# SKIP live tests: %s is not installed (apt-get install etcd-server)", ETCD_BIN);
 		return;
 	}
 	atexit(stop_all);
-	etcd_pid = start_etcd(dir, "t", false, &port);
+	etcd_pid = start_etcd(dir, "t", false, &port, &pport);
 	ok(etcd_pid > 0, "etcd started on 127.0.0.1:%d", port);
 	snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", port);
 	c = etcd_new(&(struct etcd_opts){ .endpoint = ep, .timeout_ms = 3000 }, err, sizeof(err));

@@ -66,6 +66,7 @@ static void test_open_errors(void)
 
 	is_int(ps_open("nosuch:/x", &s, err, sizeof(err)), PS_ERROR, "an unknown scheme is refused");
 	like(err, "unknown scheme 'nosuch'", "  naming the scheme");
+	like(err, "(known: sqlite, etcd, etcds)", "  and the schemes this build knows");
 	ok(s == NULL, "  and no store is given");
 	is_int(ps_open("/var/lib/lunlink/policy.db", &s, err, sizeof(err)), PS_ERROR,
 	       "a bare path is refused");
