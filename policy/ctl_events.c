@@ -192,11 +192,7 @@ int ctl_events(struct ctl *c)
 	}
 	if (c->url) {
 		snprintf(url, sizeof(url), "%s%s", c->url, path);
-		curl_easy_setopt(curl, CURLOPT_CAINFO, po.files.ca_file);
-		curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
-		curl_easy_setopt(curl, CURLOPT_SSLCERT, c->cert);
-		curl_easy_setopt(curl, CURLOPT_SSLKEY, c->key);
-		curl_easy_setopt(curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+		pa_tls_curl(curl, &po.files);
 		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
 	} else {
 		snprintf(url, sizeof(url), "http://localhost%s", path);
