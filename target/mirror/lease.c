@@ -303,27 +303,6 @@ static int hold(struct ll_mirror *m, struct ll_io *io, int local_fault, struct f
 	return 0;
 }
 
-/* A write, flush or hole punch at submit: 0 if it goes on now; 1 if it was
- * held or failed here (it is then this file's). */
-int ll_lease_hold_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
-{
-	switch (ll_lease_gate(m, ll_now_ms())) {
-	case LL_GATE_GO:
-		return 0;
-	case LL_GATE_WAIT:
-		if (!hold(m, io, local_fault, NULL))
-			return 1;
-		say_failed(m, io, "more writes wait for the lease than a mirror holds");
-		break;
-	case LL_GATE_FAIL:
-		say_failed(m, io, why_not(m));
-		break;
-	}
-	io->res = -LL_ESTANDBY;
-	ll_later(m->l, io);
-	return 1;
-}
-
 /* What a read may do (the header says why): served, held as a write is
  * without a lease, or failed. */
 static enum ll_gate read_gate(const struct ll_lu *l, uint64_t now)
@@ -337,17 +316,22 @@ static enum ll_gate read_gate(const struct ll_lu *l, uint64_t now)
 	return l->opts.lease_loss == LL_LEASE_LOSS_FAIL ? LL_GATE_FAIL : LL_GATE_WAIT;
 }
 
-/* A read at submit: 0 if it is served now; 1 if it was held or failed here
- * (it is then this file's). */
-int ll_lease_hold_read(struct ll_mirror *m, struct ll_io *io, int local_fault)
+/* A request at submit (a read by read_gate; a write, flush or hole punch by
+ * ll_lease_gate): 0 if it goes on now; 1 if it was held or failed here (it
+ * is then this file's). */
+int ll_lease_hold_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 {
-	switch (read_gate(m->l, ll_now_ms())) {
+	int read = io->op == LL_OP_READ;
+	uint64_t now = ll_now_ms();
+
+	switch (read ? read_gate(m->l, now) : ll_lease_gate(m, now)) {
 	case LL_GATE_GO:
 		return 0;
 	case LL_GATE_WAIT:
 		if (!hold(m, io, local_fault, NULL))
 			return 1;
-		say_failed(m, io, "more requests wait for the lease than a mirror holds");
+		say_failed(m, io, read ? "more requests wait for the lease than a mirror holds" :
+			   "more writes wait for the lease than a mirror holds");
 		break;
 	case LL_GATE_FAIL:
 		say_failed(m, io, why_not(m));
