@@ -269,6 +269,10 @@ static void say_failed(struct ll_mirror *m, const struct ll_io *io, const char *
 		      io->op == LL_OP_DATASYNC ? 0 : io->off - m->image->data_offset, why);
 }
 
+/* What brings a lease back, for the messages of requests failed without one */
+#define NO_LEASE_CURE	"; the policy agent grants and renews it: is this node's " \
+			"lunlink-policyd running and in touch with its manager?"
+
 static const char *why_not(const struct ll_mirror *m)
 {
 	const struct ll_lease *ls = &m->l->lease;
@@ -276,8 +280,8 @@ static const char *why_not(const struct ll_mirror *m)
 	if (ls->deposed)
 		return "this mirror is deposed (a newer primary holds its legs)";
 	if (!ls->epoch || !ls->deadline)
-		return "this node holds no write-ownership lease (lease_loss=fail)";
-	return "its write-ownership lease expired (lease_loss=fail)";
+		return "this node holds no write-ownership lease (lease_loss=fail)" NO_LEASE_CURE;
+	return "its write-ownership lease expired (lease_loss=fail)" NO_LEASE_CURE;
 }
 
 static int hold(struct ll_mirror *m, struct ll_io *io, int local_fault, struct fan *f)
@@ -415,7 +419,7 @@ void ll_lease_waiters_run(struct ll_mirror *m)
 			 * timeout starts aborting and resetting */
 			fail_one(m, w, "it waited " LL_STR(LL_LEASE_HOLD_MS) " ms for a "
 				 "write-ownership lease (lease_loss=suspend holds a request "
-				 "that long)");
+				 "that long)" NO_LEASE_CURE);
 			continue;
 		}
 		if (gate == LL_GATE_FAIL) {
