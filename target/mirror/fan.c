@@ -435,17 +435,17 @@ static void read_local_done(struct ll_io *local)
 void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 {
 	struct ll_lu *l = m->l;
-	struct fan *f = calloc(1, sizeof(*f));
+	struct fan *f;
 	uint64_t r0, r1, r;
 	int bad = 0;
 
 	io->done = 0;
-	/* lease=on: read only while this node may take its copy for the
-	 * volume's (lease.c: held or failed here otherwise) */
-	if (l->opts.lease && io->op == LL_OP_READ && ll_lease_hold_read(m, io, local_fault)) {
-		free(f);
+	/* lease=on: a write is sent nowhere without the lease, and a read is
+	 * served only while this node may take its copy for the volume's
+	 * (lease.c: held or failed there otherwise) */
+	if (l->opts.lease && io->op != LL_OP_FADVISE && ll_lease_hold_submit(m, io, local_fault))
 		return;
-	}
+	f = calloc(1, sizeof(*f));
 	if (!f) {
 		io->res = -ENOMEM;
 		ll_later(l, io);
@@ -471,11 +471,6 @@ void ll_mirror_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 		return;
 	}
 
-	/* lease=on: not sent anywhere without the lease (held or failed) */
-	if (l->opts.lease && ll_lease_hold_submit(m, io, local_fault)) {
-		free(f);
-		return;
-	}
 	if (io->op != LL_OP_DATASYNC)
 		m->blank = 0;		/* a write is on its way: not zeros any more */
 

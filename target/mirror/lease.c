@@ -269,6 +269,10 @@ static void say_failed(struct ll_mirror *m, const struct ll_io *io, const char *
 		      io->op == LL_OP_DATASYNC ? 0 : io->off - m->image->data_offset, why);
 }
 
+/* What brings a lease back, for the messages of requests failed without one */
+#define NO_LEASE_CURE	"; the policy agent grants and renews it: is this node's " \
+			"lunlink-policyd running and in touch with its manager?"
+
 static const char *why_not(const struct ll_mirror *m)
 {
 	const struct ll_lease *ls = &m->l->lease;
@@ -276,8 +280,8 @@ static const char *why_not(const struct ll_mirror *m)
 	if (ls->deposed)
 		return "this mirror is deposed (a newer primary holds its legs)";
 	if (!ls->epoch || !ls->deadline)
-		return "this node holds no write-ownership lease (lease_loss=fail)";
-	return "its write-ownership lease expired (lease_loss=fail)";
+		return "this node holds no write-ownership lease (lease_loss=fail)" NO_LEASE_CURE;
+	return "its write-ownership lease expired (lease_loss=fail)" NO_LEASE_CURE;
 }
 
 static int hold(struct ll_mirror *m, struct ll_io *io, int local_fault, struct fan *f)
@@ -303,27 +307,6 @@ static int hold(struct ll_mirror *m, struct ll_io *io, int local_fault, struct f
 	return 0;
 }
 
-/* A write, flush or hole punch at submit: 0 if it goes on now; 1 if it was
- * held or failed here (it is then this file's). */
-int ll_lease_hold_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
-{
-	switch (ll_lease_gate(m, ll_now_ms())) {
-	case LL_GATE_GO:
-		return 0;
-	case LL_GATE_WAIT:
-		if (!hold(m, io, local_fault, NULL))
-			return 1;
-		say_failed(m, io, "more writes wait for the lease than a mirror holds");
-		break;
-	case LL_GATE_FAIL:
-		say_failed(m, io, why_not(m));
-		break;
-	}
-	io->res = -LL_ESTANDBY;
-	ll_later(m->l, io);
-	return 1;
-}
-
 /* What a read may do (the header says why): served, held as a write is
  * without a lease, or failed. */
 static enum ll_gate read_gate(const struct ll_lu *l, uint64_t now)
@@ -337,17 +320,22 @@ static enum ll_gate read_gate(const struct ll_lu *l, uint64_t now)
 	return l->opts.lease_loss == LL_LEASE_LOSS_FAIL ? LL_GATE_FAIL : LL_GATE_WAIT;
 }
 
-/* A read at submit: 0 if it is served now; 1 if it was held or failed here
- * (it is then this file's). */
-int ll_lease_hold_read(struct ll_mirror *m, struct ll_io *io, int local_fault)
+/* A request at submit (a read by read_gate; a write, flush or hole punch by
+ * ll_lease_gate): 0 if it goes on now; 1 if it was held or failed here (it
+ * is then this file's). */
+int ll_lease_hold_submit(struct ll_mirror *m, struct ll_io *io, int local_fault)
 {
-	switch (read_gate(m->l, ll_now_ms())) {
+	int read = io->op == LL_OP_READ;
+	uint64_t now = ll_now_ms();
+
+	switch (read ? read_gate(m->l, now) : ll_lease_gate(m, now)) {
 	case LL_GATE_GO:
 		return 0;
 	case LL_GATE_WAIT:
 		if (!hold(m, io, local_fault, NULL))
 			return 1;
-		say_failed(m, io, "more requests wait for the lease than a mirror holds");
+		say_failed(m, io, read ? "more requests wait for the lease than a mirror holds" :
+			   "more writes wait for the lease than a mirror holds");
 		break;
 	case LL_GATE_FAIL:
 		say_failed(m, io, why_not(m));
@@ -431,7 +419,7 @@ void ll_lease_waiters_run(struct ll_mirror *m)
 			 * timeout starts aborting and resetting */
 			fail_one(m, w, "it waited " LL_STR(LL_LEASE_HOLD_MS) " ms for a "
 				 "write-ownership lease (lease_loss=suspend holds a request "
-				 "that long)");
+				 "that long)" NO_LEASE_CURE);
 			continue;
 		}
 		if (gate == LL_GATE_FAIL) {

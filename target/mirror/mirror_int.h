@@ -540,7 +540,6 @@ uint64_t ll_lease_recorded_gen(const struct ll_mirror *m, uint64_t now);
  * this copy's generation as the recorded one.  How many. */
 int ll_mirror_reprobe_split_legs(struct ll_mirror *m);
 int ll_lease_hold_submit(struct ll_mirror *m, struct ll_io *io, int local_fault);
-int ll_lease_hold_read(struct ll_mirror *m, struct ll_io *io, int local_fault);
 int ll_lease_hold_ack(struct fan *f);
 void ll_lease_waiters_run(struct ll_mirror *m);
 void ll_lease_waiters_fail(struct ll_mirror *m, const char *why);

@@ -46,8 +46,9 @@ _Static_assert(sizeof(verdict_word) / sizeof(verdict_word[0]) == LL_GEN_UNRECORD
 /* The verdict on the leg at its last probe: "none" before one. */
 const char *ll_leg_verdict_name(const struct ll_leg *g)
 {
-	return g->verdict > 0 && g->verdict <= LL_GEN_UNRECORDED + 1 ? verdict_word[g->verdict - 1]
-		: "none";
+	return g->verdict > 0 &&
+		(size_t)g->verdict <= sizeof(verdict_word) / sizeof(verdict_word[0]) ?
+		verdict_word[g->verdict - 1] : "none";
 }
 
 /*
