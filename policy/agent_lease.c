@@ -310,19 +310,19 @@ static void renew_from(struct pg_leases *l, size_t from)
 	l->batch_end = from + LEASE_BATCH < l->nheld ? from + LEASE_BATCH : l->nheld;
 	body = json_object_new_object();
 	names = json_object_new_array();
-	for (size_t i = from; i < l->batch_end; i++)
-		json_object_array_add(names, json_object_new_string(l->held[i].volume));
-	json_object_object_add(body, "volumes", names);
 	gens = json_object_new_object();
 	for (size_t i = from; i < l->batch_end; i++) {
+		struct held *h = &l->held[i];
 		char hex[17];
 
-		read_gen(l, &l->held[i]);
-		if (!l->held[i].gen_seen)
+		json_object_array_add(names, json_object_new_string(h->volume));
+		read_gen(l, h);
+		if (!h->gen_seen)
 			continue;
-		snprintf(hex, sizeof(hex), "%016" PRIx64, l->held[i].gen_seen);
-		json_object_object_add(gens, l->held[i].volume, json_object_new_string(hex));
+		snprintf(hex, sizeof(hex), "%016" PRIx64, h->gen_seen);
+		json_object_object_add(gens, h->volume, json_object_new_string(hex));
 	}
+	json_object_object_add(body, "volumes", names);
 	json_object_object_add(body, "generations", gens);
 	l->sent_ms = pg_mono_ms();
 	l->call = pa_aclient_call(l->o.client, "POST", "/v1/nodes/leases", body,

@@ -191,9 +191,13 @@ int pm_volume_promote(struct pm_manager *m, const char *name, const char *to_id,
 	why[0] = '\0';
 	pm_key(vkey, "volumes/%s", name);
 	vol = pm_get(m, vkey, &vkv);
-	if (!vol || rev < 0) {
+	if (rev < 0) {
+		snprintf(why, len, "the manager's store failed: %s", ps_error(m->st));
+		rc = -1;
+		goto out;
+	}
+	if (!vol) {
 		snprintf(why, len, "no volume named '%s'", name);
-		rc = rev < 0 ? -1 : -2;
 		goto out;
 	}
 	if (strcmp(pm_str(vol, "way"), "doubled")) {
@@ -407,9 +411,13 @@ static int switchover_release(struct pm_manager *m, const char *name, const char
 
 	pm_key(vkey, "volumes/%s", name);
 	vol = pm_get(m, vkey, &vkv);
-	if (!vol || rev < 0) {
+	if (rev < 0) {
+		snprintf(why, len, "the manager's store failed: %s", ps_error(m->st));
+		rc = -1;
+		goto out;
+	}
+	if (!vol) {
 		snprintf(why, len, "no volume named '%s'", name);
-		rc = rev < 0 ? -1 : -2;
 		goto out;
 	}
 	if (strcmp(pm_str(vol, "way"), "doubled") ||

@@ -14,6 +14,8 @@
 #   ctl ARGS...           lunlinkctl as the manager's admin
 #   vol_is NAME STATE, vol_url NAME, lent_url NAME, legs_up NAME,
 #   pr_current VOLUME_ID N
+#   now_ms, vol_field JQ, leg_of NODE FIELD (of the volume v),
+#   write_acked URL LBA FILE, data_at IMG LBA COUNT
 #   node_join I          node I's agent configured, given the CA and started
 #                         with a fresh one-time token
 #   agent_start I, agent_kill I, mgr_start, mgr_kill, stop_all (at exit)
@@ -156,6 +158,19 @@ node_is() { test "$(node_state "$1")" = "$2"; }
 vol_state() { ctl --json volume show "$1" | jq -r .state; }
 vol_is() { test "$(vol_state "$1")" = "$2"; }
 vol_url() { ctl --json volume show "$1" | jq -r .serving.url; }
+# ms since the epoch
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# vol_field JQ: a field of the volume v, as the manager shows it
+vol_field() { ctl --json volume show v | jq -r "$1"; }
+# leg_of NODE FIELD: a field of the volume v's leg on NODE
+leg_of() { vol_field ".legs[] | select(.node == \"$1\") | .$2"; }
+# write_acked URL LBA FILE: a write acknowledged within 3 s
+write_acked() { timeout -s KILL 3 "$IO" "$1" write "$2" "$3" >/dev/null 2>&1; }
+# data_at IMG LBA COUNT: COUNT blocks at LBA of the volume's data in image IMG
+data_at() {
+	off=$("$SRC_DIR/target/lunlink-image" show --json "$1" | jq -r .data_offset) &&
+	dd if="$1" bs=512 skip=$(( off / 512 + $2 )) count="$3" status=none
+}
 # the URL with the borrower's CHAP account (iscsi://user%secret@...)
 lent_url() {
 	ctl --json volume show "$1" |

@@ -61,14 +61,7 @@ run_pr_suites() {
 			-i "$IQN_BASE:cu-a" -I "$IQN_BASE:cu-b" "$1" >>"$2" 2>&1
 		[ $? -le 1 ] || { echo "iscsi-test-cu -t ALL.$s failed to run"; tail -20 "$2"; return 1; }
 	done
-	awk '
-	function emit() { if (name != "") print name, (failed ? "FAILED" : skipped ? "SKIPPED" : "passed") }
-	/^Suite: / { emit(); name = ""; suite = $2; next }
-	/^  Test: / { emit(); name = suite "." $2; failed = 0; skipped = 0
-		      if ($0 ~ /\.\.\.FAILED$/) failed = 1 }
-	/\[SKIPPED\]/ { skipped = 1 }
-	/^FAILED$/ { failed = 1 }
-	END { emit() }' "$2" | sort -u >"$2.results" &&
+	cu_results "$2" | sort -u >"$2.results" &&
 	cat "$2.results" &&
 	test "$(wc -l <"$2.results")" -ge 25
 }

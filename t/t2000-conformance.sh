@@ -41,22 +41,6 @@ test_expect_success 'one tgtd with a stock rdwr LUN and a lunlink LUN' '
 	target_new A 2 && lun_new A 2 1 "$TRASH/lunlink.img" lunlink && setup_lun 2
 '
 
-# Per-test results from iscsi-test-cu's CUnit output, "Suite.Test STATUS"
-# with STATUS passed, SKIPPED (CUnit counts a skip as a pass) or FAILED.
-# CUnit's verdict is "passed" or "FAILED", at the end of the test's own line
-# ("  Test: Name ...passed") or on a line of its own after the test's log;
-# "[FAILED]" log lines are not verdicts (suite cleanup prints them too).
-cu_results() {
-	awk '
-	function emit() { if (name != "") print name, (failed ? "FAILED" : skipped ? "SKIPPED" : "passed") }
-	/^Suite: / { emit(); name = ""; suite = $2; next }
-	/^  Test: / { emit(); name = suite "." $2; failed = 0; skipped = 0
-		      if ($0 ~ /\.\.\.FAILED$/) failed = 1 }
-	/\[SKIPPED\]/ { skipped = 1 }
-	/^FAILED$/ { failed = 1 }
-	END { emit() }' "$1"
-}
-
 run_cu() {
 	timeout 600 iscsi-test-cu -t ALL --dataloss \
 		-i "$IQN_BASE:cu-a" -I "$IQN_BASE:cu-b" "$1" >"$2" 2>&1

@@ -113,8 +113,6 @@ test_expect_success 'kill -9 of an agent and its tgtd: restarted, the agent serv
 	wait_for 30 "$IO" "$(lent_url s1)" read 100 2048 back && test_cmp w1 back
 '
 
-# ms since the epoch
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # node 2's tgtd binds initiator $1 to a target
 n2_binds() { tgtadm_on N2 --lld iscsi --mode target --op show | grep -q "^ *$1\$"; }
 

@@ -25,8 +25,6 @@ MGR_AGENT=1	# node 1's agent is the manager's daemon
 . "$SRC_DIR/t/lib-policy-cluster.sh"
 policy_cluster_prereqs
 
-# ms since the epoch
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # lease_field NAME FIELD: a field of the volume's lease, as the manager shows it
 lease_field() { ctl --json volume show "$1" | jq -r ".lease.$2"; }
 lease_is() { test "$(lease_field "$1" state)" = "$2"; }
@@ -58,9 +56,6 @@ gen_settled() {
 	lun_status >st.line &&
 	grep -q " generation=$gen " st.line && grep -q " lease_generation=$gen" st.line
 }
-# write_acked LBA FILE: a write through the volume's URL acknowledged
-# within 3 s (a write the module holds back, having no lease, is not)
-write_acked() { timeout -s KILL 3 "$IO" "$url" write "$1" "$2" >/dev/null 2>&1 || return 1; }
 
 test_expect_success 'three nodes, the manager with lease_ms 3000' '
 	policy_cluster_up &&
@@ -85,7 +80,7 @@ test_expect_success 'lent, the volume takes writes through the primary'"'"'s LUN
 	url=$(lent_url v) &&
 	wait_for 30 "$IO" "$url" capacity &&
 	head -c 65536 /dev/urandom >w1 &&
-	write_acked 100 w1 &&
+	write_acked "$url" 100 w1 &&
 	"$IO" "$url" read 100 128 back && test_cmp w1 back
 '
 
@@ -101,7 +96,7 @@ test_expect_success 'node 2'"'"'s agent killed: within lease_ms its LUN'"'"'s le
 	t0=$(now_ms) &&
 	head -c 4096 /dev/urandom >w2 &&
 	last=$t0 && i=0 &&
-	while started=$(now_ms) && write_acked 1000 w2; do
+	while started=$(now_ms) && write_acked "$url" 1000 w2; do
 		last=$started &&
 		i=$((i + 1)) && test $i -lt 40 || return 1
 		sleep 0.1
@@ -111,7 +106,7 @@ test_expect_success 'node 2'"'"'s agent killed: within lease_ms its LUN'"'"'s le
 	test $((last - t0)) -lt $LEASE_MS &&
 	wait_for 3 lun_lease_is expired &&
 	cat st.line &&
-	test_must_fail write_acked 1100 w2
+	test_must_fail write_acked "$url" 1100 w2
 '
 
 test_expect_success 'the manager records the expiry: an event, the volume shows it expired' '
@@ -130,7 +125,7 @@ test_expect_success 'the agent started again: a new lease of a higher epoch, and
 	wait_for 10 lun_lease_is held "$e2" &&
 	cat st.line &&
 	wait_for 5 lun_reported held:$e2 &&
-	wait_for 10 write_acked 400 w1 &&
+	wait_for 10 write_acked "$url" 400 w1 &&
 	"$IO" "$url" read 400 128 back && test_cmp w1 back &&
 	"$IO" "$url" read 100 128 back && test_cmp w1 back
 '

@@ -43,8 +43,6 @@ test_expect_success 'two nodes, each tgtd with a pr=cluster LUN of one volume on
 	grep -q "keeps volume $V.s reservations" n2.log
 '
 
-# ms since the epoch
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 test_expect_success 'a registration through node 1 is seen through node 2' '
 	t0=$(now_ms) &&

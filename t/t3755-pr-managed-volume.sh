@@ -23,7 +23,6 @@ policy_cluster_prereqs
 . "$T_DIR/lib-pr.sh"
 pr_prereqs
 
-vol_field() { ctl --json volume show v | jq -r "$1"; }
 # as_port Q CMD...: iscsi-pr as the borrower's initiator port with ISID
 # qualifier Q (two qualifiers: two nexuses, as multipath's two sessions),
 # through the volume's serving URL with its CHAP account

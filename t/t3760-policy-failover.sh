@@ -21,15 +21,6 @@ MGR_AGENT=1	# node 1's agent is the manager's daemon
 . "$SRC_DIR/t/lib-policy-cluster.sh"
 policy_cluster_prereqs
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-vol_field() { ctl --json volume show v | jq -r "$1"; }
-# write_acked URL LBA FILE: a write acknowledged within 3 s
-write_acked() { timeout -s KILL 3 "$IO" "$1" write "$2" "$3" >/dev/null 2>&1; }
-# data_at IMG LBA COUNT: COUNT blocks at LBA of the volume's data in image IMG
-data_at() {
-	off=$("$SRC_DIR/target/lunlink-image" show --json "$1" | jq -r .data_offset) &&
-	dd if="$1" bs=512 skip=$(( off / 512 + $2 )) count="$3" status=none
-}
 
 test_expect_success 'three nodes; a doubled volume on nodes 2 and 3, lent, written' '
 	policy_cluster_up &&
@@ -99,8 +90,6 @@ test_expect_success 'kill -9 of node 3'"'"'s tgtd and agent: the manager promote
 	data_at n2/area/v.img 700 128 >c2 && test_cmp w4 c2
 '
 
-# leg_of NODE FIELD: a field of the volume's leg on NODE
-leg_of() { vol_field ".legs[] | select(.node == \"$1\") | .$2"; }
 
 test_expect_success 'node 3 restarted: its image comes back as node 2'"'"'s leg, resynced; the copies are equal' '
 	TGTD_PORT=$N3_PORT node_tgtd_start 3 &&

@@ -24,12 +24,8 @@ MGR_AGENT=1	# node 1's agent is the manager's daemon
 . "$SRC_DIR/t/lib-policy-cluster.sh"
 policy_cluster_prereqs
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # measured TEXT: a time or count the run measured, a comment in the TAP
 measured() { say "$*" >&5; }
-vol_field() { ctl --json volume show v | jq -r "$1"; }
-# leg_of NODE FIELD: a field of the volume's leg on NODE
-leg_of() { vol_field ".legs[] | select(.node == \"$1\") | .$2"; }
 
 # The writer, an initiator that reaches both nodes throughout.  Until the
 # file "stop" exists it writes i = 0, 1, ...: block BASE + i (one block of
@@ -188,12 +184,6 @@ test_expect_success 'the partition healed: node 2 comes back as node 3'"'"'s leg
 		kill -0 "$p" || return 1
 	done
 '
-
-# data_at IMG LBA COUNT: COUNT blocks at LBA of the volume's data in image IMG
-data_at() {
-	off=$("$SRC_DIR/target/lunlink-image" show --json "$1" | jq -r .data_offset) &&
-	dd if="$1" bs=512 skip=$(( off / 512 + $2 )) count="$3" status=none
-}
 
 test_expect_success 'served no more, each copy alone holds every acknowledged write and none node 2 was sent after the cut; the copies are equal' '
 	stop_all &&

@@ -24,15 +24,6 @@ MGR_AGENT=1	# node 1's agent is the manager's daemon
 . "$SRC_DIR/t/lib-policy-cluster.sh"
 policy_cluster_prereqs
 
-vol_field() { ctl --json volume show v | jq -r "$1"; }
-leg_of() { vol_field ".legs[] | select(.node == \"$1\") | .$2"; }
-# write_acked URL LBA FILE: a write acknowledged within 3 s
-write_acked() { timeout -s KILL 3 "$IO" "$1" write "$2" "$3" >/dev/null 2>&1; }
-# data_at IMG LBA COUNT: COUNT blocks at LBA of the volume's data in image IMG
-data_at() {
-	off=$("$SRC_DIR/target/lunlink-image" show --json "$1" | jq -r .data_offset) &&
-	dd if="$1" bs=512 skip=$(( off / 512 + $2 )) count="$3" status=none
-}
 # node I's tgtd has targets, every one a leg export (the agent names them
 # ...-leg-ID; a promotion would add the volume's own target)
 serves_not() {

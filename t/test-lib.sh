@@ -59,6 +59,22 @@ test_have_prereq() {
 [ -f "$MODULE" ] && test_set_prereq MODULE
 [ -x "$IO" ] && test_set_prereq IO
 command -v iscsi-test-cu >/dev/null 2>&1 && test_set_prereq TEST_CU
+# cu_results FILE: the per-test results of iscsi-test-cu's CUnit output in
+# FILE, one "Suite.Test STATUS" a line,
+# with STATUS passed, SKIPPED (CUnit counts a skip as a pass) or FAILED.
+# CUnit's verdict is "passed" or "FAILED", at the end of the test's own line
+# ("  Test: Name ...passed") or on a line of its own after the test's log;
+# "[FAILED]" log lines are not verdicts (suite cleanup prints them too).
+cu_results() {
+	awk '
+	function emit() { if (name != "") print name, (failed ? "FAILED" : skipped ? "SKIPPED" : "passed") }
+	/^Suite: / { emit(); name = ""; suite = $2; next }
+	/^  Test: / { emit(); name = suite "." $2; failed = 0; skipped = 0
+		      if ($0 ~ /\.\.\.FAILED$/) failed = 1 }
+	/\[SKIPPED\]/ { skipped = 1 }
+	/^FAILED$/ { failed = 1 }
+	END { emit() }' "$1"
+}
 # The kernel's own count of a file's dirty pages (cachestat(2), Linux 6.5)
 # tells whether data reached the disk: a buffered write leaves pages dirty
 # for up to vm.dirty_expire_centisecs (30 s by default); fdatasync leaves
