@@ -10,6 +10,7 @@
 #include "config.h"
 #include "json_req.h"
 #include "ca.h"
+#include "elect.h"	/* election_ttl's default and bounds */
 #include "manager.h"	/* lease_ms's and pr_valid_ms's defaults and bounds */
 #include "lunlink/config_file.h"
 #include "lunlink/errmsg.h"
@@ -43,6 +44,7 @@ void pcf_defaults(struct pcf_config *c)
 	}
 	c->heartbeat_interval = 2;
 	c->offline_after = 10;
+	c->election_ttl = PE_TTL;
 	c->lease_ms = PM_LEASE_MS;
 	c->pr_valid_ms = PM_PR_VALID_MS;
 	strcpy(c->pr_socket, PCF_PR_SOCKET);
@@ -153,13 +155,15 @@ static int path_check(const char *s, bool absolute, char *err, size_t errlen)
 
 static int store_check(const char *s, char *err, size_t errlen)
 {
+	/* etcd's endpoint and options are checked when it is opened */
 	if (!strncmp(s, "etcd://", 7) || !strncmp(s, "etcds://", 8))
-		return ll_fail(err, errlen, "'%s': the daemon does not run on an etcd store yet "
-			       "(the store's etcd backend exists, the managers' election does not: "
-			       "issue 19); write \"sqlite:/var/lib/lunlink/policy.db\"", s);
+		return s[strlen(s) - 1] == '/' || !strchr(s + 7, ':') ?
+		       ll_fail(err, errlen, "'%s': an etcd store is etcd://HOST:PORT or "
+			       "etcds://HOST:PORT?ca=FILE[&cert=FILE&key=FILE]", s) : 0;
 	if (strncmp(s, "sqlite:", 7))
 		return ll_fail(err, errlen, "'%s' is not a store this build knows: "
-			       "write \"sqlite:/var/lib/lunlink/policy.db\"", s);
+			       "write \"sqlite:/var/lib/lunlink/policy.db\" or "
+			       "\"etcd://HOST:PORT\"", s);
 	return path_check(s + 7, true, err, errlen);
 }
 
@@ -240,6 +244,7 @@ static const struct setting settings[] = {
 	{ "pr_valid_ms", K_UINT, F(pr_valid_ms), PM_PR_VALID_MS_MIN, PM_PR_VALID_MS_MAX },
 	{ "pr_socket", K_ABSPATH, F(pr_socket), 0, 0 },
 	{ "failover", K_BOOL, F(failover), 0, 0 },
+	{ "election_ttl", K_UINT, F(election_ttl), PE_TTL_MIN, PE_TTL_MAX },
 	{ "tgtadm", K_PATH, F(tgtadm), 0, 0 },
 	{ "tgt_control_port", K_UINT, F(tgt_control_port), 0, 65535 },
 	{ "iqn_prefix", K_IQN, F(iqn_prefix), 0, 0 },
@@ -598,5 +603,14 @@ int pcf_check(const struct pcf_config *c, const char *name, char *err, size_t er
 	    !strcmp(c->listen.host, c->join_listen.host))
 		return ll_fail(err, errlen, "%s: policy.listen and policy.join_listen are the same "
 			       "address; the join port must be its own", name);
+	if (c->manager && pcf_store_elected(c) && !c->address[0])
+		return ll_fail(err, errlen, "%s: policy.store is etcd, where managers elect one "
+			       "leader and the others send clients to it: set policy.address, the "
+			       "address they reach this manager at", name);
 	return 0;
+}
+
+bool pcf_store_elected(const struct pcf_config *c)
+{
+	return !strncmp(c->store, "etcd://", 7) || !strncmp(c->store, "etcds://", 8);
 }

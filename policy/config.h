@@ -74,6 +74,7 @@ struct pcf_config {
 	unsigned int pr_valid_ms;		/* reservation state's validity (manager) */
 	char pr_socket[PATH_MAX];		/* the modules' socket (agent) */
 	bool failover;				/* promote on a lease's expiry (manager) */
+	unsigned int election_ttl;		/* seconds: managers' election lease (etcd) */
 	char tgtadm[PATH_MAX];
 	unsigned int tgt_control_port;		/* tgtd -C N; 0: tgtd's default */
 	char iqn_prefix[224];
@@ -117,6 +118,10 @@ int pcf_role(struct pcf_config *c, enum pcf_role role, const char *name, char *e
 /* The checks after every setting is read: the settings taken together
  * (offline_after above heartbeat_interval; something to do). */
 int pcf_check(const struct pcf_config *c, const char *name, char *err, size_t errlen);
+
+/* The store is etcd's: every manager on it is a candidate, one leads
+ * (elect.h). */
+bool pcf_store_elected(const struct pcf_config *c);
 
 /*
  * "HOST:PORT" ("[V6]:PORT" for IPv6; ":PORT" only if default_host): the

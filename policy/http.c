@@ -495,12 +495,27 @@ static const char *prefix_match(const char *prefix, const char *path)
 	return path + n;
 }
 
+void pa_reply_header(struct pa_request *r, const char *name, const char *value)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), name, value);
+}
+
+const char *pa_request_query(const struct pa_request *r)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
+
+	return uri ? evhttp_uri_get_query(uri) : NULL;
+}
+
 static void dispatch(struct pa_request *r)
 {
 	struct pa_server *s = r->srv;
 	const struct pa_route *route = NULL;
 	bool path_known = false;
 	char why[256];
+
+	if (s->o.gate && s->o.gate(s->o.gate_arg, r))
+		return;
 
 	for (size_t i = 0; i < s->o.nroutes && !route; i++) {
 		const char *rest = prefix_match(s->o.routes[i].prefix, r->path);

@@ -126,6 +126,11 @@ struct pa_server_opts {
 	const struct pa_route *routes;
 	size_t nroutes;
 	struct pa_metrics *metrics;	/* NULL: the server makes its own */
+	/* Asked first for every request (may be NULL): 0 to go on to the
+	 * routes, or nonzero once it has answered r itself (a manager that
+	 * does not lead redirects to the one that does: elect.h). */
+	int (*gate)(void *arg, struct pa_request *r);
+	void *gate_arg;
 };
 
 struct pa_server *pa_server_new(const struct pa_server_opts *o, char *err, size_t errlen);
@@ -141,6 +146,10 @@ void pa_reply_error(struct pa_request *r, int status, const char *field, const c
 	__attribute__((format(printf, 4, 5)));
 void pa_reply_pjr(struct pa_request *r, const struct pjr_err *e);
 void pa_reply_text(struct pa_request *r, int status, const char *content_type, const char *text);
+/* A header for the reply to come ("Location", "Retry-After"). */
+void pa_reply_header(struct pa_request *r, const char *name, const char *value);
+/* The request's query string, without the '?' (NULL: none). */
+const char *pa_request_query(const struct pa_request *r);
 /* Parse the body as a JSON object (json_req.h's bounds); on failure the
  * error is already the reply and -1 is returned. */
 int pa_request_json(struct pa_request *r, json_object **obj);

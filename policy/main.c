@@ -23,6 +23,7 @@
 #include "client.h"
 #include "config.h"
 #include "daemon_parts.h"
+#include "elect.h"
 #include "http.h"
 #include "lunlink/daemon.h"
 #include "lunlink/errmsg.h"
@@ -303,6 +304,11 @@ struct pd {
 	struct pm_manager *manager;
 	struct pa_server *server;
 	struct pg_agent *agent;
+	struct pe_elector *elect;	/* an etcd store: the managers' election */
+	char *cert_pem;			/* this manager's node certificate */
+	char ca_dir[PATH_MAX + 8], key_path[PATH_MAX + 16], crt_path[PATH_MAX + 16];
+	char ca_path[PATH_MAX + 16];
+	gid_t socket_gid;
 };
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -313,35 +319,36 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
-static int start_manager(struct pd *d, char *err, size_t errlen)
+/* The manager's files, its store, its socket's folder and group. */
+static int manager_prepare(struct pd *d, char *err, size_t errlen)
 {
 	const struct pcf_config *cf = &d->conf;
-	char ca_dir[PATH_MAX + 8], key_path[PATH_MAX + 16], crt_path[PATH_MAX + 16];
-	char ca_path[PATH_MAX + 16], sockdir[PATH_MAX];
-	struct pm_options mo = { .ca_dir = ca_dir, .offline_after = (int)cf->offline_after,
-				 .lease_ms = cf->lease_ms, .pr_valid_ms = cf->pr_valid_ms,
-				 .no_failover = !cf->failover,
-				 .log = part_log };
-	struct pa_server_opts so = { .base = d->base, .unix_gid = (gid_t)-1 };
+	char sockdir[PATH_MAX], *slash;
 	struct group *g;
-	char *slash;
+	size_t len = 0;
+	FILE *f;
 
-	snprintf(ca_dir, sizeof(ca_dir), "%s/ca", cf->state_dir);
-	pcf_state_path(cf, "node.key", key_path, sizeof(key_path));
-	pcf_state_path(cf, "node.crt", crt_path, sizeof(crt_path));
-	pcf_state_path(cf, "ca.crt", ca_path, sizeof(ca_path));
+	snprintf(d->ca_dir, sizeof(d->ca_dir), "%s/ca", cf->state_dir);
+	pcf_state_path(cf, "node.key", d->key_path, sizeof(d->key_path));
+	pcf_state_path(cf, "node.crt", d->crt_path, sizeof(d->crt_path));
+	pcf_state_path(cf, "ca.crt", d->ca_path, sizeof(d->ca_path));
+	d->socket_gid = (gid_t)-1;
 	if (manager_identity(cf, err, errlen))
 		return -1;
+	f = fopen(d->crt_path, "r");
+	if (!f || getdelim(&d->cert_pem, &len, '\0', f) < 0) {
+		if (f)
+			fclose(f);
+		return ll_fail(err, errlen, "cannot read %s: %s", d->crt_path, strerror(errno));
+	}
+	fclose(f);
 	if (ps_open(cf->store, &d->store, err, errlen))
-		return -1;
-	d->manager = pm_manager_new(d->base, d->store, &mo, err, errlen);
-	if (!d->manager)
 		return -1;
 	if (cf->socket_group[0]) {
 		if (!(g = getgrnam(cf->socket_group)))
 			return ll_fail(err, errlen, "%s: policy.socket_group: no group '%s' on this "
 				       "host", d->conf_path, cf->socket_group);
-		so.unix_gid = g->gr_gid;
+		d->socket_gid = g->gr_gid;
 	}
 	snprintf(sockdir, sizeof(sockdir), "%s", cf->socket);
 	if ((slash = strrchr(sockdir, '/')) && slash != sockdir) {
@@ -349,51 +356,226 @@ static int start_manager(struct pd *d, char *err, size_t errlen)
 		if (pcf_mkdirs(sockdir, 0755, err, errlen))
 			return -1;
 	}
+	return 0;
+}
+
+/*
+ * Every request while this manager does not lead (elect.h): a TLS
+ * caller is sent to the leader (307, its API or join URL), a local one
+ * told where it is; with no leader yet, 503 and Retry-After.  Asked on the
+ * leader's server too, so that nothing is answered past its deadline.
+ */
+static int gate(void *arg, struct pa_request *r)
+{
+	struct pd *d = arg;
+	const struct pe_leader *l;
+	const char *q, *base;
+	char loc[1024];
+	json_object *o, *e;
+
+	if (!d->elect || pe_leading(d->elect))
+		return 0;
+	l = pe_leader(d->elect);
+	o = json_object_new_object();
+	e = json_object_new_object();
+	json_object_object_add(o, "error", e);
+	json_object_object_add(o, "leader", json_object_new_string(l->url));
+	if (!l->url[0]) {
+		json_object_object_add(e, "field", json_object_new_string("caller"));
+		json_object_object_add(e, "message", json_object_new_string(
+			"no manager leads yet: an election is under way (a leader's lease "
+			"lapses within policy.election_ttl); try again"));
+		pa_reply_header(r, "Retry-After", "1");
+		pa_reply_json(r, 503, o);
+		return 1;
+	}
+	json_object_object_add(e, "field", json_object_new_string("caller"));
+	if (r->listener == PA_LISTEN_UNIX) {
+		snprintf(loc, sizeof(loc), "this manager follows; the leader is %s at %s: run "
+			 "lunlinkctl on %s, or here with --url %s and an admin certificate",
+			 l->name, l->url, l->name, l->url);
+		json_object_object_add(e, "message", json_object_new_string(loc));
+		pa_reply_json(r, 503, o);
+		return 1;
+	}
+	base = r->listener == PA_LISTEN_JOIN ? l->join_url : l->url;
+	q = pa_request_query(r);
+	snprintf(loc, sizeof(loc), "%s%s%s%s", base, r->path, q ? "?" : "", q ? q : "");
+	pa_reply_header(r, "Location", loc);
+	{
+		char msg[700];
+
+		snprintf(msg, sizeof(msg), "this manager follows; the leader is %s at %s", l->name,
+			 l->url);
+		json_object_object_add(e, "message", json_object_new_string(msg));
+	}
+	pa_reply_json(r, 307, o);
+	return 1;
+}
+
+/* The API, join and Unix listeners: the manager's routes when m, or the
+ * gate alone (a follower). */
+static int server_up(struct pd *d, struct pm_manager *m, char *err, size_t errlen)
+{
+	const struct pcf_config *cf = &d->conf;
+	struct pa_server_opts so = { .base = d->base, .unix_gid = d->socket_gid };
+
 	so.tls_addr = cf->listen.host;
 	so.tls_port = cf->listen.port;
 	so.join_addr = cf->join_listen.host;
 	so.join_port = cf->join_listen.port;
 	so.unix_path = cf->socket;
-	so.files.ca_file = ca_path;
-	so.files.cert_file = crt_path;
-	so.files.key_file = key_path;
-	so.revoked = pm_manager_revoked;
-	so.revoked_arg = d->manager;
-	so.authorize = pm_manager_authorize;
-	so.authorize_arg = d->manager;
+	so.files.ca_file = d->ca_path;
+	so.files.cert_file = d->crt_path;
+	so.files.key_file = d->key_path;
 	so.log = part_log;
-	so.metrics = pm_manager_metrics(d->manager);
-	pm_manager_routes(d->manager, &so.routes, &so.nroutes);
+	so.gate = d->elect ? gate : NULL;
+	so.gate_arg = d;
+	if (m) {
+		so.revoked = pm_manager_revoked;
+		so.revoked_arg = m;
+		so.authorize = pm_manager_authorize;
+		so.authorize_arg = m;
+		so.metrics = pm_manager_metrics(m);
+		pm_manager_routes(m, &so.routes, &so.nroutes);
+	}
 	d->server = pa_server_new(&so, err, errlen);
-	if (!d->server)
+	return d->server ? 0 : -1;
+}
+
+static void manager_down(struct pd *d)
+{
+	/* the server first: it counts in the manager's registry, and it
+	 * removes its socket */
+	if (d->server)
+		pa_server_free(d->server);
+	d->server = NULL;
+	if (d->manager)
+		pm_manager_free(d->manager);
+	d->manager = NULL;
+}
+
+static bool still_leading(void *arg)
+{
+	struct pd *d = arg;
+
+	return !d->elect || pe_leading(d->elect);
+}
+
+static int manager_up(struct pd *d, char *err, size_t errlen)
+{
+	const struct pcf_config *cf = &d->conf;
+	struct pm_options mo = { .ca_dir = d->ca_dir, .offline_after = (int)cf->offline_after,
+				 .lease_ms = cf->lease_ms, .pr_valid_ms = cf->pr_valid_ms,
+				 .no_failover = !cf->failover,
+				 .leading = still_leading, .leading_arg = d,
+				 .log = part_log };
+
+	d->manager = pm_manager_new(d->base, d->store, &mo, err, errlen);
+	if (!d->manager || server_up(d, d->manager, err, errlen)) {
+		manager_down(d);
 		return -1;
+	}
 	pd_log(LOG_NOTICE, "manager: API on %s:%u, join on %s:%u, socket %s, store %s",
 	       cf->listen.host, pa_server_port(d->server, PA_LISTEN_TLS), cf->join_listen.host,
 	       pa_server_port(d->server, PA_LISTEN_JOIN), cf->socket, cf->store);
 	return 0;
 }
 
+/* A node registered with cert_pem (the manager's own, or a fellow
+ * candidate's): its agent may report. */
+static int enrol(struct pd *d, const char *cert_pem, const char *const *hosts, char *err,
+		 size_t errlen)
+{
+	return pm_manager_enrol(d->manager, cert_pem, hosts, err, errlen);
+}
+
+/* ---- several managers (an etcd store): elect.h ---- */
+
+static void on_lead(void *arg, int64_t term)
+{
+	struct pd *d = arg;
+	char err[1024];
+
+	manager_down(d);	/* the follower's gate-only server */
+	if (ps_fence(d->store, PE_KEY_LEADER, term) || manager_up(d, err, sizeof(err))) {
+		if (!d->manager)
+			snprintf(err + strlen(err), sizeof(err) - strlen(err), "%s",
+				 d->store && !err[0] ? ps_error(d->store) : "");
+		pd_log(LOG_ERR, "manager: cannot lead in term %lld: %s", (long long)term, err);
+		pe_resign(d->elect, "the manager could not start");
+		return;
+	}
+	pd_log(LOG_NOTICE, "manager: leading in term %lld (every change fenced by it)",
+	       (long long)term);
+}
+
+static void on_follow(void *arg)
+{
+	struct pd *d = arg;
+	char err[1024];
+
+	manager_down(d);
+	ps_fence(d->store, NULL, 0);
+	if (server_up(d, NULL, err, sizeof(err)))
+		pd_log(LOG_ERR, "manager: cannot serve as a follower: %s (trying again when the "
+		       "leadership changes)", err);
+	else
+		pd_log(LOG_NOTICE, "manager: following; requests go to the leader");
+}
+
+static void on_candidate(void *arg, const char *name, const char *cert_pem,
+			 const char *const *hosts)
+{
+	struct pd *d = arg;
+	char err[1024];
+
+	if (d->manager && enrol(d, cert_pem, hosts, err, sizeof(err)))
+		pd_log(LOG_WARNING, "manager: candidate %s: %s", name, err);
+}
+
+static int start_manager(struct pd *d, char *err, size_t errlen)
+{
+	const struct pcf_config *cf = &d->conf;
+	char url[PCF_HOST_MAX + 32], join_url[PCF_HOST_MAX + 32], hp[PCF_HOST_MAX + 16];
+	const char *hosts[2] = { cf->address[0] ? cf->address : NULL, NULL };
+	struct pcf_hostport a;
+	struct pe_opts eo = { .store_uri = cf->store, .name = cf->node_name, .url = url,
+			      .join_url = join_url, .hosts = hosts,
+			      .ttl = (int)cf->election_ttl, .lead = on_lead, .follow = on_follow,
+			      .candidate = on_candidate, .arg = d, .log = part_log };
+
+	if (manager_prepare(d, err, errlen))
+		return -1;
+	if (!pcf_store_elected(cf))
+		return manager_up(d, err, errlen);
+	/* an etcd store: start as a follower and campaign */
+	snprintf(a.host, sizeof(a.host), "%s", cf->address);
+	a.port = cf->listen.port;
+	snprintf(url, sizeof(url), "https://%s", pcf_hostport_str(&a, hp, sizeof(hp)));
+	a.port = cf->join_listen.port;
+	snprintf(join_url, sizeof(join_url), "https://%s", pcf_hostport_str(&a, hp, sizeof(hp)));
+	eo.cert_pem = d->cert_pem;
+	d->elect = pe_new(d->base, &eo, err, errlen);
+	if (!d->elect)
+		return -1;
+	if (!d->server && !d->manager && server_up(d, NULL, err, errlen))
+		return -1;
+	pd_log(LOG_NOTICE, "manager: a candidate on %s (API %s, join %s)", cf->store, url,
+	       join_url);
+	return 0;
+}
+
 /* The manager's own node, for the agent in this process: registered
- * with the manager's certificate, which the agent presents. */
+ * with the manager's certificate, which the agent presents.  With an
+ * election, the leader registers every candidate (on_candidate). */
 static int enrol_own_node(struct pd *d, char *err, size_t errlen)
 {
-	char crt_path[PATH_MAX + 16], *pem = NULL;
 	const char *hosts[2] = { d->conf.address[0] ? d->conf.address : NULL, NULL };
-	size_t len = 0;
-	FILE *f;
-	int rc;
 
-	pcf_state_path(&d->conf, "node.crt", crt_path, sizeof(crt_path));
-	f = fopen(crt_path, "r");
-	if (!f || getdelim(&pem, &len, '\0', f) < 0) {
-		rc = ll_fail(err, errlen, "cannot read %s: %s", crt_path, strerror(errno));
-	} else {
-		rc = pm_manager_enrol(d->manager, pem, hosts, err, errlen);
-	}
-	if (f)
-		fclose(f);
-	free(pem);
-	return rc;
+	if (d->elect)
+		return 0;
+	return enrol(d, d->cert_pem, hosts, err, errlen);
 }
 
 static int start_agent(struct pd *d, char *err, size_t errlen)
@@ -457,16 +639,15 @@ static int start_agent(struct pd *d, char *err, size_t errlen)
 
 static void pd_stop(struct pd *d)
 {
-	/* the server first: it counts in the manager's registry, and it
-	 * removes its socket */
-	if (d->server)
-		pa_server_free(d->server);
+	/* resign first, so that another manager takes over at once */
+	pe_free(d->elect);
+	d->elect = NULL;
 #if PD_HAVE_AGENT
 	if (d->agent)
 		pg_agent_free(d->agent);
 #endif
-	if (d->manager)
-		pm_manager_free(d->manager);
+	manager_down(d);
+	free(d->cert_pem);
 	if (d->store)
 		ps_close(d->store);
 	if (d->sigterm)

@@ -329,6 +329,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	struct pm_manager *m = arg;
 	int64_t now = ps_now_ms(), expired = 0;
 
+	if (m->o.leading && !m->o.leading(m->o.leading_arg))
+		return;		/* deposed: the daemon stops it (elect.h) */
 	if (ps_lease_expire(m->st, now, &expired))
 		pm_log(m, "cannot expire leases: %s", ps_error(m->st));
 	pm_leases_tick(m);	/* the volumes' write leases */

@@ -65,6 +65,11 @@ struct pm_options {
 	int64_t lease_ms;		/* write leases' ttl; 0: PM_LEASE_MS */
 	int64_t pr_valid_ms;		/* reservation state's validity; 0: PM_PR_VALID_MS */
 	bool no_failover;		/* no promotion on a lease's expiry */
+	/* Whether this manager still leads (elect.h; NULL: it always does,
+	 * one manager on SQLite).  Its timers decide nothing once it does not;
+	 * its transactions are fenced by the store besides (ps_fence). */
+	bool (*leading)(void *arg);
+	void *leading_arg;
 	pa_log_fn log;			/* may be NULL */
 	void *log_arg;
 };

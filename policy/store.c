@@ -288,6 +288,7 @@ void ps_close(struct ps_store *st)
 	if (!st)
 		return;
 	st->be->close(st);
+	free(st->fence_key);
 	free(st);
 }
 
@@ -346,6 +347,73 @@ int ps_range(struct ps_store *st, const char *prefix, const char *after, size_t 
 	return rc;
 }
 
+int ps_fence(struct ps_store *st, const char *key, int64_t create_revision)
+{
+	char *k = NULL;
+
+	if (key) {
+		if (ps_check_key(key, false, st->err, sizeof(st->err)))
+			return PS_ERROR;
+		if (create_revision < 1)
+			return ps_set_error(st, PS_ERROR, "fence on %s: revision %lld is not one "
+					    "(revisions start at 1)", key, (long long)create_revision);
+		if (!(k = strdup(key)))
+			return ps_set_error(st, PS_ERROR, "store: %s", strerror(ENOMEM));
+	}
+	free(st->fence_key);
+	st->fence_key = k;
+	st->fence_rev = key ? create_revision : 0;
+	return PS_OK;
+}
+
+/* The fence's key as it is now: still create_revision fence_rev? */
+static int fence_holds(struct ps_store *st, bool *holds)
+{
+	struct ps_range r = { 0 };
+	int rc = st->be->range(st, st->fence_key, false, NULL, 1, &r);
+
+	if (rc) {
+		ps_range_free(&r);
+		return rc;
+	}
+	*holds = r.count && r.kvs[0].create_revision == st->fence_rev;
+	ps_range_free(&r);
+	return PS_OK;
+}
+
+/* txn with the fence's compare added (the caller's go first). */
+static int txn_fenced(struct ps_store *st, const struct ps_txn *txn, struct ps_txn_result *res)
+{
+	struct ps_cmp cmp[PS_TXN_OPS_MAX + 1];
+	struct ps_txn t = *txn;
+	bool holds;
+	int rc;
+
+	if (txn->nfailure)
+		return ps_set_error(st, PS_ERROR, "a fenced transaction takes no failure branch");
+	if (txn->ncmp >= PS_TXN_OPS_MAX)
+		return ps_set_error(st, PS_ERROR, "a fenced transaction takes at most %d compares",
+				    PS_TXN_OPS_MAX - 1);
+	if (txn->ncmp)
+		memcpy(cmp, txn->cmp, txn->ncmp * sizeof(cmp[0]));
+	cmp[txn->ncmp] = (struct ps_cmp){ .key = st->fence_key, .target = PS_CMP_CREATE_REVISION,
+					  .result = PS_EQUAL, .number = st->fence_rev };
+	t.cmp = cmp;
+	t.ncmp = txn->ncmp + 1;
+	rc = st->be->txn(st, &t, res);
+	if (rc || res->succeeded)
+		return rc;
+	rc = fence_holds(st, &holds);
+	if (rc)
+		return rc;
+	if (!holds)
+		return ps_set_error(st, PS_FENCED, "the store refused the change: %s is no longer "
+				    "the term %lld this manager was elected in (another manager "
+				    "leads, or the election lapsed): this manager no longer leads",
+				    st->fence_key, (long long)st->fence_rev);
+	return PS_OK;
+}
+
 int ps_txn(struct ps_store *st, const struct ps_txn *txn, struct ps_txn_result *res)
 {
 	int rc;
@@ -353,7 +421,7 @@ int ps_txn(struct ps_store *st, const struct ps_txn *txn, struct ps_txn_result *
 	memset(res, 0, sizeof(*res));
 	if (ps_check_txn(txn, st->err, sizeof(st->err)))
 		return PS_ERROR;
-	rc = st->be->txn(st, txn, res);
+	rc = st->fence_key ? txn_fenced(st, txn, res) : st->be->txn(st, txn, res);
 	if (rc)
 		ps_txn_result_free(res);
 	return rc;

@@ -59,6 +59,7 @@ enum {
 	PS_ERROR	= -1,	/* anything else: bad argument, I/O, busy, ... */
 	PS_NOT_FOUND	= -2,	/* ps_get: no such key; lease calls: no such lease */
 	PS_COMPACTED	= -3,	/* the history asked for is compacted: resync */
+	PS_FENCED	= -4,	/* ps_fence's key changed: this writer is deposed */
 };
 
 struct ps_store;
@@ -190,6 +191,18 @@ struct ps_txn_result {
 /* PS_OK, or an error (a put's lease unknown: PS_NOT_FOUND); a failed
  * compare is PS_OK with res->succeeded false. */
 int ps_txn(struct ps_store *st, const struct ps_txn *txn, struct ps_txn_result *res);
+
+/*
+ * Fencing (an elected writer's term as its token): once set, every
+ * transaction through st also requires that key's create_revision be
+ * create_revision, the term's.  A transaction whose fence no longer holds
+ * changes nothing and returns PS_FENCED ("... this manager no longer
+ * leads"), whatever its own compares said; so a deposed writer's late
+ * decisions are refused by the store itself.  A fenced transaction may not
+ * have a failure branch (it could not be told from a lost fence).  key
+ * NULL lifts the fence.  Leases, compaction and reads are not fenced.
+ */
+int ps_fence(struct ps_store *st, const char *key, int64_t create_revision);
 
 /* One-op transactions, for convenience; revision/deleted may be NULL. */
 int ps_put(struct ps_store *st, const char *key, const char *value, size_t value_len,

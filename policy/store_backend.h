@@ -45,6 +45,8 @@ struct ps_store {
 	const struct ps_backend *be;
 	void *priv;
 	char err[PS_ERR_MAX];
+	char *fence_key;		/* ps_fence: NULL, or the key every txn compares */
+	int64_t fence_rev;		/* its create_revision */
 };
 
 /*

@@ -124,7 +124,8 @@ static const struct {
 } bad[] = {
 	{ "policy = {\n manager = 1;\n};", ":2: policy.manager: must be true or false" },
 	{ "policy = {\n\n store = \"etcd://x\";\n};",
-	  ":3: policy.store: 'etcd://x': the daemon does not run on an etcd store yet" },
+	  ":3: policy.store: 'etcd://x': an etcd store is etcd://HOST:PORT" },
+	{ "policy = { election_ttl = 1; };", "policy.election_ttl: " },
 	{ "policy = {\n\n store = \"redis://x\";\n};", ":3: policy.store: 'redis://x' is not a store" },
 	{ "policy = { store = \"sqlite:db\"; };", "policy.store: 'db' is not an absolute path" },
 	{ "policy = { listen = \"0.0.0.0\"; };", "policy.listen: '0.0.0.0' has no port" },
