@@ -378,6 +378,62 @@ static void test_txn(void)
 	is_int(revision(), r0 + 2, "no revision from refused txns");
 }
 
+/*
+ * A fenced handle (an elected manager's): its transactions hold only while
+ * the fence key is the one it was given, else PS_FENCED and nothing done;
+ * its own compares still decide while the fence holds.
+ */
+static void test_fence(void)
+{
+	struct ps_store *other;
+	struct ps_kv kv;
+	struct ps_cmp cmp;
+	struct ps_op op, fail;
+	struct ps_txn txn = { .cmp = &cmp, .ncmp = 1, .success = &op, .nsuccess = 1 };
+	struct ps_txn_result res;
+	char err[PS_ERR_MAX];
+	int64_t term, r0;
+
+	if (ps_open(uri, &other, err, sizeof(err))) {
+		ok(0, "a second handle: %s", err);
+		return;
+	}
+	put(K("f/leader"), "a", 0, &term);
+	is_int(ps_fence(st, K("f/leader"), term), 0, "fence a handle on a leader key's term");
+	is_int(put(K("f/x"), "1", 0, NULL), 0, "  a put through it, while the term holds");
+	cmp = (struct ps_cmp){ .key = K("f/x"), .target = PS_CMP_VALUE, .result = PS_EQUAL,
+			       .value = "2", .value_len = 1 };
+	op = (struct ps_op){ .type = PS_OP_PUT, .key = K("f/y"), .value = "y", .value_len = 1 };
+	is_int(ps_txn(st, &txn, &res), 0, "  a txn whose own compare fails");
+	ok(!res.succeeded, "  fails as a compare, not as the fence");
+	ps_txn_result_free(&res);
+	fail = op;
+	txn.failure = &fail;
+	txn.nfailure = 1;
+	is_int(ps_txn(st, &txn, &res), PS_ERROR, "  a failure branch is refused on a fenced handle");
+	like(ps_error(st), "no failure branch", "  saying so");
+	txn.nfailure = 0;
+
+	/* another writer takes the key over: a new term */
+	ps_delete(other, K("f/leader"), false, NULL, NULL);
+	ps_put(other, K("f/leader"), "b", 1, 0, NULL);
+	r0 = revision();
+	is_int(ps_put(st, K("f/x"), "late", 4, 0, NULL), PS_FENCED, "after a new term: PS_FENCED");
+	like(ps_error(st), "no longer leads", "  saying this writer no longer leads");
+	cmp.value = "1";
+	is_int(ps_txn(st, &txn, &res), PS_FENCED, "  a txn whose own compares hold: PS_FENCED too");
+	is_int(revision(), r0, "  nothing was written");
+	ps_get(st, K("f/x"), &kv);
+	is_str(kv.value, "1", "  the value is the term's");
+	ps_kv_free(&kv);
+	ps_delete(other, K("f/leader"), false, NULL, NULL);
+	is_int(ps_put(st, K("f/x"), "late", 4, 0, NULL), PS_FENCED, "with no leader key: PS_FENCED");
+	is_int(ps_fence(st, K("f/leader"), 0), PS_ERROR, "a term of 0 is refused");
+	is_int(ps_fence(st, NULL, 0), 0, "the fence lifted");
+	is_int(put(K("f/x"), "2", 0, NULL), 0, "  writes go through again");
+	ps_close(other);
+}
+
 static void test_leases(void)
 {
 	struct ps_kv kv;
@@ -750,6 +806,7 @@ int main(void)
 	test_range();
 	test_compares();
 	test_txn();
+	test_fence();
 	test_leases();
 	test_watch();
 	test_model();
