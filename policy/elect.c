@@ -106,7 +106,8 @@ static void step_down(struct pe_elector *e, const char *why)
 {
 	if (!e->leading)
 		return;
-	say(e, "this manager stops leading (term %lld): %s", (long long)e->term, why);
+	say(e, "this manager stops leading (term %lld) at clock %lld ms: %s", (long long)e->term,
+	    (long long)ll_mono_ms(), why);
 	e->leading = false;
 	e->term = 0;
 	e->nseen = 0;
@@ -203,8 +204,9 @@ static void campaign(struct pe_elector *e)
 		snprintf(e->leader.url, sizeof(e->leader.url), "%s", e->o.url);
 		snprintf(e->leader.join_url, sizeof(e->leader.join_url), "%s", e->o.join_url);
 		e->leader.term = e->term;
-		say(e, "this manager leads (term %lld; the lease %llx, %lld s)", (long long)e->term,
-		    (unsigned long long)e->lease, (long long)(e->ttl_ms / 1000));
+		say(e, "this manager leads (term %lld; the lease %llx, %lld s) at clock %lld ms",
+		    (long long)e->term, (unsigned long long)e->lease,
+		    (long long)(e->ttl_ms / 1000), (long long)ll_mono_ms());
 		if (e->o.lead)
 			e->o.lead(e->o.arg, e->term);
 	}

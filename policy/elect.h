@@ -25,6 +25,9 @@
  * A candidate that finds /lunlink/leader missing campaigns at once; the
  * bound on a takeover is therefore about one TTL plus one tick.
  *
+ * The log lines that start and end a term give the host's CLOCK_MONOTONIC
+ * ("at clock MS ms"), so that terms on one host can be ordered.
+ *
  * Everything runs in the daemon's event loop; each store call is bounded
  * by the elector's own timeout (ttl/3), shorter than the store's.
  */

@@ -1,0 +1,298 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+test_description='three managers on a three-member etcd, one elected (issue 19): three nodes
+in network namespaces, each with an etcd member, a tgtd and one lunlink-policyd that is both
+a manager candidate and the node'"'"'s agent.  The leader is killed -9 during a volume
+creation, during a PR OUT and while a primary holds its write lease: another leads within
+the bound, the operation is completed or undone, nothing committed is lost, no healthy
+primary fails over.  One etcd member killed: everything goes on.  The leader cut off from
+the others: it stops leading before anyone else leads; healed, one history.'
+. "$(dirname "$0")/test-lib.sh"
+. "$SRC_DIR/t/lib-cluster.sh"
+
+require_tgtd
+test_have_prereq ROOT || skip_all "needs root (network namespaces)"
+ETCD=/usr/bin/etcd
+[ -x "$ETCD" ] || skip_all "no $ETCD (apt-get install etcd-server; make setup does)"
+N=3
+API_PORT=7780
+JOIN_PORT=7781
+AREA_SIZE=64M
+. "$SRC_DIR/t/lib-policy-cluster.sh"
+policy_cluster_prereqs
+. "$T_DIR/lib-pr.sh"
+pr_prereqs
+IO="$T_DIR/helpers/iscsi-io"
+[ -x "$IO" ] || skip_all "$IO not built (make check builds it)"
+
+TTL=3			# election_ttl: a takeover's bound is about this plus a tick
+BOUND=15		# s: what the test allows a takeover
+TAKEOVERS=		# ms, each measured takeover
+
+# ---- etcd: one member per node ----
+etcd_start() {
+	local i=$1 a cluster= j=1
+	a=$(node_addr "$i")
+	while [ "$j" -le "$N" ]; do
+		cluster="$cluster${cluster:+,}e$j=http://$(node_addr "$j"):2380"
+		j=$((j + 1))
+	done
+	ip netns exec "$(node_ns "$i")" "$ETCD" --name "e$i" --data-dir "$TRASH/e$i" \
+		--listen-client-urls "http://$a:2379" --advertise-client-urls "http://$a:2379" \
+		--listen-peer-urls "http://$a:2380" --initial-advertise-peer-urls "http://$a:2380" \
+		--initial-cluster "$cluster" --initial-cluster-token "t3780-$CL_ID" \
+		--initial-cluster-state new >>"e$i.log" 2>&1 &
+	eval "ETCD${i}_PID=\$!"
+}
+etcd_kill() {
+	local pid
+	eval "pid=\${ETCD${1}_PID:-}"
+	[ -n "$pid" ] || return 0
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	eval "ETCD${1}_PID="
+}
+etcd_healthy() { curl -s -m 2 "http://$(node_addr "$1"):2379/health" | grep -q '"health":"true"'; }
+# etcd_keys I: the count of /lunlink/ keys and the revision member I holds (its own
+# copy, serializable: no quorum asked)
+etcd_keys() {
+	curl -s -m 2 -X POST "http://$(node_addr "$1"):2379/v3/kv/range" \
+		-d "{\"key\":\"$(printf /lunlink/ | base64)\",\"range_end\":\"$(printf /lunlink0 | base64)\",\"count_only\":true,\"serializable\":true}" |
+		jq -r '"\(.count) \(.header.revision)"'
+}
+etcd_all_kill() { local i=1; while [ "$i" -le "$N" ]; do etcd_kill $i; i=$((i + 1)); done; }
+test_atexit etcd_all_kill
+
+# ---- the daemons: manager candidate and agent in one ----
+urls() {
+	local j=1 u=
+	while [ "$j" -le "$N" ]; do
+		u="$u${u:+, }https://$(node_addr "$j"):$API_PORT"
+		j=$((j + 1))
+	done
+	echo "$u"
+}
+node_conf() {
+	local i=$1 a port ctl
+	a=$(node_addr "$i")
+	eval "port=\$N${i}_PORT ctl=\$N${i}_CTL"
+	mkdir -p "n$i/state" "n$i/area" &&
+	cat >"n$i.conf" <<-EOC
+	policy = {
+		manager = true;
+		store = "etcd://$a:2379";
+		listen = "$a:$API_PORT";
+		join_listen = "$a:$JOIN_PORT";
+		socket = "$TRASH/n$i/policyd.sock";
+		state_dir = "$TRASH/n$i/state";
+		node_name = "n$i";
+		address = "$a";
+		election_ttl = $TTL;
+		manager_url = "$(urls)";
+		portals = [ "$a:$port" ];
+		areas = ( { path = "$TRASH/n$i/area"; size = "$AREA_SIZE"; } );
+		heartbeat_interval = 1;
+		offline_after = 3;
+		tgtadm = "$TGTADM";
+		tgt_control_port = $ctl;
+		pr_socket = "$TRASH/n$i/pr.sock";
+	};
+	EOC
+}
+daemon_start() {
+	local i=$1 dir
+	eval "dir=\$N${i}_DIR"
+	env TGT_IPC_SOCKET="$dir/socket" LUNLINK_IMAGE="$SRC_DIR/target/lunlink-image" \
+		ip netns exec "$(node_ns "$i")" "$PD" -f -c "n$i.conf" 2>>"n$i.log" &
+	eval "AGENT${i}_PID=\$!"
+}
+daemon_kill() { agent_kill "$1"; rm -f "$TRASH/n$1/policyd.sock"; }
+
+# leader: the node whose manager answers its local socket (a follower's says
+# where the leader is, with 503)
+leader() {
+	local i=1
+	while [ "$i" -le "$N" ]; do
+		"$CTL" -c "n$i.conf" status >/dev/null 2>&1 && { echo "$i"; return 0; }
+		i=$((i + 1))
+	done
+	return 1
+}
+# ctl ARGS: lunlinkctl through the leader's socket
+ctl() {
+	local l
+	l=$(leader) || { echo "no manager leads" >&2; return 1; }
+	"$CTL" -c "n$l.conf" "$@"
+}
+# leaders: how many managers answer as the leader now
+leaders() {
+	local i=1 n=0
+	while [ "$i" -le "$N" ]; do
+		"$CTL" -c "n$i.conf" status >/dev/null 2>&1 && n=$((n + 1))
+		i=$((i + 1))
+	done
+	echo $n
+}
+# new_leader OLD T0: wait until a manager other than OLD leads; the takeover's
+# time since T0 (ms) goes to TAKEOVERS and took
+new_leader() {
+	local old=$1 t0=$2 l end
+	end=$(( $(now_ms) + BOUND * 1000 ))
+	while [ "$(now_ms)" -lt "$end" ]; do
+		l=$(leader) && [ "$l" != "$old" ] && {
+			took=$(( $(now_ms) - t0 ))
+			TAKEOVERS="$TAKEOVERS $took"
+			say "n$l leads, $took ms after n$old was killed"
+			NEW=$l
+			return 0
+		}
+		sleep 0.1
+	done
+	say "no other manager led within $BOUND s"
+	return 1
+}
+# other I [J]: a node that is neither I nor J
+other() { local k=1; while [ "$k" = "$1" ] || [ "$k" = "${2:-0}" ]; do k=$((k + 1)); done; echo $k; }
+# vol_of NAME JQ: a field of volume NAME
+vol_of() { ctl --json volume show "$1" | jq -r "$2"; }
+as_port() {
+	local q=$1
+	shift
+	"$PR" -n "$CLIENT" -q "$q" "$url" "$@"
+}
+# mono_of FILE PATTERN: the monotonic ms of the election line that matches
+mono_of() { grep "$2" "$1" | tail -1 | sed -n 's/.*at clock \([0-9]*\) ms.*/\1/p'; }
+
+test_expect_success 'three nodes: an etcd member, a tgtd and a manager-agent on each' '
+	cluster_up $N &&
+	i=1 && while [ $i -le $N ]; do etcd_start $i; i=$((i + 1)); done &&
+	wait_for 30 etcd_healthy 1 && wait_for 30 etcd_healthy 2 && wait_for 30 etcd_healthy 3 &&
+	i=1 && while [ $i -le $N ]; do node_tgtd_start $i && node_conf $i || return 1; i=$((i + 1)); done &&
+	"$CTL" -c n1.conf ca init >/dev/null &&
+	cp -a n1/state/ca n2/state/ca && cp -a n1/state/ca n3/state/ca &&
+	cp n1/state/ca/ca.crt n1/state/ca.crt && cp n1/state/ca/ca.crt n2/state/ca.crt &&
+	cp n1/state/ca/ca.crt n3/state/ca.crt &&
+	daemon_start 1 && daemon_start 2 && daemon_start 3 &&
+	wait_for 20 leader >/dev/null &&
+	test "$(leaders)" = 1 &&
+	wait_for 30 node_is n1 online && wait_for 30 node_is n2 online && wait_for 30 node_is n3 online &&
+	i=1 && while [ $i -le $N ]; do
+		ctl area add n$i "$TRASH/n$i/area" --size "$AREA_SIZE" >/dev/null || return 1
+		i=$((i + 1))
+	done &&
+	L=$(leader) && say "n$L leads"
+'
+
+test_expect_success 'a follower sends an agent to the leader (307), and tells a local caller where it is' '
+	F=$(other $L) &&
+	! "$CTL" -c n$F.conf status 2>err &&
+	grep "this manager follows; the leader is n$L at https://$(node_addr $L):$API_PORT" err &&
+	grep "election: following n$L" n$F.log
+'
+
+test_expect_success 'a volume on the two followers, ready (committed before the kills)' '
+	A=$(other $L) && B=$(other $L $A) &&
+	ctl volume create v0 --way doubled --size 16M --on n$A,n$B &&
+	wait_for 60 eval "test \"\$(vol_of v0 .state)\" = ready"
+'
+
+test_expect_success 'kill -9 the leader during a volume creation: another leads, the creation completes' '
+	L=$(leader) && A=$(other $L) && B=$(other $L $A) &&
+	{ "$CTL" -c n$L.conf volume create v1 --way doubled --size 16M --on n$A,n$B >create.out 2>&1 & } &&
+	sleep 0.2 && t0=$(now_ms) && daemon_kill $L &&
+	new_leader $L $t0 &&
+	daemon_start $L &&
+	if ctl volume show v1 >/dev/null 2>&1; then
+		say "the creation was committed before the kill: it must complete" &&
+		wait_for 60 eval "test \"\$(vol_of v1 .state)\" = ready"
+	else
+		say "the creation was not committed: nothing of it is left" &&
+		! ctl --json volume list | jq -e ".volumes[] | select(.name == \"v1\")"
+	fi &&
+	test "$(vol_of v0 .state)" = ready
+'
+
+test_expect_success 'the killed manager came back as a follower; one leader' '
+	wait_for 20 grep -q "election: following n$NEW" n$L.log &&
+	test "$(leaders)" = 1 &&
+	wait_for 30 node_is n$L online
+'
+
+test_expect_success 'a primary keeps its write lease across a manager change: no failover' '
+	L=$(leader) && A=$(other $L) && B=$(other $L $A) &&
+	ctl volume create v2 --way doubled --size 16M --on n$A,n$B &&
+	wait_for 60 eval "test \"\$(vol_of v2 .state)\" = ready" &&
+	ctl lend v2 --to $CLIENT &&
+	url=$(lent_url v2) && serving=$(vol_of v2 .serving.node) &&
+	epoch=$(vol_of v2 .lease.epoch) && say "v2 served by $serving, lease epoch $epoch" &&
+	wait_for 15 write_acked "$url" 0 /etc/hostname &&
+	t0=$(now_ms) && daemon_kill $L &&
+	new_leader $L $t0 &&
+	i=0 && while [ $i -lt 10 ]; do
+		write_acked "$url" $i /etc/hostname || { sleep 1; write_acked "$url" $i /etc/hostname; } || return 1
+		sleep 0.5; i=$((i + 1))
+	done &&
+	test "$(vol_of v2 .serving.node)" = "$serving" &&
+	test "$(vol_of v2 .lease.epoch)" = "$epoch" &&
+	! grep "volume v2: failover" n$NEW.log &&
+	daemon_start $L && wait_for 20 grep -q "election: following n$NEW" n$L.log
+'
+
+test_expect_success 'kill -9 the leader during a PR OUT: it completes or is refused, and all nodes agree' '
+	L=$(leader) && url=$(lent_url v2) &&
+	answers GOOD as_port 1 register 0 a1 &&
+	{ as_port 2 register 0 b2 >prout.out 2>&1 & pr_pid=$!; } &&
+	sleep 0.05 && t0=$(now_ms) && daemon_kill $L &&
+	new_leader $L $t0 &&
+	wait "$pr_pid"; say "PR OUT during the kill: $(tail -1 prout.out)" &&
+	daemon_start $L &&
+	wait_for 30 as_port 1 read-keys >keys && cat keys &&
+	grep -qx "key a1" keys &&
+	if grep -qx GOOD prout.out; then grep -qx "key b2" keys; fi &&
+	if ! grep -qx "key b2" keys; then answers GOOD as_port 2 register 0 b2; fi &&
+	wait_for 20 eval "as_port 1 read-keys | grep -qx \"key b2\"" &&
+	wait_for 20 pr_current v2 2
+'
+
+test_expect_success 'kill one etcd member (a follower'"'"'s): everything goes on' '
+	L=$(leader) && F=$(other $L) &&
+	etcd_kill $F &&
+	ctl volume create v3 --size 16M --on n$L &&
+	wait_for 60 eval "test \"\$(vol_of v3 .state)\" = ready" &&
+	test "$(leader)" = $L &&
+	etcd_start $F && wait_for 30 etcd_healthy $F
+'
+
+test_expect_success 'the leader cut off from the others stops leading before another leads' '
+	L=$(leader) &&
+	node_isolate $L &&
+	t0=$(now_ms) &&
+	new_leader $L $t0 &&
+	wait_for 10 grep -q "this manager stops leading" n$L.log &&
+	down=$(mono_of n$L.log "this manager stops leading") &&
+	up=$(mono_of n$NEW.log "this manager leads") &&
+	say "n$L stopped leading at clock $down ms, n$NEW led at $up ms" &&
+	test -n "$down" && test -n "$up" && test "$down" -lt "$up" &&
+	! "$CTL" -c n$L.conf status >/dev/null 2>&1 &&
+	ctl volume create v4 --size 16M --on n$NEW &&
+	wait_for 60 eval "test \"\$(vol_of v4 .state)\" = ready"
+'
+
+test_expect_success 'healed: the old leader follows the new term; one history in every member' '
+	node_rejoin $L &&
+	wait_for 30 grep -q "election: following n$NEW" n$L.log &&
+	test "$(leaders)" = 1 &&
+	wait_for 30 eval "test \"\$(etcd_keys 1)\" = \"\$(etcd_keys 2)\" && test \"\$(etcd_keys 2)\" = \"\$(etcd_keys 3)\"" &&
+	say "every member: $(etcd_keys 1) (keys, revision)" &&
+	for v in v0 v2 v3 v4; do test "$(vol_of $v .state)" = ready || return 1; done &&
+	wait_for 30 node_is n$L online
+'
+
+test_expect_success "every takeover within $BOUND s" '
+	set -- $TAKEOVERS && test $# -ge 4 &&
+	median=$(printf "%s\n" $TAKEOVERS | sort -n | awk "{ a[NR] = \$1 } END { print a[int((NR + 1) / 2)] }") &&
+	say "takeovers (ms):$TAKEOVERS; median $median ms" &&
+	for t in $TAKEOVERS; do test "$t" -le $((BOUND * 1000)) || return 1; done
+'
+
+test_done
