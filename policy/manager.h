@@ -12,9 +12,12 @@
  * holds in memory is a cache of the store (the revoked serials, for the
  * TLS handshake) or belongs to a connection (an event follower).
  *
- * The manager assumes it is the store's only writer (one manager; with
- * etcd, the elected one): it names a node, an area and a transition by the
- * revision its transaction makes, read just before it.
+ * The manager is the store's only writer of its decisions (one manager;
+ * with etcd, the elected one, its transactions fenced by its term: elect.h).
+ * It names a node, an area and a transition by the store's revision read
+ * just before its transaction, plus one.  On etcd others make revisions
+ * too (etcd expiring a lease, the election's keys), so a name may be
+ * below its transaction's revision: still unique, and growing.
  *
  * The daemon's main makes it and wires it into the server:
  *

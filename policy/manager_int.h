@@ -101,8 +101,10 @@ void pm_key(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 json_object *pm_get(struct pm_manager *m, const char *key, struct ps_kv *kv);
 /* Its text for a put: plain JSON, valid while o lives. */
 const char *pm_text(json_object *o);
-/* The revision the next transaction will make (the manager is the
- * store's only writer), or -1 with the store's error. */
+/* The store's revision plus one: the revision the next transaction will
+ * make when nobody else writes meanwhile (on etcd, a lease's expiry may),
+ * else a lower one; unique and growing either way, as the names and
+ * epochs made from it need.  -1 with the store's error. */
 int64_t pm_next_revision(struct pm_manager *m);
 void pm_hex_id(int64_t rev, char out[PM_ID_LEN + 1]);
 /* Whether the caller is an admin (certificate) or the local admin. */

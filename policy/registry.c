@@ -295,9 +295,6 @@ int pm_join_commit(void *arg, struct pa_join_commit *c)
 		goto out;
 	}
 	if (node) {
-		if (res.revision != rev)
-			pm_log(m, "%s %s's id %s is not its join's revision %lld: another writer "
-			       "shares the store", k->what, c->who->name, id, (long long)res.revision);
 		json_object_object_add(c->reply, "id", json_object_new_string(id));
 		pm_log(m, "%s %s joined as %s (certificate serial %s)", k->what, c->who->name, id,
 		       c->who->serial);
