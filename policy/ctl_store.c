@@ -10,15 +10,58 @@
 
 #include <stdio.h>
 
+#define PROGRESS_EVERY_MS	5000
+
+struct progress {
+	const struct ctl *c;
+	int64_t last_ms;
+};
+
+/* A line on stderr every few seconds, so a long copy (raising the
+ * revision is one put per source revision) is not taken for a hang;
+ * a copy done within that says nothing more. */
+static void progress(void *arg, enum ps_migrate_step step, const struct ps_migrate_stats *s)
+{
+	struct progress *p = arg;
+	int64_t now = ps_now_ms(), need = s->source_revision - s->copied_revision;
+
+	if (now - p->last_ms < PROGRESS_EVERY_MS)
+		return;
+	p->last_ms = now;
+	fprintf(stderr, "lunlinkctl: %s: ", p->c->cmd);
+	switch (step) {
+	case PS_MIGRATE_CHECK:
+		fprintf(stderr, "checking that the target is empty\n");
+		break;
+	case PS_MIGRATE_COPY:
+		fprintf(stderr, "copying: %lld keys so far, in %lld transactions\n",
+			(long long)s->keys, (long long)s->txns);
+		break;
+	case PS_MIGRATE_RAISE:
+		fprintf(stderr, "raising the target's revision past the source's %lld: %lld of "
+			"about %lld puts\n", (long long)s->source_revision,
+			(long long)s->raise_puts, (long long)(need > 0 ? need : 1));
+		break;
+	case PS_MIGRATE_VERIFY:
+		fprintf(stderr, "comparing both stores, key by key\n");
+		break;
+	case PS_MIGRATE_COMPACT:
+		fprintf(stderr, "compacting the copy's history\n");
+		break;
+	}
+}
+
 int ctl_store_migrate(struct ctl *c)
 {
+	struct progress p = { .c = c, .last_ms = ps_now_ms() };
+	struct ps_migrate_opts opts = { .progress = progress, .arg = &p };
 	struct ps_migrate_stats s;
 	char err[2 * PS_ERR_MAX];
 	json_object *o;
 
 	if (ctl_parse(c, NULL, 2, 2))
 		return CTL_USAGE;
-	if (ps_migrate_uri(c->args[0], c->args[1], &s, err, sizeof(err)))
+	if (ps_migrate_uri(c->args[0], c->args[1], &opts, &s, err, sizeof(err)))
 		return ctl_fail(c, "%s", err);
 	if (c->json) {
 		o = json_object_new_object();

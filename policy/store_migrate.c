@@ -105,6 +105,7 @@ struct lease_pair {
 
 struct migration {
 	struct ps_store *from, *to;
+	const struct ps_migrate_opts *opts;
 	struct ps_migrate_stats *stats;
 	char *err;
 	size_t errlen;
@@ -115,6 +116,12 @@ struct migration {
 	struct ps_kv batch[PS_TXN_OPS_MAX];
 	size_t nbatch, batch_bytes;
 };
+
+static void progress(const struct migration *m, enum ps_migrate_step step)
+{
+	if (m->opts && m->opts->progress)
+		m->opts->progress(m->opts->arg, step, m->stats);
+}
 
 static void quote(const char *key, char out[QUOTE_MAX])
 {
@@ -175,6 +182,16 @@ static int check_empty(struct migration *m)
 
 /* ---- step 2: the copy ------------------------------------------------------------------- */
 
+/* The target lease standing for the source's lease from; -1 if none yet
+ * (lease ids are > 0). */
+static int64_t mapped(const struct migration *m, int64_t from)
+{
+	for (size_t i = 0; i < m->nleases; i++)
+		if (m->leases[i].from == from)
+			return m->leases[i].to;
+	return -1;
+}
+
 /* The target lease standing for the source's id, granted on first sight. */
 static int map_lease(struct migration *m, const char *key, int64_t id, int64_t *out)
 {
@@ -182,12 +199,8 @@ static int map_lease(struct migration *m, const char *key, int64_t id, int64_t *
 	int64_t granted = 0, remaining = 0, to = 0;
 	int rc;
 
-	for (size_t i = 0; i < m->nleases; i++) {
-		if (m->leases[i].from == id) {
-			*out = m->leases[i].to;
-			return PS_OK;
-		}
-	}
+	if ((*out = mapped(m, id)) > 0)
+		return PS_OK;
 	rc = ps_lease_ttl(m->from, id, &remaining, &granted);
 	quote(key, q);
 	if (rc == PS_NOT_FOUND)
@@ -282,6 +295,7 @@ static int batch_flush(struct migration *m)
 	}
 	snprintf(m->stats->last_key, sizeof(m->stats->last_key), "%s",
 		 m->batch[m->nbatch - 1].key);
+	progress(m, PS_MIGRATE_COPY);
 out:
 	ps_txn_result_free(&res);
 	batch_clear(m);
@@ -352,6 +366,7 @@ static int raise_revision(struct migration *m)
 	if (ps_revision(m->to, &rev, NULL))
 		return fail(m, "target: its revision: %s", ps_error(m->to));
 	m->stats->copied_revision = rev;
+	progress(m, PS_MIGRATE_RAISE);
 	if (rev > source)
 		return PS_OK;
 	op.value = value;
@@ -368,7 +383,8 @@ static int raise_revision(struct migration *m)
 			return fail(m, "target: key '" PS_MIGRATE_SCRATCH_KEY "' exists or was "
 				    "changed meanwhile: it is the copy's own, to raise the revision; "
 				    "another writer?");
-		m->stats->raise_puts++;
+		if (!(++m->stats->raise_puts % 1000))
+			progress(m, PS_MIGRATE_RAISE);
 		/* the next put and the delete: only if it is still ours */
 		cmp.target = PS_CMP_MOD_REVISION;
 		cmp.number = rev;
@@ -385,14 +401,6 @@ static int raise_revision(struct migration *m)
 }
 
 /* ---- step 4: the comparison --------------------------------------------------------- */
-
-static int64_t mapped(const struct migration *m, int64_t from)
-{
-	for (size_t i = 0; i < m->nleases; i++)
-		if (m->leases[i].from == from)
-			return m->leases[i].to;
-	return -1;
-}
 
 static int verify(struct migration *m)
 {
@@ -450,8 +458,8 @@ static int verify(struct migration *m)
 
 /* ---- the whole ------------------------------------------------------------------------- */
 
-int ps_migrate(struct ps_store *from, struct ps_store *to, struct ps_migrate_stats *stats,
-	       char *err, size_t errlen)
+int ps_migrate(struct ps_store *from, struct ps_store *to, const struct ps_migrate_opts *opts,
+	       struct ps_migrate_stats *stats, char *err, size_t errlen)
 {
 	struct migration *m;
 	int rc = PS_ERROR;
@@ -460,13 +468,20 @@ int ps_migrate(struct ps_store *from, struct ps_store *to, struct ps_migrate_sta
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return ll_fail(err, errlen, "migrate: %s", strerror(ENOMEM));
-	*m = (struct migration){ .from = from, .to = to, .stats = stats, .err = err,
+	*m = (struct migration){ .from = from, .to = to, .opts = opts, .stats = stats, .err = err,
 				 .errlen = errlen };
 	if (ps_revision(from, &stats->source_revision, NULL)) {
 		fail(m, "source: its revision: %s", ps_error(from));
 		goto out;
 	}
-	if (check_empty(m) || copy_keys(m) || raise_revision(m) || verify(m))
+	progress(m, PS_MIGRATE_CHECK);
+	if (check_empty(m))
+		goto out;
+	progress(m, PS_MIGRATE_COPY);
+	if (copy_keys(m) || raise_revision(m))
+		goto out;
+	progress(m, PS_MIGRATE_VERIFY);
+	if (verify(m))
 		goto out;
 	if (ps_revision(to, &stats->revision, NULL)) {
 		fail(m, "target: its revision: %s", ps_error(to));
@@ -474,6 +489,7 @@ int ps_migrate(struct ps_store *from, struct ps_store *to, struct ps_migrate_sta
 	}
 	/* the copy's puts are not the manager's history: a watch from before
 	 * now is told to read afresh (PS_COMPACTED) rather than replay them */
+	progress(m, PS_MIGRATE_COMPACT);
 	rc = ps_compact(to, stats->revision);
 	if (rc && rc != PS_COMPACTED) {
 		fail(m, "target: compacting the copy's history to revision %lld: %s "
@@ -489,8 +505,8 @@ out:
 	return rc ? PS_ERROR : PS_OK;
 }
 
-int ps_migrate_uri(const char *from_uri, const char *to_uri, struct ps_migrate_stats *stats,
-		   char *err, size_t errlen)
+int ps_migrate_uri(const char *from_uri, const char *to_uri, const struct ps_migrate_opts *opts,
+		   struct ps_migrate_stats *stats, char *err, size_t errlen)
 {
 	struct ps_store *from = NULL, *to = NULL;
 	const struct ps_backend *be;
@@ -516,7 +532,7 @@ int ps_migrate_uri(const char *from_uri, const char *to_uri, struct ps_migrate_s
 		ll_fail(err, errlen, "target: %s", why);
 		goto out;
 	}
-	rc = ps_migrate(from, to, stats, err, errlen);
+	rc = ps_migrate(from, to, opts, stats, err, errlen);
 out:
 	ps_close(to);
 	ps_close(from);

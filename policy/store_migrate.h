@@ -45,22 +45,42 @@ struct ps_migrate_stats {
 	char last_key[PS_KEY_MAX + 1];	/* the last key copied ("" if none) */
 };
 
+/* The steps, in order, for a progress report. */
+enum ps_migrate_step {
+	PS_MIGRATE_CHECK,		/* the target is empty */
+	PS_MIGRATE_COPY,		/* keys and leases */
+	PS_MIGRATE_RAISE,		/* the revision */
+	PS_MIGRATE_VERIFY,		/* both read back */
+	PS_MIGRATE_COMPACT,		/* the copy's history */
+};
+
 /*
- * Copy from into to, as above.  PS_OK with *stats filled; else PS_ERROR
+ * Optional: progress is called at the start of each step, after each
+ * transaction of the copy and every 1000 puts that raise the revision
+ * (that one may take minutes: one put per revision of the source).
+ */
+struct ps_migrate_opts {
+	void (*progress)(void *arg, enum ps_migrate_step step,
+			 const struct ps_migrate_stats *stats);
+	void *arg;
+};
+
+/*
+ * Copy from into to, as above; opts may be NULL.  PS_OK with *stats filled; else PS_ERROR
  * with err saying why, *stats saying how far it got, and -- once anything
  * was written -- that the target must be cleared before trying again.
  * The stores may be any backends; neither may be written by anyone else
  * meanwhile.
  */
-int ps_migrate(struct ps_store *from, struct ps_store *to, struct ps_migrate_stats *stats,
-	       char *err, size_t errlen);
+int ps_migrate(struct ps_store *from, struct ps_store *to, const struct ps_migrate_opts *opts,
+	       struct ps_migrate_stats *stats, char *err, size_t errlen);
 
 /*
  * The same from two URIs: opens both (a "sqlite:" source must exist:
  * opening would create it empty), refuses the same URI twice, copies,
  * closes.  Errors name the URI concerned.
  */
-int ps_migrate_uri(const char *from_uri, const char *to_uri, struct ps_migrate_stats *stats,
-		   char *err, size_t errlen);
+int ps_migrate_uri(const char *from_uri, const char *to_uri, const struct ps_migrate_opts *opts,
+		   struct ps_migrate_stats *stats, char *err, size_t errlen);
 
 #endif

@@ -201,6 +201,25 @@ static void check_revision(const char *uri, int64_t source_rev, const struct ps_
 	ps_close(st);
 }
 
+/* What a copy's progress reports said: the steps in order, the copy's
+ * transactions. */
+struct steps {
+	char seen[16];
+	size_t n;
+	int64_t copy_calls;
+};
+
+static void record(void *arg, enum ps_migrate_step step, const struct ps_migrate_stats *s)
+{
+	static const char letter[] = "CcRVK";	/* check, copy, raise, verify, compact */
+	struct steps *st = arg;
+
+	if ((!st->n || st->seen[st->n - 1] != letter[step]) && st->n < sizeof(st->seen) - 1)
+		st->seen[st->n++] = letter[step];
+	if (step == PS_MIGRATE_COPY)
+		st->copy_calls++;
+}
+
 static void test_refusals(void)
 {
 	struct ps_migrate_stats s;
@@ -209,7 +228,7 @@ static void test_refusals(void)
 	struct ps_store *st;
 
 	snprintf(missing, sizeof(missing), "%s/missing.db", dir);
-	is_int(ps_migrate_uri(path_in("missing.db"), path_in("t.db"), &s, err, sizeof(err)),
+	is_int(ps_migrate_uri(path_in("missing.db"), path_in("t.db"), NULL, &s, err, sizeof(err)),
 	       PS_ERROR, "a missing source file is refused");
 	like(err, "missing.db': No such file or directory (a source store must exist)",
 	     "  naming it: %s", err);
@@ -218,21 +237,21 @@ static void test_refusals(void)
 	st = open_store(src);
 	ps_put(st, "/lunlink/a", "1", 1, 0, NULL);
 	ps_close(st);
-	is_int(ps_migrate_uri(src, src, &s, err, sizeof(err)), PS_ERROR,
+	is_int(ps_migrate_uri(src, src, NULL, &s, err, sizeof(err)), PS_ERROR,
 	       "the same store as source and target: refused");
 	like(err, "source and target are the same store", "  saying so: %s", err);
-	is_int(ps_migrate_uri("consul://x", path_in("t.db"), &s, err, sizeof(err)), PS_ERROR,
+	is_int(ps_migrate_uri("consul://x", path_in("t.db"), NULL, &s, err, sizeof(err)), PS_ERROR,
 	       "a source of an unknown scheme: refused");
 	like(err, "source: store URI: unknown scheme 'consul'", "  naming it: %s", err);
-	is_int(ps_migrate_uri("/var/lib/lunlink/policy.db", path_in("t.db"), &s, err,
+	is_int(ps_migrate_uri("/var/lib/lunlink/policy.db", path_in("t.db"), NULL, &s, err,
 			      sizeof(err)), PS_ERROR, "a source without a scheme: refused");
 	like(err, "no scheme (expected sqlite:", "  with an example: %s", err);
-	is_int(ps_migrate_uri(src, "etcd://127.0.0.1", &s, err, sizeof(err)), PS_ERROR,
+	is_int(ps_migrate_uri(src, "etcd://127.0.0.1", NULL, &s, err, sizeof(err)), PS_ERROR,
 	       "a target etcd URI without a port: refused");
 	like(err, "target: ", "  as the target's");
 	like(err, "expected etcd://HOST:PORT", "  saying what is expected: %s", err);
 	snprintf(missing, sizeof(missing), "etcd://127.0.0.1:%d?timeout=1000", free_port());
-	is_int(ps_migrate_uri(src, missing, &s, err, sizeof(err)), PS_ERROR,
+	is_int(ps_migrate_uri(src, missing, NULL, &s, err, sizeof(err)), PS_ERROR,
 	       "a target etcd that does not answer: refused");
 	like(err, "cannot connect", "  saying so: %s", err);
 }
@@ -248,7 +267,7 @@ static void test_not_empty(const char *src, const char *target, int64_t keys)
 	if (!st)
 		return;
 	ps_revision(st, &before, NULL);
-	is_int(ps_migrate_uri(src, target, &s, err, sizeof(err)), PS_ERROR,
+	is_int(ps_migrate_uri(src, target, NULL, &s, err, sizeof(err)), PS_ERROR,
 	       "a copy into a store that holds keys (%s) is refused", ps_backend_name(st));
 	snprintf(want, sizeof(want), "target is not empty: it holds %lld keys, the first "
 		 "'/lunlink/alive/n0001'", (long long)keys);
@@ -280,7 +299,7 @@ static void test_midway(void)
 	for (int i = 0; i < 5; i++)
 		ps_put(st, PS_MIGRATE_SCRATCH_KEY, "someone's", 9, 0, NULL);
 	ps_close(st);
-	is_int(ps_migrate_uri(src, dst, &s, err, sizeof(err)), PS_ERROR,
+	is_int(ps_migrate_uri(src, dst, NULL, &s, err, sizeof(err)), PS_ERROR,
 	       "a copy failing after it wrote (the scratch key taken) fails");
 	like(err, "key '" PS_MIGRATE_SCRATCH_KEY "' exists or was changed meanwhile",
 	     "  naming the key: %s", err);
@@ -348,6 +367,8 @@ int main(int argc, char **argv)
 	struct ps_migrate_stats s;
 	int64_t keys = 0, src_rev = 0, etcd_rev = 0;
 	int port = 0, pport = 0, rc;
+	struct steps steps = { 0 };
+	struct ps_migrate_opts opts = { .progress = record, .arg = &steps };
 
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(copy, sizeof(copy), "%s", argv[0]);
@@ -386,9 +407,11 @@ int main(int argc, char **argv)
 	ps_close(b);
 
 	/* SQLite into etcd */
-	if (!is_int(ps_migrate_uri(src, euri, &s, err, sizeof(err)), PS_OK,
+	if (!is_int(ps_migrate_uri(src, euri, &opts, &s, err, sizeof(err)), PS_OK,
 		    "SQLite copied into etcd"))
 		diag("%s", err);
+	is_str(steps.seen, "CcRVK", "  progress: check, copy, raise, verify, compact, in order");
+	is_int(steps.copy_calls, s.txns + 1, "  and once after each transaction of the copy");
 	is_int(s.keys, keys, "  every key");
 	is_int(s.leased_keys, 5, "  five of them on leases");
 	is_int(s.leases, 2, "  two leases granted, one per source lease");
@@ -409,7 +432,7 @@ int main(int argc, char **argv)
 	etcd_rev = s.revision;
 
 	/* and back into a new SQLite file */
-	if (!is_int(ps_migrate_uri(euri, back, &s, err, sizeof(err)), PS_OK,
+	if (!is_int(ps_migrate_uri(euri, back, NULL, &s, err, sizeof(err)), PS_OK,
 		    "etcd copied into a new SQLite file"))
 		diag("%s", err);
 	is_int(s.keys, keys, "  every key");
@@ -431,7 +454,7 @@ int main(int argc, char **argv)
 	a = open_store(path_in("small.db"));
 	ps_put(a, "/lunlink/one", "1", 1, 0, NULL);
 	ps_close(a);
-	if (!is_int(ps_migrate_uri(path_in("small.db"), euri, &s, err, sizeof(err)), PS_OK,
+	if (!is_int(ps_migrate_uri(path_in("small.db"), euri, NULL, &s, err, sizeof(err)), PS_OK,
 		    "a small store copied into the cleared etcd"))
 		diag("%s", err);
 	is_int(s.raise_puts, 0, "  no puts to raise the revision: it was above the source's");
