@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * store_migrate.c: copy one policy store into another (store_migrate.h),
- * through store.h only.  Five steps, each its own function: refuse a
+ * through store.h only.  Five steps: refuse a
  * target that holds anything; copy the keys page by page in guarded
  * transactions, granting a target lease for each source lease met; raise
  * the target's revision above the source's; read both back and compare;
@@ -196,17 +196,17 @@ static int64_t mapped(const struct migration *m, int64_t from)
 static int map_lease(struct migration *m, const char *key, int64_t id, int64_t *out)
 {
 	char q[QUOTE_MAX];
-	int64_t granted = 0, remaining = 0, to = 0;
+	int64_t granted = 0, to = 0;
 	int rc;
 
 	if ((*out = mapped(m, id)) > 0)
 		return PS_OK;
-	rc = ps_lease_ttl(m->from, id, &remaining, &granted);
+	rc = ps_lease_ttl(m->from, id, NULL, &granted);
 	quote(key, q);
 	if (rc == PS_NOT_FOUND)
 		return fail(m, "source: lease %lld of key '%s' expired during the copy (nobody "
 			    "renews leases while the managers are stopped): its keys are gone from "
-			    "the source", (long long)id, q);
+			    "the source; try again", (long long)id, q);
 	if (rc)
 		return fail(m, "source: lease %lld of key '%s': %s", (long long)id, q,
 			    ps_error(m->from));
