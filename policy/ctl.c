@@ -6,7 +6,8 @@
  * works), the table of commands with their usage lines, the parsing of a
  * command's own options, the connection (the local Unix socket, or mutual
  * TLS with an admin certificate) and the one way errors are printed.
- * The commands themselves are in ctl_cmds.c and ctl_events.c.
+ * The commands themselves are in ctl_cmds.c, ctl_events.c, ctl_link.c,
+ * ctl_pr.c and ctl_store.c.
  */
 #include "client.h"
 #include "ctl.h"
@@ -53,6 +54,7 @@ static const struct command commands[] = {
 	{ "unlink", "unlink VOLUME [--force] [--timeout SECONDS] [--verbose]", ctl_unlink },
 	{ "status", "status", ctl_status },
 	{ "events", "events [--follow] [--since REV]", ctl_events },
+	{ "store migrate", "store migrate FROM TO", ctl_store_migrate },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -133,4 +133,7 @@ int ctl_events(struct ctl *c);
 /* ctl_pr.c */
 int ctl_volume_pr(struct ctl *c);
 
+/* ctl_store.c: the stores themselves, no manager */
+int ctl_store_migrate(struct ctl *c);
+
 #endif

@@ -2,7 +2,8 @@
 /*
  * store_backend.h: what a store backend implements (the ops table) and
  * what store.c gives it (the error setter, the shared checks).  Only
- * store.c and the backends (store_sqlite.c, store_etcd.c) include
+ * store.c, the backends (store_sqlite.c, store_etcd.c) and the copy
+ * between stores (store_migrate.c: the URI's scheme, quoting) include
  * it; the daemon sees store.h alone.
  *
  * store.c checks every argument against the bounds of store.h before an
