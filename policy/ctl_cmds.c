@@ -496,6 +496,27 @@ int ctl_return(struct ctl *c)
 
 static void print_status(json_object *reply)
 {
+	json_object *mg = ctl_member(reply, "managers"), *list;
+	const char *leader = mg ? json_object_get_string(ctl_member(mg, "leader")) : NULL;
+
+	if (mg) {	/* an etcd store: the elected one and the others */
+		if (!leader)
+			leader = "";
+		printf("MANAGERS (leader %s, term %lld)\n", leader,
+		       (long long)json_object_get_int64(ctl_member(mg, "term")));
+		list = ctl_member(mg, "candidates");
+		for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+			json_object *c = json_object_array_get_idx(list, i);
+			const char *name = json_object_get_string(ctl_member(c, "name"));
+			const char *url = json_object_get_string(ctl_member(c, "url"));
+
+			if (!name)
+				name = "";
+			printf("%-16s %-32s %s\n", name, url ? url : "",
+			       !strcmp(name, leader) ? "leading" : "following");
+		}
+		printf("\n");
+	}
 	printf("NODES\n");
 	print_nodes(ctl_member(reply, "nodes"));
 	printf("\nAREAS\n");

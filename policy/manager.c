@@ -392,16 +392,55 @@ static void metrics_get(struct pa_request *r, void *arg)
 	pa_metrics_handler(r, m->metrics);
 }
 
+/*
+ * The managers, as the election keeps them in the store (elect.h): the
+ * leader and its term, and each candidate with its URL.  Absent on a
+ * SQLite store, where the one manager is not elected.
+ */
+static json_object *managers_json(struct pm_manager *m)
+{
+	json_object *out, *leader, *list;
+	struct ps_range rg = { 0 };
+	struct ps_kv kv = { 0 };
+
+	leader = pm_get(m, "/lunlink/leader", &kv);
+	if (ps_range(m->st, "/lunlink/managers/", NULL, 64, &rg) || (!leader && !rg.count)) {
+		ps_range_free(&rg);
+		json_object_put(leader);
+		return NULL;
+	}
+	out = json_object_new_object();
+	list = json_object_new_array();
+	json_object_object_add(out, "leader",
+			       json_object_new_string(leader ? pm_str(leader, "name") : ""));
+	json_object_object_add(out, "term", json_object_new_int64(kv.create_revision));
+	for (size_t i = 0; i < rg.count; i++) {
+		json_object *c = json_tokener_parse(rg.kvs[i].value), *o = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(
+			rg.kvs[i].key + strlen("/lunlink/managers/")));
+		json_object_object_add(o, "url", json_object_new_string(c ? pm_str(c, "url") : ""));
+		json_object_array_add(list, o);
+		json_object_put(c);
+	}
+	json_object_object_add(out, "candidates", list);
+	ps_range_free(&rg);
+	json_object_put(leader);
+	return out;
+}
+
 static void status_get(struct pa_request *r, void *arg)
 {
 	struct pm_manager *m = arg;
-	json_object *out = json_object_new_object(), *vols = pm_volumes_all(m);
+	json_object *out = json_object_new_object(), *vols = pm_volumes_all(m), *mg;
 	int64_t rev = 0;
 
 	for (size_t i = 0; i < json_object_array_length(vols); i++)
 		pm_volume_redact(json_object_array_get_idx(vols, i));
 	ps_revision(m->st, &rev, NULL);
 	json_object_object_add(out, "revision", json_object_new_int64(rev));
+	if ((mg = managers_json(m)))
+		json_object_object_add(out, "managers", mg);
 	json_object_object_add(out, "nodes", pm_nodes_all(m));
 	json_object_object_add(out, "areas", pm_areas_all(m));
 	for (size_t i = 0; i < json_object_array_length(vols); i++) {
