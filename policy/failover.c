@@ -371,9 +371,13 @@ int pm_volume_promote(struct pm_manager *m, const char *name, const char *to_id,
 		       link ? "; its link moves with it" : "");
 	else if (rc > 0)
 		snprintf(why, len, "volume %s, its nodes or its link changed meanwhile", name);
+	else
+		snprintf(why, len, "the manager's store failed committing it: %s", ps_error(m->st));
 	goto out;
 err:
 	rc = -1;
+	if (!why[0])
+		snprintf(why, len, "out of memory building volume %s's new desired state", name);
 out:
 	free(bsopts);
 	for (size_t i = 0; i < n; i++)
