@@ -230,6 +230,10 @@ static void transport_error(const struct pa_client *c, CURL *h, const char *wher
 		else
 			ll_fail(err, errlen, "the connection to %s failed: %s", where, d);
 		break;
+	case CURLE_TOO_MANY_REDIRECTS:
+		ll_fail(err, errlen, "%s: sent on from manager to manager, never to the leader (%s)",
+			where, d);
+		break;
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		ll_fail(err, errlen, "%s: not followed: a manager is reached over https:// only", where);
 		break;
@@ -300,7 +304,9 @@ static bool maybe_received(CURL *h, CURLcode rc)
 {
 	curl_off_t sent_at = 0;
 
-	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
+	/* refused, or every hop answered "not here" (307 after 307) */
+	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+	    rc == CURLE_TOO_MANY_REDIRECTS)
 		return false;
 	curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &sent_at);
 	return sent_at != 0;
@@ -325,6 +331,7 @@ static bool may_try_next(const struct pa_transfer *t, CURLcode rc)
 	case CURLE_GOT_NOTHING:
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
+	case CURLE_TOO_MANY_REDIRECTS:
 		return read || !t->sent;
 	default:
 		return false;

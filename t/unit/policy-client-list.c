@@ -132,6 +132,7 @@ static struct stand_in to_http = { .part = FOLLOWER, .name = "to-http" };
 static struct stand_in no_leader = { .part = NO_LEADER, .name = "no-leader" };
 static struct stand_in refuser = { .part = REFUSER, .name = "refuser" };
 static struct stand_in silent = { .part = SILENT, .name = "silent" };
+static struct stand_in circle = { .part = FOLLOWER, .name = "circle" };	/* to itself */
 static char dead[64], dead2[64];
 
 static struct pa_client *list_client(const char *list, long timeout_ms)
@@ -244,6 +245,17 @@ static void test_redirect(void)
 	   "  the second straight to the leader, which is in the list");
 	pa_client_free(c);
 
+	/* followers that send each other round: no leader there, nothing done */
+	snprintf(list, sizeof(list), "%s, %s", circle.url, echo1.url);
+	c = list_client(list, 0);
+	asked = circle.hits;
+	is_int(call(c, "POST", "/v1/t", "{\"n\":5}", &r, err), 200,
+	       "a follower that sends us round in circles is passed for the next (%s)", err);
+	is_str(jstr(r, "server"), "echo1", "  which answers");
+	is_int(circle.hits, asked + 4, "  after the first request and 3 redirects");
+	json_object_put(r);
+	pa_client_free(c);
+
 	c = list_client(to_http.url, 0);
 	ok(call(c, "GET", "/v1/t", NULL, NULL, err) != 200, "a redirect to http:// is not followed");
 	snprintf(want, sizeof(want), "%s/v1/t (where %s sent us): not followed", to_http.to,
@@ -316,6 +328,37 @@ static void test_sent_write_not_repeated(void)
 		pa_parked_free(silent.parked);
 	silent.parked = NULL;
 	pa_client_free(c);
+}
+
+/* The Unix socket reaches this host's manager alone: a follower's
+ * redirect from it is not followed, and its words are the error. */
+static void test_unix_follower(void)
+{
+	struct stand_in f = { .part = FOLLOWER, .name = "local" };
+	struct pa_server_opts so = { .base = base, .unix_gid = (gid_t)-1, .routes = f.routes,
+				     .nroutes = 2, .log = quiet };
+	struct pa_client_opts o = { 0 };
+	char path[PATH_MAX], url[PATH_MAX + 8], err[512];
+	struct pa_client *c;
+
+	f.routes[0] = (struct pa_route){ "GET", "/v1/t", PA_ALLOW_MEMBERS, play, &f };
+	f.routes[1] = (struct pa_route){ "POST", "/v1/t", PA_ALLOW_MEMBERS, play, &f };
+	snprintf(f.to, sizeof(f.to), "%s", echo1.url);
+	path_in(path, sizeof(path), "follower.sock");
+	so.unix_path = path;
+	f.srv = pa_server_new(&so, err, sizeof(err));
+	snprintf(url, sizeof(url), "unix:%s", path);
+	o.url = url;
+	c = f.srv ? pa_client_new(&o, err, sizeof(err)) : NULL;
+	ok(c, "a follower on its Unix socket, and a client of it (%s)", c ? "" : err);
+	if (c) {
+		is_int(call(c, "GET", "/v1/t", NULL, NULL, err), 307,
+		       "over the socket a follower's 307 is the answer");
+		like(err, "HTTP 307: this manager follows; the leader is m1 at https://",
+		     "  its words the error (%s)", err);
+	}
+	pa_client_free(c);
+	pa_server_free(f.srv);
 }
 
 /* The asynchronous client's done, with what pa_acall_sent says. */
@@ -397,7 +440,7 @@ static void test_async(void)
 int main(void)
 {
 	struct stand_in *all[] = { &echo1, &echo2, &follower, &to_http, &no_leader, &refuser,
-				   &silent };
+				   &silent, &circle };
 	struct pa_client *db1;
 	bool up = true;
 
@@ -409,6 +452,7 @@ int main(void)
 		up = up && !stand_in_start(all[i]);
 	ok(up, "the stand-in managers listen");
 	snprintf(follower.to, sizeof(follower.to), "%s", echo2.url);
+	snprintf(circle.to, sizeof(circle.to), "%s", circle.url);
 	snprintf(to_http.to, sizeof(to_http.to), "http://127.0.0.1:%u",
 		 pa_server_port(echo1.srv, PA_LISTEN_TLS));
 	snprintf(dead, sizeof(dead), "https://127.0.0.1:%u", dead_port());
@@ -421,6 +465,7 @@ int main(void)
 		test_final_answers();
 		test_none_would_do();
 		test_sent_write_not_repeated();
+		test_unix_follower();
 		test_async();
 	}
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
