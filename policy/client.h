@@ -23,7 +23,8 @@
  *  - a manager that cannot be reached (no connection, no TLS, a timeout,
  *    a connection that broke) or that answers 503 (a follower that knows
  *    no leader yet, or a manager that cannot take the request now:
- *    nothing was done) is passed for the next, each at most once a call.
+ *    nothing was done), or whose followers send us round in circles
+ *    (307 after 307), is passed for the next, each at most once a call.
  *  - any other answer ends the call: a 4xx or another 5xx may come after
  *    the request was acted on, and says so itself.
  * The error of a call that found no manager names each one tried and
