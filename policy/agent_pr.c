@@ -594,6 +594,7 @@ static void on_out_done(void *arg, long status, json_object *reply, const char *
 	struct pr_out *o = arg;
 	struct pr_conn *c = o->c;
 	uint64_t seq = o->seq;
+	bool sent = pa_acall_sent(o->call);
 
 	o->call = NULL;
 	out_unlink(o);
@@ -604,7 +605,7 @@ static void on_out_done(void *arg, long status, json_object *reply, const char *
 	else if (status)
 		send_fail(c, seq, "the manager failed it (HTTP %ld), nothing was applied: %s", status,
 			  err ? err : "no answer");
-	else if (err && strstr(err, "cannot connect"))
+	else if (!sent)
 		send_fail(c, seq, "the manager cannot be reached, nothing was applied: %s", err);
 	else
 		send_fail(c, seq, "no answer from the manager (%s): if it was reached, the PR OUT "

@@ -10,6 +10,7 @@
  */
 #include "client_int.h"
 #include "lunlink/errmsg.h"
+#include "urls.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -42,8 +43,11 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 
 void pa_client_clear(struct pa_client *c)
 {
-	free(c->base);
-	free(c->where);
+	for (size_t i = 0; i < c->nurls; i++) {
+		free(c->url[i]);
+		free(c->base[i]);
+		free(c->where[i]);
+	}
 	free(c->unix_path);
 	free((char *)c->files.ca_file);
 	free((char *)c->files.cert_file);
@@ -51,30 +55,58 @@ void pa_client_clear(struct pa_client *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* One address of the list into c->url, base and where [c->nurls]. */
+static int add_url(struct pa_client *c, const char *url, char *err, size_t errlen)
+{
+	size_t i = c->nurls;
+
+	if (!strncmp(url, "unix:", 5) && i > 0) {
+		return ll_fail(err, errlen, "the API's address %s: a Unix socket is one address alone, "
+			       "not in a list", url);
+	} else if (!strncmp(url, "unix:", 5)) {
+		c->unix_path = strdup(url + 5);
+		c->base[i] = strdup("http://localhost");
+		if (c->unix_path && asprintf(&c->where[i], "the socket %s", c->unix_path) < 0)
+			c->where[i] = NULL;
+	} else if (!strncmp(url, "https://", 8) && url[8]) {
+		c->tls = true;
+		c->base[i] = strdup(url);
+		c->where[i] = strdup(url + 8);
+		if (c->base[i] && c->base[i][strlen(c->base[i]) - 1] == '/')
+			c->base[i][strlen(c->base[i]) - 1] = '\0';
+	} else {
+		return ll_fail(err, errlen, "the API's address %s is neither https://HOST:PORT nor "
+			       "unix:PATH", url);
+	}
+	c->url[i] = strdup(url);
+	c->nurls++;
+	if (!c->url[i] || !c->base[i] || !c->where[i] || (!c->tls && !c->unix_path))
+		return ll_fail(err, errlen, "out of memory");
+	return 0;
+}
+
 int pa_client_init(struct pa_client *c, const struct pa_client_opts *o, char *err, size_t errlen)
 {
+	struct pu_list *l;
+	char why[256];
+
 	memset(c, 0, sizeof(*c));
 	c->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
 	c->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 5000;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT))
 		return ll_fail(err, errlen, "out of memory");
-	if (!strncmp(o->url, "unix:", 5)) {
-		c->unix_path = strdup(o->url + 5);
-		c->base = strdup("http://localhost");
-		if (c->unix_path && asprintf(&c->where, "the socket %s", c->unix_path) < 0)
-			c->where = NULL;
-	} else if (!strncmp(o->url, "https://", 8)) {
-		c->tls = true;
-		c->base = strdup(o->url);
-		c->where = strdup(o->url + 8);
-		if (c->base && c->base[strlen(c->base) - 1] == '/')
-			c->base[strlen(c->base) - 1] = '\0';
-	} else {
-		return ll_fail(err, errlen, "the API's address %s is neither https://HOST:PORT nor "
-			       "unix:PATH", o->url);
-	}
-	if (!c->base || !c->where || (!c->tls && !c->unix_path))
+	l = malloc(sizeof(*l));
+	if (!l)
 		return ll_fail(err, errlen, "out of memory");
+	if (pu_split(o->url ? o->url : "", l, why, sizeof(why))) {
+		ll_fail(err, errlen, "the API's address '%s': %s", o->url ? o->url : "", why);
+		goto err;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		if (add_url(c, l->url[i], err, errlen))
+			goto err;
+	free(l);
+	l = NULL;
 	if (c->tls) {
 		if (!o->files.ca_file)
 			return ll_fail(err, errlen, "no cluster CA certificate given for %s", o->url);
@@ -90,6 +122,9 @@ int pa_client_init(struct pa_client *c, const struct pa_client_opts *o, char *er
 			return -1;
 	}
 	return 0;
+err:
+	free(l);
+	return -1;
 }
 
 void pa_client_setopts(const struct pa_client *c, CURL *h)
@@ -102,7 +137,14 @@ void pa_client_setopts(const struct pa_client *c, CURL *h)
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	/* a manager that follows sends us to the leader (307, its Location
+	 * the same path): curl goes there on this handle, so with the same
+	 * TLS files, method and body (307 and 308 keep them, POST's too);
+	 * https only, and not round in circles.  The Unix socket reaches
+	 * this host's manager only: a redirect from it is an error. */
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, c->tls ? 1L : 0L);
+	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 3L);
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 }
 
@@ -138,9 +180,9 @@ err:
 	return NULL;
 }
 
-/* The sentence for a transfer that got no HTTP reply. */
-static void transport_error(const struct pa_client *c, CURL *h, CURLcode rc, const char *detail,
-			    char *err, size_t errlen)
+/* The sentence for a transfer to where that got no HTTP reply. */
+static void transport_error(const struct pa_client *c, CURL *h, const char *where, CURLcode rc,
+			    const char *detail, char *err, size_t errlen)
 {
 	const char *d = detail[0] ? detail : curl_easy_strerror(rc);
 	long os_errno = 0;
@@ -149,20 +191,20 @@ static void transport_error(const struct pa_client *c, CURL *h, CURLcode rc, con
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_COULDNT_RESOLVE_HOST:
-		ll_fail(err, errlen, "cannot connect to %s: %s%s", c->where,
+		ll_fail(err, errlen, "cannot connect to %s: %s%s", where,
 			os_errno ? strerror((int)os_errno) : d,
 			c->tls ? "" : " (is lunlink-policyd running, and may this user use its socket?)");
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		ll_fail(err, errlen, "no answer from %s in time: %s", c->where, d);
+		ll_fail(err, errlen, "no answer from %s in time: %s", where, d);
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
 		if (strstr(d, "issuer") || strstr(d, "self-signed") || strstr(d, "self signed"))
 			ll_fail(err, errlen, "TLS: the server %s's certificate is not signed by the "
-				"cluster CA in %s (%s)", c->where, c->files.ca_file, d);
+				"cluster CA in %s (%s)", where, c->files.ca_file, d);
 		else
 			ll_fail(err, errlen, "TLS: the server %s's certificate is not valid for it: %s",
-				c->where, d);
+				where, d);
 		break;
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CACERT_BADFILE:
@@ -179,18 +221,39 @@ static void transport_error(const struct pa_client *c, CURL *h, CURLcode rc, con
 		 * connection when the reset overtakes the alert */
 		if (c->tls && strstr(d, "alert"))
 			ll_fail(err, errlen, "TLS: the server %s refused our certificate %s: %s",
-				c->where, c->files.cert_file ? c->files.cert_file : "(none sent)", d);
+				where, c->files.cert_file ? c->files.cert_file : "(none sent)", d);
 		else if (c->tls)
 			ll_fail(err, errlen, "TLS: the server %s closed the connection at the handshake: "
 				"it refused our certificate %s (revoked, or not from this cluster?) "
-				"or our TLS (%s)", c->where,
+				"or our TLS (%s)", where,
 				c->files.cert_file ? c->files.cert_file : "(none sent)", d);
 		else
-			ll_fail(err, errlen, "the connection to %s failed: %s", c->where, d);
+			ll_fail(err, errlen, "the connection to %s failed: %s", where, d);
+		break;
+	case CURLE_TOO_MANY_REDIRECTS:
+		ll_fail(err, errlen, "%s: sent on from manager to manager, never to the leader (%s)",
+			where, d);
+		break;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		ll_fail(err, errlen, "%s: not followed: a manager is reached over https:// only", where);
 		break;
 	default:
-		ll_fail(err, errlen, "the request to %s failed: %s", c->where, d);
+		ll_fail(err, errlen, "the request to %s failed: %s", where, d);
 	}
+}
+
+/* h's URL for c's address at (the transfer's path after its base). */
+static int aim(const struct pa_client *c, CURL *h, struct pa_transfer *t, size_t at)
+{
+	char *url;
+
+	if (asprintf(&url, "%s%s", c->base[at], t->path) < 0)
+		return -1;
+	free(t->url);
+	t->url = url;
+	t->at = at;
+	curl_easy_setopt(h, CURLOPT_URL, t->url);
+	return 0;
 }
 
 int pa_transfer_setup(const struct pa_client *c, CURL *h, struct pa_transfer *t,
@@ -199,17 +262,14 @@ int pa_transfer_setup(const struct pa_client *c, CURL *h, struct pa_transfer *t,
 {
 	memset(t, 0, sizeof(*t));
 	snprintf(t->method, sizeof(t->method), "%s", method);
-	snprintf(t->path, sizeof(t->path), "%s", path);
-	if (asprintf(&t->url, "%s%s", c->base, path) < 0) {
-		t->url = NULL;
+	t->tried = 1;
+	if (!(t->path = strdup(path)) || aim(c, h, t, c->last < c->nurls ? c->last : 0))
 		return ll_fail(err, errlen, "out of memory");
-	}
 	if (body && !(t->body = strdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN))))
 		return ll_fail(err, errlen, "out of memory");
 	t->headers = curl_slist_append(t->headers, "Accept: application/json");
 	t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
 	t->headers = curl_slist_append(t->headers, "Expect:");
-	curl_easy_setopt(h, CURLOPT_URL, t->url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->detail);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
@@ -227,34 +287,114 @@ int pa_transfer_setup(const struct pa_client *c, CURL *h, struct pa_transfer *t,
 void pa_transfer_free(struct pa_transfer *t)
 {
 	free(t->url);
+	free(t->path);
 	free(t->body);
 	free(t->data);
+	free(t->said);
 	curl_slist_free_all(t->headers);
 	memset(t, 0, sizeof(*t));
 }
 
-int pa_transfer_outcome(const struct pa_client *c, CURL *h, struct pa_transfer *t, CURLcode rc,
-			json_object **reply, long *status, char *err, size_t errlen)
+/*
+ * Whether the request of a transfer that got no HTTP answer may have
+ * been received: it was sent (the time to its first byte is not 0; it
+ * adds up over redirects, so a redirect followed counts as sent).
+ */
+static bool maybe_received(CURL *h, CURLcode rc)
 {
+	curl_off_t sent_at = 0;
+
+	/* refused, or every hop answered "not here" (307 after 307) */
+	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+	    rc == CURLE_TOO_MANY_REDIRECTS)
+		return false;
+	curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &sent_at);
+	return sent_at != 0;
+}
+
+/*
+ * Whether a transfer that got no HTTP answer may be tried on the next
+ * manager (client.h says why): not if the failure is ours (our files, a
+ * reply too big, a redirect to elsewhere than https, too many); a
+ * request that may have been received, only if it is a read.
+ */
+static bool may_try_next(const struct pa_transfer *t, CURLcode rc)
+{
+	bool read = !strcmp(t->method, "GET") || !strcmp(t->method, "HEAD");
+
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_TOO_MANY_REDIRECTS:
+		return read || !t->sent;
+	default:
+		return false;
+	}
+}
+
+/* The list's address where h's answer came from: the leader's, if we
+ * were sent there and it is one of ours, else the one we asked. */
+static size_t answered_by(const struct pa_client *c, CURL *h, const struct pa_transfer *t)
+{
+	long redirects = 0;
+	char *eff = NULL;
+	size_t n;
+
+	curl_easy_getinfo(h, CURLINFO_REDIRECT_COUNT, &redirects);
+	if (!redirects || curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff) || !eff)
+		return t->at;
+	for (size_t i = 0; i < c->nurls; i++) {
+		n = strlen(c->base[i]);
+		if (!strncmp(eff, c->base[i], n) && (eff[n] == '/' || !eff[n]))
+			return i;
+	}
+	return t->at;
+}
+
+/* One attempt's outcome: 0 or -1 with its sentence; *next whether the
+ * next manager of the list may be tried after this failure. */
+static int attempt_outcome(struct pa_client *c, CURL *h, struct pa_transfer *t, CURLcode rc,
+			   json_object **reply, long *status, bool *next, char *err, size_t errlen)
+{
+	const char *where = c->where[t->at];
+	char sent_to[PU_URL_MAX + 80];
 	struct pjr_err pe;
 	json_object *e, *f, *m;
-	long code = 0;
+	long code = 0, redirects = 0;
+	char *eff = NULL;
 
-	*reply = NULL;
-	if (status)
-		*status = 0;
+	*next = false;
+	t->sent = true;
+	curl_easy_getinfo(h, CURLINFO_REDIRECT_COUNT, &redirects);
+	if (redirects && !curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff) && eff) {
+		snprintf(sent_to, sizeof(sent_to), "%s (where %s sent us)", eff, where);
+		where = sent_to;
+	}
 	if (rc == CURLE_WRITE_ERROR && t->too_big)
-		return ll_fail(err, errlen, "the reply from %s is larger than %d bytes", c->where,
+		return ll_fail(err, errlen, "the reply from %s is larger than %d bytes", where,
 			       PA_CLIENT_REPLY_MAX);
 	if (rc != CURLE_OK) {
-		transport_error(c, h, rc, t->detail, err, errlen);
+		t->sent = maybe_received(h, rc);
+		transport_error(c, h, where, rc, t->detail, err, errlen);
+		*next = may_try_next(t, rc);
 		return -1;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	if (status)
 		*status = code;
+	/* a manager that follows and knows no leader says 503; so does one
+	 * that cannot take the request now: either way nothing was done */
+	*next = code == 503;
+	if (!*next)
+		c->last = answered_by(c, h, t);
 	if (t->len && pjr_parse(t->data, t->len, reply, &pe) && code >= 200 && code < 300)
-		return ll_fail(err, errlen, "the reply from %s is not a JSON object: %s", c->where,
+		return ll_fail(err, errlen, "the reply from %s is not a JSON object: %s", where,
 			       pe.message);
 	if (code >= 200 && code < 300)
 		return 0;
@@ -262,8 +402,53 @@ int pa_transfer_outcome(const struct pa_client *c, CURL *h, struct pa_transfer *
 	    json_object_object_get_ex(e, "field", &f) && json_object_object_get_ex(e, "message", &m))
 		return ll_fail(err, errlen, "HTTP %ld: field '%s': %s", code, json_object_get_string(f),
 			       json_object_get_string(m));
+	/* a follower's words: {"error":"this manager follows; ...","leader":URL} */
+	if (*reply && json_object_object_get_ex(*reply, "error", &e) &&
+	    json_object_is_type(e, json_type_string))
+		return ll_fail(err, errlen, "HTTP %ld: %s", code, json_object_get_string(e));
 	return ll_fail(err, errlen, "HTTP %ld from %s %s%s", code, t->method, t->path,
 		       code == 413 ? ": the request is too large" : "");
+}
+
+int pa_transfer_outcome(struct pa_client *c, CURL *h, struct pa_transfer *t, CURLcode rc,
+			json_object **reply, long *status, char *err, size_t errlen)
+{
+	char why[1024], *said;
+	bool next;
+	int r;
+
+	*reply = NULL;
+	if (status)
+		*status = 0;
+	r = attempt_outcome(c, h, t, rc, reply, status, &next, why, sizeof(why));
+	if (!r)
+		return 0;
+	if (c->nurls == 1)
+		return ll_fail(err, errlen, "%s", why);
+	/* a list: each manager tried is named, with what it said */
+	if (asprintf(&said, "%s%s: %s", t->said ? t->said : "", c->url[t->at], why) < 0)
+		return ll_fail(err, errlen, "out of memory");
+	free(t->said);
+	t->said = said;
+	if (!next || t->tried == c->nurls)
+		return ll_fail(err, errlen, "%s", t->said);
+	if (asprintf(&said, "%s; ", t->said) < 0)
+		return ll_fail(err, errlen, "out of memory");
+	free(t->said);
+	t->said = said;
+	if (aim(c, h, t, (t->at + 1) % c->nurls))
+		return ll_fail(err, errlen, "out of memory");
+	t->tried++;
+	free(t->data);
+	t->data = NULL;
+	t->len = 0;
+	t->too_big = false;
+	t->detail[0] = '\0';
+	json_object_put(*reply);
+	*reply = NULL;
+	if (status)
+		*status = 0;
+	return PA_TRY_NEXT;
 }
 
 int pa_client_call(struct pa_client *c, const char *method, const char *path,
@@ -276,8 +461,10 @@ int pa_client_call(struct pa_client *c, const char *method, const char *path,
 	if (status)
 		*status = 0;
 	if (!pa_transfer_setup(c, c->curl, &t, method, path, body, 0, err, errlen))
-		rc = pa_transfer_outcome(c, c->curl, &t, curl_easy_perform(c->curl), reply, status,
-					 err, errlen);
+		do
+			rc = pa_transfer_outcome(c, c->curl, &t, curl_easy_perform(c->curl), reply,
+						 status, err, errlen);
+		while (rc == PA_TRY_NEXT);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, NULL);
 	pa_transfer_free(&t);

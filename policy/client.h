@@ -10,12 +10,45 @@
  * refused our certificate ...: revoked", "HTTP 400: field 'size': ...".
  * The local files are checked (tls.h) before any connection, so a missing
  * key or an expired certificate is named as such.
+ *
+ * Several managers (issue 19: one leads, the others follow).  The URL may
+ * be a list, "https://10.0.0.1:7700, https://10.0.0.2:7700" (commas
+ * and/or blanks, at most PU_URLS_MAX, each checked as one; urls.h); a
+ * call goes to the one that answered last, and from there along the list:
+ *  - a follower answers 307 with the leader's URL in Location: curl goes
+ *    there (https only, at most 3 hops) on the same handle, so with our
+ *    certificate, the same method and the same body (307 keeps them;
+ *    libcurl 7.88 sends a POST's body again to the new place).  The
+ *    leader, if it is one of the list, is the one that answered.
+ *  - a manager that cannot be reached (no connection, no TLS, a timeout,
+ *    a connection that broke) or that answers 503 (a follower that knows
+ *    no leader yet, or a manager that cannot take the request now:
+ *    nothing was done), or whose followers send us round in circles
+ *    (307 after 307), is passed for the next, each at most once a call.
+ *  - any other answer ends the call: a 4xx or another 5xx may come after
+ *    the request was acted on, and says so itself.
+ * The error of a call that found no manager names each one tried and
+ * what it said: "https://a:7700: cannot connect to a:7700: Connection
+ * refused; https://b:7700: HTTP 503: no manager leads yet: ...".  With
+ * one URL the sentence is the attempt's alone, as it always was.
+ *
+ * A request that may have been received, though no answer came (it was
+ * sent, then the connection broke or the time ran out), goes on to the
+ * next manager only if it is a read (GET, HEAD).  The API means a repeated
+ * write to be refused or harmless (a second POST /v1/volumes is 409, a
+ * report or a lease renewal is sent again at the next heartbeat anyway),
+ * but not every one is: a PR OUT applied twice (POST /v1/volumes/ID/pr,
+ * a REGISTER that changes the key, a PREEMPT) does not answer as once,
+ * and the agent tells its initiator "it may have been applied" rather
+ * than guess.  So a write is sent twice only by its caller, who knows
+ * what it is; pa_acall_sent tells the agent's calls which case it was.
  */
 #ifndef LUNLINK_POLICY_CLIENT_H
 #define LUNLINK_POLICY_CLIENT_H
 
 #include <event2/event.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "tls.h"
@@ -23,7 +56,8 @@
 #define PA_CLIENT_REPLY_MAX	(1024 * 1024)	/* bytes of a reply we read */
 
 struct pa_client_opts {
-	const char *url;		/* "https://host:port" or "unix:/path" */
+	const char *url;		/* "https://host:port", a list of them
+					 * (above), or "unix:/path" */
 	struct pa_tls_files files;	/* https: the CA, and our certificate and key
 					 * (both NULL: none, for the join port);
 					 * the client keeps copies of the paths */
@@ -80,6 +114,11 @@ struct pa_acall *pa_aclient_call(struct pa_aclient *a, const char *method, const
 void pa_acall_cancel(struct pa_acall *call);
 /* Calls under way. */
 size_t pa_aclient_pending(const struct pa_aclient *a);
+/* From inside call's own done (call is still valid there), for a call
+ * that got no answer: whether its request may have been received by a
+ * manager (it was sent before the failure), or surely was not (no
+ * manager could be reached). */
+bool pa_acall_sent(const struct pa_acall *call);
 
 /*
  * Join the cluster through its join port at url with a token: make a key

@@ -10,7 +10,9 @@
  *
  * A request is set up, and its outcome put in words, by the same code as
  * the blocking client's (client_int.h): same TLS, same bounds on the
- * reply, same messages.
+ * reply, same messages, same walk along a list of managers: an attempt
+ * that ends with PA_TRY_NEXT goes back into the multi handle aimed at
+ * the next manager, and its caller is told only at the end.
  */
 #include "client_int.h"
 #include "lunlink/errmsg.h"
@@ -176,6 +178,15 @@ static void collect(struct pa_aclient *a)
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
 		rc = pa_transfer_outcome(&a->c, call->h, &call->t, msg->data.result, &reply, &status,
 					 err, sizeof(err));
+		/* that manager did not take it: the next of the list, on the
+		 * same handle, its caller not told yet */
+		if (rc == PA_TRY_NEXT) {
+			curl_multi_remove_handle(a->multi, call->h);
+			if (curl_multi_add_handle(a->multi, call->h) == CURLM_OK)
+				continue;
+			rc = ll_fail(err, sizeof(err), "cannot start a request to %s",
+				     a->c.where[call->t.at]);
+		}
 		/* off the list before done: done may start or cancel other
 		 * calls, and pa_aclient_pending no longer counts this one */
 		call_detach(call);
@@ -205,7 +216,7 @@ struct pa_acall *pa_aclient_call(struct pa_aclient *a, const char *method, const
 	if (pa_transfer_setup(&a->c, call->h, &call->t, method, path, body, timeout_ms, err, errlen))
 		goto err;
 	if (curl_multi_add_handle(a->multi, call->h)) {
-		ll_fail(err, errlen, "cannot start a request to %s", a->c.where);
+		ll_fail(err, errlen, "cannot start a request to %s", a->c.where[call->t.at]);
 		goto err;
 	}
 	call->next = a->calls;
@@ -225,6 +236,11 @@ void pa_acall_cancel(struct pa_acall *call)
 {
 	if (call && !call->finishing)
 		call_unlink(call);
+}
+
+bool pa_acall_sent(const struct pa_acall *call)
+{
+	return call && call->t.sent;
 }
 
 size_t pa_aclient_pending(const struct pa_aclient *a)

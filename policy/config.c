@@ -173,6 +173,9 @@ static int url_check(const char *s, char *err, size_t errlen)
 	char rest[PCF_URL_MAX + 1];
 	size_t n;
 
+	if (strncmp(s, "unix:", 5) == 0)
+		return ll_fail(err, errlen, "'%s': the agents reach the manager over https://HOST:PORT, "
+			       "not a Unix socket", s);
 	if (strncmp(s, "https://", 8))
 		return ll_fail(err, errlen, "'%s' must be https://HOST:PORT (the manager's API)", s);
 	n = strlen(s + 8);
@@ -182,6 +185,41 @@ static int url_check(const char *s, char *err, size_t errlen)
 	if (n && rest[n - 1] == '/')
 		rest[n - 1] = '\0';
 	return pcf_hostport_parse(rest, NULL, &hp, err, errlen);
+}
+
+/* One or several managers' URLs (urls.h), each checked, the one at
+ * fault named by its place in a list. */
+static int urls_check(const char *s, char *err, size_t errlen)
+{
+	struct pu_list *l = malloc(sizeof(*l));
+	char why[512];
+	int rc = -1;
+
+	if (!l)
+		return ll_fail(err, errlen, "out of memory");
+	if (pu_split(s, l, why, sizeof(why))) {
+		ll_fail(err, errlen, "%s (a list takes at most %d https://HOST:PORT, apart by "
+			"commas or blanks)", why, PU_URLS_MAX);
+		goto out;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		if (url_check(l->url[i], why, sizeof(why))) {
+			if (l->n == 1)
+				ll_fail(err, errlen, "%s", why);
+			else
+				ll_fail(err, errlen, "manager %zu of %zu: %s", i + 1, l->n, why);
+			goto out;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(l->url[i], l->url[j])) {
+				ll_fail(err, errlen, "%s is given twice", l->url[i]);
+				goto out;
+			}
+	}
+	rc = 0;
+out:
+	free(l);
+	return rc;
 }
 
 /* "iqn.YYYY-MM.reversed.domain[:more]", in iSCSI name characters. */
@@ -441,7 +479,7 @@ static int apply(struct pcf_config *c, config_setting_t *st, struct at *a)
 		c->join_listen_set = true;
 		return pcf_hostport_parse(s, NULL, field, why, sizeof(why)) ? fail_at(a, why) : 0;
 	case K_URL:
-		r = *s ? url_check(s, why, sizeof(why)) : 0;
+		r = *s ? urls_check(s, why, sizeof(why)) : 0;
 		break;
 	case K_NAME:
 		if (!pjr_name_valid(s, strlen(s)))
@@ -580,8 +618,8 @@ int pcf_role(struct pcf_config *c, enum pcf_role role, const char *name, char *e
 	} else if (role == PCF_ROLE_AGENT) {
 		if (!c->manager_url[0])
 			return ll_fail(err, errlen, "--role agent: %s sets no policy.manager_url, the "
-				       "manager's \"https://HOST:PORT\" the agent reports to; set it "
-				       "in its policy group", name);
+				       "manager's \"https://HOST:PORT\" (or several managers') the "
+				       "agent reports to; set it in its policy group", name);
 		c->manager = false;
 	}
 	/* the agent alone: its files apart from the manager's, which belong to

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "urls.h"
+
 #define PCF_FILE		"/etc/lunlink/lunlink.conf"
 #define PCF_STORE		"sqlite:/var/lib/lunlink/policy.db"
 #define PCF_LISTEN		"0.0.0.0:7700"
@@ -37,7 +39,10 @@
 #define PCF_HOST_MAX		255	/* a host name or an address, as text */
 #define PCF_PORTALS_MAX		16
 #define PCF_AREAS_MAX		64
-#define PCF_URL_MAX		(PCF_HOST_MAX + 16)
+#define PCF_URL_MAX		(PCF_HOST_MAX + 16)	/* one manager's "https://HOST:PORT" */
+/* policy.manager_url: up to PU_URLS_MAX managers' URLs, apart by commas
+ * and/or blanks (urls.h), so room for each and two separators */
+#define PCF_MANAGER_URL_MAX	(PU_URLS_MAX * (PCF_URL_MAX + 2))
 #define PCF_TOKEN_MAX		64
 
 /* An address and a port: "10.0.0.1:7700", "[::]:7700", "node1:7700". */
@@ -60,7 +65,10 @@ struct pcf_config {
 	char socket_group[64];			/* "": none */
 	char state_dir[PATH_MAX];		/* ca/, node.key, node.crt, ca.crt */
 	char agent_state_dir[PATH_MAX];		/* a lone agent's state_dir; "": state_dir */
-	char manager_url[PCF_URL_MAX + 1];	/* agents: "https://HOST:PORT"; "": none */
+	/* agents: the manager's "https://HOST:PORT", or several managers'
+	 * ("https://10.0.0.1:7700, https://10.0.0.2:7700": the one that
+	 * leads is found, client.h); "": none */
+	char manager_url[PCF_MANAGER_URL_MAX + 1];
 	char join_token[PCF_TOKEN_MAX + 1];	/* agents' first start; "": none */
 	char node_name[64];
 	char address[PCF_HOST_MAX + 1];		/* this node's address; "": none */

@@ -69,7 +69,8 @@ static void usage(FILE *f)
 	      "  --json              print the API's JSON as it comes, instead of tables\n"
 	      "  --socket PATH       the manager's Unix socket (default: the configuration's\n"
 	      "                      socket, " PCF_SOCKET ")\n"
-	      "  --url https://HOST:PORT  talk TLS to a manager elsewhere, with:\n"
+	      "  --url https://HOST:PORT  talk TLS to a manager elsewhere (several managers:\n"
+	      "                      a list apart by commas; the leader is found), with:\n"
 	      "  --cert FILE --key FILE   an admin certificate and its key\n"
 	      "  --ca FILE           the cluster CA's certificate (default: STATE_DIR/ca.crt)\n"
 	      "  -c, --config FILE   the configuration (default " PCF_FILE ")\n"
@@ -297,9 +298,18 @@ int main(int argc, char **argv)
 		     sizeof(err)))
 		return ctl_usage_error(&c, "%s", err);
 	pcf_state_path(&c.conf, "ca.crt", c.ca_default, sizeof(c.ca_default));
-	if (c.url && strncmp(c.url, "https://", 8))
-		return ctl_usage_error(&c, "--url %s: the manager's API is https://HOST:PORT "
-				       "(or use --socket PATH on its host)", c.url);
+	if (c.url) {
+		struct pu_list l;
+
+		if (pu_split(c.url, &l, err, sizeof(err)))
+			return ctl_usage_error(&c, "--url '%s': %s", c.url, err);
+		for (size_t i = 0; i < l.n; i++)
+			if (strncmp(l.url[i], "https://", 8) || !l.url[i][8])
+				return ctl_usage_error(&c, "--url %s: the manager's API is "
+						       "https://HOST:PORT, or several managers' "
+						       "apart by commas (or use --socket PATH on its "
+						       "host)", l.url[i]);
+	}
 	if (c.url && (!c.cert || !c.key))
 		return ctl_usage_error(&c, "--url needs an admin certificate: --cert FILE --key FILE");
 	if (!c.url && (c.cert || c.key || c.ca))

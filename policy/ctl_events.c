@@ -5,12 +5,16 @@
  * write callback and printed line by line as it comes, not when the reply
  * ends (with --follow it never does).  The library client (client.c)
  * reads a whole reply into memory, which a stream cannot be; so this file
- * drives libcurl itself, with the client's TLS or socket settings.
+ * drives libcurl itself, with the client's TLS or socket settings, and
+ * walks --url's list of managers as the client does (client.h): a
+ * follower's redirect followed, a manager down or without a leader passed
+ * for the next, as long as nothing was printed yet.
  */
 #include "client.h"
 #include "ctl.h"
 #include "json_req.h"
 #include "store.h"
+#include "urls.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -151,18 +155,99 @@ static int refused(struct stream *s)
 	return rc;
 }
 
+/*
+ * One try at base (a manager's https://HOST:PORT, or NULL: the socket):
+ * CTL_OK, or a failure said; *next when that manager could not be
+ * reached or knows no leader (503) and nothing was printed, so that the
+ * next of --url's list may be tried.
+ */
+static int stream_from(struct ctl *c, const char *base, const char *path, bool follow,
+		       const struct pa_client_opts *po, bool *next)
+{
+	char url[PATH_MAX + 160], detail[CURL_ERROR_SIZE] = "";
+	struct stream s = { .c = c };
+	struct curl_slist *h = NULL;
+	long os_errno = 0;
+	CURL *curl = NULL;
+	CURLcode cr;
+	int rc = CTL_OK;
+
+	*next = false;
+	if (!(curl = curl_easy_init())) {
+		rc = ctl_fail(c, "out of memory");
+		goto out;
+	}
+	if (base) {
+		snprintf(url, sizeof(url), "%s%s", base, path);
+		pa_tls_curl(curl, &po->files);
+		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
+		/* a follower sends us to the leader (client.h) */
+		curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L);
+		curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	} else {
+		snprintf(url, sizeof(url), "http://localhost%s", path);
+		curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, po->url + 5);
+		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+	}
+	h = curl_slist_append(h, "Accept: application/x-ndjson, application/json");
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	/* a stream that follows has no end; one that does not, a minute */
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, follow ? 0L : 60000L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &s);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
+	cr = curl_easy_perform(curl);
+	if (s.status >= 300) {
+		*next = s.status == 503 && !s.events;
+		rc = refused(&s);
+		goto out;
+	}
+	if (cr == CURLE_WRITE_ERROR && s.too_long) {
+		rc = ctl_fail(c, "an event from %s is longer than %d bytes", base ? base : po->url,
+			      LINE_MAX_BYTES);
+		goto out;
+	}
+	if (cr != CURLE_OK) {
+		curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
+		*next = !s.events && (cr == CURLE_COULDNT_CONNECT || cr == CURLE_COULDNT_RESOLVE_HOST ||
+				      cr == CURLE_OPERATION_TIMEDOUT || cr == CURLE_SSL_CONNECT_ERROR ||
+				      cr == CURLE_GOT_NOTHING || cr == CURLE_RECV_ERROR);
+		if (cr == CURLE_COULDNT_CONNECT)
+			rc = ctl_fail(c, "cannot connect to %s%s: %s%s", base ? "" : "the socket ",
+				      base ? base : po->url + 5,
+				      os_errno ? strerror((int)os_errno) : detail,
+				      base ? "" : " (is lunlink-policyd running, and may this user "
+				      "use its socket?)");
+		else
+			rc = ctl_fail(c, "the event stream from %s broke off: %s", base ? base : po->url,
+				      detail[0] ? detail : curl_easy_strerror(cr));
+		goto out;
+	}
+	if (s.len)	/* a last line without its newline */
+		print_event(&s, s.line, s.len);
+out:
+	curl_slist_free_all(h);
+	if (curl)
+		curl_easy_cleanup(curl);
+	free(s.line);
+	free(s.error_body);
+	return rc;
+}
+
 int ctl_events(struct ctl *c)
 {
 	struct ctl_opt opts[] = { { "--follow", false, NULL }, { "--since", true, NULL }, { NULL } };
-	char path[128], url[PATH_MAX + 160], detail[CURL_ERROR_SIZE] = "", *end;
 	struct pa_client_opts po = { .url = ctl_api_url(c) };
-	struct stream s = { .c = c };
-	struct curl_slist *h = NULL;
+	struct pu_list *l = NULL;
 	long long since = 0;
-	long os_errno = 0;
-	char err[1024];
-	CURL *curl = NULL;
-	CURLcode cr;
+	char path[128], err[1024], *end;
+	bool next = false;
 	int rc = CTL_OK;
 
 	if (ctl_parse(c, opts, 0, 0))
@@ -186,60 +271,25 @@ int ctl_events(struct ctl *c)
 		pa_client_free(probe);
 	}
 	snprintf(path, sizeof(path), "/v1/events?since=%lld%s", since, opts[0].value ? "&follow=1" : "");
-	if (!(curl = curl_easy_init())) {
-		rc = ctl_fail(c, "out of memory");
+	if (!c->url)
+		return stream_from(c, NULL, path, opts[0].value, &po, &next);
+	/* --url's managers in turn, until one streams or refuses (each failure
+	 * is said as it comes, on stderr) */
+	l = malloc(sizeof(*l));
+	if (!l || pu_split(c->url, l, err, sizeof(err))) {
+		rc = ctl_fail(c, "%s", l ? err : "out of memory");
 		goto out;
 	}
-	if (c->url) {
-		snprintf(url, sizeof(url), "%s%s", c->url, path);
-		pa_tls_curl(curl, &po.files);
-		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
-	} else {
-		snprintf(url, sizeof(url), "http://localhost%s", path);
-		curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, po.url + 5);
-		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+	for (size_t i = 0; i < l->n; i++) {
+		size_t n = strlen(l->url[i]);
+
+		if (n && l->url[i][n - 1] == '/')
+			l->url[i][n - 1] = '\0';
+		rc = stream_from(c, l->url[i], path, opts[0].value, &po, &next);
+		if (!next)
+			break;
 	}
-	h = curl_slist_append(h, "Accept: application/x-ndjson, application/json");
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	/* a stream that follows has no end; one that does not, a minute */
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, opts[0].value ? 0L : 60000L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &s);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
-	cr = curl_easy_perform(curl);
-	if (s.status >= 300) {
-		rc = refused(&s);
-		goto out;
-	}
-	if (cr == CURLE_WRITE_ERROR && s.too_long) {
-		rc = ctl_fail(c, "an event from %s is longer than %d bytes", po.url, LINE_MAX_BYTES);
-		goto out;
-	}
-	if (cr != CURLE_OK) {
-		curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
-		if (cr == CURLE_COULDNT_CONNECT)
-			rc = ctl_fail(c, "cannot connect to %s%s: %s%s", c->url ? "" : "the socket ",
-				      c->url ? c->url : po.url + 5,
-				      os_errno ? strerror((int)os_errno) : detail,
-				      c->url ? "" : " (is lunlink-policyd running, and may this user "
-				      "use its socket?)");
-		else
-			rc = ctl_fail(c, "the event stream from %s broke off: %s", po.url,
-				      detail[0] ? detail : curl_easy_strerror(cr));
-		goto out;
-	}
-	if (s.len)	/* a last line without its newline */
-		print_event(&s, s.line, s.len);
 out:
-	curl_slist_free_all(h);
-	if (curl)
-		curl_easy_cleanup(curl);
-	free(s.line);
-	free(s.error_body);
+	free(l);
 	return rc;
 }

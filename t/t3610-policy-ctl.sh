@@ -7,8 +7,9 @@ SQLite store, its API and join ports on loopback (free ports) and its Unix
 socket in the scratch folder; lunlinkctl makes the CA, tokens and asks for
 the (empty) node list, in tables and in JSON (read with jq); usage errors
 exit 2 with the usage line, a manager that cannot be reached exits 1
-naming the socket; a second daemon joins as a node with a token; SIGTERM
-stops the manager and removes its socket.'
+naming the socket; a second daemon joins as a node with a token, a
+third through a list of managers whose first is down, and lunlinkctl
+--url takes such a list; SIGTERM stops the manager and removes its socket.'
 . "$(dirname "$0")/test-lib.sh"
 
 CTL="$SRC_DIR/policy/lunlinkctl"
@@ -176,6 +177,54 @@ test_expect_success 'a node joins with a token and keeps its key private' '
 	grep "joined: key $TRASH/node/node.key" node.log &&
 	test "$(stat -c %a node/node.key)" = 600 &&
 	openssl verify -CAfile "$STATE/ca/ca.crt" node/node.crt
+'
+
+# 127.0.0.2 is loopback too, where nothing listens: a manager that is down
+test_expect_success 'a node joins through a list of managers, the first one down' '
+	mkdir node2 &&
+	cp "$STATE/ca/ca.crt" node2/ca.crt &&
+	cat >node2.conf <<-EOF &&
+	policy = {
+		manager_url = "https://127.0.0.2:$PORT, https://127.0.0.1:$PORT";
+		join_listen = "127.0.0.1:$JOIN";
+		state_dir = "$TRASH/node2";
+		node_name = "n2";
+		address = "127.0.0.1";
+		heartbeat_interval = 1;
+	};
+	EOF
+	token=$(ctl token create) &&
+	{ "$PD" -f -c node2.conf --join "$token" 2>node2.log & node_pid=$!; } &&
+	i=0 &&
+	while ! grep -q "joined:" node2.log && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done &&
+	kill "$node_pid" 2>/dev/null; wait "$node_pid" 2>/dev/null
+	cat node2.log &&
+	grep "joining the cluster at https://127.0.0.2:$JOIN, https://127.0.0.1:$JOIN as node n2" node2.log &&
+	grep "joined: key $TRASH/node2/node.key" node2.log &&
+	openssl verify -CAfile "$STATE/ca/ca.crt" node2/node.crt
+'
+
+TOOL="$SRC_DIR/t/helpers/api-tool"
+test_expect_success 'lunlinkctl --url takes a list: the manager down is passed' '
+	test -x "$TOOL" &&
+	token=$(ctl token create --role admin) &&
+	"$TOOL" join "https://127.0.0.1:$JOIN" "$STATE/ca/ca.crt" "$token" ops ops.key ops.crt &&
+	ctl --url "https://127.0.0.2:$PORT, https://127.0.0.1:$PORT" --cert ops.crt --key ops.key \
+		--ca "$STATE/ca/ca.crt" --json node list >out &&
+	jq -e ".nodes" out &&
+	ctl --url "https://127.0.0.2:$PORT https://127.0.0.1:$PORT" --cert ops.crt --key ops.key \
+		--ca "$STATE/ca/ca.crt" --json events --since 0 >out &&
+	test -s out
+'
+
+test_expect_success 'lunlinkctl --url with every manager down: exit 1, each named' '
+	exit_code 1 ctl --url "https://127.0.0.2:$PORT,https://127.0.0.3:$PORT" --cert ops.crt \
+		--key ops.key --ca "$STATE/ca/ca.crt" node list 2>err &&
+	cat err &&
+	grep "https://127.0.0.2:$PORT: cannot connect to 127.0.0.2:$PORT: Connection refused; https://127.0.0.3:$PORT: cannot connect to 127.0.0.3:$PORT: Connection refused" err &&
+	exit_code 2 ctl --url "https://127.0.0.1:$PORT, http://127.0.0.2:$PORT" --cert ops.crt \
+		--key ops.key node list 2>err &&
+	grep "url http://127.0.0.2:$PORT: the manager.s API is https://HOST:PORT" err
 '
 
 test_expect_success 'SIGTERM stops the manager cleanly and removes its socket' '

@@ -66,7 +66,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_roundtrip(&c.portals[i]);
 		for (size_t i = 0; i < c.nareas; i++)
 			check(c.areas[i].path[0] == '/');
-		check(!c.manager_url[0] || !strncmp(c.manager_url, "https://", 8));
+		if (c.manager_url[0]) {
+			struct pu_list l;
+
+			/* a list taken is at most PU_URLS_MAX managers, each https:// */
+			check(!pu_split(c.manager_url, &l, NULL, 0) && l.n <= PU_URLS_MAX);
+			for (size_t i = 0; i < l.n; i++)
+				check(!strncmp(l.url[i], "https://", 8));
+		}
 	}
 	if (!pcf_hostport_parse(text, "0.0.0.0", &hp, err, sizeof(err)))
 		check_roundtrip(&hp);

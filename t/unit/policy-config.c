@@ -106,6 +106,17 @@ static void test_good(void)
 	   "iqn.2026-11.com.example:san"), "  tgtadm, iqn_prefix");
 	is_int(pcf_check(&c, path, err, sizeof(err)), 0, "  and it makes sense");
 
+	is_int(load("policy = { manager_url = \"https://10.0.0.1:7700, https://10.0.0.2:7700\n"
+		    "  https://[fe80::2]:7700,https://m4.example:7700/\"; };\n", &c), 0,
+		 "manager_url: a list of managers, apart by commas and blanks");
+	if (err[0])
+		diag("%s", err);
+	is_str(c.manager_url, "https://10.0.0.1:7700, https://10.0.0.2:7700\n"
+	       "  https://[fe80::2]:7700,https://m4.example:7700/", "  kept as written");
+	is_int(load("policy = { manager_url = \"https://a:1 https://a:2 https://a:3 https://a:4 "
+		    "https://a:5 https://a:6 https://a:7 https://a:8\"; };\n", &c), 0,
+	       "  eight of them are taken");
+
 	is_int(load("policy = { listen = \"10.1.1.1:7800\"; manager = true; };\n", &c), 0,
 	       "join_listen follows listen's address");
 	is_str(pcf_hostport_str(&c.join_listen, buf, sizeof(buf)), "10.1.1.1:7701", "  with port 7701");
@@ -140,6 +151,18 @@ static const struct {
 	{ "policy = { agent_state_dir = \"agent\"; };", "policy.agent_state_dir: 'agent' is not an absolute path" },
 	{ "policy = { manager_url = \"http://m:7700\"; };", "policy.manager_url: 'http://m:7700' must be https://" },
 	{ "policy = { manager_url = \"https://m\"; };", "policy.manager_url: 'm' has no port" },
+	{ "policy = { manager_url = \"https://m1:7700, http://m2:7700\"; };",
+	  "policy.manager_url: manager 2 of 2: 'http://m2:7700' must be https://" },
+	{ "policy = { manager_url = \"https://m1:7700 https://m2 https://m3:7700\"; };",
+	  "policy.manager_url: manager 2 of 3: 'm2' has no port" },
+	{ "policy = { manager_url = \"https://m1:7700,https://m1:7700\"; };",
+	  "policy.manager_url: https://m1:7700 is given twice" },
+	{ "policy = { manager_url = \"https://a:1 https://a:2 https://a:3 https://a:4 https://a:5 "
+	  "https://a:6 https://a:7 https://a:8 https://a:9\"; };",
+	  "policy.manager_url: more than 8 addresses in the list" },
+	{ "policy = { manager_url = \" , \"; };", "policy.manager_url: no address given" },
+	{ "policy = { manager_url = \"unix:/run/lunlink/policyd.sock\"; };",
+	  "policy.manager_url: 'unix:/run/lunlink/policyd.sock': the agents reach the manager over https://" },
 	{ "policy = { join_token = \"abc\"; };", "policy.join_token: not a join token" },
 	{ "policy = { node_name = \"db 1\"; };", "policy.node_name: 'db 1' is not a name" },
 	{ "policy = { address = \"10.0.0.5/24\"; };", "policy.address: '10.0.0.5/24' is neither" },
