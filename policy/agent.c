@@ -35,6 +35,7 @@
  * whatever the heartbeat and its back-off, and pushed to tgtd.
  */
 #include "agent.h"
+#include "urls.h"
 #include "agent_lease.h"
 #include "agent_pr.h"
 #include "client.h"
@@ -55,6 +56,10 @@
 #include <unistd.h>
 
 #define BACKOFF_MAX_MS	60000
+/* with several managers one is down only for a takeover (elect.h: about
+ * election_ttl): try again soon, or the node would go offline for long
+ * after a takeover that took seconds */
+#define BACKOFF_MAX_MANY_MS	2000
 #define POLL_WAIT_S	30	/* a long poll's wait (the manager allows up to 60) */
 #define POLL_MARGIN_MS	10000	/* its call's timeout beyond the wait */
 
@@ -76,6 +81,7 @@ struct pg_agent {
 	char manager_err[1024];
 	char desired_err[1024];		/* the last refusal of a desired state, said once */
 	long backoff_ms, next_try_ms;
+	long backoff_max_ms;		/* BACKOFF_MAX_MS, or _MANY_MS */
 	bool tgtd_down;
 	bool initiator_said;
 	struct pg_pr *pr;		/* pr=cluster LUNs' socket (agent_pr.c) */
@@ -371,14 +377,14 @@ static void manager_ok(struct pg_agent *a)
 static void manager_failed(struct pg_agent *a, const char *err)
 {
 	a->backoff_ms = a->backoff_ms ? a->backoff_ms * 2 : heartbeat_ms(a);
-	if (a->backoff_ms > BACKOFF_MAX_MS)
-		a->backoff_ms = BACKOFF_MAX_MS;
+	if (a->backoff_ms > a->backoff_max_ms)
+		a->backoff_ms = a->backoff_max_ms;
 	a->next_try_ms = pg_mono_ms() + a->backoff_ms;
 	if (!a->manager_down || strcmp(err, a->manager_err))
 		say(a, "agent: the manager at %s: %s; serving what tgtd has%s, trying again with "
 		    "a back-off up to %d s", a->o.manager_url, err,
 		    a->have_desired ? " and keeping the last desired state" : "",
-		    BACKOFF_MAX_MS / 1000);
+		    (int)(a->backoff_max_ms / 1000));
 	snprintf(a->manager_err, sizeof(a->manager_err), "%s", err);
 	a->manager_down = true;
 }
@@ -581,6 +587,7 @@ struct pg_agent *pg_agent_new(struct event_base *base, const struct pg_agent_opt
 	struct pa_client_opts co = { 0 };
 	struct pg_leases_opts lo = { 0 };
 	struct pg_agent *a;
+	struct pu_list urls;
 	struct timeval tv;
 	json_object *saved;
 
@@ -611,6 +618,12 @@ struct pg_agent *pg_agent_new(struct event_base *base, const struct pg_agent_opt
 	co.files = o->files;
 	co.timeout_ms = o->call_timeout_ms ? o->call_timeout_ms : 5000;
 	co.connect_timeout_ms = co.timeout_ms < 5000 ? co.timeout_ms : 5000;
+	a->backoff_max_ms = BACKOFF_MAX_MS;
+	if (!pu_split(o->manager_url, &urls, err, errlen) && urls.n > 1) {
+		/* a manager cut off costs this much before the next is tried */
+		co.connect_timeout_ms = co.connect_timeout_ms < 1500 ? co.connect_timeout_ms : 1500;
+		a->backoff_max_ms = BACKOFF_MAX_MANY_MS;
+	}
 	a->client = pa_aclient_new(base, &co, err, errlen);
 	if (!a->client)
 		goto err;

@@ -112,6 +112,10 @@ static void step_down(struct pe_elector *e, const char *why)
 	e->term = 0;
 	e->nseen = 0;
 	memset(&e->leader, 0, sizeof(e->leader));
+	/* the leader key is on this lease: give it up (or, the store out of
+	 * reach, let it lapse), or a store that answers again would keep a
+	 * leader key naming a manager that no longer leads */
+	end_lease(e);
 	if (e->o.follow)
 		e->o.follow(e->o.arg);
 }
@@ -119,7 +123,6 @@ static void step_down(struct pe_elector *e, const char *why)
 void pe_resign(struct pe_elector *e, const char *why)
 {
 	step_down(e, why);
-	end_lease(e);
 	e->no_campaign_until = ll_mono_ms() + e->ttl_ms;
 }
 
@@ -159,8 +162,8 @@ static int ensure_lease(struct pe_elector *e)
 	}
 	if (rc == PS_NOT_FOUND || (rc == PS_OK && ttl <= 0)) {
 		say(e, "the election lease %llx expired in the store", (unsigned long long)e->lease);
-		step_down(e, "its election lease expired in the store");
 		e->lease = 0;
+		step_down(e, "its election lease expired in the store");
 		return -1;
 	}
 	store_failed(e, "renewing the election lease");

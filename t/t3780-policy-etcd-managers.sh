@@ -17,7 +17,7 @@ ETCD=/usr/bin/etcd
 N=3
 API_PORT=7780
 JOIN_PORT=7781
-AREA_SIZE=64M
+AREA_SIZE=256M
 . "$SRC_DIR/t/lib-policy-cluster.sh"
 policy_cluster_prereqs
 . "$T_DIR/lib-pr.sh"
@@ -26,6 +26,7 @@ IO="$T_DIR/helpers/iscsi-io"
 [ -x "$IO" ] || skip_all "$IO not built (make check builds it)"
 
 TTL=3			# election_ttl: a takeover's bound is about this plus a tick
+OFFLINE_AFTER=10	# the default: a node's alive key outlives a takeover
 BOUND=15		# s: what the test allows a takeover
 TAKEOVERS=		# ms, each measured takeover
 
@@ -92,7 +93,7 @@ node_conf() {
 		portals = [ "$a:$port" ];
 		areas = ( { path = "$TRASH/n$i/area"; size = "$AREA_SIZE"; } );
 		heartbeat_interval = 1;
-		offline_after = 3;
+		offline_after = $OFFLINE_AFTER;
 		tgtadm = "$TGTADM";
 		tgt_control_port = $ctl;
 		pr_socket = "$TRASH/n$i/pr.sock";
@@ -100,7 +101,9 @@ node_conf() {
 	EOC
 }
 daemon_start() {
-	local i=$1 dir
+	local i=$1 dir pid
+	eval "pid=\${AGENT${i}_PID:-}"
+	[ -z "$pid" ] || { say "n$i's lunlink-policyd runs already ($pid)"; return 1; }
 	eval "dir=\$N${i}_DIR"
 	env TGT_IPC_SOCKET="$dir/socket" LUNLINK_IMAGE="$SRC_DIR/target/lunlink-image" \
 		ip netns exec "$(node_ns "$i")" "$PD" -f -c "n$i.conf" 2>>"n$i.log" &
@@ -215,51 +218,62 @@ test_expect_success 'kill -9 the leader during a volume creation: another leads,
 test_expect_success 'the killed manager came back as a follower; one leader' '
 	wait_for 20 grep -q "election: following n$NEW" n$L.log &&
 	test "$(leaders)" = 1 &&
-	wait_for 30 node_is n$L online
+	wait_for 30 node_is n1 online && wait_for 30 node_is n2 online && wait_for 30 node_is n3 online
 '
 
-test_expect_success 'a primary keeps its write lease across a manager change: no failover' '
+test_expect_success 'a primary keeps its write lease across a manager change: no failover, the live nodes never offline' '
 	L=$(leader) && A=$(other $L) && B=$(other $L $A) &&
 	ctl volume create v2 --way doubled --size 16M --on n$A,n$B &&
 	wait_for 60 eval "test \"\$(vol_of v2 .state)\" = ready" &&
 	ctl lend v2 --to $CLIENT &&
-	url=$(lent_url v2) && serving=$(vol_of v2 .serving.node) &&
+	head -c 4096 /dev/urandom >blk && url=$(lent_url v2) && serving=$(vol_of v2 .serving.node) &&
 	epoch=$(vol_of v2 .lease.epoch) && say "v2 served by $serving, lease epoch $epoch" &&
-	wait_for 15 write_acked "$url" 0 /etc/hostname &&
+	wait_for 15 write_acked "$url" 0 blk &&
 	t0=$(now_ms) && daemon_kill $L &&
 	new_leader $L $t0 &&
 	i=0 && while [ $i -lt 10 ]; do
-		write_acked "$url" $i /etc/hostname || { sleep 1; write_acked "$url" $i /etc/hostname; } || return 1
+		write_acked "$url" $i blk || { sleep 1; write_acked "$url" $i blk; } || return 1
 		sleep 0.5; i=$((i + 1))
 	done &&
 	test "$(vol_of v2 .serving.node)" = "$serving" &&
 	test "$(vol_of v2 .lease.epoch)" = "$epoch" &&
 	! grep "volume v2: failover" n$NEW.log &&
+	for i in $A $B; do
+		! grep "node n$i .* is offline" n$NEW.log || { say "n$i went offline"; return 1; }
+	done &&
 	daemon_start $L && wait_for 20 grep -q "election: following n$NEW" n$L.log
 '
 
-test_expect_success 'kill -9 the leader during a PR OUT: it completes or is refused, and all nodes agree' '
-	L=$(leader) && url=$(lent_url v2) &&
-	answers GOOD as_port 1 register 0 a1 &&
+test_expect_success 'kill -9 the leader during a PR OUT through a volume on the others: it completes or is refused, and all nodes agree' '
+	L=$(leader) && A=$(other $L) && B=$(other $L $A) &&
+	ctl volume create v5 --way doubled --size 16M --on n$A,n$B &&
+	wait_for 60 eval "test \"\$(vol_of v5 .state)\" = ready" &&
+	ctl lend v5 --to $CLIENT && url=$(lent_url v5) &&
+	wait_for 30 answers GOOD as_port 1 register 0 a1 &&
 	{ as_port 2 register 0 b2 >prout.out 2>&1 & pr_pid=$!; } &&
 	sleep 0.05 && t0=$(now_ms) && daemon_kill $L &&
 	new_leader $L $t0 &&
 	wait "$pr_pid"; say "PR OUT during the kill: $(tail -1 prout.out)" &&
 	daemon_start $L &&
-	wait_for 30 as_port 1 read-keys >keys && cat keys &&
+	wait_for 30 eval "as_port 1 read-keys >keys" && cat keys &&
+	ctl --json volume pr v5 | jq -c . &&
 	grep -qx "key a1" keys &&
 	if grep -qx GOOD prout.out; then grep -qx "key b2" keys; fi &&
+	if ! grep -qx GOOD prout.out && grep -qx "key b2" keys; then
+		say "the PR OUT was applied, its answer lost with the manager: the initiator was told the outcome is unknown"
+	fi &&
 	if ! grep -qx "key b2" keys; then answers GOOD as_port 2 register 0 b2; fi &&
 	wait_for 20 eval "as_port 1 read-keys | grep -qx \"key b2\"" &&
-	wait_for 20 pr_current v2 2
+	wait_for 20 pr_current v5 1
 '
 
-test_expect_success 'kill one etcd member (a follower'"'"'s): everything goes on' '
+test_expect_success 'kill one etcd member (a follower'"'"'s): the API answers again at once, a volume is made' '
 	L=$(leader) && F=$(other $L) &&
-	etcd_kill $F &&
-	ctl volume create v3 --size 16M --on n$L &&
+	t0=$(now_ms) && etcd_kill $F &&
+	wait_for 15 leader >/dev/null &&
+	say "after etcd member $F was killed, n$(leader) leads; the API answered within $(( $(now_ms) - t0 )) ms" &&
+	ctl volume create v3 --size 16M --on n$(leader) &&
 	wait_for 60 eval "test \"\$(vol_of v3 .state)\" = ready" &&
-	test "$(leader)" = $L &&
 	etcd_start $F && wait_for 30 etcd_healthy $F
 '
 
@@ -284,12 +298,12 @@ test_expect_success 'healed: the old leader follows the new term; one history in
 	test "$(leaders)" = 1 &&
 	wait_for 30 eval "test \"\$(etcd_keys 1)\" = \"\$(etcd_keys 2)\" && test \"\$(etcd_keys 2)\" = \"\$(etcd_keys 3)\"" &&
 	say "every member: $(etcd_keys 1) (keys, revision)" &&
-	for v in v0 v2 v3 v4; do test "$(vol_of $v .state)" = ready || return 1; done &&
+	for v in v0 v2 v3 v4 v5; do test "$(vol_of $v .state)" = ready || return 1; done &&
 	wait_for 30 node_is n$L online
 '
 
 test_expect_success "every takeover within $BOUND s" '
-	set -- $TAKEOVERS && test $# -ge 4 &&
+	test "$(echo $TAKEOVERS | wc -w)" -ge 4 &&
 	median=$(printf "%s\n" $TAKEOVERS | sort -n | awk "{ a[NR] = \$1 } END { print a[int((NR + 1) / 2)] }") &&
 	say "takeovers (ms):$TAKEOVERS; median $median ms" &&
 	for t in $TAKEOVERS; do test "$t" -le $((BOUND * 1000)) || return 1; done

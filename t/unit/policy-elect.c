@@ -162,6 +162,11 @@ int main(void)
 		   (long long)stopped);
 		ok(!pe_leading(eb), "  pe_leading says so");
 	}
+	/* etcd back: the old leader key must not outlive the step-down (its
+	 * lease given up or lapsed), so an election is held again */
+	etcd_pid = start_etcd(dir, "elect", false, &port, &pport);
+	ok(RUN_UNTIL(base, 15000, b.leads == 2), "etcd back: a leader again (not a leader key "
+	   "left naming one that stepped down)");
 	pe_free(eb);
 	ps_close(st);
 	event_base_free(base);
