@@ -104,10 +104,17 @@ static void end_lease(struct pe_elector *e)
 
 static void step_down(struct pe_elector *e, const char *why)
 {
+	int64_t now;
+
 	if (!e->leading)
 		return;
-	say(e, "this manager stops leading (term %lld) at clock %lld ms: %s", (long long)e->term,
-	    (long long)ll_mono_ms(), why);
+	/* pe_leading said no from the deadline on, however late the loop
+	 * comes here (a store call that waited out its timeout) */
+	now = ll_mono_ms();
+	say(e, "this manager stops leading (term %lld) at clock %lld ms: %s%s", (long long)e->term,
+	    (long long)(now < e->deadline ? now : e->deadline), why,
+	    now > e->deadline + PE_TICK_MS ? " (the loop saw it late: it answered nothing since)" :
+	    "");
 	e->leading = false;
 	e->term = 0;
 	e->nseen = 0;

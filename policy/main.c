@@ -329,6 +329,8 @@ static int join(const struct pcf_config *cf, const char *token, char *err, size_
 
 /* ---- the parts ---------------------------------------------------------------------- */
 
+#define PD_ELECTED_TIMEOUT_MS	2000	/* an elected manager's store calls, unless set */
+
 struct pd {
 	struct pcf_config conf;
 	const char *conf_path;
@@ -376,8 +378,17 @@ static int manager_prepare(struct pd *d, char *err, size_t errlen)
 		return ll_fail(err, errlen, "cannot read %s: %s", d->crt_path, strerror(errno));
 	}
 	fclose(f);
-	if (ps_open(cf->store, &d->store, err, errlen))
+	if (pcf_store_elected(cf) && !strstr(cf->store, "timeout=")) {
+		/* each call bounded by 2 s, not 5: a leader cut off from etcd
+		 * waits out each one in its loop (its agent's loop too) */
+		char uri[PATH_MAX + 64];
+
+		if (pe_uri_timeout(cf->store, PD_ELECTED_TIMEOUT_MS, uri, sizeof(uri)) ||
+		    ps_open(uri, &d->store, err, errlen))
+			return -1;
+	} else if (ps_open(cf->store, &d->store, err, errlen)) {
 		return -1;
+	}
 	if (cf->socket_group[0]) {
 		if (!(g = getgrnam(cf->socket_group)))
 			return ll_fail(err, errlen, "%s: policy.socket_group: no group '%s' on this "
@@ -532,6 +543,7 @@ static void on_lead(void *arg, int64_t term)
 	char err[1024];
 
 	manager_down(d);	/* the follower's gate-only server */
+	ps_fence_until(d->store, still_leading, d);
 	if (ps_fence(d->store, PE_KEY_LEADER, term) || manager_up(d, err, sizeof(err))) {
 		if (!d->manager)
 			snprintf(err + strlen(err), sizeof(err) - strlen(err), "%s",
@@ -551,6 +563,7 @@ static void on_follow(void *arg)
 
 	manager_down(d);
 	ps_fence(d->store, NULL, 0);
+	ps_fence_until(d->store, NULL, NULL);
 	if (server_up(d, NULL, err, sizeof(err)))
 		pd_log(LOG_ERR, "manager: cannot serve as a follower: %s (trying again when the "
 		       "leadership changes)", err);

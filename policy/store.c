@@ -292,8 +292,23 @@ void ps_close(struct ps_store *st)
 	free(st);
 }
 
+/* ps_fence_until's predicate said no: the writer's term is over. */
+static int fence_lapsed(struct ps_store *st)
+{
+	return ps_set_error(st, PS_FENCED, "this manager no longer leads: its election lease "
+			    "ran out (the store out of reach?); the store is not asked");
+}
+
+void ps_fence_until(struct ps_store *st, bool (*valid)(void *arg), void *arg)
+{
+	st->fence_valid = valid;
+	st->fence_arg = arg;
+}
+
 int ps_revision(struct ps_store *st, int64_t *revision, int64_t *compacted)
 {
+	if (st->fence_valid && !st->fence_valid(st->fence_arg))
+		return fence_lapsed(st);
 	int64_t r, c;
 	/* the compacted revision may cost etcd more reads: asked only if wanted */
 	int rc = st->be->revision(st, &r, compacted ? &c : NULL);
@@ -309,6 +324,8 @@ int ps_revision(struct ps_store *st, int64_t *revision, int64_t *compacted)
 
 int ps_get(struct ps_store *st, const char *key, struct ps_kv *kv)
 {
+	if (st->fence_valid && !st->fence_valid(st->fence_arg))
+		return fence_lapsed(st);
 	struct ps_range r = { 0 };
 	int rc;
 
@@ -335,6 +352,8 @@ int ps_get(struct ps_store *st, const char *key, struct ps_kv *kv)
 int ps_range(struct ps_store *st, const char *prefix, const char *after, size_t limit,
 	     struct ps_range *out)
 {
+	if (st->fence_valid && !st->fence_valid(st->fence_arg))
+		return fence_lapsed(st);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -416,6 +435,8 @@ static int txn_fenced(struct ps_store *st, const struct ps_txn *txn, struct ps_t
 
 int ps_txn(struct ps_store *st, const struct ps_txn *txn, struct ps_txn_result *res)
 {
+	if (st->fence_valid && !st->fence_valid(st->fence_arg))
+		return fence_lapsed(st);
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -462,6 +483,8 @@ int ps_delete(struct ps_store *st, const char *key, bool prefix, int64_t *delete
 
 int ps_compact(struct ps_store *st, int64_t revision)
 {
+	if (st->fence_valid && !st->fence_valid(st->fence_arg))
+		return fence_lapsed(st);
 	if (revision < 1)
 		return ps_set_error(st, PS_ERROR, "compact to revision %lld: revisions start at 1",
 				    (long long)revision);
@@ -480,6 +503,8 @@ static int check_lease_id(struct ps_store *st, int64_t id)
 
 int ps_lease_grant(struct ps_store *st, int64_t ttl, int64_t *id)
 {
+	if (st->fence_valid && !st->fence_valid(st->fence_arg))
+		return fence_lapsed(st);
 	if (ttl < 1 || ttl > PS_LEASE_TTL_MAX)
 		return ps_set_error(st, PS_ERROR, "lease TTL %lld s out of range 1..%lld s",
 				    (long long)ttl, PS_LEASE_TTL_MAX);
@@ -488,6 +513,8 @@ int ps_lease_grant(struct ps_store *st, int64_t ttl, int64_t *id)
 
 int ps_lease_keepalive(struct ps_store *st, int64_t id, int64_t *ttl)
 {
+	if (st->fence_valid && !st->fence_valid(st->fence_arg))
+		return fence_lapsed(st);
 	int64_t t;
 	int rc = check_lease_id(st, id);
 
@@ -500,6 +527,8 @@ int ps_lease_keepalive(struct ps_store *st, int64_t id, int64_t *ttl)
 
 int ps_lease_revoke(struct ps_store *st, int64_t id, int64_t *revision)
 {
+	if (st->fence_valid && !st->fence_valid(st->fence_arg))
+		return fence_lapsed(st);
 	int64_t r;
 	int rc = check_lease_id(st, id);
 
@@ -526,6 +555,8 @@ int ps_lease_ttl(struct ps_store *st, int64_t id, int64_t *remaining, int64_t *g
 
 int ps_lease_expire(struct ps_store *st, int64_t now_ms, int64_t *expired)
 {
+	if (st->fence_valid && !st->fence_valid(st->fence_arg))
+		return fence_lapsed(st);
 	int64_t n = 0;
 	int rc = st->be->lease_expire(st, now_ms, &n);
 
@@ -539,6 +570,8 @@ int ps_lease_expire(struct ps_store *st, int64_t now_ms, int64_t *expired)
 int ps_watch_open(struct ps_store *st, const char *prefix, int64_t start_revision,
 		  struct ps_watch **out)
 {
+	if (st->fence_valid && !st->fence_valid(st->fence_arg))
+		return fence_lapsed(st);
 	struct ps_watch *w = NULL;
 	int rc = PS_ERROR;
 
@@ -570,6 +603,8 @@ err:
 
 int ps_watch_next(struct ps_store *st, struct ps_watch *w, struct ps_event *ev, size_t max)
 {
+	if (st->fence_valid && !st->fence_valid(st->fence_arg))
+		return fence_lapsed(st);
 	if (max > 65536)
 		max = 65536;	/* the answer is an int */
 	memset(ev, 0, max * sizeof(*ev));

@@ -203,6 +203,14 @@ int ps_txn(struct ps_store *st, const struct ps_txn *txn, struct ps_txn_result *
  * NULL lifts the fence.  Leases, compaction and reads are not fenced.
  */
 int ps_fence(struct ps_store *st, const char *key, int64_t create_revision);
+/*
+ * And, asked before every call through st (reads too), whether the term
+ * may still be going on (the elector's deadline, on this host's clock):
+ * false makes the call PS_FENCED at once, without asking the store, so
+ * that a deposed manager cut off from the store unwinds at once instead
+ * of waiting out each call's timeout.  valid NULL: not asked.
+ */
+void ps_fence_until(struct ps_store *st, bool (*valid)(void *arg), void *arg);
 
 /* One-op transactions, for convenience; revision/deleted may be NULL. */
 int ps_put(struct ps_store *st, const char *key, const char *value, size_t value_len,

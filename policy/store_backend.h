@@ -48,6 +48,8 @@ struct ps_store {
 	char err[PS_ERR_MAX];
 	char *fence_key;		/* ps_fence: NULL, or the key every txn compares */
 	int64_t fence_rev;		/* its create_revision */
+	bool (*fence_valid)(void *arg);	/* ps_fence_until: NULL, or asked first */
+	void *fence_arg;
 };
 
 /*

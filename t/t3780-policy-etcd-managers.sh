@@ -272,7 +272,7 @@ test_expect_success 'kill one etcd member (a follower'"'"'s): the API answers ag
 	t0=$(now_ms) && etcd_kill $F &&
 	wait_for 15 leader >/dev/null &&
 	say "after etcd member $F was killed, n$(leader) leads; the API answered within $(( $(now_ms) - t0 )) ms" &&
-	ctl volume create v3 --size 16M --on n$(leader) &&
+	ctl volume create v3 --way single --size 16M --on n$(leader) &&
 	wait_for 60 eval "test \"\$(vol_of v3 .state)\" = ready" &&
 	etcd_start $F && wait_for 30 etcd_healthy $F
 '
@@ -288,7 +288,7 @@ test_expect_success 'the leader cut off from the others stops leading before ano
 	say "n$L stopped leading at clock $down ms, n$NEW led at $up ms" &&
 	test -n "$down" && test -n "$up" && test "$down" -lt "$up" &&
 	! "$CTL" -c n$L.conf status >/dev/null 2>&1 &&
-	ctl volume create v4 --size 16M --on n$NEW &&
+	ctl volume create v4 --way single --size 16M --on n$NEW &&
 	wait_for 60 eval "test \"\$(vol_of v4 .state)\" = ready"
 '
 
