@@ -379,7 +379,7 @@ static void manager_failed(struct pg_agent *a, const char *err)
 	a->backoff_ms = a->backoff_ms ? a->backoff_ms * 2 : heartbeat_ms(a);
 	if (a->backoff_ms > a->backoff_max_ms)
 		a->backoff_ms = a->backoff_max_ms;
-	a->next_try_ms = pg_mono_ms() + a->backoff_ms;
+	a->next_try_ms = ll_mono_ms() + a->backoff_ms;
 	if (!a->manager_down || strcmp(err, a->manager_err))
 		say(a, "agent: the manager at %s: %s; serving what tgtd has%s, trying again with "
 		    "a back-off up to %d s", a->o.manager_url, err,
@@ -432,7 +432,7 @@ static void send_report(struct pg_agent *a)
 		a->report_again = true;
 		return;
 	}
-	if (pg_mono_ms() < a->next_try_ms)
+	if (ll_mono_ms() < a->next_try_ms)
 		return;		/* backing off */
 	report = report_json(a);
 	a->report_call = pa_aclient_call(a->client, "POST", "/v1/nodes/report", report, 0,
@@ -472,7 +472,7 @@ static void on_poll_done(void *arg, long status, json_object *reply, const char 
 		send_report(a);
 	/* an answer long before its wait with nothing new: a manager that
 	 * does not park; ask again at the heartbeat, not in a loop */
-	if (!news && pg_mono_ms() - a->poll_started_ms < POLL_WAIT_S * 1000 / 2)
+	if (!news && ll_mono_ms() - a->poll_started_ms < POLL_WAIT_S * 1000 / 2)
 		poll_later(a, heartbeat_ms(a));
 	else
 		start_poll(a);
@@ -489,7 +489,7 @@ static void start_poll(struct pg_agent *a)
 			 (long long)a->desired.revision, POLL_WAIT_S);
 	else
 		snprintf(path, sizeof(path), "/v1/nodes/desired?wait=%d", POLL_WAIT_S);
-	a->poll_started_ms = pg_mono_ms();
+	a->poll_started_ms = ll_mono_ms();
 	a->poll_call = pa_aclient_call(a->client, "GET", path, NULL,
 				       POLL_WAIT_S * 1000L + POLL_MARGIN_MS, on_poll_done, a, err,
 				       sizeof(err));

@@ -3,7 +3,7 @@
  * agent_lease.c: the node agent renews the write leases of the volumes
  * whose primary it serves and pushes them to tgtd (see agent_lease.h).
  *
- * The timing, all on this host's CLOCK_MONOTONIC (pg_mono_ms):
+ * The timing, all on this host's CLOCK_MONOTONIC (ll_mono_ms):
  *
  *   sent    the renewal leaves (before the call is started)
  *   ttl     the manager's answer: its deadline is its receipt + ttl,
@@ -70,7 +70,7 @@
 struct held {
 	char volume[PG_VOLUME_NAME_MAX + 1];
 	uint64_t epoch;			/* 0: none granted yet */
-	int64_t deadline_ms;		/* good until (pg_mono_ms); 0: none */
+	int64_t deadline_ms;		/* good until (ll_mono_ms); 0: none */
 	uint64_t pushed_epoch;		/* the last epoch tgtd took */
 	/* the LUN's generation as its status file said (0: not read yet),
 	 * and the one the manager recorded (has_gen: it answered one) */
@@ -128,7 +128,7 @@ static void push(struct pg_leases *l)
 	struct held **of = calloc(l->nheld ? l->nheld : 1, sizeof(*of));
 	struct pg_actual actual;
 	struct pg_plan plan = { 0 };
-	int64_t now = pg_mono_ms();
+	int64_t now = ll_mono_ms();
 	char err[1536];
 	size_t n = 0, failed;
 
@@ -163,7 +163,7 @@ static void push(struct pg_leases *l)
 				h = of[i];
 		if (!h)
 			continue;
-		int64_t t0 = pg_mono_ms(), took;
+		int64_t t0 = ll_mono_ms(), took;
 
 		if (pg_plan_apply(l->o.tgt, &one, &failed, err, sizeof(err))) {
 			if (strcmp(err, h->said))
@@ -178,7 +178,7 @@ static void push(struct pg_leases *l)
 			say(l, "agent: volume %s: LUN %u of target %u acknowledges the writes of "
 			    "generation %016" PRIx64 " (recorded by the manager)", h->volume, x->lun,
 			    x->tid, x->gen);
-		took = pg_mono_ms() - t0;
+		took = ll_mono_ms() - t0;
 		if (t0 + took >= x->deadline_ms)
 			say(l, "agent: volume %s: pushing its write lease to tgtd took %" PRId64 " ms, "
 			    "and its deadline passed meanwhile: tgtd holds it expired, and holds "
@@ -324,7 +324,7 @@ static void renew_from(struct pg_leases *l, size_t from)
 	}
 	json_object_object_add(body, "volumes", names);
 	json_object_object_add(body, "generations", gens);
-	l->sent_ms = pg_mono_ms();
+	l->sent_ms = ll_mono_ms();
 	l->call = pa_aclient_call(l->o.client, "POST", "/v1/nodes/leases", body,
 				  timeout < RENEW_TIMEOUT_MIN_MS ? RENEW_TIMEOUT_MIN_MS : timeout,
 				  on_renewed, l, err, sizeof(err));
@@ -344,7 +344,7 @@ static void renew(struct pg_leases *l)
 /* Whether a volume renewed has no lease good now. */
 static bool one_lacks(struct pg_leases *l)
 {
-	int64_t now = pg_mono_ms();
+	int64_t now = ll_mono_ms();
 
 	for (size_t i = 0; i < l->nheld; i++)
 		if (l->held[i].deadline_ms <= now)
@@ -372,7 +372,7 @@ static void on_gen_timer(evutil_socket_t fd, short what, void *arg)
 		struct held *h = &l->held[i];
 		uint64_t before = h->gen_seen;
 
-		if (h->deadline_ms <= pg_mono_ms())
+		if (h->deadline_ms <= ll_mono_ms())
 			continue;	/* no lease to renew */
 		read_gen(l, h);
 		if (h->gen_seen && h->gen_seen != before && (!h->has_gen || h->gen_seen != h->gen))

@@ -174,7 +174,7 @@ static int64_t margin_ms(const struct pg_pr *p)
 
 static int64_t left_ms(const struct pr_vol *v)
 {
-	int64_t left = v->valid_until - pg_mono_ms();
+	int64_t left = v->valid_until - ll_mono_ms();
 
 	if (left <= 0)
 		return 0;
@@ -324,7 +324,7 @@ static struct pa_acall *post_ack(struct pg_pr *p, json_object *list, int64_t *se
 	}
 	body = json_object_new_object();
 	json_object_object_add(body, "volumes", list);
-	*sent_ms = pg_mono_ms();
+	*sent_ms = ll_mono_ms();
 	call = pa_aclient_call(p->o.client, "POST", "/v1/nodes/pr-ack", body, 0, done, p,
 			       err, errlen);
 	json_object_put(body);
@@ -362,7 +362,7 @@ static void on_renew_done(void *arg, long status, json_object *reply, const char
 {
 	struct pg_pr *p = arg;
 	json_object *list;
-	int64_t now = pg_mono_ms();
+	int64_t now = ll_mono_ms();
 
 	(void)status;
 	p->renew_call = NULL;

@@ -45,14 +45,6 @@
 #include <string.h>
 #include <time.h>
 
-int64_t pm_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct pm_lease *find(struct pm_manager *m, const char *volume)
 {
 	for (size_t i = 0; i < m->nleases; i++)
@@ -96,7 +88,7 @@ void pm_leases_free(struct pm_manager *m)
 int pm_leases_load(struct pm_manager *m, char *err, size_t errlen)
 {
 	struct ps_range rg = { 0 };
-	int64_t now = pm_mono_ms();
+	int64_t now = ll_mono_ms();
 
 	if (ps_range(m->st, PM_PREFIX "leases/", NULL, 0, &rg)) {
 		snprintf(err, errlen, "cannot read the volumes' leases: %s", ps_error(m->st));
@@ -170,7 +162,7 @@ static int expire(struct pm_manager *m, struct pm_lease *e)
 
 void pm_leases_tick(struct pm_manager *m)
 {
-	int64_t now = pm_mono_ms();
+	int64_t now = ll_mono_ms();
 
 	for (size_t i = 0; i < m->nleases; i++)
 		if (m->leases[i].held && now >= m->leases[i].deadline_ms)
@@ -179,7 +171,7 @@ void pm_leases_tick(struct pm_manager *m)
 
 size_t pm_leases_expired(struct pm_manager *m, char (*names)[PJR_NAME_MAX + 1], size_t max)
 {
-	int64_t now = pm_mono_ms();
+	int64_t now = ll_mono_ms();
 	size_t n = 0;
 
 	for (size_t i = 0; i < m->nleases; i++) {
@@ -199,7 +191,7 @@ json_object *pm_lease_json(struct pm_manager *m, json_object *vol)
 	const char *volume = pm_str(vol, "name");
 	char key[PS_KEY_MAX + 1];
 	const struct pm_lease *e = find(m, volume);
-	int64_t left = e && e->held ? e->deadline_ms - pm_mono_ms() : 0;
+	int64_t left = e && e->held ? e->deadline_ms - ll_mono_ms() : 0;
 	json_object *rec, *serving = NULL, *act, *lun;
 
 	pm_key(key, "leases/%s", volume);
@@ -285,7 +277,7 @@ static int grant(struct pm_manager *m, const char *name, int64_t vol_mod, const 
 	if (!e)
 		goto out;
 	*e = next;
-	e->deadline_ms = pm_mono_ms() + m->o.lease_ms;
+	e->deadline_ms = ll_mono_ms() + m->o.lease_ms;
 	*out = e;
 	rc = 0;
 	pm_log(m, "node %s holds the lease of volume %s, epoch %" PRId64, node_name, name, epoch);
@@ -435,7 +427,7 @@ void pm_nodes_leases(struct pa_request *r, void *arg)
 {
 	static const char *const fields[] = { "volumes", "generations", NULL };
 	struct pm_manager *m = arg;
-	int64_t now = pm_mono_ms();	/* the deadline counts from the request's arrival */
+	int64_t now = ll_mono_ms();	/* the deadline counts from the request's arrival */
 	const char *names[PM_LEASES_PER_CALL + 1];
 	char id[PM_ID_LEN + 1];
 	json_object *body = NULL, *node = NULL, *out, *leases, *refused, *gens = NULL, *g;

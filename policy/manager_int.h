@@ -22,6 +22,7 @@
 #include "join.h"
 #include "manager.h"
 #include "waiters.h"
+#include "lunlink/clock.h"
 
 #include <string.h>
 
@@ -53,7 +54,7 @@ struct pm_lease {
 	char holder[PM_ID_LEN + 1];	/* the node's id */
 	char holder_name[PJR_NAME_MAX + 1];
 	int64_t epoch;			/* the revision that granted it */
-	int64_t deadline_ms;		/* pm_mono_ms(): renewed before it, or expired */
+	int64_t deadline_ms;		/* ll_mono_ms(): renewed before it, or expired */
 	bool held;			/* false: its expiry is recorded */
 	/* the primary's generation the holder last reported, recorded in
 	 * leases/NAME ("": none yet): a leg with it holds every write
@@ -374,7 +375,6 @@ int pm_chap_make(char user[PM_CHAP_USER_LEN + 1], char secret[PM_CHAP_SECRET_LEN
 #define PM_LEASE_GRACE_MS	1000
 
 /* The manager's clock for leases and PR grants: CLOCK_MONOTONIC in ms. */
-int64_t pm_mono_ms(void);
 /* POST /v1/nodes/leases */
 void pm_nodes_leases(struct pa_request *r, void *arg);
 /* At start: each lease in the store, a held one given a full lease_ms
@@ -457,7 +457,7 @@ json_object *pm_pr_for_node(struct pm_manager *m, const char *id);
 /* Whether a node's new report (checked) lists a volume its stored one
  * did not: its desired state must then bring it that state. */
 bool pm_pr_report_news(struct pm_manager *m, const char *id, json_object *report);
-/* Tests only: as if the manager had started at start_ms (pm_mono_ms):
+/* Tests only: as if the manager had started at start_ms (ll_mono_ms):
  * no PR OUT is answered before start_ms + pr_valid_ms. */
 void pm_pr_set_start(struct pm_manager *m, int64_t start_ms);
 /* Tests only: called between reading the record and writing it. */

@@ -29,6 +29,7 @@
  * Leases expire on etcd's clock: ps_lease_expire does nothing here.
  */
 #include "store_backend.h"
+#include "lunlink/clock.h"
 #include "etcd.h"
 
 #include <errno.h>
@@ -68,14 +69,6 @@ struct es_watch {
 static struct es *es_of(struct ps_store *st)
 {
 	return st->priv;
-}
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 static void saw(struct es *e, int64_t rev)
@@ -572,7 +565,7 @@ static int es_watch_next(struct ps_store *st, struct ps_watch *w, struct ps_even
 	struct es *e = es_of(st);
 	struct es_watch *x = w->priv;
 	int64_t owed = w->idx == PS_REV_DONE ? w->rev + 1 : w->rev;
-	long long deadline = mono_ms() + e->timeout_ms;
+	long long deadline = ll_mono_ms() + e->timeout_ms;
 	size_t n = 0;
 	int rc = 0;
 
@@ -594,7 +587,7 @@ static int es_watch_next(struct ps_store *st, struct ps_watch *w, struct ps_even
 		rc = drain(st, w, max);
 		if (rc || x->len - x->head >= max || x->done >= e->seen)
 			break;
-		left = deadline - mono_ms();
+		left = deadline - ll_mono_ms();
 		if (left <= 0) {
 			return ps_set_error(st, PS_ERROR, "etcd %s /v3/watch: the watch brought the changes "
 					    "up to revision %lld, not up to %lld, in %ld ms: etcd is "

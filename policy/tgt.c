@@ -277,7 +277,7 @@ int pg_plan_apply(const struct pg_tgt_opts *o, const struct pg_plan *plan, size_
 		int rc;
 
 		pg_action_describe(x, what, sizeof(what));
-		if (x->op == PG_LUN_LEASE && x->deadline_ms <= pg_mono_ms()) {
+		if (x->op == PG_LUN_LEASE && x->deadline_ms <= ll_mono_ms()) {
 			snprintf(err, errlen, "%s: the lease ran out before it reached tgtd (the "
 				 "manager's answer came late); the next renewal brings another",
 				 what);

@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lunlink/clock.h"
+
 #define PG_IQN_MAX		223	/* RFC 3720's bound on an iSCSI name */
 #define PG_PATH_MAX		255	/* an image's path (the API's bound) */
 #define PG_SHOW_PATH_MAX	1023	/* a path tgtadm shows (any target's) */
@@ -165,7 +167,7 @@ struct pg_action {
 	 * if has_gen */
 	bool has_gen;
 	uint64_t gen;
-	int64_t deadline_ms;			/* PG_LUN_LEASE: pg_mono_ms() it is good until */
+	int64_t deadline_ms;			/* PG_LUN_LEASE: ll_mono_ms() it is good until */
 };
 
 struct pg_plan {
@@ -212,7 +214,7 @@ int pg_bsopts_for_node(const char *bsopts, const char *pr_socket, char *out, siz
 struct pg_lease_push {
 	const struct pg_want_lun *lun;	/* the volume's wanted LUN */
 	uint64_t epoch;
-	int64_t deadline_ms;		/* pg_mono_ms(): the agent's send time + ttl - margin */
+	int64_t deadline_ms;		/* ll_mono_ms(): the agent's send time + ttl - margin */
 	bool has_gen;			/* the manager recorded gen: lease=E:@D:GEN */
 	uint64_t gen;
 };
@@ -228,7 +230,6 @@ int pg_lease_plan(const struct pg_actual *actual, const struct pg_lease_push *pu
 		  int64_t now_ms, struct pg_plan *plan);
 
 /* The agent's clock for leases: CLOCK_MONOTONIC in ms. */
-int64_t pg_mono_ms(void);
 /* "add LUN 1 to target 3 (iqn...): /srv/a.img, lunlink, bsopts '...'" */
 void pg_action_describe(const struct pg_action *a, char *buf, size_t len);
 

@@ -504,14 +504,6 @@ int pg_bsopts_for_node(const char *bsopts, const char *pr_socket, char *out, siz
 	return 0;
 }
 
-int64_t pg_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int pg_lease_plan(const struct pg_actual *actual, const struct pg_lease_push *push, size_t n,
 		  int64_t now_ms, struct pg_plan *plan)
 {
@@ -600,7 +592,7 @@ void pg_action_describe(const struct pg_action *a, char *buf, size_t len)
 	case PG_LUN_LEASE:
 		snprintf(buf, len, "give LUN %u of target %u (%s) the write lease of epoch %" PRIu64
 			 ", good for %" PRId64 " ms", a->lun, a->tid, a->iqn, a->epoch,
-			 a->deadline_ms - pg_mono_ms());
+			 a->deadline_ms - ll_mono_ms());
 		break;
 	default:
 		snprintf(buf, len, "unknown action %d", (int)a->op);

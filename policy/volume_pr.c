@@ -52,7 +52,7 @@ struct pr_copy {
 	char volume[PM_PR_VOLUME_LEN + 1];
 	char node[PM_ID_LEN + 1];
 	int64_t acked;		/* the newest generation it acked */
-	int64_t valid_until;	/* pm_mono_ms(): its last grant runs out */
+	int64_t valid_until;	/* ll_mono_ms(): its last grant runs out */
 };
 
 struct pm_pr {
@@ -73,7 +73,7 @@ struct pm_pr *pm_pr_new(void)
 	struct pm_pr *p = calloc(1, sizeof(*p));
 
 	if (p)
-		p->start_ms = pm_mono_ms();
+		p->start_ms = ll_mono_ms();
 	return p;
 }
 
@@ -291,7 +291,7 @@ static size_t exporters(struct pm_manager *m, const char *volume, const char *se
 		const struct pr_copy *c = &m->pr->copies[i];
 		bool known = false;
 
-		if (strcmp(c->volume, volume) || c->valid_until <= pm_mono_ms())
+		if (strcmp(c->volume, volume) || c->valid_until <= ll_mono_ms())
 			continue;
 		for (size_t k = 0; k < n && !known; k++)
 			known = !strcmp(ids[k], c->node);
@@ -354,7 +354,7 @@ static json_object *answer_json(const struct ll_pr_result *res, int64_t generati
 static void wait_check(struct pa_request *r, void *arg, bool last)
 {
 	struct pr_wait *w = arg;
-	int64_t now = pm_mono_ms(), next = 0;
+	int64_t now = ll_mono_ms(), next = 0;
 	json_object *out, *late = json_object_new_array();
 	size_t acked = 0;
 
@@ -478,7 +478,7 @@ static int apply_once(struct pa_request *r, struct pm_manager *m, const char *vo
 	for (size_t i = 0; i < w->n; i++)
 		w->stale_until[i] = stale_until(m, volume, w->ids[i]);
 	w->generation = tres.revision;
-	if (pm_mono_ms() < m->pr->start_ms + m->o.pr_valid_ms)
+	if (ll_mono_ms() < m->pr->start_ms + m->o.pr_valid_ms)
 		w->floor_until = m->pr->start_ms + m->o.pr_valid_ms;
 	w->res.status = res.status;
 	w->res.sense_key = res.sense_key;
@@ -548,7 +548,7 @@ void pm_pr_post(struct pa_request *r, struct pm_manager *m, const char *volume)
 	}
 	w->m = m;
 	snprintf(w->volume, sizeof(w->volume), "%s", volume);
-	w->started_ms = pm_mono_ms();
+	w->started_ms = ll_mono_ms();
 	for (int tries = 0; tries < PR_TRIES && rc == 1; tries++)
 		rc = apply_once(r, m, volume, id, r->caller->cert.name, seq, &nx, cdb, cdb_len,
 				param, plen, w);
@@ -562,7 +562,7 @@ void pm_pr_post(struct pa_request *r, struct pm_manager *m, const char *volume)
 	if (r->status)
 		goto out;
 	{
-		int64_t until = 0, now = pm_mono_ms(), key_wait;
+		int64_t until = 0, now = ll_mono_ms(), key_wait;
 		char key[PS_KEY_MAX + 1];
 
 		until = w->floor_until;
@@ -648,7 +648,7 @@ void pm_nodes_pr_ack(struct pa_request *r, void *arg)
 	json_object *body = NULL, *node = NULL, *report = NULL, *list, *out, *answers;
 	struct pjr_err e = { 0 };
 	const char *volume;
-	int64_t gen, now = pm_mono_ms();
+	int64_t gen, now = ll_mono_ms();
 	bool is_ack;
 
 	if (pa_request_json(r, &body))
@@ -780,7 +780,7 @@ void pm_pr_get(struct pa_request *r, struct pm_manager *m, const char *which)
 	struct ll_pr_state *s = calloc(1, sizeof(*s));
 	json_object *vol = NULL, *rec = NULL, *out, *regs, *nodes, *v;
 	struct ps_kv kv = { 0 };
-	int64_t now = pm_mono_ms();
+	int64_t now = ll_mono_ms();
 	size_t n;
 
 	if (!s) {

@@ -12,8 +12,6 @@ the others: it stops leading before anyone else leads; healed, one history.'
 
 require_tgtd
 test_have_prereq ROOT || skip_all "needs root (network namespaces)"
-ETCD=/usr/bin/etcd
-[ -x "$ETCD" ] || skip_all "no $ETCD (apt-get install etcd-server; make setup does)"
 N=3
 API_PORT=7780
 JOIN_PORT=7781
@@ -28,132 +26,9 @@ IO="$T_DIR/helpers/iscsi-io"
 TTL=3			# election_ttl: a takeover's bound is about this plus a tick
 OFFLINE_AFTER=10	# the default: a node's alive key outlives a takeover
 BOUND=15		# s: what the test allows a takeover
-TAKEOVERS=		# ms, each measured takeover
+. "$T_DIR/lib-etcd-cluster.sh"
+etcd_prereqs
 
-# ---- etcd: one member per node ----
-etcd_start() {
-	local i=$1 a cluster= j=1
-	a=$(node_addr "$i")
-	while [ "$j" -le "$N" ]; do
-		cluster="$cluster${cluster:+,}e$j=http://$(node_addr "$j"):2380"
-		j=$((j + 1))
-	done
-	ip netns exec "$(node_ns "$i")" "$ETCD" --name "e$i" --data-dir "$TRASH/e$i" \
-		--listen-client-urls "http://$a:2379" --advertise-client-urls "http://$a:2379" \
-		--listen-peer-urls "http://$a:2380" --initial-advertise-peer-urls "http://$a:2380" \
-		--initial-cluster "$cluster" --initial-cluster-token "t3780-$CL_ID" \
-		--initial-cluster-state new >>"e$i.log" 2>&1 &
-	eval "ETCD${i}_PID=\$!"
-}
-etcd_kill() {
-	local pid
-	eval "pid=\${ETCD${1}_PID:-}"
-	[ -n "$pid" ] || return 0
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	eval "ETCD${1}_PID="
-}
-etcd_healthy() { curl -s -m 2 "http://$(node_addr "$1"):2379/health" | grep -q '"health":"true"'; }
-# etcd_keys I: the count of /lunlink/ keys and the revision member I holds (its own
-# copy, serializable: no quorum asked)
-etcd_keys() {
-	curl -s -m 2 -X POST "http://$(node_addr "$1"):2379/v3/kv/range" \
-		-d "{\"key\":\"$(printf /lunlink/ | base64)\",\"range_end\":\"$(printf /lunlink0 | base64)\",\"count_only\":true,\"serializable\":true}" |
-		jq -r '"\(.count) \(.header.revision)"'
-}
-etcd_all_kill() { local i=1; while [ "$i" -le "$N" ]; do etcd_kill $i; i=$((i + 1)); done; }
-test_atexit etcd_all_kill
-
-# ---- the daemons: manager candidate and agent in one ----
-urls() {
-	local j=1 u=
-	while [ "$j" -le "$N" ]; do
-		u="$u${u:+, }https://$(node_addr "$j"):$API_PORT"
-		j=$((j + 1))
-	done
-	echo "$u"
-}
-node_conf() {
-	local i=$1 a port ctl
-	a=$(node_addr "$i")
-	eval "port=\$N${i}_PORT ctl=\$N${i}_CTL"
-	mkdir -p "n$i/state" "n$i/area" &&
-	cat >"n$i.conf" <<-EOC
-	policy = {
-		manager = true;
-		store = "etcd://$a:2379";
-		listen = "$a:$API_PORT";
-		join_listen = "$a:$JOIN_PORT";
-		socket = "$TRASH/n$i/policyd.sock";
-		state_dir = "$TRASH/n$i/state";
-		node_name = "n$i";
-		address = "$a";
-		election_ttl = $TTL;
-		manager_url = "$(urls)";
-		portals = [ "$a:$port" ];
-		areas = ( { path = "$TRASH/n$i/area"; size = "$AREA_SIZE"; } );
-		heartbeat_interval = 1;
-		offline_after = $OFFLINE_AFTER;
-		tgtadm = "$TGTADM";
-		tgt_control_port = $ctl;
-		pr_socket = "$TRASH/n$i/pr.sock";
-	};
-	EOC
-}
-daemon_start() {
-	local i=$1 dir pid
-	eval "pid=\${AGENT${i}_PID:-}"
-	[ -z "$pid" ] || { say "n$i's lunlink-policyd runs already ($pid)"; return 1; }
-	eval "dir=\$N${i}_DIR"
-	env TGT_IPC_SOCKET="$dir/socket" LUNLINK_IMAGE="$SRC_DIR/target/lunlink-image" \
-		ip netns exec "$(node_ns "$i")" "$PD" -f -c "n$i.conf" 2>>"n$i.log" &
-	eval "AGENT${i}_PID=\$!"
-}
-daemon_kill() { agent_kill "$1"; rm -f "$TRASH/n$1/policyd.sock"; }
-
-# leader: the node whose manager answers its local socket (a follower's says
-# where the leader is, with 503)
-leader() {
-	local i=1
-	while [ "$i" -le "$N" ]; do
-		"$CTL" -c "n$i.conf" status >/dev/null 2>&1 && { echo "$i"; return 0; }
-		i=$((i + 1))
-	done
-	return 1
-}
-# ctl ARGS: lunlinkctl through the leader's socket
-ctl() {
-	local l
-	l=$(leader) || { echo "no manager leads" >&2; return 1; }
-	"$CTL" -c "n$l.conf" "$@"
-}
-# leaders: how many managers answer as the leader now
-leaders() {
-	local i=1 n=0
-	while [ "$i" -le "$N" ]; do
-		"$CTL" -c "n$i.conf" status >/dev/null 2>&1 && n=$((n + 1))
-		i=$((i + 1))
-	done
-	echo $n
-}
-# new_leader OLD T0: wait until a manager other than OLD leads; the takeover's
-# time since T0 (ms) goes to TAKEOVERS and took
-new_leader() {
-	local old=$1 t0=$2 l end
-	end=$(( $(now_ms) + BOUND * 1000 ))
-	while [ "$(now_ms)" -lt "$end" ]; do
-		l=$(leader) && [ "$l" != "$old" ] && {
-			took=$(( $(now_ms) - t0 ))
-			TAKEOVERS="$TAKEOVERS $took"
-			say "n$l leads, $took ms after n$old was killed"
-			NEW=$l
-			return 0
-		}
-		sleep 0.1
-	done
-	say "no other manager led within $BOUND s"
-	return 1
-}
 # other I [J]: a node that is neither I nor J
 other() { local k=1; while [ "$k" = "$1" ] || [ "$k" = "${2:-0}" ]; do k=$((k + 1)); done; echo $k; }
 # vol_of NAME JQ: a field of volume NAME
@@ -167,22 +42,8 @@ as_port() {
 mono_of() { grep "$2" "$1" | tail -1 | sed -n 's/.*at clock \([0-9]*\) ms.*/\1/p'; }
 
 test_expect_success 'three nodes: an etcd member, a tgtd and a manager-agent on each' '
-	cluster_up $N &&
-	i=1 && while [ $i -le $N ]; do etcd_start $i; i=$((i + 1)); done &&
-	wait_for 30 etcd_healthy 1 && wait_for 30 etcd_healthy 2 && wait_for 30 etcd_healthy 3 &&
-	i=1 && while [ $i -le $N ]; do node_tgtd_start $i && node_conf $i || return 1; i=$((i + 1)); done &&
-	"$CTL" -c n1.conf ca init >/dev/null &&
-	cp -a n1/state/ca n2/state/ca && cp -a n1/state/ca n3/state/ca &&
-	cp n1/state/ca/ca.crt n1/state/ca.crt && cp n1/state/ca/ca.crt n2/state/ca.crt &&
-	cp n1/state/ca/ca.crt n3/state/ca.crt &&
-	daemon_start 1 && daemon_start 2 && daemon_start 3 &&
-	wait_for 20 leader >/dev/null &&
+	etcd_cluster_up &&
 	test "$(leaders)" = 1 &&
-	wait_for 30 node_is n1 online && wait_for 30 node_is n2 online && wait_for 30 node_is n3 online &&
-	i=1 && while [ $i -le $N ]; do
-		ctl area add n$i "$TRASH/n$i/area" --size "$AREA_SIZE" >/dev/null || return 1
-		i=$((i + 1))
-	done &&
 	L=$(leader) && say "n$L leads"
 '
 
@@ -241,7 +102,8 @@ test_expect_success 'a primary keeps its write lease across a manager change: no
 	for i in $A $B; do
 		! grep "node n$i .* is offline" n$NEW.log || { say "n$i went offline"; return 1; }
 	done &&
-	daemon_start $L && wait_for 20 grep -q "election: following n$NEW" n$L.log
+	daemon_start $L && wait_for 20 grep -q "election: following n$NEW" n$L.log &&
+	wait_for 30 node_is n$L online
 '
 
 test_expect_success 'kill -9 the leader during a PR OUT through a volume on the others: it completes or is refused, and all nodes agree' '
@@ -264,7 +126,8 @@ test_expect_success 'kill -9 the leader during a PR OUT through a volume on the 
 	fi &&
 	if ! grep -qx "key b2" keys; then answers GOOD as_port 2 register 0 b2; fi &&
 	wait_for 20 eval "as_port 1 read-keys | grep -qx \"key b2\"" &&
-	wait_for 20 pr_current v5 1
+	wait_for 20 pr_current v5 1 &&
+	wait_for 30 node_is n$L online
 '
 
 test_expect_success 'kill one etcd member (a follower'"'"'s): the API answers again at once, a volume is made' '

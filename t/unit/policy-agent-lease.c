@@ -268,7 +268,7 @@ int main(void)
 	tgtd_has(iqn, path);
 
 	l = agent_leases();
-	t0 = pg_mono_ms();
+	t0 = ll_mono_ms();
 	pg_leases_want(l, &d);
 	wait_ms(300);
 	n = updates(&epoch, &deadline);
@@ -279,7 +279,7 @@ int main(void)
 	/* sent after t0, and before the manager's receipt, which was
 	 * before now: the deadline is absolute, sent + ttl - margin */
 	ok(deadline >= t0 + 1500 - PG_LEASE_MARGIN_MS(1500) &&
-	   deadline <= pg_mono_ms() + 1500 - PG_LEASE_MARGIN_MS(1500),
+	   deadline <= ll_mono_ms() + 1500 - PG_LEASE_MARGIN_MS(1500),
 	   "... as lease=EPOCH:@DEADLINE_MS, the deadline on CLOCK_MONOTONIC: its sending "
 	   "plus the ttl less the margin (%" PRId64 " ms after the test asked)", deadline - t0);
 
@@ -316,13 +316,13 @@ int main(void)
 	 * left counted from its receipt (which would outlast the manager's) */
 	ok(!write_file(fake_dir, "slow", "1.5"), "tgtadm's update now takes 1.5 s");
 	n1 = updates(&epoch, &deadline);
-	t0 = pg_mono_ms();
+	t0 = ll_mono_ms();
 	said_late = false;
 	pg_leases_kick(l);
 	n = updates(&epoch, &deadline);
-	ok(n == n1 + 1 && pg_mono_ms() - t0 >= 1500, "... a push that took %" PRId64 " ms",
-	   pg_mono_ms() - t0);
-	ok(deadline > 0 && deadline <= t0 + 1500 - PG_LEASE_MARGIN_MS(1500) && deadline < pg_mono_ms(),
+	ok(n == n1 + 1 && ll_mono_ms() - t0 >= 1500, "... a push that took %" PRId64 " ms",
+	   ll_mono_ms() - t0);
+	ok(deadline > 0 && deadline <= t0 + 1500 - PG_LEASE_MARGIN_MS(1500) && deadline < ll_mono_ms(),
 	   "... carries the deadline from before it began (%" PRId64 " ms after it began), "
 	   "already past when it lands", deadline - t0);
 	ok(said_late, "... and the agent says its deadline passed meanwhile");
@@ -338,7 +338,7 @@ int main(void)
 		   "a desired state of 601 volumes with lease=on, 600 of 63-byte names");
 		said_refused = said_failed = 0;
 		n1 = updates(&epoch, &deadline);
-		t0 = pg_mono_ms();
+		t0 = ll_mono_ms();
 		pg_leases_want(l, &many);
 		wait_ms(800);
 		is_int(said_failed, 0, "... every renewal call is answered (no body too large)");

@@ -581,7 +581,7 @@ static void test_switchover(void)
 static void test_failover(void)
 {
 	json_object *r = NULL, *v = NULL;
-	int64_t t0 = pm_mono_ms();
+	int64_t t0 = ll_mono_ms();
 	int i;
 
 	/* db2 takes the lease (the old one ran out meanwhile) */
@@ -593,7 +593,7 @@ static void test_failover(void)
 	json_object_object_add(nodes[0].vols, "m", json_tokener_parse(
 		"{\"state\":\"ready\",\"leg_generation\":\"2a5c7405f32f2283\"}"));
 	silent[1] = true;
-	t0 = pm_mono_ms();
+	t0 = ll_mono_ms();
 	for (i = 0; i < 60; i++) {	/* lease 1 s + grace 1 s + offline + a tick */
 		report_all();
 		wait_ms(100);
@@ -604,7 +604,7 @@ static void test_failover(void)
 		v = NULL;
 	}
 	ok(v != NULL, "db2 silent: db1 serves m's primary again %" PRId64 " ms later",
-	   pm_mono_ms() - t0);
+	   ll_mono_ms() - t0);
 	is_str(jstr(member(v, "last_failover"), "kind"), "failover", "... a failover, recorded");
 	is_str(jstr(member(v, "last_failover"), "from"), "db2", "... from db2");
 	ok(pm_int(member(v, "last_failover"), "lease_expired_ms") > 0,

@@ -150,10 +150,10 @@ static void test_fresh_manager_waits(void)
 {
 	struct answer a;
 	int64_t gen;
-	long t0 = pm_mono_ms();
+	long t0 = ll_mono_ms();
 
 	m->o.pr_valid_ms = 1000;
-	pm_pr_set_start(m, pm_mono_ms());
+	pm_pr_set_start(m, ll_mono_ms());
 	pr_out(&a, "iqn.2026-11.test:host9,i,0x000000000009", CDB_REGISTER,
 	       PARAM_SARK("0000000000000099"));
 	gen = desired_gen(0);
@@ -227,8 +227,8 @@ static int64_t test_validity_runs_out(int64_t gen)
 
 	m->o.pr_valid_ms = 1000;
 	ok(ack(1, gen), "db2 renews generation %lld: valid for 1000 ms from now", (long long)gen);
-	granted = pm_mono_ms();
-	t0 = pm_mono_ms();
+	granted = ll_mono_ms();
+	t0 = ll_mono_ms();
 	pr_out(&a, NEXUS1, CDB_RESERVE_WE, PARAM_KEY(KEY_A));
 	g2 = desired_gen(0);
 	ok(g2 > gen && ack(0, g2), "db1 acks the reservation's generation %lld", (long long)g2);
@@ -344,7 +344,7 @@ static void test_gone_node_waited_for(void)
 
 	m->o.pr_valid_ms = 1000;
 	gen = desired_gen(1);
-	granted = pm_mono_ms();	/* before the grant: the manager's is later */
+	granted = ll_mono_ms();	/* before the grant: the manager's is later */
 	ok(ack(1, gen), "db2 renews: valid for 1000 ms");
 	is_int(call(nd[1], "POST", "/v1/nodes/report", "{\"address\":\"127.0.0.1\",\"pr\":[]}",
 		    &r, NULL), 200, "db2's report no longer lists V (its module went)");
@@ -432,7 +432,7 @@ int main(void)
 		since = revision_now();
 		test_exporters_get_the_state();
 		test_fresh_manager_waits();
-		pm_pr_set_start(m, pm_mono_ms() - 3600 * 1000);
+		pm_pr_set_start(m, ll_mono_ms() - 3600 * 1000);
 		gen = test_register_waits_for_acks();
 		test_refused_at_once(gen);
 		test_validity_runs_out(gen);

@@ -815,7 +815,7 @@ static void test_lease_plan(void)
 	struct pg_plan plan;
 	json_object *record = json_tokener_parse(rec);
 	char got[1024], d[1024];
-	int64_t now = pg_mono_ms();
+	int64_t now = ll_mono_ms();
 	size_t n;
 
 	ok(pg_bsopts_has(MIRROR ";lease=on", "lease=on"), "lease=on after mirror=, ';' between");
@@ -874,7 +874,7 @@ static void test_lease_apply(void)
 	fclose(f);
 	chmod(script, 0755);
 
-	act.deadline_ms = pg_mono_ms() + 5000;
+	act.deadline_ms = ll_mono_ms() + 5000;
 	is_int(pg_plan_apply(&o, &plan, &failed, err, sizeof(err)), 0, "a lease pushed");
 	f = fopen(args, "r");
 	if (f && fgets(line, sizeof(line), f))
@@ -903,7 +903,7 @@ static void test_lease_apply(void)
 	act.has_gen = false;
 
 	unlink(args);
-	act.deadline_ms = pg_mono_ms() - 1;
+	act.deadline_ms = ll_mono_ms() - 1;
 	is_int(pg_plan_apply(&o, &plan, &failed, err, sizeof(err)), -1, "a lease run out");
 	like(err, "the lease ran out before it reached tgtd", "... is refused, saying so");
 	ok(access(args, F_OK) != 0, "... and tgtadm never ran");

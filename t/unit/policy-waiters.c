@@ -32,9 +32,9 @@ static struct pa_acall *ask(struct answer *a, const char *path)
 /* Turn the loop until n requests are parked or ms pass. */
 static bool parked(size_t n, int ms)
 {
-	long end = pm_mono_ms() + ms;
+	long end = ll_mono_ms() + ms;
 
-	while (pw_count(m->waiters) != n && pm_mono_ms() < end) {
+	while (pw_count(m->waiters) != n && ll_mono_ms() < end) {
 		struct timeval tv = { .tv_usec = 10000 };
 
 		event_base_loopexit(base, &tv);
@@ -73,7 +73,7 @@ static void test_bad_requests(void)
 static void test_first_answer_at_once(void)
 {
 	struct answer a;
-	long t0 = pm_mono_ms();
+	long t0 = ll_mono_ms();
 
 	ask(&a, "/v1/nodes/desired?wait=30");
 	ok(answered(&a, 3000) && a.status == 200, "with no since the desired state is answered (%s)",
@@ -155,7 +155,7 @@ static void test_fast(void)
 	snprintf(path, sizeof(path), "/v1/nodes/desired?since=%lld&wait=20", (long long)desired_rev);
 	ask(&a, path);
 	ok(parked(1, 5000), "a poll is parked");
-	t0 = pm_mono_ms();
+	t0 = ll_mono_ms();
 	is_int(call(admin, "DELETE", "/v1/volumes/w1", NULL, NULL, NULL), 200, "the volume is deleted");
 	ok(answered(&a, 2000), "the parked poll is answered");
 	ok(a.done && a.at_ms - t0 < 500, "... within 500 ms of the change being asked for (%ld ms)",
@@ -177,7 +177,7 @@ static void test_timeout(void)
 {
 	struct answer a;
 	char path[96];
-	long t0 = pm_mono_ms();
+	long t0 = ll_mono_ms();
 
 	snprintf(path, sizeof(path), "/v1/nodes/desired?since=%lld&wait=1", (long long)desired_rev);
 	ask(&a, path);
