@@ -423,7 +423,7 @@ struct answer {
 	long status;
 	json_object *reply;
 	char err[512];
-	long at_ms;		/* pm_mono_ms() when it came */
+	long at_ms;		/* ll_mono_ms() when it came */
 };
 
 /* The asynchronous client's done: the answer into arg (a struct answer). */
@@ -435,15 +435,15 @@ static inline void on_done(void *arg, long status, json_object *reply, const cha
 	a->status = status;
 	a->reply = reply ? json_object_get(reply) : NULL;
 	snprintf(a->err, sizeof(a->err), "%s", err ? err : "");
-	a->at_ms = (long)pm_mono_ms();
+	a->at_ms = (long)ll_mono_ms();
 }
 
 /* Turn the loop until a is answered or ms pass: whether it was. */
 static inline bool answered(struct answer *a, int ms)
 {
-	long end = (long)pm_mono_ms() + ms;
+	long end = (long)ll_mono_ms() + ms;
 
-	while (!a->done && pm_mono_ms() < end) {
+	while (!a->done && ll_mono_ms() < end) {
 		struct timeval tv = { .tv_usec = 5000 };
 
 		event_base_loopexit(base, &tv);
