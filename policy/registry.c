@@ -773,8 +773,8 @@ int pm_manager_enrol(struct pm_manager *m, const char *cert_pem, const char *con
 	else
 		rc = 0;
 	if (!rc)
-		pm_log(m, "registered this daemon's own node %s (%s), its agent in this process",
-		       who.name, id);
+		pm_log(m, "registered node %s (%s) with its manager's certificate, no token (this "
+		       "daemon's own node, or a fellow manager's on etcd)", who.name, id);
 	ps_txn_result_free(&res);
 	json_object_put(link);
 	json_object_put(node);

@@ -47,11 +47,14 @@ test_expect_success 'three nodes: an etcd member, a tgtd and a manager-agent on 
 	L=$(leader) && say "n$L leads"
 '
 
-test_expect_success 'a follower sends an agent to the leader (307), and tells a local caller where it is' '
+test_expect_success 'a follower tells a local caller where the leader is; status shows the managers' '
 	F=$(other $L) &&
 	! "$CTL" -c n$F.conf status 2>err &&
 	grep "this manager follows; the leader is n$L at https://$(node_addr $L):$API_PORT" err &&
-	grep "election: following n$L" n$F.log
+	grep "election: following n$L" n$F.log &&
+	ctl status >status.out &&
+	grep "^MANAGERS (leader n$L, term [0-9]*)" status.out &&
+	test "$(grep -c " following$" status.out)" = 2 && grep -q "^n$L .* leading$" status.out
 '
 
 test_expect_success 'a volume on the two followers, ready (committed before the kills)' '
