@@ -304,7 +304,7 @@ static char *value_text(const struct pe_opts *o, bool with_cert)
 	json_object_object_add(v, "name", json_object_new_string(o->name));
 	json_object_object_add(v, "url", json_object_new_string(o->url));
 	json_object_object_add(v, "join_url", json_object_new_string(o->join_url));
-	if (with_cert) {
+	if (with_cert && o->cert_pem) {
 		json_object_object_add(v, "cert", json_object_new_string(o->cert_pem));
 		for (size_t i = 0; o->hosts && o->hosts[i]; i++)
 			json_object_array_add(h, json_object_new_string(o->hosts[i]));

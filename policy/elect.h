@@ -6,9 +6,11 @@
  *
  * The keys, all on the candidate's own store lease (TTL ttl seconds, kept
  * alive every ttl/3 on a store handle of its own):
- *   /lunlink/managers/NAME  the candidate: its API and join URLs, its node
- *                           certificate (the leader registers it as a node,
- *                           so that its agent may report), while it lives;
+ *   /lunlink/managers/NAME  the candidate: its API and join URLs, and its
+ *                           node certificate when the daemon is its node's
+ *                           agent too (the leader registers it as a node,
+ *                           so that the agent may report; a separate agent
+ *                           joins with a token), while it lives;
  *   /lunlink/leader         the leader: put only if missing (a transaction
  *                           comparing create_revision with 0), so one at a
  *                           time.  Its create_revision is the leader's term:
@@ -53,7 +55,8 @@ struct pe_opts {
 	const char *name;		/* this candidate's node name */
 	const char *url;		/* its API: "https://ADDRESS:PORT" */
 	const char *join_url;		/* its join listener */
-	const char *cert_pem;		/* its node certificate (PEM) */
+	const char *cert_pem;		/* its node certificate (PEM), when the same daemon
+					 * is its node's agent; NULL: not registered */
 	const char *const *hosts;	/* its addresses, NULL-ended (may be NULL) */
 	int ttl;			/* seconds; 0: PE_TTL */
 	/* became the leader in term (the leader key's create_revision) */

@@ -345,6 +345,8 @@ struct pd {
 	char ca_dir[PATH_MAX + 8], key_path[PATH_MAX + 16], crt_path[PATH_MAX + 16];
 	char ca_path[PATH_MAX + 16];
 	gid_t socket_gid;
+	struct event *retry;		/* the follower's server, again */
+	bool retry_logged;
 };
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -556,19 +558,39 @@ static void on_lead(void *arg, int64_t term)
 	       (long long)term);
 }
 
+/* The follower's server, again every second until it listens (its port
+ * held a moment longer by the manager's server it replaces, or by
+ * another process). */
+static void follower_up(evutil_socket_t fd, short what, void *arg)
+{
+	struct pd *d = arg;
+	struct timeval tv = { .tv_sec = 1 };
+	char err[1024];
+
+	(void)fd;
+	(void)what;
+	if (d->server || d->manager || pe_leading(d->elect))
+		return;
+	if (!server_up(d, NULL, err, sizeof(err))) {
+		pd_log(LOG_NOTICE, "manager: following; requests go to the leader");
+		return;
+	}
+	if (!d->retry_logged)
+		pd_log(LOG_ERR, "manager: cannot serve as a follower: %s (trying again every "
+		       "second)", err);
+	d->retry_logged = true;
+	evtimer_add(d->retry, &tv);
+}
+
 static void on_follow(void *arg)
 {
 	struct pd *d = arg;
-	char err[1024];
 
 	manager_down(d);
 	ps_fence(d->store, NULL, 0);
 	ps_fence_until(d->store, NULL, NULL);
-	if (server_up(d, NULL, err, sizeof(err)))
-		pd_log(LOG_ERR, "manager: cannot serve as a follower: %s (trying again when the "
-		       "leadership changes)", err);
-	else
-		pd_log(LOG_NOTICE, "manager: following; requests go to the leader");
+	d->retry_logged = false;
+	follower_up(-1, 0, d);
 }
 
 static void on_candidate(void *arg, const char *name, const char *cert_pem,
@@ -602,7 +624,12 @@ static int start_manager(struct pd *d, char *err, size_t errlen)
 	snprintf(url, sizeof(url), "https://%s", pcf_hostport_str(&a, hp, sizeof(hp)));
 	a.port = cf->join_listen.port;
 	snprintf(join_url, sizeof(join_url), "https://%s", pcf_hostport_str(&a, hp, sizeof(hp)));
-	eo.cert_pem = d->cert_pem;
+	/* its node registered by the leader only when this daemon is its
+	 * agent too: a separate agent (--role agent) joins with a token */
+	eo.cert_pem = cf->manager_url[0] ? d->cert_pem : NULL;
+	d->retry = evtimer_new(d->base, follower_up, d);
+	if (!d->retry)
+		return ll_fail(err, errlen, "cannot make a timer (libevent)");
 	d->elect = pe_new(d->base, &eo, err, errlen);
 	if (!d->elect)
 		return -1;
@@ -689,6 +716,8 @@ static void pd_stop(struct pd *d)
 	/* resign first, so that another manager takes over at once */
 	pe_free(d->elect);
 	d->elect = NULL;
+	if (d->retry)
+		event_free(d->retry);
 #if PD_HAVE_AGENT
 	if (d->agent)
 		pg_agent_free(d->agent);
