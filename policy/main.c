@@ -24,6 +24,7 @@
 #include "config.h"
 #include "daemon_parts.h"
 #include "elect.h"
+#include "follow.h"
 #include "http.h"
 #include "lunlink/daemon.h"
 #include "lunlink/errmsg.h"
@@ -195,42 +196,27 @@ static int write_private(const char *path, const char *text, mode_t mode, char *
 	return close(fd) ? ll_fail(err, errlen, "cannot write %s: %s", path, strerror(errno)) : 0;
 }
 
-/*
- * The manager's own certificate for its API listener, issued by its CA
- * when state_dir has none: a node certificate for the listen address,
- * this node's address, and localhost.
- */
-static int manager_identity(const struct pcf_config *cf, char *err, size_t errlen)
+/* A key and a certificate from the CA in state_dir/ca, unless both are
+ * there already. */
+static int issue(const struct pcf_config *cf, enum pca_role role, const char *name,
+		 const char *const *hosts, const char *key_path, const char *crt_path,
+		 char *err, size_t errlen)
 {
-	char ca_dir[PATH_MAX + 8], key_path[PATH_MAX + 16], crt_path[PATH_MAX + 16];
-	const char *hosts[5];
-	struct pca_sign_opts so = { .role = PCA_ROLE_NODE, .name = cf->node_name, .hosts = hosts };
+	char ca_dir[PATH_MAX + 8];
+	struct pca_sign_opts so = { .role = role, .name = name, .hosts = hosts };
 	char *key = NULL, *csr = NULL, *cert = NULL;
 	struct pca_ca *ca = NULL;
-	size_t n = 0;
 	int rc = -1;
 
-	pcf_state_path(cf, "node.key", key_path, sizeof(key_path));
-	pcf_state_path(cf, "node.crt", crt_path, sizeof(crt_path));
 	if (!access(crt_path, F_OK) && !access(key_path, F_OK))
 		return 0;
 	snprintf(ca_dir, sizeof(ca_dir), "%s/ca", cf->state_dir);
 	if (access(ca_dir, F_OK))
 		return ll_fail(err, errlen, "no cluster CA in %s: run `lunlinkctl ca init` on this "
-			       "host first", ca_dir);
-	if (!cf->node_name[0])
-		return ll_fail(err, errlen, "this host's name is not a valid node name: set "
-			       "policy.node_name");
+			       "host first (or, for a further manager, copy the first one's)", ca_dir);
 	if (!(ca = pca_load(ca_dir, err, errlen)))
 		goto err;
-	if (strcmp(cf->listen.host, "0.0.0.0") && strcmp(cf->listen.host, "::"))
-		hosts[n++] = cf->listen.host;
-	if (cf->address[0])
-		hosts[n++] = cf->address;
-	hosts[n++] = "localhost";
-	hosts[n++] = "127.0.0.1";
-	hosts[n] = NULL;
-	if (pca_make_key_csr(cf->node_name, &key, &csr, err, errlen) ||
+	if (pca_make_key_csr(name, &key, &csr, err, errlen) ||
 	    pca_sign(ca, csr, &so, &cert, err, errlen))
 		goto err;
 	unlink(key_path);
@@ -238,8 +224,8 @@ static int manager_identity(const struct pcf_config *cf, char *err, size_t errle
 	if (write_private(key_path, key, 0600, err, errlen) ||
 	    write_private(crt_path, cert, 0644, err, errlen))
 		goto err;
-	pd_log(LOG_NOTICE, "issued this manager's certificate %s (node %s) from the CA in %s",
-	       crt_path, cf->node_name, ca_dir);
+	pd_log(LOG_NOTICE, "issued %s (%s %s) from the CA in %s", crt_path, pca_role_name(role),
+	       name, ca_dir);
 	rc = 0;
 err:
 	free(key);
@@ -247,6 +233,32 @@ err:
 	free(cert);
 	pca_free(ca);
 	return rc;
+}
+
+/*
+ * The manager's own certificate for its API listener, issued by its CA
+ * when state_dir has none: a node certificate for the listen address,
+ * this node's address, and localhost.
+ */
+static int manager_identity(const struct pcf_config *cf, char *err, size_t errlen)
+{
+	char key_path[PATH_MAX + 16], crt_path[PATH_MAX + 16];
+	const char *hosts[5];
+	size_t n = 0;
+
+	pcf_state_path(cf, "node.key", key_path, sizeof(key_path));
+	pcf_state_path(cf, "node.crt", crt_path, sizeof(crt_path));
+	if (!cf->node_name[0])
+		return ll_fail(err, errlen, "this host's name is not a valid node name: set "
+			       "policy.node_name");
+	if (strcmp(cf->listen.host, "0.0.0.0") && strcmp(cf->listen.host, "::"))
+		hosts[n++] = cf->listen.host;
+	if (cf->address[0])
+		hosts[n++] = cf->address;
+	hosts[n++] = "localhost";
+	hosts[n++] = "127.0.0.1";
+	hosts[n] = NULL;
+	return issue(cf, PCA_ROLE_NODE, cf->node_name, hosts, key_path, crt_path, err, errlen);
 }
 
 /*
@@ -346,6 +358,7 @@ struct pd {
 	char ca_path[PATH_MAX + 16];
 	gid_t socket_gid;
 	struct event *retry;		/* the follower's server, again */
+	struct pf_proxy *proxy;		/* local callers passed on to the leader */
 	bool retry_logged;
 };
 
@@ -437,6 +450,11 @@ static int gate(void *arg, struct pa_request *r)
 		return 1;
 	}
 	json_object_object_add(e, "field", json_object_new_string("caller"));
+	if (r->listener == PA_LISTEN_UNIX && d->proxy) {
+		json_object_put(o);
+		pf_proxy_forward(d->proxy, l->url, r);
+		return 1;
+	}
 	if (r->listener == PA_LISTEN_UNIX) {
 		snprintf(loc, sizeof(loc), "this manager follows; the leader is %s at %s: run "
 			 "lunlinkctl on %s, or here with --url %s and an admin certificate",
@@ -624,6 +642,20 @@ static int start_manager(struct pd *d, char *err, size_t errlen)
 	snprintf(url, sizeof(url), "https://%s", pcf_hostport_str(&a, hp, sizeof(hp)));
 	a.port = cf->join_listen.port;
 	snprintf(join_url, sizeof(join_url), "https://%s", pcf_hostport_str(&a, hp, sizeof(hp)));
+	/* a local lunlinkctl on a follower reaches the leader through it,
+	 * with an admin certificate from the CA this host holds */
+	{
+		char pkey[PATH_MAX + 16], pcrt[PATH_MAX + 16], pname[80];
+		struct pa_tls_files pf = { .ca_file = d->ca_path, .cert_file = pcrt,
+					   .key_file = pkey };
+
+		pcf_state_path(cf, "proxy.key", pkey, sizeof(pkey));
+		pcf_state_path(cf, "proxy.crt", pcrt, sizeof(pcrt));
+		snprintf(pname, sizeof(pname), "manager-%s", cf->node_name);
+		if (issue(cf, PCA_ROLE_ADMIN, pname, NULL, pkey, pcrt, err, errlen) ||
+		    !(d->proxy = pf_proxy_new(d->base, &pf, err, errlen)))
+			return -1;
+	}
 	/* its node registered by the leader only when this daemon is its
 	 * agent too: a separate agent (--role agent) joins with a token */
 	eo.cert_pem = cf->manager_url[0] ? d->cert_pem : NULL;
@@ -723,6 +755,7 @@ static void pd_stop(struct pd *d)
 		pg_agent_free(d->agent);
 #endif
 	manager_down(d);
+	pf_proxy_free(d->proxy);	/* after the server: its parked requests went */
 	free(d->cert_pem);
 	if (d->store)
 		ps_close(d->store);

@@ -47,14 +47,14 @@ test_expect_success 'three nodes: an etcd member, a tgtd and a manager-agent on 
 	L=$(leader) && say "n$L leads"
 '
 
-test_expect_success 'a follower tells a local caller where the leader is; status shows the managers' '
+test_expect_success 'a follower passes its local lunlinkctl on to the leader; status shows the managers' '
 	F=$(other $L) &&
-	! "$CTL" -c n$F.conf status 2>err &&
-	grep "this manager follows; the leader is n$L at https://$(node_addr $L):$API_PORT" err &&
 	grep "election: following n$L" n$F.log &&
-	ctl status >status.out &&
+	"$CTL" -c n$F.conf status >status.out &&
 	grep "^MANAGERS (leader n$L, term [0-9]*)" status.out &&
-	test "$(grep -c " following$" status.out)" = 2 && grep -q "^n$L .* leading$" status.out
+	test "$(grep -c " following$" status.out)" = 2 && grep -q "^n$L .* leading$" status.out &&
+	! "$CTL" -c n$F.conf events --follow 2>err &&
+	grep "this manager follows: a followed stream is not passed on; run it on the leader, at https://$(node_addr $L):$API_PORT" err
 '
 
 test_expect_success 'a volume on the two followers, ready (committed before the kills)' '
