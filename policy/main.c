@@ -436,6 +436,14 @@ static int gate(void *arg, struct pa_request *r)
 	if (!d->elect || pe_leading(d->elect))
 		return 0;
 	l = pe_leader(d->elect);
+	if (!strcmp(l->name, d->conf.node_name)) {
+		/* this manager's term ran out, and its tick has not yet seen it:
+		 * no one to send the caller to yet */
+		pa_reply_header(r, "Retry-After", "1");
+		pa_reply_error(r, 503, "caller", "this manager's term as leader ran out: an "
+			       "election is under way; try again");
+		return 1;
+	}
 	o = json_object_new_object();
 	e = json_object_new_object();
 	json_object_object_add(o, "error", e);
