@@ -283,7 +283,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		if (e->leading && kv.create_revision != e->term) {
 			step_down(e, "another manager's term is in the store");
 		}
-		if (!e->leading && kv.create_revision != e->leader.term) {
+		if (!e->leading && e->lease && kv.lease == e->lease) {
+			/* a key on this candidate's lease that it does not lead by
+			 * (won too late to act on): give it up, or no one would */
+			say(e, "the leader key is on this candidate's lease, which it does not "
+			    "lead by: giving it up");
+			end_lease(e);
+		} else if (!e->leading && kv.create_revision != e->leader.term) {
 			read_leader(&e->leader, &kv);
 			say(e, "following %s (term %lld) at %s", e->leader.name,
 			    (long long)e->leader.term, e->leader.url);
