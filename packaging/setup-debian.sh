@@ -68,9 +68,11 @@ if [ -n "$missing" ]; then
 		$missing >/dev/null || die "apt-get install failed for:$missing"
 fi
 
-# etcd-server is for the etcd client's tests (t/unit/etcd-client.t), which
-# start their own etcd on free ports; the package's own etcd.service, if
-# systemd starts it, listens on 2379 and is left alone.
+# etcd-server is for the etcd store's tests (t/unit/etcd-client.t,
+# store-etcd.t, policy-elect.t, which start their own etcd on free ports;
+# t3780 and the cluster demo's etcd mode, one member per network namespace)
+# and for running several managers; the package's own etcd.service, if
+# systemd starts it, listens on 127.0.0.1:2379 and is left alone.
 
 # The stock tgt service must not hold port 3260 or the default control
 # socket while tests run their own tgtd; the package starts nothing on a
