@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# lunlink-cluster-demo.sh start [sqlite|etcd] | stop | leader: lunlink's main
+# lunlink-cluster-demo.sh start [sqlite|etcd] | stop | leader | revive: lunlink's main
 # job on one machine: a cluster of three storage nodes, each a network
 # namespace with its own address, tgtd (this build's bs_lunlink.so, in a
 # private mount namespace; nothing is installed) and lunlink-policyd agent.
@@ -19,7 +19,9 @@
 # copied to each; no tokens (the leader registers every candidate).  The
 # volume is put on the two nodes that do not lead, so that killing the
 # leading manager shows a takeover while the volume stays served.
-# leader: which manager leads now, and its daemon's pid (etcd).
+# leader (make cluster-demo-leader): which manager leads now, and its
+# daemon's pid (etcd).  revive (make cluster-demo-revive): starts again the
+# node daemons that are not running.
 # stop (make cluster-demo-stop): stops either.
 # Run as root from the source tree, after `make`.
 
@@ -72,46 +74,8 @@ stop_pids() {
 	for pid in $left; do kill -9 "$pid" 2>/dev/null || true; done
 }
 
-stop() {
-	[ -f "$STATE/state" ] || { say "not running"; return 0; }
-	. "$STATE/state"
-	stop_pids $DAEMONS
-	stop_pids ${ETCDS:-}
-	for i in 1 2 3; do tgtd_stop "N$i" 2>/dev/null || true; done
-	cluster_down
-	rm -f "$STATE/state"
-	say "stopped; the images stay in $AREAS"
-}
-
-# show_leader: the leading manager, its daemon and how to reach it
-show_leader() {
-	local l pid
-	[ -f "$STATE/state" ] || die "not running"
-	. "$STATE/state"
-	[ "$STORE" = etcd ] || { say "one manager, on n1 (the SQLite store)"; return 0; }
-	cd "$STATE"
-	l=$(leader) || die "no manager leads now (an election takes a few seconds): try again"
-	eval "pid=\${DAEMON${l}_PID}"
-	say "n$l leads: its lunlink-policyd is pid $pid; $CTL -c $STATE/n$l.conf status"
-}
-
-case "${1:-start}" in
-stop) stop; exit 0 ;;
-leader) show_leader; exit 0 ;;
-start) STORE=${2:-sqlite} ;;
-*) die "usage: $0 start [sqlite|etcd] | stop | leader" ;;
-esac
-case $STORE in
-sqlite) ;;
-etcd)	[ -x "$ETCD" ] || die "no $ETCD: apt-get install etcd-server (packaging/setup-debian.sh does)"
-	command -v curl >/dev/null || die "curl is not installed (packaging/setup-debian.sh installs it)" ;;
-*) die "unknown store '$STORE': start sqlite or start etcd" ;;
-esac
-[ ! -f "$STATE/state" ] || die "already running: stop it first (make cluster-demo-stop)"
-
-rm -rf "$STATE" && mkdir -p "$STATE" "$AREAS"
-cd "$STATE"
-DAEMONS= ETCDS= L= pid= on=
+# save: the state file, which stop, leader and revive read (the store, the
+# namespaces, each process's pid)
 save() {
 	{
 		echo "STORE=$STORE"
@@ -158,6 +122,67 @@ daemon_run() {
 	save
 }
 
+stop() {
+	[ -f "$STATE/state" ] || { say "not running"; return 0; }
+	. "$STATE/state"
+	stop_pids $DAEMONS
+	stop_pids ${ETCDS:-}
+	for i in 1 2 3; do tgtd_stop "N$i" 2>/dev/null || true; done
+	cluster_down
+	rm -f "$STATE/state"
+	say "stopped; the images stay in $AREAS"
+}
+
+# show_leader: the leading manager, its daemon and how to reach it
+show_leader() {
+	local l pid
+	[ -f "$STATE/state" ] || die "not running"
+	. "$STATE/state"
+	[ "$STORE" = etcd ] || { say "one manager, on n1 (the SQLite store)"; return 0; }
+	cd "$STATE"
+	l=$(leader) || die "no manager leads now (an election takes a few seconds): try again"
+	eval "pid=\${DAEMON${l}_PID}"
+	say "n$l leads: its lunlink-policyd is pid $pid; $CTL -c $STATE/n$l.conf status"
+}
+
+# revive: start again each node's daemon that is not running (a leader
+# killed to see a takeover comes back as a follower)
+revive() {
+	local i pid p conf log n=0
+	[ -f "$STATE/state" ] || die "not running"
+	. "$STATE/state"
+	cd "$STATE"
+	for i in 1 2 3; do
+		eval "pid=\${DAEMON${i}_PID:-}"
+		! ours "$pid" || continue
+		DAEMONS=$(for p in $DAEMONS; do [ "$p" = "$pid" ] || printf ' %s' "$p"; done)
+		conf=$STATE/n$i.conf log=$STATE/n$i.log
+		[ "$STORE$i" != sqlite1 ] || conf=$STATE/manager.conf log=$STATE/manager.log
+		daemon_run "$i" "$conf" "$log"
+		say "n$i's lunlink-policyd started again: pid $!"
+		n=$((n + 1))
+	done
+	[ $n -gt 0 ] || say "every node's lunlink-policyd runs"
+}
+
+case "${1:-start}" in
+stop) stop; exit 0 ;;
+leader) show_leader; exit 0 ;;
+revive) revive; exit 0 ;;
+start) STORE=${2:-sqlite} ;;
+*) die "usage: $0 start [sqlite|etcd] | stop | leader | revive" ;;
+esac
+case $STORE in
+sqlite) ;;
+etcd)	[ -x "$ETCD" ] || die "no $ETCD: apt-get install etcd-server (packaging/setup-debian.sh does)"
+	command -v curl >/dev/null || die "curl is not installed (packaging/setup-debian.sh installs it)" ;;
+*) die "unknown store '$STORE': start sqlite or start etcd" ;;
+esac
+[ ! -f "$STATE/state" ] || die "already running: stop it first (make cluster-demo-stop)"
+
+rm -rf "$STATE" && mkdir -p "$STATE" "$AREAS"
+cd "$STATE"
+DAEMONS= ETCDS= L= pid= on=
 # sqlite_managers: the manager in n1's daemon (its node registered with the
 # manager's own certificate, no token), the other nodes joined with tokens
 sqlite_managers() {
@@ -237,13 +262,23 @@ if [ "$STORE" = etcd ]; then
 fi
 ctl volume create demo --way doubled --size "$SIZE" ${on:+--on "$on"} >/dev/null ||
 	die "cannot make the volume"
-ready() { [ "$(ctl --json volume show demo | jq -r .state)" = ready ]; }
+# ready, and its leg in sync: the state says ready as soon as both nodes
+# have their part, before the primary has reported its leg up
+ready() {
+	ctl --json volume show demo | jq -e '.state == "ready" and
+		([.parts[] | select(.role == "leg" and .sync != "up")] | length) == 0' >/dev/null
+}
 wait_for 60 ready || die "the volume is not ready: $(ctl volume show demo)"
 ctl lend demo --to "$CLIENT" >/dev/null || die "cannot lend the volume"
 vol=$(ctl --json volume show demo)
 url=$(echo "$vol" | jq -r .serving.url)
 user=$(echo "$vol" | jq -r .borrower.chap_user)
 secret=$(echo "$vol" | jq -r .borrower.chap_secret)
+serving=$(echo "$vol" | jq -r .serving.node)
+# the serving node's agent applies the lend after lunlinkctl returns; its
+# last step binds the CHAP account to the volume's target
+lent() { tgtadm_on "N${serving#n}" --lld iscsi --mode target --op show | grep -qx "[[:space:]]*$user"; }
+wait_for 15 lent || die "$serving's tgtd did not get the CHAP account $user; see $STATE/*.log"
 
 if [ "$STORE" = etcd ]; then
 	eval "pid=\$DAEMON${L}_PID"
@@ -261,7 +296,8 @@ MSG
 [ "$STORE" = sqlite ] || cat <<MSG
   managers  : status shows MANAGERS (the leader, its term); a follower's lunlinkctl names the leader
   takeover  : kill -9 $pid   (n$L's lunlink-policyd, the leader): another leads within seconds,
-              the volume (on $on) stays served; then: sudo make cluster-demo-leader
+              the volume (on $on) stays served; then: sudo make cluster-demo-leader;
+              sudo make cluster-demo-revive starts n$L's again (it follows)
 MSG
 cat <<MSG
   logs      : $STATE/*.log

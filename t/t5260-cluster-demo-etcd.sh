@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 test_description='README'"'"'s several managers on etcd: make cluster-demo-etcd serves its
 volume, one manager leads, kill -9 of the leader hands over to another within 15 s while the
-volume stays ready and served; make cluster-demo-stop leaves no namespace, etcd or daemon'
+volume stays ready and served; make cluster-demo-revive brings the killed one back as a follower;
+make cluster-demo-stop leaves no namespace, etcd or daemon'
 . "$(dirname "$0")/test-lib.sh"
 
 require_tgtd
@@ -59,7 +60,7 @@ test_expect_success 'status shows the managers: one leading, two following, the 
 test_expect_success 'kill -9 of the leader the demo names: another leads within 15 s, the volume stays ready and served' '
 	pid=$(kill_pid) && eval "test \"\$DAEMON${L}_PID\" = $pid" &&
 	t0=$(date +%s%N) && kill -9 "$pid" &&
-	wait_for 15 leads_other &&
+	wait_for 15 leads_other && NEW=$(leader) &&
 	say "n$(leader) leads $(( ($(date +%s%N) - t0) / 1000000 )) ms after n$L was killed" &&
 	{ vol_ready || { say "not ready: $(ctl volume show demo 2>&1)"; false; }; } &&
 	# its reservation state is renewed by the new leader: until then (about
@@ -67,6 +68,19 @@ test_expect_success 'kill -9 of the leader the demo names: another leads within 
 	wait_for 10 eval "\$(try_cmd) >inq" && grep -q "Peripheral Device Type:DIRECT_ACCESS" inq &&
 	say "served $(( ($(date +%s%N) - t0) / 1000000 )) ms after the kill" &&
 	capacity >cap && test_cmp expect cap
+'
+
+leaders() { n=0; for i in 1 2 3; do "$CTL" -c "$LUNLINK_DEMO_DIR/n$i.conf" status >/dev/null 2>&1 && n=$((n + 1)); done; echo $n; }
+node_online() { [ "$(ctl --json node list | jq -r ".nodes[] | select(.name == \"$1\") | .state")" = online ]; }
+
+test_expect_success 'make cluster-demo-revive: the killed manager starts again and follows the new leader' '
+	sh "$DEMO" revive >revive.out && cat revive.out &&
+	grep -q "^lunlink-cluster-demo: n$L.s lunlink-policyd started again: pid [0-9]" revive.out &&
+	test "$(grep -c "started again" revive.out)" = 1 &&
+	. "$LUNLINK_DEMO_DIR/state" && ! echo " $DAEMONS " | grep -q " $pid " &&
+	wait_for 20 grep -q "election: following n$NEW" "$LUNLINK_DEMO_DIR/n$L.log" &&
+	test "$(leaders)" = 1 && test "$(leader)" = $NEW &&
+	wait_for 30 node_online n$L
 '
 
 test_expect_success 'make cluster-demo-stop: no namespace, etcd member, tgtd or daemon of the demo left' '
