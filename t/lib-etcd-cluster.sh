@@ -21,6 +21,10 @@
 #
 # TTL (election_ttl), OFFLINE_AFTER and BOUND (s a takeover may take) may
 # be set before sourcing.
+#
+# policy/lunlink-cluster-demo.sh's etcd mode sources it too, for
+# etcd_start, etcd_healthy, urls, leader and ctl (TRASH its state folder,
+# which is also its working folder; test_atexit a no-op there).
 
 ETCD=/usr/bin/etcd
 : "${TTL:=3}" "${OFFLINE_AFTER:=10}" "${BOUND:=15}"
