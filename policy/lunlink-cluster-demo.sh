@@ -183,6 +183,7 @@ esac
 rm -rf "$STATE" && mkdir -p "$STATE" "$AREAS"
 cd "$STATE"
 DAEMONS= ETCDS= L= pid= on=
+
 # sqlite_managers: the manager in n1's daemon (its node registered with the
 # manager's own certificate, no token), the other nodes joined with tokens
 sqlite_managers() {
