@@ -52,8 +52,8 @@ TRASH=$STATE TEST_NAME=cluster-demo N=3
 test_atexit() { :; }	# the demo stays up until `stop`
 . "$SRC_DIR/t/lib-tgtd.sh"
 . "$SRC_DIR/t/lib-cluster.sh"
-# etcd_start, etcd_healthy, leader (the node whose manager answers its
-# socket), urls (every manager's)
+# etcd_start, etcd_healthy, leader (the node whose manager says on its
+# socket that it leads), urls (every manager's)
 . "$SRC_DIR/t/lib-etcd-cluster.sh"
 
 # ours PID: PID is one of this demo's processes still (its command line
@@ -295,7 +295,7 @@ cat <<MSG
   cluster   : $CTL -c $CONF status | node list | events --follow
 MSG
 [ "$STORE" = sqlite ] || cat <<MSG
-  managers  : status shows MANAGERS (the leader, its term); a follower's lunlinkctl names the leader
+  managers  : status shows MANAGERS (the leader, its term), on any node's conf (a follower passes it on)
   takeover  : kill -9 $pid   (n$L's lunlink-policyd, the leader): another leads within seconds,
               the volume (on $on) stays served; then: sudo make cluster-demo-leader;
               sudo make cluster-demo-revive starts n$L's again (it follows)

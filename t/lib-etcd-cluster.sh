@@ -11,7 +11,7 @@
 #   etcd_start I, etcd_kill I, etcd_healthy I, etcd_keys I (count, revision)
 #   node_conf I          n<I>.conf: manager and agent, store etcd://ADDR:2379
 #   daemon_start I, daemon_kill I   (kill -9; started once at a time)
-#   leader               the node whose manager answers its local socket
+#   leads I, leader      node I's manager leads; the node whose manager leads
 #   ctl ARGS             lunlinkctl through the leader's socket
 #   leaders              how many answer as the leader now
 #   new_leader OLD T0    wait for another leader; its time since T0 in
@@ -117,12 +117,17 @@ daemon_start() {
 }
 daemon_kill() { agent_kill "$1"; rm -f "$TRASH/n$1/policyd.sock"; }
 
-# leader: the node whose manager answers its local socket (a follower's says
-# where the leader is, with 503)
+# leads I: node I's manager says, on its local socket, that it leads (a
+# follower passes its socket's requests on to the leader, so that its
+# answer names another; a manager past its term answers 503)
+leads() {
+	[ "$("$CTL" -c "n$1.conf" --json status 2>/dev/null | jq -r '.managers.leader // empty')" = "n$1" ]
+}
+# leader: the node whose manager leads
 leader() {
 	local i=1
 	while [ "$i" -le "$N" ]; do
-		"$CTL" -c "n$i.conf" status >/dev/null 2>&1 && { echo "$i"; return 0; }
+		leads "$i" && { echo "$i"; return 0; }
 		i=$((i + 1))
 	done
 	return 1
@@ -133,11 +138,11 @@ ctl() {
 	l=$(leader) || { echo "no manager leads" >&2; return 1; }
 	"$CTL" -c "n$l.conf" "$@"
 }
-# leaders: how many managers answer as the leader now
+# leaders: how many managers say they lead now
 leaders() {
 	local i=1 n=0
 	while [ "$i" -le "$N" ]; do
-		"$CTL" -c "n$i.conf" status >/dev/null 2>&1 && n=$((n + 1))
+		leads "$i" && n=$((n + 1))
 		i=$((i + 1))
 	done
 	echo $n

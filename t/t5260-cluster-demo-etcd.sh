@@ -27,13 +27,18 @@ test_atexit 'sh "$DEMO" stop >/dev/null 2>&1'
 # printed: what to try, the leader's pid to kill
 try_cmd() { sed -n 's/^ *try *: //p' start.out; }
 kill_pid() { sed -n 's/^ *takeover *: kill -9 \([0-9]*\) .*/\1/p' start.out; }
-# leader: the node whose manager answers lunlinkctl status on its socket
+# leads I: node I's manager says on its own socket that it leads (a
+# follower passes its socket's requests on to the leader); leader: which
+leads() {
+	[ "$("$CTL" -c "$LUNLINK_DEMO_DIR/n$1.conf" --json status 2>/dev/null |
+		jq -r '.managers.leader // empty')" = "n$1" ]
+}
 leader() {
-	for i in 1 2 3; do
-		"$CTL" -c "$LUNLINK_DEMO_DIR/n$i.conf" status >/dev/null 2>&1 && { echo $i; return 0; }
-	done
+	for i in 1 2 3; do leads $i && { echo $i; return 0; }; done
 	return 1
 }
+leaders() { n=0; for i in 1 2 3; do ! leads $i || n=$((n + 1)); done; echo $n; }
+node_online() { [ "$(ctl --json node list | jq -r ".nodes[] | select(.name == \"$1\") | .state")" = online ]; }
 leads_other() { l=$(leader) && [ "$l" != "$L" ]; }
 ctl() { "$CTL" -c "$LUNLINK_DEMO_DIR/n$(leader).conf" "$@"; }
 vol_ready() { [ "$(ctl --json volume show demo | jq -r .state)" = ready ]; }
@@ -49,12 +54,14 @@ test_expect_success 'make cluster-demo-etcd: three members, three managers, the 
 	capacity >cap && echo "131072 512" >expect && test_cmp expect cap
 '
 
-test_expect_success 'status shows the managers: one leading, two following, the term' '
+test_expect_success 'status shows the managers: one leading, two following, the term; a follower passes it on' '
 	L=$(leader) && say "n$L leads" &&
 	ctl status >status && cat status &&
 	grep -q "^MANAGERS (leader n$L, term [1-9][0-9]*)" status &&
 	test "$(grep -c " leading$" status)" = 1 && test "$(grep -c " following$" status)" = 2 &&
-	sh "$DEMO" leader >leader.out && grep -q "n$L leads" leader.out
+	sh "$DEMO" leader >leader.out && grep -q "n$L leads" leader.out &&
+	F=$((L % 3 + 1)) && "$CTL" -c "$LUNLINK_DEMO_DIR/n$F.conf" status >fstatus &&
+	grep -q "^MANAGERS (leader n$L, term" fstatus && test "$(leaders)" = 1
 '
 
 test_expect_success 'kill -9 of the leader the demo names: another leads within 15 s, the volume stays ready and served' '
@@ -69,9 +76,6 @@ test_expect_success 'kill -9 of the leader the demo names: another leads within 
 	say "served $(( ($(date +%s%N) - t0) / 1000000 )) ms after the kill" &&
 	capacity >cap && test_cmp expect cap
 '
-
-leaders() { n=0; for i in 1 2 3; do "$CTL" -c "$LUNLINK_DEMO_DIR/n$i.conf" status >/dev/null 2>&1 && n=$((n + 1)); done; echo $n; }
-node_online() { [ "$(ctl --json node list | jq -r ".nodes[] | select(.name == \"$1\") | .state")" = online ]; }
 
 test_expect_success 'make cluster-demo-revive: the killed manager starts again and follows the new leader' '
 	sh "$DEMO" revive >revive.out && cat revive.out &&
