@@ -153,7 +153,7 @@ test_expect_success 'the leader cut off from the others stops leading before ano
 	up=$(mono_of n$NEW.log "this manager leads") &&
 	say "n$L stopped leading at clock $down ms, n$NEW led at $up ms" &&
 	test -n "$down" && test -n "$up" && test "$down" -lt "$up" &&
-	! "$CTL" -c n$L.conf status >/dev/null 2>&1 &&
+	! leads $L &&
 	ctl volume create v4 --way single --size 16M --on n$NEW &&
 	wait_for 60 eval "test \"\$(vol_of v4 .state)\" = ready"
 '
