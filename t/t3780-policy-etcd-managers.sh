@@ -33,6 +33,13 @@ etcd_prereqs
 other() { local k=1; while [ "$k" = "$1" ] || [ "$k" = "${2:-0}" ]; do k=$((k + 1)); done; echo $k; }
 # vol_of NAME JQ: a field of volume NAME
 vol_of() { ctl --json volume show "$1" | jq -r "$2"; }
+# all_ready V...: every volume named is ready (saying which is not)
+all_ready() {
+	local v
+	for v; do
+		test "$(vol_of $v .state)" = ready || { echo "volume $v: $(vol_of $v .state)"; return 1; }
+	done
+}
 as_port() {
 	local q=$1
 	shift
@@ -164,7 +171,7 @@ test_expect_success 'healed: the old leader follows the new term; one history in
 	test "$(leaders)" = 1 &&
 	wait_for 30 eval "test \"\$(etcd_keys 1)\" = \"\$(etcd_keys 2)\" && test \"\$(etcd_keys 2)\" = \"\$(etcd_keys 3)\"" &&
 	say "every member: $(etcd_keys 1) (keys, revision)" &&
-	for v in v0 v2 v3 v4 v5; do test "$(vol_of $v .state)" = ready || return 1; done &&
+	wait_for 60 all_ready v0 v2 v3 v4 v5 &&
 	wait_for 30 node_is n$L online
 '
 

@@ -101,6 +101,11 @@ require_tgtd() {
 }
 
 # ---- running steps ------------------------------------------------------
+# A step's body, in a function of its own: a `return 1` in it (a loop's
+# `|| return 1`) ends the body as a failure, not test_expect_success
+# before it says "not ok".
+test_eval_() { eval "$1"; }
+
 # test_expect_success [PREREQ] 'name' 'body'
 test_expect_success() {
 	local prereq=
@@ -111,7 +116,7 @@ test_expect_success() {
 		return 0
 	fi
 	say "step: $1" >&3
-	if { eval "$2"; } >&3 2>&4; then
+	if test_eval_ "$2" >&3 2>&4; then
 		printf 'ok %d - %s\n' "$test_count" "$1"
 	else
 		test_failed=$((test_failed + 1))
