@@ -9,13 +9,20 @@
 #include "lunlink/config_file.h"
 #include "lunlink/errmsg.h"
 #include "log.h"
+/* policy/urls.h (the build adds policy/ after initiator/ for this file):
+ * the list of managers cut as the node agent and lunlinkctl cut theirs */
+#include "urls.h"
 
 #include <errno.h>
 #include <libconfig.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+_Static_assert(RD_MGR_URL_MAX >= PU_URLS_MAX * (PU_URL_MAX + 2),
+	       "manager.url holds a whole list of managers");
 
 void rd_config_defaults(struct rd_config *c)
 {
@@ -110,6 +117,68 @@ static const struct msetting msettings[] = {
 	{ "map_queue_timeout", M_UINT, MOFF(map_queue_timeout), 10, 86400 },
 };
 
+int rd_mgr_url_host(const char *url, char *host, size_t hostlen, char *err, size_t errlen)
+{
+	const char *h = url + 8, *end;
+	size_t n;
+
+	if (strncmp(url, "https://", 8))
+		return ll_fail(err, errlen, "\"%s\": the manager's API is \"https://HOST:PORT\"",
+			       url);
+	n = strcspn(h, "/");
+	if (h[0] == '[') {
+		end = memchr(h, ']', n);
+		end = end ? end + 1 : NULL;
+	} else {
+		end = memchr(h, ':', n);
+		end = end ? end : h + n;
+	}
+	if (!end || end == h || (end < h + n && *end != ':'))
+		return ll_fail(err, errlen, "\"%s\": no host in it (\"https://HOST:PORT\")", url);
+	if ((size_t)(end - h) >= hostlen)
+		return ll_fail(err, errlen, "\"%s\": the host is too long", url);
+	memcpy(host, h, (size_t)(end - h));
+	host[end - h] = '\0';
+	return 0;
+}
+
+/* manager.url: one manager, or a list (urls.h), each "https://HOST:PORT";
+ * the one at fault is named by its place in a list. */
+static int check_urls(const char *path, const char *s, char *err, size_t errlen)
+{
+	struct pu_list *l = malloc(sizeof(*l));
+	char why[PU_URL_MAX + 128], host[PU_URL_MAX + 1];
+	int rc = -1;
+
+	if (!l)
+		return ll_fail(err, errlen, "out of memory");
+	if (pu_split(s, l, why, sizeof(why))) {
+		ll_fail(err, errlen, "%s: manager.url: %s (a list takes at most %d "
+			"\"https://HOST:PORT\", apart by commas or blanks)", path, why, PU_URLS_MAX);
+		goto out;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		if (rd_mgr_url_host(l->url[i], host, sizeof(host), why, sizeof(why))) {
+			if (l->n == 1)
+				ll_fail(err, errlen, "%s: manager.url = %s", path, why);
+			else
+				ll_fail(err, errlen, "%s: manager.url: manager %zu of %zu, %s", path,
+					i + 1, l->n, why);
+			goto out;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(l->url[i], l->url[j])) {
+				ll_fail(err, errlen, "%s: manager.url: %s is given twice", path,
+					l->url[i]);
+				goto out;
+			}
+	}
+	rc = 0;
+out:
+	free(l);
+	return rc;
+}
+
 static int apply_manager(struct rd_mgr_config *m, const char *path, config_setting_t *grp,
 			 char *err, size_t errlen)
 {
@@ -153,10 +222,7 @@ static int apply_manager(struct rd_mgr_config *m, const char *path, config_setti
 				       path, line, name, v, d->min, d->max);
 		*(unsigned int *)(void *)field = (unsigned int)v;
 	}
-	if (m->url[0] && strncmp(m->url, "https://", 8))
-		return ll_fail(err, errlen, "%s: manager.url = \"%s\": the manager's API is "
-			       "\"https://HOST:PORT\"", path, m->url);
-	return 0;
+	return m->url[0] ? check_urls(path, m->url, err, errlen) : 0;
 }
 
 static int apply(struct rd_config *c, const char *path, config_setting_t *st,

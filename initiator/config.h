@@ -16,12 +16,17 @@
 
 enum rd_log_choice { RD_LOGTO_AUTO, RD_LOGTO_STDERR, RD_LOGTO_SYSLOG };
 
-#define RD_MGR_URL_MAX	512
+/* manager.url: up to 8 managers' URLs (policy/urls.h's PU_URLS_MAX) of
+ * up to 511 bytes (PU_URL_MAX) with their separators; config.c checks
+ * the bound against urls.h's */
+#define RD_MGR_URL_MAX	4112
 
 /* The `manager` group: the optional connection to the policy manager
  * (doc/link.md, manager.h).  No url: no connection, the daemon as before. */
 struct rd_mgr_config {
-	char url[RD_MGR_URL_MAX];	/* "https://HOST:PORT", the API */
+	char url[RD_MGR_URL_MAX];	/* "https://HOST:PORT", the API, or several
+					 * managers' (one leads, the others send
+					 * the host to it: doc/policy.md) */
 	unsigned int join_port;		/* the manager's join port (7701) */
 	char ca[PATH_MAX];		/* the cluster CA's certificate */
 	char cert[PATH_MAX];		/* this host's, made by --join */
@@ -64,5 +69,12 @@ void rd_config_defaults(struct rd_config *c);
  * default file may be absent).  0, or -1 with the reason in err. */
 int rd_config_load(struct rd_config *c, const char *path, bool must_exist,
 		   char *err, size_t errlen);
+
+/*
+ * The host of one manager's URL "https://HOST[:PORT][/...]" into host
+ * ("10.0.0.1", "[fd00::1]": brackets kept), for the join port's URL.
+ * 0, or -1 with err naming the URL.
+ */
+int rd_mgr_url_host(const char *url, char *host, size_t hostlen, char *err, size_t errlen);
 
 #endif

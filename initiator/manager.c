@@ -25,6 +25,7 @@
 #include "log.h"
 #include "lunlink/errmsg.h"
 #include "mgr_json.h"
+#include "urls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -489,24 +490,40 @@ void rd_mgr_run(const struct rd_config *cfg, const struct rd_env *env, const cha
 
 /* ---- joining ------------------------------------------------------------------------------- */
 
-/* "https://HOST:PORT/..." -> "https://HOST:join_port" */
-static int join_url(const struct rd_config *cfg, char *out, size_t outlen, char *err,
-		    size_t errlen)
+/*
+ * The join listeners' URLs, from manager.url's: each manager's host with
+ * join_port, in the same order ("https://10.0.0.1:7701, https://10.0.0.2:7701"):
+ * the client tries them in turn, and a manager that follows sends the
+ * join on to the leader's join port (as the node agent's join does).
+ */
+static int join_urls(const struct rd_config *cfg, char *out, size_t outlen, char *err,
+		     size_t errlen)
 {
-	char host[RD_MGR_URL_MAX];
-	char *end;
+	struct pu_list *l = malloc(sizeof(*l));
+	char host[PU_URL_MAX + 1];
+	size_t used = 0, n;
+	int rc = -1;
 
-	snprintf(host, sizeof(host), "%s", cfg->mgr.url + 8);
-	host[strcspn(host, "/")] = '\0';
-	if (host[0] == '[')
-		end = strchr(host, ']') ? strchr(host, ']') + 1 : NULL;
-	else
-		end = strrchr(host, ':') ? strrchr(host, ':') : host + strlen(host);
-	if (!end || end == host || (*end && *end != ':'))
-		return ll_fail(err, errlen, "manager.url = \"%s\": no host in it", cfg->mgr.url);
-	*end = '\0';
-	snprintf(out, outlen, "https://%s:%u", host, cfg->mgr.join_port);
-	return 0;
+	if (!l)
+		return ll_fail(err, errlen, "out of memory");
+	if (pu_split(cfg->mgr.url, l, err, errlen))
+		goto out;
+	out[0] = '\0';
+	for (size_t i = 0; i < l->n; i++) {
+		if (rd_mgr_url_host(l->url[i], host, sizeof(host), err, errlen))
+			goto out;
+		n = (size_t)snprintf(out + used, outlen - used, "%shttps://%s:%u", i ? ", " : "",
+				     host, cfg->mgr.join_port);
+		if (n >= outlen - used) {
+			ll_fail(err, errlen, "the join URLs are too long");
+			goto out;
+		}
+		used += n;
+	}
+	rc = 0;
+out:
+	free(l);
+	return rc;
 }
 
 static int mkdir_of(const char *file, char *err, size_t errlen)
@@ -537,7 +554,7 @@ static int mkdir_of(const char *file, char *err, size_t errlen)
 
 int rd_mgr_join(const struct rd_config *cfg, const char *token, char *err, size_t errlen)
 {
-	char url[RD_MGR_URL_MAX + 16], name[256];
+	char url[RD_MGR_URL_MAX + PU_URLS_MAX * 8], name[256];
 
 	if (!cfg->mgr.url[0])
 		return ll_fail(err, errlen, "--join needs the manager's address: manager = { url = "
@@ -548,7 +565,7 @@ int rd_mgr_join(const struct rd_config *cfg, const char *token, char *err, size_
 	if (access(cfg->mgr.ca, R_OK))
 		return ll_fail(err, errlen, "no cluster CA certificate at %s: copy the manager's "
 			       "STATE_DIR/ca/ca.crt there first (%s)", cfg->mgr.ca, strerror(errno));
-	if (join_url(cfg, url, sizeof(url), err, errlen) || mkdir_of(cfg->mgr.key, err, errlen) ||
+	if (join_urls(cfg, url, sizeof(url), err, errlen) || mkdir_of(cfg->mgr.key, err, errlen) ||
 	    mkdir_of(cfg->mgr.cert, err, errlen))
 		return -1;
 	rd_mgr_host_name(cfg, name, sizeof(name));

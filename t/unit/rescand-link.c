@@ -707,6 +707,43 @@ static void test_config(void)
 	put("manager = { url = \"http://h:7700\"; };\n", "rescand.conf");
 	ok(rd_config_load(&c, p, true, err, sizeof(err)), "a manager url without TLS is refused");
 	like(err, "the manager's API is \"https://HOST:PORT\"", "  saying what it must be");
+	put("manager = { url = \"https://10.0.0.1:7700, https://10.0.0.2:7700\n"
+	    "  https://[fd00::3]:7700/\"; };\n", "rescand.conf");
+	ok(!rd_config_load(&c, p, true, err, sizeof(err)) &&
+	   !strcmp(c.mgr.url, "https://10.0.0.1:7700, https://10.0.0.2:7700\n  https://[fd00::3]:7700/"),
+	   "several managers, apart by commas and blanks, are read as one list");
+	put("manager = { url = \"https://a:7700, http://b:7700, https://c:7700\"; };\n",
+	    "rescand.conf");
+	ok(rd_config_load(&c, p, true, err, sizeof(err)), "a list with a manager without TLS is refused");
+	like(err, "manager.url: manager 2 of 3, \"http://b:7700\": the manager's API is "
+	     "\"https://HOST:PORT\"", "  naming it by its place");
+	put("manager = { url = \"https://a:7700 https://:7700\"; };\n", "rescand.conf");
+	ok(rd_config_load(&c, p, true, err, sizeof(err)), "a manager without a host is refused");
+	like(err, "manager 2 of 2, \"https://:7700\": no host in it", "  saying so");
+	put("manager = { url = \"https://a:7700, https://a:7700\"; };\n", "rescand.conf");
+	ok(rd_config_load(&c, p, true, err, sizeof(err)), "a manager given twice is refused");
+	like(err, "manager.url: https://a:7700 is given twice", "  naming it");
+	put("manager = { url = \"https://a:1 https://b:1 https://c:1 https://d:1 https://e:1 "
+	    "https://f:1 https://g:1 https://h:1 https://i:1\"; };\n", "rescand.conf");
+	ok(rd_config_load(&c, p, true, err, sizeof(err)), "nine managers are refused");
+	like(err, "more than 8 addresses in the list", "  saying how many a list takes");
+	put("manager = { url = \" , \"; };\n", "rescand.conf");
+	ok(rd_config_load(&c, p, true, err, sizeof(err)), "a url of separators alone is refused");
+	like(err, "manager.url: no address given", "  saying so");
+	{
+		char host[64];
+
+		ok(!rd_mgr_url_host("https://10.0.0.2:7700/", host, sizeof(host), err, sizeof(err)) &&
+		   !strcmp(host, "10.0.0.2"), "the join port's host: an address");
+		ok(!rd_mgr_url_host("https://[fd00::3]:7700", host, sizeof(host), err, sizeof(err)) &&
+		   !strcmp(host, "[fd00::3]"), "  an IPv6 address, in its brackets");
+		ok(!rd_mgr_url_host("https://m1", host, sizeof(host), err, sizeof(err)) &&
+		   !strcmp(host, "m1"), "  a name without a port");
+		ok(rd_mgr_url_host("https://[fd00::3", host, sizeof(host), err, sizeof(err)),
+		   "  an unclosed bracket is refused");
+		ok(rd_mgr_url_host("https://m12:7700", host, 3, err, sizeof(err)),
+		   "  a host longer than the room is refused");
+	}
 	put("manager = { heartbeat_interval = 0; };\n", "rescand.conf");
 	ok(rd_config_load(&c, p, true, err, sizeof(err)), "heartbeat_interval 0 is refused");
 	like(err, "manager.heartbeat_interval = 0 is out of range (1 to 60)", "  with the range");
