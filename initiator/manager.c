@@ -97,6 +97,12 @@ void rd_mgr_host_name(const struct rd_config *cfg, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", h);
 }
 
+/* "the manager", or "the managers" before a list of them */
+static const char *managers(const struct rd_config *cfg)
+{
+	return cfg->mgr.url[strcspn(cfg->mgr.url, ", \t\n")] ? "the managers" : "the manager";
+}
+
 /* A line said once while it stays the same (a manager that is down is one
  * line, not one per heartbeat); "" when things work again. */
 static void say_once(char *last, size_t len, int prio, const char *now)
@@ -151,8 +157,8 @@ static void *reporter(void *arg)
 
 		pthread_mutex_lock(&m->mu);
 		if (!rc && !m->registered) {
-			rd_info("registered with the manager %s as host %s (%s)", m->cfg->mgr.url,
-				m->id.hostname, m->id.initiator);
+			rd_info("registered with %s %s as host %s (%s)", managers(m->cfg),
+				m->cfg->mgr.url, m->id.hostname, m->id.initiator);
 			m->registered = true;
 			pthread_cond_broadcast(&m->work_cv);
 		}
@@ -479,7 +485,7 @@ void rd_mgr_run(const struct rd_config *cfg, const struct rd_env *env, const cha
 		       "or memory limits of lunlink-rescand's service)", strerror(rc));
 		_exit(1);
 	}
-	rd_info("connecting to the manager %s as host %s (%s)", cfg->mgr.url, m.id.hostname,
+	rd_info("connecting to %s %s as host %s (%s)", managers(cfg), cfg->mgr.url, m.id.hostname,
 		m.id.initiator);
 	while (sigwait(&stop, &sig))
 		;
