@@ -11,14 +11,17 @@ test_description='lunlinkctl link while the leading manager is killed -9 (issue 
 # lunlink-rescand has the three managers' URLs in manager.url and joins
 # through that list.  A volume served by a follower's node is linked to
 # the guest with `lunlinkctl link` in the background through the
-# leader's socket, and the leader is killed -9 some time later, then
-# started again (it comes back a follower).  One round for each delay of
-# KILL_DELAYS: a link took 0.5 to 1 s here (the commit within 50 ms, the
-# node's presentation and the host told some 200 ms, the guest's login
-# and scan the rest), so the kills land before the commit, while the
-# node presents the LUN, and while the guest logs in and scans, though no
-# run is sure to hit each (each round says where its kill landed: the
-# link's steps after it are marked +).  Whatever it cut,
+# leader's socket, and the leader is killed -9 at a point of the link,
+# then started again (it comes back a follower).  Three rounds, one per
+# point (a link takes 0.5 to 1 s here: the commit within 50 ms, the
+# node's presentation and the host told within some 200 ms, the guest's
+# login and scan the rest): at once (the request may not have come in),
+# as soon as the record is there (requested: the node has yet to present
+# the LUN), and as soon as the host was told (the guest logs in and scans
+# while the managers change).  The record is watched every 10 ms on the
+# leader's socket; a kill that comes later than its point says so (each
+# round prints the link's steps, those after the kill marked +).
+# Whatever it cut,
 # the new leader must carry the link to one of two ends, said in a TAP
 # comment: linked (the guest has a disk with the volume's WWID and size,
 # the record says linked with that device) or undone (no record, or one
@@ -50,8 +53,8 @@ PATCHED="$SRC_DIR/build/tgt/usr/tgtd"
 guest_prepare || skip_all "$GUEST_SKIP"
 guest_watchdog 900
 
-# s after `lunlinkctl link` starts that each round kills the leader
-: "${KILL_DELAYS:=0 0.05 0.25 0.5}"
+# the points of a link where a round kills the leader (above)
+: "${KILL_POINTS:=start requested told}"
 # s the new leader has to carry a link to its end, from the takeover: the
 # host's heartbeat (1 s) and poll, a login and a scan under emulation
 SETTLE=60
@@ -101,6 +104,27 @@ steps_around() {
 			map(.key + (if .value >= $k then "+" else "" end)) | join(" ")'
 }
 
+# at_point POINT VOL: the link of VOL is at POINT or past it, as the
+# leader's socket shows the record
+at_point() {
+	curl -s -m 1 --unix-socket "$TRASH/n$L/policyd.sock" "http://lunlink/v1/links/$2" >rec.json ||
+		return 1
+	case "$1" in
+	requested) jq -e .state rec.json ;;
+	told) jq -e '.steps.host_told or .state == "linked" or .state == "failed"' rec.json ;;
+	esac >/dev/null
+}
+# wait_point POINT VOL: until the link is at POINT (10 s at most, polled
+# every 10 ms: the points are some 100 ms apart)
+wait_point() {
+	local end=$(( $(now_ms) + 10000 ))
+	[ "$1" = start ] && return 0
+	while ! at_point "$1" "$2"; do
+		[ "$(now_ms)" -lt $end ] || { tap_note "the link of $2 never got to '$1'"; return 1; }
+		sleep 0.01
+	done
+}
+
 # check_linked VOL: the link is done: the record's device has the volume's
 # WWID, the guest's disk of that name too, with the volume's size
 check_linked() {
@@ -123,20 +147,20 @@ check_undone() {
 	LINK=$(link_of "$1") && check_linked "$1"
 }
 
-# round NAME DELAY: a volume on a follower's node linked to the guest, the
-# leader killed DELAY s after `lunlinkctl link` started, then started again
+# round N POINT: a volume on a follower's node linked to the guest, the
+# leader killed when the link is at POINT, then started again
 round() {
-	local name="round $1" delay=$2 vol=v$1 rc
+	local name="round $1 ($2)" point=$2 vol=v$1 rc
 	L=$(leader) && A=$(other $L) &&
 	ctl volume create $vol --way single --size 32M --on n$A &&
 	wait_for 60 eval "test \"\$(vol_of $vol .state)\" = ready" &&
 	wwid=$(vol_of $vol .identity.wwid) &&
 	{ "$CTL" -c n$L.conf --json link $vol --to $HOST --timeout 60 >$vol.out 2>$vol.err & ctl_pid=$!; } &&
-	sleep "$delay" && t0=$(now_ms) && daemon_kill $L &&
+	t1=$(now_ms) && wait_point $point $vol && t0=$(now_ms) && daemon_kill $L &&
 	new_leader $L $t0 &&
 	daemon_start $L || return 1
 	wait "$ctl_pid"; rc=$?
-	tap_note "$name: the leader n$L killed $delay s into the link, n$NEW leads after $took ms;" \
+	tap_note "$name: the leader n$L killed $((t0 - t1)) ms into the link, n$NEW leads after $took ms;" \
 		"lunlinkctl link (through n$L's socket) exited $rc: $(tail -n 1 $vol.err)"
 	wait_for $SETTLE link_settled $vol || {
 		tap_note "$name: the link of $vol is not at an end $SETTLE s after the takeover: $LINK;" \
@@ -148,7 +172,7 @@ round() {
 		tap_note "$name: the link's steps, + after the kill: $steps" &&
 		case "$steps" in
 		*+*) ;;
-		*) tap_note "$name: the link was done before the kill: nothing was in flight (a shorter delay would cut it)" ;;
+		*) tap_note "$name: the link was done before the kill: nothing was in flight (the kill came too late for its point)" ;;
 		esac
 	fi
 	case "$(state_of)" in
@@ -204,11 +228,11 @@ test_expect_success 'lunlink-rescand joins through the list (a follower first se
 
 ROUNDS=
 r=0
-for delay in $KILL_DELAYS; do
+for point in $KILL_POINTS; do
 	r=$((r + 1))
 	ROUNDS="$ROUNDS $r"
-	test_expect_success "round $r: the leader killed $delay s into a link; another leads, the link ends linked or undone" "
-		round $r $delay
+	test_expect_success "round $r: the leader killed at '$point' of a link; another leads, the link ends linked or undone" "
+		round $r $point
 	"
 done
 
