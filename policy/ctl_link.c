@@ -9,6 +9,14 @@
  * The record is read every POLL_MS on the connection of one client: the
  * manager answers from its store, so a read costs it little, and the
  * wait ends at most POLL_MS after the host's report.
+ *
+ * With several managers (doc/policy.md) the one read may die, or lose
+ * its lead, while the link goes on: the record is in the store, and the
+ * next leader carries it on (doc/link.md, "When the manager changes").
+ * So a read that no manager answers (no connection, 502 from a follower
+ * that cannot reach the leader, 503 during an election) is tried again
+ * every AWAY_POLL_MS until the deadline, said once; the socket of a
+ * manager started again reaches the new leader through it.
  */
 #include "ctl.h"
 #include "client.h"
@@ -19,6 +27,7 @@
 #include <time.h>
 
 #define POLL_MS		25
+#define AWAY_POLL_MS	250	/* while no manager answers */
 #define WAIT_MARGIN_S	5	/* past the host's own timeout: its failure report */
 
 static int64_t now_ms(void)
@@ -118,6 +127,8 @@ struct waiter {
 	int64_t t0;		/* the link's "requested" step, or our start */
 	int64_t rev;		/* the revision of our request */
 	char host[80];
+	bool away;		/* the last read found no manager (said once) */
+	char away_err[512];
 };
 
 /* Print the steps not printed yet, in order (--verbose). */
@@ -142,8 +153,8 @@ static void show_steps(struct waiter *w, json_object *link)
 	fflush(stdout);
 }
 
-/* The link's record, NULL if there is none (*gone) or on an error
- * (printed, *failed). */
+/* The link's record, NULL if there is none (*gone), if no manager answers
+ * now (w->away), or on an error (printed, *failed). */
 static json_object *read_link(struct waiter *w, bool *gone, bool *failed)
 {
 	char path[160], err[512];
@@ -152,12 +163,22 @@ static json_object *read_link(struct waiter *w, bool *gone, bool *failed)
 
 	*gone = *failed = false;
 	snprintf(path, sizeof(path), "/v1/links/%s", w->volume);
-	if (!pa_client_call(w->cl, "GET", path, NULL, &reply, &status, err, sizeof(err)))
+	if (!pa_client_call(w->cl, "GET", path, NULL, &reply, &status, err, sizeof(err))) {
+		if (w->away)
+			fprintf(stderr, "lunlinkctl: a manager answers again\n");
+		w->away = false;
 		return reply;
+	}
 	json_object_put(reply);
 	if (status == 404)
 		*gone = true;
-	else {
+	else if (status == 0 || status == 502 || status == 503) {
+		if (!w->away)
+			fprintf(stderr, "lunlinkctl: reading the link of %s: %s; waiting for a manager "
+				"to answer (the link goes on in the store)\n", w->volume, err);
+		w->away = true;
+		snprintf(w->away_err, sizeof(w->away_err), "%s", err);
+	} else {
 		ctl_fail(w->c, "reading the link of %s: %s", w->volume, err);
 		*failed = true;
 	}
@@ -240,6 +261,16 @@ static int ask_and_wait(struct waiter *w, const char *action, json_object *body,
 		l = read_link(w, &gone, &failed);
 		if (failed)
 			break;
+		if (w->away) {
+			rc = CTL_FAIL;
+			if (now_ms() >= deadline) {
+				ctl_fail(w->c, "reading the link of %s: no manager answered within %d s: "
+					 "%s", w->volume, timeout, w->away_err);
+				break;
+			}
+			sleep_ms(AWAY_POLL_MS);
+			continue;
+		}
 		if (l)
 			show_steps(w, l);
 		if ((rc = decide(w, l)) >= 0)
