@@ -12,7 +12,9 @@ test_description='lunlinkctl link while the leading manager is killed -9 (issue 
 # through that list.  A volume served by a follower's node is linked to
 # the guest with `lunlinkctl link` in the background through the
 # leader's socket, and the leader is killed -9 at a point of the link,
-# then started again (it comes back a follower).  Three rounds, one per
+# then started again (it comes back a follower, which passes its socket's
+# requests on to the leader: lunlinkctl, waiting meanwhile, must end with
+# the link's end, exit 0 for linked, when its request was taken).  Three rounds, one per
 # point (a link takes 0.5 to 1 s here: the commit within 50 ms, the
 # node's presentation and the host told within some 200 ms, the guest's
 # login and scan the rest): at once (the request may not have come in),
@@ -161,7 +163,7 @@ round() {
 	daemon_start $L || return 1
 	wait "$ctl_pid"; rc=$?
 	tap_note "$name: the leader n$L killed $((t0 - t1)) ms into the link, n$NEW leads after $took ms;" \
-		"lunlinkctl link (through n$L's socket) exited $rc: $(tail -n 1 $vol.err)"
+		"lunlinkctl link (through n$L's socket) exited $rc, saying: $(tr '\n' ' ' <$vol.err)"
 	wait_for $SETTLE link_settled $vol || {
 		tap_note "$name: the link of $vol is not at an end $SETTLE s after the takeover: $LINK;" \
 			"steps (+: after the kill): $(steps_around $vol $t0)"
@@ -175,16 +177,20 @@ round() {
 		*) tap_note "$name: the link was done before the kill: nothing was in flight (the kill came too late for its point)" ;;
 		esac
 	fi
+	# lunlinkctl read the link through the killed manager's socket: it
+	# waited while none answered, and the daemon started again passed
+	# its reads on to the new leader; it says how the link ended
 	case "$(state_of)" in
 	linked)
 		tap_note "$name: the link ends LINKED: $vol is $(echo "$LINK" | jq -r .device.name) in the guest" &&
-		check_linked $vol ;;
+		check_linked $vol &&
+		test $rc = 0 && jq -e ".state == \"linked\" and .device.name == \"$dev\"" $vol.out ;;
 	failed)
 		tap_note "$name: the link ends FAILED: undone by unlink (no device, no LUN), linked again" &&
-		check_undone $vol "$wwid" $A ;;
+		test $rc = 1 && check_undone $vol "$wwid" $A ;;
 	none)
 		tap_note "$name: the link was NOT COMMITTED before the kill: nothing of it is left (no device, no LUN); linked again" &&
-		check_undone $vol "$wwid" $A ;;
+		test $rc = 1 && check_undone $vol "$wwid" $A ;;
 	esac &&
 	wait_for 30 grep -q "election: following n$NEW" n$L.log &&
 	test "$(leaders)" = 1
