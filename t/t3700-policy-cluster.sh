@@ -36,7 +36,7 @@ test_expect_success 'each node joins with a one-time token and reports' '
 	for i in 2 3; do node_join $i || return 1; done &&
 	for i in 1 2 3; do wait_for 20 node_is n$i online || return 1; done &&
 	ctl node list &&
-	grep -q "registered this daemon.s own node n1" mgr.log
+	grep -q "registered node n1 (.*) with its manager.s certificate" mgr.log
 '
 
 test_expect_success 'a token is good once; a certificate of another CA is refused at the handshake' '
