@@ -242,6 +242,21 @@ static void transport_error(const struct pa_client *c, CURL *h, const char *wher
 	}
 }
 
+/* libcurl's debug callback: only "a request's headers went out". */
+static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
+{
+	struct pa_transfer *t = arg;
+
+	(void)h;
+	if (type == CURLINFO_HEADER_OUT)
+		t->wrote = true;
+	/* a follower's 307 or 308: that hop did nothing with it */
+	else if (type == CURLINFO_HEADER_IN && size >= 12 && !memcmp(data, "HTTP/1.1 30", 11) &&
+		 (data[11] == '7' || data[11] == '8'))
+		t->wrote = false;
+	return 0;
+}
+
 /* h's URL for c's address at (the transfer's path after its base). */
 static int aim(const struct pa_client *c, CURL *h, struct pa_transfer *t, size_t at)
 {
@@ -252,6 +267,7 @@ static int aim(const struct pa_client *c, CURL *h, struct pa_transfer *t, size_t
 	free(t->url);
 	t->url = url;
 	t->at = at;
+	t->wrote = false;
 	curl_easy_setopt(h, CURLOPT_URL, t->url);
 	return 0;
 }
@@ -272,6 +288,10 @@ int pa_transfer_setup(const struct pa_client *c, CURL *h, struct pa_transfer *t,
 	t->headers = curl_slist_append(t->headers, "Expect:");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->detail);
+	/* told of every request written (nothing printed) */
+	curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
+	curl_easy_setopt(h, CURLOPT_DEBUGDATA, t);
+	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms ? timeout_ms : c->timeout_ms);
 	if (t->body) {
@@ -297,19 +317,14 @@ void pa_transfer_free(struct pa_transfer *t)
 
 /*
  * Whether the request of a transfer that got no HTTP answer may have
- * been received: it was sent (the time to its first byte is not 0; it
- * adds up over redirects, so a redirect followed counts as sent).
+ * been received: a request was written (libcurl's debug callback, which
+ * also sees libcurl's own second try on a fresh connection after a
+ * reused one died, where the last error is "cannot connect": t3740), and
+ * no follower's 307 answered it since (that hop did nothing with it).
  */
-static bool maybe_received(CURL *h, CURLcode rc)
+static bool maybe_received(const struct pa_transfer *t)
 {
-	curl_off_t sent_at = 0;
-
-	/* refused, or every hop answered "not here" (307 after 307) */
-	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-	    rc == CURLE_TOO_MANY_REDIRECTS)
-		return false;
-	curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &sent_at);
-	return sent_at != 0;
+	return t->wrote;
 }
 
 /*
@@ -380,7 +395,7 @@ static int attempt_outcome(struct pa_client *c, CURL *h, struct pa_transfer *t, 
 		return ll_fail(err, errlen, "the reply from %s is larger than %d bytes", where,
 			       PA_CLIENT_REPLY_MAX);
 	if (rc != CURLE_OK) {
-		t->sent = maybe_received(h, rc);
+		t->sent = maybe_received(t);
 		transport_error(c, h, where, rc, t->detail, err, errlen);
 		*next = may_try_next(t, rc);
 		return -1;

@@ -45,6 +45,9 @@ struct pa_transfer {
 	size_t len;
 	bool too_big;
 	bool sent;			/* the last attempt may have been received */
+	bool wrote;			/* this attempt wrote a request (any hop, any
+					 * of libcurl's own retries on a reused
+					 * connection): curl's debug callback */
 };
 
 /* Fill c from o (the address, the TLS files checked): 0, or -1 with err.
