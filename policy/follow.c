@@ -73,7 +73,8 @@ static void on_done(void *arg, long status, json_object *reply, const char *err)
 
 void pf_proxy_forward(struct pf_proxy *p, const char *url, struct pa_request *r)
 {
-	struct pa_client_opts co = { .url = url, .files = p->files, .timeout_ms = PF_TIMEOUT_MS };
+	struct pa_client_opts co = { .url = url, .files = p->files, .timeout_ms = PF_TIMEOUT_MS,
+				     .connect_timeout_ms = 1500 };	/* a leader cut off */
 	const char *q = pa_request_query(r);
 	json_object *body = NULL;
 	struct pf_call *c;

@@ -121,7 +121,9 @@ daemon_kill() { agent_kill "$1"; rm -f "$TRASH/n$1/policyd.sock"; }
 # follower passes its socket's requests on to the leader, so that its
 # answer names another; a manager past its term answers 503)
 leads() {
-	[ "$("$CTL" -c "n$1.conf" --json status 2>/dev/null | jq -r '.managers.leader // empty')" = "n$1" ]
+	# bounded: a follower passes status on to a leader that may be cut off
+	[ "$(timeout -s KILL 2 "$CTL" -c "n$1.conf" --json status 2>/dev/null |
+	     jq -r '.managers.leader // empty')" = "n$1" ]
 }
 # leader: the node whose manager leads
 leader() {
