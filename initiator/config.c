@@ -117,31 +117,6 @@ static const struct msetting msettings[] = {
 	{ "map_queue_timeout", M_UINT, MOFF(map_queue_timeout), 10, 86400 },
 };
 
-int rd_mgr_url_host(const char *url, char *host, size_t hostlen, char *err, size_t errlen)
-{
-	const char *h = url + 8, *end;
-	size_t n;
-
-	if (strncmp(url, "https://", 8))
-		return ll_fail(err, errlen, "\"%s\": the manager's API is \"https://HOST:PORT\"",
-			       url);
-	n = strcspn(h, "/");
-	if (h[0] == '[') {
-		end = memchr(h, ']', n);
-		end = end ? end + 1 : NULL;
-	} else {
-		end = memchr(h, ':', n);
-		end = end ? end : h + n;
-	}
-	if (!end || end == h || (end < h + n && *end != ':'))
-		return ll_fail(err, errlen, "\"%s\": no host in it (\"https://HOST:PORT\")", url);
-	if ((size_t)(end - h) >= hostlen)
-		return ll_fail(err, errlen, "\"%s\": the host is too long", url);
-	memcpy(host, h, (size_t)(end - h));
-	host[end - h] = '\0';
-	return 0;
-}
-
 /* manager.url: one manager, or a list (urls.h), each "https://HOST:PORT";
  * the one at fault is named by its place in a list. */
 static int check_urls(const char *path, const char *s, char *err, size_t errlen)
@@ -158,7 +133,7 @@ static int check_urls(const char *path, const char *s, char *err, size_t errlen)
 		goto out;
 	}
 	for (size_t i = 0; i < l->n; i++) {
-		if (rd_mgr_url_host(l->url[i], host, sizeof(host), why, sizeof(why))) {
+		if (pu_url_host(l->url[i], host, sizeof(host), why, sizeof(why))) {
 			if (l->n == 1)
 				ll_fail(err, errlen, "%s: manager.url = %s", path, why);
 			else

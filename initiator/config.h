@@ -70,11 +70,4 @@ void rd_config_defaults(struct rd_config *c);
 int rd_config_load(struct rd_config *c, const char *path, bool must_exist,
 		   char *err, size_t errlen);
 
-/*
- * The host of one manager's URL "https://HOST[:PORT][/...]" into host
- * ("10.0.0.1", "[fd00::1]": brackets kept), for the join port's URL.
- * 0, or -1 with err naming the URL.
- */
-int rd_mgr_url_host(const char *url, char *host, size_t hostlen, char *err, size_t errlen);
-
 #endif

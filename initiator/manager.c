@@ -496,42 +496,6 @@ void rd_mgr_run(const struct rd_config *cfg, const struct rd_env *env, const cha
 
 /* ---- joining ------------------------------------------------------------------------------- */
 
-/*
- * The join listeners' URLs, from manager.url's: each manager's host with
- * join_port, in the same order ("https://10.0.0.1:7701, https://10.0.0.2:7701"):
- * the client tries them in turn, and a manager that follows sends the
- * join on to the leader's join port (as the node agent's join does).
- */
-static int join_urls(const struct rd_config *cfg, char *out, size_t outlen, char *err,
-		     size_t errlen)
-{
-	struct pu_list *l = malloc(sizeof(*l));
-	char host[PU_URL_MAX + 1];
-	size_t used = 0, n;
-	int rc = -1;
-
-	if (!l)
-		return ll_fail(err, errlen, "out of memory");
-	if (pu_split(cfg->mgr.url, l, err, errlen))
-		goto out;
-	out[0] = '\0';
-	for (size_t i = 0; i < l->n; i++) {
-		if (rd_mgr_url_host(l->url[i], host, sizeof(host), err, errlen))
-			goto out;
-		n = (size_t)snprintf(out + used, outlen - used, "%shttps://%s:%u", i ? ", " : "",
-				     host, cfg->mgr.join_port);
-		if (n >= outlen - used) {
-			ll_fail(err, errlen, "the join URLs are too long");
-			goto out;
-		}
-		used += n;
-	}
-	rc = 0;
-out:
-	free(l);
-	return rc;
-}
-
 static int mkdir_of(const char *file, char *err, size_t errlen)
 {
 	char *copy = strdup(file), *dir, *p;
@@ -571,7 +535,7 @@ int rd_mgr_join(const struct rd_config *cfg, const char *token, char *err, size_
 	if (access(cfg->mgr.ca, R_OK))
 		return ll_fail(err, errlen, "no cluster CA certificate at %s: copy the manager's "
 			       "STATE_DIR/ca/ca.crt there first (%s)", cfg->mgr.ca, strerror(errno));
-	if (join_urls(cfg, url, sizeof(url), err, errlen) || mkdir_of(cfg->mgr.key, err, errlen) ||
+	if (pu_join_urls(cfg->mgr.url, cfg->mgr.join_port, url, sizeof(url), err, errlen) || mkdir_of(cfg->mgr.key, err, errlen) ||
 	    mkdir_of(cfg->mgr.cert, err, errlen))
 		return -1;
 	rd_mgr_host_name(cfg, name, sizeof(name));

@@ -29,6 +29,7 @@
 #include "lunlink/daemon.h"
 #include "lunlink/errmsg.h"
 #include "store.h"
+#include "urls.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -262,47 +263,6 @@ static int manager_identity(const struct pcf_config *cf, char *err, size_t errle
 }
 
 /*
- * The join listeners' URLs, from manager_url's: each manager's host with
- * join_listen's port, in the same order ("https://10.0.0.1:7701,
- * https://10.0.0.2:7701"): the client tries them in turn, and a manager
- * that follows sends the join on to the leader's join port.
- */
-static int join_urls(const struct pcf_config *cf, char *out, size_t len, char *err, size_t errlen)
-{
-	struct pu_list *l = malloc(sizeof(*l));
-	char hp[PCF_URL_MAX + 1], buf[PCF_URL_MAX + 1];
-	struct pcf_hostport mgr;
-	size_t used = 0, n;
-	int rc = -1;
-
-	if (!l)
-		return ll_fail(err, errlen, "out of memory");
-	if (pu_split(cf->manager_url, l, err, errlen))
-		goto out;
-	out[0] = '\0';
-	for (size_t i = 0; i < l->n; i++) {
-		snprintf(hp, sizeof(hp), "%s", l->url[i] + 8);
-		n = strlen(hp);
-		if (n && hp[n - 1] == '/')
-			hp[n - 1] = '\0';
-		if (pcf_hostport_parse(hp, NULL, &mgr, err, errlen))
-			goto out;
-		mgr.port = cf->join_listen.port;
-		n = (size_t)snprintf(out + used, len - used, "%shttps://%s", i ? ", " : "",
-				     pcf_hostport_str(&mgr, buf, sizeof(buf)));
-		if (n >= len - used) {
-			ll_fail(err, errlen, "the join URLs are too long");
-			goto out;
-		}
-		used += n;
-	}
-	rc = 0;
-out:
-	free(l);
-	return rc;
-}
-
-/*
  * Join the cluster: a key (state_dir/node.key, 0600) and a certificate
  * from the manager's join port, at manager_url's hosts and join_listen's
  * port, checked against state_dir/ca.crt (the operator's copy).
@@ -326,7 +286,7 @@ static int join(const struct pcf_config *cf, const char *token, char *err, size_
 	if (access(ca_path, R_OK))
 		return ll_fail(err, errlen, "no cluster CA certificate at %s: copy the manager's "
 			       "STATE_DIR/ca/ca.crt there first (%s)", ca_path, strerror(errno));
-	if (join_urls(cf, url, sizeof(url), err, errlen))
+	if (pu_join_urls(cf->manager_url, cf->join_listen.port, url, sizeof(url), err, errlen))
 		return -1;
 	if (cf->address[0])
 		hosts[n++] = cf->address;

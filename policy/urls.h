@@ -7,9 +7,11 @@
  * in turn (client.h).  "unix:/path" is one address, whole: a path may
  * hold commas and blanks.
  *
- * The split alone is here, so that the configuration's reader, the daemon
+ * The split is here, so that the configuration's reader, the daemon
  * (its join) and the clients cut a list the same way; each checks the
- * items by its own rules and names the item at fault.
+ * items by its own rules and names the item at fault.  So is the list of
+ * join ports made from it, which lunlink-policyd --join and
+ * lunlink-rescand --join both need.
  */
 #ifndef LUNLINK_POLICY_URLS_H
 #define LUNLINK_POLICY_URLS_H
@@ -30,5 +32,21 @@ struct pu_list {
  * checked otherwise.
  */
 int pu_split(const char *s, struct pu_list *l, char *err, size_t errlen);
+
+/*
+ * The host of an "https://HOST[:PORT][/...]" URL into host ("10.0.0.1",
+ * "[fd00::1]": an IPv6 address keeps its brackets, ready for a URL).
+ * 0, or -1 with err naming the URL: not https, no host, too long.
+ */
+int pu_url_host(const char *url, char *host, size_t hostlen, char *err, size_t errlen);
+
+/*
+ * The join listeners' URLs from a list of the managers' API URLs: each
+ * manager's host with join_port, in the same order ("https://10.0.0.1:7701,
+ * https://10.0.0.2:7701").  The client tries them in turn; a manager that
+ * follows sends the join on to the leader's join port.  0, or -1 with err.
+ */
+int pu_join_urls(const char *list, unsigned join_port, char *out, size_t outlen, char *err,
+		 size_t errlen);
 
 #endif

@@ -19,6 +19,7 @@
 #include "mpath.h"
 #include "sysfs.h"
 #include "tap.h"
+#include "urls.h"
 #include "fake_sysfs.h"
 
 #include <errno.h>
@@ -733,16 +734,29 @@ static void test_config(void)
 	{
 		char host[64];
 
-		ok(!rd_mgr_url_host("https://10.0.0.2:7700/", host, sizeof(host), err, sizeof(err)) &&
+		ok(!pu_url_host("https://10.0.0.2:7700/", host, sizeof(host), err, sizeof(err)) &&
 		   !strcmp(host, "10.0.0.2"), "the join port's host: an address");
-		ok(!rd_mgr_url_host("https://[fd00::3]:7700", host, sizeof(host), err, sizeof(err)) &&
+		ok(!pu_url_host("https://[fd00::3]:7700", host, sizeof(host), err, sizeof(err)) &&
 		   !strcmp(host, "[fd00::3]"), "  an IPv6 address, in its brackets");
-		ok(!rd_mgr_url_host("https://m1", host, sizeof(host), err, sizeof(err)) &&
+		ok(!pu_url_host("https://m1", host, sizeof(host), err, sizeof(err)) &&
 		   !strcmp(host, "m1"), "  a name without a port");
-		ok(rd_mgr_url_host("https://[fd00::3", host, sizeof(host), err, sizeof(err)),
+		ok(pu_url_host("https://[fd00::3", host, sizeof(host), err, sizeof(err)),
 		   "  an unclosed bracket is refused");
-		ok(rd_mgr_url_host("https://m12:7700", host, 3, err, sizeof(err)),
+		ok(pu_url_host("https://m12:7700", host, 3, err, sizeof(err)),
 		   "  a host longer than the room is refused");
+	}
+	{
+		char urls[256];
+
+		ok(!pu_join_urls("https://10.0.0.1:7700, https://[fd00::3]:7700/", 7701, urls,
+				 sizeof(urls), err, sizeof(err)) &&
+		   !strcmp(urls, "https://10.0.0.1:7701, https://[fd00::3]:7701"),
+		   "the join URLs: each manager's host with the join port, in order");
+		ok(pu_join_urls("https://10.0.0.1:7700 http://m2:7700", 7701, urls, sizeof(urls), err,
+				sizeof(err)), "  a URL that is not https is refused");
+		like(err, "http://m2:7700", "  naming it");
+		ok(pu_join_urls("https://10.0.0.1:7700, https://10.0.0.2:7700", 7701, urls, 30, err,
+				sizeof(err)), "  a list longer than the room is refused");
 	}
 	put("manager = { heartbeat_interval = 0; };\n", "rescand.conf");
 	ok(rd_config_load(&c, p, true, err, sizeof(err)), "heartbeat_interval 0 is refused");
