@@ -193,6 +193,35 @@ static void read_leader(struct pe_leader *l, const struct ps_kv *kv)
 	json_object_put(o);
 }
 
+int pe_read(struct ps_store *st, struct pe_leader *leader, struct pe_candidate *c, size_t max,
+	    size_t *n)
+{
+	struct ps_range r = { 0 };
+	struct ps_kv kv = { 0 };
+	int rc = ps_get(st, PE_KEY_LEADER, &kv);
+
+	memset(leader, 0, sizeof(*leader));
+	*n = 0;
+	if (rc == PS_OK)
+		read_leader(leader, &kv);
+	ps_kv_free(&kv);
+	if (rc != PS_OK && rc != PS_NOT_FOUND)
+		return rc;
+	rc = ps_range(st, PE_PREFIX_MANAGERS, NULL, max, &r);
+	for (size_t i = 0; rc == PS_OK && i < r.count && *n < max; i++) {
+		json_object *o = json_tokener_parse(r.kvs[i].value), *v;
+		struct pe_candidate *p = &c[(*n)++];
+
+		snprintf(p->name, sizeof(p->name), "%s", r.kvs[i].key + strlen(PE_PREFIX_MANAGERS));
+		p->url[0] = '\0';
+		if (json_object_object_get_ex(o, "url", &v))
+			snprintf(p->url, sizeof(p->url), "%s", json_object_get_string(v));
+		json_object_put(o);
+	}
+	ps_range_free(&r);
+	return rc;
+}
+
 static void campaign(struct pe_elector *e)
 {
 	struct ps_cmp cmp = { .key = PE_KEY_LEADER, .target = PS_CMP_CREATE_REVISION,

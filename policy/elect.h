@@ -89,6 +89,22 @@ struct pe_leader {
 };
 const struct pe_leader *pe_leader(const struct pe_elector *e);
 
+/* A candidate as the store holds it. */
+struct pe_candidate {
+	char name[64];
+	char url[300];
+};
+
+struct ps_store;
+
+/*
+ * The election as st holds it now, for any reader (the status): the
+ * leader (name "" when no one leads) and up to max candidates into c, *n
+ * of them.  PS_OK, or the store's error.
+ */
+int pe_read(struct ps_store *st, struct pe_leader *leader, struct pe_candidate *c, size_t max,
+	    size_t *n);
+
 /* Step down now, as if the lease had lapsed (the manager failed to start
  * on this term): resign, and campaign again after one TTL. */
 void pe_resign(struct pe_elector *e, const char *why);

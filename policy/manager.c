@@ -13,6 +13,7 @@
  * are here.
  */
 #include "manager_int.h"
+#include "elect.h"
 #include "lunlink/errmsg.h"
 
 #include <event2/http.h>
@@ -397,35 +398,30 @@ static void metrics_get(struct pa_request *r, void *arg)
  * leader and its term, and each candidate with its URL.  Absent on a
  * SQLite store, where the one manager is not elected.
  */
+#define PM_CANDIDATES_MAX 64
 static json_object *managers_json(struct pm_manager *m)
 {
-	json_object *out, *leader, *list;
-	struct ps_range rg = { 0 };
-	struct ps_kv kv = { 0 };
+	struct pe_candidate *c = calloc(PM_CANDIDATES_MAX, sizeof(*c));
+	json_object *out = NULL, *list;
+	struct pe_leader l;
+	size_t n = 0;
 
-	leader = pm_get(m, "/lunlink/leader", &kv);
-	if (ps_range(m->st, "/lunlink/managers/", NULL, 64, &rg) || (!leader && !rg.count)) {
-		ps_range_free(&rg);
-		json_object_put(leader);
-		return NULL;
-	}
+	if (!c || pe_read(m->st, &l, c, PM_CANDIDATES_MAX, &n) || (!l.name[0] && !n))
+		goto out;
 	out = json_object_new_object();
 	list = json_object_new_array();
-	json_object_object_add(out, "leader",
-			       json_object_new_string(leader ? pm_str(leader, "name") : ""));
-	json_object_object_add(out, "term", json_object_new_int64(kv.create_revision));
-	for (size_t i = 0; i < rg.count; i++) {
-		json_object *c = json_tokener_parse(rg.kvs[i].value), *o = json_object_new_object();
+	json_object_object_add(out, "leader", json_object_new_string(l.name));
+	json_object_object_add(out, "term", json_object_new_int64(l.term));
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "name", json_object_new_string(
-			rg.kvs[i].key + strlen("/lunlink/managers/")));
-		json_object_object_add(o, "url", json_object_new_string(c ? pm_str(c, "url") : ""));
+		json_object_object_add(o, "name", json_object_new_string(c[i].name));
+		json_object_object_add(o, "url", json_object_new_string(c[i].url));
 		json_object_array_add(list, o);
-		json_object_put(c);
 	}
 	json_object_object_add(out, "candidates", list);
-	ps_range_free(&rg);
-	json_object_put(leader);
+out:
+	free(c);
 	return out;
 }
 

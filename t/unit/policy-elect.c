@@ -138,6 +138,19 @@ int main(void)
 	ok(pe_leader(eb)->term == a.term && pe_term(ea) == a.term, "  and its term, %lld",
 	   (long long)a.term);
 	ok(RUN_UNTIL(base, 2000, a.candidates == 2), "the leader is given both candidates to register");
+	{
+		struct pe_candidate c[4];
+		struct pe_leader l;
+		size_t n = 9;
+
+		is_int(pe_read(st, &l, c, 4, &n), PS_OK, "pe_read: the election as the store holds it");
+		ok(!strcmp(l.name, "a") && l.term == a.term, "  the leader and its term");
+		ok(n == 2 && !strcmp(c[0].name, "a") && !strcmp(c[0].url, "https://a:7700") &&
+		   !strcmp(c[1].name, "b") && !strcmp(c[1].url, "https://b:7700"),
+		   "  each candidate with its URL (%zu)", n);
+		is_int(pe_read(st, &l, c, 1, &n), PS_OK, "  no more candidates than room for");
+		ok(n == 1, "  (%zu)", n);
+	}
 	ok(!RUN_UNTIL(base, 3000, b.leads || a.follows), "a leader that renews keeps leading (3 s, TTL 2 s)");
 
 	is_int(ps_fence(st, PE_KEY_LEADER, a.term), 0, "a handle fenced with the leader's term");
