@@ -292,11 +292,18 @@ void ps_close(struct ps_store *st)
 	free(st);
 }
 
-/* ps_fence_until's predicate said no: the writer's term is over. */
-static int fence_lapsed(struct ps_store *st)
+/*
+ * Whether ps_fence_until's predicate says the writer's term is over: then
+ * the error says so, and the call returns PS_FENCED without asking the
+ * store (every public call but open, close and the setters checks it).
+ */
+static bool term_over(struct ps_store *st)
 {
-	return ps_set_error(st, PS_FENCED, "this manager no longer leads: its election lease "
-			    "ran out (the store out of reach?); the store is not asked");
+	if (!st->fence_valid || st->fence_valid(st->fence_arg))
+		return false;
+	ps_set_error(st, PS_FENCED, "this manager no longer leads: its election lease ran out "
+		     "(the store out of reach?); the store is not asked");
+	return true;
 }
 
 void ps_fence_until(struct ps_store *st, bool (*valid)(void *arg), void *arg)
@@ -307,12 +314,13 @@ void ps_fence_until(struct ps_store *st, bool (*valid)(void *arg), void *arg)
 
 int ps_revision(struct ps_store *st, int64_t *revision, int64_t *compacted)
 {
-	if (st->fence_valid && !st->fence_valid(st->fence_arg))
-		return fence_lapsed(st);
 	int64_t r, c;
-	/* the compacted revision may cost etcd more reads: asked only if wanted */
-	int rc = st->be->revision(st, &r, compacted ? &c : NULL);
+	int rc;
 
+	if (term_over(st))
+		return PS_FENCED;
+	/* the compacted revision may cost etcd more reads: asked only if wanted */
+	rc = st->be->revision(st, &r, compacted ? &c : NULL);
 	if (rc)
 		return rc;
 	if (revision)
@@ -324,12 +332,12 @@ int ps_revision(struct ps_store *st, int64_t *revision, int64_t *compacted)
 
 int ps_get(struct ps_store *st, const char *key, struct ps_kv *kv)
 {
-	if (st->fence_valid && !st->fence_valid(st->fence_arg))
-		return fence_lapsed(st);
 	struct ps_range r = { 0 };
 	int rc;
 
 	memset(kv, 0, sizeof(*kv));
+	if (term_over(st))
+		return PS_FENCED;
 	if (ps_check_key(key, false, st->err, sizeof(st->err)))
 		return PS_ERROR;
 	rc = st->be->range(st, key, false, NULL, 1, &r);
@@ -352,11 +360,11 @@ int ps_get(struct ps_store *st, const char *key, struct ps_kv *kv)
 int ps_range(struct ps_store *st, const char *prefix, const char *after, size_t limit,
 	     struct ps_range *out)
 {
-	if (st->fence_valid && !st->fence_valid(st->fence_arg))
-		return fence_lapsed(st);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if (term_over(st))
+		return PS_FENCED;
 	if (ps_check_key(prefix, true, st->err, sizeof(st->err)) ||
 	    (after && ps_check_key(after, true, st->err, sizeof(st->err))))
 		return PS_ERROR;
@@ -435,11 +443,11 @@ static int txn_fenced(struct ps_store *st, const struct ps_txn *txn, struct ps_t
 
 int ps_txn(struct ps_store *st, const struct ps_txn *txn, struct ps_txn_result *res)
 {
-	if (st->fence_valid && !st->fence_valid(st->fence_arg))
-		return fence_lapsed(st);
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	if (term_over(st))
+		return PS_FENCED;
 	if (ps_check_txn(txn, st->err, sizeof(st->err)))
 		return PS_ERROR;
 	rc = st->fence_key ? txn_fenced(st, txn, res) : st->be->txn(st, txn, res);
@@ -483,8 +491,8 @@ int ps_delete(struct ps_store *st, const char *key, bool prefix, int64_t *delete
 
 int ps_compact(struct ps_store *st, int64_t revision)
 {
-	if (st->fence_valid && !st->fence_valid(st->fence_arg))
-		return fence_lapsed(st);
+	if (term_over(st))
+		return PS_FENCED;
 	if (revision < 1)
 		return ps_set_error(st, PS_ERROR, "compact to revision %lld: revisions start at 1",
 				    (long long)revision);
@@ -503,8 +511,8 @@ static int check_lease_id(struct ps_store *st, int64_t id)
 
 int ps_lease_grant(struct ps_store *st, int64_t ttl, int64_t *id)
 {
-	if (st->fence_valid && !st->fence_valid(st->fence_arg))
-		return fence_lapsed(st);
+	if (term_over(st))
+		return PS_FENCED;
 	if (ttl < 1 || ttl > PS_LEASE_TTL_MAX)
 		return ps_set_error(st, PS_ERROR, "lease TTL %lld s out of range 1..%lld s",
 				    (long long)ttl, PS_LEASE_TTL_MAX);
@@ -513,11 +521,11 @@ int ps_lease_grant(struct ps_store *st, int64_t ttl, int64_t *id)
 
 int ps_lease_keepalive(struct ps_store *st, int64_t id, int64_t *ttl)
 {
-	if (st->fence_valid && !st->fence_valid(st->fence_arg))
-		return fence_lapsed(st);
 	int64_t t;
 	int rc = check_lease_id(st, id);
 
+	if (term_over(st))
+		return PS_FENCED;
 	if (!rc)
 		rc = st->be->lease_keepalive(st, id, &t);
 	if (!rc && ttl)
@@ -527,11 +535,11 @@ int ps_lease_keepalive(struct ps_store *st, int64_t id, int64_t *ttl)
 
 int ps_lease_revoke(struct ps_store *st, int64_t id, int64_t *revision)
 {
-	if (st->fence_valid && !st->fence_valid(st->fence_arg))
-		return fence_lapsed(st);
 	int64_t r;
 	int rc = check_lease_id(st, id);
 
+	if (term_over(st))
+		return PS_FENCED;
 	if (!rc)
 		rc = st->be->lease_revoke(st, id, &r);
 	if (!rc && revision)
@@ -555,11 +563,14 @@ int ps_lease_ttl(struct ps_store *st, int64_t id, int64_t *remaining, int64_t *g
 
 int ps_lease_expire(struct ps_store *st, int64_t now_ms, int64_t *expired)
 {
-	if (st->fence_valid && !st->fence_valid(st->fence_arg))
-		return fence_lapsed(st);
 	int64_t n = 0;
-	int rc = st->be->lease_expire(st, now_ms, &n);
+	int rc;
 
+	if (expired)
+		*expired = 0;
+	if (term_over(st))
+		return PS_FENCED;
+	rc = st->be->lease_expire(st, now_ms, &n);
 	if (expired)
 		*expired = n;
 	return rc;
@@ -570,12 +581,12 @@ int ps_lease_expire(struct ps_store *st, int64_t now_ms, int64_t *expired)
 int ps_watch_open(struct ps_store *st, const char *prefix, int64_t start_revision,
 		  struct ps_watch **out)
 {
-	if (st->fence_valid && !st->fence_valid(st->fence_arg))
-		return fence_lapsed(st);
 	struct ps_watch *w = NULL;
 	int rc = PS_ERROR;
 
 	*out = NULL;
+	if (term_over(st))
+		return PS_FENCED;
 	if (ps_check_key(prefix, true, st->err, sizeof(st->err)))
 		goto err;
 	if (start_revision < 0) {
@@ -603,11 +614,11 @@ err:
 
 int ps_watch_next(struct ps_store *st, struct ps_watch *w, struct ps_event *ev, size_t max)
 {
-	if (st->fence_valid && !st->fence_valid(st->fence_arg))
-		return fence_lapsed(st);
 	if (max > 65536)
 		max = 65536;	/* the answer is an int */
 	memset(ev, 0, max * sizeof(*ev));
+	if (term_over(st))
+		return PS_FENCED;
 	return st->be->watch_next(st, w, ev, max);
 }
 

@@ -434,6 +434,38 @@ static void test_fence(void)
 	ps_close(other);
 }
 
+static bool term_valid;
+static bool term_holds(void *arg)
+{
+	(void)arg;
+	return term_valid;
+}
+
+/*
+ * ps_fence_until: past the writer's own deadline every call fails at once,
+ * PS_FENCED, and the store is not asked (nothing written).
+ */
+static void test_fence_until(void)
+{
+	struct ps_kv kv;
+	int64_t rev, lease = 0;
+
+	is_int(put(K("u/x"), "1", 0, NULL), 0, "fence_until: a key before");
+	ps_fence_until(st, term_holds, NULL);
+	term_valid = true;
+	is_int(put(K("u/x"), "2", 0, NULL), 0, "  while the predicate holds, a put goes through");
+	term_valid = false;
+	is_int(put(K("u/x"), "3", 0, NULL), PS_FENCED, "  past it: a put is PS_FENCED");
+	like(ps_error(st), "no longer leads: its election lease ran out", "  saying why");
+	is_int(ps_get(st, K("u/x"), &kv), PS_FENCED, "  a get too");
+	is_int(ps_revision(st, &rev, NULL), PS_FENCED, "  the revision too");
+	is_int(ps_lease_grant(st, 5, &lease), PS_FENCED, "  a lease grant too");
+	ps_fence_until(st, NULL, NULL);
+	is_int(ps_get(st, K("u/x"), &kv), 0, "the predicate removed: the store answers");
+	ok(kv.value_len == 1 && kv.value[0] == '2', "  nothing was written past the deadline");
+	ps_kv_free(&kv);
+}
+
 static void test_leases(void)
 {
 	struct ps_kv kv;
@@ -807,6 +839,7 @@ int main(void)
 	test_compares();
 	test_txn();
 	test_fence();
+	test_fence_until();
 	test_leases();
 	test_watch();
 	test_model();
