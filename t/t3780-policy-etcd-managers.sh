@@ -141,11 +141,13 @@ test_expect_success 'kill -9 the leader during a PR OUT through a volume on the 
 	wait_for 30 node_is n$L online
 '
 
-test_expect_success 'kill one etcd member (a follower'"'"'s): the API answers again at once, a volume is made' '
+test_expect_success 'kill one etcd member (a follower'"'"'s): the API answers within 5 s (seen: 0.3 s), a volume is made' '
 	L=$(leader) && F=$(other $L) &&
 	t0=$(now_ms) && etcd_kill $F &&
 	wait_for 15 leader >/dev/null &&
-	say "after etcd member $F was killed, n$(leader) leads; the API answered within $(( $(now_ms) - t0 )) ms" &&
+	dt=$(( $(now_ms) - t0 )) &&
+	say "after etcd member $F was killed, n$(leader) leads; the API answered within $dt ms" &&
+	test $dt -le 5000 &&
 	ctl volume create v3 --way single --size 16M --on n$(leader) &&
 	wait_for 60 eval "test \"\$(vol_of v3 .state)\" = ready" &&
 	etcd_start $F && wait_for 30 etcd_healthy $F
