@@ -10,6 +10,8 @@
  */
 #include "etcd_int.h"
 #include "tls.h"
+#include "urls.h"
+#include "lunlink/clock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -134,6 +136,67 @@ static int check_file(const char *what, const char *path, char *err, size_t errl
 	return 0;
 }
 
+/* The list of members' endpoints into c, each checked; the first current. */
+static int endpoints(struct etcd_client *c, const char *list, char *err, size_t errlen)
+{
+	struct pu_list *l = malloc(sizeof(*l));
+	int rc = -1;
+
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (!list || pu_split(list, l, err, errlen)) {
+		if (!list)
+			snprintf(err, errlen, "no endpoint given for etcd");
+		goto out;
+	}
+	if (l->n > ETCD_ENDPOINTS_MAX) {
+		snprintf(err, errlen, "more than %d etcd endpoints", ETCD_ENDPOINTS_MAX);
+		goto out;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		char *ep = l->url[i];
+		bool tls = !strncmp(ep, "https://", 8);
+		size_t n = strlen(ep);
+
+		if ((!tls && strncmp(ep, "http://", 7)) || !ep[tls ? 8 : 7]) {
+			snprintf(err, errlen, "etcd's endpoint '%s' is neither http://HOST:PORT nor "
+				 "https://HOST:PORT", ep);
+			goto out;
+		}
+		if (n > 256) {
+			snprintf(err, errlen, "etcd's endpoint is longer than 256 bytes: %.40s...", ep);
+			goto out;
+		}
+		if (i && tls != c->tls) {
+			snprintf(err, errlen, "etcd's endpoints %s and %s are not all http:// or all "
+				 "https://", c->endpoints[0], ep);
+			goto out;
+		}
+		c->tls = tls;
+		while (n && ep[n - 1] == '/')
+			ep[--n] = '\0';
+		c->endpoints[i] = strdup(ep);
+		if (!c->endpoints[i]) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		c->nendpoints = i + 1;
+	}
+	c->endpoint = c->endpoints[0];
+	rc = 0;
+out:
+	free(l);
+	return rc;
+}
+
+void etcd_next_endpoint(struct etcd_client *c)
+{
+	c->current = (c->current + 1) % c->nendpoints;
+	c->endpoint = c->endpoints[c->current];
+}
+
 void etcd_free(struct etcd_client *c)
 {
 	if (!c)
@@ -142,7 +205,8 @@ void etcd_free(struct etcd_client *c)
 	if (c->easy)
 		curl_easy_cleanup(c->easy);
 	curl_slist_free_all(c->headers);
-	free(c->endpoint);
+	for (size_t i = 0; i < c->nendpoints; i++)
+		free(c->endpoints[i]);
 	free(c->ca_file);
 	free(c->cert_file);
 	free(c->key_file);
@@ -152,34 +216,18 @@ void etcd_free(struct etcd_client *c)
 struct etcd_client *etcd_new(const struct etcd_opts *o, char *err, size_t errlen)
 {
 	struct etcd_client *c = calloc(1, sizeof(*c));
-	size_t n;
 
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	c->epfd = c->timerfd = -1;
-	if (!o->endpoint || (strncmp(o->endpoint, "http://", 7) && strncmp(o->endpoint, "https://", 8)) ||
-	    !o->endpoint[o->endpoint[4] == 's' ? 8 : 7]) {
-		snprintf(err, errlen, "etcd's endpoint '%s' is neither http://HOST:PORT nor "
-			 "https://HOST:PORT", o->endpoint ? o->endpoint : "");
-		goto err;
-	}
-	if (strlen(o->endpoint) > 256) {
-		snprintf(err, errlen, "etcd's endpoint is longer than 256 bytes: %.40s...", o->endpoint);
-		goto err;
-	}
-	c->tls = o->endpoint[4] == 's';
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		snprintf(err, errlen, "cannot initialize libcurl");
 		goto err;
 	}
-	c->endpoint = strdup(o->endpoint);
-	if (!c->endpoint)
-		goto oom;
-	n = strlen(c->endpoint);
-	while (n && c->endpoint[n - 1] == '/')
-		c->endpoint[--n] = '\0';
+	if (endpoints(c, o->endpoint, err, errlen))
+		goto err;
 	if (c->tls) {
 		if (!o->ca_file) {
 			snprintf(err, errlen, "etcd's endpoint %s is https but no CA certificate is given "
@@ -215,7 +263,6 @@ struct etcd_client *etcd_new(const struct etcd_opts *o, char *err, size_t errlen
 		goto oom;
 	etcd_setopts(c, c->easy);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	curl_easy_setopt(c->easy, CURLOPT_POST, 1L);
 	if (etcd_watch_setup(c)) {
 		snprintf(err, errlen, "%s", c->err);
@@ -247,23 +294,15 @@ void etcd_last_status(const struct etcd_client *c, long *http_status, int *code)
 		*code = c->code;
 }
 
-/*
- * POST body (freed here; NULL: building it failed, err says why) to path.
- * 0 with *r the answer, whatever its status; ETCD_ERROR with c->err if no
- * answer came.
- */
-static int post(struct etcd_client *c, const char *path, char *body, const char *build_err,
-		struct reply *r)
+/* One POST of body to path on the current member, within timeout_ms. */
+static CURLcode perform(struct etcd_client *c, const char *path, const char *body,
+			long timeout_ms, struct reply *r, char *detail)
 {
-	char url[512], detail[CURL_ERROR_SIZE];
+	char url[512];
 	CURLcode rc;
 
-	memset(r, 0, sizeof(*r));
-	c->http_status = 0;
-	c->code = 0;
-	if (!body)
-		return etcd_fail(c, path, "%s", build_err);
 	snprintf(url, sizeof(url), "%s%s", c->endpoint, path);
+	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
 	detail[0] = '\0';
 	curl_easy_setopt(c->easy, CURLOPT_URL, url);
 	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, body);
@@ -273,6 +312,47 @@ static int post(struct etcd_client *c, const char *path, char *body, const char 
 	rc = curl_easy_perform(c->easy);
 	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, NULL);
+	return rc;
+}
+
+/* Nothing of the request went out: it could not connect (or resolve). */
+static bool not_sent(CURL *h, CURLcode rc)
+{
+	long sent = 0;
+
+	if (rc != CURLE_COULDNT_CONNECT && rc != CURLE_COULDNT_RESOLVE_HOST &&
+	    rc != CURLE_OPERATION_TIMEDOUT)
+		return false;
+	curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
+	return sent == 0;
+}
+
+/*
+ * POST body (freed here; NULL: building it failed, err says why) to path,
+ * on the current member, and on the next ones while none could be
+ * connected to (etcd.h), all within the client's timeout.  0 with *r the
+ * answer, whatever its status; ETCD_ERROR with c->err if no answer came.
+ */
+static int post(struct etcd_client *c, const char *path, char *body, const char *build_err,
+		struct reply *r)
+{
+	char detail[CURL_ERROR_SIZE];
+	long long end = ll_mono_ms() + c->timeout_ms;
+	CURLcode rc;
+
+	memset(r, 0, sizeof(*r));
+	c->http_status = 0;
+	c->code = 0;
+	if (!body)
+		return etcd_fail(c, path, "%s", build_err);
+	rc = perform(c, path, body, c->timeout_ms, r, detail);
+	for (size_t tried = 1; rc != CURLE_OK && tried < c->nendpoints &&
+	     not_sent(c->easy, rc) && end - ll_mono_ms() >= 50; tried++) {
+		free(r->data);
+		memset(r, 0, sizeof(*r));
+		etcd_next_endpoint(c);
+		rc = perform(c, path, body, (long)(end - ll_mono_ms()), r, detail);
+	}
 	free(body);
 	if (rc == CURLE_WRITE_ERROR && r->too_big) {
 		free(r->data);
@@ -281,6 +361,14 @@ static int post(struct etcd_client *c, const char *path, char *body, const char 
 	if (rc != CURLE_OK) {
 		free(r->data);
 		etcd_transport_error(c, path, c->easy, rc, detail);
+		if (c->nendpoints > 1) {
+			size_t n = strlen(c->err);
+
+			snprintf(c->err + n, sizeof(c->err) - n, "%s", not_sent(c->easy, rc) ?
+				 " (nor could any other member of the list be reached in time)" :
+				 " (the next call goes to the next member of the list)");
+			etcd_next_endpoint(c);
+		}
 		return ETCD_ERROR;
 	}
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &r->status);
@@ -309,6 +397,8 @@ static int settle(struct etcd_client *c, const char *path, struct reply *r, int 
 			  r->data ? r->data : "", r->len ? "" : "(no body)");
 	if (rc != ETCD_OK)
 		c->code = e->code;
+	if (rc != ETCD_OK && c->code == ETCD_CODE_UNAVAILABLE && c->nendpoints > 1)
+		etcd_next_endpoint(c);
 	free(r->data);
 	r->data = NULL;
 	return rc;

@@ -47,11 +47,18 @@ enum {
 	ETCD_COMPACTED	= -3,	/* the revision asked for is compacted */
 };
 
+/* etcd's gRPC code for "unavailable": no leader, the member cut off */
+#define ETCD_CODE_UNAVAILABLE	14
+
 struct etcd_client;
 struct etcd_watch;
 
+#define ETCD_ENDPOINTS_MAX	8	/* members a client is given */
+
 struct etcd_opts {
-	const char *endpoint;	/* "http://HOST:PORT" or "https://HOST:PORT" */
+	/* "http://HOST:PORT" or "https://HOST:PORT", or a list of them, one
+	 * scheme, apart by commas or blanks: the members of one cluster */
+	const char *endpoint;
 	/* https: the CA that signed etcd's certificate (required), and our
 	 * certificate and key when etcd asks for one (--client-cert-auth) */
 	const char *ca_file, *cert_file, *key_file;
@@ -181,15 +188,31 @@ struct etcd_event {
 
 /* ---- the client ------------------------------------------------------------------------ */
 
-/* A client of one endpoint; NULL with err if the options are wrong (an
- * endpoint neither http:// nor https://, https without a CA, a certificate
- * without its key, a file that cannot be read). */
+/*
+ * A client of one endpoint or of several members of one cluster; NULL
+ * with err if the options are wrong (an endpoint neither http:// nor
+ * https://, two schemes in one list, more than ETCD_ENDPOINTS_MAX, https
+ * without a CA, a certificate without its key, a file that cannot be read).
+ *
+ * With several, the calls go to one member, the current one (the first
+ * at the start), and move on to the next:
+ *   - within a call, when it could not connect (nothing was sent, so
+ *     nothing can have been applied), until each was tried once;
+ *   - for the next call, after any other transport failure (no answer in
+ *     time, the connection broken) and after etcd's "unavailable" (code
+ *     14: the member has no leader, a minority cut off); the failed call
+ *     itself is not sent again, since it may have been applied.
+ * Watch streams open on the current member (etcd_watch_open).
+ */
 struct etcd_client *etcd_new(const struct etcd_opts *o, char *err, size_t errlen);
 /* Closes its watches too. */
 void etcd_free(struct etcd_client *c);
 
 const char *etcd_error(const struct etcd_client *c);
+/* The current member's endpoint. */
 const char *etcd_endpoint(const struct etcd_client *c);
+/* Move to the next member; with one member, nothing. */
+void etcd_next_endpoint(struct etcd_client *c);
 /* The last call's HTTP status (0: none came) and etcd's gRPC code (0: none). */
 void etcd_last_status(const struct etcd_client *c, long *http_status, int *code);
 
@@ -249,6 +272,10 @@ size_t etcd_watch_queued(const struct etcd_watch *w);
 /* The compacted revision etcd named when it refused the watch (0: none). */
 int64_t etcd_watch_compact_revision(const struct etcd_watch *w);
 void etcd_watch_close(struct etcd_client *c, struct etcd_watch *w);
+/* w's stream failed: the client moves on from the member it streamed
+ * from, unless it has already (several watches failing at once move it
+ * once).  With one member, nothing. */
+void etcd_watch_move_on(struct etcd_client *c, const struct etcd_watch *w);
 
 /* One fd for the loop: readable when a watch stream may have data or a
  * timer of curl's is due (so the loop needs no timer for the client);

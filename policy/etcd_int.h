@@ -12,7 +12,10 @@
 #include <curl/curl.h>
 
 struct etcd_client {
-	char *endpoint;			/* "http://HOST:PORT", no trailing slash */
+	char *endpoint;			/* the current member's: "http://HOST:PORT", no
+					 * trailing slash; one of endpoints[] */
+	char *endpoints[ETCD_ENDPOINTS_MAX];
+	size_t nendpoints, current;
 	bool tls;
 	char *ca_file, *cert_file, *key_file;
 	long timeout_ms, connect_timeout_ms;

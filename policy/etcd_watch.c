@@ -43,6 +43,7 @@ struct etcd_watch {
 	size_t head, len, cap;
 	bool created, paused, running;
 	int64_t start, revision, compact_revision;
+	size_t member;			/* the client's endpoints[] it streams from */
 	int result;			/* ETCD_OK while it lives; then why it ended */
 	char err[ETCD_ERR_MAX];
 };
@@ -323,6 +324,7 @@ int etcd_watch_open(struct etcd_client *c, const struct etcd_keys *keys, int64_t
 	}
 	etcd_setopts(c, w->h);
 	snprintf(url, sizeof(url), "%s%s", c->endpoint, watch_path);
+	w->member = c->current;
 	curl_easy_setopt(w->h, CURLOPT_URL, url);
 	curl_easy_setopt(w->h, CURLOPT_POSTFIELDS, w->body);
 	curl_easy_setopt(w->h, CURLOPT_POSTFIELDSIZE, (long)strlen(w->body));
@@ -400,6 +402,12 @@ size_t etcd_watch_queued(const struct etcd_watch *w)
 int64_t etcd_watch_compact_revision(const struct etcd_watch *w)
 {
 	return w->compact_revision;
+}
+
+void etcd_watch_move_on(struct etcd_client *c, const struct etcd_watch *w)
+{
+	if (w && w->member == c->current)
+		etcd_next_endpoint(c);
 }
 
 void etcd_watch_close(struct etcd_client *c, struct etcd_watch *w)

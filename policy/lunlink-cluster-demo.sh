@@ -225,7 +225,7 @@ etcd_managers() {
 	for i in 1 2 3; do
 		a=$(node_addr "$i")
 		node_conf "$i" "$STATE/n$i.conf" "	manager = true;
-	store = \"etcd://$a:2379\";
+	store = \"$(etcd_members "$i")\";
 	manager_url = \"$(urls)\";
 	listen = \"$a:$API_PORT\";
 	socket = \"$STATE/n$i/policyd.sock\";

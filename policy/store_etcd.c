@@ -551,6 +551,9 @@ static int stream_failed(struct ps_store *st, struct ps_watch *w, int rc)
 	if (rc == ETCD_COMPACTED)
 		return ps_set_error(st, PS_COMPACTED, "watch at revision %lld: %s",
 				    (long long)ps_watch_revision(w), why);
+	/* with several members, the stream goes on from the next one: this
+	 * one may be down or cut off (a no-op with one) */
+	etcd_watch_move_on(e->c, x->ew);
 	etcd_watch_close(e->c, x->ew);
 	x->ew = NULL;
 	x->last = x->done;
@@ -646,17 +649,46 @@ static int es_poll(struct ps_store *st)
 
 /* ---- opening ------------------------------------------------------------------------------- */
 
+/* One member's "HOST:PORT" of a store URI: checked, appended to url as
+ * "http://HOST:PORT" (https for etcds), after a comma if url has one. */
+static int add_member(struct ps_store *st, bool tls, const char *rest, char *hostport,
+		      char *url, size_t urllen)
+{
+	const char *scheme = tls ? "etcds" : "etcd";
+	char *colon, *end;
+	size_t used = strlen(url);
+	long port;
+
+	colon = strrchr(hostport, ':');
+	if (!*hostport || !colon || colon == hostport || strchr(hostport, '/') ||
+	    (strchr(hostport, ':') != colon && hostport[0] != '['))
+		return ps_set_error(st, PS_ERROR, "store URI '%s:%s': '%s' is not HOST:PORT (expected "
+				    "%s://HOST:PORT[,HOST:PORT...]; an IPv6 address in brackets)",
+				    scheme, rest, hostport, scheme);
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || port < 1 || port > 65535)
+		return ps_set_error(st, PS_ERROR, "store URI '%s:%s': port '%s' is not 1..65535",
+				    scheme, rest, colon + 1);
+	if ((size_t)snprintf(url + used, urllen - used, "%s%s://%s", used ? "," : "",
+			     tls ? "https" : "http", hostport) >= urllen - used)
+		return ps_set_error(st, PS_ERROR, "store URI '%s:%s': too long", scheme, rest);
+	return PS_OK;
+}
+
 /*
- * rest is "//HOST:PORT[/][?OPTION=VALUE&...]": options ca, cert, key
- * (etcds only) and timeout (ms).  The endpoint goes to url; the option
- * values are cut out of buf, which rest was copied into.
+ * rest is "//HOST:PORT[,HOST:PORT...][/][?OPTION=VALUE&...]": one etcd
+ * member or several of one cluster (the client moves on from one that
+ * does not answer: etcd.h), options ca, cert, key (etcds only) and timeout
+ * (ms).  The endpoints go to url as the client's list; the option values
+ * are cut out of buf, which rest was copied into.
  */
 static int parse_uri(struct ps_store *st, bool tls, const char *rest, char *buf, size_t buflen,
 		     char *url, size_t urllen, struct etcd_opts *o)
 {
 	const char *scheme = tls ? "etcds" : "etcd";
-	char *q, *hostport, *opt, *save = NULL, *colon, *end;
-	long port;
+	char *q, *hostport, *opt, *save = NULL, *end, *member, *msave = NULL;
+	size_t members = 0;
 
 	if (strncmp(rest, "//", 2))
 		return ps_set_error(st, PS_ERROR, "store URI '%s:%s': expected %s://HOST:PORT",
@@ -668,17 +700,18 @@ static int parse_uri(struct ps_store *st, bool tls, const char *rest, char *buf,
 	hostport = buf;
 	if (*hostport && hostport[strlen(hostport) - 1] == '/')
 		hostport[strlen(hostport) - 1] = '\0';
-	colon = strrchr(hostport, ':');
-	if (!*hostport || !colon || colon == hostport || strchr(hostport, '/') ||
-	    (strchr(hostport, ':') != colon && hostport[0] != '['))
-		return ps_set_error(st, PS_ERROR, "store URI '%s:%s': expected %s://HOST:PORT (one "
-				    "endpoint; an IPv6 address in brackets)", scheme, rest, scheme);
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno || end == colon + 1 || *end || port < 1 || port > 65535)
-		return ps_set_error(st, PS_ERROR, "store URI '%s:%s': port '%s' is not 1..65535",
-				    scheme, rest, colon + 1);
-	snprintf(url, urllen, "%s://%s", tls ? "https" : "http", hostport);
+	url[0] = '\0';
+	if (!*hostport || hostport[0] == ',' || hostport[strlen(hostport) - 1] == ',' ||
+	    strstr(hostport, ",,"))
+		return ps_set_error(st, PS_ERROR, "store URI '%s:%s': expected %s://HOST:PORT"
+				    "[,HOST:PORT...]", scheme, rest, scheme);
+	for (member = strtok_r(hostport, ",", &msave); member; member = strtok_r(NULL, ",", &msave)) {
+		if (++members > ETCD_ENDPOINTS_MAX)
+			return ps_set_error(st, PS_ERROR, "store URI '%s:%s': more than %d etcd members",
+					    scheme, rest, ETCD_ENDPOINTS_MAX);
+		if (add_member(st, tls, rest, member, url, urllen))
+			return PS_ERROR;
+	}
 	for (opt = q ? strtok_r(q, "&", &save) : NULL; opt; opt = strtok_r(NULL, "&", &save)) {
 		char *val = strchr(opt, '=');
 
@@ -728,7 +761,7 @@ static void es_close(struct ps_store *st)
 
 static int es_open_common(struct ps_store *st, const char *rest, bool tls)
 {
-	char buf[PS_URI_MAX + 1], url[PS_URI_MAX + 16], err[ETCD_ERR_MAX];
+	char buf[PS_URI_MAX + 1], url[PS_URI_MAX + 16 * ETCD_ENDPOINTS_MAX], err[ETCD_ERR_MAX];
 	struct etcd_opts o = { 0 };
 	struct etcd_status s;
 	struct es *e;

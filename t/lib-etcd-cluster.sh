@@ -9,7 +9,10 @@
 # stop_all, now_ms), with N, API_PORT, JOIN_PORT and AREA_SIZE set.
 #
 #   etcd_start I, etcd_kill I, etcd_healthy I, etcd_keys I (count, revision)
-#   node_conf I          n<I>.conf: manager and agent, store etcd://ADDR:2379
+#   etcd_members I       the store URI of node I: every member, its own first
+#   etcd_raft_leader     the node whose member leads etcd's own raft
+#   etcd_move_leader I   etcd's raft leadership moved to node I's member
+#   node_conf I          n<I>.conf: manager and agent, store etcd_members I
 #   daemon_start I, daemon_kill I   (kill -9; started once at a time)
 #   leads I, leader      node I's manager leads; the node whose manager leads
 #   ctl ARGS             lunlinkctl through the leader's socket
@@ -23,7 +26,7 @@
 # be set before sourcing.
 #
 # policy/lunlink-cluster-demo.sh's etcd mode sources it too, for
-# etcd_start, etcd_healthy, urls, leader and ctl (TRASH its state folder,
+# etcd_start, etcd_healthy, etcd_members, urls, leader and ctl (TRASH its state folder,
 # which is also its working folder; test_atexit a no-op there).
 
 ETCD=/usr/bin/etcd
@@ -67,6 +70,39 @@ etcd_keys() {
 		-d "{\"key\":\"$(printf /lunlink/ | base64)\",\"range_end\":\"$(printf /lunlink0 | base64)\",\"count_only\":true,\"serializable\":true}" |
 		jq -r '"\(.count) \(.header.revision)"'
 }
+# etcd_members I: "etcd://OWN:2379,OTHER:2379,...": the client moves on from
+# a member that does not answer (doc/store.md), so a manager outlives its
+# own member
+etcd_members() {
+	local i=$1 u j=1
+	u="etcd://$(node_addr "$i"):2379"
+	while [ "$j" -le "$N" ]; do
+		[ "$j" = "$i" ] || u="$u,$(node_addr "$j"):2379"
+		j=$((j + 1))
+	done
+	echo "$u"
+}
+# etcd_status I: member I's maintenance status (its member_id and the leader's)
+etcd_status() { curl -s -m 2 -X POST "http://$(node_addr "$1"):2379/v3/maintenance/status" -d '{}'; }
+etcd_raft_leader() {
+	local j=1 s
+	while [ "$j" -le "$N" ]; do
+		s=$(etcd_status "$j") &&
+		[ -n "$s" ] && [ "$(echo "$s" | jq -r '.header.member_id')" = "$(echo "$s" | jq -r '.leader')" ] &&
+		{ echo "$j"; return 0; }
+		j=$((j + 1))
+	done
+	return 1
+}
+etcd_move_leader() {
+	local to=$1 from id
+	from=$(etcd_raft_leader) || return 1
+	[ "$from" = "$to" ] && return 0
+	id=$(etcd_status "$to" | jq -r '.header.member_id') &&
+	curl -s -m 10 -X POST "http://$(node_addr "$from"):2379/v3/maintenance/transfer-leadership" \
+		-d "{\"targetID\":\"$id\"}" >/dev/null &&
+	wait_for 10 eval "test \"\$(etcd_raft_leader)\" = $to"
+}
 etcd_all_kill() { local i=1; while [ "$i" -le "$N" ]; do etcd_kill $i; i=$((i + 1)); done; }
 test_atexit etcd_all_kill
 
@@ -87,7 +123,7 @@ node_conf() {
 	cat >"n$i.conf" <<-EOC
 	policy = {
 		manager = true;
-		store = "etcd://$a:2379";
+		store = "$(etcd_members "$i")";
 		listen = "$a:$API_PORT";
 		join_listen = "$a:$JOIN_PORT";
 		socket = "$TRASH/n$i/policyd.sock";

@@ -807,6 +807,26 @@ static void test_options(void)
 	   "a certificate without its key refused");
 	ok(!etcd_new(&(struct etcd_opts){ .endpoint = "http://h:1", .ca_file = "/dev/null" }, err,
 		     sizeof(err)), "TLS files for an http endpoint refused");
+	ok(!etcd_new(&(struct etcd_opts){ .endpoint = "http://h:1, https://g:1", .ca_file = "/dev/null" },
+		     err, sizeof(err)), "a list of members with two schemes refused");
+	like(err, "http://h:1 and https://g:1 are not all http:// or all https://", "  naming them");
+	ok(!etcd_new(&(struct etcd_opts){ .endpoint = "http://h:1 http://h:2 http://h:3 http://h:4 "
+					  "http://h:5 http://h:6 http://h:7 http://h:8 http://h:9" },
+		     err, sizeof(err)), "nine members refused");
+	like(err, "more than 8", "  saying so");
+	{
+		struct etcd_client *c = etcd_new(&(struct etcd_opts){
+			.endpoint = "http://h1:1/, http://h2:2" }, err, sizeof(err));
+
+		ok(c && !strcmp(etcd_endpoint(c), "http://h1:1"), "a list: the first member current");
+		if (c)
+			etcd_next_endpoint(c);
+		ok(c && !strcmp(etcd_endpoint(c), "http://h2:2"), "  then the next");
+		if (c)
+			etcd_next_endpoint(c);
+		ok(c && !strcmp(etcd_endpoint(c), "http://h1:1"), "  and round again");
+		etcd_free(c);
+	}
 }
 
 static void test_live(void)

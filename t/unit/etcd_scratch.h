@@ -73,12 +73,14 @@ static __attribute__((unused)) int free_port(void)
  * (appended to, so a restart's log follows the first's), on client port
  * *cport (free ports are picked when it is 0, kept when restarting) and
  * peer port *pport; tls: HTTPS with dir's server certificate, clients
- * checked against dir's CA.  The pid, or -1.
+ * checked against dir's CA; members: the cluster's --initial-cluster
+ * ("a=http://127.0.0.1:P1,b=..."), NULL for a cluster of this one alone.
+ * The pid, or -1.
  */
-static __attribute__((unused)) pid_t start_etcd(const char *dir, const char *name, bool tls,
-						int *cport, int *pport)
+static __attribute__((unused)) pid_t start_etcd_member(const char *dir, const char *name, bool tls,
+						       const char *members, int *cport, int *pport)
 {
-	char data[PATH_MAX], log[PATH_MAX], curl[64], purl[64], cluster[96];
+	char data[PATH_MAX], log[PATH_MAX], curl[64], purl[64], cluster[1024];
 	char cert[PATH_MAX + 16], key[PATH_MAX + 16], ca[PATH_MAX + 24];
 	pid_t pid;
 
@@ -92,7 +94,10 @@ static __attribute__((unused)) pid_t start_etcd(const char *dir, const char *nam
 	snprintf(log, sizeof(log), "%s/%s.log", dir, name);
 	snprintf(curl, sizeof(curl), "%s://127.0.0.1:%d", tls ? "https" : "http", *cport);
 	snprintf(purl, sizeof(purl), "http://127.0.0.1:%d", *pport);
-	snprintf(cluster, sizeof(cluster), "%s=%s", name, purl);
+	if (members)
+		snprintf(cluster, sizeof(cluster), "%s", members);
+	else
+		snprintf(cluster, sizeof(cluster), "%s=%s", name, purl);
 	snprintf(cert, sizeof(cert), "--cert-file=%s/server.crt", dir);
 	snprintf(key, sizeof(key), "--key-file=%s/server.key", dir);
 	snprintf(ca, sizeof(ca), "--trusted-ca-file=%s/ca.crt", dir);
@@ -118,6 +123,12 @@ static __attribute__((unused)) pid_t start_etcd(const char *dir, const char *nam
 		_exit(127);
 	}
 	return pid;
+}
+
+static __attribute__((unused)) pid_t start_etcd(const char *dir, const char *name, bool tls,
+						int *cport, int *pport)
+{
+	return start_etcd_member(dir, name, tls, NULL, cport, pport);
 }
 
 #endif

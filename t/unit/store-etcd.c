@@ -35,13 +35,15 @@
 #include <time.h>
 #include <unistd.h>
 
-static pid_t etcd_pid, tls_pid;
+static pid_t etcd_pid, tls_pid, member_pid[3];
 static char uri[96];
 
 static void stop_etcd(void)
 {
 	stop(&etcd_pid);
 	stop(&tls_pid);
+	for (int i = 0; i < 3; i++)
+		stop(&member_pid[i]);
 }
 
 /* Until the store at u opens, at most 20 s. */
@@ -155,6 +157,13 @@ static void test_uris(void)
 		  "an unreadable CA" },
 		{ "etcds://127.0.0.1:2379?ca=/dev/null&cert=/dev/null", "needs its key",
 		  "a certificate without its key" },
+		{ "etcd://127.0.0.1:2379,,127.0.0.1:2380", "expected etcd://HOST:PORT[,HOST:PORT...]",
+		  "an empty member in a list" },
+		{ "etcd://127.0.0.1:2379,", "expected etcd://HOST:PORT[,HOST:PORT...]",
+		  "a list ending in a comma" },
+		{ "etcd://127.0.0.1:2379,m2", "'m2' is not HOST:PORT", "a member without its port" },
+		{ "etcd://a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9", "more than 8 etcd members",
+		  "nine members" },
 	};
 	struct ps_store *st;
 	char err[PS_ERR_MAX];
@@ -190,6 +199,93 @@ static void test_dead(void)
 	like(err, "no answer in time (1500 ms)", "  saying so: %s", err);
 	if (mute >= 0)
 		close(mute);
+
+	/* a list of members none of which listens: each tried once, at once */
+	port = free_port();
+	snprintf(u, sizeof(u), "etcd://127.0.0.1:%d,127.0.0.1:%d?timeout=1500", free_port(), port);
+	t0 = now_ms();
+	is_int(ps_open(u, &st, err, sizeof(err)), PS_ERROR, "a list of dead members: refused");
+	ok(now_ms() - t0 < 1500, "  at once (%lld ms)", now_ms() - t0);
+	like(err, "cannot connect", "  saying what failed");
+	like(err, "nor could any other member of the list be reached", "  on every member: %s", err);
+}
+
+/*
+ * A cluster of three members, the store given all three: the one it uses
+ * killed, puts go on through the others (a call that could not connect is
+ * sent to the next at once; one sent while the two left elect a leader,
+ * when the killed one led them, may time out, and the next call goes to
+ * the next member), a watch goes on from another with nothing lost or
+ * twice.
+ */
+static void test_members(const char *dir)
+{
+	char members[512], u[256], *names[3] = { "m1", "m2", "m3" };
+	int cport[3], pport[3];
+	pid_t *pid = member_pid;
+	struct ps_store *st = NULL;
+	struct ps_watch *w = NULL;
+	struct ps_event ev[2];
+	int64_t rev = 0;
+	int n;
+
+	for (int i = 0; i < 3; i++) {
+		cport[i] = free_port();
+		pport[i] = free_port();
+	}
+	snprintf(members, sizeof(members), "m1=http://127.0.0.1:%d,m2=http://127.0.0.1:%d,"
+		 "m3=http://127.0.0.1:%d", pport[0], pport[1], pport[2]);
+	for (int i = 0; i < 3; i++)
+		pid[i] = start_etcd_member(dir, names[i], false, members, &cport[i], &pport[i]);
+	snprintf(u, sizeof(u), "etcd://127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d?timeout=3000",
+		 cport[0], cport[1], cport[2]);
+	st = open_when_ready(u, &pid[0]);
+	if (!ok(st != NULL, "three members, the store given all three: %s", u))
+		goto out;
+	for (long long end = now_ms() + 20000; now_ms() < end; usleep(100000))
+		if (!ps_put(st, "/lunlink-etcd/m/1", "1", 1, 0, &rev))
+			break;
+	ok(rev > 0, "  a put, once the members have elected their leader");
+	is_int(ps_watch_open(st, "/lunlink-etcd/m/", rev + 1, &w), 0, "  a watch after it");
+	is_int(ps_watch_next(st, w, ev, 2), 0, "  nothing owed yet");
+	stop(&pid[0]);
+	{
+		long long t0 = now_ms();
+		int failed = 0;
+
+		while (ps_put(st, "/lunlink-etcd/m/2", "2", 1, 0, &rev) && now_ms() - t0 < 15000) {
+			diag("%s", ps_error(st));
+			failed++;
+		}
+		ok(rev > 0 && failed <= 2, "the first member killed: a put goes on through the others "
+		   "(%d calls failed, in %lld ms)", failed, now_ms() - t0);
+	}
+	/* every event the watch brings is that put's (one that timed out
+	 * while the two left elected their leader may have been applied
+	 * too), each once, the last at rev */
+	{
+		int64_t last = 0;
+		bool good = true;
+
+		for (long long end = now_ms() + 15000; last < rev && now_ms() < end;) {
+			n = collect(st, w, ev, 1, 5000);
+			for (int i = 0; i < n; i++) {
+				good = good && ev[i].kv.mod_revision > last &&
+				       !strcmp(ev[i].kv.key, "/lunlink-etcd/m/2");
+				last = ev[i].kv.mod_revision;
+			}
+			if (n > 0)
+				ps_events_free(ev, (size_t)n);
+		}
+		ok(good && last == rev, "  the watch goes on from another member up to the put, "
+		   "nothing lost or twice (last %lld, the put %lld)", (long long)last, (long long)rev);
+	}
+	is_int(ps_watch_next(st, w, ev, 2), 0, "  and nothing more");
+	ps_watch_close(st, w);
+out:
+	ps_close(st);
+	for (int i = 0; i < 3; i++)
+		stop(&pid[i]);
 }
 
 /* etcd's clock expires a lease: its key goes, a watch sees the DELETE. */
@@ -398,6 +494,7 @@ int main(int argc, char **argv)
 	test_restart(st, dir, &port, &pport);
 	ps_delete(st, "/lunlink-etcd/", true, NULL, NULL);
 	ps_close(st);
+	test_members(dir);
 	run_contract(argv[0]);
 	test_tls(dir);
 	return done_testing();
