@@ -35,12 +35,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #define RENEW_FIRST_MS	1000	/* until the manager said its pr_valid_ms */
 #define FETCH_MS	500	/* asking for a new LUN's state, until it comes */
+#define PR_OUT_RETRY_MS	500	/* a PR OUT no manager answered: tried again */
 
 struct pr_conn;
 
@@ -49,6 +51,11 @@ struct pr_out {
 	struct pr_conn *c;
 	uint64_t seq;
 	struct pa_acall *call;
+	json_object *body;	/* sent again as it is, op id and all */
+	struct event *retry;
+	int64_t first_ms;	/* mono ms: the first try */
+	unsigned int tries;
+	bool maybe;		/* a try may have been received: maybe applied */
 };
 
 struct pr_vol {
@@ -586,37 +593,100 @@ static void out_unlink(struct pr_out *o)
 	if (*pp)
 		*pp = o->next;
 	o->c->nouts--;
+	if (o->retry)
+		event_free(o->retry);
+	json_object_put(o->body);
 	free(o);
 }
 
+static int out_send(struct pr_out *o, char *err, size_t errlen);
+
+static void on_out_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct pr_out *o = arg;
+	char err[512];
+
+	struct pr_conn *c = o->c;
+	uint64_t seq = o->seq;
+	bool maybe = o->maybe;
+
+	(void)fd;
+	(void)what;
+	if (!out_send(o, err, sizeof(err)))
+		return;
+	out_unlink(o);	/* first: a LUN that cannot take the FAIL is closed */
+	send_fail(c, seq, "cannot send it to the manager again: %s%s", err, maybe ?
+		  " (an earlier try may have been applied; PR IN shows the state)" : "");
+}
+
+/*
+ * The call ended.  An answer, or a refusal (4xx), is the PR OUT's end.
+ * Anything else (no manager reached, none leading (503), the manager's
+ * own failure, or no answer after the request went out) is tried again
+ * every PR_OUT_RETRY_MS until the PR OUT's time is up: with the same op
+ * id, so that a manager that finds it applied already (its answer lost
+ * with a manager that died) answers it as applied, not twice.
+ */
 static void on_out_done(void *arg, long status, json_object *reply, const char *err)
 {
 	struct pr_out *o = arg;
 	struct pr_conn *c = o->c;
 	uint64_t seq = o->seq;
-	bool sent = pa_acall_sent(o->call);
+	int64_t left = o->first_ms + PG_PR_OUT_RETRY_FOR_MS - ll_mono_ms();
+	bool answered = !err && reply && json_object_object_get_ex(reply, "status", NULL);
+	bool refused = status >= 400 && status < 500;
+	bool maybe;
+	unsigned int tries;
+	int64_t o_first;
 
+	o->maybe |= pa_acall_sent(o->call) && !refused;
 	o->call = NULL;
-	out_unlink(o);
-	if (!err && reply && json_object_object_get_ex(reply, "status", NULL))
+	o->tries++;
+	if (!answered && !refused && left > PR_OUT_RETRY_MS) {
+		if (o->tries == 1)
+			say(c->p, "pr: PR OUT %llu of volume %s: %s%s; trying again for up to %lld s",
+			    (unsigned long long)seq, c->vol->id, status ? "HTTP error: " : "",
+			    err ? err : "no answer", (long long)(left / 1000));
+		arm(o->retry, PR_OUT_RETRY_MS);
+		return;
+	}
+	maybe = o->maybe;
+	tries = o->tries;
+	o_first = o->first_ms;
+	out_unlink(o);	/* first: a LUN that cannot take the answer is closed */
+	if (answered) {
+		if (tries > 1)
+			say(c->p, "pr: PR OUT %llu of volume %s answered on try %u",
+			    (unsigned long long)seq, c->vol->id, tries);
 		send_done(c, seq, reply);
-	else if (status >= 400 && status < 500)
+	} else if (refused) {
 		send_fail(c, seq, "the manager refused it, nothing was applied: %s", err ? err : "");
-	else if (status)
-		send_fail(c, seq, "the manager failed it (HTTP %ld), nothing was applied: %s", status,
-			  err ? err : "no answer");
-	else if (!sent)
-		send_fail(c, seq, "the manager cannot be reached, nothing was applied: %s", err);
-	else
-		send_fail(c, seq, "no answer from the manager (%s): if it was reached, the PR OUT "
-			  "may have been applied; PR IN shows the state", err ? err : "");
+	} else if (maybe) {
+		send_fail(c, seq, "no answer from the managers in %u tries over %lld s (last: %s): if "
+			  "one was reached, the PR OUT may have been applied; PR IN shows the state",
+			  tries, (long long)(ll_mono_ms() - o_first) / 1000, err ? err : "no answer");
+	} else {
+		send_fail(c, seq, "no manager took it in %u tries over %lld s, nothing was applied "
+			  "(last: %s%s)", tries, (long long)(ll_mono_ms() - o_first) / 1000,
+			  status ? "HTTP error: " : "", err ? err : "no answer");
+	}
+}
+
+static int out_send(struct pr_out *o, char *err, size_t errlen)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/v1/volumes/%s/pr", o->c->vol->id);
+	o->call = pa_aclient_call(o->c->p->o.client, "POST", path, o->body, PG_PR_OUT_TIMEOUT_MS,
+				  on_out_done, o, err, errlen);
+	return o->call ? 0 : -1;
 }
 
 static void handle_out(struct pr_conn *c, const struct ll_pr_wire_msg *m)
 {
 	struct pg_pr *p = c->p;
-	char path[96], err[512], seq[24], *hex;
-	json_object *body;
+	char err[512], seq[24], *hex, op[2 * 8 + 1];
+	uint8_t rnd[8];
 	struct pr_out *o;
 
 	if (!c->vol) {
@@ -627,44 +697,47 @@ static void handle_out(struct pr_conn *c, const struct ll_pr_wire_msg *m)
 		send_fail(c, m->seq, "%d PR OUTs of this LUN are under way already", PG_PR_OUTS_MAX);
 		return;
 	}
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		send_fail(c, m->seq, "no random bytes for the PR OUT's op id: %s", strerror(errno));
+		return;
+	}
 	o = calloc(1, sizeof(*o));
 	hex = malloc(LL_PR_WIRE_PARAM_MAX * 2 + 1);	/* 48 KiB: not on the stack */
-	if (!o || !hex) {
+	if (!o || !hex || !(o->retry = evtimer_new(p->base, on_out_retry, o))) {
 		free(o);
 		free(hex);
 		send_fail(c, m->seq, "the agent is out of memory");
 		return;
 	}
-	body = json_object_new_object();
-	json_object_object_add(body, "nexus", json_object_new_string(m->nexus.id));
-	json_object_object_add(body, "rtpi", json_object_new_int(m->nexus.rtpi));
+	o->body = json_object_new_object();
+	json_object_object_add(o->body, "nexus", json_object_new_string(m->nexus.id));
+	json_object_object_add(o->body, "rtpi", json_object_new_int(m->nexus.rtpi));
 	for (size_t i = 0; i < m->cdb_len; i++)
 		sprintf(hex + 2 * i, "%02x", m->cdb[i]);
 	hex[2 * m->cdb_len] = '\0';
-	json_object_object_add(body, "cdb", json_object_new_string(hex));
+	json_object_object_add(o->body, "cdb", json_object_new_string(hex));
 	if (m->has_param && m->plen) {
 		for (size_t i = 0; i < m->plen; i++)
 			sprintf(hex + 2 * i, "%02x", m->param[i]);
 		hex[2 * m->plen] = '\0';
-		json_object_object_add(body, "param", json_object_new_string(hex));
+		json_object_object_add(o->body, "param", json_object_new_string(hex));
 	}
 	free(hex);
 	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)m->seq);
-	json_object_object_add(body, "seq", json_object_new_string(seq));
-	snprintf(path, sizeof(path), "/v1/volumes/%s/pr", c->vol->id);
+	json_object_object_add(o->body, "seq", json_object_new_string(seq));
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		sprintf(op + 2 * i, "%02x", rnd[i]);
+	json_object_object_add(o->body, "op", json_object_new_string(op));
 	o->c = c;
 	o->seq = m->seq;
-	o->call = pa_aclient_call(p->o.client, "POST", path, body, PG_PR_OUT_TIMEOUT_MS, on_out_done,
-				  o, err, sizeof(err));
-	json_object_put(body);
-	if (!o->call) {
-		free(o);
-		send_fail(c, m->seq, "cannot send it to the manager: %s", err);
-		return;
-	}
+	o->first_ms = ll_mono_ms();
 	o->next = c->outs;
 	c->outs = o;
 	c->nouts++;
+	if (out_send(o, err, sizeof(err))) {
+		out_unlink(o);
+		send_fail(c, m->seq, "cannot send it to the manager: %s", err);
+	}
 }
 
 /* ---- connections ---- */

@@ -41,6 +41,11 @@
 #define PG_PR_CONNS_MAX		1024	/* LUNs connected at once */
 #define PG_PR_OUTS_MAX		16	/* PR OUTs one LUN may have under way */
 #define PG_PR_OUT_TIMEOUT_MS	30000	/* a PR OUT's call: the manager waits up to pr_valid_ms */
+/* a PR OUT no manager answered is sent again (same op id) for this long
+ * from its first send: a takeover (about election_ttl) and the new
+ * manager's wait (pr_valid_ms) fit, and the module's pr_timeout (15 s by
+ * default) ends the command a little after */
+#define PG_PR_OUT_RETRY_FOR_MS	10000
 
 struct pg_pr_opts {
 	const char *socket_path;	/* NULL: PG_PR_SOCKET */

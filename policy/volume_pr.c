@@ -46,6 +46,7 @@
 #include <time.h>
 
 #define PR_TRIES	8	/* compare-and-swap rounds before giving up */
+#define PR_OPS_KEPT	32	/* the last changes' op ids in the record */
 
 /* What the manager knows of one node's copy of one volume's state. */
 struct pr_copy {
@@ -213,9 +214,53 @@ static const char *action_name(const uint8_t *cdb, size_t len)
 	return sa < sizeof(action_names) / sizeof(action_names[0]) ? action_names[sa] : "unknown";
 }
 
+/*
+ * Whether the record holds op (the agent's id of one PR OUT) from node id
+ * among the last changes': an answer lost with a manager that died, the
+ * agent sending it again.
+ */
+static bool op_applied(json_object *rec, const char *node_id, const char *op)
+{
+	char want[PM_ID_LEN + 48];
+	json_object *ops;
+
+	if (!rec || !op || !json_object_object_get_ex(rec, "ops", &ops) ||
+	    !json_object_is_type(ops, json_type_array))
+		return false;
+	snprintf(want, sizeof(want), "%s:%s", node_id, op);
+	for (size_t i = 0; i < json_object_array_length(ops); i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(ops, i)), want))
+			return true;
+	return false;
+}
+
+/* The last PR_OPS_KEPT op ids: the old record's and, when given, this one. */
+static json_object *ops_json(json_object *old, const char *node_id, const char *op)
+{
+	json_object *ops = json_object_new_array(), *was;
+	size_t n = 0, from = 0;
+	char id[PM_ID_LEN + 48];
+
+	if (old && json_object_object_get_ex(old, "ops", &was) &&
+	    json_object_is_type(was, json_type_array))
+		n = json_object_array_length(was);
+	else
+		was = NULL;
+	if (n + (op ? 1 : 0) > PR_OPS_KEPT)
+		from = n + (op ? 1 : 0) - PR_OPS_KEPT;
+	for (size_t i = from; i < n; i++)
+		json_object_array_add(ops, json_object_get(json_object_array_get_idx(was, i)));
+	if (op) {
+		snprintf(id, sizeof(id), "%s:%s", node_id, op);
+		json_object_array_add(ops, json_object_new_string(id));
+	}
+	return ops;
+}
+
 /* The record of state s made by the change res of node (name) and seq. */
 static json_object *record_json(const struct ll_pr_state *s, const struct ll_pr_result *res,
-				const char *node, const char *seq, const char *action, char *text)
+				const char *node, const char *seq, const char *action, char *text,
+				json_object *ops)
 {
 	json_object *rec = json_object_new_object(), *ua = json_object_new_array();
 	json_object *ab = json_object_new_array(), *change = json_object_new_object();
@@ -236,6 +281,7 @@ static json_object *record_json(const struct ll_pr_state *s, const struct ll_pr_
 	json_object_object_add(rec, "ua", ua);
 	json_object_object_add(rec, "abort", ab);
 	json_object_object_add(rec, "seq_from", json_object_new_string(from));
+	json_object_object_add(rec, "ops", ops);
 	json_object_object_add(change, "node", json_object_new_string(node));
 	json_object_object_add(change, "action", json_object_new_string(action));
 	json_object_object_add(change, "prgeneration", json_object_new_int64(s->generation));
@@ -392,10 +438,24 @@ static void wait_check(struct pa_request *r, void *arg, bool last)
 	pa_reply_json(r, 200, out);
 }
 
+/* What an answer waits for once generation is committed: each exporter
+ * of volume but the sender has it, or can no longer serve an older one. */
+static void wait_setup(struct pm_manager *m, const char *volume, const char *node_id,
+		       int64_t generation, struct pr_wait *w)
+{
+	w->n = exporters(m, volume, node_id, w->ids);
+	for (size_t i = 0; i < w->n; i++)
+		w->stale_until[i] = stale_until(m, volume, w->ids[i]);
+	w->generation = generation;
+	if (ll_mono_ms() < m->pr->start_ms + m->o.pr_valid_ms)
+		w->floor_until = m->pr->start_ms + m->o.pr_valid_ms;
+}
+
 /* One try at applying the PR OUT: 0 done (*w filled when it changed the
- * state, else answered), 1 a race (try again), -1 answered with an error. */
+ * state or had changed it already, else answered), 1 a race (try again),
+ * -1 answered with an error. */
 static int apply_once(struct pa_request *r, struct pm_manager *m, const char *volume,
-		      const char *node_id, const char *node_name, const char *seq,
+		      const char *node_id, const char *node_name, const char *seq, const char *op,
 		      const struct ll_pr_nexus *nx, const uint8_t *cdb, size_t cdb_len,
 		      const uint8_t *param, size_t plen, struct pr_wait *w)
 {
@@ -403,7 +463,7 @@ static int apply_once(struct pa_request *r, struct pm_manager *m, const char *vo
 	static struct ll_pr_result res;
 	static char text[LL_PR_TEXT_MAX];
 	char key[PS_KEY_MAX + 1], why[256], nkeys[PM_PR_EXPORTERS_MAX][PS_KEY_MAX + 1];
-	json_object *rec = NULL, *nodes[PM_PR_EXPORTERS_MAX] = { 0 };
+	json_object *rec = NULL, *old = NULL, *nodes[PM_PR_EXPORTERS_MAX] = { 0 };
 	struct ps_kv kv = { 0 };
 	struct ps_cmp cmp[PM_PR_EXPORTERS_MAX + 1];
 	struct ps_op ops[PM_PR_EXPORTERS_MAX + 1];
@@ -413,13 +473,23 @@ static int apply_once(struct pa_request *r, struct pm_manager *m, const char *vo
 	long tlen;
 	int rc = -1;
 
-	if (state_read(m, volume, &s, &rec, &kv, why, sizeof(why))) {
+	if (state_read(m, volume, &s, &old, &kv, why, sizeof(why))) {
 		pa_reply_error(r, 500, "path", "volume %s's reservation record is damaged (%s); "
 			       "nothing was applied", volume, why);
 		goto out;
 	}
-	json_object_put(rec);
-	rec = NULL;
+	if (op_applied(old, node_id, op)) {
+		/* applied by a manager that died before answering: the same
+		 * answer (a change is GOOD), once the exporters have it */
+		wait_setup(m, volume, node_id, kv.mod_revision, w);
+		memset(&w->res, 0, sizeof(w->res));
+		w->res.status = LL_PR_GOOD;
+		pm_log(m, "node %s: PR OUT %s on volume %s from %s (op %s) was applied already: "
+		       "answered as applied (generation %lld)", node_name, action_name(cdb, cdb_len),
+		       volume, nx->id, op, (long long)kv.mod_revision);
+		rc = 0;
+		goto out;
+	}
 	memset(&res, 0, sizeof(res));
 	ll_pr_out(&s, nx, cdb, cdb_len, param, plen, &res);
 	if (res.status != LL_PR_GOOD || !res.changed) {
@@ -438,7 +508,8 @@ static int apply_once(struct pa_request *r, struct pm_manager *m, const char *vo
 			pm_reply_store(r, m, "reading its revision");
 		goto out;
 	}
-	rec = record_json(&s, &res, node_name, seq, action_name(cdb, cdb_len), text);
+	rec = record_json(&s, &res, node_name, seq, action_name(cdb, cdb_len), text,
+			  ops_json(old, node_id, op));
 	pm_key(key, "pr/%s", volume);
 	cmp[0] = (struct ps_cmp){ .key = key, .target = PS_CMP_MOD_REVISION, .result = PS_EQUAL,
 				  .number = kv.mod_revision };
@@ -475,11 +546,7 @@ static int apply_once(struct pa_request *r, struct pm_manager *m, const char *vo
 		rc = 1;
 		goto out;
 	}
-	for (size_t i = 0; i < w->n; i++)
-		w->stale_until[i] = stale_until(m, volume, w->ids[i]);
-	w->generation = tres.revision;
-	if (ll_mono_ms() < m->pr->start_ms + m->o.pr_valid_ms)
-		w->floor_until = m->pr->start_ms + m->o.pr_valid_ms;
+	wait_setup(m, volume, node_id, tres.revision, w);
 	w->res.status = res.status;
 	w->res.sense_key = res.sense_key;
 	w->res.asc = res.asc;
@@ -494,17 +561,18 @@ out:
 	ps_txn_result_free(&tres);
 	ps_kv_free(&kv);
 	json_object_put(rec);
+	json_object_put(old);
 	return rc;
 }
 
 void pm_pr_post(struct pa_request *r, struct pm_manager *m, const char *volume)
 {
-	static const char *const fields[] = { "nexus", "rtpi", "cdb", "param", "seq", NULL };
+	static const char *const fields[] = { "nexus", "rtpi", "cdb", "param", "seq", "op", NULL };
 	static uint8_t param[PM_PR_PARAM_MAX];
 	char id[PM_ID_LEN + 1];
 	uint8_t cdb[PM_PR_CDB_MAX];
 	size_t cdb_len = 0, plen = 0;
-	const char *seq = NULL;
+	const char *seq = NULL, *op = NULL;
 	struct ll_pr_nexus nx = { 0 };
 	int64_t rtpi = 0;
 	json_object *body = NULL, *node = NULL;
@@ -528,7 +596,8 @@ void pm_pr_post(struct pa_request *r, struct pm_manager *m, const char *volume)
 	    pjr_int(body, "rtpi", true, 0, 65535, &rtpi, &e) ||
 	    hex_field(body, "cdb", true, sizeof(cdb), cdb, &cdb_len, &e) ||
 	    hex_field(body, "param", false, sizeof(param), param, &plen, &e) ||
-	    pjr_string(body, "seq", false, 20, PJR_NAME, &seq, &e)) {
+	    pjr_string(body, "seq", false, 20, PJR_NAME, &seq, &e) ||
+	    pjr_string(body, "op", false, 32, PJR_NAME, &op, &e)) {
 		pa_reply_pjr(r, &e);
 		goto out;
 	}
@@ -550,7 +619,7 @@ void pm_pr_post(struct pa_request *r, struct pm_manager *m, const char *volume)
 	snprintf(w->volume, sizeof(w->volume), "%s", volume);
 	w->started_ms = ll_mono_ms();
 	for (int tries = 0; tries < PR_TRIES && rc == 1; tries++)
-		rc = apply_once(r, m, volume, id, r->caller->cert.name, seq, &nx, cdb, cdb_len,
+		rc = apply_once(r, m, volume, id, r->caller->cert.name, seq, op, &nx, cdb, cdb_len,
 				param, plen, w);
 	if (rc == 1)
 		pa_reply_error(r, 503, "path", "volume %s's reservation changed under every one of "

@@ -117,7 +117,10 @@ test_expect_success 'a primary keeps its write lease across a manager change: no
 	wait_for 30 node_is n$L online
 '
 
-test_expect_success 'kill -9 the leader during a PR OUT through a volume on the others: it completes or is refused, and all nodes agree' '
+# the agent sends a PR OUT that no manager answered again, with the same op
+# id, to whichever leads next: applied once, answered GOOD (before the
+# module's pr_timeout: a takeover and the new manager's pr_valid_ms fit)
+test_expect_success 'kill -9 the leader during a PR OUT through a volume on the others: it completes GOOD, applied once, and all nodes agree' '
 	L=$(leader) && A=$(other $L) && B=$(other $L $A) &&
 	ctl volume create v5 --way doubled --size 16M --on n$A,n$B &&
 	wait_for 60 eval "test \"\$(vol_of v5 .state)\" = ready" &&
@@ -131,12 +134,9 @@ test_expect_success 'kill -9 the leader during a PR OUT through a volume on the 
 	wait_for 30 eval "as_port 1 read-keys >keys" && cat keys &&
 	ctl --json volume pr v5 | jq -c . &&
 	grep -qx "key a1" keys &&
-	if grep -qx GOOD prout.out; then grep -qx "key b2" keys; fi &&
-	if ! grep -qx GOOD prout.out && grep -qx "key b2" keys; then
-		say "the PR OUT was applied, its answer lost with the manager: the initiator was told the outcome is unknown"
-	fi &&
-	if ! grep -qx "key b2" keys; then answers GOOD as_port 2 register 0 b2; fi &&
-	wait_for 20 eval "as_port 1 read-keys | grep -qx \"key b2\"" &&
+	grep -qx GOOD prout.out &&
+	test "$(grep -cx "key b2" keys)" = 1 &&
+	{ grep -h "was applied already\|answered on try" n*.log | sed "s/^/# /"; true; } &&
 	wait_for 20 pr_current v5 1 &&
 	wait_for 30 node_is n$L online
 '

@@ -29,8 +29,10 @@ static struct pa_client *nd[2];
 static struct pa_aclient *db1_async;
 static char ids[2][PM_ID_LEN + 1];
 
-/* A PR OUT from db1's agent, asynchronously (its answer may wait). */
-static void pr_out(struct answer *a, const char *nexus, const char *cdb, const char *param)
+/* A PR OUT from db1's agent, asynchronously (its answer may wait), with
+ * the agent's op id when op is given. */
+static void pr_out_op(struct answer *a, const char *nexus, const char *cdb, const char *param,
+		      const char *op)
 {
 	json_object *b = json_object_new_object();
 	char err[512];
@@ -41,10 +43,17 @@ static void pr_out(struct answer *a, const char *nexus, const char *cdb, const c
 	json_object_object_add(b, "cdb", json_object_new_string(cdb));
 	if (param)
 		json_object_object_add(b, "param", json_object_new_string(param));
+	if (op)
+		json_object_object_add(b, "op", json_object_new_string(op));
 	if (!pa_aclient_call(db1_async, "POST", "/v1/volumes/" V "/pr", b, 30000, on_done, a, err,
 			     sizeof(err)))
 		diag("async call: %s", err);
 	json_object_put(b);
+}
+
+static void pr_out(struct answer *a, const char *nexus, const char *cdb, const char *param)
+{
+	pr_out_op(a, nexus, cdb, param, NULL);
 }
 
 /* PR OUT CDBs and parameter lists (SPC-4 6.16): REGISTER with service
@@ -368,6 +377,56 @@ static void test_gone_node_waited_for(void)
 	m->o.pr_valid_ms = PM_PR_VALID_MS;
 }
 
+/*
+ * A PR OUT sent again with the same op id (its answer lost with a manager
+ * that died, the agent trying the next) is answered as applied, and not
+ * applied twice: a second REGISTER of the same nexus without its key
+ * would be a RESERVATION CONFLICT, and is, under another op id.
+ */
+static void test_op_once(void)
+{
+	const char *nexus = "iqn.2026-11.test:host5,i,0x000000000005";
+	struct answer a;
+	json_object *ops = NULL;
+	char want[PM_ID_LEN + 32];
+	int64_t gen, rev;
+	bool found = false;
+
+	pr_out_op(&a, nexus, CDB_REGISTER, PARAM_SARK("00000000000000ee"), "0123456789abcdef");
+	gen = desired_gen(0);
+	ack(0, gen);
+	ok(answered(&a, 1000) && pm_int(a.reply, "status") == 0, "a REGISTER with op id "
+	   "0123456789abcdef: GOOD at generation %lld (%s)", (long long)gen, a.err);
+	forget(&a);
+	rev = pr_revision();
+	pr_out_op(&a, nexus, CDB_REGISTER, PARAM_SARK("00000000000000ee"), "0123456789abcdef");
+	ok(answered(&a, 1000) && pm_int(a.reply, "status") == 0 &&
+	   pm_int(a.reply, "generation") == gen, "the same op sent again: GOOD, at the same "
+	   "generation (%s)", a.err);
+	is_int(pr_revision(), rev, "... and not applied twice: the record unchanged");
+	forget(&a);
+	pr_out_op(&a, nexus, CDB_REGISTER, PARAM_SARK("00000000000000ee"), "fedcba9876543210");
+	ok(answered(&a, 1000) && pm_int(a.reply, "status") == 0x18, "the same REGISTER under "
+	   "another op id is applied anew: RESERVATION CONFLICT, the nexus has a key now (%s)",
+	   a.err);
+	is_int(pr_revision(), rev, "... the record unchanged");
+	forget(&a);
+	{
+		struct ps_kv kv = { 0 };
+		json_object *rec;
+
+		ps_get(st, PM_PREFIX "pr/" V, &kv);
+		rec = kv.value ? json_tokener_parse(kv.value) : NULL;
+		ps_kv_free(&kv);
+		snprintf(want, sizeof(want), "%s:0123456789abcdef", ids[0]);
+		ops = member(rec, "ops");
+		for (size_t i = 0; ops && i < json_object_array_length(ops); i++)
+			found |= !strcmp(json_object_get_string(json_object_array_get_idx(ops, i)), want);
+		ok(found, "the record keeps NODEID:OP of the change (%s)", want);
+		json_object_put(rec);
+	}
+}
+
 static void test_bad_requests(void)
 {
 	static const struct {
@@ -386,6 +445,8 @@ static void test_bad_requests(void)
 		{ "/v1/volumes/" V "/pr", "{\"nexus\":\"" NEXUS1 "\",\"rtpi\":1,\"cdb\":\"5f00\","
 		  "\"extra\":1}", "extra" },
 		{ "/v1/volumes/" V "/pr", "{\"rtpi\":1,\"cdb\":\"5f00\"}", "nexus" },
+		{ "/v1/volumes/" V "/pr", "{\"nexus\":\"" NEXUS1 "\",\"rtpi\":1,\"cdb\":\"5f00\","
+		  "\"op\":\"0123456789abcdef0123456789abcdef0\"}", "op" },
 		{ "/v1/volumes/1234/pr", "{\"nexus\":\"" NEXUS1 "\",\"rtpi\":1,\"cdb\":\"5f00\"}", "path" },
 		{ "/v1/nodes/pr-ack", "{\"volume\":\"xyz\",\"generation\":1}", "volume" },
 		{ "/v1/nodes/pr-ack", "{\"volume\":\"" V "\",\"generation\":-1}", "generation" },
@@ -439,6 +500,7 @@ int main(void)
 		test_race_retried();
 		test_show_and_events(since);
 		test_gone_node_waited_for();
+		test_op_once();
 		test_bad_requests();
 	}
 	pa_aclient_free(db1_async);
