@@ -41,6 +41,9 @@
 #include <unistd.h>
 
 #define RENEW_FIRST_MS	1000	/* until the manager said its pr_valid_ms */
+#define RENEW_DOWN_MS	250	/* a renewal no manager answered: the next one, so
+				 * that a new leader renews the LUNs' validity
+				 * before it runs out (a takeover) */
 #define FETCH_MS	500	/* asking for a new LUN's state, until it comes */
 #define PR_OUT_RETRY_MS	500	/* a PR OUT no manager answered: tried again */
 
@@ -376,8 +379,10 @@ static void on_renew_done(void *arg, long status, json_object *reply, const char
 	if (err) {
 		if (!p->manager_down)
 			say(p, "pr: the manager does not renew the reservation state (%s): the LUNs' "
-			    "validity runs out, and they refuse I/O a reservation could affect", err);
+			    "validity runs out, and they refuse I/O a reservation could affect; "
+			    "asking every %d ms", err, RENEW_DOWN_MS);
 		p->manager_down = true;
+		arm(p->renew, RENEW_DOWN_MS);
 	} else {
 		if (p->manager_down)
 			say(p, "pr: the manager renews the reservation state again");

@@ -135,6 +135,7 @@ test_expect_success 'kill -9 the leader during a PR OUT through a volume on the 
 	ctl --json volume pr v5 | jq -c . &&
 	grep -qx "key a1" keys &&
 	grep -qx GOOD prout.out &&
+	say "v5'"'"'s LUNs lost their reservation state'"'"'s validity $(cat tgtd-N*/log | grep -c "v5.img): .*state is no longer valid") time(s) during the takeover" &&
 	test "$(grep -cx "key b2" keys)" = 1 &&
 	{ grep -h "was applied already\|answered on try" n*.log | sed "s/^/# /"; true; } &&
 	wait_for 20 pr_current v5 1 &&
@@ -190,12 +191,13 @@ test_expect_success 'the leader cut off from the others stops leading before ano
 
 test_expect_success 'healed: the old leader follows the new term; one history in every member' '
 	node_rejoin $L &&
-	wait_for 30 grep -q "election: following n$NEW" n$L.log &&
-	test "$(leaders)" = 1 &&
-	wait_for 30 eval "test \"\$(etcd_keys 1)\" = \"\$(etcd_keys 2)\" && test \"\$(etcd_keys 2)\" = \"\$(etcd_keys 3)\"" &&
+	{ wait_for 30 grep -q "election: following n$NEW" n$L.log || { say "n$L does not follow n$NEW"; false; }; } &&
+	{ wait_for 10 eval "test \"\$(leaders)\" = 1" || { say "$(leaders) managers say they lead"; false; }; } &&
+	{ wait_for 30 eval "test \"\$(etcd_keys 1)\" = \"\$(etcd_keys 2)\" && test \"\$(etcd_keys 2)\" = \"\$(etcd_keys 3)\"" ||
+	  { say "the members differ: $(etcd_keys 1) / $(etcd_keys 2) / $(etcd_keys 3)"; false; }; } &&
 	say "every member: $(etcd_keys 1) (keys, revision)" &&
-	wait_for 60 all_ready v0 v2 v3 v4 v5 v6 &&
-	wait_for 30 node_is n$L online
+	{ wait_for 60 all_ready v0 v2 v3 v4 v5 v6 || { say "not all ready: $(ctl --json volume list | jq -c "[.volumes[] | {name, state}]")"; false; }; } &&
+	{ wait_for 30 node_is n$L online || { say "n$L is not online"; false; }; }
 '
 
 test_expect_success "every takeover after a kill within $BOUND s, after a cut within $CUT_BOUND s" '

@@ -138,15 +138,18 @@ check_linked() {
 }
 # check_undone VOL WWID NODE: nothing of the link is left (after unlink
 # for a failed one), then a second link succeeds
+# (each check that fails says which, in TAP: a CI run keeps no trash)
 check_undone() {
 	if [ -n "$LINK" ]; then
-		ctl unlink "$1" --timeout 30 || return 1
+		ctl unlink "$1" --timeout 30 || { tap_note "$1: the unlink failed"; return 1; }
 	fi &&
-	wait_for 30 eval "test -z \"\$(link_of $1)\"" &&
-	! guest_has_wwid "$2" &&
-	wait_for 30 no_luns_of_host $3 &&
-	ctl --json link "$1" --to $HOST --timeout 60 >relink.json &&
-	LINK=$(link_of "$1") && check_linked "$1"
+	{ wait_for 30 eval "test -z \"\$(link_of $1)\"" || { tap_note "$1: its link record stays"; return 1; }; } &&
+	{ ! guest_has_wwid "$2" || { tap_note "$1: the guest still has its disk"; return 1; }; } &&
+	{ wait_for 30 no_luns_of_host $3 || { tap_note "$1: n$3 still has a LUN for the host"; return 1; }; } &&
+	{ ctl --json link "$1" --to $HOST --timeout 60 >relink.json 2>relink.err ||
+	  { tap_note "$1: the second link failed: $(tr '\n' ' ' <relink.err) $(tr '\n' ' ' <relink.json)"; return 1; }; } &&
+	LINK=$(link_of "$1") &&
+	{ check_linked "$1" || { tap_note "$1: linked again, but not as its disk: $LINK"; return 1; }; }
 }
 
 # round N POINT: a volume on a follower's node linked to the guest, the
@@ -192,8 +195,9 @@ round() {
 		tap_note "$name: the link was NOT COMMITTED before the kill: nothing of it is left (no device, no LUN); linked again" &&
 		test $rc = 1 && check_undone $vol "$wwid" $A ;;
 	esac &&
-	wait_for 30 grep -q "election: following n$NEW" n$L.log &&
-	test "$(leaders)" = 1
+	{ wait_for 30 grep -q "election: following n$NEW" n$L.log ||
+	  { tap_note "$name: n$L does not follow n$NEW"; return 1; }; } &&
+	{ wait_for 10 eval "test \"\$(leaders)\" = 1" || { tap_note "$name: $(leaders) managers say they lead"; return 1; }; }
 }
 
 test_expect_success 'three nodes: an etcd member, a tgtd and a manager-agent on each' '
@@ -243,10 +247,10 @@ for point in $KILL_POINTS; do
 done
 
 test_expect_success 'the host stayed online and every volume is linked, each its own disk' '
-	host_is $HOST online &&
+	{ host_is $HOST online || { tap_note "the host is $(host_state $HOST)"; false; }; } &&
 	for r in $ROUNDS; do
 		LINK=$(link_of v$r) && test "$(state_of)" = linked &&
-		check_linked v$r && echo "$dev" >>devices || return 1
+		check_linked v$r && echo "$dev" >>devices || { tap_note "v$r: $LINK"; return 1; }
 	done &&
 	test "$(sort -u devices | wc -l)" = "$(echo $ROUNDS | wc -w)"
 '
