@@ -316,18 +316,6 @@ void pa_transfer_free(struct pa_transfer *t)
 }
 
 /*
- * Whether the request of a transfer that got no HTTP answer may have
- * been received: a request was written (libcurl's debug callback, which
- * also sees libcurl's own second try on a fresh connection after a
- * reused one died, where the last error is "cannot connect": t3740), and
- * no follower's 307 answered it since (that hop did nothing with it).
- */
-static bool maybe_received(const struct pa_transfer *t)
-{
-	return t->wrote;
-}
-
-/*
  * Whether a transfer that got no HTTP answer may be tried on the next
  * manager (client.h says why): not if the failure is ours (our files, a
  * reply too big, a redirect to elsewhere than https, too many); a
@@ -395,7 +383,11 @@ static int attempt_outcome(struct pa_client *c, CURL *h, struct pa_transfer *t, 
 		return ll_fail(err, errlen, "the reply from %s is larger than %d bytes", where,
 			       PA_CLIENT_REPLY_MAX);
 	if (rc != CURLE_OK) {
-		t->sent = maybe_received(t);
+		/* may have been received: a request was written (on_debug
+		 * also sees libcurl's own second try on a fresh connection
+		 * after a reused one died, whose error is "cannot connect":
+		 * t3740), and no follower's 307 answered it since */
+		t->sent = t->wrote;
 		transport_error(c, h, where, rc, t->detail, err, errlen);
 		*next = may_try_next(t, rc);
 		return -1;

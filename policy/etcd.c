@@ -136,6 +136,9 @@ static int check_file(const char *what, const char *path, char *err, size_t errl
 	return 0;
 }
 
+/* pu_split refuses a list longer than PU_URLS_MAX: it fits endpoints[] */
+_Static_assert(PU_URLS_MAX <= ETCD_ENDPOINTS_MAX, "a split list must fit endpoints[]");
+
 /* The list of members' endpoints into c, each checked; the first current. */
 static int endpoints(struct etcd_client *c, const char *list, char *err, size_t errlen)
 {
@@ -149,10 +152,6 @@ static int endpoints(struct etcd_client *c, const char *list, char *err, size_t 
 	if (!list || pu_split(list, l, err, errlen)) {
 		if (!list)
 			snprintf(err, errlen, "no endpoint given for etcd");
-		goto out;
-	}
-	if (l->n > ETCD_ENDPOINTS_MAX) {
-		snprintf(err, errlen, "more than %d etcd endpoints", ETCD_ENDPOINTS_MAX);
 		goto out;
 	}
 	for (size_t i = 0; i < l->n; i++) {

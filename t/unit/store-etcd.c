@@ -253,6 +253,7 @@ static void test_members(const char *dir)
 		long long t0 = now_ms();
 		int failed = 0;
 
+		rev = 0;	/* the put's own revision, not the first put's */
 		while (ps_put(st, "/lunlink-etcd/m/2", "2", 1, 0, &rev) && now_ms() - t0 < 15000) {
 			diag("%s", ps_error(st));
 			failed++;
